@@ -1,0 +1,153 @@
+//! The HTTP boundary shared by every shell: `http` crate types, a body that can stream, JSON errors.
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+
+/// A request as the shells hand it over: the body is already read, within the configured limit.
+pub type Request = http::Request<Bytes>;
+pub type Response = http::Response<Body>;
+
+/// A response body: whole, or a stream of chunks (server-sent events).
+pub enum Body {
+    Full(Bytes),
+    Stream(Pin<Box<dyn Stream<Item = Bytes>>>),
+}
+
+impl Body {
+    pub fn empty() -> Self {
+        Body::Full(Bytes::new())
+    }
+
+    /// The whole body, for tests and non-streaming shells (a stream is drained).
+    pub async fn collect(self) -> Bytes {
+        use futures_util::StreamExt;
+        match self {
+            Body::Full(bytes) => bytes,
+            Body::Stream(mut stream) => {
+                let mut out = Vec::new();
+                while let Some(chunk) = stream.next().await {
+                    out.extend_from_slice(&chunk);
+                }
+                out.into()
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Full(bytes) => write!(f, "Body::Full({} bytes)", bytes.len()),
+            Body::Stream(_) => f.write_str("Body::Stream"),
+        }
+    }
+}
+
+/// An error answered as `{"error": {"code", "message"}}` (API.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// A storage or network failure inside Docent: the client did nothing wrong.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "backend_unavailable", format!("{context}: {error}"))
+    }
+
+    pub fn into_response(self) -> Response {
+        let mut response = json_response(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<docent_core::ports::PortError> for ApiError {
+    fn from(error: docent_core::ports::PortError) -> Self {
+        ApiError::internal("storage", error)
+    }
+}
+
+pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = http::Response::new(Body::Full(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Parses a JSON request body into `T`, with errors that name what is wrong.
+pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.to_ascii_lowercase().contains("json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
+    if request.body().is_empty() {
+        return Err(ApiError::bad_request("invalid_json", "the request body is empty; expected a JSON object"));
+    }
+    serde_json::from_slice(request.body()).map_err(|e| {
+        let code = if e.is_data() { "invalid_request" } else { "invalid_json" };
+        ApiError::bad_request(code, format!("request body: {e}"))
+    })
+}
+
+/// The decoded value of query parameter `name`.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks `Authorization: Bearer <admin key>`.
+pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), ApiError> {
+    let Some(expected) = admin_key else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "admin_disabled",
+            "admin routes are disabled until DOCENT_ADMIN_KEY is set",
+        ));
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
+        Some(key) if constant_time_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the admin key is not valid")),
+    }
+}

@@ -1,0 +1,135 @@
+//! Configuration from `DOCENT_*` variables, read through a lookup function so that every platform
+//! (Worker vars and secrets, Spin variables, process environment) feeds the same parser.
+
+use crate::chunk::ChunkingOptions;
+
+/// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment
+/// allows private hosts (which only local development does).
+pub const DEV_ADMIN_KEY: &str = "docent-dev-admin-key";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Bearer token for admin routes; `None` disables them (they answer 503 with a clear error).
+    pub admin_key: Option<String>,
+    /// Crawling loopback and private addresses is refused unless this is set (local development sets it).
+    pub allow_private_hosts: bool,
+    pub user_agent: String,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Largest page body fetched by the crawler, in bytes.
+    pub max_page_bytes: usize,
+    pub default_max_pages: u32,
+    pub default_max_depth: u32,
+    pub chunking: ChunkingOptions,
+    /// Passages retrieved for a chat answer.
+    pub chat_passages: u32,
+    pub session_ttl_seconds: u64,
+    /// Turns of conversation kept per session.
+    pub session_turns: usize,
+    /// `s-maxage` of cacheable search responses.
+    pub search_cache_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            admin_key: None,
+            allow_private_hosts: false,
+            user_agent: format!("DocentBot/{} (+https://github.com/docent-ai/docent)", env!("CARGO_PKG_VERSION")),
+            max_request_bytes: 64 * 1024,
+            max_page_bytes: 5 * 1024 * 1024,
+            default_max_pages: 1_000,
+            default_max_depth: 10,
+            chunking: ChunkingOptions::default(),
+            chat_passages: 5,
+            session_ttl_seconds: 24 * 3600,
+            session_turns: 10,
+            search_cache_seconds: 60,
+        }
+    }
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// Reads every `DOCENT_*` setting through `lookup`; unset variables keep their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        fn number<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, ConfigError> {
+            match value {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError(format!("{name} must be a whole number, got `{v}`"))),
+            }
+        }
+        config.allow_private_hosts = match get("DOCENT_ALLOW_PRIVATE_HOSTS").as_deref() {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(other) => return Err(ConfigError(format!("DOCENT_ALLOW_PRIVATE_HOSTS must be true or false, got `{other}`"))),
+        };
+        config.admin_key = get("DOCENT_ADMIN_KEY").or_else(|| config.allow_private_hosts.then(|| DEV_ADMIN_KEY.to_string()));
+        if let Some(agent) = get("DOCENT_USER_AGENT") {
+            config.user_agent = agent;
+        }
+        config.max_request_bytes = number("DOCENT_MAX_REQUEST_BYTES", get("DOCENT_MAX_REQUEST_BYTES"), config.max_request_bytes)?;
+        config.max_page_bytes = number("DOCENT_MAX_PAGE_BYTES", get("DOCENT_MAX_PAGE_BYTES"), config.max_page_bytes)?;
+        config.default_max_pages = number("DOCENT_CRAWL_MAX_PAGES", get("DOCENT_CRAWL_MAX_PAGES"), config.default_max_pages)?;
+        config.default_max_depth = number("DOCENT_CRAWL_MAX_DEPTH", get("DOCENT_CRAWL_MAX_DEPTH"), config.default_max_depth)?;
+        config.chunking.max_tokens = number("DOCENT_CHUNK_TOKENS", get("DOCENT_CHUNK_TOKENS"), config.chunking.max_tokens)?;
+        config.chunking.overlap_tokens =
+            number("DOCENT_CHUNK_OVERLAP_TOKENS", get("DOCENT_CHUNK_OVERLAP_TOKENS"), config.chunking.overlap_tokens)?;
+        if config.chunking.max_tokens < 32 || config.chunking.overlap_tokens * 2 > config.chunking.max_tokens {
+            return Err(ConfigError(
+                "DOCENT_CHUNK_TOKENS must be at least 32 and more than twice DOCENT_CHUNK_OVERLAP_TOKENS".into(),
+            ));
+        }
+        config.chat_passages = number("DOCENT_CHAT_PASSAGES", get("DOCENT_CHAT_PASSAGES"), config.chat_passages)?;
+        config.session_ttl_seconds =
+            number("DOCENT_SESSION_TTL_SECONDS", get("DOCENT_SESSION_TTL_SECONDS"), config.session_ttl_seconds)?.max(60);
+        config.search_cache_seconds =
+            number("DOCENT_SEARCH_CACHE_SECONDS", get("DOCENT_SEARCH_CACHE_SECONDS"), config.search_cache_seconds)?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.admin_key, None, "no admin key unless configured");
+        assert!(!c.allow_private_hosts);
+    }
+
+    #[test]
+    fn local_development_gets_the_documented_key() {
+        let c = config(&[("DOCENT_ALLOW_PRIVATE_HOSTS", "true")]).unwrap();
+        assert_eq!(c.admin_key.as_deref(), Some(DEV_ADMIN_KEY));
+        let c = config(&[("DOCENT_ALLOW_PRIVATE_HOSTS", "true"), ("DOCENT_ADMIN_KEY", "s3cret")]).unwrap();
+        assert_eq!(c.admin_key.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn bad_values_are_reported_by_name() {
+        assert_eq!(config(&[("DOCENT_CRAWL_MAX_PAGES", "lots")]).unwrap_err().0, "DOCENT_CRAWL_MAX_PAGES must be a whole number, got `lots`");
+        assert!(config(&[("DOCENT_ALLOW_PRIVATE_HOSTS", "maybe")]).unwrap_err().0.contains("true or false"));
+        assert!(config(&[("DOCENT_CHUNK_TOKENS", "10")]).is_err());
+        assert_eq!(config(&[("DOCENT_CHUNK_TOKENS", "500")]).unwrap().chunking.max_tokens, 500);
+    }
+}

@@ -1,0 +1,453 @@
+//! The crawl pipeline for one URL, without I/O: what to request, and what a response means for the
+//! index and the frontier. The crawl function performs the I/O this decides on.
+
+use url::Url;
+
+use crate::chunk::{chunk_blocks, ChunkingOptions};
+use crate::domain::{
+    sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument, UrlOutcome, UrlState,
+};
+use crate::extract::{extract_html, Block, BlockKind, RobotsDirectives};
+use crate::ports::{FetchRequest, FetchResponse};
+use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
+
+/// Out-links kept per document, for discovery when the page later answers 304 Not Modified.
+const MAX_STORED_LINKS: usize = 2_000;
+
+/// Settings of the deployment that shape every crawl.
+#[derive(Debug, Clone)]
+pub struct CrawlSettings {
+    pub user_agent: String,
+    pub max_page_bytes: usize,
+    pub allow_private_hosts: bool,
+    pub chunking: ChunkingOptions,
+}
+
+/// The request for a URL, conditional when a previous version is indexed.
+pub fn page_request(url: &str, previous: Option<&DocumentMeta>, settings: &CrawlSettings) -> FetchRequest {
+    let mut headers = vec![
+        ("User-Agent".to_string(), settings.user_agent.clone()),
+        ("Accept".to_string(), "text/html,application/xhtml+xml,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.1".to_string()),
+    ];
+    if let Some(meta) = previous {
+        if let Some(etag) = &meta.etag {
+            headers.push(("If-None-Match".to_string(), etag.clone()));
+        }
+        if let Some(modified) = &meta.last_modified {
+            headers.push(("If-Modified-Since".to_string(), modified.clone()));
+        }
+    }
+    FetchRequest { method: "GET".into(), url: url.to_string(), headers, body: None, max_body_bytes: settings.max_page_bytes }
+}
+
+/// What the index should do with the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexChange {
+    /// Nothing to write (unchanged, skipped or failed).
+    None,
+    Upsert(Box<IndexedDocument>),
+    /// The page is gone (404/410): remove it.
+    Delete { url_key: String },
+}
+
+/// The decision for one fetched URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageDecision {
+    /// A transient failure: let the queue deliver the message again.
+    Retry { reason: String },
+    Finished { outcome: UrlOutcome, change: IndexChange, discovered: Vec<CrawlMessage> },
+}
+
+fn finished(state: UrlState, fetched: bool, detail: impl Into<Option<String>>) -> PageDecision {
+    PageDecision::Finished {
+        outcome: UrlOutcome { state, fetched, detail: detail.into() },
+        change: IndexChange::None,
+        discovered: Vec::new(),
+    }
+}
+
+/// Decides what a response means. `previous` is the indexed version of this URL, if any, and
+/// `previous_links` its stored out-links (used when the server answers 304 Not Modified).
+pub fn decide(
+    job: &CrawlJob,
+    message: &CrawlMessage,
+    response: &FetchResponse,
+    previous: Option<&DocumentMeta>,
+    settings: &CrawlSettings,
+    now_ms: u64,
+) -> PageDecision {
+    let status = response.status;
+    if status == 429 || status >= 500 {
+        return PageDecision::Retry { reason: format!("HTTP {status}") };
+    }
+    if status == 304 {
+        // Not modified: the page's links are those stored with it, so discovery goes on.
+        let discovered = match (previous, parse_crawl_url(&message.url), parse_crawl_url(&job.url)) {
+            (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => {
+                discover(job, message, &Scope::of(&start), &base, &previous.links, settings.allow_private_hosts)
+            }
+            _ => Vec::new(),
+        };
+        return PageDecision::Finished {
+            outcome: UrlOutcome { state: UrlState::Unchanged, fetched: true, detail: None },
+            change: IndexChange::None,
+            discovered,
+        };
+    }
+    if status == 404 || status == 410 {
+        let mut decision = finished(UrlState::Failed, true, format!("HTTP {status}: page is gone"));
+        if let PageDecision::Finished { change, .. } = &mut decision {
+            if previous.is_some() {
+                *change = IndexChange::Delete { url_key: message.url_key() };
+            }
+        }
+        return decision;
+    }
+    if !(200..300).contains(&status) {
+        return finished(UrlState::Failed, true, format!("HTTP {status}"));
+    }
+    let Ok(requested) = parse_crawl_url(&message.url) else {
+        return finished(UrlState::Failed, false, "invalid URL".to_string());
+    };
+    // Redirects are followed by the platform; the page is known under the URL that answered.
+    let final_url = parse_crawl_url(&response.url).unwrap_or_else(|_| requested.clone());
+    let scope = Scope::of(&parse_crawl_url(&job.url).unwrap_or_else(|_| requested.clone()));
+    if final_url != requested && (!scope.contains(&final_url) || (!settings.allow_private_hosts && is_private_host(&final_url))) {
+        return finished(UrlState::Skipped, true, format!("redirected out of scope to {final_url}"));
+    }
+    if response.truncated {
+        return finished(UrlState::Skipped, true, format!("page is larger than {} bytes", settings.max_page_bytes));
+    }
+    let content_type = response.header("content-type").unwrap_or("text/html").to_ascii_lowercase();
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_string();
+    let body = String::from_utf8_lossy(&response.body);
+    let mut robots = response.header("x-robots-tag").map(RobotsDirectives::parse).unwrap_or_default();
+    let (title, lang, blocks, links, base) = match mime.as_str() {
+        "text/html" | "application/xhtml+xml" | "" => {
+            let page = extract_html(&body);
+            robots.noindex |= page.robots.noindex;
+            robots.nofollow |= page.robots.nofollow;
+            let base = page.base_href.as_deref().and_then(|b| final_url.join(b).ok()).unwrap_or_else(|| final_url.clone());
+            (page.title, page.lang, page.blocks, page.links, base)
+        }
+        "text/markdown" | "text/x-markdown" => {
+            let blocks = markdown_blocks(&body);
+            let title = first_heading(&blocks).unwrap_or_else(|| final_url.to_string());
+            (title, None, blocks, Vec::new(), final_url.clone())
+        }
+        "text/plain" => {
+            let blocks = plain_text_blocks(&body);
+            (final_url.to_string(), None, blocks, Vec::new(), final_url.clone())
+        }
+        other => return finished(UrlState::Skipped, true, format!("content type {other} is not indexed")),
+    };
+
+    let discovered = if robots.nofollow || message.depth >= job.max_depth {
+        Vec::new()
+    } else {
+        discover(job, message, &scope, &base, &links, settings.allow_private_hosts)
+    };
+    if robots.noindex {
+        return PageDecision::Finished {
+            outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some("noindex".into()) },
+            change: IndexChange::None,
+            discovered,
+        };
+    }
+    let chunks = chunk_blocks(&blocks, settings.chunking);
+    if chunks.is_empty() {
+        return PageDecision::Finished {
+            outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some("no text content".into()) },
+            change: IndexChange::None,
+            discovered,
+        };
+    }
+    let page_url = final_url.to_string();
+    let page_key = url_key(&page_url);
+    let markdown = crate::extract::render_markdown(&blocks);
+    let content_hash = sha256_hex(format!("{title}\n{markdown}").as_bytes());
+    if let Some(previous) = previous.filter(|p| p.content_hash == content_hash) {
+        // Unchanged text costs no rewrite. A redelivered message of the job that indexed it still counts
+        // as indexed, so counts stay exact under at-least-once delivery.
+        let state = if previous.job_id.as_deref() == Some(job.id.as_str()) { UrlState::Indexed } else { UrlState::Unchanged };
+        return PageDecision::Finished {
+            outcome: UrlOutcome { state, fetched: true, detail: None },
+            change: IndexChange::None,
+            discovered,
+        };
+    }
+    let out_links = links.iter().filter_map(|href| resolve_link(&base, href)).map(String::from).take(MAX_STORED_LINKS);
+    let mut stored_links: Vec<String> = Vec::new();
+    for link in out_links {
+        if !stored_links.contains(&link) {
+            stored_links.push(link);
+        }
+    }
+    let chunks = chunks
+        .into_iter()
+        .map(|chunk| IndexedChunk {
+            id: format!("{page_key}-{}", chunk.ordinal),
+            ordinal: chunk.ordinal,
+            url: match &chunk.anchor {
+                Some(anchor) => format!("{page_url}#{anchor}"),
+                None => page_url.clone(),
+            },
+            heading: chunk.heading(),
+            text: chunk.text,
+        })
+        .collect();
+    let document = IndexedDocument {
+        url_key: page_key,
+        url: page_url,
+        title,
+        lang,
+        content_hash,
+        etag: response.header("etag").map(str::to_string),
+        last_modified: response.header("last-modified").map(str::to_string),
+        job_id: job.id.clone(),
+        indexed_at_ms: now_ms,
+        links: stored_links,
+        chunks,
+    };
+    PageDecision::Finished {
+        outcome: UrlOutcome { state: UrlState::Indexed, fetched: true, detail: None },
+        change: IndexChange::Upsert(Box::new(document)),
+        discovered,
+    }
+}
+
+/// Links that belong to the crawl: in scope, allowed by the job's filters, not private (unless the
+/// deployment allows it), each once.
+fn discover(job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String], allow_private: bool) -> Vec<CrawlMessage> {
+    let filter = UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    for href in links {
+        let Some(url) = resolve_link(base, href) else { continue };
+        if !scope.contains(&url) || !filter.allows(scope, &url) || (!allow_private && is_private_host(&url)) {
+            continue;
+        }
+        if url.as_str() != message.url && seen.insert(url.to_string()) {
+            found.push(CrawlMessage { job: job.id.clone(), url: url.to_string(), depth: message.depth + 1 });
+        }
+    }
+    found
+}
+
+fn first_heading(blocks: &[Block]) -> Option<String> {
+    blocks.iter().find(|b| matches!(b.kind, BlockKind::Heading(_))).map(|b| b.text.clone())
+}
+
+/// Splits markdown into heading, code and paragraph blocks (enough structure for chunking).
+pub fn markdown_blocks(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut code: Option<Vec<&str>> = None;
+    let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if !paragraph.is_empty() {
+            blocks.push(Block { kind: BlockKind::Paragraph, text: paragraph.join("\n"), anchor: None });
+            paragraph.clear();
+        }
+    };
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        if let Some(lines) = &mut code {
+            lines.push(trimmed);
+            if trimmed.starts_with("```") && lines.len() > 1 {
+                blocks.push(Block { kind: BlockKind::Code, text: lines.join("\n"), anchor: None });
+                code = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            flush(&mut paragraph, &mut blocks);
+            code = Some(vec![trimmed]);
+        } else if let Some(level) = heading_level(trimmed) {
+            flush(&mut paragraph, &mut blocks);
+            let text = trimmed[level as usize..].trim().trim_end_matches('#').trim().to_string();
+            let anchor = slug(&text);
+            blocks.push(Block { kind: BlockKind::Heading(level), text, anchor: Some(anchor) });
+        } else if trimmed.trim().is_empty() {
+            flush(&mut paragraph, &mut blocks);
+        } else {
+            paragraph.push(trimmed);
+        }
+    }
+    if let Some(lines) = code {
+        blocks.push(Block { kind: BlockKind::Code, text: lines.join("\n"), anchor: None });
+    }
+    flush(&mut paragraph, &mut blocks);
+    blocks
+}
+
+fn heading_level(line: &str) -> Option<u8> {
+    let hashes = line.bytes().take_while(|&b| b == b'#').count();
+    ((1..=6).contains(&hashes) && line.as_bytes().get(hashes) == Some(&b' ')).then_some(hashes as u8)
+}
+
+/// GitHub-style heading slug, the anchor most markdown renderers generate.
+fn slug(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            ' ' => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Plain text: paragraphs separated by blank lines.
+pub fn plain_text_blocks(text: &str) -> Vec<Block> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| Block { kind: BlockKind::Paragraph, text: p.to_string(), anchor: None })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{JobStatus, PageCounts, Priority};
+
+    fn job() -> CrawlJob {
+        CrawlJob {
+            id: "job1".into(),
+            url: "http://127.0.0.1:9000/docs/".into(),
+            status: JobStatus::Running,
+            priority: Priority::Normal,
+            max_pages: 100,
+            max_depth: 3,
+            include: vec![],
+            exclude: vec!["*/private/*".into()],
+            pages: PageCounts::default(),
+            created_at: String::new(),
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    fn settings() -> CrawlSettings {
+        CrawlSettings {
+            user_agent: "DocentBot/test".into(),
+            max_page_bytes: 1 << 20,
+            allow_private_hosts: true,
+            chunking: ChunkingOptions::default(),
+        }
+    }
+
+    fn message(url: &str, depth: u32) -> CrawlMessage {
+        CrawlMessage { job: "job1".into(), url: url.into(), depth }
+    }
+
+    fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {
+        FetchResponse {
+            status,
+            url: url.into(),
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into()), ("ETag".into(), "\"v1\"".into())],
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    const PAGE: &str = r#"<html><head><title>Guide</title></head><body>
+        <nav><a href="/docs/a.html">A</a> <a href="/blog/">Blog</a> <a href="private/x.html">X</a>
+        <a href="https://elsewhere.test/">Out</a> <a href="a.html#frag">A again</a> <a href="index.html">Self</a></nav>
+        <main><h1 id="top">Guide</h1><p>Docent answers questions from your docs.</p></main></body></html>"#;
+
+    #[test]
+    fn indexes_a_page_and_discovers_in_scope_links_once() {
+        let url = "http://127.0.0.1:9000/docs/index.html";
+        let decision = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 42);
+        let PageDecision::Finished { outcome, change, discovered } = decision else { panic!("{decision:?}") };
+        assert_eq!(outcome.state, UrlState::Indexed);
+        assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/a.html", 1)]);
+        let IndexChange::Upsert(doc) = change else { panic!("{change:?}") };
+        assert_eq!(doc.title, "Guide");
+        assert_eq!(doc.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(doc.chunks.len(), 1);
+        assert_eq!(doc.chunks[0].url, format!("{url}#top"));
+        assert_eq!(doc.chunks[0].text, "Docent answers questions from your docs.");
+        assert_eq!(doc.chunks[0].id, format!("{}-0", url_key(url)));
+    }
+
+    #[test]
+    fn same_content_is_unchanged_or_indexed_on_redelivery() {
+        let url = "http://127.0.0.1:9000/docs/index.html";
+        let first = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 1);
+        let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = first else { panic!() };
+        let mut previous = DocumentMeta { content_hash: doc.content_hash.clone(), etag: None, last_modified: None, job_id: Some("old".into()), links: vec![] };
+        let again = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), Some(&previous), &settings(), 2);
+        assert!(matches!(again, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Unchanged));
+        previous.job_id = Some("job1".into());
+        let redelivered = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), Some(&previous), &settings(), 3);
+        assert!(matches!(redelivered, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Indexed));
+    }
+
+    #[test]
+    fn status_codes() {
+        let url = "http://127.0.0.1:9000/docs/x.html";
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()] };
+        let decide_status = |status, previous: Option<&DocumentMeta>| {
+            decide(&job(), &message(url, 0), &html_response(url, status, ""), previous, &settings(), 0)
+        };
+        assert!(matches!(decide_status(503, None), PageDecision::Retry { .. }));
+        assert!(matches!(decide_status(429, None), PageDecision::Retry { .. }));
+        let not_modified = decide_status(304, Some(&meta));
+        assert!(matches!(not_modified, PageDecision::Finished { ref outcome, ref discovered, .. }
+            if outcome.state == UrlState::Unchanged && *discovered == vec![message("http://127.0.0.1:9000/docs/y.html", 1)]));
+        assert!(matches!(decide_status(404, Some(&meta)), PageDecision::Finished { change: IndexChange::Delete { .. }, .. }));
+        assert!(matches!(decide_status(410, None), PageDecision::Finished { change: IndexChange::None, ref outcome, .. } if outcome.state == UrlState::Failed));
+        assert!(matches!(decide_status(403, None), PageDecision::Finished { ref outcome, .. } if outcome.detail.as_deref() == Some("HTTP 403")));
+    }
+
+    #[test]
+    fn skips_what_it_must_not_index() {
+        let url = "http://127.0.0.1:9000/docs/x";
+        let mut pdf = html_response(url, 200, "%PDF");
+        pdf.headers[0].1 = "application/pdf".into();
+        let noindex = html_response(url, 200, r#"<meta name="robots" content="noindex"><p>secret</p><a href="y">y</a>"#);
+        let outside = html_response("http://127.0.0.1:9000/elsewhere/", 200, PAGE);
+        for (response, detail) in [(pdf, "content type application/pdf is not indexed"), (noindex, "noindex"), (outside, "redirected out of scope to http://127.0.0.1:9000/elsewhere/")] {
+            let PageDecision::Finished { outcome, change, discovered } = decide(&job(), &message(url, 0), &response, None, &settings(), 0) else { panic!() };
+            assert_eq!((outcome.state, outcome.detail.as_deref()), (UrlState::Skipped, Some(detail)));
+            assert_eq!(change, IndexChange::None);
+            if detail == "noindex" {
+                assert_eq!(discovered.len(), 1, "noindex pages are still followed");
+            }
+        }
+    }
+
+    #[test]
+    fn depth_limit_stops_discovery() {
+        let url = "http://127.0.0.1:9000/docs/index.html";
+        let PageDecision::Finished { discovered, .. } = decide(&job(), &message(url, 3), &html_response(url, 200, PAGE), None, &settings(), 0) else { panic!() };
+        assert!(discovered.is_empty());
+    }
+
+    #[test]
+    fn conditional_requests_use_stored_validators() {
+        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![] };
+        let request = page_request("http://x.test/", Some(&meta), &settings());
+        assert!(request.headers.contains(&("If-None-Match".into(), "\"abc\"".into())));
+        assert!(request.headers.contains(&("If-Modified-Since".into(), "Mon, 02 Nov 2026 10:00:00 GMT".into())));
+        assert!(!page_request("http://x.test/", None, &settings()).headers.iter().any(|(k, _)| k.starts_with("If-")));
+    }
+
+    #[test]
+    fn markdown_and_plain_text() {
+        let blocks = markdown_blocks("# Title\n\nIntro line\nsecond line\n\n## Install It\n\n```sh\n# not a heading\n```\n");
+        let kinds: Vec<_> = blocks.iter().map(|b| (b.kind, b.text.as_str(), b.anchor.as_deref())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (BlockKind::Heading(1), "Title", Some("title")),
+                (BlockKind::Paragraph, "Intro line\nsecond line", None),
+                (BlockKind::Heading(2), "Install It", Some("install-it")),
+                (BlockKind::Code, "```sh\n# not a heading\n```", None),
+            ]
+        );
+        assert_eq!(plain_text_blocks("a\n\n\n b \n\n").len(), 2);
+    }
+}

@@ -1,0 +1,290 @@
+//! Domain types shared by every function and platform.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Crawl priority tiers, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Critical,
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Critical => "critical",
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "critical" => Priority::Critical,
+            "high" => Priority::High,
+            "normal" => Priority::Normal,
+            "low" => Priority::Low,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+/// A validated crawl request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCrawlJob {
+    pub id: String,
+    pub start_url: String,
+    pub max_pages: u32,
+    pub max_depth: u32,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub priority: Priority,
+}
+
+/// Exact per-job page counts, derived from per-URL state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCounts {
+    /// URLs accepted into the crawl (after scope and filters).
+    pub discovered: u64,
+    /// URLs that got an HTTP response.
+    pub fetched: u64,
+    /// Pages whose content was new or changed and was (re)indexed.
+    pub indexed: u64,
+    /// Pages fetched whose content had not changed since the last crawl.
+    pub unchanged: u64,
+    /// Pages not indexed by rule: not HTML/text, noindex, or the job was cancelled.
+    pub skipped: u64,
+    /// Pages that could not be fetched or processed after retries.
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlJob {
+    pub id: String,
+    pub url: String,
+    pub status: JobStatus,
+    pub priority: Priority,
+    pub max_pages: u32,
+    pub max_depth: u32,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub pages: PageCounts,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// One unit of crawl work on the queue: fetch `url` for `job`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlMessage {
+    pub job: String,
+    pub url: String,
+    pub depth: u32,
+}
+
+impl CrawlMessage {
+    pub fn url_key(&self) -> String {
+        url_key(&self.url)
+    }
+}
+
+/// The state of one URL within one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlState {
+    Queued,
+    Indexed,
+    Unchanged,
+    Skipped,
+    Failed,
+}
+
+impl UrlState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrlState::Queued => "queued",
+            UrlState::Indexed => "indexed",
+            UrlState::Unchanged => "unchanged",
+            UrlState::Skipped => "skipped",
+            UrlState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => UrlState::Queued,
+            "indexed" => UrlState::Indexed,
+            "unchanged" => UrlState::Unchanged,
+            "skipped" => UrlState::Skipped,
+            "failed" => UrlState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// How processing a URL ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlOutcome {
+    pub state: UrlState,
+    /// Whether an HTTP response was received.
+    pub fetched: bool,
+    /// Why, for skipped and failed URLs (shown to operators).
+    pub detail: Option<String>,
+}
+
+/// What is stored about an indexed page for change detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentMeta {
+    pub content_hash: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// The job that last changed this document's content.
+    pub job_id: Option<String>,
+    /// Absolute out-links of the stored version.
+    pub links: Vec<String>,
+}
+
+/// A page ready to be written to the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedDocument {
+    pub url_key: String,
+    pub url: String,
+    pub title: String,
+    pub lang: Option<String>,
+    pub content_hash: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub job_id: String,
+    pub indexed_at_ms: u64,
+    /// Absolute out-links, kept for discovery on 304 Not Modified.
+    pub links: Vec<String>,
+    pub chunks: Vec<IndexedChunk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedChunk {
+    pub id: String,
+    pub ordinal: usize,
+    /// Page URL plus `#anchor` of the chunk's section, when it has one.
+    pub url: String,
+    pub heading: String,
+    pub text: String,
+}
+
+/// Hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// The stable identity of a normalised URL in storage (128 bits of its SHA-256).
+pub fn url_key(normalized_url: &str) -> String {
+    sha256_hex(normalized_url.as_bytes())[..32].to_string()
+}
+
+/// Hex of random bytes, e.g. for job and session ids.
+pub fn random_id(clock: &impl crate::ports::Clock, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    clock.random_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T09:15:02.123Z`).
+pub fn format_timestamp(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (proleptic Gregorian), after Howard Hinnant's published algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(format_timestamp(1_795_432_502_123), "2026-11-23T11:15:02.123Z");
+    }
+
+    #[test]
+    fn hashes() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(url_key("https://a.test/").len(), 32);
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for p in [Priority::Critical, Priority::High, Priority::Normal, Priority::Low] {
+            assert_eq!(Priority::parse(p.as_str()), Some(p));
+        }
+        for s in [JobStatus::Queued, JobStatus::Running, JobStatus::Done, JobStatus::Failed, JobStatus::Cancelled] {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+        }
+        for s in [UrlState::Queued, UrlState::Indexed, UrlState::Unchanged, UrlState::Skipped, UrlState::Failed] {
+            assert_eq!(UrlState::parse(s.as_str()), Some(s));
+        }
+    }
+}

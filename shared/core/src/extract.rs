@@ -1,0 +1,547 @@
+//! HTML → main content as markdown blocks, plus the page's links and metadata.
+//!
+//! The content root is `<main>` (or `role="main"`), else the first `<article>`, else `<body>`. Inside it,
+//! navigation, headers, footers, sidebars, cookie banners, forms and scripts are dropped by element, role and
+//! class/id. Headings keep an anchor (their own id, an id inside them, or the id of the wrapper that opened
+//! just before them) so that citations can deep-link to the section.
+
+use crate::html::{tokenize, Token};
+
+/// The kind of a content block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    Heading(u8),
+    Paragraph,
+    ListItem,
+    Code,
+    TableRow,
+}
+
+/// One block of extracted content, already in markdown form (without the heading `#`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub text: String,
+    /// For headings: the fragment identifier that links to this section.
+    pub anchor: Option<String>,
+}
+
+/// Robots directives found in `<meta name="robots">` (or a header the caller merges in).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RobotsDirectives {
+    pub noindex: bool,
+    pub nofollow: bool,
+}
+
+impl RobotsDirectives {
+    /// Parses a comma-separated directive list such as `noindex, nofollow` or `none`.
+    pub fn parse(value: &str) -> Self {
+        let mut directives = Self::default();
+        for part in value.split(',').map(|p| p.trim().to_ascii_lowercase()) {
+            match part.as_str() {
+                "noindex" => directives.noindex = true,
+                "nofollow" => directives.nofollow = true,
+                "none" => {
+                    directives.noindex = true;
+                    directives.nofollow = true;
+                }
+                _ => {}
+            }
+        }
+        directives
+    }
+}
+
+/// What Docent keeps of a fetched HTML page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtractedPage {
+    pub title: String,
+    pub lang: Option<String>,
+    pub blocks: Vec<Block>,
+    /// Raw `href` values of `<a>`/`<area>` elements, in document order (navigation included: it is how
+    /// a crawler discovers pages, even though its text is not content).
+    pub links: Vec<String>,
+    pub canonical: Option<String>,
+    pub base_href: Option<String>,
+    pub robots: RobotsDirectives,
+}
+
+impl ExtractedPage {
+    /// The content as a markdown document.
+    pub fn markdown(&self) -> String {
+        render_markdown(&self.blocks)
+    }
+}
+
+/// Renders blocks as markdown; consecutive list items and table rows stay on adjacent lines.
+pub fn render_markdown(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    let mut previous: Option<BlockKind> = None;
+    for block in blocks {
+        if let Some(prev) = previous {
+            let tight = prev == block.kind && matches!(block.kind, BlockKind::ListItem | BlockKind::TableRow);
+            out.push_str(if tight { "\n" } else { "\n\n" });
+        }
+        match block.kind {
+            BlockKind::Heading(level) => {
+                out.push_str(&"#".repeat(level as usize));
+                out.push(' ');
+                out.push_str(&block.text);
+            }
+            _ => out.push_str(&block.text),
+        }
+        previous = Some(block.kind);
+    }
+    out
+}
+
+const SKIPPED_ELEMENTS: [&str; 17] = [
+    "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "select",
+    "iframe", "dialog", "object", "canvas", "head", "menu",
+];
+const SKIPPED_ROLES: [&str; 7] = ["navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu"];
+const VOID_ELEMENTS: [&str; 14] =
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"];
+const BLOCK_ELEMENTS: [&str; 19] = [
+    "p", "div", "section", "article", "main", "blockquote", "dl", "dt", "dd", "figure", "figcaption", "table",
+    "ul", "ol", "header", "details", "summary", "address", "caption",
+];
+
+/// True when a class or id token names page furniture rather than content.
+fn is_boilerplate_token(token: &str) -> bool {
+    let t = token.to_ascii_lowercase();
+    const EXACT: [&str; 12] =
+        ["nav", "menu", "toc", "related", "headerlink", "skip-link", "sr-only", "visually-hidden", "masthead", "topbar", "pager", "share"];
+    const CONTAINS: [&str; 7] = ["sidebar", "breadcrumb", "cookie", "consent", "footer", "navbar", "banner"];
+    EXACT.contains(&t.as_str())
+        || CONTAINS.iter().any(|c| t.contains(c))
+        || t.starts_with("nav-")
+        || t.starts_with("navheader")
+        || t.starts_with("navfooter")
+        || t.ends_with("-nav")
+        || t.ends_with("-menu")
+}
+
+fn is_skipped(token: &Token<'_>, inside_root: bool) -> bool {
+    let Token::Start { name, .. } = token else { return false };
+    if SKIPPED_ELEMENTS.contains(&name.as_str()) {
+        return true;
+    }
+    // A <header> outside the content root is site chrome; inside an article it usually holds the title.
+    if name == "header" && !inside_root {
+        return true;
+    }
+    if token.attr("hidden").is_some() || token.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    if token.attr("role").is_some_and(|r| SKIPPED_ROLES.contains(&r.to_ascii_lowercase().as_str())) {
+        return true;
+    }
+    if token.attr("style").is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none")) {
+        return true;
+    }
+    let class_and_id = token.attr("class").unwrap_or("").split_ascii_whitespace().chain(token.attr("id"));
+    class_and_id.into_iter().any(is_boilerplate_token)
+}
+
+/// Finds the token range `[start, end)` of the content root.
+fn content_root(tokens: &[Token<'_>]) -> (usize, usize, bool) {
+    let is_main = |t: &Token<'_>| {
+        matches!(t, Token::Start { name, .. } if name == "main") || t.attr("role") == Some("main")
+    };
+    let is_article = |t: &Token<'_>| matches!(t, Token::Start { name, .. } if name == "article");
+    for pick in [&is_main as &dyn Fn(&Token<'_>) -> bool, &is_article] {
+        if let Some(start) = tokens.iter().position(pick) {
+            let Token::Start { name, .. } = &tokens[start] else { unreachable!() };
+            return (start + 1, matching_end(tokens, start, name), true);
+        }
+    }
+    (0, tokens.len(), false)
+}
+
+/// Index of the end tag closing the element that starts at `start` (or the end of input).
+fn matching_end(tokens: &[Token<'_>], start: usize, name: &str) -> usize {
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(start) {
+        match token {
+            Token::Start { name: n, self_closing: false, .. } if n == name => depth += 1,
+            Token::End { name: n } if n == name => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// Extracts the main content, links and metadata of an HTML page.
+pub fn extract_html(html: &str) -> ExtractedPage {
+    let tokens = tokenize(html);
+    let mut page = ExtractedPage::default();
+    let mut title_tag = String::new();
+    let mut in_title = false;
+    // Metadata and links come from the whole document.
+    for token in &tokens {
+        match token {
+            Token::Start { name, .. } => match name.as_str() {
+                "html" => page.lang = token.attr("lang").map(str::to_string).filter(|l| !l.is_empty()),
+                "title" => in_title = true,
+                "a" | "area" => {
+                    if let Some(href) = token.attr("href").map(str::trim).filter(|h| !h.is_empty()) {
+                        page.links.push(href.to_string());
+                    }
+                }
+                "link" => {
+                    let rel = token.attr("rel").unwrap_or("").to_ascii_lowercase();
+                    if rel.split_ascii_whitespace().any(|r| r == "canonical") {
+                        page.canonical = token.attr("href").map(|h| h.trim().to_string());
+                    }
+                }
+                "base" => page.base_href = page.base_href.take().or(token.attr("href").map(str::to_string)),
+                "meta" => {
+                    let meta_name = token.attr("name").unwrap_or("").to_ascii_lowercase();
+                    if meta_name == "robots" {
+                        let found = RobotsDirectives::parse(token.attr("content").unwrap_or(""));
+                        page.robots.noindex |= found.noindex;
+                        page.robots.nofollow |= found.nofollow;
+                    }
+                }
+                _ => {}
+            },
+            Token::Text(text) if in_title => title_tag.push_str(text),
+            Token::End { name } if name == "title" => in_title = false,
+            _ => {}
+        }
+    }
+    let (start, end, has_root) = content_root(&tokens);
+    page.blocks = BlockWriter::default().run(&tokens[start..end], has_root);
+    page.title = collapse_whitespace(&title_tag);
+    if page.title.is_empty() {
+        page.title = page
+            .blocks
+            .iter()
+            .find(|b| matches!(b.kind, BlockKind::Heading(_)))
+            .map(|b| b.text.clone())
+            .unwrap_or_default();
+    }
+    page
+}
+
+/// Collapses runs of whitespace (including no-break spaces) into one space and trims.
+pub fn collapse_whitespace(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Default)]
+struct BlockWriter {
+    blocks: Vec<Block>,
+    text: String,
+    heading: Option<(u8, Option<String>)>,
+    list_counters: Vec<Option<u32>>,
+    list_item_prefix: Option<String>,
+    pre: Option<String>,
+    code_language: Option<String>,
+    row: Option<Vec<String>>,
+    row_is_header: bool,
+    cell: Option<String>,
+    /// An id seen on a wrapper since the last emitted block; a heading that follows inherits it.
+    pending_anchor: Option<String>,
+}
+
+impl BlockWriter {
+    fn run(mut self, tokens: &[Token<'_>], inside_root: bool) -> Vec<Block> {
+        let mut i = 0;
+        while i < tokens.len() {
+            let token = &tokens[i];
+            if is_skipped(token, inside_root) {
+                if let Token::Start { name, self_closing: false, .. } = token {
+                    if !VOID_ELEMENTS.contains(&name.as_str()) {
+                        i = matching_end(tokens, i, name) + 1;
+                        continue;
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            match token {
+                Token::Start { name, .. } => self.open(name, token),
+                Token::End { name } => self.close(name),
+                Token::Text(text) => self.push_text(text),
+                Token::RawText(_) => {}
+            }
+            i += 1;
+        }
+        self.flush_paragraph();
+        self.blocks
+    }
+
+    fn open(&mut self, name: &str, token: &Token<'_>) {
+        if let Some(id) = token.attr("id").or(if name == "a" { token.attr("name") } else { None }) {
+            if !id.is_empty() {
+                match &mut self.heading {
+                    Some((_, anchor @ None)) => *anchor = Some(id.to_string()),
+                    Some(_) => {}
+                    None if self.text.trim().is_empty() => self.pending_anchor = Some(id.to_string()),
+                    None => {}
+                }
+            }
+        }
+        if let Some(pre) = &mut self.pre {
+            // Inside <pre> only line breaks matter.
+            if name == "br" {
+                pre.push('\n');
+            }
+            if name == "code" && self.code_language.is_none() {
+                self.code_language = language_of(token);
+            }
+            return;
+        }
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.flush_paragraph();
+                let level = name.as_bytes()[1] - b'0';
+                let own_id = token.attr("id").filter(|id| !id.is_empty()).map(str::to_string);
+                self.heading = Some((level, own_id.or_else(|| self.pending_anchor.take())));
+            }
+            "pre" => {
+                self.flush_paragraph();
+                self.pre = Some(String::new());
+                self.code_language = language_of(token);
+            }
+            "ul" => {
+                self.flush_paragraph();
+                self.list_counters.push(None);
+            }
+            "ol" => {
+                self.flush_paragraph();
+                let start = token.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+                self.list_counters.push(Some(start));
+            }
+            "li" => {
+                self.flush_paragraph();
+                let depth = self.list_counters.len().saturating_sub(1);
+                let marker = match self.list_counters.last_mut() {
+                    Some(Some(n)) => {
+                        *n += 1;
+                        format!("{}.", *n - 1)
+                    }
+                    _ => "-".to_string(),
+                };
+                self.list_item_prefix = Some(format!("{}{} ", "  ".repeat(depth), marker));
+            }
+            "tr" => {
+                self.flush_paragraph();
+                self.row = Some(Vec::new());
+                self.row_is_header = true;
+            }
+            "td" | "th" => {
+                self.finish_cell();
+                if name == "td" {
+                    self.row_is_header = false;
+                }
+                self.cell = Some(String::new());
+            }
+            "br" => self.text.push('\n'),
+            "code" if self.cell.is_none() => self.text.push('`'),
+            _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
+            _ => {}
+        }
+    }
+
+    fn close(&mut self, name: &str) {
+        if self.pre.is_some() {
+            if name == "pre" {
+                let code = self.pre.take().unwrap_or_default();
+                let code = code.trim_matches('\n').trim_end();
+                if !code.trim().is_empty() {
+                    let fence = if code.contains("```") { "~~~~" } else { "```" };
+                    let language = self.code_language.take().unwrap_or_default();
+                    self.emit(BlockKind::Code, format!("{fence}{language}\n{code}\n{fence}"), None);
+                }
+            }
+            return;
+        }
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                if let Some((level, anchor)) = self.heading.take() {
+                    let text = collapse_whitespace(&std::mem::take(&mut self.text));
+                    if !text.is_empty() {
+                        self.emit(BlockKind::Heading(level), text, anchor);
+                    }
+                }
+            }
+            "ul" | "ol" => {
+                self.flush_paragraph();
+                self.list_counters.pop();
+            }
+            "li" => self.flush_paragraph(),
+            "td" | "th" => self.finish_cell(),
+            "tr" => self.finish_row(),
+            "table" => {
+                self.finish_row();
+                self.flush_paragraph();
+            }
+            "code" if self.cell.is_none() => self.text.push('`'),
+            _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
+            _ => {}
+        }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        if let Some(pre) = &mut self.pre {
+            pre.push_str(text);
+        } else if let Some(cell) = &mut self.cell {
+            cell.push_str(text);
+        } else {
+            self.text.push_str(text);
+        }
+    }
+
+    fn finish_cell(&mut self) {
+        if let (Some(cell), Some(row)) = (self.cell.take(), &mut self.row) {
+            row.push(collapse_whitespace(&cell).replace('|', "\\|"));
+        }
+    }
+
+    fn finish_row(&mut self) {
+        self.finish_cell();
+        if let Some(row) = self.row.take() {
+            if row.iter().any(|c| !c.is_empty()) {
+                let is_header = self.row_is_header;
+                let line = format!("| {} |", row.join(" | "));
+                let cells = row.len();
+                self.emit(BlockKind::TableRow, line, None);
+                if is_header {
+                    self.emit(BlockKind::TableRow, format!("|{}", " --- |".repeat(cells)), None);
+                }
+            }
+        }
+    }
+
+    fn flush_paragraph(&mut self) {
+        if self.heading.is_some() {
+            return; // block elements inside a heading (rare) must not split it
+        }
+        let raw = std::mem::take(&mut self.text);
+        let text = raw.split('\n').map(collapse_whitespace).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+        let text = text.replace("``", "");
+        let prefix = self.list_item_prefix.take();
+        if text.is_empty() || text == "`" {
+            // An empty item keeps its marker for the text that follows (e.g. `<li><p>text</p></li>`).
+            if prefix.is_some() {
+                self.list_item_prefix = prefix;
+            }
+            return;
+        }
+        match prefix {
+            Some(prefix) => self.emit(BlockKind::ListItem, format!("{prefix}{text}"), None),
+            None => self.emit(BlockKind::Paragraph, text, None),
+        }
+    }
+
+    fn emit(&mut self, kind: BlockKind, text: String, anchor: Option<String>) {
+        self.pending_anchor = None;
+        self.blocks.push(Block { kind, text, anchor });
+    }
+}
+
+fn language_of(token: &Token<'_>) -> Option<String> {
+    token.attr("class")?.split_ascii_whitespace().find_map(|c| {
+        c.strip_prefix("language-").or_else(|| c.strip_prefix("lang-")).map(str::to_string)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r##"<!doctype html>
+<html lang="en"><head><title>Install Guide &mdash; Acme Docs</title>
+<link rel="canonical" href="https://docs.acme.test/install/">
+<meta name="robots" content="index, follow"><style>p{}</style><script>var x = "<p>no</p>";</script></head>
+<body>
+<header class="site-header"><a href="/">Acme</a> <a href="/pricing">Pricing</a></header>
+<nav><ul><li><a href="/install/">Install</a></li><li><a href="/config/">Configure</a></li></ul></nav>
+<div id="cookie-banner">We use cookies. <button>Accept</button></div>
+<main>
+<section id="install"><h1>Installing Acme</h1>
+<p>Acme runs on   Linux and macOS.<br>It needs 2 GB of RAM.</p>
+<h2 id="from-source">From source <a class="headerlink" href="#from-source">¶</a></h2>
+<p>Build with <code>cargo build --release</code>:</p>
+<pre><code class="language-sh">cargo build --release
+./target/release/acme --help</code></pre>
+<ol><li>Clone</li><li><p>Build</p></li></ol>
+<table><tr><th>Option</th><th>Default</th></tr><tr><td>port</td><td>8080</td></tr></table>
+</section>
+</main>
+<footer>© 2026 Acme · <a href="/privacy">Privacy</a></footer>
+</body></html>"##;
+
+    #[test]
+    fn extracts_main_content_as_markdown() {
+        let page = extract_html(PAGE);
+        assert_eq!(page.title, "Install Guide — Acme Docs");
+        assert_eq!(page.lang.as_deref(), Some("en"));
+        assert_eq!(page.canonical.as_deref(), Some("https://docs.acme.test/install/"));
+        assert_eq!(
+            page.markdown(),
+            "# Installing Acme\n\n\
+             Acme runs on Linux and macOS.\nIt needs 2 GB of RAM.\n\n\
+             ## From source\n\n\
+             Build with `cargo build --release`:\n\n\
+             ```sh\ncargo build --release\n./target/release/acme --help\n```\n\n\
+             1. Clone\n2. Build\n\n\
+             | Option | Default |\n| --- | --- |\n| port | 8080 |"
+        );
+    }
+
+    #[test]
+    fn headings_carry_section_anchors() {
+        let page = extract_html(PAGE);
+        let anchors: Vec<_> = page
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
+            .map(|b| (b.text.as_str(), b.anchor.as_deref()))
+            .collect();
+        assert_eq!(anchors, vec![("Installing Acme", Some("install")), ("From source", Some("from-source"))]);
+    }
+
+    #[test]
+    fn links_include_navigation_but_content_does_not() {
+        let page = extract_html(PAGE);
+        assert_eq!(page.links, vec!["/", "/pricing", "/install/", "/config/", "#from-source", "/privacy"]);
+        let md = page.markdown();
+        for boilerplate in ["Pricing", "cookies", "Privacy", "no</p>", "¶"] {
+            assert!(!md.contains(boilerplate), "{boilerplate:?} leaked into {md:?}");
+        }
+    }
+
+    #[test]
+    fn without_main_the_body_minus_furniture_is_content() {
+        let html = r#"<body><div class="navheader"><a href="a.html">Prev</a></div>
+            <div class="sect1" id="TUTORIAL-CONCEPTS"><div class="titlepage"><h2 class="title">2.2. Concepts</h2></div>
+            <p>PostgreSQL is a relational database management system.</p></div>
+            <div class="navfooter"><a href="b.html">Next</a></div></body>"#;
+        let page = extract_html(html);
+        assert_eq!(page.markdown(), "## 2.2. Concepts\n\nPostgreSQL is a relational database management system.");
+        assert_eq!(page.blocks[0].anchor.as_deref(), Some("TUTORIAL-CONCEPTS"));
+        assert_eq!(page.title, "2.2. Concepts");
+    }
+
+    #[test]
+    fn robots_meta() {
+        let page = extract_html(r#"<meta name="ROBOTS" content="NoIndex, nofollow"><p>x</p>"#);
+        assert_eq!(page.robots, RobotsDirectives { noindex: true, nofollow: true });
+        assert_eq!(RobotsDirectives::parse("none"), RobotsDirectives { noindex: true, nofollow: true });
+    }
+
+    #[test]
+    fn hidden_elements_and_unclosed_paragraphs() {
+        let page = extract_html("<p>one<p>two<div hidden>secret</div><p aria-hidden=true>also secret</p>");
+        assert_eq!(page.markdown(), "one\n\ntwo");
+    }
+}

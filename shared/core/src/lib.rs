@@ -1,0 +1,21 @@
+//! Docent's platform-neutral core.
+//!
+//! Everything here is plain Rust with no I/O: HTML extraction, URL handling, chunking, query analysis,
+//! answer building and the SQL of the embedded store. The outside world is reached only through the
+//! traits in [`ports`], which each platform shell implements.
+
+// The port traits are used with static dispatch on single-threaded runtimes; see `ports`.
+#![allow(async_fn_in_trait)]
+
+pub mod answer;
+pub mod chunk;
+pub mod config;
+pub mod crawl;
+pub mod domain;
+pub mod extract;
+pub mod html;
+pub mod ports;
+pub mod search;
+pub mod sse;
+pub mod store;
+pub mod urls;

@@ -1,0 +1,192 @@
+//! Port traits: the only way Docent's logic touches the outside world.
+//!
+//! Each platform shell (Cloudflare Workers, Spin, the native CLI) implements these and nothing more.
+//! The futures are not `Send`: Workers and Spin components are single-threaded, and the native CLI drives
+//! them on one thread, so requiring `Send` would only force needless locking into the shells.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CrawlJob, CrawlMessage, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
+use crate::search::SearchHit;
+
+/// A failure reported by a port. `transient` failures (timeouts, 5xx, lost connections) are worth
+/// retrying; the others are not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortError {
+    pub message: String,
+    pub transient: bool,
+}
+
+impl PortError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        PortError { message: message.into(), transient: true }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        PortError { message: message.into(), transient: false }
+    }
+}
+
+impl std::fmt::Display for PortError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PortError {}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// An eventually consistent key-value store (Workers KV, Spin key-value).
+pub trait KeyValue {
+    async fn get(&self, key: &str) -> PortResult<Option<String>>;
+    /// Stores `value`; with `ttl_seconds` the entry expires (Workers KV needs at least 60 s).
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> PortResult<()>;
+    async fn delete(&self, key: &str) -> PortResult<()>;
+}
+
+/// The crawl work queue: at-least-once delivery, so consumers must be idempotent.
+pub trait CrawlQueue {
+    async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()>;
+}
+
+/// A value bound to or read from SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<&str> for SqlValue {
+    fn from(s: &str) -> Self {
+        SqlValue::Text(s.to_string())
+    }
+}
+impl From<String> for SqlValue {
+    fn from(s: String) -> Self {
+        SqlValue::Text(s)
+    }
+}
+impl From<i64> for SqlValue {
+    fn from(n: i64) -> Self {
+        SqlValue::Integer(n)
+    }
+}
+impl From<u64> for SqlValue {
+    fn from(n: u64) -> Self {
+        SqlValue::Integer(n as i64)
+    }
+}
+impl From<f64> for SqlValue {
+    fn from(n: f64) -> Self {
+        SqlValue::Real(n)
+    }
+}
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(SqlValue::Null)
+    }
+}
+
+/// One SQL statement with positional (`?1`, `?2`, ...) parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<String>, params: Vec<SqlValue>) -> Self {
+        Statement { sql: sql.into(), params }
+    }
+}
+
+/// A row as JSON values, in the order of the SELECT list.
+pub type Row = Vec<serde_json::Value>;
+
+/// A SQLite-dialect database (D1, Spin SQLite, rusqlite natively).
+pub trait SqlDatabase {
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>>;
+    /// Runs the statements in one transaction; returns the number of rows each one changed.
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>>;
+}
+
+/// Crawl bookkeeping: jobs and the per-URL state that makes crawls exact and resumable.
+pub trait CrawlStore {
+    /// Creates the job and its start URL (state `queued`).
+    async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()>;
+    async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>>;
+    async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>>;
+    /// Cancels a queued or running job; false if it had already ended or does not exist.
+    async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool>;
+    async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()>;
+    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>>;
+    /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are ignored.
+    async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()>;
+    /// URLs first discovered from `parent` that are still waiting to be crawled.
+    async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>>;
+    /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is left;
+    /// returns true if this call ended the job.
+    async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool>;
+    /// Queued URLs of running jobs untouched since `older_than_ms`, touched so the next sweep skips them.
+    async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
+}
+
+/// Indexed documents and chunks, with lexical search.
+pub trait DocumentStore {
+    async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>>;
+    /// Replaces a document and all its chunks atomically; bumps the index version.
+    async fn upsert_document(&self, document: &IndexedDocument) -> PortResult<()>;
+    async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
+    /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`].
+    async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>>;
+    /// Changes whenever the indexed content changes; part of every cache key.
+    async fn index_version(&self) -> PortResult<u64>;
+    async fn counts(&self) -> PortResult<IndexCounts>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexCounts {
+    pub documents: u64,
+    pub chunks: u64,
+}
+
+/// An outbound HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Bodies beyond this are cut off and flagged, never buffered whole.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchResponse {
+    pub status: u16,
+    /// The URL that answered, after redirects.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub truncated: bool,
+}
+
+impl FetchResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Outbound HTTP.
+pub trait Fetcher {
+    async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse>;
+}
+
+/// Wall-clock time and randomness, which differ per platform and are fixed in tests.
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+    /// Cryptographically secure random bytes (session ids must be unguessable).
+    fn random_bytes(&self, buf: &mut [u8]);
+}

@@ -1,0 +1,184 @@
+//! Query analysis, lexical query building, snippets and result types for retrieval.
+
+use serde::{Deserialize, Serialize};
+
+/// Words that carry no retrieval signal in questions ("how do I ...").
+const STOPWORDS: [&str; 64] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i", "if",
+    "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "to", "use", "using", "was", "we", "what", "when", "where",
+    "which", "who", "why", "will", "with", "would", "you", "your", "about", "tell", "please", "explain", "get",
+    "there's", "what's", "whats", "i'm",
+];
+
+/// The distinct, lower-cased content words of a query, in order.
+pub fn query_terms(query: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in query.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\'')) {
+        let word = word.trim_matches('\'').to_lowercase();
+        if word.is_empty() || STOPWORDS.contains(&word.as_str()) || terms.contains(&word) {
+            continue;
+        }
+        terms.push(word);
+    }
+    if terms.is_empty() {
+        // A query made only of stopwords ("what is it") still deserves a lexical attempt.
+        for word in query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let word = word.to_lowercase();
+            if !terms.contains(&word) {
+                terms.push(word);
+            }
+        }
+    }
+    terms.truncate(32);
+    terms
+}
+
+/// An FTS5 MATCH expression: every term quoted (so no user input is parsed as FTS syntax), OR-ed so
+/// BM25 ranks pages matching more of the terms higher. `None` when the query has no searchable words.
+pub fn fts5_match_expression(query: &str) -> Option<String> {
+    let terms = query_terms(query);
+    if terms.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect();
+    Some(quoted.join(" OR "))
+}
+
+/// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, or a
+/// shared stem of at least five characters ("configure" / "configuration").
+pub fn term_matches(word: &str, term: &str) -> bool {
+    if word == term {
+        return true;
+    }
+    const STEM: usize = 5;
+    term.chars().count() >= STEM && word.chars().count() >= STEM && word.chars().take(STEM).eq(term.chars().take(STEM))
+}
+
+fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let is_word = c.is_alphanumeric() || c == '_';
+        match (is_word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, &text[s..]));
+    }
+    words
+}
+
+/// How many distinct query terms a text contains.
+pub fn distinct_term_hits(text: &str, terms: &[String]) -> usize {
+    let lowered: Vec<String> = words_with_offsets(text).iter().map(|(_, w)| w.to_lowercase()).collect();
+    terms.iter().filter(|t| lowered.iter().any(|w| term_matches(w, t))).count()
+}
+
+/// A window of about `max_words` words of `text` around the densest cluster of query terms, with
+/// ellipses where it was cut. Markdown markers are stripped so snippets read as plain text.
+pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
+    let plain: String = text.replace("```", " ").replace(['#', '`', '|'], " ");
+    let words = words_with_offsets(&plain);
+    if words.len() <= max_words {
+        return crate::extract::collapse_whitespace(&plain);
+    }
+    let hits: Vec<bool> = words.iter().map(|(_, w)| terms.iter().any(|t| term_matches(&w.to_lowercase(), t))).collect();
+    let mut best = (0, 0usize);
+    let mut window_hits: usize = hits[..max_words].iter().filter(|&&h| h).count();
+    best.1 = window_hits;
+    for start in 1..=words.len() - max_words {
+        window_hits = window_hits + hits[start + max_words - 1] as usize - hits[start - 1] as usize;
+        if window_hits > best.1 {
+            best = (start, window_hits);
+        }
+    }
+    // Start a little before the first hit in the window so it reads in context.
+    let first_hit = (best.0..best.0 + max_words).find(|&i| hits[i]).unwrap_or(best.0);
+    let start = first_hit.saturating_sub(max_words / 5).min(words.len() - max_words);
+    let from = words[start].0;
+    let to = words.get(start + max_words).map(|(o, _)| *o).unwrap_or(plain.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.push_str(&crate::extract::collapse_whitespace(&plain[from..to]));
+    if start + max_words < words.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// One retrieved chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub chunk_id: String,
+    /// The page URL with the section fragment, if the section has one.
+    pub url: String,
+    pub title: String,
+    pub heading: String,
+    pub text: String,
+    /// Higher is better; comparable only within one result list.
+    pub score: f64,
+}
+
+/// Keeps the best hit per (page, section) so one section cannot fill a result list with its chunks.
+pub fn dedupe_by_section(hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    let mut seen = std::collections::HashSet::new();
+    hits.into_iter().filter(|h| seen.insert(h.url.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_drop_stopwords_and_duplicates() {
+        assert_eq!(query_terms("How do I configure the Port? port!"), vec!["configure", "port"]);
+        assert_eq!(query_terms("what is it"), vec!["what", "is", "it"]);
+        assert!(query_terms("  ?? ").is_empty());
+    }
+
+    #[test]
+    fn fts_expression_quotes_user_input() {
+        assert_eq!(fts5_match_expression("NEAR(a b) OR \"x\"").as_deref(), Some("\"near\" OR \"b\" OR \"x\""));
+        assert_eq!(fts5_match_expression("!!!"), None);
+    }
+
+    #[test]
+    fn stems_match_loosely_but_not_short_words() {
+        assert!(term_matches("configuration", "configure"));
+        assert!(term_matches("port", "port"));
+        assert!(!term_matches("portal", "port"));
+        assert!(!term_matches("con", "configure"));
+    }
+
+    #[test]
+    fn snippet_centres_on_the_matches() {
+        let text = format!("{} The vacuum command reclaims storage. {}", "filler ".repeat(100), "tail ".repeat(100));
+        let s = snippet(&text, &["vacuum".into(), "storage".into()], 20);
+        assert!(s.contains("vacuum command reclaims storage"), "{s}");
+        assert!(s.starts_with('…') && s.ends_with('…'));
+        assert_eq!(snippet("Short text.", &[], 20), "Short text.");
+    }
+
+    #[test]
+    fn dedupe_keeps_first_per_section() {
+        let hit = |id: &str, url: &str| SearchHit {
+            chunk_id: id.into(),
+            url: url.into(),
+            title: String::new(),
+            heading: String::new(),
+            text: String::new(),
+            score: 1.0,
+        };
+        let kept = dedupe_by_section(vec![hit("1", "u#a"), hit("2", "u#a"), hit("3", "u#b")]);
+        assert_eq!(kept.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>(), vec!["1", "3"]);
+    }
+}

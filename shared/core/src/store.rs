@@ -1,0 +1,461 @@
+//! The crawl and document stores on any SQLite-dialect database: D1 on Cloudflare, Spin's SQLite, and
+//! rusqlite natively. One schema and one set of queries, so every platform indexes identically.
+//!
+//! Idempotence: crawl state is keyed by (job, url key) and only moves out of `queued` once; a document is
+//! keyed by url key and rewritten only when its content hash changes. Redelivered queue messages therefore
+//! change nothing.
+
+use serde_json::Value;
+
+use crate::domain::{
+    format_timestamp, CrawlJob, CrawlMessage, DocumentMeta, IndexedDocument, JobStatus, NewCrawlJob, PageCounts, Priority,
+    UrlOutcome, UrlState,
+};
+use crate::ports::{CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement};
+use crate::search::SearchHit;
+
+/// The schema, one statement each (D1 prepares statements one at a time). Every statement is idempotent,
+/// so the whole list can run at start-up on every platform.
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS docent_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO docent_meta (key, value) VALUES ('index_version', 0)",
+    "CREATE TABLE IF NOT EXISTS crawl_jobs (
+        id TEXT PRIMARY KEY,
+        start_url TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        max_pages INTEGER NOT NULL,
+        max_depth INTEGER NOT NULL,
+        include_globs TEXT NOT NULL,
+        exclude_globs TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER)",
+    "CREATE INDEX IF NOT EXISTS crawl_jobs_created ON crawl_jobs (created_at)",
+    "CREATE TABLE IF NOT EXISTS crawl_urls (
+        job_id TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        url TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        parent_key TEXT,
+        state TEXT NOT NULL,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        detail TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, url_key))",
+    "CREATE INDEX IF NOT EXISTS crawl_urls_state ON crawl_urls (state, updated_at)",
+    "CREATE INDEX IF NOT EXISTS crawl_urls_parent ON crawl_urls (job_id, parent_key)",
+    "CREATE TABLE IF NOT EXISTS documents (
+        url_key TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        lang TEXT,
+        content_hash TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        job_id TEXT,
+        links TEXT NOT NULL DEFAULT '[]',
+        indexed_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS chunks (
+        id TEXT PRIMARY KEY,
+        url_key TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        heading TEXT NOT NULL,
+        text TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS chunks_document ON chunks (url_key)",
+    // External-content FTS5 index over chunks; the triggers keep it in step inside the same transaction.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        title, heading, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, title, heading, text) VALUES (new.rowid, new.title, new.heading, new.text);
+     END",
+    "CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, title, heading, text)
+        VALUES ('delete', old.rowid, old.title, old.heading, old.text);
+     END",
+];
+
+/// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
+/// about what the chunk is about than one in its body.
+const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
+
+pub struct SqliteStore<D> {
+    db: D,
+}
+
+impl<D: SqlDatabase> SqliteStore<D> {
+    pub fn new(db: D) -> Self {
+        SqliteStore { db }
+    }
+
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+
+    /// Creates missing tables and indexes.
+    pub async fn ensure_schema(&self) -> PortResult<()> {
+        let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+        self.db.batch(&statements).await.map(|_| ())
+    }
+
+    async fn query(&self, sql: &str, params: Vec<SqlValue>) -> PortResult<Vec<Row>> {
+        self.db.query(&Statement::new(sql, params)).await
+    }
+
+    async fn page_counts(&self, job_id: &str) -> PortResult<PageCounts> {
+        let rows = self
+            .query("SELECT state, COUNT(*), SUM(fetched) FROM crawl_urls WHERE job_id = ?1 GROUP BY state", vec![job_id.into()])
+            .await?;
+        let mut counts = PageCounts::default();
+        for row in rows {
+            let n = int(&row, 1)?;
+            counts.discovered += n;
+            counts.fetched += int(&row, 2)?;
+            match UrlState::parse(&text(&row, 0)?) {
+                Some(UrlState::Indexed) => counts.indexed += n,
+                Some(UrlState::Unchanged) => counts.unchanged += n,
+                Some(UrlState::Skipped) => counts.skipped += n,
+                Some(UrlState::Failed) => counts.failed += n,
+                Some(UrlState::Queued) | None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn job_from_row(&self, row: &Row) -> PortResult<CrawlJob> {
+        let id = text(row, 0)?;
+        let globs = |i: usize| -> PortResult<Vec<String>> {
+            serde_json::from_str(&text(row, i)?).map_err(|e| PortError::permanent(format!("corrupt glob list: {e}")))
+        };
+        let timestamp = |i: usize| opt_int(row, i).map(format_timestamp);
+        Ok(CrawlJob {
+            pages: self.page_counts(&id).await?,
+            id,
+            url: text(row, 1)?,
+            status: JobStatus::parse(&text(row, 2)?).ok_or_else(|| PortError::permanent("corrupt job status"))?,
+            priority: Priority::parse(&text(row, 3)?).unwrap_or_default(),
+            max_pages: int(row, 4)? as u32,
+            max_depth: int(row, 5)? as u32,
+            include: globs(6)?,
+            exclude: globs(7)?,
+            created_at: format_timestamp(int(row, 8)?),
+            started_at: timestamp(9),
+            finished_at: timestamp(10),
+        })
+    }
+}
+
+const JOB_COLUMNS: &str =
+    "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
+
+impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
+    async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()> {
+        let globs = |g: &Vec<String>| serde_json::to_string(g).unwrap_or_else(|_| "[]".into());
+        self.db
+            .batch(&[
+                Statement::new(
+                    format!("INSERT INTO crawl_jobs ({JOB_COLUMNS}) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL)"),
+                    vec![
+                        job.id.as_str().into(),
+                        job.start_url.as_str().into(),
+                        job.priority.as_str().into(),
+                        u64::from(job.max_pages).into(),
+                        u64::from(job.max_depth).into(),
+                        globs(&job.include).into(),
+                        globs(&job.exclude).into(),
+                        now_ms.into(),
+                    ],
+                ),
+                Statement::new(
+                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
+                     VALUES (?1, ?2, ?3, 0, NULL, 'queued', ?4)",
+                    vec![job.id.as_str().into(), start.url_key().into(), start.url.as_str().into(), now_ms.into()],
+                ),
+            ])
+            .await
+            .map(|_| ())
+    }
+
+    async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>> {
+        let rows = self.query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE id = ?1"), vec![id.into()]).await?;
+        match rows.first() {
+            Some(row) => Ok(Some(self.job_from_row(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>> {
+        let rows = self
+            .query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs ORDER BY created_at DESC LIMIT ?1"), vec![u64::from(limit).into()])
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            jobs.push(self.job_from_row(row).await?);
+        }
+        Ok(jobs)
+    }
+
+    async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool> {
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new(
+                    "UPDATE crawl_jobs SET status = 'cancelled', finished_at = ?2 WHERE id = ?1 AND status IN ('queued', 'running')",
+                    vec![id.into(), now_ms.into()],
+                ),
+                Statement::new(
+                    "UPDATE crawl_urls SET state = 'skipped', detail = 'cancelled', updated_at = ?2
+                     WHERE job_id = ?1 AND state = 'queued'
+                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status = 'cancelled')",
+                    vec![id.into(), now_ms.into()],
+                ),
+            ])
+            .await?;
+        Ok(changes.first().copied().unwrap_or(0) > 0)
+    }
+
+    async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "UPDATE crawl_jobs SET status = 'running', started_at = ?2 WHERE id = ?1 AND status = 'queued'",
+                vec![id.into(), now_ms.into()],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
+        let rows = self
+            .query("SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2", vec![job_id.into(), url_key.into()])
+            .await?;
+        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(UrlState::parse))
+    }
+
+    async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()> {
+        // One statement per URL: D1 allows at most 100 bound parameters per statement. The count check
+        // and the insert are one statement, so concurrent consumers can never push a job past max_pages.
+        let statements: Vec<Statement> = found
+            .iter()
+            .map(|m| {
+                Statement::new(
+                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6
+                     WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) < ?7",
+                    vec![
+                        m.job.as_str().into(),
+                        m.url_key().into(),
+                        m.url.as_str().into(),
+                        u64::from(m.depth).into(),
+                        parent.url_key().into(),
+                        now_ms.into(),
+                        u64::from(max_pages).into(),
+                    ],
+                )
+            })
+            .collect();
+        for group in statements.chunks(50) {
+            self.db.batch(group).await?;
+        }
+        Ok(())
+    }
+
+    async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>> {
+        let rows = self
+            .query(
+                "SELECT url, depth FROM crawl_urls WHERE job_id = ?1 AND parent_key = ?2 AND state = 'queued'",
+                vec![parent.job.as_str().into(), parent.url_key().into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| Ok(CrawlMessage { job: parent.job.clone(), url: text(row, 0)?, depth: int(row, 1)? as u32 }))
+            .collect()
+    }
+
+    async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool> {
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new(
+                    "UPDATE crawl_urls SET state = ?3, fetched = ?4, detail = ?5, updated_at = ?6
+                     WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
+                    vec![
+                        message.job.as_str().into(),
+                        message.url_key().into(),
+                        outcome.state.as_str().into(),
+                        i64::from(outcome.fetched).into(),
+                        outcome.detail.clone().into(),
+                        now_ms.into(),
+                    ],
+                ),
+                // The job ends when no URL is left queued. Children are recorded before their parent
+                // finishes, so "none queued" really means the crawl is complete.
+                Statement::new(
+                    "UPDATE crawl_jobs SET status = 'done', finished_at = ?2
+                     WHERE id = ?1 AND status IN ('queued', 'running')
+                       AND NOT EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state = 'queued')",
+                    vec![message.job.as_str().into(), now_ms.into()],
+                ),
+            ])
+            .await?;
+        Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+        let rows = self
+            .query(
+                "SELECT u.job_id, u.url, u.depth FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
+                 WHERE u.state = 'queued' AND u.updated_at < ?1 AND j.status IN ('queued', 'running')
+                 ORDER BY u.updated_at LIMIT ?2",
+                vec![older_than_ms.into(), u64::from(limit).into()],
+            )
+            .await?;
+        let messages: Vec<CrawlMessage> = rows
+            .iter()
+            .map(|row| Ok(CrawlMessage { job: text(row, 0)?, url: text(row, 1)?, depth: int(row, 2)? as u32 }))
+            .collect::<PortResult<_>>()?;
+        let touches: Vec<Statement> = messages
+            .iter()
+            .map(|m| {
+                Statement::new(
+                    "UPDATE crawl_urls SET updated_at = ?3 WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
+                    vec![m.job.as_str().into(), m.url_key().into(), now_ms.into()],
+                )
+            })
+            .collect();
+        for group in touches.chunks(50) {
+            self.db.batch(group).await?;
+        }
+        Ok(messages)
+    }
+}
+
+impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
+    async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
+        let rows = self
+            .query("SELECT content_hash, etag, last_modified, job_id, links FROM documents WHERE url_key = ?1", vec![url_key.into()])
+            .await?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => Ok(Some(DocumentMeta {
+                content_hash: text(row, 0)?,
+                etag: opt_text(row, 1),
+                last_modified: opt_text(row, 2),
+                job_id: opt_text(row, 3),
+                links: opt_text(row, 4).and_then(|l| serde_json::from_str(&l).ok()).unwrap_or_default(),
+            })),
+        }
+    }
+
+    async fn upsert_document(&self, doc: &IndexedDocument) -> PortResult<()> {
+        let mut statements = vec![
+            Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![doc.url_key.as_str().into()]),
+            Statement::new(
+                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (url_key) DO UPDATE SET url = excluded.url, title = excluded.title, lang = excluded.lang,
+                   content_hash = excluded.content_hash, etag = excluded.etag, last_modified = excluded.last_modified,
+                   job_id = excluded.job_id, indexed_at = excluded.indexed_at, links = excluded.links",
+                vec![
+                    doc.url_key.as_str().into(),
+                    doc.url.as_str().into(),
+                    doc.title.as_str().into(),
+                    doc.lang.clone().into(),
+                    doc.content_hash.as_str().into(),
+                    doc.etag.clone().into(),
+                    doc.last_modified.clone().into(),
+                    doc.job_id.as_str().into(),
+                    doc.indexed_at_ms.into(),
+                    serde_json::to_string(&doc.links).unwrap_or_else(|_| "[]".into()).into(),
+                ],
+            ),
+        ];
+        for chunk in &doc.chunks {
+            statements.push(Statement::new(
+                "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                vec![
+                    chunk.id.as_str().into(),
+                    doc.url_key.as_str().into(),
+                    (chunk.ordinal as u64).into(),
+                    chunk.url.as_str().into(),
+                    doc.title.as_str().into(),
+                    chunk.heading.as_str().into(),
+                    chunk.text.as_str().into(),
+                ],
+            ));
+        }
+        statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
+        // One batch is one transaction: readers see the old page or the new one, never a mix.
+        self.db.batch(&statements).await.map(|_| ())
+    }
+
+    async fn delete_document(&self, url_key: &str) -> PortResult<bool> {
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![url_key.into()]),
+                Statement::new("DELETE FROM documents WHERE url_key = ?1", vec![url_key.into()]),
+                Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]),
+            ])
+            .await?;
+        Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>> {
+        let (t, h, b) = BM25_WEIGHTS;
+        let sql = format!(
+            "SELECT c.id, c.url, c.title, c.heading, c.text, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
+             FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+             WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+        );
+        let rows = self.query(&sql, vec![fts_query.into(), u64::from(limit).into()]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SearchHit {
+                    chunk_id: text(row, 0)?,
+                    url: text(row, 1)?,
+                    title: text(row, 2)?,
+                    heading: text(row, 3)?,
+                    text: text(row, 4)?,
+                    // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
+                    score: -row.get(5).and_then(Value::as_f64).unwrap_or(0.0),
+                })
+            })
+            .collect()
+    }
+
+    async fn index_version(&self) -> PortResult<u64> {
+        let rows = self.query("SELECT value FROM docent_meta WHERE key = 'index_version'", vec![]).await?;
+        rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
+    }
+
+    async fn counts(&self) -> PortResult<IndexCounts> {
+        let rows = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)", vec![]).await?;
+        let row = rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
+        Ok(IndexCounts { documents: int(row, 0)?, chunks: int(row, 1)? })
+    }
+}
+
+fn text(row: &Row, i: usize) -> PortResult<String> {
+    match row.get(i) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        other => Err(PortError::permanent(format!("expected text in column {i}, got {other:?}"))),
+    }
+}
+
+fn opt_text(row: &Row, i: usize) -> Option<String> {
+    row.get(i).and_then(Value::as_str).map(str::to_string)
+}
+
+fn int(row: &Row, i: usize) -> PortResult<u64> {
+    match row.get(i) {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)).ok_or_else(|| PortError::permanent("negative count")),
+        Some(Value::Null) => Ok(0),
+        other => Err(PortError::permanent(format!("expected integer in column {i}, got {other:?}"))),
+    }
+}
+
+fn opt_int(row: &Row, i: usize) -> Option<u64> {
+    row.get(i).and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+}

@@ -1,0 +1,226 @@
+//! URL normalisation, crawl scope and include/exclude globs.
+
+use url::Url;
+
+/// Query parameters that only track clicks; dropping them stops one page from being indexed many times.
+const TRACKING_PARAMS: [&str; 6] = ["fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_ga"];
+
+/// Parses an absolute crawl URL (http, https or file) and normalises it.
+pub fn parse_crawl_url(input: &str) -> Result<Url, String> {
+    let url = Url::parse(input.trim()).map_err(|e| format!("not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https" | "file") {
+        return Err(format!("unsupported scheme `{}`: use http or https", url.scheme()));
+    }
+    if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    Ok(normalize(url))
+}
+
+/// Resolves `href` against `base` and normalises it; `None` for links a crawler cannot follow.
+pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
+    let href = href.trim();
+    let lowered = href.to_ascii_lowercase();
+    if href.starts_with('#') || ["javascript:", "mailto:", "tel:", "data:"].iter().any(|p| lowered.starts_with(p)) {
+        return None;
+    }
+    let url = base.join(href).ok()?;
+    if !matches!(url.scheme(), "http" | "https" | "file") {
+        return None;
+    }
+    Some(normalize(url))
+}
+
+/// The canonical form used as a page's identity: no fragment, no tracking parameters, sorted query,
+/// lower-case scheme and host, no default port, dot segments resolved (the last three by `url`).
+pub fn normalize(mut url: Url) -> Url {
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_ref()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        if pairs.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    url
+}
+
+/// True for hosts a public deployment must never fetch: loopback, private, link-local (cloud metadata
+/// lives at 169.254.169.254), unique-local and unspecified addresses, and names that only resolve
+/// internally. Names that resolve to private addresses cannot be caught here (Workers exposes no DNS
+/// lookup); the platform's own egress rules cover those.
+pub fn is_private_host(url: &Url) -> bool {
+    match url.host() {
+        None => url.scheme() != "file",
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+                || ip.octets()[0] == 0
+                || (ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])) // carrier-grade NAT
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+                || ip.to_ipv4_mapped().is_some_and(|v4| is_private_host(&Url::parse(&format!("http://{v4}/")).expect("valid")))
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost"
+                || [".localhost", ".local", ".internal", ".home.arpa", ".lan"].iter().any(|s| name.ends_with(s))
+                || !name.contains('.')
+        }
+    }
+}
+
+/// The crawl scope of a start URL: same scheme, host and port, under the start URL's directory.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    origin: (String, Option<String>, Option<u16>),
+    path_prefix: String,
+}
+
+impl Scope {
+    pub fn of(start: &Url) -> Self {
+        let path = start.path();
+        let prefix = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
+        Scope { origin: origin_of(start), path_prefix: prefix.to_string() }
+    }
+
+    pub fn contains(&self, url: &Url) -> bool {
+        origin_of(url) == self.origin && url.path().starts_with(&self.path_prefix)
+    }
+
+    /// The part of `url` that globs are matched against besides the full URL: path and query.
+    pub fn relative<'a>(&self, url: &'a Url) -> &'a str {
+        let full = url.as_str();
+        let start = url[..url::Position::BeforePath].len();
+        &full[start..]
+    }
+}
+
+fn origin_of(url: &Url) -> (String, Option<String>, Option<u16>) {
+    (url.scheme().to_string(), url.host_str().map(str::to_string), url.port_or_known_default())
+}
+
+/// Include/exclude filters. A URL passes when it matches no exclude glob (exclude wins) and, if any
+/// include globs are given, at least one of them. Globs match the full URL or its path and query; `*`
+/// matches any run of characters (slashes included) and `?` one character.
+#[derive(Debug, Clone, Default)]
+pub struct UrlFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl UrlFilter {
+    pub fn allows(&self, scope: &Scope, url: &Url) -> bool {
+        let candidates = [url.as_str(), scope.relative(url)];
+        let matches = |glob: &String| candidates.iter().any(|c| glob_match(glob, c));
+        if self.exclude.iter().any(matches) {
+            return false;
+        }
+        self.include.is_empty() || self.include.iter().any(matches)
+    }
+}
+
+/// Glob matching with `*` and `?`, iterative with single-star backtracking (linear in practice).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            ti = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        parse_crawl_url(s).unwrap()
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(url("HTTP://Example.COM:80/a/./b/../c?utm_source=x&b=2&a=1#frag").as_str(), "http://example.com/a/c?a=1&b=2");
+        assert_eq!(url("https://example.com/?utm_medium=y").as_str(), "https://example.com/");
+        assert_eq!(url("https://example.com").as_str(), "https://example.com/");
+        assert!(parse_crawl_url("ftp://example.com/").unwrap_err().contains("unsupported scheme"));
+        assert!(parse_crawl_url("/relative").is_err());
+    }
+
+    #[test]
+    fn links_resolve_against_the_page() {
+        let base = url("http://127.0.0.1:8000/docs/guide/intro.html");
+        let resolve = |h| resolve_link(&base, h).map(|u| u.to_string());
+        assert_eq!(resolve("setup.html#step-2").as_deref(), Some("http://127.0.0.1:8000/docs/guide/setup.html"));
+        assert_eq!(resolve("../api/").as_deref(), Some("http://127.0.0.1:8000/docs/api/"));
+        assert_eq!(resolve("//other.test/x").as_deref(), Some("http://other.test/x"));
+        assert_eq!(resolve("#top"), None);
+        assert_eq!(resolve("mailto:a@b.c"), None);
+        assert_eq!(resolve("JavaScript:void(0)"), None);
+    }
+
+    #[test]
+    fn scope_is_origin_and_directory() {
+        let scope = Scope::of(&url("https://docs.test/v2/index.html"));
+        assert!(scope.contains(&url("https://docs.test/v2/guide/a.html")));
+        assert!(!scope.contains(&url("https://docs.test/v1/a.html")));
+        assert!(!scope.contains(&url("http://docs.test/v2/a.html")));
+        assert!(!scope.contains(&url("https://docs.test:8443/v2/a.html")));
+        assert_eq!(scope.relative(&url("https://docs.test/v2/a.html?x=1")), "/v2/a.html?x=1");
+    }
+
+    #[test]
+    fn private_hosts() {
+        for private in [
+            "http://127.0.0.1:8000/", "http://10.1.2.3/", "http://192.168.0.1/", "http://172.16.5.4/",
+            "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[fd00::1]/", "http://[::ffff:10.0.0.1]/",
+            "http://localhost/", "http://app.localhost/", "http://metadata.google.internal/", "http://intranet/",
+            "http://100.64.0.1/", "http://0.0.0.0/",
+        ] {
+            assert!(is_private_host(&url(private)), "{private} should be private");
+        }
+        for public in ["https://docs.python.org/3/", "http://93.184.216.34/", "http://[2606:4700::1111]/"] {
+            assert!(!is_private_host(&url(public)), "{public} should be public");
+        }
+    }
+
+    #[test]
+    fn globs_and_filters() {
+        assert!(glob_match("*/api/*", "https://d.test/v2/api/x.html"));
+        assert!(glob_match("/blog/*", "/blog/2024/post.html"));
+        assert!(!glob_match("/blog/*", "/docs/blog/post.html"));
+        assert!(glob_match("*.pdf", "/a/b.pdf"));
+        assert!(glob_match("/a?c", "/abc"));
+        assert!(!glob_match("/a?c", "/ac"));
+        let start = url("https://d.test/");
+        let scope = Scope::of(&start);
+        let filter = UrlFilter { include: vec!["/docs/*".into()], exclude: vec!["*/internal/*".into()] };
+        assert!(filter.allows(&scope, &url("https://d.test/docs/a.html")));
+        assert!(!filter.allows(&scope, &url("https://d.test/docs/internal/a.html")));
+        assert!(!filter.allows(&scope, &url("https://d.test/blog/a.html")));
+        assert!(UrlFilter::default().allows(&scope, &url("https://d.test/anything")));
+    }
+}
