@@ -1,1 +1,346 @@
-pub fn x(){}
+//! The Cloudflare Workers shell: Docent's ports on KV, Queues, D1 and fetch, and the three event
+//! entry points. No Docent logic lives here; see `docent-functions` and `docent-core`.
+
+#![allow(async_fn_in_trait)]
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{
+    console_error, console_log, event, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
+    RequestInit, ScheduleContext, ScheduledEvent,
+};
+
+use docent_core::config::Config;
+use docent_core::domain::CrawlMessage;
+use docent_core::ports::{
+    Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    Statement,
+};
+use docent_core::store::SqliteStore;
+use docent_functions::crawl::{self, Delivery};
+use docent_functions::{handle, Body, Platform};
+
+const KV_BINDING: &str = "DOCENT_KV";
+const DB_BINDING: &str = "DOCENT_DB";
+const QUEUE_BINDING: &str = "CRAWL_QUEUE";
+/// Queue names as declared in wrangler.toml; the dead-letter queue's consumer marks URLs failed.
+const DEAD_LETTER_QUEUE: &str = "docent-crawl-dlq";
+
+/// Every `DOCENT_*` name the configuration reads, looked up among vars and secrets.
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+#[derive(Clone)]
+struct Cloudflare(Rc<Shell>);
+
+struct Shell {
+    config: Config,
+    kv: WorkersKv,
+    queue: WorkersQueue,
+    store: SqliteStore<D1>,
+    fetcher: WorkersFetch,
+    clock: WorkersClock,
+}
+
+thread_local! {
+    /// The schema is ensured once per isolate, not per request.
+    static SCHEMA_READY: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Cloudflare {
+    async fn from_env(env: &Env) -> Result<Self, String> {
+        let config = Config::from_lookup(|name| lookup(env, name)).map_err(|e| e.to_string())?;
+        let kv = env.kv(KV_BINDING).map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
+        let queue = env.queue(QUEUE_BINDING).map_err(|e| format!("queue binding {QUEUE_BINDING}: {e}"))?;
+        let db = env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?;
+        let store = SqliteStore::new(D1(db));
+        if !SCHEMA_READY.get() {
+            store.ensure_schema().await.map_err(|e| format!("creating the D1 schema: {e}"))?;
+            SCHEMA_READY.set(true);
+        }
+        Ok(Cloudflare(Rc::new(Shell {
+            config,
+            kv: WorkersKv(kv),
+            queue: WorkersQueue(queue),
+            store,
+            fetcher: WorkersFetch,
+            clock: WorkersClock,
+        })))
+    }
+}
+
+impl Platform for Cloudflare {
+    type Kv = WorkersKv;
+    type Queue = WorkersQueue;
+    type Store = SqliteStore<D1>;
+    type Fetch = WorkersFetch;
+    type Clock = WorkersClock;
+
+    fn config(&self) -> &Config {
+        &self.0.config
+    }
+    fn kv(&self) -> &WorkersKv {
+        &self.0.kv
+    }
+    fn queue(&self) -> &WorkersQueue {
+        &self.0.queue
+    }
+    fn store(&self) -> &SqliteStore<D1> {
+        &self.0.store
+    }
+    fn fetcher(&self) -> &WorkersFetch {
+        &self.0.fetcher
+    }
+    fn clock(&self) -> &WorkersClock {
+        &self.0.clock
+    }
+    fn name(&self) -> &'static str {
+        "cloudflare"
+    }
+}
+
+fn transient(context: &str, error: impl std::fmt::Display) -> PortError {
+    PortError::transient(format!("{context}: {error}"))
+}
+
+// ---- KV ----
+
+struct WorkersKv(worker::kv::KvStore);
+
+impl KeyValue for WorkersKv {
+    async fn get(&self, key: &str) -> PortResult<Option<String>> {
+        self.0.get(key).text().await.map_err(|e| transient("KV get", e))
+    }
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> PortResult<()> {
+        let mut put = self.0.put(key, value).map_err(|e| transient("KV put", e))?;
+        if let Some(ttl) = ttl_seconds {
+            put = put.expiration_ttl(ttl.max(60));
+        }
+        put.execute().await.map_err(|e| transient("KV put", e))
+    }
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        self.0.delete(key).await.map_err(|e| transient("KV delete", e))
+    }
+}
+
+// ---- Queue ----
+
+struct WorkersQueue(worker::Queue);
+
+impl CrawlQueue for WorkersQueue {
+    async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        self.0.send_batch(messages.to_vec()).await.map_err(|e| transient("queue send", e))
+    }
+}
+
+// ---- D1 ----
+
+struct D1(D1Database);
+
+fn to_js(value: &SqlValue) -> JsValue {
+    match value {
+        SqlValue::Null => JsValue::null(),
+        // D1 binds JavaScript numbers; Docent's integers (timestamps, counts) fit in 53 bits.
+        SqlValue::Integer(n) => JsValue::from_f64(*n as f64),
+        SqlValue::Real(x) => JsValue::from_f64(*x),
+        SqlValue::Text(s) => JsValue::from_str(s),
+    }
+}
+
+impl D1 {
+    fn prepare(&self, statement: &Statement) -> PortResult<worker::D1PreparedStatement> {
+        let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
+        self.0.prepare(&statement.sql).bind(&params).map_err(|e| PortError::permanent(format!("D1 bind: {e}")))
+    }
+}
+
+impl SqlDatabase for D1 {
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        self.prepare(statement)?.raw::<serde_json::Value>().await.map_err(|e| transient("D1 query", e))
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        let prepared = statements.iter().map(|s| self.prepare(s)).collect::<PortResult<Vec<_>>>()?;
+        let results = self.0.batch(prepared).await.map_err(|e| transient("D1 batch", e))?;
+        Ok(results
+            .iter()
+            .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64)
+            .collect())
+    }
+}
+
+// ---- Outbound fetch ----
+
+struct WorkersFetch;
+
+impl Fetcher for WorkersFetch {
+    async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
+        let headers = Headers::new();
+        for (name, value) in &request.headers {
+            headers.set(name, value).map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
+        }
+        let method = Method::from(request.method.to_ascii_uppercase());
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(body) = &request.body {
+            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        }
+        let outbound = worker::Request::new_with_init(&request.url, &init).map_err(|e| PortError::permanent(format!("request: {e}")))?;
+        let response = Fetch::Request(outbound).send().await.map_err(|e| transient("fetch", e))?;
+        // The URL after redirects is only exposed by the underlying web_sys::Response.
+        let raw: worker::web_sys::Response = response.into();
+        let url = Some(raw.url()).filter(|u| !u.is_empty()).unwrap_or_else(|| request.url.clone());
+        let mut response = worker::Response::from(raw);
+        let status = response.status_code();
+        let headers: Vec<(String, String)> = response.headers().entries().collect();
+        let declared = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        let mut body = Vec::new();
+        let mut truncated = declared.is_some_and(|n| n > request.max_body_bytes);
+        if !truncated {
+            // Read at most max_body_bytes + 1 so an oversized body is detected without buffering it.
+            let mut stream = response.stream().map_err(|e| transient("response body", e))?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| transient("response body", e))?;
+                body.extend_from_slice(&chunk);
+                if body.len() > request.max_body_bytes {
+                    truncated = true;
+                    body.truncate(request.max_body_bytes);
+                    break;
+                }
+            }
+        }
+        Ok(FetchResponse { status, url, headers, body, truncated })
+    }
+}
+
+// ---- Clock ----
+
+struct WorkersClock;
+
+impl Clock for WorkersClock {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        // crypto.getRandomValues, which every Workers isolate provides.
+        let array = js_sys::Uint8Array::new_with_length(buf.len() as u32);
+        let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).expect("crypto global");
+        let get_random_values: js_sys::Function =
+            js_sys::Reflect::get(&crypto, &"getRandomValues".into()).expect("getRandomValues").unchecked_into();
+        get_random_values.call1(&crypto, &array).expect("getRandomValues call");
+        array.copy_to(buf);
+    }
+}
+
+// ---- Entry points ----
+
+fn error_response(status: u16, code: &str, message: &str) -> worker::Result<worker::Response> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    Ok(worker::Response::from_json(&body)?.with_status(status))
+}
+
+async fn read_body(request: &mut worker::Request, limit: usize) -> Result<Bytes, (u16, String)> {
+    let too_large = || (413, format!("request bodies are limited to {limit} bytes"));
+    if request.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    if let Ok(mut stream) = request.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| (400, format!("reading the request body: {e}")))?;
+            body.extend_from_slice(&chunk);
+            if body.len() > limit {
+                return Err(too_large());
+            }
+        }
+    }
+    Ok(body.into())
+}
+
+#[event(fetch)]
+async fn fetch(mut request: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+    let platform = match Cloudflare::from_env(&env).await {
+        Ok(platform) => platform,
+        Err(message) => {
+            console_error!("configuration: {message}");
+            return error_response(503, "misconfigured", &message);
+        }
+    };
+    let body = match read_body(&mut request, platform.config().max_request_bytes).await {
+        Ok(body) => body,
+        Err((status, message)) => {
+            let code = if status == 413 { "body_too_large" } else { "invalid_body" };
+            return error_response(status, code, &message);
+        }
+    };
+    let mut builder = http::Request::builder().method(request.method().as_ref()).uri(request.url()?.as_str());
+    for (name, value) in request.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let http_request = match builder.body(body) {
+        Ok(r) => r,
+        Err(e) => return error_response(400, "invalid_request", &format!("malformed request: {e}")),
+    };
+    let response = handle(&platform, http_request).await;
+    let (parts, body) = response.into_parts();
+    let headers = Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    let builder = worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers);
+    match body {
+        Body::Full(bytes) => Ok(builder.fixed(bytes.to_vec())),
+        Body::Stream(stream) => builder.from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec()))),
+    }
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+    let platform = match Cloudflare::from_env(&env).await {
+        Ok(platform) => platform,
+        Err(message) => {
+            console_error!("configuration: {message}");
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    let dead_letters = batch.queue() == DEAD_LETTER_QUEUE;
+    for message in batch.messages()? {
+        let body = message.body();
+        let delivery = if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await };
+        match delivery {
+            Delivery::Ack => message.ack(),
+            Delivery::Retry(reason) => {
+                console_log!("retrying {}: {reason}", body.url);
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let platform = match Cloudflare::from_env(&env).await {
+        Ok(platform) => platform,
+        Err(message) => return console_error!("configuration: {message}"),
+    };
+    let sources = match crawl::parse_sources(lookup(&env, "DOCENT_CRAWL_SOURCES").as_deref()) {
+        Ok(sources) => sources,
+        Err(message) => return console_error!("{message}"),
+    };
+    match crawl::on_schedule(&platform, &sources).await {
+        Ok((resumed, started)) => console_log!("cron: re-enqueued {resumed} stalled URLs, started {started} scheduled crawls"),
+        Err(error) => console_error!("cron: {error}"),
+    }
+}

@@ -1,1 +1,189 @@
-pub fn x(){}
+//! Docent's edge functions, written only against the core's ports.
+//!
+//! - [`crawl`]: the crawl API, the queue consumer and the cron entry point.
+//! - [`retrieve`]: lexical search over chunks (`/api/search`).
+//! - [`chat`]: grounded answers streamed as server-sent events (`/api/chat`).
+//!
+//! A shell builds a [`Platform`] from its bindings and calls [`handle`], [`crawl::consume`] or
+//! [`crawl::on_schedule`]; everything else happens here, identically on every platform.
+
+#![allow(async_fn_in_trait)]
+
+pub mod chat;
+pub mod crawl;
+pub mod http;
+pub mod retrieve;
+
+use ::http::{header, Method, StatusCode};
+use docent_core::config::Config;
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue};
+
+pub use crate::http::{ApiError, Body, Request, Response};
+
+/// Everything a function may touch, provided by a platform shell.
+pub trait Platform {
+    type Kv: KeyValue;
+    type Queue: CrawlQueue;
+    type Store: CrawlStore + DocumentStore;
+    type Fetch: Fetcher;
+    type Clock: Clock;
+
+    fn config(&self) -> &Config;
+    fn kv(&self) -> &Self::Kv;
+    fn queue(&self) -> &Self::Queue;
+    fn store(&self) -> &Self::Store;
+    fn fetcher(&self) -> &Self::Fetch;
+    fn clock(&self) -> &Self::Clock;
+    /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
+    fn name(&self) -> &'static str;
+}
+
+/// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// A route: method, path pattern (`{id}` matches one segment) and whether it needs the admin key.
+struct Route {
+    method: Method,
+    pattern: &'static str,
+    admin: bool,
+}
+
+const fn route(method: Method, pattern: &'static str, admin: bool) -> Route {
+    Route { method, pattern, admin }
+}
+
+const ROUTES: &[Route] = &[
+    route(Method::GET, "/healthz", false),
+    route(Method::GET, "/openapi.json", false),
+    route(Method::GET, "/api/search", false),
+    route(Method::POST, "/api/chat", false),
+    route(Method::POST, "/api/crawls", true),
+    route(Method::GET, "/api/crawls", true),
+    route(Method::GET, "/api/crawls/{id}", true),
+    route(Method::DELETE, "/api/crawls/{id}", true),
+    route(Method::GET, "/api/index", true),
+];
+
+/// The path patterns Docent serves (for the OpenAPI consistency test).
+pub fn route_patterns() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ROUTES.iter().map(|r| (r.method.as_str(), r.pattern))
+}
+
+fn matches<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let (mut p, mut s) = (pattern.split('/'), path.split('/'));
+    let mut params = Vec::new();
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return Some(params),
+            (Some(seg), Some(value)) if seg.starts_with('{') && !value.is_empty() => params.push(value),
+            (Some(seg), Some(value)) if seg == value => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Serves one HTTP request.
+pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
+    match dispatch(platform, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Response, ApiError> {
+    let path = request.uri().path().to_string();
+    let candidates: Vec<&Route> = ROUTES.iter().filter(|r| matches(r.pattern, &path).is_some()).collect();
+    let method = if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
+    let Some(route) = candidates.iter().find(|r| r.method == method) else {
+        if candidates.is_empty() {
+            return Err(ApiError::not_found(format!("no route for {path}; see /openapi.json")));
+        }
+        let allowed: Vec<&str> = candidates.iter().map(|r| r.method.as_str()).collect();
+        let mut response = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {path}; use {}", request.method(), allowed.join(", ")),
+        )
+        .into_response();
+        if let Ok(value) = allowed.join(", ").parse() {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return Ok(response);
+    };
+    if request.body().len() > platform.config().max_request_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("request bodies are limited to {} bytes", platform.config().max_request_bytes),
+        ));
+    }
+    if route.admin {
+        crate::http::require_admin(&request, platform.config().admin_key.as_deref())?;
+    }
+    let params = matches(route.pattern, &path).unwrap_or_default();
+    match (route.method.as_str(), route.pattern) {
+        ("GET", "/healthz") => health(platform).await,
+        ("GET", "/openapi.json") => {
+            let mut response = http::json_response(StatusCode::OK, &serde_json::Value::Null);
+            *response.body_mut() = Body::Full(OPENAPI_JSON.as_bytes().into());
+            Ok(response)
+        }
+        ("GET", "/api/search") => retrieve::search(platform, &request).await,
+        ("POST", "/api/chat") => chat::chat(platform, &request).await,
+        ("POST", "/api/crawls") => crawl::start(platform, &request).await,
+        ("GET", "/api/crawls") => crawl::list(platform).await,
+        ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,
+        ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
+        ("GET", "/api/index") => index_stats(platform).await,
+        _ => Err(ApiError::not_found(format!("no route for {path}"))),
+    }
+}
+
+async fn health<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    // Reading the index version proves the store answers.
+    let version = platform.store().index_version().await.map_err(|e| ApiError::internal("store", e))?;
+    Ok(http::json_response(
+        StatusCode::OK,
+        &serde_json::json!({"status": "ok", "platform": platform.name(), "index_version": version}),
+    ))
+}
+
+async fn index_stats<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let counts = platform.store().counts().await?;
+    let version = platform.store().index_version().await?;
+    Ok(http::json_response(
+        StatusCode::OK,
+        &serde_json::json!({"documents": counts.documents, "chunks": counts.chunks, "index_version": version}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_matching() {
+        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/abc"), Some(vec!["abc"]));
+        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/"), None);
+        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/a/b"), None);
+        assert_eq!(matches("/api/crawls", "/api/crawls"), Some(vec![]));
+    }
+
+    #[test]
+    fn openapi_documents_every_route() {
+        let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is valid JSON");
+        assert_eq!(spec["openapi"], "3.1.0");
+        for (method, pattern) in route_patterns() {
+            let operation = &spec["paths"][pattern][method.to_ascii_lowercase()];
+            assert!(operation.is_object(), "{method} {pattern} is missing from openapi.json");
+        }
+        let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+        let documented: usize = spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())).count())
+            .sum();
+        assert_eq!(documented, ROUTES.len(), "openapi.json documents routes the router does not serve");
+    }
+}

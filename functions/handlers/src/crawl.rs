@@ -1,0 +1,231 @@
+//! The crawl function: the admin API that starts and watches crawls, the queue consumer that fetches
+//! one URL per message, and the cron entry point that resumes stalled work and runs scheduled sources.
+
+use ::http::StatusCode;
+use serde::Deserialize;
+
+use docent_core::crawl::{decide, page_request, CrawlSettings, IndexChange, PageDecision};
+use docent_core::domain::{random_id, CrawlMessage, NewCrawlJob, Priority, UrlOutcome, UrlState};
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, PortError};
+use docent_core::urls::{is_private_host, parse_crawl_url};
+
+use crate::http::{json_response, parse_json, ApiError, Request, Response};
+use crate::Platform;
+
+/// Hard ceilings on what one crawl request may ask for.
+const MAX_PAGES_LIMIT: u32 = 100_000;
+const MAX_DEPTH_LIMIT: u32 = 100;
+const MAX_GLOBS: usize = 50;
+/// A queued URL untouched for this long is assumed lost (its message was dropped) and re-enqueued by cron.
+const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
+
+/// The body of `POST /api/crawls` (and of a scheduled source in `DOCENT_CRAWL_SOURCES`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlRequest {
+    pub url: String,
+    pub max_pages: Option<u32>,
+    pub max_depth: Option<u32>,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub priority: Option<String>,
+}
+
+impl CrawlRequest {
+    /// Checks the request against the deployment's rules and fills in defaults.
+    pub fn validate(self, config: &docent_core::config::Config, id: String) -> Result<NewCrawlJob, ApiError> {
+        let url = parse_crawl_url(&self.url).map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
+        if url.scheme() == "file" {
+            return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
+        }
+        if !config.allow_private_hosts && is_private_host(&url) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "url_not_allowed",
+                format!("url: {} is a private or loopback address; set DOCENT_ALLOW_PRIVATE_HOSTS=true to crawl it", url.host_str().unwrap_or("")),
+            ));
+        }
+        let max_pages = self.max_pages.unwrap_or(config.default_max_pages);
+        if !(1..=MAX_PAGES_LIMIT).contains(&max_pages) {
+            return Err(ApiError::bad_request("invalid_request", format!("max_pages must be between 1 and {MAX_PAGES_LIMIT}")));
+        }
+        let max_depth = self.max_depth.unwrap_or(config.default_max_depth);
+        if max_depth > MAX_DEPTH_LIMIT {
+            return Err(ApiError::bad_request("invalid_request", format!("max_depth must be at most {MAX_DEPTH_LIMIT}")));
+        }
+        if self.include.len() + self.exclude.len() > MAX_GLOBS || self.include.iter().chain(&self.exclude).any(|g| g.is_empty() || g.len() > 500) {
+            return Err(ApiError::bad_request("invalid_request", format!("at most {MAX_GLOBS} include/exclude globs, each 1 to 500 characters")));
+        }
+        let priority = match self.priority.as_deref() {
+            None => Priority::Normal,
+            Some(p) => Priority::parse(p).ok_or_else(|| {
+                ApiError::bad_request("invalid_request", format!("priority must be critical, high, normal or low, not `{p}`"))
+            })?,
+        };
+        Ok(NewCrawlJob { id, start_url: url.to_string(), max_pages, max_depth, include: self.include, exclude: self.exclude, priority })
+    }
+}
+
+/// Creates a job and enqueues its start URL.
+pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Result<NewCrawlJob, ApiError> {
+    let job = request.validate(platform.config(), random_id(platform.clock(), 12))?;
+    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0 };
+    platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
+    // If this send is lost, the cron sweep re-enqueues the still-queued start URL.
+    platform.queue().send_batch(std::slice::from_ref(&start)).await.map_err(|e| ApiError::internal("queue", e))?;
+    Ok(job)
+}
+
+/// `POST /api/crawls`
+pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+    let crawl: CrawlRequest = parse_json(request)?;
+    let job = start_job(platform, crawl).await?;
+    let mut response = json_response(StatusCode::ACCEPTED, &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}));
+    if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {
+        response.headers_mut().insert(::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /api/crawls/{id}`
+pub async fn status<P: Platform>(platform: &P, id: &str) -> Result<Response, ApiError> {
+    match platform.store().job(id).await? {
+        Some(job) => Ok(json_response(StatusCode::OK, &job)),
+        None => Err(ApiError::not_found(format!("no crawl with id {id}"))),
+    }
+}
+
+/// `GET /api/crawls`
+pub async fn list<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let jobs = platform.store().recent_jobs(50).await?;
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"crawls": jobs})))
+}
+
+/// `DELETE /api/crawls/{id}`
+pub async fn cancel<P: Platform>(platform: &P, id: &str) -> Result<Response, ApiError> {
+    let cancelled = platform.store().cancel_job(id, platform.clock().now_ms()).await?;
+    match platform.store().job(id).await? {
+        None => Err(ApiError::not_found(format!("no crawl with id {id}"))),
+        Some(job) if cancelled => Ok(json_response(StatusCode::OK, &job)),
+        Some(job) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "crawl_finished",
+            format!("crawl {id} already ended with status {}", job.status.as_str()),
+        )),
+    }
+}
+
+/// What the shell should do with a delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Ack,
+    /// Deliver again later; after the queue's last retry the message goes to the dead-letter queue.
+    Retry(String),
+}
+
+fn settings(config: &docent_core::config::Config) -> CrawlSettings {
+    CrawlSettings {
+        user_agent: config.user_agent.clone(),
+        max_page_bytes: config.max_page_bytes,
+        allow_private_hosts: config.allow_private_hosts,
+        chunking: config.chunking,
+    }
+}
+
+fn retry_on(error: PortError) -> Delivery {
+    Delivery::Retry(error.message)
+}
+
+/// Processes one crawl message: fetch, extract, index, discover. Safe to run any number of times.
+pub async fn consume<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
+    match consume_inner(platform, message).await {
+        Ok(delivery) => delivery,
+        Err(error) => retry_on(error),
+    }
+}
+
+async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<Delivery, PortError> {
+    let store = platform.store();
+    let Some(job) = store.job(&message.job).await? else { return Ok(Delivery::Ack) };
+    if !job.status.is_active() || store.url_state(&job.id, &message.url_key()).await? != Some(UrlState::Queued) {
+        // Already processed (a redelivery), or the job ended: nothing to do.
+        return Ok(Delivery::Ack);
+    }
+    let now = platform.clock().now_ms();
+    store.mark_job_running(&job.id, now).await?;
+    let settings = settings(platform.config());
+    let previous = store.document_meta(&message.url_key()).await?;
+    let decision = match platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await {
+        Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
+        Err(error) if error.transient => PageDecision::Retry { reason: error.message },
+        Err(error) => PageDecision::Finished {
+            outcome: UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(error.message) },
+            change: IndexChange::None,
+            discovered: Vec::new(),
+        },
+    };
+    let (outcome, change, discovered) = match decision {
+        PageDecision::Retry { reason } => return Ok(Delivery::Retry(reason)),
+        PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
+    };
+    match change {
+        IndexChange::None => {}
+        IndexChange::Upsert(document) => store.upsert_document(&document).await?,
+        IndexChange::Delete { url_key } => {
+            store.delete_document(&url_key).await?;
+        }
+    }
+    // Children are recorded and enqueued before this URL finishes, so the job cannot end early; on a
+    // redelivery every child still queued is sent again (consumers ignore the duplicates).
+    if !discovered.is_empty() {
+        store.add_discovered(message, &discovered, job.max_pages, now).await?;
+    }
+    let children = store.queued_children(message).await?;
+    for group in children.chunks(100) {
+        platform.queue().send_batch(group).await?;
+    }
+    store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+    Ok(Delivery::Ack)
+}
+
+/// A message the queue gave up on (dead-letter queue): record the URL as failed so the job can end.
+pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
+    let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some("gave up after repeated failures".into()) };
+    match platform.store().finish_url(message, &outcome, platform.clock().now_ms()).await {
+        Ok(_) => Delivery::Ack,
+        Err(error) => retry_on(error),
+    }
+}
+
+/// Cron: re-enqueues URLs whose messages were lost, then starts the scheduled sources that are not
+/// already being crawled. Returns how many URLs were re-enqueued and how many jobs were started.
+pub async fn on_schedule<P: Platform>(platform: &P, sources: &[CrawlRequest]) -> Result<(usize, usize), PortError> {
+    let now = platform.clock().now_ms();
+    let stale = platform.store().take_stale_queued(now.saturating_sub(STALE_AFTER_MS), 500, now).await?;
+    for group in stale.chunks(100) {
+        platform.queue().send_batch(group).await?;
+    }
+    let active: Vec<String> =
+        platform.store().recent_jobs(200).await?.into_iter().filter(|j| j.status.is_active()).map(|j| j.url).collect();
+    let mut started = 0;
+    for source in sources {
+        let normalized = parse_crawl_url(&source.url).map(|u| u.to_string()).unwrap_or_default();
+        if active.contains(&normalized) {
+            continue;
+        }
+        if start_job(platform, source.clone()).await.is_ok() {
+            started += 1;
+        }
+    }
+    Ok((stale.len(), started))
+}
+
+/// Parses `DOCENT_CRAWL_SOURCES`: a JSON array of crawl requests.
+pub fn parse_sources(json: Option<&str>) -> Result<Vec<CrawlRequest>, String> {
+    match json.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(json).map_err(|e| format!("DOCENT_CRAWL_SOURCES: {e}")),
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and running Docent needs, skipping what is already there:
+# the wasm32 Rust target, worker-build, the wasm-bindgen CLI matching Cargo.lock, and the npm packages
+# (wrangler, a Node 22 runtime for it, wasm-opt from binaryen).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup first"
+command -v npm >/dev/null || die "npm is missing: install Node.js and npm (any version; Node 22 comes from npm)"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown Rust target"
+  rustup target add wasm32-unknown-unknown || die "could not add the wasm32-unknown-unknown target (rustup target add wasm32-unknown-unknown)"
+fi
+
+if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+  log "installing worker-build $WORKER_BUILD_VERSION (about 3 minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+# worker-build would download wasm-bindgen from GitHub; we build exactly the version in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+[ -n "$WASM_BINDGEN_VERSION" ] || die "wasm-bindgen not found in Cargo.lock"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages (wrangler, node 22, binaryen)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node --version | grep -q '^v22\.' || die "node_modules/.bin/node is not Node 22; run npm ci"

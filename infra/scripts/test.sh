@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests of the core and functions, the native CLI tests, and the end-to-end test
+# that builds the Worker, starts it under wrangler dev and crawls a fixture site on loopback.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$ROOT/infra/scripts/setup.sh"
+"$ROOT/infra/scripts/build-worker.sh"
+cd "$ROOT"
+log "type-checking the Worker for wasm32"
+cargo check --locked -p docent-cloudflare --target wasm32-unknown-unknown
+log "running the test suite"
+cargo test --locked --workspace "$@"
