@@ -198,13 +198,15 @@ impl Fetcher for WorkersFetch {
         // The URL after redirects is only exposed by the underlying web_sys::Response.
         let raw: worker::web_sys::Response = response.into();
         let url = Some(raw.url()).filter(|u| !u.is_empty()).unwrap_or_else(|| request.url.clone());
+        // 304 and 204 responses have no body at all (not an empty one), which cannot be streamed.
+        let has_body = raw.body().is_some();
         let mut response = worker::Response::from(raw);
         let status = response.status_code();
         let headers: Vec<(String, String)> = response.headers().entries().collect();
         let declared = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
         let mut body = Vec::new();
         let mut truncated = declared.is_some_and(|n| n > request.max_body_bytes);
-        if !truncated {
+        if has_body && !truncated {
             // Read at most max_body_bytes + 1 so an oversized body is detected without buffering it.
             let mut stream = response.stream().map_err(|e| transient("response body", e))?;
             while let Some(chunk) = stream.next().await {

@@ -37,9 +37,6 @@ impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
     pub fn validate(self, config: &docent_core::config::Config, id: String) -> Result<NewCrawlJob, ApiError> {
         let url = parse_crawl_url(&self.url).map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
-        if url.scheme() == "file" {
-            return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
-        }
         if !config.allow_private_hosts && is_private_host(&url) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -81,6 +78,9 @@ pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Resu
 /// `POST /api/crawls`
 pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let crawl: CrawlRequest = parse_json(request)?;
+    if crawl.url.trim_start().to_ascii_lowercase().starts_with("file:") {
+        return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
+    }
     let job = start_job(platform, crawl).await?;
     let mut response = json_response(StatusCode::ACCEPTED, &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}));
     if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {

@@ -1,1 +1,269 @@
-fn main(){}
+//! `docent`: Docent's pipeline on the command line, for operators and offline measurement.
+//!
+//! ```text
+//! docent extract <file.html> [--url URL]
+//! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
+//! docent search --db <path> [--k N] [--jsonl] [QUERY...]
+//! ```
+
+mod platform;
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use docent_core::config::Config;
+use docent_core::domain::CrawlMessage;
+use docent_core::extract::extract_html;
+use docent_core::ports::{CrawlStore, DocumentStore};
+use docent_core::search::{query_terms, snippet};
+use docent_functions::crawl::{self, CrawlRequest, Delivery};
+use docent_functions::retrieve::retrieve;
+use docent_functions::Platform;
+
+use platform::Native;
+
+const USAGE: &str = "usage:
+  docent extract <file.html> [--url URL]
+  docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
+  docent search --db <path> [--k N] [--jsonl] [QUERY...]";
+
+/// Attempts per URL before it is dead-lettered, as the Worker's queue does with `max_retries`.
+const MAX_ATTEMPTS: u32 = 3;
+/// Page limit of a CLI index run unless --max-pages says otherwise.
+const CLI_MAX_PAGES: u32 = 100_000;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("extract") => extract(&args[1..]),
+        Some("index") => index(&args[1..]),
+        Some("search") => search(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("docent: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parsed flags: positional arguments, `--name value` options (repeatable) and `--switch`es.
+struct Args {
+    positional: Vec<String>,
+    options: Vec<(String, String)>,
+    switches: Vec<String>,
+}
+
+impl Args {
+    fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Args, String> {
+        let mut parsed = Args { positional: vec![], options: vec![], switches: vec![] };
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if let Some(name) = arg.strip_prefix("--") {
+                let (name, inline) = match name.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (name, None),
+                };
+                if with_value.contains(&name) {
+                    let value = inline.or_else(|| iter.next().cloned()).ok_or_else(|| format!("--{name} needs a value"))?;
+                    parsed.options.push((name.to_string(), value));
+                } else if switches.contains(&name) {
+                    parsed.switches.push(name.to_string());
+                } else {
+                    return Err(format!("unknown option --{name}\n{USAGE}"));
+                }
+            } else {
+                parsed.positional.push(arg.clone());
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.options.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.options.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    fn number(&self, name: &str) -> Result<Option<u32>, String> {
+        self.get(name).map(|v| v.parse().map_err(|_| format!("--{name} must be a whole number, got `{v}`"))).transpose()
+    }
+}
+
+fn config() -> Result<Config, String> {
+    let mut config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    // A local tool may read local files and crawl the operator's own network.
+    config.allow_private_hosts = true;
+    Ok(config)
+}
+
+fn extract(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["url"], &[])?;
+    let [file] = args.positional.as_slice() else { return Err(format!("extract takes one file\n{USAGE}")) };
+    let html = std::fs::read(file).map_err(|e| format!("reading {file}: {e}"))?;
+    let page = extract_html(&String::from_utf8_lossy(&html));
+    let mut out = std::io::stdout().lock();
+    let markdown = page.markdown();
+    writeln!(out, "{markdown}").map_err(|e| e.to_string())
+}
+
+/// The start URL for a directory or URL argument, and the files to seed when it is a directory.
+fn start_point(target: &str) -> Result<(String, Vec<String>), String> {
+    let path = Path::new(target);
+    if !path.is_dir() {
+        if target.contains("://") {
+            return Ok((target.to_string(), Vec::new()));
+        }
+        return Err(format!("{target} is neither a directory nor a URL"));
+    }
+    let root = path.canonicalize().map_err(|e| format!("{target}: {e}"))?;
+    let root_url = url::Url::from_directory_path(&root).map_err(|_| format!("{target}: not an absolute path"))?;
+    let mut files = Vec::new();
+    collect_pages(&root, &mut files).map_err(|e| format!("listing {target}: {e}"))?;
+    files.sort();
+    let seeds = files.iter().filter_map(|f| url::Url::from_file_path(f).ok()).map(|u| u.to_string()).collect();
+    let start = if root.join("index.html").is_file() { root_url.join("index.html").map_err(|e| e.to_string())? } else { root_url };
+    Ok((start.to_string(), seeds))
+}
+
+/// Every page-like file under `dir` (HTML, markdown, plain text): a directory is indexed as if a
+/// sitemap listed all of its pages, not only those reachable by links.
+fn collect_pages(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_pages(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+            Some("html" | "htm" | "md" | "markdown" | "txt")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn index(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["db", "exclude", "include", "max-pages", "max-depth"], &[])?;
+    let [target] = args.positional.as_slice() else { return Err(format!("index takes one directory or URL\n{USAGE}")) };
+    let db = args.get("db").ok_or_else(|| format!("index needs --db <path>\n{USAGE}"))?;
+    let native = Native::open(Path::new(db), config()?)?;
+    let (start_url, seeds) = start_point(target)?;
+    let max_pages = args.number("max-pages")?.unwrap_or(CLI_MAX_PAGES);
+    let request = CrawlRequest {
+        url: start_url,
+        max_pages: Some(max_pages),
+        max_depth: args.number("max-depth")?.or(Some(100)),
+        include: args.all("include"),
+        exclude: args.all("exclude"),
+        priority: None,
+    };
+    let started = Instant::now();
+    pollster::block_on(async {
+        let job = crawl::start_job(&native, request).await.map_err(|e| e.message)?;
+        if !seeds.is_empty() {
+            seed(&native, &job, &seeds).await?;
+        }
+        drain(&native).await;
+        let status = native.store().job(&job.id).await.map_err(|e| e.to_string())?.ok_or("the job vanished")?;
+        let counts = native.store().counts().await.map_err(|e| e.to_string())?;
+        let seconds = started.elapsed().as_secs_f64();
+        let pages = status.pages;
+        eprintln!(
+            "indexed {} pages ({} unchanged, {} skipped, {} failed) of {} discovered in {:.1}s ({:.0} pages/s); index: {} documents, {} chunks",
+            pages.indexed,
+            pages.unchanged,
+            pages.skipped,
+            pages.failed,
+            pages.discovered,
+            seconds,
+            pages.fetched as f64 / seconds.max(1e-9),
+            counts.documents,
+            counts.chunks
+        );
+        Ok(())
+    })
+}
+
+/// Adds the directory's files as links of the start page (filtered by the job's globs), so that the
+/// start page's message enqueues them.
+async fn seed(native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[String]) -> Result<(), String> {
+    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0 };
+    let scope = docent_core::urls::Scope::of(&url::Url::parse(&job.start_url).map_err(|e| e.to_string())?);
+    let filter = docent_core::urls::UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+    let found: Vec<CrawlMessage> = seeds
+        .iter()
+        .filter_map(|s| docent_core::urls::parse_crawl_url(s).ok())
+        .filter(|u| u.as_str() != job.start_url && filter.allows(&scope, u))
+        .map(|u| CrawlMessage { job: job.id.clone(), url: u.to_string(), depth: 1 })
+        .collect();
+    let now = docent_core::ports::Clock::now_ms(native.clock());
+    native.store().add_discovered(&start, &found, job.max_pages, now).await.map_err(|e| e.to_string())
+}
+
+/// Consumes the queue until it is empty, retrying failures like the platform queue would.
+async fn drain(native: &Native) {
+    let mut attempts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    while let Some(message) = native.queue().pop() {
+        match crawl::consume(native, &message).await {
+            Delivery::Ack => {}
+            Delivery::Retry(reason) => {
+                let n = attempts.entry(format!("{}\n{}", message.job, message.url)).or_insert(0);
+                *n += 1;
+                if *n < MAX_ATTEMPTS {
+                    native.queue().push(message);
+                } else {
+                    eprintln!("docent: giving up on {}: {reason}", message.url);
+                    crawl::dead_letter(native, &message).await;
+                }
+            }
+        }
+    }
+}
+
+fn search(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["db", "k"], &["jsonl"])?;
+    let db = args.get("db").ok_or_else(|| format!("search needs --db <path>\n{USAGE}"))?;
+    if !Path::new(db).exists() {
+        return Err(format!("{db} does not exist; build it with `docent index`"));
+    }
+    let k = args.number("k")?.unwrap_or(10).clamp(1, 100);
+    let native = Native::open(Path::new(db), config()?)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.switches.iter().any(|s| s == "jsonl") {
+        for (n, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let query: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
+            let q = query["q"].as_str().ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
+            let hits = pollster::block_on(retrieve(native.store(), q, k)).map_err(|e| e.to_string())?;
+            let results: Vec<serde_json::Value> =
+                hits.iter().map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score})).collect();
+            writeln!(out, "{}", serde_json::json!({"results": results})).map_err(|e| e.to_string())?;
+        }
+    } else {
+        let q = args.positional.join(" ");
+        if q.trim().is_empty() {
+            return Err(format!("give a query, or --jsonl to read queries from stdin\n{USAGE}"));
+        }
+        let terms = query_terms(&q);
+        let hits = pollster::block_on(retrieve(native.store(), &q, k)).map_err(|e| e.to_string())?;
+        for (i, hit) in hits.iter().enumerate() {
+            writeln!(out, "{}. {} — {}\n   {}\n   {}\n", i + 1, hit.title, hit.heading, hit.url, snippet(&hit.text, &terms, 30))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    out.flush().map_err(|e| e.to_string())
+}

@@ -84,7 +84,7 @@ pub fn distinct_term_hits(text: &str, terms: &[String]) -> usize {
 /// A window of about `max_words` words of `text` around the densest cluster of query terms, with
 /// ellipses where it was cut. Markdown markers are stripped so snippets read as plain text.
 pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
-    let plain: String = text.replace("```", " ").replace(['#', '`', '|'], " ");
+    let plain: String = text.replace("```", " ").replace('`', "").replace(['#', '|'], " ");
     let words = words_with_offsets(&plain);
     if words.len() <= max_words {
         return crate::extract::collapse_whitespace(&plain);

@@ -292,7 +292,9 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                 // The job ends when no URL is left queued. Children are recorded before their parent
                 // finishes, so "none queued" really means the crawl is complete.
                 Statement::new(
-                    "UPDATE crawl_jobs SET status = 'done', finished_at = ?2
+                    "UPDATE crawl_jobs SET finished_at = ?2,
+                       status = CASE WHEN EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state <> 'failed')
+                                THEN 'done' ELSE 'failed' END
                      WHERE id = ?1 AND status IN ('queued', 'running')
                        AND NOT EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state = 'queued')",
                     vec![message.job.as_str().into(), now_ms.into()],

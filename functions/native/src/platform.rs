@@ -1,0 +1,275 @@
+//! The native shell: Docent's ports on rusqlite, an in-memory queue and KV, the file system and ureq.
+//! It exists so the same functions can run offline (`docent index`, `docent search`) and be measured.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use docent_core::config::Config;
+use docent_core::domain::CrawlMessage;
+use docent_core::ports::{
+    Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    Statement,
+};
+use docent_core::store::SqliteStore;
+use docent_functions::Platform;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+
+pub struct Native {
+    pub config: Config,
+    pub kv: MemoryKv,
+    pub queue: MemoryQueue,
+    pub store: SqliteStore<Sqlite>,
+    pub fetcher: NativeFetcher,
+    pub clock: SystemClock,
+}
+
+impl Native {
+    pub fn open(db_path: &Path, config: Config) -> Result<Self, String> {
+        let store = SqliteStore::new(Sqlite::open(db_path)?);
+        pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
+        let fetcher = NativeFetcher::new(&config.user_agent);
+        Ok(Native { config, kv: MemoryKv::default(), queue: MemoryQueue::default(), store, fetcher, clock: SystemClock })
+    }
+}
+
+impl Platform for Native {
+    type Kv = MemoryKv;
+    type Queue = MemoryQueue;
+    type Store = SqliteStore<Sqlite>;
+    type Fetch = NativeFetcher;
+    type Clock = SystemClock;
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+    fn kv(&self) -> &MemoryKv {
+        &self.kv
+    }
+    fn queue(&self) -> &MemoryQueue {
+        &self.queue
+    }
+    fn store(&self) -> &SqliteStore<Sqlite> {
+        &self.store
+    }
+    fn fetcher(&self) -> &NativeFetcher {
+        &self.fetcher
+    }
+    fn clock(&self) -> &SystemClock {
+        &self.clock
+    }
+    fn name(&self) -> &'static str {
+        "native"
+    }
+}
+
+/// SQLite through rusqlite: the same schema and SQL as D1.
+pub struct Sqlite(RefCell<rusqlite::Connection>);
+
+impl Sqlite {
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let connection = rusqlite::Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+        // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on power
+        // loss is acceptable, and indexing runs several times faster.
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .map_err(|e| format!("configuring {}: {e}", path.display()))?;
+        Ok(Sqlite(RefCell::new(connection)))
+    }
+}
+
+struct Param<'a>(&'a SqlValue);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            SqlValue::Integer(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
+            SqlValue::Real(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn sql_error(error: rusqlite::Error) -> PortError {
+    PortError::permanent(format!("SQLite: {error}"))
+}
+
+fn run_query(connection: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<Row>> {
+    let mut prepared = connection.prepare_cached(&statement.sql)?;
+    let columns = prepared.column_count();
+    let mut rows = prepared.query(rusqlite::params_from_iter(statement.params.iter().map(Param)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for i in 0..columns {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(n) => n.into(),
+                ValueRef::Real(x) => serde_json::Number::from_f64(x).map(serde_json::Value::Number).unwrap_or_default(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned().into(),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+impl SqlDatabase for Sqlite {
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        run_query(&self.0.borrow(), statement).map_err(sql_error)
+    }
+
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        let mut connection = self.0.borrow_mut();
+        let transaction = connection.transaction().map_err(sql_error)?;
+        let mut changes = Vec::with_capacity(statements.len());
+        for statement in statements {
+            let mut prepared = transaction.prepare_cached(&statement.sql).map_err(sql_error)?;
+            let n = prepared.execute(rusqlite::params_from_iter(statement.params.iter().map(Param))).map_err(sql_error)?;
+            changes.push(n as u64);
+        }
+        transaction.commit().map_err(sql_error)?;
+        Ok(changes)
+    }
+}
+
+/// A FIFO queue in memory; the CLI drains it until the crawl ends.
+#[derive(Default)]
+pub struct MemoryQueue(RefCell<VecDeque<CrawlMessage>>);
+
+impl MemoryQueue {
+    pub fn pop(&self) -> Option<CrawlMessage> {
+        self.0.borrow_mut().pop_front()
+    }
+    pub fn push(&self, message: CrawlMessage) {
+        self.0.borrow_mut().push_back(message);
+    }
+}
+
+impl CrawlQueue for MemoryQueue {
+    async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
+        self.0.borrow_mut().extend(messages.iter().cloned());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryKv(RefCell<HashMap<String, String>>);
+
+impl KeyValue for MemoryKv {
+    async fn get(&self, key: &str) -> PortResult<Option<String>> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str, _ttl_seconds: Option<u64>) -> PortResult<()> {
+        self.0.borrow_mut().insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        self.0.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// Fetches `file://` URLs from disk (a directory "as if served": `dir/` answers with `dir/index.html`)
+/// and `http(s)://` URLs with ureq.
+pub struct NativeFetcher {
+    agent: ureq::Agent,
+}
+
+impl NativeFetcher {
+    fn new(user_agent: &str) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent(user_agent)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .max_redirects(5)
+            .build();
+        NativeFetcher { agent: config.into() }
+    }
+
+    fn fetch_file(&self, request: &FetchRequest) -> PortResult<FetchResponse> {
+        let url = url::Url::parse(&request.url).map_err(|e| PortError::permanent(e.to_string()))?;
+        let mut path: PathBuf = url.to_file_path().map_err(|_| PortError::permanent(format!("not a local path: {url}")))?;
+        if path.is_dir() {
+            path.push("index.html");
+        }
+        let not_found = |status| FetchResponse { status, url: request.url.clone(), headers: vec![], body: vec![], truncated: false };
+        let Ok(file) = std::fs::File::open(&path) else { return Ok(not_found(404)) };
+        let mut body = Vec::new();
+        file.take(request.max_body_bytes as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| PortError::transient(format!("reading {}: {e}", path.display())))?;
+        let truncated = body.len() > request.max_body_bytes;
+        body.truncate(request.max_body_bytes);
+        let content_type = content_type_of(&path);
+        Ok(FetchResponse {
+            status: 200,
+            url: request.url.clone(),
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+            truncated,
+        })
+    }
+}
+
+/// The MIME type a static file server would send for `path`.
+pub fn content_type_of(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("html" | "htm" | "xhtml") => "text/html; charset=utf-8",
+        Some("md" | "markdown") => "text/markdown; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+impl Fetcher for NativeFetcher {
+    async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
+        if request.url.starts_with("file:") {
+            return self.fetch_file(&request);
+        }
+        let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
+        let mut response = self.agent.run(outbound).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
+        let status = response.status().as_u16();
+        let url = ureq::ResponseExt::get_uri(&response).to_string();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .take(request.max_body_bytes as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| PortError::transient(format!("reading {}: {e}", request.url)))?;
+        let truncated = body.len() > request.max_body_bytes;
+        body.truncate(request.max_body_bytes);
+        Ok(FetchResponse { status, url, headers, body, truncated })
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
+        urandom.read_exact(buf).expect("reading /dev/urandom");
+    }
+}

@@ -1,0 +1,190 @@
+//! End to end on the local Cloudflare runtime: the Worker under `wrangler dev` (workerd) crawls a fixture
+//! site served on loopback through the API and the queue, then answers searches and chat from D1.
+
+use std::time::{Duration, Instant};
+
+use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
+use serde_json::Value;
+
+const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+/// Every page of tests/fixtures/site: the six linked from the navigation plus the privacy page linked
+/// from the footer.
+const PAGES: [&str; 7] = [
+    "/index.html",
+    "/install.html",
+    "/configuration.html",
+    "/guides/scheduling.html",
+    "/guides/troubleshooting.html",
+    "/faq.html",
+    "/privacy.html",
+];
+
+fn assert_error(reply: &Reply, status: u16, code: &str, context: &str) {
+    assert_eq!(reply.status, status, "{context}: status; body {}", reply.body);
+    assert_eq!(reply.headers.get("content-type").map(String::as_str), Some("application/json"), "{context}: content type");
+    let body = reply.json();
+    assert_eq!(body["error"]["code"], code, "{context}: error code in {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{context}: a helpful message in {body}");
+}
+
+fn crawl(docent: &Docent, start_url: &str) -> Value {
+    let reply = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&format!(r#"{{"url": "{start_url}"}}"#)));
+    assert_eq!(reply.status, 202, "start crawl: {}", reply.body);
+    let started = reply.json();
+    assert_eq!(started["status"], "queued");
+    let id = started["id"].as_str().expect("job id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
+        if job["status"] == "done" || job["status"] == "failed" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "crawl {id} did not finish: {job}\n{}", docent.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn top_result(docent: &Docent, query: &str) -> String {
+    let url = format!("{}?q={}&k=5", docent.url("/api/search"), query.replace(' ', "+"));
+    let reply = request("GET", &url, &[], None);
+    assert_eq!(reply.status, 200, "search {query}: {}", reply.body);
+    reply.json()["results"][0]["url"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn crawl_search_and_chat_on_workerd() {
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    let docent = Docent::start(&[]);
+
+    // The chat page is served as a static asset.
+    let page = request("GET", &docent.url("/"), &[], None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>Docent"), "chat page: {}", &page.body[..page.body.len().min(300)]);
+
+    // --- First crawl: every page is discovered, fetched and indexed exactly once.
+    let job = crawl(&docent, &site.url("/index.html"));
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(
+        job["pages"],
+        serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 7, "unchanged": 0, "skipped": 0, "failed": 0}),
+        "first crawl counts"
+    );
+    let mut fetched: Vec<String> = site.requests().into_iter().map(|(path, _)| path).collect();
+    fetched.sort();
+    let mut expected: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+    expected.sort();
+    assert_eq!(fetched, expected, "each page fetched exactly once, nothing else");
+    let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
+    assert_eq!(index["documents"], 7, "{index}");
+    let chunks = index["chunks"].as_u64().unwrap();
+    assert!(chunks >= 14, "pages are split into section chunks: {index}");
+    let version = index["index_version"].clone();
+
+    // --- Search ranks the right section first.
+    for (query, expected) in [
+        ("database is locked", "/guides/troubleshooting.html#database-locked"),
+        ("how do I change the dashboard port", "/configuration.html#listen-port"),
+        ("retry backoff jitter", "/guides/scheduling.html#retries"),
+        ("does it run on windows", "/faq.html#windows"),
+        ("how much memory is required", "/install.html#requirements"),
+        ("kill a job that runs too long", "/guides/scheduling.html#timeouts"),
+    ] {
+        assert_eq!(top_result(&docent, query), site.url(expected), "top result for {query:?}");
+    }
+    // Boilerplate (navigation, cookie banner, footer) is not indexed.
+    let cookies = request("GET", &format!("{}?q=cookies", docent.url("/api/search")), &[], None).json();
+    assert_eq!(cookies["results"], serde_json::json!([]), "the cookie banner was indexed: {cookies}");
+    // Cacheable, with a validator.
+    let search = request("GET", &format!("{}?q=schedule", docent.url("/api/search")), &[], None);
+    assert!(search.headers["cache-control"].contains("s-maxage="), "{:?}", search.headers);
+    let etag = search.headers["etag"].clone();
+    let again = request("GET", &format!("{}?q=schedule", docent.url("/api/search")), &[("If-None-Match", &etag)], None);
+    assert_eq!(again.status, 304);
+
+    // --- Chat streams an extractive answer whose sources cite the right page.
+    let reply = request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "Does Harbor run on Windows?"}"#));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.headers["content-type"].starts_with("text/event-stream"));
+    let events = reply.events();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"sources"), "{names:?}");
+    assert_eq!(names.last(), Some(&"done"), "{names:?}");
+    assert!(names.iter().filter(|n| **n == "delta").count() >= 2, "the answer streams in pieces: {names:?}");
+    let sources = &events[0].1["sources"];
+    assert_eq!(sources[0]["url"], site.url("/faq.html#windows"), "{sources}");
+    assert_eq!(sources[0]["number"], 1);
+    let answer: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect();
+    assert!(answer.contains("extractive answer"), "the answer says it is extractive: {answer}");
+    assert!(answer.contains("Harbor supports Linux and macOS only") && answer.contains("[1]"), "{answer}");
+    let done = &events.last().unwrap().1;
+    assert_eq!(done["cached"], false);
+    let session = done["session_id"].as_str().unwrap().to_string();
+    assert_eq!(session.len(), 32);
+    // A follow-up in the same session keeps its id.
+    let follow_up = request(
+        "POST",
+        &docent.url("/api/chat"),
+        &[JSON],
+        Some(&format!(r#"{{"message": "And what license is it under?", "session_id": "{session}"}}"#)),
+    );
+    let events = follow_up.events();
+    assert_eq!(events.last().unwrap().1["session_id"], session.as_str());
+    assert_eq!(events[0].1["sources"][0]["url"], site.url("/faq.html#license"));
+
+    // --- A second identical crawl finds nothing new: the server answers 304 to conditional requests.
+    site.clear_requests();
+    let job = crawl(&docent, &site.url("/index.html"));
+    assert_eq!(
+        job["pages"],
+        serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 0, "unchanged": 7, "skipped": 0, "failed": 0}),
+        "recrawl with validators"
+    );
+    assert!(site.requests().iter().all(|(_, status)| *status == 304), "{:?}", site.requests());
+    // --- And again without validators: full bodies whose content hash is unchanged.
+    site.validators.store(false, std::sync::atomic::Ordering::SeqCst);
+    let job = crawl(&docent, &site.url("/index.html"));
+    assert_eq!(job["pages"]["unchanged"], 7, "recrawl without validators: {job}");
+    assert_eq!(job["pages"]["indexed"], 0, "{job}");
+    let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
+    assert_eq!(index["documents"], 7);
+    assert_eq!(index["chunks"].as_u64().unwrap(), chunks, "no chunk was duplicated");
+    assert_eq!(index["index_version"], version, "unchanged pages are not rewritten");
+    let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
+    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 3);
+
+    // --- Bad input gets the JSON errors of API.md.
+    let crawls = docent.url("/api/crawls");
+    assert_error(&request("POST", &crawls, &[JSON], Some(r#"{"url": "http://x.test/"}"#)), 401, "unauthorized", "no admin key");
+    assert_error(
+        &request("POST", &crawls, &[("Authorization", "Bearer wrong"), JSON], Some(r#"{"url": "http://x.test/"}"#)),
+        401,
+        "unauthorized",
+        "wrong admin key",
+    );
+    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some("{not json")), 400, "invalid_json", "bad JSON");
+    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"max_pages": 3}"#)), 400, "invalid_request", "missing url");
+    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "not a url"}"#)), 400, "invalid_url", "bad url");
+    assert_error(
+        &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "http://x.test/", "priority": "urgent"}"#)),
+        400,
+        "invalid_request",
+        "bad priority",
+    );
+    let huge = format!(r#"{{"url": "http://x.test/", "exclude": ["{}"]}}"#, "x".repeat(70_000));
+    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(&huge)), 413, "body_too_large", "oversized body");
+    assert_error(&request("GET", &docent.url("/api/crawls/nope"), &[ADMIN], None), 404, "not_found", "unknown crawl");
+    assert_error(&request("GET", &docent.url("/api/nothing-here"), &[], None), 404, "not_found", "unknown route");
+    let wrong_method = request("PUT", &crawls, &[ADMIN, JSON], Some("{}"));
+    assert_error(&wrong_method, 405, "method_not_allowed", "wrong method");
+    assert_eq!(wrong_method.headers.get("allow").map(String::as_str), Some("POST, GET"));
+    assert_error(&request("GET", &docent.url("/api/search"), &[], None), 400, "missing_query", "search without q");
+    assert_error(&request("GET", &docent.url("/api/search?q=x&k=0"), &[], None), 400, "invalid_k", "search k=0");
+    assert_error(&request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "  "}"#)), 400, "invalid_request", "empty chat");
+    assert_error(
+        &request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "hi", "session_id": "../x"}"#)),
+        400,
+        "invalid_session",
+        "bad session id",
+    );
+}
