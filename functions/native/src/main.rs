@@ -6,7 +6,7 @@
 //! docent search --db <path> [--k N] [--jsonl] [QUERY...]
 //! ```
 
-mod platform;
+
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::retrieve;
 use docent_functions::Platform;
 
-use platform::Native;
+use docent_cli::platform::Native;
 
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]

@@ -16,6 +16,7 @@ use docent_core::store::SqliteStore;
 use docent_functions::Platform;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
+/// Docent on this machine: what `docent index` and the native tests run.
 pub struct Native {
     pub config: Config,
     pub kv: MemoryKv,

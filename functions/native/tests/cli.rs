@@ -1,0 +1,96 @@
+//! The `docent` command on the fixture site: extract, index a directory, search with --jsonl.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn fixture_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap()
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("docent-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("index.db")
+}
+
+fn docent(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_docent"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docent");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn extract_prints_the_main_content_as_markdown() {
+    let page = fixture_site().join("configuration.html");
+    let (ok, stdout, stderr) = docent(&["extract", page.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("# Configuration reference\n"), "{stdout}");
+    assert!(stdout.contains("## Listen address and port"));
+    assert!(stdout.contains("| listen | 127.0.0.1:7410 | Dashboard address |"), "tables survive: {stdout}");
+    assert!(stdout.contains("`harbor.toml`"), "inline code survives: {stdout}");
+    for boilerplate in ["Accept all cookies", "Privacy policy", "On this page", "window.analytics"] {
+        assert!(!stdout.contains(boilerplate), "{boilerplate:?} leaked: {stdout}");
+    }
+}
+
+#[test]
+fn index_a_directory_then_search_with_jsonl() {
+    let db = temp_db("index");
+    let site = fixture_site();
+    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 7 pages (0 unchanged, 0 skipped, 0 failed) of 7 discovered"), "{stderr}");
+
+    let queries = "{\"q\": \"database is locked\"}\n{\"q\": \"which port does the dashboard use\"}\n{\"q\": \"zzzz qqqq\"}\n";
+    let (ok, stdout, stderr) = docent(&["search", "--db", db.to_str().unwrap(), "--k", "3", "--jsonl"], queries);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "one line per query, in order: {stdout}");
+    let top = |i: usize| lines[i]["results"][0]["url"].as_str().unwrap_or_default().to_string();
+    assert!(top(0).ends_with("/guides/troubleshooting.html#database-locked"), "{}", lines[0]);
+    assert!(top(1).ends_with("/configuration.html#listen-port"), "{}", lines[1]);
+    assert_eq!(lines[2]["results"], serde_json::json!([]));
+    assert!(lines[0]["results"].as_array().unwrap().len() <= 3);
+    let first = &lines[0]["results"][0];
+    assert!(first["title"].as_str().unwrap().starts_with("Troubleshooting"));
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+
+    // Indexing the same directory again changes nothing.
+    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 0 pages (7 unchanged"), "{stderr}");
+    assert!(stderr.contains("index: 7 documents"), "{stderr}");
+}
+
+#[test]
+fn exclude_globs_keep_pages_out() {
+    let db = temp_db("exclude");
+    let site = fixture_site();
+    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "*/guides/*"], "");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 5 pages"), "{stderr}");
+    let (_, stdout, _) = docent(&["search", "--db", db.to_str().unwrap(), "--jsonl"], "{\"q\": \"database is locked\"}\n");
+    assert!(!stdout.contains("/guides/"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_are_clear() {
+    let (ok, _, stderr) = docent(&["index"], "");
+    assert!(!ok);
+    assert!(stderr.contains("index takes one directory or URL"), "{stderr}");
+    let (ok, _, stderr) = docent(&["search", "--db", "/nonexistent/x.db", "--jsonl"], "");
+    assert!(!ok);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    let (ok, _, stderr) = docent(&["index", ".", "--db", "x.db", "--max-pages", "lots"], "");
+    assert!(!ok);
+    assert!(stderr.contains("--max-pages must be a whole number"), "{stderr}");
+}

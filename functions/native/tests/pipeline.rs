@@ -1,0 +1,177 @@
+//! The crawl function's guarantees, on real SQLite and real files: redelivery changes nothing, the page
+//! limit holds, cancellation and dead letters end jobs, lost messages are found again by the cron sweep.
+
+use std::path::{Path, PathBuf};
+
+use docent_cli::platform::Native;
+use docent_core::config::Config;
+use docent_core::domain::{CrawlMessage, JobStatus, PageCounts};
+use docent_core::ports::{CrawlStore, DocumentStore};
+use docent_functions::crawl::{self, CrawlRequest, Delivery};
+use docent_functions::Platform;
+
+fn site_url(path: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap();
+    url::Url::from_file_path(root.join(path)).unwrap().to_string()
+}
+
+fn native(name: &str) -> Native {
+    let dir: PathBuf = std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = Config { allow_private_hosts: true, ..Config::default() };
+    Native::open(&dir.join("index.db"), config).unwrap()
+}
+
+fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
+    CrawlRequest { url, max_pages, max_depth: None, include: vec![], exclude: vec![], priority: None }
+}
+
+/// Delivers every queued message once, returning them in delivery order.
+async fn drain(platform: &Native) -> Vec<CrawlMessage> {
+    let mut delivered = Vec::new();
+    while let Some(message) = platform.queue().pop() {
+        assert_eq!(crawl::consume(platform, &message).await, Delivery::Ack, "{message:?}");
+        delivered.push(message);
+    }
+    delivered
+}
+
+async fn counts(platform: &Native, job: &str) -> (JobStatus, PageCounts) {
+    let job = platform.store().job(job).await.unwrap().unwrap();
+    (job.status, job.pages)
+}
+
+#[test]
+fn redelivering_every_message_changes_nothing() {
+    pollster::block_on(async {
+        let p = native("redeliver");
+        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+        let delivered = drain(&p).await;
+        // Over file:// only the relative links lead anywhere: index → install, guides/scheduling →
+        // guides/troubleshooting, configuration.
+        assert_eq!(delivered.len(), 5);
+        let before = counts(&p, &job.id).await;
+        assert_eq!(before.0, JobStatus::Done);
+        assert_eq!(before.1.indexed, 5);
+        let index_before = (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap());
+        // At-least-once delivery: every message arrives a second time.
+        for message in &delivered {
+            assert_eq!(crawl::consume(&p, message).await, Delivery::Ack);
+        }
+        assert!(p.queue().pop().is_none(), "redelivery enqueued more work");
+        assert_eq!(counts(&p, &job.id).await, before);
+        assert_eq!((p.store().counts().await.unwrap(), p.store().index_version().await.unwrap()), index_before);
+    });
+}
+
+#[test]
+fn a_message_redelivered_after_indexing_but_before_finishing_counts_once() {
+    pollster::block_on(async {
+        let p = native("half-done");
+        let job = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
+        let message = p.queue().pop().unwrap();
+        // Simulate a consumer that indexed the page and died before recording the outcome: index it
+        // under another job, then pretend this job's delivery is a retry.
+        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+        assert_eq!(counts(&p, &job.id).await.1.indexed, 1);
+        let second = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
+        let message = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+        assert_eq!(counts(&p, &second.id).await.1, PageCounts { discovered: 1, fetched: 1, unchanged: 1, ..PageCounts::default() });
+    });
+}
+
+#[test]
+fn max_pages_is_never_exceeded_and_the_job_ends() {
+    pollster::block_on(async {
+        let p = native("max-pages");
+        let job = crawl::start_job(&p, request(site_url("index.html"), Some(3))).await.unwrap();
+        let delivered = drain(&p).await;
+        let (status, pages) = counts(&p, &job.id).await;
+        assert_eq!(status, JobStatus::Done);
+        assert_eq!(pages.discovered, 3);
+        assert_eq!(pages.indexed, 3);
+        assert_eq!(delivered.len(), 3);
+        assert_eq!(p.store().counts().await.unwrap().documents, 3);
+    });
+}
+
+#[test]
+fn cancelled_jobs_stop_and_say_so() {
+    pollster::block_on(async {
+        let p = native("cancel");
+        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+        let first = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+        assert!(p.store().cancel_job(&job.id, 1).await.unwrap());
+        assert!(!p.store().cancel_job(&job.id, 2).await.unwrap(), "a job is cancelled once");
+        let remaining = drain(&p).await;
+        assert_eq!(remaining.len(), 2, "the start page had enqueued its two relative links");
+        let (status, pages) = counts(&p, &job.id).await;
+        assert_eq!(status, JobStatus::Cancelled);
+        assert_eq!((pages.indexed, pages.skipped, pages.discovered), (1, 2, 3));
+        assert_eq!(p.store().counts().await.unwrap().documents, 1, "nothing was fetched after cancelling");
+    });
+}
+
+#[test]
+fn dead_letters_fail_the_url_and_end_the_job() {
+    pollster::block_on(async {
+        let p = native("dead-letter");
+        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+        let message = p.queue().pop().unwrap();
+        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+        let (status, pages) = counts(&p, &job.id).await;
+        assert_eq!(status, JobStatus::Failed, "a crawl whose every URL failed has failed");
+        assert_eq!(pages.failed, 1);
+        // The original message arriving late is ignored.
+        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+        assert_eq!(counts(&p, &job.id).await.1.indexed, 0);
+    });
+}
+
+#[test]
+fn missing_pages_fail_without_retrying() {
+    pollster::block_on(async {
+        let p = native("missing");
+        let job = crawl::start_job(&p, request(site_url("no-such-page.html"), None)).await.unwrap();
+        drain(&p).await;
+        let (status, pages) = counts(&p, &job.id).await;
+        assert_eq!(status, JobStatus::Failed);
+        assert_eq!(pages.failed, 1);
+    });
+}
+
+#[test]
+fn the_cron_sweep_finds_lost_messages() {
+    pollster::block_on(async {
+        let p = native("sweep");
+        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+        // The queue lost the start message.
+        assert!(p.queue().pop().is_some());
+        let (resumed, started) = crawl::on_schedule(&p, &[]).await.unwrap();
+        assert_eq!((resumed, started), (0, 0), "a fresh URL is not stale yet");
+        // Ten minutes later the sweep re-enqueues it, and only once.
+        let later = docent_core::ports::Clock::now_ms(p.clock()) + 11 * 60 * 1000;
+        let stale = p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap();
+        assert_eq!(stale.len(), 1);
+        assert!(p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap().is_empty());
+        p.queue().push(stale[0].clone());
+        drain(&p).await;
+        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
+    });
+}
+
+#[test]
+fn scheduled_sources_start_once_while_active() {
+    pollster::block_on(async {
+        let p = native("sources");
+        let sources = crawl::parse_sources(Some(&format!(r#"[{{"url": "{}", "max_pages": 2}}]"#, site_url("index.html")))).unwrap();
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "already running");
+        drain(&p).await;
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1), "finished, so it starts again");
+        assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
+    });
+}
