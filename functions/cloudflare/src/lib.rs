@@ -39,6 +39,7 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 struct Cloudflare(Rc<Shell>);
 
 struct Shell {
+    env: Env,
     config: Config,
     kv: WorkersKv,
     queue: WorkersQueue,
@@ -64,6 +65,7 @@ impl Cloudflare {
             SCHEMA_READY.set(true);
         }
         Ok(Cloudflare(Rc::new(Shell {
+            env: env.clone(),
             config,
             kv: WorkersKv(kv),
             queue: WorkersQueue(queue),
@@ -101,6 +103,9 @@ impl Platform for Cloudflare {
     }
     fn name(&self) -> &'static str {
         "cloudflare"
+    }
+    fn setting(&self, name: &str) -> Option<String> {
+        lookup(&self.0.env, name)
     }
 }
 
@@ -337,7 +342,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(platform) => platform,
         Err(message) => return console_error!("configuration: {message}"),
     };
-    let sources = match crawl::parse_sources(lookup(&env, "DOCENT_CRAWL_SOURCES").as_deref()) {
+    let sources = match crawl::parse_sources(platform.setting("DOCENT_CRAWL_SOURCES").as_deref()) {
         Ok(sources) => sources,
         Err(message) => return console_error!("{message}"),
     };

@@ -122,14 +122,6 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// Compares secrets in time independent of where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks `Authorization: Bearer <admin key>`.
 pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), ApiError> {
     let Some(expected) = admin_key else {
@@ -147,7 +139,7 @@ pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), A
         .map(str::trim);
     match presented {
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
-        Some(key) if constant_time_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(key) if docent_core::signature::ct_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the admin key is not valid")),
     }
 }

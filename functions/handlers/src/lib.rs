@@ -3,6 +3,7 @@
 //! - [`crawl`]: the crawl API, the queue consumer and the cron entry point.
 //! - [`retrieve`]: lexical search over chunks (`/api/search`).
 //! - [`chat`]: grounded answers streamed as server-sent events (`/api/chat`).
+//! - [`webhooks`]: signed deliveries that trigger recrawls and removals (`/hooks/{source}`).
 //!
 //! A shell builds a [`Platform`] from its bindings and calls [`handle`], [`crawl::consume`] or
 //! [`crawl::on_schedule`]; everything else happens here, identically on every platform.
@@ -13,6 +14,7 @@ pub mod chat;
 pub mod crawl;
 pub mod http;
 pub mod retrieve;
+pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
@@ -36,6 +38,9 @@ pub trait Platform {
     fn clock(&self) -> &Self::Clock;
     /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
     fn name(&self) -> &'static str;
+    /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is read
+    /// rarely (per-source webhook secrets, scheduled sources).
+    fn setting(&self, name: &str) -> Option<String>;
 }
 
 /// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
@@ -62,6 +67,7 @@ const ROUTES: &[Route] = &[
     route(Method::GET, "/api/crawls/{id}", true),
     route(Method::DELETE, "/api/crawls/{id}", true),
     route(Method::GET, "/api/index", true),
+    route(Method::POST, "/hooks/{source}", false),
 ];
 
 /// The path patterns Docent serves (for the OpenAPI consistency test).
@@ -135,6 +141,7 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,
         ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
         ("GET", "/api/index") => index_stats(platform).await,
+        ("POST", "/hooks/{source}") => webhooks::receive(platform, &request, params[0]).await,
         _ => Err(ApiError::not_found(format!("no route for {path}"))),
     }
 }

@@ -63,6 +63,9 @@ impl Platform for Native {
     fn name(&self) -> &'static str {
         "native"
     }
+    fn setting(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
 }
 
 /// SQLite through rusqlite: the same schema and SQL as D1.

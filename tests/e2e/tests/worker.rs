@@ -3,9 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use docent_core::signature::sign_standard_webhook;
 use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
 use serde_json::Value;
 
+/// A Standard Webhooks secret configured for the source `docs` (base64 of "docent end-to-end secret!").
+const WEBHOOK_SECRET: &str = "whsec_ZG9jZW50IGVuZC10by1lbmQgc2VjcmV0IQ==";
 const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 /// Every page of tests/fixtures/site: the six linked from the navigation plus the privacy page linked
@@ -55,7 +58,7 @@ fn top_result(docent: &Docent, query: &str) -> String {
 #[test]
 fn crawl_search_and_chat_on_workerd() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
-    let docent = Docent::start(&[]);
+    let docent = Docent::start(&[("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET)]);
 
     // The chat page is served as a static asset.
     let page = request("GET", &docent.url("/"), &[], None);
@@ -150,8 +153,47 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(index["documents"], 7);
     assert_eq!(index["chunks"].as_u64().unwrap(), chunks, "no chunk was duplicated");
     assert_eq!(index["index_version"], version, "unchanged pages are not rewritten");
+
+    // --- Signed webhooks recrawl at high priority and remove deleted pages, once per delivery.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let body = format!(r#"{{"urls": ["{}"], "deleted": ["{}"]}}"#, site.url("/faq.html"), site.url("/privacy.html"));
+    let signed = |id: &str, timestamp: u64, body: &str| {
+        let signature = sign_standard_webhook(WEBHOOK_SECRET, id, timestamp, body.as_bytes()).unwrap();
+        (id.to_string(), timestamp.to_string(), signature)
+    };
+    let deliver = |(id, timestamp, signature): &(String, String, String), body: &str, source: &str| {
+        let headers = [JSON, ("webhook-id", id.as_str()), ("webhook-timestamp", timestamp.as_str()), ("webhook-signature", signature.as_str())];
+        request("POST", &docent.url(&format!("/hooks/{source}")), &headers, Some(body))
+    };
+    let delivery = signed("msg_e2e_1", now, &body);
+    let accepted = deliver(&delivery, &body, "docs");
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let accepted = accepted.json();
+    assert_eq!(accepted["removed"], 1, "{accepted}");
+    let job_id = accepted["recrawl_jobs"][0].as_str().expect("a recrawl job").to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let job = request("GET", &docent.url(&format!("/api/crawls/{job_id}")), &[ADMIN], None).json();
+        if job["status"] == "done" || Instant::now() > deadline {
+            break job;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["priority"], "high");
+    assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
+    let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
+    assert_eq!(index["documents"], 6, "the deleted page left the index: {index}");
+    let privacy = request("GET", &format!("{}?q=personal+data+server+logs", docent.url("/api/search")), &[], None).json();
+    assert!(!privacy.to_string().contains("privacy.html"), "{privacy}");
+    assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
+    assert_error(&deliver(&signed("msg_e2e_2", now - 3600, &body), &body, "docs"), 401, "invalid_signature", "stale delivery");
+    let forged = ("msg_e2e_3".to_string(), now.to_string(), delivery.2.clone());
+    assert_error(&deliver(&forged, &body, "docs"), 401, "invalid_signature", "signature of another delivery");
+    assert_error(&request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)), 401, "invalid_signature", "unsigned delivery");
+    assert_error(&deliver(&signed("msg_e2e_4", now, &body), &body, "other"), 404, "not_found", "unknown source");
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
-    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 3);
+    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 4, "rejected deliveries started nothing");
 
     // --- Bad input gets the JSON errors of API.md.
     let crawls = docent.url("/api/crawls");
