@@ -28,6 +28,8 @@ fi
 
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages (wrangler, node 22, binaryen)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: this registry lacks workerd's macOS/Windows builds, so the lockfile cannot list them
+  # and `npm ci` refuses it. `npm install` installs exactly the locked versions and leaves the lock as is.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 node --version | grep -q '^v22\.' || die "node_modules/.bin/node is not Node 22; run npm ci"
