@@ -8,6 +8,9 @@ const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 let sessionId = sessionStorage.getItem("docent-session") || null;
+// The conversation on this page and the sources shown, carried into a ticket on escalation.
+const transcript = [];
+const shownSources = new Map();
 
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -158,6 +161,9 @@ async function ask(question) {
         } else if (name === "done") {
           sessionId = data.session_id;
           sessionStorage.setItem("docent-session", sessionId);
+          transcript.push({ role: "user", text: question }, { role: "assistant", text });
+          for (const source of sources) if (safeUrl(source.url)) shownSources.set(source.url, source.title || "");
+          if (data.escalate) offerTicket(answer, question);
         } else if (name === "error") {
           showError(data.message || "The answer was interrupted.");
         }
@@ -168,6 +174,64 @@ async function ask(question) {
   } finally {
     answer.setAttribute("data-state", "done");
   }
+}
+
+// "Create a ticket": shown when the docs had no answer or a person was asked for.
+function offerTicket(container, question) {
+  const box = document.createElement("form");
+  box.className = "ticket";
+  const intro = document.createElement("p");
+  intro.textContent = "Need a person? Create a ticket and the support team will follow up.";
+  const email = document.createElement("input");
+  email.type = "email";
+  email.placeholder = "Your email (optional)";
+  email.setAttribute("aria-label", "Your email");
+  const details = document.createElement("textarea");
+  details.rows = 3;
+  details.value = question;
+  details.setAttribute("aria-label", "What do you need help with?");
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.textContent = "Create a ticket";
+  const status = document.createElement("p");
+  status.className = "ticket-status";
+  box.append(intro, email, details, button, status);
+  container.append(box);
+  box.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    const body = {
+      subject: question.slice(0, 200),
+      description: details.value.slice(0, 10000),
+      transcript: transcript.slice(-50),
+      sources: [...shownSources].slice(0, 20).map(([url, title]) => ({ url, title })),
+    };
+    if (email.value.trim()) body.email = email.value.trim();
+    try {
+      const response = await fetch("/api/tickets", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const data = await response.json();
+      if (response.status === 201) {
+        const tickets = JSON.parse(localStorage.getItem("docent-tickets") || "{}");
+        tickets[data.ticket.id] = data.access_token;
+        localStorage.setItem("docent-tickets", JSON.stringify(tickets));
+        box.replaceChildren(status);
+        status.textContent = `Ticket ${data.ticket.id} created. We will get back to you.`;
+      } else if (response.status === 429) {
+        status.textContent = `You have opened several tickets just now — please wait ${response.headers.get("Retry-After") || "a few"} seconds.`;
+        button.disabled = false;
+      } else {
+        status.textContent = (data.error && data.error.message) || `Could not create the ticket (HTTP ${response.status}).`;
+        button.disabled = false;
+      }
+    } catch (error) {
+      status.textContent = `Connection problem: ${error.message}`;
+      button.disabled = false;
+    }
+  });
 }
 
 form.addEventListener("submit", async (event) => {

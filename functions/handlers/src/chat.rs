@@ -4,7 +4,8 @@ use ::http::{header, HeaderValue, StatusCode};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use docent_core::answer::{extractive_answer, Source};
+use docent_core::answer::{extractive_answer, Source, NOTHING_FOUND};
+use docent_core::tickets::wants_human;
 use docent_core::domain::random_id;
 use docent_core::ports::KeyValue;
 use docent_core::search::{query_terms, snippet};
@@ -63,20 +64,7 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
         Err(e) => return Err(ApiError::internal("session store", e)),
     };
 
-    let hits = retrieve(platform.store(), &message, platform.config().chat_passages).await?;
-    let terms = query_terms(&message);
-    let sources: Vec<Source> = hits
-        .iter()
-        .enumerate()
-        .map(|(i, hit)| Source {
-            number: i + 1,
-            url: hit.url.clone(),
-            title: hit.title.clone(),
-            heading: hit.heading.clone(),
-            snippet: snippet(&hit.text, &terms, 40),
-        })
-        .collect();
-    let answer = extractive_answer(&message, &hits, EXTRACTIVE_QUOTES);
+    let Answer { sources, text: answer, escalate } = answer(platform, &message).await?;
 
     session.turns.push(Turn { user: message, assistant: answer.clone() });
     let keep = platform.config().session_turns;
@@ -95,6 +83,8 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
             "session_id": session_id,
             "cached": false,
             "mode": "extractive",
+            // The page offers "Create a ticket" when the docs had no answer or a person was asked for.
+            "escalate": escalate,
             "usage": {"model": "extractive", "prompt_tokens": 0, "completion_tokens": 0, "passages": sources.len()},
         }),
     ));
@@ -105,6 +95,34 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A grounded answer with the sources it cites.
+pub struct Answer {
+    pub sources: Vec<Source>,
+    pub text: String,
+    /// True when the indexed pages had nothing relevant, or the user asked for a person.
+    pub escalate: bool,
+}
+
+/// Retrieves passages for `question` and answers from them (shared by chat and the MCP `ask` tool).
+pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
+    let hits = retrieve(platform.store(), question, platform.config().chat_passages).await?;
+    let terms = query_terms(question);
+    let sources: Vec<Source> = hits
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| Source {
+            number: i + 1,
+            url: hit.url.clone(),
+            title: hit.title.clone(),
+            heading: hit.heading.clone(),
+            snippet: snippet(&hit.text, &terms, 40),
+        })
+        .collect();
+    let text = extractive_answer(question, &hits, EXTRACTIVE_QUOTES);
+    let escalate = text == NOTHING_FOUND || wants_human(question);
+    Ok(Answer { sources, text, escalate })
 }
 
 /// Splits an answer into small pieces (a few words each) for the `delta` events, keeping whitespace so

@@ -13,12 +13,14 @@
 pub mod chat;
 pub mod crawl;
 pub mod http;
+pub mod mcp;
 pub mod retrieve;
+pub mod tickets;
 pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue};
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, TicketStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 
@@ -26,7 +28,7 @@ pub use crate::http::{ApiError, Body, Request, Response};
 pub trait Platform {
     type Kv: KeyValue;
     type Queue: CrawlQueue;
-    type Store: CrawlStore + DocumentStore;
+    type Store: CrawlStore + DocumentStore + TicketStore;
     type Fetch: Fetcher;
     type Clock: Clock;
 
@@ -68,6 +70,15 @@ const ROUTES: &[Route] = &[
     route(Method::DELETE, "/api/crawls/{id}", true),
     route(Method::GET, "/api/index", true),
     route(Method::POST, "/hooks/{source}", false),
+    // Ticket routes authorise per ticket (admin key or the requester's token); see `tickets`.
+    route(Method::POST, "/api/tickets", false),
+    route(Method::GET, "/api/tickets", true),
+    route(Method::GET, "/api/tickets/{id}", false),
+    route(Method::PATCH, "/api/tickets/{id}", false),
+    // MCP authenticates with the admin key or an API key; see `mcp`.
+    route(Method::POST, "/mcp", false),
+    route(Method::GET, "/mcp", false),
+    route(Method::DELETE, "/mcp", false),
 ];
 
 /// The path patterns Docent serves (for the OpenAPI consistency test).
@@ -142,6 +153,12 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
         ("GET", "/api/index") => index_stats(platform).await,
         ("POST", "/hooks/{source}") => webhooks::receive(platform, &request, params[0]).await,
+        ("POST", "/api/tickets") => tickets::create_route(platform, &request).await,
+        ("GET", "/api/tickets") => tickets::list_route(platform, &request).await,
+        ("GET", "/api/tickets/{id}") => tickets::get_route(platform, &request, params[0]).await,
+        ("PATCH", "/api/tickets/{id}") => tickets::update_route(platform, &request, params[0]).await,
+        ("POST", "/mcp") => mcp::post(platform, &request).await,
+        ("GET" | "DELETE", "/mcp") => Ok(mcp::method_not_allowed()),
         _ => Err(ApiError::not_found(format!("no route for {path}"))),
     }
 }

@@ -1,35 +1,85 @@
-//! The webhooks function: `POST /hooks/{source}`. A verified delivery recrawls the URLs it lists at high
-//! priority and removes the deleted ones from the index.
+//! The webhooks function: `POST /hooks/{source}`. A verified delivery recrawls pages at high priority
+//! and removes deleted ones from the index.
 //!
-//! The signature is checked before the body is parsed. Each source has its own secret(s) in
-//! `DOCENT_WEBHOOK_SECRET_<SOURCE>` (upper-cased; several separated by spaces, for rotation); an
-//! unconfigured source is 404. A delivery id seen before (within the signature tolerance) is refused with
-//! 409, so the same delivery processed twice has the effect of once.
+//! A source is configured by one of three secrets (upper-cased source name), which also selects how
+//! deliveries are signed. To rotate, put the old secret in the same variable with `_PREVIOUS` appended
+//! (Standard Webhooks secrets may also be listed space-separated in one variable):
+//! - `DOCENT_WEBHOOK_SECRET_<SOURCE>`: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
+//!   `webhook-signature`), body `{"urls": [...], "deleted": [...]}`;
+//! - `DOCENT_GITHUB_WEBHOOK_SECRET_<SOURCE>`: GitHub (`X-Hub-Signature-256`, `X-GitHub-Delivery`); a
+//!   `push` recrawls the changed docs pages mapped by `DOCENT_GITHUB_DOCS_<SOURCE>`;
+//! - `DOCENT_HMAC_WEBHOOK_SECRET_<SOURCE>`: `X-Signature-256: sha256=<hex>` over the body, with an
+//!   `X-Delivery-Id`; same body as Standard Webhooks.
+//!
+//! The signature is checked before the body is parsed. An unconfigured source is 404. A delivery id
+//! seen before is refused with 409, so the same delivery processed twice has the effect of once.
 
 use ::http::StatusCode;
 use serde::Deserialize;
 
 use docent_core::domain::{url_key, Priority};
 use docent_core::ports::{Clock, DocumentStore, KeyValue};
-use docent_core::signature::{verify_standard_webhook, StandardWebhook, TOLERANCE_SECONDS};
+use docent_core::signature::{verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook, TOLERANCE_SECONDS};
 use docent_core::urls::parse_crawl_url;
+use docent_core::webhook::{GithubDocs, WebhookActions};
 
 use crate::crawl::{start_job, CrawlRequest};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
 
 const MAX_URLS: usize = 100;
+/// How long delivery ids are remembered. GitHub and generic senders sign no timestamp, so their
+/// deliveries are remembered for a day; Standard Webhooks ones need only outlive the tolerance.
+const GITHUB_REPLAY_SECONDS: u64 = 24 * 3600;
 
 #[derive(Debug, Deserialize)]
-struct Delivery {
+#[serde(deny_unknown_fields)]
+struct UrlDelivery {
     #[serde(default)]
     urls: Vec<String>,
     #[serde(default)]
     deleted: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Standard,
+    Github,
+    Hmac,
+}
+
 fn is_source_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The scheme and secrets configured for `source`.
+fn source_config<P: Platform>(platform: &P, source: &str) -> Option<(Scheme, Vec<String>)> {
+    let suffix = source.to_ascii_uppercase().replace('-', "_");
+    [
+        (Scheme::Standard, "DOCENT_WEBHOOK_SECRET_"),
+        (Scheme::Github, "DOCENT_GITHUB_WEBHOOK_SECRET_"),
+        (Scheme::Hmac, "DOCENT_HMAC_WEBHOOK_SECRET_"),
+    ]
+    .into_iter()
+    .find_map(|(scheme, prefix)| {
+        let name = format!("{prefix}{suffix}");
+        let values = [platform.setting(&name), platform.setting(&format!("{name}_PREVIOUS"))];
+        let mut secrets = Vec::new();
+        for value in values.into_iter().flatten() {
+            match scheme {
+                // whsec_ secrets are base64, so several may share one variable.
+                Scheme::Standard => secrets.extend(value.split_whitespace().map(str::to_string)),
+                // GitHub and generic secrets are arbitrary text (spaces included).
+                Scheme::Github | Scheme::Hmac => secrets.push(value),
+            }
+        }
+        secrets.retain(|s| !s.is_empty());
+        (!secrets.is_empty()).then_some((scheme, secrets))
+    })
+}
+
+fn rejected(error: SignatureError) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", format!("webhook rejected: {error}"))
 }
 
 /// `POST /hooks/{source}`
@@ -38,30 +88,60 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     if !is_source_name(source) {
         return Err(unknown());
     }
-    let variable = format!("DOCENT_WEBHOOK_SECRET_{}", source.to_ascii_uppercase().replace('-', "_"));
-    let secrets: Vec<String> = platform.setting(&variable).unwrap_or_default().split_whitespace().map(str::to_string).collect();
-    if secrets.is_empty() {
-        return Err(unknown());
-    }
+    let (scheme, secrets) = source_config(platform, source).ok_or_else(unknown)?;
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    let headers = StandardWebhook { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
-    let now_seconds = platform.clock().now_ms() / 1000;
-    verify_standard_webhook(&headers, request.body(), &secrets, now_seconds)
-        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", format!("webhook rejected: {e}")))?;
+    let body = request.body();
 
-    // Replay protection. KV is eventually consistent, so two copies arriving within a second at different
-    // locations can both pass; the crawl itself is idempotent, so that costs a duplicate fetch, not data.
-    let seen_key = format!("webhook:{source}:{}", headers.id.unwrap_or_default());
+    // 1. Authenticity, before anything else.
+    let (delivery_id, remember_seconds) = match scheme {
+        Scheme::Standard => {
+            let headers = StandardWebhook { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
+            verify_standard_webhook(&headers, body, &secrets, platform.clock().now_ms() / 1000).map_err(rejected)?;
+            (headers.id.unwrap_or_default().to_string(), 2 * TOLERANCE_SECONDS)
+        }
+        Scheme::Github => {
+            verify_github(header("x-hub-signature-256"), body, &secrets).map_err(rejected)?;
+            let id = header("x-github-delivery").ok_or(SignatureError::Missing("x-github-delivery")).map_err(rejected)?;
+            (id.to_string(), GITHUB_REPLAY_SECONDS)
+        }
+        Scheme::Hmac => {
+            let signature = header("x-signature-256").ok_or(SignatureError::Missing("x-signature-256")).map_err(rejected)?;
+            verify_hex_hmac(signature, body, &secrets).map_err(rejected)?;
+            let id = header("x-delivery-id").ok_or(SignatureError::Missing("x-delivery-id")).map_err(rejected)?;
+            (id.to_string(), GITHUB_REPLAY_SECONDS)
+        }
+    };
+
+    // 2. Replays. KV is eventually consistent, so two copies arriving within a second at different
+    // locations can both pass; the crawl is idempotent, so that costs a duplicate fetch, not data.
+    let seen_key = format!("webhook:{source}:{delivery_id}");
     if platform.kv().get(&seen_key).await.map_err(|e| ApiError::internal("replay store", e))?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_delivery", "this webhook-id was already processed"));
+        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_delivery", "this delivery id was already processed"));
     }
-    let delivery: Delivery = parse_json(request)?;
-    if delivery.urls.len() + delivery.deleted.len() > MAX_URLS {
+
+    // 3. What the delivery asks for, validated whole before acting so a bad entry changes nothing.
+    let actions = match scheme {
+        Scheme::Github => match header("x-github-event") {
+            Some("push") => {
+                let config = platform.setting(&format!("DOCENT_GITHUB_DOCS_{}", source.to_ascii_uppercase().replace('-', "_")));
+                let docs: GithubDocs = serde_json::from_str(config.as_deref().unwrap_or(""))
+                    .map_err(|e| ApiError::internal("webhook configuration", format!("DOCENT_GITHUB_DOCS_{}: {e}", source.to_ascii_uppercase())))?;
+                let payload: serde_json::Value = parse_json(request)?;
+                docs.push_actions(&payload)
+            }
+            // ping and events Docent does not act on are acknowledged, so GitHub marks them delivered.
+            event => return Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"ignored_event": event}))),
+        },
+        Scheme::Standard | Scheme::Hmac => {
+            let delivery: UrlDelivery = parse_json(request)?;
+            WebhookActions { recrawl: delivery.urls, deleted: delivery.deleted }
+        }
+    };
+    if actions.recrawl.len() + actions.deleted.len() > MAX_URLS {
         return Err(ApiError::bad_request("invalid_request", format!("at most {MAX_URLS} urls and deleted entries per delivery")));
     }
-    // Validate everything before acting, so a bad entry changes nothing.
     let mut recrawl = Vec::new();
-    for url in &delivery.urls {
+    for url in &actions.recrawl {
         let request = CrawlRequest {
             url: url.clone(),
             max_pages: Some(1),
@@ -73,16 +153,15 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
         request.clone().validate(platform.config(), String::new())?;
         recrawl.push(request);
     }
-    let deleted = delivery
+    let deleted = actions
         .deleted
         .iter()
         .map(|u| parse_crawl_url(u).map(|u| url_key(u.as_str())).map_err(|e| ApiError::bad_request("invalid_url", format!("deleted: {u}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    platform
-        .kv()
-        .put(&seen_key, "1", Some(2 * TOLERANCE_SECONDS))
-        .await
-        .map_err(|e| ApiError::internal("replay store", e))?;
+
+    // 4. Act. The id is remembered first: a crash after it leaves work undone that the sender's retry
+    // cannot redo, but never does work twice; a recrawl of the same pages repairs it.
+    platform.kv().put(&seen_key, "1", Some(remember_seconds)).await.map_err(|e| ApiError::internal("replay store", e))?;
     let mut jobs = Vec::new();
     for request in recrawl {
         jobs.push(start_job(platform, request).await?.id);

@@ -2,6 +2,7 @@
 //! (Worker vars and secrets, Spin variables, process environment) feeds the same parser.
 
 use crate::chunk::ChunkingOptions;
+use crate::ratelimit::RateLimit;
 
 /// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment
 /// allows private hosts (which only local development does).
@@ -28,6 +29,10 @@ pub struct Config {
     pub session_turns: usize,
     /// `s-maxage` of cacheable search responses.
     pub search_cache_seconds: u64,
+    /// Tickets a public client may open per window.
+    pub ticket_rate_limit: RateLimit,
+    /// Keys that may use the MCP server besides the admin key.
+    pub api_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -45,6 +50,8 @@ impl Default for Config {
             session_ttl_seconds: 24 * 3600,
             session_turns: 10,
             search_cache_seconds: 60,
+            ticket_rate_limit: RateLimit { requests: 5, window_seconds: 600 },
+            api_keys: Vec::new(),
         }
     }
 }
@@ -96,6 +103,9 @@ impl Config {
             number("DOCENT_SESSION_TTL_SECONDS", get("DOCENT_SESSION_TTL_SECONDS"), config.session_ttl_seconds)?.max(60);
         config.search_cache_seconds =
             number("DOCENT_SEARCH_CACHE_SECONDS", get("DOCENT_SEARCH_CACHE_SECONDS"), config.search_cache_seconds)?;
+        config.ticket_rate_limit.requests =
+            number("DOCENT_TICKET_RATE_LIMIT", get("DOCENT_TICKET_RATE_LIMIT"), config.ticket_rate_limit.requests)?;
+        config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{CrawlJob, CrawlMessage, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
 use crate::search::SearchHit;
+use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 
 /// A failure reported by a port. `transient` failures (timeouts, 5xx, lost connections) are worth
 /// retrying; the others are not.
@@ -144,6 +145,28 @@ pub trait DocumentStore {
     /// Changes whenever the indexed content changes; part of every cache key.
     async fn index_version(&self) -> PortResult<u64>;
     async fn counts(&self) -> PortResult<IndexCounts>;
+}
+
+/// The outcome of a ticket update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketUpdate {
+    Updated(Box<Ticket>),
+    NotFound,
+    /// The requested status change is not allowed from the current status.
+    InvalidTransition { from: TicketStatus, to: TicketStatus },
+    /// Someone else changed the ticket at the same moment; nothing was written.
+    Conflict,
+}
+
+/// Support tickets with their comments and audit log.
+pub trait TicketStore {
+    async fn create_ticket(&self, ticket: &NewTicket, now_ms: u64) -> PortResult<Ticket>;
+    /// The ticket and the SHA-256 of its requester's access token.
+    async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>>;
+    async fn list_tickets(&self, status: Option<TicketStatus>, limit: u32) -> PortResult<Vec<Ticket>>;
+    /// Applies `change` as `actor`; `revision` is a fresh random token that makes the write conditional.
+    async fn update_ticket(&self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64) -> PortResult<TicketUpdate>;
+    async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,6 +79,40 @@ pub fn verify_standard_webhook(
     Err(SignatureError::Mismatch)
 }
 
+/// Verifies GitHub's `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body under any of
+/// `secrets`. GitHub signs no timestamp; replays are caught by remembering `X-GitHub-Delivery` ids.
+pub fn verify_github(signature: Option<&str>, body: &[u8], secrets: &[String]) -> Result<(), SignatureError> {
+    verify_hex_hmac(signature.ok_or(SignatureError::Missing("x-hub-signature-256"))?, body, secrets)
+}
+
+/// Verifies a generic `sha256=<hex>` (or bare hex) HMAC-SHA256 of the raw body.
+pub fn verify_hex_hmac(signature: &str, body: &[u8], secrets: &[String]) -> Result<(), SignatureError> {
+    let hex = signature.trim().strip_prefix("sha256=").unwrap_or(signature.trim());
+    let presented = decode_hex(hex).ok_or(SignatureError::Mismatch)?;
+    for secret in secrets {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::BadSecret)?;
+        mac.update(body);
+        if ct_eq(&presented, &mac.finalize().into_bytes()) {
+            return Ok(());
+        }
+    }
+    Err(SignatureError::Mismatch)
+}
+
+/// `sha256=<hex>` signature of `body` (for tests and senders).
+pub fn sign_hex_hmac(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// Constant-time equality of byte strings of public length.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -123,6 +157,18 @@ mod tests {
         assert_eq!(verify(&format!("v1,bm90IGl0 {SIGNATURE}"), BODY, &[SECRET], NOW), Ok(()));
         assert_eq!(verify(SIGNATURE, BODY, &[other, SECRET], NOW), Ok(()), "the old secret still verifies during rotation");
         assert_eq!(verify(SIGNATURE, BODY, &[other], NOW), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn the_github_documentation_vector_verifies() {
+        let secret = vec!["It's a Secret to Everybody".to_string()];
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(verify_github(Some(signature), b"Hello, World!", &secret), Ok(()));
+        assert_eq!(sign_hex_hmac(&secret[0], b"Hello, World!"), signature);
+        assert_eq!(verify_github(Some(signature), b"Hello, World?", &secret), Err(SignatureError::Mismatch));
+        assert_eq!(verify_github(Some("sha256=zz"), b"Hello, World!", &secret), Err(SignatureError::Mismatch));
+        assert_eq!(verify_github(None, b"Hello, World!", &secret), Err(SignatureError::Missing("x-hub-signature-256")));
+        assert_eq!(verify_hex_hmac(&signature[7..], b"Hello, World!", &secret), Ok(()), "bare hex is accepted");
     }
 
     #[test]

@@ -1,0 +1,366 @@
+//! The MCP server: Model Context Protocol over Streamable HTTP at `/mcp` (JSON-RPC 2.0).
+//!
+//! Docent speaks the `initialize` handshake (revisions 2025-03-26 to 2025-11-25). Clients that first try
+//! the 2026-07-28 `server/discover` probe get "method not found" and fall back to the handshake, as the
+//! specification prescribes. Each POST carries one message (or a batch) and is answered with one JSON
+//! body; Docent opens no server-initiated streams, so `GET` is 405, and it keeps no session state, so
+//! `DELETE` is 405 too. The `Mcp-Session-Id` it issues is signed, so any instance can check it without
+//! shared storage; an unknown or forged id gets 404, which tells the client to initialise again.
+//!
+//! Authentication: `Authorization: Bearer <admin key or one of DOCENT_API_KEYS>`.
+
+use ::http::{header, HeaderValue, StatusCode};
+use serde_json::{json, Value};
+
+use docent_core::domain::{random_id, sha256_hex};
+use docent_core::ports::TicketStore;
+use docent_core::search::{query_terms, snippet};
+use docent_core::signature::ct_eq;
+use docent_core::tickets::TicketStatus;
+
+use crate::http::{json_response, ApiError, Body, Request, Response};
+use crate::retrieve::retrieve;
+use crate::tickets::{self, CreateTicket, UpdateTicket};
+use crate::{chat, Platform};
+
+/// Protocol revisions reachable through `initialize`, newest first.
+pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+
+/// `GET` and `DELETE /mcp`: no server-initiated stream, no server-side session to end.
+pub fn method_not_allowed() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Docent's MCP endpoint answers POSTed JSON-RPC messages only",
+    )
+    .into_response();
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+fn authenticate<P: Platform>(platform: &P, request: &Request) -> Result<(), ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let config = platform.config();
+    let valid = presented.is_some_and(|p| config.admin_key.iter().chain(&config.api_keys).any(|k| ct_eq(p.as_bytes(), k.as_bytes())));
+    if valid {
+        return Ok(());
+    }
+    Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key or API key>"))
+}
+
+/// The key that signs session ids: derived from the deployment's secrets, never sent anywhere.
+fn session_key<P: Platform>(platform: &P) -> String {
+    let config = platform.config();
+    let secret = config.admin_key.iter().chain(&config.api_keys).cloned().collect::<Vec<_>>().join("\n");
+    sha256_hex(format!("docent mcp session\n{secret}").as_bytes())
+}
+
+fn sign_session(key: &str, nonce: &str) -> String {
+    format!("{nonce}.{}", &sha256_hex(format!("{key}\n{nonce}").as_bytes())[..32])
+}
+
+fn session_is_valid(key: &str, session: &str) -> bool {
+    session.split_once('.').is_some_and(|(nonce, _)| ct_eq(sign_session(key, nonce).as_bytes(), session.as_bytes()))
+}
+
+/// `POST /mcp`
+pub async fn post<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+    authenticate(platform, request)?;
+    // Browsers send Origin; a page on another site must not drive this endpoint (DNS rebinding).
+    if let Some(origin) = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin_host = origin.split("://").nth(1).unwrap_or("");
+        if origin_host != host {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden_origin", format!("requests from {origin} are not allowed")));
+        }
+    }
+    if let Some(version) = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
+        if !PROTOCOL_VERSIONS.contains(&version) {
+            return Err(ApiError::bad_request(
+                "unsupported_protocol_version",
+                format!("MCP-Protocol-Version {version} is not supported; use one of {}", PROTOCOL_VERSIONS.join(", ")),
+            ));
+        }
+    }
+    let key = session_key(platform);
+    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok());
+    if session.is_some_and(|s| !session_is_valid(&key, s)) {
+        return Err(ApiError::not_found("unknown MCP session; initialize again"));
+    }
+    let message: Value = match serde_json::from_slice(request.body()) {
+        Ok(value) => value,
+        Err(e) => return Ok(rpc_response(StatusCode::BAD_REQUEST, error(Value::Null, PARSE_ERROR, &format!("parse error: {e}")), None)),
+    };
+    let (messages, batch) = match message {
+        Value::Array(items) if !items.is_empty() => (items, true),
+        Value::Array(_) => return Ok(rpc_response(StatusCode::BAD_REQUEST, error(Value::Null, INVALID_REQUEST, "empty batch"), None)),
+        other => (vec![other], false),
+    };
+    let mut replies = Vec::new();
+    let mut new_session = None;
+    for message in messages {
+        if message.get("method").and_then(Value::as_str) == Some("initialize") && session.is_none() {
+            new_session = Some(sign_session(&key, &random_id(platform.clock(), 16)));
+        }
+        if let Some(reply) = handle_message(platform, message).await {
+            replies.push(reply);
+        }
+    }
+    if replies.is_empty() {
+        // Only notifications or responses: accepted, nothing to say.
+        let mut response = http::Response::new(Body::empty());
+        *response.status_mut() = StatusCode::ACCEPTED;
+        return Ok(response);
+    }
+    let body = if batch { Value::Array(replies) } else { replies.remove(0) };
+    Ok(rpc_response(StatusCode::OK, body, new_session))
+}
+
+fn rpc_response(status: StatusCode, body: Value, session: Option<String>) -> Response {
+    let mut response = json_response(status, &body);
+    if let Some(value) = session.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert(SESSION_HEADER, value);
+    }
+    response
+}
+
+fn error(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+fn result(id: Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+/// Handles one JSON-RPC message; `None` for notifications and responses.
+async fn handle_message<P: Platform>(platform: &P, message: Value) -> Option<Value> {
+    let id = message.get("id").cloned();
+    let method = message.get("method").and_then(Value::as_str);
+    let (Some(id), Some(method)) = (id, method) else {
+        return match (message.get("jsonrpc"), message.get("method")) {
+            (Some(v), Some(_)) if v == "2.0" => None, // a notification
+            (Some(v), None) if v == "2.0" && (message.get("result").is_some() || message.get("error").is_some()) => None,
+            _ => Some(error(Value::Null, INVALID_REQUEST, "not a JSON-RPC 2.0 message")),
+        };
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Some(error(id, INVALID_REQUEST, "jsonrpc must be \"2.0\""));
+    }
+    let params = message.get("params").cloned().unwrap_or(json!({}));
+    Some(match method {
+        "initialize" => {
+            let requested = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
+            let version = PROTOCOL_VERSIONS.iter().find(|v| **v == requested).unwrap_or(&PROTOCOL_VERSIONS[0]);
+            result(
+                id,
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": false}},
+                    "serverInfo": {"name": "docent", "title": "Docent", "version": env!("CARGO_PKG_VERSION")},
+                    "instructions": "Docent answers from the documentation it has crawled. Use search_docs to find passages, \
+                                     ask for a cited answer, and the ticket tools to escalate to people.",
+                }),
+            )
+        }
+        "ping" => result(id, json!({})),
+        "tools/list" => result(id, json!({"tools": tool_definitions()})),
+        "tools/call" => {
+            let Some(name) = params.get("name").and_then(Value::as_str) else {
+                return Some(error(id, INVALID_PARAMS, "tools/call needs params.name"));
+            };
+            if !tool_definitions().iter().any(|t| t["name"] == name) {
+                return Some(error(id, INVALID_PARAMS, &format!("unknown tool {name}")));
+            }
+            let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
+            result(id, call_tool(platform, name, arguments).await)
+        }
+        other => error(id, METHOD_NOT_FOUND, &format!("method {other} is not supported")),
+    })
+}
+
+fn tool_definitions() -> Vec<Value> {
+    let status = json!({"type": "string", "enum": ["open", "pending", "resolved", "closed"]});
+    vec![
+        json!({
+            "name": "search_docs",
+            "title": "Search the documentation",
+            "description": "Ranked passages from the crawled documentation, each with its URL (deep-linked to the section).",
+            "inputSchema": {"type": "object", "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": 500},
+                "k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
+                "required": ["query"], "additionalProperties": false},
+        }),
+        json!({
+            "name": "ask",
+            "title": "Ask the documentation",
+            "description": "A grounded answer to a question, citing its sources as [n]. Says so when the documentation has no answer.",
+            "inputSchema": {"type": "object", "properties": {"question": {"type": "string", "minLength": 1, "maxLength": 4000}},
+                "required": ["question"], "additionalProperties": false},
+        }),
+        json!({
+            "name": "create_ticket",
+            "title": "Create a support ticket",
+            "description": "Opens a ticket for a person to handle.",
+            "inputSchema": {"type": "object", "properties": {
+                "subject": {"type": "string", "minLength": 1, "maxLength": 200},
+                "description": {"type": "string", "maxLength": 10000},
+                "email": {"type": "string"}},
+                "required": ["subject"], "additionalProperties": false},
+        }),
+        json!({
+            "name": "get_ticket",
+            "title": "Get a ticket",
+            "description": "A ticket with its comments and audit log.",
+            "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"], "additionalProperties": false},
+        }),
+        json!({
+            "name": "list_tickets",
+            "title": "List tickets",
+            "description": "Recently updated tickets, optionally only those with one status.",
+            "inputSchema": {"type": "object", "properties": {"status": status}, "additionalProperties": false},
+        }),
+        json!({
+            "name": "update_ticket",
+            "title": "Update a ticket",
+            "description": "Changes status (open → pending → resolved/closed), assignee, and/or adds a comment.",
+            "inputSchema": {"type": "object", "properties": {
+                "id": {"type": "string"}, "status": status,
+                "assignee": {"type": ["string", "null"]}, "comment": {"type": "string", "maxLength": 10000}},
+                "required": ["id"], "additionalProperties": false},
+        }),
+    ]
+}
+
+/// A tool result: text for the model, the same data as structured content for programs.
+fn tool_result(text: String, structured: Value) -> Value {
+    json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": false})
+}
+
+/// Tool failures are results with `isError`, so the model can read and correct them.
+fn tool_error(message: impl Into<String>) -> Value {
+    json!({"content": [{"type": "text", "text": message.into()}], "isError": true})
+}
+
+fn arg<'a>(arguments: &'a Value, name: &str) -> Result<&'a str, String> {
+    arguments.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| format!("argument `{name}` (a non-empty string) is required"))
+}
+
+async fn call_tool<P: Platform>(platform: &P, name: &str, arguments: Value) -> Value {
+    match run_tool(platform, name, &arguments).await {
+        Ok(value) => value,
+        Err(message) => tool_error(message),
+    }
+}
+
+async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> Result<Value, String> {
+    let api = |e: ApiError| e.message;
+    match name {
+        "search_docs" => {
+            let query = arg(arguments, "query")?;
+            let k = arguments.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as u32;
+            let terms = query_terms(query);
+            let hits = retrieve(platform.store(), query, k).await.map_err(|e| e.to_string())?;
+            let results: Vec<Value> = hits
+                .iter()
+                .map(|h| json!({"url": h.url, "title": h.title, "heading": h.heading, "snippet": snippet(&h.text, &terms, 40), "score": h.score}))
+                .collect();
+            let text = if results.is_empty() {
+                "No indexed passage matches this query.".to_string()
+            } else {
+                results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| format!("{}. {} — {}\n{}\n{}", i + 1, r["title"].as_str().unwrap_or(""), r["heading"].as_str().unwrap_or(""), r["url"].as_str().unwrap_or(""), r["snippet"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            };
+            Ok(tool_result(text, json!({"results": results})))
+        }
+        "ask" => {
+            let question = arg(arguments, "question")?;
+            let answer = chat::answer(platform, question).await.map_err(api)?;
+            let sources: Vec<String> = answer.sources.iter().map(|s| format!("[{}] {} — {}", s.number, s.title, s.url)).collect();
+            let text = if sources.is_empty() { answer.text.clone() } else { format!("{}\n\nSources:\n{}", answer.text, sources.join("\n")) };
+            Ok(tool_result(text, json!({"answer": answer.text, "sources": answer.sources, "escalate": answer.escalate})))
+        }
+        "create_ticket" => {
+            let input: CreateTicket = serde_json::from_value(arguments.clone()).map_err(|e| format!("invalid arguments: {e}"))?;
+            let (ticket, _) = tickets::create(platform, input, "mcp", None).await.map_err(api)?;
+            Ok(tool_result(format!("Created ticket {} ({}).", ticket.id, ticket.status.as_str()), json!({"ticket": ticket})))
+        }
+        "get_ticket" => {
+            let id = arg(arguments, "id")?;
+            let (ticket, _) = platform.store().ticket(id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no ticket {id}"))?;
+            let audit = platform.store().ticket_audit(id).await.map_err(|e| e.to_string())?;
+            let text = format!(
+                "Ticket {} [{}] {}\nassignee: {}\n{}",
+                ticket.id,
+                ticket.status.as_str(),
+                ticket.subject,
+                ticket.assignee.as_deref().unwrap_or("none"),
+                ticket.description
+            );
+            Ok(tool_result(text, json!({"ticket": ticket, "audit": audit})))
+        }
+        "list_tickets" => {
+            let status = match arguments.get("status").and_then(Value::as_str) {
+                None => None,
+                Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| format!("status must be open, pending, resolved or closed, not `{s}`"))?),
+            };
+            let list = platform.store().list_tickets(status, 100).await.map_err(|e| e.to_string())?;
+            let text = if list.is_empty() {
+                "No tickets.".to_string()
+            } else {
+                list.iter().map(|t| format!("{} [{}] {}", t.id, t.status.as_str(), t.subject)).collect::<Vec<_>>().join("\n")
+            };
+            Ok(tool_result(text, json!({"tickets": list})))
+        }
+        "update_ticket" => {
+            let id = arg(arguments, "id")?.to_string();
+            let mut fields = arguments.clone();
+            if let Some(object) = fields.as_object_mut() {
+                object.remove("id");
+            }
+            let input: UpdateTicket = serde_json::from_value(fields).map_err(|e| format!("invalid arguments: {e}"))?;
+            let ticket = tickets::update(platform, &id, input, "mcp").await.map_err(api)?;
+            Ok(tool_result(format!("Ticket {} is {}.", ticket.id, ticket.status.as_str()), json!({"ticket": ticket})))
+        }
+        other => Err(format!("unknown tool {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_signed() {
+        let session = sign_session("key", "abc");
+        assert!(session_is_valid("key", &session));
+        assert!(!session_is_valid("other key", &session));
+        assert!(!session_is_valid("key", "abc.0000"));
+        assert!(!session_is_valid("key", "garbage"));
+    }
+
+    #[test]
+    fn every_tool_has_an_object_schema() {
+        let tools = tool_definitions();
+        let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["search_docs", "ask", "create_ticket", "get_ticket", "list_tickets", "update_ticket"]);
+        for tool in &tools {
+            assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Support tickets: `POST /api/tickets`, `GET /api/tickets`, `GET|PATCH /api/tickets/{id}`.
+//!
+//! Who may do what:
+//! - the admin key: everything, including the audit log and the list;
+//! - a requester (the public chat page): create, rate-limited per client; the answer carries a one-time
+//!   access token, and with it the requester may read their own ticket, comment on it and close it;
+//! - anyone else: nothing. A wrong token gets 404, so ticket ids cannot be probed.
+
+use ::http::{header, HeaderValue, StatusCode};
+use serde::Deserialize;
+
+use docent_core::domain::{random_id, sha256_hex};
+use docent_core::ports::{Clock, KeyValue, TicketStore, TicketUpdate};
+use docent_core::ratelimit::RateDecision;
+use docent_core::signature::ct_eq;
+use docent_core::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
+
+use crate::http::{json_response, parse_json, query_param, ApiError, Request, Response};
+use crate::Platform;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub transcript: Vec<TranscriptTurn>,
+    #[serde(default)]
+    pub sources: Vec<TicketSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    pub status: Option<String>,
+    /// A name, or null to unassign.
+    #[serde(default, with = "double_option")]
+    pub assignee: Option<Option<String>>,
+    pub comment: Option<String>,
+}
+
+/// Distinguishes a missing field from an explicit null.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+const MAX_COMMENT_CHARS: usize = 10_000;
+
+/// Who is calling, relative to one ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Requester,
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+fn is_admin<P: Platform>(platform: &P, request: &Request) -> bool {
+    match (bearer(request), platform.config().admin_key.as_deref()) {
+        (Some(presented), Some(key)) => ct_eq(presented.as_bytes(), key.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The client address the platform reports, for per-client limits.
+pub fn client_id(request: &Request) -> String {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    header("cf-connecting-ip")
+        .or_else(|| header("x-forwarded-for").and_then(|v| v.split(',').next()))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Counts this request against the client's budget for `scope`, or answers 429 with `Retry-After`.
+pub async fn rate_limit<P: Platform>(platform: &P, request: &Request, scope: &str) -> Result<(), ApiError> {
+    let limit = platform.config().ticket_rate_limit;
+    let client = client_id(request);
+    let now = platform.clock().now_ms();
+    let key = limit.key(scope, &client, now);
+    let recorded = platform.kv().get(&key).await.map_err(|e| ApiError::internal("rate limiter", e))?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    match limit.decide(scope, &client, now, recorded) {
+        RateDecision::Allow { key, count, ttl_seconds } => {
+            platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await.map_err(|e| ApiError::internal("rate limiter", e))
+        }
+        RateDecision::Deny { retry_after_seconds } => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many tickets from this client; try again in {retry_after_seconds} seconds"),
+        )
+        .with_retry_after(retry_after_seconds)),
+    }
+}
+
+/// Creates a ticket; returns it with the requester's access token (shown once, stored only hashed).
+/// With `limit_client`, the request counts against that client's budget, but only once it is valid:
+/// a typo must not cost a user their ticket.
+pub async fn create<P: Platform>(
+    platform: &P,
+    input: CreateTicket,
+    actor: &str,
+    limit_client: Option<&Request>,
+) -> Result<(Ticket, String), ApiError> {
+    let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    validate_new_ticket(&input.subject, &input.description, email, &input.transcript, &input.sources)
+        .map_err(|e| ApiError::bad_request("invalid_request", e))?;
+    if let Some(request) = limit_client {
+        rate_limit(platform, request, "tickets").await?;
+    }
+    let token = random_id(platform.clock(), 24);
+    let new = NewTicket {
+        id: format!("t_{}", random_id(platform.clock(), 10)),
+        token_hash: sha256_hex(token.as_bytes()),
+        subject: input.subject.trim().to_string(),
+        description: input.description.trim().to_string(),
+        email: email.map(str::to_string),
+        transcript: input.transcript,
+        sources: input.sources,
+        actor: actor.to_string(),
+    };
+    let ticket = platform.store().create_ticket(&new, platform.clock().now_ms()).await?;
+    Ok((ticket, token))
+}
+
+/// `POST /api/tickets`
+pub async fn create_route<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+    let admin = is_admin(platform, request);
+    let input: CreateTicket = parse_json(request)?;
+    let (actor, limit) = if admin { ("admin", None) } else { ("requester", Some(request)) };
+    let (ticket, token) = create(platform, input, actor, limit).await?;
+    let mut response = json_response(StatusCode::CREATED, &serde_json::json!({"ticket": ticket, "access_token": token}));
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/tickets/{}", ticket.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Resolves the caller for ticket `id`, or the error to answer with.
+async fn authorize<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<(Caller, Ticket), ApiError> {
+    let not_found = || ApiError::not_found(format!("no ticket {id} for these credentials"));
+    let Some(presented) = bearer(request) else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <ticket access token or admin key>"));
+    };
+    let (ticket, token_hash) = platform.store().ticket(id).await?.ok_or_else(not_found)?;
+    if is_admin(platform, request) {
+        return Ok((Caller::Admin, ticket));
+    }
+    if ct_eq(sha256_hex(presented.as_bytes()).as_bytes(), token_hash.as_bytes()) {
+        return Ok((Caller::Requester, ticket));
+    }
+    Err(not_found())
+}
+
+/// `GET /api/tickets/{id}`: the ticket; for the admin also its audit log.
+pub async fn get_route<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<Response, ApiError> {
+    let (caller, ticket) = authorize(platform, request, id).await?;
+    let mut body = serde_json::json!({"ticket": ticket});
+    if caller == Caller::Admin {
+        body["audit"] = serde_json::to_value(platform.store().ticket_audit(id).await?).unwrap_or_default();
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /api/tickets?status=open` (admin)
+pub async fn list_route<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+    let status = parse_status(query_param(request, "status").as_deref())?;
+    let tickets = platform.store().list_tickets(status, 100).await?;
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"tickets": tickets})))
+}
+
+pub fn parse_status(status: Option<&str>) -> Result<Option<TicketStatus>, ApiError> {
+    status
+        .map(|s| {
+            TicketStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request("invalid_request", format!("status must be open, pending, resolved or closed, not `{s}`"))
+            })
+        })
+        .transpose()
+}
+
+/// Applies a change as `actor` and maps the store's answer to HTTP.
+pub async fn update<P: Platform>(platform: &P, id: &str, input: UpdateTicket, actor: &str) -> Result<Ticket, ApiError> {
+    let change = TicketChange {
+        status: parse_status(input.status.as_deref())?,
+        assignee: input.assignee.map(|a| a.map(|a| a.trim().to_string()).filter(|a| !a.is_empty())),
+        comment: input.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+    };
+    if change == TicketChange::default() {
+        return Err(ApiError::bad_request("invalid_request", "nothing to change: send status, assignee or comment"));
+    }
+    if change.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+        return Err(ApiError::bad_request("invalid_request", format!("comment is limited to {MAX_COMMENT_CHARS} characters")));
+    }
+    let revision = random_id(platform.clock(), 12);
+    match platform.store().update_ticket(id, &change, actor, &revision, platform.clock().now_ms()).await? {
+        TicketUpdate::Updated(ticket) => Ok(*ticket),
+        TicketUpdate::NotFound => Err(ApiError::not_found(format!("no ticket {id}"))),
+        TicketUpdate::InvalidTransition { from, to } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_transition",
+            format!("a {} ticket cannot become {}", from.as_str(), to.as_str()),
+        )),
+        TicketUpdate::Conflict => Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the ticket changed at the same time; retry")),
+    }
+}
+
+/// `PATCH /api/tickets/{id}`
+pub async fn update_route<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<Response, ApiError> {
+    let (caller, _) = authorize(platform, request, id).await?;
+    let input: UpdateTicket = parse_json(request)?;
+    if caller == Caller::Requester {
+        let closing_only = input.status.as_deref().is_none_or(|s| s == "closed");
+        if input.assignee.is_some() || !closing_only {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "requesters may only comment on or close their ticket"));
+        }
+    }
+    let actor = if caller == Caller::Admin { "admin" } else { "requester" };
+    let ticket = update(platform, id, input, actor).await?;
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"ticket": ticket})))
+}
