@@ -71,7 +71,8 @@ impl SqlDatabase for Interfering {
         self.inner.query(statement).await
     }
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        if let Some(theirs) = self.competing_write.borrow_mut().take() {
+        let competing = self.competing_write.borrow_mut().take();
+        if let Some(theirs) = competing {
             self.inner.batch(&[theirs]).await?;
         }
         self.inner.batch(statements).await

@@ -42,9 +42,9 @@ pub fn tokenize(html: &str) -> Vec<Token<'_>> {
         }
         let rest = &html[pos..];
         // Comments and declarations.
-        if rest.starts_with("<!--") {
+        if let Some(comment) = rest.strip_prefix("<!--") {
             flush_text(html, text_start, pos, &mut tokens);
-            let end = rest[4..].find("-->").map(|i| pos + 4 + i + 3).unwrap_or(bytes.len());
+            let end = comment.find("-->").map(|i| pos + 4 + i + 3).unwrap_or(bytes.len());
             pos = end;
             text_start = pos;
             continue;
