@@ -4,6 +4,7 @@
 //! docent extract <file.html> [--url URL]
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
 //! docent search --db <path> [--k N] [--jsonl] [QUERY...]
+//! docent robots check --jsonl
 //! ```
 
 
@@ -27,7 +28,8 @@ use docent_cli::platform::Native;
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-  docent search --db <path> [--k N] [--jsonl] [QUERY...]";
+  docent search --db <path> [--k N] [--jsonl] [QUERY...]
+  docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})";
 
 /// Attempts per URL before it is dead-lettered, as the Worker's queue does with `max_retries`.
 const MAX_ATTEMPTS: u32 = 3;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("extract") => extract(&args[1..]),
         Some("index") => index(&args[1..]),
         Some("search") => search(&args[1..]),
+        Some("robots") => robots(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -264,6 +267,34 @@ fn search(args: &[String]) -> Result<(), String> {
             writeln!(out, "{}. {} — {}\n   {}\n   {}\n", i + 1, hit.title, hit.heading, hit.url, snippet(&hit.text, &terms, 30))
                 .map_err(|e| e.to_string())?;
         }
+    }
+    out.flush().map_err(|e| e.to_string())
+}
+
+/// `docent robots check --jsonl`: the RFC 9309 matcher, one decision per input line, in order.
+fn robots(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &[], &["jsonl"])?;
+    if args.positional.first().map(String::as_str) != Some("check") || !args.switches.iter().any(|s| s == "jsonl") {
+        return Err(format!("robots takes `check --jsonl`\n{USAGE}"));
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
+        let field = |name: &str| {
+            input[name].as_str().ok_or_else(|| format!("stdin line {}: expected string field `{name}`", n + 1))
+        };
+        let (body, agent, url) = (field("robots")?, field("agent")?, field("url")?);
+        let target = match url::Url::parse(url) {
+            Ok(parsed) => parsed[url::Position::BeforePath..url::Position::AfterQuery].to_string(),
+            Err(_) if url.starts_with('/') => url.to_string(),
+            Err(e) => return Err(format!("stdin line {}: url: {e}", n + 1)),
+        };
+        let allowed = docent_core::robots::Robots::parse(body).is_allowed(agent, &target);
+        writeln!(out, "{}", serde_json::json!({"allowed": allowed})).map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())
 }

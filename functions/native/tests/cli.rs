@@ -94,3 +94,23 @@ fn usage_errors_are_clear() {
     assert!(!ok);
     assert!(stderr.contains("--max-pages must be a whole number"), "{stderr}");
 }
+
+#[test]
+fn robots_check_answers_one_line_per_input_in_order() {
+    let robots = "User-agent: *\nDisallow: /private/\nAllow: /private/public.html\n\nUser-agent: DocentBot\nDisallow: /bots-only-no/\n";
+    let line = |agent: &str, url: &str| serde_json::json!({"robots": robots, "agent": agent, "url": url}).to_string();
+    let input = [
+        line("OtherBot", "https://d.test/private/x.html"),
+        line("OtherBot", "https://d.test/private/public.html"),
+        line("DocentBot/0.1", "https://d.test/private/x.html"),
+        line("DocentBot", "https://d.test/bots-only-no/page?q=1"),
+        line("OtherBot", "https://d.test/robots.txt"),
+    ]
+    .join("\n");
+    let (ok, stdout, stderr) = docent(&["robots", "check", "--jsonl"], &input);
+    assert!(ok, "{stderr}");
+    let decisions: Vec<bool> = stdout.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["allowed"].as_bool().unwrap()).collect();
+    assert_eq!(decisions, [false, true, true, false, true]);
+    let (ok, _, stderr) = docent(&["robots", "check", "--jsonl"], "{\"robots\": \"\"}\n");
+    assert!(!ok && stderr.contains("`agent`"), "{stderr}");
+}
