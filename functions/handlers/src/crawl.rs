@@ -4,9 +4,13 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::crawl::{decide, page_request, CrawlSettings, IndexChange, PageDecision};
+use docent_core::crawl::{
+    decide, page_request, robots_origin, robots_policy, robots_request, CrawlSettings, IndexChange, PageDecision, RobotsPolicy,
+    ROBOTS_TTL_SECONDS,
+};
+use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{random_id, CrawlMessage, NewCrawlJob, Priority, UrlOutcome, UrlState};
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, PortError};
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
 use docent_core::urls::{is_private_host, parse_crawl_url};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
@@ -156,6 +160,22 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     let now = platform.clock().now_ms();
     store.mark_job_running(&job.id, now).await?;
     let settings = settings(platform.config());
+    let Ok(url) = parse_crawl_url(&message.url) else {
+        let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some("invalid URL".into()) };
+        store.finish_url(message, &outcome, now).await?;
+        return Ok(Delivery::Ack);
+    };
+    if let Some(origin) = robots_origin(&url) {
+        match robots_for(platform, &origin, &settings).await? {
+            Err(reason) => return Ok(Delivery::Retry(format!("not crawling {origin} until its robots.txt answers: {reason}"))),
+            Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
+                let outcome = UrlOutcome { state: UrlState::Skipped, fetched: false, detail: Some(ROBOTS_BLOCKED.into()) };
+                store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+                return Ok(Delivery::Ack);
+            }
+            Ok(_) => {}
+        }
+    }
     let previous = store.document_meta(&message.url_key()).await?;
     let decision = match platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await {
         Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
@@ -188,6 +208,27 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     }
     store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
     Ok(Delivery::Ack)
+}
+
+/// The robots policy of `origin`, from KV or fetched and cached; `Err` while the host must not be
+/// crawled (robots.txt unreachable or answering 5xx: fail closed, and the queue retries later).
+async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSettings) -> Result<Result<RobotsPolicy, String>, PortError> {
+    let key = format!("robots:{origin}");
+    if let Some(cached) = platform.kv().get(&key).await? {
+        if let Ok(policy) = serde_json::from_str::<RobotsPolicy>(&cached) {
+            return Ok(Ok(policy));
+        }
+    }
+    let policy = match platform.fetcher().fetch(robots_request(origin, settings)).await {
+        Ok(response) => robots_policy(&response),
+        Err(error) => Err(error.message),
+    };
+    if let Ok(policy) = &policy {
+        if let Ok(json) = serde_json::to_string(policy) {
+            platform.kv().put(&key, &json, Some(ROBOTS_TTL_SECONDS)).await?;
+        }
+    }
+    Ok(policy)
 }
 
 /// A message the queue gave up on (dead-letter queue): record the URL as failed so the job can end.

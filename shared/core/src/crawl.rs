@@ -9,6 +9,7 @@ use crate::domain::{
 };
 use crate::extract::{extract_html, Block, BlockKind, RobotsDirectives};
 use crate::ports::{FetchRequest, FetchResponse};
+use crate::robots::{Robots, MAX_ROBOTS_BYTES};
 use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
 
 /// Out-links kept per document, for discovery when the page later answers 304 Not Modified.
@@ -38,6 +39,52 @@ pub fn page_request(url: &str, previous: Option<&DocumentMeta>, settings: &Crawl
         }
     }
     FetchRequest { method: "GET".into(), url: url.to_string(), headers, body: None, max_body_bytes: settings.max_page_bytes }
+}
+
+/// How long a host's robots.txt is trusted before it is fetched again.
+pub const ROBOTS_TTL_SECONDS: u64 = 3600;
+
+/// What a host's robots.txt allows, as cached per origin.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum RobotsPolicy {
+    /// robots.txt answered 4xx: no restrictions (RFC 9309 §2.3.1.3).
+    AllowAll,
+    Rules(Robots),
+}
+
+impl RobotsPolicy {
+    pub fn allows(&self, user_agent: &str, url: &Url) -> bool {
+        match self {
+            RobotsPolicy::AllowAll => true,
+            RobotsPolicy::Rules(robots) => robots.is_allowed(user_agent, &url[url::Position::BeforePath..url::Position::AfterQuery]),
+        }
+    }
+}
+
+/// The origin whose robots.txt governs `url`, or `None` for URLs without one (`file:`).
+pub fn robots_origin(url: &Url) -> Option<String> {
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
+}
+
+/// The request for an origin's robots.txt.
+pub fn robots_request(origin: &str, settings: &CrawlSettings) -> FetchRequest {
+    FetchRequest {
+        method: "GET".into(),
+        url: format!("{origin}/robots.txt"),
+        headers: vec![("User-Agent".into(), settings.user_agent.clone()), ("Accept".into(), "text/plain".into())],
+        body: None,
+        max_body_bytes: MAX_ROBOTS_BYTES,
+    }
+}
+
+/// The policy a robots.txt response implies, or why the host must not be crawled for now: a 5xx
+/// answer means "assume complete disallow" (RFC 9309 §2.3.1.4), so the crawler waits and retries.
+pub fn robots_policy(response: &FetchResponse) -> Result<RobotsPolicy, String> {
+    match response.status {
+        200..=299 => Ok(RobotsPolicy::Rules(Robots::parse(&String::from_utf8_lossy(&response.body)))),
+        400..=499 => Ok(RobotsPolicy::AllowAll),
+        status => Err(format!("robots.txt answered HTTP {status}")),
+    }
 }
 
 /// What the index should do with the page.
@@ -322,6 +369,7 @@ mod tests {
             include: vec![],
             exclude: vec!["*/private/*".into()],
             pages: PageCounts::default(),
+            blocked_by_robots: 0,
             created_at: String::new(),
             started_at: None,
             finished_at: None,
@@ -433,6 +481,22 @@ mod tests {
         assert!(request.headers.contains(&("If-None-Match".into(), "\"abc\"".into())));
         assert!(request.headers.contains(&("If-Modified-Since".into(), "Mon, 02 Nov 2026 10:00:00 GMT".into())));
         assert!(!page_request("http://x.test/", None, &settings()).headers.iter().any(|(k, _)| k.starts_with("If-")));
+    }
+
+    #[test]
+    fn robots_responses_map_to_policies() {
+        let response = |status: u16, body: &str| FetchResponse { status, url: String::new(), headers: vec![], body: body.into(), truncated: false };
+        let url = |s: &str| Url::parse(s).unwrap();
+        let rules = robots_policy(&response(200, "User-agent: *\nDisallow: /private\n")).unwrap();
+        assert!(!rules.allows("DocentBot/0.1", &url("https://d.test/private/a?b=1")));
+        assert!(rules.allows("DocentBot/0.1", &url("https://d.test/public")));
+        assert_eq!(robots_policy(&response(404, "")), Ok(RobotsPolicy::AllowAll));
+        assert_eq!(robots_policy(&response(403, "")), Ok(RobotsPolicy::AllowAll));
+        assert!(robots_policy(&response(503, "")).is_err(), "5xx: fail closed");
+        assert_eq!(robots_origin(&url("https://d.test:8443/x/y")).as_deref(), Some("https://d.test:8443"));
+        assert_eq!(robots_origin(&url("file:///tmp/x.html")), None);
+        let policy = serde_json::to_string(&rules).unwrap();
+        assert_eq!(serde_json::from_str::<RobotsPolicy>(&policy).unwrap(), rules, "policies round-trip through the KV cache");
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct NewCrawlJob {
     pub priority: Priority,
 }
 
+/// The detail recorded for URLs that robots.txt disallows (counted in `CrawlJob::blocked_by_robots`).
+pub const ROBOTS_BLOCKED: &str = "blocked by robots.txt";
+
 /// Exact per-job page counts, derived from per-URL state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageCounts {
@@ -112,6 +115,8 @@ pub struct CrawlJob {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub pages: PageCounts,
+    /// Skipped URLs that robots.txt disallows (reported, never silently dropped).
+    pub blocked_by_robots: u64,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

@@ -162,7 +162,14 @@ impl<D: SqlDatabase> SqliteStore<D> {
             serde_json::from_str(&text(row, i)?).map_err(|e| PortError::permanent(format!("corrupt glob list: {e}")))
         };
         let timestamp = |i: usize| opt_int(row, i).map(format_timestamp);
+        let blocked = self
+            .query(
+                "SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1 AND state = 'skipped' AND detail = ?2",
+                vec![id.as_str().into(), crate::domain::ROBOTS_BLOCKED.into()],
+            )
+            .await?;
         Ok(CrawlJob {
+            blocked_by_robots: blocked.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0),
             pages: self.page_counts(&id).await?,
             id,
             url: text(row, 1)?,

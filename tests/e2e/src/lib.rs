@@ -24,6 +24,8 @@ pub struct FixtureServer {
     pub port: u16,
     pub validators: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<(String, u16)>>>,
+    /// Paths answered with a fixed status instead of their file (fault injection).
+    forced: Arc<Mutex<HashMap<String, u16>>>,
 }
 
 impl FixtureServer {
@@ -32,16 +34,27 @@ impl FixtureServer {
         let port = listener.local_addr().unwrap().port();
         let validators = Arc::new(AtomicBool::new(true));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (v, r) = (validators.clone(), requests.clone());
+        let forced = Arc::new(Mutex::new(HashMap::new()));
+        let (v, r, f) = (validators.clone(), requests.clone(), forced.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, v, r) = (root.clone(), v.clone(), r.clone());
+                let (root, v, r, f) = (root.clone(), v.clone(), r.clone(), f.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &root, &v, &r);
+                    let _ = serve(stream, &root, &v, &r, &f);
                 });
             }
         });
-        FixtureServer { port, validators, requests }
+        FixtureServer { port, validators, requests, forced }
+    }
+
+    /// Answers `path` with `status` (and no body) from now on.
+    pub fn force_status(&self, path: &str, status: u16) {
+        self.forced.lock().unwrap().insert(path.to_string(), status);
+    }
+
+    /// Requests for pages, leaving out robots.txt.
+    pub fn page_requests(&self) -> Vec<(String, u16)> {
+        self.requests().into_iter().filter(|(path, _)| path != "/robots.txt").collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -58,7 +71,13 @@ impl FixtureServer {
     }
 }
 
-fn serve(stream: TcpStream, root: &Path, validators: &AtomicBool, log: &Mutex<Vec<(String, u16)>>) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    root: &Path,
+    validators: &AtomicBool,
+    log: &Mutex<Vec<(String, u16)>>,
+    forced: &Mutex<HashMap<String, u16>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -77,12 +96,15 @@ fn serve(stream: TcpStream, root: &Path, validators: &AtomicBool, log: &Mutex<Ve
     if file.is_dir() {
         file = file.join("index.html");
     }
+    let forced_status = forced.lock().unwrap().get(&path).copied();
     let (status, body, content_type, etag) = match std::fs::read(&file) {
+        _ if forced_status.is_some() => (forced_status.unwrap_or(500), Vec::new(), "text/plain", None),
         Ok(body) if !path.contains("..") => {
             let etag = format!("\"{:x}\"", body.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3)));
             let content_type = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
                 Some("css") => "text/css",
+                Some("txt") => "text/plain",
                 _ => "application/octet-stream",
             };
             if validators.load(Ordering::SeqCst) && headers.get("if-none-match") == Some(&etag) {
@@ -98,7 +120,9 @@ fn serve(stream: TcpStream, root: &Path, validators: &AtomicBool, log: &Mutex<Ve
     let reason = match status {
         200 => "OK",
         304 => "Not Modified",
-        _ => "Not Found",
+        404 => "Not Found",
+        503 => "Service Unavailable",
+        _ => "Status",
     };
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n");
     if let Some(etag) = etag.filter(|_| validators.load(Ordering::SeqCst)) {

@@ -73,7 +73,8 @@ fn crawl_search_and_chat_on_workerd() {
         serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 7, "unchanged": 0, "skipped": 0, "failed": 0}),
         "first crawl counts"
     );
-    let mut fetched: Vec<String> = site.requests().into_iter().map(|(path, _)| path).collect();
+    assert!(site.requests().iter().any(|(path, status)| path == "/robots.txt" && *status == 404), "robots.txt is asked for");
+    let mut fetched: Vec<String> = site.page_requests().into_iter().map(|(path, _)| path).collect();
     fetched.sort();
     let mut expected: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
     expected.sort();
@@ -143,7 +144,8 @@ fn crawl_search_and_chat_on_workerd() {
         serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 0, "unchanged": 7, "skipped": 0, "failed": 0}),
         "recrawl with validators"
     );
-    assert!(site.requests().iter().all(|(_, status)| *status == 304), "{:?}", site.requests());
+    assert!(site.page_requests().iter().all(|(_, status)| *status == 304), "{:?}", site.requests());
+    assert!(!site.requests().iter().any(|(path, _)| path == "/robots.txt"), "robots.txt is cached between crawls");
     // --- And again without validators: full bodies whose content hash is unchanged.
     site.validators.store(false, std::sync::atomic::Ordering::SeqCst);
     let job = crawl(&docent, &site.url("/index.html"));
@@ -153,6 +155,24 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(index["documents"], 7);
     assert_eq!(index["chunks"].as_u64().unwrap(), chunks, "no chunk was duplicated");
     assert_eq!(index["index_version"], version, "unchanged pages are not rewritten");
+
+    // --- robots.txt: DocentBot's own group applies (not the stricter *), and blocked URLs are reported.
+    let guarded = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
+    let job = crawl(&docent, &guarded.url("/index.html"));
+    assert_eq!(
+        (job["status"].as_str(), &job["pages"], &job["blocked_by_robots"]),
+        (Some("done"), &serde_json::json!({"discovered": 3, "fetched": 2, "indexed": 2, "unchanged": 0, "skipped": 1, "failed": 0}), &serde_json::json!(1)),
+        "{job}"
+    );
+    assert!(!guarded.requests().iter().any(|(path, _)| path.starts_with("/secret/")), "a disallowed page was fetched");
+    // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then dead-lettered.
+    let unavailable = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
+    unavailable.force_status("/robots.txt", 503);
+    let job = crawl(&docent, &unavailable.url("/index.html"));
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["pages"]["failed"], 1, "{job}");
+    assert!(unavailable.page_requests().is_empty(), "pages were fetched without robots.txt: {:?}", unavailable.requests());
+    assert!(unavailable.requests().len() >= 2, "robots.txt was retried: {:?}", unavailable.requests());
 
     // --- Signed webhooks recrawl at high priority and remove deleted pages, once per delivery.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
@@ -183,7 +203,8 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(job["priority"], "high");
     assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
-    assert_eq!(index["documents"], 6, "the deleted page left the index: {index}");
+    // Seven fixture pages plus the robots site's two, less the deleted one.
+    assert_eq!(index["documents"], 8, "the deleted page left the index: {index}");
     let privacy = request("GET", &format!("{}?q=personal+data+server+logs", docent.url("/api/search")), &[], None).json();
     assert!(!privacy.to_string().contains("privacy.html"), "{privacy}");
     assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
@@ -193,7 +214,7 @@ fn crawl_search_and_chat_on_workerd() {
     assert_error(&request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)), 401, "invalid_signature", "unsigned delivery");
     assert_error(&deliver(&signed("msg_e2e_4", now, &body), &body, "other"), 404, "not_found", "unknown source");
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
-    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 4, "rejected deliveries started nothing");
+    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 6, "rejected deliveries started nothing");
 
     // --- Bad input gets the JSON errors of API.md.
     let crawls = docent.url("/api/crawls");
