@@ -92,12 +92,8 @@ impl Robots {
                         }
                     }
                 }
-                "sitemap" => {
-                    // Sitemap lines are global and do not end a group.
-                    if !value.is_empty() {
-                        robots.sitemaps.push(value.to_string());
-                    }
-                }
+                // Sitemap lines are global and do not end a group.
+                "sitemap" if !value.is_empty() => robots.sitemaps.push(value.to_string()),
                 _ => {}
             }
         }
@@ -110,7 +106,7 @@ impl Robots {
     /// The groups that apply to `agent` (a product token such as `DocentBot`, or a full user agent).
     fn groups_for(&self, agent: &str) -> Vec<&Group> {
         let token = product_token(agent);
-        let named: Vec<&Group> = self.groups.iter().filter(|g| g.agents.iter().any(|a| *a == token)).collect();
+        let named: Vec<&Group> = self.groups.iter().filter(|g| g.agents.contains(&token)).collect();
         if !named.is_empty() {
             return named;
         }
