@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, event, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
+    console_error, console_log, event, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt, QueueRetryOptionsBuilder,
     RequestInit, ScheduleContext, ScheduledEvent,
 };
 
@@ -327,9 +327,9 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
         let delivery = if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await };
         match delivery {
             Delivery::Ack => message.ack(),
-            Delivery::Retry(reason) => {
-                console_log!("retrying {}: {reason}", body.url);
-                message.retry();
+            Delivery::Retry { reason, delay_seconds } => {
+                console_log!("retrying {} in {delay_seconds} s: {reason}", body.url);
+                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
             }
         }
     }

@@ -11,6 +11,7 @@ use docent_core::crawl::{
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{random_id, CrawlMessage, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
+use docent_core::retry::Backoff;
 use docent_core::urls::{is_private_host, parse_crawl_url};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
@@ -125,8 +126,9 @@ pub async fn cancel<P: Platform>(platform: &P, id: &str) -> Result<Response, Api
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Ack,
-    /// Deliver again later; after the queue's last retry the message goes to the dead-letter queue.
-    Retry(String),
+    /// Deliver again after `delay_seconds`; after the queue's last retry the message goes to the
+    /// dead-letter queue.
+    Retry { reason: String, delay_seconds: u32 },
 }
 
 fn settings(config: &docent_core::config::Config) -> CrawlSettings {
@@ -138,8 +140,20 @@ fn settings(config: &docent_core::config::Config) -> CrawlSettings {
     }
 }
 
+/// A storage failure inside Docent: retry after the first backoff step, without counting it against
+/// the URL (the store that would count it is what failed).
 fn retry_on(error: PortError) -> Delivery {
-    Delivery::Retry(error.message)
+    Delivery::Retry { reason: error.message, delay_seconds: Backoff::default().base_seconds }
+}
+
+/// Counts a failed attempt and picks the delay before the next one.
+async fn retry_later<P: Platform>(platform: &P, message: &CrawlMessage, reason: String, retry_after: Option<u32>) -> Result<Delivery, PortError> {
+    let attempts = platform.store().record_failure(message, &reason).await?;
+    let mut random = [0u8; 4];
+    platform.clock().random_bytes(&mut random);
+    let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
+    let delay_seconds = platform.config().retry_backoff.delay_seconds(attempts, retry_after, unit);
+    Ok(Delivery::Retry { reason, delay_seconds })
 }
 
 /// Processes one crawl message: fetch, extract, index, discover. Safe to run any number of times.
@@ -167,7 +181,10 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     };
     if let Some(origin) = robots_origin(&url) {
         match robots_for(platform, &origin, &settings).await? {
-            Err(reason) => return Ok(Delivery::Retry(format!("not crawling {origin} until its robots.txt answers: {reason}"))),
+            Err(reason) => {
+                let reason = format!("not crawling {origin} until its robots.txt answers: {reason}");
+                return retry_later(platform, message, reason, None).await;
+            }
             Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
                 let outcome = UrlOutcome { state: UrlState::Skipped, fetched: false, detail: Some(ROBOTS_BLOCKED.into()) };
                 store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
@@ -179,7 +196,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     let previous = store.document_meta(&message.url_key()).await?;
     let decision = match platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await {
         Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
-        Err(error) if error.transient => PageDecision::Retry { reason: error.message },
+        Err(error) if error.transient => PageDecision::Retry { reason: error.message, retry_after: None },
         Err(error) => PageDecision::Finished {
             outcome: UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(error.message) },
             change: IndexChange::None,
@@ -187,7 +204,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         },
     };
     let (outcome, change, discovered) = match decision {
-        PageDecision::Retry { reason } => return Ok(Delivery::Retry(reason)),
+        PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
     match change {
@@ -231,13 +248,35 @@ async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSet
     Ok(policy)
 }
 
-/// A message the queue gave up on (dead-letter queue): record the URL as failed so the job can end.
+/// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL failed
+/// so the job can end.
 pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
-    let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some("gave up after repeated failures".into()) };
-    match platform.store().finish_url(message, &outcome, platform.clock().now_ms()).await {
+    match platform.store().dead_letter(message, platform.clock().now_ms()).await {
         Ok(_) => Delivery::Ack,
         Err(error) => retry_on(error),
     }
+}
+
+/// `GET /api/dead-letters`
+pub async fn list_dead_letters<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let letters = platform.store().dead_letters(200).await?;
+    Ok(json_response(StatusCode::OK, &serde_json::json!({"dead_letters": letters})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayRequest {
+    job: Option<String>,
+}
+
+/// `POST /api/dead-letters/replay` `{"job"?: id}`: requeues dead letters (of one job, or all).
+pub async fn replay_dead_letters<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+    let replay: ReplayRequest = if request.body().is_empty() { ReplayRequest::default() } else { parse_json(request)? };
+    let messages = platform.store().replay_dead_letters(replay.job.as_deref(), platform.clock().now_ms()).await?;
+    for group in messages.chunks(100) {
+        platform.queue().send_batch(group).await.map_err(|e| ApiError::internal("queue", e))?;
+    }
+    Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"replayed": messages.len()})))
 }
 
 /// Cron: re-enqueues URLs whose messages were lost, then starts the scheduled sources that are not

@@ -69,6 +69,8 @@ const ROUTES: &[Route] = &[
     route(Method::GET, "/api/crawls/{id}", true),
     route(Method::DELETE, "/api/crawls/{id}", true),
     route(Method::GET, "/api/index", true),
+    route(Method::GET, "/api/dead-letters", true),
+    route(Method::POST, "/api/dead-letters/replay", true),
     route(Method::POST, "/hooks/{source}", false),
     // Ticket routes authorise per ticket (admin key or the requester's token); see `tickets`.
     route(Method::POST, "/api/tickets", false),
@@ -152,6 +154,8 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,
         ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
         ("GET", "/api/index") => index_stats(platform).await,
+        ("GET", "/api/dead-letters") => crawl::list_dead_letters(platform).await,
+        ("POST", "/api/dead-letters/replay") => crawl::replay_dead_letters(platform, &request).await,
         ("POST", "/hooks/{source}") => webhooks::receive(platform, &request, params[0]).await,
         ("POST", "/api/tickets") => tickets::create_route(platform, &request).await,
         ("GET", "/api/tickets") => tickets::list_route(platform, &request).await,

@@ -220,7 +220,8 @@ async fn drain(native: &Native) {
     while let Some(message) = native.queue().pop() {
         match crawl::consume(native, &message).await {
             Delivery::Ack => {}
-            Delivery::Retry(reason) => {
+            // The CLI retries at once (the job is local and sequential); the store counts the failures.
+            Delivery::Retry { reason, .. } => {
                 let n = attempts.entry(format!("{}\n{}", message.job, message.url)).or_insert(0);
                 *n += 1;
                 if *n < MAX_ATTEMPTS {

@@ -175,3 +175,32 @@ fn scheduled_sources_start_once_while_active() {
         assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
     });
 }
+
+#[test]
+fn dead_letters_are_listed_and_replayed() {
+    pollster::block_on(async {
+        let p = native("replay");
+        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+        let message = p.queue().pop().unwrap();
+        assert_eq!(p.store().record_failure(&message, "HTTP 503").await.unwrap(), 1);
+        assert_eq!(p.store().record_failure(&message, "HTTP 502").await.unwrap(), 2);
+        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+        let letters = p.store().dead_letters(10).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!((letters[0].attempts, letters[0].reason.as_str(), letters[0].url.as_str()), (2, "HTTP 502", message.url.as_str()));
+        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Failed);
+        // A second dead-lettering of the same message (redelivery) changes nothing.
+        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+        assert_eq!(p.store().dead_letters(10).await.unwrap().len(), 1);
+
+        let replayed = p.store().replay_dead_letters(Some(&job.id), 5).await.unwrap();
+        assert_eq!(replayed, vec![message.clone()]);
+        assert!(p.store().dead_letters(10).await.unwrap().is_empty());
+        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Running, "the job runs again");
+        p.queue().push(message);
+        drain(&p).await;
+        let (status, pages) = counts(&p, &job.id).await;
+        assert_eq!((status, pages.indexed, pages.failed), (JobStatus::Done, 1, 0));
+        assert!(p.store().replay_dead_letters(None, 6).await.unwrap().is_empty());
+    });
+}

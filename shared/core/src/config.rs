@@ -3,6 +3,7 @@
 
 use crate::chunk::ChunkingOptions;
 use crate::ratelimit::RateLimit;
+use crate::retry::Backoff;
 
 /// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment
 /// allows private hosts (which only local development does).
@@ -33,6 +34,8 @@ pub struct Config {
     pub ticket_rate_limit: RateLimit,
     /// Keys that may use the MCP server besides the admin key.
     pub api_keys: Vec<String>,
+    /// Delays between crawl retries.
+    pub retry_backoff: Backoff,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             search_cache_seconds: 60,
             ticket_rate_limit: RateLimit { requests: 5, window_seconds: 600 },
             api_keys: Vec::new(),
+            retry_backoff: Backoff::default(),
         }
     }
 }
@@ -105,6 +109,10 @@ impl Config {
             number("DOCENT_SEARCH_CACHE_SECONDS", get("DOCENT_SEARCH_CACHE_SECONDS"), config.search_cache_seconds)?;
         config.ticket_rate_limit.requests =
             number("DOCENT_TICKET_RATE_LIMIT", get("DOCENT_TICKET_RATE_LIMIT"), config.ticket_rate_limit.requests)?;
+        config.retry_backoff.base_seconds =
+            number("DOCENT_RETRY_BASE_SECONDS", get("DOCENT_RETRY_BASE_SECONDS"), config.retry_backoff.base_seconds)?;
+        config.retry_backoff.cap_seconds =
+            number("DOCENT_RETRY_MAX_SECONDS", get("DOCENT_RETRY_MAX_SECONDS"), config.retry_backoff.cap_seconds)?;
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }

@@ -100,8 +100,9 @@ pub enum IndexChange {
 /// The decision for one fetched URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageDecision {
-    /// A transient failure: let the queue deliver the message again.
-    Retry { reason: String },
+    /// A transient failure: let the queue deliver the message again, not before `retry_after` seconds
+    /// if the server said so.
+    Retry { reason: String, retry_after: Option<u32> },
     Finished { outcome: UrlOutcome, change: IndexChange, discovered: Vec<CrawlMessage> },
 }
 
@@ -125,7 +126,8 @@ pub fn decide(
 ) -> PageDecision {
     let status = response.status;
     if status == 429 || status >= 500 {
-        return PageDecision::Retry { reason: format!("HTTP {status}") };
+        let retry_after = response.header("retry-after").and_then(|v| crate::retry::parse_retry_after(v, now_ms));
+        return PageDecision::Retry { reason: format!("HTTP {status}"), retry_after };
     }
     if status == 304 {
         // Not modified: the page's links are those stored with it, so discovery goes on.
@@ -440,7 +442,11 @@ mod tests {
         let decide_status = |status, previous: Option<&DocumentMeta>| {
             decide(&job(), &message(url, 0), &html_response(url, status, ""), previous, &settings(), 0)
         };
-        assert!(matches!(decide_status(503, None), PageDecision::Retry { .. }));
+        assert!(matches!(decide_status(503, None), PageDecision::Retry { retry_after: None, .. }));
+        let mut limited = html_response(url, 429, "");
+        limited.headers.push(("Retry-After".into(), "7".into()));
+        let decision = decide(&job(), &message(url, 0), &limited, None, &settings(), 0);
+        assert_eq!(decision, PageDecision::Retry { reason: "HTTP 429".into(), retry_after: Some(7) });
         assert!(matches!(decide_status(429, None), PageDecision::Retry { .. }));
         let not_modified = decide_status(304, Some(&meta));
         assert!(matches!(not_modified, PageDecision::Finished { ref outcome, ref discovered, .. }

@@ -136,6 +136,18 @@ impl CrawlMessage {
     }
 }
 
+/// A URL the queue gave up on, kept for operators to inspect and replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub job: String,
+    pub url: String,
+    pub depth: u32,
+    pub attempts: u32,
+    /// The last failure before giving up.
+    pub reason: String,
+    pub at: String,
+}
+
 /// The state of one URL within one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlState {

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod html;
 pub mod ports;
 pub mod ratelimit;
+pub mod retry;
 pub mod robots;
 pub mod search;
 pub mod signature;

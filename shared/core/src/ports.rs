@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CrawlJob, CrawlMessage, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
+use crate::domain::{CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
 use crate::search::SearchHit;
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 
@@ -130,6 +130,14 @@ pub trait CrawlStore {
     /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is left;
     /// returns true if this call ended the job.
     async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool>;
+    /// Records a failed attempt at `message` and why; returns how many attempts have failed so far.
+    async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32>;
+    /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the job.
+    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool>;
+    async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>>;
+    /// Puts dead letters (of one job, or all) back to `queued` and reopens their jobs; returns them
+    /// for re-enqueueing.
+    async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
     /// Queued URLs of running jobs untouched since `older_than_ms`, touched so the next sweep skips them.
     async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
 }

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::domain::{
-    format_timestamp, CrawlJob, CrawlMessage, DocumentMeta, IndexedDocument, JobStatus, NewCrawlJob, PageCounts, Priority,
+    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, JobStatus, NewCrawlJob, PageCounts, Priority,
     UrlOutcome, UrlState,
 };
 use crate::ports::{
@@ -48,6 +48,22 @@ pub const SCHEMA: &[&str] = &[
         PRIMARY KEY (job_id, url_key))",
     "CREATE INDEX IF NOT EXISTS crawl_urls_state ON crawl_urls (state, updated_at)",
     "CREATE INDEX IF NOT EXISTS crawl_urls_parent ON crawl_urls (job_id, parent_key)",
+    "CREATE TABLE IF NOT EXISTS crawl_attempts (
+        job_id TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last_error TEXT NOT NULL,
+        PRIMARY KEY (job_id, url_key))",
+    "CREATE TABLE IF NOT EXISTS dead_letters (
+        job_id TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        url TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, url_key))",
+    "CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (at)",
     "CREATE TABLE IF NOT EXISTS documents (
         url_key TEXT PRIMARY KEY,
         url TEXT NOT NULL,
@@ -341,6 +357,107 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             ])
             .await?;
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32> {
+        let params = vec![message.job.as_str().into(), message.url_key().into(), reason.into()];
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO crawl_attempts (job_id, url_key, failures, last_error) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (job_id, url_key) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error",
+                params,
+            )])
+            .await?;
+        let rows = self
+            .query(
+                "SELECT failures FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2",
+                vec![message.job.as_str().into(), message.url_key().into()],
+            )
+            .await?;
+        Ok(rows.first().map(|r| int(r, 0)).transpose()?.unwrap_or(1) as u32)
+    }
+
+    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT OR REPLACE INTO dead_letters (job_id, url_key, url, depth, attempts, reason, at)
+                 SELECT ?1, ?2, ?3, ?4,
+                        COALESCE((SELECT failures FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2), 0),
+                        COALESCE((SELECT last_error FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2), 'unknown'), ?5
+                 WHERE EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued')",
+                vec![
+                    message.job.as_str().into(),
+                    message.url_key().into(),
+                    message.url.as_str().into(),
+                    u64::from(message.depth).into(),
+                    now_ms.into(),
+                ],
+            )])
+            .await?;
+        let reason = self
+            .query(
+                "SELECT reason FROM dead_letters WHERE job_id = ?1 AND url_key = ?2",
+                vec![message.job.as_str().into(), message.url_key().into()],
+            )
+            .await?
+            .first()
+            .and_then(|r| opt_text(r, 0))
+            .unwrap_or_else(|| "unknown".into());
+        let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(format!("gave up after retries: {reason}")) };
+        self.finish_url(message, &outcome, now_ms).await
+    }
+
+    async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {
+        let rows = self
+            .query(
+                "SELECT job_id, url, depth, attempts, reason, at FROM dead_letters ORDER BY at DESC LIMIT ?1",
+                vec![u64::from(limit).into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    job: text(r, 0)?,
+                    url: text(r, 1)?,
+                    depth: int(r, 2)? as u32,
+                    attempts: int(r, 3)? as u32,
+                    reason: text(r, 4)?,
+                    at: format_timestamp(int(r, 5)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+        let rows = self
+            .query(
+                "SELECT job_id, url, depth FROM dead_letters WHERE ?1 IS NULL OR job_id = ?1 ORDER BY at LIMIT 500",
+                vec![job.into()],
+            )
+            .await?;
+        let messages: Vec<CrawlMessage> = rows
+            .iter()
+            .map(|r| Ok(CrawlMessage { job: text(r, 0)?, url: text(r, 1)?, depth: int(r, 2)? as u32 }))
+            .collect::<PortResult<_>>()?;
+        for message in &messages {
+            let (job, key) = (message.job.as_str(), message.url_key());
+            self.db
+                .batch(&[
+                    Statement::new(
+                        "UPDATE crawl_urls SET state = 'queued', fetched = 0, detail = NULL, updated_at = ?3
+                         WHERE job_id = ?1 AND url_key = ?2 AND state = 'failed'",
+                        vec![job.into(), key.as_str().into(), now_ms.into()],
+                    ),
+                    Statement::new(
+                        "UPDATE crawl_jobs SET status = 'running', finished_at = NULL WHERE id = ?1 AND status IN ('done', 'failed')",
+                        vec![job.into()],
+                    ),
+                    Statement::new("DELETE FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2", vec![job.into(), key.as_str().into()]),
+                    Statement::new("DELETE FROM dead_letters WHERE job_id = ?1 AND url_key = ?2", vec![job.into(), key.as_str().into()]),
+                ])
+                .await?;
+        }
+        Ok(messages)
     }
 
     async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {

@@ -23,7 +23,7 @@ pub fn free_port() -> u16 {
 pub struct FixtureServer {
     pub port: u16,
     pub validators: Arc<AtomicBool>,
-    requests: Arc<Mutex<Vec<(String, u16)>>>,
+    requests: Arc<Mutex<Vec<(String, u16, Instant)>>>,
     /// Paths answered with a fixed status instead of their file (fault injection).
     forced: Arc<Mutex<HashMap<String, u16>>>,
 }
@@ -63,7 +63,17 @@ impl FixtureServer {
 
     /// Requests so far as (path, status).
     pub fn requests(&self) -> Vec<(String, u16)> {
-        self.requests.lock().unwrap().clone()
+        self.requests.lock().unwrap().iter().map(|(p, s, _)| (p.clone(), *s)).collect()
+    }
+
+    /// When each request for `path` arrived.
+    pub fn request_times(&self, path: &str) -> Vec<Instant> {
+        self.requests.lock().unwrap().iter().filter(|(p, _, _)| p == path).map(|(_, _, t)| *t).collect()
+    }
+
+    /// Serves `path` normally again.
+    pub fn clear_forced(&self, path: &str) {
+        self.forced.lock().unwrap().remove(path);
     }
 
     pub fn clear_requests(&self) {
@@ -75,7 +85,7 @@ fn serve(
     stream: TcpStream,
     root: &Path,
     validators: &AtomicBool,
-    log: &Mutex<Vec<(String, u16)>>,
+    log: &Mutex<Vec<(String, u16, Instant)>>,
     forced: &Mutex<HashMap<String, u16>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -115,7 +125,7 @@ fn serve(
         }
         _ => (404, b"not found".to_vec(), "text/plain", None),
     };
-    log.lock().unwrap().push((path, status));
+    log.lock().unwrap().push((path, status, Instant::now()));
     let mut out = stream;
     let reason = match status {
         200 => "OK",
@@ -125,6 +135,9 @@ fn serve(
         _ => "Status",
     };
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n");
+    if forced_status.is_some_and(|s| s == 429 || s == 503) {
+        head.push_str("Retry-After: 1\r\n");
+    }
     if let Some(etag) = etag.filter(|_| validators.load(Ordering::SeqCst)) {
         head.push_str(&format!("ETag: {etag}\r\n"));
     }

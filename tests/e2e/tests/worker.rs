@@ -58,7 +58,12 @@ fn top_result(docent: &Docent, query: &str) -> String {
 #[test]
 fn crawl_search_and_chat_on_workerd() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
-    let docent = Docent::start(&[("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET)]);
+    // Short retry delays keep the dead-letter scenario quick; Retry-After still sets the minimum.
+    let docent = Docent::start(&[
+        ("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET),
+        ("DOCENT_RETRY_BASE_SECONDS", "1"),
+        ("DOCENT_RETRY_MAX_SECONDS", "2"),
+    ]);
 
     // The chat page is served as a static asset.
     let page = request("GET", &docent.url("/"), &[], None);
@@ -174,6 +179,33 @@ fn crawl_search_and_chat_on_workerd() {
     assert!(unavailable.page_requests().is_empty(), "pages were fetched without robots.txt: {:?}", unavailable.requests());
     assert!(unavailable.requests().len() >= 2, "robots.txt was retried: {:?}", unavailable.requests());
 
+    // --- A page answering 503 + Retry-After is retried no sooner than asked, dead-lettered, then replayed.
+    let flaky = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    flaky.force_status("/faq.html", 503);
+    let job = crawl(&docent, &flaky.url("/index.html"));
+    assert_eq!((&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]), (&serde_json::json!("done"), &serde_json::json!(6), &serde_json::json!(1)), "{job}");
+    let attempts = flaky.request_times("/faq.html");
+    assert_eq!(attempts.len(), 6, "one delivery and max_retries = 5 retries: {attempts:?}");
+    for pair in attempts.windows(2) {
+        assert!(pair[1] - pair[0] >= Duration::from_millis(950), "retried sooner than Retry-After: {attempts:?}");
+    }
+    let letters = request("GET", &docent.url("/api/dead-letters"), &[ADMIN], None).json();
+    let letter = &letters["dead_letters"][0];
+    assert_eq!((letter["url"].as_str(), letter["reason"].as_str(), letter["attempts"].as_u64()), (Some(flaky.url("/faq.html").as_str()), Some("HTTP 503"), Some(6)), "{letters}");
+    flaky.clear_forced("/faq.html");
+    let job_id = job["id"].as_str().unwrap();
+    let replay = request("POST", &docent.url("/api/dead-letters/replay"), &[ADMIN, JSON], Some(&format!(r#"{{"job": "{job_id}"}}"#)));
+    assert_eq!((replay.status, replay.json()["replayed"].as_u64()), (202, Some(1)), "{}", replay.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let job = loop {
+        let job = request("GET", &docent.url(&format!("/api/crawls/{job_id}")), &[ADMIN], None).json();
+        if job["status"] == "done" || Instant::now() > deadline {
+            break job;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!((&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]), (&serde_json::json!("done"), &serde_json::json!(7), &serde_json::json!(0)), "{job}");
+
     // --- Signed webhooks recrawl at high priority and remove deleted pages, once per delivery.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let body = format!(r#"{{"urls": ["{}"], "deleted": ["{}"]}}"#, site.url("/faq.html"), site.url("/privacy.html"));
@@ -203,10 +235,10 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(job["priority"], "high");
     assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
-    // Seven fixture pages plus the robots site's two, less the deleted one.
-    assert_eq!(index["documents"], 8, "the deleted page left the index: {index}");
+    // Seven fixture pages, the robots site's two and the flaky copy's seven, less the deleted one.
+    assert_eq!(index["documents"], 15, "the deleted page left the index: {index}");
     let privacy = request("GET", &format!("{}?q=personal+data+server+logs", docent.url("/api/search")), &[], None).json();
-    assert!(!privacy.to_string().contains("privacy.html"), "{privacy}");
+    assert!(!privacy.to_string().contains(&site.url("/privacy.html")), "{privacy}");
     assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
     assert_error(&deliver(&signed("msg_e2e_2", now - 3600, &body), &body, "docs"), 401, "invalid_signature", "stale delivery");
     let forged = ("msg_e2e_3".to_string(), now.to_string(), delivery.2.clone());
@@ -214,7 +246,7 @@ fn crawl_search_and_chat_on_workerd() {
     assert_error(&request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)), 401, "invalid_signature", "unsigned delivery");
     assert_error(&deliver(&signed("msg_e2e_4", now, &body), &body, "other"), 404, "not_found", "unknown source");
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
-    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 6, "rejected deliveries started nothing");
+    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 7, "rejected deliveries started nothing");
 
     // --- Bad input gets the JSON errors of API.md.
     let crawls = docent.url("/api/crawls");
