@@ -171,12 +171,14 @@ pub fn decide(
     let mime = content_type.split(';').next().unwrap_or("").trim().to_string();
     let body = String::from_utf8_lossy(&response.body);
     let mut robots = response.header("x-robots-tag").map(RobotsDirectives::parse).unwrap_or_default();
+    let mut canonical = None;
     let (title, lang, blocks, links, base) = match mime.as_str() {
         "text/html" | "application/xhtml+xml" | "" => {
             let page = extract_html(&body);
             robots.noindex |= page.robots.noindex;
             robots.nofollow |= page.robots.nofollow;
             let base = page.base_href.as_deref().and_then(|b| final_url.join(b).ok()).unwrap_or_else(|| final_url.clone());
+            canonical = page.canonical.as_deref().and_then(|c| resolve_link(&base, c));
             (page.title, page.lang, page.blocks, page.links, base)
         }
         "text/markdown" | "text/x-markdown" => {
@@ -196,6 +198,20 @@ pub fn decide(
     } else {
         discover(job, message, &scope, &base, &links, settings.allow_private_hosts)
     };
+    // rel=canonical names the URL under which this content belongs. An in-scope canonical elsewhere
+    // makes this copy a duplicate: the canonical is crawled (and indexed) instead. Off-site canonicals
+    // (mirrors pointing at the origin site) are ignored, or a mirror could never be indexed.
+    if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
+        let mut discovered = discovered;
+        if !discovered.iter().any(|m| m.url == canonical.as_str()) && canonical.as_str() != message.url {
+            discovered.push(CrawlMessage { job: job.id.clone(), url: canonical.to_string(), depth: message.depth });
+        }
+        return PageDecision::Finished {
+            outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some(format!("duplicate of {canonical}")) },
+            change: IndexChange::None,
+            discovered,
+        };
+    }
     if robots.noindex {
         return PageDecision::Finished {
             outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some("noindex".into()) },
@@ -471,6 +487,22 @@ mod tests {
                 assert_eq!(discovered.len(), 1, "noindex pages are still followed");
             }
         }
+    }
+
+    #[test]
+    fn canonical_duplicates_defer_to_the_canonical_url() {
+        let url = "http://127.0.0.1:9000/docs/index.html?ref=nav";
+        let page = r#"<link rel="canonical" href="/docs/index.html"><main><h1>Guide</h1><p>Text.</p></main>"#;
+        let PageDecision::Finished { outcome, change, discovered } = decide(&job(), &message(url, 2), &html_response(url, 200, page), None, &settings(), 0) else { panic!() };
+        assert_eq!((outcome.state, outcome.detail.as_deref()), (UrlState::Skipped, Some("duplicate of http://127.0.0.1:9000/docs/index.html")));
+        assert_eq!(change, IndexChange::None);
+        assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/index.html", 2)]);
+        // The canonical page itself, and pages whose canonical is off-site, are indexed.
+        let own = r#"<link rel="canonical" href="http://127.0.0.1:9000/docs/index.html"><p>Text.</p>"#;
+        let url = "http://127.0.0.1:9000/docs/index.html";
+        assert!(matches!(decide(&job(), &message(url, 0), &html_response(url, 200, own), None, &settings(), 0), PageDecision::Finished { change: IndexChange::Upsert(_), .. }));
+        let mirror = r#"<link rel="canonical" href="https://upstream.test/docs/index.html"><p>Text.</p>"#;
+        assert!(matches!(decide(&job(), &message(url, 0), &html_response(url, 200, mirror), None, &settings(), 0), PageDecision::Finished { change: IndexChange::Upsert(_), .. }));
     }
 
     #[test]
