@@ -9,10 +9,10 @@ use docent_core::crawl::{
     ROBOTS_TTL_SECONDS,
 };
 use docent_core::domain::ROBOTS_BLOCKED;
-use docent_core::domain::{random_id, CrawlMessage, NewCrawlJob, Priority, UrlOutcome, UrlState};
+use docent_core::domain::{random_id, CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
 use docent_core::retry::Backoff;
-use docent_core::urls::{is_private_host, parse_crawl_url};
+use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
@@ -207,6 +207,11 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
+    let seen = match &change {
+        IndexChange::Upsert(document) => Some(document.url_key.clone()),
+        IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => Some(message.url_key()),
+        _ => None,
+    };
     match change {
         IndexChange::None => {}
         IndexChange::Upsert(document) => store.upsert_document(&document).await?,
@@ -223,8 +228,30 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     for group in children.chunks(100) {
         platform.queue().send_batch(group).await?;
     }
-    store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+    if let Some(key) = seen {
+        store.mark_seen(&key, &job.id).await?;
+    }
+    if store.finish_url(message, &outcome, platform.clock().now_ms()).await? {
+        prune_after_full_crawl(platform, &job.id).await?;
+    }
     Ok(Delivery::Ack)
+}
+
+/// After a complete crawl, pages it no longer found are removed from the index. Only a crawl that saw
+/// the whole site qualifies: it ended `done` with no failures, no include/exclude filters, and below its
+/// page limit; otherwise an unseen page may simply not have been looked at.
+async fn prune_after_full_crawl<P: Platform>(platform: &P, job_id: &str) -> Result<u64, PortError> {
+    let Some(job) = platform.store().job(job_id).await? else { return Ok(0) };
+    let complete = job.status == JobStatus::Done
+        && job.pages.failed == 0
+        && job.include.is_empty()
+        && job.exclude.is_empty()
+        && job.pages.discovered < u64::from(job.max_pages);
+    let Ok(start) = parse_crawl_url(&job.url) else { return Ok(0) };
+    if !complete {
+        return Ok(0);
+    }
+    platform.store().prune_unseen(job_id, &Scope::url_prefix(&start)).await
 }
 
 /// The robots policy of `origin`, from KV or fetched and cached; `Err` while the host must not be

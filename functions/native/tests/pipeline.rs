@@ -204,3 +204,42 @@ fn dead_letters_are_listed_and_replayed() {
         assert!(p.store().replay_dead_letters(None, 6).await.unwrap().is_empty());
     });
 }
+
+#[test]
+fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
+    pollster::block_on(async {
+        let dir = std::env::temp_dir().join(format!("docent-prune-site-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let page = |title: &str, body: &str| format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>");
+        std::fs::write(dir.join("a.html"), page("A", "Anchors hold ships in place.")).unwrap();
+        std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright.")).unwrap();
+        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let p = native("prune");
+        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+        drain(&p).await;
+        assert_eq!(p.store().counts().await.unwrap().documents, 3);
+        let version = p.store().index_version().await.unwrap();
+
+        // An unchanged full recrawl removes nothing and leaves the index version alone.
+        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+        drain(&p).await;
+        assert_eq!(p.store().counts().await.unwrap().documents, 3);
+        assert_eq!(p.store().index_version().await.unwrap(), version);
+
+        // b_old.html is no longer linked (it still exists): the next full crawl drops it.
+        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+        drain(&p).await;
+        assert_eq!(p.store().counts().await.unwrap().documents, 2);
+        let hits = docent_functions::retrieve::retrieve(p.store(), "ballast upright", 5).await.unwrap();
+        assert!(hits.is_empty(), "{hits:?}");
+
+        // A capped crawl saw only part of the site, so it prunes nothing.
+        std::fs::write(dir.join("index.html"), page("Home", "No links at all")).unwrap();
+        crawl::start_job(&p, request(start, Some(1))).await.unwrap();
+        drain(&p).await;
+        assert_eq!(p.store().counts().await.unwrap().documents, 2);
+    });
+}

@@ -148,6 +148,10 @@ pub trait DocumentStore {
     /// Replaces a document and all its chunks atomically; bumps the index version.
     async fn upsert_document(&self, document: &IndexedDocument) -> PortResult<()>;
     async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
+    /// Records that `job` found the document `url_key` (indexed or unchanged).
+    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()>;
+    /// Removes the documents under `url_prefix` that `job_id` did not find; returns how many.
+    async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
     /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`].
     async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>>;
     /// Changes whenever the indexed content changes; part of every cache key.

@@ -75,6 +75,7 @@ pub const SCHEMA: &[&str] = &[
         job_id TEXT,
         links TEXT NOT NULL DEFAULT '[]',
         indexed_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS document_sightings (url_key TEXT PRIMARY KEY, job_id TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS chunks (
         id TEXT PRIMARY KEY,
         url_key TEXT NOT NULL,
@@ -558,6 +559,36 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
             ])
             .await?;
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO document_sightings (url_key, job_id) VALUES (?1, ?2)
+                 ON CONFLICT (url_key) DO UPDATE SET job_id = excluded.job_id",
+                vec![url_key.into(), job_id.into()],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64> {
+        // substr, not LIKE: URLs contain `_` and `%`, which LIKE treats as wildcards.
+        const UNSEEN: &str = "SELECT d.url_key FROM documents d LEFT JOIN document_sightings s ON s.url_key = d.url_key
+             WHERE substr(d.url, 1, length(?2)) = ?2 AND (s.job_id IS NULL OR s.job_id <> ?1)";
+        let params = || vec![SqlValue::from(job_id), SqlValue::from(url_prefix)];
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new(format!("DELETE FROM chunks WHERE url_key IN ({UNSEEN})"), params()),
+                Statement::new(format!("DELETE FROM documents WHERE url_key IN ({UNSEEN})"), params()),
+            ])
+            .await?;
+        let removed = changes.get(1).copied().unwrap_or(0);
+        if removed > 0 {
+            self.db.batch(&[Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![])]).await?;
+        }
+        Ok(removed)
     }
 
     async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>> {

@@ -94,6 +94,13 @@ impl Scope {
         Scope { origin: origin_of(start), path_prefix: prefix.to_string() }
     }
 
+    /// The URL prefix every in-scope URL starts with (`https://d.test/docs/`).
+    pub fn url_prefix(start: &Url) -> String {
+        let path = start.path();
+        let directory = &path[..path.rfind('/').map(|i| i + 1).unwrap_or(0)];
+        format!("{}{directory}", &start[..url::Position::BeforePath])
+    }
+
     pub fn contains(&self, url: &Url) -> bool {
         origin_of(url) == self.origin && url.path().starts_with(&self.path_prefix)
     }
@@ -190,6 +197,7 @@ mod tests {
         assert!(!scope.contains(&url("http://docs.test/v2/a.html")));
         assert!(!scope.contains(&url("https://docs.test:8443/v2/a.html")));
         assert_eq!(scope.relative(&url("https://docs.test/v2/a.html?x=1")), "/v2/a.html?x=1");
+        assert_eq!(Scope::url_prefix(&url("https://docs.test:8443/v2/index.html")), "https://docs.test:8443/v2/");
     }
 
     #[test]
