@@ -15,7 +15,7 @@ use worker::{
 };
 
 use docent_core::config::Config;
-use docent_core::domain::CrawlMessage;
+use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
@@ -26,7 +26,8 @@ use docent_functions::{handle, Body, Platform};
 
 const KV_BINDING: &str = "DOCENT_KV";
 const DB_BINDING: &str = "DOCENT_DB";
-const QUEUE_BINDING: &str = "CRAWL_QUEUE";
+/// One queue per priority tier (highest first), so bulk low-priority crawls never delay urgent ones.
+const QUEUE_BINDINGS: [&str; 4] = ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "CRAWL_QUEUE_NORMAL", "CRAWL_QUEUE_LOW"];
 /// Queue names as declared in wrangler.toml; the dead-letter queue's consumer marks URLs failed.
 const DEAD_LETTER_QUEUE: &str = "docent-crawl-dlq";
 
@@ -57,7 +58,10 @@ impl Cloudflare {
     async fn from_env(env: &Env) -> Result<Self, String> {
         let config = Config::from_lookup(|name| lookup(env, name)).map_err(|e| e.to_string())?;
         let kv = env.kv(KV_BINDING).map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
-        let queue = env.queue(QUEUE_BINDING).map_err(|e| format!("queue binding {QUEUE_BINDING}: {e}"))?;
+        let mut queues = Vec::with_capacity(QUEUE_BINDINGS.len());
+        for binding in QUEUE_BINDINGS {
+            queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
+        }
         let db = env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?;
         let store = SqliteStore::new(D1(db));
         if !SCHEMA_READY.get() {
@@ -68,7 +72,7 @@ impl Cloudflare {
             env: env.clone(),
             config,
             kv: WorkersKv(kv),
-            queue: WorkersQueue(queue),
+            queue: WorkersQueue(queues),
             store,
             fetcher: WorkersFetch,
             clock: WorkersClock,
@@ -135,14 +139,18 @@ impl KeyValue for WorkersKv {
 
 // ---- Queue ----
 
-struct WorkersQueue(worker::Queue);
+/// The four tier queues, in `Priority::ALL` order.
+struct WorkersQueue(Vec<worker::Queue>);
 
 impl CrawlQueue for WorkersQueue {
     async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
-        if messages.is_empty() {
-            return Ok(());
+        for (tier, queue) in Priority::ALL.iter().zip(&self.0) {
+            let batch: Vec<CrawlMessage> = messages.iter().filter(|m| m.priority == *tier).cloned().collect();
+            if !batch.is_empty() {
+                queue.send_batch(batch).await.map_err(|e| transient("queue send", e))?;
+            }
         }
-        self.0.send_batch(messages.to_vec()).await.map_err(|e| transient("queue send", e))
+        Ok(())
     }
 }
 

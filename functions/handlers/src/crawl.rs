@@ -73,7 +73,7 @@ impl CrawlRequest {
 /// Creates a job and enqueues its start URL.
 pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Result<NewCrawlJob, ApiError> {
     let job = request.validate(platform.config(), random_id(platform.clock(), 12))?;
-    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0 };
+    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0, priority: job.priority };
     platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
     // If this send is lost, the cron sweep re-enqueues the still-queued start URL.
     platform.queue().send_batch(std::slice::from_ref(&start)).await.map_err(|e| ApiError::internal("queue", e))?;

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use docent_core::config::Config;
-use docent_core::domain::CrawlMessage;
+use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
@@ -140,22 +140,24 @@ impl SqlDatabase for Sqlite {
     }
 }
 
-/// A FIFO queue in memory; the CLI drains it until the crawl ends.
+/// An in-memory queue with one FIFO per priority tier, drained highest tier first, as the Worker's four
+/// queues are by their consumers.
 #[derive(Default)]
-pub struct MemoryQueue(RefCell<VecDeque<CrawlMessage>>);
+pub struct MemoryQueue(RefCell<[VecDeque<CrawlMessage>; 4]>);
 
 impl MemoryQueue {
     pub fn pop(&self) -> Option<CrawlMessage> {
-        self.0.borrow_mut().pop_front()
+        self.0.borrow_mut().iter_mut().find_map(VecDeque::pop_front)
     }
     pub fn push(&self, message: CrawlMessage) {
-        self.0.borrow_mut().push_back(message);
+        let tier = Priority::ALL.iter().position(|p| *p == message.priority).unwrap_or(2);
+        self.0.borrow_mut()[tier].push_back(message);
     }
 }
 
 impl CrawlQueue for MemoryQueue {
     async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
-        self.0.borrow_mut().extend(messages.iter().cloned());
+        messages.iter().cloned().for_each(|m| self.push(m));
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use docent_cli::platform::Native;
 use docent_core::config::Config;
-use docent_core::domain::{CrawlMessage, JobStatus, PageCounts};
+use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
 use docent_core::ports::{CrawlStore, DocumentStore};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
@@ -241,5 +241,28 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
         crawl::start_job(&p, request(start, Some(1))).await.unwrap();
         drain(&p).await;
         assert_eq!(p.store().counts().await.unwrap().documents, 2);
+    });
+}
+
+#[test]
+fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
+    pollster::block_on(async {
+        let p = native("tiers");
+        let mut bulk = request(site_url("index.html"), None);
+        bulk.priority = Some("low".into());
+        let bulk = crawl::start_job(&p, bulk).await.unwrap();
+        // The bulk crawl is under way: its start page has enqueued more low-priority work.
+        let first = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+        let mut urgent = request(site_url("faq.html"), None);
+        urgent.priority = Some("critical".into());
+        let urgent = crawl::start_job(&p, urgent).await.unwrap();
+        let next = p.queue().pop().unwrap();
+        assert_eq!((next.job.as_str(), next.priority), (urgent.id.as_str(), Priority::Critical));
+        assert_eq!(crawl::consume(&p, &next).await, Delivery::Ack);
+        assert_eq!(counts(&p, &urgent.id).await.0, JobStatus::Done, "done while the bulk crawl still waits");
+        assert_eq!(counts(&p, &bulk.id).await.0, JobStatus::Running);
+        let rest = drain(&p).await;
+        assert!(rest.iter().all(|m| m.priority == Priority::Low && m.job == bulk.id));
     });
 }

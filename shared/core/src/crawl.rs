@@ -204,7 +204,7 @@ pub fn decide(
     if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
         let mut discovered = discovered;
         if !discovered.iter().any(|m| m.url == canonical.as_str()) && canonical.as_str() != message.url {
-            discovered.push(CrawlMessage { job: job.id.clone(), url: canonical.to_string(), depth: message.depth });
+            discovered.push(CrawlMessage { job: job.id.clone(), url: canonical.to_string(), depth: message.depth, priority: job.priority });
         }
         return PageDecision::Finished {
             outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some(format!("duplicate of {canonical}")) },
@@ -293,7 +293,7 @@ fn discover(job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, l
             continue;
         }
         if url.as_str() != message.url && seen.insert(url.to_string()) {
-            found.push(CrawlMessage { job: job.id.clone(), url: url.to_string(), depth: message.depth + 1 });
+            found.push(CrawlMessage { job: job.id.clone(), url: url.to_string(), depth: message.depth + 1, priority: job.priority });
         }
     }
     found
@@ -404,7 +404,7 @@ mod tests {
     }
 
     fn message(url: &str, depth: u32) -> CrawlMessage {
-        CrawlMessage { job: "job1".into(), url: url.into(), depth }
+        CrawlMessage { job: "job1".into(), url: url.into(), depth, priority: Priority::Normal }
     }
 
     fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Crawl priority tiers, highest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Critical,
@@ -15,6 +15,9 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// Highest first.
+    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Normal, Priority::Low];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::Critical => "critical",
@@ -128,6 +131,9 @@ pub struct CrawlMessage {
     pub job: String,
     pub url: String,
     pub depth: u32,
+    /// The job's tier, which picks the queue; messages from before tiers existed are `normal`.
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 impl CrawlMessage {

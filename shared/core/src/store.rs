@@ -325,7 +325,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             )
             .await?;
         rows.iter()
-            .map(|row| Ok(CrawlMessage { job: parent.job.clone(), url: text(row, 0)?, depth: int(row, 1)? as u32 }))
+            .map(|row| Ok(CrawlMessage { job: parent.job.clone(), url: text(row, 0)?, depth: int(row, 1)? as u32, priority: parent.priority }))
             .collect()
     }
 
@@ -432,13 +432,14 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
-                "SELECT job_id, url, depth FROM dead_letters WHERE ?1 IS NULL OR job_id = ?1 ORDER BY at LIMIT 500",
+                "SELECT d.job_id, d.url, d.depth, j.priority FROM dead_letters d JOIN crawl_jobs j ON j.id = d.job_id
+                 WHERE ?1 IS NULL OR d.job_id = ?1 ORDER BY d.at LIMIT 500",
                 vec![job.into()],
             )
             .await?;
         let messages: Vec<CrawlMessage> = rows
             .iter()
-            .map(|r| Ok(CrawlMessage { job: text(r, 0)?, url: text(r, 1)?, depth: int(r, 2)? as u32 }))
+            .map(|r| Ok(CrawlMessage { job: text(r, 0)?, url: text(r, 1)?, depth: int(r, 2)? as u32, priority: priority_at(r, 3) }))
             .collect::<PortResult<_>>()?;
         for message in &messages {
             let (job, key) = (message.job.as_str(), message.url_key());
@@ -464,7 +465,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
-                "SELECT u.job_id, u.url, u.depth FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
+                "SELECT u.job_id, u.url, u.depth, j.priority FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
                  WHERE u.state = 'queued' AND u.updated_at < ?1 AND j.status IN ('queued', 'running')
                  ORDER BY u.updated_at LIMIT ?2",
                 vec![older_than_ms.into(), u64::from(limit).into()],
@@ -472,7 +473,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             .await?;
         let messages: Vec<CrawlMessage> = rows
             .iter()
-            .map(|row| Ok(CrawlMessage { job: text(row, 0)?, url: text(row, 1)?, depth: int(row, 2)? as u32 }))
+            .map(|row| Ok(CrawlMessage { job: text(row, 0)?, url: text(row, 1)?, depth: int(row, 2)? as u32, priority: priority_at(row, 3) }))
             .collect::<PortResult<_>>()?;
         let touches: Vec<Statement> = messages
             .iter()
@@ -779,6 +780,10 @@ fn text(row: &Row, i: usize) -> PortResult<String> {
         Some(Value::String(s)) => Ok(s.clone()),
         other => Err(PortError::permanent(format!("expected text in column {i}, got {other:?}"))),
     }
+}
+
+fn priority_at(row: &Row, i: usize) -> Priority {
+    opt_text(row, i).as_deref().and_then(Priority::parse).unwrap_or_default()
 }
 
 fn opt_text(row: &Row, i: usize) -> Option<String> {

@@ -32,7 +32,12 @@ fn assert_error(reply: &Reply, status: u16, code: &str, context: &str) {
 }
 
 fn crawl(docent: &Docent, start_url: &str) -> Value {
-    let reply = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&format!(r#"{{"url": "{start_url}"}}"#)));
+    crawl_at(docent, start_url, "normal")
+}
+
+fn crawl_at(docent: &Docent, start_url: &str, priority: &str) -> Value {
+    let body = serde_json::json!({"url": start_url, "priority": priority}).to_string();
+    let reply = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&body));
     assert_eq!(reply.status, 202, "start crawl: {}", reply.body);
     let started = reply.json();
     assert_eq!(started["status"], "queued");
@@ -170,6 +175,11 @@ fn crawl_search_and_chat_on_workerd() {
         "{job}"
     );
     assert!(!guarded.requests().iter().any(|(path, _)| path.starts_with("/secret/")), "a disallowed page was fetched");
+    // Every priority tier has its own queue and consumer.
+    for priority in ["critical", "high", "low"] {
+        let job = crawl_at(&docent, &guarded.url("/index.html"), priority);
+        assert_eq!((job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]), (Some("done"), Some(priority), &serde_json::json!(2)), "{job}");
+    }
     // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then dead-lettered.
     let unavailable = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
     unavailable.force_status("/robots.txt", 503);
@@ -246,7 +256,7 @@ fn crawl_search_and_chat_on_workerd() {
     assert_error(&request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)), 401, "invalid_signature", "unsigned delivery");
     assert_error(&deliver(&signed("msg_e2e_4", now, &body), &body, "other"), 404, "not_found", "unknown source");
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
-    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 7, "rejected deliveries started nothing");
+    assert_eq!(jobs["crawls"].as_array().unwrap().len(), 10, "rejected deliveries started nothing");
 
     // --- Bad input gets the JSON errors of API.md.
     let crawls = docent.url("/api/crawls");
