@@ -5,13 +5,14 @@ use ::http::StatusCode;
 use serde::Deserialize;
 
 use docent_core::crawl::{
-    decide, page_request, robots_origin, robots_policy, robots_request, CrawlSettings, IndexChange, PageDecision, RobotsPolicy,
+    decide, discover_listed, page_request, robots_origin, robots_policy, robots_request, CrawlSettings, IndexChange, PageDecision, RobotsPolicy,
     ROBOTS_TTL_SECONDS,
 };
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{random_id, CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
 use docent_core::retry::Backoff;
+use docent_core::sitemap;
 use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
@@ -179,8 +180,15 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         store.finish_url(message, &outcome, now).await?;
         return Ok(Delivery::Ack);
     };
+    let mut listed = Vec::new();
     if let Some(origin) = robots_origin(&url) {
-        match robots_for(platform, &origin, &settings).await? {
+        let policy = robots_for(platform, &origin, &settings).await?;
+        if let (Ok(policy), true) = (&policy, message.depth == 0 && message.url == job.url) {
+            // The start page also brings in what the site's sitemaps list.
+            let pages = sitemap_pages(platform, &origin, policy, &settings).await;
+            listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
+        }
+        match policy {
             Err(reason) => {
                 let reason = format!("not crawling {origin} until its robots.txt answers: {reason}");
                 return retry_later(platform, message, reason, None).await;
@@ -203,10 +211,11 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             discovered: Vec::new(),
         },
     };
-    let (outcome, change, discovered) = match decision {
+    let (outcome, change, mut discovered) = match decision {
         PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
+    discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),
         IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => Some(message.url_key()),
@@ -273,6 +282,37 @@ async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSet
         }
     }
     Ok(policy)
+}
+
+/// Page URLs from the origin's sitemaps: those robots.txt names, else `/sitemap.xml`; indexes are
+/// followed breadth-first up to `MAX_SITEMAPS` files. Sitemaps are optional, so failures are skipped.
+async fn sitemap_pages<P: Platform>(platform: &P, origin: &str, policy: &RobotsPolicy, settings: &CrawlSettings) -> Vec<String> {
+    let mut pending: std::collections::VecDeque<String> = match policy {
+        RobotsPolicy::Rules(robots) if !robots.sitemaps.is_empty() => robots.sitemaps.iter().cloned().collect(),
+        _ => std::iter::once(format!("{origin}/sitemap.xml")).collect(),
+    };
+    let mut read = 0;
+    let mut pages = Vec::new();
+    while let Some(sitemap_url) = pending.pop_front() {
+        if read == sitemap::MAX_SITEMAPS {
+            break;
+        }
+        read += 1;
+        let Ok(base) = url::Url::parse(&sitemap_url) else { continue };
+        let mut request = page_request(&sitemap_url, None, settings);
+        request.max_body_bytes = sitemap::MAX_SITEMAP_BYTES;
+        let Ok(response) = platform.fetcher().fetch(request).await else { continue };
+        if !(200..300).contains(&response.status) || response.truncated {
+            continue;
+        }
+        let Ok(body) = sitemap::decode_body(&response.body) else { continue };
+        let parsed = sitemap::parse(&String::from_utf8_lossy(&body));
+        // Relative locations are resolved against the sitemap (the protocol asks for absolute ones).
+        let resolve = |loc: &str| base.join(loc).ok().map(String::from);
+        pages.extend(parsed.pages.iter().filter_map(|e| resolve(&e.loc)));
+        pending.extend(parsed.sitemaps.iter().filter_map(|e| resolve(&e.loc)));
+    }
+    pages
 }
 
 /// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL failed

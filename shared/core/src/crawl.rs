@@ -281,6 +281,16 @@ pub fn decide(
     }
 }
 
+/// Pages listed by the site's sitemaps, as crawl work: the same scope, filter and private-address rules
+/// as links, one level below the start page.
+pub fn discover_listed(job: &CrawlJob, start: &CrawlMessage, urls: &[String], allow_private: bool) -> Vec<CrawlMessage> {
+    let Ok(base) = parse_crawl_url(&job.url) else { return Vec::new() };
+    if start.depth >= job.max_depth {
+        return Vec::new();
+    }
+    discover(job, start, &Scope::of(&base), &base, urls, allow_private)
+}
+
 /// Links that belong to the crawl: in scope, allowed by the job's filters, not private (unless the
 /// deployment allows it), each once.
 fn discover(job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String], allow_private: bool) -> Vec<CrawlMessage> {
@@ -503,6 +513,16 @@ mod tests {
         assert!(matches!(decide(&job(), &message(url, 0), &html_response(url, 200, own), None, &settings(), 0), PageDecision::Finished { change: IndexChange::Upsert(_), .. }));
         let mirror = r#"<link rel="canonical" href="https://upstream.test/docs/index.html"><p>Text.</p>"#;
         assert!(matches!(decide(&job(), &message(url, 0), &html_response(url, 200, mirror), None, &settings(), 0), PageDecision::Finished { change: IndexChange::Upsert(_), .. }));
+    }
+
+    #[test]
+    fn sitemap_pages_follow_the_link_rules() {
+        let start = message("http://127.0.0.1:9000/docs/", 0);
+        let listed = ["http://127.0.0.1:9000/docs/a.html", "http://127.0.0.1:9000/docs/private/x.html", "http://127.0.0.1:9000/blog/", "https://other.test/docs/b.html"]
+            .map(String::from);
+        assert_eq!(discover_listed(&job(), &start, &listed, true), vec![message("http://127.0.0.1:9000/docs/a.html", 1)]);
+        let single_page = CrawlJob { max_depth: 0, ..job() };
+        assert!(discover_listed(&single_page, &start, &listed, true).is_empty(), "depth 0 reads no sitemap pages");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod retry;
 pub mod robots;
 pub mod search;
 pub mod signature;
+pub mod sitemap;
 pub mod sse;
 pub mod store;
 pub mod tickets;

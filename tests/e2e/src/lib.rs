@@ -52,9 +52,9 @@ impl FixtureServer {
         self.forced.lock().unwrap().insert(path.to_string(), status);
     }
 
-    /// Requests for pages, leaving out robots.txt.
+    /// Requests for pages, leaving out robots.txt and sitemap.xml.
     pub fn page_requests(&self) -> Vec<(String, u16)> {
-        self.requests().into_iter().filter(|(path, _)| path != "/robots.txt").collect()
+        self.requests().into_iter().filter(|(path, _)| path != "/robots.txt" && path != "/sitemap.xml").collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -115,6 +115,7 @@ fn serve(
                 Some("html") => "text/html; charset=utf-8",
                 Some("css") => "text/css",
                 Some("txt") => "text/plain",
+                Some("xml") => "application/xml",
                 _ => "application/octet-stream",
             };
             if validators.load(Ordering::SeqCst) && headers.get("if-none-match") == Some(&etag) {

@@ -167,18 +167,20 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(index["index_version"], version, "unchanged pages are not rewritten");
 
     // --- robots.txt: DocentBot's own group applies (not the stricter *), and blocked URLs are reported.
+    // The site's sitemap.xml also lists a page no link leads to.
     let guarded = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
     let job = crawl(&docent, &guarded.url("/index.html"));
     assert_eq!(
         (job["status"].as_str(), &job["pages"], &job["blocked_by_robots"]),
-        (Some("done"), &serde_json::json!({"discovered": 3, "fetched": 2, "indexed": 2, "unchanged": 0, "skipped": 1, "failed": 0}), &serde_json::json!(1)),
+        (Some("done"), &serde_json::json!({"discovered": 4, "fetched": 3, "indexed": 3, "unchanged": 0, "skipped": 1, "failed": 0}), &serde_json::json!(1)),
         "{job}"
     );
+    assert!(guarded.requests().iter().any(|(path, _)| path == "/hidden.html"), "the sitemap-only page was crawled");
     assert!(!guarded.requests().iter().any(|(path, _)| path.starts_with("/secret/")), "a disallowed page was fetched");
     // Every priority tier has its own queue and consumer.
     for priority in ["critical", "high", "low"] {
         let job = crawl_at(&docent, &guarded.url("/index.html"), priority);
-        assert_eq!((job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]), (Some("done"), Some(priority), &serde_json::json!(2)), "{job}");
+        assert_eq!((job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]), (Some("done"), Some(priority), &serde_json::json!(3)), "{job}");
     }
     // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then dead-lettered.
     let unavailable = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
@@ -245,8 +247,8 @@ fn crawl_search_and_chat_on_workerd() {
     assert_eq!(job["priority"], "high");
     assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
-    // Seven fixture pages, the robots site's two and the flaky copy's seven, less the deleted one.
-    assert_eq!(index["documents"], 15, "the deleted page left the index: {index}");
+    // Seven fixture pages, the robots site's three and the flaky copy's seven, less the deleted one.
+    assert_eq!(index["documents"], 16, "the deleted page left the index: {index}");
     let privacy = request("GET", &format!("{}?q=personal+data+server+logs", docent.url("/api/search")), &[], None).json();
     assert!(!privacy.to_string().contains(&site.url("/privacy.html")), "{privacy}");
     assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
