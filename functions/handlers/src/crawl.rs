@@ -11,6 +11,7 @@ use docent_core::crawl::{
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{random_id, CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
+use docent_core::breaker::{BreakerState, Gate};
 use docent_core::retry::Backoff;
 use docent_core::sitemap;
 use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
@@ -201,8 +202,30 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             Ok(_) => {}
         }
     }
+    // A failing origin is left alone while its circuit is open.
+    let origin = robots_origin(&url).unwrap_or_default();
+    let breaker_key = format!("breaker:{origin}");
+    let policy = platform.config().breaker;
+    let breaker: BreakerState = match platform.kv().get(&breaker_key).await? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => BreakerState::default(),
+    };
+    if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
+        let reason = format!("circuit open for {origin} after {} consecutive failures", breaker.consecutive_failures);
+        return Ok(Delivery::Retry { reason, delay_seconds: retry_in_seconds });
+    }
     let previous = store.document_meta(&message.url_key()).await?;
-    let decision = match platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await {
+    let fetched = platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await;
+    let failed = match &fetched {
+        Ok(response) => response.status == 429 || response.status >= 500,
+        Err(error) => error.transient,
+    };
+    let next = if failed { policy.on_failure(&breaker, platform.clock().now_ms()) } else { policy.on_success() };
+    if next != breaker && !origin.is_empty() {
+        let json = serde_json::to_string(&next).unwrap_or_default();
+        platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
+    }
+    let decision = match fetched {
         Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
         Err(error) if error.transient => PageDecision::Retry { reason: error.message, retry_after: None },
         Err(error) => PageDecision::Finished {

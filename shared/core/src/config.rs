@@ -3,6 +3,7 @@
 
 use crate::chunk::ChunkingOptions;
 use crate::ratelimit::RateLimit;
+use crate::breaker::BreakerPolicy;
 use crate::retry::Backoff;
 
 /// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment
@@ -36,6 +37,8 @@ pub struct Config {
     pub api_keys: Vec<String>,
     /// Delays between crawl retries.
     pub retry_backoff: Backoff,
+    /// When to stop sending requests to a failing origin.
+    pub breaker: BreakerPolicy,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             ticket_rate_limit: RateLimit { requests: 5, window_seconds: 600 },
             api_keys: Vec::new(),
             retry_backoff: Backoff::default(),
+            breaker: BreakerPolicy::default(),
         }
     }
 }
@@ -113,6 +117,10 @@ impl Config {
             number("DOCENT_RETRY_BASE_SECONDS", get("DOCENT_RETRY_BASE_SECONDS"), config.retry_backoff.base_seconds)?;
         config.retry_backoff.cap_seconds =
             number("DOCENT_RETRY_MAX_SECONDS", get("DOCENT_RETRY_MAX_SECONDS"), config.retry_backoff.cap_seconds)?;
+        config.breaker.failure_threshold =
+            number("DOCENT_BREAKER_FAILURES", get("DOCENT_BREAKER_FAILURES"), config.breaker.failure_threshold)?;
+        config.breaker.cool_down_ms =
+            number("DOCENT_BREAKER_COOL_DOWN_SECONDS", get("DOCENT_BREAKER_COOL_DOWN_SECONDS"), config.breaker.cool_down_ms / 1000)? * 1000;
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }

@@ -8,6 +8,7 @@
 #![allow(async_fn_in_trait)]
 
 pub mod answer;
+pub mod breaker;
 pub mod chunk;
 pub mod config;
 pub mod crawl;
