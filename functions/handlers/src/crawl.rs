@@ -19,6 +19,8 @@ use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
 
+/// New URLs recorded per processed page (its links, plus sitemap entries for a start page).
+pub const MAX_DISCOVERED_PER_PAGE: usize = 500;
 /// Hard ceilings on what one crawl request may ask for.
 const MAX_PAGES_LIMIT: u32 = 100_000;
 const MAX_DEPTH_LIMIT: u32 = 100;
@@ -44,6 +46,9 @@ impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
     pub fn validate(self, config: &docent_core::config::Config, id: String) -> Result<NewCrawlJob, ApiError> {
         let url = parse_crawl_url(&self.url).map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
+        if url.scheme() == "file" && !config.allow_file_urls {
+            return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
+        }
         if !config.allow_private_hosts && is_private_host(&url) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -85,9 +90,6 @@ pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Resu
 /// `POST /api/crawls`
 pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let crawl: CrawlRequest = parse_json(request)?;
-    if crawl.url.trim_start().to_ascii_lowercase().starts_with("file:") {
-        return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
-    }
     let job = start_job(platform, crawl).await?;
     let mut response = json_response(StatusCode::ACCEPTED, &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}));
     if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {
@@ -239,6 +241,8 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
     discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
+    // D1 limits the queries of one invocation; links beyond this are still found from other pages.
+    discovered.truncate(MAX_DISCOVERED_PER_PAGE);
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),
         IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => Some(message.url_key()),
@@ -263,6 +267,9 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     if let Some(key) = seen {
         store.mark_seen(&key, &job.id).await?;
     }
+    if message.depth >= job.max_depth && outcome.fetched {
+        store.mark_truncated(&job.id).await?;
+    }
     if store.finish_url(message, &outcome, platform.clock().now_ms()).await? {
         prune_after_full_crawl(platform, &job.id).await?;
     }
@@ -270,20 +277,23 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
 }
 
 /// After a complete crawl, pages it no longer found are removed from the index. Only a crawl that saw
-/// the whole site qualifies: it ended `done` with no failures, no include/exclude filters, and below its
-/// page limit; otherwise an unseen page may simply not have been looked at.
+/// the whole site qualifies: it ended `done` with no failures, no include/exclude filters, below its
+/// page limit and never at its depth limit; otherwise an unseen page may simply not have been looked at.
 async fn prune_after_full_crawl<P: Platform>(platform: &P, job_id: &str) -> Result<u64, PortError> {
-    let Some(job) = platform.store().job(job_id).await? else { return Ok(0) };
+    let store = platform.store();
+    let Some(job) = store.job(job_id).await? else { return Ok(0) };
     let complete = job.status == JobStatus::Done
         && job.pages.failed == 0
         && job.include.is_empty()
         && job.exclude.is_empty()
-        && job.pages.discovered < u64::from(job.max_pages);
-    let Ok(start) = parse_crawl_url(&job.url) else { return Ok(0) };
-    if !complete {
-        return Ok(0);
-    }
-    platform.store().prune_unseen(job_id, &Scope::url_prefix(&start)).await
+        && job.pages.discovered < u64::from(job.max_pages)
+        && !store.was_truncated(job_id).await?;
+    let removed = match parse_crawl_url(&job.url) {
+        Ok(start) if complete => store.prune_unseen(job_id, &Scope::url_prefix(&start)).await?,
+        _ => 0,
+    };
+    store.forget_sightings(job_id).await?;
+    Ok(removed)
 }
 
 /// The robots policy of `origin`, from KV or fetched and cached; `Err` while the host must not be
@@ -321,7 +331,12 @@ async fn sitemap_pages<P: Platform>(platform: &P, origin: &str, policy: &RobotsP
             break;
         }
         read += 1;
-        let Ok(base) = url::Url::parse(&sitemap_url) else { continue };
+        // Only the crawl's own origin: a robots.txt or sitemap index must not point the crawler at
+        // another host (an internal address, say).
+        let Ok(base) = parse_crawl_url(&sitemap_url) else { continue };
+        if robots_origin(&base).as_deref() != Some(origin) {
+            continue;
+        }
         let mut request = page_request(&sitemap_url, None, settings);
         request.max_body_bytes = sitemap::MAX_SITEMAP_BYTES;
         let Ok(response) = platform.fetcher().fetch(request).await else { continue };

@@ -107,6 +107,7 @@ fn config() -> Result<Config, String> {
     let mut config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     // A local tool may read local files and crawl the operator's own network.
     config.allow_private_hosts = true;
+    config.allow_file_urls = true;
     Ok(config)
 }
 

@@ -19,7 +19,7 @@ fn native(name: &str) -> Native {
     let dir: PathBuf = std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let config = Config { allow_private_hosts: true, ..Config::default() };
+    let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
     Native::open(&dir.join("index.db"), config).unwrap()
 }
 
@@ -238,9 +238,36 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
 
         // A capped crawl saw only part of the site, so it prunes nothing.
         std::fs::write(dir.join("index.html"), page("Home", "No links at all")).unwrap();
-        crawl::start_job(&p, request(start, Some(1))).await.unwrap();
+        crawl::start_job(&p, request(start.clone(), Some(1))).await.unwrap();
         drain(&p).await;
         assert_eq!(p.store().counts().await.unwrap().documents, 2);
+
+        // Nor does a crawl stopped by its depth limit (the review's case: refreshing one page).
+        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+        let mut shallow = request(start.clone(), None);
+        shallow.max_depth = Some(0);
+        crawl::start_job(&p, shallow).await.unwrap();
+        drain(&p).await;
+        assert_eq!(p.store().counts().await.unwrap().documents, 2);
+
+        // A page another job indexes while a full crawl runs is not pruned by it.
+        std::fs::write(dir.join("c.html"), page("C", "Capstans haul anchors.")).unwrap();
+        let full = crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+        let first = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        crawl::start_job(&p, request(url::Url::from_file_path(dir.join("c.html")).unwrap().to_string(), Some(1))).await.unwrap();
+        // Drain the single-page job first (it is queued behind the full crawl's work: take it out).
+        let mut later = Vec::new();
+        while let Some(m) = p.queue().pop() {
+            if m.job == full.id { later.push(m) } else { assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack) }
+        }
+        for m in later {
+            assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack);
+        }
+        drain(&p).await;
+        assert_eq!(counts(&p, &full.id).await.0, JobStatus::Done);
+        assert_eq!(p.store().counts().await.unwrap().documents, 3, "c.html, indexed during the full crawl, stays");
     });
 }
 

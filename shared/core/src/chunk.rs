@@ -96,7 +96,8 @@ fn emit_section(
         if fresh > 0 && current_tokens + tokens > options.max_tokens {
             let overlap = overlap_tail(&current, options.overlap_tokens);
             chunks.push(make_chunk(chunks.len(), &heading_path, anchor, &current));
-            current = overlap.map(|o| vec![o]).unwrap_or_default();
+            // The overlap is kept only if it leaves room for the next piece.
+            current = overlap.filter(|(_, o)| estimate_tokens(o) + tokens <= options.max_tokens).map(|o| vec![o]).unwrap_or_default();
             current_tokens = current.iter().map(|(_, t)| estimate_tokens(t)).sum();
             fresh = 0;
         }
@@ -276,6 +277,17 @@ mod tests {
         for pair in chunks.windows(2) {
             let last_sentence = *split_sentences(&pair[0].text).last().unwrap();
             assert!(pair[1].text.starts_with(last_sentence), "no overlap between {:?} and {:?}", pair[0].text, pair[1].text);
+        }
+    }
+
+    #[test]
+    fn overlap_never_pushes_a_chunk_over_budget() {
+        // A piece that exactly fills the budget leaves no room for the previous chunk's tail.
+        let options = ChunkingOptions { max_tokens: 40, overlap_tokens: 10 };
+        let full = "word ".repeat(30).trim().to_string(); // 40 tokens
+        let blocks = vec![block(BlockKind::Paragraph, "Short lead sentence here."), block(BlockKind::Paragraph, &full)];
+        for chunk in chunk_blocks(&blocks, options) {
+            assert!(estimate_tokens(&chunk.text) <= options.max_tokens, "{} tokens: {:?}", estimate_tokens(&chunk.text), chunk.text);
         }
     }
 

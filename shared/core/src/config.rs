@@ -16,6 +16,8 @@ pub struct Config {
     pub admin_key: Option<String>,
     /// Crawling loopback and private addresses is refused unless this is set (local development sets it).
     pub allow_private_hosts: bool,
+    /// Only the native CLI reads `file:` URLs; no edge deployment may (a webhook could name /etc/passwd).
+    pub allow_file_urls: bool,
     pub user_agent: String,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
@@ -46,6 +48,7 @@ impl Default for Config {
         Config {
             admin_key: None,
             allow_private_hosts: false,
+            allow_file_urls: false,
             user_agent: format!("DocentBot/{} (+https://github.com/docent-ai/docent)", env!("CARGO_PKG_VERSION")),
             max_request_bytes: 64 * 1024,
             max_page_bytes: 5 * 1024 * 1024,

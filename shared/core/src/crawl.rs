@@ -137,11 +137,9 @@ pub fn decide(
             }
             _ => Vec::new(),
         };
-        return PageDecision::Finished {
-            outcome: UrlOutcome { state: UrlState::Unchanged, fetched: true, detail: None },
-            change: IndexChange::None,
-            discovered,
-        };
+        // As with an unchanged hash: a redelivery to the job that wrote the page still counts as indexed.
+        let state = if previous.and_then(|p| p.job_id.as_deref()) == Some(job.id.as_str()) { UrlState::Indexed } else { UrlState::Unchanged };
+        return PageDecision::Finished { outcome: UrlOutcome { state, fetched: true, detail: None }, change: IndexChange::None, discovered };
     }
     if status == 404 || status == 410 {
         let mut decision = finished(UrlState::Failed, true, format!("HTTP {status}: page is gone"));
@@ -203,8 +201,11 @@ pub fn decide(
     // (mirrors pointing at the origin site) are ignored, or a mirror could never be indexed.
     if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
         let mut discovered = discovered;
-        if !discovered.iter().any(|m| m.url == canonical.as_str()) && canonical.as_str() != message.url {
-            discovered.push(CrawlMessage { job: job.id.clone(), url: canonical.to_string(), depth: message.depth, priority: job.priority });
+        // The canonical passes the same filters as a link (an excluded canonical is simply not crawled).
+        for listed in discover(job, message, &scope, &base, &[canonical.to_string()], settings.allow_private_hosts) {
+            if !discovered.iter().any(|m| m.url == listed.url) {
+                discovered.push(listed);
+            }
         }
         return PageDecision::Finished {
             outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some(format!("duplicate of {canonical}")) },
@@ -474,6 +475,9 @@ mod tests {
         let decision = decide(&job(), &message(url, 0), &limited, None, &settings(), 0);
         assert_eq!(decision, PageDecision::Retry { reason: "HTTP 429".into(), retry_after: Some(7) });
         assert!(matches!(decide_status(429, None), PageDecision::Retry { .. }));
+        let mine = DocumentMeta { job_id: Some("job1".into()), ..meta.clone() };
+        assert!(matches!(decide_status(304, Some(&mine)), PageDecision::Finished { ref outcome, .. } if outcome.state == UrlState::Indexed),
+            "a 304 on redelivery to the job that wrote the page counts as indexed");
         let not_modified = decide_status(304, Some(&meta));
         assert!(matches!(not_modified, PageDecision::Finished { ref outcome, ref discovered, .. }
             if outcome.state == UrlState::Unchanged && *discovered == vec![message("http://127.0.0.1:9000/docs/y.html", 1)]));
@@ -506,7 +510,10 @@ mod tests {
         let PageDecision::Finished { outcome, change, discovered } = decide(&job(), &message(url, 2), &html_response(url, 200, page), None, &settings(), 0) else { panic!() };
         assert_eq!((outcome.state, outcome.detail.as_deref()), (UrlState::Skipped, Some("duplicate of http://127.0.0.1:9000/docs/index.html")));
         assert_eq!(change, IndexChange::None);
-        assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/index.html", 2)]);
+        assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/index.html", 3)]);
+        let excluded = r#"<link rel="canonical" href="/docs/private/copy.html"><p>Text.</p>"#;
+        let PageDecision::Finished { discovered, .. } = decide(&job(), &message(url, 0), &html_response(url, 200, excluded), None, &settings(), 0) else { panic!() };
+        assert!(discovered.is_empty(), "an excluded canonical is not crawled: {discovered:?}");
         // The canonical page itself, and pages whose canonical is off-site, are indexed.
         let own = r#"<link rel="canonical" href="http://127.0.0.1:9000/docs/index.html"><p>Text.</p>"#;
         let url = "http://127.0.0.1:9000/docs/index.html";

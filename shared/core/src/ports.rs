@@ -130,6 +130,10 @@ pub trait CrawlStore {
     /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is left;
     /// returns true if this call ended the job.
     async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool>;
+    /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
+    /// the whole site.
+    async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
+    async fn was_truncated(&self, job_id: &str) -> PortResult<bool>;
     /// Records a failed attempt at `message` and why; returns how many attempts have failed so far.
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32>;
     /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the job.
@@ -150,8 +154,11 @@ pub trait DocumentStore {
     async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
     /// Records that `job` found the document `url_key` (indexed or unchanged).
     async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()>;
-    /// Removes the documents under `url_prefix` that `job_id` did not find; returns how many.
+    /// Removes the documents under `url_prefix`, indexed before `job_id` started, that it did not find;
+    /// returns how many. Pages written by other jobs meanwhile are kept.
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
+    /// Drops the job's sightings once it has ended.
+    async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
     /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`].
     async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>>;
     /// Changes whenever the indexed content changes; part of every cache key.

@@ -75,7 +75,8 @@ pub const SCHEMA: &[&str] = &[
         job_id TEXT,
         links TEXT NOT NULL DEFAULT '[]',
         indexed_at INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS document_sightings (url_key TEXT PRIMARY KEY, job_id TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS page_sightings (job_id TEXT NOT NULL, url_key TEXT NOT NULL, PRIMARY KEY (job_id, url_key))",
+    "CREATE TABLE IF NOT EXISTS crawl_truncated (job_id TEXT PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS chunks (
         id TEXT PRIMARY KEY,
         url_key TEXT NOT NULL,
@@ -292,13 +293,19 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()> {
         // One statement per URL: D1 allows at most 100 bound parameters per statement. The count check
         // and the insert are one statement, so concurrent consumers can never push a job past max_pages.
+        // Candidates beyond the capacity left are dropped first, so a full job costs one read, not one
+        // statement per link.
+        let recorded = self.query("SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1", vec![parent.job.as_str().into()]).await?;
+        let room = u64::from(max_pages).saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
+        let found = &found[..found.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
         let statements: Vec<Statement> = found
             .iter()
             .map(|m| {
                 Statement::new(
                     "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
                      SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6
-                     WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) < ?7",
+                     WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) < ?7
+                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))",
                     vec![
                         m.job.as_str().into(),
                         m.url_key().into(),
@@ -358,6 +365,14 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             ])
             .await?;
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
+        self.db.batch(&[Statement::new("INSERT OR IGNORE INTO crawl_truncated (job_id) VALUES (?1)", vec![job_id.into()])]).await.map(|_| ())
+    }
+
+    async fn was_truncated(&self, job_id: &str) -> PortResult<bool> {
+        Ok(!self.query("SELECT 1 FROM crawl_truncated WHERE job_id = ?1", vec![job_id.into()]).await?.is_empty())
     }
 
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32> {
@@ -565,8 +580,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
     async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
-                "INSERT INTO document_sightings (url_key, job_id) VALUES (?1, ?2)
-                 ON CONFLICT (url_key) DO UPDATE SET job_id = excluded.job_id",
+                "INSERT OR IGNORE INTO page_sightings (url_key, job_id) VALUES (?1, ?2)",
                 vec![url_key.into(), job_id.into()],
             )])
             .await
@@ -575,8 +589,10 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
 
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64> {
         // substr, not LIKE: URLs contain `_` and `%`, which LIKE treats as wildcards.
-        const UNSEEN: &str = "SELECT d.url_key FROM documents d LEFT JOIN document_sightings s ON s.url_key = d.url_key
-             WHERE substr(d.url, 1, length(?2)) = ?2 AND (s.job_id IS NULL OR s.job_id <> ?1)";
+        const UNSEEN: &str = "SELECT d.url_key FROM documents d
+             WHERE substr(d.url, 1, length(?2)) = ?2
+               AND d.indexed_at < (SELECT started_at FROM crawl_jobs WHERE id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM page_sightings s WHERE s.job_id = ?1 AND s.url_key = d.url_key)";
         let params = || vec![SqlValue::from(job_id), SqlValue::from(url_prefix)];
         let changes = self
             .db
@@ -590,6 +606,16 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
             self.db.batch(&[Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![])]).await?;
         }
         Ok(removed)
+    }
+
+    async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
+        self.db
+            .batch(&[
+                Statement::new("DELETE FROM page_sightings WHERE job_id = ?1", vec![job_id.into()]),
+                Statement::new("DELETE FROM crawl_truncated WHERE job_id = ?1", vec![job_id.into()]),
+            ])
+            .await
+            .map(|_| ())
     }
 
     async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>> {

@@ -275,6 +275,7 @@ fn crawl_search_and_chat_on_workerd() {
     assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some("{not json")), 400, "invalid_json", "bad JSON");
     assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"max_pages": 3}"#)), 400, "invalid_request", "missing url");
     assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "not a url"}"#)), 400, "invalid_url", "bad url");
+    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "file:///etc/passwd"}"#)), 400, "invalid_url", "file URL");
     assert_error(
         &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "http://x.test/", "priority": "urgent"}"#)),
         400,
