@@ -130,6 +130,11 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(request: &Request) -> Option<&str> {
+    request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
 /// Checks `Authorization: Bearer <admin key>`.
 pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), ApiError> {
     let Some(expected) = admin_key else {
@@ -139,12 +144,7 @@ pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), A
             "admin routes are disabled until DOCENT_ADMIN_KEY is set",
         ));
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let presented = bearer_token(request);
     match presented {
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
         Some(key) if docent_core::signature::ct_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),

@@ -18,7 +18,7 @@ use docent_core::search::{query_terms, snippet};
 use docent_core::signature::ct_eq;
 use docent_core::tickets::TicketStatus;
 
-use crate::http::{json_response, ApiError, Body, Request, Response};
+use crate::http::{bearer_token, json_response, ApiError, Body, Request, Response};
 use crate::retrieve::retrieve;
 use crate::tickets::{self, CreateTicket, UpdateTicket};
 use crate::{chat, Platform};
@@ -46,12 +46,7 @@ pub fn method_not_allowed() -> Response {
 }
 
 fn authenticate<P: Platform>(platform: &P, request: &Request) -> Result<(), ApiError> {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let presented = bearer_token(request);
     let config = platform.config();
     let valid = presented.is_some_and(|p| config.admin_key.iter().chain(&config.api_keys).any(|k| ct_eq(p.as_bytes(), k.as_bytes())));
     if valid {

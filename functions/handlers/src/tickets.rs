@@ -15,7 +15,7 @@ use docent_core::ratelimit::RateDecision;
 use docent_core::signature::ct_eq;
 use docent_core::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
 
-use crate::http::{json_response, parse_json, query_param, ApiError, Request, Response};
+use crate::http::{bearer_token as bearer, json_response, parse_json, query_param, ApiError, Request, Response};
 use crate::Platform;
 
 #[derive(Debug, Deserialize)]
@@ -56,10 +56,6 @@ const MAX_COMMENT_CHARS: usize = 10_000;
 enum Caller {
     Admin,
     Requester,
-}
-
-fn bearer(request: &Request) -> Option<&str> {
-    request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 fn is_admin<P: Platform>(platform: &P, request: &Request) -> bool {

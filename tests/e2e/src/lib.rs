@@ -249,6 +249,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Polls `GET /api/crawls/{id}` until the job is done or failed (or `timeout` passes) and returns it.
+pub fn wait_for_job(docent: &Docent, admin: (&str, &str), id: &str, timeout: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[admin], None).json();
+        if job["status"] == "done" || job["status"] == "failed" || Instant::now() > deadline {
+            return job;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// An HTTP client that returns 4xx/5xx responses instead of errors.
 pub fn client() -> ureq::Agent {
     ureq::Agent::config_builder()

@@ -2,7 +2,7 @@
 //! server driven by the official MCP Python SDK, and GitHub and generic-HMAC webhooks.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use docent_core::signature::sign_hex_hmac;
 use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
@@ -21,15 +21,9 @@ fn assert_error(reply: &Reply, status: u16, code: &str, context: &str) {
 }
 
 fn wait_for_job(docent: &Docent, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
-        if job["status"] == "done" || job["status"] == "failed" {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "crawl {id} did not finish: {job}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let job = docent_e2e::wait_for_job(docent, ADMIN, id, Duration::from_secs(90));
+    assert!(job["status"] == "done" || job["status"] == "failed", "crawl {id} did not finish: {job}");
+    job
 }
 
 fn last_event(reply: &Reply) -> Value {

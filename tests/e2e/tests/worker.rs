@@ -1,10 +1,10 @@
 //! End to end on the local Cloudflare runtime: the Worker under `wrangler dev` (workerd) crawls a fixture
 //! site served on loopback through the API and the queue, then answers searches and chat from D1.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use docent_core::signature::sign_standard_webhook;
-use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
+use docent_e2e::{repo_root, request, wait_for_job, Docent, FixtureServer, Reply};
 use serde_json::Value;
 
 /// A Standard Webhooks secret configured for the source `docs` (base64 of "docent end-to-end secret!").
@@ -42,15 +42,9 @@ fn crawl_at(docent: &Docent, start_url: &str, priority: &str) -> Value {
     let started = reply.json();
     assert_eq!(started["status"], "queued");
     let id = started["id"].as_str().expect("job id").to_string();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
-        if job["status"] == "done" || job["status"] == "failed" {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "crawl {id} did not finish: {job}\n{}", docent.log());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let job = wait_for_job(docent, ADMIN, &id, Duration::from_secs(90));
+    assert!(job["status"] == "done" || job["status"] == "failed", "crawl {id} did not finish: {job}\n{}", docent.log());
+    job
 }
 
 fn top_result(docent: &Docent, query: &str) -> String {
@@ -211,14 +205,7 @@ fn crawl_search_and_chat_on_workerd() {
     let job_id = job["id"].as_str().unwrap();
     let replay = request("POST", &docent.url("/api/dead-letters/replay"), &[ADMIN, JSON], Some(&format!(r#"{{"job": "{job_id}"}}"#)));
     assert_eq!((replay.status, replay.json()["replayed"].as_u64()), (202, Some(1)), "{}", replay.body);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let job = loop {
-        let job = request("GET", &docent.url(&format!("/api/crawls/{job_id}")), &[ADMIN], None).json();
-        if job["status"] == "done" || Instant::now() > deadline {
-            break job;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let job = wait_for_job(&docent, ADMIN, job_id, Duration::from_secs(30));
     assert_eq!((&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]), (&serde_json::json!("done"), &serde_json::json!(7), &serde_json::json!(0)), "{job}");
 
     // --- Signed webhooks recrawl at high priority and remove deleted pages, once per delivery.
@@ -238,14 +225,7 @@ fn crawl_search_and_chat_on_workerd() {
     let accepted = accepted.json();
     assert_eq!(accepted["removed"], 1, "{accepted}");
     let job_id = accepted["recrawl_jobs"][0].as_str().expect("a recrawl job").to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        let job = request("GET", &docent.url(&format!("/api/crawls/{job_id}")), &[ADMIN], None).json();
-        if job["status"] == "done" || Instant::now() > deadline {
-            break job;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let job = wait_for_job(&docent, ADMIN, &job_id, Duration::from_secs(60));
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["priority"], "high");
     assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
