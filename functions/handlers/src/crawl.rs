@@ -25,8 +25,6 @@ pub const MAX_DISCOVERED_PER_PAGE: usize = 500;
 const MAX_PAGES_LIMIT: u32 = 100_000;
 const MAX_DEPTH_LIMIT: u32 = 100;
 const MAX_GLOBS: usize = 50;
-/// A queued URL untouched for this long is assumed lost (its message was dropped) and re-enqueued by cron.
-const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
 
 /// The body of `POST /api/crawls` (and of a scheduled source in `DOCENT_CRAWL_SOURCES`).
 #[derive(Debug, Clone, Deserialize)]
@@ -388,7 +386,8 @@ pub async fn replay_dead_letters<P: Platform>(platform: &P, request: &Request) -
 /// already being crawled. Returns how many URLs were re-enqueued and how many jobs were started.
 pub async fn on_schedule<P: Platform>(platform: &P, sources: &[CrawlRequest]) -> Result<(usize, usize), PortError> {
     let now = platform.clock().now_ms();
-    let stale = platform.store().take_stale_queued(now.saturating_sub(STALE_AFTER_MS), 500, now).await?;
+    let stale_after_ms = platform.config().stale_after_seconds * 1000;
+    let stale = platform.store().take_stale_queued(now.saturating_sub(stale_after_ms), 500, now).await?;
     for group in stale.chunks(100) {
         platform.queue().send_batch(group).await?;
     }

@@ -41,6 +41,9 @@ pub struct Config {
     pub retry_backoff: Backoff,
     /// When to stop sending requests to a failing origin.
     pub breaker: BreakerPolicy,
+    /// A queued URL untouched this long is assumed lost (its message dropped, e.g. by a restart) and
+    /// re-enqueued by cron.
+    pub stale_after_seconds: u64,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             retry_backoff: Backoff::default(),
             breaker: BreakerPolicy::default(),
+            stale_after_seconds: 600,
         }
     }
 }
@@ -124,6 +128,8 @@ impl Config {
             number("DOCENT_BREAKER_FAILURES", get("DOCENT_BREAKER_FAILURES"), config.breaker.failure_threshold)?;
         config.breaker.cool_down_ms =
             number("DOCENT_BREAKER_COOL_DOWN_SECONDS", get("DOCENT_BREAKER_COOL_DOWN_SECONDS"), config.breaker.cool_down_ms / 1000)? * 1000;
+        config.stale_after_seconds =
+            number("DOCENT_STALE_AFTER_SECONDS", get("DOCENT_STALE_AFTER_SECONDS"), config.stale_after_seconds)?;
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }

@@ -26,6 +26,8 @@ pub struct FixtureServer {
     requests: Arc<Mutex<Vec<(String, u16, Instant)>>>,
     /// Paths answered with a fixed status instead of their file (fault injection).
     forced: Arc<Mutex<HashMap<String, u16>>>,
+    /// Milliseconds every page response is held back (a slow site).
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FixtureServer {
@@ -35,16 +37,21 @@ impl FixtureServer {
         let validators = Arc::new(AtomicBool::new(true));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let forced = Arc::new(Mutex::new(HashMap::new()));
-        let (v, r, f) = (validators.clone(), requests.clone(), forced.clone());
+        let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (v, r, f, d) = (validators.clone(), requests.clone(), forced.clone(), delay_ms.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, v, r, f) = (root.clone(), v.clone(), r.clone(), f.clone());
+                let (root, v, r, f, d) = (root.clone(), v.clone(), r.clone(), f.clone(), d.clone());
                 std::thread::spawn(move || {
+                    let delay = d.load(Ordering::SeqCst);
+                    if delay > 0 {
+                        std::thread::sleep(Duration::from_millis(delay));
+                    }
                     let _ = serve(stream, &root, &v, &r, &f);
                 });
             }
         });
-        FixtureServer { port, validators, requests, forced }
+        FixtureServer { port, validators, requests, forced, delay_ms }
     }
 
     /// Answers `path` with `status` (and no body) from now on.
@@ -162,13 +169,24 @@ pub struct Docent {
 impl Docent {
     /// Starts `infra/scripts/dev.sh` with the already-built Worker (the test script builds it first).
     pub fn start(extra_env: &[(&str, &str)]) -> Docent {
+        Docent::start_with_state(TempDir::new("docent-e2e-state"), extra_env)
+    }
+
+    /// Stops this instance (its whole process group) and starts a new one on the same state directory,
+    /// as an operator restarting the runtime would.
+    pub fn restart(mut self, extra_env: &[(&str, &str)]) -> Docent {
+        self.stop();
+        let state = std::mem::replace(&mut self._state, TempDir { path: PathBuf::new() });
+        Docent::start_with_state(state, extra_env)
+    }
+
+    fn start_with_state(state: TempDir, extra_env: &[(&str, &str)]) -> Docent {
         let root = repo_root();
         if !root.join("functions/cloudflare/build/worker/shim.mjs").exists() {
             let status = Command::new(root.join("infra/scripts/build-worker.sh")).status().expect("run build-worker.sh");
             assert!(status.success(), "building the Worker failed");
         }
         let port = free_port();
-        let state = TempDir::new("docent-e2e-state");
         let log_path = state.path.with_extension("log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut command = Command::new(root.join("infra/scripts/dev.sh"));
@@ -211,8 +229,8 @@ impl Docent {
     }
 }
 
-impl Drop for Docent {
-    fn drop(&mut self) {
+impl Docent {
+    fn stop(&mut self) {
         // wrangler starts workerd as a child: stop the whole process group, then reap.
         let pgid = self.child.id();
         let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pgid}")]).status();
@@ -225,6 +243,12 @@ impl Drop for Docent {
         }
         let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Docent {
+    fn drop(&mut self) {
+        self.stop();
         let _ = std::fs::remove_file(&self.log_path);
     }
 }
@@ -245,6 +269,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return; // moved out (see Docent::restart)
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
