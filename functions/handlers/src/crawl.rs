@@ -181,15 +181,9 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         store.finish_url(message, &outcome, now).await?;
         return Ok(Delivery::Ack);
     };
-    let mut listed = Vec::new();
+    let mut robots = None;
     if let Some(origin) = robots_origin(&url) {
-        let policy = robots_for(platform, &origin, &settings).await?;
-        if let (Ok(policy), true) = (&policy, message.depth == 0 && message.url == job.url) {
-            // The start page also brings in what the site's sitemaps list.
-            let pages = sitemap_pages(platform, &origin, policy, &settings).await;
-            listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
-        }
-        match policy {
+        match robots_for(platform, &origin, &settings).await? {
             Err(reason) => {
                 let reason = format!("not crawling {origin} until its robots.txt answers: {reason}");
                 return retry_later(platform, message, reason, None).await;
@@ -199,7 +193,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
                 store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
                 return Ok(Delivery::Ack);
             }
-            Ok(_) => {}
+            Ok(policy) => robots = Some((origin, policy)),
         }
     }
     // A failing origin is left alone while its circuit is open.
@@ -238,7 +232,13 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
-    discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
+    // The start page also brings in what the site's sitemaps list; read once the page is settled, so a
+    // retried start page does not fetch them again.
+    if let (Some((origin, policy)), true) = (&robots, message.depth == 0 && message.url == job.url) {
+        let pages = sitemap_pages(platform, origin, policy, &settings).await;
+        let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
+        discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
+    }
     // D1 limits the queries of one invocation; links beyond this are still found from other pages.
     discovered.truncate(MAX_DISCOVERED_PER_PAGE);
     let seen = match &change {
