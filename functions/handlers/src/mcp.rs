@@ -14,12 +14,11 @@ use serde_json::{json, Value};
 
 use docent_core::domain::{random_id, sha256_hex};
 use docent_core::ports::TicketStore;
-use docent_core::search::{query_terms, snippet};
 use docent_core::signature::ct_eq;
 use docent_core::tickets::TicketStatus;
 
 use crate::http::{bearer_token, json_response, ApiError, Body, Request, Response};
-use crate::retrieve::retrieve;
+use crate::retrieve::search_results;
 use crate::tickets::{self, CreateTicket, UpdateTicket};
 use crate::{chat, Platform};
 
@@ -265,19 +264,14 @@ async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> R
         "search_docs" => {
             let query = arg(arguments, "query")?;
             let k = arguments.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as u32;
-            let terms = query_terms(query);
-            let hits = retrieve(platform.store(), query, k).await.map_err(|e| e.to_string())?;
-            let results: Vec<Value> = hits
-                .iter()
-                .map(|h| json!({"url": h.url, "title": h.title, "heading": h.heading, "snippet": snippet(&h.text, &terms, 40), "score": h.score}))
-                .collect();
+            let results = search_results(platform.store(), query, k).await.map_err(|e| e.to_string())?;
             let text = if results.is_empty() {
                 "No indexed passage matches this query.".to_string()
             } else {
                 results
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| format!("{}. {} — {}\n{}\n{}", i + 1, r["title"].as_str().unwrap_or(""), r["heading"].as_str().unwrap_or(""), r["url"].as_str().unwrap_or(""), r["snippet"].as_str().unwrap_or("")))
+                    .map(|(i, r)| format!("{}. {} — {}\n{}\n{}", i + 1, r.title, r.heading, r.url, r.snippet))
                     .collect::<Vec<_>>()
                     .join("\n\n")
             };

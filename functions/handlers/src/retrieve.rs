@@ -24,14 +24,32 @@ pub async fn retrieve<S: DocumentStore>(store: &S, query: &str, k: u32) -> PortR
     Ok(hits)
 }
 
+/// A search result as `/api/search` and the MCP `search_docs` tool return it.
 #[derive(Debug, Serialize)]
-struct SearchResult {
-    url: String,
-    title: String,
-    heading: String,
-    snippet: String,
-    score: f64,
-    chunk_id: String,
+pub struct SearchResult {
+    pub url: String,
+    pub title: String,
+    pub heading: String,
+    pub snippet: String,
+    pub score: f64,
+    pub chunk_id: String,
+}
+
+/// Ranked results for `query` with snippets around its terms.
+pub async fn search_results<S: DocumentStore>(store: &S, query: &str, k: u32) -> PortResult<Vec<SearchResult>> {
+    let terms = query_terms(query);
+    let hits = retrieve(store, query, k).await?;
+    Ok(hits
+        .into_iter()
+        .map(|hit| SearchResult {
+            snippet: snippet(&hit.text, &terms, 40),
+            url: hit.url,
+            title: hit.title,
+            heading: hit.heading,
+            score: (hit.score * 1000.0).round() / 1000.0,
+            chunk_id: hit.chunk_id,
+        })
+        .collect())
 }
 
 /// `GET /api/search?q=...&k=10`
@@ -65,19 +83,7 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        let terms = query_terms(&query);
-        let hits = retrieve(platform.store(), &query, k).await?;
-        let results: Vec<SearchResult> = hits
-            .into_iter()
-            .map(|hit| SearchResult {
-                snippet: snippet(&hit.text, &terms, 40),
-                url: hit.url,
-                title: hit.title,
-                heading: hit.heading,
-                score: (hit.score * 1000.0).round() / 1000.0,
-                chunk_id: hit.chunk_id,
-            })
-            .collect();
+        let results = search_results(platform.store(), &query, k).await?;
         json_response(StatusCode::OK, &serde_json::json!({"query": query, "results": results, "index_version": version}))
     };
     let headers = response.headers_mut();
