@@ -3,6 +3,8 @@
 
 #![allow(async_fn_in_trait)]
 
+mod gate;
+
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -10,9 +12,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, event, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt, QueueRetryOptionsBuilder,
-    RequestInit, ScheduleContext, ScheduledEvent,
+    console_error, console_log, event, BatchMessageBuilder, Context, D1Database, Delay, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
+    QueueRetryOptionsBuilder, RequestInit, RequestRedirect, ScheduleContext, ScheduledEvent,
 };
+
+use gate::{WorkersGate, GATE_BINDING};
 
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
@@ -47,6 +51,7 @@ struct Shell {
     store: SqliteStore<D1>,
     fetcher: WorkersFetch,
     clock: WorkersClock,
+    gate: WorkersGate,
 }
 
 thread_local! {
@@ -63,6 +68,7 @@ impl Cloudflare {
             queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
         }
         let db = env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?;
+        let gates = env.durable_object(GATE_BINDING).map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;
         let store = SqliteStore::new(D1(db));
         if !SCHEMA_READY.get() {
             store.ensure_schema().await.map_err(|e| format!("creating the D1 schema: {e}"))?;
@@ -70,12 +76,13 @@ impl Cloudflare {
         }
         Ok(Cloudflare(Rc::new(Shell {
             env: env.clone(),
-            config,
             kv: WorkersKv(kv),
             queue: WorkersQueue(queues),
             store,
-            fetcher: WorkersFetch,
+            fetcher: WorkersFetch { timeout_ms: config.fetch_timeout_seconds * 1000 },
             clock: WorkersClock,
+            gate: WorkersGate(gates),
+            config,
         })))
     }
 }
@@ -86,6 +93,7 @@ impl Platform for Cloudflare {
     type Store = SqliteStore<D1>;
     type Fetch = WorkersFetch;
     type Clock = WorkersClock;
+    type Gate = WorkersGate;
 
     fn config(&self) -> &Config {
         &self.0.config
@@ -104,6 +112,9 @@ impl Platform for Cloudflare {
     }
     fn clock(&self) -> &WorkersClock {
         &self.0.clock
+    }
+    fn gate(&self) -> &WorkersGate {
+        &self.0.gate
     }
     fn name(&self) -> &'static str {
         "cloudflare"
@@ -152,6 +163,19 @@ impl CrawlQueue for WorkersQueue {
         }
         Ok(())
     }
+
+    async fn send_later(&self, messages: &[CrawlMessage], delay_seconds: u32) -> PortResult<()> {
+        // Cloudflare Queues delay messages by at most 12 hours.
+        let delay_seconds = delay_seconds.min(12 * 3600);
+        for (tier, queue) in Priority::ALL.iter().zip(&self.0) {
+            let batch: Vec<CrawlMessage> = messages.iter().filter(|m| m.priority == *tier).cloned().collect();
+            if !batch.is_empty() {
+                let batch = BatchMessageBuilder::new().messages(batch).delay_seconds(delay_seconds).build();
+                queue.send_batch(batch).await.map_err(|e| transient("queue send", e))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 // ---- D1 ----
@@ -192,10 +216,25 @@ impl SqlDatabase for D1 {
 
 // ---- Outbound fetch ----
 
-struct WorkersFetch;
+struct WorkersFetch {
+    timeout_ms: u64,
+}
 
 impl Fetcher for WorkersFetch {
     async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
+        // The whole exchange, body included, has one deadline: a server that trickles bytes is cut off.
+        let url = request.url.clone();
+        let exchange = std::pin::pin!(self.exchange(request));
+        let deadline = std::pin::pin!(Delay::from(std::time::Duration::from_millis(self.timeout_ms)));
+        match futures_util::future::select(exchange, deadline).await {
+            futures_util::future::Either::Left((result, _)) => result,
+            futures_util::future::Either::Right(_) => Err(PortError::transient(format!("fetch {url}: no complete answer within {} ms", self.timeout_ms))),
+        }
+    }
+}
+
+impl WorkersFetch {
+    async fn exchange(&self, request: FetchRequest) -> PortResult<FetchResponse> {
         let headers = Headers::new();
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
@@ -203,6 +242,10 @@ impl Fetcher for WorkersFetch {
         let method = Method::from(request.method.to_ascii_uppercase());
         let mut init = RequestInit::new();
         init.with_method(method).with_headers(headers);
+        if !request.follow_redirects {
+            // The 3xx comes back as it is, Location included (Workers do not make it opaque).
+            init.with_redirect(RequestRedirect::Manual);
+        }
         if let Some(body) = &request.body {
             init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
         }
@@ -252,6 +295,9 @@ impl Clock for WorkersClock {
             js_sys::Reflect::get(&crypto, &"getRandomValues".into()).expect("getRandomValues").unchecked_into();
         get_random_values.call1(&crypto, &array).expect("getRandomValues call");
         array.copy_to(buf);
+    }
+    async fn sleep(&self, ms: u64) {
+        Delay::from(std::time::Duration::from_millis(ms)).await;
     }
 }
 
@@ -330,9 +376,19 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
         }
     };
     let dead_letters = batch.queue() == DEAD_LETTER_QUEUE;
-    for message in batch.messages()? {
+    let messages = batch.messages()?;
+    // The batch's messages are handled concurrently: their fetches overlap, and the politeness gates
+    // keep each host within its limits however many run at once.
+    let deliveries = futures_util::future::join_all(messages.iter().map(|message| {
+        let platform = platform.clone();
+        async move {
+            let body = message.body();
+            if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await }
+        }
+    }))
+    .await;
+    for (message, delivery) in messages.iter().zip(deliveries) {
         let body = message.body();
-        let delivery = if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await };
         match delivery {
             Delivery::Ack => message.ack(),
             Delivery::Retry { reason, delay_seconds } => {

@@ -5,12 +5,16 @@ use ::http::StatusCode;
 use serde::Deserialize;
 
 use docent_core::crawl::{
-    decide, discover_listed, page_request, robots_origin, robots_policy, robots_request, CrawlSettings, IndexChange, PageDecision, RobotsPolicy,
-    ROBOTS_TTL_SECONDS,
+    decide, discover_listed, not_modified, page_request, robots_origin, robots_policy, robots_request, sitemap_request, unchanged_since_lastmod,
+    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, ROBOTS_TTL_SECONDS,
 };
+use docent_core::politeness::{Admission, HostLimits};
+use docent_core::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{random_id, CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, PortError};
+use docent_core::ports::{
+    Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, GLOBAL_GATE,
+};
 use docent_core::breaker::{BreakerState, Gate};
 use docent_core::retry::Backoff;
 use docent_core::sitemap;
@@ -38,7 +42,16 @@ pub struct CrawlRequest {
     #[serde(default)]
     pub exclude: Vec<String>,
     pub priority: Option<String>,
+    /// Only for scheduled sources: when to recrawl (five-field cron, UTC); see [`parse_sources`].
+    pub schedule: Option<String>,
 }
+
+/// How often a scheduled source without its own `schedule` is recrawled: hourly, which conditional
+/// requests and sitemap `<lastmod>` keep cheap for unchanged pages.
+pub const DEFAULT_SCHEDULE: &str = "0 * * * *";
+/// URLs of stalled jobs re-enqueued per cron run (bounded by the invocation's subrequest budget).
+const MAX_RESENT_PER_SWEEP: u32 = 2_000;
+const LAST_SWEEP_KEY: &str = "schedule:last-run";
 
 impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
@@ -78,7 +91,7 @@ impl CrawlRequest {
 /// Creates a job and enqueues its start URL.
 pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Result<NewCrawlJob, ApiError> {
     let job = request.validate(platform.config(), random_id(platform.clock(), 12))?;
-    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0, priority: job.priority };
+    let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
     // If this send is lost, the cron sweep re-enqueues the still-queued start URL.
     platform.queue().send_batch(std::slice::from_ref(&start)).await.map_err(|e| ApiError::internal("queue", e))?;
@@ -88,6 +101,9 @@ pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Resu
 /// `POST /api/crawls`
 pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let crawl: CrawlRequest = parse_json(request)?;
+    if crawl.schedule.is_some() {
+        return Err(ApiError::bad_request("invalid_request", "schedule belongs to sources in DOCENT_CRAWL_SOURCES; this starts one crawl now"));
+    }
     let job = start_job(platform, crawl).await?;
     let mut response = json_response(StatusCode::ACCEPTED, &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}));
     if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {
@@ -181,10 +197,13 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         store.finish_url(message, &outcome, now).await?;
         return Ok(Delivery::Ack);
     };
+    let origin = robots_origin(&url);
+    let mut limits = platform.config().host_limits;
     let mut robots = None;
-    if let Some(origin) = robots_origin(&url) {
-        match robots_for(platform, &origin, &settings).await? {
-            Err(reason) => {
+    if let Some(origin) = &origin {
+        match robots_for(platform, origin, &settings).await? {
+            Err(Blocked::Deferred(delay_seconds)) => return defer(platform, message, delay_seconds).await,
+            Err(Blocked::Unavailable(reason)) => {
                 let reason = format!("not crawling {origin} until its robots.txt answers: {reason}");
                 return retry_later(platform, message, reason, None).await;
             }
@@ -193,40 +212,53 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
                 store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
                 return Ok(Delivery::Ack);
             }
-            Ok(policy) => robots = Some((origin, policy)),
+            Ok(policy) => {
+                if let RobotsPolicy::Rules(rules) = &policy {
+                    limits = limits.with_crawl_delay(rules.crawl_delay(&settings.user_agent));
+                }
+                robots = Some((origin.clone(), policy));
+            }
         }
     }
-    // A failing origin is left alone while its circuit is open.
-    let origin = robots_origin(&url).unwrap_or_default();
-    let breaker_key = format!("breaker:{origin}");
-    let policy = platform.config().breaker;
-    let breaker: BreakerState = match platform.kv().get(&breaker_key).await? {
-        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-        None => BreakerState::default(),
-    };
-    if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
-        let reason = format!("circuit open for {origin} after {} consecutive failures", breaker.consecutive_failures);
-        return Ok(Delivery::Retry { reason, delay_seconds: retry_in_seconds });
-    }
     let previous = store.document_meta(&message.url_key()).await?;
-    let fetched = platform.fetcher().fetch(page_request(&message.url, previous.as_ref(), &settings)).await;
-    let failed = match &fetched {
-        Ok(response) => response.status == 429 || response.status >= 500,
-        Err(error) => error.transient,
-    };
-    let next = if failed { policy.on_failure(&breaker, platform.clock().now_ms()) } else { policy.on_success() };
-    if next != breaker && !origin.is_empty() {
-        let json = serde_json::to_string(&next).unwrap_or_default();
-        platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
-    }
-    let decision = match fetched {
-        Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
-        Err(error) if error.transient => PageDecision::Retry { reason: error.message, retry_after: None },
-        Err(error) => PageDecision::Finished {
-            outcome: UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(error.message) },
-            change: IndexChange::None,
-            discovered: Vec::new(),
-        },
+    let decision = if unchanged_since_lastmod(message, previous.as_ref()) {
+        // The sitemap says the page has not changed since it was indexed: no request at all.
+        not_modified(&job, message, previous.as_ref(), &settings, false)
+    } else {
+        // A failing origin is left alone while its circuit is open.
+        let origin = origin.unwrap_or_default();
+        let breaker_key = format!("breaker:{origin}");
+        let policy = platform.config().breaker;
+        let breaker: BreakerState = match platform.kv().get(&breaker_key).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => BreakerState::default(),
+        };
+        if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
+            let reason = format!("circuit open for {origin} after {} consecutive failures", breaker.consecutive_failures);
+            return Ok(Delivery::Retry { reason, delay_seconds: retry_in_seconds });
+        }
+        let fetched = match polite_fetch(platform, &origin, &limits, page_request(&message.url, previous.as_ref(), &settings), MAX_INLINE_WAIT_MS).await? {
+            Ok(fetched) => fetched,
+            Err(delay_seconds) => return defer(platform, message, delay_seconds).await,
+        };
+        let failed = match &fetched {
+            Ok(response) => response.status == 429 || response.status >= 500,
+            Err(error) => error.transient,
+        };
+        let next = if failed { policy.on_failure(&breaker, platform.clock().now_ms()) } else { policy.on_success() };
+        if next != breaker && !origin.is_empty() {
+            let json = serde_json::to_string(&next).unwrap_or_default();
+            platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
+        }
+        match fetched {
+            Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
+            Err(error) if error.transient => PageDecision::Retry { reason: error.message, retry_after: None },
+            Err(error) => PageDecision::Finished {
+                outcome: UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(error.message) },
+                change: IndexChange::None,
+                discovered: Vec::new(),
+            },
+        }
     };
     let (outcome, change, mut discovered) = match decision {
         PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
@@ -235,7 +267,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     // The start page also brings in what the site's sitemaps list; read once the page is settled, so a
     // retried start page does not fetch them again.
     if let (Some((origin, policy)), true) = (&robots, message.depth == 0 && message.url == job.url) {
-        let pages = sitemap_pages(platform, origin, policy, &settings).await;
+        let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
         discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
     }
@@ -294,18 +326,27 @@ async fn prune_after_full_crawl<P: Platform>(platform: &P, job_id: &str) -> Resu
     Ok(removed)
 }
 
-/// The robots policy of `origin`, from KV or fetched and cached; `Err` while the host must not be
-/// crawled (robots.txt unreachable or answering 5xx: fail closed, and the queue retries later).
-async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSettings) -> Result<Result<RobotsPolicy, String>, PortError> {
+/// Why a host's robots policy is not known yet.
+enum Blocked {
+    /// robots.txt is unreachable or answers 5xx: fail closed, and the queue retries later.
+    Unavailable(String),
+    /// The host's politeness gate has no slot for the robots.txt request yet.
+    Deferred(u32),
+}
+
+/// The robots policy of `origin`, from KV or fetched and cached.
+async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSettings) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
     let key = format!("robots:{origin}");
     if let Some(cached) = platform.kv().get(&key).await? {
         if let Ok(policy) = serde_json::from_str::<RobotsPolicy>(&cached) {
             return Ok(Ok(policy));
         }
     }
-    let policy = match platform.fetcher().fetch(robots_request(origin, settings)).await {
-        Ok(response) => robots_policy(&response),
-        Err(error) => Err(error.message),
+    let limits = platform.config().host_limits;
+    let policy = match polite_fetch(platform, origin, &limits, robots_request(origin, settings), MAX_INLINE_WAIT_MS).await? {
+        Err(delay_seconds) => return Ok(Err(Blocked::Deferred(delay_seconds))),
+        Ok(Ok(response)) => robots_policy(&response).map_err(Blocked::Unavailable),
+        Ok(Err(error)) => Err(Blocked::Unavailable(error.message)),
     };
     if let Ok(policy) = &policy {
         if let Ok(json) = serde_json::to_string(policy) {
@@ -315,9 +356,65 @@ async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSet
     Ok(policy)
 }
 
+/// Longest a consumer waits in place for a politeness slot; a longer wait puts the message back on
+/// the queue with a delay instead, so the consumer is free for other hosts.
+pub const MAX_INLINE_WAIT_MS: u64 = 5_000;
+
+/// Fetches `request` once the host's politeness gate (and the global one) grant a slot, holding the
+/// slot until the response is read. `Err(seconds)` when the slot is further off than `max_wait_ms`.
+async fn polite_fetch<P: Platform>(
+    platform: &P,
+    origin: &str,
+    limits: &HostLimits,
+    request: FetchRequest,
+    max_wait_ms: u64,
+) -> Result<Result<PortResult<FetchResponse>, u32>, PortError> {
+    if origin.is_empty() {
+        // file: URLs (the CLI) have no host to be polite to.
+        return Ok(Ok(platform.fetcher().fetch(request).await));
+    }
+    let global_rate = platform.config().global_rate_per_second;
+    let global = HostLimits { rate_per_second: global_rate, burst: global_rate.ceil().max(1.0) as u32, concurrency: 0, lease_ms: limits.lease_ms };
+    let mut waited_ms = 0;
+    let lease = loop {
+        let wait_ms = match platform.gate().acquire(origin, limits).await? {
+            Admission::Granted { lease } if global_rate <= 0.0 => break lease,
+            Admission::Granted { lease } => match platform.gate().acquire(GLOBAL_GATE, &global).await? {
+                Admission::Granted { .. } => break lease,
+                Admission::Wait { ms } => {
+                    platform.gate().release(origin, lease).await?;
+                    ms
+                }
+            },
+            Admission::Wait { ms } => ms,
+        };
+        if waited_ms + wait_ms > max_wait_ms {
+            return Ok(Err(u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1)));
+        }
+        platform.clock().sleep(wait_ms).await;
+        waited_ms += wait_ms;
+    };
+    let response = platform.fetcher().fetch(request).await;
+    platform.gate().release(origin, lease).await?;
+    Ok(Ok(response))
+}
+
+/// Puts a message back on its queue for later without counting an attempt: waiting for politeness
+/// is not a failure (a queue retry would be, and would end in the dead-letter queue).
+async fn defer<P: Platform>(platform: &P, message: &CrawlMessage, delay_seconds: u32) -> Result<Delivery, PortError> {
+    platform.queue().send_later(std::slice::from_ref(message), delay_seconds).await?;
+    Ok(Delivery::Ack)
+}
+
 /// Page URLs from the origin's sitemaps: those robots.txt names, else `/sitemap.xml`; indexes are
 /// followed breadth-first up to `MAX_SITEMAPS` files. Sitemaps are optional, so failures are skipped.
-async fn sitemap_pages<P: Platform>(platform: &P, origin: &str, policy: &RobotsPolicy, settings: &CrawlSettings) -> Vec<String> {
+async fn sitemap_pages<P: Platform>(
+    platform: &P,
+    origin: &str,
+    policy: &RobotsPolicy,
+    limits: &HostLimits,
+    settings: &CrawlSettings,
+) -> Result<Vec<ListedPage>, PortError> {
     let mut pending: std::collections::VecDeque<String> = match policy {
         RobotsPolicy::Rules(robots) if !robots.sitemaps.is_empty() => robots.sitemaps.iter().cloned().collect(),
         _ => std::iter::once(format!("{origin}/sitemap.xml")).collect(),
@@ -335,9 +432,8 @@ async fn sitemap_pages<P: Platform>(platform: &P, origin: &str, policy: &RobotsP
         if robots_origin(&base).as_deref() != Some(origin) {
             continue;
         }
-        let mut request = page_request(&sitemap_url, None, settings);
-        request.max_body_bytes = sitemap::MAX_SITEMAP_BYTES;
-        let Ok(response) = platform.fetcher().fetch(request).await else { continue };
+        // The start page is settled by now, so sitemaps wait for their politeness slots in place.
+        let Ok(Ok(response)) = polite_fetch(platform, origin, limits, sitemap_request(&sitemap_url, settings), u64::MAX).await? else { continue };
         if !(200..300).contains(&response.status) || response.truncated {
             continue;
         }
@@ -345,10 +441,13 @@ async fn sitemap_pages<P: Platform>(platform: &P, origin: &str, policy: &RobotsP
         let parsed = sitemap::parse(&String::from_utf8_lossy(&body));
         // Relative locations are resolved against the sitemap (the protocol asks for absolute ones).
         let resolve = |loc: &str| base.join(loc).ok().map(String::from);
-        pages.extend(parsed.pages.iter().filter_map(|e| resolve(&e.loc)));
+        pages.extend(parsed.pages.iter().filter_map(|e| {
+            let url = resolve(&e.loc)?;
+            Some(ListedPage { url, lastmod_ms: e.lastmod.as_deref().and_then(parse_w3c_datetime) })
+        }));
         pending.extend(parsed.sitemaps.iter().filter_map(|e| resolve(&e.loc)));
     }
-    pages
+    Ok(pages)
 }
 
 /// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL failed
@@ -382,34 +481,47 @@ pub async fn replay_dead_letters<P: Platform>(platform: &P, request: &Request) -
     Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"replayed": messages.len()})))
 }
 
-/// Cron: re-enqueues URLs whose messages were lost, then starts the scheduled sources that are not
-/// already being crawled. Returns how many URLs were re-enqueued and how many jobs were started.
+/// Cron: re-enqueues the work of stalled jobs (their messages were lost), then starts the scheduled
+/// sources that are due and not already being crawled. A source never crawled before starts at once.
+/// Returns how many URLs were re-enqueued and how many jobs were started.
 pub async fn on_schedule<P: Platform>(platform: &P, sources: &[CrawlRequest]) -> Result<(usize, usize), PortError> {
     let now = platform.clock().now_ms();
     let stale_after_ms = platform.config().stale_after_seconds * 1000;
-    let stale = platform.store().take_stale_queued(now.saturating_sub(stale_after_ms), 500, now).await?;
+    let stale = platform.store().take_stale_queued(now.saturating_sub(stale_after_ms), MAX_RESENT_PER_SWEEP, now).await?;
     for group in stale.chunks(100) {
         platform.queue().send_batch(group).await?;
     }
-    let active: Vec<String> =
-        platform.store().recent_jobs(200).await?.into_iter().filter(|j| j.status.is_active()).map(|j| j.url).collect();
+    // The previous run's time: a schedule is due if it matched a minute since then.
+    let since = platform.kv().get(LAST_SWEEP_KEY).await?.and_then(|v| v.parse().ok()).unwrap_or(now.saturating_sub(10 * 60 * 1000));
+    platform.kv().put(LAST_SWEEP_KEY, &now.to_string(), None).await?;
+    let jobs = platform.store().recent_jobs(200).await?;
     let mut started = 0;
     for source in sources {
         let normalized = parse_crawl_url(&source.url).map(|u| u.to_string()).unwrap_or_default();
-        if active.contains(&normalized) {
+        let mut crawls = jobs.iter().filter(|j| j.url == normalized);
+        let Some(first) = crawls.next() else {
+            started += usize::from(start_job(platform, source.clone()).await.is_ok());
             continue;
-        }
-        if start_job(platform, source.clone()).await.is_ok() {
-            started += 1;
+        };
+        let running = first.status.is_active() || crawls.any(|j| j.status.is_active());
+        let schedule = CronSchedule::parse(source.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE));
+        if !running && schedule.is_ok_and(|s| s.due(since, now)) {
+            started += usize::from(start_job(platform, source.clone()).await.is_ok());
         }
     }
     Ok((stale.len(), started))
 }
 
-/// Parses `DOCENT_CRAWL_SOURCES`: a JSON array of crawl requests.
+/// Parses `DOCENT_CRAWL_SOURCES`: a JSON array of crawl requests, each optionally with a `schedule`.
 pub fn parse_sources(json: Option<&str>) -> Result<Vec<CrawlRequest>, String> {
-    match json.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(Vec::new()),
-        Some(json) => serde_json::from_str(json).map_err(|e| format!("DOCENT_CRAWL_SOURCES: {e}")),
+    let sources: Vec<CrawlRequest> = match json.map(str::trim).filter(|s| !s.is_empty()) {
+        None => return Ok(Vec::new()),
+        Some(json) => serde_json::from_str(json).map_err(|e| format!("DOCENT_CRAWL_SOURCES: {e}"))?,
+    };
+    for (i, source) in sources.iter().enumerate() {
+        if let Some(schedule) = &source.schedule {
+            CronSchedule::parse(schedule).map_err(|e| format!("DOCENT_CRAWL_SOURCES[{i}].schedule: {e}"))?;
+        }
     }
+    Ok(sources)
 }

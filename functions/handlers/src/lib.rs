@@ -20,7 +20,7 @@ pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, Fetcher, KeyValue, TicketStore};
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, TicketStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 
@@ -31,6 +31,7 @@ pub trait Platform {
     type Store: CrawlStore + DocumentStore + TicketStore;
     type Fetch: Fetcher;
     type Clock: Clock;
+    type Gate: FetchGate;
 
     fn config(&self) -> &Config;
     fn kv(&self) -> &Self::Kv;
@@ -38,6 +39,7 @@ pub trait Platform {
     fn store(&self) -> &Self::Store;
     fn fetcher(&self) -> &Self::Fetch;
     fn clock(&self) -> &Self::Clock;
+    fn gate(&self) -> &Self::Gate;
     /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
     fn name(&self) -> &'static str;
     /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is read

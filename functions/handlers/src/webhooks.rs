@@ -144,11 +144,13 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     for url in &actions.recrawl {
         let request = CrawlRequest {
             url: url.clone(),
-            max_pages: Some(1),
+            // The page alone (depth 0 follows no links), plus the hops if it now redirects.
+            max_pages: Some(1 + docent_core::domain::MAX_REDIRECTS),
             max_depth: Some(0),
             include: vec![],
             exclude: vec![],
             priority: Some(Priority::High.as_str().into()),
+            schedule: None,
         };
         request.clone().validate(platform.config(), String::new())?;
         recrawl.push(request);

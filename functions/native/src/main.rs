@@ -171,6 +171,7 @@ fn index(args: &[String]) -> Result<(), String> {
         include: args.all("include"),
         exclude: args.all("exclude"),
         priority: None,
+        schedule: None,
     };
     let started = Instant::now();
     pollster::block_on(async {
@@ -202,14 +203,14 @@ fn index(args: &[String]) -> Result<(), String> {
 /// Adds the directory's files as links of the start page (filtered by the job's globs), so that the
 /// start page's message enqueues them.
 async fn seed(native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[String]) -> Result<(), String> {
-    let start = CrawlMessage { job: job.id.clone(), url: job.start_url.clone(), depth: 0, priority: job.priority };
+    let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     let scope = docent_core::urls::Scope::of(&url::Url::parse(&job.start_url).map_err(|e| e.to_string())?);
     let filter = docent_core::urls::UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
     let found: Vec<CrawlMessage> = seeds
         .iter()
         .filter_map(|s| docent_core::urls::parse_crawl_url(s).ok())
         .filter(|u| u.as_str() != job.start_url && filter.allows(&scope, u))
-        .map(|u| CrawlMessage { job: job.id.clone(), url: u.to_string(), depth: 1, priority: job.priority })
+        .map(|u| CrawlMessage::new(&job.id, u.as_str(), 1, job.priority))
         .collect();
     let now = docent_core::ports::Clock::now_ms(native.clock());
     native.store().add_discovered(&start, &found, job.max_pages, now).await.map_err(|e| e.to_string())

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
+use docent_core::politeness::{Admission, HostGate, HostLimits};
 use docent_core::ports::{
-    Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
 use docent_core::store::SqliteStore;
@@ -24,14 +25,23 @@ pub struct Native {
     pub store: SqliteStore<Sqlite>,
     pub fetcher: NativeFetcher,
     pub clock: SystemClock,
+    pub gate: MemoryGate,
 }
 
 impl Native {
     pub fn open(db_path: &Path, config: Config) -> Result<Self, String> {
         let store = SqliteStore::new(Sqlite::open(db_path)?);
         pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
-        let fetcher = NativeFetcher::new(&config.user_agent);
-        Ok(Native { config, kv: MemoryKv::default(), queue: MemoryQueue::default(), store, fetcher, clock: SystemClock })
+        let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);
+        Ok(Native {
+            config,
+            kv: MemoryKv::default(),
+            queue: MemoryQueue::default(),
+            store,
+            fetcher,
+            clock: SystemClock,
+            gate: MemoryGate::default(),
+        })
     }
 }
 
@@ -41,6 +51,7 @@ impl Platform for Native {
     type Store = SqliteStore<Sqlite>;
     type Fetch = NativeFetcher;
     type Clock = SystemClock;
+    type Gate = MemoryGate;
 
     fn config(&self) -> &Config {
         &self.config
@@ -59,6 +70,9 @@ impl Platform for Native {
     }
     fn clock(&self) -> &SystemClock {
         &self.clock
+    }
+    fn gate(&self) -> &MemoryGate {
+        &self.gate
     }
     fn name(&self) -> &'static str {
         "native"
@@ -141,23 +155,63 @@ impl SqlDatabase for Sqlite {
 }
 
 /// An in-memory queue with one FIFO per priority tier, drained highest tier first, as the Worker's four
-/// queues are by their consumers.
+/// queues are by their consumers. Delayed messages wait aside until they are due.
 #[derive(Default)]
-pub struct MemoryQueue(RefCell<[VecDeque<CrawlMessage>; 4]>);
+pub struct MemoryQueue {
+    ready: RefCell<[VecDeque<CrawlMessage>; 4]>,
+    /// (due at, message) of messages sent with a delay.
+    later: RefCell<Vec<(u64, CrawlMessage)>>,
+}
 
 impl MemoryQueue {
+    /// The next message; when only delayed ones are left, sleeps until the first is due.
     pub fn pop(&self) -> Option<CrawlMessage> {
-        self.0.borrow_mut().iter_mut().find_map(VecDeque::pop_front)
+        loop {
+            let now = SystemClock.now_ms();
+            let due: Vec<CrawlMessage> = {
+                let mut later = self.later.borrow_mut();
+                let (due, waiting): (Vec<_>, Vec<_>) = later.drain(..).partition(|(at, _)| *at <= now);
+                *later = waiting;
+                due.into_iter().map(|(_, m)| m).collect()
+            };
+            due.into_iter().for_each(|m| self.push(m));
+            if let Some(message) = self.ready.borrow_mut().iter_mut().find_map(VecDeque::pop_front) {
+                return Some(message);
+            }
+            let first_due = self.later.borrow().iter().map(|(at, _)| *at).min()?;
+            std::thread::sleep(std::time::Duration::from_millis(first_due.saturating_sub(now)));
+        }
     }
     pub fn push(&self, message: CrawlMessage) {
         let tier = Priority::ALL.iter().position(|p| *p == message.priority).unwrap_or(2);
-        self.0.borrow_mut()[tier].push_back(message);
+        self.ready.borrow_mut()[tier].push_back(message);
     }
 }
 
 impl CrawlQueue for MemoryQueue {
     async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
         messages.iter().cloned().for_each(|m| self.push(m));
+        Ok(())
+    }
+    async fn send_later(&self, messages: &[CrawlMessage], delay_seconds: u32) -> PortResult<()> {
+        let due = SystemClock.now_ms() + u64::from(delay_seconds) * 1000;
+        self.later.borrow_mut().extend(messages.iter().map(|m| (due, m.clone())));
+        Ok(())
+    }
+}
+
+/// The politeness gates of one process (the CLI crawls from a single consumer).
+#[derive(Default)]
+pub struct MemoryGate(RefCell<HashMap<String, HostGate>>);
+
+impl FetchGate for MemoryGate {
+    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission> {
+        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire(limits, SystemClock.now_ms()))
+    }
+    async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
+        if let Some(gate) = self.0.borrow_mut().get_mut(key) {
+            gate.release(lease);
+        }
         Ok(())
     }
 }
@@ -186,11 +240,11 @@ pub struct NativeFetcher {
 }
 
 impl NativeFetcher {
-    fn new(user_agent: &str) -> Self {
+    fn new(user_agent: &str, timeout_seconds: u64) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(user_agent)
-            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .timeout_global(Some(std::time::Duration::from_secs(timeout_seconds)))
             .max_redirects(5)
             .build();
         NativeFetcher { agent: config.into() }
@@ -247,6 +301,7 @@ impl Fetcher for NativeFetcher {
             builder = builder.header(name, value);
         }
         let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
+        let outbound = if request.follow_redirects { outbound } else { self.agent.configure_request(outbound).max_redirects(0).build() };
         let mut response = self.agent.run(outbound).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
         let status = response.status().as_u16();
         let url = ureq::ResponseExt::get_uri(&response).to_string();
@@ -277,5 +332,9 @@ impl Clock for SystemClock {
     fn random_bytes(&self, buf: &mut [u8]) {
         let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
         urandom.read_exact(buf).expect("reading /dev/urandom");
+    }
+    async fn sleep(&self, ms: u64) {
+        // The CLI runs one consumer on one thread: blocking it is what waiting means here.
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

@@ -53,6 +53,7 @@ fn the_circuit_opens_after_consecutive_failures_and_spares_the_host() {
             include: vec![],
             exclude: vec![],
             priority: None,
+            schedule: None,
         };
         crawl::start_job(&p, request).await.unwrap();
         let message = p.queue().pop().unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use docent_cli::platform::Native;
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
-use docent_core::ports::{CrawlStore, DocumentStore};
+use docent_core::ports::{CrawlStore, DocumentStore, KeyValue};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
 
@@ -24,7 +24,7 @@ fn native(name: &str) -> Native {
 }
 
 fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
-    CrawlRequest { url, max_pages, max_depth: None, include: vec![], exclude: vec![], priority: None }
+    CrawlRequest { url, max_pages, max_depth: None, include: vec![], exclude: vec![], priority: None, schedule: None }
 }
 
 /// Delivers every queued message once, returning them in delivery order.
@@ -164,15 +164,46 @@ fn the_cron_sweep_finds_lost_messages() {
 }
 
 #[test]
-fn scheduled_sources_start_once_while_active() {
+fn scheduled_sources_start_when_due_and_never_twice_at_once() {
     pollster::block_on(async {
         let p = native("sources");
-        let sources = crawl::parse_sources(Some(&format!(r#"[{{"url": "{}", "max_pages": 2}}]"#, site_url("index.html")))).unwrap();
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
+        let sources = format!(
+            r#"[{{"url": "{}", "max_pages": 2, "schedule": "0 0 30 2 *"}}, {{"url": "{}", "max_pages": 1}}]"#,
+            site_url("index.html"),
+            site_url("faq.html")
+        );
+        let sources = crawl::parse_sources(Some(&sources)).unwrap();
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 2), "sources never crawled start at once");
         assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "already running");
         drain(&p).await;
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1), "finished, so it starts again");
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "finished, and no schedule matched since the last run");
+        // The last run was 61 minutes ago: the default hourly schedule matched since; "February 30" never does.
+        let an_hour_ago = docent_core::ports::Clock::now_ms(p.clock()) - 61 * 60 * 1000;
+        p.kv().put("schedule:last-run", &an_hour_ago.to_string(), None).await.unwrap();
+        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
+        let jobs = p.store().recent_jobs(10).await.unwrap();
+        assert_eq!(jobs.iter().filter(|j| j.url == site_url("faq.html")).count(), 2);
+        assert_eq!(jobs.iter().filter(|j| j.url == site_url("index.html")).count(), 1);
         assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
+        let bad = crawl::parse_sources(Some(r#"[{"url": "https://d.test/", "schedule": "every hour"}]"#)).unwrap_err();
+        assert!(bad.starts_with("DOCENT_CRAWL_SOURCES[0].schedule: `every hour` needs five fields"), "{bad}");
+    });
+}
+
+#[test]
+fn a_job_that_progresses_slowly_is_not_swept() {
+    pollster::block_on(async {
+        let p = native("slow");
+        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+        let before = docent_core::ports::Clock::now_ms(p.clock());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let start = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &start).await, Delivery::Ack);
+        // The children wait in the queue, but the job finished a URL since `before`: not stalled.
+        assert!(p.store().take_stale_queued(before, 100, before).await.unwrap().is_empty());
+        let after = docent_core::ports::Clock::now_ms(p.clock()) + 1;
+        let stalled = p.store().take_stale_queued(after, 100, after).await.unwrap();
+        assert!(stalled.len() > 1 && stalled.iter().all(|m| m.job == job.id && m.depth == 1), "{stalled:?}");
     });
 }
 

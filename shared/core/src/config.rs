@@ -4,6 +4,7 @@
 use crate::chunk::ChunkingOptions;
 use crate::ratelimit::RateLimit;
 use crate::breaker::BreakerPolicy;
+use crate::politeness::HostLimits;
 use crate::retry::Backoff;
 
 /// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment
@@ -44,6 +45,12 @@ pub struct Config {
     /// A queued URL untouched this long is assumed lost (its message dropped, e.g. by a restart) and
     /// re-enqueued by cron.
     pub stale_after_seconds: u64,
+    /// What one host may be asked for, across all consumers (robots.txt `Crawl-delay` slows it further).
+    pub host_limits: HostLimits,
+    /// Requests per second to all hosts together; 0 for no cap.
+    pub global_rate_per_second: f64,
+    /// Longest a crawl fetch may take, headers and body.
+    pub fetch_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -67,6 +74,9 @@ impl Default for Config {
             retry_backoff: Backoff::default(),
             breaker: BreakerPolicy::default(),
             stale_after_seconds: 600,
+            host_limits: HostLimits { rate_per_second: 3.0, burst: 5, concurrency: 3, lease_ms: 60_000 },
+            global_rate_per_second: 50.0,
+            fetch_timeout_seconds: 30,
         }
     }
 }
@@ -130,6 +140,22 @@ impl Config {
             number("DOCENT_BREAKER_COOL_DOWN_SECONDS", get("DOCENT_BREAKER_COOL_DOWN_SECONDS"), config.breaker.cool_down_ms / 1000)? * 1000;
         config.stale_after_seconds =
             number("DOCENT_STALE_AFTER_SECONDS", get("DOCENT_STALE_AFTER_SECONDS"), config.stale_after_seconds)?;
+        let decimal = |name: &str, default: f64| -> Result<f64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0).ok_or_else(|| {
+                    ConfigError(format!("{name} must be a number of requests per second (0 for no limit), got `{v}`"))
+                }),
+            }
+        };
+        config.host_limits.rate_per_second = decimal("DOCENT_CRAWL_RATE", config.host_limits.rate_per_second)?;
+        config.host_limits.burst = number("DOCENT_CRAWL_BURST", get("DOCENT_CRAWL_BURST"), config.host_limits.burst)?.max(1);
+        config.host_limits.concurrency = number("DOCENT_CRAWL_CONCURRENCY", get("DOCENT_CRAWL_CONCURRENCY"), config.host_limits.concurrency)?;
+        config.global_rate_per_second = decimal("DOCENT_CRAWL_GLOBAL_RATE", config.global_rate_per_second)?;
+        config.fetch_timeout_seconds =
+            number("DOCENT_FETCH_TIMEOUT_SECONDS", get("DOCENT_FETCH_TIMEOUT_SECONDS"), config.fetch_timeout_seconds)?.clamp(1, 600);
+        // A slot is held at most as long as a fetch can take, plus time to store the page.
+        config.host_limits.lease_ms = (config.fetch_timeout_seconds + 30) * 1000;
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }
@@ -166,5 +192,15 @@ mod tests {
         assert!(config(&[("DOCENT_ALLOW_PRIVATE_HOSTS", "maybe")]).unwrap_err().0.contains("true or false"));
         assert!(config(&[("DOCENT_CHUNK_TOKENS", "10")]).is_err());
         assert_eq!(config(&[("DOCENT_CHUNK_TOKENS", "500")]).unwrap().chunking.max_tokens, 500);
+        assert!(config(&[("DOCENT_CRAWL_RATE", "-1")]).unwrap_err().0.starts_with("DOCENT_CRAWL_RATE must be a number"));
+        assert!(config(&[("DOCENT_CRAWL_GLOBAL_RATE", "fast")]).is_err());
+    }
+
+    #[test]
+    fn politeness_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.host_limits.rate_per_second, c.host_limits.burst, c.host_limits.concurrency), (3.0, 5, 3));
+        let c = config(&[("DOCENT_CRAWL_RATE", "0.5"), ("DOCENT_CRAWL_CONCURRENCY", "0"), ("DOCENT_FETCH_TIMEOUT_SECONDS", "10")]).unwrap();
+        assert_eq!((c.host_limits.rate_per_second, c.host_limits.concurrency, c.host_limits.lease_ms), (0.5, 0, 40_000));
     }
 }

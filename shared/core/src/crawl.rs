@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::chunk::{chunk_blocks, ChunkingOptions};
 use crate::domain::{
-    sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument, UrlOutcome, UrlState,
+    sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument, UrlOutcome, UrlState, MAX_REDIRECTS,
 };
 use crate::extract::{extract_html, Block, BlockKind, RobotsDirectives};
 use crate::ports::{FetchRequest, FetchResponse};
@@ -38,7 +38,12 @@ pub fn page_request(url: &str, previous: Option<&DocumentMeta>, settings: &Crawl
             headers.push(("If-Modified-Since".to_string(), modified.clone()));
         }
     }
-    FetchRequest { method: "GET".into(), url: url.to_string(), headers, body: None, max_body_bytes: settings.max_page_bytes }
+    FetchRequest { method: "GET".into(), url: url.to_string(), headers, body: None, max_body_bytes: settings.max_page_bytes, follow_redirects: false }
+}
+
+/// The request for a sitemap, which may move around like robots.txt does.
+pub fn sitemap_request(url: &str, settings: &CrawlSettings) -> FetchRequest {
+    FetchRequest { max_body_bytes: crate::sitemap::MAX_SITEMAP_BYTES, follow_redirects: true, ..page_request(url, None, settings) }
 }
 
 /// How long a host's robots.txt is trusted before it is fetched again.
@@ -74,6 +79,8 @@ pub fn robots_request(origin: &str, settings: &CrawlSettings) -> FetchRequest {
         headers: vec![("User-Agent".into(), settings.user_agent.clone()), ("Accept".into(), "text/plain".into())],
         body: None,
         max_body_bytes: MAX_ROBOTS_BYTES,
+        // RFC 9309 §2.3.1.2: follow at least five redirects.
+        follow_redirects: true,
     }
 }
 
@@ -82,7 +89,8 @@ pub fn robots_request(origin: &str, settings: &CrawlSettings) -> FetchRequest {
 pub fn robots_policy(response: &FetchResponse) -> Result<RobotsPolicy, String> {
     match response.status {
         200..=299 => Ok(RobotsPolicy::Rules(Robots::parse(&String::from_utf8_lossy(&response.body)))),
-        400..=499 => Ok(RobotsPolicy::AllowAll),
+        // A 3xx here means the redirects ran out (or looped): "unavailable", like a 4xx (§2.3.1.2).
+        300..=499 => Ok(RobotsPolicy::AllowAll),
         status => Err(format!("robots.txt answered HTTP {status}")),
     }
 }
@@ -114,6 +122,64 @@ fn finished(state: UrlState, fetched: bool, detail: impl Into<Option<String>>) -
     }
 }
 
+/// Whether a page listed in a sitemap can be left unfetched: its `<lastmod>` is no later than when
+/// the indexed version was written.
+pub fn unchanged_since_lastmod(message: &CrawlMessage, previous: Option<&DocumentMeta>) -> bool {
+    matches!((message.lastmod_ms, previous), (Some(lastmod), Some(previous)) if lastmod <= previous.indexed_at_ms)
+}
+
+/// A page known to be unchanged (304 Not Modified, or an older sitemap `<lastmod>`): nothing is
+/// written, and discovery goes on through the links stored with it.
+pub fn not_modified(job: &CrawlJob, message: &CrawlMessage, previous: Option<&DocumentMeta>, settings: &CrawlSettings, fetched: bool) -> PageDecision {
+    let discovered = match (previous, parse_crawl_url(&message.url), parse_crawl_url(&job.url)) {
+        (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => {
+            discover(job, message, &Scope::of(&start), &base, &previous.links, settings.allow_private_hosts)
+        }
+        _ => Vec::new(),
+    };
+    // As with an unchanged hash: a redelivery to the job that wrote the page still counts as indexed.
+    let state = if previous.and_then(|p| p.job_id.as_deref()) == Some(job.id.as_str()) { UrlState::Indexed } else { UrlState::Unchanged };
+    PageDecision::Finished { outcome: UrlOutcome { state, fetched, detail: None }, change: IndexChange::None, discovered }
+}
+
+/// A 3xx answer: the target is queued as a URL of its own (at the same depth), so every document is
+/// keyed by the URL that serves it, filters and robots rules apply to the target, and loops end
+/// because a URL is crawled once per job. A page that now redirects leaves the index.
+fn redirected(job: &CrawlJob, message: &CrawlMessage, response: &FetchResponse, previous: Option<&DocumentMeta>, settings: &CrawlSettings) -> PageDecision {
+    let status = response.status;
+    let Ok(requested) = parse_crawl_url(&message.url) else {
+        return finished(UrlState::Failed, false, "invalid URL".to_string());
+    };
+    let Some(target) = response.header("location").and_then(|location| resolve_link(&requested, location)) else {
+        return finished(UrlState::Failed, true, format!("HTTP {status} without a usable Location"));
+    };
+    let mut decision = if message.redirects >= MAX_REDIRECTS {
+        finished(UrlState::Failed, true, format!("more than {MAX_REDIRECTS} redirects in a row"))
+    } else if target == requested {
+        finished(UrlState::Failed, true, "redirects to itself".to_string())
+    } else {
+        let scope = Scope::of(&parse_crawl_url(&job.url).unwrap_or_else(|_| requested.clone()));
+        let filter = UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+        if !scope.contains(&target) || (!settings.allow_private_hosts && is_private_host(&target)) {
+            finished(UrlState::Skipped, true, format!("redirected out of scope to {target}"))
+        } else if !filter.allows(&scope, &target) {
+            finished(UrlState::Skipped, true, format!("redirected to {target}, which the crawl's filters exclude"))
+        } else {
+            let mut next = CrawlMessage::new(&job.id, target.as_str(), message.depth, job.priority);
+            next.redirects = message.redirects + 1;
+            PageDecision::Finished {
+                outcome: UrlOutcome { state: UrlState::Skipped, fetched: true, detail: Some(format!("redirected to {target}")) },
+                change: IndexChange::None,
+                discovered: vec![next],
+            }
+        }
+    };
+    if let (PageDecision::Finished { change, .. }, Some(_)) = (&mut decision, previous) {
+        *change = IndexChange::Delete { url_key: message.url_key() };
+    }
+    decision
+}
+
 /// Decides what a response means. `previous` is the indexed version of this URL, if any, and
 /// `previous_links` its stored out-links (used when the server answers 304 Not Modified).
 pub fn decide(
@@ -130,16 +196,10 @@ pub fn decide(
         return PageDecision::Retry { reason: format!("HTTP {status}"), retry_after };
     }
     if status == 304 {
-        // Not modified: the page's links are those stored with it, so discovery goes on.
-        let discovered = match (previous, parse_crawl_url(&message.url), parse_crawl_url(&job.url)) {
-            (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => {
-                discover(job, message, &Scope::of(&start), &base, &previous.links, settings.allow_private_hosts)
-            }
-            _ => Vec::new(),
-        };
-        // As with an unchanged hash: a redelivery to the job that wrote the page still counts as indexed.
-        let state = if previous.and_then(|p| p.job_id.as_deref()) == Some(job.id.as_str()) { UrlState::Indexed } else { UrlState::Unchanged };
-        return PageDecision::Finished { outcome: UrlOutcome { state, fetched: true, detail: None }, change: IndexChange::None, discovered };
+        return not_modified(job, message, previous, settings, true);
+    }
+    if (300..400).contains(&status) {
+        return redirected(job, message, response, previous, settings);
     }
     if status == 404 || status == 410 {
         let mut decision = finished(UrlState::Failed, true, format!("HTTP {status}: page is gone"));
@@ -156,12 +216,9 @@ pub fn decide(
     let Ok(requested) = parse_crawl_url(&message.url) else {
         return finished(UrlState::Failed, false, "invalid URL".to_string());
     };
-    // Redirects are followed by the platform; the page is known under the URL that answered.
-    let final_url = parse_crawl_url(&response.url).unwrap_or_else(|_| requested.clone());
+    // Page requests do not follow redirects (see `redirected`), so the page is the URL requested.
+    let final_url = requested.clone();
     let scope = Scope::of(&parse_crawl_url(&job.url).unwrap_or_else(|_| requested.clone()));
-    if final_url != requested && (!scope.contains(&final_url) || (!settings.allow_private_hosts && is_private_host(&final_url))) {
-        return finished(UrlState::Skipped, true, format!("redirected out of scope to {final_url}"));
-    }
     if response.truncated {
         return finished(UrlState::Skipped, true, format!("page is larger than {} bytes", settings.max_page_bytes));
     }
@@ -282,14 +339,31 @@ pub fn decide(
     }
 }
 
+/// A page a sitemap lists, with its `<lastmod>` if it gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPage {
+    pub url: String,
+    pub lastmod_ms: Option<u64>,
+}
+
 /// Pages listed by the site's sitemaps, as crawl work: the same scope, filter and private-address rules
 /// as links, one level below the start page.
-pub fn discover_listed(job: &CrawlJob, start: &CrawlMessage, urls: &[String], allow_private: bool) -> Vec<CrawlMessage> {
+pub fn discover_listed(job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage], allow_private: bool) -> Vec<CrawlMessage> {
     let Ok(base) = parse_crawl_url(&job.url) else { return Vec::new() };
     if start.depth >= job.max_depth {
         return Vec::new();
     }
-    discover(job, start, &Scope::of(&base), &base, urls, allow_private)
+    let scope = Scope::of(&base);
+    let mut found: Vec<CrawlMessage> = Vec::new();
+    for page in pages {
+        for mut message in discover(job, start, &scope, &base, std::slice::from_ref(&page.url), allow_private) {
+            if !found.iter().any(|m| m.url == message.url) {
+                message.lastmod_ms = page.lastmod_ms;
+                found.push(message);
+            }
+        }
+    }
+    found
 }
 
 /// Links that belong to the crawl: in scope, allowed by the job's filters, not private (unless the
@@ -304,7 +378,7 @@ fn discover(job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, l
             continue;
         }
         if url.as_str() != message.url && seen.insert(url.to_string()) {
-            found.push(CrawlMessage { job: job.id.clone(), url: url.to_string(), depth: message.depth + 1, priority: job.priority });
+            found.push(CrawlMessage::new(&job.id, url.as_str(), message.depth + 1, job.priority));
         }
     }
     found
@@ -415,7 +489,7 @@ mod tests {
     }
 
     fn message(url: &str, depth: u32) -> CrawlMessage {
-        CrawlMessage { job: "job1".into(), url: url.into(), depth, priority: Priority::Normal }
+        CrawlMessage::new("job1", url, depth, Priority::Normal)
     }
 
     fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {
@@ -454,7 +528,7 @@ mod tests {
         let url = "http://127.0.0.1:9000/docs/index.html";
         let first = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 1);
         let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = first else { panic!() };
-        let mut previous = DocumentMeta { content_hash: doc.content_hash.clone(), etag: None, last_modified: None, job_id: Some("old".into()), links: vec![] };
+        let mut previous = DocumentMeta { content_hash: doc.content_hash.clone(), etag: None, last_modified: None, job_id: Some("old".into()), links: vec![], indexed_at_ms: 1 };
         let again = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), Some(&previous), &settings(), 2);
         assert!(matches!(again, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Unchanged));
         previous.job_id = Some("job1".into());
@@ -465,7 +539,7 @@ mod tests {
     #[test]
     fn status_codes() {
         let url = "http://127.0.0.1:9000/docs/x.html";
-        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()] };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 0 };
         let decide_status = |status, previous: Option<&DocumentMeta>| {
             decide(&job(), &message(url, 0), &html_response(url, status, ""), previous, &settings(), 0)
         };
@@ -492,8 +566,7 @@ mod tests {
         let mut pdf = html_response(url, 200, "%PDF");
         pdf.headers[0].1 = "application/pdf".into();
         let noindex = html_response(url, 200, r#"<meta name="robots" content="noindex"><p>secret</p><a href="y">y</a>"#);
-        let outside = html_response("http://127.0.0.1:9000/elsewhere/", 200, PAGE);
-        for (response, detail) in [(pdf, "content type application/pdf is not indexed"), (noindex, "noindex"), (outside, "redirected out of scope to http://127.0.0.1:9000/elsewhere/")] {
+        for (response, detail) in [(pdf, "content type application/pdf is not indexed"), (noindex, "noindex")] {
             let PageDecision::Finished { outcome, change, discovered } = decide(&job(), &message(url, 0), &response, None, &settings(), 0) else { panic!() };
             assert_eq!((outcome.state, outcome.detail.as_deref()), (UrlState::Skipped, Some(detail)));
             assert_eq!(change, IndexChange::None);
@@ -501,6 +574,67 @@ mod tests {
                 assert_eq!(discovered.len(), 1, "noindex pages are still followed");
             }
         }
+    }
+
+    fn redirect(url: &str, status: u16, location: Option<&str>) -> FetchResponse {
+        let mut response = html_response(url, status, "");
+        response.headers = location.map(|l| vec![("Location".to_string(), l.to_string())]).unwrap_or_default();
+        response
+    }
+
+    #[test]
+    fn redirect_targets_are_crawled_as_urls_of_their_own() {
+        let url = "http://127.0.0.1:9000/docs/old.html";
+        for status in [301, 302, 303, 307, 308] {
+            let PageDecision::Finished { outcome, change, discovered } = decide(&job(), &message(url, 2), &redirect(url, status, Some("new.html#x")), None, &settings(), 0) else { panic!() };
+            assert_eq!((outcome.state, outcome.detail.as_deref()), (UrlState::Skipped, Some("redirected to http://127.0.0.1:9000/docs/new.html")));
+            assert_eq!(change, IndexChange::None);
+            let mut target = message("http://127.0.0.1:9000/docs/new.html", 2);
+            target.redirects = 1;
+            assert_eq!(discovered, vec![target], "same depth, one hop more");
+        }
+        // A page that now redirects leaves the index (its content lives at the target).
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec![], indexed_at_ms: 0 };
+        let PageDecision::Finished { change, .. } = decide(&job(), &message(url, 0), &redirect(url, 301, Some("/docs/new.html")), Some(&meta), &settings(), 0) else { panic!() };
+        assert_eq!(change, IndexChange::Delete { url_key: url_key(url) });
+    }
+
+    #[test]
+    fn redirects_that_lead_nowhere_end() {
+        let url = "http://127.0.0.1:9000/docs/a.html";
+        let detail = |message: &CrawlMessage, response: &FetchResponse| match decide(&job(), message, response, None, &settings(), 0) {
+            PageDecision::Finished { outcome, discovered, .. } => (outcome.state, outcome.detail.unwrap_or_default(), discovered.len()),
+            other => panic!("{other:?}"),
+        };
+        let mut tired = message(url, 0);
+        tired.redirects = MAX_REDIRECTS;
+        assert_eq!(detail(&tired, &redirect(url, 302, Some("b.html"))), (UrlState::Failed, "more than 5 redirects in a row".into(), 0));
+        assert_eq!(detail(&message(url, 0), &redirect(url, 302, Some(url))), (UrlState::Failed, "redirects to itself".into(), 0));
+        assert_eq!(detail(&message(url, 0), &redirect(url, 302, None)), (UrlState::Failed, "HTTP 302 without a usable Location".into(), 0));
+        assert_eq!(
+            detail(&message(url, 0), &redirect(url, 301, Some("https://elsewhere.test/docs/a.html"))),
+            (UrlState::Skipped, "redirected out of scope to https://elsewhere.test/docs/a.html".into(), 0)
+        );
+        assert_eq!(
+            detail(&message(url, 0), &redirect(url, 301, Some("/docs/private/a.html"))),
+            (UrlState::Skipped, "redirected to http://127.0.0.1:9000/docs/private/a.html, which the crawl's filters exclude".into(), 0)
+        );
+    }
+
+    #[test]
+    fn a_sitemap_lastmod_older_than_the_index_skips_the_fetch() {
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 5_000 };
+        let mut listed = message("http://127.0.0.1:9000/docs/x.html", 1);
+        assert!(!unchanged_since_lastmod(&listed, Some(&meta)), "no lastmod: fetch");
+        listed.lastmod_ms = Some(5_000);
+        assert!(unchanged_since_lastmod(&listed, Some(&meta)));
+        assert!(!unchanged_since_lastmod(&listed, None), "never indexed: fetch");
+        listed.lastmod_ms = Some(5_001);
+        assert!(!unchanged_since_lastmod(&listed, Some(&meta)), "changed since it was indexed: fetch");
+        let PageDecision::Finished { outcome, change, discovered } = not_modified(&job(), &listed, Some(&meta), &settings(), false) else { panic!() };
+        assert_eq!((outcome.state, outcome.fetched), (UrlState::Unchanged, false));
+        assert_eq!(change, IndexChange::None);
+        assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/y.html", 2)], "its stored links are still followed");
     }
 
     #[test]
@@ -525,9 +659,11 @@ mod tests {
     #[test]
     fn sitemap_pages_follow_the_link_rules() {
         let start = message("http://127.0.0.1:9000/docs/", 0);
-        let listed = ["http://127.0.0.1:9000/docs/a.html", "http://127.0.0.1:9000/docs/private/x.html", "http://127.0.0.1:9000/blog/", "https://other.test/docs/b.html"]
-            .map(String::from);
-        assert_eq!(discover_listed(&job(), &start, &listed, true), vec![message("http://127.0.0.1:9000/docs/a.html", 1)]);
+        let listed = ["http://127.0.0.1:9000/docs/a.html", "http://127.0.0.1:9000/docs/private/x.html", "http://127.0.0.1:9000/blog/", "https://other.test/docs/b.html", "http://127.0.0.1:9000/docs/a.html#again"]
+            .map(|url| ListedPage { url: url.into(), lastmod_ms: Some(7) });
+        let mut expected = message("http://127.0.0.1:9000/docs/a.html", 1);
+        expected.lastmod_ms = Some(7);
+        assert_eq!(discover_listed(&job(), &start, &listed, true), vec![expected]);
         let single_page = CrawlJob { max_depth: 0, ..job() };
         assert!(discover_listed(&single_page, &start, &listed, true).is_empty(), "depth 0 reads no sitemap pages");
     }
@@ -541,7 +677,7 @@ mod tests {
 
     #[test]
     fn conditional_requests_use_stored_validators() {
-        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![] };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![], indexed_at_ms: 0 };
         let request = page_request("http://x.test/", Some(&meta), &settings());
         assert!(request.headers.contains(&("If-None-Match".into(), "\"abc\"".into())));
         assert!(request.headers.contains(&("If-Modified-Since".into(), "Mon, 02 Nov 2026 10:00:00 GMT".into())));
@@ -557,6 +693,7 @@ mod tests {
         assert!(rules.allows("DocentBot/0.1", &url("https://d.test/public")));
         assert_eq!(robots_policy(&response(404, "")), Ok(RobotsPolicy::AllowAll));
         assert_eq!(robots_policy(&response(403, "")), Ok(RobotsPolicy::AllowAll));
+        assert_eq!(robots_policy(&response(301, "")), Ok(RobotsPolicy::AllowAll), "redirects ran out: unavailable");
         assert!(robots_policy(&response(503, "")).is_err(), "5xx: fail closed");
         assert_eq!(robots_origin(&url("https://d.test:8443/x/y")).as_deref(), Some("https://d.test:8443"));
         assert_eq!(robots_origin(&url("file:///tmp/x.html")), None);

@@ -134,9 +134,26 @@ pub struct CrawlMessage {
     /// The job's tier, which picks the queue; messages from before tiers existed are `normal`.
     #[serde(default)]
     pub priority: Priority,
+    /// The page's `<lastmod>` in a sitemap (ms since the epoch): a page indexed since is not fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod_ms: Option<u64>,
+    /// How many redirects led to this URL (a chain longer than [`MAX_REDIRECTS`] is given up).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redirects: u32,
+}
+
+/// Redirect hops followed from a linked URL to the page that answers.
+pub const MAX_REDIRECTS: u32 = 5;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl CrawlMessage {
+    pub fn new(job: &str, url: &str, depth: u32, priority: Priority) -> CrawlMessage {
+        CrawlMessage { job: job.to_string(), url: url.to_string(), depth, priority, lastmod_ms: None, redirects: 0 }
+    }
+
     pub fn url_key(&self) -> String {
         url_key(&self.url)
     }
@@ -207,6 +224,8 @@ pub struct DocumentMeta {
     pub job_id: Option<String>,
     /// Absolute out-links of the stored version.
     pub links: Vec<String>,
+    /// When this version was written to the index.
+    pub indexed_at_ms: u64,
 }
 
 /// A page ready to be written to the index.

@@ -62,6 +62,13 @@ pub struct HostGate {
 }
 
 impl HostGate {
+    /// A gate whose lease ids start after `first_lease`: a gate that restarts (a Durable Object
+    /// evicted and created again) starts from the clock, so a late release from before the restart
+    /// cannot free a new slot.
+    pub fn starting_after(first_lease: u64) -> HostGate {
+        HostGate { last_lease: first_lease, ..HostGate::default() }
+    }
+
     pub fn acquire(&mut self, limits: &HostLimits, now_ms: u64) -> Admission {
         self.leases.retain(|&(_, expires)| expires > now_ms);
         if limits.concurrency > 0 && self.leases.len() >= limits.concurrency as usize {

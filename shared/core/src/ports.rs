@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::politeness::{Admission, HostLimits};
 use crate::domain::{CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
 use crate::search::SearchHit;
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
@@ -48,7 +49,19 @@ pub trait KeyValue {
 /// The crawl work queue: at-least-once delivery, so consumers must be idempotent.
 pub trait CrawlQueue {
     async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()>;
+    /// Sends messages that become deliverable only after `delay_seconds`.
+    async fn send_later(&self, messages: &[CrawlMessage], delay_seconds: u32) -> PortResult<()>;
 }
+
+/// The per-host politeness gates, shared by every consumer of every instance (a Durable Object per
+/// host on Cloudflare). `key` names the gate: a crawl origin, or [`GLOBAL_GATE`].
+pub trait FetchGate {
+    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission>;
+    async fn release(&self, key: &str, lease: u64) -> PortResult<()>;
+}
+
+/// The gate that caps requests to all hosts together.
+pub const GLOBAL_GATE: &str = "*";
 
 /// A value bound to or read from SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +155,8 @@ pub trait CrawlStore {
     /// Puts dead letters (of one job, or all) back to `queued` and reopens their jobs; returns them
     /// for re-enqueueing.
     async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
-    /// Queued URLs of running jobs untouched since `older_than_ms`, touched so the next sweep skips them.
+    /// Queued URLs of active jobs that made no progress since `older_than_ms` (their messages were lost);
+    /// each job is marked swept, so the next sweep leaves it alone unless it stalls again.
     async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
 }
 
@@ -203,6 +217,9 @@ pub struct FetchRequest {
     pub body: Option<Vec<u8>>,
     /// Bodies beyond this are cut off and flagged, never buffered whole.
     pub max_body_bytes: usize,
+    /// Follow redirects (up to five) inside the fetch; otherwise a 3xx answer is returned as it is, so
+    /// the crawler can queue its target like any other URL.
+    pub follow_redirects: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,4 +248,6 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
     /// Cryptographically secure random bytes (session ids must be unguessable).
     fn random_bytes(&self, buf: &mut [u8]);
+    /// Waits `ms` milliseconds without blocking other work of the instance.
+    async fn sleep(&self, ms: u64);
 }

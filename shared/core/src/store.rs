@@ -22,6 +22,7 @@ use crate::search::SearchHit;
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS docent_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO docent_meta (key, value) VALUES ('index_version', 0)",
+    "INSERT OR IGNORE INTO docent_meta (key, value) VALUES ('schema_version', 0)",
     "CREATE TABLE IF NOT EXISTS crawl_jobs (
         id TEXT PRIMARY KEY,
         start_url TEXT NOT NULL,
@@ -127,6 +128,19 @@ pub const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS ticket_audit_ticket ON ticket_audit (ticket_id, id)",
 ];
 
+/// Changes to tables that already exist, in order; `schema_version` in `docent_meta` counts how many
+/// have been applied. Append only: a deployed database has run every earlier entry.
+pub const MIGRATIONS: &[&[&str]] = &[
+    // 1: sitemap <lastmod> and the redirect hop count travel with a queued URL.
+    // The cron sweep looks for jobs without progress, not for URLs that merely waited their turn.
+    &[
+        "ALTER TABLE crawl_urls ADD COLUMN lastmod_ms INTEGER",
+        "ALTER TABLE crawl_urls ADD COLUMN redirects INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE crawl_jobs ADD COLUMN swept_at INTEGER",
+        "CREATE INDEX IF NOT EXISTS crawl_urls_job_updated ON crawl_urls (job_id, updated_at)",
+    ],
+];
+
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
 /// about what the chunk is about than one in its body.
 const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
@@ -147,7 +161,29 @@ impl<D: SqlDatabase> SqliteStore<D> {
     /// Creates missing tables and indexes.
     pub async fn ensure_schema(&self) -> PortResult<()> {
         let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
-        self.db.batch(&statements).await.map(|_| ())
+        self.db.batch(&statements).await?;
+        loop {
+            let applied = self.schema_version().await?;
+            let Some(migration) = MIGRATIONS.get(applied as usize) else { return Ok(()) };
+            // The version bump is in the same transaction: a migration applies whole or not at all.
+            let mut statements: Vec<Statement> = migration.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+            statements.push(Statement::new(
+                "UPDATE docent_meta SET value = value + 1 WHERE key = 'schema_version' AND value = ?1",
+                vec![applied.into()],
+            ));
+            if let Err(error) = self.db.batch(&statements).await {
+                // Another instance may have applied it at the same moment (its ALTER won); otherwise fail.
+                if self.schema_version().await? == applied {
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// How many of [`MIGRATIONS`] this database has applied.
+    pub async fn schema_version(&self) -> PortResult<u64> {
+        let rows = self.query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![]).await?;
+        rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0))
     }
 
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> PortResult<Vec<Row>> {
@@ -302,8 +338,8 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             .iter()
             .map(|m| {
                 Statement::new(
-                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6
+                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                     SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?8, ?9
                      WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) < ?7
                        AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))",
                     vec![
@@ -314,6 +350,8 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                         parent.url_key().into(),
                         now_ms.into(),
                         u64::from(max_pages).into(),
+                        m.lastmod_ms.into(),
+                        u64::from(m.redirects).into(),
                     ],
                 )
             })
@@ -327,12 +365,17 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
-                "SELECT url, depth FROM crawl_urls WHERE job_id = ?1 AND parent_key = ?2 AND state = 'queued'",
+                "SELECT url, depth, lastmod_ms, redirects FROM crawl_urls WHERE job_id = ?1 AND parent_key = ?2 AND state = 'queued'",
                 vec![parent.job.as_str().into(), parent.url_key().into()],
             )
             .await?;
         rows.iter()
-            .map(|row| Ok(CrawlMessage { job: parent.job.clone(), url: text(row, 0)?, depth: int(row, 1)? as u32, priority: parent.priority }))
+            .map(|row| {
+                let mut message = CrawlMessage::new(&parent.job, &text(row, 0)?, int(row, 1)? as u32, parent.priority);
+                message.lastmod_ms = row.get(2).and_then(Value::as_u64);
+                message.redirects = int(row, 3)? as u32;
+                Ok(message)
+            })
             .collect()
     }
 
@@ -454,7 +497,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
             .await?;
         let messages: Vec<CrawlMessage> = rows
             .iter()
-            .map(|r| Ok(CrawlMessage { job: text(r, 0)?, url: text(r, 1)?, depth: int(r, 2)? as u32, priority: priority_at(r, 3) }))
+            .map(|r| Ok(CrawlMessage::new(&text(r, 0)?, &text(r, 1)?, int(r, 2)? as u32, priority_at(r, 3))))
             .collect::<PortResult<_>>()?;
         for message in &messages {
             let (job, key) = (message.job.as_str(), message.url_key());
@@ -478,27 +521,32 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     }
 
     async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+        // A job is stalled when none of its URLs changed state, and no sweep resent its work, since
+        // `older_than_ms`: its messages were lost. A job that progresses slowly (a polite crawl of a
+        // large site) is left alone however long its URLs wait.
         let rows = self
             .query(
-                "SELECT u.job_id, u.url, u.depth, j.priority FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
-                 WHERE u.state = 'queued' AND u.updated_at < ?1 AND j.status IN ('queued', 'running')
-                 ORDER BY u.updated_at LIMIT ?2",
+                "SELECT u.job_id, u.url, u.depth, j.priority, u.lastmod_ms, u.redirects FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
+                 WHERE u.state = 'queued' AND j.status IN ('queued', 'running') AND COALESCE(j.swept_at, 0) < ?1
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls r WHERE r.job_id = u.job_id AND r.updated_at >= ?1)
+                 LIMIT ?2",
                 vec![older_than_ms.into(), u64::from(limit).into()],
             )
             .await?;
         let messages: Vec<CrawlMessage> = rows
             .iter()
-            .map(|row| Ok(CrawlMessage { job: text(row, 0)?, url: text(row, 1)?, depth: int(row, 2)? as u32, priority: priority_at(row, 3) }))
-            .collect::<PortResult<_>>()?;
-        let touches: Vec<Statement> = messages
-            .iter()
-            .map(|m| {
-                Statement::new(
-                    "UPDATE crawl_urls SET updated_at = ?3 WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
-                    vec![m.job.as_str().into(), m.url_key().into(), now_ms.into()],
-                )
+            .map(|row| {
+                let mut message = CrawlMessage::new(&text(row, 0)?, &text(row, 1)?, int(row, 2)? as u32, priority_at(row, 3));
+                message.lastmod_ms = row.get(4).and_then(Value::as_u64);
+                message.redirects = int(row, 5)? as u32;
+                Ok(message)
             })
-            .collect();
+            .collect::<PortResult<_>>()?;
+        let mut jobs: Vec<&str> = messages.iter().map(|m| m.job.as_str()).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        let touches: Vec<Statement> =
+            jobs.iter().map(|job| Statement::new("UPDATE crawl_jobs SET swept_at = ?2 WHERE id = ?1", vec![(*job).into(), now_ms.into()])).collect();
         for group in touches.chunks(50) {
             self.db.batch(group).await?;
         }
@@ -509,7 +557,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
 impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         let rows = self
-            .query("SELECT content_hash, etag, last_modified, job_id, links FROM documents WHERE url_key = ?1", vec![url_key.into()])
+            .query("SELECT content_hash, etag, last_modified, job_id, links, indexed_at FROM documents WHERE url_key = ?1", vec![url_key.into()])
             .await?;
         match rows.first() {
             None => Ok(None),
@@ -519,6 +567,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
                 last_modified: opt_text(row, 2),
                 job_id: opt_text(row, 3),
                 links: opt_text(row, 4).and_then(|l| serde_json::from_str(&l).ok()).unwrap_or_default(),
+                indexed_at_ms: int(row, 5)?,
             })),
         }
     }
