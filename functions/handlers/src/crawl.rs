@@ -234,8 +234,8 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             None => BreakerState::default(),
         };
         if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
-            let reason = format!("circuit open for {origin} after {} consecutive failures", breaker.consecutive_failures);
-            return Ok(Delivery::Retry { reason, delay_seconds: retry_in_seconds });
+            // Not this URL's failure: it waits out the cool-down without spending one of its attempts.
+            return defer(platform, message, retry_in_seconds).await;
         }
         let fetched = match polite_fetch(platform, &origin, &limits, page_request(&message.url, previous.as_ref(), &settings), MAX_INLINE_WAIT_MS).await? {
             Ok(fetched) => fetched,

@@ -182,6 +182,11 @@ impl MemoryQueue {
             std::thread::sleep(std::time::Duration::from_millis(first_due.saturating_sub(now)));
         }
     }
+    /// Messages sent with a delay that are not yet due, with the seconds until each is.
+    pub fn delayed(&self) -> Vec<(CrawlMessage, u64)> {
+        let now = SystemClock.now_ms();
+        self.later.borrow().iter().map(|(at, m)| (m.clone(), at.saturating_sub(now).div_ceil(1000))).collect()
+    }
     pub fn push(&self, message: CrawlMessage) {
         let tier = Priority::ALL.iter().position(|p| *p == message.priority).unwrap_or(2);
         self.ready.borrow_mut()[tier].push_back(message);

@@ -274,6 +274,14 @@ impl BlockWriter {
             }
             i += 1;
         }
+        // Elements left open at the end of the page (broken markup) end there, keeping their text.
+        if self.pre.is_some() {
+            self.close("pre");
+        }
+        if let Some((level, _)) = self.heading {
+            self.close(&format!("h{level}"));
+        }
+        self.finish_row();
         self.flush_paragraph();
         self.blocks
     }
@@ -333,6 +341,8 @@ impl BlockWriter {
                 self.list_item_prefix = Some(format!("{}{} ", "  ".repeat(depth), marker));
             }
             "tr" => {
+                // A row left open ends where the next one starts.
+                self.finish_row();
                 self.flush_paragraph();
                 self.row = Some(Vec::new());
                 self.row_is_header = true;
@@ -423,7 +433,9 @@ impl BlockWriter {
 
     fn flush_paragraph(&mut self) {
         if self.heading.is_some() {
-            return; // block elements inside a heading (rare) must not split it
+            // Block elements inside a heading (rare) must not split it, but do separate words.
+            self.text.push(' ');
+            return;
         }
         let raw = std::mem::take(&mut self.text);
         let text = raw.split('\n').map(collapse_whitespace).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
@@ -543,5 +555,15 @@ mod tests {
     fn hidden_elements_and_unclosed_paragraphs() {
         let page = extract_html("<p>one<p>two<div hidden>secret</div><p aria-hidden=true>also secret</p>");
         assert_eq!(page.markdown(), "one\n\ntwo");
+    }
+
+    #[test]
+    fn elements_left_open_at_the_end_keep_their_text() {
+        let page = extract_html("<main><h1>Broken <b>markup<p>Still readable text");
+        assert_eq!(page.markdown(), "# Broken markup Still readable text");
+        let page = extract_html("<p>Intro</p><pre><code>let x = 1;");
+        assert_eq!(page.markdown(), "Intro\n\n```\nlet x = 1;\n```");
+        let page = extract_html("<table><tr><th>Name<th>Value<tr><td>a<td>1");
+        assert_eq!(page.markdown(), "| Name | Value |\n| --- | --- |\n| a | 1 |");
     }
 }

@@ -18,16 +18,49 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-/// A static file server for fixture sites. It answers `If-None-Match` with 304 while `validators` is
-/// on, and records every request path so tests can assert how often each page was fetched.
+/// A fault a fixture server injects for one path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer `status` (with `Retry-After` if given) to the next `times` requests, or to all of them.
+    Status { status: u16, retry_after: Option<u32>, times: Option<u32> },
+    /// Answer with a redirect to `location`.
+    Redirect { status: u16, location: String },
+    /// Hold the next `times` responses back by `ms` (all of them if `None`).
+    Slow { ms: u64, times: Option<u32> },
+    /// Serve `bytes` bytes of HTML (larger than a crawler should accept).
+    Oversized { bytes: usize },
+    /// Serve broken markup: unclosed tags, stray bytes, an unterminated comment.
+    Malformed,
+}
+
+/// One request as the fixture server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub status: u16,
+    pub arrived: Instant,
+    pub user_agent: String,
+}
+
+#[derive(Default)]
+struct ServerState {
+    requests: Mutex<Vec<Seen>>,
+    faults: Mutex<HashMap<String, Fault>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+    /// Page requests (not robots.txt or sitemaps) still to answer with 503: a site-wide outage.
+    outage: std::sync::atomic::AtomicU32,
+}
+
+/// A static file server for fixture sites, written for the tests, that can also misbehave: it injects
+/// [`Fault`]s per path and site-wide outages, answers `If-None-Match` with 304 while `validators` is on,
+/// and records every request (with its arrival time) and the most requests it ever had in flight.
 pub struct FixtureServer {
     pub port: u16,
     pub validators: Arc<AtomicBool>,
-    requests: Arc<Mutex<Vec<(String, u16, Instant)>>>,
-    /// Paths answered with a fixed status instead of their file (fault injection).
-    forced: Arc<Mutex<HashMap<String, u16>>>,
-    /// Milliseconds every page response is held back (a slow site).
+    /// Milliseconds every response is held back (a slow site).
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    state: Arc<ServerState>,
 }
 
 impl FixtureServer {
@@ -35,28 +68,35 @@ impl FixtureServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fixture server");
         let port = listener.local_addr().unwrap().port();
         let validators = Arc::new(AtomicBool::new(true));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let forced = Arc::new(Mutex::new(HashMap::new()));
         let delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (v, r, f, d) = (validators.clone(), requests.clone(), forced.clone(), delay_ms.clone());
+        let state = Arc::new(ServerState::default());
+        let (v, d, st) = (validators.clone(), delay_ms.clone(), state.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, v, r, f, d) = (root.clone(), v.clone(), r.clone(), f.clone(), d.clone());
+                let (root, v, d, st) = (root.clone(), v.clone(), d.clone(), st.clone());
                 std::thread::spawn(move || {
-                    let delay = d.load(Ordering::SeqCst);
-                    if delay > 0 {
-                        std::thread::sleep(Duration::from_millis(delay));
-                    }
-                    let _ = serve(stream, &root, &v, &r, &f);
+                    let arrived = Instant::now();
+                    let in_flight = InFlight::enter(&st);
+                    let _ = serve(stream, &root, &v, d.load(Ordering::SeqCst), &st, arrived, in_flight);
                 });
             }
         });
-        FixtureServer { port, validators, requests, forced, delay_ms }
+        FixtureServer { port, validators, delay_ms, state }
     }
 
-    /// Answers `path` with `status` (and no body) from now on.
+    /// Answers `path` with `status` (and no body) from now on; 429 and 503 carry `Retry-After: 1`.
     pub fn force_status(&self, path: &str, status: u16) {
-        self.forced.lock().unwrap().insert(path.to_string(), status);
+        let retry_after = matches!(status, 429 | 503).then_some(1);
+        self.inject(path, Fault::Status { status, retry_after, times: None });
+    }
+
+    pub fn inject(&self, path: &str, fault: Fault) {
+        self.state.faults.lock().unwrap().insert(path.to_string(), fault);
+    }
+
+    /// The next `requests` page requests, whatever their path, answer 503.
+    pub fn outage(&self, requests: u32) {
+        self.state.outage.store(requests, Ordering::SeqCst);
     }
 
     /// Requests for pages, leaving out robots.txt and sitemap.xml.
@@ -70,30 +110,84 @@ impl FixtureServer {
 
     /// Requests so far as (path, status).
     pub fn requests(&self) -> Vec<(String, u16)> {
-        self.requests.lock().unwrap().iter().map(|(p, s, _)| (p.clone(), *s)).collect()
+        self.seen().into_iter().map(|r| (r.path, r.status)).collect()
+    }
+
+    /// Every request so far, in order of arrival.
+    pub fn seen(&self) -> Vec<Seen> {
+        let mut seen = self.state.requests.lock().unwrap().clone();
+        seen.sort_by_key(|r| r.arrived);
+        seen
     }
 
     /// When each request for `path` arrived.
     pub fn request_times(&self, path: &str) -> Vec<Instant> {
-        self.requests.lock().unwrap().iter().filter(|(p, _, _)| p == path).map(|(_, _, t)| *t).collect()
+        self.seen().into_iter().filter(|r| r.path == path).map(|r| r.arrived).collect()
+    }
+
+    /// The most requests that were ever being answered at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that arrived within any `window`.
+    pub fn max_in_window(&self, window: Duration) -> usize {
+        let times: Vec<Instant> = self.seen().into_iter().map(|r| r.arrived).collect();
+        (0..times.len()).map(|i| times[i..].iter().take_while(|t| **t < times[i] + window).count()).max().unwrap_or(0)
     }
 
     /// Serves `path` normally again.
     pub fn clear_forced(&self, path: &str) {
-        self.forced.lock().unwrap().remove(path);
+        self.state.faults.lock().unwrap().remove(path);
     }
 
     pub fn clear_requests(&self) {
-        self.requests.lock().unwrap().clear();
+        self.state.requests.lock().unwrap().clear();
+        self.state.max_in_flight.store(0, Ordering::SeqCst);
     }
+}
+
+/// A request being answered. It stops counting as in flight just before its response is written, so
+/// a client that starts its next request as soon as it has the answer never looks concurrent.
+struct InFlight<'a>(&'a ServerState);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a ServerState) -> InFlight<'a> {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The fault to apply to this request, counting down faults limited to a number of requests.
+fn take_fault(state: &ServerState, path: &str) -> Option<Fault> {
+    let mut faults = state.faults.lock().unwrap();
+    let fault = faults.get_mut(path)?;
+    let remaining = match fault {
+        Fault::Status { times: Some(n), .. } | Fault::Slow { times: Some(n), .. } => n,
+        _ => return Some(fault.clone()),
+    };
+    if *remaining == 0 {
+        return None;
+    }
+    *remaining -= 1;
+    Some(fault.clone())
 }
 
 fn serve(
     stream: TcpStream,
     root: &Path,
     validators: &AtomicBool,
-    log: &Mutex<Vec<(String, u16, Instant)>>,
-    forced: &Mutex<HashMap<String, u16>>,
+    delay_ms: u64,
+    state: &ServerState,
+    arrived: Instant,
+    in_flight: InFlight<'_>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
@@ -109,14 +203,46 @@ fn serve(
         }
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_string();
+    let mut fault = take_fault(state, &path);
+    let is_page = path != "/robots.txt" && !path.starts_with("/sitemap");
+    if fault.is_none() && is_page && state.outage.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+        fault = Some(Fault::Status { status: 503, retry_after: None, times: None });
+    }
+    let mut delay = delay_ms;
+    if let Some(Fault::Slow { ms, .. }) = &fault {
+        delay += ms;
+    }
+    if delay > 0 {
+        std::thread::sleep(Duration::from_millis(delay));
+    }
     let mut file = root.join(path.trim_start_matches('/'));
     if file.is_dir() {
         file = file.join("index.html");
     }
-    let forced_status = forced.lock().unwrap().get(&path).copied();
-    let (status, body, content_type, etag) = match std::fs::read(&file) {
-        _ if forced_status.is_some() => (forced_status.unwrap_or(500), Vec::new(), "text/plain", None),
-        Ok(body) if !path.contains("..") => {
+    let mut extra_headers = Vec::new();
+    let (status, body, content_type, etag) = match (&fault, std::fs::read(&file)) {
+        (Some(Fault::Status { status, retry_after, .. }), _) => {
+            if let Some(seconds) = retry_after {
+                extra_headers.push(format!("Retry-After: {seconds}"));
+            }
+            (*status, Vec::new(), "text/plain", None)
+        }
+        (Some(Fault::Redirect { status, location }), _) => {
+            extra_headers.push(format!("Location: {location}"));
+            (*status, Vec::new(), "text/plain", None)
+        }
+        (Some(Fault::Oversized { bytes }), _) => {
+            let mut body = b"<html><body><main><h1>Huge</h1><p>".to_vec();
+            body.resize(*bytes, b'x');
+            (200, body, "text/html; charset=utf-8", None)
+        }
+        (Some(Fault::Malformed), _) => {
+            let mut body = b"<html><head><title>Broken page</title><body><main><h1>Broken <b>markup<p>Still readable text about recovery".to_vec();
+            body.extend_from_slice(&[0xff, 0xfe, 0x00, b'<']);
+            body.extend_from_slice(b"<div <<span class='x'>><table><tr><td>cell<!-- never closed <p>tail");
+            (200, body, "text/html; charset=utf-8", None)
+        }
+        (_, Ok(body)) if !path.contains("..") => {
             let etag = format!("\"{:x}\"", body.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3)));
             let content_type = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
@@ -133,18 +259,22 @@ fn serve(
         }
         _ => (404, b"not found".to_vec(), "text/plain", None),
     };
-    log.lock().unwrap().push((path, status, Instant::now()));
+    let user_agent = headers.get("user-agent").cloned().unwrap_or_default();
+    state.requests.lock().unwrap().push(Seen { path, status, arrived, user_agent });
     let mut out = stream;
     let reason = match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
         304 => "Not Modified",
         404 => "Not Found",
+        429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Status",
     };
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n");
-    if forced_status.is_some_and(|s| s == 429 || s == 503) {
-        head.push_str("Retry-After: 1\r\n");
+    for header in extra_headers {
+        head.push_str(&format!("{header}\r\n"));
     }
     if let Some(etag) = etag.filter(|_| validators.load(Ordering::SeqCst)) {
         head.push_str(&format!("ETag: {etag}\r\n"));
@@ -153,6 +283,7 @@ fn serve(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
+    drop(in_flight);
     out.write_all(head.as_bytes())?;
     out.write_all(&body)?;
     out.flush()
