@@ -324,3 +324,37 @@ fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
         assert!(rest.iter().all(|m| m.priority == Priority::Low && m.job == bulk.id));
     });
 }
+
+#[test]
+fn an_index_from_before_a_migration_is_upgraded_in_place() {
+    pollster::block_on(async {
+        let dir = std::env::temp_dir().join(format!("docent-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("index.db");
+        // crawl_urls and crawl_jobs as the first release created them, with a queued URL in them.
+        let old = rusqlite::Connection::open(&db).unwrap();
+        old.execute_batch(
+            "CREATE TABLE crawl_jobs (id TEXT PRIMARY KEY, start_url TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
+               max_pages INTEGER NOT NULL, max_depth INTEGER NOT NULL, include_globs TEXT NOT NULL, exclude_globs TEXT NOT NULL,
+               created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER);
+             CREATE TABLE crawl_urls (job_id TEXT NOT NULL, url_key TEXT NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
+               parent_key TEXT, state TEXT NOT NULL, fetched INTEGER NOT NULL DEFAULT 0, detail TEXT, updated_at INTEGER NOT NULL,
+               PRIMARY KEY (job_id, url_key));
+             INSERT INTO crawl_jobs VALUES ('old', 'https://d.test/', 'running', 'normal', 10, 2, '[]', '[]', 1, 1, NULL);
+             INSERT INTO crawl_urls VALUES ('old', 'k', 'https://d.test/', 0, NULL, 'queued', 0, NULL, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
+        let p = Native::open(&db, config.clone()).unwrap();
+        assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
+        // The old queued URL is readable with the new columns' defaults.
+        let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
+        assert_eq!(stale, vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]);
+        // Opening again applies nothing twice.
+        drop(p);
+        let p = Native::open(&db, config).unwrap();
+        assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
+    });
+}

@@ -179,6 +179,8 @@ fn crawl_search_and_chat_on_workerd() {
         let job = crawl_at(&docent, &guarded.url("/index.html"), priority);
         assert_eq!((job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]), (Some("done"), Some(priority), &serde_json::json!(3)), "{job}");
     }
+    // The sitemap dates hidden.html before it was indexed: the recrawls did not fetch it again.
+    assert_eq!(guarded.requests().iter().filter(|(path, _)| path == "/hidden.html").count(), 1, "{:?}", guarded.requests());
     // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then dead-lettered.
     let unavailable = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
     unavailable.force_status("/robots.txt", 503);
