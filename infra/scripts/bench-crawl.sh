@@ -1,29 +1,59 @@
 #!/usr/bin/env bash
-# Crawl throughput of a local static site through the Worker on workerd, and of the same site through
-# the native `docent index`, plus the deployed bundle size. Prints a markdown report.
+# Crawl throughput of a local static site through the Worker on workerd and through the native
+# `docent index`, next to `wget -r` fetching the same site (no processing), with peak memory and the
+# deployed bundle size. Prints a markdown report.
 #
 #   infra/scripts/bench-crawl.sh [SITE_DIR] [START_PAGE]
 #   default: /usr/share/doc/postgresql-doc-15/html index.html (Debian package postgresql-doc-15)
+#
+# Politeness is lifted (no per-host or global rate, no concurrency cap) so the figures are the
+# pipeline's own speed. With BENCH_RATE=<requests/s> the Worker run keeps the per-host limit at that
+# rate instead, and the report gives the politeness efficiency (achieved / configured rate).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SITE="${1:-/usr/share/doc/postgresql-doc-15/html}"
 START_PAGE="${2:-index.html}"
 [ -d "$SITE" ] || die "$SITE is missing (for the default: apt-get install postgresql-doc-15)"
+command -v wget >/dev/null || die "wget is missing (apt-get install wget)"
 "$ROOT/infra/scripts/build-worker.sh" >/dev/null
+cargo build --release --locked -q -p docent-cli
 cd "$ROOT"
 WORK=$(mktemp -d)
-SITE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SITE_PORT=$(free_port)
+PORT=$(free_port)
 cleanup() {
   [ -n "${DOCENT_PID:-}" ] && kill -TERM -- "-$DOCENT_PID" 2>/dev/null || true
   [ -n "${SITE_PID:-}" ] && kill "$SITE_PID" 2>/dev/null || true
+  [ -n "${SAMPLER_PID:-}" ] && kill "$SAMPLER_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 python3 -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$SITE" >/dev/null 2>&1 & SITE_PID=$!
-PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
+files=$(find "$SITE" -name '*.html' | wc -l)
+
+# 1. wget -r: fetching alone, one connection at a time, robots.txt honoured like Docent does.
+wget_start=$(date +%s.%N)
+wget -r -l inf -np -q -P "$WORK/wget" --reject '*.png,*.svg,*.js,*.css,*.woff,*.woff2,*.ttf,*.ico,*.json,*.txt' \
+  "http://127.0.0.1:$SITE_PORT/$START_PAGE" || true
+wget_end=$(date +%s.%N)
+wget_seconds=$(python3 -c "print(round($wget_end - $wget_start, 1))")
+wget_pages=$(find "$WORK/wget" -name '*.html' | wc -l)
+
+# 2. The Worker on workerd, through POST /api/crawls and the queues.
+if [ -n "${BENCH_RATE:-}" ]; then
+  limits=(DOCENT_CRAWL_RATE="$BENCH_RATE" DOCENT_CRAWL_BURST=1 DOCENT_CRAWL_CONCURRENCY=10 DOCENT_CRAWL_GLOBAL_RATE=0)
+else
+  limits=(DOCENT_CRAWL_RATE=0 DOCENT_CRAWL_CONCURRENCY=0 DOCENT_CRAWL_GLOBAL_RATE=0)
+fi
+env "${limits[@]}" PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
-files=$(find "$SITE" -name '*.html' | wc -l)
+# Peak resident memory of the whole local runtime (wrangler, workerd and its helpers), sampled.
+( peak=0; while kill -0 "$DOCENT_PID" 2>/dev/null; do
+    rss=$(ps -o rss= -g "$DOCENT_PID" 2>/dev/null | awk '{s+=$1} END {print s+0}')
+    [ "$rss" -gt "$peak" ] && peak=$rss && echo "$peak" > "$WORK/worker.rss"
+    sleep 0.5
+  done ) & SAMPLER_PID=$!
 
 AUTH='Authorization: Bearer docent-dev-admin-key'
 start=$(date +%s.%N)
@@ -40,26 +70,35 @@ worker_seconds=$(python3 -c "print(round($end - $start, 1))")
 worker_pages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pages"])' "$job")
 fetched=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pages"]["fetched"])' "$job")
 index=$(curl -sf "http://127.0.0.1:$PORT/api/index" -H "$AUTH")
+worker_rss=$(cat "$WORK/worker.rss" 2>/dev/null || echo 0)
+kill "$SAMPLER_PID" 2>/dev/null || true
 
-cargo build --release --locked -q -p docent-cli
+# 3. The native CLI: the same functions over rusqlite, one consumer.
 native_log="$WORK/native.log"
 native_start=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$WORK/native.rss" "$CARGO_TARGET_DIR/release/docent" index "http://127.0.0.1:$SITE_PORT/$START_PAGE" --db "$WORK/native.db" 2>"$native_log"
+env "${limits[@]}" /usr/bin/time -f '%M' -o "$WORK/native.rss" "$CARGO_TARGET_DIR/release/docent" index "http://127.0.0.1:$SITE_PORT/$START_PAGE" --db "$WORK/native.db" --max-pages 100000 2>"$native_log"
 native_end=$(date +%s.%N)
 native_seconds=$(python3 -c "print(round($native_end - $native_start, 1))")
+native_fetched=$(grep -o 'of [0-9]* discovered' "$native_log" | grep -o '[0-9]*')
 
 npx wrangler deploy --dry-run --outdir "$WORK/bundle" >/dev/null 2>&1
 wasm=$(find "$WORK/bundle" -name '*.wasm' | head -1)
 wasm_bytes=$(stat -c %s "$wasm")
 bundle_gzip=$(cat "$WORK"/bundle/* 2>/dev/null | gzip -9 | wc -c)
 
+rate() { python3 -c "print(round($1 / $2, 1))"; }
 cat <<REPORT
 Site: $SITE ($files HTML files), served by python3 -m http.server on loopback; start page $START_PAGE.
+Limits for the Docent runs: ${limits[*]}
 
-| run | pages fetched | seconds | pages/s | result |
-|---|---|---|---|---|
-| Worker on workerd (wrangler dev --local, queue batch 10) | $fetched | $worker_seconds | $(python3 -c "print(round($fetched / $worker_seconds, 1))") | $worker_pages; index $index |
-| native \`docent index\` (same URL, sequential) | $(grep -o 'of [0-9]* discovered' "$native_log" | grep -o '[0-9]*') | $native_seconds | $(python3 -c "print(round($fetched / $native_seconds, 1))") | $(tail -1 "$native_log"); peak RSS $(cat "$WORK/native.rss") KB |
+| run | pages | seconds | pages/s | result | peak memory |
+|---|---|---|---|---|---|
+| \`wget -r\` (fetch only, sequential) | $wget_pages | $wget_seconds | $(rate "$wget_pages" "$wget_seconds") | HTML files saved | — |
+| Worker on workerd (wrangler dev --local) | $fetched | $worker_seconds | $(rate "$fetched" "$worker_seconds") | $worker_pages; index $index | $((worker_rss / 1024)) MB (wrangler + workerd) |
+| native \`docent index\` (one consumer) | $native_fetched | $native_seconds | $(rate "$native_fetched" "$native_seconds") | $(tail -1 "$native_log") | $(( $(cat "$WORK/native.rss") / 1024 )) MB |
 
 Bundle (wrangler deploy --dry-run): wasm $((wasm_bytes / 1024)) KB, whole bundle gzip -9 $((bundle_gzip / 1024)) KB.
 REPORT
+if [ -n "${BENCH_RATE:-}" ]; then
+  echo "Politeness efficiency (Worker run): $(rate "$fetched" "$worker_seconds") pages/s achieved of $BENCH_RATE configured = $(python3 -c "print(round(100 * $fetched / $worker_seconds / $BENCH_RATE))")%."
+fi
