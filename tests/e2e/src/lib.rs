@@ -295,12 +295,18 @@ pub struct Docent {
     child: Child,
     _state: TempDir,
     log_path: PathBuf,
+    /// Held while this instance runs: one local runtime per test binary at a time. Runtimes started at
+    /// the same moment race for workerd's internal ports, and timing assertions need the cores.
+    exclusive: Option<std::sync::MutexGuard<'static, ()>>,
 }
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl Docent {
     /// Starts `infra/scripts/dev.sh` with the already-built Worker (the test script builds it first).
     pub fn start(extra_env: &[(&str, &str)]) -> Docent {
-        Docent::start_with_state(TempDir::new("docent-e2e-state"), extra_env)
+        let exclusive = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Docent::start_with_state(TempDir::new("docent-e2e-state"), extra_env, exclusive)
     }
 
     /// Stops this instance (its whole process group) and starts a new one on the same state directory,
@@ -308,10 +314,11 @@ impl Docent {
     pub fn restart(mut self, extra_env: &[(&str, &str)]) -> Docent {
         self.stop();
         let state = std::mem::replace(&mut self._state, TempDir { path: PathBuf::new() });
-        Docent::start_with_state(state, extra_env)
+        let exclusive = self.exclusive.take().expect("a running instance holds the lock");
+        Docent::start_with_state(state, extra_env, exclusive)
     }
 
-    fn start_with_state(state: TempDir, extra_env: &[(&str, &str)]) -> Docent {
+    fn start_with_state(state: TempDir, extra_env: &[(&str, &str)], exclusive: std::sync::MutexGuard<'static, ()>) -> Docent {
         let root = repo_root();
         if !root.join("functions/cloudflare/build/worker/shim.mjs").exists() {
             let status = Command::new(root.join("infra/scripts/build-worker.sh")).status().expect("run build-worker.sh");
@@ -333,7 +340,7 @@ impl Docent {
         }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().expect("start dev.sh");
-        let docent = Docent { base: format!("http://127.0.0.1:{port}"), child, _state: state, log_path };
+        let docent = Docent { base: format!("http://127.0.0.1:{port}"), child, _state: state, log_path, exclusive: Some(exclusive) };
         docent.wait_ready(Duration::from_secs(90));
         docent
     }
