@@ -29,6 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 python3 -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory "$SITE" >/dev/null 2>&1 & SITE_PID=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$SITE_PORT/" && break; sleep 0.2; done
 files=$(find "$SITE" -name '*.html' | wc -l)
 
 # 1. wget -r: fetching alone, one connection at a time, robots.txt honoured like Docent does.

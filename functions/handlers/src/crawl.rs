@@ -369,11 +369,11 @@ async fn polite_fetch<P: Platform>(
     request: FetchRequest,
     max_wait_ms: u64,
 ) -> Result<Result<PortResult<FetchResponse>, u32>, PortError> {
-    if origin.is_empty() {
-        // file: URLs (the CLI) have no host to be polite to.
+    let global_rate = platform.config().global_rate_per_second;
+    // file: URLs (the CLI) have no host to be polite to; with every limit lifted there is nothing to ask.
+    if origin.is_empty() || (limits.is_unlimited() && global_rate <= 0.0) {
         return Ok(Ok(platform.fetcher().fetch(request).await));
     }
-    let global_rate = platform.config().global_rate_per_second;
     let global = HostLimits { rate_per_second: global_rate, burst: global_rate.ceil().max(1.0) as u32, concurrency: 0, lease_ms: limits.lease_ms };
     let mut waited_ms = 0;
     let lease = loop {

@@ -13,6 +13,7 @@ pub mod chunk;
 pub mod config;
 pub mod crawl;
 pub mod domain;
+pub mod embed;
 pub mod extract;
 pub mod html;
 pub mod politeness;

@@ -23,6 +23,11 @@ pub struct HostLimits {
 pub const MAX_CRAWL_DELAY_SECONDS: f64 = 60.0;
 
 impl HostLimits {
+    /// No rate and no concurrency cap: there is nothing to ask a gate.
+    pub fn is_unlimited(&self) -> bool {
+        self.rate_per_second <= 0.0 && self.concurrency == 0
+    }
+
     /// The limits under a robots.txt `Crawl-delay`: one request per delay, no burst. The delay only
     /// ever slows Docent down; a delay shorter than the configured pace leaves the pace as it is.
     pub fn with_crawl_delay(self, delay_seconds: Option<f64>) -> HostLimits {

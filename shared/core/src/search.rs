@@ -11,6 +11,11 @@ const STOPWORDS: [&str; 64] = [
     "there's", "what's", "whats", "i'm",
 ];
 
+/// Whether `word` (lower-case) is a stopword, which carries no retrieval signal.
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.contains(&word)
+}
+
 /// The distinct, lower-cased content words of a query, in order.
 pub fn query_terms(query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
