@@ -12,7 +12,7 @@ use docent_core::search::{query_terms, snippet};
 use docent_core::sse;
 
 use crate::http::{parse_json, ApiError, Body, Request, Response};
-use crate::retrieve::retrieve;
+use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
 const MAX_MESSAGE_CHARS: usize = 4_000;
@@ -107,7 +107,7 @@ pub struct Answer {
 
 /// Retrieves passages for `question` and answers from them (shared by chat and the MCP `ask` tool).
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
-    let hits = retrieve(platform.store(), question, platform.config().chat_passages).await?;
+    let hits = retrieve(platform, question, platform.config().chat_passages, SearchOptions::of(platform.config())).await?;
     let terms = query_terms(question);
     let sources: Vec<Source> = hits
         .iter()

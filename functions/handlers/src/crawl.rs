@@ -280,7 +280,11 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     };
     match change {
         IndexChange::None => {}
-        IndexChange::Upsert(document) => store.upsert_document(&document).await?,
+        IndexChange::Upsert(mut document) => {
+            // Vectors go in the same write as the page, so a page and its vectors never disagree.
+            crate::embeddings::attach_vectors(platform, &mut document).await?;
+            store.upsert_document(&document).await?
+        }
         IndexChange::Delete { url_key } => {
             store.delete_document(&url_key).await?;
         }

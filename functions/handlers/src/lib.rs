@@ -12,6 +12,7 @@
 
 pub mod chat;
 pub mod crawl;
+pub mod embeddings;
 pub mod http;
 pub mod mcp;
 pub mod retrieve;
@@ -20,7 +21,7 @@ pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, TicketStore};
+use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, TicketStore, VectorStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 
@@ -28,7 +29,7 @@ pub use crate::http::{ApiError, Body, Request, Response};
 pub trait Platform {
     type Kv: KeyValue;
     type Queue: CrawlQueue;
-    type Store: CrawlStore + DocumentStore + TicketStore;
+    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore;
     type Fetch: Fetcher;
     type Clock: Clock;
     type Gate: FetchGate;

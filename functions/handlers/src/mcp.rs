@@ -264,7 +264,7 @@ async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> R
         "search_docs" => {
             let query = arg(arguments, "query")?;
             let k = arguments.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as u32;
-            let results = search_results(platform.store(), query, k).await.map_err(|e| e.to_string())?;
+            let results = search_results(platform, query, k, crate::retrieve::SearchOptions::of(platform.config())).await.map_err(|e| e.to_string())?;
             let text = if results.is_empty() {
                 "No indexed passage matches this query.".to_string()
             } else {

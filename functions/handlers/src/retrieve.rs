@@ -4,8 +4,11 @@ use ::http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use docent_core::domain::sha256_hex;
-use docent_core::ports::{DocumentStore, PortResult};
-use docent_core::search::{dedupe_by_section, fts5_match_expression, query_terms, snippet, SearchHit};
+use docent_core::config::SearchMode;
+use docent_core::ports::{DocumentStore, PortResult, VectorStore};
+use docent_core::search::{dedupe_by_section, fts5_match_expression, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
+
+use crate::embeddings;
 
 use crate::http::{json_response, query_param, ApiError, Body, Request, Response};
 use crate::Platform;
@@ -15,12 +18,59 @@ const MAX_K: u32 = 50;
 /// Candidates fetched per requested result, so de-duplication by section still fills the page.
 const OVERFETCH: u32 = 3;
 
-/// Ranks chunks for `query`, best first, at most one per page section.
-pub async fn retrieve<S: DocumentStore>(store: &S, query: &str, k: u32) -> PortResult<Vec<SearchHit>> {
-    let Some(expression) = fts5_match_expression(query) else { return Ok(Vec::new()) };
-    let hits = store.lexical_search(&expression, k * OVERFETCH).await?;
-    let mut hits = dedupe_by_section(hits);
+/// How a search ranks, and where it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions<'a> {
+    pub mode: SearchMode,
+    /// Only chunks whose URL starts with this (a site, or a section of one).
+    pub url_prefix: Option<&'a str>,
+}
+
+impl SearchOptions<'_> {
+    pub fn of(config: &docent_core::config::Config) -> SearchOptions<'static> {
+        SearchOptions { mode: config.search_mode, url_prefix: None }
+    }
+}
+
+/// Ranks chunks for `query`, best first, at most one per page section: lexical (FTS5 BM25 with title
+/// and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank fusion, or
+/// one of them alone.
+pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: SearchOptions<'_>) -> PortResult<Vec<SearchHit>> {
+    let store = platform.store();
+    let candidates = k * OVERFETCH;
+    let lexical = match (options.mode, fts5_match_expression(query)) {
+        (SearchMode::Vector, _) | (_, None) => Vec::new(),
+        (_, Some(expression)) => store.lexical_search(&expression, options.url_prefix, candidates).await?,
+    };
+    let vector = match options.mode {
+        SearchMode::Lexical => Vec::new(),
+        _ => match vector_hits(platform, query, options.url_prefix, candidates).await {
+            Ok(hits) => hits,
+            // A provider outage degrades hybrid search to lexical instead of failing it.
+            Err(error) if error.transient && options.mode == SearchMode::Hybrid => Vec::new(),
+            Err(error) => return Err(error),
+        },
+    };
+    let (lexical_weight, vector_weight) = platform.config().rrf_weights;
+    let ranked = match options.mode {
+        SearchMode::Lexical => lexical,
+        SearchMode::Vector => vector,
+        SearchMode::Hybrid => reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)]),
+    };
+    let mut hits = dedupe_by_section(ranked);
     hits.truncate(k as usize);
+    Ok(hits)
+}
+
+async fn vector_hits<P: Platform>(platform: &P, query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+    let Some(model) = embeddings::model(&platform.config().embeddings) else { return Ok(Vec::new()) };
+    let Some(embedded) = embeddings::embed_query(platform, query).await? else { return Ok(Vec::new()) };
+    let nearest = platform.store().nearest(model, &embedded, url_prefix, limit).await?;
+    let ids: Vec<String> = nearest.iter().map(|(id, _)| id.clone()).collect();
+    let mut hits = platform.store().chunks_by_id(&ids).await?;
+    for hit in &mut hits {
+        hit.score = nearest.iter().find(|(id, _)| *id == hit.chunk_id).map_or(0.0, |(_, score)| f64::from(*score));
+    }
     Ok(hits)
 }
 
@@ -36,9 +86,9 @@ pub struct SearchResult {
 }
 
 /// Ranked results for `query` with snippets around its terms.
-pub async fn search_results<S: DocumentStore>(store: &S, query: &str, k: u32) -> PortResult<Vec<SearchResult>> {
+pub async fn search_results<P: Platform>(platform: &P, query: &str, k: u32, options: SearchOptions<'_>) -> PortResult<Vec<SearchResult>> {
     let terms = query_terms(query);
-    let hits = retrieve(store, query, k).await?;
+    let hits = retrieve(platform, query, k, options).await?;
     Ok(hits
         .into_iter()
         .map(|hit| SearchResult {
@@ -69,9 +119,20 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
             .filter(|k| (1..=MAX_K).contains(k))
             .ok_or_else(|| ApiError::bad_request("invalid_k", format!("k must be a whole number from 1 to {MAX_K}")))?,
     };
+    let mut options = SearchOptions::of(platform.config());
+    if let Some(mode) = query_param(request, "mode") {
+        options.mode = SearchMode::parse(&mode)
+            .ok_or_else(|| ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector"))?;
+    }
+    let prefix = query_param(request, "prefix").filter(|p| !p.is_empty());
+    if prefix.as_ref().is_some_and(|p| !(p.starts_with("https://") || p.starts_with("http://")) || p.len() > 2_000) {
+        return Err(ApiError::bad_request("invalid_prefix", "prefix must be an http(s) URL prefix, e.g. https://docs.example.com/guide/"));
+    }
+    options.url_prefix = prefix.as_deref();
     let version = platform.store().index_version().await?;
     // The index version is part of the validator: any recrawl that changes content changes every ETag.
-    let etag = format!("\"{}\"", &sha256_hex(format!("{version}\n{k}\n{query}").as_bytes())[..32]);
+    let key = format!("{version}\n{k}\n{:?}\n{}\n{query}", options.mode, options.url_prefix.unwrap_or(""));
+    let etag = format!("\"{}\"", &sha256_hex(key.as_bytes())[..32]);
     let cache_control = format!("public, max-age=0, s-maxage={}", platform.config().search_cache_seconds);
     let not_modified = request
         .headers()
@@ -83,7 +144,7 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        let results = search_results(platform.store(), &query, k).await?;
+        let results = search_results(platform, &query, k, options).await?;
         json_response(StatusCode::OK, &serde_json::json!({"query": query, "results": results, "index_version": version}))
     };
     let headers = response.headers_mut();

@@ -3,7 +3,7 @@
 //! ```text
 //! docent extract <file.html> [--url URL]
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-//! docent search --db <path> [--k N] [--jsonl] [QUERY...]
+//! docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl] [QUERY...]
 //! docent robots check --jsonl
 //! ```
 
@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use docent_core::config::Config;
+use docent_core::config::{Config, SearchMode};
 use docent_core::domain::CrawlMessage;
 use docent_core::extract::extract_html;
 use docent_core::ports::{CrawlStore, DocumentStore};
 use docent_core::search::{query_terms, snippet};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
-use docent_functions::retrieve::retrieve;
+use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
 
 use docent_cli::platform::Native;
@@ -28,7 +28,7 @@ use docent_cli::platform::Native;
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-  docent search --db <path> [--k N] [--jsonl] [QUERY...]
+  docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl] [QUERY...]
   docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})";
 
 /// Attempts per URL before it is dead-lettered, as the Worker's queue does with `max_retries`.
@@ -238,13 +238,17 @@ async fn drain(native: &Native) {
 }
 
 fn search(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["db", "k"], &["jsonl"])?;
+    let args = Args::parse(args, &["db", "k", "mode"], &["jsonl"])?;
     let db = args.get("db").ok_or_else(|| format!("search needs --db <path>\n{USAGE}"))?;
     if !Path::new(db).exists() {
         return Err(format!("{db} does not exist; build it with `docent index`"));
     }
     let k = args.number("k")?.unwrap_or(10).clamp(1, 100);
     let native = Native::open(Path::new(db), config()?)?;
+    let mut options = SearchOptions::of(native.config());
+    if let Some(mode) = args.get("mode") {
+        options.mode = SearchMode::parse(mode).ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.switches.iter().any(|s| s == "jsonl") {
         for (n, line) in std::io::stdin().lock().lines().enumerate() {
@@ -254,7 +258,7 @@ fn search(args: &[String]) -> Result<(), String> {
             }
             let query: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
             let q = query["q"].as_str().ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
-            let hits = pollster::block_on(retrieve(native.store(), q, k)).map_err(|e| e.to_string())?;
+            let hits = pollster::block_on(retrieve(&native, q, k, options)).map_err(|e| e.to_string())?;
             let results: Vec<serde_json::Value> =
                 hits.iter().map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score})).collect();
             writeln!(out, "{}", serde_json::json!({"results": results})).map_err(|e| e.to_string())?;
@@ -265,7 +269,7 @@ fn search(args: &[String]) -> Result<(), String> {
             return Err(format!("give a query, or --jsonl to read queries from stdin\n{USAGE}"));
         }
         let terms = query_terms(&q);
-        let hits = pollster::block_on(retrieve(native.store(), &q, k)).map_err(|e| e.to_string())?;
+        let hits = pollster::block_on(retrieve(&native, &q, k, options)).map_err(|e| e.to_string())?;
         for (i, hit) in hits.iter().enumerate() {
             writeln!(out, "{}. {} — {}\n   {}\n   {}\n", i + 1, hit.title, hit.heading, hit.url, snippet(&hit.text, &terms, 30))
                 .map_err(|e| e.to_string())?;

@@ -264,7 +264,7 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
         crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
         drain(&p).await;
         assert_eq!(p.store().counts().await.unwrap().documents, 2);
-        let hits = docent_functions::retrieve::retrieve(p.store(), "ballast upright", 5).await.unwrap();
+        let hits = docent_functions::retrieve::retrieve(&p, "ballast upright", 5, docent_functions::retrieve::SearchOptions::of(p.config())).await.unwrap();
         assert!(hits.is_empty(), "{hits:?}");
 
         // A capped crawl saw only part of the site, so it prunes nothing.
@@ -356,5 +356,48 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         drop(p);
         let p = Native::open(&db, config).unwrap();
         assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
+    });
+}
+
+#[test]
+fn chunks_carry_vectors_and_every_search_mode_answers() {
+    use docent_core::config::SearchMode;
+    use docent_core::ports::VectorStore;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let p = native("vectors");
+        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+        drain(&p).await;
+        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
+        let chunks = p.store().counts().await.unwrap().chunks;
+        let model = docent_core::embed::BUILTIN_MODEL;
+        assert_eq!(p.store().vector_count(model).await.unwrap(), chunks, "one vector per chunk");
+        let top = |mode, query: &'static str| {
+            let p = &p;
+            async move {
+                let hits = retrieve(p, query, 3, SearchOptions { mode, url_prefix: None }).await.unwrap();
+                hits.first().map(|h| h.url.clone()).unwrap_or_default()
+            }
+        };
+        let expected = format!("{}#database-locked", site_url("guides/troubleshooting.html"));
+        for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
+            assert_eq!(top(mode, "database is locked error").await, expected, "{mode:?}");
+        }
+        // Misspelled words match nothing lexically; their character n-grams still reach the right page.
+        assert_eq!(top(SearchMode::Lexical, "databse lokced").await, "");
+        let page = site_url("guides/troubleshooting.html");
+        assert!(top(SearchMode::Vector, "databse lokced").await.starts_with(&page));
+        // A URL prefix keeps results inside one part of the site, in both rankings.
+        let guides = site_url("guides/");
+        for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
+            let hits = retrieve(&p, "install harbor and schedule jobs", 5, SearchOptions { mode, url_prefix: Some(&guides) }).await.unwrap();
+            assert!(!hits.is_empty() && hits.iter().all(|h| h.url.starts_with(&guides)), "{mode:?}: {hits:?}");
+        }
+        // Vectors leave with their chunks.
+        let key = docent_core::domain::url_key(&site_url("install.html"));
+        assert!(p.store().delete_document(&key).await.unwrap());
+        let left = p.store().counts().await.unwrap().chunks;
+        assert!(left < chunks);
+        assert_eq!(p.store().vector_count(model).await.unwrap(), left);
     });
 }

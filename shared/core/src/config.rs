@@ -51,6 +51,40 @@ pub struct Config {
     pub global_rate_per_second: f64,
     /// Longest a crawl fetch may take, headers and body.
     pub fetch_timeout_seconds: u64,
+    /// Who embeds chunks and queries.
+    pub embeddings: EmbeddingProvider,
+    /// How search ranks: both lists fused (the default), or one of them.
+    pub search_mode: SearchMode,
+    /// Weights of the lexical and vector rankings in reciprocal rank fusion.
+    pub rrf_weights: (f64, f64),
+}
+
+/// Where embeddings come from (`DOCENT_EMBEDDINGS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddingProvider {
+    Off,
+    /// The built-in hashing embedder: no model download, no network.
+    Builtin,
+    /// Any OpenAI-compatible `/v1/embeddings` endpoint.
+    OpenAi { base_url: String, api_key: Option<String>, model: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    Hybrid,
+    Lexical,
+    Vector,
+}
+
+impl SearchMode {
+    pub fn parse(text: &str) -> Option<SearchMode> {
+        match text {
+            "hybrid" => Some(SearchMode::Hybrid),
+            "lexical" => Some(SearchMode::Lexical),
+            "vector" => Some(SearchMode::Vector),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -77,6 +111,9 @@ impl Default for Config {
             host_limits: HostLimits { rate_per_second: 3.0, burst: 5, concurrency: 3, lease_ms: 60_000 },
             global_rate_per_second: 50.0,
             fetch_timeout_seconds: 30,
+            embeddings: EmbeddingProvider::Builtin,
+            search_mode: SearchMode::Lexical,
+            rrf_weights: (1.0, 1.0),
         }
     }
 }
@@ -144,7 +181,7 @@ impl Config {
             match get(name) {
                 None => Ok(default),
                 Some(v) => v.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0).ok_or_else(|| {
-                    ConfigError(format!("{name} must be a number of requests per second (0 for no limit), got `{v}`"))
+                    ConfigError(format!("{name} must be a number, 0 or more, got `{v}`"))
                 }),
             }
         };
@@ -156,6 +193,28 @@ impl Config {
             number("DOCENT_FETCH_TIMEOUT_SECONDS", get("DOCENT_FETCH_TIMEOUT_SECONDS"), config.fetch_timeout_seconds)?.clamp(1, 600);
         // A slot is held at most as long as a fetch can take, plus time to store the page.
         config.host_limits.lease_ms = (config.fetch_timeout_seconds + 30) * 1000;
+        config.embeddings = match get("DOCENT_EMBEDDINGS").as_deref() {
+            None | Some("builtin") => EmbeddingProvider::Builtin,
+            Some("off") => EmbeddingProvider::Off,
+            Some("openai") => EmbeddingProvider::OpenAi {
+                base_url: get("DOCENT_EMBEDDINGS_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                api_key: get("DOCENT_EMBEDDINGS_API_KEY"),
+                model: get("DOCENT_EMBEDDINGS_MODEL").ok_or_else(|| ConfigError("DOCENT_EMBEDDINGS=openai needs DOCENT_EMBEDDINGS_MODEL".into()))?,
+            },
+            Some(other) => return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai or off, got `{other}`"))),
+        };
+        config.search_mode = match get("DOCENT_SEARCH_MODE") {
+            // Hybrid with the built-in embedder did not beat lexical ranking on the evaluation set
+            // (docs/BENCHMARKS.md), so it is opt-in; an external embedding model makes hybrid the default.
+            None if config.embeddings == EmbeddingProvider::Builtin => SearchMode::Lexical,
+            None => SearchMode::Hybrid,
+            Some(mode) => SearchMode::parse(&mode)
+                .ok_or_else(|| ConfigError(format!("DOCENT_SEARCH_MODE must be hybrid, lexical or vector, got `{mode}`")))?,
+        };
+        if config.search_mode != SearchMode::Lexical && config.embeddings == EmbeddingProvider::Off {
+            config.search_mode = SearchMode::Lexical;
+        }
+        config.rrf_weights = (decimal("DOCENT_RRF_LEXICAL_WEIGHT", config.rrf_weights.0)?, decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?);
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }
@@ -194,6 +253,10 @@ mod tests {
         assert_eq!(config(&[("DOCENT_CHUNK_TOKENS", "500")]).unwrap().chunking.max_tokens, 500);
         assert!(config(&[("DOCENT_CRAWL_RATE", "-1")]).unwrap_err().0.starts_with("DOCENT_CRAWL_RATE must be a number"));
         assert!(config(&[("DOCENT_CRAWL_GLOBAL_RATE", "fast")]).is_err());
+        assert!(config(&[("DOCENT_EMBEDDINGS", "openai")]).unwrap_err().0.contains("DOCENT_EMBEDDINGS_MODEL"));
+        assert!(config(&[("DOCENT_SEARCH_MODE", "semantic")]).is_err());
+        let off = config(&[("DOCENT_EMBEDDINGS", "off")]).unwrap();
+        assert_eq!(off.search_mode, SearchMode::Lexical, "no embeddings: lexical search");
     }
 
     #[test]

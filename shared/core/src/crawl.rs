@@ -317,6 +317,7 @@ pub fn decide(
             },
             heading: chunk.heading(),
             text: chunk.text,
+            vector: None,
         })
         .collect();
     let document = IndexedDocument {

@@ -253,7 +253,18 @@ pub struct IndexedChunk {
     pub url: String,
     pub heading: String,
     pub text: String,
+    /// The chunk's embedding, attached by the crawl function before the document is written.
+    pub vector: Option<ChunkVector>,
 }
+
+/// An embedding and the model that made it (vectors of different models are never compared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkVector {
+    pub model: String,
+    pub values: Vec<f32>,
+}
+
+impl Eq for ChunkVector {}
 
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {

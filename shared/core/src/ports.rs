@@ -173,11 +173,23 @@ pub trait DocumentStore {
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
     /// Drops the job's sightings once it has ended.
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
-    /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`].
-    async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>>;
+    /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`]. With
+    /// `url_prefix`, only chunks whose URL starts with it.
+    async fn lexical_search(&self, fts_query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>>;
+    /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
+    async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
     /// Changes whenever the indexed content changes; part of every cache key.
     async fn index_version(&self) -> PortResult<u64>;
     async fn counts(&self) -> PortResult<IndexCounts>;
+}
+
+/// Nearest-neighbour search over chunk embeddings (the embedded store on D1/SQLite; Vectorize or
+/// pgvector at scale). Vectors are written with their document, so a page and its vectors change together.
+pub trait VectorStore {
+    /// The `limit` chunks nearest to `query` among vectors of `model`, best first, with their cosine
+    /// similarity; with `url_prefix`, only chunks whose URL starts with it.
+    async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>>;
+    async fn vector_count(&self, model: &str) -> PortResult<u64>;
 }
 
 /// The outcome of a ticket update.

@@ -120,6 +120,27 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     out
 }
 
+/// The `k` of reciprocal rank fusion: how quickly the credit for a rank falls off.
+pub const RRF_K: f64 = 60.0;
+
+/// Fuses ranked lists by weighted reciprocal rank fusion: a chunk scores the sum over lists of
+/// `weight / (RRF_K + rank)`, so chunks ranked well by both lexical and vector search rise, and neither
+/// list's raw scores (BM25, cosine) need to be comparable.
+pub fn reciprocal_rank_fusion(lists: Vec<(Vec<SearchHit>, f64)>) -> Vec<SearchHit> {
+    let mut fused: Vec<SearchHit> = Vec::new();
+    for (hits, weight) in lists {
+        for (rank, hit) in hits.into_iter().enumerate() {
+            let credit = weight / (RRF_K + rank as f64 + 1.0);
+            match fused.iter_mut().find(|f| f.chunk_id == hit.chunk_id) {
+                Some(existing) => existing.score += credit,
+                None => fused.push(SearchHit { score: credit, ..hit }),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    fused
+}
+
 /// One retrieved chunk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
@@ -185,5 +206,20 @@ mod tests {
         };
         let kept = dedupe_by_section(vec![hit("1", "u#a"), hit("2", "u#a"), hit("3", "u#b")]);
         assert_eq!(kept.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>(), vec!["1", "3"]);
+    }
+
+    fn hit(id: &str) -> SearchHit {
+        SearchHit { chunk_id: id.into(), url: format!("https://d.test/{id}"), title: String::new(), heading: String::new(), text: String::new(), score: 9.0 }
+    }
+
+    #[test]
+    fn fusion_rewards_agreement_and_respects_weights() {
+        let lexical = vec![hit("a"), hit("b"), hit("c")];
+        let vector = vec![hit("c"), hit("d"), hit("b")];
+        let fused: Vec<String> = reciprocal_rank_fusion(vec![(lexical.clone(), 1.0), (vector.clone(), 1.0)]).into_iter().map(|h| h.chunk_id).collect();
+        // b and c appear in both lists and overtake a, which only one list liked (if most).
+        assert_eq!(fused, ["c", "b", "a", "d"]);
+        let lexical_only: Vec<String> = reciprocal_rank_fusion(vec![(lexical, 1.0), (vector, 0.0)]).into_iter().map(|h| h.chunk_id).collect();
+        assert_eq!(&lexical_only[..3], ["a", "b", "c"]);
     }
 }

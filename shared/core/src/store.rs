@@ -12,8 +12,9 @@ use crate::domain::{
     UrlOutcome, UrlState,
 };
 use crate::ports::{
-    CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, TicketStore, TicketUpdate,
+    CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, TicketStore, TicketUpdate, VectorStore,
 };
+use crate::embed::{hamming, QuantizedVector};
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
 use crate::search::SearchHit;
 
@@ -138,6 +139,20 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE crawl_urls ADD COLUMN redirects INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE crawl_jobs ADD COLUMN swept_at INTEGER",
         "CREATE INDEX IF NOT EXISTS crawl_urls_job_updated ON crawl_urls (job_id, updated_at)",
+    ],
+    // 2: chunk embeddings, as sign bits (hex) for the first pass and int8 (base64) for rescoring. A
+    // trigger removes a chunk's vector with the chunk, whichever path deletes it.
+    &[
+        "CREATE TABLE IF NOT EXISTS chunk_vectors (
+            chunk_id TEXT PRIMARY KEY,
+            url_key TEXT NOT NULL,
+            model TEXT NOT NULL,
+            bits TEXT NOT NULL,
+            int8 TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS chunk_vectors_model ON chunk_vectors (model)",
+        "CREATE TRIGGER IF NOT EXISTS chunk_vectors_follow_chunks AFTER DELETE ON chunks BEGIN
+            DELETE FROM chunk_vectors WHERE chunk_id = old.id;
+         END",
     ],
 ];
 
@@ -608,6 +623,13 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
                     chunk.text.as_str().into(),
                 ],
             ));
+            if let Some(vector) = &chunk.vector {
+                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                statements.push(Statement::new(
+                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    vec![chunk.id.as_str().into(), doc.url_key.as_str().into(), vector.model.as_str().into(), bits.into(), int8.into()],
+                ));
+            }
         }
         statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
         // One batch is one transaction: readers see the old page or the new one, never a mix.
@@ -667,27 +689,36 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
             .map(|_| ())
     }
 
-    async fn lexical_search(&self, fts_query: &str, limit: u32) -> PortResult<Vec<SearchHit>> {
+    async fn lexical_search(&self, fts_query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
         let (t, h, b) = BM25_WEIGHTS;
         let sql = format!(
             "SELECT c.id, c.url, c.title, c.heading, c.text, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
              FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
-             WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+             WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
         );
-        let rows = self.query(&sql, vec![fts_query.into(), u64::from(limit).into()]).await?;
+        let rows = self.query(&sql, vec![fts_query.into(), u64::from(limit).into(), url_prefix.into()]).await?;
         rows.iter()
             .map(|row| {
-                Ok(SearchHit {
-                    chunk_id: text(row, 0)?,
-                    url: text(row, 1)?,
-                    title: text(row, 2)?,
-                    heading: text(row, 3)?,
-                    text: text(row, 4)?,
-                    // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
-                    score: -row.get(5).and_then(Value::as_f64).unwrap_or(0.0),
-                })
+                let mut hit = hit_from_row(row)?;
+                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
+                hit.score = -row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
+                Ok(hit)
             })
             .collect()
+    }
+
+    async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
+        let mut hits = Vec::with_capacity(ids.len());
+        // D1 binds at most 100 parameters per statement.
+        for group in ids.chunks(90) {
+            let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT id, url, title, heading, text FROM chunks WHERE id IN ({marks})");
+            let rows = self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
+            hits.extend(rows.iter().map(hit_from_row).collect::<PortResult<Vec<_>>>()?);
+        }
+        // In the order asked for.
+        hits.sort_by_key(|hit| ids.iter().position(|id| *id == hit.chunk_id));
+        Ok(hits)
     }
 
     async fn index_version(&self) -> PortResult<u64> {
@@ -699,6 +730,61 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
         let rows = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)", vec![]).await?;
         let row = rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
         Ok(IndexCounts { documents: int(row, 0)?, chunks: int(row, 1)? })
+    }
+}
+
+fn hit_from_row(row: &Row) -> PortResult<SearchHit> {
+    Ok(SearchHit { chunk_id: text(row, 0)?, url: text(row, 1)?, title: text(row, 2)?, heading: text(row, 3)?, text: text(row, 4)?, score: 0.0 })
+}
+
+/// Candidates kept from the sign-bit pass for every result asked of the vector search.
+const RESCORE_FACTOR: usize = 8;
+
+impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
+    /// A scan of every chunk's sign bits (Hamming distance to the query's), then the best candidates
+    /// rescored with their int8 values. Nothing is kept between calls, so a Worker isolate needs no
+    /// memory beyond one query's codes.
+    async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
+        let query_bits = QuantizedVector::new(query).bits;
+        let rows = self
+            .query(
+                "SELECT v.rowid, v.bits FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                 WHERE v.model = ?1 AND (?2 IS NULL OR substr(c.url, 1, length(?2)) = ?2)",
+                vec![model.into(), url_prefix.into()],
+            )
+            .await?;
+        let mut candidates: Vec<(u32, u64)> = rows
+            .iter()
+            .filter_map(|row| {
+                let rowid = row.first()?.as_u64()?;
+                let bits = QuantizedVector::decode_bits(row.get(1)?.as_str()?)?;
+                Some((hamming(&bits, &query_bits), rowid))
+            })
+            .collect();
+        let keep = (limit as usize * RESCORE_FACTOR).max(100);
+        if candidates.len() > keep {
+            candidates.select_nth_unstable(keep);
+            candidates.truncate(keep);
+        }
+        let mut scored = Vec::with_capacity(candidates.len());
+        let rowids: Vec<u64> = candidates.iter().map(|(_, rowid)| *rowid).collect();
+        for group in rowids.chunks(90) {
+            let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT chunk_id, bits, int8 FROM chunk_vectors WHERE rowid IN ({marks})");
+            for row in self.query(&sql, group.iter().map(|r| (*r).into()).collect()).await? {
+                if let Some(vector) = QuantizedVector::decode(&text(&row, 1)?, &text(&row, 2)?) {
+                    scored.push((text(&row, 0)?, vector.dot(query)));
+                }
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(limit as usize);
+        Ok(scored)
+    }
+
+    async fn vector_count(&self, model: &str) -> PortResult<u64> {
+        let rows = self.query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()]).await?;
+        rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
     }
 }
 

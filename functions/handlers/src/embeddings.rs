@@ -1,0 +1,154 @@
+//! Embeddings for indexing and for queries, from the provider the configuration names: the built-in
+//! embedder (the default; no network), or any OpenAI-compatible `/v1/embeddings` endpoint reached
+//! through the platform's fetch. Provider results are cached in KV by hash(model, text), so unchanged
+//! text is never embedded twice.
+
+use docent_core::config::EmbeddingProvider;
+use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
+use docent_core::embed::builtin_embed;
+use docent_core::ports::{FetchRequest, Fetcher, KeyValue, PortError, PortResult};
+
+use crate::Platform;
+
+/// Texts sent to a provider per request.
+const BATCH: usize = 32;
+const CACHE_TTL_SECONDS: u64 = 30 * 24 * 3600;
+/// Largest embeddings response read (32 texts of 3,072 floats as JSON, with room to spare).
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The model whose vectors the index holds and queries use; `None` when embeddings are off.
+pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
+    match provider {
+        EmbeddingProvider::Off => None,
+        EmbeddingProvider::Builtin => Some(docent_core::embed::BUILTIN_MODEL),
+        EmbeddingProvider::OpenAi { model, .. } => Some(model),
+    }
+}
+
+/// What a chunk is embedded as: its page title and section heading give the text its context.
+fn chunk_text(title: &str, heading: &str, text: &str) -> String {
+    if heading.is_empty() || heading == title { format!("{title}\n{text}") } else { format!("{title} — {heading}\n{text}") }
+}
+
+/// Embeds every chunk of a document about to be written.
+pub async fn attach_vectors<P: Platform>(platform: &P, document: &mut IndexedDocument) -> PortResult<()> {
+    let provider = &platform.config().embeddings;
+    let Some(model) = model(provider).map(str::to_string) else { return Ok(()) };
+    let texts: Vec<String> = document.chunks.iter().map(|c| chunk_text(&document.title, &c.heading, &c.text)).collect();
+    let vectors = embed(platform, &texts).await?;
+    for (chunk, values) in document.chunks.iter_mut().zip(vectors) {
+        chunk.vector = Some(ChunkVector { model: model.clone(), values });
+    }
+    Ok(())
+}
+
+/// Embeds a search query; `None` when embeddings are off.
+pub async fn embed_query<P: Platform>(platform: &P, query: &str) -> PortResult<Option<Vec<f32>>> {
+    if model(&platform.config().embeddings).is_none() {
+        return Ok(None);
+    }
+    Ok(embed(platform, &[query.to_string()]).await?.pop())
+}
+
+fn cache_key(model: &str, text: &str) -> String {
+    format!("emb:{}", &sha256_hex(format!("{model}\n{text}").as_bytes())[..40])
+}
+
+/// Embeds `texts` in order with the configured provider.
+pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
+    let (base_url, api_key, model) = match &platform.config().embeddings {
+        EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
+        // Computing is cheaper than a KV round trip.
+        EmbeddingProvider::Builtin => return Ok(texts.iter().map(|t| builtin_embed(t)).collect()),
+        EmbeddingProvider::OpenAi { base_url, api_key, model } => (base_url, api_key, model),
+    };
+    let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
+    for text in texts {
+        let cached = platform.kv().get(&cache_key(model, text)).await?;
+        vectors.push(cached.and_then(|json| serde_json::from_str(&json).ok()));
+    }
+    let missing: Vec<usize> = (0..texts.len()).filter(|i| vectors[*i].is_none()).collect();
+    for group in missing.chunks(BATCH) {
+        let inputs: Vec<&str> = group.iter().map(|i| texts[*i].as_str()).collect();
+        let request = openai_request(base_url, api_key.as_deref(), model, &inputs);
+        let response = platform.fetcher().fetch(request).await?;
+        let embedded = parse_openai_response(response.status, &response.body, inputs.len())?;
+        for (i, vector) in group.iter().zip(embedded) {
+            if let Ok(json) = serde_json::to_string(&vector) {
+                platform.kv().put(&cache_key(model, &texts[*i]), &json, Some(CACHE_TTL_SECONDS)).await?;
+            }
+            vectors[*i] = Some(vector);
+        }
+    }
+    Ok(vectors.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// `POST {base_url}/embeddings` in the OpenAI format.
+pub fn openai_request(base_url: &str, api_key: Option<&str>, model: &str, inputs: &[&str]) -> FetchRequest {
+    let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    if let Some(key) = api_key {
+        headers.push(("Authorization".to_string(), format!("Bearer {key}")));
+    }
+    let body = serde_json::json!({"model": model, "input": inputs});
+    FetchRequest {
+        method: "POST".into(),
+        url: format!("{}/embeddings", base_url.trim_end_matches('/')),
+        headers,
+        body: Some(body.to_string().into_bytes()),
+        max_body_bytes: MAX_RESPONSE_BYTES,
+        follow_redirects: false,
+    }
+}
+
+/// The vectors of an OpenAI-format embeddings response, in input order and normalised.
+pub fn parse_openai_response(status: u16, body: &[u8], expected: usize) -> PortResult<Vec<Vec<f32>>> {
+    if status == 429 || status >= 500 {
+        return Err(PortError::transient(format!("embeddings endpoint answered HTTP {status}")));
+    }
+    if !(200..300).contains(&status) {
+        let detail = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        return Err(PortError::permanent(format!("embeddings endpoint answered HTTP {status}: {detail}")));
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        index: usize,
+        embedding: Vec<f32>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        data: Vec<Item>,
+    }
+    let reply: Reply = serde_json::from_slice(body).map_err(|e| PortError::transient(format!("embeddings response: {e}")))?;
+    let mut vectors = vec![Vec::new(); expected];
+    for item in reply.data {
+        if let Some(slot) = vectors.get_mut(item.index) {
+            let mut values = item.embedding;
+            docent_core::embed::normalize(&mut values);
+            *slot = values;
+        }
+    }
+    if vectors.iter().any(Vec::is_empty) {
+        return Err(PortError::transient(format!("embeddings response did not cover all {expected} inputs")));
+    }
+    Ok(vectors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_format_round_trip() {
+        let request = openai_request("https://api.example.com/v1/", Some("sk-test"), "text-embedding-3-small", &["a", "b"]);
+        assert_eq!(request.url, "https://api.example.com/v1/embeddings");
+        assert!(request.headers.contains(&("Authorization".into(), "Bearer sk-test".into())));
+        let body: serde_json::Value = serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"model": "text-embedding-3-small", "input": ["a", "b"]}));
+        // Out of order, unnormalised: put back in input order at unit length.
+        let reply = br#"{"data": [{"index": 1, "embedding": [0, 2]}, {"index": 0, "embedding": [3, 4]}], "model": "m"}"#;
+        assert_eq!(parse_openai_response(200, reply, 2).unwrap(), vec![vec![0.6, 0.8], vec![0.0, 1.0]]);
+        assert!(parse_openai_response(200, br#"{"data": [{"index": 0, "embedding": [1]}]}"#, 2).unwrap_err().transient);
+        assert!(parse_openai_response(429, b"", 1).unwrap_err().transient);
+        assert!(!parse_openai_response(401, b"bad key", 1).unwrap_err().transient);
+    }
+}
