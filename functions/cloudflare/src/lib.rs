@@ -34,6 +34,8 @@ const DB_BINDING: &str = "DOCENT_DB";
 const QUEUE_BINDINGS: [&str; 4] = ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "CRAWL_QUEUE_NORMAL", "CRAWL_QUEUE_LOW"];
 /// Queue names as declared in wrangler.toml; the dead-letter queue's consumer marks URLs failed.
 const DEAD_LETTER_QUEUE: &str = "docent-crawl-dlq";
+/// Messages of one batch handled at the same time: their fetches overlap, while D1 sees few writers.
+const BATCH_CONCURRENCY: usize = 3;
 
 /// Every `DOCENT_*` name the configuration reads, looked up among vars and secrets.
 fn lookup(env: &Env, name: &str) -> Option<String> {
@@ -379,13 +381,15 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
     let messages = batch.messages()?;
     // The batch's messages are handled concurrently: their fetches overlap, and the politeness gates
     // keep each host within its limits however many run at once.
-    let deliveries = futures_util::future::join_all(messages.iter().map(|message| {
+    let deliveries: Vec<Delivery> = futures_util::stream::iter(messages.iter().map(|message| {
         let platform = platform.clone();
         async move {
             let body = message.body();
             if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await }
         }
     }))
+    .buffered(BATCH_CONCURRENCY)
+    .collect()
     .await;
     for (message, delivery) in messages.iter().zip(deliveries) {
         let body = message.body();
