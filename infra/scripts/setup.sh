@@ -34,11 +34,11 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
 fi
 node --version | grep -q '^v22\.' || die "node_modules/.bin/node is not Node 22; run npm ci"
 
-# Python clients used as real peers by the tests (the official MCP SDK), in a venv outside the clone.
+# Python clients used as real peers by the tests (the official MCP and OpenAI SDKs), in a venv outside the clone.
 VENV="${DOCENT_VENV:-$HOME/.cache/docent/venv}"
-if ! "$VENV/bin/python" -c 'import mcp' 2>/dev/null || ! cmp -s "$ROOT/tests/mcp/requirements.txt" "$VENV/.docent-requirements"; then
+if ! "$VENV/bin/python" -c 'import mcp, openai' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
   log "installing Python test clients into $VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/mcp/requirements.txt"
-  cp "$ROOT/tests/mcp/requirements.txt" "$VENV/.docent-requirements"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"
+  cp "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"
 fi

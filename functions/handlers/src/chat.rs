@@ -127,7 +127,7 @@ pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer,
 
 /// Splits an answer into small pieces (a few words each) for the `delta` events, keeping whitespace so
 /// that the pieces concatenate to exactly the answer.
-fn answer_pieces(answer: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn answer_pieces(answer: &str) -> impl Iterator<Item = &str> {
     const WORDS_PER_PIECE: usize = 6;
     let mut boundaries = vec![0];
     let mut words = 0;

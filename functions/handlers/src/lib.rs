@@ -14,6 +14,8 @@ pub mod chat;
 pub mod crawl;
 pub mod embeddings;
 pub mod http;
+pub mod limits;
+pub mod openai;
 pub mod mcp;
 pub mod retrieve;
 pub mod tickets;
@@ -67,6 +69,8 @@ const ROUTES: &[Route] = &[
     route(Method::GET, "/openapi.json", false),
     route(Method::GET, "/api/search", false),
     route(Method::POST, "/api/chat", false),
+    route(Method::GET, "/v1/models", false),
+    route(Method::POST, "/v1/chat/completions", false),
     route(Method::POST, "/api/crawls", true),
     route(Method::GET, "/api/crawls", true),
     route(Method::GET, "/api/crawls/{id}", true),
@@ -150,8 +154,19 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             *response.body_mut() = Body::Full(OPENAPI_JSON.as_bytes().into());
             Ok(response)
         }
-        ("GET", "/api/search") => retrieve::search(platform, &request).await,
-        ("POST", "/api/chat") => chat::chat(platform, &request).await,
+        ("GET", "/api/search") => {
+            limits::rate_limit(platform, &request, "search", platform.config().search_rate_limit, "searches").await?;
+            retrieve::search(platform, &request).await
+        }
+        ("POST", "/api/chat") => {
+            limits::rate_limit(platform, &request, "chat", platform.config().chat_rate_limit, "questions").await?;
+            chat::chat(platform, &request).await
+        }
+        ("GET", "/v1/models") => Ok(openai::models()),
+        ("POST", "/v1/chat/completions") => {
+            limits::rate_limit(platform, &request, "chat", platform.config().chat_rate_limit, "questions").await?;
+            openai::chat_completions(platform, &request).await
+        }
         ("POST", "/api/crawls") => crawl::start(platform, &request).await,
         ("GET", "/api/crawls") => crawl::list(platform).await,
         ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,

@@ -10,8 +10,7 @@ use ::http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 
 use docent_core::domain::{random_id, sha256_hex};
-use docent_core::ports::{Clock, KeyValue, TicketStore, TicketUpdate};
-use docent_core::ratelimit::RateDecision;
+use docent_core::ports::{Clock, TicketStore, TicketUpdate};
 use docent_core::signature::ct_eq;
 use docent_core::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
 
@@ -65,36 +64,6 @@ fn is_admin<P: Platform>(platform: &P, request: &Request) -> bool {
     }
 }
 
-/// The client address the platform reports, for per-client limits.
-pub fn client_id(request: &Request) -> String {
-    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    header("cf-connecting-ip")
-        .or_else(|| header("x-forwarded-for").and_then(|v| v.split(',').next()))
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Counts this request against the client's budget for `scope`, or answers 429 with `Retry-After`.
-pub async fn rate_limit<P: Platform>(platform: &P, request: &Request, scope: &str) -> Result<(), ApiError> {
-    let limit = platform.config().ticket_rate_limit;
-    let client = client_id(request);
-    let now = platform.clock().now_ms();
-    let key = limit.key(scope, &client, now);
-    let recorded = platform.kv().get(&key).await.map_err(|e| ApiError::internal("rate limiter", e))?.and_then(|v| v.parse().ok()).unwrap_or(0);
-    match limit.decide(scope, &client, now, recorded) {
-        RateDecision::Allow { key, count, ttl_seconds } => {
-            platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await.map_err(|e| ApiError::internal("rate limiter", e))
-        }
-        RateDecision::Deny { retry_after_seconds } => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many tickets from this client; try again in {retry_after_seconds} seconds"),
-        )
-        .with_retry_after(retry_after_seconds)),
-    }
-}
-
 /// Creates a ticket; returns it with the requester's access token (shown once, stored only hashed).
 /// With `limit_client`, the request counts against that client's budget, but only once it is valid:
 /// a typo must not cost a user their ticket.
@@ -108,7 +77,7 @@ pub async fn create<P: Platform>(
     validate_new_ticket(&input.subject, &input.description, email, &input.transcript, &input.sources)
         .map_err(|e| ApiError::bad_request("invalid_request", e))?;
     if let Some(request) = limit_client {
-        rate_limit(platform, request, "tickets").await?;
+        crate::limits::rate_limit(platform, request, "tickets", platform.config().ticket_rate_limit, "tickets").await?;
     }
     let token = random_id(platform.clock(), 24);
     let new = NewTicket {

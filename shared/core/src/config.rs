@@ -36,6 +36,9 @@ pub struct Config {
     pub search_cache_seconds: u64,
     /// Tickets a public client may open per window.
     pub ticket_rate_limit: RateLimit,
+    /// Questions (chat and `/v1/chat/completions`) and searches one client may send per window.
+    pub chat_rate_limit: RateLimit,
+    pub search_rate_limit: RateLimit,
     /// Keys that may use the MCP server besides the admin key.
     pub api_keys: Vec<String>,
     /// Delays between crawl retries.
@@ -104,6 +107,8 @@ impl Default for Config {
             session_turns: 10,
             search_cache_seconds: 60,
             ticket_rate_limit: RateLimit { requests: 5, window_seconds: 600 },
+            chat_rate_limit: RateLimit { requests: 20, window_seconds: 60 },
+            search_rate_limit: RateLimit { requests: 300, window_seconds: 60 },
             api_keys: Vec::new(),
             retry_backoff: Backoff::default(),
             breaker: BreakerPolicy::default(),
@@ -167,6 +172,9 @@ impl Config {
             number("DOCENT_SEARCH_CACHE_SECONDS", get("DOCENT_SEARCH_CACHE_SECONDS"), config.search_cache_seconds)?;
         config.ticket_rate_limit.requests =
             number("DOCENT_TICKET_RATE_LIMIT", get("DOCENT_TICKET_RATE_LIMIT"), config.ticket_rate_limit.requests)?;
+        config.chat_rate_limit.requests = number("DOCENT_CHAT_RATE_LIMIT", get("DOCENT_CHAT_RATE_LIMIT"), config.chat_rate_limit.requests)?;
+        config.search_rate_limit.requests =
+            number("DOCENT_SEARCH_RATE_LIMIT", get("DOCENT_SEARCH_RATE_LIMIT"), config.search_rate_limit.requests)?;
         config.retry_backoff.base_seconds =
             number("DOCENT_RETRY_BASE_SECONDS", get("DOCENT_RETRY_BASE_SECONDS"), config.retry_backoff.base_seconds)?;
         config.retry_backoff.cap_seconds =

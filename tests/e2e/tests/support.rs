@@ -36,6 +36,7 @@ fn tickets_mcp_and_provider_webhooks_on_workerd() {
     let docs_mapping = json!({"base_url": site.url("/"), "path": "docs/"}).to_string();
     let docent = Docent::start(&[
         ("DOCENT_TICKET_RATE_LIMIT", "3"),
+        ("DOCENT_CHAT_RATE_LIMIT", "8"),
         ("DOCENT_API_KEYS", API_KEY),
         ("DOCENT_GITHUB_WEBHOOK_SECRET_GH", GITHUB_SECRET),
         ("DOCENT_GITHUB_DOCS_GH", &docs_mapping),
@@ -107,7 +108,7 @@ fn tickets_mcp_and_provider_webhooks_on_workerd() {
     // --- MCP: the official Python SDK connects, lists the tools and calls each of them.
     let venv = std::env::var("DOCENT_VENV").unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
     let output = Command::new(format!("{venv}/bin/python"))
-        .arg(repo_root().join("tests/mcp/mcp_client.py"))
+        .arg(repo_root().join("tests/clients/mcp_client.py"))
         .args([&docent.base, API_KEY])
         .output()
         .expect("run the MCP client (infra/scripts/setup.sh installs it)");
@@ -181,4 +182,37 @@ fn tickets_mcp_and_provider_webhooks_on_workerd() {
     let removed = hmac(Some("h-1"));
     assert_eq!((removed.status, removed.json()["removed"].as_u64()), (202, Some(1)), "{}", removed.body);
     assert_eq!(request("GET", &docent.url("/api/index"), &[ADMIN], None).json()["documents"], 6);
+
+    // --- The OpenAI-compatible API through the official `openai` package, streaming and not.
+    let output = Command::new(format!("{venv}/bin/python"))
+        .arg(repo_root().join("tests/clients/openai_client.py"))
+        .args([&docent.base, "Does Harbor run on Windows?"])
+        .output()
+        .expect("run the OpenAI client (infra/scripts/setup.sh installs it)");
+    assert!(output.status.success(), "OpenAI client failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("OpenAI client report");
+    assert_eq!(report["models"], json!(["docent"]));
+    assert!(report["text"].as_str().unwrap().contains("Harbor supports Linux and macOS only"), "{report}");
+    assert_eq!(report["finish_reason"], "stop");
+    assert!(report["usage_total"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["first_source"], site.url("/faq.html#windows"));
+    assert_eq!(report["streamed_text"], report["text"], "the stream carries the same answer");
+    assert!(report["streamed_pieces"].as_u64().unwrap() > 1, "{report}");
+    assert_eq!(report["stream_finishes"], json!(["stop"]));
+    assert_eq!(report["unknown_model_error"], 404);
+    assert_eq!(report["empty_messages_error"], 400);
+
+    // --- Questions are limited per client (8 a minute here; the OpenAI client used 4 of them).
+    let ask = || request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "Does Harbor run on Windows?"}"#));
+    let mut answered = 0;
+    let limited = loop {
+        let reply = ask();
+        if reply.status != 200 {
+            break reply;
+        }
+        answered += 1;
+        assert!(answered <= 8, "no limit after {answered} questions");
+    };
+    assert_error(&limited, 429, "rate_limited", "chat over its budget");
+    assert!(limited.headers.get("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)), "{:?}", limited.headers);
 }

@@ -1,0 +1,42 @@
+//! Per-client limits on the public endpoints: a fixed window per client address, counted in KV.
+
+use ::http::StatusCode;
+
+use docent_core::ports::{Clock, KeyValue};
+use docent_core::ratelimit::{RateDecision, RateLimit};
+
+use crate::http::{ApiError, Request};
+use crate::Platform;
+
+/// The client address the platform reports, for per-client limits.
+pub fn client_id(request: &Request) -> String {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    header("cf-connecting-ip")
+        .or_else(|| header("x-forwarded-for").and_then(|v| v.split(',').next()))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Counts this request against the client's budget for `scope`, or answers 429 with `Retry-After`;
+/// `what` names the requests in the message ("too many questions").
+pub async fn rate_limit<P: Platform>(platform: &P, request: &Request, scope: &str, limit: RateLimit, what: &str) -> Result<(), ApiError> {
+    if limit.requests == 0 {
+        return Ok(());
+    }
+    let client = client_id(request);
+    let now = platform.clock().now_ms();
+    let key = limit.key(scope, &client, now);
+    let recorded = platform.kv().get(&key).await.map_err(|e| ApiError::internal("rate limiter", e))?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    match limit.decide(scope, &client, now, recorded) {
+        RateDecision::Allow { key, count, ttl_seconds } => {
+            platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await.map_err(|e| ApiError::internal("rate limiter", e))
+        }
+        RateDecision::Deny { retry_after_seconds } => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {what} from this client; try again in {retry_after_seconds} seconds"),
+        )
+        .with_retry_after(retry_after_seconds)),
+    }
+}
