@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use docent_core::crawl::{
     decide, discover_listed, not_modified, page_request, robots_origin, robots_policy, robots_request, sitemap_request, unchanged_since_lastmod,
-    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, ROBOTS_TTL_SECONDS,
+    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, MAX_STORED_LINKS, ROBOTS_TTL_SECONDS,
 };
 use docent_core::politeness::{Admission, HostLimits};
 use docent_core::schedule::{parse_w3c_datetime, CronSchedule};
@@ -23,8 +23,9 @@ use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
 
-/// New URLs recorded per processed page (its links, plus sitemap entries for a start page).
-pub const MAX_DISCOVERED_PER_PAGE: usize = 500;
+/// New URLs recorded per processed page (its links, plus sitemap entries for a start page); the API
+/// index of a large library links to ten thousand pages.
+pub const MAX_DISCOVERED_PER_PAGE: usize = 10_000;
 /// Hard ceilings on what one crawl request may ask for.
 const MAX_PAGES_LIMIT: u32 = 100_000;
 const MAX_DEPTH_LIMIT: u32 = 100;
@@ -271,7 +272,10 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
         discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
     }
-    // D1 limits the queries of one invocation; links beyond this are still found from other pages.
+    // Links beyond the cap may still be found from other pages, but the crawl can no longer claim it saw
+    // the whole site (nor can one that discovered through a page's capped stored links), so it prunes
+    // nothing afterwards.
+    let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE || previous.as_ref().is_some_and(|p| p.links.len() >= MAX_STORED_LINKS);
     discovered.truncate(MAX_DISCOVERED_PER_PAGE);
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),
@@ -301,7 +305,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     if let Some(key) = seen {
         store.mark_seen(&key, &job.id).await?;
     }
-    if message.depth >= job.max_depth && outcome.fetched {
+    if (message.depth >= job.max_depth && outcome.fetched) || capped {
         store.mark_truncated(&job.id).await?;
     }
     if store.finish_url(message, &outcome, platform.clock().now_ms()).await? {

@@ -401,3 +401,36 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
         assert_eq!(p.store().vector_count(model).await.unwrap(), left);
     });
 }
+
+#[test]
+fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
+    let page = |title: &str, body: &str| format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>");
+    pollster::block_on(async {
+        let dir = std::env::temp_dir().join(format!("docent-fanout-site-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // 1,200 links (more than one insert statement holds), the same again for a duplicate.
+        let links: String = (0..1_200).map(|i| format!(r#"<a href="item-{i}.html">item {i}</a> <a href="item-{i}.html#again">again</a> "#)).collect();
+        std::fs::write(dir.join("index.html"), page("API index", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let p = native("fanout");
+        let mut job = request(start.clone(), Some(700));
+        job.max_depth = Some(1);
+        let job = crawl::start_job(&p, job).await.unwrap();
+        let start_message = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
+        // Exactly the page cap, each URL once, however many statements it took.
+        assert_eq!(counts(&p, &job.id).await.1.discovered, 700);
+        assert!(!p.store().was_truncated(&job.id).await.unwrap(), "1,200 links is within the per-page cap");
+
+        // Past the per-page cap the crawl cannot have seen everything, so it will not prune.
+        while p.queue().pop().is_some() {}
+        let links: String = (0..10_001).map(|i| format!(r#"<a href="x-{i}.html">x</a>"#)).collect();
+        std::fs::write(dir.join("index.html"), page("Huge index", &links)).unwrap();
+        let job = crawl::start_job(&p, request(start, Some(3))).await.unwrap();
+        let start_message = p.queue().pop().unwrap();
+        assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
+        assert!(p.store().was_truncated(&job.id).await.unwrap());
+        assert_eq!(counts(&p, &job.id).await.1.discovered, 3);
+    });
+}

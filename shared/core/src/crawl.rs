@@ -12,8 +12,9 @@ use crate::ports::{FetchRequest, FetchResponse};
 use crate::robots::{Robots, MAX_ROBOTS_BYTES};
 use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
 
-/// Out-links kept per document, for discovery when the page later answers 304 Not Modified.
-const MAX_STORED_LINKS: usize = 2_000;
+/// Out-links kept per document, for discovery when the page later answers 304 Not Modified. A page with
+/// more (an index of thousands of API items) is still crawled through, but such a crawl is not complete.
+pub const MAX_STORED_LINKS: usize = 10_000;
 
 /// Settings of the deployment that shape every crawl.
 #[derive(Debug, Clone)]

@@ -129,6 +129,9 @@ pub const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS ticket_audit_ticket ON ticket_audit (ticket_id, id)",
 ];
 
+/// URLs recorded per statement by `add_discovered` (about 100 KB of JSON).
+const DISCOVERED_PER_STATEMENT: usize = 500;
+
 /// Changes to tables that already exist, in order; `schema_version` in `docent_meta` counts how many
 /// have been applied. Append only: a deployed database has run every earlier entry.
 pub const MIGRATIONS: &[&[&str]] = &[
@@ -342,37 +345,37 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     }
 
     async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()> {
-        // One statement per URL: D1 allows at most 100 bound parameters per statement. The count check
-        // and the insert are one statement, so concurrent consumers can never push a job past max_pages.
-        // Candidates beyond the capacity left are dropped first, so a full job costs one read, not one
-        // statement per link.
+        // Candidates beyond the capacity left are dropped first, so a full job costs one read.
         let recorded = self.query("SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1", vec![parent.job.as_str().into()]).await?;
         let room = u64::from(max_pages).saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
-        let found = &found[..found.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
-        let statements: Vec<Statement> = found
-            .iter()
-            .map(|m| {
-                Statement::new(
-                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
-                     SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?8, ?9
-                     WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) < ?7
-                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))",
-                    vec![
-                        m.job.as_str().into(),
-                        m.url_key().into(),
-                        m.url.as_str().into(),
-                        u64::from(m.depth).into(),
-                        parent.url_key().into(),
-                        now_ms.into(),
-                        u64::from(max_pages).into(),
-                        m.lastmod_ms.into(),
-                        u64::from(m.redirects).into(),
-                    ],
-                )
-            })
-            .collect();
-        for group in statements.chunks(50) {
-            self.db.batch(group).await?;
+        let mut seen = std::collections::HashSet::new();
+        let found: Vec<&CrawlMessage> =
+            found.iter().filter(|m| seen.insert(m.url_key())).take(usize::try_from(room).unwrap_or(usize::MAX)).collect();
+        // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap check
+        // and the insert are one statement, so concurrent consumers can never push a job past max_pages:
+        // the LIMIT is the room left when the statement runs, and only URLs not yet recorded count.
+        for group in found.chunks(DISCOVERED_PER_STATEMENT) {
+            let rows: Vec<serde_json::Value> = group
+                .iter()
+                .map(|m| serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects]))
+                .collect();
+            let statement = Statement::new(
+                "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                 SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, 'queued', ?3,
+                        json_extract(value, '$[3]'), json_extract(value, '$[4]')
+                 FROM json_each(?4)
+                 WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))
+                   AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
+                 LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))",
+                vec![
+                    parent.job.as_str().into(),
+                    parent.url_key().into(),
+                    now_ms.into(),
+                    serde_json::Value::Array(rows).to_string().into(),
+                    u64::from(max_pages).into(),
+                ],
+            );
+            self.db.batch(std::slice::from_ref(&statement)).await?;
         }
         Ok(())
     }
