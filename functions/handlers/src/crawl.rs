@@ -172,6 +172,7 @@ async fn retry_later<P: Platform>(platform: &P, message: &CrawlMessage, reason: 
     platform.clock().random_bytes(&mut random);
     let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
     let delay_seconds = platform.config().retry_backoff.delay_seconds(attempts, retry_after, unit);
+    platform.store().note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000).await?;
     Ok(Delivery::Retry { reason, delay_seconds })
 }
 
@@ -267,7 +268,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     };
     // The start page also brings in what the site's sitemaps list; read once the page is settled, so a
     // retried start page does not fetch them again.
-    if let (Some((origin, policy)), true) = (&robots, message.depth == 0 && message.url == job.url) {
+    if let (Some((origin, policy)), true) = (&robots, message.depth == 0 && message.url == job.url && job.max_depth > 0) {
         let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
         discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
@@ -367,6 +368,9 @@ async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSet
 /// Longest a consumer waits in place for a politeness slot; a longer wait puts the message back on
 /// the queue with a delay instead, so the consumer is free for other hosts.
 pub const MAX_INLINE_WAIT_MS: u64 = 5_000;
+/// A start page waits in place for its sitemaps' politeness slots, but not past this (each): a site
+/// with a long Crawl-delay is then discovered through its links.
+const MAX_SITEMAP_WAIT_MS: u64 = 30_000;
 
 /// Fetches `request` once the host's politeness gate (and the global one) grant a slot, holding the
 /// slot until the response is read. `Err(seconds)` when the slot is further off than `max_wait_ms`.
@@ -387,11 +391,15 @@ async fn polite_fetch<P: Platform>(
     let lease = loop {
         let wait_ms = match platform.gate().acquire(origin, limits).await? {
             Admission::Granted { lease } if global_rate <= 0.0 => break lease,
-            Admission::Granted { lease } => match platform.gate().acquire(GLOBAL_GATE, &global).await? {
-                Admission::Granted { .. } => break lease,
-                Admission::Wait { ms } => {
-                    platform.gate().release(origin, lease).await?;
+            Admission::Granted { lease } => match platform.gate().acquire(GLOBAL_GATE, &global).await {
+                Ok(Admission::Granted { .. }) => break lease,
+                Ok(Admission::Wait { ms }) => {
+                    let _ = platform.gate().release(origin, lease).await;
                     ms
+                }
+                Err(error) => {
+                    let _ = platform.gate().release(origin, lease).await;
+                    return Err(error);
                 }
             },
             Admission::Wait { ms } => ms,
@@ -403,13 +411,19 @@ async fn polite_fetch<P: Platform>(
         waited_ms += wait_ms;
     };
     let response = platform.fetcher().fetch(request).await;
-    platform.gate().release(origin, lease).await?;
+    // A failed release costs nothing but time: the lease expires by itself.
+    let _ = platform.gate().release(origin, lease).await;
     Ok(Ok(response))
 }
 
 /// Puts a message back on its queue for later without counting an attempt: waiting for politeness
 /// is not a failure (a queue retry would be, and would end in the dead-letter queue).
 async fn defer<P: Platform>(platform: &P, message: &CrawlMessage, delay_seconds: u32) -> Result<Delivery, PortError> {
+    // Spread over up to twice the wait: messages that waited together must not all come back together.
+    let mut random = [0u8; 4];
+    platform.clock().random_bytes(&mut random);
+    let delay_seconds = delay_seconds + u32::from_le_bytes(random) % delay_seconds.max(1).saturating_add(1);
+    platform.store().note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000).await?;
     platform.queue().send_later(std::slice::from_ref(message), delay_seconds).await?;
     Ok(Delivery::Ack)
 }
@@ -441,7 +455,7 @@ async fn sitemap_pages<P: Platform>(
             continue;
         }
         // The start page is settled by now, so sitemaps wait for their politeness slots in place.
-        let Ok(Ok(response)) = polite_fetch(platform, origin, limits, sitemap_request(&sitemap_url, settings), u64::MAX).await? else { continue };
+        let Ok(Ok(response)) = polite_fetch(platform, origin, limits, sitemap_request(&sitemap_url, settings), MAX_SITEMAP_WAIT_MS).await? else { continue };
         if !(200..300).contains(&response.status) || response.truncated {
             continue;
         }
@@ -451,7 +465,9 @@ async fn sitemap_pages<P: Platform>(
         let resolve = |loc: &str| base.join(loc).ok().map(String::from);
         pages.extend(parsed.pages.iter().filter_map(|e| {
             let url = resolve(&e.loc)?;
-            Some(ListedPage { url, lastmod_ms: e.lastmod.as_deref().and_then(parse_w3c_datetime) })
+            // A date without a time could mean any moment of that day: read it as the day's end.
+            let lastmod_ms = e.lastmod.as_deref().and_then(|l| Some(parse_w3c_datetime(l)? + if l.contains('T') { 0 } else { 86_400_000 - 1 }));
+            Some(ListedPage { url, lastmod_ms })
         }));
         pending.extend(parsed.sitemaps.iter().filter_map(|e| resolve(&e.loc)));
     }

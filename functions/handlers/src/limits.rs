@@ -27,10 +27,14 @@ pub async fn rate_limit<P: Platform>(platform: &P, request: &Request, scope: &st
     let client = client_id(request);
     let now = platform.clock().now_ms();
     let key = limit.key(scope, &client, now);
-    let recorded = platform.kv().get(&key).await.map_err(|e| ApiError::internal("rate limiter", e))?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    // The limiter protects the service; when its store fails it lets requests through rather than
+    // failing them (KV also refuses a second write to one key within a second).
+    let Ok(recorded) = platform.kv().get(&key).await else { return Ok(()) };
+    let recorded = recorded.and_then(|v| v.parse().ok()).unwrap_or(0);
     match limit.decide(scope, &client, now, recorded) {
         RateDecision::Allow { key, count, ttl_seconds } => {
-            platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await.map_err(|e| ApiError::internal("rate limiter", e))
+            let _ = platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await;
+            Ok(())
         }
         RateDecision::Deny { retry_after_seconds } => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

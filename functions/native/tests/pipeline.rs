@@ -422,6 +422,14 @@ fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
         // Exactly the page cap, each URL once, however many statements it took.
         assert_eq!(counts(&p, &job.id).await.1.discovered, 700);
         assert!(!p.store().was_truncated(&job.id).await.unwrap(), "1,200 links is within the per-page cap");
+        // URLs already recorded do not use room: with room for two, two new URLs get in even behind
+        // five known ones.
+        let parent = CrawlMessage::new(&job.id, &start, 0, Priority::Normal);
+        let mut again: Vec<CrawlMessage> =
+            (0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}item-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)).collect();
+        again.extend((0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}new-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)));
+        p.store().add_discovered(&parent, &again, 702, 0).await.unwrap();
+        assert_eq!(counts(&p, &job.id).await.1.discovered, 702);
 
         // Past the per-page cap the crawl cannot have seen everything, so it will not prune.
         while p.queue().pop().is_some() {}

@@ -15,6 +15,7 @@ use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilt
 /// Out-links kept per document, for discovery when the page later answers 304 Not Modified. A page with
 /// more (an index of thousands of API items) is still crawled through, but such a crawl is not complete.
 pub const MAX_STORED_LINKS: usize = 10_000;
+const MAX_STORED_LINK_BYTES: usize = 1_000_000;
 
 /// Settings of the deployment that shape every crawl.
 #[derive(Debug, Clone)]
@@ -145,7 +146,7 @@ pub fn not_modified(job: &CrawlJob, message: &CrawlMessage, previous: Option<&Do
 
 /// A 3xx answer: the target is queued as a URL of its own (at the same depth), so every document is
 /// keyed by the URL that serves it, filters and robots rules apply to the target, and loops end
-/// because a URL is crawled once per job. A page that now redirects leaves the index.
+/// because a URL is crawled once per job. A page that moved for good (301, 308) leaves the index.
 fn redirected(job: &CrawlJob, message: &CrawlMessage, response: &FetchResponse, previous: Option<&DocumentMeta>, settings: &CrawlSettings) -> PageDecision {
     let status = response.status;
     let Ok(requested) = parse_crawl_url(&message.url) else {
@@ -175,7 +176,9 @@ fn redirected(job: &CrawlJob, message: &CrawlMessage, response: &FetchResponse, 
             }
         }
     };
-    if let (PageDecision::Finished { change, .. }, Some(_)) = (&mut decision, previous) {
+    // Only a permanent move takes the page out: a temporary redirect (a maintenance or login page) must
+    // not empty the index.
+    if let (PageDecision::Finished { change, .. }, Some(_), 301 | 308) = (&mut decision, previous, status) {
         *change = IndexChange::Delete { url_key: message.url_key() };
     }
     decision
@@ -300,10 +303,17 @@ pub fn decide(
             discovered,
         };
     }
-    let out_links = links.iter().filter_map(|href| resolve_link(&base, href)).map(String::from).take(MAX_STORED_LINKS);
+    let out_links = links.iter().filter_map(|href| resolve_link(&base, href)).map(String::from);
     let mut stored_links: Vec<String> = Vec::new();
+    let mut seen_links = std::collections::HashSet::new();
+    let mut stored_bytes = 0;
     for link in out_links {
-        if !stored_links.contains(&link) {
+        // A count and a size cap: a D1 row holds at most 2 MB.
+        if stored_links.len() == MAX_STORED_LINKS || stored_bytes + link.len() > MAX_STORED_LINK_BYTES {
+            break;
+        }
+        if seen_links.insert(link.clone()) {
+            stored_bytes += link.len() + 3;
             stored_links.push(link);
         }
     }
@@ -356,10 +366,11 @@ pub fn discover_listed(job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage
         return Vec::new();
     }
     let scope = Scope::of(&base);
+    let mut seen = std::collections::HashSet::new();
     let mut found: Vec<CrawlMessage> = Vec::new();
     for page in pages {
         for mut message in discover(job, start, &scope, &base, std::slice::from_ref(&page.url), allow_private) {
-            if !found.iter().any(|m| m.url == message.url) {
+            if seen.insert(message.url.clone()) {
                 message.lastmod_ms = page.lastmod_ms;
                 found.push(message);
             }
@@ -599,6 +610,9 @@ mod tests {
         let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec![], indexed_at_ms: 0 };
         let PageDecision::Finished { change, .. } = decide(&job(), &message(url, 0), &redirect(url, 301, Some("/docs/new.html")), Some(&meta), &settings(), 0) else { panic!() };
         assert_eq!(change, IndexChange::Delete { url_key: url_key(url) });
+        // A temporary redirect (maintenance, login) keeps the indexed page.
+        let PageDecision::Finished { change, .. } = decide(&job(), &message(url, 0), &redirect(url, 302, Some("/docs/login.html")), Some(&meta), &settings(), 0) else { panic!() };
+        assert_eq!(change, IndexChange::None);
     }
 
     #[test]

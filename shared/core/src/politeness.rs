@@ -54,7 +54,7 @@ pub enum Admission {
 
 /// How often a consumer waiting for a concurrency slot asks again: slots free up when fetches end,
 /// which the gate cannot predict.
-pub const CONCURRENCY_POLL_MS: u64 = 100;
+pub const CONCURRENCY_POLL_MS: u64 = 250;
 
 /// The politeness state of one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

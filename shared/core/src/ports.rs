@@ -147,6 +147,8 @@ pub trait CrawlStore {
     /// the whole site.
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool>;
+    /// Records when `message`, put back on the queue with a delay, is due to be delivered again.
+    async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()>;
     /// Records a failed attempt at `message` and why; returns how many attempts have failed so far.
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32>;
     /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the job.

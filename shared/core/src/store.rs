@@ -157,6 +157,12 @@ pub const MIGRATIONS: &[&[&str]] = &[
             DELETE FROM chunk_vectors WHERE chunk_id = old.id;
          END",
     ],
+    // 3: when a deferred or retried URL's message is due back, so the sweep does not take a job that
+    // is only waiting (Retry-After, an open circuit, a long Crawl-delay) for one whose messages were lost.
+    &[
+        "ALTER TABLE crawl_urls ADD COLUMN due_at INTEGER",
+        "CREATE INDEX IF NOT EXISTS crawl_urls_job_due ON crawl_urls (job_id, due_at)",
+    ],
 ];
 
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
@@ -348,9 +354,13 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
         // Candidates beyond the capacity left are dropped first, so a full job costs one read.
         let recorded = self.query("SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1", vec![parent.job.as_str().into()]).await?;
         let room = u64::from(max_pages).saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
+        if room == 0 {
+            return Ok(());
+        }
+        // Already-recorded URLs do not use room, so the SQL LIMIT (not a cut here) decides what fits.
         let mut seen = std::collections::HashSet::new();
-        let found: Vec<&CrawlMessage> =
-            found.iter().filter(|m| seen.insert(m.url_key())).take(usize::try_from(room).unwrap_or(usize::MAX)).collect();
+        let found: Vec<&CrawlMessage> = found.iter().filter(|m| seen.insert(m.url_key())).collect();
+        let mut inserted = 0;
         // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap check
         // and the insert are one statement, so concurrent consumers can never push a job past max_pages:
         // the LIMIT is the room left when the statement runs, and only URLs not yet recorded count.
@@ -375,7 +385,10 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                     u64::from(max_pages).into(),
                 ],
             );
-            self.db.batch(std::slice::from_ref(&statement)).await?;
+            inserted += self.db.batch(std::slice::from_ref(&statement)).await?.first().copied().unwrap_or(0);
+            if inserted >= room {
+                break;
+            }
         }
         Ok(())
     }
@@ -430,6 +443,14 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
 
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
         self.db.batch(&[Statement::new("INSERT OR IGNORE INTO crawl_truncated (job_id) VALUES (?1)", vec![job_id.into()])]).await.map(|_| ())
+    }
+
+    async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()> {
+        let statement = Statement::new(
+            "UPDATE crawl_urls SET due_at = ?3 WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
+            vec![message.job.as_str().into(), message.url_key().into(), due_at_ms.into()],
+        );
+        self.db.batch(std::slice::from_ref(&statement)).await.map(|_| ())
     }
 
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool> {
@@ -547,6 +568,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                 "SELECT u.job_id, u.url, u.depth, j.priority, u.lastmod_ms, u.redirects FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
                  WHERE u.state = 'queued' AND j.status IN ('queued', 'running') AND COALESCE(j.swept_at, 0) < ?1
                    AND NOT EXISTS (SELECT 1 FROM crawl_urls r WHERE r.job_id = u.job_id AND r.updated_at >= ?1)
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls d WHERE d.job_id = u.job_id AND d.due_at >= ?1)
                  LIMIT ?2",
                 vec![older_than_ms.into(), u64::from(limit).into()],
             )
