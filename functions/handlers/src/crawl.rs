@@ -284,6 +284,8 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
         _ => None,
     };
     match change {
+        // An unchanged page gets the vectors it lacks (embeddings turned on, or another model).
+        IndexChange::None if seen.is_some() => crate::embeddings::backfill(platform, &message.url_key()).await?,
         IndexChange::None => {}
         IndexChange::Upsert(mut document) => {
             // Vectors go in the same write as the page, so a page and its vectors never disagree.

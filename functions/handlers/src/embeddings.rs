@@ -6,7 +6,7 @@
 use docent_core::config::EmbeddingProvider;
 use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
 use docent_core::embed::builtin_embed;
-use docent_core::ports::{FetchRequest, Fetcher, KeyValue, PortError, PortResult};
+use docent_core::ports::{FetchRequest, Fetcher, KeyValue, PortError, PortResult, VectorStore};
 
 use crate::Platform;
 
@@ -40,6 +40,21 @@ pub async fn attach_vectors<P: Platform>(platform: &P, document: &mut IndexedDoc
         chunk.vector = Some(ChunkVector { model: model.clone(), values });
     }
     Ok(())
+}
+
+/// Embeds the chunks of an indexed, unchanged page that have no vector of the current model (pages
+/// indexed before embeddings were on, or under another model), so switching models needs no rewrite.
+pub async fn backfill<P: Platform>(platform: &P, url_key: &str) -> PortResult<()> {
+    let Some(model) = model(&platform.config().embeddings).map(str::to_string) else { return Ok(()) };
+    let missing = platform.store().chunks_without_vectors(url_key, &model).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let texts: Vec<String> = missing.iter().map(|(_, title, heading, text)| chunk_text(title, heading, text)).collect();
+    let vectors = embed(platform, &texts).await?;
+    let pairs: Vec<(String, ChunkVector)> =
+        missing.into_iter().zip(vectors).map(|((id, ..), values)| (id, ChunkVector { model: model.clone(), values })).collect();
+    platform.store().put_vectors(url_key, &pairs).await
 }
 
 /// Embeds a search query; `None` when embeddings are off.

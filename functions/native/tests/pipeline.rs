@@ -442,3 +442,30 @@ fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
         assert_eq!(counts(&p, &job.id).await.1.discovered, 3);
     });
 }
+
+#[test]
+fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
+    use docent_core::config::EmbeddingProvider;
+    use docent_core::ports::VectorStore;
+    pollster::block_on(async {
+        let dir = std::env::temp_dir().join(format!("docent-backfill-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = |embeddings| Config { allow_private_hosts: true, allow_file_urls: true, embeddings, ..Config::default() };
+        let model = docent_core::embed::BUILTIN_MODEL;
+        {
+            let p = Native::open(&dir.join("index.db"), config(EmbeddingProvider::Off)).unwrap();
+            crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().vector_count(model).await.unwrap(), 0);
+        }
+        let p = Native::open(&dir.join("index.db"), config(EmbeddingProvider::Builtin)).unwrap();
+        let version = p.store().index_version().await.unwrap();
+        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+        drain(&p).await;
+        let (_, pages) = counts(&p, &job.id).await;
+        assert_eq!((pages.indexed, pages.unchanged), (0, 5), "nothing was rewritten");
+        assert_eq!(p.store().index_version().await.unwrap(), version);
+        assert_eq!(p.store().vector_count(model).await.unwrap(), p.store().counts().await.unwrap().chunks, "every chunk got its vector");
+    });
+}

@@ -192,6 +192,10 @@ pub trait VectorStore {
     /// similarity; with `url_prefix`, only chunks whose URL starts with it.
     async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>>;
     async fn vector_count(&self, model: &str) -> PortResult<u64>;
+    /// Chunks of the document `url_key` with no vector of `model`, as (chunk id, title, heading, text).
+    async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>>;
+    /// Stores vectors for existing chunks of the document `url_key`.
+    async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()>;
 }
 
 /// The outcome of a ticket update.

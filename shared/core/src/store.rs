@@ -807,6 +807,37 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
         Ok(scored)
     }
 
+    async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>> {
+        let rows = self
+            .query(
+                "SELECT c.id, c.title, c.heading, c.text FROM chunks c
+                 LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = ?2
+                 WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                vec![url_key.into(), model.into()],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
+    }
+
+    async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()> {
+        let statements: Vec<Statement> = vectors
+            .iter()
+            .map(|(chunk_id, vector)| {
+                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                // Only for a chunk that still exists: a concurrent rewrite of the page wins.
+                Statement::new(
+                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8)
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)",
+                    vec![chunk_id.as_str().into(), url_key.into(), vector.model.as_str().into(), bits.into(), int8.into()],
+                )
+            })
+            .collect();
+        for group in statements.chunks(50) {
+            self.db.batch(group).await?;
+        }
+        Ok(())
+    }
+
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
         let rows = self.query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()]).await?;
         rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
