@@ -1,7 +1,5 @@
 //! The chat function: `POST /api/chat`, answers streamed as server-sent events with their sources.
 
-use ::http::{header, HeaderValue, StatusCode};
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use docent_core::answer::{extractive_answer, Source, NOTHING_FOUND};
@@ -11,7 +9,7 @@ use docent_core::ports::KeyValue;
 use docent_core::search::{query_terms, snippet};
 use docent_core::sse;
 
-use crate::http::{parse_json, ApiError, Body, Request, Response};
+use crate::http::{event_stream_response, parse_json, ApiError, Request, Response};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
@@ -88,13 +86,7 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
             "usage": {"model": "extractive", "prompt_tokens": 0, "completion_tokens": 0, "passages": sources.len()},
         }),
     ));
-    let stream = futures_util::stream::iter(events.into_iter().map(Bytes::from));
-    let mut response = http::Response::new(Body::Stream(Box::pin(stream)));
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(event_stream_response(events))
 }
 
 /// A grounded answer with the sources it cites.

@@ -2,8 +2,7 @@
 //! any OpenAI client library talks to Docent unmodified. Answers are grounded exactly like `/api/chat`
 //! (the same retrieval and answerer); the conversation comes with each request, as the API defines.
 
-use ::http::{header, HeaderValue, StatusCode};
-use bytes::Bytes;
+use ::http::StatusCode;
 use serde::Deserialize;
 
 use docent_core::chunk::estimate_tokens;
@@ -11,7 +10,7 @@ use docent_core::domain::random_id;
 use docent_core::ports::Clock;
 
 use crate::chat::{answer, answer_pieces, Answer};
-use crate::http::{json_response, parse_json, ApiError, Body, Request, Response};
+use crate::http::{event_stream_response, json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
 
 /// The one model Docent serves: answers grounded in the indexed pages.
@@ -138,12 +137,7 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
     events.extend(answer_pieces(&text).map(|piece| chunk(serde_json::json!({"content": piece}), None)));
     events.push(chunk(serde_json::json!({}), Some("stop")));
     events.push("data: [DONE]\n\n".to_string());
-    let stream = futures_util::stream::iter(events.into_iter().map(Bytes::from));
-    let mut response = http::Response::new(Body::Stream(Box::pin(stream)));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(event_stream_response(events))
 }
 
 #[cfg(test)]
