@@ -155,28 +155,32 @@ impl KeyValue for WorkersKv {
 /// The four tier queues, in `Priority::ALL` order.
 struct WorkersQueue(Vec<worker::Queue>);
 
-impl CrawlQueue for WorkersQueue {
-    async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
+impl WorkersQueue {
+    /// Sends each message on its tier's queue, deliverable after `delay_seconds` if given.
+    async fn send(&self, messages: &[CrawlMessage], delay_seconds: Option<u32>) -> PortResult<()> {
         for (tier, queue) in Priority::ALL.iter().zip(&self.0) {
             let batch: Vec<CrawlMessage> = messages.iter().filter(|m| m.priority == *tier).cloned().collect();
-            if !batch.is_empty() {
-                queue.send_batch(batch).await.map_err(|e| transient("queue send", e))?;
+            if batch.is_empty() {
+                continue;
             }
+            let mut builder = BatchMessageBuilder::new().messages(batch);
+            if let Some(delay) = delay_seconds {
+                builder = builder.delay_seconds(delay);
+            }
+            queue.send_batch(builder.build()).await.map_err(|e| transient("queue send", e))?;
         }
         Ok(())
+    }
+}
+
+impl CrawlQueue for WorkersQueue {
+    async fn send_batch(&self, messages: &[CrawlMessage]) -> PortResult<()> {
+        self.send(messages, None).await
     }
 
     async fn send_later(&self, messages: &[CrawlMessage], delay_seconds: u32) -> PortResult<()> {
         // Cloudflare Queues delay messages by at most 12 hours.
-        let delay_seconds = delay_seconds.min(12 * 3600);
-        for (tier, queue) in Priority::ALL.iter().zip(&self.0) {
-            let batch: Vec<CrawlMessage> = messages.iter().filter(|m| m.priority == *tier).cloned().collect();
-            if !batch.is_empty() {
-                let batch = BatchMessageBuilder::new().messages(batch).delay_seconds(delay_seconds).build();
-                queue.send_batch(batch).await.map_err(|e| transient("queue send", e))?;
-            }
-        }
-        Ok(())
+        self.send(messages, Some(delay_seconds.min(12 * 3600))).await
     }
 }
 
