@@ -96,7 +96,13 @@ impl QuantizedVector {
 
     /// Approximate dot product with a full-precision query.
     pub fn dot(&self, query: &[f32]) -> f32 {
-        self.int8.iter().zip(query).map(|(q, x)| f32::from(*q) * x).sum::<f32>() * self.scale
+        int8_dot(&self.int8, self.scale, query)
+    }
+
+    /// [`QuantizedVector::dot`] straight from the encoded int8 column, for rescoring without the bits.
+    pub fn dot_encoded(int8: &str, query: &[f32]) -> Option<f32> {
+        let (values, scale) = Self::decode_int8(int8)?;
+        Some(int8_dot(&values, scale, query))
     }
 
     /// The bits as hex, the int8 values with their scale as base64 (SQL text columns).
@@ -111,11 +117,20 @@ impl QuantizedVector {
         (0..hex.len()).step_by(16).map(|i| hex.get(i..i + 16).and_then(|w| u64::from_str_radix(w, 16).ok())).collect()
     }
 
-    pub fn decode(bits: &str, int8: &str) -> Option<QuantizedVector> {
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, int8).ok()?;
+    fn decode_int8(encoded: &str) -> Option<(Vec<i8>, f32)> {
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
         let scale = f32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
-        Some(QuantizedVector { bits: Self::decode_bits(bits)?, int8: bytes[4..].iter().map(|b| *b as i8).collect(), scale })
+        Some((bytes[4..].iter().map(|b| *b as i8).collect(), scale))
     }
+
+    pub fn decode(bits: &str, int8: &str) -> Option<QuantizedVector> {
+        let (int8, scale) = Self::decode_int8(int8)?;
+        Some(QuantizedVector { bits: Self::decode_bits(bits)?, int8, scale })
+    }
+}
+
+fn int8_dot(values: &[i8], scale: f32, query: &[f32]) -> f32 {
+    values.iter().zip(query).map(|(q, x)| f32::from(*q) * x).sum::<f32>() * scale
 }
 
 /// Hamming distance between two bit codes of the same length.
@@ -161,6 +176,7 @@ mod tests {
             let quantized = QuantizedVector::new(&builtin_embed(doc));
             assert!((quantized.dot(&query) - exact).abs() < 0.02, "{doc}: {} vs {exact}", quantized.dot(&query));
             let (bits, int8) = quantized.encode();
+            assert_eq!(QuantizedVector::dot_encoded(&int8, &query), Some(quantized.dot(&query)));
             assert_eq!(QuantizedVector::decode(&bits, &int8), Some(quantized));
         }
         let codes: Vec<Vec<u64>> = docs.iter().map(|d| QuantizedVector::new(&builtin_embed(d)).bits).collect();

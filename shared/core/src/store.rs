@@ -795,10 +795,10 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
         let rowids: Vec<u64> = candidates.iter().map(|(_, rowid)| *rowid).collect();
         for group in rowids.chunks(90) {
             let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT chunk_id, bits, int8 FROM chunk_vectors WHERE rowid IN ({marks})");
+            let sql = format!("SELECT chunk_id, int8 FROM chunk_vectors WHERE rowid IN ({marks})");
             for row in self.query(&sql, group.iter().map(|r| (*r).into()).collect()).await? {
-                if let Some(vector) = QuantizedVector::decode(&text(&row, 1)?, &text(&row, 2)?) {
-                    scored.push((text(&row, 0)?, vector.dot(query)));
+                if let Some(score) = QuantizedVector::dot_encoded(&text(&row, 1)?, query) {
+                    scored.push((text(&row, 0)?, score));
                 }
             }
         }
