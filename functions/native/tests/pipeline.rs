@@ -15,12 +15,26 @@ fn site_url(path: &str) -> String {
     url::Url::from_file_path(root.join(path)).unwrap().to_string()
 }
 
-fn native(name: &str) -> Native {
+/// An empty directory of this test run named after `name`.
+fn fresh_dir(name: &str) -> PathBuf {
     let dir: PathBuf = std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
-    Native::open(&dir.join("index.db"), config).unwrap()
+    dir
+}
+
+/// What the CLI allows: local files and private hosts.
+fn test_config() -> Config {
+    Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() }
+}
+
+fn native(name: &str) -> Native {
+    Native::open(&fresh_dir(name).join("index.db"), test_config()).unwrap()
+}
+
+/// A minimal page whose main content is `body`.
+fn page(title: &str, body: &str) -> String {
+    format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>")
 }
 
 fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
@@ -239,10 +253,7 @@ fn dead_letters_are_listed_and_replayed() {
 #[test]
 fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
     pollster::block_on(async {
-        let dir = std::env::temp_dir().join(format!("docent-prune-site-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let page = |title: &str, body: &str| format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>");
+        let dir = fresh_dir("prune-site");
         std::fs::write(dir.join("a.html"), page("A", "Anchors hold ships in place.")).unwrap();
         std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright.")).unwrap();
         std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#)).unwrap();
@@ -328,10 +339,7 @@ fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
 #[test]
 fn an_index_from_before_a_migration_is_upgraded_in_place() {
     pollster::block_on(async {
-        let dir = std::env::temp_dir().join(format!("docent-migrate-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("index.db");
+        let db = fresh_dir("migrate").join("index.db");
         // crawl_urls and crawl_jobs as the first release created them, with a queued URL in them.
         let old = rusqlite::Connection::open(&db).unwrap();
         old.execute_batch(
@@ -346,15 +354,14 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         )
         .unwrap();
         drop(old);
-        let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
-        let p = Native::open(&db, config.clone()).unwrap();
+        let p = Native::open(&db, test_config()).unwrap();
         assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
         // The old queued URL is readable with the new columns' defaults.
         let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
         assert_eq!(stale, vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]);
         // Opening again applies nothing twice.
         drop(p);
-        let p = Native::open(&db, config).unwrap();
+        let p = Native::open(&db, test_config()).unwrap();
         assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
     });
 }
@@ -404,11 +411,8 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
 
 #[test]
 fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
-    let page = |title: &str, body: &str| format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>");
     pollster::block_on(async {
-        let dir = std::env::temp_dir().join(format!("docent-fanout-site-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("fanout-site");
         // 1,200 links (more than one insert statement holds), the same again for a duplicate.
         let links: String = (0..1_200).map(|i| format!(r#"<a href="item-{i}.html">item {i}</a> <a href="item-{i}.html#again">again</a> "#)).collect();
         std::fs::write(dir.join("index.html"), page("API index", &links)).unwrap();
@@ -448,10 +452,8 @@ fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
     use docent_core::config::EmbeddingProvider;
     use docent_core::ports::VectorStore;
     pollster::block_on(async {
-        let dir = std::env::temp_dir().join(format!("docent-backfill-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = |embeddings| Config { allow_private_hosts: true, allow_file_urls: true, embeddings, ..Config::default() };
+        let dir = fresh_dir("backfill");
+        let config = |embeddings| Config { embeddings, ..test_config() };
         let model = docent_core::embed::BUILTIN_MODEL;
         {
             let p = Native::open(&dir.join("index.db"), config(EmbeddingProvider::Off)).unwrap();
