@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use docent_core::crawl::{
     decide, discover_listed, not_modified, page_request, robots_origin, robots_policy, robots_request, sitemap_request, unchanged_since_lastmod,
-    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, MAX_STORED_LINKS, ROBOTS_TTL_SECONDS,
+    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, ROBOTS_TTL_SECONDS,
 };
 use docent_core::politeness::{Admission, HostLimits};
 use docent_core::schedule::{parse_w3c_datetime, CronSchedule};
@@ -276,7 +276,7 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     // Links beyond the cap may still be found from other pages, but the crawl can no longer claim it saw
     // the whole site (nor can one that discovered through a page's capped stored links), so it prunes
     // nothing afterwards.
-    let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE || previous.as_ref().is_some_and(|p| p.links.len() >= MAX_STORED_LINKS);
+    let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE || previous.as_ref().is_some_and(|p| p.links_capped);
     discovered.truncate(MAX_DISCOVERED_PER_PAGE);
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),

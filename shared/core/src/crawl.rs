@@ -14,7 +14,7 @@ use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilt
 
 /// Out-links kept per document, for discovery when the page later answers 304 Not Modified. A page with
 /// more (an index of thousands of API items) is still crawled through, but such a crawl is not complete.
-pub const MAX_STORED_LINKS: usize = 10_000;
+const MAX_STORED_LINKS: usize = 10_000;
 const MAX_STORED_LINK_BYTES: usize = 1_000_000;
 
 /// Settings of the deployment that shape every crawl.
@@ -307,9 +307,11 @@ pub fn decide(
     let mut stored_links: Vec<String> = Vec::new();
     let mut seen_links = std::collections::HashSet::new();
     let mut stored_bytes = 0;
+    let mut links_capped = false;
     for link in out_links {
         // A count and a size cap: a D1 row holds at most 2 MB.
         if stored_links.len() == MAX_STORED_LINKS || stored_bytes + link.len() > MAX_STORED_LINK_BYTES {
+            links_capped = true;
             break;
         }
         if seen_links.insert(link.clone()) {
@@ -342,6 +344,7 @@ pub fn decide(
         job_id: job.id.clone(),
         indexed_at_ms: now_ms,
         links: stored_links,
+        links_capped,
         chunks,
     };
     PageDecision::Finished {
@@ -537,11 +540,23 @@ mod tests {
     }
 
     #[test]
+    fn stored_links_say_when_they_were_cut_short() {
+        let url = "http://127.0.0.1:9000/docs/index.html";
+        let links = |n: usize| (0..n).map(|i| format!(r#"<a href="p{i}.html">p</a>"#)).collect::<String>();
+        for (n, capped) in [(10, false), (MAX_STORED_LINKS, false), (MAX_STORED_LINKS + 1, true)] {
+            let body = format!("<main><h1>Index</h1><p>Links.</p>{}</main>", links(n));
+            let decision = decide(&job(), &message(url, 0), &html_response(url, 200, &body), None, &settings(), 0);
+            let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = decision else { panic!() };
+            assert_eq!((doc.links.len(), doc.links_capped), (n.min(MAX_STORED_LINKS), capped), "{n} links");
+        }
+    }
+
+    #[test]
     fn same_content_is_unchanged_or_indexed_on_redelivery() {
         let url = "http://127.0.0.1:9000/docs/index.html";
         let first = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 1);
         let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = first else { panic!() };
-        let mut previous = DocumentMeta { content_hash: doc.content_hash.clone(), etag: None, last_modified: None, job_id: Some("old".into()), links: vec![], indexed_at_ms: 1 };
+        let mut previous = DocumentMeta { content_hash: doc.content_hash.clone(), etag: None, last_modified: None, job_id: Some("old".into()), links: vec![], indexed_at_ms: 1, links_capped: false };
         let again = decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), Some(&previous), &settings(), 2);
         assert!(matches!(again, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Unchanged));
         previous.job_id = Some("job1".into());
@@ -552,7 +567,7 @@ mod tests {
     #[test]
     fn status_codes() {
         let url = "http://127.0.0.1:9000/docs/x.html";
-        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 0 };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 0, links_capped: false };
         let decide_status = |status, previous: Option<&DocumentMeta>| {
             decide(&job(), &message(url, 0), &html_response(url, status, ""), previous, &settings(), 0)
         };
@@ -607,7 +622,7 @@ mod tests {
             assert_eq!(discovered, vec![target], "same depth, one hop more");
         }
         // A page that now redirects leaves the index (its content lives at the target).
-        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec![], indexed_at_ms: 0 };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec![], indexed_at_ms: 0, links_capped: false };
         let PageDecision::Finished { change, .. } = decide(&job(), &message(url, 0), &redirect(url, 301, Some("/docs/new.html")), Some(&meta), &settings(), 0) else { panic!() };
         assert_eq!(change, IndexChange::Delete { url_key: url_key(url) });
         // A temporary redirect (maintenance, login) keeps the indexed page.
@@ -639,7 +654,7 @@ mod tests {
 
     #[test]
     fn a_sitemap_lastmod_older_than_the_index_skips_the_fetch() {
-        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 5_000 };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: None, last_modified: None, job_id: None, links: vec!["http://127.0.0.1:9000/docs/y.html".into()], indexed_at_ms: 5_000, links_capped: false };
         let mut listed = message("http://127.0.0.1:9000/docs/x.html", 1);
         assert!(!unchanged_since_lastmod(&listed, Some(&meta)), "no lastmod: fetch");
         listed.lastmod_ms = Some(5_000);
@@ -693,7 +708,7 @@ mod tests {
 
     #[test]
     fn conditional_requests_use_stored_validators() {
-        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![], indexed_at_ms: 0 };
+        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![], indexed_at_ms: 0, links_capped: false };
         let request = page_request("http://x.test/", Some(&meta), &settings());
         assert!(request.headers.contains(&("If-None-Match".into(), "\"abc\"".into())));
         assert!(request.headers.contains(&("If-Modified-Since".into(), "Mon, 02 Nov 2026 10:00:00 GMT".into())));

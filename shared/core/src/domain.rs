@@ -226,6 +226,8 @@ pub struct DocumentMeta {
     pub links: Vec<String>,
     /// When this version was written to the index.
     pub indexed_at_ms: u64,
+    /// `links` is not all of the page's links (it hit the count or size cap).
+    pub links_capped: bool,
 }
 
 /// A page ready to be written to the index.
@@ -242,6 +244,8 @@ pub struct IndexedDocument {
     pub indexed_at_ms: u64,
     /// Absolute out-links, kept for discovery on 304 Not Modified.
     pub links: Vec<String>,
+    /// `links` stops short of the page's links (the count or size cap).
+    pub links_capped: bool,
     pub chunks: Vec<IndexedChunk>,
 }
 

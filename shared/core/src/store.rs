@@ -163,6 +163,8 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE crawl_urls ADD COLUMN due_at INTEGER",
         "CREATE INDEX IF NOT EXISTS crawl_urls_job_due ON crawl_urls (job_id, due_at)",
     ],
+    // 4: whether a document's stored links stop short of the page's (a crawl through them is partial).
+    &["ALTER TABLE documents ADD COLUMN links_capped INTEGER NOT NULL DEFAULT 0"],
 ];
 
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
@@ -597,7 +599,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
 impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         let rows = self
-            .query("SELECT content_hash, etag, last_modified, job_id, links, indexed_at FROM documents WHERE url_key = ?1", vec![url_key.into()])
+            .query("SELECT content_hash, etag, last_modified, job_id, links, indexed_at, links_capped FROM documents WHERE url_key = ?1", vec![url_key.into()])
             .await?;
         match rows.first() {
             None => Ok(None),
@@ -608,6 +610,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
                 job_id: opt_text(row, 3),
                 links: opt_text(row, 4).and_then(|l| serde_json::from_str(&l).ok()).unwrap_or_default(),
                 indexed_at_ms: int(row, 5)?,
+                links_capped: int(row, 6)? != 0,
             })),
         }
     }
@@ -616,11 +619,12 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
         let mut statements = vec![
             Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![doc.url_key.as_str().into()]),
             Statement::new(
-                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links, links_capped)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (url_key) DO UPDATE SET url = excluded.url, title = excluded.title, lang = excluded.lang,
                    content_hash = excluded.content_hash, etag = excluded.etag, last_modified = excluded.last_modified,
-                   job_id = excluded.job_id, indexed_at = excluded.indexed_at, links = excluded.links",
+                   job_id = excluded.job_id, indexed_at = excluded.indexed_at, links = excluded.links,
+                   links_capped = excluded.links_capped",
                 vec![
                     doc.url_key.as_str().into(),
                     doc.url.as_str().into(),
@@ -632,6 +636,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
                     doc.job_id.as_str().into(),
                     doc.indexed_at_ms.into(),
                     serde_json::to_string(&doc.links).unwrap_or_else(|_| "[]".into()).into(),
+                    u64::from(doc.links_capped).into(),
                 ],
             ),
         ];
