@@ -75,6 +75,12 @@ impl HostGate {
     }
 
     pub fn acquire(&mut self, limits: &HostLimits, now_ms: u64) -> Admission {
+        self.acquire_units(limits, 1, now_ms)
+    }
+
+    /// Like [`acquire`](Self::acquire) for a request that costs `units` of the rate (tokens of a
+    /// per-minute token quota, say). A request larger than the burst waits for a full bucket.
+    pub fn acquire_units(&mut self, limits: &HostLimits, units: u32, now_ms: u64) -> Admission {
         self.leases.retain(|&(_, expires)| expires > now_ms);
         if limits.concurrency > 0 && self.leases.len() >= limits.concurrency as usize {
             let first_expiry = self.leases.iter().map(|&(_, expires)| expires).min().unwrap_or(now_ms);
@@ -82,14 +88,18 @@ impl HostGate {
         }
         if limits.rate_per_second > 0.0 {
             // Whole microseconds, so that a burst granted in one instant is exact.
-            let interval = (1_000_000.0 / limits.rate_per_second).round().max(1.0) as u64;
-            let tolerance = interval * u64::from(limits.burst.max(1) - 1);
+            // Rounded up, so the rate is never exceeded.
+            let interval = (1_000_000.0 / limits.rate_per_second).ceil().max(1.0) as u64;
+            let burst = u64::from(limits.burst.max(1));
+            let cost = interval * u64::from(units.max(1)).min(burst);
+            // GCRA: allowed when the schedule, advanced by this request's cost, ends at most one
+            // bucket (burst × interval) ahead of now.
             let now = now_ms * 1000;
-            let earliest = self.next_at_us.saturating_sub(tolerance);
+            let earliest = (self.next_at_us + cost).saturating_sub(interval * burst);
             if now < earliest {
                 return Admission::Wait { ms: (earliest - now).div_ceil(1000) };
             }
-            self.next_at_us = self.next_at_us.max(now) + interval;
+            self.next_at_us = self.next_at_us.max(now) + cost;
         }
         self.last_lease += 1;
         if limits.concurrency > 0 {
@@ -236,5 +246,20 @@ mod tests {
             granted(gate.acquire(&limits, 0));
         }
         assert_eq!(gate.in_flight(), 0);
+    }
+
+    #[test]
+    fn weighted_requests_spend_several_units_of_the_rate() {
+        // 10 units per second, a bucket of 20: a 15-unit request, then 5 more fit at once; the next
+        // 10-unit request waits a second for the bucket to refill.
+        let limits = HostLimits { rate_per_second: 10.0, burst: 20, concurrency: 0, lease_ms: 0 };
+        let mut gate = HostGate::default();
+        granted(gate.acquire_units(&limits, 15, 1_000));
+        granted(gate.acquire_units(&limits, 5, 1_000));
+        assert_eq!(gate.acquire_units(&limits, 10, 1_000), Admission::Wait { ms: 1_000 });
+        granted(gate.acquire_units(&limits, 10, 2_000));
+        // More than a bucket waits for a full bucket, never forever.
+        assert_eq!(gate.acquire_units(&limits, 500, 2_000), Admission::Wait { ms: 2_000 });
+        granted(gate.acquire_units(&limits, 500, 4_000));
     }
 }
