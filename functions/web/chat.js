@@ -1,6 +1,7 @@
 // Docent chat page: posts the question to /api/chat and renders the server-sent events as they arrive.
-// Everything from the server is treated as untrusted text: it is HTML-escaped before the small markdown
-// renderer adds its own tags, and only http(s) source URLs become links.
+// Everything from the server (crawled passages, model text, titles, URLs) is untrusted: the markdown
+// renderer below builds DOM nodes with createElement and textContent only — never innerHTML — and only
+// http(s) or relative URLs become links.
 "use strict";
 
 const log = document.getElementById("log");
@@ -12,11 +13,16 @@ let sessionId = sessionStorage.getItem("docent-session") || null;
 const transcript = [];
 const shownSources = new Map();
 
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
 }
 
+// An absolute http(s) URL for `url` (relative URLs resolve against this page), or null.
 function safeUrl(url) {
+  if (typeof url !== "string" || /[\u0000-\u001f]/.test(url)) return null;
   try {
     const parsed = new URL(url, location.href);
     return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
@@ -25,63 +31,249 @@ function safeUrl(url) {
   }
 }
 
-// Inline markdown on already-escaped text: code, bold, emphasis, citations [n].
-function inline(escaped, sources) {
-  return escaped
-    .replace(/`([^`]+)`/g, "<code>$1</code>")
-    .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
-    .replace(/(^|[^\w])_([^_]+)_(?=[^\w]|$)/g, "$1<em>$2</em>")
-    .replace(/\[(\d{1,2})\]/g, (whole, n) => {
-      const source = sources[Number(n) - 1];
-      const href = source && safeUrl(source.url);
-      return href ? `<a class="cite" href="${escapeHtml(href)}" target="_blank" rel="noopener">[${n}]</a>` : whole;
-    });
+function externalLink(href, className) {
+  const a = el("a", className);
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  return a;
 }
 
-// Block markdown: fenced code, headings, quotes, lists, paragraphs.
-function renderMarkdown(text, sources) {
-  const out = [];
-  const blocks = text.split(/\n{2,}/);
-  for (const block of blocks) {
-    const fence = block.match(/^(```|~~~)[^\n]*\n([\s\S]*?)(\n\1)?$/);
-    if (fence) {
-      out.push(`<pre><code>${escapeHtml(fence[2])}</code></pre>`);
+// ---- Markdown: a small, strict subset rendered straight to DOM nodes.
+
+const WORD = /[\p{L}\p{N}_]/u;
+
+// Inline markdown: `code`, **bold**, *italic* / _italic_, [text](url), <https://autolink>, citations
+// [n] or [1, 2], backslash escapes. Anything that does not parse stays literal text.
+function renderInline(text, sources, parent, inLink = false) {
+  let plain = "";
+  const flush = () => {
+    if (plain) parent.append(document.createTextNode(plain));
+    plain = "";
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    const rest = text.slice(i);
+    if (c === "\\" && i + 1 < text.length && /[\\`*_[\]()<>#!-]/.test(text[i + 1])) {
+      plain += text[i + 1];
+      i += 2;
       continue;
     }
-    const escaped = escapeHtml(block);
-    const heading = escaped.match(/^(#{1,6}) (.*)$/);
-    if (heading) {
-      const level = Math.min(heading[1].length + 2, 6);
-      out.push(`<h${level}>${inline(heading[2], sources)}</h${level}>`);
-    } else if (escaped.startsWith("&gt; ")) {
-      const body = escaped.split("\n").map((l) => l.replace(/^&gt; ?/, "")).join("<br>");
-      out.push(`<blockquote>${inline(body, sources)}</blockquote>`);
-    } else if (/^([-*]|\d+\.) /.test(escaped)) {
-      const items = escaped.split("\n").map((l) => `<li>${inline(l.replace(/^([-*]|\d+\.) /, ""), sources)}</li>`);
-      out.push(`<ul>${items.join("")}</ul>`);
-    } else {
-      out.push(`<p>${inline(escaped, sources).replace(/\n/g, "<br>")}</p>`);
+    if (c === "`") {
+      const run = rest.match(/^`+/)[0];
+      const close = text.indexOf(run, i + run.length);
+      if (close !== -1) {
+        flush();
+        parent.append(el("code", null, text.slice(i + run.length, close).replace(/^ (.+) $/, "$1")));
+        i = close + run.length;
+        continue;
+      }
+      plain += run;
+      i += run.length;
+      continue;
     }
+    if (c === "*" && rest.startsWith("**")) {
+      const close = text.indexOf("**", i + 2);
+      if (close > i + 2 && !/\s/.test(text[i + 2]) && !/\s/.test(text[close - 1])) {
+        flush();
+        renderInline(text.slice(i + 2, close), sources, parent.appendChild(el("strong")), inLink);
+        i = close + 2;
+        continue;
+      }
+    } else if (c === "*" || c === "_") {
+      // Emphasis opens before a non-space and, for "_", not inside a word (snake_case, __dunder).
+      const before = i > 0 ? text[i - 1] : " ";
+      const opens = text[i + 1] && !/\s/.test(text[i + 1]) && text[i + 1] !== c && (c === "*" || !WORD.test(before));
+      if (opens) {
+        let close = text.indexOf(c, i + 1);
+        while (close !== -1) {
+          const after = text[close + 1] || " ";
+          const fits = !/\s/.test(text[close - 1]) && after !== c && (c === "*" || !WORD.test(after));
+          if (fits) break;
+          close = text.indexOf(c, close + 1);
+        }
+        if (close !== -1) {
+          flush();
+          renderInline(text.slice(i + 1, close), sources, parent.appendChild(el("em")), inLink);
+          i = close + 1;
+          continue;
+        }
+      }
+    } else if (c === "[") {
+      const cite = rest.match(/^\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/);
+      if (cite && !inLink) {
+        const numbers = cite[1].split(",").map((n) => Number(n.trim()));
+        const found = numbers.map((n) => sources.find((s) => s.number === n));
+        if (found.every((s) => s && safeUrl(s.url))) {
+          flush();
+          numbers.forEach((n, k) => {
+            const source = found[k];
+            const a = externalLink(safeUrl(source.url), "cite");
+            a.textContent = `[${n}]`;
+            a.setAttribute("aria-label", `Source ${n}: ${source.title || source.url}`);
+            parent.append(a);
+          });
+          i += cite[0].length;
+          continue;
+        }
+      }
+      const link = rest.match(/^\[([^\]\n]+)\]\(([^()\s]+)\)/);
+      if (link && !inLink) {
+        const href = safeUrl(link[2]);
+        if (href) {
+          flush();
+          const a = externalLink(href);
+          renderInline(link[1], sources, a, true);
+          parent.append(a);
+          i += link[0].length;
+          continue;
+        }
+        // A link to anything but http(s) stays visible as the text it is.
+        plain += link[0];
+        i += link[0].length;
+        continue;
+      }
+    } else if (c === "<" && !inLink) {
+      const auto = rest.match(/^<(https?:\/\/[^\s<>]+)>/);
+      const href = auto && safeUrl(auto[1]);
+      if (href) {
+        flush();
+        const a = externalLink(href);
+        a.textContent = auto[1];
+        parent.append(a);
+        i += auto[0].length;
+        continue;
+      }
+    }
+    plain += c;
+    i += 1;
   }
-  return out.join("");
+  flush();
 }
+
+// Inline content whose single newlines become line breaks.
+function renderLines(lines, sources, parent) {
+  lines.forEach((line, k) => {
+    if (k > 0) parent.append(el("br"));
+    renderInline(line, sources, parent);
+  });
+  return parent;
+}
+
+const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+const QUOTE = /^ {0,3}> ?/;
+const ITEM = /^ {0,3}([-*+]|\d{1,9}[.)])\s+(.*)$/;
+const RULE = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
+
+// Block markdown: fenced code, headings, quotes (nested blocks), lists, rules, paragraphs. A fence
+// still open while the answer streams renders as code so far.
+function renderBlocks(text, sources, parent) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (!line.trim()) {
+      i += 1;
+      continue;
+    }
+    const fence = line.match(FENCE);
+    if (fence) {
+      const marker = fence[1];
+      const body = [];
+      i += 1;
+      while (i < lines.length && !(lines[i].trim().startsWith(marker) && /^[`~]+$/.test(lines[i].trim()))) {
+        body.push(lines[i]);
+        i += 1;
+      }
+      i += 1; // the closing fence
+      const code = el("code", null, body.join("\n"));
+      const language = fence[2].trim().split(/\s/)[0];
+      if (/^[\w+-]{1,20}$/.test(language)) code.dataset.language = language;
+      const pre = el("pre");
+      pre.append(code);
+      parent.append(pre);
+      continue;
+    }
+    const heading = line.match(HEADING);
+    if (heading) {
+      const h = el(`h${Math.min(heading[1].length + 2, 6)}`);
+      renderInline(heading[2], sources, h);
+      parent.append(h);
+      i += 1;
+      continue;
+    }
+    if (RULE.test(line)) {
+      parent.append(el("hr"));
+      i += 1;
+      continue;
+    }
+    if (QUOTE.test(line)) {
+      const inner = [];
+      while (i < lines.length && QUOTE.test(lines[i])) {
+        inner.push(lines[i].replace(QUOTE, ""));
+        i += 1;
+      }
+      const quote = el("blockquote");
+      renderBlocks(inner.join("\n"), sources, quote);
+      parent.append(quote);
+      continue;
+    }
+    const item = line.match(ITEM);
+    if (item) {
+      const ordered = /\d/.test(item[1]);
+      const list = el(ordered ? "ol" : "ul");
+      if (ordered && Number.parseInt(item[1], 10) !== 1) list.start = Number.parseInt(item[1], 10);
+      let current = null;
+      while (i < lines.length && lines[i].trim()) {
+        const next = lines[i].match(ITEM);
+        if (next && /\d/.test(next[1]) === ordered) {
+          current = [next[2]];
+          list.append(renderLines(current, sources, el("li")));
+        } else if (next || FENCE.test(lines[i]) || QUOTE.test(lines[i]) || HEADING.test(lines[i])) {
+          break;
+        } else {
+          // A continuation line of the item above.
+          current.push(lines[i].trim());
+          list.lastChild.replaceChildren();
+          renderLines(current, sources, list.lastChild);
+        }
+        i += 1;
+      }
+      parent.append(list);
+      continue;
+    }
+    const paragraph = [];
+    while (i < lines.length && lines[i].trim() && !FENCE.test(lines[i]) && !HEADING.test(lines[i]) && !QUOTE.test(lines[i]) && !ITEM.test(lines[i])) {
+      paragraph.push(lines[i]);
+      i += 1;
+    }
+    parent.append(renderLines(paragraph, sources, el("p")));
+  }
+  return parent;
+}
+
+function renderMarkdown(text, sources) {
+  return renderBlocks(text, sources, document.createDocumentFragment());
+}
+
+// ---- The conversation.
 
 function renderSources(list, sources) {
   list.replaceChildren();
   for (const source of sources) {
-    const item = document.createElement("li");
+    const item = el("li");
     const href = safeUrl(source.url);
     const label = source.heading ? `${source.title} — ${source.heading}` : source.title || source.url;
     if (href) {
-      const link = document.createElement("a");
-      link.href = href;
-      link.target = "_blank";
-      link.rel = "noopener";
+      const link = externalLink(href);
       link.textContent = label;
       item.append(link);
     } else {
       item.textContent = label;
     }
+    if (source.snippet) item.title = source.snippet;
     list.append(item);
   }
 }
@@ -94,55 +286,74 @@ function parseEvents(buffer, onEvent) {
     buffer = buffer.slice(boundary + 2);
     let name = "message";
     const data = [];
-    for (const line of raw.split("\n")) {
+    for (const line of raw.split("\n").map((l) => l.replace(/\r$/, ""))) {
       if (line.startsWith("event:")) name = line.slice(6).trim();
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     }
-    if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+    if (data.length) {
+      let parsed;
+      try {
+        parsed = JSON.parse(data.join("\n"));
+      } catch {
+        continue;
+      }
+      onEvent(name, parsed);
+    }
   }
   return buffer;
 }
 
+// Seconds to wait from a Retry-After header (delta seconds or an HTTP date), or null.
+function retrySeconds(header) {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Math.max(1, Number(header.trim()));
+  const when = Date.parse(header);
+  return Number.isNaN(when) ? null : Math.max(1, Math.ceil((when - Date.now()) / 1000));
+}
+
 async function ask(question) {
-  const turn = document.createElement("li");
-  turn.className = "turn";
-  const q = document.createElement("div");
-  q.className = "question";
-  q.textContent = question;
-  const answer = document.createElement("div");
-  answer.className = "answer";
-  answer.setAttribute("data-state", "streaming");
-  const body = document.createElement("div");
-  body.className = "answer-text";
-  body.textContent = "…";
-  const sourcesList = document.createElement("ol");
-  sourcesList.className = "sources";
+  const turn = el("li", "turn");
+  const answer = el("div", "answer");
+  answer.dataset.state = "streaming";
+  const body = el("div", "answer-text", "…");
+  const sourcesList = el("ol", "sources");
+  sourcesList.setAttribute("aria-label", "Sources");
   answer.append(body, sourcesList);
-  turn.append(q, answer);
+  turn.append(el("div", "question", question), answer);
   log.append(turn);
+  log.setAttribute("aria-busy", "true");
+  turn.scrollIntoView({ block: "end" });
 
   let text = "";
   let sources = [];
+  let ended = false;
+  const render = () => {
+    body.replaceChildren(renderMarkdown(text, sources));
+  };
   const showError = (message) => {
-    const p = document.createElement("p");
-    p.className = "error";
-    p.textContent = message;
+    if (!text) body.replaceChildren();
+    const p = el("p", "error", message);
+    p.setAttribute("role", "alert");
     body.append(p);
   };
   try {
     const response = await fetch("/api/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(sessionId ? { message: question, session_id: sessionId } : { message: question }),
     });
     if (!response.ok) {
-      const retry = response.headers.get("Retry-After");
       let message = `The assistant could not answer (HTTP ${response.status}).`;
       try {
-        message = (await response.json()).error.message;
+        const error = (await response.json()).error;
+        if (error && typeof error.message === "string" && error.message) message = error.message;
       } catch {}
-      if (response.status === 429) message = `Too many questions at once — please wait ${retry || "a few"} seconds and try again.`;
-      body.textContent = "";
+      if (response.status === 429) {
+        const seconds = retrySeconds(response.headers.get("Retry-After"));
+        message = seconds
+          ? `You're asking too quickly — try again in ${seconds} second${seconds === 1 ? "" : "s"}.`
+          : "You're asking too quickly — try again in a moment.";
+      }
       showError(message);
       return;
     }
@@ -153,48 +364,143 @@ async function ask(question) {
       if (done) break;
       buffer = parseEvents(buffer + value, (name, data) => {
         if (name === "sources") {
-          sources = data.sources || [];
+          sources = Array.isArray(data.sources) ? data.sources : [];
           renderSources(sourcesList, sources);
+          if (text) render();
         } else if (name === "delta") {
-          text += data.text;
-          body.innerHTML = renderMarkdown(text, sources);
+          text += typeof data.text === "string" ? data.text : "";
+          render();
         } else if (name === "done") {
-          sessionId = data.session_id;
-          sessionStorage.setItem("docent-session", sessionId);
-          transcript.push({ role: "user", text: question }, { role: "assistant", text });
-          for (const source of sources) if (safeUrl(source.url)) shownSources.set(source.url, source.title || "");
-          if (data.escalate) offerTicket(answer, question);
+          ended = true;
+          if (!text) body.replaceChildren();
+          finish(answer, question, text, sources, data);
         } else if (name === "error") {
+          ended = true;
           showError(data.message || "The answer was interrupted.");
         }
       });
     }
+    if (!ended) showError("The answer was cut off. Please ask again.");
   } catch (error) {
     showError(`Connection problem: ${error.message}`);
   } finally {
-    answer.setAttribute("data-state", "done");
+    answer.dataset.state = "done";
+    log.setAttribute("aria-busy", "false");
   }
+}
+
+// A finished answer: remember the session, mark cached answers, offer feedback and escalation.
+function finish(answer, question, text, sources, done) {
+  if (typeof done.session_id === "string" && done.session_id) {
+    sessionId = done.session_id;
+    sessionStorage.setItem("docent-session", sessionId);
+  }
+  transcript.push({ role: "user", text: question }, { role: "assistant", text });
+  for (const source of sources) if (safeUrl(source.url)) shownSources.set(source.url, source.title || "");
+  const meta = el("div", "answer-meta");
+  if (done.cached) {
+    const badge = el("span", "badge", "cached");
+    badge.title = "This answer was served from the cache";
+    meta.append(badge);
+  }
+  if (typeof done.answer_id === "string" && done.answer_id) {
+    answer.dataset.answerId = done.answer_id;
+    meta.append(feedbackControls(done.answer_id));
+  }
+  if (meta.childNodes.length) answer.append(meta);
+  if (done.escalate) offerTicket(answer, question);
+}
+
+// Thumbs up / down (with an optional comment) for one answer, posted to /api/feedback.
+function feedbackControls(answerId) {
+  const box = el("div", "feedback");
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", "Was this answer helpful?");
+  const up = el("button", "vote", "👍");
+  up.type = "button";
+  up.setAttribute("aria-label", "Helpful");
+  up.title = "Helpful";
+  const down = el("button", "vote", "👎");
+  down.type = "button";
+  down.setAttribute("aria-label", "Not helpful");
+  down.title = "Not helpful";
+  const status = el("span", "feedback-status");
+  status.setAttribute("role", "status");
+  box.append(el("span", "feedback-label", "Helpful?"), up, down, status);
+
+  let commentForm = null;
+  const buttons = () => [up, down, ...(commentForm ? commentForm.querySelectorAll("button, textarea") : [])];
+  const send = async (rating, comment) => {
+    buttons().forEach((b) => (b.disabled = true));
+    status.textContent = "Sending…";
+    const payload = { answer_id: answerId, rating };
+    if (comment) payload.comment = comment;
+    try {
+      const response = await fetch("/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+      if (response.ok) {
+        status.textContent = "Thanks for the feedback";
+        (rating === "up" ? up : down).setAttribute("aria-pressed", "true");
+        if (commentForm) commentForm.hidden = true;
+        return;
+      }
+      let message = `Could not send the feedback (HTTP ${response.status}).`;
+      try {
+        const error = (await response.json()).error;
+        if (error && error.message) message = error.message;
+      } catch {}
+      status.textContent = message;
+    } catch (error) {
+      status.textContent = `Connection problem: ${error.message}`;
+    }
+    buttons().forEach((b) => (b.disabled = false));
+  };
+
+  up.addEventListener("click", () => send("up"));
+  down.addEventListener("click", () => {
+    if (commentForm) return;
+    commentForm = el("form", "feedback-comment");
+    const id = `comment-${answerId}`;
+    const label = el("label", null, "What was wrong? (optional)");
+    label.htmlFor = id;
+    const comment = el("textarea");
+    comment.id = id;
+    comment.rows = 2;
+    comment.maxLength = 2000;
+    const submit = el("button", null, "Send feedback");
+    submit.type = "submit";
+    commentForm.append(label, comment, submit);
+    box.after(commentForm);
+    up.disabled = true;
+    down.setAttribute("aria-expanded", "true");
+    commentForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      send("down", comment.value.trim());
+    });
+    comment.focus();
+  });
+  return box;
 }
 
 // "Create a ticket": shown when the docs had no answer or a person was asked for.
 function offerTicket(container, question) {
-  const box = document.createElement("form");
-  box.className = "ticket";
-  const intro = document.createElement("p");
-  intro.textContent = "Need a person? Create a ticket and the support team will follow up.";
-  const email = document.createElement("input");
+  const box = el("form", "ticket");
+  const intro = el("p", null, "Need a person? Create a ticket and the support team will follow up.");
+  const email = el("input");
   email.type = "email";
   email.placeholder = "Your email (optional)";
   email.setAttribute("aria-label", "Your email");
-  const details = document.createElement("textarea");
+  const details = el("textarea");
   details.rows = 3;
   details.value = question;
   details.setAttribute("aria-label", "What do you need help with?");
-  const button = document.createElement("button");
+  const button = el("button", null, "Create a ticket");
   button.type = "submit";
-  button.textContent = "Create a ticket";
-  const status = document.createElement("p");
-  status.className = "ticket-status";
+  const status = el("p", "ticket-status");
+  status.setAttribute("role", "status");
   box.append(intro, email, details, button, status);
   container.append(box);
   box.addEventListener("submit", async (event) => {
@@ -221,7 +527,8 @@ function offerTicket(container, question) {
         box.replaceChildren(status);
         status.textContent = `Ticket ${data.ticket.id} created. We will get back to you.`;
       } else if (response.status === 429) {
-        status.textContent = `You have opened several tickets just now — please wait ${response.headers.get("Retry-After") || "a few"} seconds.`;
+        const seconds = retrySeconds(response.headers.get("Retry-After"));
+        status.textContent = `You have opened several tickets just now — please wait ${seconds || "a few"} seconds.`;
         button.disabled = false;
       } else {
         status.textContent = (data.error && data.error.message) || `Could not create the ticket (HTTP ${response.status}).`;
@@ -234,15 +541,18 @@ function offerTicket(container, question) {
   });
 }
 
+let asking = false;
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const question = input.value.trim();
-  if (!question) return;
+  if (!question || asking) return; // one question at a time (Enter works while the button is disabled)
   input.value = "";
+  asking = true;
   sendButton.disabled = true;
   try {
     await ask(question);
   } finally {
+    asking = false;
     sendButton.disabled = false;
     input.focus();
   }

@@ -34,9 +34,25 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
 fi
 node --version | grep -q '^v22\.' || die "node_modules/.bin/node is not Node 22; run npm ci"
 
-# Python clients used as real peers by the tests (the official MCP and OpenAI SDKs), in a venv outside the clone.
+# Headless Chromium for the chat page test (tests/e2e/tests/browser.rs), from Debian: never a browser
+# downloaded from a vendor site. Without root (or passwordless sudo) the test is skipped unless
+# DOCENT_REQUIRE_BROWSER is set (or CI=true).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
+    log "installing chromium and chromium-driver (Debian packages, about 2 minutes, once)"
+    "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || die "could not install chromium and chromium-driver with apt-get"
+  else
+    log "chromium/chromedriver missing and cannot be installed here (needs apt-get as root): the browser test will be skipped"
+  fi
+fi
+
+# Python clients used as real peers by the tests (the official MCP and OpenAI SDKs, Selenium), in a venv outside the clone.
 VENV="${DOCENT_VENV:-$HOME/.cache/docent/venv}"
-if ! "$VENV/bin/python" -c 'import mcp, openai' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
+if ! "$VENV/bin/python" -c 'import mcp, openai, selenium' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
   log "installing Python test clients into $VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"
