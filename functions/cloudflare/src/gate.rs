@@ -20,8 +20,16 @@ pub const GATE_BINDING: &str = "CRAWL_GATE";
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum GateRequest {
-    Acquire { limits: HostLimits },
+    Acquire {
+        limits: HostLimits,
+        #[serde(default = "one")]
+        units: u32,
+    },
     Release { lease: u64 },
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[durable_object]
@@ -38,8 +46,8 @@ impl DurableObject for CrawlGate {
     async fn fetch(&self, mut request: Request) -> worker::Result<Response> {
         let now = js_sys::Date::now() as u64;
         match request.json::<GateRequest>().await? {
-            GateRequest::Acquire { limits } => {
-                let admission = self.gate.borrow_mut().acquire(&limits, now);
+            GateRequest::Acquire { limits, units } => {
+                let admission = self.gate.borrow_mut().acquire_units(&limits, units, now);
                 Response::from_json(&admission)
             }
             GateRequest::Release { lease } => {
@@ -70,8 +78,8 @@ impl WorkersGate {
 }
 
 impl FetchGate for WorkersGate {
-    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission> {
-        let mut response = self.call(key, &GateRequest::Acquire { limits: *limits }).await?;
+    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
+        let mut response = self.call(key, &GateRequest::Acquire { limits: *limits, units }).await?;
         response.json().await.map_err(|e| PortError::transient(format!("politeness gate for {key}: {e}")))
     }
 

@@ -20,8 +20,9 @@ use gate::{WorkersGate, GATE_BINDING};
 
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
+use docent_core::llm::Message;
 use docent_core::ports::{
-    Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
 use docent_core::store::SqliteStore;
@@ -30,6 +31,8 @@ use docent_functions::{handle, Body, Platform};
 
 const KV_BINDING: &str = "DOCENT_KV";
 const DB_BINDING: &str = "DOCENT_DB";
+/// Workers AI, declared in wrangler.toml only where it is used (it has no local simulator).
+const AI_BINDING: &str = "AI";
 /// One queue per priority tier (highest first), so bulk low-priority crawls never delay urgent ones.
 const QUEUE_BINDINGS: [&str; 4] = ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "CRAWL_QUEUE_NORMAL", "CRAWL_QUEUE_LOW"];
 /// Queue names as declared in wrangler.toml; the dead-letter queue's consumer marks URLs failed.
@@ -54,6 +57,7 @@ struct Shell {
     fetcher: WorkersFetch,
     clock: WorkersClock,
     gate: WorkersGate,
+    models: WorkersAi,
 }
 
 thread_local! {
@@ -84,6 +88,7 @@ impl Cloudflare {
             fetcher: WorkersFetch { timeout_ms: config.fetch_timeout_seconds * 1000 },
             clock: WorkersClock,
             gate: WorkersGate(gates),
+            models: WorkersAi(env.ai(AI_BINDING).ok()),
             config,
         })))
     }
@@ -96,6 +101,7 @@ impl Platform for Cloudflare {
     type Fetch = WorkersFetch;
     type Clock = WorkersClock;
     type Gate = WorkersGate;
+    type Models = WorkersAi;
 
     fn config(&self) -> &Config {
         &self.0.config
@@ -117,6 +123,13 @@ impl Platform for Cloudflare {
     }
     fn gate(&self) -> &WorkersGate {
         &self.0.gate
+    }
+    fn models(&self) -> &WorkersAi {
+        &self.0.models
+    }
+    fn log(&self, record: &serde_json::Value) {
+        // Workers Logs and `wrangler tail` parse JSON lines into fields.
+        console_log!("{record}");
     }
     fn name(&self) -> &'static str {
         "cloudflare"
@@ -226,7 +239,54 @@ struct WorkersFetch {
     timeout_ms: u64,
 }
 
+/// A response body as the Workers runtime streams it.
+struct WorkersStream(worker::ByteStream);
+
+impl ByteStream for WorkersStream {
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
+        self.0.next().await.map(|chunk| chunk.map_err(|e| transient("response body", e)))
+    }
+}
+
+// ---- Workers AI ----
+
+/// The `AI` binding, when wrangler.toml declares it.
+struct WorkersAi(Option<worker::Ai>);
+
+/// Workers AI's text-generation input. A struct, not a `serde_json::Value`: the binding's serializer
+/// would turn a map into a JS `Map`, which the runtime sends as `{}`.
+#[derive(serde::Serialize)]
+struct TextGeneration<'a> {
+    messages: &'a [Message],
+    max_tokens: u32,
+    temperature: f32,
+    stream: bool,
+}
+
+impl ModelRuntime for WorkersAi {
+    type Stream = WorkersStream;
+    async fn stream_chat(&self, model: &str, messages: &[Message], max_tokens: u32) -> PortResult<WorkersStream> {
+        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let input = TextGeneration { messages, max_tokens, temperature: 0.2, stream: true };
+        // Locally the binding exists but every call fails ("needs to be run remotely"): transient, so
+        // the breaker counts it and the chain moves on.
+        let stream = ai.run_bytes(model, &input).await.map_err(|e| transient("Workers AI", e))?;
+        Ok(WorkersStream(stream))
+    }
+}
+
 impl Fetcher for WorkersFetch {
+    type Stream = WorkersStream;
+
+    async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<WorkersStream>> {
+        let outbound = outbound_request(&request)?;
+        let mut response = Fetch::Request(outbound).send().await.map_err(|e| transient("fetch", e))?;
+        let status = response.status_code();
+        let headers: Vec<(String, String)> = response.headers().entries().collect();
+        let body = response.stream().map_err(|e| transient("response body", e))?;
+        Ok(StreamingResponse { status, headers, body: WorkersStream(body) })
+    }
+
     async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
         // The whole exchange, body included, has one deadline: a server that trickles bytes is cut off.
         let url = request.url.clone();
@@ -241,21 +301,7 @@ impl Fetcher for WorkersFetch {
 
 impl WorkersFetch {
     async fn exchange(&self, request: FetchRequest) -> PortResult<FetchResponse> {
-        let headers = Headers::new();
-        for (name, value) in &request.headers {
-            headers.set(name, value).map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
-        }
-        let method = Method::from(request.method.to_ascii_uppercase());
-        let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers);
-        if !request.follow_redirects {
-            // The 3xx comes back as it is, Location included (Workers do not make it opaque).
-            init.with_redirect(RequestRedirect::Manual);
-        }
-        if let Some(body) = &request.body {
-            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-        }
-        let outbound = worker::Request::new_with_init(&request.url, &init).map_err(|e| PortError::permanent(format!("request: {e}")))?;
+        let outbound = outbound_request(&request)?;
         let response = Fetch::Request(outbound).send().await.map_err(|e| transient("fetch", e))?;
         // The URL after redirects is only exposed by the underlying web_sys::Response.
         let raw: worker::web_sys::Response = response.into();
@@ -283,6 +329,24 @@ impl WorkersFetch {
         }
         Ok(FetchResponse { status, url, headers, body, truncated })
     }
+}
+
+fn outbound_request(request: &FetchRequest) -> PortResult<worker::Request> {
+    let headers = Headers::new();
+    for (name, value) in &request.headers {
+        headers.set(name, value).map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
+    }
+    let method = Method::from(request.method.to_ascii_uppercase());
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if !request.follow_redirects {
+        // The 3xx comes back as it is, Location included (Workers do not make it opaque).
+        init.with_redirect(RequestRedirect::Manual);
+    }
+    if let Some(body) = &request.body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    worker::Request::new_with_init(&request.url, &init).map_err(|e| PortError::permanent(format!("request: {e}")))
 }
 
 // ---- Clock ----

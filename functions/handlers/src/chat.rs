@@ -1,21 +1,37 @@
 //! The chat function: `POST /api/chat`, answers streamed as server-sent events with their sources.
+//!
+//! [`run_answer`] is the one answering pipeline, shared by `/api/chat`, `/v1/chat/completions` and the
+//! MCP `ask` tool: condense a follow-up, serve from the response cache, retrieve, decline weak
+//! evidence, ask the model gateway (streaming), fall back to the extractive answerer, then save the
+//! session and the answer record. Each endpoint only formats the [`AnswerEvent`]s.
 
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use docent_core::answer::{extractive_answer, Source, NOTHING_FOUND};
-use docent_core::tickets::wants_human;
+use docent_core::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::domain::random_id;
-use docent_core::ports::KeyValue;
-use docent_core::search::{query_terms, snippet};
+use docent_core::llm::{self, Turn, DO_NOT_KNOW};
+use docent_core::ports::{Clock, DocumentStore, KeyValue};
+use docent_core::search::{query_terms, snippet, SearchHit};
 use docent_core::sse;
+use docent_core::tickets::wants_human;
 
-use crate::http::{event_stream_response, parse_json, ApiError, Request, Response};
+use crate::gateway::{self, GatewayError};
+use crate::http::{event_stream, parse_json, ApiError, Request, Response};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
-const MAX_MESSAGE_CHARS: usize = 4_000;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Quotes in an extractive answer.
 const EXTRACTIVE_QUOTES: usize = 3;
+/// How long an answer can be rated (`POST /api/feedback`).
+pub const ANSWER_RECORD_TTL_SECONDS: u64 = 7 * 24 * 3600;
+/// The label of an extractive answer given because every model failed.
+pub const FALLBACK_NOTICE: &str =
+    "_The language model could not answer just now, so this is an extractive answer: the passages below are quoted from the indexed pages._";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,66 +46,146 @@ struct Session {
     turns: Vec<Turn>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Turn {
-    user: String,
-    assistant: String,
-}
-
 fn is_session_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What one answer is about.
+pub struct Question {
+    pub message: String,
+    /// Earlier turns, oldest first.
+    pub history: Vec<Turn>,
+    /// The session to append this turn to (`/api/chat`); `/v1` conversations travel with each request.
+    pub session_id: Option<String>,
+}
+
+/// The steps of an answer, in order: `Sources`, then `Delta`s, then `Done` or `Error`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerEvent {
+    Sources(Vec<Source>),
+    Delta(String),
+    Done(Done),
+    Error { code: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    pub session_id: Option<String>,
+    /// Rate this answer with `POST /api/feedback`.
+    pub answer_id: String,
+    pub cached: bool,
+    /// `llm`, `extractive` (no model configured), `fallback` (every model failed) or `no_evidence`.
+    pub mode: String,
+    /// The page offers "Create a ticket" when the docs had no answer or a person was asked for.
+    pub escalate: bool,
+    pub usage: AnswerUsage,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnswerUsage {
+    pub provider: Option<String>,
+    pub model: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// True when the provider did not report tokens and they were estimated.
+    pub estimated: bool,
+    pub cost_usd: f64,
+    pub passages: usize,
+}
+
+/// What the response cache keeps of an answer.
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedAnswer {
+    sources: Vec<Source>,
+    text: String,
+    mode: String,
+    escalate: bool,
+    usage: AnswerUsage,
+}
+
+/// What `POST /api/feedback` finds under `answer-record:<answer_id>`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    pub session_id: Option<String>,
+    pub question: String,
+    pub answer: String,
 }
 
 /// `POST /api/chat`
 pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let chat: ChatRequest = parse_json(request)?;
-    let message = chat.message.trim().to_string();
+    let message = checked_message(&chat.message)?;
+    let session_id = match chat.session_id {
+        Some(id) if is_session_id(&id) => id,
+        Some(_) => return Err(ApiError::bad_request("invalid_session", "session_id must be the id returned by a previous answer")),
+        None => random_id(platform.clock(), 16),
+    };
+    let session: Session = match platform.kv().get(&session_key(&session_id)).await {
+        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+        Ok(None) => Session::default(),
+        Err(e) => return Err(ApiError::internal("session store", e)),
+    };
+    let question = Question { message, history: session.turns, session_id: Some(session_id) };
+    let events = answer_stream(platform.clone(), question, |event| vec![chat_event(&event)]);
+    Ok(event_stream(events))
+}
+
+/// The `/api/chat` framing of an event.
+fn chat_event(event: &AnswerEvent) -> String {
+    match event {
+        AnswerEvent::Sources(sources) => sse::event("sources", &serde_json::json!({"sources": sources})),
+        AnswerEvent::Delta(text) => sse::event("delta", &serde_json::json!({"text": text})),
+        AnswerEvent::Done(done) => sse::event("done", &serde_json::to_value(done).unwrap_or_default()),
+        AnswerEvent::Error { code, message } => sse::event("error", &serde_json::json!({"code": code, "message": message})),
+    }
+}
+
+pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
+    let message = message.trim();
     if message.is_empty() {
         return Err(ApiError::bad_request("invalid_request", "message must not be empty"));
     }
     if message.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::bad_request("message_too_long", format!("message is limited to {MAX_MESSAGE_CHARS} characters")));
     }
-    let session_id = match chat.session_id {
-        Some(id) if is_session_id(&id) => id,
-        Some(_) => return Err(ApiError::bad_request("invalid_session", "session_id must be the id returned by a previous answer")),
-        None => random_id(platform.clock(), 16),
-    };
-    let key = format!("session:{session_id}");
-    let mut session: Session = match platform.kv().get(&key).await {
-        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-        Ok(None) => Session::default(),
-        Err(e) => return Err(ApiError::internal("session store", e)),
-    };
-
-    let Answer { sources, text: answer, escalate } = answer(platform, &message).await?;
-
-    session.turns.push(Turn { user: message, assistant: answer.clone() });
-    let keep = platform.config().session_turns;
-    if session.turns.len() > keep {
-        session.turns.drain(..session.turns.len() - keep);
-    }
-    if let Ok(json) = serde_json::to_string(&session) {
-        platform.kv().put(&key, &json, Some(platform.config().session_ttl_seconds)).await.map_err(|e| ApiError::internal("session store", e))?;
-    }
-
-    let mut events = vec![sse::event("sources", &serde_json::json!({"sources": sources}))];
-    events.extend(answer_pieces(&answer).map(|piece| sse::event("delta", &serde_json::json!({"text": piece}))));
-    events.push(sse::event(
-        "done",
-        &serde_json::json!({
-            "session_id": session_id,
-            "cached": false,
-            "mode": "extractive",
-            // The page offers "Create a ticket" when the docs had no answer or a person was asked for.
-            "escalate": escalate,
-            "usage": {"model": "extractive", "prompt_tokens": 0, "completion_tokens": 0, "passages": sources.len()},
-        }),
-    ));
-    Ok(event_stream_response(events))
+    Ok(message.to_string())
 }
 
-/// A grounded answer with the sources it cites.
+fn session_key(id: &str) -> String {
+    format!("session:{id}")
+}
+
+/// The answer as a byte stream that runs the pipeline while it is read: each event is framed by
+/// `frame` and sent as soon as it exists, so the first words reach the user while the model writes.
+pub fn answer_stream<P: Platform>(
+    platform: P,
+    question: Question,
+    mut frame: impl FnMut(AnswerEvent) -> Vec<String> + 'static,
+) -> Pin<Box<dyn Stream<Item = Bytes>>> {
+    let (sender, receiver) = futures_channel::mpsc::unbounded::<Bytes>();
+    let driver = async move {
+        run_answer(&platform, question, &mut |event| {
+            for text in frame(event) {
+                // A closed receiver means the client left; the answer still completes and is saved.
+                let _ = sender.unbounded_send(Bytes::from(text));
+            }
+        })
+        .await;
+    };
+    // The driver yields nothing itself; polling the merged stream runs it, and the stream ends when
+    // both the driver is done and its sender (dropped with it) is closed.
+    let driver = futures_util::stream::once(driver).filter_map(|_| async { None::<Bytes> });
+    Box::pin(futures_util::stream::select(receiver, driver))
+}
+
+/// A whole answer, for callers that do not stream (MCP `ask`, non-streamed `/v1`).
+pub async fn collect_answer<P: Platform>(platform: &P, question: Question) -> Vec<AnswerEvent> {
+    let mut events = Vec::new();
+    run_answer(platform, question, &mut |event| events.push(event)).await;
+    events
+}
+
+/// A grounded answer with the sources it cites (the MCP `ask` tool).
 pub struct Answer {
     pub sources: Vec<Source>,
     pub text: String,
@@ -97,12 +193,187 @@ pub struct Answer {
     pub escalate: bool,
 }
 
-/// Retrieves passages for `question` and answers from them (shared by chat and the MCP `ask` tool).
+/// Answers a single question without a conversation.
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
-    let hits = retrieve(platform, question, platform.config().chat_passages, SearchOptions::of(platform.config())).await?;
+    let question = Question { message: checked_message(question)?, history: Vec::new(), session_id: None };
+    let mut answer = Answer { sources: Vec::new(), text: String::new(), escalate: false };
+    for event in collect_answer(platform, question).await {
+        match event {
+            AnswerEvent::Sources(sources) => answer.sources = sources,
+            AnswerEvent::Delta(piece) => answer.text.push_str(&piece),
+            AnswerEvent::Done(done) => answer.escalate = done.escalate,
+            AnswerEvent::Error { code, message } => return Err(ApiError::new(::http::StatusCode::BAD_GATEWAY, code, message)),
+        }
+    }
+    Ok(answer)
+}
+
+/// Runs one answer, handing its events to `out` in order.
+pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut dyn FnMut(AnswerEvent)) {
+    let config = platform.config();
+    let started = platform.clock().now_ms();
+    let deadline = started + config.llm.total_timeout_ms;
+    let has_models = !config.llm.providers.is_empty();
+    let answer_id = random_id(platform.clock(), 16);
+
+    let standalone = standalone_question(platform, &question, deadline).await;
+    let cache_key = if config.llm.answer_cache_seconds > 0 {
+        match platform.store().index_version().await {
+            Ok(version) => Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id())),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    if let Some(key) = &cache_key {
+        let cached: Option<CachedAnswer> = platform.kv().get(key).await.ok().flatten().and_then(|json| serde_json::from_str(&json).ok());
+        if let Some(cached) = cached {
+            out(AnswerEvent::Sources(cached.sources));
+            for piece in answer_pieces(&cached.text) {
+                out(AnswerEvent::Delta(piece.to_string()));
+            }
+            finish(platform, &question, &answer_id, &cached.text, None, out, Done {
+                session_id: question.session_id.clone(),
+                answer_id: answer_id.clone(),
+                cached: true,
+                mode: cached.mode,
+                escalate: cached.escalate,
+                usage: AnswerUsage { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0.0, ..cached.usage },
+            })
+            .await;
+            platform.log(&serde_json::json!({"event": "answer", "cached": true, "ms": platform.clock().now_ms() - started}));
+            return;
+        }
+    }
+
+    let hits = match retrieve(platform, &standalone, config.chat_passages, SearchOptions::of(config)).await {
+        Ok(hits) => hits,
+        Err(e) => {
+            out(AnswerEvent::Error { code: "backend_unavailable", message: format!("the index could not be searched: {e}") });
+            return;
+        }
+    };
+    let wants_person = wants_human(&question.message);
+
+    let (text, sources, mode, usage) = if !has_models {
+        let sources = sources_of(&standalone, &hits);
+        let text = extractive_answer(&standalone, &hits, EXTRACTIVE_QUOTES);
+        out(AnswerEvent::Sources(sources.clone()));
+        emit_pieces(&text, out);
+        (text, sources, "extractive", AnswerUsage { model: "extractive".into(), passages: hits.len(), ..AnswerUsage::default() })
+    } else if llm::evidence(&standalone, &hits) < config.llm.min_evidence {
+        // Weak evidence: saying so is better than a fluent guess, and costs no model call.
+        out(AnswerEvent::Sources(Vec::new()));
+        emit_pieces(DO_NOT_KNOW, out);
+        (DO_NOT_KNOW.to_string(), Vec::new(), "no_evidence", AnswerUsage { model: "none".into(), ..AnswerUsage::default() })
+    } else {
+        let prompt = llm::grounded_prompt(&question.message, &question.history, &hits, &config.llm.context);
+        let used = &hits[..prompt.passages_used];
+        let sources = sources_of(&standalone, used);
+        out(AnswerEvent::Sources(sources.clone()));
+        let mut emit = |piece: &str| out(AnswerEvent::Delta(piece.to_string()));
+        match gateway::complete(platform, &prompt.messages, config.llm.context.answer_tokens, deadline, &mut emit).await {
+            Ok(answer) => {
+                let usage = AnswerUsage {
+                    provider: Some(answer.provider),
+                    model: answer.model,
+                    prompt_tokens: answer.usage.prompt_tokens,
+                    completion_tokens: answer.usage.completion_tokens,
+                    estimated: answer.usage_estimated,
+                    cost_usd: answer.cost_usd,
+                    passages: used.len(),
+                };
+                (answer.text, sources, "llm", usage)
+            }
+            Err(GatewayError::Interrupted(reason)) => {
+                platform.log(&serde_json::json!({"event": "answer_interrupted", "reason": reason}));
+                out(AnswerEvent::Error {
+                    code: "answer_interrupted",
+                    message: "The language model stopped in the middle of this answer. Please ask again.".into(),
+                });
+                return;
+            }
+            Err(GatewayError::Unavailable(reasons)) => {
+                platform.log(&serde_json::json!({"event": "llm_fallback", "reasons": reasons}));
+                let text = extractive_answer(&standalone, used, EXTRACTIVE_QUOTES).replacen(EXTRACTIVE_NOTICE, FALLBACK_NOTICE, 1);
+                emit_pieces(&text, out);
+                (text, sources, "fallback", AnswerUsage { model: "extractive".into(), passages: used.len(), ..AnswerUsage::default() })
+            }
+        }
+    };
+    let escalate = wants_person || text == NOTHING_FOUND || mode == "no_evidence";
+    let done = Done { session_id: question.session_id.clone(), answer_id: answer_id.clone(), cached: false, mode: mode.into(), escalate, usage };
+    // A fallback is not cached: the model may be back for the next asker.
+    let cacheable = mode != "fallback";
+    let cache = cache_key.filter(|_| cacheable).map(|key| {
+        (key, CachedAnswer { sources: sources.clone(), text: text.clone(), mode: mode.into(), escalate, usage: done.usage.clone() })
+    });
+    finish(platform, &question, &answer_id, &text, cache, out, done).await;
+    platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms() - started}));
+}
+
+/// Saves the turn, the answer record and the cache entry, then sends `Done`.
+async fn finish<P: Platform>(
+    platform: &P,
+    question: &Question,
+    answer_id: &str,
+    text: &str,
+    cache: Option<(String, CachedAnswer)>,
+    out: &mut dyn FnMut(AnswerEvent),
+    done: Done,
+) {
+    let config = platform.config();
+    if let Some(session_id) = &question.session_id {
+        let mut turns = question.history.clone();
+        turns.push(Turn { user: question.message.clone(), assistant: text.to_string() });
+        let keep = config.session_turns;
+        if turns.len() > keep {
+            turns.drain(..turns.len() - keep);
+        }
+        if let Ok(json) = serde_json::to_string(&Session { turns }) {
+            if let Err(e) = platform.kv().put(&session_key(session_id), &json, Some(config.session_ttl_seconds)).await {
+                out(AnswerEvent::Error { code: "backend_unavailable", message: format!("the conversation could not be saved: {e}") });
+                return;
+            }
+        }
+    }
+    let record = AnswerRecord { session_id: question.session_id.clone(), question: question.message.clone(), answer: text.to_string() };
+    if let Ok(json) = serde_json::to_string(&record) {
+        let _ = platform.kv().put(&format!("answer-record:{answer_id}"), &json, Some(ANSWER_RECORD_TTL_SECONDS)).await;
+    }
+    if let Some((key, cached)) = cache {
+        if let Ok(json) = serde_json::to_string(&cached) {
+            let _ = platform.kv().put(&key, &json, Some(config.llm.answer_cache_seconds.max(60))).await;
+        }
+    }
+    out(AnswerEvent::Done(done));
+}
+
+/// The question retrieval should see: a follow-up rewritten to stand on its own (by the first model
+/// that answers in time; without one, by borrowing the previous question when it leans on it).
+async fn standalone_question<P: Platform>(platform: &P, question: &Question, deadline: u64) -> String {
+    if question.history.is_empty() {
+        return question.message.clone();
+    }
+    let fallback = || llm::follow_up_query(&question.history, &question.message);
+    let llm_config = &platform.config().llm;
+    if llm_config.providers.is_empty() {
+        return fallback();
+    }
+    // Condensing may use at most a third of the answer's budget.
+    let budget = (deadline.saturating_sub(platform.clock().now_ms())) / 3;
+    let condense_deadline = platform.clock().now_ms() + budget.min(llm_config.connect_timeout_ms + llm_config.first_token_timeout_ms);
+    let messages = llm::condense_prompt(&question.history, &question.message);
+    let mut ignore = |_: &str| {};
+    match gateway::complete(platform, &messages, 100, condense_deadline, &mut ignore).await {
+        Ok(answer) => llm::parse_condensed(&answer.text).unwrap_or_else(fallback),
+        Err(_) => fallback(),
+    }
+}
+
+fn sources_of(question: &str, hits: &[SearchHit]) -> Vec<Source> {
     let terms = query_terms(question);
-    let sources: Vec<Source> = hits
-        .iter()
+    hits.iter()
         .enumerate()
         .map(|(i, hit)| Source {
             number: i + 1,
@@ -111,10 +382,13 @@ pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer,
             heading: hit.heading.clone(),
             snippet: snippet(&hit.text, &terms, 40),
         })
-        .collect();
-    let text = extractive_answer(question, &hits, EXTRACTIVE_QUOTES);
-    let escalate = text == NOTHING_FOUND || wants_human(question);
-    Ok(Answer { sources, text, escalate })
+        .collect()
+}
+
+fn emit_pieces(text: &str, out: &mut dyn FnMut(AnswerEvent)) {
+    for piece in answer_pieces(text) {
+        out(AnswerEvent::Delta(piece.to_string()));
+    }
 }
 
 /// Splits an answer into small pieces (a few words each) for the `delta` events, keeping whitespace so

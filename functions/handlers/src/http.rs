@@ -101,10 +101,9 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     response
 }
 
-/// A `text/event-stream` response of already framed events, never cached.
-pub fn event_stream_response(events: Vec<String>) -> Response {
-    let stream = futures_util::stream::iter(events.into_iter().map(bytes::Bytes::from));
-    let mut response = http::Response::new(Body::Stream(Box::pin(stream)));
+/// A `text/event-stream` response of framed events as they are produced, never cached.
+pub fn event_stream(stream: Pin<Box<dyn Stream<Item = Bytes>>>) -> Response {
+    let mut response = http::Response::new(Body::Stream(stream));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

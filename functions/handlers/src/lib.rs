@@ -13,6 +13,8 @@
 pub mod chat;
 pub mod crawl;
 pub mod embeddings;
+pub mod feedback;
+pub mod gateway;
 pub mod http;
 pub mod limits;
 pub mod openai;
@@ -23,18 +25,20 @@ pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
-use docent_core::ports::{Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, TicketStore, VectorStore};
+use docent_core::ports::{AnswerStore, Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, ModelRuntime, TicketStore, VectorStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 
-/// Everything a function may touch, provided by a platform shell.
-pub trait Platform {
+/// Everything a function may touch, provided by a platform shell. Cheap to clone (shells keep their
+/// bindings behind an `Rc`): a streamed answer owns a clone while the client reads it.
+pub trait Platform: Clone + 'static {
     type Kv: KeyValue;
     type Queue: CrawlQueue;
-    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore;
+    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore + AnswerStore;
     type Fetch: Fetcher;
     type Clock: Clock;
     type Gate: FetchGate;
+    type Models: ModelRuntime;
 
     fn config(&self) -> &Config;
     fn kv(&self) -> &Self::Kv;
@@ -43,6 +47,10 @@ pub trait Platform {
     fn fetcher(&self) -> &Self::Fetch;
     fn clock(&self) -> &Self::Clock;
     fn gate(&self) -> &Self::Gate;
+    /// The platform's own model runtime (Workers AI), if any.
+    fn models(&self) -> &Self::Models;
+    /// Writes one structured log record (a JSON line) where the platform keeps logs.
+    fn log(&self, record: &serde_json::Value);
     /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
     fn name(&self) -> &'static str;
     /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is read
@@ -71,6 +79,9 @@ const ROUTES: &[Route] = &[
     route(Method::POST, "/api/chat", false),
     route(Method::GET, "/v1/models", false),
     route(Method::POST, "/v1/chat/completions", false),
+    route(Method::POST, "/api/feedback", false),
+    route(Method::GET, "/api/feedback", true),
+    route(Method::GET, "/api/usage", true),
     route(Method::POST, "/api/crawls", true),
     route(Method::GET, "/api/crawls", true),
     route(Method::GET, "/api/crawls/{id}", true),
@@ -167,6 +178,12 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             limits::rate_limit(platform, &request, "chat", platform.config().chat_rate_limit, "questions").await?;
             openai::chat_completions(platform, &request).await
         }
+        ("POST", "/api/feedback") => {
+            limits::rate_limit(platform, &request, "feedback", platform.config().chat_rate_limit, "ratings").await?;
+            feedback::record(platform, &request).await
+        }
+        ("GET", "/api/feedback") => feedback::list(platform, &request).await,
+        ("GET", "/api/usage") => feedback::usage(platform, &request).await,
         ("POST", "/api/crawls") => crawl::start(platform, &request).await,
         ("GET", "/api/crawls") => crawl::list(platform).await,
         ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,

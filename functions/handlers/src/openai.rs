@@ -5,18 +5,17 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::chunk::estimate_tokens;
 use docent_core::domain::random_id;
+use docent_core::llm::Turn;
 use docent_core::ports::Clock;
 
-use crate::chat::{answer, answer_pieces, Answer};
-use crate::http::{event_stream_response, json_response, parse_json, ApiError, Request, Response};
+use crate::chat::{answer_stream, checked_message, collect_answer, AnswerEvent, Done, Question};
+use crate::http::{event_stream, json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
 
 /// The one model Docent serves: answers grounded in the indexed pages.
 pub const MODEL_ID: &str = "docent";
 const MAX_MESSAGES: usize = 100;
-const MAX_QUESTION_CHARS: usize = 4_000;
 
 #[derive(Debug, Deserialize)]
 struct CompletionRequest {
@@ -85,59 +84,96 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
     if completion.messages.is_empty() || completion.messages.len() > MAX_MESSAGES {
         return Err(ApiError::bad_request("invalid_request", format!("messages must hold 1 to {MAX_MESSAGES} messages")));
     }
-    let question = completion.messages.iter().rev().find(|m| m.role == "user").map(|m| m.content.text()).unwrap_or_default();
-    let question = question.trim();
-    if question.is_empty() {
+    let Some(last_user) = completion.messages.iter().rposition(|m| m.role == "user") else {
         return Err(ApiError::bad_request("invalid_request", "messages must end with a user message that has text"));
-    }
-    if question.chars().count() > MAX_QUESTION_CHARS {
-        return Err(ApiError::bad_request("message_too_long", format!("the user message is limited to {MAX_QUESTION_CHARS} characters")));
-    }
-    let Answer { sources, text, .. } = answer(platform, question).await?;
-    let prompt_tokens: usize = completion.messages.iter().map(|m| estimate_tokens(&m.content.text())).sum();
-    let completion_tokens = estimate_tokens(&text);
-    let usage = serde_json::json!({
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    });
+    };
+    let message = checked_message(&completion.messages[last_user].content.text())?;
+    let question = Question { message, history: turns(&completion.messages[..last_user]), session_id: None };
     let id = format!("chatcmpl-{}", random_id(platform.clock(), 12));
     let created = platform.clock().now_ms() / 1000;
     if !completion.stream {
-        return Ok(json_response(
-            StatusCode::OK,
-            &serde_json::json!({
-                "id": id,
-                "object": "chat.completion",
-                "created": created,
-                "model": MODEL_ID,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": usage,
-                // Beyond the OpenAI schema (clients ignore unknown fields): the passages cited as [n].
-                "sources": sources,
-            }),
-        ));
+        let events = collect_answer(platform, question).await;
+        let mut text = String::new();
+        let mut sources = Vec::new();
+        for event in events {
+            match event {
+                AnswerEvent::Sources(found) => sources = found,
+                AnswerEvent::Delta(piece) => text.push_str(&piece),
+                AnswerEvent::Error { code, message } => return Err(ApiError::new(StatusCode::BAD_GATEWAY, code, message)),
+                AnswerEvent::Done(done) => {
+                    return Ok(json_response(
+                        StatusCode::OK,
+                        &serde_json::json!({
+                            "id": id,
+                            "object": "chat.completion",
+                            "created": created,
+                            "model": MODEL_ID,
+                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                            "usage": usage(&done),
+                            // Beyond the OpenAI schema (clients ignore unknown fields): the passages cited as [n].
+                            "sources": sources,
+                        }),
+                    ));
+                }
+            }
+        }
+        return Err(ApiError::internal("answer", "the answer ended without a result"));
     }
-    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        let mut chunk = serde_json::json!({
+    let mut sources = Vec::new();
+    let chunk = move |delta: serde_json::Value, finish: Option<&str>| {
+        serde_json::json!({
             "id": id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": MODEL_ID,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        });
-        if finish.is_some() {
-            chunk["usage"] = usage.clone();
-            chunk["sources"] = serde_json::json!(sources);
-        }
-        // OpenAI streams are unnamed events: `data:` lines only, ended by `data: [DONE]`.
-        format!("data: {chunk}\n\n")
+        })
     };
-    let mut events = vec![chunk(serde_json::json!({"role": "assistant", "content": ""}), None)];
-    events.extend(answer_pieces(&text).map(|piece| chunk(serde_json::json!({"content": piece}), None)));
-    events.push(chunk(serde_json::json!({}), Some("stop")));
-    events.push("data: [DONE]\n\n".to_string());
-    Ok(event_stream_response(events))
+    // OpenAI streams are unnamed events: `data:` lines only, ended by `data: [DONE]`.
+    let data = |value: serde_json::Value| format!("data: {value}\n\n");
+    let stream = answer_stream(platform.clone(), question, move |event| match event {
+        AnswerEvent::Sources(found) => {
+            sources = found;
+            vec![data(chunk(serde_json::json!({"role": "assistant", "content": ""}), None))]
+        }
+        AnswerEvent::Delta(piece) => vec![data(chunk(serde_json::json!({"content": piece}), None))],
+        AnswerEvent::Done(done) => {
+            let mut last = chunk(serde_json::json!({}), Some("stop"));
+            last["usage"] = usage(&done);
+            last["sources"] = serde_json::json!(sources);
+            vec![data(last), "data: [DONE]\n\n".to_string()]
+        }
+        // The OpenAI wire format for an error in the middle of a stream.
+        AnswerEvent::Error { code, message } => vec![data(serde_json::json!({"error": {"code": code, "message": message, "type": "server_error"}}))],
+    });
+    Ok(event_stream(stream))
+}
+
+fn usage(done: &Done) -> serde_json::Value {
+    serde_json::json!({
+        "prompt_tokens": done.usage.prompt_tokens,
+        "completion_tokens": done.usage.completion_tokens,
+        "total_tokens": done.usage.prompt_tokens + done.usage.completion_tokens,
+    })
+}
+
+/// The conversation before the question, as (user, assistant) turns; system messages and unanswered
+/// user messages are left out.
+fn turns(messages: &[Message]) -> Vec<Turn> {
+    let mut turns = Vec::new();
+    let mut pending_user: Option<String> = None;
+    for message in messages {
+        match message.role.as_str() {
+            "user" => pending_user = Some(message.content.text()),
+            "assistant" => {
+                if let Some(user) = pending_user.take() {
+                    turns.push(Turn { user, assistant: message.content.text() });
+                }
+            }
+            _ => {}
+        }
+    }
+    turns
 }
 
 #[cfg(test)]
@@ -155,5 +191,7 @@ mod tests {
         assert_eq!(messages[0].content.text(), "Be brief.");
         assert_eq!(messages[1].content.text(), "How do I\ninstall?");
         assert_eq!(messages[2].content.text(), "");
+        let history = turns(&messages);
+        assert_eq!(history, vec![Turn { user: "How do I\ninstall?".into(), assistant: "".into() }]);
     }
 }

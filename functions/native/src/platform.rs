@@ -9,16 +9,27 @@ use std::path::{Path, PathBuf};
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::politeness::{Admission, HostGate, HostLimits};
+use docent_core::llm::Message;
 use docent_core::ports::{
-    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
 use docent_core::store::SqliteStore;
 use docent_functions::Platform;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-/// Docent on this machine: what `docent index` and the native tests run.
-pub struct Native {
+/// Docent on this machine: what `docent index` and the native tests run. Cloning shares the parts.
+#[derive(Clone)]
+pub struct Native(std::rc::Rc<NativeParts>);
+
+impl std::ops::Deref for Native {
+    type Target = NativeParts;
+    fn deref(&self) -> &NativeParts {
+        &self.0
+    }
+}
+
+pub struct NativeParts {
     pub config: Config,
     pub kv: MemoryKv,
     pub queue: MemoryQueue,
@@ -26,6 +37,7 @@ pub struct Native {
     pub fetcher: NativeFetcher,
     pub clock: SystemClock,
     pub gate: MemoryGate,
+    pub models: NoModels,
 }
 
 impl Native {
@@ -33,7 +45,7 @@ impl Native {
         let store = SqliteStore::new(Sqlite::open(db_path)?);
         pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
         let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);
-        Ok(Native {
+        Ok(Native(std::rc::Rc::new(NativeParts {
             config,
             kv: MemoryKv::default(),
             queue: MemoryQueue::default(),
@@ -41,7 +53,8 @@ impl Native {
             fetcher,
             clock: SystemClock,
             gate: MemoryGate::default(),
-        })
+            models: NoModels,
+        })))
     }
 }
 
@@ -52,6 +65,7 @@ impl Platform for Native {
     type Fetch = NativeFetcher;
     type Clock = SystemClock;
     type Gate = MemoryGate;
+    type Models = NoModels;
 
     fn config(&self) -> &Config {
         &self.config
@@ -73,6 +87,12 @@ impl Platform for Native {
     }
     fn gate(&self) -> &MemoryGate {
         &self.gate
+    }
+    fn models(&self) -> &NoModels {
+        &self.models
+    }
+    fn log(&self, record: &serde_json::Value) {
+        eprintln!("{record}");
     }
     fn name(&self) -> &'static str {
         "native"
@@ -210,8 +230,8 @@ impl CrawlQueue for MemoryQueue {
 pub struct MemoryGate(RefCell<HashMap<String, HostGate>>);
 
 impl FetchGate for MemoryGate {
-    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission> {
-        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire(limits, SystemClock.now_ms()))
+    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
+        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(limits, units, SystemClock.now_ms()))
     }
     async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
         if let Some(gate) = self.0.borrow_mut().get_mut(key) {
@@ -296,7 +316,63 @@ pub fn content_type_of(path: &Path) -> &'static str {
     }
 }
 
+/// No model runtime natively: models are reached over HTTP (OpenAI-compatible providers).
+pub struct NoModels;
+
+/// The body stream of a platform with no model runtime; never constructed.
+pub enum NoStream {}
+
+impl ByteStream for NoStream {
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
+        match *self {}
+    }
+}
+
+impl ModelRuntime for NoModels {
+    type Stream = NoStream;
+    async fn stream_chat(&self, _model: &str, _messages: &[Message], _max_tokens: u32) -> PortResult<NoStream> {
+        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider here"))
+    }
+}
+
+/// A response body read from ureq as it arrives (blocking reads: natively the gateway's deadlines
+/// are only checked between pieces, and the agent's global timeout bounds each exchange).
+pub struct NativeStream(Box<dyn Read>);
+
+impl ByteStream for NativeStream {
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
+        let mut buffer = vec![0; 8 * 1024];
+        match self.0.read(&mut buffer) {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some(Ok(buffer))
+            }
+            Err(e) => Some(Err(PortError::transient(format!("reading the response: {e}")))),
+        }
+    }
+}
+
 impl Fetcher for NativeFetcher {
+    type Stream = NativeStream;
+
+    async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<NativeStream>> {
+        let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
+        let response = self.agent.run(outbound).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect();
+        let reader = response.into_body().into_reader();
+        Ok(StreamingResponse { status, headers, body: NativeStream(Box::new(reader)) })
+    }
+
     async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
         if request.url.starts_with("file:") {
             return self.fetch_file(&request);

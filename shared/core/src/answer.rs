@@ -4,13 +4,13 @@
 //! answers, by quoting the sentences of the best passages that match the question, each cited, and it
 //! says plainly that this is what it did.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chunk::split_sentences;
 use crate::search::{distinct_term_hits, query_terms, SearchHit};
 
 /// A passage shown to the user as a numbered source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     /// The citation number used in the answer text (`[1]`).
     pub number: usize,

@@ -345,3 +345,68 @@ mod tests {
         }
     }
 }
+
+/// A user's rating of one answer (`POST /api/feedback`); a second rating of the same answer replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub id: String,
+    pub answer_id: String,
+    pub session_id: Option<String>,
+    pub rating: Rating,
+    pub comment: Option<String>,
+    /// The question and answer as they were given, so operators read the rating in context.
+    pub question: String,
+    pub answer: String,
+    pub created_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Up,
+    Down,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Up => "up",
+            Rating::Down => "down",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Rating> {
+        match text {
+            "up" => Some(Rating::Up),
+            "down" => Some(Rating::Down),
+            _ => None,
+        }
+    }
+}
+
+/// One model call, added to the day's totals for its provider and model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub provider: String,
+    pub model: String,
+    pub failed: bool,
+    pub cached: bool,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// A day's totals for one provider and model (`GET /api/usage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    pub day: String,
+    pub provider: String,
+    pub model: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub cached: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+}

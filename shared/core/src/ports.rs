@@ -56,7 +56,11 @@ pub trait CrawlQueue {
 /// The per-host politeness gates, shared by every consumer of every instance (a Durable Object per
 /// host on Cloudflare). `key` names the gate: a crawl origin, or [`GLOBAL_GATE`].
 pub trait FetchGate {
-    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission>;
+    async fn acquire(&self, key: &str, limits: &HostLimits) -> PortResult<Admission> {
+        self.acquire_units(key, limits, 1).await
+    }
+    /// Asks for a slot that costs `units` of the rate (tokens of a per-minute token quota).
+    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission>;
     async fn release(&self, key: &str, lease: u64) -> PortResult<()>;
 }
 
@@ -210,6 +214,16 @@ pub enum TicketUpdate {
 }
 
 /// Support tickets with their comments and audit log.
+/// Ratings of answers and the accounting of model calls.
+pub trait AnswerStore {
+    async fn record_feedback(&self, feedback: &crate::domain::Feedback) -> PortResult<()>;
+    /// Newest first.
+    async fn list_feedback(&self, rating: Option<crate::domain::Rating>, limit: u32) -> PortResult<Vec<crate::domain::Feedback>>;
+    async fn add_usage(&self, record: &crate::domain::UsageRecord) -> PortResult<()>;
+    /// Totals of the days from `since_day` (`YYYY-MM-DD`) on, newest first.
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<crate::domain::UsageTotals>>;
+}
+
 pub trait TicketStore {
     async fn create_ticket(&self, ticket: &NewTicket, now_ms: u64) -> PortResult<Ticket>;
     /// The ticket and the SHA-256 of its requester's access token.
@@ -258,7 +272,39 @@ impl FetchResponse {
 
 /// Outbound HTTP.
 pub trait Fetcher {
+    type Stream: ByteStream;
+    /// The whole exchange, body included, within the platform's fetch deadline.
     async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse>;
+    /// Returns as soon as the response headers are in; the body is read as it arrives. It has no
+    /// deadline of its own: the caller races each step against [`Clock::sleep`].
+    async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<Self::Stream>>;
+}
+
+/// A response whose body is still arriving (a streamed model answer).
+pub struct StreamingResponse<S> {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: S,
+}
+
+impl<S> StreamingResponse<S> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A body read piece by piece.
+pub trait ByteStream {
+    /// The next piece, or `None` at the end.
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>>;
+}
+
+/// A model runtime bound to the platform: Workers AI's `AI` binding (Spin's LLM interface would be
+/// another). Platforms without one answer every call with a permanent error.
+pub trait ModelRuntime {
+    type Stream: ByteStream;
+    /// Runs a text-generation model with `stream: true`: the bytes are server-sent events.
+    async fn stream_chat(&self, model: &str, messages: &[crate::llm::Message], max_tokens: u32) -> PortResult<Self::Stream>;
 }
 
 /// Wall-clock time and randomness, which differ per platform and are fixed in tests.

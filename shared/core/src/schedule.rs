@@ -110,6 +110,12 @@ impl CronSchedule {
     }
 }
 
+/// The UTC calendar day of `ms` as `YYYY-MM-DD` (the key of per-day totals).
+pub fn utc_day(ms: u64) -> String {
+    let (year, month, day) = civil_from_days((ms / 86_400_000) as i64);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -198,6 +204,9 @@ mod tests {
 
     #[test]
     fn civil_dates_round_trip() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(1_795_478_400_000 - 1), "2026-11-23", "the last millisecond of a day");
+        assert_eq!(utc_day(1_795_478_400_000), "2026-11-24");
         for days in [-1_000_000, -1, 0, 59, 365, 11_016, 20_415, 2_000_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

@@ -165,6 +165,30 @@ pub const MIGRATIONS: &[&[&str]] = &[
     ],
     // 4: whether a document's stored links stop short of the page's (a crawl through them is partial).
     &["ALTER TABLE documents ADD COLUMN links_capped INTEGER NOT NULL DEFAULT 0"],
+    // 5: ratings of answers, and model usage and cost per day.
+    &[
+        "CREATE TABLE IF NOT EXISTS feedback (
+            id TEXT PRIMARY KEY,
+            answer_id TEXT NOT NULL UNIQUE,
+            session_id TEXT,
+            rating TEXT NOT NULL,
+            comment TEXT,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            created_at INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at)",
+        "CREATE TABLE IF NOT EXISTS llm_usage_daily (
+            day TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            cached INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, provider, model))",
+    ],
 ];
 
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
@@ -888,6 +912,105 @@ fn audit_statement(id: &str, revision: &str, now_ms: u64, actor: &str, action: &
          SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND revision = ?6)",
         vec![id.into(), now_ms.into(), actor.into(), action.into(), detail.to_string().into(), revision.into()],
     )
+}
+
+const FEEDBACK_COLUMNS: &str = "id, answer_id, session_id, rating, comment, question, answer, created_at";
+
+impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
+    async fn record_feedback(&self, f: &crate::domain::Feedback) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                format!(
+                    "INSERT INTO feedback ({FEEDBACK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (answer_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at"
+                ),
+                vec![
+                    f.id.as_str().into(),
+                    f.answer_id.as_str().into(),
+                    f.session_id.clone().into(),
+                    f.rating.as_str().into(),
+                    f.comment.clone().into(),
+                    f.question.as_str().into(),
+                    f.answer.as_str().into(),
+                    f.created_at.into(),
+                ],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_feedback(&self, rating: Option<crate::domain::Rating>, limit: u32) -> PortResult<Vec<crate::domain::Feedback>> {
+        let rows = self
+            .query(
+                &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE ?1 IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
+                vec![rating.map(|r| r.as_str()).into(), u64::from(limit).into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::domain::Feedback {
+                    id: text(row, 0)?,
+                    answer_id: text(row, 1)?,
+                    session_id: opt_text(row, 2),
+                    rating: crate::domain::Rating::parse(&text(row, 3)?).ok_or_else(|| PortError::permanent("unknown rating"))?,
+                    comment: opt_text(row, 4),
+                    question: text(row, 5)?,
+                    answer: text(row, 6)?,
+                    created_at: int(row, 7)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_usage(&self, r: &crate::domain::UsageRecord) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, cached, prompt_tokens, completion_tokens, cost_usd)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (day, provider, model) DO UPDATE SET
+                    requests = requests + 1, failures = failures + excluded.failures, cached = cached + excluded.cached,
+                    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = completion_tokens + excluded.completion_tokens,
+                    cost_usd = cost_usd + excluded.cost_usd",
+                vec![
+                    r.day.as_str().into(),
+                    r.provider.as_str().into(),
+                    r.model.as_str().into(),
+                    u64::from(r.failed).into(),
+                    u64::from(r.cached).into(),
+                    r.prompt_tokens.into(),
+                    r.completion_tokens.into(),
+                    r.cost_usd.into(),
+                ],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<crate::domain::UsageTotals>> {
+        let rows = self
+            .query(
+                "SELECT day, provider, model, requests, failures, cached, prompt_tokens, completion_tokens, cost_usd
+                 FROM llm_usage_daily WHERE day >= ?1 ORDER BY day DESC, provider, model",
+                vec![since_day.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::domain::UsageTotals {
+                    day: text(row, 0)?,
+                    provider: text(row, 1)?,
+                    model: text(row, 2)?,
+                    requests: int(row, 3)?,
+                    failures: int(row, 4)?,
+                    cached: int(row, 5)?,
+                    prompt_tokens: int(row, 6)?,
+                    completion_tokens: int(row, 7)?,
+                    cost_usd: row.get(8).and_then(|v| v.as_f64()).unwrap_or(0.0),
+                })
+            })
+            .collect()
+    }
 }
 
 impl<D: SqlDatabase> TicketStore for SqliteStore<D> {

@@ -1,0 +1,366 @@
+//! The language-model gateway: asks the configured providers in order, each under a circuit breaker,
+//! its quota and the answer's deadlines, with retries (exponential backoff, full jitter, `Retry-After`)
+//! and accounting. Text is handed to `emit` as it streams in. The caller falls back to the extractive
+//! answerer when every provider failed before sending any text.
+
+use std::future::Future;
+
+use docent_core::breaker::{BreakerState, Gate};
+use docent_core::config::{LlmProvider, ProviderKind};
+use docent_core::domain::UsageRecord;
+use docent_core::llm::{self, estimate_tokens, Message, Piece, Usage, WireFormat};
+use docent_core::politeness::Admission;
+use docent_core::ports::{AnswerStore, ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime};
+use docent_core::retry::parse_retry_after;
+use docent_core::schedule::utc_day;
+use docent_core::sse::EventParser;
+use futures_util::future::{select, Either};
+
+use crate::Platform;
+
+/// A provider's complete answer.
+#[derive(Debug, Clone)]
+pub struct ModelAnswer {
+    pub provider: String,
+    pub model: String,
+    pub text: String,
+    pub usage: Usage,
+    /// True when the provider did not report usage and it was estimated.
+    pub usage_estimated: bool,
+    pub cost_usd: f64,
+}
+
+/// Why no provider answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// Nothing was sent to the user: the caller may answer some other way. Each entry is
+    /// "provider: reason".
+    Unavailable(Vec<String>),
+    /// A provider failed after part of its answer had been sent; the answer cannot be taken back.
+    Interrupted(String),
+}
+
+/// Waiting for quota longer than this skips the provider instead.
+const MAX_QUOTA_WAIT_MS: u64 = 2_000;
+/// Largest error body read from a failing provider.
+const MAX_ERROR_BYTES: usize = 16 * 1024;
+
+/// One failed attempt.
+struct Failure {
+    reason: String,
+    /// Worth trying this provider again (429, 5xx, timeouts, broken streams).
+    retryable: bool,
+    retry_after_ms: Option<u64>,
+    /// Text already went to the user.
+    sent_text: bool,
+}
+
+impl Failure {
+    fn new(reason: impl Into<String>, retryable: bool) -> Self {
+        Failure { reason: reason.into(), retryable, retry_after_ms: None, sent_text: false }
+    }
+}
+
+/// Races `future` against the clock; `None` when `ms` passed first.
+async fn within<P: Platform, T>(platform: &P, ms: u64, future: impl Future<Output = T>) -> Option<T> {
+    let future = std::pin::pin!(future);
+    let timer = std::pin::pin!(platform.clock().sleep(ms));
+    match select(future, timer).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(_) => None,
+    }
+}
+
+/// Asks the providers in order until one answers. `deadline_ms` bounds everything (clock time).
+pub async fn complete<P: Platform>(
+    platform: &P,
+    messages: &[Message],
+    max_tokens: u32,
+    deadline_ms: u64,
+    emit: &mut dyn FnMut(&str),
+) -> Result<ModelAnswer, GatewayError> {
+    let config = &platform.config().llm;
+    let prompt_tokens = messages.iter().map(|m| estimate_tokens(&m.content) + 4).sum::<u32>();
+    let mut reasons = Vec::new();
+    for provider in &config.providers {
+        let breaker_key = format!("llm-breaker:{}", provider.name);
+        let breaker: BreakerState =
+            platform.kv().get(&breaker_key).await.ok().flatten().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+        if let Gate::Open { retry_in_seconds } = config.breaker.gate(&breaker, platform.clock().now_ms()) {
+            reasons.push(format!("{}: circuit open for {retry_in_seconds} s more", provider.name));
+            continue;
+        }
+        if let Err(reason) = take_quota(platform, provider, prompt_tokens + max_tokens, deadline_ms).await {
+            reasons.push(format!("{}: {reason}", provider.name));
+            continue;
+        }
+        let mut attempt = 0;
+        let outcome = loop {
+            let started = platform.clock().now_ms();
+            match attempt_once(platform, provider, messages, max_tokens, deadline_ms, emit).await {
+                Ok((text, reported)) => {
+                    let usage = reported.unwrap_or(Usage { prompt_tokens, completion_tokens: estimate_tokens(&text) });
+                    let cost_usd = config.price(&provider.model).map(|p| p.cost_usd(&usage)).unwrap_or(0.0);
+                    let answer = ModelAnswer {
+                        provider: provider.name.clone(),
+                        model: provider.model.clone(),
+                        text,
+                        usage,
+                        usage_estimated: reported.is_none(),
+                        cost_usd,
+                    };
+                    account(platform, &answer, started, None).await;
+                    break Ok(answer);
+                }
+                Err(failure) => {
+                    account_failure(platform, provider, started, &failure.reason).await;
+                    if failure.sent_text {
+                        break Err(GatewayError::Interrupted(format!("{}: {}", provider.name, failure.reason)));
+                    }
+                    let now = platform.clock().now_ms();
+                    let mut unit = [0u8; 4];
+                    platform.clock().random_bytes(&mut unit);
+                    let unit = f64::from(u32::from_le_bytes(unit)) / f64::from(u32::MAX);
+                    // Full jitter: anywhere from zero to the exponential ceiling; never sooner than asked.
+                    let ceiling = config.backoff_ms.0.saturating_mul(1 << attempt.min(20)).min(config.backoff_ms.1);
+                    let delay = ((ceiling as f64 * unit) as u64).max(failure.retry_after_ms.unwrap_or(0));
+                    let worth_retrying = failure.retryable && attempt < config.retries && now + delay + 500 < deadline_ms;
+                    if !worth_retrying {
+                        reasons.push(format!("{}: {}", provider.name, failure.reason));
+                        break Err(GatewayError::Unavailable(Vec::new()));
+                    }
+                    attempt += 1;
+                    platform.clock().sleep(delay).await;
+                }
+            }
+        };
+        let now = platform.clock().now_ms();
+        match outcome {
+            Ok(answer) => {
+                if breaker != BreakerState::default() {
+                    let _ = platform.kv().delete(&breaker_key).await;
+                }
+                return Ok(answer);
+            }
+            Err(error) => {
+                let state = config.breaker.on_failure(&breaker, now);
+                if let Ok(json) = serde_json::to_string(&state) {
+                    // Kept a little longer than the cool-down; KV needs at least 60 s.
+                    let ttl = (config.breaker.cool_down_ms / 1000).max(60) * 2;
+                    let _ = platform.kv().put(&breaker_key, &json, Some(ttl)).await;
+                }
+                if let GatewayError::Interrupted(_) = error {
+                    return Err(error);
+                }
+            }
+        }
+        if platform.clock().now_ms() >= deadline_ms {
+            reasons.push("the answer's time budget ran out".into());
+            break;
+        }
+    }
+    Err(GatewayError::Unavailable(reasons))
+}
+
+/// Takes one request and `tokens` from the provider's per-minute quotas, shared by every instance
+/// through the platform's gates; waits up to [`MAX_QUOTA_WAIT_MS`], else gives up on this provider.
+async fn take_quota<P: Platform>(platform: &P, provider: &LlmProvider, tokens: u32, deadline_ms: u64) -> Result<(), String> {
+    let quotas = [
+        (format!("llm-requests:{}", provider.name), provider.requests_per_minute, 1),
+        (format!("llm-tokens:{}", provider.name), provider.tokens_per_minute, tokens),
+    ];
+    for (key, per_minute, units) in quotas {
+        if per_minute == 0 {
+            continue;
+        }
+        let limits = llm::per_minute_limits(per_minute);
+        loop {
+            // A quota that cannot be checked does not stop answers (the provider's own 429 still would).
+            let Ok(admission) = platform.gate().acquire_units(&key, &limits, units).await else { break };
+            match admission {
+                Admission::Granted { .. } => break,
+                Admission::Wait { ms } => {
+                    let now = platform.clock().now_ms();
+                    if ms > MAX_QUOTA_WAIT_MS || now + ms >= deadline_ms {
+                        return Err(format!("over its quota of {per_minute} per minute (next slot in {ms} ms)"));
+                    }
+                    platform.clock().sleep(ms).await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One call to one provider, streamed into `emit`: the text and the usage it reported.
+async fn attempt_once<P: Platform>(
+    platform: &P,
+    provider: &LlmProvider,
+    messages: &[Message],
+    max_tokens: u32,
+    deadline_ms: u64,
+    emit: &mut dyn FnMut(&str),
+) -> Result<(String, Option<Usage>), Failure> {
+    let config = &platform.config().llm;
+    let remaining = |platform: &P| deadline_ms.saturating_sub(platform.clock().now_ms());
+    let connect_ms = config.connect_timeout_ms.min(remaining(platform));
+    match &provider.kind {
+        ProviderKind::OpenAi { base_url, api_key } => {
+            let body = llm::openai_chat_body(&provider.model, messages, max_tokens, true);
+            let mut headers = vec![("content-type".to_string(), "application/json".to_string()), ("accept".to_string(), "text/event-stream".to_string())];
+            if let Some(key) = api_key {
+                headers.push(("authorization".into(), format!("Bearer {key}")));
+            }
+            let request = FetchRequest {
+                method: "POST".into(),
+                url: format!("{base_url}/chat/completions"),
+                headers,
+                body: Some(body.to_string().into_bytes()),
+                max_body_bytes: MAX_ERROR_BYTES,
+                follow_redirects: false,
+            };
+            let opened = within(platform, connect_ms, platform.fetcher().open(request))
+                .await
+                .ok_or_else(|| Failure::new(format!("no response within {connect_ms} ms"), true))?
+                .map_err(|e| Failure::new(e.to_string(), true))?;
+            let content_type = opened.header("content-type").unwrap_or_default().to_ascii_lowercase();
+            let retry_after = opened.header("retry-after").map(str::to_string);
+            let mut body = opened.body;
+            if opened.status != 200 {
+                let mut bytes = Vec::new();
+                while bytes.len() < MAX_ERROR_BYTES {
+                    match within(platform, 2_000.min(remaining(platform)), body.next_chunk()).await {
+                        Some(Some(Ok(chunk))) => bytes.extend_from_slice(&chunk),
+                        _ => break,
+                    }
+                }
+                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(&v, platform.clock().now_ms())).map(|s| u64::from(s) * 1000);
+                let retryable = matches!(opened.status, 408 | 409 | 429) || opened.status >= 500;
+                let mut failure = Failure::new(format!("HTTP {}: {}", opened.status, llm::provider_error_message(&bytes)), retryable);
+                failure.retry_after_ms = retry_after_ms;
+                return Err(failure);
+            }
+            let is_stream = content_type.contains("text/event-stream");
+            if !is_stream {
+                // Some servers ignore `stream`: take the whole answer.
+                let mut bytes = Vec::new();
+                loop {
+                    match within(platform, config.first_token_timeout_ms.min(remaining(platform)), body.next_chunk()).await {
+                        None => return Err(Failure::new("the answer stalled", true)),
+                        Some(None) => break,
+                        Some(Some(Ok(chunk))) => bytes.extend_from_slice(&chunk),
+                        Some(Some(Err(e))) => return Err(Failure::new(e.to_string(), true)),
+                    }
+                }
+                let (text, usage) = llm::parse_completion(WireFormat::OpenAi, &bytes).map_err(|e| Failure::new(e, true))?;
+                emit(&text);
+                return Ok((text, usage));
+            }
+            read_stream(platform, WireFormat::OpenAi, &mut body, deadline_ms, emit).await
+        }
+        ProviderKind::WorkersAi => {
+            let mut body = within(platform, connect_ms, platform.models().stream_chat(&provider.model, messages, max_tokens))
+                .await
+                .ok_or_else(|| Failure::new(format!("no response within {connect_ms} ms"), true))?
+                .map_err(|e| Failure::new(e.to_string(), e.transient))?;
+            read_stream(platform, WireFormat::WorkersAi, &mut body, deadline_ms, emit).await
+        }
+    }
+}
+
+/// Reads a streamed answer: every piece within the first-token timeout of the one before, the whole
+/// within the deadline, and a clean end (`[DONE]`) required.
+async fn read_stream<P: Platform>(
+    platform: &P,
+    format: WireFormat,
+    body: &mut impl ByteStream,
+    deadline_ms: u64,
+    emit: &mut dyn FnMut(&str),
+) -> Result<(String, Option<Usage>), Failure> {
+    let idle_ms = platform.config().llm.first_token_timeout_ms;
+    let mut parser = EventParser::default();
+    let mut pending = Vec::new();
+    let mut text = String::new();
+    let mut usage = None;
+    let fail = |reason: String, text: &str| Failure { reason, retryable: true, retry_after_ms: None, sent_text: !text.is_empty() };
+    loop {
+        let remaining = deadline_ms.saturating_sub(platform.clock().now_ms());
+        if remaining == 0 {
+            return Err(fail("the answer's time budget ran out".into(), &text));
+        }
+        let chunk = match within(platform, idle_ms.min(remaining), body.next_chunk()).await {
+            None if text.is_empty() => return Err(fail(format!("no text within {} ms", idle_ms.min(remaining)), &text)),
+            None => return Err(fail(format!("the answer stalled for {} ms", idle_ms.min(remaining)), &text)),
+            Some(None) => return Err(fail("the stream ended before [DONE]".into(), &text)),
+            Some(Some(Err(e))) => return Err(fail(e.to_string(), &text)),
+            Some(Some(Ok(chunk))) => chunk,
+        };
+        pending.extend_from_slice(&chunk);
+        // Feed only whole UTF-8 sequences; a character may straddle two chunks.
+        let valid = match std::str::from_utf8(&pending) {
+            Ok(_) => pending.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => return Err(fail("the stream is not UTF-8".into(), &text)),
+        };
+        let decoded = String::from_utf8_lossy(&pending[..valid]).into_owned();
+        pending.drain(..valid);
+        for event in parser.feed(&decoded) {
+            for piece in llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text))? {
+                match piece {
+                    Piece::Text(piece) => {
+                        emit(&piece);
+                        text.push_str(&piece);
+                    }
+                    Piece::Usage(reported) => usage = Some(reported),
+                    Piece::Done => {
+                        if text.is_empty() {
+                            return Err(fail("the answer was empty".into(), &text));
+                        }
+                        return Ok((text, usage));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Logs one model call as a JSON line and adds it to the day's totals.
+async fn account<P: Platform>(platform: &P, answer: &ModelAnswer, started_ms: u64, error: Option<&str>) {
+    let now = platform.clock().now_ms();
+    platform.log(&serde_json::json!({
+        "event": "llm_call",
+        "provider": answer.provider,
+        "model": answer.model,
+        "ok": error.is_none(),
+        "error": error,
+        "ms": now.saturating_sub(started_ms),
+        "prompt_tokens": answer.usage.prompt_tokens,
+        "completion_tokens": answer.usage.completion_tokens,
+        "usage_estimated": answer.usage_estimated,
+        "cost_usd": answer.cost_usd,
+    }));
+    let record = UsageRecord {
+        day: utc_day(now),
+        provider: answer.provider.clone(),
+        model: answer.model.clone(),
+        failed: error.is_some(),
+        cached: false,
+        prompt_tokens: u64::from(answer.usage.prompt_tokens),
+        completion_tokens: u64::from(answer.usage.completion_tokens),
+        cost_usd: answer.cost_usd,
+    };
+    // Accounting never fails an answer.
+    let _ = platform.store().add_usage(&record).await;
+}
+
+async fn account_failure<P: Platform>(platform: &P, provider: &LlmProvider, started_ms: u64, reason: &str) {
+    let failed = ModelAnswer {
+        provider: provider.name.clone(),
+        model: provider.model.clone(),
+        text: String::new(),
+        usage: Usage::default(),
+        usage_estimated: false,
+        cost_usd: 0.0,
+    };
+    account(platform, &failed, started_ms, Some(reason)).await;
+}
