@@ -4,6 +4,7 @@
 #![allow(async_fn_in_trait)]
 
 mod gate;
+mod timer;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,11 +13,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, event, BatchMessageBuilder, Context, D1Database, Delay, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
+    console_error, console_log, event, BatchMessageBuilder, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
     QueueRetryOptionsBuilder, RequestInit, RequestRedirect, ScheduleContext, ScheduledEvent,
 };
 
 use gate::{WorkersGate, GATE_BINDING};
+use timer::Timer;
 
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
@@ -291,7 +293,7 @@ impl Fetcher for WorkersFetch {
         // The whole exchange, body included, has one deadline: a server that trickles bytes is cut off.
         let url = request.url.clone();
         let exchange = std::pin::pin!(self.exchange(request));
-        let deadline = std::pin::pin!(Delay::from(std::time::Duration::from_millis(self.timeout_ms)));
+        let deadline = std::pin::pin!(Timer::after_ms(self.timeout_ms));
         match futures_util::future::select(exchange, deadline).await {
             futures_util::future::Either::Left((result, _)) => result,
             futures_util::future::Either::Right(_) => Err(PortError::transient(format!("fetch {url}: no complete answer within {} ms", self.timeout_ms))),
@@ -367,7 +369,7 @@ impl Clock for WorkersClock {
         array.copy_to(buf);
     }
     async fn sleep(&self, ms: u64) {
-        Delay::from(std::time::Duration::from_millis(ms)).await;
+        Timer::after_ms(ms).await;
     }
 }
 
