@@ -166,7 +166,8 @@ pub fn answer_stream<P: Platform>(
     let driver = async move {
         run_answer(&platform, question, &mut |event| {
             for text in frame(event) {
-                // A closed receiver means the client left; the answer still completes and is saved.
+                // Sending fails only once the client has gone and the body was dropped, which also
+                // drops this driver: an abandoned answer stops (and is neither saved nor cached).
                 let _ = sender.unbounded_send(Bytes::from(text));
             }
         })
@@ -217,7 +218,9 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
     let answer_id = random_id(platform.clock(), 16);
 
     let standalone = standalone_question(platform, &question, deadline).await;
-    let cache_key = if config.llm.answer_cache_seconds > 0 {
+    // Only a question without a conversation is cached: an answer shaped by earlier turns (which a
+    // `/v1` client supplies itself) must never reach someone else.
+    let cache_key = if config.llm.answer_cache_seconds > 0 && question.history.is_empty() {
         match platform.store().index_version().await {
             Ok(version) => Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id())),
             Err(_) => None,
@@ -241,7 +244,18 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
                 usage: AnswerUsage { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0.0, ..cached.usage },
             })
             .await;
-            platform.log(&serde_json::json!({"event": "answer", "cached": true, "ms": platform.clock().now_ms() - started}));
+            let record = docent_core::domain::UsageRecord {
+                day: docent_core::schedule::utc_day(started),
+                provider: "cache".into(),
+                model: config.llm.chain_id(),
+                failed: false,
+                cached: true,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                cost_usd: 0.0,
+            };
+            let _ = docent_core::ports::AnswerStore::add_usage(platform.store(), &record).await;
+            platform.log(&serde_json::json!({"event": "answer", "cached": true, "ms": platform.clock().now_ms().saturating_sub(started)}));
             return;
         }
     }
@@ -309,7 +323,7 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
         (key, CachedAnswer { sources: sources.clone(), text: text.clone(), mode: mode.into(), escalate, usage: done.usage.clone() })
     });
     finish(platform, &question, &answer_id, &text, cache, out, done).await;
-    platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms() - started}));
+    platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms().saturating_sub(started)}));
 }
 
 /// Saves the turn, the answer record and the cache entry, then sends `Done`.

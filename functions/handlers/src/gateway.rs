@@ -48,16 +48,24 @@ const MAX_ERROR_BYTES: usize = 16 * 1024;
 /// One failed attempt.
 struct Failure {
     reason: String,
-    /// Worth trying this provider again (429, 5xx, timeouts, broken streams).
+    /// Worth trying this provider again (429, 5xx, broken streams). A provider that did not answer
+    /// in time is not retried: the next one is asked instead.
     retryable: bool,
     retry_after_ms: Option<u64>,
-    /// Text already went to the user.
-    sent_text: bool,
+    /// The text already sent to the user (it cannot be taken back).
+    sent_text: String,
+    /// The failure says something about the provider's health and counts towards its breaker; a
+    /// request the provider rejected as invalid, or our own deadline running out, does not.
+    provider_fault: bool,
 }
 
 impl Failure {
     fn new(reason: impl Into<String>, retryable: bool) -> Self {
-        Failure { reason: reason.into(), retryable, retry_after_ms: None, sent_text: false }
+        Failure { reason: reason.into(), retryable, retry_after_ms: None, sent_text: String::new(), provider_fault: true }
+    }
+    fn not_provider_fault(mut self) -> Self {
+        self.provider_fault = false;
+        self
     }
 }
 
@@ -90,31 +98,29 @@ pub async fn complete<P: Platform>(
             reasons.push(format!("{}: circuit open for {retry_in_seconds} s more", provider.name));
             continue;
         }
-        if let Err(reason) = take_quota(platform, provider, prompt_tokens + max_tokens, deadline_ms).await {
-            reasons.push(format!("{}: {reason}", provider.name));
-            continue;
-        }
         let mut attempt = 0;
+        let mut provider_faults = 0;
         let outcome = loop {
+            // Every attempt, retries included, is taken from the provider's quotas.
+            if let Err(reason) = take_quota(platform, provider, prompt_tokens + max_tokens, deadline_ms).await {
+                reasons.push(format!("{}: {reason}", provider.name));
+                break Err(GatewayError::Unavailable(Vec::new()));
+            }
             let started = platform.clock().now_ms();
             match attempt_once(platform, provider, messages, max_tokens, deadline_ms, emit).await {
                 Ok((text, reported)) => {
                     let usage = reported.unwrap_or(Usage { prompt_tokens, completion_tokens: estimate_tokens(&text) });
-                    let cost_usd = config.price(&provider.model).map(|p| p.cost_usd(&usage)).unwrap_or(0.0);
-                    let answer = ModelAnswer {
-                        provider: provider.name.clone(),
-                        model: provider.model.clone(),
-                        text,
-                        usage,
-                        usage_estimated: reported.is_none(),
-                        cost_usd,
-                    };
+                    let answer = priced(config, provider, text, usage, reported.is_none());
                     account(platform, &answer, started, None).await;
                     break Ok(answer);
                 }
                 Err(failure) => {
-                    account_failure(platform, provider, started, &failure.reason).await;
-                    if failure.sent_text {
+                    // A broken stream was still generated (and billed): its tokens are estimated.
+                    let partial = Usage { prompt_tokens, completion_tokens: estimate_tokens(&failure.sent_text) };
+                    let usage = if failure.sent_text.is_empty() { Usage::default() } else { partial };
+                    account(platform, &priced(config, provider, String::new(), usage, true), started, Some(&failure.reason)).await;
+                    provider_faults += u32::from(failure.provider_fault);
+                    if !failure.sent_text.is_empty() {
                         break Err(GatewayError::Interrupted(format!("{}: {}", provider.name, failure.reason)));
                     }
                     let now = platform.clock().now_ms();
@@ -135,24 +141,21 @@ pub async fn complete<P: Platform>(
             }
         };
         let now = platform.clock().now_ms();
+        if outcome.is_ok() && breaker != BreakerState::default() {
+            let _ = platform.kv().delete(&breaker_key).await;
+        }
+        if outcome.is_err() && provider_faults > 0 {
+            let state = config.breaker.on_failure(&breaker, now);
+            if let Ok(json) = serde_json::to_string(&state) {
+                // Kept a little longer than the cool-down; KV needs at least 60 s.
+                let ttl = (config.breaker.cool_down_ms / 1000).max(60) * 2;
+                let _ = platform.kv().put(&breaker_key, &json, Some(ttl)).await;
+            }
+        }
         match outcome {
-            Ok(answer) => {
-                if breaker != BreakerState::default() {
-                    let _ = platform.kv().delete(&breaker_key).await;
-                }
-                return Ok(answer);
-            }
-            Err(error) => {
-                let state = config.breaker.on_failure(&breaker, now);
-                if let Ok(json) = serde_json::to_string(&state) {
-                    // Kept a little longer than the cool-down; KV needs at least 60 s.
-                    let ttl = (config.breaker.cool_down_ms / 1000).max(60) * 2;
-                    let _ = platform.kv().put(&breaker_key, &json, Some(ttl)).await;
-                }
-                if let GatewayError::Interrupted(_) = error {
-                    return Err(error);
-                }
-            }
+            Ok(answer) => return Ok(answer),
+            Err(error @ GatewayError::Interrupted(_)) => return Err(error),
+            Err(GatewayError::Unavailable(_)) => {}
         }
         if platform.clock().now_ms() >= deadline_ms {
             reasons.push("the answer's time budget ran out".into());
@@ -203,7 +206,13 @@ async fn attempt_once<P: Platform>(
 ) -> Result<(String, Option<Usage>), Failure> {
     let config = &platform.config().llm;
     let remaining = |platform: &P| deadline_ms.saturating_sub(platform.clock().now_ms());
+    let attempt_started = platform.clock().now_ms();
     let connect_ms = config.connect_timeout_ms.min(remaining(platform));
+    // A timeout the provider is given less than its configured time for is our budget's fault.
+    let timed_out = |ms: u64, configured: u64| {
+        let failure = Failure::new(format!("no response within {ms} ms"), false);
+        if ms < configured { failure.not_provider_fault() } else { failure }
+    };
     match &provider.kind {
         ProviderKind::OpenAi { base_url, api_key } => {
             let body = llm::openai_chat_body(&provider.model, messages, max_tokens, true);
@@ -221,7 +230,7 @@ async fn attempt_once<P: Platform>(
             };
             let opened = within(platform, connect_ms, platform.fetcher().open(request))
                 .await
-                .ok_or_else(|| Failure::new(format!("no response within {connect_ms} ms"), true))?
+                .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
                 .map_err(|e| Failure::new(e.to_string(), true))?;
             let content_type = opened.header("content-type").unwrap_or_default().to_ascii_lowercase();
             let retry_after = opened.header("retry-after").map(str::to_string);
@@ -238,6 +247,11 @@ async fn attempt_once<P: Platform>(
                 let retryable = matches!(opened.status, 408 | 409 | 429) || opened.status >= 500;
                 let mut failure = Failure::new(format!("HTTP {}: {}", opened.status, llm::provider_error_message(&bytes)), retryable);
                 failure.retry_after_ms = retry_after_ms;
+                // A rejected request (too long, bad parameters) is not the provider failing; a bad
+                // key (401/403) is a broken provider configuration, which the breaker should see.
+                if (400..500).contains(&opened.status) && !retryable && !matches!(opened.status, 401 | 403) {
+                    failure = failure.not_provider_fault();
+                }
                 return Err(failure);
             }
             let is_stream = content_type.contains("text/event-stream");
@@ -245,8 +259,9 @@ async fn attempt_once<P: Platform>(
                 // Some servers ignore `stream`: take the whole answer.
                 let mut bytes = Vec::new();
                 loop {
-                    match within(platform, config.first_token_timeout_ms.min(remaining(platform)), body.next_chunk()).await {
-                        None => return Err(Failure::new("the answer stalled", true)),
+                    let wait = config.first_token_timeout_ms.min(remaining(platform));
+                    match within(platform, wait, body.next_chunk()).await {
+                        None => return Err(timed_out(wait, config.first_token_timeout_ms)),
                         Some(None) => break,
                         Some(Some(Ok(chunk))) => bytes.extend_from_slice(&chunk),
                         Some(Some(Err(e))) => return Err(Failure::new(e.to_string(), true)),
@@ -256,43 +271,55 @@ async fn attempt_once<P: Platform>(
                 emit(&text);
                 return Ok((text, usage));
             }
-            read_stream(platform, WireFormat::OpenAi, &mut body, deadline_ms, emit).await
+            read_stream(platform, WireFormat::OpenAi, &mut body, attempt_started, deadline_ms, emit).await
         }
         ProviderKind::WorkersAi => {
             let mut body = within(platform, connect_ms, platform.models().stream_chat(&provider.model, messages, max_tokens))
                 .await
-                .ok_or_else(|| Failure::new(format!("no response within {connect_ms} ms"), true))?
+                .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
                 .map_err(|e| Failure::new(e.to_string(), e.transient))?;
-            read_stream(platform, WireFormat::WorkersAi, &mut body, deadline_ms, emit).await
+            read_stream(platform, WireFormat::WorkersAi, &mut body, attempt_started, deadline_ms, emit).await
         }
     }
 }
 
-/// Reads a streamed answer: every piece within the first-token timeout of the one before, the whole
-/// within the deadline, and a clean end (`[DONE]`) required.
+/// Reads a streamed answer: the first text within the first-token timeout of the attempt's start,
+/// every later piece within that timeout of the one before, all within the deadline, and a clean end
+/// (`[DONE]`) required.
 async fn read_stream<P: Platform>(
     platform: &P,
     format: WireFormat,
     body: &mut impl ByteStream,
+    attempt_started: u64,
     deadline_ms: u64,
     emit: &mut dyn FnMut(&str),
 ) -> Result<(String, Option<Usage>), Failure> {
-    let idle_ms = platform.config().llm.first_token_timeout_ms;
+    let first_token_ms = platform.config().llm.first_token_timeout_ms;
     let mut parser = EventParser::default();
     let mut pending = Vec::new();
     let mut text = String::new();
     let mut usage = None;
-    let fail = |reason: String, text: &str| Failure { reason, retryable: true, retry_after_ms: None, sent_text: !text.is_empty() };
+    let fail = |reason: String, text: &str, retryable: bool| Failure {
+        reason,
+        retryable,
+        retry_after_ms: None,
+        sent_text: text.to_string(),
+        provider_fault: true,
+    };
     loop {
-        let remaining = deadline_ms.saturating_sub(platform.clock().now_ms());
-        if remaining == 0 {
-            return Err(fail("the answer's time budget ran out".into(), &text));
-        }
-        let chunk = match within(platform, idle_ms.min(remaining), body.next_chunk()).await {
-            None if text.is_empty() => return Err(fail(format!("no text within {} ms", idle_ms.min(remaining)), &text)),
-            None => return Err(fail(format!("the answer stalled for {} ms", idle_ms.min(remaining)), &text)),
-            Some(None) => return Err(fail("the stream ended before [DONE]".into(), &text)),
-            Some(Some(Err(e))) => return Err(fail(e.to_string(), &text)),
+        let now = platform.clock().now_ms();
+        let remaining = deadline_ms.saturating_sub(now);
+        // Keep-alive comments and role-only chunks do not count as an answer starting.
+        let allowed = if text.is_empty() { (attempt_started + first_token_ms).saturating_sub(now) } else { first_token_ms };
+        let wait = allowed.min(remaining);
+        let chunk = match within(platform, wait, body.next_chunk()).await {
+            None => {
+                let reason = if text.is_empty() { format!("no text within {first_token_ms} ms") } else { format!("the answer stalled for {wait} ms") };
+                let failure = fail(reason, &text, false);
+                return Err(if wait < allowed { failure.not_provider_fault() } else { failure });
+            }
+            Some(None) => return Err(fail("the stream ended before [DONE]".into(), &text, true)),
+            Some(Some(Err(e))) => return Err(fail(e.to_string(), &text, true)),
             Some(Some(Ok(chunk))) => chunk,
         };
         pending.extend_from_slice(&chunk);
@@ -300,12 +327,12 @@ async fn read_stream<P: Platform>(
         let valid = match std::str::from_utf8(&pending) {
             Ok(_) => pending.len(),
             Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => return Err(fail("the stream is not UTF-8".into(), &text)),
+            Err(_) => return Err(fail("the stream is not UTF-8".into(), &text, true)),
         };
         let decoded = String::from_utf8_lossy(&pending[..valid]).into_owned();
         pending.drain(..valid);
         for event in parser.feed(&decoded) {
-            for piece in llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text))? {
+            for piece in llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text, true))? {
                 match piece {
                     Piece::Text(piece) => {
                         emit(&piece);
@@ -314,7 +341,7 @@ async fn read_stream<P: Platform>(
                     Piece::Usage(reported) => usage = Some(reported),
                     Piece::Done => {
                         if text.is_empty() {
-                            return Err(fail("the answer was empty".into(), &text));
+                            return Err(fail("the answer was empty".into(), &text, true));
                         }
                         return Ok((text, usage));
                     }
@@ -322,6 +349,11 @@ async fn read_stream<P: Platform>(
             }
         }
     }
+}
+
+fn priced(config: &docent_core::config::LlmConfig, provider: &LlmProvider, text: String, usage: Usage, usage_estimated: bool) -> ModelAnswer {
+    let cost_usd = config.price(&provider.model).map(|p| p.cost_usd(&usage)).unwrap_or(0.0);
+    ModelAnswer { provider: provider.name.clone(), model: provider.model.clone(), text, usage, usage_estimated, cost_usd }
 }
 
 /// Logs one model call as a JSON line and adds it to the day's totals.
@@ -353,14 +385,3 @@ async fn account<P: Platform>(platform: &P, answer: &ModelAnswer, started_ms: u6
     let _ = platform.store().add_usage(&record).await;
 }
 
-async fn account_failure<P: Platform>(platform: &P, provider: &LlmProvider, started_ms: u64, reason: &str) {
-    let failed = ModelAnswer {
-        provider: provider.name.clone(),
-        model: provider.model.clone(),
-        text: String::new(),
-        usage: Usage::default(),
-        usage_estimated: false,
-        cost_usd: 0.0,
-    };
-    account(platform, &failed, started_ms, Some(reason)).await;
-}

@@ -262,6 +262,7 @@ impl KeyValue for MemoryKv {
 /// and `http(s)://` URLs with ureq.
 pub struct NativeFetcher {
     agent: ureq::Agent,
+    timeout: std::time::Duration,
 }
 
 impl NativeFetcher {
@@ -272,7 +273,7 @@ impl NativeFetcher {
             .timeout_global(Some(std::time::Duration::from_secs(timeout_seconds)))
             .max_redirects(5)
             .build();
-        NativeFetcher { agent: config.into() }
+        NativeFetcher { agent: config.into(), timeout: std::time::Duration::from_secs(timeout_seconds) }
     }
 
     fn fetch_file(&self, request: &FetchRequest) -> PortResult<FetchResponse> {
@@ -362,7 +363,12 @@ impl Fetcher for NativeFetcher {
             builder = builder.header(name, value);
         }
         let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
-        let response = self.agent.run(outbound).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
+        // Headers within the fetch timeout; the body streams for as long as the caller reads it.
+        let mut configured = self.agent.configure_request(outbound).timeout_global(None).timeout_recv_response(Some(self.timeout));
+        if !request.follow_redirects {
+            configured = configured.max_redirects(0);
+        }
+        let response = self.agent.run(configured.build()).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

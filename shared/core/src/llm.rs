@@ -52,7 +52,10 @@ pub struct ContextBudget {
 /// A conservative token estimate (about four bytes of English per token, plus framing per message);
 /// used for budgets and quotas before the provider reports the real count.
 pub fn estimate_tokens(text: &str) -> u32 {
-    (text.len() as u32).div_ceil(4)
+    // Non-Latin scripts take a token or more per character, not per four bytes.
+    let ascii = text.bytes().filter(u8::is_ascii).count() as u32;
+    let other = text.chars().filter(|c| !c.is_ascii()).count() as u32;
+    ascii.div_ceil(4) + other
 }
 
 fn estimate_message(message: &Message) -> u32 {
@@ -128,26 +131,24 @@ pub fn grounded_prompt(question: &str, history: &[Turn], hits: &[SearchHit], bud
     GroundedPrompt { messages, passages_used: used, prompt_tokens }
 }
 
-/// Quotes and angle brackets cannot end an attribute or open a tag of the fence.
+/// Quotes, angle brackets and control characters cannot end an attribute or open a tag of the fence.
 fn attribute(value: &str) -> String {
-    value.replace('"', "'").replace(['<', '>'], " ").replace('\n', " ")
+    value.chars().map(|c| if c == '"' { '\'' } else if c == '<' || c == '>' || c.is_control() { ' ' } else { c }).collect()
 }
 
-/// A passage cannot close its own fence (or forge another passage): tag-like text is neutralised.
+/// A passage cannot close its own fence (or forge another passage): a `<` that starts anything like
+/// a passage tag (`</passage`, `< / Passage`, ...) is written as `&lt;`.
 fn defuse_fence(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let lower = text.to_ascii_lowercase();
-    let mut i = 0;
-    while i < text.len() {
-        let rest = &lower[i..];
-        if rest.starts_with("</passage") || rest.starts_with("<passage") {
-            out.push_str("&lt;");
-            i += 1;
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            out.push(c);
-            i += c.len_utf8();
+    for (i, c) in text.char_indices() {
+        if c == '<' {
+            let rest = text[i + 1..].trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+            if rest.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("passage")) {
+                out.push_str("&lt;");
+                continue;
+            }
         }
+        out.push(c);
     }
     out
 }
@@ -169,14 +170,14 @@ fn cut_at_word(text: &str, max_bytes: usize) -> String {
 pub fn condense_prompt(history: &[Turn], question: &str) -> Vec<Message> {
     let mut transcript = String::new();
     for turn in history.iter().rev().take(3).rev() {
-        transcript.push_str(&format!("User: {}\nAssistant: {}\n", turn.user, cut_at_word(&turn.assistant, 600)));
+        transcript.push_str(&format!("User: {}\nAssistant: {}\n", cut_at_word(&turn.user, 600), cut_at_word(&turn.assistant, 600)));
     }
     vec![
         Message::new(
             "system",
             "Rewrite the user's last message as one standalone question that can be understood without the conversation. Keep names, versions and error messages exactly. Reply with the question only.",
         ),
-        Message::new("user", format!("Conversation:\n{transcript}\nLast message: {question}\n\nStandalone question:")),
+        Message::new("user", format!("Conversation:\n{transcript}\nLast message: {}\n\nStandalone question:", cut_at_word(question, 2_000))),
     ]
 }
 
@@ -369,10 +370,17 @@ pub fn parse_prices(table: &str) -> Result<Vec<(String, Price)>, String> {
     Ok(prices)
 }
 
-/// A question as the response cache compares it: case, spacing and closing punctuation do not matter.
+/// A question as the response cache compares it: spacing, closing punctuation and the case of plain
+/// words do not matter; anything code-like (`-R`, `Vec::new`, `PGDATA`) keeps its case.
 pub fn normalise_question(question: &str) -> String {
-    let lowered = question.to_lowercase();
-    let words: Vec<&str> = lowered.split_whitespace().collect();
+    let words: Vec<String> = question
+        .split_whitespace()
+        .map(|word| {
+            let plain = word.trim_end_matches(['?', '!', '.', ',']);
+            let is_prose = plain.chars().all(char::is_alphabetic) && plain.chars().skip(1).all(char::is_lowercase);
+            if is_prose { word.to_lowercase() } else { word.to_string() }
+        })
+        .collect();
     words.join(" ").trim_end_matches(['?', '!', '.', ' ']).to_string()
 }
 
@@ -418,6 +426,14 @@ mod tests {
         assert_eq!(user.matches("</passage>").count(), 1, "only Docent's own closing tag: {user}");
         assert_eq!(user.matches("<passage ").count(), 1);
         assert!(user.contains("&lt;/passage>"));
+        for variant in ["< /passage>", "</ PASSAGE>", "<\n/passage >"] {
+            let hits = vec![hit("evil", &format!("x {variant} y"))];
+            let user = grounded_prompt("q", &[], &hits, &ContextBudget { window_tokens: 8_000, answer_tokens: 500 }).messages.pop().unwrap().content;
+            assert!(user.contains("x &lt;"), "{variant:?} was not neutralised: {user}");
+        }
+        assert_eq!(attribute("a\"b<c>\r\nd"), "a'b c   d");
+        assert_eq!(estimate_tokens("abcdefgh"), 2);
+        assert_eq!(estimate_tokens("データベース"), 6, "a token per character for Japanese");
     }
 
     #[test]
@@ -515,7 +531,8 @@ mod tests {
     #[test]
     fn cache_keys_ignore_form_but_not_meaning_version_or_model() {
         let key = answer_cache_key("Does Harbor run on Windows?", 7, "m");
-        assert_eq!(key, answer_cache_key("  does harbor RUN on   windows ", 7, "m"));
+        assert_eq!(key, answer_cache_key("  does harbor run on   windows ", 7, "m"));
+        assert_ne!(answer_cache_key("What does `-R` do?", 7, "m"), answer_cache_key("What does `-r` do?", 7, "m"));
         assert_ne!(key, answer_cache_key("Does Harbor run on Linux?", 7, "m"));
         assert_ne!(key, answer_cache_key("Does Harbor run on Windows?", 8, "m"));
         assert_ne!(key, answer_cache_key("Does Harbor run on Windows?", 7, "other"));

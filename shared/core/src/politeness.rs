@@ -91,11 +91,12 @@ impl HostGate {
             // Rounded up, so the rate is never exceeded.
             let interval = (1_000_000.0 / limits.rate_per_second).ceil().max(1.0) as u64;
             let burst = u64::from(limits.burst.max(1));
-            let cost = interval * u64::from(units.max(1)).min(burst);
+            let cost = interval * u64::from(units.max(1));
             // GCRA: allowed when the schedule, advanced by this request's cost, ends at most one
-            // bucket (burst × interval) ahead of now.
+            // bucket (burst × interval) ahead of now. A request larger than the bucket is let in
+            // when the bucket is full, and still charged in full, so later requests wait for it.
             let now = now_ms * 1000;
-            let earliest = (self.next_at_us + cost).saturating_sub(interval * burst);
+            let earliest = (self.next_at_us + cost.min(interval * burst)).saturating_sub(interval * burst);
             if now < earliest {
                 return Admission::Wait { ms: (earliest - now).div_ceil(1000) };
             }
@@ -258,8 +259,10 @@ mod tests {
         granted(gate.acquire_units(&limits, 5, 1_000));
         assert_eq!(gate.acquire_units(&limits, 10, 1_000), Admission::Wait { ms: 1_000 });
         granted(gate.acquire_units(&limits, 10, 2_000));
-        // More than a bucket waits for a full bucket, never forever.
+        // More than a bucket waits for a full bucket, never forever, and is charged in full: the
+        // 500 units take 50 s of the rate, so the next unit waits for them.
         assert_eq!(gate.acquire_units(&limits, 500, 2_000), Admission::Wait { ms: 2_000 });
         granted(gate.acquire_units(&limits, 500, 4_000));
+        assert_eq!(gate.acquire_units(&limits, 1, 4_000), Admission::Wait { ms: 48_100 });
     }
 }

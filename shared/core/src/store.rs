@@ -922,7 +922,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
             .batch(&[Statement::new(
                 format!(
                     "INSERT INTO feedback ({FEEDBACK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (answer_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at"
+                     ON CONFLICT (answer_id) DO UPDATE SET id = excluded.id, rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at"
                 ),
                 vec![
                     f.id.as_str().into(),
