@@ -129,6 +129,26 @@ impl Platform for Cloudflare {
     fn models(&self) -> &WorkersAi {
         &self.0.models
     }
+    fn cached_body(&self, key: &str) -> docent_functions::LocalFuture<'_, Option<Vec<u8>>> {
+        let key = key.to_string();
+        Box::pin(async move {
+            // A cache that fails is a cache that missed.
+            let mut response = worker::Cache::default().get(key.as_str(), false).await.ok().flatten()?;
+            response.bytes().await.ok()
+        })
+    }
+    fn cache_body(&self, key: &str, body: &[u8], ttl_seconds: u64) -> docent_functions::LocalFuture<'_, ()> {
+        let (key, body) = (key.to_string(), body.to_vec());
+        Box::pin(async move {
+            let headers = Headers::new();
+            let _ = headers.set("content-type", "application/json");
+            let _ = headers.set("cache-control", &format!("public, max-age={ttl_seconds}"));
+            let response = worker::ResponseBuilder::new().with_headers(headers).fixed(body);
+            if let Err(e) = worker::Cache::default().put(key.as_str(), response).await {
+                console_log!("edge cache put {key}: {e}");
+            }
+        })
+    }
     fn log(&self, record: &serde_json::Value) {
         // Workers Logs and `wrangler tail` parse JSON lines into fields.
         console_log!("{record}");

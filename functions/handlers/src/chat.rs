@@ -244,17 +244,6 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
                 usage: AnswerUsage { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0.0, ..cached.usage },
             })
             .await;
-            let record = docent_core::domain::UsageRecord {
-                day: docent_core::schedule::utc_day(started),
-                provider: "cache".into(),
-                model: config.llm.chain_id(),
-                failed: false,
-                cached: true,
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                cost_usd: 0.0,
-            };
-            let _ = docent_core::ports::AnswerStore::add_usage(platform.store(), &record).await;
             platform.log(&serde_json::json!({"event": "answer", "cached": true, "ms": platform.clock().now_ms().saturating_sub(started)}));
             return;
         }

@@ -376,7 +376,6 @@ async fn account<P: Platform>(platform: &P, answer: &ModelAnswer, started_ms: u6
         provider: answer.provider.clone(),
         model: answer.model.clone(),
         failed: error.is_some(),
-        cached: false,
         prompt_tokens: u64::from(answer.usage.prompt_tokens),
         completion_tokens: u64::from(answer.usage.completion_tokens),
         cost_usd: answer.cost_usd,

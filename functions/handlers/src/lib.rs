@@ -51,12 +51,26 @@ pub trait Platform: Clone + 'static {
     fn models(&self) -> &Self::Models;
     /// Writes one structured log record (a JSON line) where the platform keeps logs.
     fn log(&self, record: &serde_json::Value);
+    /// A response body kept in the platform's edge cache under `key` (the Cache API on Cloudflare),
+    /// if it has one. Platforms without an edge cache keep nothing.
+    fn cached_body(&self, key: &str) -> LocalFuture<'_, Option<Vec<u8>>> {
+        let _ = key;
+        Box::pin(async { None })
+    }
+    /// Keeps `body` under `key` for `ttl_seconds` in the edge cache, if there is one.
+    fn cache_body(&self, key: &str, body: &[u8], ttl_seconds: u64) -> LocalFuture<'_, ()> {
+        let _ = (key, body, ttl_seconds);
+        Box::pin(async {})
+    }
     /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
     fn name(&self) -> &'static str;
     /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is read
     /// rarely (per-source webhook secrets, scheduled sources).
     fn setting(&self, name: &str) -> Option<String>;
 }
+
+/// A boxed future of a single-threaded runtime, for the platform's optional capabilities.
+pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 
 /// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");

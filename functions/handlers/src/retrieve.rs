@@ -139,15 +139,32 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    // The edge cache is keyed by the validator, so a recrawl that changes content is never answered
+    // from it: the new index version makes a new key.
+    let cache_key = format!("https://search-cache.docent.internal/{}", etag.trim_matches('"'));
+    let mut cache_state = "miss";
     let mut response = if not_modified {
         let mut response = http::Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
+    } else if let Some(body) = platform.cached_body(&cache_key).await {
+        cache_state = "hit";
+        let mut response = json_response(StatusCode::OK, &serde_json::Value::Null);
+        *response.body_mut() = Body::Full(body.into());
+        response
     } else {
         let results = search_results(platform, &query, k, options).await?;
-        json_response(StatusCode::OK, &serde_json::json!({"query": query, "results": results, "index_version": version}))
+        let body = serde_json::to_vec(&serde_json::json!({"query": query, "results": results, "index_version": version})).unwrap_or_default();
+        let ttl = platform.config().search_cache_seconds;
+        if ttl > 0 {
+            platform.cache_body(&cache_key, &body, ttl).await;
+        }
+        let mut response = json_response(StatusCode::OK, &serde_json::Value::Null);
+        *response.body_mut() = Body::Full(body.into());
+        response
     };
     let headers = response.headers_mut();
+    headers.insert("x-docent-cache", HeaderValue::from_static(cache_state));
     if let (Ok(etag), Ok(cache)) = (HeaderValue::from_str(&etag), HeaderValue::from_str(&cache_control)) {
         headers.insert(header::ETAG, etag);
         headers.insert(header::CACHE_CONTROL, cache);

@@ -383,7 +383,9 @@ impl Rating {
     }
 }
 
-/// One model call, added to the day's totals for its provider and model.
+/// One model call, added to the day's totals for its provider and model. (Answers from the response
+/// cache call no model; they are logged, not written: a write per cached answer would make the
+/// cheapest answer wait on the database.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageRecord {
     /// `YYYY-MM-DD`, UTC.
@@ -391,7 +393,6 @@ pub struct UsageRecord {
     pub provider: String,
     pub model: String,
     pub failed: bool,
-    pub cached: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: f64,
@@ -405,7 +406,6 @@ pub struct UsageTotals {
     pub model: String,
     pub requests: u64,
     pub failures: u64,
-    pub cached: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: f64,

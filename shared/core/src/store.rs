@@ -183,7 +183,6 @@ pub const MIGRATIONS: &[&[&str]] = &[
             model TEXT NOT NULL,
             requests INTEGER NOT NULL DEFAULT 0,
             failures INTEGER NOT NULL DEFAULT 0,
-            cached INTEGER NOT NULL DEFAULT 0,
             prompt_tokens INTEGER NOT NULL DEFAULT 0,
             completion_tokens INTEGER NOT NULL DEFAULT 0,
             cost_usd REAL NOT NULL DEFAULT 0,
@@ -965,10 +964,10 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
     async fn add_usage(&self, r: &crate::domain::UsageRecord) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
-                "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, cached, prompt_tokens, completion_tokens, cost_usd)
-                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)
                  ON CONFLICT (day, provider, model) DO UPDATE SET
-                    requests = requests + 1, failures = failures + excluded.failures, cached = cached + excluded.cached,
+                    requests = requests + 1, failures = failures + excluded.failures,
                     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
                     completion_tokens = completion_tokens + excluded.completion_tokens,
                     cost_usd = cost_usd + excluded.cost_usd",
@@ -977,7 +976,6 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
                     r.provider.as_str().into(),
                     r.model.as_str().into(),
                     u64::from(r.failed).into(),
-                    u64::from(r.cached).into(),
                     r.prompt_tokens.into(),
                     r.completion_tokens.into(),
                     r.cost_usd.into(),
@@ -990,7 +988,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
     async fn usage_since(&self, since_day: &str) -> PortResult<Vec<crate::domain::UsageTotals>> {
         let rows = self
             .query(
-                "SELECT day, provider, model, requests, failures, cached, prompt_tokens, completion_tokens, cost_usd
+                "SELECT day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd
                  FROM llm_usage_daily WHERE day >= ?1 ORDER BY day DESC, provider, model",
                 vec![since_day.into()],
             )
@@ -1003,10 +1001,9 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
                     model: text(row, 2)?,
                     requests: int(row, 3)?,
                     failures: int(row, 4)?,
-                    cached: int(row, 5)?,
-                    prompt_tokens: int(row, 6)?,
-                    completion_tokens: int(row, 7)?,
-                    cost_usd: row.get(8).and_then(|v| v.as_f64()).unwrap_or(0.0),
+                    prompt_tokens: int(row, 5)?,
+                    completion_tokens: int(row, 6)?,
+                    cost_usd: row.get(7).and_then(|v| v.as_f64()).unwrap_or(0.0),
                 })
             })
             .collect()

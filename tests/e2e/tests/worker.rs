@@ -222,6 +222,12 @@ fn crawl_search_and_chat_on_workerd() {
         request("POST", &docent.url(&format!("/hooks/{source}")), &headers, Some(body))
     };
     let delivery = signed("msg_e2e_1", now, &body);
+    // The Cache API holds search answers, keyed by the index version: a second search is a hit...
+    let privacy_url = format!("{}?q=personal+data+server+logs", docent.url("/api/search"));
+    let before = request("GET", &privacy_url, &[], None);
+    assert!(before.body.contains(&site.url("/privacy.html")), "{}", before.body);
+    let cached = request("GET", &privacy_url, &[], None);
+    assert_eq!((cached.headers["x-docent-cache"].as_str(), cached.body.as_str()), ("hit", before.body.as_str()));
     let accepted = deliver(&delivery, &body, "docs");
     assert_eq!(accepted.status, 202, "{}", accepted.body);
     let accepted = accepted.json();
@@ -234,8 +240,10 @@ fn crawl_search_and_chat_on_workerd() {
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
     // Seven fixture pages, the robots site's three and the flaky copy's seven, less the deleted one.
     assert_eq!(index["documents"], 16, "the deleted page left the index: {index}");
-    let privacy = request("GET", &format!("{}?q=personal+data+server+logs", docent.url("/api/search")), &[], None).json();
-    assert!(!privacy.to_string().contains(&site.url("/privacy.html")), "{privacy}");
+    // ...and after the page left the index, the same search is not answered from the cache.
+    let after = request("GET", &privacy_url, &[], None);
+    assert_eq!(after.headers["x-docent-cache"], "miss");
+    assert!(!after.body.contains(&site.url("/privacy.html")), "{}", after.body);
     assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
     assert_error(&deliver(&signed("msg_e2e_2", now - 3600, &body), &body, "docs"), 401, "invalid_signature", "stale delivery");
     let forged = ("msg_e2e_3".to_string(), now.to_string(), delivery.2.clone());

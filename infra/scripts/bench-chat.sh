@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Chat latency on workerd: the overhead before the first token with a model that answers at once, and
+# cached answers under 200 concurrent clients (wrk), next to a handler that does no I/O
+# (GET /openapi.json) measured in the same run. Prints a markdown report.
+#
+#   infra/scripts/bench-chat.sh        (needs wrk: apt-get install wrk)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
+"$ROOT/infra/scripts/build-worker.sh" >/dev/null
+cd "$ROOT"
+WORK=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SITE_PORT=$(free_port); MODEL_PORT=$(free_port); PORT=$(free_port)
+cleanup() {
+  [ -n "${DOCENT_PID:-}" ] && kill -TERM -- "-$DOCENT_PID" 2>/dev/null || true
+  for pid in ${SITE_PID:-} ${MODEL_PID:-}; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+python3 -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory tests/fixtures/site >/dev/null 2>&1 & SITE_PID=$!
+python3 infra/scripts/bench-chat.py serve-model "$MODEL_PORT" & MODEL_PID=$!
+env DOCENT_LLM_PROVIDERS=bench DOCENT_LLM_BENCH_BASE_URL="http://127.0.0.1:$MODEL_PORT/v1" DOCENT_LLM_BENCH_MODEL=bench \
+  DOCENT_CHAT_RATE_LIMIT=0 DOCENT_SEARCH_RATE_LIMIT=0 \
+  PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
+curl -sf "$BASE/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+AUTH='Authorization: Bearer docent-dev-admin-key'
+job=$(curl -sf -X POST "$BASE/api/crawls" -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"url\": \"http://127.0.0.1:$SITE_PORT/index.html\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 1 120); do
+  status=$(curl -sf "$BASE/api/crawls/$job" -H "$AUTH" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+  [ "$status" = done ] && break; sleep 0.5
+done
+[ "$status" = done ] || die "the fixture crawl did not finish"
+
+echo "## Chat on workerd ($(nproc) cores, wrk and workerd sharing them)"
+echo
+echo "### Overhead before the first token (model stand-in answers at once; 200 distinct questions, one at a time)"
+python3 infra/scripts/bench-chat.py first-token "$BASE" 200
+echo
+cat > "$WORK/chat.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"message": "Does Harbor run on Windows?"}'
+LUA
+curl -sf -X POST "$BASE/api/chat" -H 'Content-Type: application/json' -d '{"message": "Does Harbor run on Windows?"}' >/dev/null
+echo "### 200 concurrent clients, 20 s each"
+echo
+echo '```'
+echo "no-op handler (GET /openapi.json):"
+wrk -t2 -c200 -d20s --latency "$BASE/openapi.json" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors|requests in"
+echo
+echo "cached answer (POST /api/chat, the same question):"
+wrk -t2 -c200 -d20s --latency -s "$WORK/chat.lua" "$BASE/api/chat" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors|requests in"
+echo '```'
+grep -c '"cached":true' "$WORK/docent.log" >/dev/null 2>&1 || true
