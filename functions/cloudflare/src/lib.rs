@@ -285,7 +285,27 @@ struct TextGeneration<'a> {
     stream: bool,
 }
 
+/// Workers AI's reranker input (a struct for the same reason as [`TextGeneration`]).
+#[derive(serde::Serialize)]
+struct RerankInput<'a> {
+    query: &'a str,
+    contexts: Vec<RerankContext<'a>>,
+    top_k: usize,
+}
+
+#[derive(serde::Serialize)]
+struct RerankContext<'a> {
+    text: &'a str,
+}
+
 impl ModelRuntime for WorkersAi {
+    async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
+        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let input = RerankInput { query, contexts: documents.iter().map(|text| RerankContext { text }).collect(), top_k: documents.len() };
+        let output: serde_json::Value = ai.run(model, &input).await.map_err(|e| transient("Workers AI reranker", e))?;
+        docent_core::rerank::parse_workers_ai_rerank(&output).map_err(PortError::permanent)
+    }
+
     type Stream = WorkersStream;
     async fn stream_chat(&self, model: &str, messages: &[Message], max_tokens: u32) -> PortResult<WorkersStream> {
         let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;

@@ -70,7 +70,7 @@ impl Failure {
 }
 
 /// Races `future` against the clock; `None` when `ms` passed first.
-async fn within<P: Platform, T>(platform: &P, ms: u64, future: impl Future<Output = T>) -> Option<T> {
+pub(crate) async fn within<P: Platform, T>(platform: &P, ms: u64, future: impl Future<Output = T>) -> Option<T> {
     let future = std::pin::pin!(future);
     let timer = std::pin::pin!(platform.clock().sleep(ms));
     match select(future, timer).await {

@@ -5,10 +5,13 @@ use serde::Serialize;
 
 use docent_core::domain::sha256_hex;
 use docent_core::config::SearchMode;
-use docent_core::ports::{DocumentStore, PortResult, VectorStore};
+use docent_core::config::{Reranker, RerankerKind};
+use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult, VectorStore};
+use docent_core::rerank;
 use docent_core::search::{dedupe_by_section, fts5_match_expression, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
 
 use crate::embeddings;
+use crate::gateway::within;
 
 use crate::http::{json_response, query_param, ApiError, Body, Request, Response};
 use crate::Platform;
@@ -58,8 +61,65 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
         SearchMode::Hybrid => reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)]),
     };
     let mut hits = dedupe_by_section(ranked);
+    if let Some(reranker) = &platform.config().reranker {
+        hits = rerank(platform, reranker, query, hits).await;
+    }
     hits.truncate(k as usize);
     Ok(hits)
+}
+
+/// Reorders the best candidates with the configured reranker; any failure or timeout keeps the fused
+/// order (a reranker improves search, it must never break it).
+async fn rerank<P: Platform>(platform: &P, reranker: &Reranker, query: &str, mut hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    let tail = hits.split_off(hits.len().min(reranker.candidates as usize));
+    if hits.len() < 2 {
+        hits.extend(tail);
+        return hits;
+    }
+    let documents: Vec<String> = hits.iter().map(rerank::document_text).collect();
+    let started = platform.clock().now_ms();
+    let scores = within(platform, reranker.timeout_ms, rerank_scores(platform, reranker, query, &documents)).await;
+    let mut ranked = match scores {
+        Some(Ok(scores)) => rerank::reorder(hits, &scores),
+        failure => {
+            let error = match failure {
+                Some(Err(e)) => e.to_string(),
+                _ => format!("no answer within {} ms", reranker.timeout_ms),
+            };
+            platform.log(&serde_json::json!({"event": "rerank_failed", "model": reranker.model, "error": error}));
+            hits
+        }
+    };
+    platform.log(&serde_json::json!({"event": "rerank", "model": reranker.model, "candidates": documents.len(), "ms": platform.clock().now_ms().saturating_sub(started)}));
+    ranked.extend(tail);
+    ranked
+}
+
+async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
+    match &reranker.kind {
+        RerankerKind::WorkersAi => platform.models().rerank(&reranker.model, query, documents).await,
+        RerankerKind::Http { base_url, api_key } => {
+            let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+            if let Some(key) = api_key {
+                headers.push(("authorization".into(), format!("Bearer {key}")));
+            }
+            let response = platform
+                .fetcher()
+                .fetch(FetchRequest {
+                    method: "POST".into(),
+                    url: format!("{base_url}/rerank"),
+                    headers,
+                    body: Some(rerank::rerank_body(&reranker.model, query, documents).to_string().into_bytes()),
+                    max_body_bytes: 1024 * 1024,
+                    follow_redirects: false,
+                })
+                .await?;
+            if response.status != 200 {
+                return Err(PortError::transient(format!("reranker answered HTTP {}", response.status)));
+            }
+            rerank::parse_rerank(&response.body).map_err(PortError::permanent)
+        }
+    }
 }
 
 async fn vector_hits<P: Platform>(platform: &P, query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {

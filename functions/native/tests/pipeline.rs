@@ -471,3 +471,75 @@ fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
         assert_eq!(p.store().vector_count(model).await.unwrap(), p.store().counts().await.unwrap().chunks, "every chunk got its vector");
     });
 }
+
+/// A `/rerank` endpoint for one test: answers each request with `answer(documents)` and records the
+/// request bodies.
+fn rerank_server(answer: fn(usize) -> (u16, String)) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let (status, reply) = answer(body["documents"].as_array().unwrap().len());
+            record.lock().unwrap().push(body);
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}", reply.len());
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
+    use docent_core::config::{Reranker, RerankerKind};
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let db = fresh_dir("rerank").join("index.db");
+        let plain = Native::open(&db, test_config()).unwrap();
+        crawl::start_job(&plain, request(site_url("index.html"), None)).await.unwrap();
+        drain(&plain).await;
+        let ids = |hits: Vec<docent_core::search::SearchHit>| hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>();
+        let options = SearchOptions { mode: docent_core::config::SearchMode::Lexical, url_prefix: None };
+        let fused = ids(retrieve(&plain, "harbor jobs", 4, options).await.unwrap());
+        assert_eq!(fused.len(), 4);
+
+        let with_reranker = |base_url: String| {
+            let reranker = Reranker { kind: RerankerKind::Http { base_url, api_key: Some("rk".into()) }, model: "rerank-test".into(), candidates: 4, timeout_ms: 5_000 };
+            Native::open(&db, Config { reranker: Some(reranker), ..test_config() }).unwrap()
+        };
+        // A reranker that prefers the last candidate most: the order is reversed.
+        let (base, seen) = rerank_server(|n| {
+            let results: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!({"index": i, "relevance_score": i as f64})).collect();
+            (200, serde_json::json!({"results": results}).to_string())
+        });
+        let reranked = ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap());
+        let mut reversed = fused.clone();
+        reversed.reverse();
+        assert_eq!(reranked, reversed);
+        let request = seen.lock().unwrap()[0].clone();
+        assert_eq!((request["model"].as_str(), request["query"].as_str()), (Some("rerank-test"), Some("harbor jobs")));
+        assert_eq!(request["documents"].as_array().unwrap().len(), 4, "the four best candidates");
+        // A failing reranker leaves the fused order.
+        let (base, _) = rerank_server(|_| (500, "{}".into()));
+        assert_eq!(ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()), fused);
+        let (base, _) = rerank_server(|_| (200, "not json".into()));
+        assert_eq!(ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()), fused);
+    });
+}

@@ -63,6 +63,27 @@ pub struct Config {
     pub rrf_weights: (f64, f64),
     /// Who answers chat questions, in fallback order, and how they are held to time and quota.
     pub llm: LlmConfig,
+    /// An optional second stage that reorders the best candidates of a search (off by default).
+    pub reranker: Option<Reranker>,
+}
+
+/// A cross-encoder reranker (`DOCENT_RERANKER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reranker {
+    pub kind: RerankerKind,
+    pub model: String,
+    /// How many of the best fused candidates it reorders.
+    pub candidates: u32,
+    /// Past this the fused order is kept.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RerankerKind {
+    /// A `/rerank` endpoint (Cohere, Jina, vLLM, llama.cpp server, Infinity).
+    Http { base_url: String, api_key: Option<String> },
+    /// Workers AI through the `AI` binding.
+    WorkersAi,
 }
 
 /// The language-model gateway (`DOCENT_LLM_*`). With no providers, answers are extractive.
@@ -206,6 +227,7 @@ impl Default for Config {
             search_mode: SearchMode::Lexical,
             rrf_weights: (1.0, 1.0),
             llm: LlmConfig::default(),
+            reranker: None,
         }
     }
 }
@@ -311,6 +333,30 @@ impl Config {
         }
         config.rrf_weights = (decimal("DOCENT_RRF_LEXICAL_WEIGHT", config.rrf_weights.0)?, decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?);
         config.llm = llm_config(&get, &decimal)?;
+        config.reranker = match get("DOCENT_RERANKER").as_deref() {
+            None | Some("off") => None,
+            Some(kind @ ("http" | "workers-ai")) => {
+                let kind = if kind == "workers-ai" {
+                    RerankerKind::WorkersAi
+                } else {
+                    let base_url = get("DOCENT_RERANKER_BASE_URL")
+                        .ok_or_else(|| ConfigError("DOCENT_RERANKER=http needs DOCENT_RERANKER_BASE_URL (the URL before /rerank)".into()))?;
+                    RerankerKind::Http { base_url: base_url.trim_end_matches('/').to_string(), api_key: get("DOCENT_RERANKER_API_KEY") }
+                };
+                let model = match (&kind, get("DOCENT_RERANKER_MODEL")) {
+                    (_, Some(model)) => model,
+                    (RerankerKind::WorkersAi, None) => "@cf/baai/bge-reranker-base".into(),
+                    (RerankerKind::Http { .. }, None) => return Err(ConfigError("DOCENT_RERANKER=http needs DOCENT_RERANKER_MODEL".into())),
+                };
+                Some(Reranker {
+                    kind,
+                    model,
+                    candidates: number("DOCENT_RERANK_CANDIDATES", get("DOCENT_RERANK_CANDIDATES"), 20)?.clamp(2, 100),
+                    timeout_ms: number("DOCENT_RERANK_TIMEOUT_MS", get("DOCENT_RERANK_TIMEOUT_MS"), 3_000)?.max(1),
+                })
+            }
+            Some(other) => return Err(ConfigError(format!("DOCENT_RERANKER must be off, http or workers-ai, got `{other}`"))),
+        };
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }
@@ -451,5 +497,16 @@ mod tests {
         assert!(config(&[("DOCENT_LLM_PROVIDERS", "a,a"), ("DOCENT_LLM_A_BASE_URL", "http://x"), ("DOCENT_LLM_A_MODEL", "m")]).is_err());
         assert!(config(&[("DOCENT_MIN_EVIDENCE", "2")]).is_err());
         assert!(config(&[("DOCENT_LLM_PRICES", "m=free")]).unwrap_err().0.starts_with("DOCENT_LLM_PRICES"));
+    }
+
+    #[test]
+    fn the_reranker_is_off_unless_configured() {
+        assert_eq!(config(&[]).unwrap().reranker, None);
+        let workers = config(&[("DOCENT_RERANKER", "workers-ai")]).unwrap().reranker.unwrap();
+        assert_eq!((workers.kind, workers.model.as_str(), workers.candidates), (RerankerKind::WorkersAi, "@cf/baai/bge-reranker-base", 20));
+        let http = config(&[("DOCENT_RERANKER", "http"), ("DOCENT_RERANKER_BASE_URL", "http://127.0.0.1:7997/v1/"), ("DOCENT_RERANKER_MODEL", "bge-reranker-v2-m3")]).unwrap();
+        assert_eq!(http.reranker.unwrap().kind, RerankerKind::Http { base_url: "http://127.0.0.1:7997/v1".into(), api_key: None });
+        assert!(config(&[("DOCENT_RERANKER", "http")]).unwrap_err().0.contains("DOCENT_RERANKER_BASE_URL"));
+        assert!(config(&[("DOCENT_RERANKER", "cohere")]).is_err());
     }
 }

@@ -20,6 +20,7 @@ pub mod llm;
 pub mod politeness;
 pub mod ports;
 pub mod ratelimit;
+pub mod rerank;
 pub mod retry;
 pub mod robots;
 pub mod schedule;
