@@ -3,13 +3,20 @@
 
 Usage: bench-chat.py serve-model PORT            # an OpenAI-compatible streaming endpoint that answers at once
        bench-chat.py first-token BASE_URL [N]    # N distinct questions, one at a time
+       bench-chat.py load BASE_URL PER_MINUTE USERS SECONDS [QUESTION]
 
 serve-model answers every /v1/chat/completions request immediately with a short streamed answer (six
 chunks), so the time a client waits for its first `delta` is Docent's own overhead: retrieval, prompt
 building, the gateway and one loopback round trip to the model. first-token asks N questions that are
 all different (so none comes from the response cache) and prints p50/p95 of the time to the first
 `delta` event and to the end of the answer.
+
+load is an open-loop load: PER_MINUTE requests a minute, evenly spaced, each sent by whichever of USERS
+simulated users is free (a user waits for its answer before its next question). Latency is measured
+from the moment a request was due, so a slow server cannot hide queueing. Prints p50/p95/p99, the
+achieved rate and the errors (non-200, timeouts of 30 s, or a stream without its `done` event).
 """
+import asyncio
 import http.client, http.server, json, socketserver, statistics, sys, time, urllib.parse
 
 ANSWER = ["Harbor ", "runs ", "inside ", "WSL2 ", "on Windows ", "[1]."]
@@ -82,9 +89,63 @@ def first_token(base, n):
           f"whole answer: p50 {statistics.median(totals):.1f} ms, p95 {pct(totals, 0.95):.1f} ms")
 
 
+async def one_request(host, port, body):
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 30)
+    try:
+        head = (f"POST /api/chat HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        writer.write(head + body)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(-1), 30)
+        return data.startswith(b"HTTP/1.1 200") and b"event: done" in data
+    finally:
+        writer.close()
+
+
+async def load(base, per_minute, users, seconds, question):
+    url = urllib.parse.urlparse(base)
+    body = json.dumps({"message": question}).encode()
+    interval = 60.0 / per_minute
+    total = int(seconds / interval)
+    queue = asyncio.Queue()
+    latencies, errors = [], 0
+    start = time.perf_counter()
+
+    async def user():
+        nonlocal errors
+        while True:
+            due = await queue.get()
+            if due is None:
+                return
+            await asyncio.sleep(max(0, due - time.perf_counter()))
+            try:
+                ok = await one_request(url.hostname, url.port, body)
+            except (OSError, asyncio.TimeoutError):
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - due) * 1000)
+            else:
+                errors += 1
+
+    for i in range(total):
+        queue.put_nowait(start + i * interval)
+    for _ in range(users):
+        queue.put_nowait(None)
+    await asyncio.gather(*(user() for _ in range(users)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    pct = lambda p: latencies[max(0, int(p * len(latencies)) - 1)] if latencies else float("nan")
+    print(f"{total} requests due at {per_minute}/min from {users} users over {seconds} s: "
+          f"p50 {pct(0.50):.0f} ms, p95 {pct(0.95):.0f} ms, p99 {pct(0.99):.0f} ms; "
+          f"{len(latencies) / elapsed * 60:.0f} answers/min; errors {errors} ({100 * errors / max(total, 1):.1f} %)")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve-model":
         serve_model(int(sys.argv[2]))
+    elif sys.argv[1] == "load":
+        question = sys.argv[6] if len(sys.argv) > 6 else "Does Harbor run on Windows?"
+        asyncio.run(load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), question))
     elif sys.argv[1] == "first-token":
         first_token(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 200)
     else:

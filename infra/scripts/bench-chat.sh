@@ -45,7 +45,13 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": "Does Harbor run on Windows?"}'
 LUA
 curl -sf -X POST "$BASE/api/chat" -H 'Content-Type: application/json' -d '{"message": "Does Harbor run on Windows?"}' >/dev/null
-echo "### 200 concurrent clients, 20 s each"
+echo "### Cached answers, the seeds' scenario: 200 users, open loop (latency from when each request was due)"
+echo
+for rate in 500 2000 6000; do
+  python3 infra/scripts/bench-chat.py load "$BASE" "$rate" 200 30
+done
+echo
+echo "### Saturation: 200 concurrent clients in a closed loop (wrk), 20 s each"
 echo
 echo '```'
 echo "no-op handler (GET /openapi.json):"

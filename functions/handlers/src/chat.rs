@@ -27,8 +27,6 @@ use crate::Platform;
 pub(crate) const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Quotes in an extractive answer.
 const EXTRACTIVE_QUOTES: usize = 3;
-/// How long an answer can be rated (`POST /api/feedback`).
-pub const ANSWER_RECORD_TTL_SECONDS: u64 = 7 * 24 * 3600;
 /// The label of an extractive answer given because every model failed.
 pub const FALLBACK_NOTICE: &str =
     "_The language model could not answer just now, so this is an extractive answer: the passages below are quoted from the indexed pages._";
@@ -40,10 +38,22 @@ struct ChatRequest {
     session_id: Option<String>,
 }
 
-/// A conversation kept in KV under `session:<id>`.
+/// A conversation kept in KV under `session:<id>`: its last turns, and how many answers it has had (so
+/// answer `<session>-<n>` is found among the kept turns for feedback).
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Session {
-    turns: Vec<Turn>,
+pub struct Session {
+    pub turns: Vec<Turn>,
+    #[serde(default)]
+    pub answers: u64,
+}
+
+impl Session {
+    /// The turn that answer number `n` (1-based) gave, while the session still keeps it.
+    pub fn turn(&self, n: u64) -> Option<&Turn> {
+        let first_kept = self.answers.checked_sub(self.turns.len() as u64)? + 1;
+        let index = n.checked_sub(first_kept)?;
+        self.turns.get(usize::try_from(index).ok()?)
+    }
 }
 
 fn is_session_id(id: &str) -> bool {
@@ -57,6 +67,8 @@ pub struct Question {
     pub history: Vec<Turn>,
     /// The session to append this turn to (`/api/chat`); `/v1` conversations travel with each request.
     pub session_id: Option<String>,
+    /// Answers the session has had before this one.
+    pub answered: u64,
 }
 
 /// The steps of an answer, in order: `Sources`, then `Delta`s, then `Done` or `Error`.
@@ -71,8 +83,8 @@ pub enum AnswerEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Done {
     pub session_id: Option<String>,
-    /// Rate this answer with `POST /api/feedback`.
-    pub answer_id: String,
+    /// Rate this answer with `POST /api/feedback`: `<session_id>-<n>`, for answers kept in a session.
+    pub answer_id: Option<String>,
     pub cached: bool,
     /// `llm`, `extractive` (no model configured), `fallback` (every model failed) or `no_evidence`.
     pub mode: String,
@@ -103,29 +115,24 @@ struct CachedAnswer {
     usage: AnswerUsage,
 }
 
-/// What `POST /api/feedback` finds under `answer-record:<answer_id>`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AnswerRecord {
-    pub session_id: Option<String>,
-    pub question: String,
-    pub answer: String,
-}
-
 /// `POST /api/chat`
 pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let chat: ChatRequest = parse_json(request)?;
     let message = checked_message(&chat.message)?;
-    let session_id = match chat.session_id {
+    let session_id = match chat.session_id.clone() {
         Some(id) if is_session_id(&id) => id,
         Some(_) => return Err(ApiError::bad_request("invalid_session", "session_id must be the id returned by a previous answer")),
         None => random_id(platform.clock(), 16),
     };
-    let session: Session = match platform.kv().get(&session_key(&session_id)).await {
-        Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-        Ok(None) => Session::default(),
-        Err(e) => return Err(ApiError::internal("session store", e)),
+    let session: Session = match chat.session_id {
+        None => Session::default(),
+        Some(_) => match platform.kv().get(&session_key(&session_id)).await {
+            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+            Ok(None) => Session::default(),
+            Err(e) => return Err(ApiError::internal("session store", e)),
+        },
     };
-    let question = Question { message, history: session.turns, session_id: Some(session_id) };
+    let question = Question { message, history: session.turns, session_id: Some(session_id), answered: session.answers };
     let events = answer_stream(platform.clone(), question, |event| vec![chat_event(&event)]);
     Ok(event_stream(events))
 }
@@ -151,7 +158,7 @@ pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
     Ok(message.to_string())
 }
 
-fn session_key(id: &str) -> String {
+pub fn session_key(id: &str) -> String {
     format!("session:{id}")
 }
 
@@ -196,7 +203,7 @@ pub struct Answer {
 
 /// Answers a single question without a conversation.
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
-    let question = Question { message: checked_message(question)?, history: Vec::new(), session_id: None };
+    let question = Question { message: checked_message(question)?, history: Vec::new(), session_id: None, answered: 0 };
     let mut answer = Answer { sources: Vec::new(), text: String::new(), escalate: false };
     for event in collect_answer(platform, question).await {
         match event {
@@ -215,7 +222,7 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
     let started = platform.clock().now_ms();
     let deadline = started + config.llm.total_timeout_ms;
     let has_models = !config.llm.providers.is_empty();
-    let answer_id = random_id(platform.clock(), 16);
+    let answer_id = question.session_id.as_ref().map(|id| format!("{id}-{}", question.answered + 1));
 
     let standalone = standalone_question(platform, &question, deadline).await;
     // Only a question without a conversation is cached: an answer shaped by earlier turns (which a
@@ -235,7 +242,7 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
             for piece in answer_pieces(&cached.text) {
                 out(AnswerEvent::Delta(piece.to_string()));
             }
-            finish(platform, &question, &answer_id, &cached.text, None, out, Done {
+            finish(platform, &question, &cached.text, None, out, Done {
                 session_id: question.session_id.clone(),
                 answer_id: answer_id.clone(),
                 cached: true,
@@ -311,15 +318,14 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
     let cache = cache_key.filter(|_| cacheable).map(|key| {
         (key, CachedAnswer { sources: sources.clone(), text: text.clone(), mode: mode.into(), escalate, usage: done.usage.clone() })
     });
-    finish(platform, &question, &answer_id, &text, cache, out, done).await;
+    finish(platform, &question, &text, cache, out, done).await;
     platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms().saturating_sub(started)}));
 }
 
-/// Saves the turn, the answer record and the cache entry, then sends `Done`.
+/// Saves the turn and the cache entry, then sends `Done`.
 async fn finish<P: Platform>(
     platform: &P,
     question: &Question,
-    answer_id: &str,
     text: &str,
     cache: Option<(String, CachedAnswer)>,
     out: &mut dyn FnMut(AnswerEvent),
@@ -333,16 +339,12 @@ async fn finish<P: Platform>(
         if turns.len() > keep {
             turns.drain(..turns.len() - keep);
         }
-        if let Ok(json) = serde_json::to_string(&Session { turns }) {
+        if let Ok(json) = serde_json::to_string(&Session { turns, answers: question.answered + 1 }) {
             if let Err(e) = platform.kv().put(&session_key(session_id), &json, Some(config.session_ttl_seconds)).await {
                 out(AnswerEvent::Error { code: "backend_unavailable", message: format!("the conversation could not be saved: {e}") });
                 return;
             }
         }
-    }
-    let record = AnswerRecord { session_id: question.session_id.clone(), question: question.message.clone(), answer: text.to_string() };
-    if let Ok(json) = serde_json::to_string(&record) {
-        let _ = platform.kv().put(&format!("answer-record:{answer_id}"), &json, Some(ANSWER_RECORD_TTL_SECONDS)).await;
     }
     if let Some((key, cached)) = cache {
         if let Ok(json) = serde_json::to_string(&cached) {
@@ -430,6 +432,18 @@ mod tests {
         assert!(pieces.len() >= 3);
         assert_eq!(pieces.concat(), answer);
         assert_eq!(answer_pieces("").count(), 0);
+    }
+
+    #[test]
+    fn answers_are_found_among_the_kept_turns() {
+        let turn = |n: u64| Turn { user: format!("q{n}"), assistant: format!("a{n}") };
+        // Twelve answers, of which the last ten are kept.
+        let session = Session { turns: (3..=12).map(turn).collect(), answers: 12 };
+        assert_eq!(session.turn(12).map(|t| t.user.as_str()), Some("q12"));
+        assert_eq!(session.turn(3).map(|t| t.user.as_str()), Some("q3"));
+        assert!(session.turn(2).is_none() && session.turn(13).is_none() && session.turn(0).is_none());
+        // A session from before answers were counted rates nothing rather than the wrong turn.
+        assert!(Session { turns: vec![turn(1)], answers: 0 }.turn(1).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use docent_core::domain::{random_id, Feedback, Rating};
 use docent_core::ports::{AnswerStore, Clock, KeyValue};
 use docent_core::schedule::utc_day;
 
-use crate::chat::AnswerRecord;
+use crate::chat::{session_key, Session};
 use crate::http::{json_response, parse_json, query_param, ApiError, Request, Response};
 use crate::Platform;
 
@@ -28,32 +28,36 @@ struct FeedbackRequest {
 pub async fn record<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let input: FeedbackRequest = parse_json(request)?;
     let rating = Rating::parse(&input.rating).ok_or_else(|| ApiError::bad_request("invalid_rating", "rating must be \"up\" or \"down\""))?;
-    if input.answer_id.len() != 32 || !input.answer_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let parsed = input.answer_id.split_once('-').and_then(|(session, n)| {
+        let valid = session.len() == 32 && session.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then_some(()).and_then(|_| n.parse::<u64>().ok()).map(|n| (session.to_string(), n))
+    });
+    let Some((session_id, number)) = parsed else {
         return Err(ApiError::bad_request("invalid_answer_id", "answer_id must be the answer_id of a `done` event"));
-    }
+    };
     let comment = input.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
         return Err(ApiError::bad_request("comment_too_long", format!("comment is limited to {MAX_COMMENT_CHARS} characters")));
     }
-    let record: AnswerRecord = match platform.kv().get(&format!("answer-record:{}", input.answer_id)).await {
-        Ok(Some(json)) => serde_json::from_str(&json).map_err(|e| ApiError::internal("answer record", e))?,
-        Ok(None) => {
-            return Err(ApiError::not_found(format!(
-                "no answer {} (answers can be rated for {} days)",
-                input.answer_id,
-                crate::chat::ANSWER_RECORD_TTL_SECONDS / 86_400
-            )))
-        }
-        Err(e) => return Err(ApiError::internal("answer record", e)),
+    // The answer is read from its conversation, so a rating is only accepted for an answer Docent gave.
+    let session: Option<Session> = match platform.kv().get(&session_key(&session_id)).await {
+        Ok(json) => json.and_then(|json| serde_json::from_str(&json).ok()),
+        Err(e) => return Err(ApiError::internal("session store", e)),
+    };
+    let Some(turn) = session.as_ref().and_then(|s| s.turn(number)).cloned() else {
+        return Err(ApiError::not_found(format!(
+            "no answer {} (answers can be rated while their conversation is kept: its last turns, for DOCENT_SESSION_TTL_SECONDS)",
+            input.answer_id
+        )));
     };
     let feedback = Feedback {
         id: random_id(platform.clock(), 12),
         answer_id: input.answer_id,
-        session_id: record.session_id,
+        session_id: Some(session_id),
         rating,
         comment,
-        question: record.question,
-        answer: record.answer,
+        question: turn.user,
+        answer: turn.assistant,
         created_at: platform.clock().now_ms(),
     };
     platform.store().record_feedback(&feedback).await?;

@@ -88,7 +88,7 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
         return Err(ApiError::bad_request("invalid_request", "messages must end with a user message that has text"));
     };
     let message = checked_message(&completion.messages[last_user].content.text())?;
-    let question = Question { message, history: turns(&completion.messages[..last_user]), session_id: None };
+    let question = Question { message, history: turns(&completion.messages[..last_user]), session_id: None, answered: 0 };
     let id = format!("chatcmpl-{}", random_id(platform.clock(), 12));
     let created = platform.clock().now_ms() / 1000;
     if !completion.stream {

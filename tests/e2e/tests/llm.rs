@@ -104,6 +104,18 @@ fn model_gateway_on_workerd() {
     let again = chat(&docent, "does harbor run on   windows", None);
     assert_eq!((again.text.as_str(), again.done()["cached"].as_bool()), (text, Some(true)));
     assert_eq!(chat_requests(&primary).len(), 1, "a cached answer asks no model");
+    // Both answers can be rated, each in its own conversation.
+    for (answer, rating) in [(&first, "up"), (&again, "down")] {
+        let id = answer.done()["answer_id"].as_str().unwrap().to_string();
+        let rated = request("POST", &docent.url("/api/feedback"), &[JSON], Some(&json!({"answer_id": id, "rating": rating}).to_string()));
+        assert_eq!(rated.status, 201, "{}", rated.body);
+    }
+    let listed = request("GET", &docent.url("/api/feedback"), &[ADMIN], None).json();
+    assert_eq!(listed["feedback"].as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed["feedback"].as_array().unwrap().iter().all(|f| f["answer"] == text), "{listed}");
+    let unknown = format!("{}-9", first.done()["session_id"].as_str().unwrap());
+    let missing = request("POST", &docent.url("/api/feedback"), &[JSON], Some(&json!({"answer_id": unknown, "rating": "up"}).to_string()));
+    assert_eq!(missing.status, 404, "{}", missing.body);
 
     // --- A follow-up is condensed into a standalone question, then answered with the history.
     let session = first.done()["session_id"].as_str().unwrap().to_string();
