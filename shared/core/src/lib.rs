@@ -29,6 +29,7 @@ pub mod signature;
 pub mod sitemap;
 pub mod sse;
 pub mod store;
+pub mod tasks;
 pub mod tickets;
 pub mod urls;
 pub mod webhook;

@@ -1,0 +1,348 @@
+//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables and wasi:http, and the
+//! component's two entry points (the HTTP handler and the cron trigger). No Docent logic lives here;
+//! see `docent-functions` and `docent-core`.
+//!
+//! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
+//! webhooks) with the routes, stores and outbound hosts each function needs. Spin has no queue, so the
+//! crawl fan-out goes through the task table of `docent_core::tasks`, drained by the cron trigger and by
+//! `POST /internal/drain`, which the component invokes on itself after it enqueues work.
+
+#![allow(async_fn_in_trait)]
+
+mod bindings {
+    // Synchronous bindings (`async: false`) for variables and SQLite, and the cron export.
+    spin_sdk::wit_bindgen::generate!({
+        runtime_path: "spin_sdk::wit_bindgen::rt",
+        path: "../../wit",
+        world: "docent:spin/component",
+        async: false,
+        generate_all,
+    });
+}
+
+mod drain;
+mod fetch;
+mod store;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use docent_core::config::Config;
+use docent_core::llm::Message;
+use docent_core::politeness::{Admission, HostGate, HostLimits};
+use docent_core::ports::{ByteStream, Clock, FetchGate, KeyValue, ModelRuntime, PortError, PortResult};
+use docent_core::store::SqliteStore;
+use docent_core::tasks::TaskQueue;
+use docent_functions::{handle, Body, Platform};
+use futures_util::StreamExt;
+use spin_sdk::http::body::IncomingBodyExt;
+
+use crate::fetch::SpinFetch;
+use crate::store::SpinSqlite;
+
+/// The key-value store every component opens (spin.toml `key_value_stores`).
+const KV_STORE: &str = "default";
+/// The SQLite database every component opens (spin.toml `sqlite_databases`).
+const SQL_DATABASE: &str = "default";
+/// The static chat page, served by the component that owns `/` (the Worker serves it as an asset).
+const CHAT_PAGE: &[(&str, &str, &str)] = &[
+    ("/", "text/html; charset=utf-8", include_str!("../../web/index.html")),
+    ("/index.html", "text/html; charset=utf-8", include_str!("../../web/index.html")),
+    ("/chat.css", "text/css; charset=utf-8", include_str!("../../web/chat.css")),
+    ("/chat.js", "text/javascript; charset=utf-8", include_str!("../../web/chat.js")),
+];
+
+/// The Spin variable behind a `DOCENT_*` setting: Spin variable names are lower-case
+/// (`DOCENT_ADMIN_KEY` → `docent_admin_key`, set in a deployment as `SPIN_VARIABLE_DOCENT_ADMIN_KEY`).
+pub fn variable_name(setting: &str) -> String {
+    setting.to_ascii_lowercase()
+}
+
+/// A `DOCENT_*` setting from the component's variables; empty or undeclared reads as unset.
+fn lookup(setting: &str) -> Option<String> {
+    bindings::spin::variables::variables::get(&variable_name(setting)).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[derive(Clone)]
+pub struct Spin(Rc<Shell>);
+
+struct Shell {
+    config: Config,
+    kv: SpinKv,
+    queue: TaskQueue<SpinSqlite, SpinClock>,
+    store: SqliteStore<SpinSqlite>,
+    fetcher: SpinFetch,
+    clock: SpinClock,
+    gate: InstanceGate,
+    models: NoModels,
+    /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
+    enqueued: Rc<Cell<bool>>,
+}
+
+impl Spin {
+    async fn open() -> Result<Self, String> {
+        let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
+        let kv = spin_sdk::key_value::Store::open(KV_STORE).await.map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
+        let db = SpinSqlite::open(SQL_DATABASE)?;
+        let store = SqliteStore::new(db.clone());
+        // `IF NOT EXISTS` makes this cheap; a Spin instance lives for one request, so there is no
+        // per-isolate flag to remember it by as on Workers.
+        store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
+        let enqueued = Rc::new(Cell::new(false));
+        let queue = TaskQueue::new(db.clone(), SpinClock);
+        queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
+        Ok(Spin(Rc::new(Shell {
+            kv: SpinKv(kv),
+            queue,
+            store,
+            fetcher: SpinFetch::new(config.fetch_timeout_seconds * 1000),
+            clock: SpinClock,
+            gate: InstanceGate::default(),
+            models: NoModels,
+            enqueued,
+            config,
+        })))
+    }
+}
+
+impl Platform for Spin {
+    type Kv = SpinKv;
+    type Queue = TaskQueue<SpinSqlite, SpinClock>;
+    type Store = SqliteStore<SpinSqlite>;
+    type Fetch = SpinFetch;
+    type Clock = SpinClock;
+    type Gate = InstanceGate;
+    type Models = NoModels;
+
+    fn config(&self) -> &Config {
+        &self.0.config
+    }
+    fn kv(&self) -> &SpinKv {
+        &self.0.kv
+    }
+    fn queue(&self) -> &Self::Queue {
+        // Every send goes through here, so this is where the shell learns that a drain is needed.
+        self.0.enqueued.set(true);
+        &self.0.queue
+    }
+    fn store(&self) -> &SqliteStore<SpinSqlite> {
+        &self.0.store
+    }
+    fn fetcher(&self) -> &SpinFetch {
+        &self.0.fetcher
+    }
+    fn clock(&self) -> &SpinClock {
+        &self.0.clock
+    }
+    fn gate(&self) -> &InstanceGate {
+        &self.0.gate
+    }
+    fn models(&self) -> &NoModels {
+        &self.0.models
+    }
+    fn log(&self, record: &serde_json::Value) {
+        // Spin keeps a component's stdout and stderr as its log.
+        eprintln!("{record}");
+    }
+    fn name(&self) -> &'static str {
+        "spin"
+    }
+    fn setting(&self, name: &str) -> Option<String> {
+        lookup(name)
+    }
+}
+
+// ---- KV ----
+
+pub struct SpinKv(spin_sdk::key_value::Store);
+
+/// Spin key-value has no expiry: an entry with a TTL is stored with its deadline and read as missing
+/// (and deleted) once it has passed.
+const EXPIRES_PREFIX: &str = "\u{1}expires:";
+
+impl KeyValue for SpinKv {
+    async fn get(&self, key: &str) -> PortResult<Option<String>> {
+        let Some(bytes) = self.0.get(key).await.map_err(|e| PortError::transient(format!("key-value get: {e:?}")))? else {
+            return Ok(None);
+        };
+        let value = String::from_utf8(bytes).map_err(|_| PortError::permanent(format!("key-value {key}: not UTF-8")))?;
+        let Some(rest) = value.strip_prefix(EXPIRES_PREFIX) else { return Ok(Some(value)) };
+        let (deadline, value) = rest.split_once(';').ok_or_else(|| PortError::permanent(format!("key-value {key}: bad expiry")))?;
+        if deadline.parse::<u64>().is_ok_and(|deadline| deadline > SpinClock.now_ms()) {
+            return Ok(Some(value.to_string()));
+        }
+        self.delete(key).await?;
+        Ok(None)
+    }
+    async fn put(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> PortResult<()> {
+        let stored = match ttl_seconds {
+            Some(ttl) => format!("{EXPIRES_PREFIX}{};{value}", SpinClock.now_ms() + ttl * 1000),
+            None => value.to_string(),
+        };
+        self.0.set(key, stored.as_bytes()).await.map_err(|e| PortError::transient(format!("key-value set: {e:?}")))
+    }
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        self.0.delete(key).await.map_err(|e| PortError::transient(format!("key-value delete: {e:?}")))
+    }
+}
+
+// ---- Politeness gate ----
+
+/// The politeness gates of one instance. A Spin instance serves one request (one drain), so the limits
+/// hold within a drain, which runs its tasks a few at a time; concurrent drains each keep their own
+/// (see ARCHITECTURE.md, "Spin").
+#[derive(Default)]
+pub struct InstanceGate(std::cell::RefCell<HashMap<String, HostGate>>);
+
+impl FetchGate for InstanceGate {
+    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
+        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(limits, units, SpinClock.now_ms()))
+    }
+    async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
+        if let Some(gate) = self.0.borrow_mut().get_mut(key) {
+            gate.release(lease);
+        }
+        Ok(())
+    }
+}
+
+// ---- Clock ----
+
+#[derive(Clone, Copy)]
+pub struct SpinClock;
+
+impl Clock for SpinClock {
+    fn now_ms(&self) -> u64 {
+        let now = spin_sdk::wasip3::clocks::system_clock::now();
+        (now.seconds.max(0) as u64) * 1000 + u64::from(now.nanoseconds) / 1_000_000
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        let bytes = spin_sdk::wasip3::random::random::get_random_bytes(buf.len() as u64);
+        buf.copy_from_slice(&bytes[..buf.len()]);
+    }
+    async fn sleep(&self, ms: u64) {
+        spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
+    }
+}
+
+// ---- Models ----
+
+/// Spin's LLM interface (`fermyon:spin/llm`) runs models by name without streaming; Docent reaches
+/// models over OpenAI-compatible HTTP here, as natively.
+pub struct NoModels;
+
+pub enum NoStream {}
+
+impl ByteStream for NoStream {
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
+        match *self {}
+    }
+}
+
+impl ModelRuntime for NoModels {
+    type Stream = NoStream;
+    async fn stream_chat(&self, _model: &str, _messages: &[Message], _max_tokens: u32) -> PortResult<NoStream> {
+        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider on Spin"))
+    }
+}
+
+// ---- Entry points ----
+
+type OutBody = http_body_util::StreamBody<futures_util::stream::LocalBoxStream<'static, Result<http_body::Frame<Bytes>, std::convert::Infallible>>>;
+
+fn out_body(body: Body) -> OutBody {
+    let stream = match body {
+        Body::Full(bytes) => futures_util::stream::once(async move { bytes }).boxed_local(),
+        Body::Stream(stream) => stream.boxed_local(),
+    };
+    http_body_util::StreamBody::new(stream.map(|bytes| Ok(http_body::Frame::data(bytes))).boxed_local())
+}
+
+fn error_response(status: u16, code: &str, message: &str) -> http::Response<OutBody> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(out_body(Body::Full(body.into())))
+        .expect("a static response")
+}
+
+/// Reads the request body, at most `limit` bytes (413 beyond, as the router would answer).
+async fn read_body(request: spin_sdk::http::Request, limit: usize) -> Result<http::Request<Bytes>, (u16, &'static str, String)> {
+    let too_large = || (413, "body_too_large", format!("request bodies are limited to {limit} bytes"));
+    let declared = request.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let mut stream = body.stream();
+    let mut collected = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| (400, "invalid_body", format!("reading the request body: {e:?}")))?;
+        collected.extend_from_slice(&chunk);
+        if collected.len() > limit {
+            return Err(too_large());
+        }
+    }
+    Ok(http::Request::from_parts(parts, Bytes::from(collected)))
+}
+
+fn static_page(path: &str) -> Option<http::Response<OutBody>> {
+    let (_, content_type, text) = CHAT_PAGE.iter().find(|(p, _, _)| *p == path)?;
+    Some(
+        http::Response::builder()
+            .status(200)
+            .header("content-type", *content_type)
+            .header("cache-control", "public, max-age=300")
+            .body(out_body(Body::Full(Bytes::from_static(text.as_bytes()))))
+            .expect("a static response"),
+    )
+}
+
+#[spin_sdk::http_service]
+async fn serve(request: spin_sdk::http::Request) -> http::Response<OutBody> {
+    let path = request.uri().path().to_string();
+    if request.method() == http::Method::GET {
+        if let Some(page) = static_page(&path) {
+            return page;
+        }
+    }
+    let platform = match Spin::open().await {
+        Ok(platform) => platform,
+        Err(message) => {
+            eprintln!("configuration: {message}");
+            return error_response(503, "misconfigured", &message);
+        }
+    };
+    let request = match read_body(request, platform.config().max_request_bytes).await {
+        Ok(request) => request,
+        Err((status, code, message)) => return error_response(status, code, &message),
+    };
+    let response = if path == drain::DRAIN_PATH {
+        drain::serve(&platform, &request).await
+    } else {
+        handle(&platform, request).await
+    };
+    if platform.0.enqueued.get() && path != drain::DRAIN_PATH {
+        // New tasks: start a drain now rather than at the next cron tick, without holding the response.
+        drain::kick(&platform);
+    }
+    let (parts, body) = response.into_parts();
+    http::Response::from_parts(parts, out_body(body))
+}
+
+struct Cron;
+
+impl bindings::Guest for Cron {
+    fn handle_cron_event(metadata: bindings::Metadata) -> Result<(), bindings::Error> {
+        // The cron export is synchronous (spin-trigger-cron's world); the work is async.
+        spin_sdk::wit_bindgen::block_on(async move {
+            let platform = Spin::open().await.map_err(bindings::Error::Other)?;
+            drain::on_cron(&platform, metadata.timestamp).await.map_err(bindings::Error::Other)
+        })
+    }
+}
+
+bindings::export!(Cron with_types_in bindings);

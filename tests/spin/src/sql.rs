@@ -1,0 +1,90 @@
+//! `spin:sqlite` on rusqlite (bundled, so FTS5 is there as in Spin's own SQLite).
+
+use std::path::PathBuf;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use wasmtime::component::Resource;
+
+use crate::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
+use crate::Host;
+
+/// One connection, as `connection.open` returns it: an instance's transactions are its own.
+pub struct SqlConnection {
+    connection: rusqlite::Connection,
+}
+
+/// Where the database `label` of an application lives.
+pub fn database_path(dir: &std::path::Path, label: &str) -> PathBuf {
+    dir.join(format!("{label}.db"))
+}
+
+struct Param<'a>(&'a Value);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
+            Value::Real(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn run(connection: &rusqlite::Connection, sql: &str, params: &[Value]) -> rusqlite::Result<QueryResult> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let columns: Vec<String> = statement.column_names().into_iter().map(str::to_string).collect();
+    let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(Param)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::Integer(n),
+                ValueRef::Real(x) => Value::Real(x),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+impl sqlite::HostConnection for Host {
+    fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<SqlConnection>, Error>> {
+        if !self.component.spec.sqlite_databases.contains(&database) {
+            return Ok(Err(Error::AccessDenied));
+        }
+        let path = database_path(&self.sqlite_dir, &database);
+        let connection = match rusqlite::Connection::open(&path) {
+            Ok(connection) => connection,
+            Err(e) => return Ok(Err(Error::Io(e.to_string()))),
+        };
+        // Several instances write at once (a drain and an API request): wait for the lock rather than
+        // fail, as Spin's SQLite does.
+        if let Err(e) = connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;") {
+            return Ok(Err(Error::Io(e.to_string())));
+        }
+        Ok(Ok(self.table.push(SqlConnection { connection })?))
+    }
+
+    fn execute(&mut self, connection: Resource<SqlConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let connection = &self.table.get(&connection)?.connection;
+        // A blocking call: rusqlite is synchronous, and so is this interface.
+        Ok(tokio::task::block_in_place(|| run(connection, &statement, &parameters)).map_err(|e| Error::Io(e.to_string())))
+    }
+
+    fn changes(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&connection)?.connection.changes())
+    }
+
+    fn drop(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+impl sqlite::Host for Host {}

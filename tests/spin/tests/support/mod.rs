@@ -1,0 +1,59 @@
+//! The Spin application under the harness, served on a loopback port so the scenario drives it with the
+//! same HTTP client as the Worker's end-to-end test.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use docent_e2e::{repo_root, request};
+use docent_spin_harness::{build_component, serve, App, Manifest};
+
+pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
+
+/// The component, built once per test binary.
+pub fn component() -> PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_component(&repo_root()).unwrap_or_else(|e| panic!("{e}"))).clone()
+}
+
+pub struct SpinApp {
+    pub app: Arc<App>,
+    pub runtime: tokio::runtime::Runtime,
+    pub base: String,
+    _state: docent_e2e::TempDir,
+}
+
+impl SpinApp {
+    /// Loads the repository's spin.toml with `variables` set (names as in spin.toml), webhook secret
+    /// variables declared for `webhook_sources`, and serves it on a free loopback port.
+    pub fn start(variables: &[(&str, &str)], webhook_sources: &[&str]) -> SpinApp {
+        let text = std::fs::read_to_string(repo_root().join("spin.toml")).expect("spin.toml");
+        let mut manifest = Manifest::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        for source in webhook_sources {
+            manifest.declare_variable(&format!("docent_webhook_secret_{source}"), "", &["webhooks"]);
+        }
+        let state = docent_e2e::TempDir::new("docent-spin");
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
+        let app = App::load(manifest, &component(), variables, &state.path).unwrap_or_else(|e| panic!("loading the components: {e:?}"));
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        runtime.spawn(serve(app.clone(), listener));
+        SpinApp { app, runtime, base, _state: state }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Polls the job until it is done or failed (or `timeout` passes).
+    pub fn wait_for_job(&self, id: &str, timeout: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let job = request("GET", &self.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
+            if job["status"] == "done" || job["status"] == "failed" || Instant::now() > deadline {
+                return job;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
