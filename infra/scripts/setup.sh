@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and running Docent needs, skipping what is already there:
-# the wasm32 Rust target, worker-build, the wasm-bindgen CLI matching Cargo.lock, and the npm packages
+# the wasm32 Rust targets, worker-build, the wasm-bindgen CLI matching Cargo.lock, and the npm packages
 # (wrangler, a Node 22 runtime for it, wasm-opt from binaryen).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -11,6 +11,12 @@ command -v npm >/dev/null || die "npm is missing: install Node.js and npm (any v
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown Rust target"
   rustup target add wasm32-unknown-unknown || die "could not add the wasm32-unknown-unknown target (rustup target add wasm32-unknown-unknown)"
+fi
+
+# The Spin component (functions/spin) is a WASI 0.2/0.3 component; tests/spin builds it.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  log "adding the wasm32-wasip2 Rust target"
+  rustup target add wasm32-wasip2 || die "could not add the wasm32-wasip2 target (rustup target add wasm32-wasip2)"
 fi
 
 if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
