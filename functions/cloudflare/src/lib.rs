@@ -298,7 +298,23 @@ struct RerankContext<'a> {
     text: &'a str,
 }
 
+#[derive(serde::Serialize)]
+struct EmbeddingInput<'a> {
+    text: &'a [String],
+}
+
+#[derive(serde::Deserialize)]
+struct EmbeddingOutput {
+    data: Vec<Vec<f32>>,
+}
+
 impl ModelRuntime for WorkersAi {
+    async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
+        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let output: EmbeddingOutput = ai.run(model, &EmbeddingInput { text: texts }).await.map_err(|e| transient("Workers AI embeddings", e))?;
+        Ok(output.data)
+    }
+
     async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
         let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
         let input = RerankInput { query, contexts: documents.iter().map(|text| RerankContext { text }).collect(), top_k: documents.len() };

@@ -6,7 +6,7 @@
 use docent_core::config::EmbeddingProvider;
 use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
 use docent_core::embed::builtin_embed;
-use docent_core::ports::{FetchRequest, Fetcher, KeyValue, PortError, PortResult, VectorStore};
+use docent_core::ports::{FetchRequest, Fetcher, KeyValue, ModelRuntime, PortError, PortResult, VectorStore};
 
 use crate::Platform;
 
@@ -21,7 +21,7 @@ pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
     match provider {
         EmbeddingProvider::Off => None,
         EmbeddingProvider::Builtin => Some(docent_core::embed::BUILTIN_MODEL),
-        EmbeddingProvider::OpenAi { model, .. } => Some(model),
+        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } => Some(model),
     }
 }
 
@@ -71,11 +71,11 @@ fn cache_key(model: &str, text: &str) -> String {
 
 /// Embeds `texts` in order with the configured provider.
 pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
-    let (base_url, api_key, model) = match &platform.config().embeddings {
+    let model = match &platform.config().embeddings {
         EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
         // Computing is cheaper than a KV round trip.
         EmbeddingProvider::Builtin => return Ok(texts.iter().map(|t| builtin_embed(t)).collect()),
-        EmbeddingProvider::OpenAi { base_url, api_key, model } => (base_url, api_key, model),
+        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } => model,
     };
     let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
     for text in texts {
@@ -85,9 +85,27 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
     let missing: Vec<usize> = (0..texts.len()).filter(|i| vectors[*i].is_none()).collect();
     for group in missing.chunks(BATCH) {
         let inputs: Vec<&str> = group.iter().map(|i| texts[*i].as_str()).collect();
-        let request = openai_request(base_url, api_key.as_deref(), model, &inputs);
-        let response = platform.fetcher().fetch(request).await?;
-        let embedded = parse_openai_response(response.status, &response.body, inputs.len())?;
+        let embedded = match &platform.config().embeddings {
+            EmbeddingProvider::OpenAi { base_url, api_key, .. } => {
+                let request = openai_request(base_url, api_key.as_deref(), model, &inputs);
+                let response = platform.fetcher().fetch(request).await?;
+                parse_openai_response(response.status, &response.body, inputs.len())?
+            }
+            _ => {
+                let owned: Vec<String> = inputs.iter().map(|t| t.to_string()).collect();
+                let vectors = platform.models().embed(model, &owned).await?;
+                if vectors.len() != inputs.len() {
+                    return Err(PortError::permanent(format!("{model} returned {} vectors for {} texts", vectors.len(), inputs.len())));
+                }
+                vectors
+                    .into_iter()
+                    .map(|mut v| {
+                        docent_core::embed::normalize(&mut v);
+                        v
+                    })
+                    .collect()
+            }
+        };
         for (i, vector) in group.iter().zip(embedded) {
             if let Ok(json) = serde_json::to_string(&vector) {
                 platform.kv().put(&cache_key(model, &texts[*i]), &json, Some(CACHE_TTL_SECONDS)).await?;

@@ -177,6 +177,8 @@ pub enum EmbeddingProvider {
     Builtin,
     /// Any OpenAI-compatible `/v1/embeddings` endpoint.
     OpenAi { base_url: String, api_key: Option<String>, model: String },
+    /// Workers AI through the `AI` binding (e.g. `@cf/baai/bge-base-en-v1.5`).
+    WorkersAi { model: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,7 +320,10 @@ impl Config {
                 api_key: get("DOCENT_EMBEDDINGS_API_KEY"),
                 model: get("DOCENT_EMBEDDINGS_MODEL").ok_or_else(|| ConfigError("DOCENT_EMBEDDINGS=openai needs DOCENT_EMBEDDINGS_MODEL".into()))?,
             },
-            Some(other) => return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai or off, got `{other}`"))),
+            Some("workers-ai") => EmbeddingProvider::WorkersAi {
+                model: get("DOCENT_EMBEDDINGS_MODEL").unwrap_or_else(|| "@cf/baai/bge-base-en-v1.5".into()),
+            },
+            Some(other) => return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai, workers-ai or off, got `{other}`"))),
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
             // Hybrid with the built-in embedder did not beat lexical ranking on the evaluation set
@@ -462,6 +467,9 @@ mod tests {
         assert!(config(&[("DOCENT_SEARCH_MODE", "semantic")]).is_err());
         let off = config(&[("DOCENT_EMBEDDINGS", "off")]).unwrap();
         assert_eq!(off.search_mode, SearchMode::Lexical, "no embeddings: lexical search");
+        let workers = config(&[("DOCENT_EMBEDDINGS", "workers-ai")]).unwrap();
+        assert_eq!(workers.embeddings, EmbeddingProvider::WorkersAi { model: "@cf/baai/bge-base-en-v1.5".into() });
+        assert_eq!(workers.search_mode, SearchMode::Hybrid, "a real embedding model: hybrid search");
     }
 
     #[test]

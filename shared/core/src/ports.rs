@@ -305,6 +305,11 @@ pub trait ModelRuntime {
     type Stream: ByteStream;
     /// Runs a text-generation model with `stream: true`: the bytes are server-sent events.
     async fn stream_chat(&self, model: &str, messages: &[crate::llm::Message], max_tokens: u32) -> PortResult<Self::Stream>;
+    /// Embeds `texts` (at most 100) with an embedding model, in order.
+    async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
+        let _ = (model, texts);
+        Err(PortError::permanent("this platform has no model runtime for embeddings"))
+    }
     /// Scores `documents` against `query` with a reranker model: `(index, score)` pairs.
     async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
         let _ = (model, query, documents);
