@@ -46,6 +46,8 @@ use crate::store::SpinSqlite;
 const KV_STORE: &str = "default";
 /// The SQLite database every component opens (spin.toml `sqlite_databases`).
 const SQL_DATABASE: &str = "default";
+/// Key-value keys of the edge-cache stand-in.
+const EDGE_CACHE_PREFIX: &str = "edge-cache:";
 /// The static chat page, served by the component that owns `/` (the Worker serves it as an asset).
 const CHAT_PAGE: &[(&str, &str, &str)] = &[
     ("/", "text/html; charset=utf-8", include_str!("../../web/index.html")),
@@ -145,6 +147,22 @@ impl Platform for Spin {
     fn log(&self, record: &serde_json::Value) {
         // Spin keeps a component's stdout and stderr as its log.
         eprintln!("{record}");
+    }
+    fn cached_body(&self, key: &str) -> docent_functions::LocalFuture<'_, Option<Vec<u8>>> {
+        // Spin has no edge cache: the key-value store (with the shell's expiry) stands in for the
+        // Worker's Cache API, so repeated searches are answered from it on both platforms.
+        let key = format!("{EDGE_CACHE_PREFIX}{key}");
+        Box::pin(async move { self.0.kv.get(&key).await.ok().flatten().map(String::into_bytes) })
+    }
+    fn cache_body(&self, key: &str, body: &[u8], ttl_seconds: u64) -> docent_functions::LocalFuture<'_, ()> {
+        let key = format!("{EDGE_CACHE_PREFIX}{key}");
+        // Bodies cached here are JSON, so text; anything else is simply not cached.
+        let body = String::from_utf8(body.to_vec()).ok();
+        Box::pin(async move {
+            if let Some(body) = body {
+                let _ = self.0.kv.put(&key, &body, Some(ttl_seconds)).await;
+            }
+        })
     }
     fn name(&self) -> &'static str {
         "spin"
