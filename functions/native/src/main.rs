@@ -3,7 +3,7 @@
 //! ```text
 //! docent extract <file.html> [--url URL]
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-//! docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl] [QUERY...]
+//! docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
 //! docent robots check --jsonl
 //! ```
 
@@ -28,7 +28,7 @@ use docent_cli::platform::Native;
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-  docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl] [QUERY...]
+  docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
   docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})";
 
 /// Attempts per URL before it is dead-lettered, as the Worker's queue does with `max_retries`.
@@ -175,6 +175,7 @@ fn index(args: &[String]) -> Result<(), String> {
     };
     let started = Instant::now();
     pollster::block_on(async {
+        let chunks_before = native.store().counts().await.map_err(|e| e.to_string())?.chunks;
         let job = crawl::start_job(&native, request).await.map_err(|e| e.message)?;
         if !seeds.is_empty() {
             seed(&native, &job, &seeds).await?;
@@ -185,7 +186,7 @@ fn index(args: &[String]) -> Result<(), String> {
         let seconds = started.elapsed().as_secs_f64();
         let pages = status.pages;
         eprintln!(
-            "indexed {} pages ({} unchanged, {} skipped, {} failed) of {} discovered in {:.1}s ({:.0} pages/s); index: {} documents, {} chunks",
+            "indexed {} pages ({} unchanged, {} skipped, {} failed) of {} discovered in {:.1}s ({:.0} pages/s, {:.0} chunks/s); index: {} documents, {} chunks",
             pages.indexed,
             pages.unchanged,
             pages.skipped,
@@ -193,6 +194,7 @@ fn index(args: &[String]) -> Result<(), String> {
             pages.discovered,
             seconds,
             pages.fetched as f64 / seconds.max(1e-9),
+            (counts.chunks - chunks_before) as f64 / seconds.max(1e-9),
             counts.documents,
             counts.chunks
         );
@@ -238,7 +240,7 @@ async fn drain(native: &Native) {
 }
 
 fn search(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["db", "k", "mode"], &["jsonl"])?;
+    let args = Args::parse(args, &["db", "k", "mode"], &["jsonl", "timings"])?;
     let db = args.get("db").ok_or_else(|| format!("search needs --db <path>\n{USAGE}"))?;
     if !Path::new(db).exists() {
         return Err(format!("{db} does not exist; build it with `docent index`"));
@@ -251,6 +253,7 @@ fn search(args: &[String]) -> Result<(), String> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.switches.iter().any(|s| s == "jsonl") {
+        let mut took_ms = Vec::new();
         for (n, line) in std::io::stdin().lock().lines().enumerate() {
             let line = line.map_err(|e| format!("reading stdin: {e}"))?;
             if line.trim().is_empty() {
@@ -258,10 +261,18 @@ fn search(args: &[String]) -> Result<(), String> {
             }
             let query: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
             let q = query["q"].as_str().ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
+            let started = std::time::Instant::now();
             let hits = pollster::block_on(retrieve(&native, q, k, options)).map_err(|e| e.to_string())?;
+            took_ms.push(started.elapsed().as_secs_f64() * 1000.0);
             let results: Vec<serde_json::Value> =
                 hits.iter().map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score})).collect();
             writeln!(out, "{}", serde_json::json!({"results": results})).map_err(|e| e.to_string())?;
+        }
+        if args.switches.iter().any(|s| s == "timings") && !took_ms.is_empty() {
+            took_ms.sort_by(f64::total_cmp);
+            let at = |p: f64| took_ms[((p * took_ms.len() as f64).ceil() as usize).clamp(1, took_ms.len()) - 1];
+            let chunks = pollster::block_on(native.store().counts()).map_err(|e| e.to_string())?.chunks;
+            eprintln!("{} queries over {chunks} chunks ({:?}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms", took_ms.len(), options.mode, at(0.5), at(0.95), at(1.0));
         }
     } else {
         let q = args.positional.join(" ");
