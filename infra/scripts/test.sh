@@ -7,5 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 log "type-checking the Worker for wasm32"
 cargo check --locked -p docent-cloudflare --target wasm32-unknown-unknown
+log "checking the deployed environments (wrangler deploy --dry-run)"
+for env in dev production; do
+  wrangler deploy --dry-run --env "$env" --outdir "$(mktemp -d)" >/dev/null || die "wrangler deploy --dry-run --env $env failed"
+done
 log "running the test suite"
 cargo test --locked --workspace "$@"
