@@ -10,12 +10,13 @@
 #![allow(async_fn_in_trait)]
 
 mod bindings {
-    // Synchronous bindings (`async: false`) for variables and SQLite, and the cron export.
+    // Variables through a synchronous lowering (see wit/docent.wit), SQLite (synchronous in the WIT),
+    // and the async cron export.
     spin_sdk::wit_bindgen::generate!({
         runtime_path: "spin_sdk::wit_bindgen::rt",
         path: "../../wit",
         world: "docent:spin/component",
-        async: false,
+        async: ["-import:spin:variables/variables@3.0.0#get"],
         generate_all,
     });
 }
@@ -354,12 +355,9 @@ async fn serve(request: spin_sdk::http::Request) -> http::Response<OutBody> {
 struct Cron;
 
 impl bindings::Guest for Cron {
-    fn handle_cron_event(metadata: bindings::Metadata) -> Result<(), bindings::Error> {
-        // The cron export is synchronous (spin-trigger-cron's world); the work is async.
-        spin_sdk::wit_bindgen::block_on(async move {
-            let platform = Spin::open().await.map_err(bindings::Error::Other)?;
-            drain::on_cron(&platform, metadata.timestamp).await.map_err(bindings::Error::Other)
-        })
+    async fn handle_cron_event(metadata: bindings::Metadata) -> Result<(), bindings::Error> {
+        let platform = Spin::open().await.map_err(bindings::Error::Other)?;
+        drain::on_cron(&platform, metadata.timestamp).await.map_err(bindings::Error::Other)
     }
 }
 

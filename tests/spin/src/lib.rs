@@ -189,7 +189,10 @@ impl WasiHttpHooks for Outbound {
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<dyn std::future::Future<Output = Result<(http::Response<WasiBody>, Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>), wasmtime_wasi_http::Error>> + Send> {
-        let allowed = self.allowed.iter().any(|pattern| pattern.allows(request.uri()));
+        // A wildcard host does not cover the application itself: only an explicit `self.alt` entry
+        // allows requests to it (as Spin's outbound networking treats self-requests).
+        let to_self = request.uri().host() == Some(manifest::SELF_HOST);
+        let allowed = self.allowed.iter().any(|pattern| pattern.allows(request.uri()) && (!to_self || pattern.host() == manifest::SELF_HOST));
         let app = self.app.clone();
         Box::new(async move {
             if !allowed {

@@ -57,6 +57,10 @@ impl HostPattern {
         Ok(HostPattern { scheme: scheme.to_string(), host: host.to_string(), port })
     }
 
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// Whether a request to `uri` may go out. A pattern without a port allows the scheme's default.
     pub fn allows(&self, uri: &http::Uri) -> bool {
         let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else { return false };

@@ -27,11 +27,20 @@ impl SpinApp {
     /// Loads the repository's spin.toml with `variables` set (names as in spin.toml), webhook secret
     /// variables declared for `webhook_sources`, and serves it on a free loopback port.
     pub fn start(variables: &[(&str, &str)], webhook_sources: &[&str]) -> SpinApp {
-        let text = std::fs::read_to_string(repo_root().join("spin.toml")).expect("spin.toml");
-        let mut manifest = Manifest::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let mut manifest = Self::manifest();
         for source in webhook_sources {
             manifest.declare_variable(&format!("docent_webhook_secret_{source}"), "", &["webhooks"]);
         }
+        Self::start_with(manifest, variables)
+    }
+
+    /// The repository's spin.toml.
+    pub fn manifest() -> Manifest {
+        let text = std::fs::read_to_string(repo_root().join("spin.toml")).expect("spin.toml");
+        Manifest::parse(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn start_with(manifest: Manifest, variables: &[(&str, &str)]) -> SpinApp {
         let state = docent_e2e::TempDir::new("docent-spin");
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
         let app = App::load(manifest, &component(), variables, &state.path).unwrap_or_else(|e| panic!("loading the components: {e:?}"));

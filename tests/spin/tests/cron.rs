@@ -1,0 +1,37 @@
+//! The cron trigger drains the task table on its own: with self-invocation impossible (the crawl
+//! component may not reach `self.alt`), a crawl waits in the table until the cron event, which then
+//! runs it to the end.
+
+mod support;
+
+use std::time::Duration;
+
+use docent_e2e::{repo_root, request, FixtureServer};
+use support::{SpinApp, ADMIN};
+
+#[test]
+fn cron_event_drains_what_no_request_drained() {
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    let mut manifest = SpinApp::manifest();
+    assert_eq!(manifest.crons.len(), 1, "spin.toml declares one cron trigger");
+    assert_eq!((manifest.crons[0].component.as_str(), manifest.crons[0].cron_expression.as_str()), ("crawl", "0 * * * * *"));
+    for component in &mut manifest.components {
+        component.allowed_outbound_hosts.retain(|pattern| pattern.host() != docent_spin_harness::manifest::SELF_HOST);
+    }
+    let spin = SpinApp::start_with(manifest, &[("docent_allow_private_hosts", "true")]);
+
+    let body = serde_json::json!({"url": site.url("/index.html")}).to_string();
+    let started = request("POST", &spin.url("/api/crawls"), &[ADMIN, ("Content-Type", "application/json")], Some(&body));
+    assert_eq!(started.status, 202, "{}", started.body);
+    let id = started.json()["id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(1500));
+    let waiting = request("GET", &spin.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
+    assert_eq!((waiting["status"].as_str(), &waiting["pages"]["fetched"]), (Some("queued"), &serde_json::json!(0)), "{waiting}");
+    assert!(site.requests().is_empty(), "nothing may be fetched before the cron event: {:?}", site.requests());
+
+    let outcome = spin.runtime.block_on(spin.app.cron("crawl")).expect("the cron event ran");
+    assert_eq!(outcome, Ok(()));
+    let job = request("GET", &spin.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
+    assert_eq!(job["status"], "done", "one cron event runs the whole crawl (its drain follows the links): {job}");
+    assert_eq!(job["pages"]["indexed"], 7, "{job}");
+}
