@@ -1,11 +1,11 @@
+#![allow(dead_code)] // shared by several test binaries, each using part of it
 //! The Spin application under the harness, served on a loopback port so the scenario drives it with the
 //! same HTTP client as the Worker's end-to-end test.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
 
-use docent_e2e::{repo_root, request};
+use docent_e2e::repo_root;
 use docent_spin_harness::{build_component, serve, App, Manifest};
 
 pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
@@ -52,17 +52,5 @@ impl SpinApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    /// Polls the job until it is done or failed (or `timeout` passes).
-    pub fn wait_for_job(&self, id: &str, timeout: Duration) -> serde_json::Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let job = request("GET", &self.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
-            if job["status"] == "done" || job["status"] == "failed" || Instant::now() > deadline {
-                return job;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
     }
 }
