@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Chat latency on workerd: the overhead before the first token with a model that answers at once, and
-# cached answers under 200 concurrent clients (wrk), next to a handler that does no I/O
-# (GET /openapi.json) measured in the same run. Prints a markdown report.
+# Chat latency on workerd: the overhead before the first token with a model that answers at once,
+# cached answers from 200 users (open loop at several rates, and closed loop with wrk next to a handler
+# that does no I/O, GET /openapi.json, in the same run), and the seeds' mixed load test (search, cached
+# and uncached chat, crawls). Prints a markdown report.
 #
 #   infra/scripts/bench-chat.sh        (needs wrk: apt-get install wrk)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -50,6 +51,11 @@ echo
 for rate in 500 2000 6000; do
   python3 infra/scripts/bench-chat.py load "$BASE" "$rate" 200 30
 done
+echo
+echo "### The seeds' mixed scenario at 500 requests/min from 200 users for 60 s"
+echo "(50 % search, 30 % cached and 15 % uncached questions, 5 % crawls of 10 pages)"
+echo
+python3 infra/scripts/bench-chat.py mix "$BASE" 500 200 60 "http://127.0.0.1:$SITE_PORT"
 echo
 echo "### Saturation: 200 concurrent clients in a closed loop (wrk), 20 s each"
 echo

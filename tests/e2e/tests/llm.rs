@@ -208,3 +208,29 @@ fn model_gateway_on_workerd() {
     assert!(request("GET", &docent.url("/api/usage"), &[], None).status == 401);
     assert!(docent.log().contains(r#""event":"llm_call""#), "structured call records in the log");
 }
+
+#[test]
+fn provider_quota_holds_and_the_answer_falls_back_instead_of_waiting() {
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    let model = FakeLlm::start(vec![]);
+    let model_url = model.base_url();
+    // 5 requests a minute: a burst of one, then one every 15 s.
+    let docent = Docent::start(&[
+        ("DOCENT_LLM_PROVIDERS", "metered"),
+        ("DOCENT_LLM_METERED_BASE_URL", &model_url),
+        ("DOCENT_LLM_METERED_MODEL", "fake-metered"),
+        ("DOCENT_LLM_METERED_RPM", "5"),
+        ("DOCENT_CHAT_RATE_LIMIT", "0"),
+    ]);
+    let started = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&json!({"url": site.url("/index.html")}).to_string()));
+    docent_e2e::wait_for_job(&docent, ADMIN, started.json()["id"].as_str().unwrap(), Duration::from_secs(90));
+    let first = chat(&docent, "Does Harbor run on Windows?", None);
+    assert_eq!((first.done()["mode"].as_str(), first.done()["usage"]["provider"].as_str()), (Some("llm"), Some("metered")));
+    // The quota's next slot is 15 s away, longer than an answer waits for it: the extractive answer
+    // comes at once and the provider is not asked.
+    let second = chat(&docent, "Can Harbor run on Windows machines?", None);
+    assert_eq!(second.done()["mode"], "fallback", "{:?}", second.events);
+    assert!(second.took < Duration::from_secs(2), "no waiting for the quota: {:?}", second.took);
+    assert_eq!(chat_requests(&model).len(), 1, "the provider stayed inside its quota");
+    assert!(docent.log().contains("over its quota of 5 per minute"), "the fallback says why");
+}
