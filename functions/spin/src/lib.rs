@@ -90,12 +90,14 @@ impl Spin {
         let kv = spin_sdk::key_value::Store::open(KV_STORE).await.map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
         let db = SpinSqlite::open(SQL_DATABASE)?;
         let store = SqliteStore::new(db.clone());
-        // `IF NOT EXISTS` makes this cheap; a Spin instance lives for one request, so there is no
-        // per-isolate flag to remember it by as on Workers.
-        store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
-        let enqueued = Rc::new(Cell::new(false));
         let queue = TaskQueue::new(db.clone(), SpinClock);
-        queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
+        // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a read
+        // tells whether the schema is current, and only then are the (write-locking) DDL batches skipped.
+        if !schema_is_current(&db).await {
+            store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
+            queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
+        }
+        let enqueued = Rc::new(Cell::new(false));
         Ok(Spin(Rc::new(Shell {
             kv: SpinKv(kv),
             queue,
@@ -107,6 +109,23 @@ impl Spin {
             enqueued,
             config,
         })))
+    }
+}
+
+/// Whether the database has every migration and the task table (a fresh or older database does not;
+/// later schema changes are always migrations, see `store::MIGRATIONS`).
+async fn schema_is_current(db: &SpinSqlite) -> bool {
+    let check = docent_core::ports::Statement::new(
+        "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
+                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'crawl_tasks')",
+        vec![],
+    );
+    match docent_core::ports::SqlDatabase::query(db, &check).await {
+        Ok(rows) => rows.first().is_some_and(|row| {
+            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(1)
+        }),
+        // No docent_meta yet: a fresh database.
+        Err(_) => false,
     }
 }
 

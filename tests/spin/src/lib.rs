@@ -5,7 +5,8 @@
 //! What the host provides, per component and as the manifest allows it:
 //! - `spin:key-value@3.0.0`: in-memory stores named by `key_value_stores`;
 //! - `spin:sqlite@3.1.0` (the synchronous calls): a rusqlite file per database in a temp directory,
-//!   one connection per `open`, so transactions are isolated as on Spin (FTS5 included);
+//!   a connection per open instance (pooled between instances), so transactions are isolated (FTS5
+//!   included);
 //! - `spin:variables@3.0.0`: the component's `[component.x.variables]` templates over the
 //!   application's `[variables]`, their defaults overridden by the harness's `variables`;
 //! - `wasi:http@0.3.0` outbound: only to `allowed_outbound_hosts`, `self.alt` dispatched back into the
@@ -77,6 +78,7 @@ pub struct App {
     manifest: Manifest,
     kv: KvData,
     sqlite_dir: PathBuf,
+    sqlite_pool: sql::Pool,
 }
 
 /// Per-instance host state.
@@ -88,6 +90,7 @@ pub struct Host {
     component: Arc<Loaded>,
     kv: KvData,
     sqlite_dir: PathBuf,
+    sqlite_pool: sql::Pool,
 }
 
 impl WasiView for Host {
@@ -252,7 +255,7 @@ impl App {
             );
         }
         std::fs::create_dir_all(state_dir)?;
-        Ok(Arc::new(App { engine, components, manifest, kv: KvData::default(), sqlite_dir: state_dir.to_path_buf() }))
+        Ok(Arc::new(App { engine, components, manifest, kv: KvData::default(), sqlite_dir: state_dir.to_path_buf(), sqlite_pool: sql::Pool::default() }))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -274,6 +277,7 @@ impl App {
             component: component.clone(),
             kv: self.kv.clone(),
             sqlite_dir: self.sqlite_dir.clone(),
+            sqlite_pool: self.sqlite_pool.clone(),
         };
         Store::new(&self.engine, host)
     }
@@ -327,6 +331,15 @@ impl App {
             }
         });
         rx.await.map_err(|_| wasmtime::format_err!("the instance ended without a response (trap?); see stderr"))?
+    }
+
+    /// Instantiates `component` for HTTP in a fresh store and drops it: the per-request instantiation
+    /// cost, for docs/BENCHMARKS.md.
+    pub async fn instantiate_only(self: &Arc<Self>, component: &str) -> wasmtime::Result<()> {
+        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+        let mut store = self.store(&component);
+        component.http.instantiate_async(&mut store).await?;
+        Ok(())
     }
 
     /// Fires the manifest's cron trigger(s) for `component` once, as spin-trigger-cron does on its

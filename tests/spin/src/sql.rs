@@ -11,6 +11,18 @@ use crate::Host;
 /// One connection, as `connection.open` returns it: an instance's transactions are its own.
 pub struct SqlConnection {
     connection: rusqlite::Connection,
+    database: String,
+}
+
+/// Idle connections per database label, shared by the application's instances.
+pub type Pool = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<rusqlite::Connection>>>>;
+
+fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path)?;
+    // Several instances write at once (a drain and an API request): wait for the lock rather than
+    // fail, as Spin's SQLite does.
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;")?;
+    Ok(connection)
 }
 
 /// Where the database `label` of an application lives.
@@ -58,17 +70,17 @@ impl sqlite::HostConnection for Host {
         if !self.component.spec.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
-        let path = database_path(&self.sqlite_dir, &database);
-        let connection = match rusqlite::Connection::open(&path) {
-            Ok(connection) => connection,
-            Err(e) => return Ok(Err(Error::Io(e.to_string()))),
+        // Connections are reused across instances (one instance at a time each), as a host keeps a
+        // pool: opening one costs more than a query, and its statement cache stays warm.
+        let pooled = self.sqlite_pool.lock().unwrap().get_mut(&database).and_then(Vec::pop);
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => match connect(&database_path(&self.sqlite_dir, &database)) {
+                Ok(connection) => connection,
+                Err(e) => return Ok(Err(Error::Io(e.to_string()))),
+            },
         };
-        // Several instances write at once (a drain and an API request): wait for the lock rather than
-        // fail, as Spin's SQLite does.
-        if let Err(e) = connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;") {
-            return Ok(Err(Error::Io(e.to_string())));
-        }
-        Ok(Ok(self.table.push(SqlConnection { connection })?))
+        Ok(Ok(self.table.push(SqlConnection { connection, database })?))
     }
 
     fn execute(&mut self, connection: Resource<SqlConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
@@ -82,7 +94,11 @@ impl sqlite::HostConnection for Host {
     }
 
     fn drop(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<()> {
-        self.table.delete(connection)?;
+        let SqlConnection { connection, database } = self.table.delete(connection)?;
+        // A connection left inside a transaction (an instance that trapped mid-batch) is not reused.
+        if connection.is_autocommit() {
+            self.sqlite_pool.lock().unwrap().entry(database).or_default().push(connection);
+        }
         Ok(())
     }
 }
