@@ -47,7 +47,10 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     };
     let vector = match options.mode {
         SearchMode::Lexical => Vec::new(),
-        _ => match vector_hits(platform, query, options.url_prefix, candidates).await {
+        // Nearest neighbours always exist: a question whose words match nothing at all would get
+        // arbitrary pages. Hybrid search answers only when lexical search found a footing.
+        SearchMode::Hybrid if lexical.is_empty() => Vec::new(),
+        _ => match vector_hits(platform, query, &lexical, options.url_prefix, candidates).await {
             Ok(hits) => hits,
             // A provider outage degrades hybrid search to lexical instead of failing it.
             Err(error) if error.transient && options.mode == SearchMode::Hybrid => Vec::new(),
@@ -122,9 +125,17 @@ async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &s
     }
 }
 
-async fn vector_hits<P: Platform>(platform: &P, query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+/// The vector ranking. In hybrid search the query vector is first moved towards the best lexical
+/// passages (`DOCENT_VECTOR_FEEDBACK_PASSAGES`), which is what makes the built-in embedder help.
+async fn vector_hits<P: Platform>(platform: &P, query: &str, lexical: &[SearchHit], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
     let Some(model) = embeddings::model(&platform.config().embeddings) else { return Ok(Vec::new()) };
-    let Some(embedded) = embeddings::embed_query(platform, query).await? else { return Ok(Vec::new()) };
+    let Some(mut embedded) = embeddings::embed_query(platform, query).await? else { return Ok(Vec::new()) };
+    let (passages, weight) = platform.config().vector_feedback;
+    if passages > 0 && !lexical.is_empty() {
+        let texts: Vec<String> = lexical.iter().take(passages as usize).map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
+        let vectors = embeddings::embed(platform, &texts).await?;
+        embedded = docent_core::embed::with_feedback(&embedded, &vectors, weight);
+    }
     let nearest = platform.store().nearest(model, &embedded, url_prefix, limit).await?;
     let ids: Vec<String> = nearest.iter().map(|(id, _)| id.clone()).collect();
     let mut hits = platform.store().chunks_by_id(&ids).await?;

@@ -61,6 +61,9 @@ pub struct Config {
     pub search_mode: SearchMode,
     /// Weights of the lexical and vector rankings in reciprocal rank fusion.
     pub rrf_weights: (f64, f64),
+    /// Pseudo-relevance feedback of hybrid search: how many of the best lexical passages pull the query
+    /// vector towards them, and how hard (`embed::with_feedback`). 0 passages turns it off.
+    pub vector_feedback: (u32, f32),
     /// Who answers chat questions, in fallback order, and how they are held to time and quota.
     pub llm: LlmConfig,
     /// An optional second stage that reorders the best candidates of a search (off by default).
@@ -226,8 +229,9 @@ impl Default for Config {
             global_rate_per_second: 50.0,
             fetch_timeout_seconds: 30,
             embeddings: EmbeddingProvider::Builtin,
-            search_mode: SearchMode::Lexical,
+            search_mode: SearchMode::Hybrid,
             rrf_weights: (1.0, 1.0),
+            vector_feedback: (4, 1.0),
             llm: LlmConfig::default(),
             reranker: None,
         }
@@ -326,9 +330,8 @@ impl Config {
             Some(other) => return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai, workers-ai or off, got `{other}`"))),
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
-            // Hybrid with the built-in embedder did not beat lexical ranking on the evaluation set
-            // (docs/BENCHMARKS.md), so it is opt-in; an external embedding model makes hybrid the default.
-            None if config.embeddings == EmbeddingProvider::Builtin => SearchMode::Lexical,
+            // Hybrid with the built-in embedder and feedback beats lexical ranking on the evaluation
+            // set (tests/eval); without feedback it did not.
             None => SearchMode::Hybrid,
             Some(mode) => SearchMode::parse(&mode)
                 .ok_or_else(|| ConfigError(format!("DOCENT_SEARCH_MODE must be hybrid, lexical or vector, got `{mode}`")))?,
@@ -362,6 +365,13 @@ impl Config {
             }
             Some(other) => return Err(ConfigError(format!("DOCENT_RERANKER must be off, http or workers-ai, got `{other}`"))),
         };
+        // Feedback is measured to help the built-in embedder; with an external model it is opt-in
+        // (unmeasured, and each feedback passage would be one more embedding to compute).
+        let default_feedback = if config.embeddings == EmbeddingProvider::Builtin { config.vector_feedback.0 } else { 0 };
+        config.vector_feedback = (
+            number("DOCENT_VECTOR_FEEDBACK_PASSAGES", get("DOCENT_VECTOR_FEEDBACK_PASSAGES"), default_feedback)?.min(10),
+            decimal("DOCENT_VECTOR_FEEDBACK_WEIGHT", f64::from(config.vector_feedback.1))? as f32,
+        );
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }

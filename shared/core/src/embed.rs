@@ -67,6 +67,23 @@ pub fn normalize(vector: &mut [f32]) {
     }
 }
 
+/// The query vector moved towards the passages lexical search ranked first (pseudo-relevance feedback
+/// in embedding space): `query + weight × mean(passages)`, normalised. The vector half of hybrid search
+/// then looks for chunks like the best lexical hits as well as like the words of the question, which
+/// reaches pages that say the same thing in other words.
+pub fn with_feedback(query: &[f32], passages: &[Vec<f32>], weight: f32) -> Vec<f32> {
+    let mut out = query.to_vec();
+    if passages.is_empty() {
+        return out;
+    }
+    let share = weight / passages.len() as f32;
+    for passage in passages {
+        out.iter_mut().zip(passage).for_each(|(o, p)| *o += share * p);
+    }
+    normalize(&mut out);
+    out
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -183,5 +200,17 @@ mod tests {
         let query_bits = QuantizedVector::new(&query).bits;
         assert!(hamming(&query_bits, &codes[0]) < hamming(&query_bits, &codes[1]), "the sign bits already rank the match first");
         assert_eq!(hamming(&codes[1], &codes[1]), 0);
+    }
+
+    #[test]
+    fn feedback_moves_the_query_towards_the_best_passages() {
+        let query = builtin_embed("make each customer only see their own rows");
+        let passage = builtin_embed("row security policies restrict which rows a role can see");
+        let unrelated = builtin_embed("the checkpoint interval of the write-ahead log");
+        let moved = with_feedback(&query, &[passage.clone()], 1.0);
+        assert!(dot(&moved, &passage) > dot(&query, &passage) + 0.1);
+        assert!((dot(&moved, &moved) - 1.0).abs() < 1e-4, "normalised");
+        assert!(dot(&moved, &unrelated) < dot(&moved, &passage));
+        assert_eq!(with_feedback(&query, &[], 1.0), query, "no passages: the query as it was");
     }
 }
