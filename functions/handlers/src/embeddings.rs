@@ -26,7 +26,7 @@ pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
 }
 
 /// What a chunk is embedded as: its page title and section heading give the text its context.
-fn chunk_text(title: &str, heading: &str, text: &str) -> String {
+pub(crate) fn chunk_text(title: &str, heading: &str, text: &str) -> String {
     if heading.is_empty() || heading == title { format!("{title}\n{text}") } else { format!("{title} — {heading}\n{text}") }
 }
 

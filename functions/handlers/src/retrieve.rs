@@ -4,7 +4,8 @@ use ::http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use docent_core::domain::sha256_hex;
-use docent_core::config::SearchMode;
+use docent_core::config::{EmbeddingProvider, SearchMode};
+use docent_core::embed::{builtin_embed, dot, with_feedback};
 use docent_core::config::{Reranker, RerankerKind};
 use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult, VectorStore};
 use docent_core::rerank;
@@ -41,15 +42,24 @@ impl SearchOptions<'_> {
 pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: SearchOptions<'_>) -> PortResult<Vec<SearchHit>> {
     let store = platform.store();
     let candidates = k * OVERFETCH;
-    let lexical = match (options.mode, fts5_match_expression(query)) {
+    let builtin_hybrid = options.mode == SearchMode::Hybrid && platform.config().embeddings == EmbeddingProvider::Builtin;
+    // The built-in embedder runs in place in microseconds, so hybrid search re-scores a wide pool of
+    // lexical candidates instead of reading every stored vector (a scan of the whole table per query).
+    let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
+    let mut lexical = match (options.mode, fts5_match_expression(query)) {
         (SearchMode::Vector, _) | (_, None) => Vec::new(),
-        (_, Some(expression)) => store.lexical_search(&expression, options.url_prefix, candidates).await?,
+        (_, Some(expression)) => store.lexical_search(&expression, options.url_prefix, lexical_limit).await?,
     };
     let vector = match options.mode {
         SearchMode::Lexical => Vec::new(),
         // Nearest neighbours always exist: a question whose words match nothing at all would get
         // arbitrary pages. Hybrid search answers only when lexical search found a footing.
         SearchMode::Hybrid if lexical.is_empty() => Vec::new(),
+        _ if builtin_hybrid => {
+            let ranked = rescore_pool(platform, query, &lexical, candidates as usize).await?;
+            lexical.truncate(candidates as usize);
+            ranked
+        }
         _ => match vector_hits(platform, query, &lexical, options.url_prefix, candidates).await {
             Ok(hits) => hits,
             // A provider outage degrades hybrid search to lexical instead of failing it.
@@ -123,6 +133,30 @@ async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &s
             rerank::parse_rerank(&response.body).map_err(PortError::permanent)
         }
     }
+}
+
+/// Lexical candidates re-scored by the built-in embedder's vectors.
+const BUILTIN_POOL: u32 = 50;
+
+/// The vector ranking of a pool of lexical candidates, by similarity to the query moved towards the
+/// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a chunk
+/// without one (not yet backfilled) is embedded in place.
+async fn rescore_pool<P: Platform>(platform: &P, query: &str, pool: &[SearchHit], keep: usize) -> PortResult<Vec<SearchHit>> {
+    let (passages, weight) = platform.config().vector_feedback;
+    let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
+    let feedback: Vec<Vec<f32>> = pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
+    let embedded = with_feedback(&builtin_embed(query), &feedback, weight);
+    let ids: Vec<String> = pool.iter().map(|h| h.chunk_id.clone()).collect();
+    let stored = platform.store().similarities(docent_core::embed::BUILTIN_MODEL, &embedded, &ids).await?;
+    let mut scored: Vec<(f32, &SearchHit)> = pool
+        .iter()
+        .map(|hit| {
+            let score = stored.iter().find(|(id, _)| *id == hit.chunk_id).map(|(_, s)| *s);
+            (score.unwrap_or_else(|| dot(&embedded, &builtin_embed(&text_of(hit)))), hit)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(scored.into_iter().take(keep).map(|(score, hit)| SearchHit { score: f64::from(score), ..hit.clone() }).collect())
 }
 
 /// The vector ranking. In hybrid search the query vector is first moved towards the best lexical

@@ -195,6 +195,8 @@ pub trait VectorStore {
     /// The `limit` chunks nearest to `query` among vectors of `model`, best first, with their cosine
     /// similarity; with `url_prefix`, only chunks whose URL starts with it.
     async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>>;
+    /// The similarity of `query` to each of these chunks that has a vector of `model` (others are left out).
+    async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>>;
     async fn vector_count(&self, model: &str) -> PortResult<u64>;
     /// Chunks of the document `url_key` with no vector of `model`, as (chunk id, title, heading, text).
     async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>>;

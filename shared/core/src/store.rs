@@ -835,6 +835,22 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
         Ok(scored)
     }
 
+    async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>> {
+        let mut scored = Vec::with_capacity(chunk_ids.len());
+        for group in chunk_ids.chunks(90) {
+            let marks = (2..group.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT chunk_id, int8 FROM chunk_vectors WHERE model = ?1 AND chunk_id IN ({marks})");
+            let mut params: Vec<SqlValue> = vec![model.into()];
+            params.extend(group.iter().map(|id| id.as_str().into()));
+            for row in self.query(&sql, params).await? {
+                if let Some(score) = QuantizedVector::dot_encoded(&text(&row, 1)?, query) {
+                    scored.push((text(&row, 0)?, score));
+                }
+            }
+        }
+        Ok(scored)
+    }
+
     async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>> {
         let rows = self
             .query(
