@@ -275,6 +275,12 @@ impl ByteStream for WorkersStream {
 /// The `AI` binding, when wrangler.toml declares it.
 struct WorkersAi(Option<worker::Ai>);
 
+impl WorkersAi {
+    fn binding(&self) -> PortResult<&worker::Ai> {
+        self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))
+    }
+}
+
 /// Workers AI's text-generation input. A struct, not a `serde_json::Value`: the binding's serializer
 /// would turn a map into a JS `Map`, which the runtime sends as `{}`.
 #[derive(serde::Serialize)]
@@ -310,13 +316,13 @@ struct EmbeddingOutput {
 
 impl ModelRuntime for WorkersAi {
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
-        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let ai = self.binding()?;
         let output: EmbeddingOutput = ai.run(model, &EmbeddingInput { text: texts }).await.map_err(|e| transient("Workers AI embeddings", e))?;
         Ok(output.data)
     }
 
     async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
-        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let ai = self.binding()?;
         let input = RerankInput { query, contexts: documents.iter().map(|text| RerankContext { text }).collect(), top_k: documents.len() };
         let output: serde_json::Value = ai.run(model, &input).await.map_err(|e| transient("Workers AI reranker", e))?;
         docent_core::rerank::parse_workers_ai_rerank(&output).map_err(PortError::permanent)
@@ -324,7 +330,7 @@ impl ModelRuntime for WorkersAi {
 
     type Stream = WorkersStream;
     async fn stream_chat(&self, model: &str, messages: &[Message], max_tokens: u32) -> PortResult<WorkersStream> {
-        let ai = self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))?;
+        let ai = self.binding()?;
         let input = TextGeneration { messages, max_tokens, temperature: 0.2, stream: true };
         // Locally the binding exists but every call fails ("needs to be run remotely"): transient, so
         // the breaker counts it and the chain moves on.

@@ -239,9 +239,7 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
         let cached: Option<CachedAnswer> = platform.kv().get(key).await.ok().flatten().and_then(|json| serde_json::from_str(&json).ok());
         if let Some(cached) = cached {
             out(AnswerEvent::Sources(cached.sources));
-            for piece in answer_pieces(&cached.text) {
-                out(AnswerEvent::Delta(piece.to_string()));
-            }
+            emit_pieces(&cached.text, out);
             finish(platform, &question, &cached.text, None, out, Done {
                 session_id: question.session_id.clone(),
                 answer_id: answer_id.clone(),
