@@ -24,7 +24,7 @@ use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::llm::Message;
 use docent_core::ports::{
-    ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    append_capped, ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
 use docent_core::store::SqliteStore;
@@ -383,10 +383,8 @@ impl WorkersFetch {
             let mut stream = response.stream().map_err(|e| transient("response body", e))?;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| transient("response body", e))?;
-                body.extend_from_slice(&chunk);
-                if body.len() > request.max_body_bytes {
+                if append_capped(&mut body, &chunk, request.max_body_bytes) {
                     truncated = true;
-                    body.truncate(request.max_body_bytes);
                     break;
                 }
             }

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::politeness::{Admission, HostGate, HostLimits};
-use docent_core::llm::Message;
 use docent_core::ports::{
-    ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
+    ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
 use docent_core::store::SqliteStore;
@@ -37,7 +36,7 @@ pub struct NativeParts {
     pub fetcher: NativeFetcher,
     pub clock: SystemClock,
     pub gate: MemoryGate,
-    pub models: NoModels,
+    pub models: NoModelRuntime,
 }
 
 impl Native {
@@ -53,7 +52,7 @@ impl Native {
             fetcher,
             clock: SystemClock,
             gate: MemoryGate::default(),
-            models: NoModels,
+            models: NoModelRuntime,
         })))
     }
 }
@@ -65,7 +64,7 @@ impl Platform for Native {
     type Fetch = NativeFetcher;
     type Clock = SystemClock;
     type Gate = MemoryGate;
-    type Models = NoModels;
+    type Models = NoModelRuntime;
 
     fn config(&self) -> &Config {
         &self.config
@@ -88,7 +87,7 @@ impl Platform for Native {
     fn gate(&self) -> &MemoryGate {
         &self.gate
     }
-    fn models(&self) -> &NoModels {
+    fn models(&self) -> &NoModelRuntime {
         &self.models
     }
     fn log(&self, record: &serde_json::Value) {
@@ -314,25 +313,6 @@ pub fn content_type_of(path: &Path) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("pdf") => "application/pdf",
         _ => "application/octet-stream",
-    }
-}
-
-/// No model runtime natively: models are reached over HTTP (OpenAI-compatible providers).
-pub struct NoModels;
-
-/// The body stream of a platform with no model runtime; never constructed.
-pub enum NoStream {}
-
-impl ByteStream for NoStream {
-    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
-        match *self {}
-    }
-}
-
-impl ModelRuntime for NoModels {
-    type Stream = NoStream;
-    async fn stream_chat(&self, _model: &str, _messages: &[Message], _max_tokens: u32) -> PortResult<NoStream> {
-        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider here"))
     }
 }
 

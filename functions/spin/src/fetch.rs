@@ -3,7 +3,7 @@
 //! `fetch` has one deadline, as on Workers.
 
 use bytes::Bytes;
-use docent_core::ports::{ByteStream, Clock, FetchRequest, FetchResponse, Fetcher, PortError, PortResult, StreamingResponse};
+use docent_core::ports::{append_capped, ByteStream, Clock, FetchRequest, FetchResponse, Fetcher, PortError, PortResult, StreamingResponse};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -92,10 +92,8 @@ impl SpinFetch {
             let mut stream = response.into_body().stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| PortError::transient(format!("response body of {url}: {e:?}")))?;
-                body.extend_from_slice(&chunk);
-                if body.len() > request.max_body_bytes {
+                if append_capped(&mut body, &chunk, request.max_body_bytes) {
                     truncated = true;
-                    body.truncate(request.max_body_bytes);
                     break;
                 }
             }

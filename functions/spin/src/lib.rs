@@ -31,9 +31,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use docent_core::config::Config;
-use docent_core::llm::Message;
 use docent_core::politeness::{Admission, HostGate, HostLimits};
-use docent_core::ports::{ByteStream, Clock, FetchGate, KeyValue, ModelRuntime, PortError, PortResult};
+use docent_core::ports::{Clock, FetchGate, KeyValue, NoModelRuntime, PortError, PortResult};
 use docent_core::store::SqliteStore;
 use docent_core::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
@@ -79,7 +78,7 @@ struct Shell {
     fetcher: SpinFetch,
     clock: SpinClock,
     gate: InstanceGate,
-    models: NoModels,
+    models: NoModelRuntime,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
 }
@@ -105,7 +104,7 @@ impl Spin {
             fetcher: SpinFetch::new(config.fetch_timeout_seconds * 1000),
             clock: SpinClock,
             gate: InstanceGate::default(),
-            models: NoModels,
+            models: NoModelRuntime,
             enqueued,
             config,
         })))
@@ -136,7 +135,7 @@ impl Platform for Spin {
     type Fetch = SpinFetch;
     type Clock = SpinClock;
     type Gate = InstanceGate;
-    type Models = NoModels;
+    type Models = NoModelRuntime;
 
     fn config(&self) -> &Config {
         &self.0.config
@@ -161,7 +160,7 @@ impl Platform for Spin {
     fn gate(&self) -> &InstanceGate {
         &self.0.gate
     }
-    fn models(&self) -> &NoModels {
+    fn models(&self) -> &NoModelRuntime {
         &self.0.models
     }
     fn log(&self, record: &serde_json::Value) {
@@ -267,24 +266,6 @@ impl Clock for SpinClock {
 
 // ---- Models ----
 
-/// Spin's LLM interface (`fermyon:spin/llm`) runs models by name without streaming; Docent reaches
-/// models over OpenAI-compatible HTTP here, as natively.
-pub struct NoModels;
-
-pub enum NoStream {}
-
-impl ByteStream for NoStream {
-    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
-        match *self {}
-    }
-}
-
-impl ModelRuntime for NoModels {
-    type Stream = NoStream;
-    async fn stream_chat(&self, _model: &str, _messages: &[Message], _max_tokens: u32) -> PortResult<NoStream> {
-        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider on Spin"))
-    }
-}
 
 // ---- Entry points ----
 

@@ -301,6 +301,37 @@ pub trait ByteStream {
     async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>>;
 }
 
+/// The model runtime of a platform that has none (natively, on Spin): models are reached over
+/// OpenAI-compatible HTTP instead, and every call here fails permanently so the gateway moves on.
+pub struct NoModelRuntime;
+
+/// The body stream of [`NoModelRuntime`]; never constructed.
+pub enum NoStream {}
+
+impl ByteStream for NoStream {
+    async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
+        match *self {}
+    }
+}
+
+impl ModelRuntime for NoModelRuntime {
+    type Stream = NoStream;
+    async fn stream_chat(&self, _model: &str, _messages: &[crate::llm::Message], _max_tokens: u32) -> PortResult<NoStream> {
+        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider on this platform"))
+    }
+}
+
+/// Appends `chunk` to a body read up to `max_bytes`; true (and the body cut to `max_bytes`) once it
+/// went over, so an oversized body is detected without buffering it.
+pub fn append_capped(body: &mut Vec<u8>, chunk: &[u8], max_bytes: usize) -> bool {
+    body.extend_from_slice(chunk);
+    if body.len() > max_bytes {
+        body.truncate(max_bytes);
+        return true;
+    }
+    false
+}
+
 /// A model runtime bound to the platform: Workers AI's `AI` binding (Spin's LLM interface would be
 /// another). Platforms without one answer every call with a permanent error.
 pub trait ModelRuntime {
