@@ -15,5 +15,14 @@ for env in dev production; do
     grep -q "env\.$binding\b" <<<"$bindings" || die "wrangler.toml [env.$env] lacks the $binding binding"
   done
 done
+# Postgres 16 with pgvector for the store suites that run on both SQLite and Postgres; a fresh cluster
+# per run, stopped on exit. DOCENT_TEST_DATABASE_URL, if already set, names a server to use instead.
+if [ -z "${DOCENT_TEST_DATABASE_URL:-}" ]; then
+  pg_dir=$(mktemp -d /tmp/docent-pg.XXXXXX)
+  trap '"$ROOT/infra/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+  log "starting Postgres with pgvector for the store tests"
+  DOCENT_TEST_DATABASE_URL=$("$ROOT/infra/scripts/postgres.sh" start "$pg_dir" "${DOCENT_TEST_PG_PORT:-55439}")
+  export DOCENT_TEST_DATABASE_URL
+fi
 log "running the test suite"
 cargo test --locked --workspace "$@"

@@ -9,7 +9,7 @@ use docent_core::embed::{builtin_embed, dot, with_feedback};
 use docent_core::config::{Reranker, RerankerKind};
 use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult, VectorStore};
 use docent_core::rerank;
-use docent_core::search::{dedupe_by_section, fts5_match_expression, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
+use docent_core::search::{dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
 
 use crate::embeddings;
 use crate::gateway::within;
@@ -46,9 +46,11 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     // The built-in embedder runs in place in microseconds, so hybrid search re-scores a wide pool of
     // lexical candidates instead of reading every stored vector (a scan of the whole table per query).
     let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
-    let mut lexical = match (options.mode, fts5_match_expression(query)) {
-        (SearchMode::Vector, _) | (_, None) => Vec::new(),
-        (_, Some(expression)) => store.lexical_search(&expression, options.url_prefix, lexical_limit).await?,
+    let terms = query_terms(query);
+    let mut lexical = match options.mode {
+        SearchMode::Vector => Vec::new(),
+        _ if terms.is_empty() => Vec::new(),
+        _ => store.lexical_search(&terms, options.url_prefix, lexical_limit).await?,
     };
     let vector = match options.mode {
         SearchMode::Lexical => Vec::new(),

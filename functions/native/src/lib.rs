@@ -4,3 +4,4 @@
 #![allow(async_fn_in_trait)]
 
 pub mod platform;
+pub mod testing;

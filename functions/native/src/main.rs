@@ -5,7 +5,10 @@
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
 //! docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
 //! docent robots check --jsonl
+//! docent migrate --db <path-or-postgres-url>
 //! ```
+//!
+//! `--db` is a SQLite file or a `postgres://` URL (Postgres with pgvector).
 
 
 
@@ -23,13 +26,16 @@ use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
 
-use docent_cli::platform::Native;
+use docent_cli::platform::{Database, Native};
+use docent_core::store::SqlStore;
 
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
   docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
-  docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})";
+  docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})
+  docent migrate --db <path>     (creates or upgrades the store's schema)
+--db is a SQLite file or a postgres:// URL.";
 
 /// Attempts per URL before it is dead-lettered, as the Worker's queue does with `max_retries`.
 const MAX_ATTEMPTS: u32 = 3;
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         Some("index") => index(&args[1..]),
         Some("search") => search(&args[1..]),
         Some("robots") => robots(&args[1..]),
+        Some("migrate") => migrate(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -161,7 +168,7 @@ fn index(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db", "exclude", "include", "max-pages", "max-depth"], &[])?;
     let [target] = args.positional.as_slice() else { return Err(format!("index takes one directory or URL\n{USAGE}")) };
     let db = args.get("db").ok_or_else(|| format!("index needs --db <path>\n{USAGE}"))?;
-    let native = Native::open(Path::new(db), config()?)?;
+    let native = Native::open(Database::open(db)?, config()?)?;
     let (start_url, seeds) = start_point(target)?;
     let max_pages = args.number("max-pages")?.unwrap_or(CLI_MAX_PAGES);
     let request = CrawlRequest {
@@ -239,14 +246,27 @@ async fn drain(native: &Native) {
     }
 }
 
+/// Applies pending schema migrations (also done by every command that opens a store) and reports the
+/// schema version.
+fn migrate(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["db"], &[])?;
+    let db = args.get("db").ok_or_else(|| format!("migrate needs --db <path>\n{USAGE}"))?;
+    let store = SqlStore::new(Database::open(db)?);
+    let before = pollster::block_on(store.schema_version()).unwrap_or(0);
+    pollster::block_on(store.ensure_schema()).map_err(|e| format!("migrating: {e}"))?;
+    let after = pollster::block_on(store.schema_version()).map_err(|e| e.to_string())?;
+    println!("schema version {after} ({} applied now)", after.saturating_sub(before));
+    Ok(())
+}
+
 fn search(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db", "k", "mode"], &["jsonl", "timings"])?;
     let db = args.get("db").ok_or_else(|| format!("search needs --db <path>\n{USAGE}"))?;
-    if !Path::new(db).exists() {
+    if !db.starts_with("postgres") && !Path::new(db).exists() {
         return Err(format!("{db} does not exist; build it with `docent index`"));
     }
     let k = args.number("k")?.unwrap_or(10).clamp(1, 100);
-    let native = Native::open(Path::new(db), config()?)?;
+    let native = Native::open(Database::open(db)?, config()?)?;
     let mut options = SearchOptions::of(native.config());
     if let Some(mode) = args.get("mode") {
         options.mode = SearchMode::parse(mode).ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;

@@ -1,5 +1,6 @@
-//! The native shell: Docent's ports on rusqlite, an in-memory queue and KV, the file system and ureq.
-//! It exists so the same functions can run offline (`docent index`, `docent search`) and be measured.
+//! The native shell: Docent's ports on rusqlite or Postgres, an in-memory queue and KV, the file system
+//! and ureq. It exists so the same functions can run offline (`docent index`, `docent search`) and be
+//! measured, on either store.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -10,10 +11,10 @@ use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::politeness::{Admission, HostGate, HostLimits};
 use docent_core::ports::{
-    ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
-    Statement,
+    ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlDialect,
+    SqlValue, Statement,
 };
-use docent_core::store::SqliteStore;
+use docent_core::store::SqlStore;
 use docent_functions::Platform;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
@@ -32,7 +33,7 @@ pub struct NativeParts {
     pub config: Config,
     pub kv: MemoryKv,
     pub queue: MemoryQueue,
-    pub store: SqliteStore<Sqlite>,
+    pub store: SqlStore<Database>,
     pub fetcher: NativeFetcher,
     pub clock: SystemClock,
     pub gate: MemoryGate,
@@ -40,8 +41,9 @@ pub struct NativeParts {
 }
 
 impl Native {
-    pub fn open(db_path: &Path, config: Config) -> Result<Self, String> {
-        let store = SqliteStore::new(Sqlite::open(db_path)?);
+    /// Docent on `database`, whose schema is created or migrated first.
+    pub fn open(database: Database, config: Config) -> Result<Self, String> {
+        let store = SqlStore::new(database);
         pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
         let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);
         Ok(Native(std::rc::Rc::new(NativeParts {
@@ -60,7 +62,7 @@ impl Native {
 impl Platform for Native {
     type Kv = MemoryKv;
     type Queue = MemoryQueue;
-    type Store = SqliteStore<Sqlite>;
+    type Store = SqlStore<Database>;
     type Fetch = NativeFetcher;
     type Clock = SystemClock;
     type Gate = MemoryGate;
@@ -75,7 +77,7 @@ impl Platform for Native {
     fn queue(&self) -> &MemoryQueue {
         &self.queue
     }
-    fn store(&self) -> &SqliteStore<Sqlite> {
+    fn store(&self) -> &SqlStore<Database> {
         &self.store
     }
     fn fetcher(&self) -> &NativeFetcher {
@@ -98,6 +100,85 @@ impl Platform for Native {
     }
     fn setting(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
+    }
+}
+
+/// The store's database: a SQLite file, or Postgres for `postgres://` URLs.
+pub enum Database {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+impl Database {
+    /// `location` is a file path or a `postgres://` / `postgresql://` connection URL.
+    pub fn open(location: &str) -> Result<Self, String> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Postgres::connect(location).map(Database::Postgres)
+        } else {
+            Sqlite::open(Path::new(location)).map(Database::Sqlite)
+        }
+    }
+}
+
+impl SqlDatabase for Database {
+    fn dialect(&self) -> SqlDialect {
+        match self {
+            Database::Sqlite(db) => db.dialect(),
+            Database::Postgres(db) => db.dialect(),
+        }
+    }
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        match self {
+            Database::Sqlite(db) => db.query(statement).await,
+            Database::Postgres(db) => db.query(statement).await,
+        }
+    }
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        match self {
+            Database::Sqlite(db) => db.batch(statements).await,
+            Database::Postgres(db) => db.batch(statements).await,
+        }
+    }
+}
+
+/// Postgres through tokio-postgres on a runtime of its own: the native functions run under a plain
+/// `block_on`, and every call here drives the connection while it waits.
+pub struct Postgres {
+    runtime: tokio::runtime::Runtime,
+    db: docent_postgres::PgDatabase,
+}
+
+impl Postgres {
+    pub fn connect(url: &str) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("starting a runtime: {e}"))?;
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
+            .map_err(|e| format!("connecting to {}: {e}", redact_password(url)))?;
+        runtime.spawn(connection);
+        Ok(Postgres { runtime, db: docent_postgres::PgDatabase::new(client) })
+    }
+}
+
+/// A connection URL fit for an error message.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl SqlDatabase for Postgres {
+    fn dialect(&self) -> SqlDialect {
+        SqlDialect::Postgres
+    }
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        self.runtime.block_on(self.db.query(statement))
+    }
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        self.runtime.block_on(self.db.batch(statements))
     }
 }
 

@@ -1,9 +1,10 @@
-//! The crawl function's guarantees, on real SQLite and real files: redelivery changes nothing, the page
+//! The crawl function's guarantees, on real SQLite and Postgres and real files: redelivery changes nothing, the page
 //! limit holds, cancellation and dead letters end jobs, lost messages are found again by the cron sweep.
 
 use std::path::{Path, PathBuf};
 
-use docent_cli::platform::Native;
+use docent_cli::platform::{Database, Native};
+use docent_cli::testing::test_databases;
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
 use docent_core::ports::{CrawlStore, DocumentStore, KeyValue};
@@ -28,8 +29,13 @@ fn test_config() -> Config {
     Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() }
 }
 
-fn native(name: &str) -> Native {
-    Native::open(&fresh_dir(name).join("index.db"), test_config()).unwrap()
+/// Docent on each store (SQLite, and Postgres when the test command started it), fresh for `name`.
+fn natives(name: &str) -> Vec<Native> {
+    test_databases(name).iter().map(|location| Native::open(Database::open(location).unwrap(), test_config()).unwrap()).collect()
+}
+
+fn sqlite(path: &Path) -> Database {
+    Database::open(path.to_str().unwrap()).unwrap()
 }
 
 /// A minimal page whose main content is `body`.
@@ -59,194 +65,204 @@ async fn counts(platform: &Native, job: &str) -> (JobStatus, PageCounts) {
 #[test]
 fn redelivering_every_message_changes_nothing() {
     pollster::block_on(async {
-        let p = native("redeliver");
-        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
-        let delivered = drain(&p).await;
-        // Over file:// only the relative links lead anywhere: index → install, guides/scheduling →
-        // guides/troubleshooting, configuration.
-        assert_eq!(delivered.len(), 5);
-        let before = counts(&p, &job.id).await;
-        assert_eq!(before.0, JobStatus::Done);
-        assert_eq!(before.1.indexed, 5);
-        let index_before = (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap());
-        // At-least-once delivery: every message arrives a second time.
-        for message in &delivered {
-            assert_eq!(crawl::consume(&p, message).await, Delivery::Ack);
+        for p in natives("redeliver") {
+            let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            let delivered = drain(&p).await;
+            // Over file:// only the relative links lead anywhere: index → install, guides/scheduling →
+            // guides/troubleshooting, configuration.
+            assert_eq!(delivered.len(), 5);
+            let before = counts(&p, &job.id).await;
+            assert_eq!(before.0, JobStatus::Done);
+            assert_eq!(before.1.indexed, 5);
+            let index_before = (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap());
+            // At-least-once delivery: every message arrives a second time.
+            for message in &delivered {
+                assert_eq!(crawl::consume(&p, message).await, Delivery::Ack);
+            }
+            assert!(p.queue().pop().is_none(), "redelivery enqueued more work");
+            assert_eq!(counts(&p, &job.id).await, before);
+            assert_eq!((p.store().counts().await.unwrap(), p.store().index_version().await.unwrap()), index_before);
         }
-        assert!(p.queue().pop().is_none(), "redelivery enqueued more work");
-        assert_eq!(counts(&p, &job.id).await, before);
-        assert_eq!((p.store().counts().await.unwrap(), p.store().index_version().await.unwrap()), index_before);
     });
 }
 
 #[test]
 fn a_message_redelivered_after_indexing_but_before_finishing_counts_once() {
     pollster::block_on(async {
-        let p = native("half-done");
-        let job = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
-        let message = p.queue().pop().unwrap();
-        // Simulate a consumer that indexed the page and died before recording the outcome: index it
-        // under another job, then pretend this job's delivery is a retry.
-        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
-        assert_eq!(counts(&p, &job.id).await.1.indexed, 1);
-        let second = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
-        let message = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
-        assert_eq!(counts(&p, &second.id).await.1, PageCounts { discovered: 1, fetched: 1, unchanged: 1, ..PageCounts::default() });
+        for p in natives("half-done") {
+            let job = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
+            let message = p.queue().pop().unwrap();
+            // Simulate a consumer that indexed the page and died before recording the outcome: index it
+            // under another job, then pretend this job's delivery is a retry.
+            assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+            assert_eq!(counts(&p, &job.id).await.1.indexed, 1);
+            let second = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
+            let message = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+            assert_eq!(counts(&p, &second.id).await.1, PageCounts { discovered: 1, fetched: 1, unchanged: 1, ..PageCounts::default() });
+        }
     });
 }
 
 #[test]
 fn max_pages_is_never_exceeded_and_the_job_ends() {
     pollster::block_on(async {
-        let p = native("max-pages");
-        let job = crawl::start_job(&p, request(site_url("index.html"), Some(3))).await.unwrap();
-        let delivered = drain(&p).await;
-        let (status, pages) = counts(&p, &job.id).await;
-        assert_eq!(status, JobStatus::Done);
-        assert_eq!(pages.discovered, 3);
-        assert_eq!(pages.indexed, 3);
-        assert_eq!(delivered.len(), 3);
-        assert_eq!(p.store().counts().await.unwrap().documents, 3);
+        for p in natives("max-pages") {
+            let job = crawl::start_job(&p, request(site_url("index.html"), Some(3))).await.unwrap();
+            let delivered = drain(&p).await;
+            let (status, pages) = counts(&p, &job.id).await;
+            assert_eq!(status, JobStatus::Done);
+            assert_eq!(pages.discovered, 3);
+            assert_eq!(pages.indexed, 3);
+            assert_eq!(delivered.len(), 3);
+            assert_eq!(p.store().counts().await.unwrap().documents, 3);
+        }
     });
 }
 
 #[test]
 fn cancelled_jobs_stop_and_say_so() {
     pollster::block_on(async {
-        let p = native("cancel");
-        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
-        let first = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
-        assert!(p.store().cancel_job(&job.id, 1).await.unwrap());
-        assert!(!p.store().cancel_job(&job.id, 2).await.unwrap(), "a job is cancelled once");
-        let remaining = drain(&p).await;
-        assert_eq!(remaining.len(), 2, "the start page had enqueued its two relative links");
-        let (status, pages) = counts(&p, &job.id).await;
-        assert_eq!(status, JobStatus::Cancelled);
-        assert_eq!((pages.indexed, pages.skipped, pages.discovered), (1, 2, 3));
-        assert_eq!(p.store().counts().await.unwrap().documents, 1, "nothing was fetched after cancelling");
+        for p in natives("cancel") {
+            let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            let first = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+            assert!(p.store().cancel_job(&job.id, 1).await.unwrap());
+            assert!(!p.store().cancel_job(&job.id, 2).await.unwrap(), "a job is cancelled once");
+            let remaining = drain(&p).await;
+            assert_eq!(remaining.len(), 2, "the start page had enqueued its two relative links");
+            let (status, pages) = counts(&p, &job.id).await;
+            assert_eq!(status, JobStatus::Cancelled);
+            assert_eq!((pages.indexed, pages.skipped, pages.discovered), (1, 2, 3));
+            assert_eq!(p.store().counts().await.unwrap().documents, 1, "nothing was fetched after cancelling");
+        }
     });
 }
 
 #[test]
 fn dead_letters_fail_the_url_and_end_the_job() {
     pollster::block_on(async {
-        let p = native("dead-letter");
-        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
-        let message = p.queue().pop().unwrap();
-        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
-        let (status, pages) = counts(&p, &job.id).await;
-        assert_eq!(status, JobStatus::Failed, "a crawl whose every URL failed has failed");
-        assert_eq!(pages.failed, 1);
-        // The original message arriving late is ignored.
-        assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
-        assert_eq!(counts(&p, &job.id).await.1.indexed, 0);
+        for p in natives("dead-letter") {
+            let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+            let message = p.queue().pop().unwrap();
+            assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+            let (status, pages) = counts(&p, &job.id).await;
+            assert_eq!(status, JobStatus::Failed, "a crawl whose every URL failed has failed");
+            assert_eq!(pages.failed, 1);
+            // The original message arriving late is ignored.
+            assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
+            assert_eq!(counts(&p, &job.id).await.1.indexed, 0);
+        }
     });
 }
 
 #[test]
 fn missing_pages_fail_without_retrying() {
     pollster::block_on(async {
-        let p = native("missing");
-        let job = crawl::start_job(&p, request(site_url("no-such-page.html"), None)).await.unwrap();
-        drain(&p).await;
-        let (status, pages) = counts(&p, &job.id).await;
-        assert_eq!(status, JobStatus::Failed);
-        assert_eq!(pages.failed, 1);
+        for p in natives("missing") {
+            let job = crawl::start_job(&p, request(site_url("no-such-page.html"), None)).await.unwrap();
+            drain(&p).await;
+            let (status, pages) = counts(&p, &job.id).await;
+            assert_eq!(status, JobStatus::Failed);
+            assert_eq!(pages.failed, 1);
+        }
     });
 }
 
 #[test]
 fn the_cron_sweep_finds_lost_messages() {
     pollster::block_on(async {
-        let p = native("sweep");
-        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
-        // The queue lost the start message.
-        assert!(p.queue().pop().is_some());
-        let (resumed, started) = crawl::on_schedule(&p, &[]).await.unwrap();
-        assert_eq!((resumed, started), (0, 0), "a fresh URL is not stale yet");
-        // Ten minutes later the sweep re-enqueues it, and only once.
-        let later = docent_core::ports::Clock::now_ms(p.clock()) + 11 * 60 * 1000;
-        let stale = p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap();
-        assert_eq!(stale.len(), 1);
-        assert!(p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap().is_empty());
-        p.queue().push(stale[0].clone());
-        drain(&p).await;
-        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
+        for p in natives("sweep") {
+            let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+            // The queue lost the start message.
+            assert!(p.queue().pop().is_some());
+            let (resumed, started) = crawl::on_schedule(&p, &[]).await.unwrap();
+            assert_eq!((resumed, started), (0, 0), "a fresh URL is not stale yet");
+            // Ten minutes later the sweep re-enqueues it, and only once.
+            let later = docent_core::ports::Clock::now_ms(p.clock()) + 11 * 60 * 1000;
+            let stale = p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap();
+            assert_eq!(stale.len(), 1);
+            assert!(p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap().is_empty());
+            p.queue().push(stale[0].clone());
+            drain(&p).await;
+            assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
+        }
     });
 }
 
 #[test]
 fn scheduled_sources_start_when_due_and_never_twice_at_once() {
     pollster::block_on(async {
-        let p = native("sources");
-        let sources = format!(
-            r#"[{{"url": "{}", "max_pages": 2, "schedule": "0 0 30 2 *"}}, {{"url": "{}", "max_pages": 1}}]"#,
-            site_url("index.html"),
-            site_url("faq.html")
-        );
-        let sources = crawl::parse_sources(Some(&sources)).unwrap();
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 2), "sources never crawled start at once");
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "already running");
-        drain(&p).await;
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "finished, and no schedule matched since the last run");
-        // The last run was 61 minutes ago: the default hourly schedule matched since; "February 30" never does.
-        let an_hour_ago = docent_core::ports::Clock::now_ms(p.clock()) - 61 * 60 * 1000;
-        p.kv().put("schedule:last-run", &an_hour_ago.to_string(), None).await.unwrap();
-        assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
-        let jobs = p.store().recent_jobs(10).await.unwrap();
-        assert_eq!(jobs.iter().filter(|j| j.url == site_url("faq.html")).count(), 2);
-        assert_eq!(jobs.iter().filter(|j| j.url == site_url("index.html")).count(), 1);
-        assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
-        let bad = crawl::parse_sources(Some(r#"[{"url": "https://d.test/", "schedule": "every hour"}]"#)).unwrap_err();
-        assert!(bad.starts_with("DOCENT_CRAWL_SOURCES[0].schedule: `every hour` needs five fields"), "{bad}");
+        for p in natives("sources") {
+            let sources = format!(
+                r#"[{{"url": "{}", "max_pages": 2, "schedule": "0 0 30 2 *"}}, {{"url": "{}", "max_pages": 1}}]"#,
+                site_url("index.html"),
+                site_url("faq.html")
+            );
+            let sources = crawl::parse_sources(Some(&sources)).unwrap();
+            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 2), "sources never crawled start at once");
+            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "already running");
+            drain(&p).await;
+            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "finished, and no schedule matched since the last run");
+            // The last run was 61 minutes ago: the default hourly schedule matched since; "February 30" never does.
+            let an_hour_ago = docent_core::ports::Clock::now_ms(p.clock()) - 61 * 60 * 1000;
+            p.kv().put("schedule:last-run", &an_hour_ago.to_string(), None).await.unwrap();
+            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
+            let jobs = p.store().recent_jobs(10).await.unwrap();
+            assert_eq!(jobs.iter().filter(|j| j.url == site_url("faq.html")).count(), 2);
+            assert_eq!(jobs.iter().filter(|j| j.url == site_url("index.html")).count(), 1);
+            assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
+            let bad = crawl::parse_sources(Some(r#"[{"url": "https://d.test/", "schedule": "every hour"}]"#)).unwrap_err();
+            assert!(bad.starts_with("DOCENT_CRAWL_SOURCES[0].schedule: `every hour` needs five fields"), "{bad}");
+        }
     });
 }
 
 #[test]
 fn a_job_that_progresses_slowly_is_not_swept() {
     pollster::block_on(async {
-        let p = native("slow");
-        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
-        let before = docent_core::ports::Clock::now_ms(p.clock());
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        let start = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &start).await, Delivery::Ack);
-        // The children wait in the queue, but the job finished a URL since `before`: not stalled.
-        assert!(p.store().take_stale_queued(before, 100, before).await.unwrap().is_empty());
-        let after = docent_core::ports::Clock::now_ms(p.clock()) + 1;
-        let stalled = p.store().take_stale_queued(after, 100, after).await.unwrap();
-        assert!(stalled.len() > 1 && stalled.iter().all(|m| m.job == job.id && m.depth == 1), "{stalled:?}");
+        for p in natives("slow") {
+            let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            let before = docent_core::ports::Clock::now_ms(p.clock());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let start = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &start).await, Delivery::Ack);
+            // The children wait in the queue, but the job finished a URL since `before`: not stalled.
+            assert!(p.store().take_stale_queued(before, 100, before).await.unwrap().is_empty());
+            let after = docent_core::ports::Clock::now_ms(p.clock()) + 1;
+            let stalled = p.store().take_stale_queued(after, 100, after).await.unwrap();
+            assert!(stalled.len() > 1 && stalled.iter().all(|m| m.job == job.id && m.depth == 1), "{stalled:?}");
+        }
     });
 }
 
 #[test]
 fn dead_letters_are_listed_and_replayed() {
     pollster::block_on(async {
-        let p = native("replay");
-        let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
-        let message = p.queue().pop().unwrap();
-        assert_eq!(p.store().record_failure(&message, "HTTP 503").await.unwrap(), 1);
-        assert_eq!(p.store().record_failure(&message, "HTTP 502").await.unwrap(), 2);
-        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
-        let letters = p.store().dead_letters(10).await.unwrap();
-        assert_eq!(letters.len(), 1);
-        assert_eq!((letters[0].attempts, letters[0].reason.as_str(), letters[0].url.as_str()), (2, "HTTP 502", message.url.as_str()));
-        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Failed);
-        // A second dead-lettering of the same message (redelivery) changes nothing.
-        assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
-        assert_eq!(p.store().dead_letters(10).await.unwrap().len(), 1);
+        for p in natives("replay") {
+            let job = crawl::start_job(&p, request(site_url("faq.html"), None)).await.unwrap();
+            let message = p.queue().pop().unwrap();
+            assert_eq!(p.store().record_failure(&message, "HTTP 503").await.unwrap(), 1);
+            assert_eq!(p.store().record_failure(&message, "HTTP 502").await.unwrap(), 2);
+            assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+            let letters = p.store().dead_letters(10).await.unwrap();
+            assert_eq!(letters.len(), 1);
+            assert_eq!((letters[0].attempts, letters[0].reason.as_str(), letters[0].url.as_str()), (2, "HTTP 502", message.url.as_str()));
+            assert_eq!(counts(&p, &job.id).await.0, JobStatus::Failed);
+            // A second dead-lettering of the same message (redelivery) changes nothing.
+            assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
+            assert_eq!(p.store().dead_letters(10).await.unwrap().len(), 1);
 
-        let replayed = p.store().replay_dead_letters(Some(&job.id), 5).await.unwrap();
-        assert_eq!(replayed, vec![message.clone()]);
-        assert!(p.store().dead_letters(10).await.unwrap().is_empty());
-        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Running, "the job runs again");
-        p.queue().push(message);
-        drain(&p).await;
-        let (status, pages) = counts(&p, &job.id).await;
-        assert_eq!((status, pages.indexed, pages.failed), (JobStatus::Done, 1, 0));
-        assert!(p.store().replay_dead_letters(None, 6).await.unwrap().is_empty());
+            let replayed = p.store().replay_dead_letters(Some(&job.id), 5).await.unwrap();
+            assert_eq!(replayed, vec![message.clone()]);
+            assert!(p.store().dead_letters(10).await.unwrap().is_empty());
+            assert_eq!(counts(&p, &job.id).await.0, JobStatus::Running, "the job runs again");
+            p.queue().push(message);
+            drain(&p).await;
+            let (status, pages) = counts(&p, &job.id).await;
+            assert_eq!((status, pages.indexed, pages.failed), (JobStatus::Done, 1, 0));
+            assert!(p.store().replay_dead_letters(None, 6).await.unwrap().is_empty());
+        }
     });
 }
 
@@ -254,85 +270,87 @@ fn dead_letters_are_listed_and_replayed() {
 fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
     pollster::block_on(async {
         let dir = fresh_dir("prune-site");
-        std::fs::write(dir.join("a.html"), page("A", "Anchors hold ships in place.")).unwrap();
-        std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright.")).unwrap();
-        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#)).unwrap();
         let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let p = native("prune");
-        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
-        drain(&p).await;
-        assert_eq!(p.store().counts().await.unwrap().documents, 3);
-        let version = p.store().index_version().await.unwrap();
+        for p in natives("prune") {
+            std::fs::write(dir.join("a.html"), page("A", "Anchors hold ships in place.")).unwrap();
+            std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright.")).unwrap();
+            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#)).unwrap();
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().counts().await.unwrap().documents, 3);
+            let version = p.store().index_version().await.unwrap();
 
-        // An unchanged full recrawl removes nothing and leaves the index version alone.
-        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
-        drain(&p).await;
-        assert_eq!(p.store().counts().await.unwrap().documents, 3);
-        assert_eq!(p.store().index_version().await.unwrap(), version);
+            // An unchanged full recrawl removes nothing and leaves the index version alone.
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().counts().await.unwrap().documents, 3);
+            assert_eq!(p.store().index_version().await.unwrap(), version);
 
-        // b_old.html is no longer linked (it still exists): the next full crawl drops it.
-        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
-        crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
-        drain(&p).await;
-        assert_eq!(p.store().counts().await.unwrap().documents, 2);
-        let hits = docent_functions::retrieve::retrieve(&p, "ballast upright", 5, docent_functions::retrieve::SearchOptions::of(p.config())).await.unwrap();
-        assert!(hits.is_empty(), "{hits:?}");
+            // b_old.html is no longer linked (it still exists): the next full crawl drops it.
+            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().counts().await.unwrap().documents, 2);
+            let hits = docent_functions::retrieve::retrieve(&p, "ballast upright", 5, docent_functions::retrieve::SearchOptions::of(p.config())).await.unwrap();
+            assert!(hits.is_empty(), "{hits:?}");
 
-        // A capped crawl saw only part of the site, so it prunes nothing.
-        std::fs::write(dir.join("index.html"), page("Home", "No links at all")).unwrap();
-        crawl::start_job(&p, request(start.clone(), Some(1))).await.unwrap();
-        drain(&p).await;
-        assert_eq!(p.store().counts().await.unwrap().documents, 2);
+            // A capped crawl saw only part of the site, so it prunes nothing.
+            std::fs::write(dir.join("index.html"), page("Home", "No links at all")).unwrap();
+            crawl::start_job(&p, request(start.clone(), Some(1))).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().counts().await.unwrap().documents, 2);
 
-        // Nor does a crawl stopped by its depth limit (the review's case: refreshing one page).
-        std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
-        let mut shallow = request(start.clone(), None);
-        shallow.max_depth = Some(0);
-        crawl::start_job(&p, shallow).await.unwrap();
-        drain(&p).await;
-        assert_eq!(p.store().counts().await.unwrap().documents, 2);
+            // Nor does a crawl stopped by its depth limit (the review's case: refreshing one page).
+            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+            let mut shallow = request(start.clone(), None);
+            shallow.max_depth = Some(0);
+            crawl::start_job(&p, shallow).await.unwrap();
+            drain(&p).await;
+            assert_eq!(p.store().counts().await.unwrap().documents, 2);
 
-        // A page another job indexes while a full crawl runs is not pruned by it.
-        std::fs::write(dir.join("c.html"), page("C", "Capstans haul anchors.")).unwrap();
-        let full = crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
-        let first = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        crawl::start_job(&p, request(url::Url::from_file_path(dir.join("c.html")).unwrap().to_string(), Some(1))).await.unwrap();
-        // Drain the single-page job first (it is queued behind the full crawl's work: take it out).
-        let mut later = Vec::new();
-        while let Some(m) = p.queue().pop() {
-            if m.job == full.id { later.push(m) } else { assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack) }
+            // A page another job indexes while a full crawl runs is not pruned by it.
+            std::fs::write(dir.join("c.html"), page("C", "Capstans haul anchors.")).unwrap();
+            let full = crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            let first = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            crawl::start_job(&p, request(url::Url::from_file_path(dir.join("c.html")).unwrap().to_string(), Some(1))).await.unwrap();
+            // Drain the single-page job first (it is queued behind the full crawl's work: take it out).
+            let mut later = Vec::new();
+            while let Some(m) = p.queue().pop() {
+                if m.job == full.id { later.push(m) } else { assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack) }
+            }
+            for m in later {
+                assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack);
+            }
+            drain(&p).await;
+            assert_eq!(counts(&p, &full.id).await.0, JobStatus::Done);
+            assert_eq!(p.store().counts().await.unwrap().documents, 3, "c.html, indexed during the full crawl, stays");
         }
-        for m in later {
-            assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack);
-        }
-        drain(&p).await;
-        assert_eq!(counts(&p, &full.id).await.0, JobStatus::Done);
-        assert_eq!(p.store().counts().await.unwrap().documents, 3, "c.html, indexed during the full crawl, stays");
     });
 }
 
 #[test]
 fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
     pollster::block_on(async {
-        let p = native("tiers");
-        let mut bulk = request(site_url("index.html"), None);
-        bulk.priority = Some("low".into());
-        let bulk = crawl::start_job(&p, bulk).await.unwrap();
-        // The bulk crawl is under way: its start page has enqueued more low-priority work.
-        let first = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
-        let mut urgent = request(site_url("faq.html"), None);
-        urgent.priority = Some("critical".into());
-        let urgent = crawl::start_job(&p, urgent).await.unwrap();
-        let next = p.queue().pop().unwrap();
-        assert_eq!((next.job.as_str(), next.priority), (urgent.id.as_str(), Priority::Critical));
-        assert_eq!(crawl::consume(&p, &next).await, Delivery::Ack);
-        assert_eq!(counts(&p, &urgent.id).await.0, JobStatus::Done, "done while the bulk crawl still waits");
-        assert_eq!(counts(&p, &bulk.id).await.0, JobStatus::Running);
-        let rest = drain(&p).await;
-        assert!(rest.iter().all(|m| m.priority == Priority::Low && m.job == bulk.id));
+        for p in natives("tiers") {
+            let mut bulk = request(site_url("index.html"), None);
+            bulk.priority = Some("low".into());
+            let bulk = crawl::start_job(&p, bulk).await.unwrap();
+            // The bulk crawl is under way: its start page has enqueued more low-priority work.
+            let first = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
+            let mut urgent = request(site_url("faq.html"), None);
+            urgent.priority = Some("critical".into());
+            let urgent = crawl::start_job(&p, urgent).await.unwrap();
+            let next = p.queue().pop().unwrap();
+            assert_eq!((next.job.as_str(), next.priority), (urgent.id.as_str(), Priority::Critical));
+            assert_eq!(crawl::consume(&p, &next).await, Delivery::Ack);
+            assert_eq!(counts(&p, &urgent.id).await.0, JobStatus::Done, "done while the bulk crawl still waits");
+            assert_eq!(counts(&p, &bulk.id).await.0, JobStatus::Running);
+            let rest = drain(&p).await;
+            assert!(rest.iter().all(|m| m.priority == Priority::Low && m.job == bulk.id));
+        }
     });
 }
 
@@ -354,14 +372,14 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         )
         .unwrap();
         drop(old);
-        let p = Native::open(&db, test_config()).unwrap();
+        let p = Native::open(sqlite(&db), test_config()).unwrap();
         assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
         // The old queued URL is readable with the new columns' defaults.
         let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
         assert_eq!(stale, vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]);
         // Opening again applies nothing twice.
         drop(p);
-        let p = Native::open(&db, test_config()).unwrap();
+        let p = Native::open(sqlite(&db), test_config()).unwrap();
         assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
     });
 }
@@ -372,40 +390,41 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
     use docent_core::ports::VectorStore;
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
-        let p = native("vectors");
-        let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
-        drain(&p).await;
-        assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
-        let chunks = p.store().counts().await.unwrap().chunks;
-        let model = docent_core::embed::BUILTIN_MODEL;
-        assert_eq!(p.store().vector_count(model).await.unwrap(), chunks, "one vector per chunk");
-        let top = |mode, query: &'static str| {
-            let p = &p;
-            async move {
-                let hits = retrieve(p, query, 3, SearchOptions { mode, url_prefix: None }).await.unwrap();
-                hits.first().map(|h| h.url.clone()).unwrap_or_default()
+        for p in natives("vectors") {
+            let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
+            let chunks = p.store().counts().await.unwrap().chunks;
+            let model = docent_core::embed::BUILTIN_MODEL;
+            assert_eq!(p.store().vector_count(model).await.unwrap(), chunks, "one vector per chunk");
+            let top = |mode, query: &'static str| {
+                let p = &p;
+                async move {
+                    let hits = retrieve(p, query, 3, SearchOptions { mode, url_prefix: None }).await.unwrap();
+                    hits.first().map(|h| h.url.clone()).unwrap_or_default()
+                }
+            };
+            let expected = format!("{}#database-locked", site_url("guides/troubleshooting.html"));
+            for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
+                assert_eq!(top(mode, "database is locked error").await, expected, "{mode:?}");
             }
-        };
-        let expected = format!("{}#database-locked", site_url("guides/troubleshooting.html"));
-        for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
-            assert_eq!(top(mode, "database is locked error").await, expected, "{mode:?}");
+            // Misspelled words match nothing lexically; their character n-grams still reach the right page.
+            assert_eq!(top(SearchMode::Lexical, "databse lokced").await, "");
+            let page = site_url("guides/troubleshooting.html");
+            assert!(top(SearchMode::Vector, "databse lokced").await.starts_with(&page));
+            // A URL prefix keeps results inside one part of the site, in both rankings.
+            let guides = site_url("guides/");
+            for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
+                let hits = retrieve(&p, "install harbor and schedule jobs", 5, SearchOptions { mode, url_prefix: Some(&guides) }).await.unwrap();
+                assert!(!hits.is_empty() && hits.iter().all(|h| h.url.starts_with(&guides)), "{mode:?}: {hits:?}");
+            }
+            // Vectors leave with their chunks.
+            let key = docent_core::domain::url_key(&site_url("install.html"));
+            assert!(p.store().delete_document(&key).await.unwrap());
+            let left = p.store().counts().await.unwrap().chunks;
+            assert!(left < chunks);
+            assert_eq!(p.store().vector_count(model).await.unwrap(), left);
         }
-        // Misspelled words match nothing lexically; their character n-grams still reach the right page.
-        assert_eq!(top(SearchMode::Lexical, "databse lokced").await, "");
-        let page = site_url("guides/troubleshooting.html");
-        assert!(top(SearchMode::Vector, "databse lokced").await.starts_with(&page));
-        // A URL prefix keeps results inside one part of the site, in both rankings.
-        let guides = site_url("guides/");
-        for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
-            let hits = retrieve(&p, "install harbor and schedule jobs", 5, SearchOptions { mode, url_prefix: Some(&guides) }).await.unwrap();
-            assert!(!hits.is_empty() && hits.iter().all(|h| h.url.starts_with(&guides)), "{mode:?}: {hits:?}");
-        }
-        // Vectors leave with their chunks.
-        let key = docent_core::domain::url_key(&site_url("install.html"));
-        assert!(p.store().delete_document(&key).await.unwrap());
-        let left = p.store().counts().await.unwrap().chunks;
-        assert!(left < chunks);
-        assert_eq!(p.store().vector_count(model).await.unwrap(), left);
     });
 }
 
@@ -415,35 +434,36 @@ fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
         let dir = fresh_dir("fanout-site");
         // 1,200 links (more than one insert statement holds), the same again for a duplicate.
         let links: String = (0..1_200).map(|i| format!(r#"<a href="item-{i}.html">item {i}</a> <a href="item-{i}.html#again">again</a> "#)).collect();
-        std::fs::write(dir.join("index.html"), page("API index", &links)).unwrap();
         let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let p = native("fanout");
-        let mut job = request(start.clone(), Some(700));
-        job.max_depth = Some(1);
-        let job = crawl::start_job(&p, job).await.unwrap();
-        let start_message = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
-        // Exactly the page cap, each URL once, however many statements it took.
-        assert_eq!(counts(&p, &job.id).await.1.discovered, 700);
-        assert!(!p.store().was_truncated(&job.id).await.unwrap(), "1,200 links is within the per-page cap");
-        // URLs already recorded do not use room: with room for two, two new URLs get in even behind
-        // five known ones.
-        let parent = CrawlMessage::new(&job.id, &start, 0, Priority::Normal);
-        let mut again: Vec<CrawlMessage> =
-            (0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}item-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)).collect();
-        again.extend((0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}new-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)));
-        p.store().add_discovered(&parent, &again, 702, 0).await.unwrap();
-        assert_eq!(counts(&p, &job.id).await.1.discovered, 702);
+        for p in natives("fanout") {
+            std::fs::write(dir.join("index.html"), page("API index", &links)).unwrap();
+            let mut job = request(start.clone(), Some(700));
+            job.max_depth = Some(1);
+            let job = crawl::start_job(&p, job).await.unwrap();
+            let start_message = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
+            // Exactly the page cap, each URL once, however many statements it took.
+            assert_eq!(counts(&p, &job.id).await.1.discovered, 700);
+            assert!(!p.store().was_truncated(&job.id).await.unwrap(), "1,200 links is within the per-page cap");
+            // URLs already recorded do not use room: with room for two, two new URLs get in even behind
+            // five known ones.
+            let parent = CrawlMessage::new(&job.id, &start, 0, Priority::Normal);
+            let mut again: Vec<CrawlMessage> =
+                (0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}item-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)).collect();
+            again.extend((0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}new-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)));
+            p.store().add_discovered(&parent, &again, 702, 0).await.unwrap();
+            assert_eq!(counts(&p, &job.id).await.1.discovered, 702);
 
-        // Past the per-page cap the crawl cannot have seen everything, so it will not prune.
-        while p.queue().pop().is_some() {}
-        let links: String = (0..10_001).map(|i| format!(r#"<a href="x-{i}.html">x</a>"#)).collect();
-        std::fs::write(dir.join("index.html"), page("Huge index", &links)).unwrap();
-        let job = crawl::start_job(&p, request(start, Some(3))).await.unwrap();
-        let start_message = p.queue().pop().unwrap();
-        assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
-        assert!(p.store().was_truncated(&job.id).await.unwrap());
-        assert_eq!(counts(&p, &job.id).await.1.discovered, 3);
+            // Past the per-page cap the crawl cannot have seen everything, so it will not prune.
+            while p.queue().pop().is_some() {}
+            let links: String = (0..10_001).map(|i| format!(r#"<a href="x-{i}.html">x</a>"#)).collect();
+            std::fs::write(dir.join("index.html"), page("Huge index", &links)).unwrap();
+            let job = crawl::start_job(&p, request(start.clone(), Some(3))).await.unwrap();
+            let start_message = p.queue().pop().unwrap();
+            assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
+            assert!(p.store().was_truncated(&job.id).await.unwrap());
+            assert_eq!(counts(&p, &job.id).await.1.discovered, 3);
+        }
     });
 }
 
@@ -456,12 +476,12 @@ fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
         let config = |embeddings| Config { embeddings, ..test_config() };
         let model = docent_core::embed::BUILTIN_MODEL;
         {
-            let p = Native::open(&dir.join("index.db"), config(EmbeddingProvider::Off)).unwrap();
+            let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Off)).unwrap();
             crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
             drain(&p).await;
             assert_eq!(p.store().vector_count(model).await.unwrap(), 0);
         }
-        let p = Native::open(&dir.join("index.db"), config(EmbeddingProvider::Builtin)).unwrap();
+        let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Builtin)).unwrap();
         let version = p.store().index_version().await.unwrap();
         let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
         drain(&p).await;
@@ -512,7 +532,7 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
         let db = fresh_dir("rerank").join("index.db");
-        let plain = Native::open(&db, test_config()).unwrap();
+        let plain = Native::open(sqlite(&db), test_config()).unwrap();
         crawl::start_job(&plain, request(site_url("index.html"), None)).await.unwrap();
         drain(&plain).await;
         let ids = |hits: Vec<docent_core::search::SearchHit>| hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>();
@@ -522,7 +542,7 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
 
         let with_reranker = |base_url: String| {
             let reranker = Reranker { kind: RerankerKind::Http { base_url, api_key: Some("rk".into()) }, model: "rerank-test".into(), candidates: 4, timeout_ms: 5_000 };
-            Native::open(&db, Config { reranker: Some(reranker), ..test_config() }).unwrap()
+            Native::open(sqlite(&db), Config { reranker: Some(reranker), ..test_config() }).unwrap()
         };
         // A reranker that prefers the last candidate most: the order is reversed.
         let (base, seen) = rerank_server(|n| {

@@ -1,18 +1,17 @@
-//! The ticket store on real SQLite: lifecycle rules, audit entries written with their change and only
+//! The ticket store on real SQLite and Postgres: lifecycle rules, audit entries written with their change and only
 //! then, and concurrent updates detected instead of lost.
 
-use docent_cli::platform::{Native, Sqlite};
+use docent_cli::platform::{Database, Native, Sqlite};
+use docent_cli::testing::test_databases;
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
 use docent_core::store::SqliteStore;
 use docent_core::config::Config;
 use docent_core::ports::{TicketStore, TicketUpdate};
 use docent_core::tickets::{NewTicket, TicketChange, TicketStatus};
 
-fn native(name: &str) -> Native {
-    let dir = std::env::temp_dir().join(format!("docent-tickets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Native::open(&dir.join("index.db"), Config::default()).unwrap()
+/// Docent on each store, fresh for `name`.
+fn natives(name: &str) -> Vec<Native> {
+    test_databases(&format!("tickets_{name}")).iter().map(|location| Native::open(Database::open(location).unwrap(), Config::default()).unwrap()).collect()
 }
 
 fn new_ticket(id: &str) -> NewTicket {
@@ -35,27 +34,28 @@ fn status(s: TicketStatus) -> TicketChange {
 #[test]
 fn lifecycle_with_audit() {
     pollster::block_on(async {
-        let p = native("lifecycle");
-        let store = &p.store;
-        let created = store.create_ticket(&new_ticket("t1"), 1_000).await.unwrap();
-        assert_eq!(created.status, TicketStatus::Open);
-        let change = TicketChange { status: Some(TicketStatus::Pending), assignee: Some(Some("ana".into())), comment: Some("On it".into()) };
-        let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &change, "admin", "r1", 2_000).await.unwrap() else { panic!() };
-        assert_eq!((ticket.status, ticket.assignee.as_deref(), ticket.comments.len()), (TicketStatus::Pending, Some("ana"), 1));
-        assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Resolved), "admin", "r2", 3_000).await.unwrap(), TicketUpdate::Updated(_)));
-        assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Closed), "admin", "r3", 4_000).await.unwrap(), TicketUpdate::Updated(_)));
-        assert_eq!(
-            store.update_ticket("t1", &status(TicketStatus::Open), "admin", "r4", 5_000).await.unwrap(),
-            TicketUpdate::InvalidTransition { from: TicketStatus::Closed, to: TicketStatus::Open }
-        );
-        let unassign = TicketChange { assignee: Some(None), ..TicketChange::default() };
-        let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &unassign, "admin", "r5", 6_000).await.unwrap() else { panic!() };
-        assert_eq!(ticket.assignee, None);
-        let audit = store.ticket_audit("t1").await.unwrap();
-        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
-        assert_eq!(actions, ["created", "status_changed", "assigned", "commented", "status_changed", "status_changed", "assigned"]);
-        assert_eq!(audit[2].detail, serde_json::json!({"from": null, "to": "ana"}));
-        assert_eq!(store.update_ticket("nope", &status(TicketStatus::Closed), "admin", "r6", 7_000).await.unwrap(), TicketUpdate::NotFound);
+        for p in natives("lifecycle") {
+            let store = &p.store;
+            let created = store.create_ticket(&new_ticket("t1"), 1_000).await.unwrap();
+            assert_eq!(created.status, TicketStatus::Open);
+            let change = TicketChange { status: Some(TicketStatus::Pending), assignee: Some(Some("ana".into())), comment: Some("On it".into()) };
+            let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &change, "admin", "r1", 2_000).await.unwrap() else { panic!() };
+            assert_eq!((ticket.status, ticket.assignee.as_deref(), ticket.comments.len()), (TicketStatus::Pending, Some("ana"), 1));
+            assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Resolved), "admin", "r2", 3_000).await.unwrap(), TicketUpdate::Updated(_)));
+            assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Closed), "admin", "r3", 4_000).await.unwrap(), TicketUpdate::Updated(_)));
+            assert_eq!(
+                store.update_ticket("t1", &status(TicketStatus::Open), "admin", "r4", 5_000).await.unwrap(),
+                TicketUpdate::InvalidTransition { from: TicketStatus::Closed, to: TicketStatus::Open }
+            );
+            let unassign = TicketChange { assignee: Some(None), ..TicketChange::default() };
+            let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &unassign, "admin", "r5", 6_000).await.unwrap() else { panic!() };
+            assert_eq!(ticket.assignee, None);
+            let audit = store.ticket_audit("t1").await.unwrap();
+            let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+            assert_eq!(actions, ["created", "status_changed", "assigned", "commented", "status_changed", "status_changed", "assigned"]);
+            assert_eq!(audit[2].detail, serde_json::json!({"from": null, "to": "ana"}));
+            assert_eq!(store.update_ticket("nope", &status(TicketStatus::Closed), "admin", "r6", 7_000).await.unwrap(), TicketUpdate::NotFound);
+        }
     });
 }
 
@@ -107,15 +107,16 @@ fn a_lost_race_writes_nothing() {
 #[test]
 fn listing_filters_by_status() {
     pollster::block_on(async {
-        let p = native("list");
-        let store = &p.store;
-        for id in ["a", "b", "c"] {
-            store.create_ticket(&new_ticket(id), 1_000).await.unwrap();
+        for p in natives("list") {
+            let store = &p.store;
+            for id in ["a", "b", "c"] {
+                store.create_ticket(&new_ticket(id), 1_000).await.unwrap();
+            }
+            store.update_ticket("b", &status(TicketStatus::Pending), "admin", "r", 2_000).await.unwrap();
+            let open: Vec<String> = store.list_tickets(Some(TicketStatus::Open), 10).await.unwrap().into_iter().map(|t| t.id).collect();
+            assert_eq!(open.len(), 2);
+            assert!(!open.contains(&"b".to_string()));
+            assert_eq!(store.list_tickets(None, 10).await.unwrap()[0].id, "b", "most recently updated first");
         }
-        store.update_ticket("b", &status(TicketStatus::Pending), "admin", "r", 2_000).await.unwrap();
-        let open: Vec<String> = store.list_tickets(Some(TicketStatus::Open), 10).await.unwrap().into_iter().map(|t| t.id).collect();
-        assert_eq!(open.len(), 2);
-        assert!(!open.contains(&"b".to_string()));
-        assert_eq!(store.list_tickets(None, 10).await.unwrap()[0].id, "b", "most recently updated first");
     });
 }

@@ -123,8 +123,21 @@ impl Statement {
 /// A row as JSON values, in the order of the SELECT list.
 pub type Row = Vec<serde_json::Value>;
 
-/// A SQLite-dialect database (D1, Spin SQLite, rusqlite natively).
+/// The SQL a database speaks. Statements are written once with `?N` placeholders; where the dialects
+/// differ (full-text search, vectors, JSON, upserts of many rows) the store writes each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlDialect {
+    /// D1, Spin SQLite and rusqlite natively: FTS5 for lexical search, quantised vectors in rows.
+    Sqlite,
+    /// Postgres with pgvector (Hyperdrive on Cloudflare, Spin's Postgres interface, natively).
+    Postgres,
+}
+
+/// A SQL database: SQLite (D1, Spin SQLite, rusqlite natively) or Postgres.
 pub trait SqlDatabase {
+    fn dialect(&self) -> SqlDialect {
+        SqlDialect::Sqlite
+    }
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>>;
     /// Runs the statements in one transaction; returns the number of rows each one changed.
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>>;
@@ -179,9 +192,9 @@ pub trait DocumentStore {
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
     /// Drops the job's sightings once it has ended.
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
-    /// Ranks chunks for a query; `query` is an FTS5 expression built by [`crate::search`]. With
-    /// `url_prefix`, only chunks whose URL starts with it.
-    async fn lexical_search(&self, fts_query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>>;
+    /// Ranks chunks matching any of `terms` (from [`crate::search::query_terms`]), more matches and
+    /// matches in titles and headings first. With `url_prefix`, only chunks whose URL starts with it.
+    async fn lexical_search(&self, terms: &[String], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
     /// Changes whenever the indexed content changes; part of every cache key.

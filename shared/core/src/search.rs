@@ -40,14 +40,21 @@ pub fn query_terms(query: &str) -> Vec<String> {
 }
 
 /// An FTS5 MATCH expression: every term quoted (so no user input is parsed as FTS syntax), OR-ed so
-/// BM25 ranks pages matching more of the terms higher. `None` when the query has no searchable words.
-pub fn fts5_match_expression(query: &str) -> Option<String> {
-    let terms = query_terms(query);
-    if terms.is_empty() {
-        return None;
-    }
-    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect();
-    Some(quoted.join(" OR "))
+/// BM25 ranks pages matching more of the terms higher. `None` when there are no terms.
+pub fn fts5_match_expression(terms: &[String]) -> Option<String> {
+    let quoted: Vec<String> = terms.iter().map(|t| t.replace('"', "")).filter(|t| !t.is_empty()).map(|t| format!("\"{t}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+/// A Postgres `to_tsquery` expression: the terms OR-ed, each reduced to letters, digits and `_` so no
+/// user input is parsed as tsquery syntax. `None` when nothing searchable is left.
+pub fn tsquery_expression(terms: &[String]) -> Option<String> {
+    let words: Vec<String> = terms
+        .iter()
+        .map(|t| t.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect::<String>())
+        .filter(|t| !t.is_empty())
+        .collect();
+    (!words.is_empty()).then(|| words.join(" | "))
 }
 
 /// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, or a
@@ -173,8 +180,15 @@ mod tests {
 
     #[test]
     fn fts_expression_quotes_user_input() {
-        assert_eq!(fts5_match_expression("NEAR(a b) OR \"x\"").as_deref(), Some("\"near\" OR \"b\" OR \"x\""));
-        assert_eq!(fts5_match_expression("!!!"), None);
+        assert_eq!(fts5_match_expression(&query_terms("NEAR(a b) OR \"x\"")).as_deref(), Some("\"near\" OR \"b\" OR \"x\""));
+        assert_eq!(fts5_match_expression(&query_terms("!!!")), None);
+    }
+
+    #[test]
+    fn tsquery_expression_keeps_only_words() {
+        let terms = query_terms("can't NEAR(a b) & !x | y:* it's");
+        assert_eq!(tsquery_expression(&terms).as_deref(), Some("cant | near | b | x | y | its"));
+        assert_eq!(tsquery_expression(&["'&|".to_string()]), None);
     }
 
     #[test]

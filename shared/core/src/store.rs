@@ -1,5 +1,8 @@
-//! The crawl and document stores on any SQLite-dialect database: D1 on Cloudflare, Spin's SQLite, and
-//! rusqlite natively. One schema and one set of queries, so every platform indexes identically.
+//! The crawl, document, vector, answer and ticket stores on SQL: SQLite (D1 on Cloudflare, Spin's
+//! SQLite, rusqlite natively) or Postgres with pgvector. One set of queries, so every platform indexes
+//! identically; where the dialects differ (full-text search, vectors, JSON rows) each gets its own
+//! statement, chosen by [`SqlDatabase::dialect`]. The SQLite schema is [`SCHEMA`] plus [`MIGRATIONS`];
+//! the Postgres schema is the versioned files in `infra/postgres/migrations` ([`POSTGRES_MIGRATIONS`]).
 //!
 //! Idempotence: crawl state is keyed by (job, url key) and only moves out of `queued` once; a document is
 //! keyed by url key and rewritten only when its content hash changes. Redelivered queue messages therefore
@@ -12,18 +15,19 @@ use crate::domain::{
     UrlOutcome, UrlState,
 };
 use crate::ports::{
-    CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, TicketStore, TicketUpdate, VectorStore,
+    CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement, TicketStore, TicketUpdate,
+    VectorStore,
 };
 use crate::embed::{hamming, QuantizedVector};
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
-use crate::search::SearchHit;
+use crate::search::{fts5_match_expression, tsquery_expression, SearchHit};
 
 /// The schema, one statement each (D1 prepares statements one at a time). Every statement is idempotent,
 /// so the whole list can run at start-up on every platform.
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS docent_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO docent_meta (key, value) VALUES ('index_version', 0)",
-    "INSERT OR IGNORE INTO docent_meta (key, value) VALUES ('schema_version', 0)",
+    "INSERT INTO docent_meta (key, value) VALUES ('index_version', 0) ON CONFLICT DO NOTHING",
+    "INSERT INTO docent_meta (key, value) VALUES ('schema_version', 0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS crawl_jobs (
         id TEXT PRIMARY KEY,
         start_url TEXT NOT NULL,
@@ -190,25 +194,40 @@ pub const MIGRATIONS: &[&[&str]] = &[
     ],
 ];
 
+/// The Postgres schema, one file per version (`infra/postgres/migrations/NNNN_name.sql`), applied in
+/// order by [`SqlStore::ensure_schema`] (and `docent migrate`); `docent_migrations` records each one.
+/// Append only.
+pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../../infra/postgres/migrations/0001_init.sql"))];
+
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
 /// about what the chunk is about than one in its body.
 const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 
-pub struct SqliteStore<D> {
+/// `ts_rank` weights for Postgres, in its order {D, C, B, A}: body, (unused), heading, title, in the
+/// ratios of [`BM25_WEIGHTS`].
+const TS_RANK_WEIGHTS: &str = "{0.25, 0, 0.625, 1.0}";
+
+pub struct SqlStore<D> {
     db: D,
 }
 
-impl<D: SqlDatabase> SqliteStore<D> {
+/// The store's former name, kept while other branches still use it.
+pub type SqliteStore<D> = SqlStore<D>;
+
+impl<D: SqlDatabase> SqlStore<D> {
     pub fn new(db: D) -> Self {
-        SqliteStore { db }
+        SqlStore { db }
     }
 
     pub fn database(&self) -> &D {
         &self.db
     }
 
-    /// Creates missing tables and indexes.
+    /// Creates missing tables and indexes, and applies pending migrations.
     pub async fn ensure_schema(&self) -> PortResult<()> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return self.migrate_postgres().await;
+        }
         let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
         self.db.batch(&statements).await?;
         loop {
@@ -229,8 +248,40 @@ impl<D: SqlDatabase> SqliteStore<D> {
         }
     }
 
-    /// How many of [`MIGRATIONS`] this database has applied.
+    /// Applies the [`POSTGRES_MIGRATIONS`] not yet recorded in `docent_migrations`, each in one
+    /// transaction with its record. Concurrent migrators queue on an advisory lock; the loser's
+    /// statements then fail (the tables exist) and it finds the version already recorded.
+    async fn migrate_postgres(&self) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "CREATE TABLE IF NOT EXISTS docent_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                vec![],
+            )])
+            .await?;
+        loop {
+            let applied = self.schema_version().await?;
+            let Some((name, script)) = POSTGRES_MIGRATIONS.get(applied as usize) else { return Ok(()) };
+            let mut statements = vec![Statement::new("SELECT pg_advisory_xact_lock(7355608)", vec![])];
+            statements.extend(split_script(script).into_iter().map(|sql| Statement::new(sql, vec![])));
+            statements.push(Statement::new(
+                "INSERT INTO docent_migrations (version, name, applied_at) VALUES (?1, ?2, (extract(epoch from now()) * 1000)::bigint)",
+                vec![(applied + 1).into(), (*name).into()],
+            ));
+            if let Err(error) = self.db.batch(&statements).await {
+                if self.schema_version().await? == applied {
+                    return Err(PortError { message: format!("migration {name}: {}", error.message), ..error });
+                }
+            }
+        }
+    }
+
+    /// How many migrations this database has applied ([`MIGRATIONS`] on SQLite, [`POSTGRES_MIGRATIONS`]
+    /// on Postgres).
     pub async fn schema_version(&self) -> PortResult<u64> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            let rows = self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await?;
+            return rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0));
+        }
         let rows = self.query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![]).await?;
         rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0))
     }
@@ -292,7 +343,7 @@ impl<D: SqlDatabase> SqliteStore<D> {
 const JOB_COLUMNS: &str =
     "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
 
-impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
+impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()> {
         let globs = |g: &Vec<String>| serde_json::to_string(g).unwrap_or_else(|_| "[]".into());
         self.db
@@ -311,8 +362,8 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                     ],
                 ),
                 Statement::new(
-                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
-                     VALUES (?1, ?2, ?3, 0, NULL, 'queued', ?4)",
+                    "INSERT INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at)
+                     VALUES (?1, ?2, ?3, 0, NULL, 'queued', ?4) ON CONFLICT DO NOTHING",
                     vec![job.id.as_str().into(), start.url_key().into(), start.url.as_str().into(), now_ms.into()],
                 ),
             ])
@@ -394,14 +445,30 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
                 .iter()
                 .map(|m| serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects]))
                 .collect();
+            let sql = match self.db.dialect() {
+                SqlDialect::Sqlite => {
+                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                     SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, 'queued', ?3,
+                            json_extract(value, '$[3]'), json_extract(value, '$[4]')
+                     FROM json_each(?4)
+                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))
+                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
+                     LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))"
+                }
+                // Two consumers adding children of one job could each see room for the same slots; the
+                // row lock on the job makes them take turns, as SQLite's single writer does.
+                SqlDialect::Postgres => {
+                    "INSERT INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                     SELECT ?1, e->>0, e->>1, (e->>2)::integer, ?2, 'queued', ?3, (e->>3)::bigint, (e->>4)::integer
+                     FROM jsonb_array_elements((?4::text)::jsonb) AS e
+                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
+                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running') FOR UPDATE)
+                     LIMIT greatest(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))
+                     ON CONFLICT DO NOTHING"
+                }
+            };
             let statement = Statement::new(
-                "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
-                 SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, 'queued', ?3,
-                        json_extract(value, '$[3]'), json_extract(value, '$[4]')
-                 FROM json_each(?4)
-                 WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))
-                   AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
-                 LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))",
+                sql,
                 vec![
                     parent.job.as_str().into(),
                     parent.url_key().into(),
@@ -467,7 +534,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     }
 
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
-        self.db.batch(&[Statement::new("INSERT OR IGNORE INTO crawl_truncated (job_id) VALUES (?1)", vec![job_id.into()])]).await.map(|_| ())
+        self.db.batch(&[Statement::new("INSERT INTO crawl_truncated (job_id) VALUES (?1) ON CONFLICT DO NOTHING", vec![job_id.into()])]).await.map(|_| ())
     }
 
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()> {
@@ -487,7 +554,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
         self.db
             .batch(&[Statement::new(
                 "INSERT INTO crawl_attempts (job_id, url_key, failures, last_error) VALUES (?1, ?2, 1, ?3)
-                 ON CONFLICT (job_id, url_key) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error",
+                 ON CONFLICT (job_id, url_key) DO UPDATE SET failures = crawl_attempts.failures + 1, last_error = excluded.last_error",
                 params,
             )])
             .await?;
@@ -503,11 +570,13 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
         self.db
             .batch(&[Statement::new(
-                "INSERT OR REPLACE INTO dead_letters (job_id, url_key, url, depth, attempts, reason, at)
+                "INSERT INTO dead_letters (job_id, url_key, url, depth, attempts, reason, at)
                  SELECT ?1, ?2, ?3, ?4,
                         COALESCE((SELECT failures FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2), 0),
                         COALESCE((SELECT last_error FROM crawl_attempts WHERE job_id = ?1 AND url_key = ?2), 'unknown'), ?5
-                 WHERE EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued')",
+                 WHERE EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued')
+                 ON CONFLICT (job_id, url_key) DO UPDATE SET url = excluded.url, depth = excluded.depth,
+                   attempts = excluded.attempts, reason = excluded.reason, at = excluded.at",
                 vec![
                     message.job.as_str().into(),
                     message.url_key().into(),
@@ -555,7 +624,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
         let rows = self
             .query(
                 "SELECT d.job_id, d.url, d.depth, j.priority FROM dead_letters d JOIN crawl_jobs j ON j.id = d.job_id
-                 WHERE ?1 IS NULL OR d.job_id = ?1 ORDER BY d.at LIMIT 500",
+                 WHERE CAST(?1 AS TEXT) IS NULL OR d.job_id = ?1 ORDER BY d.at LIMIT 500",
                 vec![job.into()],
             )
             .await?;
@@ -619,7 +688,7 @@ impl<D: SqlDatabase> CrawlStore for SqliteStore<D> {
     }
 }
 
-impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
+impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         let rows = self
             .query("SELECT content_hash, etag, last_modified, job_id, links, indexed_at, links_capped FROM documents WHERE url_key = ?1", vec![url_key.into()])
@@ -677,11 +746,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
                 ],
             ));
             if let Some(vector) = &chunk.vector {
-                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
-                statements.push(Statement::new(
-                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    vec![chunk.id.as_str().into(), doc.url_key.as_str().into(), vector.model.as_str().into(), bits.into(), int8.into()],
-                ));
+                statements.push(self.vector_statement(&chunk.id, &doc.url_key, vector, false));
             }
         }
         statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
@@ -704,7 +769,7 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
     async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
-                "INSERT OR IGNORE INTO page_sightings (url_key, job_id) VALUES (?1, ?2)",
+                "INSERT INTO page_sightings (url_key, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 vec![url_key.into(), job_id.into()],
             )])
             .await
@@ -742,19 +807,34 @@ impl<D: SqlDatabase> DocumentStore for SqliteStore<D> {
             .map(|_| ())
     }
 
-    async fn lexical_search(&self, fts_query: &str, url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
-        let (t, h, b) = BM25_WEIGHTS;
-        let sql = format!(
-            "SELECT c.id, c.url, c.title, c.heading, c.text, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
-             FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
-             WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
-        );
-        let rows = self.query(&sql, vec![fts_query.into(), u64::from(limit).into(), url_prefix.into()]).await?;
+    async fn lexical_search(&self, terms: &[String], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+        let (sql, expression, sign) = match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                let (t, h, b) = BM25_WEIGHTS;
+                let sql = format!(
+                    "SELECT c.id, c.url, c.title, c.heading, c.text, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
+                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+                     WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
+                );
+                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
+                (sql, fts5_match_expression(terms), -1.0)
+            }
+            SqlDialect::Postgres => {
+                // Normalisation 1 divides by 1 + log(length), so long chunks do not win by size alone.
+                let sql = format!(
+                    "SELECT c.id, c.url, c.title, c.heading, c.text, ts_rank('{TS_RANK_WEIGHTS}', c.search, q, 1)::float8 AS rank
+                     FROM chunks c, to_tsquery('english', ?1) AS q
+                     WHERE c.search @@ q AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank DESC LIMIT ?2"
+                );
+                (sql, tsquery_expression(terms), 1.0)
+            }
+        };
+        let Some(expression) = expression else { return Ok(Vec::new()) };
+        let rows = self.query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()]).await?;
         rows.iter()
             .map(|row| {
                 let mut hit = hit_from_row(row)?;
-                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
-                hit.score = -row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
+                hit.score = sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
                 Ok(hit)
             })
             .collect()
@@ -793,11 +873,14 @@ fn hit_from_row(row: &Row) -> PortResult<SearchHit> {
 /// Candidates kept from the sign-bit pass for every result asked of the vector search.
 const RESCORE_FACTOR: usize = 8;
 
-impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
+impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     /// A scan of every chunk's sign bits (Hamming distance to the query's), then the best candidates
     /// rescored with their int8 values. Nothing is kept between calls, so a Worker isolate needs no
     /// memory beyond one query's codes.
     async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return self.nearest_pgvector(model, query, url_prefix, limit).await;
+        }
         let query_bits = QuantizedVector::new(query).bits;
         let rows = self
             .query(
@@ -836,14 +919,28 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
     }
 
     async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>> {
+        let postgres = self.db.dialect() == SqlDialect::Postgres;
         let mut scored = Vec::with_capacity(chunk_ids.len());
         for group in chunk_ids.chunks(90) {
-            let marks = (2..group.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT chunk_id, int8 FROM chunk_vectors WHERE model = ?1 AND chunk_id IN ({marks})");
             let mut params: Vec<SqlValue> = vec![model.into()];
+            let score_column = if postgres {
+                // pgvector's <#> is the negated inner product; vectors are unit length, so this is cosine.
+                params.push(pgvector_literal(query).into());
+                "(-(embedding <#> (?2::text)::vector))::float8"
+            } else {
+                "int8"
+            };
+            let first_id = params.len() + 1;
+            let marks = (first_id..first_id + group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT chunk_id, {score_column} FROM chunk_vectors WHERE model = ?1 AND chunk_id IN ({marks})");
             params.extend(group.iter().map(|id| id.as_str().into()));
             for row in self.query(&sql, params).await? {
-                if let Some(score) = QuantizedVector::dot_encoded(&text(&row, 1)?, query) {
+                let score = if postgres {
+                    row.get(1).and_then(Value::as_f64).map(|s| s as f32)
+                } else {
+                    QuantizedVector::dot_encoded(&text(&row, 1)?, query)
+                };
+                if let Some(score) = score {
                     scored.push((text(&row, 0)?, score));
                 }
             }
@@ -864,18 +961,8 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
     }
 
     async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()> {
-        let statements: Vec<Statement> = vectors
-            .iter()
-            .map(|(chunk_id, vector)| {
-                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
-                // Only for a chunk that still exists: a concurrent rewrite of the page wins.
-                Statement::new(
-                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8)
-                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)",
-                    vec![chunk_id.as_str().into(), url_key.into(), vector.model.as_str().into(), bits.into(), int8.into()],
-                )
-            })
-            .collect();
+        // Only for a chunk that still exists: a concurrent rewrite of the page wins.
+        let statements: Vec<Statement> = vectors.iter().map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)).collect();
         for group in statements.chunks(50) {
             self.db.batch(group).await?;
         }
@@ -888,10 +975,92 @@ impl<D: SqlDatabase> VectorStore for SqliteStore<D> {
     }
 }
 
+impl<D: SqlDatabase> SqlStore<D> {
+    /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after the
+    /// chunk's own transaction.
+    fn vector_statement(&self, chunk_id: &str, url_key: &str, vector: &crate::domain::ChunkVector, if_chunk_exists: bool) -> Statement {
+        let guard = if if_chunk_exists { "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)" } else { "WHERE true" };
+        match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                Statement::new(
+                    format!("INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8) SELECT ?1, ?2, ?3, ?4, ?5 {guard}"),
+                    vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), bits.into(), int8.into()],
+                )
+            }
+            SqlDialect::Postgres => Statement::new(
+                format!(
+                    "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding) SELECT ?1, ?2, ?3, (?4::text)::vector {guard}
+                     ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding"
+                ),
+                vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), pgvector_literal(&vector.values).into()],
+            ),
+        }
+    }
+
+    /// Nearest neighbours through the model's HNSW index (created here on first use). The index is
+    /// partial and on the column cast to the model's dimension, so a table may hold several models;
+    /// the query repeats the index's expression and predicate literally so the planner can use it.
+    async fn nearest_pgvector(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
+        let dimensions = query.len();
+        let model_literal = format!("'{}'", model.replace('\'', "''"));
+        let index = format!("chunk_vectors_hnsw_{}", &crate::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
+        self.db
+            .batch(&[Statement::new(
+                format!(
+                    "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors
+                     USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {model_literal}"
+                ),
+                vec![],
+            )])
+            .await?;
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT v.chunk_id, (-(v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions})))::float8
+                     FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                     WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}) LIMIT ?2"
+                ),
+                vec![pgvector_literal(query).into(), u64::from(limit).into(), url_prefix.into()],
+            )
+            .await?;
+        rows.iter().map(|row| Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))).collect()
+    }
+}
+
+/// A vector in pgvector's text form, `[0.1,0.2,...]`.
+fn pgvector_literal(values: &[f32]) -> String {
+    let parts: Vec<String> = values.iter().map(|v| if v.is_finite() { v.to_string() } else { "0".to_string() }).collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// A migration file's statements: each ends with `;` at the end of a line. Comment lines are dropped.
+fn split_script(script: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim_start().starts_with("--") || line.trim().is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if line.trim_end().ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').trim().to_string();
+            statements.push(statement);
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        statements.push(current.trim().to_string());
+    }
+    statements
+}
+
 const TICKET_COLUMNS: &str =
     "id, status, subject, description, email, assignee, transcript, sources, created_at, updated_at, token_hash, revision";
 
-impl<D: SqlDatabase> SqliteStore<D> {
+impl<D: SqlDatabase> SqlStore<D> {
     async fn ticket_from_row(&self, row: &Row) -> PortResult<(Ticket, String, String)> {
         let id = text(row, 0)?;
         let json = |i: usize| -> PortResult<serde_json::Value> {
@@ -931,7 +1100,7 @@ fn audit_statement(id: &str, revision: &str, now_ms: u64, actor: &str, action: &
 
 const FEEDBACK_COLUMNS: &str = "id, answer_id, session_id, rating, comment, question, answer, created_at";
 
-impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
+impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
     async fn record_feedback(&self, f: &crate::domain::Feedback) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
@@ -957,7 +1126,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
     async fn list_feedback(&self, rating: Option<crate::domain::Rating>, limit: u32) -> PortResult<Vec<crate::domain::Feedback>> {
         let rows = self
             .query(
-                &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE ?1 IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
+                &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
                 vec![rating.map(|r| r.as_str()).into(), u64::from(limit).into()],
             )
             .await?;
@@ -983,10 +1152,10 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
                 "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd)
                  VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)
                  ON CONFLICT (day, provider, model) DO UPDATE SET
-                    requests = requests + 1, failures = failures + excluded.failures,
-                    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-                    completion_tokens = completion_tokens + excluded.completion_tokens,
-                    cost_usd = cost_usd + excluded.cost_usd",
+                    requests = llm_usage_daily.requests + 1, failures = llm_usage_daily.failures + excluded.failures,
+                    prompt_tokens = llm_usage_daily.prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = llm_usage_daily.completion_tokens + excluded.completion_tokens,
+                    cost_usd = llm_usage_daily.cost_usd + excluded.cost_usd",
                 vec![
                     r.day.as_str().into(),
                     r.provider.as_str().into(),
@@ -1026,7 +1195,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqliteStore<D> {
     }
 }
 
-impl<D: SqlDatabase> TicketStore for SqliteStore<D> {
+impl<D: SqlDatabase> TicketStore for SqlStore<D> {
     async fn create_ticket(&self, t: &NewTicket, now_ms: u64) -> PortResult<Ticket> {
         self.db
             .batch(&[
@@ -1061,7 +1230,7 @@ impl<D: SqlDatabase> TicketStore for SqliteStore<D> {
     async fn list_tickets(&self, status: Option<TicketStatus>, limit: u32) -> PortResult<Vec<Ticket>> {
         let rows = self
             .query(
-                &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE ?1 IS NULL OR status = ?1 ORDER BY updated_at DESC LIMIT ?2"),
+                &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1 ORDER BY updated_at DESC LIMIT ?2"),
                 vec![status.map(|s| s.as_str()).into(), u64::from(limit).into()],
             )
             .await?;

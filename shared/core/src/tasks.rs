@@ -1,4 +1,5 @@
-//! A durable task table: the crawl queue of platforms that have no managed queue (Spin, later Postgres).
+//! A durable task table: the crawl queue of platforms that have no managed queue (Spin, and any
+//! deployment whose store is Postgres).
 //!
 //! One row per crawl message. Sending inserts rows with a priority tier and a due time; a drainer claims
 //! due rows with a lease in priority order, runs them, and then deletes (ack), reschedules (retry) or
@@ -19,7 +20,7 @@
 //! redelivered message is recognised by its URL's state and acknowledged without work.
 
 use crate::domain::{CrawlMessage, Priority};
-use crate::ports::{Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlValue, Statement};
+use crate::ports::{Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
 
 /// Redeliveries after the first before a message becomes a dead letter: `max_retries` of the Worker's
 /// queue consumers in wrangler.toml, so both platforms give a failing URL six attempts.
@@ -73,7 +74,7 @@ pub struct Backlog {
     pub next_due_ms: Option<u64>,
 }
 
-/// The task table over any SQLite-dialect database, with the platform's clock for due times and
+/// The task table over SQLite or Postgres, with the platform's clock for due times and
 /// lease tokens. It implements [`CrawlQueue`], so the functions send to it like to any queue.
 pub struct TaskQueue<D, C> {
     db: D,
@@ -93,7 +94,11 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         TaskQueue { db, clock }
     }
 
+    /// Creates the table on SQLite; on Postgres it is part of the store's migrations.
     pub async fn ensure_schema(&self) -> PortResult<()> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return Ok(());
+        }
         let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
         self.db.batch(&statements).await.map(|_| ())
     }
@@ -122,13 +127,18 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         let mut token = [0u8; 16];
         self.clock.random_bytes(&mut token);
         let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        // Postgres runs writers concurrently: the sub-select locks the rows it picks and skips rows
+        // another drainer is claiming, so two claims never overlap and never wait on each other.
+        let lock = if self.db.dialect() == SqlDialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let rows = self
             .db
             .query(&Statement::new(
-                "UPDATE crawl_tasks SET lease_until_ms = ?1, lease_token = ?2
-                 WHERE id IN (SELECT id FROM crawl_tasks WHERE due_ms <= ?3 AND lease_until_ms <= ?3
-                              ORDER BY tier, due_ms, id LIMIT ?4)
-                 RETURNING id, tier, due_ms, retries, dead, message",
+                format!(
+                    "UPDATE crawl_tasks SET lease_until_ms = ?1, lease_token = ?2
+                     WHERE id IN (SELECT id FROM crawl_tasks WHERE due_ms <= ?3 AND lease_until_ms <= ?3
+                                  ORDER BY tier, due_ms, id LIMIT ?4 {lock})
+                     RETURNING id, tier, due_ms, retries, dead, message"
+                ),
                 vec![(now + lease_ms).into(), token.clone().into(), now.into(), i64::from(limit).into()],
             ))
             .await?;
