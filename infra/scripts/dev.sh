@@ -15,6 +15,6 @@ export DOCENT_ALLOW_PRIVATE_HOSTS="${DOCENT_ALLOW_PRIVATE_HOSTS:-true}"
 vars=()
 while IFS='=' read -r name value; do
   vars+=(--var "$name:$value")
-done < <(env | grep -E '^DOCENT_[A-Z0-9_]+=' | grep -Ev '^DOCENT_(STATE_DIR|SKIP_BUILD)=')
+done < <(env | grep -E '^DOCENT_[A-Z0-9_]+=' | grep -Ev '^DOCENT_(STATE_DIR|SKIP_BUILD|TEST_DATABASE_URL)=')
 log "serving on http://127.0.0.1:$PORT/ (state in $STATE_DIR)"
 exec wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false "${vars[@]}" "$@"

@@ -11,7 +11,7 @@ log "checking the deployed environments (wrangler deploy --dry-run)"
 for env in dev production; do
   bindings=$(wrangler deploy --dry-run --env "$env" --outdir "$(mktemp -d)" 2>&1) || die "wrangler deploy --dry-run --env $env failed: $bindings"
   # Environments inherit no bindings: each must declare every one the Worker opens.
-  for binding in DOCENT_KV DOCENT_DB CRAWL_GATE CRAWL_QUEUE_CRITICAL CRAWL_QUEUE_HIGH CRAWL_QUEUE_NORMAL CRAWL_QUEUE_LOW AI; do
+  for binding in DOCENT_KV DOCENT_DB HYPERDRIVE CRAWL_GATE CRAWL_QUEUE_CRITICAL CRAWL_QUEUE_HIGH CRAWL_QUEUE_NORMAL CRAWL_QUEUE_LOW AI; do
     grep -q "env\.$binding\b" <<<"$bindings" || die "wrangler.toml [env.$env] lacks the $binding binding"
   done
 done

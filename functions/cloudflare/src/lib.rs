@@ -20,14 +20,17 @@ use worker::{
 use gate::{WorkersGate, GATE_BINDING};
 use timer::Timer;
 
-use docent_core::config::Config;
+use docent_core::config::{Config, StoreBackend};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::llm::Message;
 use docent_core::ports::{
     append_capped, ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
-use docent_core::store::SqliteStore;
+use docent_core::store::SqlStore;
+
+mod postgres;
+use postgres::Database;
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::{handle, Body, Platform};
 
@@ -55,7 +58,7 @@ struct Shell {
     config: Config,
     kv: WorkersKv,
     queue: WorkersQueue,
-    store: SqliteStore<D1>,
+    store: SqlStore<Database>,
     fetcher: WorkersFetch,
     clock: WorkersClock,
     gate: WorkersGate,
@@ -75,11 +78,14 @@ impl Cloudflare {
         for binding in QUEUE_BINDINGS {
             queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
         }
-        let db = env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?;
+        let db = match config.store {
+            StoreBackend::Sqlite => Database::D1(D1(env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
+            StoreBackend::Postgres { .. } => Database::Postgres(postgres::connect_hyperdrive(env).await?),
+        };
         let gates = env.durable_object(GATE_BINDING).map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;
-        let store = SqliteStore::new(D1(db));
+        let store = SqlStore::new(db);
         if !SCHEMA_READY.get() {
-            store.ensure_schema().await.map_err(|e| format!("creating the D1 schema: {e}"))?;
+            store.ensure_schema().await.map_err(|e| format!("creating the store's schema: {e}"))?;
             SCHEMA_READY.set(true);
         }
         Ok(Cloudflare(Rc::new(Shell {
@@ -99,7 +105,7 @@ impl Cloudflare {
 impl Platform for Cloudflare {
     type Kv = WorkersKv;
     type Queue = WorkersQueue;
-    type Store = SqliteStore<D1>;
+    type Store = SqlStore<Database>;
     type Fetch = WorkersFetch;
     type Clock = WorkersClock;
     type Gate = WorkersGate;
@@ -114,7 +120,7 @@ impl Platform for Cloudflare {
     fn queue(&self) -> &WorkersQueue {
         &self.0.queue
     }
-    fn store(&self) -> &SqliteStore<D1> {
+    fn store(&self) -> &SqlStore<Database> {
         &self.0.store
     }
     fn fetcher(&self) -> &WorkersFetch {

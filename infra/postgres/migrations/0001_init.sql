@@ -74,6 +74,13 @@ CREATE TABLE documents (
 CREATE TABLE page_sightings (job_id TEXT NOT NULL, url_key TEXT NOT NULL, PRIMARY KEY (job_id, url_key));
 CREATE TABLE crawl_truncated (job_id TEXT PRIMARY KEY);
 
+-- Text search as the SQLite store's FTS5 `porter unicode61` tokenizer does it: English stemming and
+-- no stopword list (Docent drops question words itself, in core::search::query_terms; words such as
+-- "under" or "only" can be what a passage is about).
+CREATE TEXT SEARCH DICTIONARY docent_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION docent (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION docent ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH docent_stem;
+
 -- The lexical index: title, heading and body weighted A, B and D (ranked 1.0, 0.625 and 0.25, the
 -- ratios of the SQLite store's BM25 column weights 4 : 2.5 : 1).
 CREATE TABLE chunks (
@@ -85,9 +92,9 @@ CREATE TABLE chunks (
     heading TEXT NOT NULL,
     text TEXT NOT NULL,
     search tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('english', title), 'A') ||
-        setweight(to_tsvector('english', heading), 'B') ||
-        setweight(to_tsvector('english', text), 'D')) STORED);
+        setweight(to_tsvector('docent', title), 'A') ||
+        setweight(to_tsvector('docent', heading), 'B') ||
+        setweight(to_tsvector('docent', text), 'D')) STORED);
 CREATE INDEX chunks_document ON chunks (url_key);
 CREATE INDEX chunks_search ON chunks USING GIN (search);
 

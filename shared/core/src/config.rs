@@ -59,6 +59,8 @@ pub struct Config {
     pub embeddings: EmbeddingProvider,
     /// How search ranks: both lists fused (the default), or one of them.
     pub search_mode: SearchMode,
+    /// Where documents, chunks, vectors, crawl state and tickets live (`DOCENT_STORE`).
+    pub store: StoreBackend,
     /// Weights of the lexical and vector rankings in reciprocal rank fusion.
     pub rrf_weights: (f64, f64),
     /// Pseudo-relevance feedback of hybrid search: how many of the best lexical passages pull the query
@@ -230,6 +232,7 @@ impl Default for Config {
             fetch_timeout_seconds: 30,
             embeddings: EmbeddingProvider::Builtin,
             search_mode: SearchMode::Hybrid,
+            store: StoreBackend::Sqlite,
             rrf_weights: (1.0, 1.0),
             vector_feedback: (4, 1.0),
             llm: LlmConfig::default(),
@@ -241,6 +244,15 @@ impl Default for Config {
 /// A variable that is set but cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
+
+/// The store's database. SQLite is the embedded default: D1 on Cloudflare, Spin's SQLite, a file
+/// natively. Postgres (with pgvector) is reached through the `HYPERDRIVE` binding on Cloudflare and
+/// at `url` (`DOCENT_DATABASE_URL`) on Spin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    Sqlite,
+    Postgres { url: Option<String> },
+}
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -339,6 +351,11 @@ impl Config {
         if config.search_mode != SearchMode::Lexical && config.embeddings == EmbeddingProvider::Off {
             config.search_mode = SearchMode::Lexical;
         }
+        config.store = match get("DOCENT_STORE").as_deref() {
+            None | Some("sqlite") => StoreBackend::Sqlite,
+            Some("postgres") => StoreBackend::Postgres { url: get("DOCENT_DATABASE_URL").filter(|u| !u.is_empty()) },
+            Some(other) => return Err(ConfigError(format!("DOCENT_STORE must be sqlite or postgres, got `{other}`"))),
+        };
         config.rrf_weights = (decimal("DOCENT_RRF_LEXICAL_WEIGHT", config.rrf_weights.0)?, decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?);
         config.llm = llm_config(&get, &decimal)?;
         config.reranker = match get("DOCENT_RERANKER").as_deref() {
@@ -475,6 +492,12 @@ mod tests {
         assert!(config(&[("DOCENT_CRAWL_GLOBAL_RATE", "fast")]).is_err());
         assert!(config(&[("DOCENT_EMBEDDINGS", "openai")]).unwrap_err().0.contains("DOCENT_EMBEDDINGS_MODEL"));
         assert!(config(&[("DOCENT_SEARCH_MODE", "semantic")]).is_err());
+        assert_eq!(config(&[]).unwrap().store, StoreBackend::Sqlite);
+        assert_eq!(
+            config(&[("DOCENT_STORE", "postgres"), ("DOCENT_DATABASE_URL", "postgres://h/db")]).unwrap().store,
+            StoreBackend::Postgres { url: Some("postgres://h/db".into()) }
+        );
+        assert!(config(&[("DOCENT_STORE", "mysql")]).unwrap_err().0.contains("sqlite or postgres"));
         let off = config(&[("DOCENT_EMBEDDINGS", "off")]).unwrap();
         assert_eq!(off.search_mode, SearchMode::Lexical, "no embeddings: lexical search");
         let workers = config(&[("DOCENT_EMBEDDINGS", "workers-ai")]).unwrap();

@@ -46,15 +46,16 @@ pub fn fts5_match_expression(terms: &[String]) -> Option<String> {
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
 }
 
-/// A Postgres `to_tsquery` expression: the terms OR-ed, each reduced to letters, digits and `_` so no
-/// user input is parsed as tsquery syntax. `None` when nothing searchable is left.
-pub fn tsquery_expression(terms: &[String]) -> Option<String> {
+/// The terms for Postgres full-text search, space-separated, each reduced to letters, digits and `_`
+/// so that no user input is parsed as tsquery syntax (each word becomes its own `to_tsquery`). `None`
+/// when nothing searchable is left.
+pub fn tsquery_words(terms: &[String]) -> Option<String> {
     let words: Vec<String> = terms
         .iter()
         .map(|t| t.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect::<String>())
         .filter(|t| !t.is_empty())
         .collect();
-    (!words.is_empty()).then(|| words.join(" | "))
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, or a
@@ -185,10 +186,10 @@ mod tests {
     }
 
     #[test]
-    fn tsquery_expression_keeps_only_words() {
+    fn tsquery_words_keep_only_word_characters() {
         let terms = query_terms("can't NEAR(a b) & !x | y:* it's");
-        assert_eq!(tsquery_expression(&terms).as_deref(), Some("cant | near | b | x | y | its"));
-        assert_eq!(tsquery_expression(&["'&|".to_string()]), None);
+        assert_eq!(tsquery_words(&terms).as_deref(), Some("cant near b x y its"));
+        assert_eq!(tsquery_words(&["'&|".to_string()]), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::ports::{
 };
 use crate::embed::{hamming, QuantizedVector};
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
-use crate::search::{fts5_match_expression, tsquery_expression, SearchHit};
+use crate::search::{fts5_match_expression, tsquery_words, SearchHit};
 
 /// The schema, one statement each (D1 prepares statements one at a time). Every statement is idempotent,
 /// so the whole list can run at start-up on every platform.
@@ -820,13 +820,25 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 (sql, fts5_match_expression(terms), -1.0)
             }
             SqlDialect::Postgres => {
-                // Normalisation 1 divides by 1 + log(length), so long chunks do not win by size alone.
+                // BM25's idea on tsvector: each term's ts_rank (field weights, length normalisation 1)
+                // scaled by its inverse document frequency, summed over the terms. Without IDF a common
+                // word matched twice outranks the one rare word the question is about. Document
+                // frequencies come from the GIN index; the chunk count from the planner's statistics,
+                // or an exact count while the table is small or not yet analysed.
                 let sql = format!(
-                    "SELECT c.id, c.url, c.title, c.heading, c.text, ts_rank('{TS_RANK_WEIGHTS}', c.search, q, 1)::float8 AS rank
-                     FROM chunks c, to_tsquery('english', ?1) AS q
-                     WHERE c.search @@ q AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank DESC LIMIT ?2"
+                    "WITH words AS (SELECT to_tsquery('docent', w) AS q FROM unnest(string_to_array(?1, ' ')) AS w),
+                     total AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n
+                               FROM pg_class WHERE oid = 'chunks'::regclass),
+                     terms AS (SELECT words.q, ln(1 + (greatest(total.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
+                               FROM words CROSS JOIN total
+                               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ words.q) AS d
+                               WHERE numnode(words.q) > 0)
+                     SELECT c.id, c.url, c.title, c.heading, c.text, SUM(terms.idf * ts_rank('{TS_RANK_WEIGHTS}', c.search, terms.q, 1))::float8 AS rank
+                     FROM chunks c JOIN terms ON c.search @@ terms.q
+                     WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                     GROUP BY c.id ORDER BY rank DESC LIMIT ?2"
                 );
-                (sql, tsquery_expression(terms), 1.0)
+                (sql, tsquery_words(terms), 1.0)
             }
         };
         let Some(expression) = expression else { return Ok(Vec::new()) };

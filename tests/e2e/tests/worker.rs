@@ -1,23 +1,47 @@
 //! End to end on the local Cloudflare runtime: the Worker under `wrangler dev` (workerd) runs the shared
 //! scenario (tests/scenario): it crawls a fixture site served on loopback through the API and the queue,
-//! then answers searches and chat from D1. The Spin components run the same scenario (tests/spin).
+//! then answers searches and chat from D1, and again with the store on Postgres through Hyperdrive. The
+//! Spin components run the same scenario (tests/spin).
 
 mod scenario;
 
+use docent_cli::platform::{Database, Native};
+use docent_core::config::Config;
+use docent_core::ports::DocumentStore;
 use docent_e2e::{repo_root, Docent, FixtureServer};
+use docent_functions::Platform;
 use scenario::WEBHOOK_SECRET;
+
+/// The scenario's settings. Short retry delays keep the dead-letter scenario quick; Retry-After still
+/// sets the minimum. The flaky-page scenario fails one URL six times in a row to reach the dead-letter
+/// queue; the per-origin circuit breaker (tested natively) would otherwise pause that origin for a minute.
+const SCENARIO_ENV: [(&str, &str); 4] = [
+    ("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET),
+    ("DOCENT_RETRY_BASE_SECONDS", "1"),
+    ("DOCENT_RETRY_MAX_SECONDS", "2"),
+    ("DOCENT_BREAKER_FAILURES", "100"),
+];
 
 #[test]
 fn crawl_search_and_chat_on_workerd() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
-    // Short retry delays keep the dead-letter scenario quick; Retry-After still sets the minimum.
-    let docent = Docent::start(&[
-        ("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET),
-        ("DOCENT_RETRY_BASE_SECONDS", "1"),
-        ("DOCENT_RETRY_MAX_SECONDS", "2"),
-        // The flaky-page scenario fails one URL six times in a row to reach the dead-letter queue; the
-        // per-origin circuit breaker (tested natively) would otherwise pause that origin for a minute.
-        ("DOCENT_BREAKER_FAILURES", "100"),
-    ]);
+    let docent = Docent::start(&SCENARIO_ENV);
     scenario::crawl_search_and_chat(&docent, &site);
+}
+
+/// The same scenario with the store on Postgres + pgvector, reached through the Hyperdrive binding
+/// (wrangler connects it to the test's own database).
+#[test]
+fn crawl_search_and_chat_on_workerd_with_postgres() {
+    let Some(database) = docent_cli::testing::fresh_postgres_database("worker_scenario") else { return };
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    let mut env = SCENARIO_ENV.to_vec();
+    env.extend([("DOCENT_STORE", "postgres"), ("CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE", database.as_str())]);
+    let docent = Docent::start(&env);
+    scenario::crawl_search_and_chat(&docent, &site);
+    // The pages really are in Postgres (not in D1): read the index back natively from the same database.
+    let native = Native::open(Database::open(&database).unwrap(), Config::default()).unwrap();
+    let counts = pollster::block_on(native.store().counts()).unwrap();
+    assert!(counts.documents >= 5 && counts.chunks >= counts.documents, "{counts:?}");
+    drop(docent);
 }
