@@ -26,13 +26,12 @@ mod fetch;
 mod store;
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use docent_core::config::Config;
-use docent_core::politeness::{Admission, HostGate, HostLimits};
-use docent_core::ports::{Clock, FetchGate, KeyValue, NoModelRuntime, PortError, PortResult};
+use docent_core::ports::{Clock, KeyValue, NoModelRuntime, PortError, PortResult};
+use docent_core::sql_gate::SqlGate;
 use docent_core::store::SqliteStore;
 use docent_core::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
@@ -77,7 +76,7 @@ struct Shell {
     store: SqliteStore<SpinSqlite>,
     fetcher: SpinFetch,
     clock: SpinClock,
-    gate: InstanceGate,
+    gate: SqlGate<SpinSqlite, SpinClock>,
     models: NoModelRuntime,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
@@ -90,11 +89,13 @@ impl Spin {
         let db = SpinSqlite::open(SQL_DATABASE)?;
         let store = SqliteStore::new(db.clone());
         let queue = TaskQueue::new(db.clone(), SpinClock);
+        let gate = SqlGate::new(db.clone(), SpinClock);
         // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a read
         // tells whether the schema is current, and only then are the (write-locking) DDL batches skipped.
         if !schema_is_current(&db).await {
             store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
             queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
+            gate.ensure_schema().await.map_err(|e| format!("creating the politeness gates: {e}"))?;
         }
         let enqueued = Rc::new(Cell::new(false));
         Ok(Spin(Rc::new(Shell {
@@ -103,7 +104,7 @@ impl Spin {
             store,
             fetcher: SpinFetch::new(config.fetch_timeout_seconds * 1000),
             clock: SpinClock,
-            gate: InstanceGate::default(),
+            gate,
             models: NoModelRuntime,
             enqueued,
             config,
@@ -111,17 +112,17 @@ impl Spin {
     }
 }
 
-/// Whether the database has every migration and the task table (a fresh or older database does not;
-/// later schema changes are always migrations, see `store::MIGRATIONS`).
+/// Whether the database has every migration, the task table and the gate table (a fresh or older
+/// database does not; later schema changes are always migrations, see `store::MIGRATIONS`).
 async fn schema_is_current(db: &SpinSqlite) -> bool {
     let check = docent_core::ports::Statement::new(
         "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
-                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'crawl_tasks')",
+                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
         vec![],
     );
     match docent_core::ports::SqlDatabase::query(db, &check).await {
         Ok(rows) => rows.first().is_some_and(|row| {
-            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(1)
+            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(2)
         }),
         // No docent_meta yet: a fresh database.
         Err(_) => false,
@@ -134,7 +135,7 @@ impl Platform for Spin {
     type Store = SqliteStore<SpinSqlite>;
     type Fetch = SpinFetch;
     type Clock = SpinClock;
-    type Gate = InstanceGate;
+    type Gate = SqlGate<SpinSqlite, SpinClock>;
     type Models = NoModelRuntime;
 
     fn config(&self) -> &Config {
@@ -157,7 +158,7 @@ impl Platform for Spin {
     fn clock(&self) -> &SpinClock {
         &self.0.clock
     }
-    fn gate(&self) -> &InstanceGate {
+    fn gate(&self) -> &Self::Gate {
         &self.0.gate
     }
     fn models(&self) -> &NoModelRuntime {
@@ -222,26 +223,6 @@ impl KeyValue for SpinKv {
     }
     async fn delete(&self, key: &str) -> PortResult<()> {
         self.0.delete(key).await.map_err(|e| PortError::transient(format!("key-value delete: {e:?}")))
-    }
-}
-
-// ---- Politeness gate ----
-
-/// The politeness gates of one instance. A Spin instance serves one request (one drain), so the limits
-/// hold within a drain, which runs its tasks a few at a time; concurrent drains each keep their own
-/// (see ARCHITECTURE.md, "Spin").
-#[derive(Default)]
-pub struct InstanceGate(std::cell::RefCell<HashMap<String, HostGate>>);
-
-impl FetchGate for InstanceGate {
-    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
-        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(limits, units, SpinClock.now_ms()))
-    }
-    async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
-        if let Some(gate) = self.0.borrow_mut().get_mut(key) {
-            gate.release(lease);
-        }
-        Ok(())
     }
 }
 

@@ -26,6 +26,7 @@ pub mod robots;
 pub mod schedule;
 pub mod search;
 pub mod signature;
+pub mod sql_gate;
 pub mod sitemap;
 pub mod sse;
 pub mod store;
