@@ -1,6 +1,6 @@
-//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables and wasi:http, and the
-//! component's two entry points (the HTTP handler and the cron trigger). No Docent logic lives here;
-//! see `docent-functions` and `docent-core`.
+//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables, Spin's LLM interface
+//! and wasi:http, and the component's two entry points (the HTTP handler and the cron trigger). No
+//! Docent logic lives here; see `docent-functions` and `docent-core`.
 //!
 //! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
 //! webhooks) with the routes, stores and outbound hosts each function needs. Spin has no queue, so the
@@ -23,6 +23,7 @@ mod bindings {
 
 mod drain;
 mod fetch;
+mod models;
 mod store;
 
 use std::cell::Cell;
@@ -30,7 +31,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use docent_core::config::Config;
-use docent_core::ports::{Clock, KeyValue, NoModelRuntime, PortError, PortResult};
+use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
 use docent_core::sql_gate::SqlGate;
 use docent_core::store::SqliteStore;
 use docent_core::tasks::TaskQueue;
@@ -39,6 +40,7 @@ use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 
 use crate::fetch::SpinFetch;
+use crate::models::SpinLlm;
 use crate::store::SpinSqlite;
 
 /// The key-value store every component opens (spin.toml `key_value_stores`).
@@ -77,7 +79,7 @@ struct Shell {
     fetcher: SpinFetch,
     clock: SpinClock,
     gate: SqlGate<SpinSqlite, SpinClock>,
-    models: NoModelRuntime,
+    models: SpinLlm,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
 }
@@ -105,7 +107,7 @@ impl Spin {
             fetcher: SpinFetch::new(config.fetch_timeout_seconds * 1000),
             clock: SpinClock,
             gate,
-            models: NoModelRuntime,
+            models: SpinLlm,
             enqueued,
             config,
         })))
@@ -136,7 +138,7 @@ impl Platform for Spin {
     type Fetch = SpinFetch;
     type Clock = SpinClock;
     type Gate = SqlGate<SpinSqlite, SpinClock>;
-    type Models = NoModelRuntime;
+    type Models = SpinLlm;
 
     fn config(&self) -> &Config {
         &self.0.config
@@ -161,7 +163,7 @@ impl Platform for Spin {
     fn gate(&self) -> &Self::Gate {
         &self.0.gate
     }
-    fn models(&self) -> &NoModelRuntime {
+    fn models(&self) -> &SpinLlm {
         &self.0.models
     }
     fn log(&self, record: &serde_json::Value) {
@@ -244,9 +246,6 @@ impl Clock for SpinClock {
         spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 }
-
-// ---- Models ----
-
 
 // ---- Entry points ----
 

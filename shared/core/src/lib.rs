@@ -16,6 +16,7 @@ pub mod domain;
 pub mod embed;
 pub mod extract;
 pub mod html;
+pub mod instruct;
 pub mod llm;
 pub mod politeness;
 pub mod ports;

@@ -7,6 +7,8 @@
 //! - `spin:sqlite@3.1.0` (the synchronous calls): a rusqlite file per database in a temp directory,
 //!   a connection per open instance (pooled between instances), so transactions are isolated (FTS5
 //!   included);
+//! - `fermyon:spin/llm@2.0.0`: a deterministic test model ([`llm::TestLlm`]), for the models in the
+//!   component's `ai_models`;
 //! - `spin:variables@3.0.0`: the component's `[component.x.variables]` templates over the
 //!   application's `[variables]`, their defaults overridden by the harness's `variables`;
 //! - `wasi:http@0.3.0` outbound: only to `allowed_outbound_hosts`, `self.alt` dispatched back into the
@@ -28,6 +30,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+pub mod llm;
 pub mod manifest;
 pub mod sql;
 
@@ -79,6 +82,7 @@ pub struct App {
     kv: KvData,
     sqlite_dir: PathBuf,
     sqlite_pool: sql::Pool,
+    llm: Arc<llm::TestLlm>,
 }
 
 /// Per-instance host state.
@@ -91,6 +95,7 @@ pub struct Host {
     kv: KvData,
     sqlite_dir: PathBuf,
     sqlite_pool: sql::Pool,
+    llm: Arc<llm::TestLlm>,
 }
 
 impl WasiView for Host {
@@ -239,6 +244,7 @@ impl App {
         kv::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         vars::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
+        bindings::fermyon::spin::llm::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         let pre = linker.instantiate_pre(&component)?;
         let values = manifest.resolve_variables(variables).map_err(wasmtime::Error::msg)?;
         let mut components = HashMap::new();
@@ -255,7 +261,15 @@ impl App {
             );
         }
         std::fs::create_dir_all(state_dir)?;
-        Ok(Arc::new(App { engine, components, manifest, kv: KvData::default(), sqlite_dir: state_dir.to_path_buf(), sqlite_pool: sql::Pool::default() }))
+        Ok(Arc::new(App {
+            engine,
+            components,
+            manifest,
+            kv: KvData::default(),
+            sqlite_dir: state_dir.to_path_buf(),
+            sqlite_pool: sql::Pool::default(),
+            llm: Arc::default(),
+        }))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -264,6 +278,11 @@ impl App {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The test model behind Spin's LLM interface.
+    pub fn llm(&self) -> &llm::TestLlm {
+        &self.llm
     }
 
     fn store(self: &Arc<Self>, component: &Arc<Loaded>) -> Store<Host> {
@@ -278,6 +297,7 @@ impl App {
             kv: self.kv.clone(),
             sqlite_dir: self.sqlite_dir.clone(),
             sqlite_pool: self.sqlite_pool.clone(),
+            llm: self.llm.clone(),
         };
         Store::new(&self.engine, host)
     }
