@@ -56,6 +56,16 @@ mod bindings {
     });
 }
 
+/// The cron export as spin-trigger-cron's host sees it (wit/docent.wit, world `cron-plugin`): its WIT
+/// declares the export synchronous, and it calls it with `call_async` outside any `run_concurrent`.
+mod cron_plugin {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "docent:spin/cron-plugin",
+        exports: { default: async },
+    });
+}
+
 use bindings::spin::key_value::key_value as kv;
 use bindings::spin::variables::variables as vars;
 
@@ -376,6 +386,20 @@ impl App {
                 Ok(outcome.map_err(|bindings::fermyon::spin_cron::cron_types::Error::Other(message)| message))
             })
             .await?
+    }
+
+    /// Fires a cron event the way spin-trigger-cron 0.3.0 does (its `src/lib.rs`): instantiate, look
+    /// the export up through bindings generated from the plugin's synchronous WIT, call it with
+    /// `call_async` on the store, and drop the instance once it returns (no waiting for background
+    /// tasks).
+    pub async fn cron_as_plugin_calls_it(self: &Arc<Self>, component: &str) -> wasmtime::Result<Result<(), String>> {
+        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+        let mut store = self.store(&component);
+        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let instance = component.cron.instance_pre().instantiate_async(&mut store).await?;
+        let cron = cron_plugin::CronPlugin::new(&mut store, &instance)?;
+        let outcome = cron.call_handle_cron_event(&mut store, cron_plugin::fermyon::spin_cron::cron_types::Metadata { timestamp }).await?;
+        Ok(outcome.map_err(|cron_plugin::fermyon::spin_cron::cron_types::Error::Other(message)| message))
     }
 
     /// Runs every cron trigger of the manifest on its schedule until the returned handle is dropped.
