@@ -21,7 +21,7 @@ pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
     match provider {
         EmbeddingProvider::Off => None,
         EmbeddingProvider::Builtin => Some(docent_core::embed::BUILTIN_MODEL),
-        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } => Some(model),
+        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } | EmbeddingProvider::SpinLlm { model } => Some(model),
     }
 }
 
@@ -75,7 +75,7 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
         EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
         // Computing is cheaper than a KV round trip.
         EmbeddingProvider::Builtin => return Ok(texts.iter().map(|t| builtin_embed(t)).collect()),
-        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } => model,
+        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } | EmbeddingProvider::SpinLlm { model } => model,
     };
     let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
     for text in texts {

@@ -273,7 +273,8 @@ async fn attempt_once<P: Platform>(
             }
             read_stream(platform, WireFormat::OpenAi, &mut body, attempt_started, deadline_ms, emit).await
         }
-        ProviderKind::WorkersAi => {
+        // The platform's own runtime (Workers AI, Spin's LLM interface) streams in the Workers AI format.
+        ProviderKind::WorkersAi | ProviderKind::SpinLlm => {
             let mut body = within(platform, connect_ms, platform.models().stream_chat(&provider.model, messages, max_tokens))
                 .await
                 .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?

@@ -1,6 +1,6 @@
-//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables and wasi:http, and the
-//! component's two entry points (the HTTP handler and the cron trigger). No Docent logic lives here;
-//! see `docent-functions` and `docent-core`.
+//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables, Spin's LLM interface
+//! and wasi:http, and the component's two entry points (the HTTP handler and the cron trigger). No
+//! Docent logic lives here; see `docent-functions` and `docent-core`.
 //!
 //! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
 //! webhooks) with the routes, stores and outbound hosts each function needs. Spin has no queue, so the
@@ -23,16 +23,16 @@ mod bindings {
 
 mod drain;
 mod fetch;
+mod models;
 mod store;
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::Bytes;
 use docent_core::config::Config;
-use docent_core::politeness::{Admission, HostGate, HostLimits};
-use docent_core::ports::{Clock, FetchGate, KeyValue, NoModelRuntime, PortError, PortResult};
+use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
+use docent_core::sql_gate::SqlGate;
 use docent_core::store::SqliteStore;
 use docent_core::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
@@ -40,6 +40,7 @@ use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 
 use crate::fetch::SpinFetch;
+use crate::models::SpinLlm;
 use crate::store::SpinSqlite;
 
 /// The key-value store every component opens (spin.toml `key_value_stores`).
@@ -77,8 +78,8 @@ struct Shell {
     store: SqliteStore<SpinSqlite>,
     fetcher: SpinFetch,
     clock: SpinClock,
-    gate: InstanceGate,
-    models: NoModelRuntime,
+    gate: SqlGate<SpinSqlite, SpinClock>,
+    models: SpinLlm,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
 }
@@ -90,11 +91,13 @@ impl Spin {
         let db = SpinSqlite::open(SQL_DATABASE)?;
         let store = SqliteStore::new(db.clone());
         let queue = TaskQueue::new(db.clone(), SpinClock);
+        let gate = SqlGate::new(db.clone(), SpinClock);
         // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a read
         // tells whether the schema is current, and only then are the (write-locking) DDL batches skipped.
         if !schema_is_current(&db).await {
             store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
             queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
+            gate.ensure_schema().await.map_err(|e| format!("creating the politeness gates: {e}"))?;
         }
         let enqueued = Rc::new(Cell::new(false));
         Ok(Spin(Rc::new(Shell {
@@ -103,25 +106,25 @@ impl Spin {
             store,
             fetcher: SpinFetch::new(config.fetch_timeout_seconds * 1000),
             clock: SpinClock,
-            gate: InstanceGate::default(),
-            models: NoModelRuntime,
+            gate,
+            models: SpinLlm,
             enqueued,
             config,
         })))
     }
 }
 
-/// Whether the database has every migration and the task table (a fresh or older database does not;
-/// later schema changes are always migrations, see `store::MIGRATIONS`).
+/// Whether the database has every migration, the task table and the gate table (a fresh or older
+/// database does not; later schema changes are always migrations, see `store::MIGRATIONS`).
 async fn schema_is_current(db: &SpinSqlite) -> bool {
     let check = docent_core::ports::Statement::new(
         "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
-                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'crawl_tasks')",
+                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
         vec![],
     );
     match docent_core::ports::SqlDatabase::query(db, &check).await {
         Ok(rows) => rows.first().is_some_and(|row| {
-            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(1)
+            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(2)
         }),
         // No docent_meta yet: a fresh database.
         Err(_) => false,
@@ -134,8 +137,8 @@ impl Platform for Spin {
     type Store = SqliteStore<SpinSqlite>;
     type Fetch = SpinFetch;
     type Clock = SpinClock;
-    type Gate = InstanceGate;
-    type Models = NoModelRuntime;
+    type Gate = SqlGate<SpinSqlite, SpinClock>;
+    type Models = SpinLlm;
 
     fn config(&self) -> &Config {
         &self.0.config
@@ -157,10 +160,10 @@ impl Platform for Spin {
     fn clock(&self) -> &SpinClock {
         &self.0.clock
     }
-    fn gate(&self) -> &InstanceGate {
+    fn gate(&self) -> &Self::Gate {
         &self.0.gate
     }
-    fn models(&self) -> &NoModelRuntime {
+    fn models(&self) -> &SpinLlm {
         &self.0.models
     }
     fn log(&self, record: &serde_json::Value) {
@@ -225,26 +228,6 @@ impl KeyValue for SpinKv {
     }
 }
 
-// ---- Politeness gate ----
-
-/// The politeness gates of one instance. A Spin instance serves one request (one drain), so the limits
-/// hold within a drain, which runs its tasks a few at a time; concurrent drains each keep their own
-/// (see ARCHITECTURE.md, "Spin").
-#[derive(Default)]
-pub struct InstanceGate(std::cell::RefCell<HashMap<String, HostGate>>);
-
-impl FetchGate for InstanceGate {
-    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
-        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(limits, units, SpinClock.now_ms()))
-    }
-    async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
-        if let Some(gate) = self.0.borrow_mut().get_mut(key) {
-            gate.release(lease);
-        }
-        Ok(())
-    }
-}
-
 // ---- Clock ----
 
 #[derive(Clone, Copy)]
@@ -263,9 +246,6 @@ impl Clock for SpinClock {
         spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 }
-
-// ---- Models ----
-
 
 // ---- Entry points ----
 

@@ -138,6 +138,9 @@ pub enum ProviderKind {
     OpenAi { base_url: String, api_key: Option<String> },
     /// Cloudflare Workers AI through the `AI` binding.
     WorkersAi,
+    /// Spin's LLM interface (`fermyon:spin/llm`): the model must be listed in the component's
+    /// `ai_models` in spin.toml. It answers whole, not streamed.
+    SpinLlm,
 }
 
 impl LlmConfig {
@@ -173,6 +176,10 @@ impl Default for LlmConfig {
 
 /// The default Workers AI text model.
 pub const DEFAULT_WORKERS_AI_MODEL: &str = "@cf/meta/llama-3.1-8b-instruct";
+/// The default model of Spin's LLM interface (one of the two Spin serves itself).
+pub const DEFAULT_SPIN_LLM_MODEL: &str = "llama2-chat";
+/// The default embedding model of Spin's LLM interface.
+pub const DEFAULT_SPIN_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 
 /// Where embeddings come from (`DOCENT_EMBEDDINGS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +191,8 @@ pub enum EmbeddingProvider {
     OpenAi { base_url: String, api_key: Option<String>, model: String },
     /// Workers AI through the `AI` binding (e.g. `@cf/baai/bge-base-en-v1.5`).
     WorkersAi { model: String },
+    /// Spin's LLM interface (`generate-embeddings`), e.g. `all-minilm-l6-v2`.
+    SpinLlm { model: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,7 +348,10 @@ impl Config {
             Some("workers-ai") => EmbeddingProvider::WorkersAi {
                 model: get("DOCENT_EMBEDDINGS_MODEL").unwrap_or_else(|| "@cf/baai/bge-base-en-v1.5".into()),
             },
-            Some(other) => return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai, workers-ai or off, got `{other}`"))),
+            Some("spin-llm") => EmbeddingProvider::SpinLlm { model: get("DOCENT_EMBEDDINGS_MODEL").unwrap_or_else(|| DEFAULT_SPIN_EMBEDDING_MODEL.into()) },
+            Some(other) => {
+                return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai, workers-ai, spin-llm or off, got `{other}`")))
+            }
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
             // Hybrid with the built-in embedder and feedback beats lexical ranking on the evaluation
@@ -414,8 +426,11 @@ fn llm_config(
             return Err(ConfigError(format!("DOCENT_LLM_PROVIDERS names `{name}` twice")));
         }
         let prefix = format!("DOCENT_LLM_{}", name.to_ascii_uppercase().replace('-', "_"));
+        // The platforms' own runtimes go by their names; any other name is an OpenAI-compatible endpoint.
         let (kind, model) = if name == "workers-ai" {
             (ProviderKind::WorkersAi, get(&format!("{prefix}_MODEL")).unwrap_or_else(|| DEFAULT_WORKERS_AI_MODEL.into()))
+        } else if name == "spin-llm" {
+            (ProviderKind::SpinLlm, get(&format!("{prefix}_MODEL")).unwrap_or_else(|| DEFAULT_SPIN_LLM_MODEL.into()))
         } else {
             let base_url = get(&format!("{prefix}_BASE_URL"))
                 .ok_or_else(|| ConfigError(format!("provider `{name}` needs {prefix}_BASE_URL (e.g. https://api.openai.com/v1)")))?;
@@ -538,6 +553,31 @@ mod tests {
         assert!(config(&[("DOCENT_LLM_PROVIDERS", "a,a"), ("DOCENT_LLM_A_BASE_URL", "http://x"), ("DOCENT_LLM_A_MODEL", "m")]).is_err());
         assert!(config(&[("DOCENT_MIN_EVIDENCE", "2")]).is_err());
         assert!(config(&[("DOCENT_LLM_PRICES", "m=free")]).unwrap_err().0.starts_with("DOCENT_LLM_PRICES"));
+    }
+
+    #[test]
+    fn spins_llm_interface_for_answers_and_embeddings() {
+        let c = config(&[("DOCENT_LLM_PROVIDERS", "spin-llm")]).unwrap();
+        let [spin] = c.llm.providers.as_slice() else { panic!("one provider") };
+        assert_eq!((spin.name.as_str(), &spin.kind, spin.model.as_str()), ("spin-llm", &ProviderKind::SpinLlm, DEFAULT_SPIN_LLM_MODEL));
+        assert_eq!(c.llm.chain_id(), "spin-llm=llama2-chat");
+        // Its model and quota are set like any provider's; no base URL is needed.
+        let c = config(&[
+            ("DOCENT_LLM_PROVIDERS", "spin-llm,workers-ai"),
+            ("DOCENT_LLM_SPIN_LLM_MODEL", "codellama-instruct"),
+            ("DOCENT_LLM_SPIN_LLM_RPM", "30"),
+        ])
+        .unwrap();
+        let [spin, workers] = c.llm.providers.as_slice() else { panic!("two providers") };
+        assert_eq!((spin.model.as_str(), spin.requests_per_minute), ("codellama-instruct", 30));
+        assert_eq!(workers.kind, ProviderKind::WorkersAi);
+        let embeddings = config(&[("DOCENT_EMBEDDINGS", "spin-llm")]).unwrap();
+        assert_eq!(embeddings.embeddings, EmbeddingProvider::SpinLlm { model: DEFAULT_SPIN_EMBEDDING_MODEL.into() });
+        assert_eq!(embeddings.search_mode, SearchMode::Hybrid);
+        assert_eq!(embeddings.vector_feedback.0, 0, "feedback is measured only for the built-in embedder");
+        let named = config(&[("DOCENT_EMBEDDINGS", "spin-llm"), ("DOCENT_EMBEDDINGS_MODEL", "bge-small")]).unwrap();
+        assert_eq!(named.embeddings, EmbeddingProvider::SpinLlm { model: "bge-small".into() });
+        assert!(config(&[("DOCENT_EMBEDDINGS", "spin")]).unwrap_err().0.contains("spin-llm"));
     }
 
     #[test]

@@ -314,7 +314,7 @@ pub trait ByteStream {
     async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>>;
 }
 
-/// The model runtime of a platform that has none (natively, on Spin): models are reached over
+/// The model runtime of a platform that has none (natively): models are reached over
 /// OpenAI-compatible HTTP instead, and every call here fails permanently so the gateway moves on.
 pub struct NoModelRuntime;
 
@@ -330,7 +330,7 @@ impl ByteStream for NoStream {
 impl ModelRuntime for NoModelRuntime {
     type Stream = NoStream;
     async fn stream_chat(&self, _model: &str, _messages: &[crate::llm::Message], _max_tokens: u32) -> PortResult<NoStream> {
-        Err(PortError::permanent("Workers AI is only available on Cloudflare; use an OpenAI-compatible provider on this platform"))
+        Err(PortError::permanent("this platform has no model runtime (Workers AI is Cloudflare's, spin-llm is Spin's); use an OpenAI-compatible provider"))
     }
 }
 
@@ -345,11 +345,12 @@ pub fn append_capped(body: &mut Vec<u8>, chunk: &[u8], max_bytes: usize) -> bool
     false
 }
 
-/// A model runtime bound to the platform: Workers AI's `AI` binding (Spin's LLM interface would be
-/// another). Platforms without one answer every call with a permanent error.
+/// A model runtime bound to the platform: Workers AI's `AI` binding, or Spin's LLM interface.
+/// Platforms without one answer every call with a permanent error.
 pub trait ModelRuntime {
     type Stream: ByteStream;
-    /// Runs a text-generation model with `stream: true`: the bytes are server-sent events.
+    /// Runs a text-generation model with `stream: true`: the bytes are server-sent events in the
+    /// Workers AI format (a runtime that answers whole sends them at once: `instruct::whole_answer_events`).
     async fn stream_chat(&self, model: &str, messages: &[crate::llm::Message], max_tokens: u32) -> PortResult<Self::Stream>;
     /// Embeds `texts` (at most 100) with an embedding model, in order.
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {

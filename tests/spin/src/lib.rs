@@ -7,6 +7,8 @@
 //! - `spin:sqlite@3.1.0` (the synchronous calls): a rusqlite file per database in a temp directory,
 //!   a connection per open instance (pooled between instances), so transactions are isolated (FTS5
 //!   included);
+//! - `fermyon:spin/llm@2.0.0`: a deterministic test model ([`llm::TestLlm`]), for the models in the
+//!   component's `ai_models`;
 //! - `spin:variables@3.0.0`: the component's `[component.x.variables]` templates over the
 //!   application's `[variables]`, their defaults overridden by the harness's `variables`;
 //! - `wasi:http@0.3.0` outbound: only to `allowed_outbound_hosts`, `self.alt` dispatched back into the
@@ -28,6 +30,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+pub mod llm;
 pub mod manifest;
 pub mod sql;
 
@@ -50,6 +53,16 @@ mod bindings {
             "spin:key-value/key-value.store": crate::KvStore,
             "spin:sqlite/sqlite.connection": crate::sql::SqlConnection,
         },
+    });
+}
+
+/// The cron export as spin-trigger-cron's host sees it (wit/docent.wit, world `cron-plugin`): its WIT
+/// declares the export synchronous, and it calls it with `call_async` outside any `run_concurrent`.
+mod cron_plugin {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "docent:spin/cron-plugin",
+        exports: { default: async },
     });
 }
 
@@ -79,6 +92,7 @@ pub struct App {
     kv: KvData,
     sqlite_dir: PathBuf,
     sqlite_pool: sql::Pool,
+    llm: Arc<llm::TestLlm>,
 }
 
 /// Per-instance host state.
@@ -91,6 +105,7 @@ pub struct Host {
     kv: KvData,
     sqlite_dir: PathBuf,
     sqlite_pool: sql::Pool,
+    llm: Arc<llm::TestLlm>,
 }
 
 impl WasiView for Host {
@@ -239,6 +254,7 @@ impl App {
         kv::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         vars::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
+        bindings::fermyon::spin::llm::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         let pre = linker.instantiate_pre(&component)?;
         let values = manifest.resolve_variables(variables).map_err(wasmtime::Error::msg)?;
         let mut components = HashMap::new();
@@ -255,7 +271,15 @@ impl App {
             );
         }
         std::fs::create_dir_all(state_dir)?;
-        Ok(Arc::new(App { engine, components, manifest, kv: KvData::default(), sqlite_dir: state_dir.to_path_buf(), sqlite_pool: sql::Pool::default() }))
+        Ok(Arc::new(App {
+            engine,
+            components,
+            manifest,
+            kv: KvData::default(),
+            sqlite_dir: state_dir.to_path_buf(),
+            sqlite_pool: sql::Pool::default(),
+            llm: Arc::default(),
+        }))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -264,6 +288,11 @@ impl App {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The test model behind Spin's LLM interface.
+    pub fn llm(&self) -> &llm::TestLlm {
+        &self.llm
     }
 
     fn store(self: &Arc<Self>, component: &Arc<Loaded>) -> Store<Host> {
@@ -278,6 +307,7 @@ impl App {
             kv: self.kv.clone(),
             sqlite_dir: self.sqlite_dir.clone(),
             sqlite_pool: self.sqlite_pool.clone(),
+            llm: self.llm.clone(),
         };
         Store::new(&self.engine, host)
     }
@@ -356,6 +386,20 @@ impl App {
                 Ok(outcome.map_err(|bindings::fermyon::spin_cron::cron_types::Error::Other(message)| message))
             })
             .await?
+    }
+
+    /// Fires a cron event the way spin-trigger-cron 0.3.0 does (its `src/lib.rs`): instantiate, look
+    /// the export up through bindings generated from the plugin's synchronous WIT, call it with
+    /// `call_async` on the store, and drop the instance once it returns (no waiting for background
+    /// tasks).
+    pub async fn cron_as_plugin_calls_it(self: &Arc<Self>, component: &str) -> wasmtime::Result<Result<(), String>> {
+        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+        let mut store = self.store(&component);
+        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let instance = component.cron.instance_pre().instantiate_async(&mut store).await?;
+        let cron = cron_plugin::CronPlugin::new(&mut store, &instance)?;
+        let outcome = cron.call_handle_cron_event(&mut store, cron_plugin::fermyon::spin_cron::cron_types::Metadata { timestamp }).await?;
+        Ok(outcome.map_err(|cron_plugin::fermyon::spin_cron::cron_types::Error::Other(message)| message))
     }
 
     /// Runs every cron trigger of the manifest on its schedule until the returned handle is dropped.

@@ -13,6 +13,8 @@ pub struct ComponentSpec {
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
     pub allowed_outbound_hosts: Vec<HostPattern>,
+    /// Models the component may use through Spin's LLM interface.
+    pub ai_models: Vec<String>,
     /// Component variable → template over application variables (`"{{ name }}"`).
     pub variables: HashMap<String, String>,
 }
@@ -110,6 +112,7 @@ impl Manifest {
                 key_value_stores: strings(spec, "key_value_stores"),
                 sqlite_databases: strings(spec, "sqlite_databases"),
                 allowed_outbound_hosts: allowed,
+                ai_models: strings(spec, "ai_models"),
                 variables: component_variables,
             });
         }
@@ -139,6 +142,14 @@ impl Manifest {
         self.variables.insert(name.to_string(), Variable { default: Some(default.to_string()), required: false });
         for spec in self.components.iter_mut().filter(|c| components.contains(&c.id.as_str())) {
             spec.variables.insert(name.to_string(), format!("{{{{ {name} }}}}"));
+        }
+    }
+
+    /// Lets `components` use `model` through Spin's LLM interface, as a deployment that configures
+    /// `spin-llm` adds it to their `ai_models`.
+    pub fn allow_ai_model(&mut self, model: &str, components: &[&str]) {
+        for spec in self.components.iter_mut().filter(|c| components.contains(&c.id.as_str())) {
+            spec.ai_models.push(model.to_string());
         }
     }
 
