@@ -7,7 +7,7 @@ use docent_core::domain::sha256_hex;
 use docent_core::config::{EmbeddingProvider, SearchMode};
 use docent_core::embed::{builtin_embed, dot, with_feedback};
 use docent_core::config::{Reranker, RerankerKind};
-use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult, VectorStore};
+use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, FusedQuery, ModelRuntime, PortError, PortResult, VectorStore};
 use docent_core::rerank;
 use docent_core::search::{dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
 
@@ -47,6 +47,9 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     // lexical candidates instead of reading every stored vector (a scan of the whole table per query).
     let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
     let terms = query_terms(query);
+    if let Some(fused) = fused_in_store(platform, query, &terms, &options, candidates).await? {
+        return Ok(finish(platform, query, fused, k).await);
+    }
     let mut lexical = match options.mode {
         SearchMode::Vector => Vec::new(),
         _ if terms.is_empty() => Vec::new(),
@@ -75,12 +78,35 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
         SearchMode::Vector => vector,
         SearchMode::Hybrid => reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)]),
     };
+    Ok(finish(platform, query, ranked, k).await)
+}
+
+/// Hybrid search in one round trip, where the store can fuse both rankings itself (Postgres): when
+/// the query vector does not depend on the lexical results (no feedback) and the embedder is not the
+/// built-in one (which re-scores a lexical pool instead). `None` otherwise, or when the embedder is
+/// unavailable: the caller then runs the searches one by one, and degrades to lexical.
+async fn fused_in_store<P: Platform>(platform: &P, query: &str, terms: &[String], options: &SearchOptions<'_>, candidates: u32) -> PortResult<Option<Vec<SearchHit>>> {
+    let config = platform.config();
+    if options.mode != SearchMode::Hybrid || config.vector_feedback.0 > 0 || terms.is_empty() {
+        return Ok(None);
+    }
+    let Some(model) = embeddings::model(&config.embeddings).filter(|m| *m != docent_core::embed::BUILTIN_MODEL) else { return Ok(None) };
+    let vector = match embeddings::embed_query(platform, query).await {
+        Ok(Some(vector)) => vector,
+        Ok(None) | Err(_) => return Ok(None),
+    };
+    let fused = FusedQuery { terms, model, vector: &vector, url_prefix: options.url_prefix, candidates, weights: config.rrf_weights };
+    platform.store().fused_search(&fused).await
+}
+
+/// One result per page section, reranked if a reranker is configured, `k` at most.
+async fn finish<P: Platform>(platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32) -> Vec<SearchHit> {
     let mut hits = dedupe_by_section(ranked);
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
     }
     hits.truncate(k as usize);
-    Ok(hits)
+    hits
 }
 
 /// Reorders the best candidates with the configured reranker; any failure or timeout keeps the fused

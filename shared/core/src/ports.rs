@@ -215,6 +215,26 @@ pub trait VectorStore {
     async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>>;
     /// Stores vectors for existing chunks of the document `url_key`.
     async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()>;
+    /// The lexical ranking of `query.terms` and the vector ranking of `query.vector`, each at most
+    /// `query.candidates` long, fused by reciprocal rank fusion ([`crate::search::reciprocal_rank_fusion`])
+    /// inside the database in one round trip; empty when no chunk matched lexically. `None` when the
+    /// store cannot, and the caller runs both searches and fuses them itself.
+    async fn fused_search(&self, query: &FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+        let _ = query;
+        Ok(None)
+    }
+}
+
+/// A hybrid query for [`VectorStore::fused_search`].
+#[derive(Debug, Clone, Copy)]
+pub struct FusedQuery<'a> {
+    pub terms: &'a [String],
+    pub model: &'a str,
+    pub vector: &'a [f32],
+    pub url_prefix: Option<&'a str>,
+    pub candidates: u32,
+    /// RRF weights of the lexical and the vector ranking.
+    pub weights: (f64, f64),
 }
 
 /// The outcome of a ticket update.

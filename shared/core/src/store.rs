@@ -203,9 +203,24 @@ pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!(".
 /// about what the chunk is about than one in its body.
 const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 
-/// `ts_rank` weights for Postgres, in its order {D, C, B, A}: body, (unused), heading, title, in the
-/// ratios of [`BM25_WEIGHTS`].
-const TS_RANK_WEIGHTS: &str = "{0.25, 0, 0.625, 1.0}";
+/// Postgres lexical search, part 1: the query's words (`?1`, from [`tsquery_words`]) as tsqueries
+/// with their inverse document frequencies. BM25's idea on tsvector: each term's `ts_rank` (field
+/// weights, length normalisation 1) is scaled by its IDF and summed ([`POSTGRES_LEXICAL_SCORE`]), so
+/// a common word matched twice does not outrank the one rare word the question is about. Document
+/// frequencies come from the GIN index; the chunk count from the planner's statistics, or an exact
+/// count while the table is small or not yet analysed.
+const POSTGRES_TERMS: &str = "words AS (SELECT to_tsquery('docent', w) AS q FROM unnest(string_to_array(?1, ' ')) AS w),
+     total AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n
+               FROM pg_class WHERE oid = 'chunks'::regclass),
+     terms AS (SELECT words.q, ln(1 + (greatest(total.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
+               FROM words CROSS JOIN total
+               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ words.q) AS d
+               WHERE numnode(words.q) > 0)";
+
+/// Postgres lexical search, part 2: a chunk's score over the `terms` it matched (grouped by chunk).
+/// The `ts_rank` weights are in its order {D, C, B, A}: body, (unused), heading, title, in the ratios
+/// of [`BM25_WEIGHTS`].
+const POSTGRES_LEXICAL_SCORE: &str = "SUM(terms.idf * ts_rank('{0.25, 0, 0.625, 1.0}', c.search, terms.q, 1))::float8";
 
 pub struct SqlStore<D> {
     db: D,
@@ -732,6 +747,11 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 ],
             ),
         ];
+        if self.db.dialect() == SqlDialect::Postgres {
+            if let Some(vector) = doc.chunks.iter().find_map(|c| c.vector.as_ref()) {
+                statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
+            }
+        }
         for chunk in &doc.chunks {
             statements.push(Statement::new(
                 "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -820,23 +840,12 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 (sql, fts5_match_expression(terms), -1.0)
             }
             SqlDialect::Postgres => {
-                // BM25's idea on tsvector: each term's ts_rank (field weights, length normalisation 1)
-                // scaled by its inverse document frequency, summed over the terms. Without IDF a common
-                // word matched twice outranks the one rare word the question is about. Document
-                // frequencies come from the GIN index; the chunk count from the planner's statistics,
-                // or an exact count while the table is small or not yet analysed.
                 let sql = format!(
-                    "WITH words AS (SELECT to_tsquery('docent', w) AS q FROM unnest(string_to_array(?1, ' ')) AS w),
-                     total AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n
-                               FROM pg_class WHERE oid = 'chunks'::regclass),
-                     terms AS (SELECT words.q, ln(1 + (greatest(total.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
-                               FROM words CROSS JOIN total
-                               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ words.q) AS d
-                               WHERE numnode(words.q) > 0)
-                     SELECT c.id, c.url, c.title, c.heading, c.text, SUM(terms.idf * ts_rank('{TS_RANK_WEIGHTS}', c.search, terms.q, 1))::float8 AS rank
+                    "WITH {POSTGRES_TERMS}
+                     SELECT c.id, c.url, c.title, c.heading, c.text, {POSTGRES_LEXICAL_SCORE} AS rank
                      FROM chunks c JOIN terms ON c.search @@ terms.q
                      WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
-                     GROUP BY c.id ORDER BY rank DESC LIMIT ?2"
+                     GROUP BY c.id ORDER BY rank DESC, c.id LIMIT ?2"
                 );
                 (sql, tsquery_words(terms), 1.0)
             }
@@ -974,11 +983,70 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
 
     async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
-        let statements: Vec<Statement> = vectors.iter().map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)).collect();
+        let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
+        if let (SqlDialect::Postgres, Some((_, vector))) = (self.db.dialect(), vectors.first()) {
+            statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
+        }
+        statements.extend(vectors.iter().map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)));
         for group in statements.chunks(50) {
             self.db.batch(group).await?;
         }
         Ok(())
+    }
+
+    async fn fused_search(&self, query: &crate::ports::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+        if self.db.dialect() != SqlDialect::Postgres {
+            return Ok(None);
+        }
+        let Some(words) = tsquery_words(query.terms) else { return Ok(Some(Vec::new())) };
+        let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
+        let k = crate::search::RRF_K;
+        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's weight / (k + index + 1).
+        let sql = format!(
+            "WITH {POSTGRES_TERMS},
+             lexical AS (
+                SELECT c.id, row_number() OVER (ORDER BY {POSTGRES_LEXICAL_SCORE} DESC, c.id) AS rank
+                FROM chunks c JOIN terms ON c.search @@ terms.q
+                WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                GROUP BY c.id ORDER BY rank LIMIT ?2),
+             vector AS (
+                SELECT nearest.chunk_id AS id, row_number() OVER (ORDER BY nearest.distance, nearest.chunk_id) AS rank
+                FROM (SELECT v.chunk_id, v.embedding::vector({dimensions}) <#> (?4::text)::vector({dimensions}) AS distance
+                      FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                      WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                      ORDER BY v.embedding::vector({dimensions}) <#> (?4::text)::vector({dimensions}) LIMIT ?2) AS nearest
+                WHERE EXISTS (SELECT 1 FROM lexical)),
+             fused AS (
+                SELECT id, SUM(credit) AS score FROM (
+                    SELECT id, ?5::float8 / ({k} + rank) AS credit FROM lexical
+                    UNION ALL
+                    SELECT id, ?6::float8 / ({k} + rank) AS credit FROM vector) AS credits
+                GROUP BY id)
+             SELECT c.id, c.url, c.title, c.heading, c.text, fused.score::float8 FROM fused JOIN chunks c ON c.id = fused.id
+             ORDER BY fused.score DESC, c.id"
+        );
+        let rows = self
+            .query(
+                &sql,
+                vec![
+                    words.into(),
+                    u64::from(query.candidates).into(),
+                    query.url_prefix.into(),
+                    pgvector_literal(query.vector).into(),
+                    query.weights.0.into(),
+                    query.weights.1.into(),
+                ],
+            )
+            .await?;
+        let hits = rows
+            .iter()
+            .map(|row| {
+                let mut hit = hit_from_row(row)?;
+                hit.score = row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
+                Ok(hit)
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Some(hits))
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
@@ -1010,35 +1078,43 @@ impl<D: SqlDatabase> SqlStore<D> {
         }
     }
 
-    /// Nearest neighbours through the model's HNSW index (created here on first use). The index is
-    /// partial and on the column cast to the model's dimension, so a table may hold several models;
-    /// the query repeats the index's expression and predicate literally so the planner can use it.
+    /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query repeats
+    /// the index's expression and predicate literally so the planner can use it.
     async fn nearest_pgvector(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
-        let dimensions = query.len();
-        let model_literal = format!("'{}'", model.replace('\'', "''"));
-        let index = format!("chunk_vectors_hnsw_{}", &crate::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
-        self.db
-            .batch(&[Statement::new(
-                format!(
-                    "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors
-                     USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {model_literal}"
-                ),
-                vec![],
-            )])
-            .await?;
+        let (dimensions, model_literal) = (query.len(), model_literal(model));
         let rows = self
             .query(
                 &format!(
                     "SELECT v.chunk_id, (-(v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions})))::float8
                      FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
                      WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
-                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}) LIMIT ?2"
+                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}), v.chunk_id LIMIT ?2"
                 ),
                 vec![pgvector_literal(query).into(), u64::from(limit).into(), url_prefix.into()],
             )
             .await?;
         rows.iter().map(|row| Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))).collect()
     }
+}
+
+/// A model name as a SQL string literal. pgvector's partial HNSW index is defined for one model, and
+/// the planner uses it only when a query states the same predicate literally.
+fn model_literal(model: &str) -> String {
+    format!("'{}'", model.replace('\'', "''"))
+}
+
+/// Creates, with the first vectors of a model and dimension, the partial HNSW index on the column cast
+/// to that dimension (a table may hold several models); a no-op once it exists. Written with the
+/// vectors, so searches never pay for it.
+fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
+    let index = format!("chunk_vectors_hnsw_{}", &crate::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
+    Statement::new(
+        format!(
+            "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {}",
+            model_literal(model)
+        ),
+        vec![],
+    )
 }
 
 /// A vector in pgvector's text form, `[0.1,0.2,...]`.
