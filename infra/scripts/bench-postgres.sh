@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The Postgres store next to the SQLite one, natively on the same corpus: retrieval quality on the
+# evaluation set (tests/eval, PostgreSQL 15 docs), then index throughput and query latency at about
+# 22,000 chunks (the corpus of bench-search.sh). Starts its own Postgres 16 + pgvector. Prints markdown.
+#
+#   infra/scripts/bench-postgres.sh      (needs postgresql-doc-15 and rust-doc from Debian)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PG_DOCS=/usr/share/doc/postgresql-doc-15/html
+RUST=/usr/share/doc/rust-doc/html
+[ -d "$PG_DOCS" ] && [ -d "$RUST" ] || die "needs the Debian packages postgresql-doc-15 and rust-doc"
+SITES=("$PG_DOCS" "$RUST/book" "$RUST/reference" "$RUST/nomicon" "$RUST/edition-guide" "$RUST/embedded-book" "$RUST/rustc"
+       "$RUST/rustdoc" "$RUST/unstable-book" "$RUST/rust-by-example" "$RUST/std/collections")
+cargo build --release --locked -q -p docent-cli
+DOCENT="$CARGO_TARGET_DIR/release/docent"
+cd "$ROOT"
+WORK=$(mktemp -d /tmp/docent-bench-pg.XXXXXX)
+trap '"$ROOT/infra/scripts/postgres.sh" stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+SERVER=$("$ROOT/infra/scripts/postgres.sh" start "$WORK/pg" "${BENCH_PG_PORT:-55449}")
+database() { psql -q "$SERVER" -c "CREATE DATABASE $1" >/dev/null; echo "${SERVER%/postgres}/$1"; }
+
+echo "## The Postgres store next to SQLite ($(nproc) cores, $("$ROOT/infra/scripts/postgres.sh" install >/dev/null; psql -Atc 'SHOW server_version' "$SERVER"), pgvector $(psql -Atc "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'" "$SERVER"))"
+echo
+echo "### Retrieval quality (tests/eval, 60 queries, built-in embedder)"
+echo
+echo "| store | mode | clean hit@5 | clean MRR@10 | typos hit@5 | typos MRR@10 |"
+echo "|---|---|---|---|---|---|"
+EVAL_PG=$(database eval)
+for store in sqlite postgres; do
+  db="$WORK/eval.db"; [ "$store" = postgres ] && db=$EVAL_PG
+  "$DOCENT" index "$PG_DOCS" --db "$db" >/dev/null 2>&1
+  for mode in lexical hybrid; do
+    row="| $store | $mode"
+    for set in postgres-queries postgres-queries-typos; do
+      "$DOCENT" search --db "$db" --mode "$mode" --jsonl < "tests/eval/$set.jsonl" > "$WORK/results.jsonl"
+      row+=$(python3 tests/eval/evaluate.py --queries "tests/eval/$set.jsonl" --results "$WORK/results.jsonl" --json \
+        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f" | {r[\"hit@5\"]:.3f} | {r[\"mrr@10\"]:.3f}", end="")')
+    done
+    echo "$row |"
+  done
+done
+
+echo
+echo "### ~22,000 chunks: index throughput and query latency (docent index / docent search --timings)"
+for i in 1 2 3 4 5; do cat tests/eval/postgres-queries.jsonl tests/eval/postgres-queries-typos.jsonl; done > "$WORK/queries.jsonl"
+BIG_PG=$(database big)
+for store in sqlite postgres; do
+  db="$WORK/big.db"; [ "$store" = postgres ] && db=$BIG_PG
+  echo
+  echo "#### $store"
+  echo '```'
+  start=$(date +%s.%N)
+  for site in "${SITES[@]}"; do "$DOCENT" index "$site" --db "$db" 2>&1 | tail -1; done > "$WORK/index.log"
+  end=$(date +%s.%N)
+  chunks=$(tail -1 "$WORK/index.log" | sed -E 's/.* ([0-9]+) chunks$/\1/')
+  python3 -c "print(f'all sources: {$chunks} chunks in {$end - $start:.1f} s = {$chunks / ($end - $start):.0f} chunks/s')"
+  [ "$store" = postgres ] && psql -q "$db" -c "ANALYZE" >/dev/null
+  for mode in lexical hybrid; do "$DOCENT" search --db "$db" --mode "$mode" --jsonl --timings < "$WORK/queries.jsonl" 2>&1 >/dev/null; done
+  echo '```'
+done
