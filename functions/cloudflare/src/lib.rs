@@ -79,7 +79,7 @@ impl Cloudflare {
             queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
         }
         let db = match config.store {
-            StoreBackend::Sqlite => Database::D1(D1(env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
+            StoreBackend::Sqlite => Database::Sqlite(D1(env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
             StoreBackend::Postgres { .. } => Database::Postgres(postgres::connect_hyperdrive(env).await?),
         };
         let gates = env.durable_object(GATE_BINDING).map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;

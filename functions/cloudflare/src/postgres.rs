@@ -3,7 +3,7 @@
 //! Worker opens one cheap connection per invocation over a Workers TCP socket; pooling and the TLS
 //! to the origin are Hyperdrive's. Locally, wrangler points the binding at `localConnectionString`.
 
-use docent_core::ports::{PortResult, Row, SqlDatabase, SqlDialect, Statement};
+use docent_core::ports::StoreDatabase;
 use docent_postgres::PgDatabase;
 use worker::{console_error, Env};
 
@@ -12,10 +12,7 @@ use crate::D1;
 /// The Hyperdrive binding in wrangler.toml.
 pub const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 
-pub enum Database {
-    D1(D1),
-    Postgres(PgDatabase),
-}
+pub type Database = StoreDatabase<D1, PgDatabase>;
 
 /// A Postgres connection through the Hyperdrive binding; its protocol task runs on the isolate's
 /// event loop until the invocation ends and the socket closes.
@@ -33,25 +30,4 @@ pub async fn connect_hyperdrive(env: &Env) -> Result<PgDatabase, String> {
         }
     });
     Ok(PgDatabase::new(client))
-}
-
-impl SqlDatabase for Database {
-    fn dialect(&self) -> SqlDialect {
-        match self {
-            Database::D1(db) => db.dialect(),
-            Database::Postgres(db) => db.dialect(),
-        }
-    }
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        match self {
-            Database::D1(db) => db.query(statement).await,
-            Database::Postgres(db) => db.query(statement).await,
-        }
-    }
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        match self {
-            Database::D1(db) => db.batch(statements).await,
-            Database::Postgres(db) => db.batch(statements).await,
-        }
-    }
 }

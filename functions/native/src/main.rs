@@ -26,7 +26,7 @@ use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
 
-use docent_cli::platform::{Database, Native};
+use docent_cli::platform::{open_database, Native};
 use docent_core::store::SqlStore;
 
 const USAGE: &str = "usage:
@@ -168,7 +168,7 @@ fn index(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db", "exclude", "include", "max-pages", "max-depth"], &[])?;
     let [target] = args.positional.as_slice() else { return Err(format!("index takes one directory or URL\n{USAGE}")) };
     let db = args.get("db").ok_or_else(|| format!("index needs --db <path>\n{USAGE}"))?;
-    let native = Native::open(Database::open(db)?, config()?)?;
+    let native = Native::open(open_database(db)?, config()?)?;
     let (start_url, seeds) = start_point(target)?;
     let max_pages = args.number("max-pages")?.unwrap_or(CLI_MAX_PAGES);
     let request = CrawlRequest {
@@ -251,7 +251,7 @@ async fn drain(native: &Native) {
 fn migrate(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db"], &[])?;
     let db = args.get("db").ok_or_else(|| format!("migrate needs --db <path>\n{USAGE}"))?;
-    let store = SqlStore::new(Database::open(db)?);
+    let store = SqlStore::new(open_database(db)?);
     let before = pollster::block_on(store.schema_version()).unwrap_or(0);
     pollster::block_on(store.ensure_schema()).map_err(|e| format!("migrating: {e}"))?;
     let after = pollster::block_on(store.schema_version()).map_err(|e| e.to_string())?;
@@ -266,7 +266,7 @@ fn search(args: &[String]) -> Result<(), String> {
         return Err(format!("{db} does not exist; build it with `docent index`"));
     }
     let k = args.number("k")?.unwrap_or(10).clamp(1, 100);
-    let native = Native::open(Database::open(db)?, config()?)?;
+    let native = Native::open(open_database(db)?, config()?)?;
     let mut options = SearchOptions::of(native.config());
     if let Some(mode) = args.get("mode") {
         options.mode = SearchMode::parse(mode).ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;

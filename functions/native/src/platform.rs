@@ -12,7 +12,7 @@ use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::politeness::{Admission, HostGate, HostLimits};
 use docent_core::ports::{
     ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlDialect,
-    SqlValue, Statement,
+    SqlValue, Statement, StoreDatabase,
 };
 use docent_core::store::SqlStore;
 use docent_functions::Platform;
@@ -104,40 +104,14 @@ impl Platform for Native {
 }
 
 /// The store's database: a SQLite file, or Postgres for `postgres://` URLs.
-pub enum Database {
-    Sqlite(Sqlite),
-    Postgres(Postgres),
-}
+pub type Database = StoreDatabase<Sqlite, Postgres>;
 
-impl Database {
-    /// `location` is a file path or a `postgres://` / `postgresql://` connection URL.
-    pub fn open(location: &str) -> Result<Self, String> {
-        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            Postgres::connect(location).map(Database::Postgres)
-        } else {
-            Sqlite::open(Path::new(location)).map(Database::Sqlite)
-        }
-    }
-}
-
-impl SqlDatabase for Database {
-    fn dialect(&self) -> SqlDialect {
-        match self {
-            Database::Sqlite(db) => db.dialect(),
-            Database::Postgres(db) => db.dialect(),
-        }
-    }
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        match self {
-            Database::Sqlite(db) => db.query(statement).await,
-            Database::Postgres(db) => db.query(statement).await,
-        }
-    }
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        match self {
-            Database::Sqlite(db) => db.batch(statements).await,
-            Database::Postgres(db) => db.batch(statements).await,
-        }
+/// Opens `location`: a file path, or a `postgres://` / `postgresql://` connection URL.
+pub fn open_database(location: &str) -> Result<Database, String> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        Postgres::connect(location).map(StoreDatabase::Postgres)
+    } else {
+        Sqlite::open(Path::new(location)).map(StoreDatabase::Sqlite)
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use docent_cli::platform::{Database, Native};
+use docent_cli::platform::{open_database, Native};
 use docent_core::breaker::BreakerPolicy;
 use docent_core::config::Config;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
@@ -45,7 +45,7 @@ fn the_circuit_opens_after_consecutive_failures_and_spares_the_host() {
             breaker: BreakerPolicy { failure_threshold: 2, cool_down_ms: 60_000 },
             ..Config::default()
         };
-        let p = Native::open(Database::open(dir.join("index.db").to_str().unwrap()).unwrap(), config).unwrap();
+        let p = Native::open(open_database(dir.join("index.db").to_str().unwrap()).unwrap(), config).unwrap();
         let request = CrawlRequest {
             url: format!("http://127.0.0.1:{port}/index.html"),
             max_pages: None,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use docent_cli::platform::{Database, Native};
+use docent_cli::platform::{open_database, Database, Native};
 use docent_cli::testing::test_databases;
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
@@ -31,11 +31,11 @@ fn test_config() -> Config {
 
 /// Docent on each store (SQLite, and Postgres when the test command started it), fresh for `name`.
 fn natives(name: &str) -> Vec<Native> {
-    test_databases(name).iter().map(|location| Native::open(Database::open(location).unwrap(), test_config()).unwrap()).collect()
+    test_databases(name).iter().map(|location| Native::open(open_database(location).unwrap(), test_config()).unwrap()).collect()
 }
 
 fn sqlite(path: &Path) -> Database {
-    Database::open(path.to_str().unwrap()).unwrap()
+    open_database(path.to_str().unwrap()).unwrap()
 }
 
 /// A minimal page whose main content is `body`.

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use docent_cli::platform::{Database, Native, SystemClock};
+use docent_cli::platform::{open_database, Native, SystemClock};
 use docent_cli::testing::{fresh_postgres_database, test_databases};
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
@@ -19,7 +19,7 @@ use docent_functions::Platform;
 /// Docent with the fixture site indexed (built-in embeddings stored with every chunk).
 fn indexed(location: &str) -> Native {
     let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
-    let native = Native::open(Database::open(location).unwrap(), config).unwrap();
+    let native = Native::open(open_database(location).unwrap(), config).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap();
     let start = url::Url::from_file_path(root.join("index.html")).unwrap().to_string();
     pollster::block_on(async {
@@ -130,9 +130,9 @@ fn vector_queries_can_use_the_models_hnsw_index() {
 fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     let Some(location) = fresh_postgres_database("skip_locked") else { return };
     // The schema, then 300 tasks in all four tiers.
-    let native = Native::open(Database::open(&location).unwrap(), Config::default()).unwrap();
+    let native = Native::open(open_database(&location).unwrap(), Config::default()).unwrap();
     drop(native);
-    let sender = TaskQueue::new(Database::open(&location).unwrap(), SystemClock);
+    let sender = TaskQueue::new(open_database(&location).unwrap(), SystemClock);
     let messages: Vec<CrawlMessage> =
         (0..300).map(|i| CrawlMessage::new("job", &format!("https://d.test/{i}"), 0, Priority::ALL[i % 4])).collect();
     pollster::block_on(sender.send_batch(&messages)).unwrap();
@@ -141,7 +141,7 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
         .map(|_| {
             let location = location.clone();
             std::thread::spawn(move || {
-                let queue = TaskQueue::new(Database::open(&location).unwrap(), SystemClock);
+                let queue = TaskQueue::new(open_database(&location).unwrap(), SystemClock);
                 let mut claimed = Vec::new();
                 pollster::block_on(async {
                     loop {

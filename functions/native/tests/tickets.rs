@@ -1,7 +1,7 @@
 //! The ticket store on real SQLite and Postgres: lifecycle rules, audit entries written with their change and only
 //! then, and concurrent updates detected instead of lost.
 
-use docent_cli::platform::{Database, Native, Sqlite};
+use docent_cli::platform::{open_database, Native, Sqlite};
 use docent_cli::testing::test_databases;
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
 use docent_core::store::SqliteStore;
@@ -11,7 +11,7 @@ use docent_core::tickets::{NewTicket, TicketChange, TicketStatus};
 
 /// Docent on each store, fresh for `name`.
 fn natives(name: &str) -> Vec<Native> {
-    test_databases(&format!("tickets_{name}")).iter().map(|location| Native::open(Database::open(location).unwrap(), Config::default()).unwrap()).collect()
+    test_databases(&format!("tickets_{name}")).iter().map(|location| Native::open(open_database(location).unwrap(), Config::default()).unwrap()).collect()
 }
 
 fn new_ticket(id: &str) -> NewTicket {

@@ -143,6 +143,33 @@ pub trait SqlDatabase {
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>>;
 }
 
+/// The store's database as a platform opens it at start-up (`DOCENT_STORE`): its SQLite, or Postgres.
+pub enum StoreDatabase<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+impl<S: SqlDatabase, P: SqlDatabase> SqlDatabase for StoreDatabase<S, P> {
+    fn dialect(&self) -> SqlDialect {
+        match self {
+            StoreDatabase::Sqlite(db) => db.dialect(),
+            StoreDatabase::Postgres(db) => db.dialect(),
+        }
+    }
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        match self {
+            StoreDatabase::Sqlite(db) => db.query(statement).await,
+            StoreDatabase::Postgres(db) => db.query(statement).await,
+        }
+    }
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        match self {
+            StoreDatabase::Sqlite(db) => db.batch(statements).await,
+            StoreDatabase::Postgres(db) => db.batch(statements).await,
+        }
+    }
+}
+
 /// Crawl bookkeeping: jobs and the per-URL state that makes crawls exact and resumable.
 pub trait CrawlStore {
     /// Creates the job and its start URL (state `queued`).

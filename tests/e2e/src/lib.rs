@@ -491,3 +491,31 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     }
     Reply { status, headers, body }
 }
+
+/// Small fixture sites written into a directory, for tests that need many pages of their own.
+pub mod site {
+    use std::path::Path;
+
+    /// Writes `body` at `path` (e.g. `/docs/index.html`) under `root`, creating directories.
+    pub fn write(root: &Path, path: &str, body: &str) {
+        let file = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, body).unwrap();
+    }
+
+    /// A page with `text` in its main content and a list of `links`.
+    pub fn page(title: &str, text: &str, links: &[String]) -> String {
+        let links: String = links.iter().map(|l| format!(r#"<li><a href="{l}">{l}</a></li>"#)).collect();
+        format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><ul>{links}</ul></main></body></html>")
+    }
+
+    /// A section `/{name}/` whose index links to `pages` pages, each with a word of its own.
+    pub fn section(root: &Path, name: &str, pages: usize) {
+        let links: Vec<String> = (1..=pages).map(|i| format!("page-{i}.html")).collect();
+        write(root, &format!("/{name}/index.html"), &page(&format!("Section {name}"), "The index of this section.", &links));
+        for i in 1..=pages {
+            let text = format!("Page {i} of section {name} describes the topic {name}topic{i} in a sentence or two.");
+            write(root, &format!("/{name}/page-{i}.html"), &page(&format!("{name} {i}"), &text, &[]));
+        }
+    }
+}

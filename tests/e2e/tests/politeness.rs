@@ -3,35 +3,14 @@
 //! answers past the fetch timeout, redirect loops, moved pages, oversized and malformed pages, and the
 //! per-host circuit breaker opening and closing.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use docent_e2e::site::{page, section, write};
 use docent_e2e::{request, wait_for_job, Docent, Fault, FixtureServer, TempDir};
 use serde_json::Value;
 
 const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-
-fn write(root: &Path, path: &str, body: &str) {
-    let file = root.join(path.trim_start_matches('/'));
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, body).unwrap();
-}
-
-fn page(title: &str, text: &str, links: &[String]) -> String {
-    let links: String = links.iter().map(|l| format!(r#"<li><a href="{l}">{l}</a></li>"#)).collect();
-    format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><ul>{links}</ul></main></body></html>")
-}
-
-/// A section `/{name}/` whose index links to `pages` pages, each with a word of its own.
-fn section(root: &Path, name: &str, pages: usize) {
-    let links: Vec<String> = (1..=pages).map(|i| format!("page-{i}.html")).collect();
-    write(root, &format!("/{name}/index.html"), &page(&format!("Section {name}"), "The index of this section.", &links));
-    for i in 1..=pages {
-        let text = format!("Page {i} of section {name} describes the topic {name}topic{i} in a sentence or two.");
-        write(root, &format!("/{name}/page-{i}.html"), &page(&format!("{name} {i}"), &text, &[]));
-    }
-}
 
 fn start_crawl(docent: &Docent, url: &str, priority: &str) -> String {
     let body = serde_json::json!({"url": url, "priority": priority}).to_string();

@@ -5,7 +5,7 @@
 
 mod scenario;
 
-use docent_cli::platform::{Database, Native};
+use docent_cli::platform::{open_database, Native};
 use docent_core::config::Config;
 use docent_core::ports::DocumentStore;
 use docent_e2e::{repo_root, Docent, FixtureServer};
@@ -40,7 +40,7 @@ fn crawl_search_and_chat_on_workerd_with_postgres() {
     let docent = Docent::start(&env);
     scenario::crawl_search_and_chat(&docent, &site);
     // The pages really are in Postgres (not in D1): read the index back natively from the same database.
-    let native = Native::open(Database::open(&database).unwrap(), Config::default()).unwrap();
+    let native = Native::open(open_database(&database).unwrap(), Config::default()).unwrap();
     let counts = pollster::block_on(native.store().counts()).unwrap();
     assert!(counts.documents >= 5 && counts.chunks >= counts.documents, "{counts:?}");
     drop(docent);

@@ -7,36 +7,15 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use docent_e2e::site::section;
 use docent_e2e::{request, FixtureServer, TempDir};
 use support::{SpinApp, ADMIN};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-
-fn write(root: &Path, path: &str, body: &str) {
-    let file = root.join(path.trim_start_matches('/'));
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, body).unwrap();
-}
-
-fn page(title: &str, text: &str, links: &[String]) -> String {
-    let links: String = links.iter().map(|l| format!(r#"<li><a href="{l}">{l}</a></li>"#)).collect();
-    format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><ul>{links}</ul></main></body></html>")
-}
-
-/// A section `/{name}/` whose index links to `pages` pages.
-fn section(root: &Path, name: &str, pages: usize) {
-    let links: Vec<String> = (1..=pages).map(|i| format!("page-{i}.html")).collect();
-    write(root, &format!("/{name}/index.html"), &page(&format!("Section {name}"), "The index of this section.", &links));
-    for i in 1..=pages {
-        let text = format!("Page {i} of section {name} describes the topic {name}topic{i} in a sentence or two.");
-        write(root, &format!("/{name}/page-{i}.html"), &page(&format!("{name} {i}"), &text, &[]));
-    }
-}
 
 /// One drain as the test saw it: when it ran and how many tasks it delivered.
 #[derive(Debug, Clone, Copy)]
