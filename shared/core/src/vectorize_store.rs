@@ -83,6 +83,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
         &self.sql
     }
 
+    pub fn index(&self) -> Option<&I> {
+        self.index.as_ref()
+    }
+
     /// The store's schema and, with an index, the ledger.
     pub async fn ensure_schema(&self) -> PortResult<()> {
         self.sql.ensure_schema().await?;
