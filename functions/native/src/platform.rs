@@ -41,6 +41,7 @@ pub struct NativeParts {
 
 impl Native {
     pub fn open(db_path: &Path, config: Config) -> Result<Self, String> {
+        config.vector_store.require_sql("the docent command")?;
         let store = SqliteStore::new(Sqlite::open(db_path)?);
         pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
         let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);

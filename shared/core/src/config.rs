@@ -82,6 +82,16 @@ pub enum VectorStoreKind {
     Vectorize,
 }
 
+impl VectorStoreKind {
+    /// Refuses a vector store that `platform` (which has only its SQL database) cannot provide.
+    pub fn require_sql(self, platform: &str) -> Result<(), String> {
+        match self {
+            VectorStoreKind::Sql => Ok(()),
+            VectorStoreKind::Vectorize => Err(format!("DOCENT_VECTOR_STORE=vectorize needs Cloudflare Workers; {platform} keeps vectors in SQL (unset it or use sql)")),
+        }
+    }
+}
+
 /// A cross-encoder reranker (`DOCENT_RERANKER`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reranker {
@@ -558,6 +568,8 @@ mod tests {
             assert!(error.contains("DOCENT_EMBEDDINGS to workers-ai or openai"), "{embeddings}: {error}");
         }
         assert!(config(&[("DOCENT_VECTOR_STORE", "vectorize")]).is_err(), "the default embedder is the built-in one");
+        assert_eq!(VectorStoreKind::Sql.require_sql("Spin"), Ok(()));
+        assert!(VectorStoreKind::Vectorize.require_sql("Spin").unwrap_err().starts_with("DOCENT_VECTOR_STORE=vectorize needs Cloudflare Workers; Spin"));
     }
 
     #[test]
