@@ -57,8 +57,10 @@ pub const LEDGER_SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS vectorize_vectors_chunk ON vectorize_vectors (chunk_id)",
 ];
 
-/// D1 binds at most 100 parameters per statement.
-const IDS_PER_STATEMENT: usize = 90;
+/// Ids passed to one statement as a JSON array, one bound parameter read with `json_each`: D1 binds at
+/// most 100 parameters, but a 1,000-id array is some 45 KB, well below its 1 MB value limit, and every
+/// statement saved is a query saved from the invocation's budget (D1 limits).
+const IDS_PER_STATEMENT: usize = MAX_DELETE_BATCH;
 /// Ledger statements per D1 batch.
 const STATEMENTS_PER_BATCH: usize = 50;
 /// Orphans deleted per call of [`VectorizeStore::delete_orphan_vectors`] after a prune.
