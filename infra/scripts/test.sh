@@ -14,6 +14,10 @@ for env in dev production; do
   for binding in DOCENT_KV DOCENT_DB HYPERDRIVE CRAWL_GATE CRAWL_QUEUE_CRITICAL CRAWL_QUEUE_HIGH CRAWL_QUEUE_NORMAL CRAWL_QUEUE_LOW AI; do
     grep -q "env\.$binding\b" <<<"$bindings" || die "wrangler.toml [env.$env] lacks the $binding binding"
   done
+  # Vectorize has no local simulator; only production declares it (used with DOCENT_VECTOR_STORE=vectorize).
+  if [[ $env == production ]]; then
+    grep -q "env\.VECTORIZE\b" <<<"$bindings" || die "wrangler.toml [env.production] lacks the VECTORIZE binding"
+  fi
 done
 # Postgres 16 with pgvector for the store suites that run on both SQLite and Postgres; a fresh cluster
 # per run, stopped on exit. DOCENT_TEST_DATABASE_URL, if already set, names a server to use instead.

@@ -5,6 +5,7 @@
 
 mod gate;
 mod timer;
+mod vectorize;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -19,8 +20,9 @@ use worker::{
 
 use gate::{WorkersGate, GATE_BINDING};
 use timer::Timer;
+use vectorize::{WorkersVectorize, VECTORIZE_BINDING};
 
-use docent_core::config::{Config, StoreBackend};
+use docent_core::config::{Config, StoreBackend, VectorStoreKind};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::llm::Message;
 use docent_core::ports::{
@@ -28,6 +30,7 @@ use docent_core::ports::{
     Statement,
 };
 use docent_core::store::SqlStore;
+use docent_core::vectorize_store::VectorizeStore;
 
 mod postgres;
 use postgres::Database;
@@ -44,6 +47,9 @@ const QUEUE_BINDINGS: [&str; 4] = ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "
 const DEAD_LETTER_QUEUE: &str = "docent-crawl-dlq";
 /// Messages of one batch handled at the same time: their fetches overlap, while D1 sees few writers.
 const BATCH_CONCURRENCY: usize = 3;
+/// Vectors whose chunks are gone that one cron run deletes from Vectorize (deletions that failed when
+/// their page changed).
+const ORPHAN_VECTORS_PER_CRON: usize = 5_000;
 
 /// Every `DOCENT_*` name the configuration reads, looked up among vars and secrets.
 fn lookup(env: &Env, name: &str) -> Option<String> {
@@ -58,7 +64,8 @@ struct Shell {
     config: Config,
     kv: WorkersKv,
     queue: WorkersQueue,
-    store: SqlStore<Database>,
+    /// D1 or Postgres, with the vectors in Vectorize when `DOCENT_VECTOR_STORE=vectorize`.
+    store: VectorizeStore<Database, WorkersVectorize>,
     fetcher: WorkersFetch,
     clock: WorkersClock,
     gate: WorkersGate,
@@ -83,7 +90,13 @@ impl Cloudflare {
             StoreBackend::Postgres { .. } => Database::Postgres(postgres::connect_hyperdrive(env).await?),
         };
         let gates = env.durable_object(GATE_BINDING).map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;
-        let store = SqlStore::new(db);
+        let index = match config.vector_store {
+            VectorStoreKind::Sql => None,
+            VectorStoreKind::Vectorize => Some(WorkersVectorize::from_env(env).ok_or_else(|| {
+                format!("DOCENT_VECTOR_STORE=vectorize needs the Vectorize binding {VECTORIZE_BINDING} ([[vectorize]] in wrangler.toml)")
+            })?),
+        };
+        let store = VectorizeStore::new(SqlStore::new(db), index);
         if !SCHEMA_READY.get() {
             store.ensure_schema().await.map_err(|e| format!("creating the store's schema: {e}"))?;
             SCHEMA_READY.set(true);
@@ -105,7 +118,7 @@ impl Cloudflare {
 impl Platform for Cloudflare {
     type Kv = WorkersKv;
     type Queue = WorkersQueue;
-    type Store = SqlStore<Database>;
+    type Store = VectorizeStore<Database, WorkersVectorize>;
     type Fetch = WorkersFetch;
     type Clock = WorkersClock;
     type Gate = WorkersGate;
@@ -120,7 +133,7 @@ impl Platform for Cloudflare {
     fn queue(&self) -> &WorkersQueue {
         &self.0.queue
     }
-    fn store(&self) -> &SqlStore<Database> {
+    fn store(&self) -> &VectorizeStore<Database, WorkersVectorize> {
         &self.0.store
     }
     fn fetcher(&self) -> &WorkersFetch {
@@ -553,5 +566,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match crawl::on_schedule(&platform, &sources).await {
         Ok((resumed, started)) => console_log!("cron: re-enqueued {resumed} stalled URLs, started {started} scheduled crawls"),
         Err(error) => console_error!("cron: {error}"),
+    }
+    if platform.config().vector_store == VectorStoreKind::Vectorize {
+        match platform.store().delete_orphan_vectors(ORPHAN_VECTORS_PER_CRON).await {
+            Ok(0) => {}
+            Ok(deleted) => console_log!("cron: deleted {deleted} Vectorize vectors whose chunks are gone"),
+            Err(error) => console_error!("cron: deleting orphaned Vectorize vectors: {error}"),
+        }
     }
 }

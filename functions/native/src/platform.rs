@@ -43,6 +43,7 @@ pub struct NativeParts {
 impl Native {
     /// Docent on `database`, whose schema is created or migrated first.
     pub fn open(database: Database, config: Config) -> Result<Self, String> {
+        config.vector_store.require_sql("the docent command")?;
         let store = SqlStore::new(database);
         pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
         let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);

@@ -87,6 +87,7 @@ struct Shell {
 impl Spin {
     async fn open() -> Result<Self, String> {
         let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
+        config.vector_store.require_sql("Spin")?;
         let kv = spin_sdk::key_value::Store::open(KV_STORE).await.map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
         let db = SpinSqlite::open(SQL_DATABASE)?;
         let store = SqliteStore::new(db.clone());

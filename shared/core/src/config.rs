@@ -70,6 +70,28 @@ pub struct Config {
     pub llm: LlmConfig,
     /// An optional second stage that reorders the best candidates of a search (off by default).
     pub reranker: Option<Reranker>,
+    /// Where chunk vectors are kept (`DOCENT_VECTOR_STORE`).
+    pub vector_store: VectorStoreKind,
+}
+
+/// Where chunk vectors are kept and searched (`DOCENT_VECTOR_STORE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VectorStoreKind {
+    /// The embedded store: quantised vectors in the SQL database, next to their chunks.
+    #[default]
+    Sql,
+    /// A Cloudflare Vectorize index (Workers only; the chunks stay in D1).
+    Vectorize,
+}
+
+impl VectorStoreKind {
+    /// Refuses a vector store that `platform` (which has only its SQL database) cannot provide.
+    pub fn require_sql(self, platform: &str) -> Result<(), String> {
+        match self {
+            VectorStoreKind::Sql => Ok(()),
+            VectorStoreKind::Vectorize => Err(format!("DOCENT_VECTOR_STORE=vectorize needs Cloudflare Workers; {platform} keeps vectors in SQL (unset it or use sql)")),
+        }
+    }
 }
 
 /// A cross-encoder reranker (`DOCENT_RERANKER`).
@@ -246,6 +268,7 @@ impl Default for Config {
             vector_feedback: (4, 1.0),
             llm: LlmConfig::default(),
             reranker: None,
+            vector_store: VectorStoreKind::Sql,
         }
     }
 }
@@ -401,6 +424,26 @@ impl Config {
             number("DOCENT_VECTOR_FEEDBACK_PASSAGES", get("DOCENT_VECTOR_FEEDBACK_PASSAGES"), default_feedback)?.min(10),
             decimal("DOCENT_VECTOR_FEEDBACK_WEIGHT", f64::from(config.vector_feedback.1))? as f32,
         );
+        config.vector_store = match get("DOCENT_VECTOR_STORE").as_deref() {
+            None | Some("sql") => VectorStoreKind::Sql,
+            Some("vectorize") => VectorStoreKind::Vectorize,
+            Some(other) => return Err(ConfigError(format!("DOCENT_VECTOR_STORE must be sql or vectorize, got `{other}`"))),
+        };
+        // The built-in embedder is computed in place and re-scores lexical candidates (no nearest-neighbour
+        // search), so a remote index would only add a round trip per query; with embeddings off there is
+        // nothing to store.
+        if config.vector_store == VectorStoreKind::Vectorize
+            && matches!(config.embeddings, EmbeddingProvider::Builtin | EmbeddingProvider::Off)
+        {
+            return Err(ConfigError(
+                "DOCENT_VECTOR_STORE=vectorize needs an embedding model: set DOCENT_EMBEDDINGS to workers-ai or openai".into(),
+            ));
+        }
+        // The Vectorize store keeps its ledger beside the chunks in D1; Postgres has pgvector in the same
+        // transaction as the chunks, which an external index cannot improve on.
+        if config.vector_store == VectorStoreKind::Vectorize && config.store != StoreBackend::Sqlite {
+            return Err(ConfigError("DOCENT_VECTOR_STORE=vectorize needs DOCENT_STORE=sqlite (Postgres keeps vectors in pgvector)".into()));
+        }
         config.api_keys = get("DOCENT_API_KEYS").map(|k| k.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
         Ok(config)
     }
@@ -578,6 +621,25 @@ mod tests {
         let named = config(&[("DOCENT_EMBEDDINGS", "spin-llm"), ("DOCENT_EMBEDDINGS_MODEL", "bge-small")]).unwrap();
         assert_eq!(named.embeddings, EmbeddingProvider::SpinLlm { model: "bge-small".into() });
         assert!(config(&[("DOCENT_EMBEDDINGS", "spin")]).unwrap_err().0.contains("spin-llm"));
+    }
+
+    #[test]
+    fn the_vector_store_is_sql_unless_vectorize_is_asked_for_with_a_model() {
+        assert_eq!(config(&[]).unwrap().vector_store, VectorStoreKind::Sql);
+        assert_eq!(config(&[("DOCENT_VECTOR_STORE", "sql")]).unwrap().vector_store, VectorStoreKind::Sql);
+        let vectorize = config(&[("DOCENT_VECTOR_STORE", "vectorize"), ("DOCENT_EMBEDDINGS", "workers-ai")]).unwrap();
+        assert_eq!(vectorize.vector_store, VectorStoreKind::Vectorize);
+        let unknown = config(&[("DOCENT_VECTOR_STORE", "pinecone")]).unwrap_err().0;
+        assert_eq!(unknown, "DOCENT_VECTOR_STORE must be sql or vectorize, got `pinecone`");
+        for embeddings in ["builtin", "off"] {
+            let error = config(&[("DOCENT_VECTOR_STORE", "vectorize"), ("DOCENT_EMBEDDINGS", embeddings)]).unwrap_err().0;
+            assert!(error.contains("DOCENT_EMBEDDINGS to workers-ai or openai"), "{embeddings}: {error}");
+        }
+        assert!(config(&[("DOCENT_VECTOR_STORE", "vectorize")]).is_err(), "the default embedder is the built-in one");
+        let on_postgres = config(&[("DOCENT_VECTOR_STORE", "vectorize"), ("DOCENT_EMBEDDINGS", "workers-ai"), ("DOCENT_STORE", "postgres")]);
+        assert!(on_postgres.unwrap_err().0.contains("pgvector"));
+        assert_eq!(VectorStoreKind::Sql.require_sql("Spin"), Ok(()));
+        assert!(VectorStoreKind::Vectorize.require_sql("Spin").unwrap_err().starts_with("DOCENT_VECTOR_STORE=vectorize needs Cloudflare Workers; Spin"));
     }
 
     #[test]

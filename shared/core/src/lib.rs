@@ -34,4 +34,6 @@ pub mod store;
 pub mod tasks;
 pub mod tickets;
 pub mod urls;
+pub mod vectorize;
+pub mod vectorize_store;
 pub mod webhook;
