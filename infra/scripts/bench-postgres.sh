@@ -14,8 +14,9 @@ cargo build --release --locked -q -p docent-cli
 DOCENT="$CARGO_TARGET_DIR/release/docent"
 cd "$ROOT"
 WORK=$(mktemp -d /tmp/docent-bench-pg.XXXXXX)
-trap '"$ROOT/infra/scripts/postgres.sh" stop "$WORK/pg"; rm -rf "$WORK"' EXIT
-SERVER=$("$ROOT/infra/scripts/postgres.sh" start "$WORK/pg" "${BENCH_PG_PORT:-55449}")
+PG_DIR=$(mktemp -d /tmp/docent-bench-pgdata.XXXXXX)
+trap '"$ROOT/infra/scripts/postgres.sh" stop "$PG_DIR"; rm -rf "$WORK" "$PG_DIR"' EXIT
+SERVER=$("$ROOT/infra/scripts/postgres.sh" start "$PG_DIR" "${BENCH_PG_PORT:-55449}")
 database() { psql -q "$SERVER" -c "CREATE DATABASE $1" >/dev/null; echo "${SERVER%/postgres}/$1"; }
 
 echo "## The Postgres store next to SQLite ($(nproc) cores, $("$ROOT/infra/scripts/postgres.sh" install >/dev/null; psql -Atc 'SHOW server_version' "$SERVER"), pgvector $(psql -Atc "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'" "$SERVER"))"
@@ -33,7 +34,7 @@ for store in sqlite postgres; do
     for set in postgres-queries postgres-queries-typos; do
       "$DOCENT" search --db "$db" --mode "$mode" --jsonl < "tests/eval/$set.jsonl" > "$WORK/results.jsonl"
       row+=$(python3 tests/eval/evaluate.py --queries "tests/eval/$set.jsonl" --results "$WORK/results.jsonl" --json \
-        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f" | {r[\"hit@5\"]:.3f} | {r[\"mrr@10\"]:.3f}", end="")')
+        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(" | %.3f | %.3f" % (r["hit@5"], r["mrr@10"]), end="")')
     done
     echo "$row |"
   done

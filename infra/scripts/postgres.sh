@@ -49,7 +49,10 @@ start() {
     useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_USER" || die "could not create the $PG_USER user"
   fi
   mkdir -p "$dir"
-  [ "$(id -u)" = 0 ] && chown "$PG_USER" "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown "$PG_USER" "$dir"
+    as_owner test -w "$dir" || die "$dir is not reachable by the $PG_USER user (a parent directory is private): use a directory such as /tmp/docent-pg"
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     as_owner "$PG_BIN/initdb" -D "$dir/data" -U docent --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || die "initdb failed: $(tail -5 "$dir/initdb.log")"
