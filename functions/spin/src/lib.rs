@@ -1,5 +1,5 @@
-//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite, Spin variables, Spin's LLM interface
-//! and wasi:http, and the component's two entry points (the HTTP handler and the cron trigger). No
+//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite or Postgres, Spin variables, Spin's LLM
+//! interface and wasi:http, and the component's two entry points (the HTTP handler and the cron trigger). No
 //! Docent logic lives here; see `docent-functions` and `docent-core`.
 //!
 //! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
@@ -24,16 +24,17 @@ mod bindings {
 mod drain;
 mod fetch;
 mod models;
+mod postgres;
 mod store;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use docent_core::config::Config;
+use docent_core::config::{Config, StoreBackend};
 use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
 use docent_core::sql_gate::SqlGate;
-use docent_core::store::SqliteStore;
+use docent_core::store::SqlStore;
 use docent_core::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
 use futures_util::StreamExt;
@@ -41,7 +42,7 @@ use spin_sdk::http::body::IncomingBodyExt;
 
 use crate::fetch::SpinFetch;
 use crate::models::SpinLlm;
-use crate::store::SpinSqlite;
+use crate::store::{SpinDatabase, SpinSqlite};
 
 /// The key-value store every component opens (spin.toml `key_value_stores`).
 const KV_STORE: &str = "default";
@@ -74,11 +75,11 @@ pub struct Spin(Rc<Shell>);
 struct Shell {
     config: Config,
     kv: SpinKv,
-    queue: TaskQueue<SpinSqlite, SpinClock>,
-    store: SqliteStore<SpinSqlite>,
+    queue: TaskQueue<SpinDatabase, SpinClock>,
+    store: SqlStore<SpinDatabase>,
     fetcher: SpinFetch,
     clock: SpinClock,
-    gate: SqlGate<SpinSqlite, SpinClock>,
+    gate: SqlGate<SpinDatabase, SpinClock>,
     models: SpinLlm,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
@@ -89,14 +90,18 @@ impl Spin {
         let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
         config.vector_store.require_sql("Spin")?;
         let kv = spin_sdk::key_value::Store::open(KV_STORE).await.map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
-        let db = SpinSqlite::open(SQL_DATABASE)?;
-        let store = SqliteStore::new(db.clone());
+        let db = match &config.store {
+            StoreBackend::Sqlite => SpinDatabase::Sqlite(SpinSqlite::open(SQL_DATABASE)?),
+            StoreBackend::Postgres { url: Some(url) } => SpinDatabase::Postgres(postgres::SpinPostgres::open(url).await?),
+            StoreBackend::Postgres { url: None } => return Err("DOCENT_STORE=postgres needs DOCENT_DATABASE_URL (Spin variable docent_database_url)".into()),
+        };
+        let store = SqlStore::new(db.clone());
         let queue = TaskQueue::new(db.clone(), SpinClock);
         let gate = SqlGate::new(db.clone(), SpinClock);
         // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a read
         // tells whether the schema is current, and only then are the (write-locking) DDL batches skipped.
         if !schema_is_current(&db).await {
-            store.ensure_schema().await.map_err(|e| format!("creating the SQLite schema: {e}"))?;
+            store.ensure_schema().await.map_err(|e| format!("creating the store's schema: {e}"))?;
             queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
             gate.ensure_schema().await.map_err(|e| format!("creating the politeness gates: {e}"))?;
         }
@@ -116,29 +121,36 @@ impl Spin {
 }
 
 /// Whether the database has every migration, the task table and the gate table (a fresh or older
-/// database does not; later schema changes are always migrations, see `store::MIGRATIONS`).
-async fn schema_is_current(db: &SpinSqlite) -> bool {
-    let check = docent_core::ports::Statement::new(
-        "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
-                (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
-        vec![],
-    );
-    match docent_core::ports::SqlDatabase::query(db, &check).await {
-        Ok(rows) => rows.first().is_some_and(|row| {
-            row.first().and_then(|v| v.as_u64()) == Some(docent_core::store::MIGRATIONS.len() as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(2)
-        }),
-        // No docent_meta yet: a fresh database.
+/// database does not; later schema changes are always migrations, see `store::MIGRATIONS` and
+/// `store::POSTGRES_MIGRATIONS`).
+async fn schema_is_current(db: &SpinDatabase) -> bool {
+    use docent_core::ports::{SqlDatabase, SqlDialect, Statement};
+    let (sql, migrations) = match db.dialect() {
+        SqlDialect::Sqlite => (
+            "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
+                    (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
+            docent_core::store::MIGRATIONS.len(),
+        ),
+        SqlDialect::Postgres => (
+            "SELECT (SELECT COUNT(*) FROM docent_migrations),
+                    (SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('crawl_tasks', 'politeness_gates'))",
+            docent_core::store::POSTGRES_MIGRATIONS.len(),
+        ),
+    };
+    match db.query(&Statement::new(sql, vec![])).await {
+        Ok(rows) => rows.first().is_some_and(|row| row.first().and_then(|v| v.as_u64()) == Some(migrations as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(2)),
+        // No docent_meta or docent_migrations yet: a fresh database.
         Err(_) => false,
     }
 }
 
 impl Platform for Spin {
     type Kv = SpinKv;
-    type Queue = TaskQueue<SpinSqlite, SpinClock>;
-    type Store = SqliteStore<SpinSqlite>;
+    type Queue = TaskQueue<SpinDatabase, SpinClock>;
+    type Store = SqlStore<SpinDatabase>;
     type Fetch = SpinFetch;
     type Clock = SpinClock;
-    type Gate = SqlGate<SpinSqlite, SpinClock>;
+    type Gate = SqlGate<SpinDatabase, SpinClock>;
     type Models = SpinLlm;
 
     fn config(&self) -> &Config {
@@ -152,7 +164,7 @@ impl Platform for Spin {
         self.0.enqueued.set(true);
         &self.0.queue
     }
-    fn store(&self) -> &SqliteStore<SpinSqlite> {
+    fn store(&self) -> &SqlStore<SpinDatabase> {
         &self.0.store
     }
     fn fetcher(&self) -> &SpinFetch {

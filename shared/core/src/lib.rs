@@ -18,6 +18,7 @@ pub mod extract;
 pub mod html;
 pub mod instruct;
 pub mod llm;
+pub mod pg_params;
 pub mod politeness;
 pub mod ports;
 pub mod ratelimit;

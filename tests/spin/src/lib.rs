@@ -7,6 +7,9 @@
 //! - `spin:sqlite@3.1.0` (the synchronous calls): a rusqlite file per database in a temp directory,
 //!   a connection per open instance (pooled between instances), so transactions are isolated (FTS5
 //!   included);
+//! - `spin:postgres/postgres@4.2.0` (the async calls of spin-sdk's `pg`): tokio-postgres against the
+//!   server the test gives (`DOCENT_TEST_DATABASE_URL`), to addresses in `allowed_outbound_hosts` only,
+//!   parameters bound as Spin binds them ([`pg`]);
 //! - `fermyon:spin/llm@2.0.0`: a deterministic test model ([`llm::TestLlm`]), for the models in the
 //!   component's `ai_models`;
 //! - `spin:variables@3.0.0`: the component's `[component.x.variables]` templates over the
@@ -32,6 +35,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, 
 
 pub mod llm;
 pub mod manifest;
+pub mod pg;
 pub mod sql;
 
 pub use manifest::{ComponentSpec, Manifest};
@@ -46,12 +50,16 @@ mod bindings {
             "spin:key-value/key-value.[method]store.set": store | trappable,
             "spin:key-value/key-value.[method]store.delete": store | trappable,
             "spin:variables/variables.get": store | trappable,
+            "spin:postgres/postgres.[static]connection.open-async": store | trappable,
+            "spin:postgres/postgres.[method]connection.query-async": store | trappable,
+            "spin:postgres/postgres.[method]connection.execute-async": store | trappable,
             default: trappable,
         },
         exports: { default: async | store },
         with: {
             "spin:key-value/key-value.store": crate::KvStore,
             "spin:sqlite/sqlite.connection": crate::sql::SqlConnection,
+            "spin:postgres/postgres.connection": crate::pg::PgConnection,
         },
     });
 }
@@ -254,16 +262,20 @@ impl App {
         kv::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         vars::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
+        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         bindings::fermyon::spin::llm::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         let pre = linker.instantiate_pre(&component)?;
         let values = manifest.resolve_variables(variables).map_err(wasmtime::Error::msg)?;
         let mut components = HashMap::new();
         for spec in &manifest.components {
             let variables = manifest.component_variables(spec, &values).map_err(wasmtime::Error::msg)?;
+            let mut spec = spec.clone();
+            spec.allowed_outbound_hosts =
+                spec.allowed_outbound_hosts.iter().map(|pattern| pattern.resolve(&values)).collect::<Result<_, _>>().map_err(|e| wasmtime::format_err!("component {}: {e}", spec.id))?;
             components.insert(
                 spec.id.clone(),
                 Arc::new(Loaded {
-                    spec: spec.clone(),
+                    spec,
                     variables,
                     http: ServicePre::new(pre.clone())?,
                     cron: bindings::SpinHostPre::new(pre.clone())?,
@@ -288,6 +300,11 @@ impl App {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Where the application's SQLite database `label` is (created when a component first opens it).
+    pub fn sqlite_path(&self, label: &str) -> PathBuf {
+        sql::database_path(&self.sqlite_dir, label)
     }
 
     /// The test model behind Spin's LLM interface.

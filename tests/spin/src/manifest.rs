@@ -40,12 +40,15 @@ pub struct Manifest {
     variables: HashMap<String, Variable>,
 }
 
-/// One `allowed_outbound_hosts` entry: `scheme://host[:port]`, each part possibly `*`.
+/// One `allowed_outbound_hosts` entry: `scheme://host[:port]`, each part possibly `*`. An entry may
+/// use application variables (`"postgres://{{ docent_database_host }}"`); [`HostPattern::resolve`]
+/// fills them in when the application is loaded, as Spin does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostPattern {
     scheme: String,
     host: String,
     port: Option<String>,
+    entry: String,
 }
 
 impl HostPattern {
@@ -56,7 +59,12 @@ impl HostPattern {
             Some((host, port)) => (host, Some(port.to_string())),
             None => (rest, None),
         };
-        Ok(HostPattern { scheme: scheme.to_string(), host: host.to_string(), port })
+        Ok(HostPattern { scheme: scheme.to_string(), host: host.to_string(), port, entry: entry.to_string() })
+    }
+
+    /// The entry with its variables filled in from the application's `values`.
+    pub fn resolve(&self, values: &HashMap<String, String>) -> Result<HostPattern, String> {
+        HostPattern::parse(&fill_template(&self.entry, values).map_err(|e| format!("allowed_outbound_hosts: {e}"))?)
     }
 
     pub fn host(&self) -> &str {
@@ -66,7 +74,11 @@ impl HostPattern {
     /// Whether a request to `uri` may go out. A pattern without a port allows the scheme's default.
     pub fn allows(&self, uri: &http::Uri) -> bool {
         let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else { return false };
-        let default_port = if scheme == "https" { 443 } else { 80 };
+        let default_port = match scheme {
+            "https" => 443,
+            "postgres" => 5432,
+            _ => 80,
+        };
         let port = uri.port_u16().unwrap_or(default_port).to_string();
         let scheme_ok = self.scheme == "*" || self.scheme == scheme;
         let host_ok = self.host == "*" || self.host.eq_ignore_ascii_case(host);
@@ -195,23 +207,28 @@ impl Manifest {
     pub fn component_variables(&self, spec: &ComponentSpec, values: &HashMap<String, String>) -> Result<HashMap<String, String>, String> {
         let mut out = HashMap::new();
         for (name, template) in &spec.variables {
-            let mut result = String::new();
-            let mut rest = template.as_str();
-            while let Some(start) = rest.find("{{") {
-                result.push_str(&rest[..start]);
-                let end = rest[start..].find("}}").ok_or_else(|| format!("component {}: unclosed template {template:?}", spec.id))? + start;
-                let variable = rest[start + 2..end].trim();
-                match values.get(variable) {
-                    Some(value) => result.push_str(value),
-                    None => return Err(format!("component {}: variable {variable} has no value", spec.id)),
-                }
-                rest = &rest[end + 2..];
-            }
-            result.push_str(rest);
-            out.insert(name.clone(), result);
+            out.insert(name.clone(), fill_template(template, values).map_err(|e| format!("component {}: {e}", spec.id))?);
         }
         Ok(out)
     }
+}
+
+/// `template` with every `{{ variable }}` replaced by its value.
+fn fill_template(template: &str, values: &HashMap<String, String>) -> Result<String, String> {
+    let mut result = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        result.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").ok_or_else(|| format!("unclosed template {template:?}"))? + start;
+        let variable = rest[start + 2..end].trim();
+        match values.get(variable) {
+            Some(value) => result.push_str(value),
+            None => return Err(format!("variable {variable} has no value")),
+        }
+        rest = &rest[end + 2..];
+    }
+    result.push_str(rest);
+    Ok(result)
 }
 
 #[cfg(test)]
@@ -245,5 +262,12 @@ mod tests {
         assert!(!selfish.allows(&uri("https://self.alt/")));
         let https = HostPattern::parse("https://*:*").unwrap();
         assert!(!https.allows(&uri("http://127.0.0.1:9000/")));
+        let database = HostPattern::parse("postgres://{{ host }}").unwrap();
+        let values = HashMap::from([("host".to_string(), "db.internal:6432".to_string())]);
+        let resolved = database.resolve(&values).unwrap();
+        assert!(resolved.allows(&uri("postgres://db.internal:6432")));
+        assert!(!resolved.allows(&uri("postgres://db.internal:5432")) && !resolved.allows(&uri("postgres://other:6432")));
+        assert!(HostPattern::parse("postgres://db.internal").unwrap().allows(&uri("postgres://db.internal:5432")), "Postgres's default port");
+        assert!(database.resolve(&HashMap::new()).is_err(), "an entry naming an unknown variable fails the load");
     }
 }

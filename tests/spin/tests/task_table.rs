@@ -106,3 +106,61 @@ fn delayed_sends_wait_and_retries_end_in_one_dead_letter() {
     assert!(block_on(s.first.ack(&dead)).unwrap());
     assert_eq!(block_on(s.first.backlog()).unwrap(), Default::default(), "nothing is left");
 }
+
+/// The task table on Postgres (the Spin components' with DOCENT_STORE=postgres), migrated by the store.
+fn postgres_queue(url: &str, clock: TestClock) -> TaskQueue<docent_cli::platform::Database, TestClock> {
+    TaskQueue::new(docent_cli::platform::Database::open(url).unwrap(), clock)
+}
+
+#[test]
+fn on_postgres_drainers_skip_rows_another_is_claiming_and_never_share_one() {
+    let Some(url) = docent_cli::testing::fresh_postgres_database("spin_task_table") else { return };
+    block_on(docent_core::store::SqlStore::new(docent_cli::platform::Database::open(&url).unwrap()).ensure_schema()).unwrap();
+    let clock = TestClock { now: Rc::new(Cell::new(1_000_000)), seed: Rc::new(Cell::new(0)) };
+    let queue = postgres_queue(&url, clock.clone());
+    let messages: Vec<CrawlMessage> = (0..40).map(|i| message(&format!("u{i}"), Priority::Normal)).collect();
+    block_on(queue.send_batch(&messages)).unwrap();
+
+    // Another drainer's claim in progress: its transaction holds the two oldest rows. A claim now
+    // takes the next ones at once instead of waiting for it (or taking them too).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (holder, connection) = runtime.block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls)).unwrap();
+    runtime.spawn(connection);
+    runtime.block_on(holder.batch_execute("BEGIN; SELECT id FROM crawl_tasks ORDER BY tier, due_ms, id LIMIT 2 FOR UPDATE")).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let claimer_url = url.clone();
+    let claimer_clock = (clock.now.get(), 100u8);
+    std::thread::spawn(move || {
+        let clock = TestClock { now: Rc::new(Cell::new(claimer_clock.0)), seed: Rc::new(Cell::new(claimer_clock.1)) };
+        let claimed = block_on(postgres_queue(&claimer_url, clock).claim(3, 60_000)).unwrap();
+        let _ = done.send(claimed.into_iter().map(|t| t.message.url).collect::<Vec<_>>());
+    });
+    let urls = finished.recv_timeout(std::time::Duration::from_secs(20)).expect("a claim does not wait for rows another drainer is claiming");
+    assert_eq!(urls, ["u2", "u3", "u4"], "the rows being claimed elsewhere are skipped");
+    runtime.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+
+    // Four drainers on their own connections claim until nothing is due: every row exactly once.
+    let drainers: Vec<_> = (0..4u8)
+        .map(|n| {
+            let url = url.clone();
+            let now = clock.now.get();
+            std::thread::spawn(move || {
+                let queue = postgres_queue(&url, TestClock { now: Rc::new(Cell::new(now)), seed: Rc::new(Cell::new(n * 50)) });
+                let mut ids = Vec::new();
+                loop {
+                    let claimed = block_on(queue.claim(2, 60_000)).unwrap();
+                    if claimed.is_empty() {
+                        return ids;
+                    }
+                    ids.extend(claimed.into_iter().map(|t| t.id));
+                }
+            })
+        })
+        .collect();
+    let mut ids: Vec<i64> = drainers.into_iter().flat_map(|d| d.join().unwrap()).collect();
+    // u2..u4 are still leased by the first claim; the other 37 go to the four drainers.
+    assert_eq!(ids.len(), 37, "{ids:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 37, "no row was claimed by two drainers");
+}

@@ -54,3 +54,25 @@ impl SpinApp {
         format!("{}{path}", self.base)
     }
 }
+
+/// `host:port` of a Postgres URL: what `docent_database_host` (the components' allowed outbound
+/// Postgres host) must say for the components to reach it.
+pub fn postgres_host(url: &str) -> String {
+    let config: tokio_postgres::Config = url.parse().expect("a Postgres URL");
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(name)) => name.clone(),
+        other => panic!("a TCP host in {url}, not {other:?}"),
+    };
+    format!("{host}:{}", config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// Runs one statement on the Postgres database at `url` and returns the first column of each row as
+/// an integer (for counting what the components wrote).
+pub fn postgres_numbers(url: &str, sql: &str) -> Vec<i64> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connecting to the test database");
+        tokio::spawn(connection);
+        client.query(sql, &[]).await.expect(sql).iter().map(|row| row.get::<_, i64>(0)).collect()
+    })
+}
