@@ -106,9 +106,12 @@ CREATE TABLE chunk_vectors (
     model TEXT NOT NULL,
     embedding vector NOT NULL);
 CREATE INDEX chunk_vectors_model ON chunk_vectors (model);
--- An HNSW scan returns at most hnsw.ef_search rows (40 by default); hybrid search asks for up to 150
--- candidates. New sessions of this database get 200; without the privilege, set it for Docent's role.
-DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 200', current_database()); EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'cannot set hnsw.ef_search for the database: run ALTER ROLE <docent role> SET hnsw.ef_search = 200'; END $$;
+-- Settings for every session of this database (or of Docent's role, without the privilege):
+-- - an HNSW scan returns at most hnsw.ef_search rows (40 by default); hybrid search asks for up to 150;
+-- - a prepared statement's generic plan ignores what its parameters say (no URL prefix, which words),
+--   and made lexical search 2.5 times slower on the evaluation set (docs/BENCHMARKS.md): plan each
+--   execution for its values instead.
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 200', current_database()); EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = force_custom_plan', current_database()); EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'cannot change settings of the database: run ALTER ROLE <docent role> SET hnsw.ef_search = 200 and ALTER ROLE <docent role> SET plan_cache_mode = force_custom_plan'; END $$;
 
 CREATE TABLE tickets (
     id TEXT PRIMARY KEY,

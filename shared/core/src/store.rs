@@ -210,7 +210,7 @@ const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 /// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed) and
 ///   the average chunk length in lexemes, from a sample of 1,000 chunks;
 /// - `terms`: each lexeme's IDF, its document frequency counted through the GIN index;
-/// - `candidates`: the 1,000 best chunks by IDF-weighted `ts_rank`, with the URL prefix (`?3`) applied,
+/// - `candidates`: the 300 best chunks by IDF-weighted `ts_rank` (twice the longest list asked for), with the URL prefix (`?3`) applied,
 ///   so the exact scoring below reads a bounded number of tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
@@ -224,7 +224,7 @@ const POSTGRES_BM25: &str = "lexemes AS (SELECT DISTINCT lexeme FROM unnest(to_t
                CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ quote_literal(l.lexeme)::tsquery) AS d),
      candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.q
                     WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
-                    GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 1000),
+                    GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 300),
      scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
                 FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
                 CROSS JOIN LATERAL unnest(c.search) AS u
