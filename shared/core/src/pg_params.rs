@@ -2,7 +2,8 @@
 //! server inferred (Spin's Postgres interface: the host binds an `s64` as `int8`, a `string` as
 //! `text`, and the server refuses a value whose type differs from the one it inferred).
 //!
-//! [`with_value_casts`] makes the value decide: each `?N` becomes `$N::int8`, `$N::float8` or
+//! [`dollar_placeholders`] is the plain translation, for clients that prepare first; [`with_value_casts`]
+//! makes the value decide: each `?N` becomes `$N::int8`, `$N::float8` or
 //! `$N::text` after its value, so the server infers exactly the type that is sent, and the statement
 //! converts from there as SQL always does (an `int8` into an `integer` column is an assignment cast,
 //! `integer_column = $1::int8` a cross-type comparison). A NULL is left uncast: NULL fits any type, and
@@ -11,10 +12,29 @@
 
 use crate::ports::SqlValue;
 
+/// `sql` with every `?N` outside quotes as `$N`: for clients that prepare statements and bind each
+/// value to the type the server inferred (`docent_postgres`).
+pub fn dollar_placeholders(sql: &str) -> String {
+    rewrite_placeholders(sql, |_| Ok("")).expect("no placeholder is refused")
+}
+
 /// `sql` with every `?N` outside quotes as `$N`, cast to the type of `params[N-1]` unless it is NULL.
 /// A placeholder without a value is an error naming it.
 pub fn with_value_casts(sql: &str, params: &[SqlValue]) -> Result<String, String> {
-    let mut out = String::with_capacity(sql.len() + params.len() * 8);
+    rewrite_placeholders(sql, |index| {
+        let value = index.checked_sub(1).and_then(|i| params.get(i)).ok_or_else(|| format!("placeholder ?{index} has no value ({} given)", params.len()))?;
+        Ok(match value {
+            SqlValue::Null => "",
+            SqlValue::Integer(_) => "::int8",
+            SqlValue::Real(_) => "::float8",
+            SqlValue::Text(_) => "::text",
+        })
+    })
+}
+
+/// Rewrites each `?N` outside single- or double-quoted text as `$N` followed by what `suffix(N)` says.
+fn rewrite_placeholders(sql: &str, mut suffix: impl FnMut(usize) -> Result<&'static str, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(sql.len() + 16);
     let mut quote: Option<char> = None;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -36,15 +56,9 @@ pub fn with_value_casts(sql: &str, params: &[SqlValue]) -> Result<String, String
                     chars.next();
                 }
                 let index: usize = digits.parse().map_err(|_| format!("placeholder ?{digits} is not a number"))?;
-                let value = index.checked_sub(1).and_then(|i| params.get(i)).ok_or_else(|| format!("placeholder ?{index} has no value ({} given)", params.len()))?;
                 out.push('$');
                 out.push_str(&digits);
-                out.push_str(match value {
-                    SqlValue::Null => "",
-                    SqlValue::Integer(_) => "::int8",
-                    SqlValue::Real(_) => "::float8",
-                    SqlValue::Text(_) => "::text",
-                });
+                out.push_str(suffix(index)?);
             }
             None => out.push(c),
         }
@@ -55,6 +69,13 @@ pub fn with_value_casts(sql: &str, params: &[SqlValue]) -> Result<String, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_become_dollar_numbers_outside_quotes() {
+        assert_eq!(dollar_placeholders("SELECT ?1, '?2', \"a?3\", x->>'$[0]' FROM t WHERE a = ?12"), "SELECT $1, '?2', \"a?3\", x->>'$[0]' FROM t WHERE a = $12");
+        assert_eq!(dollar_placeholders("SELECT 'it''s ?1' || ?2"), "SELECT 'it''s ?1' || $2");
+        assert_eq!(dollar_placeholders("a ? b"), "a ? b");
+    }
 
     #[test]
     fn each_placeholder_takes_the_type_of_its_value() {

@@ -2,41 +2,17 @@
 //! natively, a Workers socket to Hyperdrive on Cloudflare. The shell connects and drives the
 //! connection; this crate turns the store's statements into Postgres ones and rows back into JSON.
 //!
-//! The store writes statements once with `?N` placeholders ([`translate_placeholders`] makes them
-//! `$N`) and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is
-//! converted to the type the server inferred for its parameter when the statement was prepared
+//! The store writes statements once with `?N` placeholders (`dollar_placeholders` makes them `$N`)
+//! and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is converted to the type the server inferred for its parameter when the statement was prepared
 //! ([`bind`]); a value that does not fit (text for an integer column, an integer out of range) is an
 //! error naming the parameter, never a silent cast.
 
 use bytes::BytesMut;
+use docent_core::pg_params::dollar_placeholders;
 use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement};
 use futures_util::lock::Mutex;
 use std::collections::HashMap;
 use tokio_postgres::types::{IsNull, ToSql, Type};
-
-/// `?N` placeholders as Postgres's `$N`, leaving quoted strings and identifiers alone.
-pub fn translate_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-                out.push(c);
-            }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '?' && chars.peek().is_some_and(|d| d.is_ascii_digit()) => out.push('$'),
-            None => out.push(c),
-        }
-    }
-    out
-}
 
 /// A bound parameter in the exact type Postgres expects.
 #[derive(Debug)]
@@ -181,7 +157,7 @@ impl Connection {
         if let Some(statement) = self.prepared.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(&translate_placeholders(sql)).await.map_err(port_error)?;
+        let statement = self.client.prepare(&dollar_placeholders(sql)).await.map_err(port_error)?;
         if is_cacheable(sql) {
             self.prepared.insert(sql.to_string(), statement.clone());
         }
@@ -224,7 +200,7 @@ impl SqlDatabase for PgDatabase {
             let ready = match prepared.get(&statement.sql) {
                 Some(ready) => ready.clone(),
                 None => {
-                    let ready = transaction.prepare(&translate_placeholders(&statement.sql)).await.map_err(port_error)?;
+                    let ready = transaction.prepare(&dollar_placeholders(&statement.sql)).await.map_err(port_error)?;
                     if is_cacheable(&statement.sql) {
                         prepared.insert(statement.sql.clone(), ready.clone());
                     }
@@ -242,13 +218,6 @@ impl SqlDatabase for PgDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_become_dollar_numbers_outside_quotes() {
-        assert_eq!(translate_placeholders("SELECT ?1, '?2', \"a?3\", x->>'$[0]' FROM t WHERE a = ?12"), "SELECT $1, '?2', \"a?3\", x->>'$[0]' FROM t WHERE a = $12");
-        assert_eq!(translate_placeholders("SELECT 'it''s ?1' || ?2"), "SELECT 'it''s ?1' || $2");
-        assert_eq!(translate_placeholders("a ? b"), "a ? b");
-    }
 
     #[test]
     fn values_take_the_parameter_type_or_fail_clearly() {
