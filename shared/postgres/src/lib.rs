@@ -3,9 +3,10 @@
 //! connection; this crate turns the store's statements into Postgres ones and rows back into JSON.
 //!
 //! The store writes statements once with `?N` placeholders (`dollar_placeholders` makes them `$N`)
-//! and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is converted to the type the server inferred for its parameter when the statement was prepared
-//! ([`bind`]); a value that does not fit (text for an integer column, an integer out of range) is an
-//! error naming the parameter, never a silent cast.
+//! and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is converted
+//! to the type the server inferred for its parameter when the statement was prepared ([`bind`]); a
+//! value that does not fit (text for an integer column, an integer out of range) is an error naming
+//! the parameter, never a silent cast.
 
 use bytes::BytesMut;
 use docent_core::pg_params::dollar_placeholders;
