@@ -17,8 +17,10 @@ else
   PG_HOME="${DOCENT_PG_HOME:-$HOME/.cache/docent/pgserver}"
 fi
 PG_BIN="$PG_HOME/pgserver/pginstall/bin"
-# Postgres refuses to run as root; as root the cluster belongs to this system user.
+# Postgres refuses to run as root; as root the cluster belongs to this system user (runuser and
+# useradd live in sbin, which a minimal PATH may lack).
 PG_USER=docent-postgres
+PATH="$PATH:/usr/sbin:/sbin"
 
 install_binaries() {
   if [ -x "$PG_BIN/postgres" ] && [ -f "$PG_HOME/pgserver/pginstall/share/postgresql/extension/vector.control" ]; then
