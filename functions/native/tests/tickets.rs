@@ -4,7 +4,7 @@
 use docent_cli::platform::{open_database, Native, Sqlite};
 use docent_cli::testing::test_databases;
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
-use docent_core::store::SqliteStore;
+use docent_core::store::SqlStore;
 use docent_core::config::Config;
 use docent_core::ports::{TicketStore, TicketUpdate};
 use docent_core::tickets::{NewTicket, TicketChange, TicketStatus};
@@ -86,7 +86,7 @@ fn a_lost_race_writes_nothing() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = Interfering { inner: Sqlite::open(&dir.join("index.db")).unwrap(), competing_write: Default::default() };
-        let store = SqliteStore::new(db);
+        let store = SqlStore::new(db);
         store.ensure_schema().await.unwrap();
         store.create_ticket(&new_ticket("t2"), 1_000).await.unwrap();
         // Between our read and our write, another admin moves the ticket to pending.

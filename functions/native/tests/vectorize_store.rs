@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use docent_cli::platform::Sqlite;
 use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority};
 use docent_core::ports::{CrawlStore, DocumentStore, PortError, PortResult, SqlDatabase, Statement, VectorStore};
-use docent_core::store::SqliteStore;
+use docent_core::store::SqlStore;
 use docent_core::vectorize::{IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K, MAX_UPSERT_BATCH};
 use docent_core::vectorize_store::{VectorizeIndex, VectorizeStore};
 use serde_json::Value;
@@ -132,7 +132,7 @@ fn open(name: &str, index: Option<MemoryIndex>) -> VectorizeStore<Sqlite, Memory
     let dir: PathBuf = std::env::temp_dir().join(format!("docent-vectorize-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = VectorizeStore::new(SqliteStore::new(Sqlite::open(&dir.join("index.db")).unwrap()), index);
+    let store = VectorizeStore::new(SqlStore::new(Sqlite::open(&dir.join("index.db")).unwrap()), index);
     pollster::block_on(store.ensure_schema()).unwrap();
     store
 }

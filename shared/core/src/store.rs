@@ -236,9 +236,6 @@ pub struct SqlStore<D> {
     db: D,
 }
 
-/// The store's former name, kept while other branches still use it.
-pub type SqliteStore<D> = SqlStore<D>;
-
 impl<D: SqlDatabase> SqlStore<D> {
     pub fn new(db: D) -> Self {
         SqlStore { db }

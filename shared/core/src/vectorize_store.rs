@@ -26,7 +26,7 @@ use crate::ports::{
     TicketUpdate, VectorStore,
 };
 use crate::search::SearchHit;
-use crate::store::SqliteStore;
+use crate::store::SqlStore;
 use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use crate::vectorize::{self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH};
 
@@ -71,17 +71,17 @@ const ORPHANS_PER_PRUNE: usize = 10 * MAX_DELETE_BATCH;
 const ORPHAN: &str = "NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = vectorize_vectors.chunk_id)";
 
 pub struct VectorizeStore<D, I> {
-    sql: SqliteStore<D>,
+    sql: SqlStore<D>,
     index: Option<I>,
 }
 
 impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
     /// The SQL store alone (`index: None`) or with its vectors in `index`.
-    pub fn new(sql: SqliteStore<D>, index: Option<I>) -> Self {
+    pub fn new(sql: SqlStore<D>, index: Option<I>) -> Self {
         VectorizeStore { sql, index }
     }
 
-    pub fn sql(&self) -> &SqliteStore<D> {
+    pub fn sql(&self) -> &SqlStore<D> {
         &self.sql
     }
 

@@ -109,13 +109,13 @@ fn delayed_sends_wait_and_retries_end_in_one_dead_letter() {
 
 /// The task table on Postgres (the Spin components' with DOCENT_STORE=postgres), migrated by the store.
 fn postgres_queue(url: &str, clock: TestClock) -> TaskQueue<docent_cli::platform::Database, TestClock> {
-    TaskQueue::new(docent_cli::platform::Database::open(url).unwrap(), clock)
+    TaskQueue::new(docent_cli::platform::open_database(url).unwrap(), clock)
 }
 
 #[test]
 fn on_postgres_drainers_skip_rows_another_is_claiming_and_never_share_one() {
     let Some(url) = docent_cli::testing::fresh_postgres_database("spin_task_table") else { return };
-    block_on(docent_core::store::SqlStore::new(docent_cli::platform::Database::open(&url).unwrap()).ensure_schema()).unwrap();
+    block_on(docent_core::store::SqlStore::new(docent_cli::platform::open_database(&url).unwrap()).ensure_schema()).unwrap();
     let clock = TestClock { now: Rc::new(Cell::new(1_000_000)), seed: Rc::new(Cell::new(0)) };
     let queue = postgres_queue(&url, clock.clone());
     let messages: Vec<CrawlMessage> = (0..40).map(|i| message(&format!("u{i}"), Priority::Normal)).collect();
