@@ -758,6 +758,11 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             if let Some(vector) = doc.chunks.iter().find_map(|c| c.vector.as_ref()) {
                 statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
             }
+            // Each statement is a round trip to a server: a page's chunks and vectors go as one JSON
+            // array each (SQLite runs statements in-process, and D1 sends a batch at once).
+            statements.extend(postgres_chunk_statements(doc));
+            statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
+            return self.db.batch(&statements).await.map(|_| ());
         }
         for chunk in &doc.chunks {
             statements.push(Statement::new(
@@ -1116,6 +1121,34 @@ fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
         ),
         vec![],
     )
+}
+
+/// A page's chunks, and their vectors, as one INSERT each (nothing for a page without chunks).
+fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
+    let mut statements = Vec::with_capacity(2);
+    if doc.chunks.is_empty() {
+        return statements;
+    }
+    let chunks: Vec<Value> = doc.chunks.iter().map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text])).collect();
+    statements.push(Statement::new(
+        "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
+         SELECT e->>0, ?1, (e->>1)::integer, e->>2, ?2, e->>3, e->>4 FROM jsonb_array_elements((?3::text)::jsonb) AS e",
+        vec![doc.url_key.as_str().into(), doc.title.as_str().into(), Value::Array(chunks).to_string().into()],
+    ));
+    let vectors: Vec<Value> = doc
+        .chunks
+        .iter()
+        .filter_map(|c| c.vector.as_ref().map(|v| serde_json::json!([c.id, v.model, pgvector_literal(&v.values)])))
+        .collect();
+    if !vectors.is_empty() {
+        statements.push(Statement::new(
+            "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
+             SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e
+             ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding",
+            vec![doc.url_key.as_str().into(), Value::Array(vectors).to_string().into()],
+        ));
+    }
+    statements
 }
 
 /// A vector in pgvector's text form, `[0.1,0.2,...]`.
