@@ -92,29 +92,4 @@ impl SqlDatabase for SpinSqlite {
 
 /// The store's database as configured (`DOCENT_STORE`): Spin SQLite, or Postgres through Spin's
 /// Postgres interface.
-#[derive(Clone)]
-pub enum SpinDatabase {
-    Sqlite(SpinSqlite),
-    Postgres(crate::postgres::SpinPostgres),
-}
-
-impl SqlDatabase for SpinDatabase {
-    fn dialect(&self) -> docent_core::ports::SqlDialect {
-        match self {
-            SpinDatabase::Sqlite(db) => db.dialect(),
-            SpinDatabase::Postgres(db) => db.dialect(),
-        }
-    }
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        match self {
-            SpinDatabase::Sqlite(db) => db.query(statement).await,
-            SpinDatabase::Postgres(db) => db.query(statement).await,
-        }
-    }
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        match self {
-            SpinDatabase::Sqlite(db) => db.batch(statements).await,
-            SpinDatabase::Postgres(db) => db.batch(statements).await,
-        }
-    }
-}
+pub type SpinDatabase = docent_core::ports::StoreDatabase<SpinSqlite, crate::postgres::SpinPostgres>;

@@ -144,6 +144,7 @@ pub trait SqlDatabase {
 }
 
 /// The store's database as a platform opens it at start-up (`DOCENT_STORE`): its SQLite, or Postgres.
+#[derive(Clone)]
 pub enum StoreDatabase<S, P> {
     Sqlite(S),
     Postgres(P),
