@@ -761,24 +761,23 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             // Each statement is a round trip to a server: a page's chunks and vectors go as one JSON
             // array each (SQLite runs statements in-process, and D1 sends a batch at once).
             statements.extend(postgres_chunk_statements(doc));
-            statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
-            return self.db.batch(&statements).await.map(|_| ());
-        }
-        for chunk in &doc.chunks {
-            statements.push(Statement::new(
-                "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                vec![
-                    chunk.id.as_str().into(),
-                    doc.url_key.as_str().into(),
-                    (chunk.ordinal as u64).into(),
-                    chunk.url.as_str().into(),
-                    doc.title.as_str().into(),
-                    chunk.heading.as_str().into(),
-                    chunk.text.as_str().into(),
-                ],
-            ));
-            if let Some(vector) = &chunk.vector {
-                statements.push(self.vector_statement(&chunk.id, &doc.url_key, vector, false));
+        } else {
+            for chunk in &doc.chunks {
+                statements.push(Statement::new(
+                    "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    vec![
+                        chunk.id.as_str().into(),
+                        doc.url_key.as_str().into(),
+                        (chunk.ordinal as u64).into(),
+                        chunk.url.as_str().into(),
+                        doc.title.as_str().into(),
+                        chunk.heading.as_str().into(),
+                        chunk.text.as_str().into(),
+                    ],
+                ));
+                if let Some(vector) = &chunk.vector {
+                    statements.push(self.vector_statement(&chunk.id, &doc.url_key, vector, false));
+                }
             }
         }
         statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
@@ -862,13 +861,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         };
         let Some(expression) = expression else { return Ok(Vec::new()) };
         let rows = self.query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()]).await?;
-        rows.iter()
-            .map(|row| {
-                let mut hit = hit_from_row(row)?;
-                hit.score = sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
-                Ok(hit)
-            })
-            .collect()
+        rows.iter().map(|row| scored_hit(row, sign)).collect()
     }
 
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
@@ -899,6 +892,11 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
 
 fn hit_from_row(row: &Row) -> PortResult<SearchHit> {
     Ok(SearchHit { chunk_id: text(row, 0)?, url: text(row, 1)?, title: text(row, 2)?, heading: text(row, 3)?, text: text(row, 4)?, score: 0.0 })
+}
+
+/// A hit whose score is the row's sixth column times `sign` (-1 where the database's lower is better).
+fn scored_hit(row: &Row, sign: f64) -> PortResult<SearchHit> {
+    Ok(SearchHit { score: sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0), ..hit_from_row(row)? })
 }
 
 /// Candidates kept from the sign-bit pass for every result asked of the vector search.
@@ -1044,15 +1042,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
                 ],
             )
             .await?;
-        let hits = rows
-            .iter()
-            .map(|row| {
-                let mut hit = hit_from_row(row)?;
-                hit.score = row.get(5).and_then(Value::as_f64).unwrap_or(0.0);
-                Ok(hit)
-            })
-            .collect::<PortResult<Vec<_>>>()?;
-        Ok(Some(hits))
+        rows.iter().map(|row| scored_hit(row, 1.0)).collect::<PortResult<Vec<_>>>().map(Some)
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
@@ -1075,10 +1065,7 @@ impl<D: SqlDatabase> SqlStore<D> {
                 )
             }
             SqlDialect::Postgres => Statement::new(
-                format!(
-                    "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding) SELECT ?1, ?2, ?3, (?4::text)::vector {guard}
-                     ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding"
-                ),
+                format!("INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding) SELECT ?1, ?2, ?3, (?4::text)::vector {guard} {PG_REPLACE_VECTOR}"),
                 vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), pgvector_literal(&vector.values).into()],
             ),
         }
@@ -1102,6 +1089,10 @@ impl<D: SqlDatabase> SqlStore<D> {
         rows.iter().map(|row| Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))).collect()
     }
 }
+
+/// A chunk has one vector: a new one replaces the old (Postgres's form of SQLite's `INSERT OR REPLACE`).
+const PG_REPLACE_VECTOR: &str =
+    "ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding";
 
 /// A model name as a SQL string literal. pgvector's partial HNSW index is defined for one model, and
 /// the planner uses it only when a query states the same predicate literally.
@@ -1142,9 +1133,10 @@ fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
         .collect();
     if !vectors.is_empty() {
         statements.push(Statement::new(
-            "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
-             SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e
-             ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding",
+            format!(
+                "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
+                 SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e {PG_REPLACE_VECTOR}"
+            ),
             vec![doc.url_key.as_str().into(), Value::Array(vectors).to_string().into()],
         ));
     }
