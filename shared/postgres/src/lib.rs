@@ -153,17 +153,21 @@ impl PgDatabase {
     }
 }
 
-impl Connection {
-    async fn prepare(&mut self, sql: &str) -> PortResult<tokio_postgres::Statement> {
-        if let Some(statement) = self.prepared.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.client.prepare(&dollar_placeholders(sql)).await.map_err(port_error)?;
-        if is_cacheable(sql) {
-            self.prepared.insert(sql.to_string(), statement.clone());
-        }
-        Ok(statement)
+/// The prepared statement for `sql`, from the connection's cache or prepared through `client` (the
+/// connection itself, or a transaction on it).
+async fn prepare_cached(
+    client: &impl tokio_postgres::GenericClient,
+    prepared: &mut HashMap<String, tokio_postgres::Statement>,
+    sql: &str,
+) -> PortResult<tokio_postgres::Statement> {
+    if let Some(statement) = prepared.get(sql) {
+        return Ok(statement.clone());
     }
+    let statement = client.prepare(&dollar_placeholders(sql)).await.map_err(port_error)?;
+    if is_cacheable(sql) {
+        prepared.insert(sql.to_string(), statement.clone());
+    }
+    Ok(statement)
 }
 
 /// Statements worth keeping prepared: those that read or write rows. Schema changes run once, and
@@ -184,9 +188,10 @@ impl SqlDatabase for PgDatabase {
 
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
         let mut connection = self.client.lock().await;
-        let prepared = connection.prepare(&statement.sql).await?;
-        let params = bind(&statement.params, prepared.params())?;
-        let rows = connection.client.query(&prepared, &as_params(&params)).await.map_err(port_error)?;
+        let Connection { client, prepared } = &mut *connection;
+        let ready = prepare_cached(&*client, prepared, &statement.sql).await?;
+        let params = bind(&statement.params, ready.params())?;
+        let rows = client.query(&ready, &as_params(&params)).await.map_err(port_error)?;
         rows.iter().map(row_to_json).collect()
     }
 
@@ -198,16 +203,7 @@ impl SqlDatabase for PgDatabase {
         let transaction = client.transaction().await.map_err(port_error)?;
         let mut changed = Vec::with_capacity(statements.len());
         for statement in statements {
-            let ready = match prepared.get(&statement.sql) {
-                Some(ready) => ready.clone(),
-                None => {
-                    let ready = transaction.prepare(&dollar_placeholders(&statement.sql)).await.map_err(port_error)?;
-                    if is_cacheable(&statement.sql) {
-                        prepared.insert(statement.sql.clone(), ready.clone());
-                    }
-                    ready
-                }
-            };
+            let ready = prepare_cached(&transaction, prepared, &statement.sql).await?;
             let params = bind(&statement.params, ready.params())?;
             changed.push(transaction.execute(&ready, &as_params(&params)).await.map_err(port_error)?);
         }
