@@ -47,8 +47,18 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     // lexical candidates instead of reading every stored vector (a scan of the whole table per query).
     let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
     let terms = query_terms(query);
-    if let Some(fused) = fused_in_store(platform, query, &terms, &options, candidates).await? {
-        return Ok(finish(platform, query, fused, k).await);
+    // Where the store can fuse both rankings itself (Postgres), hybrid search is one round trip. That
+    // needs the query vector first, which then serves the search below if the store cannot.
+    let mut query_vector = None;
+    if let Some(model) = fusion_model(platform, &terms, &options, builtin_hybrid) {
+        let embedded = embeddings::embed_query(platform, query).await;
+        if let Ok(Some(vector)) = &embedded {
+            let fused = FusedQuery { terms: &terms, model, vector, url_prefix: options.url_prefix, candidates, weights: platform.config().rrf_weights };
+            if let Some(hits) = store.fused_search(&fused).await? {
+                return Ok(finish(platform, query, hits, k).await);
+            }
+        }
+        query_vector = Some(embedded);
     }
     let mut lexical = match options.mode {
         SearchMode::Vector => Vec::new(),
@@ -65,7 +75,7 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
             lexical.truncate(candidates as usize);
             ranked
         }
-        _ => match vector_hits(platform, query, &lexical, options.url_prefix, candidates).await {
+        _ => match vector_hits(platform, query, query_vector, &lexical, options.url_prefix, candidates).await {
             Ok(hits) => hits,
             // A provider outage degrades hybrid search to lexical instead of failing it.
             Err(error) if error.transient && options.mode == SearchMode::Hybrid => Vec::new(),
@@ -81,22 +91,13 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     Ok(finish(platform, query, ranked, k).await)
 }
 
-/// Hybrid search in one round trip, where the store can fuse both rankings itself (Postgres): when
-/// the query vector does not depend on the lexical results (no feedback) and the embedder is not the
-/// built-in one (which re-scores a lexical pool instead). `None` otherwise, or when the embedder is
-/// unavailable: the caller then runs the searches one by one, and degrades to lexical.
-async fn fused_in_store<P: Platform>(platform: &P, query: &str, terms: &[String], options: &SearchOptions<'_>, candidates: u32) -> PortResult<Option<Vec<SearchHit>>> {
+/// The embedding model, when hybrid search can be fused in the store: the query vector must not depend
+/// on the lexical results (no feedback), and the embedder must not be the built-in one (which re-scores
+/// a lexical pool instead).
+fn fusion_model<'a, P: Platform>(platform: &'a P, terms: &[String], options: &SearchOptions<'_>, builtin_hybrid: bool) -> Option<&'a str> {
     let config = platform.config();
-    if options.mode != SearchMode::Hybrid || config.vector_feedback.0 > 0 || terms.is_empty() {
-        return Ok(None);
-    }
-    let Some(model) = embeddings::model(&config.embeddings).filter(|m| *m != docent_core::embed::BUILTIN_MODEL) else { return Ok(None) };
-    let vector = match embeddings::embed_query(platform, query).await {
-        Ok(Some(vector)) => vector,
-        Ok(None) | Err(_) => return Ok(None),
-    };
-    let fused = FusedQuery { terms, model, vector: &vector, url_prefix: options.url_prefix, candidates, weights: config.rrf_weights };
-    platform.store().fused_search(&fused).await
+    let fusable = options.mode == SearchMode::Hybrid && !builtin_hybrid && config.vector_feedback.0 == 0 && !terms.is_empty();
+    fusable.then(|| embeddings::model(&config.embeddings)).flatten()
 }
 
 /// One result per page section, reranked if a reranker is configured, `k` at most.
@@ -189,9 +190,21 @@ async fn rescore_pool<P: Platform>(platform: &P, query: &str, pool: &[SearchHit]
 
 /// The vector ranking. In hybrid search the query vector is first moved towards the best lexical
 /// passages (`DOCENT_VECTOR_FEEDBACK_PASSAGES`), which is what makes the built-in embedder help.
-async fn vector_hits<P: Platform>(platform: &P, query: &str, lexical: &[SearchHit], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+/// `query_vector` is the query's embedding if it was already asked for.
+async fn vector_hits<P: Platform>(
+    platform: &P,
+    query: &str,
+    query_vector: Option<PortResult<Option<Vec<f32>>>>,
+    lexical: &[SearchHit],
+    url_prefix: Option<&str>,
+    limit: u32,
+) -> PortResult<Vec<SearchHit>> {
     let Some(model) = embeddings::model(&platform.config().embeddings) else { return Ok(Vec::new()) };
-    let Some(mut embedded) = embeddings::embed_query(platform, query).await? else { return Ok(Vec::new()) };
+    let embedded = match query_vector {
+        Some(embedded) => embedded?,
+        None => embeddings::embed_query(platform, query).await?,
+    };
+    let Some(mut embedded) = embedded else { return Ok(Vec::new()) };
     let (passages, weight) = platform.config().vector_feedback;
     if passages > 0 && !lexical.is_empty() {
         let texts: Vec<String> = lexical.iter().take(passages as usize).map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
