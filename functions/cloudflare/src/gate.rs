@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State};
 
-use docent_core::politeness::{Admission, HostGate, HostLimits};
+use docent_core::crawl::politeness::{Admission, HostGate, HostLimits};
 use docent_core::ports::{FetchGate, PortError, PortResult};
 
 /// The binding of the `CrawlGate` class in wrangler.toml.

@@ -29,8 +29,8 @@ use docent_core::ports::{
     append_capped, ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
     Statement,
 };
-use docent_core::store::SqlStore;
-use docent_core::vectorize_store::VectorizeStore;
+use docent_store::SqlStore;
+use docent_store::vectorize::store::VectorizeStore;
 
 mod postgres;
 use postgres::Database;
@@ -344,7 +344,7 @@ impl ModelRuntime for WorkersAi {
         let ai = self.binding()?;
         let input = RerankInput { query, contexts: documents.iter().map(|text| RerankContext { text }).collect(), top_k: documents.len() };
         let output: serde_json::Value = ai.run(model, &input).await.map_err(|e| transient("Workers AI reranker", e))?;
-        docent_core::rerank::parse_workers_ai_rerank(&output).map_err(PortError::permanent)
+        docent_core::retrieval::rerank::parse_workers_ai_rerank(&output).map_err(PortError::permanent)
     }
 
     type Stream = WorkersStream;

@@ -1,5 +1,5 @@
 //! The Vectorize binding as a [`VectorizeIndex`]. `worker` 0.8.7 has no wrapper for it, so the binding
-//! is declared here and taken from `env` by name. Inputs are built as JSON by `docent_core::vectorize`
+//! is declared here and taken from `env` by name. Inputs are built as JSON by `docent_store::vectorize`
 //! and turned into plain JS objects with `JSON.parse` (serde_wasm_bindgen would make maps into JS `Map`s,
 //! which Vectorize does not read); answers go back through `JSON.stringify` to the core's parsers.
 //!
@@ -14,8 +14,8 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use docent_core::ports::{PortError, PortResult};
-use docent_core::vectorize::{self, IndexedVector, QueryPlan};
-use docent_core::vectorize_store::VectorizeIndex;
+use docent_store::vectorize::{self, IndexedVector, QueryPlan};
+use docent_store::vectorize::store::VectorizeIndex;
 
 /// The `[[vectorize]]` binding in wrangler.toml.
 pub const VECTORIZE_BINDING: &str = "VECTORIZE";

@@ -11,13 +11,13 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use docent_core::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
-use docent_core::domain::random_id;
+use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::llm::{self, Turn, DO_NOT_KNOW};
-use docent_core::ports::{Clock, DocumentStore, KeyValue};
-use docent_core::search::{query_terms, snippet, SearchHit};
-use docent_core::sse;
-use docent_core::tickets::wants_human;
+use docent_core::ports::{Clock, KeyValue};
+use docent_store::api::DocumentStore;
+use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
+use docent_core::llm::sse;
+use docent_core::escalation::tickets::wants_human;
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, Request, Response};
@@ -122,7 +122,7 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
     let session_id = match chat.session_id.clone() {
         Some(id) if is_session_id(&id) => id,
         Some(_) => return Err(ApiError::bad_request("invalid_session", "session_id must be the id returned by a previous answer")),
-        None => random_id(platform.clock(), 16),
+        None => platform.clock().random_id(16),
     };
     let session: Session = match chat.session_id {
         None => Session::default(),

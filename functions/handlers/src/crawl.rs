@@ -4,21 +4,20 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::crawl::{
-    decide, discover_listed, not_modified, page_request, robots_origin, robots_policy, robots_request, sitemap_request, unchanged_since_lastmod,
-    CrawlSettings, IndexChange, ListedPage, PageDecision, RobotsPolicy, ROBOTS_TTL_SECONDS,
+use docent_core::crawl::decide::{decide, discover_listed, not_modified, unchanged_since_lastmod, IndexChange, ListedPage, PageDecision};
+use docent_core::crawl::fetch::{
+    page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings, RobotsPolicy, ROBOTS_TTL_SECONDS,
 };
-use docent_core::politeness::{Admission, HostLimits};
-use docent_core::schedule::{parse_w3c_datetime, CronSchedule};
+use docent_core::crawl::politeness::{Admission, HostLimits};
+use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::domain::ROBOTS_BLOCKED;
-use docent_core::domain::{random_id, CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
-use docent_core::ports::{
-    Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, GLOBAL_GATE,
-};
-use docent_core::breaker::{BreakerState, Gate};
-use docent_core::retry::Backoff;
-use docent_core::sitemap;
-use docent_core::urls::{is_private_host, parse_crawl_url, Scope};
+use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
+use docent_core::ports::{Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, GLOBAL_GATE};
+use docent_store::api::{CrawlStore, DocumentStore};
+use docent_core::crawl::breaker::{BreakerState, Gate};
+use docent_core::crawl::retry::Backoff;
+use docent_core::crawl::sitemap;
+use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
@@ -91,7 +90,7 @@ impl CrawlRequest {
 
 /// Creates a job and enqueues its start URL.
 pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Result<NewCrawlJob, ApiError> {
-    let job = request.validate(platform.config(), random_id(platform.clock(), 12))?;
+    let job = request.validate(platform.config(), platform.clock().random_id(12))?;
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
     // If this send is lost, the cron sweep re-enqueues the still-queued start URL.

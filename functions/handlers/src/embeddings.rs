@@ -5,8 +5,9 @@
 
 use docent_core::config::EmbeddingProvider;
 use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
-use docent_core::embed::builtin_embed;
-use docent_core::ports::{FetchRequest, Fetcher, KeyValue, ModelRuntime, PortError, PortResult, VectorStore};
+use docent_core::retrieval::embed::builtin_embed;
+use docent_core::ports::{FetchRequest, Fetcher, KeyValue, ModelRuntime, PortError, PortResult};
+use docent_store::api::VectorStore;
 
 use crate::Platform;
 
@@ -20,7 +21,7 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
     match provider {
         EmbeddingProvider::Off => None,
-        EmbeddingProvider::Builtin => Some(docent_core::embed::BUILTIN_MODEL),
+        EmbeddingProvider::Builtin => Some(docent_core::retrieval::embed::BUILTIN_MODEL),
         EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } | EmbeddingProvider::SpinLlm { model } => Some(model),
     }
 }
@@ -100,7 +101,7 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
                 vectors
                     .into_iter()
                     .map(|mut v| {
-                        docent_core::embed::normalize(&mut v);
+                        docent_core::retrieval::embed::normalize(&mut v);
                         v
                     })
                     .collect()
@@ -156,7 +157,7 @@ pub fn parse_openai_response(status: u16, body: &[u8], expected: usize) -> PortR
     for item in reply.data {
         if let Some(slot) = vectors.get_mut(item.index) {
             let mut values = item.embedding;
-            docent_core::embed::normalize(&mut values);
+            docent_core::retrieval::embed::normalize(&mut values);
             *slot = values;
         }
     }

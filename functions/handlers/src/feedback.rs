@@ -4,9 +4,10 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::domain::{random_id, Feedback, Rating};
-use docent_core::ports::{AnswerStore, Clock, KeyValue};
-use docent_core::schedule::utc_day;
+use docent_core::domain::{Feedback, Rating};
+use docent_core::ports::{Clock, KeyValue};
+use docent_store::api::AnswerStore;
+use docent_core::crawl::schedule::utc_day;
 
 use crate::chat::{session_key, Session};
 use crate::http::{json_response, parse_json, query_param, ApiError, Request, Response};
@@ -51,7 +52,7 @@ pub async fn record<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         )));
     };
     let feedback = Feedback {
-        id: random_id(platform.clock(), 12),
+        id: platform.clock().random_id(12),
         answer_id: input.answer_id,
         session_id: Some(session_id),
         rating,

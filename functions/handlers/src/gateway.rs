@@ -5,15 +5,16 @@
 
 use std::future::Future;
 
-use docent_core::breaker::{BreakerState, Gate};
+use docent_core::crawl::breaker::{BreakerState, Gate};
 use docent_core::config::{LlmProvider, ProviderKind};
 use docent_core::domain::UsageRecord;
 use docent_core::llm::{self, estimate_tokens, Message, Piece, Usage, WireFormat};
-use docent_core::politeness::Admission;
-use docent_core::ports::{AnswerStore, ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime};
-use docent_core::retry::parse_retry_after;
-use docent_core::schedule::utc_day;
-use docent_core::sse::EventParser;
+use docent_core::crawl::politeness::Admission;
+use docent_core::ports::{ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime};
+use docent_store::api::AnswerStore;
+use docent_core::crawl::retry::parse_retry_after;
+use docent_core::crawl::schedule::utc_day;
+use docent_core::llm::sse::EventParser;
 use futures_util::future::{select, Either};
 
 use crate::Platform;

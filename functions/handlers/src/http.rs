@@ -156,7 +156,7 @@ pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), A
     let presented = bearer_token(request);
     match presented {
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
-        Some(key) if docent_core::signature::ct_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(key) if docent_core::escalation::signature::ct_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
         Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the admin key is not valid")),
     }
 }

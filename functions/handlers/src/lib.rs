@@ -25,7 +25,8 @@ pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
-use docent_core::ports::{AnswerStore, Clock, CrawlQueue, CrawlStore, DocumentStore, FetchGate, Fetcher, KeyValue, ModelRuntime, TicketStore, VectorStore};
+use docent_core::ports::{Clock, CrawlQueue, FetchGate, Fetcher, KeyValue, ModelRuntime};
+use docent_store::api::{AnswerStore, CrawlStore, DocumentStore, TicketStore, VectorStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 

@@ -3,7 +3,7 @@
 use ::http::StatusCode;
 
 use docent_core::ports::{Clock, KeyValue};
-use docent_core::ratelimit::{RateDecision, RateLimit};
+use docent_core::crawl::ratelimit::{RateDecision, RateLimit};
 
 use crate::http::{ApiError, Request};
 use crate::Platform;

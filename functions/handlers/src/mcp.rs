@@ -12,10 +12,11 @@
 use ::http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use docent_core::domain::{random_id, sha256_hex};
-use docent_core::ports::TicketStore;
-use docent_core::signature::ct_eq;
-use docent_core::tickets::TicketStatus;
+use docent_core::domain::sha256_hex;
+use docent_core::ports::Clock;
+use docent_store::api::TicketStore;
+use docent_core::escalation::signature::ct_eq;
+use docent_core::escalation::tickets::TicketStatus;
 
 use crate::http::{bearer_token, json_response, ApiError, Body, Request, Response};
 use crate::retrieve::search_results;
@@ -106,7 +107,7 @@ pub async fn post<P: Platform>(platform: &P, request: &Request) -> Result<Respon
     let mut new_session = None;
     for message in messages {
         if message.get("method").and_then(Value::as_str) == Some("initialize") && session.is_none() {
-            new_session = Some(sign_session(&key, &random_id(platform.clock(), 16)));
+            new_session = Some(sign_session(&key, &platform.clock().random_id(16)));
         }
         if let Some(reply) = handle_message(platform, message).await {
             replies.push(reply);

@@ -5,7 +5,6 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::domain::random_id;
 use docent_core::llm::Turn;
 use docent_core::ports::Clock;
 
@@ -89,7 +88,7 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
     };
     let message = checked_message(&completion.messages[last_user].content.text())?;
     let question = Question { message, history: turns(&completion.messages[..last_user]), session_id: None, answered: 0 };
-    let id = format!("chatcmpl-{}", random_id(platform.clock(), 12));
+    let id = format!("chatcmpl-{}", platform.clock().random_id(12));
     let created = platform.clock().now_ms() / 1000;
     if !completion.stream {
         let events = collect_answer(platform, question).await;

@@ -5,11 +5,12 @@ use serde::Serialize;
 
 use docent_core::domain::sha256_hex;
 use docent_core::config::{EmbeddingProvider, SearchMode};
-use docent_core::embed::{builtin_embed, dot, with_feedback};
+use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
 use docent_core::config::{Reranker, RerankerKind};
-use docent_core::ports::{Clock, DocumentStore, FetchRequest, Fetcher, FusedQuery, ModelRuntime, PortError, PortResult, VectorStore};
-use docent_core::rerank;
-use docent_core::search::{dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
+use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
+use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
+use docent_core::retrieval::rerank;
+use docent_core::retrieval::search::{dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
 
 use crate::embeddings;
 use crate::gateway::within;
@@ -176,7 +177,7 @@ async fn rescore_pool<P: Platform>(platform: &P, query: &str, pool: &[SearchHit]
     let feedback: Vec<Vec<f32>> = pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
     let embedded = with_feedback(&builtin_embed(query), &feedback, weight);
     let ids: Vec<String> = pool.iter().map(|h| h.chunk_id.clone()).collect();
-    let stored = platform.store().similarities(docent_core::embed::BUILTIN_MODEL, &embedded, &ids).await?;
+    let stored = platform.store().similarities(docent_core::retrieval::embed::BUILTIN_MODEL, &embedded, &ids).await?;
     let mut scored: Vec<(f32, &SearchHit)> = pool
         .iter()
         .map(|hit| {
@@ -209,7 +210,7 @@ async fn vector_hits<P: Platform>(
     if passages > 0 && !lexical.is_empty() {
         let texts: Vec<String> = lexical.iter().take(passages as usize).map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
         let vectors = embeddings::embed(platform, &texts).await?;
-        embedded = docent_core::embed::with_feedback(&embedded, &vectors, weight);
+        embedded = docent_core::retrieval::embed::with_feedback(&embedded, &vectors, weight);
     }
     let nearest = platform.store().nearest(model, &embedded, url_prefix, limit).await?;
     let ids: Vec<String> = nearest.iter().map(|(id, _)| id.clone()).collect();

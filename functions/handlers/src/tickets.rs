@@ -9,10 +9,11 @@
 use ::http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 
-use docent_core::domain::{random_id, sha256_hex};
-use docent_core::ports::{Clock, TicketStore, TicketUpdate};
-use docent_core::signature::ct_eq;
-use docent_core::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
+use docent_core::domain::sha256_hex;
+use docent_core::ports::Clock;
+use docent_store::api::{TicketStore, TicketUpdate};
+use docent_core::escalation::signature::ct_eq;
+use docent_core::escalation::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
 
 use crate::http::{bearer_token as bearer, json_response, parse_json, query_param, ApiError, Request, Response};
 use crate::Platform;
@@ -79,9 +80,9 @@ pub async fn create<P: Platform>(
     if let Some(request) = limit_client {
         crate::limits::rate_limit(platform, request, "tickets", platform.config().ticket_rate_limit, "tickets").await?;
     }
-    let token = random_id(platform.clock(), 24);
+    let token = platform.clock().random_id(24);
     let new = NewTicket {
-        id: format!("t_{}", random_id(platform.clock(), 10)),
+        id: format!("t_{}", platform.clock().random_id(10)),
         token_hash: sha256_hex(token.as_bytes()),
         subject: input.subject.trim().to_string(),
         description: input.description.trim().to_string(),
@@ -163,7 +164,7 @@ pub async fn update<P: Platform>(platform: &P, id: &str, input: UpdateTicket, ac
     if change.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
         return Err(ApiError::bad_request("invalid_request", format!("comment is limited to {MAX_COMMENT_CHARS} characters")));
     }
-    let revision = random_id(platform.clock(), 12);
+    let revision = platform.clock().random_id(12);
     match platform.store().update_ticket(id, &change, actor, &revision, platform.clock().now_ms()).await? {
         TicketUpdate::Updated(ticket) => Ok(*ticket),
         TicketUpdate::NotFound => Err(ApiError::not_found(format!("no ticket {id}"))),

@@ -18,10 +18,11 @@ use ::http::StatusCode;
 use serde::Deserialize;
 
 use docent_core::domain::{url_key, Priority};
-use docent_core::ports::{Clock, DocumentStore, KeyValue};
-use docent_core::signature::{verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook, TOLERANCE_SECONDS};
-use docent_core::urls::parse_crawl_url;
-use docent_core::webhook::{GithubDocs, WebhookActions};
+use docent_core::ports::{Clock, KeyValue};
+use docent_store::api::DocumentStore;
+use docent_core::escalation::signature::{verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook, TOLERANCE_SECONDS};
+use docent_core::crawl::urls::parse_crawl_url;
+use docent_core::escalation::webhook::{GithubDocs, WebhookActions};
 
 use crate::crawl::{start_job, CrawlRequest};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};

@@ -19,15 +19,15 @@ use std::time::Instant;
 
 use docent_core::config::{Config, SearchMode};
 use docent_core::domain::CrawlMessage;
-use docent_core::extract::extract_html;
-use docent_core::ports::{CrawlStore, DocumentStore};
-use docent_core::search::{query_terms, snippet};
+use docent_core::content::extract::extract_html;
+use docent_store::api::{CrawlStore, DocumentStore};
+use docent_core::retrieval::search::{query_terms, snippet};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
 
 use docent_cli::platform::{open_database, Native};
-use docent_core::store::SqlStore;
+use docent_store::SqlStore;
 
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
@@ -213,11 +213,11 @@ fn index(args: &[String]) -> Result<(), String> {
 /// start page's message enqueues them.
 async fn seed(native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[String]) -> Result<(), String> {
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
-    let scope = docent_core::urls::Scope::of(&url::Url::parse(&job.start_url).map_err(|e| e.to_string())?);
-    let filter = docent_core::urls::UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+    let scope = docent_core::crawl::urls::Scope::of(&url::Url::parse(&job.start_url).map_err(|e| e.to_string())?);
+    let filter = docent_core::crawl::urls::UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
     let found: Vec<CrawlMessage> = seeds
         .iter()
-        .filter_map(|s| docent_core::urls::parse_crawl_url(s).ok())
+        .filter_map(|s| docent_core::crawl::urls::parse_crawl_url(s).ok())
         .filter(|u| u.as_str() != job.start_url && filter.allows(&scope, u))
         .map(|u| CrawlMessage::new(&job.id, u.as_str(), 1, job.priority))
         .collect();
@@ -331,7 +331,7 @@ fn robots(args: &[String]) -> Result<(), String> {
             Err(_) if url.starts_with('/') => url.to_string(),
             Err(e) => return Err(format!("stdin line {}: url: {e}", n + 1)),
         };
-        let allowed = docent_core::robots::Robots::parse(body).is_allowed(agent, &target);
+        let allowed = docent_core::crawl::robots::Robots::parse(body).is_allowed(agent, &target);
         writeln!(out, "{}", serde_json::json!({"allowed": allowed})).map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
-use docent_core::politeness::{Admission, HostGate, HostLimits};
+use docent_core::crawl::politeness::{Admission, HostGate, HostLimits};
 use docent_core::ports::{
     ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlDialect,
     SqlValue, Statement, StoreDatabase,
 };
-use docent_core::store::SqlStore;
+use docent_store::SqlStore;
 use docent_functions::Platform;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use docent_cli::platform::{open_database, Native};
-use docent_core::breaker::BreakerPolicy;
+use docent_core::crawl::breaker::BreakerPolicy;
 use docent_core::config::Config;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;

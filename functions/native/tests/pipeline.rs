@@ -7,7 +7,8 @@ use docent_cli::platform::{open_database, Database, Native};
 use docent_cli::testing::test_databases;
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
-use docent_core::ports::{CrawlStore, DocumentStore, KeyValue};
+use docent_core::ports::KeyValue;
+use docent_store::api::{CrawlStore, DocumentStore};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
 
@@ -373,21 +374,21 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         .unwrap();
         drop(old);
         let p = Native::open(sqlite(&db), test_config()).unwrap();
-        assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
+        assert_eq!(p.store().schema_version().await.unwrap(), docent_store::MIGRATIONS.len() as u64);
         // The old queued URL is readable with the new columns' defaults.
         let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
         assert_eq!(stale, vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]);
         // Opening again applies nothing twice.
         drop(p);
         let p = Native::open(sqlite(&db), test_config()).unwrap();
-        assert_eq!(p.store().schema_version().await.unwrap(), docent_core::store::MIGRATIONS.len() as u64);
+        assert_eq!(p.store().schema_version().await.unwrap(), docent_store::MIGRATIONS.len() as u64);
     });
 }
 
 #[test]
 fn chunks_carry_vectors_and_every_search_mode_answers() {
     use docent_core::config::SearchMode;
-    use docent_core::ports::VectorStore;
+    use docent_store::api::VectorStore;
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
         for p in natives("vectors") {
@@ -395,7 +396,7 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
             drain(&p).await;
             assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
             let chunks = p.store().counts().await.unwrap().chunks;
-            let model = docent_core::embed::BUILTIN_MODEL;
+            let model = docent_core::retrieval::embed::BUILTIN_MODEL;
             assert_eq!(p.store().vector_count(model).await.unwrap(), chunks, "one vector per chunk");
             let top = |mode, query: &'static str| {
                 let p = &p;
@@ -470,11 +471,11 @@ fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
 #[test]
 fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
     use docent_core::config::EmbeddingProvider;
-    use docent_core::ports::VectorStore;
+    use docent_store::api::VectorStore;
     pollster::block_on(async {
         let dir = fresh_dir("backfill");
         let config = |embeddings| Config { embeddings, ..test_config() };
-        let model = docent_core::embed::BUILTIN_MODEL;
+        let model = docent_core::retrieval::embed::BUILTIN_MODEL;
         {
             let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Off)).unwrap();
             crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
@@ -535,7 +536,7 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
         let plain = Native::open(sqlite(&db), test_config()).unwrap();
         crawl::start_job(&plain, request(site_url("index.html"), None)).await.unwrap();
         drain(&plain).await;
-        let ids = |hits: Vec<docent_core::search::SearchHit>| hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>();
+        let ids = |hits: Vec<docent_core::retrieval::search::SearchHit>| hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>();
         let options = SearchOptions { mode: docent_core::config::SearchMode::Lexical, url_prefix: None };
         let fused = ids(retrieve(&plain, "harbor jobs", 4, options).await.unwrap());
         assert_eq!(fused.len(), 4);

@@ -9,10 +9,11 @@ use docent_cli::platform::{open_database, Native, SystemClock};
 use docent_cli::testing::{fresh_postgres_database, test_databases};
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
-use docent_core::embed::{builtin_embed, BUILTIN_MODEL};
-use docent_core::ports::{CrawlQueue, DocumentStore, FusedQuery, SqlDatabase, SqlDialect, Statement, VectorStore};
-use docent_core::search::{query_terms, reciprocal_rank_fusion, SearchHit};
-use docent_core::tasks::TaskQueue;
+use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
+use docent_core::ports::{CrawlQueue, SqlDatabase, SqlDialect, Statement};
+use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
+use docent_core::retrieval::search::{query_terms, reciprocal_rank_fusion, SearchHit};
+use docent_store::tasks::TaskQueue;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
 

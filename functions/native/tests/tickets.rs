@@ -4,10 +4,10 @@
 use docent_cli::platform::{open_database, Native, Sqlite};
 use docent_cli::testing::test_databases;
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
-use docent_core::store::SqlStore;
+use docent_store::SqlStore;
 use docent_core::config::Config;
-use docent_core::ports::{TicketStore, TicketUpdate};
-use docent_core::tickets::{NewTicket, TicketChange, TicketStatus};
+use docent_store::api::{TicketStore, TicketUpdate};
+use docent_core::escalation::tickets::{NewTicket, TicketChange, TicketStatus};
 
 /// Docent on each store, fresh for `name`.
 fn natives(name: &str) -> Vec<Native> {

@@ -12,10 +12,11 @@ use std::path::PathBuf;
 
 use docent_cli::platform::Sqlite;
 use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority};
-use docent_core::ports::{CrawlStore, DocumentStore, PortError, PortResult, SqlDatabase, Statement, VectorStore};
-use docent_core::store::SqlStore;
-use docent_core::vectorize::{IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K, MAX_UPSERT_BATCH};
-use docent_core::vectorize_store::{VectorizeIndex, VectorizeStore};
+use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
+use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
+use docent_store::SqlStore;
+use docent_store::vectorize::{IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K, MAX_UPSERT_BATCH};
+use docent_store::vectorize::store::{VectorizeIndex, VectorizeStore};
 use serde_json::Value;
 
 const MODEL: &str = "@cf/baai/bge-base-en-v1.5";

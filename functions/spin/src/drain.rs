@@ -4,7 +4,7 @@
 //! `self.alt` host) whenever it enqueued work, so a crawl proceeds at once instead of once a minute.
 
 use docent_core::ports::{Clock, PortError};
-use docent_core::tasks::{Backlog, Retried, Task};
+use docent_store::tasks::{Backlog, Retried, Task};
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::http::{json_response, require_admin, ApiError};
 use docent_functions::{Platform, Request, Response};

@@ -4,7 +4,7 @@
 //!
 //! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
 //! webhooks) with the routes, stores and outbound hosts each function needs. Spin has no queue, so the
-//! crawl fan-out goes through the task table of `docent_core::tasks`, drained by the cron trigger and by
+//! crawl fan-out goes through the task table of `docent_store::tasks`, drained by the cron trigger and by
 //! `POST /internal/drain`, which the component invokes on itself after it enqueues work.
 
 #![allow(async_fn_in_trait)]
@@ -33,9 +33,9 @@ use std::rc::Rc;
 use bytes::Bytes;
 use docent_core::config::{Config, StoreBackend};
 use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
-use docent_core::sql_gate::SqlGate;
-use docent_core::store::SqlStore;
-use docent_core::tasks::TaskQueue;
+use docent_store::sql_gate::SqlGate;
+use docent_store::SqlStore;
+use docent_store::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
 use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -129,12 +129,12 @@ async fn schema_is_current(db: &SpinDatabase) -> bool {
         SqlDialect::Sqlite => (
             "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
                     (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
-            docent_core::store::MIGRATIONS.len(),
+            docent_store::MIGRATIONS.len(),
         ),
         SqlDialect::Postgres => (
             "SELECT (SELECT COUNT(*) FROM docent_migrations),
                     (SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('crawl_tasks', 'politeness_gates'))",
-            docent_core::store::POSTGRES_MIGRATIONS.len(),
+            docent_store::POSTGRES_MIGRATIONS.len(),
         ),
     };
     match db.query(&Statement::new(sql, vec![])).await {

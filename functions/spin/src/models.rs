@@ -3,7 +3,7 @@
 //! whole, so an answer reaches the gateway as one piece (`core::instruct`); and its calls are
 //! synchronous, so the gateway's deadlines are checked only once a call has returned.
 
-use docent_core::instruct::{instruct_prompt, whole_answer_events};
+use docent_core::llm::instruct::{instruct_prompt, whole_answer_events};
 use docent_core::llm::{Message, Usage};
 use docent_core::ports::{ByteStream, ModelRuntime, PortError, PortResult};
 use spin_sdk::llm::{self, EmbeddingModel, InferencingModel, InferencingParams};

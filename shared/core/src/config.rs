@@ -1,11 +1,11 @@
 //! Configuration from `DOCENT_*` variables, read through a lookup function so that every platform
 //! (Worker vars and secrets, Spin variables, process environment) feeds the same parser.
 
-use crate::chunk::ChunkingOptions;
-use crate::ratelimit::RateLimit;
-use crate::breaker::BreakerPolicy;
-use crate::politeness::HostLimits;
-use crate::retry::Backoff;
+use crate::content::chunk::ChunkingOptions;
+use crate::crawl::ratelimit::RateLimit;
+use crate::crawl::breaker::BreakerPolicy;
+use crate::crawl::politeness::HostLimits;
+use crate::crawl::retry::Backoff;
 use crate::llm::{parse_prices, ContextBudget, Price};
 
 /// The documented development admin key, used only when `DOCENT_ADMIN_KEY` is unset and the deployment

@@ -285,13 +285,6 @@ pub fn url_key(normalized_url: &str) -> String {
     sha256_hex(normalized_url.as_bytes())[..32].to_string()
 }
 
-/// Hex of random bytes, e.g. for job and session ids.
-pub fn random_id(clock: &impl crate::ports::Clock, bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    clock.random_bytes(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Formats milliseconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T09:15:02.123Z`).
 pub fn format_timestamp(ms: u64) -> String {
     let secs = ms / 1000;

@@ -1,40 +1,21 @@
-//! Docent's platform-neutral core.
+//! Docent's platform-neutral core: plain Rust with no I/O.
 //!
-//! Everything here is plain Rust with no I/O: HTML extraction, URL handling, chunking, query analysis,
-//! answer building and the SQL of the embedded store. The outside world is reached only through the
-//! traits in [`ports`], which each platform shell implements.
+//! Each room is one capability: [`crawl`] (what to fetch and what a response means), [`content`]
+//! (pages to text and chunks), [`retrieval`] (ranking and extractive answers), [`llm`] (prompts,
+//! provider wire formats, quotas) and [`escalation`] (tickets, webhooks, signatures). [`domain`] holds
+//! the types they share, [`config`] reads the `DOCENT_*` settings, and [`ports`] are the traits each
+//! platform shell implements: the only way out to the world. The store built on these ports is the
+//! `docent-store` crate.
 
 // The port traits are used with static dispatch on single-threaded runtimes; see `ports`.
 #![allow(async_fn_in_trait)]
 
-pub mod answer;
-pub mod breaker;
-pub mod chunk;
 pub mod config;
+pub mod content;
 pub mod crawl;
 pub mod domain;
-pub mod embed;
-pub mod extract;
-pub mod html;
-pub mod instruct;
+pub mod escalation;
 pub mod llm;
 pub mod pg_params;
-pub mod politeness;
 pub mod ports;
-pub mod ratelimit;
-pub mod rerank;
-pub mod retry;
-pub mod robots;
-pub mod schedule;
-pub mod search;
-pub mod signature;
-pub mod sql_gate;
-pub mod sitemap;
-pub mod sse;
-pub mod store;
-pub mod tasks;
-pub mod tickets;
-pub mod urls;
-pub mod vectorize;
-pub mod vectorize_store;
-pub mod webhook;
+pub mod retrieval;

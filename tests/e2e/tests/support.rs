@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use docent_core::signature::sign_hex_hmac;
+use docent_core::escalation::signature::sign_hex_hmac;
 use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
 use serde_json::{json, Value};
 

@@ -7,7 +7,7 @@ mod scenario;
 
 use docent_cli::platform::{open_database, Native};
 use docent_core::config::Config;
-use docent_core::ports::DocumentStore;
+use docent_store::api::DocumentStore;
 use docent_e2e::{repo_root, Docent, FixtureServer};
 use docent_functions::Platform;
 use scenario::WEBHOOK_SECRET;

@@ -1,4 +1,4 @@
-//! The SQL-backed politeness gate (docent_core::sql_gate) that Spin instances share, on real SQLite with
+//! The SQL-backed politeness gate (docent_store::sql_gate) that Spin instances share, on real SQLite with
 //! two connections (two instances): a write that lands between another instance's read and write makes
 //! that instance decide again on the new state, so a slot is never given out twice.
 
@@ -6,9 +6,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use docent_cli::platform::Sqlite;
-use docent_core::politeness::{Admission, HostLimits, CONCURRENCY_POLL_MS};
+use docent_core::crawl::politeness::{Admission, HostLimits, CONCURRENCY_POLL_MS};
 use docent_core::ports::{Clock, FetchGate, PortResult, Row, SqlDatabase, Statement};
-use docent_core::sql_gate::{SqlGate, MAX_ATTEMPTS};
+use docent_store::sql_gate::{SqlGate, MAX_ATTEMPTS};
 use pollster::block_on;
 
 #[derive(Clone)]

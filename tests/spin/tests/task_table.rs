@@ -1,4 +1,4 @@
-//! The task table (docent_core::tasks) that replaces Cloudflare Queues on Spin, on real SQLite: claims in
+//! The task table (docent_store::tasks) that replaces Cloudflare Queues on Spin, on real SQLite: claims in
 //! priority order, never the same row to two drainers while its lease holds, settling only with the
 //! lease, and the Worker queue's retry and dead-letter policy.
 
@@ -8,7 +8,7 @@ use std::rc::Rc;
 use docent_cli::platform::Sqlite;
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{Clock, CrawlQueue};
-use docent_core::tasks::{Retried, TaskQueue, MAX_RETRIES};
+use docent_store::tasks::{Retried, TaskQueue, MAX_RETRIES};
 use pollster::block_on;
 
 /// A clock the test moves by hand; random bytes from a counter (lease tokens must only differ).
@@ -115,7 +115,7 @@ fn postgres_queue(url: &str, clock: TestClock) -> TaskQueue<docent_cli::platform
 #[test]
 fn on_postgres_drainers_skip_rows_another_is_claiming_and_never_share_one() {
     let Some(url) = docent_cli::testing::fresh_postgres_database("spin_task_table") else { return };
-    block_on(docent_core::store::SqlStore::new(docent_cli::platform::open_database(&url).unwrap()).ensure_schema()).unwrap();
+    block_on(docent_store::SqlStore::new(docent_cli::platform::open_database(&url).unwrap()).ensure_schema()).unwrap();
     let clock = TestClock { now: Rc::new(Cell::new(1_000_000)), seed: Rc::new(Cell::new(0)) };
     let queue = postgres_queue(&url, clock.clone());
     let messages: Vec<CrawlMessage> = (0..40).map(|i| message(&format!("u{i}"), Priority::Normal)).collect();

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use docent_core::signature::sign_standard_webhook;
+use docent_core::escalation::signature::sign_standard_webhook;
 use serde_json::Value;
 
 use docent_e2e::{repo_root, request, FixtureServer, Reply};

@@ -5,7 +5,7 @@
 //! A short tail of the previous chunk is repeated at the start of the next (overlap) so that a sentence
 //! cut at a chunk boundary is still found with its context.
 
-use crate::extract::{Block, BlockKind};
+use crate::content::extract::{Block, BlockKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkingOptions {

@@ -8,19 +8,25 @@
 //! keyed by url key and rewritten only when its content hash changes. Redelivered queue messages therefore
 //! change nothing.
 
+// The store traits are used with static dispatch on single-threaded runtimes, like the core's ports.
+#![allow(async_fn_in_trait)]
+
+pub mod api;
+pub mod sql_gate;
+pub mod tasks;
+pub mod vectorize;
+
 use serde_json::Value;
 
-use crate::domain::{
+use docent_core::domain::{
     format_timestamp, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, JobStatus, NewCrawlJob, PageCounts, Priority,
     UrlOutcome, UrlState,
 };
-use crate::ports::{
-    CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement, TicketStore, TicketUpdate,
-    VectorStore,
-};
-use crate::embed::{hamming, QuantizedVector};
-use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
-use crate::search::{fts5_match_expression, tsquery_words, SearchHit};
+use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement};
+use crate::api::{CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore};
+use docent_core::retrieval::embed::{hamming, QuantizedVector};
+use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
+use docent_core::retrieval::search::{fts5_match_expression, tsquery_words, SearchHit};
 
 /// The schema, one statement each (D1 prepares statements one at a time). Every statement is idempotent,
 /// so the whole list can run at start-up on every platform.
@@ -341,7 +347,7 @@ impl<D: SqlDatabase> SqlStore<D> {
         let blocked = self
             .query(
                 "SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1 AND state = 'skipped' AND detail = ?2",
-                vec![id.as_str().into(), crate::domain::ROBOTS_BLOCKED.into()],
+                vec![id.as_str().into(), docent_core::domain::ROBOTS_BLOCKED.into()],
             )
             .await?;
         Ok(CrawlJob {
@@ -989,7 +995,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
     }
 
-    async fn put_vectors(&self, url_key: &str, vectors: &[(String, crate::domain::ChunkVector)]) -> PortResult<()> {
+    async fn put_vectors(&self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)]) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
         let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
         if let (SqlDialect::Postgres, Some((_, vector))) = (self.db.dialect(), vectors.first()) {
@@ -1002,13 +1008,13 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(())
     }
 
-    async fn fused_search(&self, query: &crate::ports::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
         if self.db.dialect() != SqlDialect::Postgres {
             return Ok(None);
         }
         let Some(words) = tsquery_words(query.terms) else { return Ok(Some(Vec::new())) };
         let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
-        let k = crate::search::RRF_K;
+        let k = docent_core::retrieval::search::RRF_K;
         // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's weight / (k + index + 1).
         let sql = format!(
             "WITH {POSTGRES_BM25},
@@ -1054,7 +1060,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
 impl<D: SqlDatabase> SqlStore<D> {
     /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after the
     /// chunk's own transaction.
-    fn vector_statement(&self, chunk_id: &str, url_key: &str, vector: &crate::domain::ChunkVector, if_chunk_exists: bool) -> Statement {
+    fn vector_statement(&self, chunk_id: &str, url_key: &str, vector: &docent_core::domain::ChunkVector, if_chunk_exists: bool) -> Statement {
         let guard = if if_chunk_exists { "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)" } else { "WHERE true" };
         match self.db.dialect() {
             SqlDialect::Sqlite => {
@@ -1104,7 +1110,7 @@ fn model_literal(model: &str) -> String {
 /// to that dimension (a table may hold several models); a no-op once it exists. Written with the
 /// vectors, so searches never pay for it.
 fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
-    let index = format!("chunk_vectors_hnsw_{}", &crate::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
+    let index = format!("chunk_vectors_hnsw_{}", &docent_core::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
     Statement::new(
         format!(
             "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {}",
@@ -1214,8 +1220,8 @@ fn audit_statement(id: &str, revision: &str, now_ms: u64, actor: &str, action: &
 
 const FEEDBACK_COLUMNS: &str = "id, answer_id, session_id, rating, comment, question, answer, created_at";
 
-impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
-    async fn record_feedback(&self, f: &crate::domain::Feedback) -> PortResult<()> {
+impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
+    async fn record_feedback(&self, f: &docent_core::domain::Feedback) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
                 format!(
@@ -1237,7 +1243,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn list_feedback(&self, rating: Option<crate::domain::Rating>, limit: u32) -> PortResult<Vec<crate::domain::Feedback>> {
+    async fn list_feedback(&self, rating: Option<docent_core::domain::Rating>, limit: u32) -> PortResult<Vec<docent_core::domain::Feedback>> {
         let rows = self
             .query(
                 &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
@@ -1246,11 +1252,11 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
             .await?;
         rows.iter()
             .map(|row| {
-                Ok(crate::domain::Feedback {
+                Ok(docent_core::domain::Feedback {
                     id: text(row, 0)?,
                     answer_id: text(row, 1)?,
                     session_id: opt_text(row, 2),
-                    rating: crate::domain::Rating::parse(&text(row, 3)?).ok_or_else(|| PortError::permanent("unknown rating"))?,
+                    rating: docent_core::domain::Rating::parse(&text(row, 3)?).ok_or_else(|| PortError::permanent("unknown rating"))?,
                     comment: opt_text(row, 4),
                     question: text(row, 5)?,
                     answer: text(row, 6)?,
@@ -1260,7 +1266,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
             .collect()
     }
 
-    async fn add_usage(&self, r: &crate::domain::UsageRecord) -> PortResult<()> {
+    async fn add_usage(&self, r: &docent_core::domain::UsageRecord) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
                 "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd)
@@ -1284,7 +1290,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<crate::domain::UsageTotals>> {
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         let rows = self
             .query(
                 "SELECT day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd
@@ -1294,7 +1300,7 @@ impl<D: SqlDatabase> crate::ports::AnswerStore for SqlStore<D> {
             .await?;
         rows.iter()
             .map(|row| {
-                Ok(crate::domain::UsageTotals {
+                Ok(docent_core::domain::UsageTotals {
                     day: text(row, 0)?,
                     provider: text(row, 1)?,
                     model: text(row, 2)?,

@@ -5,7 +5,7 @@
 //! class/id. Headings keep an anchor (their own id, an id inside them, or the id of the wrapper that opened
 //! just before them) so that citations can deep-link to the section.
 
-use crate::html::{tokenize, Token};
+use crate::content::html::{tokenize, Token};
 
 /// The kind of a content block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

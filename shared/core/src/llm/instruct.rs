@@ -49,7 +49,7 @@ pub fn whole_answer_events(text: &str, usage: Usage) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::llm::{parse_stream_data, Piece, WireFormat};
-    use crate::sse::EventParser;
+    use crate::llm::sse::EventParser;
 
     #[test]
     fn the_conversation_becomes_one_llama_prompt() {

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::search::is_stopword;
+use crate::retrieval::search::is_stopword;
 
 pub const BUILTIN_MODEL: &str = "docent-hash-v1";
 pub const BUILTIN_DIMENSIONS: usize = 384;

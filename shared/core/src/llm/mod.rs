@@ -2,11 +2,14 @@
 //! wire formats of OpenAI-compatible endpoints and Workers AI (requests and streamed answers), provider
 //! quotas, prices and the response-cache key. The chat function drives these over the ports.
 
+pub mod instruct;
+pub mod sse;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::politeness::HostLimits;
-use crate::search::{distinct_term_hits, query_terms, SearchHit};
+use crate::crawl::politeness::HostLimits;
+use crate::retrieval::search::{distinct_term_hits, query_terms, SearchHit};
 
 /// One message of a chat-completions conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -496,14 +499,14 @@ mod tests {
     fn quota_limits_never_exceed_the_quota_in_a_minute() {
         for quota in [1u32, 2, 5, 60, 1_000, 20_000] {
             let limits = per_minute_limits(quota);
-            let mut gate = crate::politeness::HostGate::default();
+            let mut gate = crate::crawl::politeness::HostGate::default();
             // Saturate for three minutes from an idle start and count grants in every 60 s window.
             let mut grants = Vec::new();
             let mut now = 1_000_000u64;
             while now < 1_000_000 + 180_000 {
                 match gate.acquire(&limits, now) {
-                    crate::politeness::Admission::Granted { .. } => grants.push(now),
-                    crate::politeness::Admission::Wait { ms } => now += ms,
+                    crate::crawl::politeness::Admission::Granted { .. } => grants.push(now),
+                    crate::crawl::politeness::Admission::Wait { ms } => now += ms,
                 }
             }
             let (mut most, mut end) = (0, 0);

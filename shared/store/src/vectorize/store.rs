@@ -20,14 +20,12 @@
 
 use serde_json::Value;
 
-use crate::domain::{ChunkVector, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
-use crate::ports::{
-    AnswerStore, CrawlStore, DocumentStore, IndexCounts, PortError, PortResult, Row, SqlDatabase, Statement, TicketStore,
-    TicketUpdate, VectorStore,
-};
-use crate::search::SearchHit;
-use crate::store::SqlStore;
-use crate::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
+use docent_core::domain::{ChunkVector, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
+use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
+use crate::api::{AnswerStore, CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore};
+use docent_core::retrieval::search::SearchHit;
+use crate::SqlStore;
+use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use crate::vectorize::{self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH};
 
 /// A Vectorize index, as the Worker's binding offers it. Every call is one request to the index.
@@ -247,7 +245,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     /// Fusion in the database needs the vectors there: only without an index.
-    async fn fused_search(&self, query: &crate::ports::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
         match &self.index {
             None => self.sql.fused_search(query).await,
             Some(_) => Ok(None),
@@ -463,16 +461,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> TicketStore for VectorizeStore<D, I> {
 }
 
 impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
-    async fn record_feedback(&self, feedback: &crate::domain::Feedback) -> PortResult<()> {
+    async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()> {
         self.sql.record_feedback(feedback).await
     }
-    async fn list_feedback(&self, rating: Option<crate::domain::Rating>, limit: u32) -> PortResult<Vec<crate::domain::Feedback>> {
+    async fn list_feedback(&self, rating: Option<docent_core::domain::Rating>, limit: u32) -> PortResult<Vec<docent_core::domain::Feedback>> {
         self.sql.list_feedback(rating, limit).await
     }
-    async fn add_usage(&self, record: &crate::domain::UsageRecord) -> PortResult<()> {
+    async fn add_usage(&self, record: &docent_core::domain::UsageRecord) -> PortResult<()> {
         self.sql.add_usage(record).await
     }
-    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<crate::domain::UsageTotals>> {
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         self.sql.usage_since(since_day).await
     }
 }

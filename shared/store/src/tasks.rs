@@ -19,8 +19,8 @@
 //! Exactly-once *indexing* does not come from here but from the crawl store (see ARCHITECTURE.md): a
 //! redelivered message is recognised by its URL's state and acknowledged without work.
 
-use crate::domain::{CrawlMessage, Priority};
-use crate::ports::{Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::domain::{CrawlMessage, Priority};
+use docent_core::ports::{Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
 
 /// Redeliveries after the first before a message becomes a dead letter: `max_retries` of the Worker's
 /// queue consumers in wrangler.toml, so both platforms give a failing URL six attempts.

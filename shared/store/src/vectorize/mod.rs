@@ -7,10 +7,12 @@
 //! values or metadata; a filter's compact JSON under 2,048 bytes; string metadata indexes hold the first
 //! 64 bytes of a value.
 
+pub mod store;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::sha256_hex;
+use docent_core::domain::sha256_hex;
 
 pub const MAX_ID_BYTES: usize = 64;
 pub const MAX_NAMESPACE_BYTES: usize = 64;

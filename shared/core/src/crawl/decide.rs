@@ -1,101 +1,22 @@
-//! The crawl pipeline for one URL, without I/O: what to request, and what a response means for the
-//! index and the frontier. The crawl function performs the I/O this decides on.
+//! The decision for one fetched URL, without I/O: what a response means for the index and the
+//! frontier. The crawl function performs the I/O this decides on, in the style of a sans-IO protocol.
 
 use url::Url;
 
-use crate::chunk::{chunk_blocks, ChunkingOptions};
+use crate::content::chunk::chunk_blocks;
+use crate::content::extract::{extract_html, Block, BlockKind, RobotsDirectives};
+use crate::content::markdown::{markdown_blocks, plain_text_blocks};
+use crate::crawl::fetch::CrawlSettings;
+use crate::crawl::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
 use crate::domain::{
     sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument, UrlOutcome, UrlState, MAX_REDIRECTS,
 };
-use crate::extract::{extract_html, Block, BlockKind, RobotsDirectives};
-use crate::ports::{FetchRequest, FetchResponse};
-use crate::robots::{Robots, MAX_ROBOTS_BYTES};
-use crate::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
+use crate::ports::FetchResponse;
 
 /// Out-links kept per document, for discovery when the page later answers 304 Not Modified. A page with
 /// more (an index of thousands of API items) is still crawled through, but such a crawl is not complete.
 const MAX_STORED_LINKS: usize = 10_000;
 const MAX_STORED_LINK_BYTES: usize = 1_000_000;
-
-/// Settings of the deployment that shape every crawl.
-#[derive(Debug, Clone)]
-pub struct CrawlSettings {
-    pub user_agent: String,
-    pub max_page_bytes: usize,
-    pub allow_private_hosts: bool,
-    pub chunking: ChunkingOptions,
-}
-
-/// The request for a URL, conditional when a previous version is indexed.
-pub fn page_request(url: &str, previous: Option<&DocumentMeta>, settings: &CrawlSettings) -> FetchRequest {
-    let mut headers = vec![
-        ("User-Agent".to_string(), settings.user_agent.clone()),
-        ("Accept".to_string(), "text/html,application/xhtml+xml,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.1".to_string()),
-    ];
-    if let Some(meta) = previous {
-        if let Some(etag) = &meta.etag {
-            headers.push(("If-None-Match".to_string(), etag.clone()));
-        }
-        if let Some(modified) = &meta.last_modified {
-            headers.push(("If-Modified-Since".to_string(), modified.clone()));
-        }
-    }
-    FetchRequest { method: "GET".into(), url: url.to_string(), headers, body: None, max_body_bytes: settings.max_page_bytes, follow_redirects: false }
-}
-
-/// The request for a sitemap, which may move around like robots.txt does.
-pub fn sitemap_request(url: &str, settings: &CrawlSettings) -> FetchRequest {
-    FetchRequest { max_body_bytes: crate::sitemap::MAX_SITEMAP_BYTES, follow_redirects: true, ..page_request(url, None, settings) }
-}
-
-/// How long a host's robots.txt is trusted before it is fetched again.
-pub const ROBOTS_TTL_SECONDS: u64 = 3600;
-
-/// What a host's robots.txt allows, as cached per origin.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum RobotsPolicy {
-    /// robots.txt answered 4xx: no restrictions (RFC 9309 §2.3.1.3).
-    AllowAll,
-    Rules(Robots),
-}
-
-impl RobotsPolicy {
-    pub fn allows(&self, user_agent: &str, url: &Url) -> bool {
-        match self {
-            RobotsPolicy::AllowAll => true,
-            RobotsPolicy::Rules(robots) => robots.is_allowed(user_agent, &url[url::Position::BeforePath..url::Position::AfterQuery]),
-        }
-    }
-}
-
-/// The origin whose robots.txt governs `url`, or `None` for URLs without one (`file:`).
-pub fn robots_origin(url: &Url) -> Option<String> {
-    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
-}
-
-/// The request for an origin's robots.txt.
-pub fn robots_request(origin: &str, settings: &CrawlSettings) -> FetchRequest {
-    FetchRequest {
-        method: "GET".into(),
-        url: format!("{origin}/robots.txt"),
-        headers: vec![("User-Agent".into(), settings.user_agent.clone()), ("Accept".into(), "text/plain".into())],
-        body: None,
-        max_body_bytes: MAX_ROBOTS_BYTES,
-        // RFC 9309 §2.3.1.2: follow at least five redirects.
-        follow_redirects: true,
-    }
-}
-
-/// The policy a robots.txt response implies, or why the host must not be crawled for now: a 5xx
-/// answer means "assume complete disallow" (RFC 9309 §2.3.1.4), so the crawler waits and retries.
-pub fn robots_policy(response: &FetchResponse) -> Result<RobotsPolicy, String> {
-    match response.status {
-        200..=299 => Ok(RobotsPolicy::Rules(Robots::parse(&String::from_utf8_lossy(&response.body)))),
-        // A 3xx here means the redirects ran out (or looped): "unavailable", like a 4xx (§2.3.1.2).
-        300..=499 => Ok(RobotsPolicy::AllowAll),
-        status => Err(format!("robots.txt answered HTTP {status}")),
-    }
-}
 
 /// What the index should do with the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +117,7 @@ pub fn decide(
 ) -> PageDecision {
     let status = response.status;
     if status == 429 || status >= 500 {
-        let retry_after = response.header("retry-after").and_then(|v| crate::retry::parse_retry_after(v, now_ms));
+        let retry_after = response.header("retry-after").and_then(|v| crate::crawl::retry::parse_retry_after(v, now_ms));
         return PageDecision::Retry { reason: format!("HTTP {status}"), retry_after };
     }
     if status == 304 {
@@ -291,7 +212,7 @@ pub fn decide(
     }
     let page_url = final_url.to_string();
     let page_key = url_key(&page_url);
-    let markdown = crate::extract::render_markdown(&blocks);
+    let markdown = crate::content::extract::render_markdown(&blocks);
     let content_hash = sha256_hex(format!("{title}\n{markdown}").as_bytes());
     if let Some(previous) = previous.filter(|p| p.content_hash == content_hash) {
         // Unchanged text costs no rewrite. A redelivered message of the job that indexed it still counts
@@ -404,77 +325,10 @@ fn first_heading(blocks: &[Block]) -> Option<String> {
     blocks.iter().find(|b| matches!(b.kind, BlockKind::Heading(_))).map(|b| b.text.clone())
 }
 
-/// Splits markdown into heading, code and paragraph blocks (enough structure for chunking).
-pub fn markdown_blocks(text: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut paragraph: Vec<&str> = Vec::new();
-    let mut code: Option<Vec<&str>> = None;
-    let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
-        if !paragraph.is_empty() {
-            blocks.push(Block { kind: BlockKind::Paragraph, text: paragraph.join("\n"), anchor: None });
-            paragraph.clear();
-        }
-    };
-    for line in text.lines() {
-        let trimmed = line.trim_end();
-        if let Some(lines) = &mut code {
-            lines.push(trimmed);
-            if trimmed.starts_with("```") && lines.len() > 1 {
-                blocks.push(Block { kind: BlockKind::Code, text: lines.join("\n"), anchor: None });
-                code = None;
-            }
-            continue;
-        }
-        if trimmed.starts_with("```") {
-            flush(&mut paragraph, &mut blocks);
-            code = Some(vec![trimmed]);
-        } else if let Some(level) = heading_level(trimmed) {
-            flush(&mut paragraph, &mut blocks);
-            let text = trimmed[level as usize..].trim().trim_end_matches('#').trim().to_string();
-            let anchor = slug(&text);
-            blocks.push(Block { kind: BlockKind::Heading(level), text, anchor: Some(anchor) });
-        } else if trimmed.trim().is_empty() {
-            flush(&mut paragraph, &mut blocks);
-        } else {
-            paragraph.push(trimmed);
-        }
-    }
-    if let Some(lines) = code {
-        blocks.push(Block { kind: BlockKind::Code, text: lines.join("\n"), anchor: None });
-    }
-    flush(&mut paragraph, &mut blocks);
-    blocks
-}
-
-fn heading_level(line: &str) -> Option<u8> {
-    let hashes = line.bytes().take_while(|&b| b == b'#').count();
-    ((1..=6).contains(&hashes) && line.as_bytes().get(hashes) == Some(&b' ')).then_some(hashes as u8)
-}
-
-/// GitHub-style heading slug, the anchor most markdown renderers generate.
-fn slug(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .filter_map(|c| match c {
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-            ' ' => Some('-'),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Plain text: paragraphs separated by blank lines.
-pub fn plain_text_blocks(text: &str) -> Vec<Block> {
-    text.split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| Block { kind: BlockKind::Paragraph, text: p.to_string(), anchor: None })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crawl::fetch::tests::settings;
     use crate::domain::{JobStatus, PageCounts, Priority};
 
     fn job() -> CrawlJob {
@@ -492,15 +346,6 @@ mod tests {
             created_at: String::new(),
             started_at: None,
             finished_at: None,
-        }
-    }
-
-    fn settings() -> CrawlSettings {
-        CrawlSettings {
-            user_agent: "DocentBot/test".into(),
-            max_page_bytes: 1 << 20,
-            allow_private_hosts: true,
-            chunking: ChunkingOptions::default(),
         }
     }
 
@@ -706,45 +551,7 @@ mod tests {
         assert!(discovered.is_empty());
     }
 
-    #[test]
-    fn conditional_requests_use_stored_validators() {
-        let meta = DocumentMeta { content_hash: "h".into(), etag: Some("\"abc\"".into()), last_modified: Some("Mon, 02 Nov 2026 10:00:00 GMT".into()), job_id: None, links: vec![], indexed_at_ms: 0, links_capped: false };
-        let request = page_request("http://x.test/", Some(&meta), &settings());
-        assert!(request.headers.contains(&("If-None-Match".into(), "\"abc\"".into())));
-        assert!(request.headers.contains(&("If-Modified-Since".into(), "Mon, 02 Nov 2026 10:00:00 GMT".into())));
-        assert!(!page_request("http://x.test/", None, &settings()).headers.iter().any(|(k, _)| k.starts_with("If-")));
-    }
 
-    #[test]
-    fn robots_responses_map_to_policies() {
-        let response = |status: u16, body: &str| FetchResponse { status, url: String::new(), headers: vec![], body: body.into(), truncated: false };
-        let url = |s: &str| Url::parse(s).unwrap();
-        let rules = robots_policy(&response(200, "User-agent: *\nDisallow: /private\n")).unwrap();
-        assert!(!rules.allows("DocentBot/0.1", &url("https://d.test/private/a?b=1")));
-        assert!(rules.allows("DocentBot/0.1", &url("https://d.test/public")));
-        assert_eq!(robots_policy(&response(404, "")), Ok(RobotsPolicy::AllowAll));
-        assert_eq!(robots_policy(&response(403, "")), Ok(RobotsPolicy::AllowAll));
-        assert_eq!(robots_policy(&response(301, "")), Ok(RobotsPolicy::AllowAll), "redirects ran out: unavailable");
-        assert!(robots_policy(&response(503, "")).is_err(), "5xx: fail closed");
-        assert_eq!(robots_origin(&url("https://d.test:8443/x/y")).as_deref(), Some("https://d.test:8443"));
-        assert_eq!(robots_origin(&url("file:///tmp/x.html")), None);
-        let policy = serde_json::to_string(&rules).unwrap();
-        assert_eq!(serde_json::from_str::<RobotsPolicy>(&policy).unwrap(), rules, "policies round-trip through the KV cache");
-    }
 
-    #[test]
-    fn markdown_and_plain_text() {
-        let blocks = markdown_blocks("# Title\n\nIntro line\nsecond line\n\n## Install It\n\n```sh\n# not a heading\n```\n");
-        let kinds: Vec<_> = blocks.iter().map(|b| (b.kind, b.text.as_str(), b.anchor.as_deref())).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                (BlockKind::Heading(1), "Title", Some("title")),
-                (BlockKind::Paragraph, "Intro line\nsecond line", None),
-                (BlockKind::Heading(2), "Install It", Some("install-it")),
-                (BlockKind::Code, "```sh\n# not a heading\n```", None),
-            ]
-        );
-        assert_eq!(plain_text_blocks("a\n\n\n b \n\n").len(), 2);
-    }
 }
+

@@ -100,7 +100,7 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     let plain: String = text.replace("```", " ").replace('`', "").replace(['#', '|'], " ");
     let words = words_with_offsets(&plain);
     if words.len() <= max_words {
-        return crate::extract::collapse_whitespace(&plain);
+        return crate::content::extract::collapse_whitespace(&plain);
     }
     let hits: Vec<bool> = words.iter().map(|(_, w)| terms.iter().any(|t| term_matches(&w.to_lowercase(), t))).collect();
     let mut best = (0, 0usize);
@@ -121,7 +121,7 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     if start > 0 {
         out.push('…');
     }
-    out.push_str(&crate::extract::collapse_whitespace(&plain[from..to]));
+    out.push_str(&crate::content::extract::collapse_whitespace(&plain[from..to]));
     if start + max_words < words.len() {
         out.push('…');
     }

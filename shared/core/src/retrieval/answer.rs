@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::split_sentences;
-use crate::search::{distinct_term_hits, query_terms, SearchHit};
+use crate::content::chunk::split_sentences;
+use crate::retrieval::search::{distinct_term_hits, query_terms, SearchHit};
 
 /// A passage shown to the user as a numbered source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! of search hits by its scores. Two formats are spoken: the `/rerank` API that Cohere, Jina, vLLM,
 //! llama.cpp server and Infinity share, and Workers AI's `@cf/baai/bge-reranker-base`.
 
-use crate::search::SearchHit;
+use crate::retrieval::search::SearchHit;
 
 /// Text of a hit as the reranker reads it: where it is, then what it says (cut to keep requests small).
 pub fn document_text(hit: &SearchHit) -> String {

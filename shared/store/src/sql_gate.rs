@@ -11,8 +11,8 @@
 //! No transaction is held across the decision (a read, then one conditional statement), so a gate costs
 //! two statements per request and never blocks another writer for longer than one statement.
 
-use crate::politeness::{Admission, HostGate, HostLimits, CONCURRENCY_POLL_MS};
-use crate::ports::{Clock, FetchGate, PortError, PortResult, Row, SqlDatabase, Statement};
+use docent_core::crawl::politeness::{Admission, HostGate, HostLimits, CONCURRENCY_POLL_MS};
+use docent_core::ports::{Clock, FetchGate, PortError, PortResult, Row, SqlDatabase, Statement};
 
 /// The gate table. `state` is the [`HostGate`] as JSON.
 pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS politeness_gates (
@@ -121,7 +121,7 @@ mod tests {
         let write = write_statement("https://a.example", Some(4), &gate).unwrap();
         assert!(write.sql.contains("WHERE key = ?1 AND version = ?2"), "{}", write.sql);
         let state = write.params[2].clone();
-        let crate::ports::SqlValue::Text(state) = state else { panic!("state is text") };
+        let docent_core::ports::SqlValue::Text(state) = state else { panic!("state is text") };
         let (version, read) = decode_row(&vec![serde_json::json!(5), serde_json::json!(state)]).unwrap();
         assert_eq!((version, &read), (5, &gate));
         // The state carries the rate schedule and the lease: the next request waits for both.

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use crate::html::{tokenize, Token};
+use crate::content::html::{tokenize, Token};
 
 /// Largest sitemap accepted after decompression (the protocol's own limit is 50 MB, 50,000 URLs).
 pub const MAX_SITEMAP_BYTES: usize = 50 * 1024 * 1024;

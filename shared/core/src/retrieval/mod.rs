@@ -1,0 +1,7 @@
+//! Finding and quoting: query terms and rank fusion, the built-in embedder, reranking, and the
+//! extractive answer given when no model is configured.
+
+pub mod answer;
+pub mod embed;
+pub mod rerank;
+pub mod search;
