@@ -14,8 +14,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, event, BatchMessageBuilder, Context, D1Database, Env, Fetch, Headers, Method, MessageBatch, MessageExt,
-    QueueRetryOptionsBuilder, RequestInit, RequestRedirect, ScheduleContext, ScheduledEvent,
+    console_error, console_log, event, BatchMessageBuilder, Context, D1Database, Env, Fetch,
+    Headers, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, RequestInit,
+    RequestRedirect, ScheduleContext, ScheduledEvent,
 };
 
 use gate::{WorkersGate, GATE_BINDING};
@@ -26,34 +27,40 @@ use docent_core::config::{Config, StoreBackend, VectorStoreKind};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::llm::Message;
 use docent_core::ports::{
-    append_capped, ByteStream, Clock, CrawlQueue, ModelRuntime, StreamingResponse, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlValue,
-    Statement,
+    append_capped, ByteStream, Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue,
+    ModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, StreamingResponse,
 };
-use docent_store::SqlStore;
 use docent_store::vectorize::store::VectorizeStore;
+use docent_store::SqlStore;
 
 mod postgres;
-use postgres::Database;
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::{handle, Body, Platform};
+use postgres::Database;
 
 const KV_BINDING: &str = "DOCENT_KV";
 const DB_BINDING: &str = "DOCENT_DB";
 /// Workers AI, declared in wrangler.toml only where it is used (it has no local simulator).
 const AI_BINDING: &str = "AI";
-/// One queue per priority tier (highest first), so bulk low-priority crawls never delay urgent ones.
-const QUEUE_BINDINGS: [&str; 4] = ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "CRAWL_QUEUE_NORMAL", "CRAWL_QUEUE_LOW"];
+/// One queue per priority tier (highest first), so bulk low-priority crawls never delay urgent
+/// ones.
+const QUEUE_BINDINGS: [&str; 4] =
+    ["CRAWL_QUEUE_CRITICAL", "CRAWL_QUEUE_HIGH", "CRAWL_QUEUE_NORMAL", "CRAWL_QUEUE_LOW"];
 /// Queue names as declared in wrangler.toml; the dead-letter queue's consumer marks URLs failed.
 const DEAD_LETTER_QUEUE: &str = "docent-crawl-dlq";
-/// Messages of one batch handled at the same time: their fetches overlap, while D1 sees few writers.
+/// Messages of one batch handled at the same time: their fetches overlap, while D1 sees few
+/// writers.
 const BATCH_CONCURRENCY: usize = 3;
-/// Vectors whose chunks are gone that one cron run deletes from Vectorize (deletions that failed when
-/// their page changed).
+/// Vectors whose chunks are gone that one cron run deletes from Vectorize (deletions that failed
+/// when their page changed).
 const ORPHAN_VECTORS_PER_CRON: usize = 5_000;
 
 /// Every `DOCENT_*` name the configuration reads, looked up among vars and secrets.
 fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .or_else(|| env.secret(name).ok().map(|s| s.to_string()))
 }
 
 #[derive(Clone)]
@@ -86,10 +93,16 @@ impl Cloudflare {
             queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
         }
         let db = match config.store {
-            StoreBackend::Sqlite => Database::Sqlite(D1(env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
-            StoreBackend::Postgres { .. } => Database::Postgres(postgres::connect_hyperdrive(env).await?),
+            StoreBackend::Sqlite => Database::Sqlite(D1(env
+                .d1(DB_BINDING)
+                .map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
+            StoreBackend::Postgres { .. } => {
+                Database::Postgres(postgres::connect_hyperdrive(env).await?)
+            }
         };
-        let gates = env.durable_object(GATE_BINDING).map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;
+        let gates = env
+            .durable_object(GATE_BINDING)
+            .map_err(|e| format!("Durable Object binding {GATE_BINDING}: {e}"))?;
         let index = match config.vector_store {
             VectorStoreKind::Sql => None,
             VectorStoreKind::Vectorize => Some(WorkersVectorize::from_env(env).ok_or_else(|| {
@@ -152,11 +165,17 @@ impl Platform for Cloudflare {
         let key = key.to_string();
         Box::pin(async move {
             // A cache that fails is a cache that missed.
-            let mut response = worker::Cache::default().get(key.as_str(), false).await.ok().flatten()?;
+            let mut response =
+                worker::Cache::default().get(key.as_str(), false).await.ok().flatten()?;
             response.bytes().await.ok()
         })
     }
-    fn cache_body(&self, key: &str, body: &[u8], ttl_seconds: u64) -> docent_functions::LocalFuture<'_, ()> {
+    fn cache_body(
+        &self,
+        key: &str,
+        body: &[u8],
+        ttl_seconds: u64,
+    ) -> docent_functions::LocalFuture<'_, ()> {
         let (key, body) = (key.to_string(), body.to_vec());
         Box::pin(async move {
             let headers = Headers::new();
@@ -213,7 +232,8 @@ impl WorkersQueue {
     /// Sends each message on its tier's queue, deliverable after `delay_seconds` if given.
     async fn send(&self, messages: &[CrawlMessage], delay_seconds: Option<u32>) -> PortResult<()> {
         for (tier, queue) in Priority::ALL.iter().zip(&self.0) {
-            let batch: Vec<CrawlMessage> = messages.iter().filter(|m| m.priority == *tier).cloned().collect();
+            let batch: Vec<CrawlMessage> =
+                messages.iter().filter(|m| m.priority == *tier).cloned().collect();
             if batch.is_empty() {
                 continue;
             }
@@ -255,17 +275,24 @@ fn to_js(value: &SqlValue) -> JsValue {
 impl D1 {
     fn prepare(&self, statement: &Statement) -> PortResult<worker::D1PreparedStatement> {
         let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
-        self.0.prepare(&statement.sql).bind(&params).map_err(|e| PortError::permanent(format!("D1 bind: {e}")))
+        self.0
+            .prepare(&statement.sql)
+            .bind(&params)
+            .map_err(|e| PortError::permanent(format!("D1 bind: {e}")))
     }
 }
 
 impl SqlDatabase for D1 {
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        self.prepare(statement)?.raw::<serde_json::Value>().await.map_err(|e| transient("D1 query", e))
+        self.prepare(statement)?
+            .raw::<serde_json::Value>()
+            .await
+            .map_err(|e| transient("D1 query", e))
     }
 
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        let prepared = statements.iter().map(|s| self.prepare(s)).collect::<PortResult<Vec<_>>>()?;
+        let prepared =
+            statements.iter().map(|s| self.prepare(s)).collect::<PortResult<Vec<_>>>()?;
         let results = self.0.batch(prepared).await.map_err(|e| transient("D1 batch", e))?;
         Ok(results
             .iter()
@@ -296,12 +323,16 @@ struct WorkersAi(Option<worker::Ai>);
 
 impl WorkersAi {
     fn binding(&self) -> PortResult<&worker::Ai> {
-        self.0.as_ref().ok_or_else(|| PortError::permanent(format!("no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)")))
+        self.0.as_ref().ok_or_else(|| {
+            PortError::permanent(format!(
+                "no Workers AI binding `{AI_BINDING}` (add [ai] to wrangler.toml)"
+            ))
+        })
     }
 }
 
-/// Workers AI's text-generation input. A struct, not a `serde_json::Value`: the binding's serializer
-/// would turn a map into a JS `Map`, which the runtime sends as `{}`.
+/// Workers AI's text-generation input. A struct, not a `serde_json::Value`: the binding's
+/// serializer would turn a map into a JS `Map`, which the runtime sends as `{}`.
 #[derive(serde::Serialize)]
 struct TextGeneration<'a> {
     messages: &'a [Message],
@@ -336,23 +367,42 @@ struct EmbeddingOutput {
 impl ModelRuntime for WorkersAi {
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
         let ai = self.binding()?;
-        let output: EmbeddingOutput = ai.run(model, &EmbeddingInput { text: texts }).await.map_err(|e| transient("Workers AI embeddings", e))?;
+        let output: EmbeddingOutput = ai
+            .run(model, &EmbeddingInput { text: texts })
+            .await
+            .map_err(|e| transient("Workers AI embeddings", e))?;
         Ok(output.data)
     }
 
-    async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
+    async fn rerank(
+        &self,
+        model: &str,
+        query: &str,
+        documents: &[String],
+    ) -> PortResult<Vec<(usize, f64)>> {
         let ai = self.binding()?;
-        let input = RerankInput { query, contexts: documents.iter().map(|text| RerankContext { text }).collect(), top_k: documents.len() };
-        let output: serde_json::Value = ai.run(model, &input).await.map_err(|e| transient("Workers AI reranker", e))?;
-        docent_core::retrieval::rerank::parse_workers_ai_rerank(&output).map_err(PortError::permanent)
+        let input = RerankInput {
+            query,
+            contexts: documents.iter().map(|text| RerankContext { text }).collect(),
+            top_k: documents.len(),
+        };
+        let output: serde_json::Value =
+            ai.run(model, &input).await.map_err(|e| transient("Workers AI reranker", e))?;
+        docent_core::retrieval::rerank::parse_workers_ai_rerank(&output)
+            .map_err(PortError::permanent)
     }
 
     type Stream = WorkersStream;
-    async fn stream_chat(&self, model: &str, messages: &[Message], max_tokens: u32) -> PortResult<WorkersStream> {
+    async fn stream_chat(
+        &self,
+        model: &str,
+        messages: &[Message],
+        max_tokens: u32,
+    ) -> PortResult<WorkersStream> {
         let ai = self.binding()?;
         let input = TextGeneration { messages, max_tokens, temperature: 0.2, stream: true };
-        // Locally the binding exists but every call fails ("needs to be run remotely"): transient, so
-        // the breaker counts it and the chain moves on.
+        // Locally the binding exists but every call fails ("needs to be run remotely"): transient,
+        // so the breaker counts it and the chain moves on.
         let stream = ai.run_bytes(model, &input).await.map_err(|e| transient("Workers AI", e))?;
         Ok(WorkersStream(stream))
     }
@@ -363,7 +413,8 @@ impl Fetcher for WorkersFetch {
 
     async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<WorkersStream>> {
         let outbound = outbound_request(&request)?;
-        let mut response = Fetch::Request(outbound).send().await.map_err(|e| transient("fetch", e))?;
+        let mut response =
+            Fetch::Request(outbound).send().await.map_err(|e| transient("fetch", e))?;
         let status = response.status_code();
         let headers: Vec<(String, String)> = response.headers().entries().collect();
         let body = response.stream().map_err(|e| transient("response body", e))?;
@@ -371,13 +422,17 @@ impl Fetcher for WorkersFetch {
     }
 
     async fn fetch(&self, request: FetchRequest) -> PortResult<FetchResponse> {
-        // The whole exchange, body included, has one deadline: a server that trickles bytes is cut off.
+        // The whole exchange, body included, has one deadline: a server that trickles bytes is cut
+        // off.
         let url = request.url.clone();
         let exchange = std::pin::pin!(self.exchange(request));
         let deadline = std::pin::pin!(Timer::after_ms(self.timeout_ms));
         match futures_util::future::select(exchange, deadline).await {
             futures_util::future::Either::Left((result, _)) => result,
-            futures_util::future::Either::Right(_) => Err(PortError::transient(format!("fetch {url}: no complete answer within {} ms", self.timeout_ms))),
+            futures_util::future::Either::Right(_) => Err(PortError::transient(format!(
+                "fetch {url}: no complete answer within {} ms",
+                self.timeout_ms
+            ))),
         }
     }
 }
@@ -394,11 +449,17 @@ impl WorkersFetch {
         let mut response = worker::Response::from(raw);
         let status = response.status_code();
         let headers: Vec<(String, String)> = response.headers().entries().collect();
-        let declared = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        let declared = response
+            .headers()
+            .get("content-length")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<usize>().ok());
         let mut body = Vec::new();
         let mut truncated = declared.is_some_and(|n| n > request.max_body_bytes);
         if has_body && !truncated {
-            // Read at most max_body_bytes + 1 so an oversized body is detected without buffering it.
+            // Read at most max_body_bytes + 1 so an oversized body is detected without buffering
+            // it.
             let mut stream = response.stream().map_err(|e| transient("response body", e))?;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| transient("response body", e))?;
@@ -415,7 +476,9 @@ impl WorkersFetch {
 fn outbound_request(request: &FetchRequest) -> PortResult<worker::Request> {
     let headers = Headers::new();
     for (name, value) in &request.headers {
-        headers.set(name, value).map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
+        headers
+            .set(name, value)
+            .map_err(|e| PortError::permanent(format!("header {name}: {e}")))?;
     }
     let method = Method::from(request.method.to_ascii_uppercase());
     let mut init = RequestInit::new();
@@ -427,7 +490,8 @@ fn outbound_request(request: &FetchRequest) -> PortResult<worker::Request> {
     if let Some(body) = &request.body {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    worker::Request::new_with_init(&request.url, &init).map_err(|e| PortError::permanent(format!("request: {e}")))
+    worker::Request::new_with_init(&request.url, &init)
+        .map_err(|e| PortError::permanent(format!("request: {e}")))
 }
 
 // ---- Clock ----
@@ -441,9 +505,12 @@ impl Clock for WorkersClock {
     fn random_bytes(&self, buf: &mut [u8]) {
         // crypto.getRandomValues, which every Workers isolate provides.
         let array = js_sys::Uint8Array::new_with_length(buf.len() as u32);
-        let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).expect("crypto global");
+        let crypto =
+            js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).expect("crypto global");
         let get_random_values: js_sys::Function =
-            js_sys::Reflect::get(&crypto, &"getRandomValues".into()).expect("getRandomValues").unchecked_into();
+            js_sys::Reflect::get(&crypto, &"getRandomValues".into())
+                .expect("getRandomValues")
+                .unchecked_into();
         get_random_values.call1(&crypto, &array).expect("getRandomValues call");
         array.copy_to(buf);
     }
@@ -461,7 +528,14 @@ fn error_response(status: u16, code: &str, message: &str) -> worker::Result<work
 
 async fn read_body(request: &mut worker::Request, limit: usize) -> Result<Bytes, (u16, String)> {
     let too_large = || (413, format!("request bodies are limited to {limit} bytes"));
-    if request.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > limit) {
+    if request
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
+    {
         return Err(too_large());
     }
     let mut body = Vec::new();
@@ -478,7 +552,11 @@ async fn read_body(request: &mut worker::Request, limit: usize) -> Result<Bytes,
 }
 
 #[event(fetch)]
-async fn fetch(mut request: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+async fn fetch(
+    mut request: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
     let platform = match Cloudflare::from_env(&env).await {
         Ok(platform) => platform,
         Err(message) => {
@@ -493,13 +571,16 @@ async fn fetch(mut request: worker::Request, env: Env, _ctx: Context) -> worker:
             return error_response(status, code, &message);
         }
     };
-    let mut builder = http::Request::builder().method(request.method().as_ref()).uri(request.url()?.as_str());
+    let mut builder =
+        http::Request::builder().method(request.method().as_ref()).uri(request.url()?.as_str());
     for (name, value) in request.headers().entries() {
         builder = builder.header(name, value);
     }
     let http_request = match builder.body(body) {
         Ok(r) => r,
-        Err(e) => return error_response(400, "invalid_request", &format!("malformed request: {e}")),
+        Err(e) => {
+            return error_response(400, "invalid_request", &format!("malformed request: {e}"))
+        }
     };
     let response = handle(&platform, http_request).await;
     let (parts, body) = response.into_parts();
@@ -509,10 +590,13 @@ async fn fetch(mut request: worker::Request, env: Env, _ctx: Context) -> worker:
             headers.append(name.as_str(), value)?;
         }
     }
-    let builder = worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers);
+    let builder =
+        worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers);
     match body {
         Body::Full(bytes) => Ok(builder.fixed(bytes.to_vec())),
-        Body::Stream(stream) => builder.from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec()))),
+        Body::Stream(stream) => {
+            builder.from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec())))
+        }
     }
 }
 
@@ -528,13 +612,17 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
     };
     let dead_letters = batch.queue() == DEAD_LETTER_QUEUE;
     let messages = batch.messages()?;
-    // The batch's messages are handled concurrently: their fetches overlap, and the politeness gates
-    // keep each host within its limits however many run at once.
+    // The batch's messages are handled concurrently: their fetches overlap, and the politeness
+    // gates keep each host within its limits however many run at once.
     let deliveries: Vec<Delivery> = futures_util::stream::iter(messages.iter().map(|message| {
         let platform = platform.clone();
         async move {
             let body = message.body();
-            if dead_letters { crawl::dead_letter(&platform, body).await } else { crawl::consume(&platform, body).await }
+            if dead_letters {
+                crawl::dead_letter(&platform, body).await
+            } else {
+                crawl::consume(&platform, body).await
+            }
         }
     }))
     .buffered(BATCH_CONCURRENCY)
@@ -546,7 +634,9 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
             Delivery::Ack => message.ack(),
             Delivery::Retry { reason, delay_seconds } => {
                 console_log!("retrying {} in {delay_seconds} s: {reason}", body.url);
-                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
+                message.retry_with_options(
+                    &QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build(),
+                );
             }
         }
     }
@@ -564,13 +654,17 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(message) => return console_error!("{message}"),
     };
     match crawl::on_schedule(&platform, &sources).await {
-        Ok((resumed, started)) => console_log!("cron: re-enqueued {resumed} stalled URLs, started {started} scheduled crawls"),
+        Ok((resumed, started)) => console_log!(
+            "cron: re-enqueued {resumed} stalled URLs, started {started} scheduled crawls"
+        ),
         Err(error) => console_error!("cron: {error}"),
     }
     if platform.config().vector_store == VectorStoreKind::Vectorize {
         match platform.store().delete_orphan_vectors(ORPHAN_VECTORS_PER_CRON).await {
             Ok(0) => {}
-            Ok(deleted) => console_log!("cron: deleted {deleted} Vectorize vectors whose chunks are gone"),
+            Ok(deleted) => {
+                console_log!("cron: deleted {deleted} Vectorize vectors whose chunks are gone")
+            }
             Err(error) => console_error!("cron: deleting orphaned Vectorize vectors: {error}"),
         }
     }

@@ -1,9 +1,10 @@
 //! A timer future on the Workers runtime's `setTimeout`.
 //!
-//! `worker::Delay` keeps the waker of its first poll only. A timer raced against a stream read inside
-//! a streamed response is polled again from later tasks (each pull of the response body is its own
-//! task), so the first task's waker is stale and the timer never wakes anyone: a model stream that
-//! stalled mid-answer was waited on for as long as it stalled. This timer wakes the latest poller.
+//! `worker::Delay` keeps the waker of its first poll only. A timer raced against a stream read
+//! inside a streamed response is polled again from later tasks (each pull of the response body is
+//! its own task), so the first task's waker is stale and the timer never wakes anyone: a model
+//! stream that stalled mid-answer was waited on for as long as it stalled. This timer wakes the
+//! latest poller.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -34,7 +35,9 @@ impl Timer {
 }
 
 fn global_function(name: &str) -> Option<js_sys::Function> {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name)).ok().and_then(|f| f.dyn_into().ok())
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
 }
 
 impl Future for Timer {
@@ -56,7 +59,8 @@ impl Future for Timer {
             let delay = JsValue::from_f64(self.ms.min(i32::MAX as u64) as f64);
             // setTimeout always exists in a Workers isolate; without it the timer could never fire.
             let set_timeout = global_function("setTimeout").expect("setTimeout");
-            self.handle = set_timeout.call2(&JsValue::NULL, callback.as_ref().unchecked_ref(), &delay).ok();
+            self.handle =
+                set_timeout.call2(&JsValue::NULL, callback.as_ref().unchecked_ref(), &delay).ok();
             self.callback = Some(callback);
         }
         Poll::Pending

@@ -1,10 +1,12 @@
-//! The Vectorize binding as a [`VectorizeIndex`]. `worker` 0.8.7 has no wrapper for it, so the binding
-//! is declared here and taken from `env` by name. Inputs are built as JSON by `docent_store::vectorize`
-//! and turned into plain JS objects with `JSON.parse` (serde_wasm_bindgen would make maps into JS `Map`s,
-//! which Vectorize does not read); answers go back through `JSON.stringify` to the core's parsers.
+//! The Vectorize binding as a [`VectorizeIndex`]. `worker` 0.8.7 has no wrapper for it, so the
+//! binding is declared here and taken from `env` by name. Inputs are built as JSON by
+//! `docent_store::vectorize` and turned into plain JS objects with `JSON.parse` (serde_wasm_bindgen
+//! would make maps into JS `Map`s, which Vectorize does not read); answers go back through
+//! `JSON.stringify` to the core's parsers.
 //!
-//! Vectorize has no local simulator: under `wrangler dev --local` every call fails ("needs to be run
-//! remotely"), so nothing here has run against a real index; the logic it carries is tested natively.
+//! Vectorize has no local simulator: under `wrangler dev --local` every call fails ("needs to be
+//! run remotely"), so nothing here has run against a real index; the logic it carries is tested
+//! natively.
 
 use std::cell::Cell;
 
@@ -14,8 +16,8 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use docent_core::ports::{PortError, PortResult};
-use docent_store::vectorize::{self, IndexedVector, QueryPlan};
 use docent_store::vectorize::store::VectorizeIndex;
+use docent_store::vectorize::{self, IndexedVector, QueryPlan};
 
 /// The `[[vectorize]]` binding in wrangler.toml.
 pub const VECTORIZE_BINDING: &str = "VECTORIZE";
@@ -30,7 +32,11 @@ extern "C" {
     fn upsert(this: &VectorizeBinding, vectors: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    fn query(this: &VectorizeBinding, vector: &JsValue, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    fn query(
+        this: &VectorizeBinding,
+        vector: &JsValue,
+        options: &JsValue,
+    ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = getByIds)]
     fn get_by_ids(this: &VectorizeBinding, ids: &JsValue) -> Result<js_sys::Promise, JsValue>;
@@ -98,7 +104,8 @@ impl VectorizeIndex for WorkersVectorize {
     async fn get_by_ids(&self, ids: &[String]) -> PortResult<Vec<(String, Vec<f32>)>> {
         let input = parse("getByIds", &vectorize::ids_json(ids))?;
         let answer = settle("getByIds", self.0.get_by_ids(&input)).await?;
-        vectorize::parse_vectors_response(&stringify("getByIds", &answer)?).map_err(PortError::transient)
+        vectorize::parse_vectors_response(&stringify("getByIds", &answer)?)
+            .map_err(PortError::transient)
     }
 
     async fn delete_by_ids(&self, ids: &[String]) -> PortResult<()> {
@@ -111,7 +118,8 @@ impl VectorizeIndex for WorkersVectorize {
             return Ok(dimensions);
         }
         let answer = settle("describe", self.0.describe()).await?;
-        let dimensions = vectorize::parse_dimensions(&stringify("describe", &answer)?).map_err(PortError::transient)?;
+        let dimensions = vectorize::parse_dimensions(&stringify("describe", &answer)?)
+            .map_err(PortError::transient)?;
         DIMENSIONS.set(Some(dimensions));
         Ok(dimensions)
     }

@@ -1,7 +1,7 @@
 //! The chat function: `POST /api/chat`, answers streamed as server-sent events with their sources.
 //!
-//! [`run_answer`] is the one answering pipeline, shared by `/api/chat`, `/v1/chat/completions` and the
-//! MCP `ask` tool: condense a follow-up, serve from the response cache, retrieve, decline weak
+//! [`run_answer`] is the one answering pipeline, shared by `/api/chat`, `/v1/chat/completions` and
+//! the MCP `ask` tool: condense a follow-up, serve from the response cache, retrieve, decline weak
 //! evidence, ask the model gateway (streaming), fall back to the extractive answerer, then save the
 //! session and the answer record. Each endpoint only formats the [`AnswerEvent`]s.
 
@@ -11,13 +11,13 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
+use docent_core::escalation::tickets::wants_human;
+use docent_core::llm::sse;
 use docent_core::llm::{self, Turn, DO_NOT_KNOW};
 use docent_core::ports::{Clock, KeyValue};
-use docent_store::api::DocumentStore;
+use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
-use docent_core::llm::sse;
-use docent_core::escalation::tickets::wants_human;
+use docent_store::api::DocumentStore;
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, Request, Response};
@@ -38,8 +38,8 @@ struct ChatRequest {
     session_id: Option<String>,
 }
 
-/// A conversation kept in KV under `session:<id>`: its last turns, and how many answers it has had (so
-/// answer `<session>-<n>` is found among the kept turns for feedback).
+/// A conversation kept in KV under `session:<id>`: its last turns, and how many answers it has had
+/// (so answer `<session>-<n>` is found among the kept turns for feedback).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Session {
     pub turns: Vec<Turn>,
@@ -65,7 +65,8 @@ pub struct Question {
     pub message: String,
     /// Earlier turns, oldest first.
     pub history: Vec<Turn>,
-    /// The session to append this turn to (`/api/chat`); `/v1` conversations travel with each request.
+    /// The session to append this turn to (`/api/chat`); `/v1` conversations travel with each
+    /// request.
     pub session_id: Option<String>,
     /// Answers the session has had before this one.
     pub answered: u64,
@@ -83,7 +84,8 @@ pub enum AnswerEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Done {
     pub session_id: Option<String>,
-    /// Rate this answer with `POST /api/feedback`: `<session_id>-<n>`, for answers kept in a session.
+    /// Rate this answer with `POST /api/feedback`: `<session_id>-<n>`, for answers kept in a
+    /// session.
     pub answer_id: Option<String>,
     pub cached: bool,
     /// `llm`, `extractive` (no model configured), `fallback` (every model failed) or `no_evidence`.
@@ -121,7 +123,12 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
     let message = checked_message(&chat.message)?;
     let session_id = match chat.session_id.clone() {
         Some(id) if is_session_id(&id) => id,
-        Some(_) => return Err(ApiError::bad_request("invalid_session", "session_id must be the id returned by a previous answer")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_session",
+                "session_id must be the id returned by a previous answer",
+            ))
+        }
         None => platform.clock().random_id(16),
     };
     let session: Session = match chat.session_id {
@@ -132,7 +139,12 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
             Err(e) => return Err(ApiError::internal("session store", e)),
         },
     };
-    let question = Question { message, history: session.turns, session_id: Some(session_id), answered: session.answers };
+    let question = Question {
+        message,
+        history: session.turns,
+        session_id: Some(session_id),
+        answered: session.answers,
+    };
     let events = answer_stream(platform.clone(), question, |event| vec![chat_event(&event)]);
     Ok(event_stream(events))
 }
@@ -140,10 +152,16 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
 /// The `/api/chat` framing of an event.
 fn chat_event(event: &AnswerEvent) -> String {
     match event {
-        AnswerEvent::Sources(sources) => sse::event("sources", &serde_json::json!({"sources": sources})),
+        AnswerEvent::Sources(sources) => {
+            sse::event("sources", &serde_json::json!({"sources": sources}))
+        }
         AnswerEvent::Delta(text) => sse::event("delta", &serde_json::json!({"text": text})),
-        AnswerEvent::Done(done) => sse::event("done", &serde_json::to_value(done).unwrap_or_default()),
-        AnswerEvent::Error { code, message } => sse::event("error", &serde_json::json!({"code": code, "message": message})),
+        AnswerEvent::Done(done) => {
+            sse::event("done", &serde_json::to_value(done).unwrap_or_default())
+        }
+        AnswerEvent::Error { code, message } => {
+            sse::event("error", &serde_json::json!({"code": code, "message": message}))
+        }
     }
 }
 
@@ -153,7 +171,10 @@ pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
         return Err(ApiError::bad_request("invalid_request", "message must not be empty"));
     }
     if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::bad_request("message_too_long", format!("message is limited to {MAX_MESSAGE_CHARS} characters")));
+        return Err(ApiError::bad_request(
+            "message_too_long",
+            format!("message is limited to {MAX_MESSAGE_CHARS} characters"),
+        ));
     }
     Ok(message.to_string())
 }
@@ -203,61 +224,103 @@ pub struct Answer {
 
 /// Answers a single question without a conversation.
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
-    let question = Question { message: checked_message(question)?, history: Vec::new(), session_id: None, answered: 0 };
+    let question = Question {
+        message: checked_message(question)?,
+        history: Vec::new(),
+        session_id: None,
+        answered: 0,
+    };
     let mut answer = Answer { sources: Vec::new(), text: String::new(), escalate: false };
     for event in collect_answer(platform, question).await {
         match event {
             AnswerEvent::Sources(sources) => answer.sources = sources,
             AnswerEvent::Delta(piece) => answer.text.push_str(&piece),
             AnswerEvent::Done(done) => answer.escalate = done.escalate,
-            AnswerEvent::Error { code, message } => return Err(ApiError::new(::http::StatusCode::BAD_GATEWAY, code, message)),
+            AnswerEvent::Error { code, message } => {
+                return Err(ApiError::new(::http::StatusCode::BAD_GATEWAY, code, message))
+            }
         }
     }
     Ok(answer)
 }
 
 /// Runs one answer, handing its events to `out` in order.
-pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut dyn FnMut(AnswerEvent)) {
+pub async fn run_answer<P: Platform>(
+    platform: &P,
+    question: Question,
+    out: &mut dyn FnMut(AnswerEvent),
+) {
     let config = platform.config();
     let started = platform.clock().now_ms();
     let deadline = started + config.llm.total_timeout_ms;
     let has_models = !config.llm.providers.is_empty();
-    let answer_id = question.session_id.as_ref().map(|id| format!("{id}-{}", question.answered + 1));
+    let answer_id =
+        question.session_id.as_ref().map(|id| format!("{id}-{}", question.answered + 1));
 
     let standalone = standalone_question(platform, &question, deadline).await;
     // Only a question without a conversation is cached: an answer shaped by earlier turns (which a
     // `/v1` client supplies itself) must never reach someone else.
     let cache_key = if config.llm.answer_cache_seconds > 0 && question.history.is_empty() {
         match platform.store().index_version().await {
-            Ok(version) => Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id())),
+            Ok(version) => {
+                Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id()))
+            }
             Err(_) => None,
         }
     } else {
         None
     };
     if let Some(key) = &cache_key {
-        let cached: Option<CachedAnswer> = platform.kv().get(key).await.ok().flatten().and_then(|json| serde_json::from_str(&json).ok());
+        let cached: Option<CachedAnswer> = platform
+            .kv()
+            .get(key)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok());
         if let Some(cached) = cached {
             out(AnswerEvent::Sources(cached.sources));
             emit_pieces(&cached.text, out);
-            finish(platform, &question, &cached.text, None, out, Done {
-                session_id: question.session_id.clone(),
-                answer_id: answer_id.clone(),
-                cached: true,
-                mode: cached.mode,
-                escalate: cached.escalate,
-                usage: AnswerUsage { prompt_tokens: 0, completion_tokens: 0, cost_usd: 0.0, ..cached.usage },
-            })
+            finish(
+                platform,
+                &question,
+                &cached.text,
+                None,
+                out,
+                Done {
+                    session_id: question.session_id.clone(),
+                    answer_id: answer_id.clone(),
+                    cached: true,
+                    mode: cached.mode,
+                    escalate: cached.escalate,
+                    usage: AnswerUsage {
+                        prompt_tokens: 0,
+                        completion_tokens: 0,
+                        cost_usd: 0.0,
+                        ..cached.usage
+                    },
+                },
+            )
             .await;
             platform.log(&serde_json::json!({"event": "answer", "cached": true, "ms": platform.clock().now_ms().saturating_sub(started)}));
             return;
         }
     }
 
-    let hits = match retrieve(platform, &standalone, config.chat_passages, SearchOptions::of(config)).await {
+    let hits = match retrieve(
+        platform,
+        &standalone,
+        config.chat_passages,
+        SearchOptions::of(config),
+    )
+    .await
+    {
         Ok(hits) => hits,
         Err(e) => {
-            out(AnswerEvent::Error { code: "backend_unavailable", message: format!("the index could not be searched: {e}") });
+            out(AnswerEvent::Error {
+                code: "backend_unavailable",
+                message: format!("the index could not be searched: {e}"),
+            });
             return;
         }
     };
@@ -268,19 +331,42 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
         let text = extractive_answer(&standalone, &hits, EXTRACTIVE_QUOTES);
         out(AnswerEvent::Sources(sources.clone()));
         emit_pieces(&text, out);
-        (text, sources, "extractive", AnswerUsage { model: "extractive".into(), passages: hits.len(), ..AnswerUsage::default() })
+        (
+            text,
+            sources,
+            "extractive",
+            AnswerUsage {
+                model: "extractive".into(),
+                passages: hits.len(),
+                ..AnswerUsage::default()
+            },
+        )
     } else if llm::evidence(&standalone, &hits) < config.llm.min_evidence {
         // Weak evidence: saying so is better than a fluent guess, and costs no model call.
         out(AnswerEvent::Sources(Vec::new()));
         emit_pieces(DO_NOT_KNOW, out);
-        (DO_NOT_KNOW.to_string(), Vec::new(), "no_evidence", AnswerUsage { model: "none".into(), ..AnswerUsage::default() })
+        (
+            DO_NOT_KNOW.to_string(),
+            Vec::new(),
+            "no_evidence",
+            AnswerUsage { model: "none".into(), ..AnswerUsage::default() },
+        )
     } else {
-        let prompt = llm::grounded_prompt(&question.message, &question.history, &hits, &config.llm.context);
+        let prompt =
+            llm::grounded_prompt(&question.message, &question.history, &hits, &config.llm.context);
         let used = &hits[..prompt.passages_used];
         let sources = sources_of(&standalone, used);
         out(AnswerEvent::Sources(sources.clone()));
         let mut emit = |piece: &str| out(AnswerEvent::Delta(piece.to_string()));
-        match gateway::complete(platform, &prompt.messages, config.llm.context.answer_tokens, deadline, &mut emit).await {
+        match gateway::complete(
+            platform,
+            &prompt.messages,
+            config.llm.context.answer_tokens,
+            deadline,
+            &mut emit,
+        )
+        .await
+        {
             Ok(answer) => {
                 let usage = AnswerUsage {
                     provider: Some(answer.provider),
@@ -297,24 +383,55 @@ pub async fn run_answer<P: Platform>(platform: &P, question: Question, out: &mut
                 platform.log(&serde_json::json!({"event": "answer_interrupted", "reason": reason}));
                 out(AnswerEvent::Error {
                     code: "answer_interrupted",
-                    message: "The language model stopped in the middle of this answer. Please ask again.".into(),
+                    message:
+                        "The language model stopped in the middle of this answer. Please ask again."
+                            .into(),
                 });
                 return;
             }
             Err(GatewayError::Unavailable(reasons)) => {
                 platform.log(&serde_json::json!({"event": "llm_fallback", "reasons": reasons}));
-                let text = extractive_answer(&standalone, used, EXTRACTIVE_QUOTES).replacen(EXTRACTIVE_NOTICE, FALLBACK_NOTICE, 1);
+                let text = extractive_answer(&standalone, used, EXTRACTIVE_QUOTES).replacen(
+                    EXTRACTIVE_NOTICE,
+                    FALLBACK_NOTICE,
+                    1,
+                );
                 emit_pieces(&text, out);
-                (text, sources, "fallback", AnswerUsage { model: "extractive".into(), passages: used.len(), ..AnswerUsage::default() })
+                (
+                    text,
+                    sources,
+                    "fallback",
+                    AnswerUsage {
+                        model: "extractive".into(),
+                        passages: used.len(),
+                        ..AnswerUsage::default()
+                    },
+                )
             }
         }
     };
     let escalate = wants_person || text == NOTHING_FOUND || mode == "no_evidence";
-    let done = Done { session_id: question.session_id.clone(), answer_id: answer_id.clone(), cached: false, mode: mode.into(), escalate, usage };
+    let done = Done {
+        session_id: question.session_id.clone(),
+        answer_id: answer_id.clone(),
+        cached: false,
+        mode: mode.into(),
+        escalate,
+        usage,
+    };
     // A fallback is not cached: the model may be back for the next asker.
     let cacheable = mode != "fallback";
     let cache = cache_key.filter(|_| cacheable).map(|key| {
-        (key, CachedAnswer { sources: sources.clone(), text: text.clone(), mode: mode.into(), escalate, usage: done.usage.clone() })
+        (
+            key,
+            CachedAnswer {
+                sources: sources.clone(),
+                text: text.clone(),
+                mode: mode.into(),
+                escalate,
+                usage: done.usage.clone(),
+            },
+        )
     });
     finish(platform, &question, &text, cache, out, done).await;
     platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms().saturating_sub(started)}));
@@ -337,16 +454,25 @@ async fn finish<P: Platform>(
         if turns.len() > keep {
             turns.drain(..turns.len() - keep);
         }
-        if let Ok(json) = serde_json::to_string(&Session { turns, answers: question.answered + 1 }) {
-            if let Err(e) = platform.kv().put(&session_key(session_id), &json, Some(config.session_ttl_seconds)).await {
-                out(AnswerEvent::Error { code: "backend_unavailable", message: format!("the conversation could not be saved: {e}") });
+        if let Ok(json) = serde_json::to_string(&Session { turns, answers: question.answered + 1 })
+        {
+            if let Err(e) = platform
+                .kv()
+                .put(&session_key(session_id), &json, Some(config.session_ttl_seconds))
+                .await
+            {
+                out(AnswerEvent::Error {
+                    code: "backend_unavailable",
+                    message: format!("the conversation could not be saved: {e}"),
+                });
                 return;
             }
         }
     }
     if let Some((key, cached)) = cache {
         if let Ok(json) = serde_json::to_string(&cached) {
-            let _ = platform.kv().put(&key, &json, Some(config.llm.answer_cache_seconds.max(60))).await;
+            let _ =
+                platform.kv().put(&key, &json, Some(config.llm.answer_cache_seconds.max(60))).await;
         }
     }
     out(AnswerEvent::Done(done));
@@ -354,7 +480,11 @@ async fn finish<P: Platform>(
 
 /// The question retrieval should see: a follow-up rewritten to stand on its own (by the first model
 /// that answers in time; without one, by borrowing the previous question when it leans on it).
-async fn standalone_question<P: Platform>(platform: &P, question: &Question, deadline: u64) -> String {
+async fn standalone_question<P: Platform>(
+    platform: &P,
+    question: &Question,
+    deadline: u64,
+) -> String {
     if question.history.is_empty() {
         return question.message.clone();
     }
@@ -365,7 +495,8 @@ async fn standalone_question<P: Platform>(platform: &P, question: &Question, dea
     }
     // Condensing may use at most a third of the answer's budget.
     let budget = (deadline.saturating_sub(platform.clock().now_ms())) / 3;
-    let condense_deadline = platform.clock().now_ms() + budget.min(llm_config.connect_timeout_ms + llm_config.first_token_timeout_ms);
+    let condense_deadline = platform.clock().now_ms()
+        + budget.min(llm_config.connect_timeout_ms + llm_config.first_token_timeout_ms);
     let messages = llm::condense_prompt(&question.history, &question.message);
     let mut ignore = |_: &str| {};
     match gateway::complete(platform, &messages, 100, condense_deadline, &mut ignore).await {
@@ -394,8 +525,8 @@ fn emit_pieces(text: &str, out: &mut dyn FnMut(AnswerEvent)) {
     }
 }
 
-/// Splits an answer into small pieces (a few words each) for the `delta` events, keeping whitespace so
-/// that the pieces concatenate to exactly the answer.
+/// Splits an answer into small pieces (a few words each) for the `delta` events, keeping whitespace
+/// so that the pieces concatenate to exactly the answer.
 pub(crate) fn answer_pieces(answer: &str) -> impl Iterator<Item = &str> {
     const WORDS_PER_PIECE: usize = 6;
     let mut boundaries = vec![0];
@@ -439,7 +570,9 @@ mod tests {
         let session = Session { turns: (3..=12).map(turn).collect(), answers: 12 };
         assert_eq!(session.turn(12).map(|t| t.user.as_str()), Some("q12"));
         assert_eq!(session.turn(3).map(|t| t.user.as_str()), Some("q3"));
-        assert!(session.turn(2).is_none() && session.turn(13).is_none() && session.turn(0).is_none());
+        assert!(
+            session.turn(2).is_none() && session.turn(13).is_none() && session.turn(0).is_none()
+        );
         // A session from before answers were counted rates nothing rather than the wrong turn.
         assert!(Session { turns: vec![turn(1)], answers: 0 }.turn(1).is_none());
     }

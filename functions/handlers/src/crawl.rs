@@ -1,23 +1,31 @@
-//! The crawl function: the admin API that starts and watches crawls, the queue consumer that fetches
-//! one URL per message, and the cron entry point that resumes stalled work and runs scheduled sources.
+//! The crawl function: the admin API that starts and watches crawls, the queue consumer that
+//! fetches one URL per message, and the cron entry point that resumes stalled work and runs
+//! scheduled sources.
 
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::crawl::decide::{decide, discover_listed, not_modified, unchanged_since_lastmod, IndexChange, ListedPage, PageDecision};
+use docent_core::crawl::breaker::{BreakerState, Gate};
+use docent_core::crawl::decide::{
+    decide, discover_listed, not_modified, unchanged_since_lastmod, IndexChange, ListedPage,
+    PageDecision,
+};
 use docent_core::crawl::fetch::{
-    page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings, RobotsPolicy, ROBOTS_TTL_SECONDS,
+    page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings,
+    RobotsPolicy, ROBOTS_TTL_SECONDS,
 };
 use docent_core::crawl::politeness::{Admission, HostLimits};
-use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
-use docent_core::domain::ROBOTS_BLOCKED;
-use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
-use docent_core::ports::{Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, GLOBAL_GATE};
-use docent_store::api::{CrawlStore, DocumentStore};
-use docent_core::crawl::breaker::{BreakerState, Gate};
 use docent_core::crawl::retry::Backoff;
+use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::crawl::sitemap;
 use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
+use docent_core::domain::ROBOTS_BLOCKED;
+use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
+use docent_core::ports::{
+    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError,
+    PortResult, GLOBAL_GATE,
+};
+use docent_store::api::{CrawlStore, DocumentStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::Platform;
@@ -55,10 +63,18 @@ const LAST_SWEEP_KEY: &str = "schedule:last-run";
 
 impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
-    pub fn validate(self, config: &docent_core::config::Config, id: String) -> Result<NewCrawlJob, ApiError> {
-        let url = parse_crawl_url(&self.url).map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
+    pub fn validate(
+        self,
+        config: &docent_core::config::Config,
+        id: String,
+    ) -> Result<NewCrawlJob, ApiError> {
+        let url = parse_crawl_url(&self.url)
+            .map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
         if url.scheme() == "file" && !config.allow_file_urls {
-            return Err(ApiError::bad_request("invalid_url", "url: file URLs can only be indexed by the docent CLI"));
+            return Err(ApiError::bad_request(
+                "invalid_url",
+                "url: file URLs can only be indexed by the docent CLI",
+            ));
         }
         if !config.allow_private_hosts && is_private_host(&url) {
             return Err(ApiError::new(
@@ -69,32 +85,61 @@ impl CrawlRequest {
         }
         let max_pages = self.max_pages.unwrap_or(config.default_max_pages);
         if !(1..=MAX_PAGES_LIMIT).contains(&max_pages) {
-            return Err(ApiError::bad_request("invalid_request", format!("max_pages must be between 1 and {MAX_PAGES_LIMIT}")));
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("max_pages must be between 1 and {MAX_PAGES_LIMIT}"),
+            ));
         }
         let max_depth = self.max_depth.unwrap_or(config.default_max_depth);
         if max_depth > MAX_DEPTH_LIMIT {
-            return Err(ApiError::bad_request("invalid_request", format!("max_depth must be at most {MAX_DEPTH_LIMIT}")));
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("max_depth must be at most {MAX_DEPTH_LIMIT}"),
+            ));
         }
-        if self.include.len() + self.exclude.len() > MAX_GLOBS || self.include.iter().chain(&self.exclude).any(|g| g.is_empty() || g.len() > 500) {
-            return Err(ApiError::bad_request("invalid_request", format!("at most {MAX_GLOBS} include/exclude globs, each 1 to 500 characters")));
+        if self.include.len() + self.exclude.len() > MAX_GLOBS
+            || self.include.iter().chain(&self.exclude).any(|g| g.is_empty() || g.len() > 500)
+        {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                format!("at most {MAX_GLOBS} include/exclude globs, each 1 to 500 characters"),
+            ));
         }
         let priority = match self.priority.as_deref() {
             None => Priority::Normal,
             Some(p) => Priority::parse(p).ok_or_else(|| {
-                ApiError::bad_request("invalid_request", format!("priority must be critical, high, normal or low, not `{p}`"))
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("priority must be critical, high, normal or low, not `{p}`"),
+                )
             })?,
         };
-        Ok(NewCrawlJob { id, start_url: url.to_string(), max_pages, max_depth, include: self.include, exclude: self.exclude, priority })
+        Ok(NewCrawlJob {
+            id,
+            start_url: url.to_string(),
+            max_pages,
+            max_depth,
+            include: self.include,
+            exclude: self.exclude,
+            priority,
+        })
     }
 }
 
 /// Creates a job and enqueues its start URL.
-pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Result<NewCrawlJob, ApiError> {
+pub async fn start_job<P: Platform>(
+    platform: &P,
+    request: CrawlRequest,
+) -> Result<NewCrawlJob, ApiError> {
     let job = request.validate(platform.config(), platform.clock().random_id(12))?;
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
     // If this send is lost, the cron sweep re-enqueues the still-queued start URL.
-    platform.queue().send_batch(std::slice::from_ref(&start)).await.map_err(|e| ApiError::internal("queue", e))?;
+    platform
+        .queue()
+        .send_batch(std::slice::from_ref(&start))
+        .await
+        .map_err(|e| ApiError::internal("queue", e))?;
     Ok(job)
 }
 
@@ -102,10 +147,16 @@ pub async fn start_job<P: Platform>(platform: &P, request: CrawlRequest) -> Resu
 pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let crawl: CrawlRequest = parse_json(request)?;
     if crawl.schedule.is_some() {
-        return Err(ApiError::bad_request("invalid_request", "schedule belongs to sources in DOCENT_CRAWL_SOURCES; this starts one crawl now"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "schedule belongs to sources in DOCENT_CRAWL_SOURCES; this starts one crawl now",
+        ));
     }
     let job = start_job(platform, crawl).await?;
-    let mut response = json_response(StatusCode::ACCEPTED, &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}));
+    let mut response = json_response(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}),
+    );
     if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {
         response.headers_mut().insert(::http::header::LOCATION, location);
     }
@@ -146,7 +197,10 @@ pub enum Delivery {
     Ack,
     /// Deliver again after `delay_seconds`; after the queue's last retry the message goes to the
     /// dead-letter queue.
-    Retry { reason: String, delay_seconds: u32 },
+    Retry {
+        reason: String,
+        delay_seconds: u32,
+    },
 }
 
 fn settings(config: &docent_core::config::Config) -> CrawlSettings {
@@ -165,13 +219,21 @@ fn retry_on(error: PortError) -> Delivery {
 }
 
 /// Counts a failed attempt and picks the delay before the next one.
-async fn retry_later<P: Platform>(platform: &P, message: &CrawlMessage, reason: String, retry_after: Option<u32>) -> Result<Delivery, PortError> {
+async fn retry_later<P: Platform>(
+    platform: &P,
+    message: &CrawlMessage,
+    reason: String,
+    retry_after: Option<u32>,
+) -> Result<Delivery, PortError> {
     let attempts = platform.store().record_failure(message, &reason).await?;
     let mut random = [0u8; 4];
     platform.clock().random_bytes(&mut random);
     let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
     let delay_seconds = platform.config().retry_backoff.delay_seconds(attempts, retry_after, unit);
-    platform.store().note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000).await?;
+    platform
+        .store()
+        .note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000)
+        .await?;
     Ok(Delivery::Retry { reason, delay_seconds })
 }
 
@@ -183,10 +245,15 @@ pub async fn consume<P: Platform>(platform: &P, message: &CrawlMessage) -> Deliv
     }
 }
 
-async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<Delivery, PortError> {
+async fn consume_inner<P: Platform>(
+    platform: &P,
+    message: &CrawlMessage,
+) -> Result<Delivery, PortError> {
     let store = platform.store();
     let Some(job) = store.job(&message.job).await? else { return Ok(Delivery::Ack) };
-    if !job.status.is_active() || store.url_state(&job.id, &message.url_key()).await? != Some(UrlState::Queued) {
+    if !job.status.is_active()
+        || store.url_state(&job.id, &message.url_key()).await? != Some(UrlState::Queued)
+    {
         // Already processed (a redelivery), or the job ended: nothing to do.
         return Ok(Delivery::Ack);
     }
@@ -194,7 +261,11 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     store.mark_job_running(&job.id, now).await?;
     let settings = settings(platform.config());
     let Ok(url) = parse_crawl_url(&message.url) else {
-        let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some("invalid URL".into()) };
+        let outcome = UrlOutcome {
+            state: UrlState::Failed,
+            fetched: false,
+            detail: Some("invalid URL".into()),
+        };
         store.finish_url(message, &outcome, now).await?;
         return Ok(Delivery::Ack);
     };
@@ -203,13 +274,20 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     let mut robots = None;
     if let Some(origin) = &origin {
         match robots_for(platform, origin, &settings).await? {
-            Err(Blocked::Deferred(delay_seconds)) => return defer(platform, message, delay_seconds).await,
+            Err(Blocked::Deferred(delay_seconds)) => {
+                return defer(platform, message, delay_seconds).await
+            }
             Err(Blocked::Unavailable(reason)) => {
-                let reason = format!("not crawling {origin} until its robots.txt answers: {reason}");
+                let reason =
+                    format!("not crawling {origin} until its robots.txt answers: {reason}");
                 return retry_later(platform, message, reason, None).await;
             }
             Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
-                let outcome = UrlOutcome { state: UrlState::Skipped, fetched: false, detail: Some(ROBOTS_BLOCKED.into()) };
+                let outcome = UrlOutcome {
+                    state: UrlState::Skipped,
+                    fetched: false,
+                    detail: Some(ROBOTS_BLOCKED.into()),
+                };
                 store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
                 return Ok(Delivery::Ack);
             }
@@ -235,10 +313,19 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             None => BreakerState::default(),
         };
         if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
-            // Not this URL's failure: it waits out the cool-down without spending one of its attempts.
+            // Not this URL's failure: it waits out the cool-down without spending one of its
+            // attempts.
             return defer(platform, message, retry_in_seconds).await;
         }
-        let fetched = match polite_fetch(platform, &origin, &limits, page_request(&message.url, previous.as_ref(), &settings), MAX_INLINE_WAIT_MS).await? {
+        let fetched = match polite_fetch(
+            platform,
+            &origin,
+            &limits,
+            page_request(&message.url, previous.as_ref(), &settings),
+            MAX_INLINE_WAIT_MS,
+        )
+        .await?
+        {
             Ok(fetched) => fetched,
             Err(delay_seconds) => return defer(platform, message, delay_seconds).await,
         };
@@ -246,45 +333,64 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             Ok(response) => response.status == 429 || response.status >= 500,
             Err(error) => error.transient,
         };
-        let next = if failed { policy.on_failure(&breaker, platform.clock().now_ms()) } else { policy.on_success() };
+        let next = if failed {
+            policy.on_failure(&breaker, platform.clock().now_ms())
+        } else {
+            policy.on_success()
+        };
         if next != breaker && !origin.is_empty() {
             let json = serde_json::to_string(&next).unwrap_or_default();
             platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
         }
         match fetched {
             Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
-            Err(error) if error.transient => PageDecision::Retry { reason: error.message, retry_after: None },
+            Err(error) if error.transient => {
+                PageDecision::Retry { reason: error.message, retry_after: None }
+            }
             Err(error) => PageDecision::Finished {
-                outcome: UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(error.message) },
+                outcome: UrlOutcome {
+                    state: UrlState::Failed,
+                    fetched: false,
+                    detail: Some(error.message),
+                },
                 change: IndexChange::None,
                 discovered: Vec::new(),
             },
         }
     };
     let (outcome, change, mut discovered) = match decision {
-        PageDecision::Retry { reason, retry_after } => return retry_later(platform, message, reason, retry_after).await,
+        PageDecision::Retry { reason, retry_after } => {
+            return retry_later(platform, message, reason, retry_after).await
+        }
         PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
     };
-    // The start page also brings in what the site's sitemaps list; read once the page is settled, so a
-    // retried start page does not fetch them again.
-    if let (Some((origin, policy)), true) = (&robots, message.depth == 0 && message.url == job.url && job.max_depth > 0) {
+    // The start page also brings in what the site's sitemaps list; read once the page is settled,
+    // so a retried start page does not fetch them again.
+    if let (Some((origin, policy)), true) =
+        (&robots, message.depth == 0 && message.url == job.url && job.max_depth > 0)
+    {
         let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
         discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
     }
-    // Links beyond the cap may still be found from other pages, but the crawl can no longer claim it saw
-    // the whole site (nor can one that discovered through a page's capped stored links), so it prunes
-    // nothing afterwards.
-    let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE || previous.as_ref().is_some_and(|p| p.links_capped);
+    // Links beyond the cap may still be found from other pages, but the crawl can no longer claim
+    // it saw the whole site (nor can one that discovered through a page's capped stored links), so
+    // it prunes nothing afterwards.
+    let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE
+        || previous.as_ref().is_some_and(|p| p.links_capped);
     discovered.truncate(MAX_DISCOVERED_PER_PAGE);
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),
-        IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => Some(message.url_key()),
+        IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => {
+            Some(message.url_key())
+        }
         _ => None,
     };
     match change {
         // An unchanged page gets the vectors it lacks (embeddings turned on, or another model).
-        IndexChange::None if seen.is_some() => crate::embeddings::backfill(platform, &message.url_key()).await?,
+        IndexChange::None if seen.is_some() => {
+            crate::embeddings::backfill(platform, &message.url_key()).await?
+        }
         IndexChange::None => {}
         IndexChange::Upsert(mut document) => {
             // Vectors go in the same write as the page, so a page and its vectors never disagree.
@@ -295,8 +401,8 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
             store.delete_document(&url_key).await?;
         }
     }
-    // Children are recorded and enqueued before this URL finishes, so the job cannot end early; on a
-    // redelivery every child still queued is sent again (consumers ignore the duplicates).
+    // Children are recorded and enqueued before this URL finishes, so the job cannot end early; on
+    // a redelivery every child still queued is sent again (consumers ignore the duplicates).
     if !discovered.is_empty() {
         store.add_discovered(message, &discovered, job.max_pages, now).await?;
     }
@@ -316,9 +422,10 @@ async fn consume_inner<P: Platform>(platform: &P, message: &CrawlMessage) -> Res
     Ok(Delivery::Ack)
 }
 
-/// After a complete crawl, pages it no longer found are removed from the index. Only a crawl that saw
-/// the whole site qualifies: it ended `done` with no failures, no include/exclude filters, below its
-/// page limit and never at its depth limit; otherwise an unseen page may simply not have been looked at.
+/// After a complete crawl, pages it no longer found are removed from the index. Only a crawl that
+/// saw the whole site qualifies: it ended `done` with no failures, no include/exclude filters,
+/// below its page limit and never at its depth limit; otherwise an unseen page may simply not have
+/// been looked at.
 async fn prune_after_full_crawl<P: Platform>(platform: &P, job_id: &str) -> Result<u64, PortError> {
     let store = platform.store();
     let Some(job) = store.job(job_id).await? else { return Ok(0) };
@@ -345,7 +452,11 @@ enum Blocked {
 }
 
 /// The robots policy of `origin`, from KV or fetched and cached.
-async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSettings) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
+async fn robots_for<P: Platform>(
+    platform: &P,
+    origin: &str,
+    settings: &CrawlSettings,
+) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
     let key = format!("robots:{origin}");
     if let Some(cached) = platform.kv().get(&key).await? {
         if let Ok(policy) = serde_json::from_str::<RobotsPolicy>(&cached) {
@@ -353,7 +464,15 @@ async fn robots_for<P: Platform>(platform: &P, origin: &str, settings: &CrawlSet
         }
     }
     let limits = platform.config().host_limits;
-    let policy = match polite_fetch(platform, origin, &limits, robots_request(origin, settings), MAX_INLINE_WAIT_MS).await? {
+    let policy = match polite_fetch(
+        platform,
+        origin,
+        &limits,
+        robots_request(origin, settings),
+        MAX_INLINE_WAIT_MS,
+    )
+    .await?
+    {
         Err(delay_seconds) => return Ok(Err(Blocked::Deferred(delay_seconds))),
         Ok(Ok(response)) => robots_policy(&response).map_err(Blocked::Unavailable),
         Ok(Err(error)) => Err(Blocked::Unavailable(error.message)),
@@ -383,26 +502,34 @@ async fn polite_fetch<P: Platform>(
     max_wait_ms: u64,
 ) -> Result<Result<PortResult<FetchResponse>, u32>, PortError> {
     let global_rate = platform.config().global_rate_per_second;
-    // file: URLs (the CLI) have no host to be polite to; with every limit lifted there is nothing to ask.
+    // file: URLs (the CLI) have no host to be polite to; with every limit lifted there is nothing
+    // to ask.
     if origin.is_empty() || (limits.is_unlimited() && global_rate <= 0.0) {
         return Ok(Ok(platform.fetcher().fetch(request).await));
     }
-    let global = HostLimits { rate_per_second: global_rate, burst: global_rate.ceil().max(1.0) as u32, concurrency: 0, lease_ms: limits.lease_ms };
+    let global = HostLimits {
+        rate_per_second: global_rate,
+        burst: global_rate.ceil().max(1.0) as u32,
+        concurrency: 0,
+        lease_ms: limits.lease_ms,
+    };
     let mut waited_ms = 0;
     let lease = loop {
         let wait_ms = match platform.gate().acquire(origin, limits).await? {
             Admission::Granted { lease } if global_rate <= 0.0 => break lease,
-            Admission::Granted { lease } => match platform.gate().acquire(GLOBAL_GATE, &global).await {
-                Ok(Admission::Granted { .. }) => break lease,
-                Ok(Admission::Wait { ms }) => {
-                    let _ = platform.gate().release(origin, lease).await;
-                    ms
+            Admission::Granted { lease } => {
+                match platform.gate().acquire(GLOBAL_GATE, &global).await {
+                    Ok(Admission::Granted { .. }) => break lease,
+                    Ok(Admission::Wait { ms }) => {
+                        let _ = platform.gate().release(origin, lease).await;
+                        ms
+                    }
+                    Err(error) => {
+                        let _ = platform.gate().release(origin, lease).await;
+                        return Err(error);
+                    }
                 }
-                Err(error) => {
-                    let _ = platform.gate().release(origin, lease).await;
-                    return Err(error);
-                }
-            },
+            }
             Admission::Wait { ms } => ms,
         };
         if waited_ms + wait_ms > max_wait_ms {
@@ -419,18 +546,28 @@ async fn polite_fetch<P: Platform>(
 
 /// Puts a message back on its queue for later without counting an attempt: waiting for politeness
 /// is not a failure (a queue retry would be, and would end in the dead-letter queue).
-async fn defer<P: Platform>(platform: &P, message: &CrawlMessage, delay_seconds: u32) -> Result<Delivery, PortError> {
-    // Spread over up to twice the wait: messages that waited together must not all come back together.
+async fn defer<P: Platform>(
+    platform: &P,
+    message: &CrawlMessage,
+    delay_seconds: u32,
+) -> Result<Delivery, PortError> {
+    // Spread over up to twice the wait: messages that waited together must not all come back
+    // together.
     let mut random = [0u8; 4];
     platform.clock().random_bytes(&mut random);
-    let delay_seconds = delay_seconds + u32::from_le_bytes(random) % delay_seconds.max(1).saturating_add(1);
-    platform.store().note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000).await?;
+    let delay_seconds =
+        delay_seconds + u32::from_le_bytes(random) % delay_seconds.max(1).saturating_add(1);
+    platform
+        .store()
+        .note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000)
+        .await?;
     platform.queue().send_later(std::slice::from_ref(message), delay_seconds).await?;
     Ok(Delivery::Ack)
 }
 
 /// Page URLs from the origin's sitemaps: those robots.txt names, else `/sitemap.xml`; indexes are
-/// followed breadth-first up to `MAX_SITEMAPS` files. Sitemaps are optional, so failures are skipped.
+/// followed breadth-first up to `MAX_SITEMAPS` files. Sitemaps are optional, so failures are
+/// skipped.
 async fn sitemap_pages<P: Platform>(
     platform: &P,
     origin: &str,
@@ -439,7 +576,9 @@ async fn sitemap_pages<P: Platform>(
     settings: &CrawlSettings,
 ) -> Result<Vec<ListedPage>, PortError> {
     let mut pending: std::collections::VecDeque<String> = match policy {
-        RobotsPolicy::Rules(robots) if !robots.sitemaps.is_empty() => robots.sitemaps.iter().cloned().collect(),
+        RobotsPolicy::Rules(robots) if !robots.sitemaps.is_empty() => {
+            robots.sitemaps.iter().cloned().collect()
+        }
         _ => std::iter::once(format!("{origin}/sitemap.xml")).collect(),
     };
     let mut read = 0;
@@ -456,18 +595,31 @@ async fn sitemap_pages<P: Platform>(
             continue;
         }
         // The start page is settled by now, so sitemaps wait for their politeness slots in place.
-        let Ok(Ok(response)) = polite_fetch(platform, origin, limits, sitemap_request(&sitemap_url, settings), MAX_SITEMAP_WAIT_MS).await? else { continue };
+        let Ok(Ok(response)) = polite_fetch(
+            platform,
+            origin,
+            limits,
+            sitemap_request(&sitemap_url, settings),
+            MAX_SITEMAP_WAIT_MS,
+        )
+        .await?
+        else {
+            continue;
+        };
         if !(200..300).contains(&response.status) || response.truncated {
             continue;
         }
         let Ok(body) = sitemap::decode_body(&response.body) else { continue };
         let parsed = sitemap::parse(&String::from_utf8_lossy(&body));
-        // Relative locations are resolved against the sitemap (the protocol asks for absolute ones).
+        // Relative locations are resolved against the sitemap (the protocol asks for absolute
+        // ones).
         let resolve = |loc: &str| base.join(loc).ok().map(String::from);
         pages.extend(parsed.pages.iter().filter_map(|e| {
             let url = resolve(&e.loc)?;
             // A date without a time could mean any moment of that day: read it as the day's end.
-            let lastmod_ms = e.lastmod.as_deref().and_then(|l| Some(parse_w3c_datetime(l)? + if l.contains('T') { 0 } else { 86_400_000 - 1 }));
+            let lastmod_ms = e.lastmod.as_deref().and_then(|l| {
+                Some(parse_w3c_datetime(l)? + if l.contains('T') { 0 } else { 86_400_000 - 1 })
+            });
             Some(ListedPage { url, lastmod_ms })
         }));
         pending.extend(parsed.sitemaps.iter().filter_map(|e| resolve(&e.loc)));
@@ -475,8 +627,8 @@ async fn sitemap_pages<P: Platform>(
     Ok(pages)
 }
 
-/// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL failed
-/// so the job can end.
+/// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL
+/// failed so the job can end.
 pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
     match platform.store().dead_letter(message, platform.clock().now_ms()).await {
         Ok(_) => Delivery::Ack,
@@ -497,9 +649,16 @@ struct ReplayRequest {
 }
 
 /// `POST /api/dead-letters/replay` `{"job"?: id}`: requeues dead letters (of one job, or all).
-pub async fn replay_dead_letters<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
-    let replay: ReplayRequest = if request.body().is_empty() { ReplayRequest::default() } else { parse_json(request)? };
-    let messages = platform.store().replay_dead_letters(replay.job.as_deref(), platform.clock().now_ms()).await?;
+pub async fn replay_dead_letters<P: Platform>(
+    platform: &P,
+    request: &Request,
+) -> Result<Response, ApiError> {
+    let replay: ReplayRequest =
+        if request.body().is_empty() { ReplayRequest::default() } else { parse_json(request)? };
+    let messages = platform
+        .store()
+        .replay_dead_letters(replay.job.as_deref(), platform.clock().now_ms())
+        .await?;
     for group in messages.chunks(100) {
         platform.queue().send_batch(group).await.map_err(|e| ApiError::internal("queue", e))?;
     }
@@ -507,17 +666,28 @@ pub async fn replay_dead_letters<P: Platform>(platform: &P, request: &Request) -
 }
 
 /// Cron: re-enqueues the work of stalled jobs (their messages were lost), then starts the scheduled
-/// sources that are due and not already being crawled. A source never crawled before starts at once.
-/// Returns how many URLs were re-enqueued and how many jobs were started.
-pub async fn on_schedule<P: Platform>(platform: &P, sources: &[CrawlRequest]) -> Result<(usize, usize), PortError> {
+/// sources that are due and not already being crawled. A source never crawled before starts at
+/// once. Returns how many URLs were re-enqueued and how many jobs were started.
+pub async fn on_schedule<P: Platform>(
+    platform: &P,
+    sources: &[CrawlRequest],
+) -> Result<(usize, usize), PortError> {
     let now = platform.clock().now_ms();
     let stale_after_ms = platform.config().stale_after_seconds * 1000;
-    let stale = platform.store().take_stale_queued(now.saturating_sub(stale_after_ms), MAX_RESENT_PER_SWEEP, now).await?;
+    let stale = platform
+        .store()
+        .take_stale_queued(now.saturating_sub(stale_after_ms), MAX_RESENT_PER_SWEEP, now)
+        .await?;
     for group in stale.chunks(100) {
         platform.queue().send_batch(group).await?;
     }
     // The previous run's time: a schedule is due if it matched a minute since then.
-    let since = platform.kv().get(LAST_SWEEP_KEY).await?.and_then(|v| v.parse().ok()).unwrap_or(now.saturating_sub(10 * 60 * 1000));
+    let since = platform
+        .kv()
+        .get(LAST_SWEEP_KEY)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(now.saturating_sub(10 * 60 * 1000));
     platform.kv().put(LAST_SWEEP_KEY, &now.to_string(), None).await?;
     let jobs = platform.store().recent_jobs(200).await?;
     let mut started = 0;
@@ -537,15 +707,19 @@ pub async fn on_schedule<P: Platform>(platform: &P, sources: &[CrawlRequest]) ->
     Ok((stale.len(), started))
 }
 
-/// Parses `DOCENT_CRAWL_SOURCES`: a JSON array of crawl requests, each optionally with a `schedule`.
+/// Parses `DOCENT_CRAWL_SOURCES`: a JSON array of crawl requests, each optionally with a
+/// `schedule`.
 pub fn parse_sources(json: Option<&str>) -> Result<Vec<CrawlRequest>, String> {
     let sources: Vec<CrawlRequest> = match json.map(str::trim).filter(|s| !s.is_empty()) {
         None => return Ok(Vec::new()),
-        Some(json) => serde_json::from_str(json).map_err(|e| format!("DOCENT_CRAWL_SOURCES: {e}"))?,
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| format!("DOCENT_CRAWL_SOURCES: {e}"))?
+        }
     };
     for (i, source) in sources.iter().enumerate() {
         if let Some(schedule) = &source.schedule {
-            CronSchedule::parse(schedule).map_err(|e| format!("DOCENT_CRAWL_SOURCES[{i}].schedule: {e}"))?;
+            CronSchedule::parse(schedule)
+                .map_err(|e| format!("DOCENT_CRAWL_SOURCES[{i}].schedule: {e}"))?;
         }
     }
     Ok(sources)

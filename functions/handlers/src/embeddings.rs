@@ -1,12 +1,12 @@
 //! Embeddings for indexing and for queries, from the provider the configuration names: the built-in
 //! embedder (the default; no network), or any OpenAI-compatible `/v1/embeddings` endpoint reached
-//! through the platform's fetch. Provider results are cached in KV by hash(model, text), so unchanged
-//! text is never embedded twice.
+//! through the platform's fetch. Provider results are cached in KV by hash(model, text), so
+//! unchanged text is never embedded twice.
 
 use docent_core::config::EmbeddingProvider;
 use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
-use docent_core::retrieval::embed::builtin_embed;
 use docent_core::ports::{FetchRequest, Fetcher, KeyValue, ModelRuntime, PortError, PortResult};
+use docent_core::retrieval::embed::builtin_embed;
 use docent_store::api::VectorStore;
 
 use crate::Platform;
@@ -22,20 +22,30 @@ pub fn model(provider: &EmbeddingProvider) -> Option<&str> {
     match provider {
         EmbeddingProvider::Off => None,
         EmbeddingProvider::Builtin => Some(docent_core::retrieval::embed::BUILTIN_MODEL),
-        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } | EmbeddingProvider::SpinLlm { model } => Some(model),
+        EmbeddingProvider::OpenAi { model, .. }
+        | EmbeddingProvider::WorkersAi { model }
+        | EmbeddingProvider::SpinLlm { model } => Some(model),
     }
 }
 
 /// What a chunk is embedded as: its page title and section heading give the text its context.
 pub(crate) fn chunk_text(title: &str, heading: &str, text: &str) -> String {
-    if heading.is_empty() || heading == title { format!("{title}\n{text}") } else { format!("{title} — {heading}\n{text}") }
+    if heading.is_empty() || heading == title {
+        format!("{title}\n{text}")
+    } else {
+        format!("{title} — {heading}\n{text}")
+    }
 }
 
 /// Embeds every chunk of a document about to be written.
-pub async fn attach_vectors<P: Platform>(platform: &P, document: &mut IndexedDocument) -> PortResult<()> {
+pub async fn attach_vectors<P: Platform>(
+    platform: &P,
+    document: &mut IndexedDocument,
+) -> PortResult<()> {
     let provider = &platform.config().embeddings;
     let Some(model) = model(provider).map(str::to_string) else { return Ok(()) };
-    let texts: Vec<String> = document.chunks.iter().map(|c| chunk_text(&document.title, &c.heading, &c.text)).collect();
+    let texts: Vec<String> =
+        document.chunks.iter().map(|c| chunk_text(&document.title, &c.heading, &c.text)).collect();
     let vectors = embed(platform, &texts).await?;
     for (chunk, values) in document.chunks.iter_mut().zip(vectors) {
         chunk.vector = Some(ChunkVector { model: model.clone(), values });
@@ -44,17 +54,24 @@ pub async fn attach_vectors<P: Platform>(platform: &P, document: &mut IndexedDoc
 }
 
 /// Embeds the chunks of an indexed, unchanged page that have no vector of the current model (pages
-/// indexed before embeddings were on, or under another model), so switching models needs no rewrite.
+/// indexed before embeddings were on, or under another model), so switching models needs no
+/// rewrite.
 pub async fn backfill<P: Platform>(platform: &P, url_key: &str) -> PortResult<()> {
-    let Some(model) = model(&platform.config().embeddings).map(str::to_string) else { return Ok(()) };
+    let Some(model) = model(&platform.config().embeddings).map(str::to_string) else {
+        return Ok(());
+    };
     let missing = platform.store().chunks_without_vectors(url_key, &model).await?;
     if missing.is_empty() {
         return Ok(());
     }
-    let texts: Vec<String> = missing.iter().map(|(_, title, heading, text)| chunk_text(title, heading, text)).collect();
+    let texts: Vec<String> =
+        missing.iter().map(|(_, title, heading, text)| chunk_text(title, heading, text)).collect();
     let vectors = embed(platform, &texts).await?;
-    let pairs: Vec<(String, ChunkVector)> =
-        missing.into_iter().zip(vectors).map(|((id, ..), values)| (id, ChunkVector { model: model.clone(), values })).collect();
+    let pairs: Vec<(String, ChunkVector)> = missing
+        .into_iter()
+        .zip(vectors)
+        .map(|((id, ..), values)| (id, ChunkVector { model: model.clone(), values }))
+        .collect();
     platform.store().put_vectors(url_key, &pairs).await
 }
 
@@ -76,7 +93,9 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
         EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
         // Computing is cheaper than a KV round trip.
         EmbeddingProvider::Builtin => return Ok(texts.iter().map(|t| builtin_embed(t)).collect()),
-        EmbeddingProvider::OpenAi { model, .. } | EmbeddingProvider::WorkersAi { model } | EmbeddingProvider::SpinLlm { model } => model,
+        EmbeddingProvider::OpenAi { model, .. }
+        | EmbeddingProvider::WorkersAi { model }
+        | EmbeddingProvider::SpinLlm { model } => model,
     };
     let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
     for text in texts {
@@ -96,7 +115,11 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
                 let owned: Vec<String> = inputs.iter().map(|t| t.to_string()).collect();
                 let vectors = platform.models().embed(model, &owned).await?;
                 if vectors.len() != inputs.len() {
-                    return Err(PortError::permanent(format!("{model} returned {} vectors for {} texts", vectors.len(), inputs.len())));
+                    return Err(PortError::permanent(format!(
+                        "{model} returned {} vectors for {} texts",
+                        vectors.len(),
+                        inputs.len()
+                    )));
                 }
                 vectors
                     .into_iter()
@@ -109,7 +132,10 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
         };
         for (i, vector) in group.iter().zip(embedded) {
             if let Ok(json) = serde_json::to_string(&vector) {
-                platform.kv().put(&cache_key(model, &texts[*i]), &json, Some(CACHE_TTL_SECONDS)).await?;
+                platform
+                    .kv()
+                    .put(&cache_key(model, &texts[*i]), &json, Some(CACHE_TTL_SECONDS))
+                    .await?;
             }
             vectors[*i] = Some(vector);
         }
@@ -118,7 +144,12 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
 }
 
 /// `POST {base_url}/embeddings` in the OpenAI format.
-pub fn openai_request(base_url: &str, api_key: Option<&str>, model: &str, inputs: &[&str]) -> FetchRequest {
+pub fn openai_request(
+    base_url: &str,
+    api_key: Option<&str>,
+    model: &str,
+    inputs: &[&str],
+) -> FetchRequest {
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
     if let Some(key) = api_key {
         headers.push(("Authorization".to_string(), format!("Bearer {key}")));
@@ -135,13 +166,19 @@ pub fn openai_request(base_url: &str, api_key: Option<&str>, model: &str, inputs
 }
 
 /// The vectors of an OpenAI-format embeddings response, in input order and normalised.
-pub fn parse_openai_response(status: u16, body: &[u8], expected: usize) -> PortResult<Vec<Vec<f32>>> {
+pub fn parse_openai_response(
+    status: u16,
+    body: &[u8],
+    expected: usize,
+) -> PortResult<Vec<Vec<f32>>> {
     if status == 429 || status >= 500 {
         return Err(PortError::transient(format!("embeddings endpoint answered HTTP {status}")));
     }
     if !(200..300).contains(&status) {
         let detail = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        return Err(PortError::permanent(format!("embeddings endpoint answered HTTP {status}: {detail}")));
+        return Err(PortError::permanent(format!(
+            "embeddings endpoint answered HTTP {status}: {detail}"
+        )));
     }
     #[derive(serde::Deserialize)]
     struct Item {
@@ -152,7 +189,8 @@ pub fn parse_openai_response(status: u16, body: &[u8], expected: usize) -> PortR
     struct Reply {
         data: Vec<Item>,
     }
-    let reply: Reply = serde_json::from_slice(body).map_err(|e| PortError::transient(format!("embeddings response: {e}")))?;
+    let reply: Reply = serde_json::from_slice(body)
+        .map_err(|e| PortError::transient(format!("embeddings response: {e}")))?;
     let mut vectors = vec![Vec::new(); expected];
     for item in reply.data {
         if let Some(slot) = vectors.get_mut(item.index) {
@@ -162,7 +200,9 @@ pub fn parse_openai_response(status: u16, body: &[u8], expected: usize) -> PortR
         }
     }
     if vectors.iter().any(Vec::is_empty) {
-        return Err(PortError::transient(format!("embeddings response did not cover all {expected} inputs")));
+        return Err(PortError::transient(format!(
+            "embeddings response did not cover all {expected} inputs"
+        )));
     }
     Ok(vectors)
 }
@@ -173,15 +213,31 @@ mod tests {
 
     #[test]
     fn openai_format_round_trip() {
-        let request = openai_request("https://api.example.com/v1/", Some("sk-test"), "text-embedding-3-small", &["a", "b"]);
+        let request = openai_request(
+            "https://api.example.com/v1/",
+            Some("sk-test"),
+            "text-embedding-3-small",
+            &["a", "b"],
+        );
         assert_eq!(request.url, "https://api.example.com/v1/embeddings");
         assert!(request.headers.contains(&("Authorization".into(), "Bearer sk-test".into())));
-        let body: serde_json::Value = serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
-        assert_eq!(body, serde_json::json!({"model": "text-embedding-3-small", "input": ["a", "b"]}));
+        let body: serde_json::Value =
+            serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"model": "text-embedding-3-small", "input": ["a", "b"]})
+        );
         // Out of order, unnormalised: put back in input order at unit length.
         let reply = br#"{"data": [{"index": 1, "embedding": [0, 2]}, {"index": 0, "embedding": [3, 4]}], "model": "m"}"#;
-        assert_eq!(parse_openai_response(200, reply, 2).unwrap(), vec![vec![0.6, 0.8], vec![0.0, 1.0]]);
-        assert!(parse_openai_response(200, br#"{"data": [{"index": 0, "embedding": [1]}]}"#, 2).unwrap_err().transient);
+        assert_eq!(
+            parse_openai_response(200, reply, 2).unwrap(),
+            vec![vec![0.6, 0.8], vec![0.0, 1.0]]
+        );
+        assert!(
+            parse_openai_response(200, br#"{"data": [{"index": 0, "embedding": [1]}]}"#, 2)
+                .unwrap_err()
+                .transient
+        );
         assert!(parse_openai_response(429, b"", 1).unwrap_err().transient);
         assert!(!parse_openai_response(401, b"bad key", 1).unwrap_err().transient);
     }

@@ -1,20 +1,22 @@
-//! The language-model gateway: asks the configured providers in order, each under a circuit breaker,
-//! its quota and the answer's deadlines, with retries (exponential backoff, full jitter, `Retry-After`)
-//! and accounting. Text is handed to `emit` as it streams in. The caller falls back to the extractive
-//! answerer when every provider failed before sending any text.
+//! The language-model gateway: asks the configured providers in order, each under a circuit
+//! breaker, its quota and the answer's deadlines, with retries (exponential backoff, full jitter,
+//! `Retry-After`) and accounting. Text is handed to `emit` as it streams in. The caller falls back
+//! to the extractive answerer when every provider failed before sending any text.
 
 use std::future::Future;
 
-use docent_core::crawl::breaker::{BreakerState, Gate};
 use docent_core::config::{LlmProvider, ProviderKind};
-use docent_core::domain::UsageRecord;
-use docent_core::llm::{self, estimate_tokens, Message, Piece, Usage, WireFormat};
+use docent_core::crawl::breaker::{BreakerState, Gate};
 use docent_core::crawl::politeness::Admission;
-use docent_core::ports::{ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime};
-use docent_store::api::AnswerStore;
 use docent_core::crawl::retry::parse_retry_after;
 use docent_core::crawl::schedule::utc_day;
+use docent_core::domain::UsageRecord;
 use docent_core::llm::sse::EventParser;
+use docent_core::llm::{self, estimate_tokens, Message, Piece, Usage, WireFormat};
+use docent_core::ports::{
+    ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime,
+};
+use docent_store::api::AnswerStore;
 use futures_util::future::{select, Either};
 
 use crate::Platform;
@@ -62,7 +64,13 @@ struct Failure {
 
 impl Failure {
     fn new(reason: impl Into<String>, retryable: bool) -> Self {
-        Failure { reason: reason.into(), retryable, retry_after_ms: None, sent_text: String::new(), provider_fault: true }
+        Failure {
+            reason: reason.into(),
+            retryable,
+            retry_after_ms: None,
+            sent_text: String::new(),
+            provider_fault: true,
+        }
     }
     fn not_provider_fault(mut self) -> Self {
         self.provider_fault = false;
@@ -71,7 +79,11 @@ impl Failure {
 }
 
 /// Races `future` against the clock; `None` when `ms` passed first.
-pub(crate) async fn within<P: Platform, T>(platform: &P, ms: u64, future: impl Future<Output = T>) -> Option<T> {
+pub(crate) async fn within<P: Platform, T>(
+    platform: &P,
+    ms: u64,
+    future: impl Future<Output = T>,
+) -> Option<T> {
     let future = std::pin::pin!(future);
     let timer = std::pin::pin!(platform.clock().sleep(ms));
     match select(future, timer).await {
@@ -93,9 +105,17 @@ pub async fn complete<P: Platform>(
     let mut reasons = Vec::new();
     for provider in &config.providers {
         let breaker_key = format!("llm-breaker:{}", provider.name);
-        let breaker: BreakerState =
-            platform.kv().get(&breaker_key).await.ok().flatten().and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
-        if let Gate::Open { retry_in_seconds } = config.breaker.gate(&breaker, platform.clock().now_ms()) {
+        let breaker: BreakerState = platform
+            .kv()
+            .get(&breaker_key)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        if let Gate::Open { retry_in_seconds } =
+            config.breaker.gate(&breaker, platform.clock().now_ms())
+        {
             reasons.push(format!("{}: circuit open for {retry_in_seconds} s more", provider.name));
             continue;
         }
@@ -103,35 +123,61 @@ pub async fn complete<P: Platform>(
         let mut provider_faults = 0;
         let outcome = loop {
             // Every attempt, retries included, is taken from the provider's quotas.
-            if let Err(reason) = take_quota(platform, provider, prompt_tokens + max_tokens, deadline_ms).await {
+            if let Err(reason) =
+                take_quota(platform, provider, prompt_tokens + max_tokens, deadline_ms).await
+            {
                 reasons.push(format!("{}: {reason}", provider.name));
                 break Err(GatewayError::Unavailable(Vec::new()));
             }
             let started = platform.clock().now_ms();
             match attempt_once(platform, provider, messages, max_tokens, deadline_ms, emit).await {
                 Ok((text, reported)) => {
-                    let usage = reported.unwrap_or(Usage { prompt_tokens, completion_tokens: estimate_tokens(&text) });
+                    let usage = reported.unwrap_or(Usage {
+                        prompt_tokens,
+                        completion_tokens: estimate_tokens(&text),
+                    });
                     let answer = priced(config, provider, text, usage, reported.is_none());
                     account(platform, &answer, started, None).await;
                     break Ok(answer);
                 }
                 Err(failure) => {
                     // A broken stream was still generated (and billed): its tokens are estimated.
-                    let partial = Usage { prompt_tokens, completion_tokens: estimate_tokens(&failure.sent_text) };
-                    let usage = if failure.sent_text.is_empty() { Usage::default() } else { partial };
-                    account(platform, &priced(config, provider, String::new(), usage, true), started, Some(&failure.reason)).await;
+                    let partial = Usage {
+                        prompt_tokens,
+                        completion_tokens: estimate_tokens(&failure.sent_text),
+                    };
+                    let usage =
+                        if failure.sent_text.is_empty() { Usage::default() } else { partial };
+                    account(
+                        platform,
+                        &priced(config, provider, String::new(), usage, true),
+                        started,
+                        Some(&failure.reason),
+                    )
+                    .await;
                     provider_faults += u32::from(failure.provider_fault);
                     if !failure.sent_text.is_empty() {
-                        break Err(GatewayError::Interrupted(format!("{}: {}", provider.name, failure.reason)));
+                        break Err(GatewayError::Interrupted(format!(
+                            "{}: {}",
+                            provider.name, failure.reason
+                        )));
                     }
                     let now = platform.clock().now_ms();
                     let mut unit = [0u8; 4];
                     platform.clock().random_bytes(&mut unit);
                     let unit = f64::from(u32::from_le_bytes(unit)) / f64::from(u32::MAX);
-                    // Full jitter: anywhere from zero to the exponential ceiling; never sooner than asked.
-                    let ceiling = config.backoff_ms.0.saturating_mul(1 << attempt.min(20)).min(config.backoff_ms.1);
-                    let delay = ((ceiling as f64 * unit) as u64).max(failure.retry_after_ms.unwrap_or(0));
-                    let worth_retrying = failure.retryable && attempt < config.retries && now + delay + 500 < deadline_ms;
+                    // Full jitter: anywhere from zero to the exponential ceiling; never sooner than
+                    // asked.
+                    let ceiling = config
+                        .backoff_ms
+                        .0
+                        .saturating_mul(1 << attempt.min(20))
+                        .min(config.backoff_ms.1);
+                    let delay =
+                        ((ceiling as f64 * unit) as u64).max(failure.retry_after_ms.unwrap_or(0));
+                    let worth_retrying = failure.retryable
+                        && attempt < config.retries
+                        && now + delay + 500 < deadline_ms;
                     if !worth_retrying {
                         reasons.push(format!("{}: {}", provider.name, failure.reason));
                         break Err(GatewayError::Unavailable(Vec::new()));
@@ -168,7 +214,12 @@ pub async fn complete<P: Platform>(
 
 /// Takes one request and `tokens` from the provider's per-minute quotas, shared by every instance
 /// through the platform's gates; waits up to [`MAX_QUOTA_WAIT_MS`], else gives up on this provider.
-async fn take_quota<P: Platform>(platform: &P, provider: &LlmProvider, tokens: u32, deadline_ms: u64) -> Result<(), String> {
+async fn take_quota<P: Platform>(
+    platform: &P,
+    provider: &LlmProvider,
+    tokens: u32,
+    deadline_ms: u64,
+) -> Result<(), String> {
     let quotas = [
         (format!("llm-requests:{}", provider.name), provider.requests_per_minute, 1),
         (format!("llm-tokens:{}", provider.name), provider.tokens_per_minute, tokens),
@@ -179,14 +230,19 @@ async fn take_quota<P: Platform>(platform: &P, provider: &LlmProvider, tokens: u
         }
         let limits = llm::per_minute_limits(per_minute);
         loop {
-            // A quota that cannot be checked does not stop answers (the provider's own 429 still would).
-            let Ok(admission) = platform.gate().acquire_units(&key, &limits, units).await else { break };
+            // A quota that cannot be checked does not stop answers (the provider's own 429 still
+            // would).
+            let Ok(admission) = platform.gate().acquire_units(&key, &limits, units).await else {
+                break;
+            };
             match admission {
                 Admission::Granted { .. } => break,
                 Admission::Wait { ms } => {
                     let now = platform.clock().now_ms();
                     if ms > MAX_QUOTA_WAIT_MS || now + ms >= deadline_ms {
-                        return Err(format!("over its quota of {per_minute} per minute (next slot in {ms} ms)"));
+                        return Err(format!(
+                            "over its quota of {per_minute} per minute (next slot in {ms} ms)"
+                        ));
                     }
                     platform.clock().sleep(ms).await;
                 }
@@ -212,12 +268,19 @@ async fn attempt_once<P: Platform>(
     // A timeout the provider is given less than its configured time for is our budget's fault.
     let timed_out = |ms: u64, configured: u64| {
         let failure = Failure::new(format!("no response within {ms} ms"), false);
-        if ms < configured { failure.not_provider_fault() } else { failure }
+        if ms < configured {
+            failure.not_provider_fault()
+        } else {
+            failure
+        }
     };
     match &provider.kind {
         ProviderKind::OpenAi { base_url, api_key } => {
             let body = llm::openai_chat_body(&provider.model, messages, max_tokens, true);
-            let mut headers = vec![("content-type".to_string(), "application/json".to_string()), ("accept".to_string(), "text/event-stream".to_string())];
+            let mut headers = vec![
+                ("content-type".to_string(), "application/json".to_string()),
+                ("accept".to_string(), "text/event-stream".to_string()),
+            ];
             if let Some(key) = api_key {
                 headers.push(("authorization".into(), format!("Bearer {key}")));
             }
@@ -233,24 +296,34 @@ async fn attempt_once<P: Platform>(
                 .await
                 .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
                 .map_err(|e| Failure::new(e.to_string(), true))?;
-            let content_type = opened.header("content-type").unwrap_or_default().to_ascii_lowercase();
+            let content_type =
+                opened.header("content-type").unwrap_or_default().to_ascii_lowercase();
             let retry_after = opened.header("retry-after").map(str::to_string);
             let mut body = opened.body;
             if opened.status != 200 {
                 let mut bytes = Vec::new();
                 while bytes.len() < MAX_ERROR_BYTES {
-                    match within(platform, 2_000.min(remaining(platform)), body.next_chunk()).await {
+                    match within(platform, 2_000.min(remaining(platform)), body.next_chunk()).await
+                    {
                         Some(Some(Ok(chunk))) => bytes.extend_from_slice(&chunk),
                         _ => break,
                     }
                 }
-                let retry_after_ms = retry_after.and_then(|v| parse_retry_after(&v, platform.clock().now_ms())).map(|s| u64::from(s) * 1000);
+                let retry_after_ms = retry_after
+                    .and_then(|v| parse_retry_after(&v, platform.clock().now_ms()))
+                    .map(|s| u64::from(s) * 1000);
                 let retryable = matches!(opened.status, 408 | 409 | 429) || opened.status >= 500;
-                let mut failure = Failure::new(format!("HTTP {}: {}", opened.status, llm::provider_error_message(&bytes)), retryable);
+                let mut failure = Failure::new(
+                    format!("HTTP {}: {}", opened.status, llm::provider_error_message(&bytes)),
+                    retryable,
+                );
                 failure.retry_after_ms = retry_after_ms;
                 // A rejected request (too long, bad parameters) is not the provider failing; a bad
                 // key (401/403) is a broken provider configuration, which the breaker should see.
-                if (400..500).contains(&opened.status) && !retryable && !matches!(opened.status, 401 | 403) {
+                if (400..500).contains(&opened.status)
+                    && !retryable
+                    && !matches!(opened.status, 401 | 403)
+                {
                     failure = failure.not_provider_fault();
                 }
                 return Err(failure);
@@ -268,26 +341,41 @@ async fn attempt_once<P: Platform>(
                         Some(Some(Err(e))) => return Err(Failure::new(e.to_string(), true)),
                     }
                 }
-                let (text, usage) = llm::parse_completion(WireFormat::OpenAi, &bytes).map_err(|e| Failure::new(e, true))?;
+                let (text, usage) = llm::parse_completion(WireFormat::OpenAi, &bytes)
+                    .map_err(|e| Failure::new(e, true))?;
                 emit(&text);
                 return Ok((text, usage));
             }
-            read_stream(platform, WireFormat::OpenAi, &mut body, attempt_started, deadline_ms, emit).await
-        }
-        // The platform's own runtime (Workers AI, Spin's LLM interface) streams in the Workers AI format.
-        ProviderKind::WorkersAi | ProviderKind::SpinLlm => {
-            let mut body = within(platform, connect_ms, platform.models().stream_chat(&provider.model, messages, max_tokens))
+            read_stream(platform, WireFormat::OpenAi, &mut body, attempt_started, deadline_ms, emit)
                 .await
-                .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
-                .map_err(|e| Failure::new(e.to_string(), e.transient))?;
-            read_stream(platform, WireFormat::WorkersAi, &mut body, attempt_started, deadline_ms, emit).await
+        }
+        // The platform's own runtime (Workers AI, Spin's LLM interface) streams in the Workers AI
+        // format.
+        ProviderKind::WorkersAi | ProviderKind::SpinLlm => {
+            let mut body = within(
+                platform,
+                connect_ms,
+                platform.models().stream_chat(&provider.model, messages, max_tokens),
+            )
+            .await
+            .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
+            .map_err(|e| Failure::new(e.to_string(), e.transient))?;
+            read_stream(
+                platform,
+                WireFormat::WorkersAi,
+                &mut body,
+                attempt_started,
+                deadline_ms,
+                emit,
+            )
+            .await
         }
     }
 }
 
 /// Reads a streamed answer: the first text within the first-token timeout of the attempt's start,
-/// every later piece within that timeout of the one before, all within the deadline, and a clean end
-/// (`[DONE]`) required.
+/// every later piece within that timeout of the one before, all within the deadline, and a clean
+/// end (`[DONE]`) required.
 async fn read_stream<P: Platform>(
     platform: &P,
     format: WireFormat,
@@ -312,11 +400,19 @@ async fn read_stream<P: Platform>(
         let now = platform.clock().now_ms();
         let remaining = deadline_ms.saturating_sub(now);
         // Keep-alive comments and role-only chunks do not count as an answer starting.
-        let allowed = if text.is_empty() { (attempt_started + first_token_ms).saturating_sub(now) } else { first_token_ms };
+        let allowed = if text.is_empty() {
+            (attempt_started + first_token_ms).saturating_sub(now)
+        } else {
+            first_token_ms
+        };
         let wait = allowed.min(remaining);
         let chunk = match within(platform, wait, body.next_chunk()).await {
             None => {
-                let reason = if text.is_empty() { format!("no text within {first_token_ms} ms") } else { format!("the answer stalled for {wait} ms") };
+                let reason = if text.is_empty() {
+                    format!("no text within {first_token_ms} ms")
+                } else {
+                    format!("the answer stalled for {wait} ms")
+                };
                 let failure = fail(reason, &text, false);
                 return Err(if wait < allowed { failure.not_provider_fault() } else { failure });
             }
@@ -334,7 +430,9 @@ async fn read_stream<P: Platform>(
         let decoded = String::from_utf8_lossy(&pending[..valid]).into_owned();
         pending.drain(..valid);
         for event in parser.feed(&decoded) {
-            for piece in llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text, true))? {
+            for piece in
+                llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text, true))?
+            {
                 match piece {
                     Piece::Text(piece) => {
                         emit(&piece);
@@ -353,13 +451,31 @@ async fn read_stream<P: Platform>(
     }
 }
 
-fn priced(config: &docent_core::config::LlmConfig, provider: &LlmProvider, text: String, usage: Usage, usage_estimated: bool) -> ModelAnswer {
+fn priced(
+    config: &docent_core::config::LlmConfig,
+    provider: &LlmProvider,
+    text: String,
+    usage: Usage,
+    usage_estimated: bool,
+) -> ModelAnswer {
     let cost_usd = config.price(&provider.model).map(|p| p.cost_usd(&usage)).unwrap_or(0.0);
-    ModelAnswer { provider: provider.name.clone(), model: provider.model.clone(), text, usage, usage_estimated, cost_usd }
+    ModelAnswer {
+        provider: provider.name.clone(),
+        model: provider.model.clone(),
+        text,
+        usage,
+        usage_estimated,
+        cost_usd,
+    }
 }
 
 /// Logs one model call as a JSON line and adds it to the day's totals.
-async fn account<P: Platform>(platform: &P, answer: &ModelAnswer, started_ms: u64, error: Option<&str>) {
+async fn account<P: Platform>(
+    platform: &P,
+    answer: &ModelAnswer,
+    started_ms: u64,
+    error: Option<&str>,
+) {
     let now = platform.clock().now_ms();
     platform.log(&serde_json::json!({
         "event": "llm_call",
@@ -385,4 +501,3 @@ async fn account<P: Platform>(platform: &P, answer: &ModelAnswer, started_ms: u6
     // Accounting never fails an answer.
     let _ = platform.store().add_usage(&record).await;
 }
-

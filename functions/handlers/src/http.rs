@@ -1,4 +1,5 @@
-//! The HTTP boundary shared by every shell: `http` crate types, a body that can stream, JSON errors.
+//! The HTTP boundary shared by every shell: `http` crate types, a body that can stream, JSON
+//! errors.
 
 use std::pin::Pin;
 
@@ -68,7 +69,11 @@ impl ApiError {
     }
     /// A storage or network failure inside Docent: the client did nothing wrong.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "backend_unavailable", format!("{context}: {error}"))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backend_unavailable",
+            format!("{context}: {error}"),
+        )
     }
 
     /// Adds `Retry-After` (seconds) to the response, for 429 and 503.
@@ -78,8 +83,12 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut response = json_response(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
-        let retry_after = self.retry_after.or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
+        let mut response = json_response(
+            self.status,
+            &serde_json::json!({"error": {"code": self.code, "message": self.message}}),
+        );
+        let retry_after =
+            self.retry_after.or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
         if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -97,7 +106,9 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = http::Response::new(Body::Full(body.into()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -105,7 +116,8 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
 pub fn event_stream(stream: Pin<Box<dyn Stream<Item = Bytes>>>) -> Response {
     let mut response = http::Response::new(Body::Stream(stream));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
+    headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -125,7 +137,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T
         ));
     }
     if request.body().is_empty() {
-        return Err(ApiError::bad_request("invalid_json", "the request body is empty; expected a JSON object"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty; expected a JSON object",
+        ));
     }
     serde_json::from_slice(request.body()).map_err(|e| {
         let code = if e.is_data() { "invalid_request" } else { "invalid_json" };
@@ -136,12 +151,20 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T
 /// The decoded value of query parameter `name`.
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     let query = request.uri().query()?;
-    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer_token(request: &Request) -> Option<&str> {
-    request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// Checks `Authorization: Bearer <admin key>`.
@@ -155,8 +178,20 @@ pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), A
     };
     let presented = bearer_token(request);
     match presented {
-        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key>")),
-        Some(key) if docent_core::escalation::signature::ct_eq(key.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the admin key is not valid")),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <admin key>",
+        )),
+        Some(key)
+            if docent_core::escalation::signature::ct_eq(key.as_bytes(), expected.as_bytes()) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the admin key is not valid",
+        )),
     }
 }

@@ -17,8 +17,8 @@ pub mod feedback;
 pub mod gateway;
 pub mod http;
 pub mod limits;
-pub mod openai;
 pub mod mcp;
+pub mod openai;
 pub mod retrieve;
 pub mod tickets;
 pub mod webhooks;
@@ -65,8 +65,8 @@ pub trait Platform: Clone + 'static {
     }
     /// The platform's name, reported by `/healthz` (`cloudflare`, `spin`, `native`).
     fn name(&self) -> &'static str;
-    /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is read
-    /// rarely (per-source webhook secrets, scheduled sources).
+    /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is
+    /// read rarely (per-source webhook secrets, scheduled sources).
     fn setting(&self, name: &str) -> Option<String>;
 }
 
@@ -127,7 +127,9 @@ fn matches<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     loop {
         match (p.next(), s.next()) {
             (None, None) => return Some(params),
-            (Some(seg), Some(value)) if seg.starts_with('{') && !value.is_empty() => params.push(value),
+            (Some(seg), Some(value)) if seg.starts_with('{') && !value.is_empty() => {
+                params.push(value)
+            }
             (Some(seg), Some(value)) if seg == value => {}
             _ => return None,
         }
@@ -144,8 +146,10 @@ pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
 
 async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Response, ApiError> {
     let path = request.uri().path().to_string();
-    let candidates: Vec<&Route> = ROUTES.iter().filter(|r| matches(r.pattern, &path).is_some()).collect();
-    let method = if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
+    let candidates: Vec<&Route> =
+        ROUTES.iter().filter(|r| matches(r.pattern, &path).is_some()).collect();
+    let method =
+        if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
     let Some(route) = candidates.iter().find(|r| r.method == method) else {
         if candidates.is_empty() {
             return Err(ApiError::not_found(format!("no route for {path}; see /openapi.json")));
@@ -181,20 +185,48 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             Ok(response)
         }
         ("GET", "/api/search") => {
-            limits::rate_limit(platform, &request, "search", platform.config().search_rate_limit, "searches").await?;
+            limits::rate_limit(
+                platform,
+                &request,
+                "search",
+                platform.config().search_rate_limit,
+                "searches",
+            )
+            .await?;
             retrieve::search(platform, &request).await
         }
         ("POST", "/api/chat") => {
-            limits::rate_limit(platform, &request, "chat", platform.config().chat_rate_limit, "questions").await?;
+            limits::rate_limit(
+                platform,
+                &request,
+                "chat",
+                platform.config().chat_rate_limit,
+                "questions",
+            )
+            .await?;
             chat::chat(platform, &request).await
         }
         ("GET", "/v1/models") => Ok(openai::models()),
         ("POST", "/v1/chat/completions") => {
-            limits::rate_limit(platform, &request, "chat", platform.config().chat_rate_limit, "questions").await?;
+            limits::rate_limit(
+                platform,
+                &request,
+                "chat",
+                platform.config().chat_rate_limit,
+                "questions",
+            )
+            .await?;
             openai::chat_completions(platform, &request).await
         }
         ("POST", "/api/feedback") => {
-            limits::rate_limit(platform, &request, "feedback", platform.config().chat_rate_limit, "ratings").await?;
+            limits::rate_limit(
+                platform,
+                &request,
+                "feedback",
+                platform.config().chat_rate_limit,
+                "ratings",
+            )
+            .await?;
             feedback::record(platform, &request).await
         }
         ("GET", "/api/feedback") => feedback::list(platform, &request).await,
@@ -205,12 +237,16 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
         ("GET", "/api/index") => index_stats(platform).await,
         ("GET", "/api/dead-letters") => crawl::list_dead_letters(platform).await,
-        ("POST", "/api/dead-letters/replay") => crawl::replay_dead_letters(platform, &request).await,
+        ("POST", "/api/dead-letters/replay") => {
+            crawl::replay_dead_letters(platform, &request).await
+        }
         ("POST", "/hooks/{source}") => webhooks::receive(platform, &request, params[0]).await,
         ("POST", "/api/tickets") => tickets::create_route(platform, &request).await,
         ("GET", "/api/tickets") => tickets::list_route(platform, &request).await,
         ("GET", "/api/tickets/{id}") => tickets::get_route(platform, &request, params[0]).await,
-        ("PATCH", "/api/tickets/{id}") => tickets::update_route(platform, &request, params[0]).await,
+        ("PATCH", "/api/tickets/{id}") => {
+            tickets::update_route(platform, &request, params[0]).await
+        }
         ("POST", "/mcp") => mcp::post(platform, &request).await,
         ("GET" | "DELETE", "/mcp") => Ok(mcp::method_not_allowed()),
         _ => Err(ApiError::not_found(format!("no route for {path}"))),
@@ -219,7 +255,8 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
 
 async fn health<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     // Reading the index version proves the store answers.
-    let version = platform.store().index_version().await.map_err(|e| ApiError::internal("store", e))?;
+    let version =
+        platform.store().index_version().await.map_err(|e| ApiError::internal("store", e))?;
     Ok(http::json_response(
         StatusCode::OK,
         &serde_json::json!({"status": "ok", "platform": platform.name(), "index_version": version}),
@@ -249,7 +286,8 @@ mod tests {
 
     #[test]
     fn openapi_documents_every_route() {
-        let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is valid JSON");
+        let spec: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is valid JSON");
         assert_eq!(spec["openapi"], "3.1.0");
         for (method, pattern) in route_patterns() {
             let operation = &spec["paths"][pattern][method.to_ascii_lowercase()];
@@ -260,8 +298,14 @@ mod tests {
             .as_object()
             .unwrap()
             .values()
-            .map(|p| p.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())).count())
+            .map(|p| {
+                p.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())).count()
+            })
             .sum();
-        assert_eq!(documented, ROUTES.len(), "openapi.json documents routes the router does not serve");
+        assert_eq!(
+            documented,
+            ROUTES.len(),
+            "openapi.json documents routes the router does not serve"
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use ::http::StatusCode;
 
-use docent_core::ports::{Clock, KeyValue};
 use docent_core::crawl::ratelimit::{RateDecision, RateLimit};
+use docent_core::ports::{Clock, KeyValue};
 
 use crate::http::{ApiError, Request};
 use crate::Platform;
@@ -20,7 +20,13 @@ pub fn client_id(request: &Request) -> String {
 
 /// Counts this request against the client's budget for `scope`, or answers 429 with `Retry-After`;
 /// `what` names the requests in the message ("too many questions").
-pub async fn rate_limit<P: Platform>(platform: &P, request: &Request, scope: &str, limit: RateLimit, what: &str) -> Result<(), ApiError> {
+pub async fn rate_limit<P: Platform>(
+    platform: &P,
+    request: &Request,
+    scope: &str,
+    limit: RateLimit,
+    what: &str,
+) -> Result<(), ApiError> {
     if limit.requests == 0 {
         return Ok(());
     }

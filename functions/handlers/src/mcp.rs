@@ -1,11 +1,12 @@
 //! The MCP server: Model Context Protocol over Streamable HTTP at `/mcp` (JSON-RPC 2.0).
 //!
-//! Docent speaks the `initialize` handshake (revisions 2025-03-26 to 2025-11-25). Clients that first try
-//! the 2026-07-28 `server/discover` probe get "method not found" and fall back to the handshake, as the
-//! specification prescribes. Each POST carries one message (or a batch) and is answered with one JSON
-//! body; Docent opens no server-initiated streams, so `GET` is 405, and it keeps no session state, so
-//! `DELETE` is 405 too. The `Mcp-Session-Id` it issues is signed, so any instance can check it without
-//! shared storage; an unknown or forged id gets 404, which tells the client to initialise again.
+//! Docent speaks the `initialize` handshake (revisions 2025-03-26 to 2025-11-25). Clients that
+//! first try the 2026-07-28 `server/discover` probe get "method not found" and fall back to the
+//! handshake, as the specification prescribes. Each POST carries one message (or a batch) and is
+//! answered with one JSON body; Docent opens no server-initiated streams, so `GET` is 405, and it
+//! keeps no session state, so `DELETE` is 405 too. The `Mcp-Session-Id` it issues is signed, so any
+//! instance can check it without shared storage; an unknown or forged id gets 404, which tells the
+//! client to initialise again.
 //!
 //! Authentication: `Authorization: Bearer <admin key or one of DOCENT_API_KEYS>`.
 
@@ -13,10 +14,10 @@ use ::http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
 use docent_core::domain::sha256_hex;
-use docent_core::ports::Clock;
-use docent_store::api::TicketStore;
 use docent_core::escalation::signature::ct_eq;
 use docent_core::escalation::tickets::TicketStatus;
+use docent_core::ports::Clock;
+use docent_store::api::TicketStore;
 
 use crate::http::{bearer_token, json_response, ApiError, Body, Request, Response};
 use crate::retrieve::search_results;
@@ -48,17 +49,24 @@ pub fn method_not_allowed() -> Response {
 fn authenticate<P: Platform>(platform: &P, request: &Request) -> Result<(), ApiError> {
     let presented = bearer_token(request);
     let config = platform.config();
-    let valid = presented.is_some_and(|p| config.admin_key.iter().chain(&config.api_keys).any(|k| ct_eq(p.as_bytes(), k.as_bytes())));
+    let valid = presented.is_some_and(|p| {
+        config.admin_key.iter().chain(&config.api_keys).any(|k| ct_eq(p.as_bytes(), k.as_bytes()))
+    });
     if valid {
         return Ok(());
     }
-    Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <admin key or API key>"))
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "send Authorization: Bearer <admin key or API key>",
+    ))
 }
 
 /// The key that signs session ids: derived from the deployment's secrets, never sent anywhere.
 fn session_key<P: Platform>(platform: &P) -> String {
     let config = platform.config();
-    let secret = config.admin_key.iter().chain(&config.api_keys).cloned().collect::<Vec<_>>().join("\n");
+    let secret =
+        config.admin_key.iter().chain(&config.api_keys).cloned().collect::<Vec<_>>().join("\n");
     sha256_hex(format!("docent mcp session\n{secret}").as_bytes())
 }
 
@@ -67,7 +75,9 @@ fn sign_session(key: &str, nonce: &str) -> String {
 }
 
 fn session_is_valid(key: &str, session: &str) -> bool {
-    session.split_once('.').is_some_and(|(nonce, _)| ct_eq(sign_session(key, nonce).as_bytes(), session.as_bytes()))
+    session
+        .split_once('.')
+        .is_some_and(|(nonce, _)| ct_eq(sign_session(key, nonce).as_bytes(), session.as_bytes()))
 }
 
 /// `POST /mcp`
@@ -78,14 +88,21 @@ pub async fn post<P: Platform>(platform: &P, request: &Request) -> Result<Respon
         let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
         let origin_host = origin.split("://").nth(1).unwrap_or("");
         if origin_host != host {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden_origin", format!("requests from {origin} are not allowed")));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                format!("requests from {origin} are not allowed"),
+            ));
         }
     }
     if let Some(version) = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
         if !PROTOCOL_VERSIONS.contains(&version) {
             return Err(ApiError::bad_request(
                 "unsupported_protocol_version",
-                format!("MCP-Protocol-Version {version} is not supported; use one of {}", PROTOCOL_VERSIONS.join(", ")),
+                format!(
+                    "MCP-Protocol-Version {version} is not supported; use one of {}",
+                    PROTOCOL_VERSIONS.join(", ")
+                ),
             ));
         }
     }
@@ -96,17 +113,30 @@ pub async fn post<P: Platform>(platform: &P, request: &Request) -> Result<Respon
     }
     let message: Value = match serde_json::from_slice(request.body()) {
         Ok(value) => value,
-        Err(e) => return Ok(rpc_response(StatusCode::BAD_REQUEST, error(Value::Null, PARSE_ERROR, &format!("parse error: {e}")), None)),
+        Err(e) => {
+            return Ok(rpc_response(
+                StatusCode::BAD_REQUEST,
+                error(Value::Null, PARSE_ERROR, &format!("parse error: {e}")),
+                None,
+            ))
+        }
     };
     let (messages, batch) = match message {
         Value::Array(items) if !items.is_empty() => (items, true),
-        Value::Array(_) => return Ok(rpc_response(StatusCode::BAD_REQUEST, error(Value::Null, INVALID_REQUEST, "empty batch"), None)),
+        Value::Array(_) => {
+            return Ok(rpc_response(
+                StatusCode::BAD_REQUEST,
+                error(Value::Null, INVALID_REQUEST, "empty batch"),
+                None,
+            ))
+        }
         other => (vec![other], false),
     };
     let mut replies = Vec::new();
     let mut new_session = None;
     for message in messages {
-        if message.get("method").and_then(Value::as_str) == Some("initialize") && session.is_none() {
+        if message.get("method").and_then(Value::as_str) == Some("initialize") && session.is_none()
+        {
             new_session = Some(sign_session(&key, &platform.clock().random_id(16)));
         }
         if let Some(reply) = handle_message(platform, message).await {
@@ -146,7 +176,12 @@ async fn handle_message<P: Platform>(platform: &P, message: Value) -> Option<Val
     let (Some(id), Some(method)) = (id, method) else {
         return match (message.get("jsonrpc"), message.get("method")) {
             (Some(v), Some(_)) if v == "2.0" => None, // a notification
-            (Some(v), None) if v == "2.0" && (message.get("result").is_some() || message.get("error").is_some()) => None,
+            (Some(v), None)
+                if v == "2.0"
+                    && (message.get("result").is_some() || message.get("error").is_some()) =>
+            {
+                None
+            }
             _ => Some(error(Value::Null, INVALID_REQUEST, "not a JSON-RPC 2.0 message")),
         };
     };
@@ -157,7 +192,10 @@ async fn handle_message<P: Platform>(platform: &P, message: Value) -> Option<Val
     Some(match method {
         "initialize" => {
             let requested = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
-            let version = PROTOCOL_VERSIONS.iter().find(|v| **v == requested).unwrap_or(&PROTOCOL_VERSIONS[0]);
+            let version = PROTOCOL_VERSIONS
+                .iter()
+                .find(|v| **v == requested)
+                .unwrap_or(&PROTOCOL_VERSIONS[0]);
             result(
                 id,
                 json!({
@@ -249,7 +287,12 @@ fn tool_error(message: impl Into<String>) -> Value {
 }
 
 fn arg<'a>(arguments: &'a Value, name: &str) -> Result<&'a str, String> {
-    arguments.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| format!("argument `{name}` (a non-empty string) is required"))
+    arguments
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("argument `{name}` (a non-empty string) is required"))
 }
 
 async fn call_tool<P: Platform>(platform: &P, name: &str, arguments: Value) -> Value {
@@ -259,20 +302,33 @@ async fn call_tool<P: Platform>(platform: &P, name: &str, arguments: Value) -> V
     }
 }
 
-async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> Result<Value, String> {
+async fn run_tool<P: Platform>(
+    platform: &P,
+    name: &str,
+    arguments: &Value,
+) -> Result<Value, String> {
     let api = |e: ApiError| e.message;
     match name {
         "search_docs" => {
             let query = arg(arguments, "query")?;
             let k = arguments.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as u32;
-            let results = search_results(platform, query, k, crate::retrieve::SearchOptions::of(platform.config())).await.map_err(|e| e.to_string())?;
+            let results = search_results(
+                platform,
+                query,
+                k,
+                crate::retrieve::SearchOptions::of(platform.config()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let text = if results.is_empty() {
                 "No indexed passage matches this query.".to_string()
             } else {
                 results
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| format!("{}. {} — {}\n{}\n{}", i + 1, r.title, r.heading, r.url, r.snippet))
+                    .map(|(i, r)| {
+                        format!("{}. {} — {}\n{}\n{}", i + 1, r.title, r.heading, r.url, r.snippet)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n\n")
             };
@@ -281,18 +337,38 @@ async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> R
         "ask" => {
             let question = arg(arguments, "question")?;
             let answer = chat::answer(platform, question).await.map_err(api)?;
-            let sources: Vec<String> = answer.sources.iter().map(|s| format!("[{}] {} — {}", s.number, s.title, s.url)).collect();
-            let text = if sources.is_empty() { answer.text.clone() } else { format!("{}\n\nSources:\n{}", answer.text, sources.join("\n")) };
-            Ok(tool_result(text, json!({"answer": answer.text, "sources": answer.sources, "escalate": answer.escalate})))
+            let sources: Vec<String> = answer
+                .sources
+                .iter()
+                .map(|s| format!("[{}] {} — {}", s.number, s.title, s.url))
+                .collect();
+            let text = if sources.is_empty() {
+                answer.text.clone()
+            } else {
+                format!("{}\n\nSources:\n{}", answer.text, sources.join("\n"))
+            };
+            Ok(tool_result(
+                text,
+                json!({"answer": answer.text, "sources": answer.sources, "escalate": answer.escalate}),
+            ))
         }
         "create_ticket" => {
-            let input: CreateTicket = serde_json::from_value(arguments.clone()).map_err(|e| format!("invalid arguments: {e}"))?;
+            let input: CreateTicket = serde_json::from_value(arguments.clone())
+                .map_err(|e| format!("invalid arguments: {e}"))?;
             let (ticket, _) = tickets::create(platform, input, "mcp", None).await.map_err(api)?;
-            Ok(tool_result(format!("Created ticket {} ({}).", ticket.id, ticket.status.as_str()), json!({"ticket": ticket})))
+            Ok(tool_result(
+                format!("Created ticket {} ({}).", ticket.id, ticket.status.as_str()),
+                json!({"ticket": ticket}),
+            ))
         }
         "get_ticket" => {
             let id = arg(arguments, "id")?;
-            let (ticket, _) = platform.store().ticket(id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no ticket {id}"))?;
+            let (ticket, _) = platform
+                .store()
+                .ticket(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no ticket {id}"))?;
             let audit = platform.store().ticket_audit(id).await.map_err(|e| e.to_string())?;
             let text = format!(
                 "Ticket {} [{}] {}\nassignee: {}\n{}",
@@ -307,13 +383,19 @@ async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> R
         "list_tickets" => {
             let status = match arguments.get("status").and_then(Value::as_str) {
                 None => None,
-                Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| format!("status must be open, pending, resolved or closed, not `{s}`"))?),
+                Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| {
+                    format!("status must be open, pending, resolved or closed, not `{s}`")
+                })?),
             };
-            let list = platform.store().list_tickets(status, 100).await.map_err(|e| e.to_string())?;
+            let list =
+                platform.store().list_tickets(status, 100).await.map_err(|e| e.to_string())?;
             let text = if list.is_empty() {
                 "No tickets.".to_string()
             } else {
-                list.iter().map(|t| format!("{} [{}] {}", t.id, t.status.as_str(), t.subject)).collect::<Vec<_>>().join("\n")
+                list.iter()
+                    .map(|t| format!("{} [{}] {}", t.id, t.status.as_str(), t.subject))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             };
             Ok(tool_result(text, json!({"tickets": list})))
         }
@@ -323,9 +405,13 @@ async fn run_tool<P: Platform>(platform: &P, name: &str, arguments: &Value) -> R
             if let Some(object) = fields.as_object_mut() {
                 object.remove("id");
             }
-            let input: UpdateTicket = serde_json::from_value(fields).map_err(|e| format!("invalid arguments: {e}"))?;
+            let input: UpdateTicket =
+                serde_json::from_value(fields).map_err(|e| format!("invalid arguments: {e}"))?;
             let ticket = tickets::update(platform, &id, input, "mcp").await.map_err(api)?;
-            Ok(tool_result(format!("Ticket {} is {}.", ticket.id, ticket.status.as_str()), json!({"ticket": ticket})))
+            Ok(tool_result(
+                format!("Ticket {} is {}.", ticket.id, ticket.status.as_str()),
+                json!({"ticket": ticket}),
+            ))
         }
         other => Err(format!("unknown tool {other}")),
     }
@@ -348,7 +434,10 @@ mod tests {
     fn every_tool_has_an_object_schema() {
         let tools = tool_definitions();
         let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["search_docs", "ask", "create_ticket", "get_ticket", "list_tickets", "update_ticket"]);
+        assert_eq!(
+            names,
+            ["search_docs", "ask", "create_ticket", "get_ticket", "list_tickets", "update_ticket"]
+        );
         for tool in &tools {
             assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
         }

@@ -1,6 +1,7 @@
-//! The OpenAI-compatible API: `GET /v1/models` and `POST /v1/chat/completions` (streaming and not), so
-//! any OpenAI client library talks to Docent unmodified. Answers are grounded exactly like `/api/chat`
-//! (the same retrieval and answerer); the conversation comes with each request, as the API defines.
+//! The OpenAI-compatible API: `GET /v1/models` and `POST /v1/chat/completions` (streaming and not),
+//! so any OpenAI client library talks to Docent unmodified. Answers are grounded exactly like
+//! `/api/chat` (the same retrieval and answerer); the conversation comes with each request, as the
+//! API defines.
 
 use ::http::StatusCode;
 use serde::Deserialize;
@@ -56,7 +57,12 @@ impl Content {
     fn text(&self) -> String {
         match self {
             Content::Text(text) => text.clone(),
-            Content::Parts(parts) => parts.iter().filter(|p| p.kind == "text").filter_map(|p| p.text.clone()).collect::<Vec<_>>().join("\n"),
+            Content::Parts(parts) => parts
+                .iter()
+                .filter(|p| p.kind == "text")
+                .filter_map(|p| p.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n"),
             Content::None => String::new(),
         }
     }
@@ -71,7 +77,10 @@ pub fn models() -> Response {
 }
 
 /// `POST /v1/chat/completions`
-pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+pub async fn chat_completions<P: Platform>(
+    platform: &P,
+    request: &Request,
+) -> Result<Response, ApiError> {
     let completion: CompletionRequest = parse_json(request)?;
     if let Some(model) = completion.model.as_deref().filter(|m| *m != MODEL_ID) {
         return Err(ApiError::new(
@@ -81,13 +90,24 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
         ));
     }
     if completion.messages.is_empty() || completion.messages.len() > MAX_MESSAGES {
-        return Err(ApiError::bad_request("invalid_request", format!("messages must hold 1 to {MAX_MESSAGES} messages")));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("messages must hold 1 to {MAX_MESSAGES} messages"),
+        ));
     }
     let Some(last_user) = completion.messages.iter().rposition(|m| m.role == "user") else {
-        return Err(ApiError::bad_request("invalid_request", "messages must end with a user message that has text"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "messages must end with a user message that has text",
+        ));
     };
     let message = checked_message(&completion.messages[last_user].content.text())?;
-    let question = Question { message, history: turns(&completion.messages[..last_user]), session_id: None, answered: 0 };
+    let question = Question {
+        message,
+        history: turns(&completion.messages[..last_user]),
+        session_id: None,
+        answered: 0,
+    };
     let id = format!("chatcmpl-{}", platform.clock().random_id(12));
     let created = platform.clock().now_ms() / 1000;
     if !completion.stream {
@@ -98,7 +118,9 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
             match event {
                 AnswerEvent::Sources(found) => sources = found,
                 AnswerEvent::Delta(piece) => text.push_str(&piece),
-                AnswerEvent::Error { code, message } => return Err(ApiError::new(StatusCode::BAD_GATEWAY, code, message)),
+                AnswerEvent::Error { code, message } => {
+                    return Err(ApiError::new(StatusCode::BAD_GATEWAY, code, message))
+                }
                 AnswerEvent::Done(done) => {
                     return Ok(json_response(
                         StatusCode::OK,
@@ -109,7 +131,8 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
                             "model": MODEL_ID,
                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                             "usage": usage(&done),
-                            // Beyond the OpenAI schema (clients ignore unknown fields): the passages cited as [n].
+                            // Beyond the OpenAI schema (clients ignore unknown fields): the
+                            // passages cited as [n].
                             "sources": sources,
                         }),
                     ));
@@ -143,7 +166,9 @@ pub async fn chat_completions<P: Platform>(platform: &P, request: &Request) -> R
             vec![data(last), "data: [DONE]\n\n".to_string()]
         }
         // The OpenAI wire format for an error in the middle of a stream.
-        AnswerEvent::Error { code, message } => vec![data(serde_json::json!({"error": {"code": code, "message": message, "type": "server_error"}}))],
+        AnswerEvent::Error { code, message } => vec![data(
+            serde_json::json!({"error": {"code": code, "message": message, "type": "server_error"}}),
+        )],
     });
     Ok(event_stream(stream))
 }

@@ -3,14 +3,16 @@
 use ::http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use docent_core::domain::sha256_hex;
 use docent_core::config::{EmbeddingProvider, SearchMode};
-use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
 use docent_core::config::{Reranker, RerankerKind};
+use docent_core::domain::sha256_hex;
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
-use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
+use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
 use docent_core::retrieval::rerank;
-use docent_core::retrieval::search::{dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit};
+use docent_core::retrieval::search::{
+    dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit,
+};
+use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
 
 use crate::embeddings;
 use crate::gateway::within;
@@ -37,24 +39,38 @@ impl SearchOptions<'_> {
     }
 }
 
-/// Ranks chunks for `query`, best first, at most one per page section: lexical (FTS5 BM25 with title
-/// and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank fusion, or
-/// one of them alone.
-pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: SearchOptions<'_>) -> PortResult<Vec<SearchHit>> {
+/// Ranks chunks for `query`, best first, at most one per page section: lexical (FTS5 BM25 with
+/// title and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank
+/// fusion, or one of them alone.
+pub async fn retrieve<P: Platform>(
+    platform: &P,
+    query: &str,
+    k: u32,
+    options: SearchOptions<'_>,
+) -> PortResult<Vec<SearchHit>> {
     let store = platform.store();
     let candidates = k * OVERFETCH;
-    let builtin_hybrid = options.mode == SearchMode::Hybrid && platform.config().embeddings == EmbeddingProvider::Builtin;
-    // The built-in embedder runs in place in microseconds, so hybrid search re-scores a wide pool of
-    // lexical candidates instead of reading every stored vector (a scan of the whole table per query).
+    let builtin_hybrid = options.mode == SearchMode::Hybrid
+        && platform.config().embeddings == EmbeddingProvider::Builtin;
+    // The built-in embedder runs in place in microseconds, so hybrid search re-scores a wide pool
+    // of lexical candidates instead of reading every stored vector (a scan of the whole table per
+    // query).
     let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
     let terms = query_terms(query);
-    // Where the store can fuse both rankings itself (Postgres), hybrid search is one round trip. That
-    // needs the query vector first, which then serves the search below if the store cannot.
+    // Where the store can fuse both rankings itself (Postgres), hybrid search is one round trip.
+    // That needs the query vector first, which then serves the search below if the store cannot.
     let mut query_vector = None;
     if let Some(model) = fusion_model(platform, &terms, &options, builtin_hybrid) {
         let embedded = embeddings::embed_query(platform, query).await;
         if let Ok(Some(vector)) = &embedded {
-            let fused = FusedQuery { terms: &terms, model, vector, url_prefix: options.url_prefix, candidates, weights: platform.config().rrf_weights };
+            let fused = FusedQuery {
+                terms: &terms,
+                model,
+                vector,
+                url_prefix: options.url_prefix,
+                candidates,
+                weights: platform.config().rrf_weights,
+            };
             if let Some(hits) = store.fused_search(&fused).await? {
                 return Ok(finish(platform, query, hits, k).await);
             }
@@ -76,7 +92,16 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
             lexical.truncate(candidates as usize);
             ranked
         }
-        _ => match vector_hits(platform, query, query_vector, &lexical, options.url_prefix, candidates).await {
+        _ => match vector_hits(
+            platform,
+            query,
+            query_vector,
+            &lexical,
+            options.url_prefix,
+            candidates,
+        )
+        .await
+        {
             Ok(hits) => hits,
             // A provider outage degrades hybrid search to lexical instead of failing it.
             Err(error) if error.transient && options.mode == SearchMode::Hybrid => Vec::new(),
@@ -87,22 +112,37 @@ pub async fn retrieve<P: Platform>(platform: &P, query: &str, k: u32, options: S
     let ranked = match options.mode {
         SearchMode::Lexical => lexical,
         SearchMode::Vector => vector,
-        SearchMode::Hybrid => reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)]),
+        SearchMode::Hybrid => {
+            reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
+        }
     };
     Ok(finish(platform, query, ranked, k).await)
 }
 
-/// The embedding model, when hybrid search can be fused in the store: the query vector must not depend
-/// on the lexical results (no feedback), and the embedder must not be the built-in one (which re-scores
-/// a lexical pool instead).
-fn fusion_model<'a, P: Platform>(platform: &'a P, terms: &[String], options: &SearchOptions<'_>, builtin_hybrid: bool) -> Option<&'a str> {
+/// The embedding model, when hybrid search can be fused in the store: the query vector must not
+/// depend on the lexical results (no feedback), and the embedder must not be the built-in one
+/// (which re-scores a lexical pool instead).
+fn fusion_model<'a, P: Platform>(
+    platform: &'a P,
+    terms: &[String],
+    options: &SearchOptions<'_>,
+    builtin_hybrid: bool,
+) -> Option<&'a str> {
     let config = platform.config();
-    let fusable = options.mode == SearchMode::Hybrid && !builtin_hybrid && config.vector_feedback.0 == 0 && !terms.is_empty();
+    let fusable = options.mode == SearchMode::Hybrid
+        && !builtin_hybrid
+        && config.vector_feedback.0 == 0
+        && !terms.is_empty();
     fusable.then(|| embeddings::model(&config.embeddings)).flatten()
 }
 
 /// One result per page section, reranked if a reranker is configured, `k` at most.
-async fn finish<P: Platform>(platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32) -> Vec<SearchHit> {
+async fn finish<P: Platform>(
+    platform: &P,
+    query: &str,
+    ranked: Vec<SearchHit>,
+    k: u32,
+) -> Vec<SearchHit> {
     let mut hits = dedupe_by_section(ranked);
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
@@ -111,9 +151,14 @@ async fn finish<P: Platform>(platform: &P, query: &str, ranked: Vec<SearchHit>, 
     hits
 }
 
-/// Reorders the best candidates with the configured reranker; any failure or timeout keeps the fused
-/// order (a reranker improves search, it must never break it).
-async fn rerank<P: Platform>(platform: &P, reranker: &Reranker, query: &str, mut hits: Vec<SearchHit>) -> Vec<SearchHit> {
+/// Reorders the best candidates with the configured reranker; any failure or timeout keeps the
+/// fused order (a reranker improves search, it must never break it).
+async fn rerank<P: Platform>(
+    platform: &P,
+    reranker: &Reranker,
+    query: &str,
+    mut hits: Vec<SearchHit>,
+) -> Vec<SearchHit> {
     let tail = hits.split_off(hits.len().min(reranker.candidates as usize));
     if hits.len() < 2 {
         hits.extend(tail);
@@ -121,7 +166,9 @@ async fn rerank<P: Platform>(platform: &P, reranker: &Reranker, query: &str, mut
     }
     let documents: Vec<String> = hits.iter().map(rerank::document_text).collect();
     let started = platform.clock().now_ms();
-    let scores = within(platform, reranker.timeout_ms, rerank_scores(platform, reranker, query, &documents)).await;
+    let scores =
+        within(platform, reranker.timeout_ms, rerank_scores(platform, reranker, query, &documents))
+            .await;
     let mut ranked = match scores {
         Some(Ok(scores)) => rerank::reorder(hits, &scores),
         failure => {
@@ -138,9 +185,16 @@ async fn rerank<P: Platform>(platform: &P, reranker: &Reranker, query: &str, mut
     ranked
 }
 
-async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
+async fn rerank_scores<P: Platform>(
+    platform: &P,
+    reranker: &Reranker,
+    query: &str,
+    documents: &[String],
+) -> PortResult<Vec<(usize, f64)>> {
     match &reranker.kind {
-        RerankerKind::WorkersAi => platform.models().rerank(&reranker.model, query, documents).await,
+        RerankerKind::WorkersAi => {
+            platform.models().rerank(&reranker.model, query, documents).await
+        }
         RerankerKind::Http { base_url, api_key } => {
             let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
             if let Some(key) = api_key {
@@ -152,13 +206,20 @@ async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &s
                     method: "POST".into(),
                     url: format!("{base_url}/rerank"),
                     headers,
-                    body: Some(rerank::rerank_body(&reranker.model, query, documents).to_string().into_bytes()),
+                    body: Some(
+                        rerank::rerank_body(&reranker.model, query, documents)
+                            .to_string()
+                            .into_bytes(),
+                    ),
                     max_body_bytes: 1024 * 1024,
                     follow_redirects: false,
                 })
                 .await?;
             if response.status != 200 {
-                return Err(PortError::transient(format!("reranker answered HTTP {}", response.status)));
+                return Err(PortError::transient(format!(
+                    "reranker answered HTTP {}",
+                    response.status
+                )));
             }
             rerank::parse_rerank(&response.body).map_err(PortError::permanent)
         }
@@ -169,15 +230,24 @@ async fn rerank_scores<P: Platform>(platform: &P, reranker: &Reranker, query: &s
 const BUILTIN_POOL: u32 = 50;
 
 /// The vector ranking of a pool of lexical candidates, by similarity to the query moved towards the
-/// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a chunk
-/// without one (not yet backfilled) is embedded in place.
-async fn rescore_pool<P: Platform>(platform: &P, query: &str, pool: &[SearchHit], keep: usize) -> PortResult<Vec<SearchHit>> {
+/// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a
+/// chunk without one (not yet backfilled) is embedded in place.
+async fn rescore_pool<P: Platform>(
+    platform: &P,
+    query: &str,
+    pool: &[SearchHit],
+    keep: usize,
+) -> PortResult<Vec<SearchHit>> {
     let (passages, weight) = platform.config().vector_feedback;
     let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
-    let feedback: Vec<Vec<f32>> = pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
+    let feedback: Vec<Vec<f32>> =
+        pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
     let embedded = with_feedback(&builtin_embed(query), &feedback, weight);
     let ids: Vec<String> = pool.iter().map(|h| h.chunk_id.clone()).collect();
-    let stored = platform.store().similarities(docent_core::retrieval::embed::BUILTIN_MODEL, &embedded, &ids).await?;
+    let stored = platform
+        .store()
+        .similarities(docent_core::retrieval::embed::BUILTIN_MODEL, &embedded, &ids)
+        .await?;
     let mut scored: Vec<(f32, &SearchHit)> = pool
         .iter()
         .map(|hit| {
@@ -186,7 +256,11 @@ async fn rescore_pool<P: Platform>(platform: &P, query: &str, pool: &[SearchHit]
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    Ok(scored.into_iter().take(keep).map(|(score, hit)| SearchHit { score: f64::from(score), ..hit.clone() }).collect())
+    Ok(scored
+        .into_iter()
+        .take(keep)
+        .map(|(score, hit)| SearchHit { score: f64::from(score), ..hit.clone() })
+        .collect())
 }
 
 /// The vector ranking. In hybrid search the query vector is first moved towards the best lexical
@@ -200,7 +274,9 @@ async fn vector_hits<P: Platform>(
     url_prefix: Option<&str>,
     limit: u32,
 ) -> PortResult<Vec<SearchHit>> {
-    let Some(model) = embeddings::model(&platform.config().embeddings) else { return Ok(Vec::new()) };
+    let Some(model) = embeddings::model(&platform.config().embeddings) else {
+        return Ok(Vec::new());
+    };
     let embedded = match query_vector {
         Some(embedded) => embedded?,
         None => embeddings::embed_query(platform, query).await?,
@@ -208,7 +284,11 @@ async fn vector_hits<P: Platform>(
     let Some(mut embedded) = embedded else { return Ok(Vec::new()) };
     let (passages, weight) = platform.config().vector_feedback;
     if passages > 0 && !lexical.is_empty() {
-        let texts: Vec<String> = lexical.iter().take(passages as usize).map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
+        let texts: Vec<String> = lexical
+            .iter()
+            .take(passages as usize)
+            .map(|h| format!("{} {} {}", h.title, h.heading, h.text))
+            .collect();
         let vectors = embeddings::embed(platform, &texts).await?;
         embedded = docent_core::retrieval::embed::with_feedback(&embedded, &vectors, weight);
     }
@@ -216,7 +296,10 @@ async fn vector_hits<P: Platform>(
     let ids: Vec<String> = nearest.iter().map(|(id, _)| id.clone()).collect();
     let mut hits = platform.store().chunks_by_id(&ids).await?;
     for hit in &mut hits {
-        hit.score = nearest.iter().find(|(id, _)| *id == hit.chunk_id).map_or(0.0, |(_, score)| f64::from(*score));
+        hit.score = nearest
+            .iter()
+            .find(|(id, _)| *id == hit.chunk_id)
+            .map_or(0.0, |(_, score)| f64::from(*score));
     }
     Ok(hits)
 }
@@ -233,7 +316,12 @@ pub struct SearchResult {
 }
 
 /// Ranked results for `query` with snippets around its terms.
-pub async fn search_results<P: Platform>(platform: &P, query: &str, k: u32, options: SearchOptions<'_>) -> PortResult<Vec<SearchResult>> {
+pub async fn search_results<P: Platform>(
+    platform: &P,
+    query: &str,
+    k: u32,
+    options: SearchOptions<'_>,
+) -> PortResult<Vec<SearchResult>> {
     let terms = query_terms(query);
     let hits = retrieve(platform, query, k, options).await?;
     Ok(hits
@@ -256,31 +344,47 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         return Err(ApiError::bad_request("missing_query", "add the search text as ?q=..."));
     }
     if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::bad_request("query_too_long", format!("q is limited to {MAX_QUERY_CHARS} characters")));
+        return Err(ApiError::bad_request(
+            "query_too_long",
+            format!("q is limited to {MAX_QUERY_CHARS} characters"),
+        ));
     }
     let k = match query_param(request, "k") {
         None => 10,
-        Some(k) => k
-            .parse::<u32>()
-            .ok()
-            .filter(|k| (1..=MAX_K).contains(k))
-            .ok_or_else(|| ApiError::bad_request("invalid_k", format!("k must be a whole number from 1 to {MAX_K}")))?,
+        Some(k) => k.parse::<u32>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_k",
+                format!("k must be a whole number from 1 to {MAX_K}"),
+            )
+        })?,
     };
     let mut options = SearchOptions::of(platform.config());
     if let Some(mode) = query_param(request, "mode") {
-        options.mode = SearchMode::parse(&mode)
-            .ok_or_else(|| ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector"))?;
+        options.mode = SearchMode::parse(&mode).ok_or_else(|| {
+            ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector")
+        })?;
     }
     let prefix = query_param(request, "prefix").filter(|p| !p.is_empty());
-    if prefix.as_ref().is_some_and(|p| !(p.starts_with("https://") || p.starts_with("http://")) || p.len() > 2_000) {
-        return Err(ApiError::bad_request("invalid_prefix", "prefix must be an http(s) URL prefix, e.g. https://docs.example.com/guide/"));
+    if prefix.as_ref().is_some_and(|p| {
+        !(p.starts_with("https://") || p.starts_with("http://")) || p.len() > 2_000
+    }) {
+        return Err(ApiError::bad_request(
+            "invalid_prefix",
+            "prefix must be an http(s) URL prefix, e.g. https://docs.example.com/guide/",
+        ));
     }
     options.url_prefix = prefix.as_deref();
     let version = platform.store().index_version().await?;
-    // The index version is part of the validator: any recrawl that changes content changes every ETag.
-    let key = format!("{version}\n{k}\n{:?}\n{}\n{query}", options.mode, options.url_prefix.unwrap_or(""));
+    // The index version is part of the validator: any recrawl that changes content changes every
+    // ETag.
+    let key = format!(
+        "{version}\n{k}\n{:?}\n{}\n{query}",
+        options.mode,
+        options.url_prefix.unwrap_or("")
+    );
     let etag = format!("\"{}\"", &sha256_hex(key.as_bytes())[..32]);
-    let cache_control = format!("public, max-age=0, s-maxage={}", platform.config().search_cache_seconds);
+    let cache_control =
+        format!("public, max-age=0, s-maxage={}", platform.config().search_cache_seconds);
     let not_modified = request
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -301,7 +405,10 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         response
     } else {
         let results = search_results(platform, &query, k, options).await?;
-        let body = serde_json::to_vec(&serde_json::json!({"query": query, "results": results, "index_version": version})).unwrap_or_default();
+        let body = serde_json::to_vec(
+            &serde_json::json!({"query": query, "results": results, "index_version": version}),
+        )
+        .unwrap_or_default();
         let ttl = platform.config().search_cache_seconds;
         if ttl > 0 {
             platform.cache_body(&cache_key, &body, ttl).await;
@@ -312,7 +419,9 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
     };
     let headers = response.headers_mut();
     headers.insert("x-docent-cache", HeaderValue::from_static(cache_state));
-    if let (Ok(etag), Ok(cache)) = (HeaderValue::from_str(&etag), HeaderValue::from_str(&cache_control)) {
+    if let (Ok(etag), Ok(cache)) =
+        (HeaderValue::from_str(&etag), HeaderValue::from_str(&cache_control))
+    {
         headers.insert(header::ETAG, etag);
         headers.insert(header::CACHE_CONTROL, cache);
     }

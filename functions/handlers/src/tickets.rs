@@ -2,20 +2,26 @@
 //!
 //! Who may do what:
 //! - the admin key: everything, including the audit log and the list;
-//! - a requester (the public chat page): create, rate-limited per client; the answer carries a one-time
-//!   access token, and with it the requester may read their own ticket, comment on it and close it;
+//! - a requester (the public chat page): create, rate-limited per client; the answer carries a
+//!   one-time access token, and with it the requester may read their own ticket, comment on it and
+//!   close it;
 //! - anyone else: nothing. A wrong token gets 404, so ticket ids cannot be probed.
 
 use ::http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 
 use docent_core::domain::sha256_hex;
+use docent_core::escalation::signature::ct_eq;
+use docent_core::escalation::tickets::{
+    validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus,
+    TranscriptTurn,
+};
 use docent_core::ports::Clock;
 use docent_store::api::{TicketStore, TicketUpdate};
-use docent_core::escalation::signature::ct_eq;
-use docent_core::escalation::tickets::{validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus, TranscriptTurn};
 
-use crate::http::{bearer_token as bearer, json_response, parse_json, query_param, ApiError, Request, Response};
+use crate::http::{
+    bearer_token as bearer, json_response, parse_json, query_param, ApiError, Request, Response,
+};
 use crate::Platform;
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +50,9 @@ pub struct UpdateTicket {
 /// Distinguishes a missing field from an explicit null.
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
@@ -75,10 +83,23 @@ pub async fn create<P: Platform>(
     limit_client: Option<&Request>,
 ) -> Result<(Ticket, String), ApiError> {
     let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
-    validate_new_ticket(&input.subject, &input.description, email, &input.transcript, &input.sources)
-        .map_err(|e| ApiError::bad_request("invalid_request", e))?;
+    validate_new_ticket(
+        &input.subject,
+        &input.description,
+        email,
+        &input.transcript,
+        &input.sources,
+    )
+    .map_err(|e| ApiError::bad_request("invalid_request", e))?;
     if let Some(request) = limit_client {
-        crate::limits::rate_limit(platform, request, "tickets", platform.config().ticket_rate_limit, "tickets").await?;
+        crate::limits::rate_limit(
+            platform,
+            request,
+            "tickets",
+            platform.config().ticket_rate_limit,
+            "tickets",
+        )
+        .await?;
     }
     let token = platform.clock().random_id(24);
     let new = NewTicket {
@@ -96,12 +117,18 @@ pub async fn create<P: Platform>(
 }
 
 /// `POST /api/tickets`
-pub async fn create_route<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+pub async fn create_route<P: Platform>(
+    platform: &P,
+    request: &Request,
+) -> Result<Response, ApiError> {
     let admin = is_admin(platform, request);
     let input: CreateTicket = parse_json(request)?;
     let (actor, limit) = if admin { ("admin", None) } else { ("requester", Some(request)) };
     let (ticket, token) = create(platform, input, actor, limit).await?;
-    let mut response = json_response(StatusCode::CREATED, &serde_json::json!({"ticket": ticket, "access_token": token}));
+    let mut response = json_response(
+        StatusCode::CREATED,
+        &serde_json::json!({"ticket": ticket, "access_token": token}),
+    );
     if let Ok(location) = HeaderValue::from_str(&format!("/api/tickets/{}", ticket.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -109,10 +136,18 @@ pub async fn create_route<P: Platform>(platform: &P, request: &Request) -> Resul
 }
 
 /// Resolves the caller for ticket `id`, or the error to answer with.
-async fn authorize<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<(Caller, Ticket), ApiError> {
+async fn authorize<P: Platform>(
+    platform: &P,
+    request: &Request,
+    id: &str,
+) -> Result<(Caller, Ticket), ApiError> {
     let not_found = || ApiError::not_found(format!("no ticket {id} for these credentials"));
     let Some(presented) = bearer(request) else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <ticket access token or admin key>"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <ticket access token or admin key>",
+        ));
     };
     let (ticket, token_hash) = platform.store().ticket(id).await?.ok_or_else(not_found)?;
     if is_admin(platform, request) {
@@ -125,17 +160,25 @@ async fn authorize<P: Platform>(platform: &P, request: &Request, id: &str) -> Re
 }
 
 /// `GET /api/tickets/{id}`: the ticket; for the admin also its audit log.
-pub async fn get_route<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<Response, ApiError> {
+pub async fn get_route<P: Platform>(
+    platform: &P,
+    request: &Request,
+    id: &str,
+) -> Result<Response, ApiError> {
     let (caller, ticket) = authorize(platform, request, id).await?;
     let mut body = serde_json::json!({"ticket": ticket});
     if caller == Caller::Admin {
-        body["audit"] = serde_json::to_value(platform.store().ticket_audit(id).await?).unwrap_or_default();
+        body["audit"] =
+            serde_json::to_value(platform.store().ticket_audit(id).await?).unwrap_or_default();
     }
     Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `GET /api/tickets?status=open` (admin)
-pub async fn list_route<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
+pub async fn list_route<P: Platform>(
+    platform: &P,
+    request: &Request,
+) -> Result<Response, ApiError> {
     let status = parse_status(query_param(request, "status").as_deref())?;
     let tickets = platform.store().list_tickets(status, 100).await?;
     Ok(json_response(StatusCode::OK, &serde_json::json!({"tickets": tickets})))
@@ -145,27 +188,45 @@ pub fn parse_status(status: Option<&str>) -> Result<Option<TicketStatus>, ApiErr
     status
         .map(|s| {
             TicketStatus::parse(s).ok_or_else(|| {
-                ApiError::bad_request("invalid_request", format!("status must be open, pending, resolved or closed, not `{s}`"))
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("status must be open, pending, resolved or closed, not `{s}`"),
+                )
             })
         })
         .transpose()
 }
 
 /// Applies a change as `actor` and maps the store's answer to HTTP.
-pub async fn update<P: Platform>(platform: &P, id: &str, input: UpdateTicket, actor: &str) -> Result<Ticket, ApiError> {
+pub async fn update<P: Platform>(
+    platform: &P,
+    id: &str,
+    input: UpdateTicket,
+    actor: &str,
+) -> Result<Ticket, ApiError> {
     let change = TicketChange {
         status: parse_status(input.status.as_deref())?,
         assignee: input.assignee.map(|a| a.map(|a| a.trim().to_string()).filter(|a| !a.is_empty())),
         comment: input.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
     };
     if change == TicketChange::default() {
-        return Err(ApiError::bad_request("invalid_request", "nothing to change: send status, assignee or comment"));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "nothing to change: send status, assignee or comment",
+        ));
     }
     if change.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
-        return Err(ApiError::bad_request("invalid_request", format!("comment is limited to {MAX_COMMENT_CHARS} characters")));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("comment is limited to {MAX_COMMENT_CHARS} characters"),
+        ));
     }
     let revision = platform.clock().random_id(12);
-    match platform.store().update_ticket(id, &change, actor, &revision, platform.clock().now_ms()).await? {
+    match platform
+        .store()
+        .update_ticket(id, &change, actor, &revision, platform.clock().now_ms())
+        .await?
+    {
         TicketUpdate::Updated(ticket) => Ok(*ticket),
         TicketUpdate::NotFound => Err(ApiError::not_found(format!("no ticket {id}"))),
         TicketUpdate::InvalidTransition { from, to } => Err(ApiError::new(
@@ -173,18 +234,30 @@ pub async fn update<P: Platform>(platform: &P, id: &str, input: UpdateTicket, ac
             "invalid_transition",
             format!("a {} ticket cannot become {}", from.as_str(), to.as_str()),
         )),
-        TicketUpdate::Conflict => Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the ticket changed at the same time; retry")),
+        TicketUpdate::Conflict => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the ticket changed at the same time; retry",
+        )),
     }
 }
 
 /// `PATCH /api/tickets/{id}`
-pub async fn update_route<P: Platform>(platform: &P, request: &Request, id: &str) -> Result<Response, ApiError> {
+pub async fn update_route<P: Platform>(
+    platform: &P,
+    request: &Request,
+    id: &str,
+) -> Result<Response, ApiError> {
     let (caller, _) = authorize(platform, request, id).await?;
     let input: UpdateTicket = parse_json(request)?;
     if caller == Caller::Requester {
         let closing_only = input.status.as_deref().is_none_or(|s| s == "closed");
         if input.assignee.is_some() || !closing_only {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "requesters may only comment on or close their ticket"));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "requesters may only comment on or close their ticket",
+            ));
         }
     }
     let actor = if caller == Caller::Admin { "admin" } else { "requester" };

@@ -1,13 +1,13 @@
-//! The webhooks function: `POST /hooks/{source}`. A verified delivery recrawls pages at high priority
-//! and removes deleted ones from the index.
+//! The webhooks function: `POST /hooks/{source}`. A verified delivery recrawls pages at high
+//! priority and removes deleted ones from the index.
 //!
 //! A source is configured by one of three secrets (upper-cased source name), which also selects how
-//! deliveries are signed. To rotate, put the old secret in the same variable with `_PREVIOUS` appended
-//! (Standard Webhooks secrets may also be listed space-separated in one variable):
+//! deliveries are signed. To rotate, put the old secret in the same variable with `_PREVIOUS`
+//! appended (Standard Webhooks secrets may also be listed space-separated in one variable):
 //! - `DOCENT_WEBHOOK_SECRET_<SOURCE>`: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
 //!   `webhook-signature`), body `{"urls": [...], "deleted": [...]}`;
-//! - `DOCENT_GITHUB_WEBHOOK_SECRET_<SOURCE>`: GitHub (`X-Hub-Signature-256`, `X-GitHub-Delivery`); a
-//!   `push` recrawls the changed docs pages mapped by `DOCENT_GITHUB_DOCS_<SOURCE>`;
+//! - `DOCENT_GITHUB_WEBHOOK_SECRET_<SOURCE>`: GitHub (`X-Hub-Signature-256`, `X-GitHub-Delivery`);
+//!   a `push` recrawls the changed docs pages mapped by `DOCENT_GITHUB_DOCS_<SOURCE>`;
 //! - `DOCENT_HMAC_WEBHOOK_SECRET_<SOURCE>`: `X-Signature-256: sha256=<hex>` over the body, with an
 //!   `X-Delivery-Id`; same body as Standard Webhooks.
 //!
@@ -17,12 +17,15 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
+use docent_core::crawl::urls::parse_crawl_url;
 use docent_core::domain::{url_key, Priority};
+use docent_core::escalation::signature::{
+    verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook,
+    TOLERANCE_SECONDS,
+};
+use docent_core::escalation::webhook::{GithubDocs, WebhookActions};
 use docent_core::ports::{Clock, KeyValue};
 use docent_store::api::DocumentStore;
-use docent_core::escalation::signature::{verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook, TOLERANCE_SECONDS};
-use docent_core::crawl::urls::parse_crawl_url;
-use docent_core::escalation::webhook::{GithubDocs, WebhookActions};
 
 use crate::crawl::{start_job, CrawlRequest};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
@@ -50,7 +53,8 @@ enum Scheme {
 }
 
 fn is_source_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The scheme and secrets configured for `source`.
@@ -80,11 +84,19 @@ fn source_config<P: Platform>(platform: &P, source: &str) -> Option<(Scheme, Vec
 }
 
 fn rejected(error: SignatureError) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", format!("webhook rejected: {error}"))
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_signature",
+        format!("webhook rejected: {error}"),
+    )
 }
 
 /// `POST /hooks/{source}`
-pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str) -> Result<Response, ApiError> {
+pub async fn receive<P: Platform>(
+    platform: &P,
+    request: &Request,
+    source: &str,
+) -> Result<Response, ApiError> {
     let unknown = || ApiError::not_found(format!("no webhook source named {source}"));
     if !is_source_name(source) {
         return Err(unknown());
@@ -96,19 +108,30 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     // 1. Authenticity, before anything else.
     let (delivery_id, remember_seconds) = match scheme {
         Scheme::Standard => {
-            let headers = StandardWebhook { id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature") };
-            verify_standard_webhook(&headers, body, &secrets, platform.clock().now_ms() / 1000).map_err(rejected)?;
+            let headers = StandardWebhook {
+                id: header("webhook-id"),
+                timestamp: header("webhook-timestamp"),
+                signature: header("webhook-signature"),
+            };
+            verify_standard_webhook(&headers, body, &secrets, platform.clock().now_ms() / 1000)
+                .map_err(rejected)?;
             (headers.id.unwrap_or_default().to_string(), 2 * TOLERANCE_SECONDS)
         }
         Scheme::Github => {
             verify_github(header("x-hub-signature-256"), body, &secrets).map_err(rejected)?;
-            let id = header("x-github-delivery").ok_or(SignatureError::Missing("x-github-delivery")).map_err(rejected)?;
+            let id = header("x-github-delivery")
+                .ok_or(SignatureError::Missing("x-github-delivery"))
+                .map_err(rejected)?;
             (id.to_string(), GITHUB_REPLAY_SECONDS)
         }
         Scheme::Hmac => {
-            let signature = header("x-signature-256").ok_or(SignatureError::Missing("x-signature-256")).map_err(rejected)?;
+            let signature = header("x-signature-256")
+                .ok_or(SignatureError::Missing("x-signature-256"))
+                .map_err(rejected)?;
             verify_hex_hmac(signature, body, &secrets).map_err(rejected)?;
-            let id = header("x-delivery-id").ok_or(SignatureError::Missing("x-delivery-id")).map_err(rejected)?;
+            let id = header("x-delivery-id")
+                .ok_or(SignatureError::Missing("x-delivery-id"))
+                .map_err(rejected)?;
             (id.to_string(), GITHUB_REPLAY_SECONDS)
         }
     };
@@ -116,22 +139,46 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     // 2. Replays. KV is eventually consistent, so two copies arriving within a second at different
     // locations can both pass; the crawl is idempotent, so that costs a duplicate fetch, not data.
     let seen_key = format!("webhook:{source}:{delivery_id}");
-    if platform.kv().get(&seen_key).await.map_err(|e| ApiError::internal("replay store", e))?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_delivery", "this delivery id was already processed"));
+    if platform
+        .kv()
+        .get(&seen_key)
+        .await
+        .map_err(|e| ApiError::internal("replay store", e))?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "duplicate_delivery",
+            "this delivery id was already processed",
+        ));
     }
 
     // 3. What the delivery asks for, validated whole before acting so a bad entry changes nothing.
     let actions = match scheme {
         Scheme::Github => match header("x-github-event") {
             Some("push") => {
-                let config = platform.setting(&format!("DOCENT_GITHUB_DOCS_{}", source.to_ascii_uppercase().replace('-', "_")));
+                let config = platform.setting(&format!(
+                    "DOCENT_GITHUB_DOCS_{}",
+                    source.to_ascii_uppercase().replace('-', "_")
+                ));
                 let docs: GithubDocs = serde_json::from_str(config.as_deref().unwrap_or(""))
-                    .map_err(|e| ApiError::internal("webhook configuration", format!("DOCENT_GITHUB_DOCS_{}: {e}", source.to_ascii_uppercase())))?;
+                    .map_err(|e| {
+                        ApiError::internal(
+                            "webhook configuration",
+                            format!("DOCENT_GITHUB_DOCS_{}: {e}", source.to_ascii_uppercase()),
+                        )
+                    })?;
                 let payload: serde_json::Value = parse_json(request)?;
                 docs.push_actions(&payload)
             }
-            // ping and events Docent does not act on are acknowledged, so GitHub marks them delivered.
-            event => return Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"ignored_event": event}))),
+            // ping and events Docent does not act on are acknowledged, so GitHub marks them
+            // delivered.
+            event => {
+                return Ok(json_response(
+                    StatusCode::ACCEPTED,
+                    &serde_json::json!({"ignored_event": event}),
+                ))
+            }
         },
         Scheme::Standard | Scheme::Hmac => {
             let delivery: UrlDelivery = parse_json(request)?;
@@ -139,7 +186,10 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
         }
     };
     if actions.recrawl.len() + actions.deleted.len() > MAX_URLS {
-        return Err(ApiError::bad_request("invalid_request", format!("at most {MAX_URLS} urls and deleted entries per delivery")));
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("at most {MAX_URLS} urls and deleted entries per delivery"),
+        ));
     }
     let mut recrawl = Vec::new();
     for url in &actions.recrawl {
@@ -159,12 +209,21 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     let deleted = actions
         .deleted
         .iter()
-        .map(|u| parse_crawl_url(u).map(|u| url_key(u.as_str())).map_err(|e| ApiError::bad_request("invalid_url", format!("deleted: {u}: {e}"))))
+        .map(|u| {
+            parse_crawl_url(u)
+                .map(|u| url_key(u.as_str()))
+                .map_err(|e| ApiError::bad_request("invalid_url", format!("deleted: {u}: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
-    // 4. Act. The id is remembered first: a crash after it leaves work undone that the sender's retry
+    // 4. Act. The id is remembered first: a crash after it leaves work undone that the sender's
+    //    retry
     // cannot redo, but never does work twice; a recrawl of the same pages repairs it.
-    platform.kv().put(&seen_key, "1", Some(remember_seconds)).await.map_err(|e| ApiError::internal("replay store", e))?;
+    platform
+        .kv()
+        .put(&seen_key, "1", Some(remember_seconds))
+        .await
+        .map_err(|e| ApiError::internal("replay store", e))?;
     let mut jobs = Vec::new();
     for request in recrawl {
         jobs.push(start_job(platform, request).await?.id);
@@ -173,7 +232,10 @@ pub async fn receive<P: Platform>(platform: &P, request: &Request, source: &str)
     for key in deleted {
         removed += usize::from(platform.store().delete_document(&key).await?);
     }
-    Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"recrawl_jobs": jobs, "removed": removed})))
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({"recrawl_jobs": jobs, "removed": removed}),
+    ))
 }
 
 #[cfg(test)]

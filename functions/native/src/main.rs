@@ -10,21 +10,19 @@
 //!
 //! `--db` is a SQLite file or a `postgres://` URL (Postgres with pgvector).
 
-
-
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use docent_core::config::{Config, SearchMode};
-use docent_core::domain::CrawlMessage;
 use docent_core::content::extract::extract_html;
-use docent_store::api::{CrawlStore, DocumentStore};
+use docent_core::domain::CrawlMessage;
 use docent_core::retrieval::search::{query_terms, snippet};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
+use docent_store::api::{CrawlStore, DocumentStore};
 
 use docent_cli::platform::{open_database, Native};
 use docent_store::SqlStore;
@@ -83,7 +81,9 @@ impl Args {
                     None => (name, None),
                 };
                 if with_value.contains(&name) {
-                    let value = inline.or_else(|| iter.next().cloned()).ok_or_else(|| format!("--{name} needs a value"))?;
+                    let value = inline
+                        .or_else(|| iter.next().cloned())
+                        .ok_or_else(|| format!("--{name} needs a value"))?;
                     parsed.options.push((name.to_string(), value));
                 } else if switches.contains(&name) {
                     parsed.switches.push(name.to_string());
@@ -106,12 +106,15 @@ impl Args {
     }
 
     fn number(&self, name: &str) -> Result<Option<u32>, String> {
-        self.get(name).map(|v| v.parse().map_err(|_| format!("--{name} must be a whole number, got `{v}`"))).transpose()
+        self.get(name)
+            .map(|v| v.parse().map_err(|_| format!("--{name} must be a whole number, got `{v}`")))
+            .transpose()
     }
 }
 
 fn config() -> Result<Config, String> {
-    let mut config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let mut config =
+        Config::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     // A local tool may read local files and crawl the operator's own network.
     config.allow_private_hosts = true;
     config.allow_file_urls = true;
@@ -120,7 +123,9 @@ fn config() -> Result<Config, String> {
 
 fn extract(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["url"], &[])?;
-    let [file] = args.positional.as_slice() else { return Err(format!("extract takes one file\n{USAGE}")) };
+    let [file] = args.positional.as_slice() else {
+        return Err(format!("extract takes one file\n{USAGE}"));
+    };
     let html = std::fs::read(file).map_err(|e| format!("reading {file}: {e}"))?;
     let page = extract_html(&String::from_utf8_lossy(&html));
     let mut out = std::io::stdout().lock();
@@ -138,12 +143,21 @@ fn start_point(target: &str) -> Result<(String, Vec<String>), String> {
         return Err(format!("{target} is neither a directory nor a URL"));
     }
     let root = path.canonicalize().map_err(|e| format!("{target}: {e}"))?;
-    let root_url = url::Url::from_directory_path(&root).map_err(|_| format!("{target}: not an absolute path"))?;
+    let root_url = url::Url::from_directory_path(&root)
+        .map_err(|_| format!("{target}: not an absolute path"))?;
     let mut files = Vec::new();
     collect_pages(&root, &mut files).map_err(|e| format!("listing {target}: {e}"))?;
     files.sort();
-    let seeds = files.iter().filter_map(|f| url::Url::from_file_path(f).ok()).map(|u| u.to_string()).collect();
-    let start = if root.join("index.html").is_file() { root_url.join("index.html").map_err(|e| e.to_string())? } else { root_url };
+    let seeds = files
+        .iter()
+        .filter_map(|f| url::Url::from_file_path(f).ok())
+        .map(|u| u.to_string())
+        .collect();
+    let start = if root.join("index.html").is_file() {
+        root_url.join("index.html").map_err(|e| e.to_string())?
+    } else {
+        root_url
+    };
     Ok((start.to_string(), seeds))
 }
 
@@ -166,7 +180,9 @@ fn collect_pages(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn index(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db", "exclude", "include", "max-pages", "max-depth"], &[])?;
-    let [target] = args.positional.as_slice() else { return Err(format!("index takes one directory or URL\n{USAGE}")) };
+    let [target] = args.positional.as_slice() else {
+        return Err(format!("index takes one directory or URL\n{USAGE}"));
+    };
     let db = args.get("db").ok_or_else(|| format!("index needs --db <path>\n{USAGE}"))?;
     let native = Native::open(open_database(db)?, config()?)?;
     let (start_url, seeds) = start_point(target)?;
@@ -188,7 +204,12 @@ fn index(args: &[String]) -> Result<(), String> {
             seed(&native, &job, &seeds).await?;
         }
         drain(&native).await;
-        let status = native.store().job(&job.id).await.map_err(|e| e.to_string())?.ok_or("the job vanished")?;
+        let status = native
+            .store()
+            .job(&job.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the job vanished")?;
         let counts = native.store().counts().await.map_err(|e| e.to_string())?;
         let seconds = started.elapsed().as_secs_f64();
         let pages = status.pages;
@@ -211,10 +232,19 @@ fn index(args: &[String]) -> Result<(), String> {
 
 /// Adds the directory's files as links of the start page (filtered by the job's globs), so that the
 /// start page's message enqueues them.
-async fn seed(native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[String]) -> Result<(), String> {
+async fn seed(
+    native: &Native,
+    job: &docent_core::domain::NewCrawlJob,
+    seeds: &[String],
+) -> Result<(), String> {
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
-    let scope = docent_core::crawl::urls::Scope::of(&url::Url::parse(&job.start_url).map_err(|e| e.to_string())?);
-    let filter = docent_core::crawl::urls::UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+    let scope = docent_core::crawl::urls::Scope::of(
+        &url::Url::parse(&job.start_url).map_err(|e| e.to_string())?,
+    );
+    let filter = docent_core::crawl::urls::UrlFilter {
+        include: job.include.clone(),
+        exclude: job.exclude.clone(),
+    };
     let found: Vec<CrawlMessage> = seeds
         .iter()
         .filter_map(|s| docent_core::crawl::urls::parse_crawl_url(s).ok())
@@ -222,7 +252,11 @@ async fn seed(native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[
         .map(|u| CrawlMessage::new(&job.id, u.as_str(), 1, job.priority))
         .collect();
     let now = docent_core::ports::Clock::now_ms(native.clock());
-    native.store().add_discovered(&start, &found, job.max_pages, now).await.map_err(|e| e.to_string())
+    native
+        .store()
+        .add_discovered(&start, &found, job.max_pages, now)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Consumes the queue until it is empty, retrying failures like the platform queue would.
@@ -231,7 +265,8 @@ async fn drain(native: &Native) {
     while let Some(message) = native.queue().pop() {
         match crawl::consume(native, &message).await {
             Delivery::Ack => {}
-            // The CLI retries at once (the job is local and sequential); the store counts the failures.
+            // The CLI retries at once (the job is local and sequential); the store counts the
+            // failures.
             Delivery::Retry { reason, .. } => {
                 let n = attempts.entry(format!("{}\n{}", message.job, message.url)).or_insert(0);
                 *n += 1;
@@ -246,8 +281,8 @@ async fn drain(native: &Native) {
     }
 }
 
-/// Applies pending schema migrations (also done by every command that opens a store) and reports the
-/// schema version.
+/// Applies pending schema migrations (also done by every command that opens a store) and reports
+/// the schema version.
 fn migrate(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db"], &[])?;
     let db = args.get("db").ok_or_else(|| format!("migrate needs --db <path>\n{USAGE}"))?;
@@ -269,7 +304,8 @@ fn search(args: &[String]) -> Result<(), String> {
     let native = Native::open(open_database(db)?, config()?)?;
     let mut options = SearchOptions::of(native.config());
     if let Some(mode) = args.get("mode") {
-        options.mode = SearchMode::parse(mode).ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;
+        options.mode = SearchMode::parse(mode)
+            .ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.switches.iter().any(|s| s == "jsonl") {
@@ -279,20 +315,37 @@ fn search(args: &[String]) -> Result<(), String> {
             if line.trim().is_empty() {
                 continue;
             }
-            let query: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
-            let q = query["q"].as_str().ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
+            let query: serde_json::Value =
+                serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
+            let q = query["q"]
+                .as_str()
+                .ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
             let started = std::time::Instant::now();
-            let hits = pollster::block_on(retrieve(&native, q, k, options)).map_err(|e| e.to_string())?;
+            let hits =
+                pollster::block_on(retrieve(&native, q, k, options)).map_err(|e| e.to_string())?;
             took_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            let results: Vec<serde_json::Value> =
-                hits.iter().map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score})).collect();
-            writeln!(out, "{}", serde_json::json!({"results": results})).map_err(|e| e.to_string())?;
+            let results: Vec<serde_json::Value> = hits
+                .iter()
+                .map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score}))
+                .collect();
+            writeln!(out, "{}", serde_json::json!({"results": results}))
+                .map_err(|e| e.to_string())?;
         }
         if args.switches.iter().any(|s| s == "timings") && !took_ms.is_empty() {
             took_ms.sort_by(f64::total_cmp);
-            let at = |p: f64| took_ms[((p * took_ms.len() as f64).ceil() as usize).clamp(1, took_ms.len()) - 1];
-            let chunks = pollster::block_on(native.store().counts()).map_err(|e| e.to_string())?.chunks;
-            eprintln!("{} queries over {chunks} chunks ({:?}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms", took_ms.len(), options.mode, at(0.5), at(0.95), at(1.0));
+            let at = |p: f64| {
+                took_ms[((p * took_ms.len() as f64).ceil() as usize).clamp(1, took_ms.len()) - 1]
+            };
+            let chunks =
+                pollster::block_on(native.store().counts()).map_err(|e| e.to_string())?.chunks;
+            eprintln!(
+                "{} queries over {chunks} chunks ({:?}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+                took_ms.len(),
+                options.mode,
+                at(0.5),
+                at(0.95),
+                at(1.0)
+            );
         }
     } else {
         let q = args.positional.join(" ");
@@ -300,10 +353,19 @@ fn search(args: &[String]) -> Result<(), String> {
             return Err(format!("give a query, or --jsonl to read queries from stdin\n{USAGE}"));
         }
         let terms = query_terms(&q);
-        let hits = pollster::block_on(retrieve(&native, &q, k, options)).map_err(|e| e.to_string())?;
+        let hits =
+            pollster::block_on(retrieve(&native, &q, k, options)).map_err(|e| e.to_string())?;
         for (i, hit) in hits.iter().enumerate() {
-            writeln!(out, "{}. {} — {}\n   {}\n   {}\n", i + 1, hit.title, hit.heading, hit.url, snippet(&hit.text, &terms, 30))
-                .map_err(|e| e.to_string())?;
+            writeln!(
+                out,
+                "{}. {} — {}\n   {}\n   {}\n",
+                i + 1,
+                hit.title,
+                hit.heading,
+                hit.url,
+                snippet(&hit.text, &terms, 30)
+            )
+            .map_err(|e| e.to_string())?;
         }
     }
     out.flush().map_err(|e| e.to_string())
@@ -312,7 +374,9 @@ fn search(args: &[String]) -> Result<(), String> {
 /// `docent robots check --jsonl`: the RFC 9309 matcher, one decision per input line, in order.
 fn robots(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &[], &["jsonl"])?;
-    if args.positional.first().map(String::as_str) != Some("check") || !args.switches.iter().any(|s| s == "jsonl") {
+    if args.positional.first().map(String::as_str) != Some("check")
+        || !args.switches.iter().any(|s| s == "jsonl")
+    {
         return Err(format!("robots takes `check --jsonl`\n{USAGE}"));
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -321,9 +385,12 @@ fn robots(args: &[String]) -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let input: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
+        let input: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
         let field = |name: &str| {
-            input[name].as_str().ok_or_else(|| format!("stdin line {}: expected string field `{name}`", n + 1))
+            input[name]
+                .as_str()
+                .ok_or_else(|| format!("stdin line {}: expected string field `{name}`", n + 1))
         };
         let (body, agent, url) = (field("robots")?, field("agent")?, field("url")?);
         let target = match url::Url::parse(url) {

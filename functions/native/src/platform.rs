@@ -1,6 +1,6 @@
-//! The native shell: Docent's ports on rusqlite or Postgres, an in-memory queue and KV, the file system
-//! and ureq. It exists so the same functions can run offline (`docent index`, `docent search`) and be
-//! measured, on either store.
+//! The native shell: Docent's ports on rusqlite or Postgres, an in-memory queue and KV, the file
+//! system and ureq. It exists so the same functions can run offline (`docent index`, `docent
+//! search`) and be measured, on either store.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -8,14 +8,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use docent_core::config::Config;
-use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::crawl::politeness::{Admission, HostGate, HostLimits};
+use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
-    ByteStream, Clock, CrawlQueue, NoModelRuntime, StreamingResponse, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError, PortResult, Row, SqlDatabase, SqlDialect,
-    SqlValue, Statement, StoreDatabase,
+    ByteStream, Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue,
+    NoModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
+    StoreDatabase, StreamingResponse,
 };
-use docent_store::SqlStore;
 use docent_functions::Platform;
+use docent_store::SqlStore;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
 /// Docent on this machine: what `docent index` and the native tests run. Cloning shares the parts.
@@ -45,7 +46,8 @@ impl Native {
     pub fn open(database: Database, config: Config) -> Result<Self, String> {
         config.vector_store.require_sql("the docent command")?;
         let store = SqlStore::new(database);
-        pollster::block_on(store.ensure_schema()).map_err(|e| format!("creating the index schema: {e}"))?;
+        pollster::block_on(store.ensure_schema())
+            .map_err(|e| format!("creating the index schema: {e}"))?;
         let fetcher = NativeFetcher::new(&config.user_agent, config.fetch_timeout_seconds);
         Ok(Native(std::rc::Rc::new(NativeParts {
             config,
@@ -125,7 +127,10 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn connect(url: &str) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("starting a runtime: {e}"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("starting a runtime: {e}"))?;
         let (client, connection) = runtime
             .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
             .map_err(|e| format!("connecting to {}: {e}", redact_password(url)))?;
@@ -162,9 +167,10 @@ pub struct Sqlite(RefCell<rusqlite::Connection>);
 
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Self, String> {
-        let connection = rusqlite::Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-        // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on power
-        // loss is acceptable, and indexing runs several times faster.
+        let connection = rusqlite::Connection::open(path)
+            .map_err(|e| format!("opening {}: {e}", path.display()))?;
+        // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on
+        // power loss is acceptable, and indexing runs several times faster.
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
             .map_err(|e| format!("configuring {}: {e}", path.display()))?;
@@ -189,10 +195,14 @@ fn sql_error(error: rusqlite::Error) -> PortError {
     PortError::permanent(format!("SQLite: {error}"))
 }
 
-fn run_query(connection: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<Row>> {
+fn run_query(
+    connection: &rusqlite::Connection,
+    statement: &Statement,
+) -> rusqlite::Result<Vec<Row>> {
     let mut prepared = connection.prepare_cached(&statement.sql)?;
     let columns = prepared.column_count();
-    let mut rows = prepared.query(rusqlite::params_from_iter(statement.params.iter().map(Param)))?;
+    let mut rows =
+        prepared.query(rusqlite::params_from_iter(statement.params.iter().map(Param)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
@@ -200,7 +210,9 @@ fn run_query(connection: &rusqlite::Connection, statement: &Statement) -> rusqli
             values.push(match row.get_ref(i)? {
                 ValueRef::Null => serde_json::Value::Null,
                 ValueRef::Integer(n) => n.into(),
-                ValueRef::Real(x) => serde_json::Number::from_f64(x).map(serde_json::Value::Number).unwrap_or_default(),
+                ValueRef::Real(x) => serde_json::Number::from_f64(x)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or_default(),
                 ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
                 ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned().into(),
             });
@@ -221,7 +233,9 @@ impl SqlDatabase for Sqlite {
         let mut changes = Vec::with_capacity(statements.len());
         for statement in statements {
             let mut prepared = transaction.prepare_cached(&statement.sql).map_err(sql_error)?;
-            let n = prepared.execute(rusqlite::params_from_iter(statement.params.iter().map(Param))).map_err(sql_error)?;
+            let n = prepared
+                .execute(rusqlite::params_from_iter(statement.params.iter().map(Param)))
+                .map_err(sql_error)?;
             changes.push(n as u64);
         }
         transaction.commit().map_err(sql_error)?;
@@ -229,8 +243,8 @@ impl SqlDatabase for Sqlite {
     }
 }
 
-/// An in-memory queue with one FIFO per priority tier, drained highest tier first, as the Worker's four
-/// queues are by their consumers. Delayed messages wait aside until they are due.
+/// An in-memory queue with one FIFO per priority tier, drained highest tier first, as the Worker's
+/// four queues are by their consumers. Delayed messages wait aside until they are due.
 #[derive(Default)]
 pub struct MemoryQueue {
     ready: RefCell<[VecDeque<CrawlMessage>; 4]>,
@@ -245,12 +259,14 @@ impl MemoryQueue {
             let now = SystemClock.now_ms();
             let due: Vec<CrawlMessage> = {
                 let mut later = self.later.borrow_mut();
-                let (due, waiting): (Vec<_>, Vec<_>) = later.drain(..).partition(|(at, _)| *at <= now);
+                let (due, waiting): (Vec<_>, Vec<_>) =
+                    later.drain(..).partition(|(at, _)| *at <= now);
                 *later = waiting;
                 due.into_iter().map(|(_, m)| m).collect()
             };
             due.into_iter().for_each(|m| self.push(m));
-            if let Some(message) = self.ready.borrow_mut().iter_mut().find_map(VecDeque::pop_front) {
+            if let Some(message) = self.ready.borrow_mut().iter_mut().find_map(VecDeque::pop_front)
+            {
                 return Some(message);
             }
             let first_due = self.later.borrow().iter().map(|(at, _)| *at).min()?;
@@ -260,7 +276,11 @@ impl MemoryQueue {
     /// Messages sent with a delay that are not yet due, with the seconds until each is.
     pub fn delayed(&self) -> Vec<(CrawlMessage, u64)> {
         let now = SystemClock.now_ms();
-        self.later.borrow().iter().map(|(at, m)| (m.clone(), at.saturating_sub(now).div_ceil(1000))).collect()
+        self.later
+            .borrow()
+            .iter()
+            .map(|(at, m)| (m.clone(), at.saturating_sub(now).div_ceil(1000)))
+            .collect()
     }
     pub fn push(&self, message: CrawlMessage) {
         let tier = Priority::ALL.iter().position(|p| *p == message.priority).unwrap_or(2);
@@ -285,8 +305,17 @@ impl CrawlQueue for MemoryQueue {
 pub struct MemoryGate(RefCell<HashMap<String, HostGate>>);
 
 impl FetchGate for MemoryGate {
-    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission> {
-        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(limits, units, SystemClock.now_ms()))
+    async fn acquire_units(
+        &self,
+        key: &str,
+        limits: &HostLimits,
+        units: u32,
+    ) -> PortResult<Admission> {
+        Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(
+            limits,
+            units,
+            SystemClock.now_ms(),
+        ))
     }
     async fn release(&self, key: &str, lease: u64) -> PortResult<()> {
         if let Some(gate) = self.0.borrow_mut().get_mut(key) {
@@ -313,8 +342,8 @@ impl KeyValue for MemoryKv {
     }
 }
 
-/// Fetches `file://` URLs from disk (a directory "as if served": `dir/` answers with `dir/index.html`)
-/// and `http(s)://` URLs with ureq.
+/// Fetches `file://` URLs from disk (a directory "as if served": `dir/` answers with
+/// `dir/index.html`) and `http(s)://` URLs with ureq.
 pub struct NativeFetcher {
     agent: ureq::Agent,
     timeout: std::time::Duration,
@@ -328,16 +357,27 @@ impl NativeFetcher {
             .timeout_global(Some(std::time::Duration::from_secs(timeout_seconds)))
             .max_redirects(5)
             .build();
-        NativeFetcher { agent: config.into(), timeout: std::time::Duration::from_secs(timeout_seconds) }
+        NativeFetcher {
+            agent: config.into(),
+            timeout: std::time::Duration::from_secs(timeout_seconds),
+        }
     }
 
     fn fetch_file(&self, request: &FetchRequest) -> PortResult<FetchResponse> {
         let url = url::Url::parse(&request.url).map_err(|e| PortError::permanent(e.to_string()))?;
-        let mut path: PathBuf = url.to_file_path().map_err(|_| PortError::permanent(format!("not a local path: {url}")))?;
+        let mut path: PathBuf = url
+            .to_file_path()
+            .map_err(|_| PortError::permanent(format!("not a local path: {url}")))?;
         if path.is_dir() {
             path.push("index.html");
         }
-        let not_found = |status| FetchResponse { status, url: request.url.clone(), headers: vec![], body: vec![], truncated: false };
+        let not_found = |status| FetchResponse {
+            status,
+            url: request.url.clone(),
+            headers: vec![],
+            body: vec![],
+            truncated: false,
+        };
         let Ok(file) = std::fs::File::open(&path) else { return Ok(not_found(404)) };
         let mut body = Vec::new();
         file.take(request.max_body_bytes as u64 + 1)
@@ -394,17 +434,27 @@ impl Fetcher for NativeFetcher {
     type Stream = NativeStream;
 
     async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<NativeStream>> {
-        let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        let mut builder =
+            ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
+        let outbound = builder
+            .body(request.body.clone().unwrap_or_default())
+            .map_err(|e| PortError::permanent(e.to_string()))?;
         // Headers within the fetch timeout; the body streams for as long as the caller reads it.
-        let mut configured = self.agent.configure_request(outbound).timeout_global(None).timeout_recv_response(Some(self.timeout));
+        let mut configured = self
+            .agent
+            .configure_request(outbound)
+            .timeout_global(None)
+            .timeout_recv_response(Some(self.timeout));
         if !request.follow_redirects {
             configured = configured.max_redirects(0);
         }
-        let response = self.agent.run(configured.build()).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
+        let response = self
+            .agent
+            .run(configured.build())
+            .map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -419,13 +469,23 @@ impl Fetcher for NativeFetcher {
         if request.url.starts_with("file:") {
             return self.fetch_file(&request);
         }
-        let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
+        let mut builder =
+            ureq::http::Request::builder().method(request.method.as_str()).uri(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let outbound = builder.body(request.body.clone().unwrap_or_default()).map_err(|e| PortError::permanent(e.to_string()))?;
-        let outbound = if request.follow_redirects { outbound } else { self.agent.configure_request(outbound).max_redirects(0).build() };
-        let mut response = self.agent.run(outbound).map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
+        let outbound = builder
+            .body(request.body.clone().unwrap_or_default())
+            .map_err(|e| PortError::permanent(e.to_string()))?;
+        let outbound = if request.follow_redirects {
+            outbound
+        } else {
+            self.agent.configure_request(outbound).max_redirects(0).build()
+        };
+        let mut response = self
+            .agent
+            .run(outbound)
+            .map_err(|e| PortError::transient(format!("fetch {}: {e}", request.url)))?;
         let status = response.status().as_u16();
         let url = ureq::ResponseExt::get_uri(&response).to_string();
         let headers = response
@@ -450,7 +510,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
     fn random_bytes(&self, buf: &mut [u8]) {
         let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");

@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use docent_cli::platform::{open_database, Native};
-use docent_core::crawl::breaker::BreakerPolicy;
 use docent_core::config::Config;
+use docent_core::crawl::breaker::BreakerPolicy;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
 
@@ -23,11 +23,18 @@ fn failing_server() -> (u16, Arc<Mutex<Vec<String>>>) {
             reader.read_line(&mut line).unwrap();
             while reader.read_line(&mut String::new()).map(|n| n > 2).unwrap_or(false) {}
             let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let status = if path == "/robots.txt" || path == "/sitemap.xml" { "404 Not Found" } else { "503 Service Unavailable" };
+            let status = if path == "/robots.txt" || path == "/sitemap.xml" {
+                "404 Not Found"
+            } else {
+                "503 Service Unavailable"
+            };
             if status.starts_with("503") {
                 seen.lock().unwrap().push(path);
             }
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
         }
     });
     (port, pages)
@@ -45,7 +52,9 @@ fn the_circuit_opens_after_consecutive_failures_and_spares_the_host() {
             breaker: BreakerPolicy { failure_threshold: 2, cool_down_ms: 60_000 },
             ..Config::default()
         };
-        let p = Native::open(open_database(dir.join("index.db").to_str().unwrap()).unwrap(), config).unwrap();
+        let p =
+            Native::open(open_database(dir.join("index.db").to_str().unwrap()).unwrap(), config)
+                .unwrap();
         let request = CrawlRequest {
             url: format!("http://127.0.0.1:{port}/index.html"),
             max_pages: None,
@@ -58,18 +67,24 @@ fn the_circuit_opens_after_consecutive_failures_and_spares_the_host() {
         crawl::start_job(&p, request).await.unwrap();
         let message = p.queue().pop().unwrap();
         for attempt in 1..=2 {
-            let Delivery::Retry { reason, .. } = crawl::consume(&p, &message).await else { panic!("attempt {attempt} was not retried") };
+            let Delivery::Retry { reason, .. } = crawl::consume(&p, &message).await else {
+                panic!("attempt {attempt} was not retried")
+            };
             assert_eq!(reason, "HTTP 503");
         }
         assert_eq!(pages.lock().unwrap().len(), 2);
-        // Open: the next delivery is put back until the cool-down ends, without a request and without
-        // spending one of the URL's attempts.
+        // Open: the next delivery is put back until the cool-down ends, without a request and
+        // without spending one of the URL's attempts.
         assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
         let delayed = p.queue().delayed();
         assert_eq!(delayed.len(), 1);
         assert_eq!(delayed[0].0, message);
         // The cool-down, plus up to as much again so deferred messages do not all return at once.
         assert!((59..=121).contains(&delayed[0].1), "{delayed:?}");
-        assert_eq!(pages.lock().unwrap().len(), 2, "the host was not contacted while the circuit was open");
+        assert_eq!(
+            pages.lock().unwrap().len(),
+            2,
+            "the host was not contacted while the circuit was open"
+        );
     });
 }

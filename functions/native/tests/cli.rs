@@ -25,7 +25,11 @@ fn docent(args: &[&str], stdin: &str) -> (bool, String, String) {
         .expect("run docent");
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -35,9 +39,13 @@ fn extract_prints_the_main_content_as_markdown() {
     assert!(ok, "{stderr}");
     assert!(stdout.starts_with("# Configuration reference\n"), "{stdout}");
     assert!(stdout.contains("## Listen address and port"));
-    assert!(stdout.contains("| listen | 127.0.0.1:7410 | Dashboard address |"), "tables survive: {stdout}");
+    assert!(
+        stdout.contains("| listen | 127.0.0.1:7410 | Dashboard address |"),
+        "tables survive: {stdout}"
+    );
     assert!(stdout.contains("`harbor.toml`"), "inline code survives: {stdout}");
-    for boilerplate in ["Accept all cookies", "Privacy policy", "On this page", "window.analytics"] {
+    for boilerplate in ["Accept all cookies", "Privacy policy", "On this page", "window.analytics"]
+    {
         assert!(!stdout.contains(boilerplate), "{boilerplate:?} leaked: {stdout}");
     }
 }
@@ -46,14 +54,20 @@ fn extract_prints_the_main_content_as_markdown() {
 fn index_a_directory_then_search_with_jsonl() {
     let db = temp_db("index");
     let site = fixture_site();
-    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    let (ok, _, stderr) =
+        docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("indexed 7 pages (0 unchanged, 0 skipped, 0 failed) of 7 discovered"), "{stderr}");
+    assert!(
+        stderr.contains("indexed 7 pages (0 unchanged, 0 skipped, 0 failed) of 7 discovered"),
+        "{stderr}"
+    );
 
     let queries = "{\"q\": \"database is locked\"}\n{\"q\": \"which port does the dashboard use\"}\n{\"q\": \"zzzz qqqq\"}\n";
-    let (ok, stdout, stderr) = docent(&["search", "--db", db.to_str().unwrap(), "--k", "3", "--jsonl"], queries);
+    let (ok, stdout, stderr) =
+        docent(&["search", "--db", db.to_str().unwrap(), "--k", "3", "--jsonl"], queries);
     assert!(ok, "{stderr}");
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3, "one line per query, in order: {stdout}");
     let top = |i: usize| lines[i]["results"][0]["url"].as_str().unwrap_or_default().to_string();
     assert!(top(0).ends_with("/guides/troubleshooting.html#database-locked"), "{}", lines[0]);
@@ -65,7 +79,8 @@ fn index_a_directory_then_search_with_jsonl() {
     assert!(first["score"].as_f64().unwrap() > 0.0);
 
     // Indexing the same directory again changes nothing.
-    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    let (ok, _, stderr) =
+        docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 0 pages (7 unchanged"), "{stderr}");
     assert!(stderr.contains("index: 7 documents"), "{stderr}");
@@ -75,10 +90,16 @@ fn index_a_directory_then_search_with_jsonl() {
 fn exclude_globs_keep_pages_out() {
     let db = temp_db("exclude");
     let site = fixture_site();
-    let (ok, _, stderr) = docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "*/guides/*"], "");
+    let (ok, _, stderr) = docent(
+        &["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "*/guides/*"],
+        "",
+    );
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 5 pages"), "{stderr}");
-    let (_, stdout, _) = docent(&["search", "--db", db.to_str().unwrap(), "--jsonl"], "{\"q\": \"database is locked\"}\n");
+    let (_, stdout, _) = docent(
+        &["search", "--db", db.to_str().unwrap(), "--jsonl"],
+        "{\"q\": \"database is locked\"}\n",
+    );
     assert!(!stdout.contains("/guides/"), "{stdout}");
 }
 
@@ -98,7 +119,9 @@ fn usage_errors_are_clear() {
 #[test]
 fn robots_check_answers_one_line_per_input_in_order() {
     let robots = "User-agent: *\nDisallow: /private/\nAllow: /private/public.html\n\nUser-agent: DocentBot\nDisallow: /bots-only-no/\n";
-    let line = |agent: &str, url: &str| serde_json::json!({"robots": robots, "agent": agent, "url": url}).to_string();
+    let line = |agent: &str, url: &str| {
+        serde_json::json!({"robots": robots, "agent": agent, "url": url}).to_string()
+    };
     let input = [
         line("OtherBot", "https://d.test/private/x.html"),
         line("OtherBot", "https://d.test/private/public.html"),
@@ -109,7 +132,12 @@ fn robots_check_answers_one_line_per_input_in_order() {
     .join("\n");
     let (ok, stdout, stderr) = docent(&["robots", "check", "--jsonl"], &input);
     assert!(ok, "{stderr}");
-    let decisions: Vec<bool> = stdout.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["allowed"].as_bool().unwrap()).collect();
+    let decisions: Vec<bool> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["allowed"].as_bool().unwrap()
+        })
+        .collect();
     assert_eq!(decisions, [false, true, true, false, true]);
     let (ok, _, stderr) = docent(&["robots", "check", "--jsonl"], "{\"robots\": \"\"}\n");
     assert!(!ok && stderr.contains("`agent`"), "{stderr}");

@@ -1,5 +1,6 @@
-//! The crawl function's guarantees, on real SQLite and Postgres and real files: redelivery changes nothing, the page
-//! limit holds, cancellation and dead letters end jobs, lost messages are found again by the cron sweep.
+//! The crawl function's guarantees, on real SQLite and Postgres and real files: redelivery changes
+//! nothing, the page limit holds, cancellation and dead letters end jobs, lost messages are found
+//! again by the cron sweep.
 
 use std::path::{Path, PathBuf};
 
@@ -8,18 +9,22 @@ use docent_cli::testing::test_databases;
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
 use docent_core::ports::KeyValue;
-use docent_store::api::{CrawlStore, DocumentStore};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
+use docent_store::api::{CrawlStore, DocumentStore};
 
 fn site_url(path: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/site")
+        .canonicalize()
+        .unwrap();
     url::Url::from_file_path(root.join(path)).unwrap().to_string()
 }
 
 /// An empty directory of this test run named after `name`.
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir: PathBuf = std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -32,7 +37,10 @@ fn test_config() -> Config {
 
 /// Docent on each store (SQLite, and Postgres when the test command started it), fresh for `name`.
 fn natives(name: &str) -> Vec<Native> {
-    test_databases(name).iter().map(|location| Native::open(open_database(location).unwrap(), test_config()).unwrap()).collect()
+    test_databases(name)
+        .iter()
+        .map(|location| Native::open(open_database(location).unwrap(), test_config()).unwrap())
+        .collect()
 }
 
 fn sqlite(path: &Path) -> Database {
@@ -41,11 +49,21 @@ fn sqlite(path: &Path) -> Database {
 
 /// A minimal page whose main content is `body`.
 fn page(title: &str, body: &str) -> String {
-    format!("<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>")
+    format!(
+        "<html><head><title>{title}</title></head><body><main><p>{body}</p></main></body></html>"
+    )
 }
 
 fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
-    CrawlRequest { url, max_pages, max_depth: None, include: vec![], exclude: vec![], priority: None, schedule: None }
+    CrawlRequest {
+        url,
+        max_pages,
+        max_depth: None,
+        include: vec![],
+        exclude: vec![],
+        priority: None,
+        schedule: None,
+    }
 }
 
 /// Delivers every queued message once, returning them in delivery order.
@@ -69,20 +87,24 @@ fn redelivering_every_message_changes_nothing() {
         for p in natives("redeliver") {
             let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
             let delivered = drain(&p).await;
-            // Over file:// only the relative links lead anywhere: index → install, guides/scheduling →
-            // guides/troubleshooting, configuration.
+            // Over file:// only the relative links lead anywhere: index → install,
+            // guides/scheduling → guides/troubleshooting, configuration.
             assert_eq!(delivered.len(), 5);
             let before = counts(&p, &job.id).await;
             assert_eq!(before.0, JobStatus::Done);
             assert_eq!(before.1.indexed, 5);
-            let index_before = (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap());
+            let index_before =
+                (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap());
             // At-least-once delivery: every message arrives a second time.
             for message in &delivered {
                 assert_eq!(crawl::consume(&p, message).await, Delivery::Ack);
             }
             assert!(p.queue().pop().is_none(), "redelivery enqueued more work");
             assert_eq!(counts(&p, &job.id).await, before);
-            assert_eq!((p.store().counts().await.unwrap(), p.store().index_version().await.unwrap()), index_before);
+            assert_eq!(
+                (p.store().counts().await.unwrap(), p.store().index_version().await.unwrap()),
+                index_before
+            );
         }
     });
 }
@@ -93,14 +115,18 @@ fn a_message_redelivered_after_indexing_but_before_finishing_counts_once() {
         for p in natives("half-done") {
             let job = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
             let message = p.queue().pop().unwrap();
-            // Simulate a consumer that indexed the page and died before recording the outcome: index it
-            // under another job, then pretend this job's delivery is a retry.
+            // Simulate a consumer that indexed the page and died before recording the outcome:
+            // index it under another job, then pretend this job's delivery is a retry.
             assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
             assert_eq!(counts(&p, &job.id).await.1.indexed, 1);
-            let second = crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
+            let second =
+                crawl::start_job(&p, request(site_url("faq.html"), Some(1))).await.unwrap();
             let message = p.queue().pop().unwrap();
             assert_eq!(crawl::consume(&p, &message).await, Delivery::Ack);
-            assert_eq!(counts(&p, &second.id).await.1, PageCounts { discovered: 1, fetched: 1, unchanged: 1, ..PageCounts::default() });
+            assert_eq!(
+                counts(&p, &second.id).await.1,
+                PageCounts { discovered: 1, fetched: 1, unchanged: 1, ..PageCounts::default() }
+            );
         }
     });
 }
@@ -135,7 +161,11 @@ fn cancelled_jobs_stop_and_say_so() {
             let (status, pages) = counts(&p, &job.id).await;
             assert_eq!(status, JobStatus::Cancelled);
             assert_eq!((pages.indexed, pages.skipped, pages.discovered), (1, 2, 3));
-            assert_eq!(p.store().counts().await.unwrap().documents, 1, "nothing was fetched after cancelling");
+            assert_eq!(
+                p.store().counts().await.unwrap().documents,
+                1,
+                "nothing was fetched after cancelling"
+            );
         }
     });
 }
@@ -161,7 +191,8 @@ fn dead_letters_fail_the_url_and_end_the_job() {
 fn missing_pages_fail_without_retrying() {
     pollster::block_on(async {
         for p in natives("missing") {
-            let job = crawl::start_job(&p, request(site_url("no-such-page.html"), None)).await.unwrap();
+            let job =
+                crawl::start_job(&p, request(site_url("no-such-page.html"), None)).await.unwrap();
             drain(&p).await;
             let (status, pages) = counts(&p, &job.id).await;
             assert_eq!(status, JobStatus::Failed);
@@ -181,9 +212,15 @@ fn the_cron_sweep_finds_lost_messages() {
             assert_eq!((resumed, started), (0, 0), "a fresh URL is not stale yet");
             // Ten minutes later the sweep re-enqueues it, and only once.
             let later = docent_core::ports::Clock::now_ms(p.clock()) + 11 * 60 * 1000;
-            let stale = p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap();
+            let stale =
+                p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap();
             assert_eq!(stale.len(), 1);
-            assert!(p.store().take_stale_queued(later - 10 * 60 * 1000, 100, later).await.unwrap().is_empty());
+            assert!(p
+                .store()
+                .take_stale_queued(later - 10 * 60 * 1000, 100, later)
+                .await
+                .unwrap()
+                .is_empty());
             p.queue().push(stale[0].clone());
             drain(&p).await;
             assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
@@ -201,20 +238,37 @@ fn scheduled_sources_start_when_due_and_never_twice_at_once() {
                 site_url("faq.html")
             );
             let sources = crawl::parse_sources(Some(&sources)).unwrap();
-            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 2), "sources never crawled start at once");
+            assert_eq!(
+                crawl::on_schedule(&p, &sources).await.unwrap(),
+                (0, 2),
+                "sources never crawled start at once"
+            );
             assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "already running");
             drain(&p).await;
-            assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 0), "finished, and no schedule matched since the last run");
-            // The last run was 61 minutes ago: the default hourly schedule matched since; "February 30" never does.
+            assert_eq!(
+                crawl::on_schedule(&p, &sources).await.unwrap(),
+                (0, 0),
+                "finished, and no schedule matched since the last run"
+            );
+            // The last run was 61 minutes ago: the default hourly schedule matched since; "February
+            // 30" never does.
             let an_hour_ago = docent_core::ports::Clock::now_ms(p.clock()) - 61 * 60 * 1000;
             p.kv().put("schedule:last-run", &an_hour_ago.to_string(), None).await.unwrap();
             assert_eq!(crawl::on_schedule(&p, &sources).await.unwrap(), (0, 1));
             let jobs = p.store().recent_jobs(10).await.unwrap();
             assert_eq!(jobs.iter().filter(|j| j.url == site_url("faq.html")).count(), 2);
             assert_eq!(jobs.iter().filter(|j| j.url == site_url("index.html")).count(), 1);
-            assert!(crawl::parse_sources(Some("[{\"url\": 3}]")).unwrap_err().starts_with("DOCENT_CRAWL_SOURCES"));
-            let bad = crawl::parse_sources(Some(r#"[{"url": "https://d.test/", "schedule": "every hour"}]"#)).unwrap_err();
-            assert!(bad.starts_with("DOCENT_CRAWL_SOURCES[0].schedule: `every hour` needs five fields"), "{bad}");
+            assert!(crawl::parse_sources(Some("[{\"url\": 3}]"))
+                .unwrap_err()
+                .starts_with("DOCENT_CRAWL_SOURCES"));
+            let bad = crawl::parse_sources(Some(
+                r#"[{"url": "https://d.test/", "schedule": "every hour"}]"#,
+            ))
+            .unwrap_err();
+            assert!(
+                bad.starts_with("DOCENT_CRAWL_SOURCES[0].schedule: `every hour` needs five fields"),
+                "{bad}"
+            );
         }
     });
 }
@@ -228,11 +282,15 @@ fn a_job_that_progresses_slowly_is_not_swept() {
             std::thread::sleep(std::time::Duration::from_millis(5));
             let start = p.queue().pop().unwrap();
             assert_eq!(crawl::consume(&p, &start).await, Delivery::Ack);
-            // The children wait in the queue, but the job finished a URL since `before`: not stalled.
+            // The children wait in the queue, but the job finished a URL since `before`: not
+            // stalled.
             assert!(p.store().take_stale_queued(before, 100, before).await.unwrap().is_empty());
             let after = docent_core::ports::Clock::now_ms(p.clock()) + 1;
             let stalled = p.store().take_stale_queued(after, 100, after).await.unwrap();
-            assert!(stalled.len() > 1 && stalled.iter().all(|m| m.job == job.id && m.depth == 1), "{stalled:?}");
+            assert!(
+                stalled.len() > 1 && stalled.iter().all(|m| m.job == job.id && m.depth == 1),
+                "{stalled:?}"
+            );
         }
     });
 }
@@ -248,7 +306,10 @@ fn dead_letters_are_listed_and_replayed() {
             assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
             let letters = p.store().dead_letters(10).await.unwrap();
             assert_eq!(letters.len(), 1);
-            assert_eq!((letters[0].attempts, letters[0].reason.as_str(), letters[0].url.as_str()), (2, "HTTP 502", message.url.as_str()));
+            assert_eq!(
+                (letters[0].attempts, letters[0].reason.as_str(), letters[0].url.as_str()),
+                (2, "HTTP 502", message.url.as_str())
+            );
             assert_eq!(counts(&p, &job.id).await.0, JobStatus::Failed);
             // A second dead-lettering of the same message (redelivery) changes nothing.
             assert_eq!(crawl::dead_letter(&p, &message).await, Delivery::Ack);
@@ -274,8 +335,13 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
         let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
         for p in natives("prune") {
             std::fs::write(dir.join("a.html"), page("A", "Anchors hold ships in place.")).unwrap();
-            std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright.")).unwrap();
-            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#)).unwrap();
+            std::fs::write(dir.join("b_old.html"), page("B", "Ballast keeps ships upright."))
+                .unwrap();
+            std::fs::write(
+                dir.join("index.html"),
+                page("Home", r#"<a href="a.html">A</a> <a href="b_old.html">B</a>"#),
+            )
+            .unwrap();
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
             assert_eq!(p.store().counts().await.unwrap().documents, 3);
@@ -288,11 +354,19 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
             assert_eq!(p.store().index_version().await.unwrap(), version);
 
             // b_old.html is no longer linked (it still exists): the next full crawl drops it.
-            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#))
+                .unwrap();
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
             assert_eq!(p.store().counts().await.unwrap().documents, 2);
-            let hits = docent_functions::retrieve::retrieve(&p, "ballast upright", 5, docent_functions::retrieve::SearchOptions::of(p.config())).await.unwrap();
+            let hits = docent_functions::retrieve::retrieve(
+                &p,
+                "ballast upright",
+                5,
+                docent_functions::retrieve::SearchOptions::of(p.config()),
+            )
+            .await
+            .unwrap();
             assert!(hits.is_empty(), "{hits:?}");
 
             // A capped crawl saw only part of the site, so it prunes nothing.
@@ -302,7 +376,8 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
             assert_eq!(p.store().counts().await.unwrap().documents, 2);
 
             // Nor does a crawl stopped by its depth limit (the review's case: refreshing one page).
-            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#)).unwrap();
+            std::fs::write(dir.join("index.html"), page("Home", r#"<a href="a.html">A</a>"#))
+                .unwrap();
             let mut shallow = request(start.clone(), None);
             shallow.max_depth = Some(0);
             crawl::start_job(&p, shallow).await.unwrap();
@@ -315,18 +390,32 @@ fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
             let first = p.queue().pop().unwrap();
             assert_eq!(crawl::consume(&p, &first).await, Delivery::Ack);
             std::thread::sleep(std::time::Duration::from_millis(5));
-            crawl::start_job(&p, request(url::Url::from_file_path(dir.join("c.html")).unwrap().to_string(), Some(1))).await.unwrap();
-            // Drain the single-page job first (it is queued behind the full crawl's work: take it out).
+            crawl::start_job(
+                &p,
+                request(url::Url::from_file_path(dir.join("c.html")).unwrap().to_string(), Some(1)),
+            )
+            .await
+            .unwrap();
+            // Drain the single-page job first (it is queued behind the full crawl's work: take it
+            // out).
             let mut later = Vec::new();
             while let Some(m) = p.queue().pop() {
-                if m.job == full.id { later.push(m) } else { assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack) }
+                if m.job == full.id {
+                    later.push(m)
+                } else {
+                    assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack)
+                }
             }
             for m in later {
                 assert_eq!(crawl::consume(&p, &m).await, Delivery::Ack);
             }
             drain(&p).await;
             assert_eq!(counts(&p, &full.id).await.0, JobStatus::Done);
-            assert_eq!(p.store().counts().await.unwrap().documents, 3, "c.html, indexed during the full crawl, stays");
+            assert_eq!(
+                p.store().counts().await.unwrap().documents,
+                3,
+                "c.html, indexed during the full crawl, stays"
+            );
         }
     });
 }
@@ -345,9 +434,16 @@ fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
             urgent.priority = Some("critical".into());
             let urgent = crawl::start_job(&p, urgent).await.unwrap();
             let next = p.queue().pop().unwrap();
-            assert_eq!((next.job.as_str(), next.priority), (urgent.id.as_str(), Priority::Critical));
+            assert_eq!(
+                (next.job.as_str(), next.priority),
+                (urgent.id.as_str(), Priority::Critical)
+            );
             assert_eq!(crawl::consume(&p, &next).await, Delivery::Ack);
-            assert_eq!(counts(&p, &urgent.id).await.0, JobStatus::Done, "done while the bulk crawl still waits");
+            assert_eq!(
+                counts(&p, &urgent.id).await.0,
+                JobStatus::Done,
+                "done while the bulk crawl still waits"
+            );
             assert_eq!(counts(&p, &bulk.id).await.0, JobStatus::Running);
             let rest = drain(&p).await;
             assert!(rest.iter().all(|m| m.priority == Priority::Low && m.job == bulk.id));
@@ -374,22 +470,28 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         .unwrap();
         drop(old);
         let p = Native::open(sqlite(&db), test_config()).unwrap();
-        assert_eq!(p.store().schema_version().await.unwrap(), docent_store::MIGRATIONS.len() as u64);
+        assert_eq!(
+            p.store().schema_version().await.unwrap(),
+            docent_store::MIGRATIONS.len() as u64
+        );
         // The old queued URL is readable with the new columns' defaults.
         let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
         assert_eq!(stale, vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]);
         // Opening again applies nothing twice.
         drop(p);
         let p = Native::open(sqlite(&db), test_config()).unwrap();
-        assert_eq!(p.store().schema_version().await.unwrap(), docent_store::MIGRATIONS.len() as u64);
+        assert_eq!(
+            p.store().schema_version().await.unwrap(),
+            docent_store::MIGRATIONS.len() as u64
+        );
     });
 }
 
 #[test]
 fn chunks_carry_vectors_and_every_search_mode_answers() {
     use docent_core::config::SearchMode;
-    use docent_store::api::VectorStore;
     use docent_functions::retrieve::{retrieve, SearchOptions};
+    use docent_store::api::VectorStore;
     pollster::block_on(async {
         for p in natives("vectors") {
             let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
@@ -397,11 +499,17 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
             assert_eq!(counts(&p, &job.id).await.0, JobStatus::Done);
             let chunks = p.store().counts().await.unwrap().chunks;
             let model = docent_core::retrieval::embed::BUILTIN_MODEL;
-            assert_eq!(p.store().vector_count(model).await.unwrap(), chunks, "one vector per chunk");
+            assert_eq!(
+                p.store().vector_count(model).await.unwrap(),
+                chunks,
+                "one vector per chunk"
+            );
             let top = |mode, query: &'static str| {
                 let p = &p;
                 async move {
-                    let hits = retrieve(p, query, 3, SearchOptions { mode, url_prefix: None }).await.unwrap();
+                    let hits = retrieve(p, query, 3, SearchOptions { mode, url_prefix: None })
+                        .await
+                        .unwrap();
                     hits.first().map(|h| h.url.clone()).unwrap_or_default()
                 }
             };
@@ -409,15 +517,26 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
             for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
                 assert_eq!(top(mode, "database is locked error").await, expected, "{mode:?}");
             }
-            // Misspelled words match nothing lexically; their character n-grams still reach the right page.
+            // Misspelled words match nothing lexically; their character n-grams still reach the
+            // right page.
             assert_eq!(top(SearchMode::Lexical, "databse lokced").await, "");
             let page = site_url("guides/troubleshooting.html");
             assert!(top(SearchMode::Vector, "databse lokced").await.starts_with(&page));
             // A URL prefix keeps results inside one part of the site, in both rankings.
             let guides = site_url("guides/");
             for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
-                let hits = retrieve(&p, "install harbor and schedule jobs", 5, SearchOptions { mode, url_prefix: Some(&guides) }).await.unwrap();
-                assert!(!hits.is_empty() && hits.iter().all(|h| h.url.starts_with(&guides)), "{mode:?}: {hits:?}");
+                let hits = retrieve(
+                    &p,
+                    "install harbor and schedule jobs",
+                    5,
+                    SearchOptions { mode, url_prefix: Some(&guides) },
+                )
+                .await
+                .unwrap();
+                assert!(
+                    !hits.is_empty() && hits.iter().all(|h| h.url.starts_with(&guides)),
+                    "{mode:?}: {hits:?}"
+                );
             }
             // Vectors leave with their chunks.
             let key = docent_core::domain::url_key(&site_url("install.html"));
@@ -445,19 +564,38 @@ fn pages_with_thousands_of_links_are_followed_up_to_the_cap() {
             assert_eq!(crawl::consume(&p, &start_message).await, Delivery::Ack);
             // Exactly the page cap, each URL once, however many statements it took.
             assert_eq!(counts(&p, &job.id).await.1.discovered, 700);
-            assert!(!p.store().was_truncated(&job.id).await.unwrap(), "1,200 links is within the per-page cap");
-            // URLs already recorded do not use room: with room for two, two new URLs get in even behind
-            // five known ones.
+            assert!(
+                !p.store().was_truncated(&job.id).await.unwrap(),
+                "1,200 links is within the per-page cap"
+            );
+            // URLs already recorded do not use room: with room for two, two new URLs get in even
+            // behind five known ones.
             let parent = CrawlMessage::new(&job.id, &start, 0, Priority::Normal);
-            let mut again: Vec<CrawlMessage> =
-                (0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}item-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)).collect();
-            again.extend((0..5).map(|i| CrawlMessage::new(&job.id, &format!("{}new-{i}.html", start.trim_end_matches("index.html")), 1, Priority::Normal)));
+            let mut again: Vec<CrawlMessage> = (0..5)
+                .map(|i| {
+                    CrawlMessage::new(
+                        &job.id,
+                        &format!("{}item-{i}.html", start.trim_end_matches("index.html")),
+                        1,
+                        Priority::Normal,
+                    )
+                })
+                .collect();
+            again.extend((0..5).map(|i| {
+                CrawlMessage::new(
+                    &job.id,
+                    &format!("{}new-{i}.html", start.trim_end_matches("index.html")),
+                    1,
+                    Priority::Normal,
+                )
+            }));
             p.store().add_discovered(&parent, &again, 702, 0).await.unwrap();
             assert_eq!(counts(&p, &job.id).await.1.discovered, 702);
 
             // Past the per-page cap the crawl cannot have seen everything, so it will not prune.
             while p.queue().pop().is_some() {}
-            let links: String = (0..10_001).map(|i| format!(r#"<a href="x-{i}.html">x</a>"#)).collect();
+            let links: String =
+                (0..10_001).map(|i| format!(r#"<a href="x-{i}.html">x</a>"#)).collect();
             std::fs::write(dir.join("index.html"), page("Huge index", &links)).unwrap();
             let job = crawl::start_job(&p, request(start.clone(), Some(3))).await.unwrap();
             let start_message = p.queue().pop().unwrap();
@@ -477,25 +615,33 @@ fn turning_embeddings_on_fills_in_vectors_for_unchanged_pages() {
         let config = |embeddings| Config { embeddings, ..test_config() };
         let model = docent_core::retrieval::embed::BUILTIN_MODEL;
         {
-            let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Off)).unwrap();
+            let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Off))
+                .unwrap();
             crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
             drain(&p).await;
             assert_eq!(p.store().vector_count(model).await.unwrap(), 0);
         }
-        let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Builtin)).unwrap();
+        let p = Native::open(sqlite(&dir.join("index.db")), config(EmbeddingProvider::Builtin))
+            .unwrap();
         let version = p.store().index_version().await.unwrap();
         let job = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
         drain(&p).await;
         let (_, pages) = counts(&p, &job.id).await;
         assert_eq!((pages.indexed, pages.unchanged), (0, 5), "nothing was rewritten");
         assert_eq!(p.store().index_version().await.unwrap(), version);
-        assert_eq!(p.store().vector_count(model).await.unwrap(), p.store().counts().await.unwrap().chunks, "every chunk got its vector");
+        assert_eq!(
+            p.store().vector_count(model).await.unwrap(),
+            p.store().counts().await.unwrap().chunks,
+            "every chunk got its vector"
+        );
     });
 }
 
 /// A `/rerank` endpoint for one test: answers each request with `answer(documents)` and records the
 /// request bodies.
-fn rerank_server(answer: fn(usize) -> (u16, String)) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+fn rerank_server(
+    answer: fn(usize) -> (u16, String),
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -536,31 +682,51 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
         let plain = Native::open(sqlite(&db), test_config()).unwrap();
         crawl::start_job(&plain, request(site_url("index.html"), None)).await.unwrap();
         drain(&plain).await;
-        let ids = |hits: Vec<docent_core::retrieval::search::SearchHit>| hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>();
-        let options = SearchOptions { mode: docent_core::config::SearchMode::Lexical, url_prefix: None };
+        let ids = |hits: Vec<docent_core::retrieval::search::SearchHit>| {
+            hits.into_iter().map(|h| h.chunk_id).collect::<Vec<_>>()
+        };
+        let options =
+            SearchOptions { mode: docent_core::config::SearchMode::Lexical, url_prefix: None };
         let fused = ids(retrieve(&plain, "harbor jobs", 4, options).await.unwrap());
         assert_eq!(fused.len(), 4);
 
         let with_reranker = |base_url: String| {
-            let reranker = Reranker { kind: RerankerKind::Http { base_url, api_key: Some("rk".into()) }, model: "rerank-test".into(), candidates: 4, timeout_ms: 5_000 };
+            let reranker = Reranker {
+                kind: RerankerKind::Http { base_url, api_key: Some("rk".into()) },
+                model: "rerank-test".into(),
+                candidates: 4,
+                timeout_ms: 5_000,
+            };
             Native::open(sqlite(&db), Config { reranker: Some(reranker), ..test_config() }).unwrap()
         };
         // A reranker that prefers the last candidate most: the order is reversed.
         let (base, seen) = rerank_server(|n| {
-            let results: Vec<serde_json::Value> = (0..n).map(|i| serde_json::json!({"index": i, "relevance_score": i as f64})).collect();
+            let results: Vec<serde_json::Value> = (0..n)
+                .map(|i| serde_json::json!({"index": i, "relevance_score": i as f64}))
+                .collect();
             (200, serde_json::json!({"results": results}).to_string())
         });
-        let reranked = ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap());
+        let reranked =
+            ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap());
         let mut reversed = fused.clone();
         reversed.reverse();
         assert_eq!(reranked, reversed);
         let request = seen.lock().unwrap()[0].clone();
-        assert_eq!((request["model"].as_str(), request["query"].as_str()), (Some("rerank-test"), Some("harbor jobs")));
+        assert_eq!(
+            (request["model"].as_str(), request["query"].as_str()),
+            (Some("rerank-test"), Some("harbor jobs"))
+        );
         assert_eq!(request["documents"].as_array().unwrap().len(), 4, "the four best candidates");
         // A failing reranker leaves the fused order.
         let (base, _) = rerank_server(|_| (500, "{}".into()));
-        assert_eq!(ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()), fused);
+        assert_eq!(
+            ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()),
+            fused
+        );
         let (base, _) = rerank_server(|_| (200, "not json".into()));
-        assert_eq!(ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()), fused);
+        assert_eq!(
+            ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()),
+            fused
+        );
     });
 }

@@ -1,6 +1,7 @@
-//! What only the Postgres store does, on a real Postgres with pgvector (the pipeline and ticket suites
-//! run on both stores): hybrid search fused inside the database, the HNSW index serving vector queries,
-//! and the crawl task table claimed by concurrent drainers with `FOR UPDATE SKIP LOCKED`.
+//! What only the Postgres store does, on a real Postgres with pgvector (the pipeline and ticket
+//! suites run on both stores): hybrid search fused inside the database, the HNSW index serving
+//! vector queries, and the crawl task table claimed by concurrent drainers with `FOR UPDATE SKIP
+//! LOCKED`.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -9,22 +10,33 @@ use docent_cli::platform::{open_database, Native, SystemClock};
 use docent_cli::testing::{fresh_postgres_database, test_databases};
 use docent_core::config::Config;
 use docent_core::domain::{CrawlMessage, Priority};
-use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
 use docent_core::ports::{CrawlQueue, SqlDatabase, SqlDialect, Statement};
-use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
+use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
 use docent_core::retrieval::search::{query_terms, reciprocal_rank_fusion, SearchHit};
-use docent_store::tasks::TaskQueue;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
+use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
+use docent_store::tasks::TaskQueue;
 
 /// Docent with the fixture site indexed (built-in embeddings stored with every chunk).
 fn indexed(location: &str) -> Native {
     let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
     let native = Native::open(open_database(location).unwrap(), config).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/site")
+        .canonicalize()
+        .unwrap();
     let start = url::Url::from_file_path(root.join("index.html")).unwrap().to_string();
     pollster::block_on(async {
-        let request = CrawlRequest { url: start, max_pages: None, max_depth: None, include: vec![], exclude: vec![], priority: None, schedule: None };
+        let request = CrawlRequest {
+            url: start,
+            max_pages: None,
+            max_depth: None,
+            include: vec![],
+            exclude: vec![],
+            priority: None,
+            schedule: None,
+        };
         crawl::start_job(&native, request).await.unwrap();
         while let Some(message) = native.queue().pop() {
             assert_eq!(crawl::consume(&native, &message).await, Delivery::Ack);
@@ -36,8 +48,10 @@ fn indexed(location: &str) -> Native {
 /// The fusion the retrieve function does when the store cannot: both rankings, then RRF in Rust.
 async fn fused_in_rust(native: &Native, query: &FusedQuery<'_>) -> Vec<SearchHit> {
     let store = native.store();
-    let lexical = store.lexical_search(query.terms, query.url_prefix, query.candidates).await.unwrap();
-    let nearest = store.nearest(query.model, query.vector, query.url_prefix, query.candidates).await.unwrap();
+    let lexical =
+        store.lexical_search(query.terms, query.url_prefix, query.candidates).await.unwrap();
+    let nearest =
+        store.nearest(query.model, query.vector, query.url_prefix, query.candidates).await.unwrap();
     let ids: Vec<String> = nearest.iter().map(|(id, _)| id.clone()).collect();
     let vector = if lexical.is_empty() { vec![] } else { store.chunks_by_id(&ids).await.unwrap() };
     reciprocal_rank_fusion(vec![(lexical, query.weights.0), (vector, query.weights.1)])
@@ -45,7 +59,8 @@ async fn fused_in_rust(native: &Native, query: &FusedQuery<'_>) -> Vec<SearchHit
 
 /// (chunk id, score to 1e-9) in rank order, ties by id: both sides break ties the same way.
 fn ranking(hits: &[SearchHit]) -> Vec<(String, i64)> {
-    let mut ranked: Vec<(String, i64)> = hits.iter().map(|h| (h.chunk_id.clone(), (h.score * 1e9).round() as i64)).collect();
+    let mut ranked: Vec<(String, i64)> =
+        hits.iter().map(|h| (h.chunk_id.clone(), (h.score * 1e9).round() as i64)).collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked
 }
@@ -65,7 +80,14 @@ fn postgres_fuses_hybrid_search_in_one_statement_exactly_as_the_functions_do() {
             ] {
                 let terms = query_terms(question);
                 let vector = builtin_embed(question);
-                let query = FusedQuery { terms: &terms, model: BUILTIN_MODEL, vector: &vector, url_prefix: prefix, candidates: 9, weights: (1.0, 0.7) };
+                let query = FusedQuery {
+                    terms: &terms,
+                    model: BUILTIN_MODEL,
+                    vector: &vector,
+                    url_prefix: prefix,
+                    candidates: 9,
+                    weights: (1.0, 0.7),
+                };
                 let in_store = native.store().fused_search(&query).await.unwrap();
                 if !postgres {
                     assert!(in_store.is_none(), "SQLite leaves fusion to the functions");
@@ -91,12 +113,18 @@ fn vector_queries_can_use_the_models_hnsw_index() {
     pollster::block_on(async {
         let db = native.store().database();
         let vector = builtin_embed("database is locked");
-        let literal = format!("[{}]", vector.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
-        // The fixture is tiny, so the planner would rather scan and sort; forbidding both shows whether
-        // the index applies to the store's query shape (expression, operator and partial predicate).
-        db.batch(&[Statement::new("SET enable_seqscan = off", vec![]), Statement::new("SET enable_bitmapscan = off", vec![]), Statement::new("SET enable_sort = off", vec![])])
-            .await
-            .unwrap();
+        let literal =
+            format!("[{}]", vector.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
+        // The fixture is tiny, so the planner would rather scan and sort; forbidding both shows
+        // whether the index applies to the store's query shape (expression, operator and partial
+        // predicate).
+        db.batch(&[
+            Statement::new("SET enable_seqscan = off", vec![]),
+            Statement::new("SET enable_bitmapscan = off", vec![]),
+            Statement::new("SET enable_sort = off", vec![]),
+        ])
+        .await
+        .unwrap();
         let plan = db
             .query(&Statement::new(
                 format!(
@@ -108,9 +136,14 @@ fn vector_queries_can_use_the_models_hnsw_index() {
             ))
             .await
             .unwrap();
-        let plan: Vec<String> = plan.iter().filter_map(|row| row.first()?.as_str().map(str::to_string)).collect();
-        assert!(plan.iter().any(|line| line.contains("Index Scan using chunk_vectors_hnsw_")), "{plan:#?}");
-        // Through the index, the store's own query finds what an exact comparison with every vector finds.
+        let plan: Vec<String> =
+            plan.iter().filter_map(|row| row.first()?.as_str().map(str::to_string)).collect();
+        assert!(
+            plan.iter().any(|line| line.contains("Index Scan using chunk_vectors_hnsw_")),
+            "{plan:#?}"
+        );
+        // Through the index, the store's own query finds what an exact comparison with every vector
+        // finds.
         let nearest = native.store().nearest(BUILTIN_MODEL, &vector, None, 3).await.unwrap();
         let ids: Vec<String> = db
             .query(&Statement::new("SELECT chunk_id FROM chunk_vectors", vec![]))
@@ -121,7 +154,9 @@ fn vector_queries_can_use_the_models_hnsw_index() {
             .collect();
         let mut exact = native.store().similarities(BUILTIN_MODEL, &vector, &ids).await.unwrap();
         exact.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top = |list: &[(String, f32)]| list.iter().take(3).map(|(id, _)| id.clone()).collect::<Vec<_>>();
+        let top = |list: &[(String, f32)]| {
+            list.iter().take(3).map(|(id, _)| id.clone()).collect::<Vec<_>>()
+        };
         assert!(ids.len() > 10, "{ids:?}");
         assert_eq!(top(&nearest), top(&exact));
     });
@@ -134,8 +169,9 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     let native = Native::open(open_database(&location).unwrap(), Config::default()).unwrap();
     drop(native);
     let sender = TaskQueue::new(open_database(&location).unwrap(), SystemClock);
-    let messages: Vec<CrawlMessage> =
-        (0..300).map(|i| CrawlMessage::new("job", &format!("https://d.test/{i}"), 0, Priority::ALL[i % 4])).collect();
+    let messages: Vec<CrawlMessage> = (0..300)
+        .map(|i| CrawlMessage::new("job", &format!("https://d.test/{i}"), 0, Priority::ALL[i % 4]))
+        .collect();
     pollster::block_on(sender.send_batch(&messages)).unwrap();
     // Four drainers on their own connections claim small batches as fast as they can.
     let drainers: Vec<_> = (0..4)
@@ -163,7 +199,12 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     let claims: Vec<Vec<String>> = drainers.into_iter().map(|d| d.join().unwrap()).collect();
     let all: Vec<&String> = claims.iter().flatten().collect();
     let distinct: HashSet<&String> = all.iter().copied().collect();
-    assert_eq!(all.len(), 300, "every task delivered once: {:?}", claims.iter().map(Vec::len).collect::<Vec<_>>());
+    assert_eq!(
+        all.len(),
+        300,
+        "every task delivered once: {:?}",
+        claims.iter().map(Vec::len).collect::<Vec<_>>()
+    );
     assert_eq!(distinct.len(), 300, "no task claimed twice");
     assert!(claims.iter().filter(|c| !c.is_empty()).count() >= 2, "the drainers ran side by side");
 }

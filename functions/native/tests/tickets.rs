@@ -1,17 +1,20 @@
-//! The ticket store on real SQLite and Postgres: lifecycle rules, audit entries written with their change and only
-//! then, and concurrent updates detected instead of lost.
+//! The ticket store on real SQLite and Postgres: lifecycle rules, audit entries written with their
+//! change and only then, and concurrent updates detected instead of lost.
 
 use docent_cli::platform::{open_database, Native, Sqlite};
 use docent_cli::testing::test_databases;
-use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
-use docent_store::SqlStore;
 use docent_core::config::Config;
-use docent_store::api::{TicketStore, TicketUpdate};
 use docent_core::escalation::tickets::{NewTicket, TicketChange, TicketStatus};
+use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
+use docent_store::api::{TicketStore, TicketUpdate};
+use docent_store::SqlStore;
 
 /// Docent on each store, fresh for `name`.
 fn natives(name: &str) -> Vec<Native> {
-    test_databases(&format!("tickets_{name}")).iter().map(|location| Native::open(open_database(location).unwrap(), Config::default()).unwrap()).collect()
+    test_databases(&format!("tickets_{name}"))
+        .iter()
+        .map(|location| Native::open(open_database(location).unwrap(), Config::default()).unwrap())
+        .collect()
 }
 
 fn new_ticket(id: &str) -> NewTicket {
@@ -38,23 +41,73 @@ fn lifecycle_with_audit() {
             let store = &p.store;
             let created = store.create_ticket(&new_ticket("t1"), 1_000).await.unwrap();
             assert_eq!(created.status, TicketStatus::Open);
-            let change = TicketChange { status: Some(TicketStatus::Pending), assignee: Some(Some("ana".into())), comment: Some("On it".into()) };
-            let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &change, "admin", "r1", 2_000).await.unwrap() else { panic!() };
-            assert_eq!((ticket.status, ticket.assignee.as_deref(), ticket.comments.len()), (TicketStatus::Pending, Some("ana"), 1));
-            assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Resolved), "admin", "r2", 3_000).await.unwrap(), TicketUpdate::Updated(_)));
-            assert!(matches!(store.update_ticket("t1", &status(TicketStatus::Closed), "admin", "r3", 4_000).await.unwrap(), TicketUpdate::Updated(_)));
+            let change = TicketChange {
+                status: Some(TicketStatus::Pending),
+                assignee: Some(Some("ana".into())),
+                comment: Some("On it".into()),
+            };
+            let TicketUpdate::Updated(ticket) =
+                store.update_ticket("t1", &change, "admin", "r1", 2_000).await.unwrap()
+            else {
+                panic!()
+            };
             assert_eq!(
-                store.update_ticket("t1", &status(TicketStatus::Open), "admin", "r4", 5_000).await.unwrap(),
-                TicketUpdate::InvalidTransition { from: TicketStatus::Closed, to: TicketStatus::Open }
+                (ticket.status, ticket.assignee.as_deref(), ticket.comments.len()),
+                (TicketStatus::Pending, Some("ana"), 1)
+            );
+            assert!(matches!(
+                store
+                    .update_ticket("t1", &status(TicketStatus::Resolved), "admin", "r2", 3_000)
+                    .await
+                    .unwrap(),
+                TicketUpdate::Updated(_)
+            ));
+            assert!(matches!(
+                store
+                    .update_ticket("t1", &status(TicketStatus::Closed), "admin", "r3", 4_000)
+                    .await
+                    .unwrap(),
+                TicketUpdate::Updated(_)
+            ));
+            assert_eq!(
+                store
+                    .update_ticket("t1", &status(TicketStatus::Open), "admin", "r4", 5_000)
+                    .await
+                    .unwrap(),
+                TicketUpdate::InvalidTransition {
+                    from: TicketStatus::Closed,
+                    to: TicketStatus::Open
+                }
             );
             let unassign = TicketChange { assignee: Some(None), ..TicketChange::default() };
-            let TicketUpdate::Updated(ticket) = store.update_ticket("t1", &unassign, "admin", "r5", 6_000).await.unwrap() else { panic!() };
+            let TicketUpdate::Updated(ticket) =
+                store.update_ticket("t1", &unassign, "admin", "r5", 6_000).await.unwrap()
+            else {
+                panic!()
+            };
             assert_eq!(ticket.assignee, None);
             let audit = store.ticket_audit("t1").await.unwrap();
             let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
-            assert_eq!(actions, ["created", "status_changed", "assigned", "commented", "status_changed", "status_changed", "assigned"]);
+            assert_eq!(
+                actions,
+                [
+                    "created",
+                    "status_changed",
+                    "assigned",
+                    "commented",
+                    "status_changed",
+                    "status_changed",
+                    "assigned"
+                ]
+            );
             assert_eq!(audit[2].detail, serde_json::json!({"from": null, "to": "ana"}));
-            assert_eq!(store.update_ticket("nope", &status(TicketStatus::Closed), "admin", "r6", 7_000).await.unwrap(), TicketUpdate::NotFound);
+            assert_eq!(
+                store
+                    .update_ticket("nope", &status(TicketStatus::Closed), "admin", "r6", 7_000)
+                    .await
+                    .unwrap(),
+                TicketUpdate::NotFound
+            );
         }
     });
 }
@@ -85,22 +138,38 @@ fn a_lost_race_writes_nothing() {
         let dir = std::env::temp_dir().join(format!("docent-tickets-{}-race", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Interfering { inner: Sqlite::open(&dir.join("index.db")).unwrap(), competing_write: Default::default() };
+        let db = Interfering {
+            inner: Sqlite::open(&dir.join("index.db")).unwrap(),
+            competing_write: Default::default(),
+        };
         let store = SqlStore::new(db);
         store.ensure_schema().await.unwrap();
         store.create_ticket(&new_ticket("t2"), 1_000).await.unwrap();
         // Between our read and our write, another admin moves the ticket to pending.
-        *store.database().competing_write.borrow_mut() =
-            Some(Statement::new("UPDATE tickets SET status = 'pending', revision = 'theirs' WHERE id = 't2'", vec![]));
-        let change = TicketChange { status: Some(TicketStatus::Resolved), comment: Some("mine".into()), ..TicketChange::default() };
-        assert_eq!(store.update_ticket("t2", &change, "admin", "ours", 2_000).await.unwrap(), TicketUpdate::Conflict);
+        *store.database().competing_write.borrow_mut() = Some(Statement::new(
+            "UPDATE tickets SET status = 'pending', revision = 'theirs' WHERE id = 't2'",
+            vec![],
+        ));
+        let change = TicketChange {
+            status: Some(TicketStatus::Resolved),
+            comment: Some("mine".into()),
+            ..TicketChange::default()
+        };
+        assert_eq!(
+            store.update_ticket("t2", &change, "admin", "ours", 2_000).await.unwrap(),
+            TicketUpdate::Conflict
+        );
         let (ticket, _) = store.ticket("t2").await.unwrap().unwrap();
         assert_eq!(ticket.status, TicketStatus::Pending, "their write stands");
         assert!(ticket.comments.is_empty(), "our comment was not written");
-        let actions: Vec<String> = store.ticket_audit("t2").await.unwrap().into_iter().map(|a| a.action).collect();
+        let actions: Vec<String> =
+            store.ticket_audit("t2").await.unwrap().into_iter().map(|a| a.action).collect();
         assert_eq!(actions, ["created"], "no audit entry for a change that did not happen");
         // Retrying from the new state works.
-        assert!(matches!(store.update_ticket("t2", &change, "admin", "ours-2", 3_000).await.unwrap(), TicketUpdate::Updated(_)));
+        assert!(matches!(
+            store.update_ticket("t2", &change, "admin", "ours-2", 3_000).await.unwrap(),
+            TicketUpdate::Updated(_)
+        ));
     });
 }
 
@@ -112,11 +181,24 @@ fn listing_filters_by_status() {
             for id in ["a", "b", "c"] {
                 store.create_ticket(&new_ticket(id), 1_000).await.unwrap();
             }
-            store.update_ticket("b", &status(TicketStatus::Pending), "admin", "r", 2_000).await.unwrap();
-            let open: Vec<String> = store.list_tickets(Some(TicketStatus::Open), 10).await.unwrap().into_iter().map(|t| t.id).collect();
+            store
+                .update_ticket("b", &status(TicketStatus::Pending), "admin", "r", 2_000)
+                .await
+                .unwrap();
+            let open: Vec<String> = store
+                .list_tickets(Some(TicketStatus::Open), 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
             assert_eq!(open.len(), 2);
             assert!(!open.contains(&"b".to_string()));
-            assert_eq!(store.list_tickets(None, 10).await.unwrap()[0].id, "b", "most recently updated first");
+            assert_eq!(
+                store.list_tickets(None, 10).await.unwrap()[0].id,
+                "b",
+                "most recently updated first"
+            );
         }
     });
 }

@@ -1,10 +1,10 @@
 //! The Vectorize store's bookkeeping on real SQLite, against an in-memory stand-in for the index.
 //!
 //! Vectorize has no local simulator, so `MemoryIndex` models only what its documentation states and
-//! what these tests need: upserts replace by id, deletes by id, queries within a namespace, `$eq` and
-//! `$gte`/`$lt` filters compared against the first 64 bytes of string metadata, cosine scores, and the
-//! batch limits (asserted on every call). It says nothing about Vectorize's latency or consistency
-//! beyond the one lag the tests switch on: deletes that have not been applied yet.
+//! what these tests need: upserts replace by id, deletes by id, queries within a namespace, `$eq`
+//! and `$gte`/`$lt` filters compared against the first 64 bytes of string metadata, cosine scores,
+//! and the batch limits (asserted on every call). It says nothing about Vectorize's latency or
+//! consistency beyond the one lag the tests switch on: deletes that have not been applied yet.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -14,9 +14,12 @@ use docent_cli::platform::Sqlite;
 use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
 use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
-use docent_store::SqlStore;
-use docent_store::vectorize::{IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K, MAX_UPSERT_BATCH};
 use docent_store::vectorize::store::{VectorizeIndex, VectorizeStore};
+use docent_store::vectorize::{
+    IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K,
+    MAX_UPSERT_BATCH,
+};
+use docent_store::SqlStore;
 use serde_json::Value;
 
 const MODEL: &str = "@cf/baai/bge-base-en-v1.5";
@@ -52,7 +55,9 @@ fn indexed(value: &str) -> &str {
 fn matches_filter(vector: &IndexedVector, filter: &Value) -> bool {
     let metadata = serde_json::to_value(&vector.metadata).unwrap();
     filter.as_object().unwrap().iter().all(|(property, condition)| {
-        let Some(value) = metadata.get(property).and_then(Value::as_str).map(indexed) else { return false };
+        let Some(value) = metadata.get(property).and_then(Value::as_str).map(indexed) else {
+            return false;
+        };
         condition.as_object().unwrap().iter().all(|(op, bound)| {
             let bound = bound.as_str().unwrap();
             match op.as_str() {
@@ -67,13 +72,19 @@ fn matches_filter(vector: &IndexedVector, filter: &Value) -> bool {
 
 impl VectorizeIndex for MemoryIndex {
     async fn upsert(&self, vectors: &[IndexedVector]) -> PortResult<()> {
-        assert!(!vectors.is_empty() && vectors.len() <= MAX_UPSERT_BATCH, "upsert of {}", vectors.len());
+        assert!(
+            !vectors.is_empty() && vectors.len() <= MAX_UPSERT_BATCH,
+            "upsert of {}",
+            vectors.len()
+        );
         if self.fail_upserts.get() {
             return Err(PortError::transient("upsert failed"));
         }
         self.upsert_sizes.borrow_mut().push(vectors.len());
         for vector in vectors {
-            assert!(vector.id.len() <= 64 && vector.namespace.as_ref().is_none_or(|n| n.len() <= 64));
+            assert!(
+                vector.id.len() <= 64 && vector.namespace.as_ref().is_none_or(|n| n.len() <= 64)
+            );
             self.vectors.borrow_mut().insert(vector.id.clone(), vector.clone());
         }
         Ok(())
@@ -98,7 +109,10 @@ impl VectorizeIndex for MemoryIndex {
         assert!(ids.len() <= MAX_GET_BATCH);
         self.get_sizes.borrow_mut().push(ids.len());
         let vectors = self.vectors.borrow();
-        Ok(ids.iter().filter_map(|id| vectors.get(id).map(|v| (id.clone(), v.values.clone()))).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| vectors.get(id).map(|v| (id.clone(), v.values.clone())))
+            .collect())
     }
 
     async fn delete_by_ids(&self, ids: &[String]) -> PortResult<()> {
@@ -130,10 +144,12 @@ impl MemoryIndex {
 }
 
 fn open(name: &str, index: Option<MemoryIndex>) -> VectorizeStore<Sqlite, MemoryIndex> {
-    let dir: PathBuf = std::env::temp_dir().join(format!("docent-vectorize-{}-{name}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("docent-vectorize-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = VectorizeStore::new(SqlStore::new(Sqlite::open(&dir.join("index.db")).unwrap()), index);
+    let store =
+        VectorizeStore::new(SqlStore::new(Sqlite::open(&dir.join("index.db")).unwrap()), index);
     pollster::block_on(store.ensure_schema()).unwrap();
     store
 }
@@ -172,7 +188,15 @@ fn page(key: &str, url: &str, content: &str, vectors: &[[f32; 3]]) -> IndexedDoc
 }
 
 async fn ledger_rows(store: &VectorizeStore<Sqlite, MemoryIndex>) -> Vec<(String, i64)> {
-    let rows = store.sql().database().query(&Statement::new("SELECT vector_id, stored FROM vectorize_vectors ORDER BY vector_id", vec![])).await.unwrap();
+    let rows = store
+        .sql()
+        .database()
+        .query(&Statement::new(
+            "SELECT vector_id, stored FROM vectorize_vectors ORDER BY vector_id",
+            vec![],
+        ))
+        .await
+        .unwrap();
     rows.iter().map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_i64().unwrap())).collect()
 }
 
@@ -184,15 +208,34 @@ fn strings(ids: &[&str]) -> Vec<String> {
 fn vectors_go_to_the_index_and_the_ledger_not_to_sql() {
     pollster::block_on(async {
         let store = open("write", Some(MemoryIndex::default()));
-        store.upsert_document(&page("k", "https://docs.example.com/guide/a", "v1", &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page(
+                "k",
+                "https://docs.example.com/guide/a",
+                "v1",
+                &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            ))
+            .await
+            .unwrap();
         assert_eq!(index_of(&store).ids(), strings(&["k-0", "k-1"]));
-        assert_eq!(ledger_rows(&store).await, vec![("k-0".into(), 1), ("k-1".into(), 1)], "recorded and confirmed");
+        assert_eq!(
+            ledger_rows(&store).await,
+            vec![("k-0".into(), 1), ("k-1".into(), 1)],
+            "recorded and confirmed"
+        );
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 2);
         assert_eq!(store.sql().vector_count(MODEL).await.unwrap(), 0, "no quantised copy in SQL");
         assert!(store.chunks_without_vectors("k", MODEL).await.unwrap().is_empty());
         let stored = index_of(&store).vectors.borrow()["k-1"].clone();
         assert_eq!(stored.namespace.as_deref(), Some("docs.example.com"));
-        assert_eq!((stored.metadata.url_key.as_str(), stored.metadata.url.as_str(), stored.metadata.model.as_str()), ("k", "https://docs.example.com/guide/a#s1", MODEL));
+        assert_eq!(
+            (
+                stored.metadata.url_key.as_str(),
+                stored.metadata.url.as_str(),
+                stored.metadata.model.as_str()
+            ),
+            ("k", "https://docs.example.com/guide/a#s1", MODEL)
+        );
         // Another model's vectors do not count for this one.
         assert_eq!(store.chunks_without_vectors("k", "other-model").await.unwrap().len(), 2);
     });
@@ -202,11 +245,26 @@ fn vectors_go_to_the_index_and_the_ledger_not_to_sql() {
 fn rewriting_a_page_with_fewer_chunks_deletes_the_vectors_it_lost() {
     pollster::block_on(async {
         let store = open("rewrite", Some(MemoryIndex::default()));
-        store.upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])).await.unwrap();
-        store.upsert_document(&page("k", "https://a.com/p", "v2", &[[0.5, 0.5, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page(
+                "k",
+                "https://a.com/p",
+                "v1",
+                &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            ))
+            .await
+            .unwrap();
+        store
+            .upsert_document(&page("k", "https://a.com/p", "v2", &[[0.5, 0.5, 0.0]]))
+            .await
+            .unwrap();
         let index = index_of(&store);
         assert_eq!(index.ids(), strings(&["k-0"]));
-        assert_eq!(index.values("k-0"), vec![0.5, 0.5, 0.0], "the surviving id holds the new content's vector");
+        assert_eq!(
+            index.values("k-0"),
+            vec![0.5, 0.5, 0.0],
+            "the surviving id holds the new content's vector"
+        );
         assert_eq!(*index.deleted.borrow(), strings(&["k-1", "k-2"]));
         assert_eq!(ledger_rows(&store).await, vec![("k-0".into(), 1)]);
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 1);
@@ -217,14 +275,25 @@ fn rewriting_a_page_with_fewer_chunks_deletes_the_vectors_it_lost() {
 fn deleting_a_page_deletes_its_vectors_and_a_failed_delete_is_swept_later() {
     pollster::block_on(async {
         let store = open("delete", Some(MemoryIndex::default()));
-        store.upsert_document(&page("a", "https://a.com/a", "v1", &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).await.unwrap();
-        store.upsert_document(&page("b", "https://a.com/b", "v1", &[[0.0, 0.0, 1.0]])).await.unwrap();
+        store
+            .upsert_document(&page(
+                "a",
+                "https://a.com/a",
+                "v1",
+                &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            ))
+            .await
+            .unwrap();
+        store
+            .upsert_document(&page("b", "https://a.com/b", "v1", &[[0.0, 0.0, 1.0]]))
+            .await
+            .unwrap();
         assert!(store.delete_document("a").await.unwrap());
         assert_eq!(index_of(&store).ids(), strings(&["b-0"]));
         assert_eq!(ledger_rows(&store).await, vec![("b-0".into(), 1)]);
 
-        // Vectorize is unreachable when the page goes: the page is gone from SQL, the error is reported,
-        // and the ledger still names the vector.
+        // Vectorize is unreachable when the page goes: the page is gone from SQL, the error is
+        // reported, and the ledger still names the vector.
         index_of(&store).fail_deletes.set(true);
         assert!(store.delete_document("b").await.unwrap_err().transient);
         assert!(store.sql().document_meta("b").await.unwrap().is_none());
@@ -272,8 +341,19 @@ fn upserts_are_split_into_batches_the_binding_accepts() {
 fn pruning_unseen_pages_deletes_their_vectors() {
     pollster::block_on(async {
         let store = open("prune", Some(MemoryIndex::default()));
-        store.upsert_document(&page("seen", "https://a.com/docs/seen", "v1", &[[1.0, 0.0, 0.0]])).await.unwrap();
-        store.upsert_document(&page("gone", "https://a.com/docs/gone", "v1", &[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])).await.unwrap();
+        store
+            .upsert_document(&page("seen", "https://a.com/docs/seen", "v1", &[[1.0, 0.0, 0.0]]))
+            .await
+            .unwrap();
+        store
+            .upsert_document(&page(
+                "gone",
+                "https://a.com/docs/gone",
+                "v1",
+                &[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            ))
+            .await
+            .unwrap();
         let job = NewCrawlJob {
             id: "recrawl".into(),
             start_url: "https://a.com/docs/".into(),
@@ -283,7 +363,12 @@ fn pruning_unseen_pages_deletes_their_vectors() {
             include: vec![],
             exclude: vec![],
         };
-        let start = docent_core::domain::CrawlMessage::new("recrawl", "https://a.com/docs/", 0, Priority::default());
+        let start = docent_core::domain::CrawlMessage::new(
+            "recrawl",
+            "https://a.com/docs/",
+            0,
+            Priority::default(),
+        );
         store.create_job(&job, &start, 2_000).await.unwrap();
         store.mark_job_running("recrawl", 2_000).await.unwrap();
         store.mark_seen("seen", "recrawl").await.unwrap();
@@ -308,7 +393,8 @@ fn a_failed_upsert_leaves_the_chunks_for_the_backfill() {
         assert_eq!(missing.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["k-0", "k-1"]);
         // The retried message finds the page unchanged and backfills what is missing.
         index_of(&store).fail_upserts.set(false);
-        let vectors: Vec<(String, ChunkVector)> = document.chunks.iter().map(|c| (c.id.clone(), c.vector.clone().unwrap())).collect();
+        let vectors: Vec<(String, ChunkVector)> =
+            document.chunks.iter().map(|c| (c.id.clone(), c.vector.clone().unwrap())).collect();
         store.put_vectors("k", &vectors).await.unwrap();
         assert_eq!(ledger_rows(&store).await, vec![("k-0".into(), 1), ("k-1".into(), 1)]);
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 2);
@@ -320,15 +406,28 @@ fn a_failed_upsert_leaves_the_chunks_for_the_backfill() {
 fn vectors_of_an_older_version_of_a_page_count_as_missing() {
     pollster::block_on(async {
         let store = open("stale", Some(MemoryIndex::default()));
-        store.upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]]))
+            .await
+            .unwrap();
         // The new version is written but its vectors never reach the index.
         index_of(&store).fail_upserts.set(true);
-        assert!(store.upsert_document(&page("k", "https://a.com/p", "v2", &[[0.0, 1.0, 0.0]])).await.is_err());
-        assert_eq!(store.chunks_without_vectors("k", MODEL).await.unwrap().len(), 1, "k-0 still holds v1's vector");
+        assert!(store
+            .upsert_document(&page("k", "https://a.com/p", "v2", &[[0.0, 1.0, 0.0]]))
+            .await
+            .is_err());
+        assert_eq!(
+            store.chunks_without_vectors("k", MODEL).await.unwrap().len(),
+            1,
+            "k-0 still holds v1's vector"
+        );
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 0);
         // The retried message's backfill writes the new version's vector over the old one.
         index_of(&store).fail_upserts.set(false);
-        let vectors = vec![("k-0".to_string(), ChunkVector { model: MODEL.into(), values: vec![0.0, 1.0, 0.0] })];
+        let vectors = vec![(
+            "k-0".to_string(),
+            ChunkVector { model: MODEL.into(), values: vec![0.0, 1.0, 0.0] },
+        )];
         store.put_vectors("k", &vectors).await.unwrap();
         assert_eq!(index_of(&store).values("k-0"), vec![0.0, 1.0, 0.0]);
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 1);
@@ -339,9 +438,15 @@ fn vectors_of_an_older_version_of_a_page_count_as_missing() {
 fn vectors_for_chunks_that_are_gone_are_not_written() {
     pollster::block_on(async {
         let store = open("gone", Some(MemoryIndex::default()));
-        store.upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]]))
+            .await
+            .unwrap();
         // A backfill computed for a chunk the page no longer has (it was rewritten meanwhile).
-        let late = vec![("k-7".to_string(), ChunkVector { model: MODEL.into(), values: vec![0.0, 1.0, 0.0] })];
+        let late = vec![(
+            "k-7".to_string(),
+            ChunkVector { model: MODEL.into(), values: vec![0.0, 1.0, 0.0] },
+        )];
         store.put_vectors("k", &late).await.unwrap();
         assert_eq!(index_of(&store).ids(), strings(&["k-0"]));
         store.put_vectors("nowhere", &late).await.unwrap();
@@ -354,25 +459,68 @@ fn search_drops_hits_whose_chunk_is_gone_and_checks_prefixes_exactly() {
     pollster::block_on(async {
         let store = open("search", Some(MemoryIndex::default()));
         let long_dir = format!("https://a.com/{}/", "d".repeat(70));
-        store.upsert_document(&page("in", &format!("{long_dir}in"), "v1", &[[1.0, 0.0, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page("in", &format!("{long_dir}in"), "v1", &[[1.0, 0.0, 0.0]]))
+            .await
+            .unwrap();
         // Shares the first 64 bytes with the prefix below, so the index's filter lets it through.
-        store.upsert_document(&page("near", &format!("https://a.com/{}x/near", "d".repeat(70)), "v1", &[[0.9, 0.1, 0.0]])).await.unwrap();
-        store.upsert_document(&page("other", "https://b.com/docs/other", "v1", &[[0.8, 0.2, 0.0]])).await.unwrap();
-        store.upsert_document(&page("old", "https://a.com/old", "v1", &[[0.95, 0.05, 0.0]])).await.unwrap();
-        // Vectorize has not applied the delete yet: the index still answers with the old page's vector.
+        store
+            .upsert_document(&page(
+                "near",
+                &format!("https://a.com/{}x/near", "d".repeat(70)),
+                "v1",
+                &[[0.9, 0.1, 0.0]],
+            ))
+            .await
+            .unwrap();
+        store
+            .upsert_document(&page("other", "https://b.com/docs/other", "v1", &[[0.8, 0.2, 0.0]]))
+            .await
+            .unwrap();
+        store
+            .upsert_document(&page("old", "https://a.com/old", "v1", &[[0.95, 0.05, 0.0]]))
+            .await
+            .unwrap();
+        // Vectorize has not applied the delete yet: the index still answers with the old page's
+        // vector.
         index_of(&store).lag_deletes.set(true);
         store.delete_document("old").await.unwrap();
         assert!(index_of(&store).ids().contains(&"old-0".to_string()));
 
         let query = [1.0, 0.0, 0.0];
-        let everything: Vec<String> = store.nearest(MODEL, &query, None, 10).await.unwrap().into_iter().map(|(id, _)| id).collect();
-        assert_eq!(everything, ["in-0", "near-0", "other-0"], "the deleted page's vector is dropped");
-        let within: Vec<String> = store.nearest(MODEL, &query, Some(&long_dir), 10).await.unwrap().into_iter().map(|(id, _)| id).collect();
+        let everything: Vec<String> = store
+            .nearest(MODEL, &query, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            everything,
+            ["in-0", "near-0", "other-0"],
+            "the deleted page's vector is dropped"
+        );
+        let within: Vec<String> = store
+            .nearest(MODEL, &query, Some(&long_dir), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         assert_eq!(within, ["in-0"], "exact prefix, past the 64 bytes the index filters on");
-        let site: Vec<String> = store.nearest(MODEL, &query, Some("https://b.com/"), 10).await.unwrap().into_iter().map(|(id, _)| id).collect();
+        let site: Vec<String> = store
+            .nearest(MODEL, &query, Some("https://b.com/"), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         assert_eq!(site, ["other-0"], "the host's namespace");
         assert_eq!(store.nearest(MODEL, &query, None, 1).await.unwrap().len(), 1);
-        assert!(store.nearest("other-model", &query, None, 10).await.unwrap().is_empty(), "the model filter");
+        assert!(
+            store.nearest("other-model", &query, None, 10).await.unwrap().is_empty(),
+            "the model filter"
+        );
         let (_, score) = store.nearest(MODEL, &query, None, 1).await.unwrap()[0].clone();
         assert!((score - 1.0).abs() < 1e-6);
     });
@@ -382,7 +530,10 @@ fn search_drops_hits_whose_chunk_is_gone_and_checks_prefixes_exactly() {
 fn similarities_read_stored_vectors_back_in_batches() {
     pollster::block_on(async {
         let store = open("similarities", Some(MemoryIndex::default()));
-        store.upsert_document(&page("k", "https://a.com/p", "v1", &vec![[0.0, 1.0, 0.0]; 45])).await.unwrap();
+        store
+            .upsert_document(&page("k", "https://a.com/p", "v1", &vec![[0.0, 1.0, 0.0]; 45]))
+            .await
+            .unwrap();
         let mut ids: Vec<String> = (0..45).map(|i| format!("k-{i}")).collect();
         ids.push("unknown".into());
         let scored = store.similarities(MODEL, &[0.0, 2.0, 0.0], &ids).await.unwrap();
@@ -408,12 +559,28 @@ fn a_model_that_does_not_fit_the_index_is_refused_before_anything_is_written() {
 fn without_an_index_it_is_the_sql_store() {
     pollster::block_on(async {
         let store = open("sql", None);
-        store.upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).await.unwrap();
+        store
+            .upsert_document(&page(
+                "k",
+                "https://a.com/p",
+                "v1",
+                &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            ))
+            .await
+            .unwrap();
         assert_eq!(store.vector_count(MODEL).await.unwrap(), 2);
         assert_eq!(store.sql().vector_count(MODEL).await.unwrap(), 2);
         let nearest = store.nearest(MODEL, &[1.0, 0.0, 0.0], None, 1).await.unwrap();
         assert_eq!(nearest[0].0, "k-0");
-        let ledger = store.sql().database().query(&Statement::new("SELECT name FROM sqlite_master WHERE name = 'vectorize_vectors'", vec![])).await.unwrap();
+        let ledger = store
+            .sql()
+            .database()
+            .query(&Statement::new(
+                "SELECT name FROM sqlite_master WHERE name = 'vectorize_vectors'",
+                vec![],
+            ))
+            .await
+            .unwrap();
         assert!(ledger.is_empty(), "no ledger without an index");
         assert_eq!(store.delete_orphan_vectors(100).await.unwrap(), 0);
     });

@@ -1,13 +1,14 @@
-//! The crawl queue's consumer side on Spin: claims due tasks from the task table and delivers them to
-//! `crawl::consume` (or, for dead letters, `crawl::dead_letter`), then acks or retries each one. It runs
-//! on the cron trigger and on `POST /internal/drain`, which the component sends itself (Spin's
-//! `self.alt` host) whenever it enqueued work, so a crawl proceeds at once instead of once a minute.
+//! The crawl queue's consumer side on Spin: claims due tasks from the task table and delivers them
+//! to `crawl::consume` (or, for dead letters, `crawl::dead_letter`), then acks or retries each one.
+//! It runs on the cron trigger and on `POST /internal/drain`, which the component sends itself
+//! (Spin's `self.alt` host) whenever it enqueued work, so a crawl proceeds at once instead of once
+//! a minute.
 
 use docent_core::ports::{Clock, PortError};
-use docent_store::tasks::{Backlog, Retried, Task};
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::http::{json_response, require_admin, ApiError};
 use docent_functions::{Platform, Request, Response};
+use docent_store::tasks::{Backlog, Retried, Task};
 use futures_util::StreamExt;
 use http::StatusCode;
 
@@ -21,8 +22,8 @@ const SELF_ORIGIN: &str = "http://self.alt";
 /// per-invocation concurrency.
 const CLAIM_BATCH: u32 = 10;
 const CONCURRENCY: usize = 3;
-/// A drain claims no new work after this long, so one request never runs for minutes; if due work is
-/// left, it hands over to a fresh drain.
+/// A drain claims no new work after this long, so one request never runs for minutes; if due work
+/// is left, it hands over to a fresh drain.
 const DRAIN_BUDGET_MS: u64 = 20_000;
 /// A claimed task not settled within the fetch timeout plus this is claimed again by another drain.
 const LEASE_MARGIN_MS: u64 = 60_000;
@@ -55,8 +56,8 @@ pub async fn drain(platform: &Spin) -> Result<Report, PortError> {
     while clock.now_ms() < started + DRAIN_BUDGET_MS {
         let tasks = queue.claim(CLAIM_BATCH, lease_ms).await?;
         if tasks.is_empty() {
-            // Retries and deferrals due within the budget are waited for here; later ones are left to
-            // the next cron tick.
+            // Retries and deferrals due within the budget are waited for here; later ones are left
+            // to the next cron tick.
             match queue.backlog().await?.next_due_ms {
                 Some(due) if due < started + DRAIN_BUDGET_MS => {
                     clock.sleep(due.saturating_sub(clock.now_ms()).max(10)).await;
@@ -66,7 +67,10 @@ pub async fn drain(platform: &Spin) -> Result<Report, PortError> {
             }
         }
         let deliveries: Vec<Delivery> =
-            futures_util::stream::iter(tasks.iter().map(|task| deliver(platform, task))).buffered(CONCURRENCY).collect().await;
+            futures_util::stream::iter(tasks.iter().map(|task| deliver(platform, task)))
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
         for (task, delivery) in tasks.iter().zip(deliveries) {
             report.delivered += 1;
             match delivery {
@@ -95,7 +99,12 @@ pub async fn drain(platform: &Spin) -> Result<Report, PortError> {
 /// `POST /internal/drain` (admin key): one drain; a new one is started if due work is left.
 pub async fn serve(platform: &Spin, request: &Request) -> Response {
     if request.method() != http::Method::POST {
-        let mut response = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("use POST on {DRAIN_PATH}")).into_response();
+        let mut response = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("use POST on {DRAIN_PATH}"),
+        )
+        .into_response();
         response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
         return response;
     }
@@ -135,13 +144,20 @@ pub fn kick(platform: &Spin) {
             .header("authorization", format!("Bearer {key}"))
             .body(http_body_util::Full::new(bytes::Bytes::new()));
         let outcome = match request {
-            Ok(request) => spin_sdk::http::send(request).await.map(|r| r.status().as_u16()).map_err(|e| format!("{e:?}")),
+            Ok(request) => spin_sdk::http::send(request)
+                .await
+                .map(|r| r.status().as_u16())
+                .map_err(|e| format!("{e:?}")),
             Err(e) => Err(e.to_string()),
         };
         match outcome {
             Ok(200) => {}
-            Ok(status) => platform.log(&serde_json::json!({"event": "drain_failed", "status": status})),
-            Err(error) => platform.log(&serde_json::json!({"event": "drain_not_started", "reason": error})),
+            Ok(status) => {
+                platform.log(&serde_json::json!({"event": "drain_failed", "status": status}))
+            }
+            Err(error) => {
+                platform.log(&serde_json::json!({"event": "drain_not_started", "reason": error}))
+            }
         }
     });
 }
@@ -149,7 +165,8 @@ pub fn kick(platform: &Spin) {
 /// The cron trigger: the crawl schedule (stalled URLs, scheduled sources), then a drain.
 pub async fn on_cron(platform: &Spin, timestamp: u64) -> Result<(), String> {
     let sources = crawl::parse_sources(platform.setting("DOCENT_CRAWL_SOURCES").as_deref())?;
-    let (resumed, started) = crawl::on_schedule(platform, &sources).await.map_err(|e| format!("cron: {e}"))?;
+    let (resumed, started) =
+        crawl::on_schedule(platform, &sources).await.map_err(|e| format!("cron: {e}"))?;
     let report = drain(platform).await.map_err(|e| format!("drain: {e}"))?;
     platform.log(&serde_json::json!({
         "event": "cron", "timestamp": timestamp, "resumed": resumed, "started": started,

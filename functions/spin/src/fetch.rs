@@ -3,7 +3,10 @@
 //! `fetch` has one deadline, as on Workers.
 
 use bytes::Bytes;
-use docent_core::ports::{append_capped, ByteStream, Clock, FetchRequest, FetchResponse, Fetcher, PortError, PortResult, StreamingResponse};
+use docent_core::ports::{
+    append_capped, ByteStream, Clock, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
+    StreamingResponse,
+};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
@@ -23,14 +26,19 @@ impl SpinFetch {
     }
 }
 
-type IncomingStream = http_body_util::BodyDataStream<spin_sdk::wasip3::http_compat::IncomingResponseBody>;
+type IncomingStream =
+    http_body_util::BodyDataStream<spin_sdk::wasip3::http_compat::IncomingResponseBody>;
 
 /// A response body as wasi:http delivers it.
 pub struct SpinStream(IncomingStream);
 
 impl ByteStream for SpinStream {
     async fn next_chunk(&mut self) -> Option<PortResult<Vec<u8>>> {
-        self.0.next().await.map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(|e| PortError::transient(format!("response body: {e:?}"))))
+        self.0.next().await.map(|chunk| {
+            chunk
+                .map(|bytes| bytes.to_vec())
+                .map_err(|e| PortError::transient(format!("response body: {e:?}")))
+        })
     }
 }
 
@@ -38,19 +46,31 @@ fn headers_of(response: &spin_sdk::http::Response) -> Vec<(String, String)> {
     response
         .headers()
         .iter()
-        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .filter_map(|(name, value)| {
+            value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string()))
+        })
         .collect()
 }
 
-/// One request to `url`, as `request` describes it (method, headers, body), with no redirect handling.
-async fn send_once(request: &FetchRequest, url: &str, method: &str, with_body: bool) -> PortResult<spin_sdk::http::Response> {
+/// One request to `url`, as `request` describes it (method, headers, body), with no redirect
+/// handling.
+async fn send_once(
+    request: &FetchRequest,
+    url: &str,
+    method: &str,
+    with_body: bool,
+) -> PortResult<spin_sdk::http::Response> {
     let mut builder = http::Request::builder().method(method).uri(url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
     let body = if with_body { request.body.clone().unwrap_or_default() } else { Vec::new() };
-    let outbound = builder.body(http_body_util::Full::new(Bytes::from(body))).map_err(|e| PortError::permanent(format!("request {url}: {e}")))?;
-    spin_sdk::http::send(outbound).await.map_err(|e| PortError::transient(format!("fetch {url}: {e:?}")))
+    let outbound = builder
+        .body(http_body_util::Full::new(Bytes::from(body)))
+        .map_err(|e| PortError::permanent(format!("request {url}: {e}")))?;
+    spin_sdk::http::send(outbound)
+        .await
+        .map_err(|e| PortError::transient(format!("fetch {url}: {e:?}")))
 }
 
 /// Sends `request`, following up to five redirects if it asks to; returns the final URL too.
@@ -61,12 +81,14 @@ async fn send(request: &FetchRequest) -> PortResult<(String, spin_sdk::http::Res
     for _ in 0..=MAX_REDIRECTS {
         let response = send_once(request, &url, &method, with_body).await?;
         let status = response.status().as_u16();
-        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location =
+            response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
         match (request.follow_redirects, matches!(status, 301 | 302 | 303 | 307 | 308), location) {
             (true, true, Some(location)) => {
-                let next = url::Url::parse(&url)
-                    .and_then(|base| base.join(&location))
-                    .map_err(|e| PortError::permanent(format!("redirect from {url} to {location}: {e}")))?;
+                let next =
+                    url::Url::parse(&url).and_then(|base| base.join(&location)).map_err(|e| {
+                        PortError::permanent(format!("redirect from {url} to {location}: {e}"))
+                    })?;
                 url = next.to_string();
                 if status == 303 || ((status == 301 || status == 302) && method == "POST") {
                     method = "GET".into();
@@ -84,14 +106,20 @@ impl SpinFetch {
         let (url, response) = send(&request).await?;
         let status = response.status().as_u16();
         let headers = headers_of(&response);
-        let declared = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
         let mut truncated = declared.is_some_and(|n| n > request.max_body_bytes);
         let mut body = Vec::new();
         if !truncated {
-            // At most max_body_bytes + 1 are read, so an oversized body is detected without buffering it.
+            // At most max_body_bytes + 1 are read, so an oversized body is detected without
+            // buffering it.
             let mut stream = response.into_body().stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| PortError::transient(format!("response body of {url}: {e:?}")))?;
+                let chunk = chunk
+                    .map_err(|e| PortError::transient(format!("response body of {url}: {e:?}")))?;
                 if append_capped(&mut body, &chunk, request.max_body_bytes) {
                     truncated = true;
                     break;
@@ -111,7 +139,10 @@ impl Fetcher for SpinFetch {
         let deadline = std::pin::pin!(SpinClock.sleep(self.timeout_ms));
         match select(exchange, deadline).await {
             Either::Left((result, _)) => result,
-            Either::Right(_) => Err(PortError::transient(format!("fetch {url}: no complete answer within {} ms", self.timeout_ms))),
+            Either::Right(_) => Err(PortError::transient(format!(
+                "fetch {url}: no complete answer within {} ms",
+                self.timeout_ms
+            ))),
         }
     }
 

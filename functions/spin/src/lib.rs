@@ -1,17 +1,18 @@
-//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite or Postgres, Spin variables, Spin's LLM
-//! interface and wasi:http, and the component's two entry points (the HTTP handler and the cron trigger). No
-//! Docent logic lives here; see `docent-functions` and `docent-core`.
+//! The Spin shell: Docent's ports on Spin key-value, Spin SQLite or Postgres, Spin variables,
+//! Spin's LLM interface and wasi:http, and the component's two entry points (the HTTP handler and
+//! the cron trigger). No Docent logic lives here; see `docent-functions` and `docent-core`.
 //!
-//! One component binary serves every function: spin.toml declares it four times (chat, retrieve, crawl,
-//! webhooks) with the routes, stores and outbound hosts each function needs. Spin has no queue, so the
-//! crawl fan-out goes through the task table of `docent_store::tasks`, drained by the cron trigger and by
-//! `POST /internal/drain`, which the component invokes on itself after it enqueues work.
+//! One component binary serves every function: spin.toml declares it four times (chat, retrieve,
+//! crawl, webhooks) with the routes, stores and outbound hosts each function needs. Spin has no
+//! queue, so the crawl fan-out goes through the task table of `docent_store::tasks`, drained by the
+//! cron trigger and by `POST /internal/drain`, which the component invokes on itself after it
+//! enqueues work.
 
 #![allow(async_fn_in_trait)]
 
 mod bindings {
-    // Variables through a synchronous lowering (see wit/docent.wit), SQLite (synchronous in the WIT),
-    // and the async cron export.
+    // Variables through a synchronous lowering (see wit/docent.wit), SQLite (synchronous in the
+    // WIT), and the async cron export.
     spin_sdk::wit_bindgen::generate!({
         runtime_path: "spin_sdk::wit_bindgen::rt",
         path: "../../wit",
@@ -33,10 +34,10 @@ use std::rc::Rc;
 use bytes::Bytes;
 use docent_core::config::{Config, StoreBackend};
 use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
-use docent_store::sql_gate::SqlGate;
-use docent_store::SqlStore;
-use docent_store::tasks::TaskQueue;
 use docent_functions::{handle, Body, Platform};
+use docent_store::sql_gate::SqlGate;
+use docent_store::tasks::TaskQueue;
+use docent_store::SqlStore;
 use futures_util::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 
@@ -59,14 +60,17 @@ const CHAT_PAGE: &[(&str, &str, &str)] = &[
 ];
 
 /// The Spin variable behind a `DOCENT_*` setting: Spin variable names are lower-case
-/// (`DOCENT_ADMIN_KEY` → `docent_admin_key`, set in a deployment as `SPIN_VARIABLE_DOCENT_ADMIN_KEY`).
+/// (`DOCENT_ADMIN_KEY` → `docent_admin_key`, set in a deployment as
+/// `SPIN_VARIABLE_DOCENT_ADMIN_KEY`).
 pub fn variable_name(setting: &str) -> String {
     setting.to_ascii_lowercase()
 }
 
 /// A `DOCENT_*` setting from the component's variables; empty or undeclared reads as unset.
 fn lookup(setting: &str) -> Option<String> {
-    bindings::spin::variables::variables::get(&variable_name(setting)).ok().filter(|v| !v.trim().is_empty())
+    bindings::spin::variables::variables::get(&variable_name(setting))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 #[derive(Clone)]
@@ -89,7 +93,9 @@ impl Spin {
     async fn open() -> Result<Self, String> {
         let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
         config.vector_store.require_sql("Spin")?;
-        let kv = spin_sdk::key_value::Store::open(KV_STORE).await.map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
+        let kv = spin_sdk::key_value::Store::open(KV_STORE)
+            .await
+            .map_err(|e| format!("key-value store `{KV_STORE}`: {e:?}"))?;
         let db = match &config.store {
             StoreBackend::Sqlite => SpinDatabase::Sqlite(SpinSqlite::open(SQL_DATABASE)?),
             StoreBackend::Postgres { url: Some(url) } => SpinDatabase::Postgres(postgres::SpinPostgres::open(url).await?),
@@ -98,12 +104,15 @@ impl Spin {
         let store = SqlStore::new(db.clone());
         let queue = TaskQueue::new(db.clone(), SpinClock);
         let gate = SqlGate::new(db.clone(), SpinClock);
-        // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a read
-        // tells whether the schema is current, and only then are the (write-locking) DDL batches skipped.
+        // A Spin instance lives for one request, so there is no per-isolate flag as on Workers; a
+        // read tells whether the schema is current, and only then are the (write-locking) DDL
+        // batches skipped.
         if !schema_is_current(&db).await {
             store.ensure_schema().await.map_err(|e| format!("creating the store's schema: {e}"))?;
             queue.ensure_schema().await.map_err(|e| format!("creating the task table: {e}"))?;
-            gate.ensure_schema().await.map_err(|e| format!("creating the politeness gates: {e}"))?;
+            gate.ensure_schema()
+                .await
+                .map_err(|e| format!("creating the politeness gates: {e}"))?;
         }
         let enqueued = Rc::new(Cell::new(false));
         Ok(Spin(Rc::new(Shell {
@@ -138,7 +147,10 @@ async fn schema_is_current(db: &SpinDatabase) -> bool {
         ),
     };
     match db.query(&Statement::new(sql, vec![])).await {
-        Ok(rows) => rows.first().is_some_and(|row| row.first().and_then(|v| v.as_u64()) == Some(migrations as u64) && row.get(1).and_then(|v| v.as_u64()) == Some(2)),
+        Ok(rows) => rows.first().is_some_and(|row| {
+            row.first().and_then(|v| v.as_u64()) == Some(migrations as u64)
+                && row.get(1).and_then(|v| v.as_u64()) == Some(2)
+        }),
         // No docent_meta or docent_migrations yet: a fresh database.
         Err(_) => false,
     }
@@ -189,7 +201,12 @@ impl Platform for Spin {
         let key = format!("{EDGE_CACHE_PREFIX}{key}");
         Box::pin(async move { self.0.kv.get(&key).await.ok().flatten().map(String::into_bytes) })
     }
-    fn cache_body(&self, key: &str, body: &[u8], ttl_seconds: u64) -> docent_functions::LocalFuture<'_, ()> {
+    fn cache_body(
+        &self,
+        key: &str,
+        body: &[u8],
+        ttl_seconds: u64,
+    ) -> docent_functions::LocalFuture<'_, ()> {
         let key = format!("{EDGE_CACHE_PREFIX}{key}");
         // Bodies cached here are JSON, so text; anything else is simply not cached.
         let body = String::from_utf8(body.to_vec()).ok();
@@ -211,18 +228,26 @@ impl Platform for Spin {
 
 pub struct SpinKv(spin_sdk::key_value::Store);
 
-/// Spin key-value has no expiry: an entry with a TTL is stored with its deadline and read as missing
-/// (and deleted) once it has passed.
+/// Spin key-value has no expiry: an entry with a TTL is stored with its deadline and read as
+/// missing (and deleted) once it has passed.
 const EXPIRES_PREFIX: &str = "\u{1}expires:";
 
 impl KeyValue for SpinKv {
     async fn get(&self, key: &str) -> PortResult<Option<String>> {
-        let Some(bytes) = self.0.get(key).await.map_err(|e| PortError::transient(format!("key-value get: {e:?}")))? else {
+        let Some(bytes) = self
+            .0
+            .get(key)
+            .await
+            .map_err(|e| PortError::transient(format!("key-value get: {e:?}")))?
+        else {
             return Ok(None);
         };
-        let value = String::from_utf8(bytes).map_err(|_| PortError::permanent(format!("key-value {key}: not UTF-8")))?;
+        let value = String::from_utf8(bytes)
+            .map_err(|_| PortError::permanent(format!("key-value {key}: not UTF-8")))?;
         let Some(rest) = value.strip_prefix(EXPIRES_PREFIX) else { return Ok(Some(value)) };
-        let (deadline, value) = rest.split_once(';').ok_or_else(|| PortError::permanent(format!("key-value {key}: bad expiry")))?;
+        let (deadline, value) = rest
+            .split_once(';')
+            .ok_or_else(|| PortError::permanent(format!("key-value {key}: bad expiry")))?;
         if deadline.parse::<u64>().is_ok_and(|deadline| deadline > SpinClock.now_ms()) {
             return Ok(Some(value.to_string()));
         }
@@ -234,10 +259,16 @@ impl KeyValue for SpinKv {
             Some(ttl) => format!("{EXPIRES_PREFIX}{};{value}", SpinClock.now_ms() + ttl * 1000),
             None => value.to_string(),
         };
-        self.0.set(key, stored.as_bytes()).await.map_err(|e| PortError::transient(format!("key-value set: {e:?}")))
+        self.0
+            .set(key, stored.as_bytes())
+            .await
+            .map_err(|e| PortError::transient(format!("key-value set: {e:?}")))
     }
     async fn delete(&self, key: &str) -> PortResult<()> {
-        self.0.delete(key).await.map_err(|e| PortError::transient(format!("key-value delete: {e:?}")))
+        self.0
+            .delete(key)
+            .await
+            .map_err(|e| PortError::transient(format!("key-value delete: {e:?}")))
     }
 }
 
@@ -262,14 +293,21 @@ impl Clock for SpinClock {
 
 // ---- Entry points ----
 
-type OutBody = http_body_util::StreamBody<futures_util::stream::LocalBoxStream<'static, Result<http_body::Frame<Bytes>, std::convert::Infallible>>>;
+type OutBody = http_body_util::StreamBody<
+    futures_util::stream::LocalBoxStream<
+        'static,
+        Result<http_body::Frame<Bytes>, std::convert::Infallible>,
+    >,
+>;
 
 fn out_body(body: Body) -> OutBody {
     let stream = match body {
         Body::Full(bytes) => futures_util::stream::once(async move { bytes }).boxed_local(),
         Body::Stream(stream) => stream.boxed_local(),
     };
-    http_body_util::StreamBody::new(stream.map(|bytes| Ok(http_body::Frame::data(bytes))).boxed_local())
+    http_body_util::StreamBody::new(
+        stream.map(|bytes| Ok(http_body::Frame::data(bytes))).boxed_local(),
+    )
 }
 
 fn error_response(status: u16, code: &str, message: &str) -> http::Response<OutBody> {
@@ -282,9 +320,17 @@ fn error_response(status: u16, code: &str, message: &str) -> http::Response<OutB
 }
 
 /// Reads the request body, at most `limit` bytes (413 beyond, as the router would answer).
-async fn read_body(request: spin_sdk::http::Request, limit: usize) -> Result<http::Request<Bytes>, (u16, &'static str, String)> {
-    let too_large = || (413, "body_too_large", format!("request bodies are limited to {limit} bytes"));
-    let declared = request.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+async fn read_body(
+    request: spin_sdk::http::Request,
+    limit: usize,
+) -> Result<http::Request<Bytes>, (u16, &'static str, String)> {
+    let too_large =
+        || (413, "body_too_large", format!("request bodies are limited to {limit} bytes"));
+    let declared = request
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
@@ -292,7 +338,8 @@ async fn read_body(request: spin_sdk::http::Request, limit: usize) -> Result<htt
     let mut stream = body.stream();
     let mut collected = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| (400, "invalid_body", format!("reading the request body: {e:?}")))?;
+        let chunk =
+            chunk.map_err(|e| (400, "invalid_body", format!("reading the request body: {e:?}")))?;
         collected.extend_from_slice(&chunk);
         if collected.len() > limit {
             return Err(too_large());
@@ -338,7 +385,8 @@ async fn serve(request: spin_sdk::http::Request) -> http::Response<OutBody> {
         handle(&platform, request).await
     };
     if platform.0.enqueued.get() && path != drain::DRAIN_PATH {
-        // New tasks: start a drain now rather than at the next cron tick, without holding the response.
+        // New tasks: start a drain now rather than at the next cron tick, without holding the
+        // response.
         drain::kick(&platform);
     }
     let (parts, body) = response.into_parts();

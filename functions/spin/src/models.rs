@@ -1,7 +1,7 @@
-//! The `ModelRuntime` port on Spin's LLM interface (`fermyon:spin/llm@2.0.0`): inference and embeddings
-//! by models the host serves, allowed per component by `ai_models` in spin.toml. The interface answers
-//! whole, so an answer reaches the gateway as one piece (`core::instruct`); and its calls are
-//! synchronous, so the gateway's deadlines are checked only once a call has returned.
+//! The `ModelRuntime` port on Spin's LLM interface (`fermyon:spin/llm@2.0.0`): inference and
+//! embeddings by models the host serves, allowed per component by `ai_models` in spin.toml. The
+//! interface answers whole, so an answer reaches the gateway as one piece (`core::instruct`); and
+//! its calls are synchronous, so the gateway's deadlines are checked only once a call has returned.
 
 use docent_core::llm::instruct::{instruct_prompt, whole_answer_events};
 use docent_core::llm::{Message, Usage};
@@ -34,16 +34,33 @@ fn failure(what: &str, model: &str, error: llm::Error) -> PortError {
 impl ModelRuntime for SpinLlm {
     type Stream = WholeAnswer;
 
-    async fn stream_chat(&self, model: &str, messages: &[Message], max_tokens: u32) -> PortResult<WholeAnswer> {
-        let params = InferencingParams { max_tokens, temperature: TEMPERATURE, ..InferencingParams::default() };
-        let result = llm::infer_with_options(InferencingModel::Other(model), &instruct_prompt(messages), params)
-            .map_err(|e| failure("inference", model, e))?;
-        let usage = Usage { prompt_tokens: result.usage.prompt_token_count, completion_tokens: result.usage.generated_token_count };
+    async fn stream_chat(
+        &self,
+        model: &str,
+        messages: &[Message],
+        max_tokens: u32,
+    ) -> PortResult<WholeAnswer> {
+        let params = InferencingParams {
+            max_tokens,
+            temperature: TEMPERATURE,
+            ..InferencingParams::default()
+        };
+        let result = llm::infer_with_options(
+            InferencingModel::Other(model),
+            &instruct_prompt(messages),
+            params,
+        )
+        .map_err(|e| failure("inference", model, e))?;
+        let usage = Usage {
+            prompt_tokens: result.usage.prompt_token_count,
+            completion_tokens: result.usage.generated_token_count,
+        };
         Ok(WholeAnswer(Some(whole_answer_events(&result.text, usage))))
     }
 
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
-        let result = llm::generate_embeddings(EmbeddingModel::Other(model), texts).map_err(|e| failure("embeddings", model, e))?;
+        let result = llm::generate_embeddings(EmbeddingModel::Other(model), texts)
+            .map_err(|e| failure("embeddings", model, e))?;
         Ok(result.embeddings)
     }
 }

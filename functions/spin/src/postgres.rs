@@ -1,16 +1,18 @@
 //! The `SqlDatabase` port on Spin's Postgres interface (`spin:postgres/postgres@4.2.0` through
-//! spin-sdk's `pg` feature), for `DOCENT_STORE=postgres`: the store, the task table and the politeness
-//! gates then share one Postgres database with every other instance and platform.
+//! spin-sdk's `pg` feature), for `DOCENT_STORE=postgres`: the store, the task table and the
+//! politeness gates then share one Postgres database with every other instance and platform.
 //!
-//! Spin binds each parameter as the Rust type of its value and never tells the guest what the server
-//! inferred, so statements are sent with a cast per placeholder chosen from the value
+//! Spin binds each parameter as the Rust type of its value and never tells the guest what the
+//! server inferred, so statements are sent with a cast per placeholder chosen from the value
 //! (`docent_core::pg_params::with_value_casts`). Rows come back as JSON like
 //! `docent_postgres::row_to_json` gives them: numbers, text, booleans as 0/1.
 
 use std::rc::Rc;
 
 use docent_core::pg_params::with_value_casts;
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::ports::{
+    PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
+};
 use futures_util::lock::Mutex;
 use spin_sdk::pg::{Connection, DbValue, ParameterValue, PgError, QueryError};
 
@@ -21,7 +23,9 @@ pub struct SpinPostgres(Rc<Mutex<Connection>>);
 
 impl SpinPostgres {
     pub async fn open(url: &str) -> Result<Self, String> {
-        let connection = Connection::open(url).await.map_err(|e| format!("connecting to Postgres (DOCENT_DATABASE_URL): {}", describe_sdk(&e)))?;
+        let connection = Connection::open(url).await.map_err(|e| {
+            format!("connecting to Postgres (DOCENT_DATABASE_URL): {}", describe_sdk(&e))
+        })?;
         Ok(SpinPostgres(Rc::new(Mutex::new(connection))))
     }
 }
@@ -51,7 +55,11 @@ fn failure(error: &PgError) -> PortError {
         PgError::ConnectionFailed(_) => true,
         PgError::QueryFailed(QueryError::DbError(db)) => {
             let code = db.code.as_str();
-            code.starts_with("08") || code == "40001" || code == "40P01" || code == "53300" || code.starts_with("57P")
+            code.starts_with("08")
+                || code == "40001"
+                || code == "40P01"
+                || code == "53300"
+                || code.starts_with("57P")
         }
         _ => false,
     };
@@ -72,7 +80,8 @@ fn failure_sdk(error: &spin_sdk::pg::Error) -> PortError {
 
 /// The statement as sent, and its values as Spin's typed parameters (matching the casts).
 fn prepare(statement: &Statement) -> PortResult<(String, Vec<ParameterValue>)> {
-    let sql = with_value_casts(&statement.sql, &statement.params).map_err(|e| PortError::permanent(format!("postgres: {e}: {}", statement.sql)))?;
+    let sql = with_value_casts(&statement.sql, &statement.params)
+        .map_err(|e| PortError::permanent(format!("postgres: {e}: {}", statement.sql)))?;
     let params = statement
         .params
         .iter()
@@ -104,10 +113,16 @@ fn to_json(value: DbValue, column: &str) -> PortResult<serde_json::Value> {
 impl SpinPostgres {
     async fn query_on(connection: &Connection, statement: &Statement) -> PortResult<Vec<Row>> {
         let (sql, params) = prepare(statement)?;
-        let (columns, mut rows, result) = connection.query(sql, params).await.map_err(|e| failure_sdk(&e))?.into_inner();
+        let (columns, mut rows, result) =
+            connection.query(sql, params).await.map_err(|e| failure_sdk(&e))?.into_inner();
         let mut out = Vec::new();
         while let Some(row) = rows.next().await {
-            out.push(row.into_iter().zip(&columns).map(|(value, column)| to_json(value, &column.name)).collect::<PortResult<Row>>()?);
+            out.push(
+                row.into_iter()
+                    .zip(&columns)
+                    .map(|(value, column)| to_json(value, &column.name))
+                    .collect::<PortResult<Row>>()?,
+            );
         }
         result.await.map_err(|e| failure(&e))?;
         Ok(out)

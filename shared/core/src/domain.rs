@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Crawl priority tiers, highest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Critical,
@@ -16,7 +18,8 @@ pub enum Priority {
 
 impl Priority {
     /// Highest first.
-    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Normal, Priority::Low];
+    pub const ALL: [Priority; 4] =
+        [Priority::Critical, Priority::High, Priority::Normal, Priority::Low];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,7 +90,8 @@ pub struct NewCrawlJob {
     pub priority: Priority,
 }
 
-/// The detail recorded for URLs that robots.txt disallows (counted in `CrawlJob::blocked_by_robots`).
+/// The detail recorded for URLs that robots.txt disallows (counted in
+/// `CrawlJob::blocked_by_robots`).
 pub const ROBOTS_BLOCKED: &str = "blocked by robots.txt";
 
 /// Exact per-job page counts, derived from per-URL state.
@@ -134,7 +138,8 @@ pub struct CrawlMessage {
     /// The job's tier, which picks the queue; messages from before tiers existed are `normal`.
     #[serde(default)]
     pub priority: Priority,
-    /// The page's `<lastmod>` in a sitemap (ms since the epoch): a page indexed since is not fetched.
+    /// The page's `<lastmod>` in a sitemap (ms since the epoch): a page indexed since is not
+    /// fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lastmod_ms: Option<u64>,
     /// How many redirects led to this URL (a chain longer than [`MAX_REDIRECTS`] is given up).
@@ -151,7 +156,14 @@ fn is_zero(n: &u32) -> bool {
 
 impl CrawlMessage {
     pub fn new(job: &str, url: &str, depth: u32, priority: Priority) -> CrawlMessage {
-        CrawlMessage { job: job.to_string(), url: url.to_string(), depth, priority, lastmod_ms: None, redirects: 0 }
+        CrawlMessage {
+            job: job.to_string(),
+            url: url.to_string(),
+            depth,
+            priority,
+            lastmod_ms: None,
+            redirects: 0,
+        }
     }
 
     pub fn url_key(&self) -> String {
@@ -321,7 +333,10 @@ mod tests {
 
     #[test]
     fn hashes() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(url_key("https://a.test/").len(), 32);
     }
 
@@ -330,16 +345,29 @@ mod tests {
         for p in [Priority::Critical, Priority::High, Priority::Normal, Priority::Low] {
             assert_eq!(Priority::parse(p.as_str()), Some(p));
         }
-        for s in [JobStatus::Queued, JobStatus::Running, JobStatus::Done, JobStatus::Failed, JobStatus::Cancelled] {
+        for s in [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Done,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ] {
             assert_eq!(JobStatus::parse(s.as_str()), Some(s));
         }
-        for s in [UrlState::Queued, UrlState::Indexed, UrlState::Unchanged, UrlState::Skipped, UrlState::Failed] {
+        for s in [
+            UrlState::Queued,
+            UrlState::Indexed,
+            UrlState::Unchanged,
+            UrlState::Skipped,
+            UrlState::Failed,
+        ] {
             assert_eq!(UrlState::parse(s.as_str()), Some(s));
         }
     }
 }
 
-/// A user's rating of one answer (`POST /api/feedback`); a second rating of the same answer replaces it.
+/// A user's rating of one answer (`POST /api/feedback`); a second rating of the same answer
+/// replaces it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
     pub id: String,

@@ -2,10 +2,10 @@
 //!
 //! Each room is one capability: [`crawl`] (what to fetch and what a response means), [`content`]
 //! (pages to text and chunks), [`retrieval`] (ranking and extractive answers), [`llm`] (prompts,
-//! provider wire formats, quotas) and [`escalation`] (tickets, webhooks, signatures). [`domain`] holds
-//! the types they share, [`config`] reads the `DOCENT_*` settings, and [`ports`] are the traits each
-//! platform shell implements: the only way out to the world. The store built on these ports is the
-//! `docent-store` crate.
+//! provider wire formats, quotas) and [`escalation`] (tickets, webhooks, signatures). [`domain`]
+//! holds the types they share, [`config`] reads the `DOCENT_*` settings, and [`ports`] are the
+//! traits each platform shell implements: the only way out to the world. The store built on these
+//! ports is the `docent-store` crate.
 
 // The port traits are used with static dispatch on single-threaded runtimes; see `ports`.
 #![allow(async_fn_in_trait)]

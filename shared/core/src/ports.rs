@@ -1,8 +1,9 @@
 //! Port traits: the only way Docent's logic touches the outside world.
 //!
-//! Each platform shell (Cloudflare Workers, Spin, the native CLI) implements these and nothing more.
-//! The futures are not `Send`: Workers and Spin components are single-threaded, and the native CLI drives
-//! them on one thread, so requiring `Send` would only force needless locking into the shells.
+//! Each platform shell (Cloudflare Workers, Spin, the native CLI) implements these and nothing
+//! more. The futures are not `Send`: Workers and Spin components are single-threaded, and the
+//! native CLI drives them on one thread, so requiring `Send` would only force needless locking into
+//! the shells.
 
 use crate::crawl::politeness::{Admission, HostLimits};
 use crate::domain::CrawlMessage;
@@ -56,7 +57,12 @@ pub trait FetchGate {
         self.acquire_units(key, limits, 1).await
     }
     /// Asks for a slot that costs `units` of the rate (tokens of a per-minute token quota).
-    async fn acquire_units(&self, key: &str, limits: &HostLimits, units: u32) -> PortResult<Admission>;
+    async fn acquire_units(
+        &self,
+        key: &str,
+        limits: &HostLimits,
+        units: u32,
+    ) -> PortResult<Admission>;
     async fn release(&self, key: &str, lease: u64) -> PortResult<()>;
 }
 
@@ -119,8 +125,9 @@ impl Statement {
 /// A row as JSON values, in the order of the SELECT list.
 pub type Row = Vec<serde_json::Value>;
 
-/// The SQL a database speaks. Statements are written once with `?N` placeholders; where the dialects
-/// differ (full-text search, vectors, JSON, upserts of many rows) the store writes each one.
+/// The SQL a database speaks. Statements are written once with `?N` placeholders; where the
+/// dialects differ (full-text search, vectors, JSON, upserts of many rows) the store writes each
+/// one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlDialect {
     /// D1, Spin SQLite and rusqlite natively: FTS5 for lexical search, quantised vectors in rows.
@@ -139,7 +146,8 @@ pub trait SqlDatabase {
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>>;
 }
 
-/// The store's database as a platform opens it at start-up (`DOCENT_STORE`): its SQLite, or Postgres.
+/// The store's database as a platform opens it at start-up (`DOCENT_STORE`): its SQLite, or
+/// Postgres.
 #[derive(Clone)]
 pub enum StoreDatabase<S, P> {
     Sqlite(S),
@@ -176,8 +184,8 @@ pub struct FetchRequest {
     pub body: Option<Vec<u8>>,
     /// Bodies beyond this are cut off and flagged, never buffered whole.
     pub max_body_bytes: usize,
-    /// Follow redirects (up to five) inside the fetch; otherwise a 3xx answer is returned as it is, so
-    /// the crawler can queue its target like any other URL.
+    /// Follow redirects (up to five) inside the fetch; otherwise a 3xx answer is returned as it is,
+    /// so the crawler can queue its target like any other URL.
     pub follow_redirects: bool,
 }
 
@@ -241,7 +249,12 @@ impl ByteStream for NoStream {
 
 impl ModelRuntime for NoModelRuntime {
     type Stream = NoStream;
-    async fn stream_chat(&self, _model: &str, _messages: &[crate::llm::Message], _max_tokens: u32) -> PortResult<NoStream> {
+    async fn stream_chat(
+        &self,
+        _model: &str,
+        _messages: &[crate::llm::Message],
+        _max_tokens: u32,
+    ) -> PortResult<NoStream> {
         Err(PortError::permanent("this platform has no model runtime (Workers AI is Cloudflare's, spin-llm is Spin's); use an OpenAI-compatible provider"))
     }
 }
@@ -262,15 +275,26 @@ pub fn append_capped(body: &mut Vec<u8>, chunk: &[u8], max_bytes: usize) -> bool
 pub trait ModelRuntime {
     type Stream: ByteStream;
     /// Runs a text-generation model with `stream: true`: the bytes are server-sent events in the
-    /// Workers AI format (a runtime that answers whole sends them at once: `instruct::whole_answer_events`).
-    async fn stream_chat(&self, model: &str, messages: &[crate::llm::Message], max_tokens: u32) -> PortResult<Self::Stream>;
+    /// Workers AI format (a runtime that answers whole sends them at once:
+    /// `instruct::whole_answer_events`).
+    async fn stream_chat(
+        &self,
+        model: &str,
+        messages: &[crate::llm::Message],
+        max_tokens: u32,
+    ) -> PortResult<Self::Stream>;
     /// Embeds `texts` (at most 100) with an embedding model, in order.
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
         let _ = (model, texts);
         Err(PortError::permanent("this platform has no model runtime for embeddings"))
     }
     /// Scores `documents` against `query` with a reranker model: `(index, score)` pairs.
-    async fn rerank(&self, model: &str, query: &str, documents: &[String]) -> PortResult<Vec<(usize, f64)>> {
+    async fn rerank(
+        &self,
+        model: &str,
+        query: &str,
+        documents: &[String],
+    ) -> PortResult<Vec<(usize, f64)>> {
         let _ = (model, query, documents);
         Err(PortError::permanent("this platform has no model runtime for reranking"))
     }

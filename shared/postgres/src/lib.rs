@@ -3,14 +3,16 @@
 //! connection; this crate turns the store's statements into Postgres ones and rows back into JSON.
 //!
 //! The store writes statements once with `?N` placeholders (`dollar_placeholders` makes them `$N`)
-//! and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is converted
-//! to the type the server inferred for its parameter when the statement was prepared ([`bind`]); a
-//! value that does not fit (text for an integer column, an integer out of range) is an error naming
-//! the parameter, never a silent cast.
+//! and binds four kinds of value (`SqlValue`). Postgres is strictly typed, so each value is
+//! converted to the type the server inferred for its parameter when the statement was prepared
+//! ([`bind`]); a value that does not fit (text for an integer column, an integer out of range) is
+//! an error naming the parameter, never a silent cast.
 
 use bytes::BytesMut;
 use docent_core::pg_params::dollar_placeholders;
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::ports::{
+    PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
+};
 use futures_util::lock::Mutex;
 use std::collections::HashMap;
 use tokio_postgres::types::{IsNull, ToSql, Type};
@@ -29,7 +31,11 @@ pub enum Param {
 }
 
 impl ToSql for Param {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Param::Null => Ok(IsNull::Yes),
             Param::Bool(v) => v.to_sql(ty, out),
@@ -57,14 +63,23 @@ fn is_text(ty: &Type) -> bool {
 /// Converts each value to its parameter's type (from the prepared statement).
 pub fn bind(values: &[SqlValue], types: &[Type]) -> PortResult<Vec<Param>> {
     if values.len() != types.len() {
-        return Err(PortError::permanent(format!("statement has {} parameters, {} values given", types.len(), values.len())));
+        return Err(PortError::permanent(format!(
+            "statement has {} parameters, {} values given",
+            types.len(),
+            values.len()
+        )));
     }
     values
         .iter()
         .zip(types)
         .enumerate()
         .map(|(i, (value, ty))| {
-            let wrong = || PortError::permanent(format!("parameter ${}: {value:?} does not fit type {ty}", i + 1));
+            let wrong = || {
+                PortError::permanent(format!(
+                    "parameter ${}: {value:?} does not fit type {ty}",
+                    i + 1
+                ))
+            };
             Ok(match value {
                 SqlValue::Null => Param::Null,
                 SqlValue::Integer(n) => match *ty {
@@ -96,17 +111,40 @@ pub fn row_to_json(row: &tokio_postgres::Row) -> PortResult<Row> {
     let mut values = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
         let ty = column.type_();
-        let decode = |e: tokio_postgres::Error| PortError::permanent(format!("column {} ({ty}): {e}", column.name()));
+        let decode = |e: tokio_postgres::Error| {
+            PortError::permanent(format!("column {} ({ty}): {e}", column.name()))
+        };
         let value = match *ty {
-            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(decode)?.map(serde_json::Value::from),
-            Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(decode)?.map(serde_json::Value::from),
-            Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(decode)?.map(serde_json::Value::from),
-            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(decode)?.map(serde_json::Value::from),
-            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map_err(decode)?.map(|x| serde_json::Value::from(f64::from(x))),
-            Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(decode)?.map(|b| serde_json::Value::from(u8::from(b))),
+            Type::INT8 => {
+                row.try_get::<_, Option<i64>>(i).map_err(decode)?.map(serde_json::Value::from)
+            }
+            Type::INT4 => {
+                row.try_get::<_, Option<i32>>(i).map_err(decode)?.map(serde_json::Value::from)
+            }
+            Type::INT2 => {
+                row.try_get::<_, Option<i16>>(i).map_err(decode)?.map(serde_json::Value::from)
+            }
+            Type::FLOAT8 => {
+                row.try_get::<_, Option<f64>>(i).map_err(decode)?.map(serde_json::Value::from)
+            }
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(i)
+                .map_err(decode)?
+                .map(|x| serde_json::Value::from(f64::from(x))),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(decode)?
+                .map(|b| serde_json::Value::from(u8::from(b))),
             Type::VOID => None,
-            _ if is_text(ty) => row.try_get::<_, Option<String>>(i).map_err(decode)?.map(serde_json::Value::from),
-            _ => return Err(PortError::permanent(format!("column {} has type {ty}: cast it to a number or text in the statement", column.name()))),
+            _ if is_text(ty) => {
+                row.try_get::<_, Option<String>>(i).map_err(decode)?.map(serde_json::Value::from)
+            }
+            _ => {
+                return Err(PortError::permanent(format!(
+                    "column {} has type {ty}: cast it to a number or text in the statement",
+                    column.name()
+                )))
+            }
         };
         values.push(value.unwrap_or(serde_json::Value::Null));
     }
@@ -119,7 +157,11 @@ pub fn port_error(error: tokio_postgres::Error) -> PortError {
     let transient = match error.code() {
         Some(code) => {
             let code = code.code();
-            code.starts_with("08") || code == "40001" || code == "40P01" || code == "53300" || code.starts_with("57P")
+            code.starts_with("08")
+                || code == "40001"
+                || code == "40P01"
+                || code == "53300"
+                || code.starts_with("57P")
         }
         None => true,
     };
@@ -198,14 +240,15 @@ impl SqlDatabase for PgDatabase {
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
         let mut connection = self.client.lock().await;
         let Connection { client, prepared } = &mut *connection;
-        // Each statement is prepared in turn inside the transaction: a migration's statements refer to
-        // tables its earlier ones create. A failure drops the transaction, which rolls it back.
+        // Each statement is prepared in turn inside the transaction: a migration's statements refer
+        // to tables its earlier ones create. A failure drops the transaction, which rolls it back.
         let transaction = client.transaction().await.map_err(port_error)?;
         let mut changed = Vec::with_capacity(statements.len());
         for statement in statements {
             let ready = prepare_cached(&transaction, prepared, &statement.sql).await?;
             let params = bind(&statement.params, ready.params())?;
-            changed.push(transaction.execute(&ready, &as_params(&params)).await.map_err(port_error)?);
+            changed
+                .push(transaction.execute(&ready, &as_params(&params)).await.map_err(port_error)?);
         }
         transaction.commit().await.map_err(port_error)?;
         Ok(changed)
@@ -218,10 +261,25 @@ mod tests {
 
     #[test]
     fn values_take_the_parameter_type_or_fail_clearly() {
-        let params = bind(&[SqlValue::Integer(7), SqlValue::Integer(7), SqlValue::Text("x".into()), SqlValue::Null], &[Type::INT4, Type::INT8, Type::TEXT, Type::INT4]).unwrap();
-        assert!(matches!(params.as_slice(), [Param::Int4(7), Param::Int8(7), Param::Text(t), Param::Null] if t == "x"));
+        let params = bind(
+            &[
+                SqlValue::Integer(7),
+                SqlValue::Integer(7),
+                SqlValue::Text("x".into()),
+                SqlValue::Null,
+            ],
+            &[Type::INT4, Type::INT8, Type::TEXT, Type::INT4],
+        )
+        .unwrap();
+        assert!(
+            matches!(params.as_slice(), [Param::Int4(7), Param::Int8(7), Param::Text(t), Param::Null] if t == "x")
+        );
         let error = bind(&[SqlValue::Integer(1 << 40)], &[Type::INT4]).unwrap_err();
-        assert!(error.message.contains("$1") && error.message.contains("int4"), "{}", error.message);
+        assert!(
+            error.message.contains("$1") && error.message.contains("int4"),
+            "{}",
+            error.message
+        );
         assert!(bind(&[SqlValue::Text("x".into())], &[Type::INT8]).is_err());
         assert!(bind(&[SqlValue::Null], &[]).is_err());
     }

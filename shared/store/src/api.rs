@@ -1,10 +1,14 @@
-//! What the store offers the functions: one trait per concern, all implemented by [`crate::SqlStore`]
-//! (and by [`crate::vectorize::store::VectorizeStore`] over it). Platform shells implement none of
-//! these; they implement the core's `SqlDatabase` port and the store does the rest.
+//! What the store offers the functions: one trait per concern, all implemented by
+//! [`crate::SqlStore`] (and by [`crate::vectorize::store::VectorizeStore`] over it). Platform
+//! shells implement none of these; they implement the core's `SqlDatabase` port and the store does
+//! the rest.
 
 use serde::{Deserialize, Serialize};
 
-use docent_core::domain::{CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
+use docent_core::domain::{
+    CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome,
+    UrlState,
+};
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::PortResult;
 use docent_core::retrieval::search::SearchHit;
@@ -12,20 +16,37 @@ use docent_core::retrieval::search::SearchHit;
 /// Crawl bookkeeping: jobs and the per-URL state that makes crawls exact and resumable.
 pub trait CrawlStore {
     /// Creates the job and its start URL (state `queued`).
-    async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()>;
+    async fn create_job(
+        &self,
+        job: &NewCrawlJob,
+        start: &CrawlMessage,
+        now_ms: u64,
+    ) -> PortResult<()>;
     async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>>;
     async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>>;
     /// Cancels a queued or running job; false if it had already ended or does not exist.
     async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool>;
     async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()>;
     async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>>;
-    /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are ignored.
-    async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()>;
+    /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are
+    /// ignored.
+    async fn add_discovered(
+        &self,
+        parent: &CrawlMessage,
+        found: &[CrawlMessage],
+        max_pages: u32,
+        now_ms: u64,
+    ) -> PortResult<()>;
     /// URLs first discovered from `parent` that are still waiting to be crawled.
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>>;
-    /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is left;
-    /// returns true if this call ended the job.
-    async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool>;
+    /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is
+    /// left; returns true if this call ended the job.
+    async fn finish_url(
+        &self,
+        message: &CrawlMessage,
+        outcome: &UrlOutcome,
+        now_ms: u64,
+    ) -> PortResult<bool>;
     /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
     /// the whole site.
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
@@ -34,15 +55,25 @@ pub trait CrawlStore {
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()>;
     /// Records a failed attempt at `message` and why; returns how many attempts have failed so far.
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32>;
-    /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the job.
+    /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the
+    /// job.
     async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool>;
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>>;
     /// Puts dead letters (of one job, or all) back to `queued` and reopens their jobs; returns them
     /// for re-enqueueing.
-    async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
-    /// Queued URLs of active jobs that made no progress since `older_than_ms` (their messages were lost);
-    /// each job is marked swept, so the next sweep leaves it alone unless it stalls again.
-    async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>>;
+    async fn replay_dead_letters(
+        &self,
+        job: Option<&str>,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>>;
+    /// Queued URLs of active jobs that made no progress since `older_than_ms` (their messages were
+    /// lost); each job is marked swept, so the next sweep leaves it alone unless it stalls again.
+    async fn take_stale_queued(
+        &self,
+        older_than_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>>;
 }
 
 /// Indexed documents and chunks, with lexical search.
@@ -53,14 +84,20 @@ pub trait DocumentStore {
     async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
     /// Records that `job` found the document `url_key` (indexed or unchanged).
     async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()>;
-    /// Removes the documents under `url_prefix`, indexed before `job_id` started, that it did not find;
-    /// returns how many. Pages written by other jobs meanwhile are kept.
+    /// Removes the documents under `url_prefix`, indexed before `job_id` started, that it did not
+    /// find; returns how many. Pages written by other jobs meanwhile are kept.
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
     /// Drops the job's sightings once it has ended.
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
-    /// Ranks chunks matching any of `terms` (from [`crate::retrieval::search::query_terms`]), more matches and
-    /// matches in titles and headings first. With `url_prefix`, only chunks whose URL starts with it.
-    async fn lexical_search(&self, terms: &[String], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>>;
+    /// Ranks chunks matching any of `terms` (from [`crate::retrieval::search::query_terms`]), more
+    /// matches and matches in titles and headings first. With `url_prefix`, only chunks whose URL
+    /// starts with it.
+    async fn lexical_search(
+        &self,
+        terms: &[String],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
     /// Changes whenever the indexed content changes; part of every cache key.
@@ -69,22 +106,45 @@ pub trait DocumentStore {
 }
 
 /// Nearest-neighbour search over chunk embeddings (the embedded store on D1/SQLite; Vectorize or
-/// pgvector at scale). Vectors are written with their document, so a page and its vectors change together.
+/// pgvector at scale). Vectors are written with their document, so a page and its vectors change
+/// together.
 pub trait VectorStore {
-    /// The `limit` chunks nearest to `query` among vectors of `model`, best first, with their cosine
-    /// similarity; with `url_prefix`, only chunks whose URL starts with it.
-    async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>>;
-    /// The similarity of `query` to each of these chunks that has a vector of `model` (others are left out).
-    async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>>;
+    /// The `limit` chunks nearest to `query` among vectors of `model`, best first, with their
+    /// cosine similarity; with `url_prefix`, only chunks whose URL starts with it.
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>>;
+    /// The similarity of `query` to each of these chunks that has a vector of `model` (others are
+    /// left out).
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        chunk_ids: &[String],
+    ) -> PortResult<Vec<(String, f32)>>;
     async fn vector_count(&self, model: &str) -> PortResult<u64>;
-    /// Chunks of the document `url_key` with no vector of `model`, as (chunk id, title, heading, text).
-    async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>>;
+    /// Chunks of the document `url_key` with no vector of `model`, as (chunk id, title, heading,
+    /// text).
+    async fn chunks_without_vectors(
+        &self,
+        url_key: &str,
+        model: &str,
+    ) -> PortResult<Vec<(String, String, String, String)>>;
     /// Stores vectors for existing chunks of the document `url_key`.
-    async fn put_vectors(&self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)]) -> PortResult<()>;
+    async fn put_vectors(
+        &self,
+        url_key: &str,
+        vectors: &[(String, docent_core::domain::ChunkVector)],
+    ) -> PortResult<()>;
     /// The lexical ranking of `query.terms` and the vector ranking of `query.vector`, each at most
-    /// `query.candidates` long, fused by reciprocal rank fusion ([`crate::retrieval::search::reciprocal_rank_fusion`])
-    /// inside the database in one round trip; empty when no chunk matched lexically. `None` when the
-    /// store cannot, and the caller runs both searches and fuses them itself.
+    /// `query.candidates` long, fused by reciprocal rank fusion
+    /// ([`crate::retrieval::search::reciprocal_rank_fusion`]) inside the database in one round
+    /// trip; empty when no chunk matched lexically. `None` when the store cannot, and the caller
+    /// runs both searches and fuses them itself.
     async fn fused_search(&self, query: &FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
         let _ = query;
         Ok(None)
@@ -109,7 +169,10 @@ pub enum TicketUpdate {
     Updated(Box<Ticket>),
     NotFound,
     /// The requested status change is not allowed from the current status.
-    InvalidTransition { from: TicketStatus, to: TicketStatus },
+    InvalidTransition {
+        from: TicketStatus,
+        to: TicketStatus,
+    },
     /// Someone else changed the ticket at the same moment; nothing was written.
     Conflict,
 }
@@ -118,10 +181,17 @@ pub enum TicketUpdate {
 pub trait AnswerStore {
     async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()>;
     /// Newest first.
-    async fn list_feedback(&self, rating: Option<docent_core::domain::Rating>, limit: u32) -> PortResult<Vec<docent_core::domain::Feedback>>;
+    async fn list_feedback(
+        &self,
+        rating: Option<docent_core::domain::Rating>,
+        limit: u32,
+    ) -> PortResult<Vec<docent_core::domain::Feedback>>;
     async fn add_usage(&self, record: &docent_core::domain::UsageRecord) -> PortResult<()>;
     /// Totals of the days from `since_day` (`YYYY-MM-DD`) on, newest first.
-    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<docent_core::domain::UsageTotals>>;
+    async fn usage_since(
+        &self,
+        since_day: &str,
+    ) -> PortResult<Vec<docent_core::domain::UsageTotals>>;
 }
 
 /// Support tickets with their comments and audit log.
@@ -129,9 +199,21 @@ pub trait TicketStore {
     async fn create_ticket(&self, ticket: &NewTicket, now_ms: u64) -> PortResult<Ticket>;
     /// The ticket and the SHA-256 of its requester's access token.
     async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>>;
-    async fn list_tickets(&self, status: Option<TicketStatus>, limit: u32) -> PortResult<Vec<Ticket>>;
-    /// Applies `change` as `actor`; `revision` is a fresh random token that makes the write conditional.
-    async fn update_ticket(&self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64) -> PortResult<TicketUpdate>;
+    async fn list_tickets(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> PortResult<Vec<Ticket>>;
+    /// Applies `change` as `actor`; `revision` is a fresh random token that makes the write
+    /// conditional.
+    async fn update_ticket(
+        &self,
+        id: &str,
+        change: &TicketChange,
+        actor: &str,
+        revision: &str,
+        now_ms: u64,
+    ) -> PortResult<TicketUpdate>;
     async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>>;
 }
 
@@ -140,4 +222,3 @@ pub struct IndexCounts {
     pub documents: u64,
     pub chunks: u64,
 }
-

@@ -1,14 +1,16 @@
 //! The crawl, document, vector, answer and ticket stores on SQL: SQLite (D1 on Cloudflare, Spin's
-//! SQLite, rusqlite natively) or Postgres with pgvector. One set of queries, so every platform indexes
-//! identically; where the dialects differ (full-text search, vectors, JSON rows) each gets its own
-//! statement, chosen by [`SqlDatabase::dialect`]. The SQLite schema is [`SCHEMA`] plus [`MIGRATIONS`];
-//! the Postgres schema is the versioned files in `infra/postgres/migrations` ([`POSTGRES_MIGRATIONS`]).
+//! SQLite, rusqlite natively) or Postgres with pgvector. One set of queries, so every platform
+//! indexes identically; where the dialects differ (full-text search, vectors, JSON rows) each gets
+//! its own statement, chosen by [`SqlDatabase::dialect`]. The SQLite schema is [`SCHEMA`] plus
+//! [`MIGRATIONS`]; the Postgres schema is the versioned files in `infra/postgres/migrations`
+//! ([`POSTGRES_MIGRATIONS`]).
 //!
-//! Idempotence: crawl state is keyed by (job, url key) and only moves out of `queued` once; a document is
-//! keyed by url key and rewritten only when its content hash changes. Redelivered queue messages therefore
-//! change nothing.
+//! Idempotence: crawl state is keyed by (job, url key) and only moves out of `queued` once; a
+//! document is keyed by url key and rewritten only when its content hash changes. Redelivered queue
+//! messages therefore change nothing.
 
-// The store traits are used with static dispatch on single-threaded runtimes, like the core's ports.
+// The store traits are used with static dispatch on single-threaded runtimes, like the core's
+// ports.
 #![allow(async_fn_in_trait)]
 
 pub mod api;
@@ -18,18 +20,22 @@ pub mod vectorize;
 
 use serde_json::Value;
 
-use docent_core::domain::{
-    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, JobStatus, NewCrawlJob, PageCounts, Priority,
-    UrlOutcome, UrlState,
-};
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement};
 use crate::api::{CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore};
+use docent_core::domain::{
+    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, JobStatus,
+    NewCrawlJob, PageCounts, Priority, UrlOutcome, UrlState,
+};
+use docent_core::escalation::tickets::{
+    AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus,
+};
+use docent_core::ports::{
+    PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
+};
 use docent_core::retrieval::embed::{hamming, QuantizedVector};
-use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus};
 use docent_core::retrieval::search::{fts5_match_expression, tsquery_words, SearchHit};
 
-/// The schema, one statement each (D1 prepares statements one at a time). Every statement is idempotent,
-/// so the whole list can run at start-up on every platform.
+/// The schema, one statement each (D1 prepares statements one at a time). Every statement is
+/// idempotent, so the whole list can run at start-up on every platform.
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS docent_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT INTO docent_meta (key, value) VALUES ('index_version', 0) ON CONFLICT DO NOTHING",
@@ -98,7 +104,8 @@ pub const SCHEMA: &[&str] = &[
         heading TEXT NOT NULL,
         text TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS chunks_document ON chunks (url_key)",
-    // External-content FTS5 index over chunks; the triggers keep it in step inside the same transaction.
+    // External-content FTS5 index over chunks; the triggers keep it in step inside the same
+    // transaction.
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
         title, heading, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61')",
     "CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
@@ -142,8 +149,8 @@ pub const SCHEMA: &[&str] = &[
 /// URLs recorded per statement by `add_discovered` (about 100 KB of JSON).
 const DISCOVERED_PER_STATEMENT: usize = 500;
 
-/// Changes to tables that already exist, in order; `schema_version` in `docent_meta` counts how many
-/// have been applied. Append only: a deployed database has run every earlier entry.
+/// Changes to tables that already exist, in order; `schema_version` in `docent_meta` counts how
+/// many have been applied. Append only: a deployed database has run every earlier entry.
 pub const MIGRATIONS: &[&[&str]] = &[
     // 1: sitemap <lastmod> and the redirect hop count travel with a queued URL.
     // The cron sweep looks for jobs without progress, not for URLs that merely waited their turn.
@@ -167,13 +174,15 @@ pub const MIGRATIONS: &[&[&str]] = &[
             DELETE FROM chunk_vectors WHERE chunk_id = old.id;
          END",
     ],
-    // 3: when a deferred or retried URL's message is due back, so the sweep does not take a job that
-    // is only waiting (Retry-After, an open circuit, a long Crawl-delay) for one whose messages were lost.
+    // 3: when a deferred or retried URL's message is due back, so the sweep does not take a job
+    // that is only waiting (Retry-After, an open circuit, a long Crawl-delay) for one whose
+    // messages were lost.
     &[
         "ALTER TABLE crawl_urls ADD COLUMN due_at INTEGER",
         "CREATE INDEX IF NOT EXISTS crawl_urls_job_due ON crawl_urls (job_id, due_at)",
     ],
-    // 4: whether a document's stored links stop short of the page's (a crawl through them is partial).
+    // 4: whether a document's stored links stop short of the page's (a crawl through them is
+    // partial).
     &["ALTER TABLE documents ADD COLUMN links_capped INTEGER NOT NULL DEFAULT 0"],
     // 5: ratings of answers, and model usage and cost per day.
     &[
@@ -200,24 +209,27 @@ pub const MIGRATIONS: &[&[&str]] = &[
     ],
 ];
 
-/// The Postgres schema, one file per version (`infra/postgres/migrations/NNNN_name.sql`), applied in
-/// order by [`SqlStore::ensure_schema`] (and `docent migrate`); `docent_migrations` records each one.
-/// Append only.
-pub const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../../infra/postgres/migrations/0001_init.sql"))];
+/// The Postgres schema, one file per version (`infra/postgres/migrations/NNNN_name.sql`), applied
+/// in order by [`SqlStore::ensure_schema`] (and `docent migrate`); `docent_migrations` records each
+/// one. Append only.
+pub const POSTGRES_MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../../infra/postgres/migrations/0001_init.sql"))];
 
-/// BM25 column weights for (title, heading, text): a match in a page title or section heading says more
-/// about what the chunk is about than one in its body.
+/// BM25 column weights for (title, heading, text): a match in a page title or section heading says
+/// more about what the chunk is about than one in its body.
 const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 
-/// Postgres lexical search: BM25 as the SQLite store's FTS5 computes it, over the stored `tsvector`.
-/// Postgres has no BM25, and `ts_rank` (no IDF, no saturation relative to the average length) ranked
-/// far worse on the evaluation set (docs/BENCHMARKS.md). The CTEs, ending in `scored (id, score)`:
+/// Postgres lexical search: BM25 as the SQLite store's FTS5 computes it, over the stored
+/// `tsvector`. Postgres has no BM25, and `ts_rank` (no IDF, no saturation relative to the average
+/// length) ranked far worse on the evaluation set (docs/BENCHMARKS.md). The CTEs, ending in `scored
+/// (id, score)`:
 /// - `lexemes`: the query's words (`?1`, from [`tsquery_words`]) as the index stores them;
-/// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed) and
-///   the average chunk length in lexemes, from a sample of 1,000 chunks;
+/// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed)
+///   and the average chunk length in lexemes, from a sample of 1,000 chunks;
 /// - `terms`: each lexeme's IDF, its document frequency counted through the GIN index;
-/// - `candidates`: the 300 best chunks by IDF-weighted `ts_rank` (twice the longest list asked for), with the URL prefix (`?3`) applied,
-///   so the exact scoring below reads a bounded number of tsvectors however common a word is;
+/// - `candidates`: the 300 best chunks by IDF-weighted `ts_rank` (twice the longest list asked
+///   for), with the URL prefix (`?3`) applied, so the exact scoring below reads a bounded number of
+///   tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
 const POSTGRES_BM25: &str = "lexemes AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('docent', ?1))),
@@ -256,19 +268,22 @@ impl<D: SqlDatabase> SqlStore<D> {
         if self.db.dialect() == SqlDialect::Postgres {
             return self.migrate_postgres().await;
         }
-        let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+        let statements: Vec<Statement> =
+            SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
         self.db.batch(&statements).await?;
         loop {
             let applied = self.schema_version().await?;
             let Some(migration) = MIGRATIONS.get(applied as usize) else { return Ok(()) };
             // The version bump is in the same transaction: a migration applies whole or not at all.
-            let mut statements: Vec<Statement> = migration.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+            let mut statements: Vec<Statement> =
+                migration.iter().map(|sql| Statement::new(*sql, vec![])).collect();
             statements.push(Statement::new(
                 "UPDATE docent_meta SET value = value + 1 WHERE key = 'schema_version' AND value = ?1",
                 vec![applied.into()],
             ));
             if let Err(error) = self.db.batch(&statements).await {
-                // Another instance may have applied it at the same moment (its ALTER won); otherwise fail.
+                // Another instance may have applied it at the same moment (its ALTER won);
+                // otherwise fail.
                 if self.schema_version().await? == applied {
                     return Err(error);
                 }
@@ -288,29 +303,38 @@ impl<D: SqlDatabase> SqlStore<D> {
             .await?;
         loop {
             let applied = self.schema_version().await?;
-            let Some((name, script)) = POSTGRES_MIGRATIONS.get(applied as usize) else { return Ok(()) };
-            let mut statements = vec![Statement::new("SELECT pg_advisory_xact_lock(7355608)", vec![])];
-            statements.extend(split_script(script).into_iter().map(|sql| Statement::new(sql, vec![])));
+            let Some((name, script)) = POSTGRES_MIGRATIONS.get(applied as usize) else {
+                return Ok(());
+            };
+            let mut statements =
+                vec![Statement::new("SELECT pg_advisory_xact_lock(7355608)", vec![])];
+            statements
+                .extend(split_script(script).into_iter().map(|sql| Statement::new(sql, vec![])));
             statements.push(Statement::new(
                 "INSERT INTO docent_migrations (version, name, applied_at) VALUES (?1, ?2, (extract(epoch from now()) * 1000)::bigint)",
                 vec![(applied + 1).into(), (*name).into()],
             ));
             if let Err(error) = self.db.batch(&statements).await {
                 if self.schema_version().await? == applied {
-                    return Err(PortError { message: format!("migration {name}: {}", error.message), ..error });
+                    return Err(PortError {
+                        message: format!("migration {name}: {}", error.message),
+                        ..error
+                    });
                 }
             }
         }
     }
 
-    /// How many migrations this database has applied ([`MIGRATIONS`] on SQLite, [`POSTGRES_MIGRATIONS`]
-    /// on Postgres).
+    /// How many migrations this database has applied ([`MIGRATIONS`] on SQLite,
+    /// [`POSTGRES_MIGRATIONS`] on Postgres).
     pub async fn schema_version(&self) -> PortResult<u64> {
         if self.db.dialect() == SqlDialect::Postgres {
             let rows = self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await?;
             return rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0));
         }
-        let rows = self.query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![]).await?;
+        let rows = self
+            .query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![])
+            .await?;
         rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0))
     }
 
@@ -341,7 +365,8 @@ impl<D: SqlDatabase> SqlStore<D> {
     async fn job_from_row(&self, row: &Row) -> PortResult<CrawlJob> {
         let id = text(row, 0)?;
         let globs = |i: usize| -> PortResult<Vec<String>> {
-            serde_json::from_str(&text(row, i)?).map_err(|e| PortError::permanent(format!("corrupt glob list: {e}")))
+            serde_json::from_str(&text(row, i)?)
+                .map_err(|e| PortError::permanent(format!("corrupt glob list: {e}")))
         };
         let timestamp = |i: usize| opt_int(row, i).map(format_timestamp);
         let blocked = self
@@ -355,7 +380,8 @@ impl<D: SqlDatabase> SqlStore<D> {
             pages: self.page_counts(&id).await?,
             id,
             url: text(row, 1)?,
-            status: JobStatus::parse(&text(row, 2)?).ok_or_else(|| PortError::permanent("corrupt job status"))?,
+            status: JobStatus::parse(&text(row, 2)?)
+                .ok_or_else(|| PortError::permanent("corrupt job status"))?,
             priority: Priority::parse(&text(row, 3)?).unwrap_or_default(),
             max_pages: int(row, 4)? as u32,
             max_depth: int(row, 5)? as u32,
@@ -372,7 +398,12 @@ const JOB_COLUMNS: &str =
     "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
 
 impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
-    async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()> {
+    async fn create_job(
+        &self,
+        job: &NewCrawlJob,
+        start: &CrawlMessage,
+        now_ms: u64,
+    ) -> PortResult<()> {
         let globs = |g: &Vec<String>| serde_json::to_string(g).unwrap_or_else(|_| "[]".into());
         self.db
             .batch(&[
@@ -400,7 +431,9 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>> {
-        let rows = self.query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE id = ?1"), vec![id.into()]).await?;
+        let rows = self
+            .query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE id = ?1"), vec![id.into()])
+            .await?;
         match rows.first() {
             Some(row) => Ok(Some(self.job_from_row(row).await?)),
             None => Ok(None),
@@ -409,7 +442,10 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
 
     async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>> {
         let rows = self
-            .query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs ORDER BY created_at DESC LIMIT ?1"), vec![u64::from(limit).into()])
+            .query(
+                &format!("SELECT {JOB_COLUMNS} FROM crawl_jobs ORDER BY created_at DESC LIMIT ?1"),
+                vec![u64::from(limit).into()],
+            )
             .await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -449,29 +485,48 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
 
     async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
         let rows = self
-            .query("SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2", vec![job_id.into(), url_key.into()])
+            .query(
+                "SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2",
+                vec![job_id.into(), url_key.into()],
+            )
             .await?;
         Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(UrlState::parse))
     }
 
-    async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()> {
+    async fn add_discovered(
+        &self,
+        parent: &CrawlMessage,
+        found: &[CrawlMessage],
+        max_pages: u32,
+        now_ms: u64,
+    ) -> PortResult<()> {
         // Candidates beyond the capacity left are dropped first, so a full job costs one read.
-        let recorded = self.query("SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1", vec![parent.job.as_str().into()]).await?;
-        let room = u64::from(max_pages).saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
+        let recorded = self
+            .query(
+                "SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1",
+                vec![parent.job.as_str().into()],
+            )
+            .await?;
+        let room = u64::from(max_pages)
+            .saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
         if room == 0 {
             return Ok(());
         }
-        // Already-recorded URLs do not use room, so the SQL LIMIT (not a cut here) decides what fits.
+        // Already-recorded URLs do not use room, so the SQL LIMIT (not a cut here) decides what
+        // fits.
         let mut seen = std::collections::HashSet::new();
         let found: Vec<&CrawlMessage> = found.iter().filter(|m| seen.insert(m.url_key())).collect();
         let mut inserted = 0;
-        // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap check
-        // and the insert are one statement, so concurrent consumers can never push a job past max_pages:
-        // the LIMIT is the room left when the statement runs, and only URLs not yet recorded count.
+        // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap
+        // check and the insert are one statement, so concurrent consumers can never push a job past
+        // max_pages: the LIMIT is the room left when the statement runs, and only URLs not yet
+        // recorded count.
         for group in found.chunks(DISCOVERED_PER_STATEMENT) {
             let rows: Vec<serde_json::Value> = group
                 .iter()
-                .map(|m| serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects]))
+                .map(|m| {
+                    serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects])
+                })
                 .collect();
             let sql = match self.db.dialect() {
                 SqlDialect::Sqlite => {
@@ -483,8 +538,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                        AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
                      LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))"
                 }
-                // Two consumers adding children of one job could each see room for the same slots; the
-                // row lock on the job makes them take turns, as SQLite's single writer does.
+                // Two consumers adding children of one job could each see room for the same slots;
+                // the row lock on the job makes them take turns, as SQLite's single writer does.
                 SqlDialect::Postgres => {
                     "INSERT INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
                      SELECT ?1, e->>0, e->>1, (e->>2)::integer, ?2, 'queued', ?3, (e->>3)::bigint, (e->>4)::integer
@@ -505,7 +560,13 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                     u64::from(max_pages).into(),
                 ],
             );
-            inserted += self.db.batch(std::slice::from_ref(&statement)).await?.first().copied().unwrap_or(0);
+            inserted += self
+                .db
+                .batch(std::slice::from_ref(&statement))
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(0);
             if inserted >= room {
                 break;
             }
@@ -522,7 +583,12 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .await?;
         rows.iter()
             .map(|row| {
-                let mut message = CrawlMessage::new(&parent.job, &text(row, 0)?, int(row, 1)? as u32, parent.priority);
+                let mut message = CrawlMessage::new(
+                    &parent.job,
+                    &text(row, 0)?,
+                    int(row, 1)? as u32,
+                    parent.priority,
+                );
                 message.lastmod_ms = row.get(2).and_then(Value::as_u64);
                 message.redirects = int(row, 3)? as u32;
                 Ok(message)
@@ -530,7 +596,12 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .collect()
     }
 
-    async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool> {
+    async fn finish_url(
+        &self,
+        message: &CrawlMessage,
+        outcome: &UrlOutcome,
+        now_ms: u64,
+    ) -> PortResult<bool> {
         let changes = self
             .db
             .batch(&[
@@ -546,8 +617,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                         now_ms.into(),
                     ],
                 ),
-                // The job ends when no URL is left queued. Children are recorded before their parent
-                // finishes, so "none queued" really means the crawl is complete.
+                // The job ends when no URL is left queued. Children are recorded before their
+                // parent finishes, so "none queued" really means the crawl is complete.
                 Statement::new(
                     "UPDATE crawl_jobs SET finished_at = ?2,
                        status = CASE WHEN EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state <> 'failed')
@@ -562,7 +633,13 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
-        self.db.batch(&[Statement::new("INSERT INTO crawl_truncated (job_id) VALUES (?1) ON CONFLICT DO NOTHING", vec![job_id.into()])]).await.map(|_| ())
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO crawl_truncated (job_id) VALUES (?1) ON CONFLICT DO NOTHING",
+                vec![job_id.into()],
+            )])
+            .await
+            .map(|_| ())
     }
 
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()> {
@@ -574,7 +651,10 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool> {
-        Ok(!self.query("SELECT 1 FROM crawl_truncated WHERE job_id = ?1", vec![job_id.into()]).await?.is_empty())
+        Ok(!self
+            .query("SELECT 1 FROM crawl_truncated WHERE job_id = ?1", vec![job_id.into()])
+            .await?
+            .is_empty())
     }
 
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32> {
@@ -623,7 +703,11 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .first()
             .and_then(|r| opt_text(r, 0))
             .unwrap_or_else(|| "unknown".into());
-        let outcome = UrlOutcome { state: UrlState::Failed, fetched: false, detail: Some(format!("gave up after retries: {reason}")) };
+        let outcome = UrlOutcome {
+            state: UrlState::Failed,
+            fetched: false,
+            detail: Some(format!("gave up after retries: {reason}")),
+        };
         self.finish_url(message, &outcome, now_ms).await
     }
 
@@ -648,7 +732,11 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .collect()
     }
 
-    async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+    async fn replay_dead_letters(
+        &self,
+        job: Option<&str>,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
                 "SELECT d.job_id, d.url, d.depth, j.priority FROM dead_letters d JOIN crawl_jobs j ON j.id = d.job_id
@@ -658,7 +746,14 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .await?;
         let messages: Vec<CrawlMessage> = rows
             .iter()
-            .map(|r| Ok(CrawlMessage::new(&text(r, 0)?, &text(r, 1)?, int(r, 2)? as u32, priority_at(r, 3))))
+            .map(|r| {
+                Ok(CrawlMessage::new(
+                    &text(r, 0)?,
+                    &text(r, 1)?,
+                    int(r, 2)? as u32,
+                    priority_at(r, 3),
+                ))
+            })
             .collect::<PortResult<_>>()?;
         for message in &messages {
             let (job, key) = (message.job.as_str(), message.url_key());
@@ -681,10 +776,15 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         Ok(messages)
     }
 
-    async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+    async fn take_stale_queued(
+        &self,
+        older_than_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>> {
         // A job is stalled when none of its URLs changed state, and no sweep resent its work, since
-        // `older_than_ms`: its messages were lost. A job that progresses slowly (a polite crawl of a
-        // large site) is left alone however long its URLs wait.
+        // `older_than_ms`: its messages were lost. A job that progresses slowly (a polite crawl of
+        // a large site) is left alone however long its URLs wait.
         let rows = self
             .query(
                 "SELECT u.job_id, u.url, u.depth, j.priority, u.lastmod_ms, u.redirects FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
@@ -698,7 +798,12 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         let messages: Vec<CrawlMessage> = rows
             .iter()
             .map(|row| {
-                let mut message = CrawlMessage::new(&text(row, 0)?, &text(row, 1)?, int(row, 2)? as u32, priority_at(row, 3));
+                let mut message = CrawlMessage::new(
+                    &text(row, 0)?,
+                    &text(row, 1)?,
+                    int(row, 2)? as u32,
+                    priority_at(row, 3),
+                );
                 message.lastmod_ms = row.get(4).and_then(Value::as_u64);
                 message.redirects = int(row, 5)? as u32;
                 Ok(message)
@@ -707,8 +812,15 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         let mut jobs: Vec<&str> = messages.iter().map(|m| m.job.as_str()).collect();
         jobs.sort_unstable();
         jobs.dedup();
-        let touches: Vec<Statement> =
-            jobs.iter().map(|job| Statement::new("UPDATE crawl_jobs SET swept_at = ?2 WHERE id = ?1", vec![(*job).into(), now_ms.into()])).collect();
+        let touches: Vec<Statement> = jobs
+            .iter()
+            .map(|job| {
+                Statement::new(
+                    "UPDATE crawl_jobs SET swept_at = ?2 WHERE id = ?1",
+                    vec![(*job).into(), now_ms.into()],
+                )
+            })
+            .collect();
         for group in touches.chunks(50) {
             self.db.batch(group).await?;
         }
@@ -728,7 +840,9 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 etag: opt_text(row, 1),
                 last_modified: opt_text(row, 2),
                 job_id: opt_text(row, 3),
-                links: opt_text(row, 4).and_then(|l| serde_json::from_str(&l).ok()).unwrap_or_default(),
+                links: opt_text(row, 4)
+                    .and_then(|l| serde_json::from_str(&l).ok())
+                    .unwrap_or_default(),
                 indexed_at_ms: int(row, 5)?,
                 links_capped: int(row, 6)? != 0,
             })),
@@ -764,8 +878,8 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             if let Some(vector) = doc.chunks.iter().find_map(|c| c.vector.as_ref()) {
                 statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
             }
-            // Each statement is a round trip to a server: a page's chunks and vectors go as one JSON
-            // array each (SQLite runs statements in-process, and D1 sends a batch at once).
+            // Each statement is a round trip to a server: a page's chunks and vectors go as one
+            // JSON array each (SQLite runs statements in-process, and D1 sends a batch at once).
             statements.extend(postgres_chunk_statements(doc));
         } else {
             for chunk in &doc.chunks {
@@ -786,7 +900,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 }
             }
         }
-        statements.push(Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]));
+        statements.push(Statement::new(
+            "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+            vec![],
+        ));
         // One batch is one transaction: readers see the old page or the new one, never a mix.
         self.db.batch(&statements).await.map(|_| ())
     }
@@ -797,7 +914,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             .batch(&[
                 Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![url_key.into()]),
                 Statement::new("DELETE FROM documents WHERE url_key = ?1", vec![url_key.into()]),
-                Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![]),
+                Statement::new(
+                    "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+                    vec![],
+                ),
             ])
             .await?;
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
@@ -824,12 +944,20 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             .db
             .batch(&[
                 Statement::new(format!("DELETE FROM chunks WHERE url_key IN ({UNSEEN})"), params()),
-                Statement::new(format!("DELETE FROM documents WHERE url_key IN ({UNSEEN})"), params()),
+                Statement::new(
+                    format!("DELETE FROM documents WHERE url_key IN ({UNSEEN})"),
+                    params(),
+                ),
             ])
             .await?;
         let removed = changes.get(1).copied().unwrap_or(0);
         if removed > 0 {
-            self.db.batch(&[Statement::new("UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'", vec![])]).await?;
+            self.db
+                .batch(&[Statement::new(
+                    "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+                    vec![],
+                )])
+                .await?;
         }
         Ok(removed)
     }
@@ -838,13 +966,21 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         self.db
             .batch(&[
                 Statement::new("DELETE FROM page_sightings WHERE job_id = ?1", vec![job_id.into()]),
-                Statement::new("DELETE FROM crawl_truncated WHERE job_id = ?1", vec![job_id.into()]),
+                Statement::new(
+                    "DELETE FROM crawl_truncated WHERE job_id = ?1",
+                    vec![job_id.into()],
+                ),
             ])
             .await
             .map(|_| ())
     }
 
-    async fn lexical_search(&self, terms: &[String], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+    async fn lexical_search(
+        &self,
+        terms: &[String],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<SearchHit>> {
         let (sql, expression, sign) = match self.db.dialect() {
             SqlDialect::Sqlite => {
                 let (t, h, b) = BM25_WEIGHTS;
@@ -866,7 +1002,9 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             }
         };
         let Some(expression) = expression else { return Ok(Vec::new()) };
-        let rows = self.query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()]).await?;
+        let rows = self
+            .query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()])
+            .await?;
         rows.iter().map(|row| scored_hit(row, sign)).collect()
     }
 
@@ -875,8 +1013,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         // D1 binds at most 100 parameters per statement.
         for group in ids.chunks(90) {
             let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT id, url, title, heading, text FROM chunks WHERE id IN ({marks})");
-            let rows = self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
+            let sql =
+                format!("SELECT id, url, title, heading, text FROM chunks WHERE id IN ({marks})");
+            let rows =
+                self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
             hits.extend(rows.iter().map(hit_from_row).collect::<PortResult<Vec<_>>>()?);
         }
         // In the order asked for.
@@ -885,34 +1025,55 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     }
 
     async fn index_version(&self) -> PortResult<u64> {
-        let rows = self.query("SELECT value FROM docent_meta WHERE key = 'index_version'", vec![]).await?;
+        let rows =
+            self.query("SELECT value FROM docent_meta WHERE key = 'index_version'", vec![]).await?;
         rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
     }
 
     async fn counts(&self) -> PortResult<IndexCounts> {
-        let rows = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)", vec![]).await?;
-        let row = rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
+        let rows = self
+            .query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)", vec![])
+            .await?;
+        let row =
+            rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
         Ok(IndexCounts { documents: int(row, 0)?, chunks: int(row, 1)? })
     }
 }
 
 fn hit_from_row(row: &Row) -> PortResult<SearchHit> {
-    Ok(SearchHit { chunk_id: text(row, 0)?, url: text(row, 1)?, title: text(row, 2)?, heading: text(row, 3)?, text: text(row, 4)?, score: 0.0 })
+    Ok(SearchHit {
+        chunk_id: text(row, 0)?,
+        url: text(row, 1)?,
+        title: text(row, 2)?,
+        heading: text(row, 3)?,
+        text: text(row, 4)?,
+        score: 0.0,
+    })
 }
 
-/// A hit whose score is the row's sixth column times `sign` (-1 where the database's lower is better).
+/// A hit whose score is the row's sixth column times `sign` (-1 where the database's lower is
+/// better).
 fn scored_hit(row: &Row, sign: f64) -> PortResult<SearchHit> {
-    Ok(SearchHit { score: sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0), ..hit_from_row(row)? })
+    Ok(SearchHit {
+        score: sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0),
+        ..hit_from_row(row)?
+    })
 }
 
 /// Candidates kept from the sign-bit pass for every result asked of the vector search.
 const RESCORE_FACTOR: usize = 8;
 
 impl<D: SqlDatabase> VectorStore for SqlStore<D> {
-    /// A scan of every chunk's sign bits (Hamming distance to the query's), then the best candidates
-    /// rescored with their int8 values. Nothing is kept between calls, so a Worker isolate needs no
-    /// memory beyond one query's codes.
-    async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
+    /// A scan of every chunk's sign bits (Hamming distance to the query's), then the best
+    /// candidates rescored with their int8 values. Nothing is kept between calls, so a Worker
+    /// isolate needs no memory beyond one query's codes.
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>> {
         if self.db.dialect() == SqlDialect::Postgres {
             return self.nearest_pgvector(model, query, url_prefix, limit).await;
         }
@@ -953,20 +1114,29 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(scored)
     }
 
-    async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>> {
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        chunk_ids: &[String],
+    ) -> PortResult<Vec<(String, f32)>> {
         let postgres = self.db.dialect() == SqlDialect::Postgres;
         let mut scored = Vec::with_capacity(chunk_ids.len());
         for group in chunk_ids.chunks(90) {
             let mut params: Vec<SqlValue> = vec![model.into()];
             let score_column = if postgres {
-                // pgvector's <#> is the negated inner product; vectors are unit length, so this is cosine.
+                // pgvector's <#> is the negated inner product; vectors are unit length, so this is
+                // cosine.
                 params.push(pgvector_literal(query).into());
                 "(-(embedding <#> (?2::text)::vector))::float8"
             } else {
                 "int8"
             };
             let first_id = params.len() + 1;
-            let marks = (first_id..first_id + group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let marks = (first_id..first_id + group.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!("SELECT chunk_id, {score_column} FROM chunk_vectors WHERE model = ?1 AND chunk_id IN ({marks})");
             params.extend(group.iter().map(|id| id.as_str().into()));
             for row in self.query(&sql, params).await? {
@@ -983,7 +1153,11 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(scored)
     }
 
-    async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>> {
+    async fn chunks_without_vectors(
+        &self,
+        url_key: &str,
+        model: &str,
+    ) -> PortResult<Vec<(String, String, String, String)>> {
         let rows = self
             .query(
                 "SELECT c.id, c.title, c.heading, c.text FROM chunks c
@@ -995,27 +1169,39 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
     }
 
-    async fn put_vectors(&self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)]) -> PortResult<()> {
+    async fn put_vectors(
+        &self,
+        url_key: &str,
+        vectors: &[(String, docent_core::domain::ChunkVector)],
+    ) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
         let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
         if let (SqlDialect::Postgres, Some((_, vector))) = (self.db.dialect(), vectors.first()) {
             statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
         }
-        statements.extend(vectors.iter().map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)));
+        statements.extend(
+            vectors
+                .iter()
+                .map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)),
+        );
         for group in statements.chunks(50) {
             self.db.batch(group).await?;
         }
         Ok(())
     }
 
-    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+    async fn fused_search(
+        &self,
+        query: &crate::api::FusedQuery<'_>,
+    ) -> PortResult<Option<Vec<SearchHit>>> {
         if self.db.dialect() != SqlDialect::Postgres {
             return Ok(None);
         }
         let Some(words) = tsquery_words(query.terms) else { return Ok(Some(Vec::new())) };
         let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
         let k = docent_core::retrieval::search::RRF_K;
-        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's weight / (k + index + 1).
+        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's weight / (k + index
+        // + 1).
         let sql = format!(
             "WITH {POSTGRES_BM25},
              lexical AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM scored ORDER BY rank LIMIT ?2),
@@ -1052,16 +1238,28 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
-        let rows = self.query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()]).await?;
+        let rows = self
+            .query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()])
+            .await?;
         rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
     }
 }
 
 impl<D: SqlDatabase> SqlStore<D> {
-    /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after the
-    /// chunk's own transaction.
-    fn vector_statement(&self, chunk_id: &str, url_key: &str, vector: &docent_core::domain::ChunkVector, if_chunk_exists: bool) -> Statement {
-        let guard = if if_chunk_exists { "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)" } else { "WHERE true" };
+    /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after
+    /// the chunk's own transaction.
+    fn vector_statement(
+        &self,
+        chunk_id: &str,
+        url_key: &str,
+        vector: &docent_core::domain::ChunkVector,
+        if_chunk_exists: bool,
+    ) -> Statement {
+        let guard = if if_chunk_exists {
+            "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)"
+        } else {
+            "WHERE true"
+        };
         match self.db.dialect() {
             SqlDialect::Sqlite => {
                 let (bits, int8) = QuantizedVector::new(&vector.values).encode();
@@ -1077,9 +1275,15 @@ impl<D: SqlDatabase> SqlStore<D> {
         }
     }
 
-    /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query repeats
-    /// the index's expression and predicate literally so the planner can use it.
-    async fn nearest_pgvector(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
+    /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query
+    /// repeats the index's expression and predicate literally so the planner can use it.
+    async fn nearest_pgvector(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>> {
         let (dimensions, model_literal) = (query.len(), model_literal(model));
         let rows = self
             .query(
@@ -1092,25 +1296,33 @@ impl<D: SqlDatabase> SqlStore<D> {
                 vec![pgvector_literal(query).into(), u64::from(limit).into(), url_prefix.into()],
             )
             .await?;
-        rows.iter().map(|row| Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))).collect()
+        rows.iter()
+            .map(|row| {
+                Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))
+            })
+            .collect()
     }
 }
 
-/// A chunk has one vector: a new one replaces the old (Postgres's form of SQLite's `INSERT OR REPLACE`).
+/// A chunk has one vector: a new one replaces the old (Postgres's form of SQLite's `INSERT OR
+/// REPLACE`).
 const PG_REPLACE_VECTOR: &str =
     "ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding";
 
-/// A model name as a SQL string literal. pgvector's partial HNSW index is defined for one model, and
-/// the planner uses it only when a query states the same predicate literally.
+/// A model name as a SQL string literal. pgvector's partial HNSW index is defined for one model,
+/// and the planner uses it only when a query states the same predicate literally.
 fn model_literal(model: &str) -> String {
     format!("'{}'", model.replace('\'', "''"))
 }
 
-/// Creates, with the first vectors of a model and dimension, the partial HNSW index on the column cast
-/// to that dimension (a table may hold several models); a no-op once it exists. Written with the
-/// vectors, so searches never pay for it.
+/// Creates, with the first vectors of a model and dimension, the partial HNSW index on the column
+/// cast to that dimension (a table may hold several models); a no-op once it exists. Written with
+/// the vectors, so searches never pay for it.
 fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
-    let index = format!("chunk_vectors_hnsw_{}", &docent_core::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]);
+    let index = format!(
+        "chunk_vectors_hnsw_{}",
+        &docent_core::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]
+    );
     Statement::new(
         format!(
             "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {}",
@@ -1126,7 +1338,11 @@ fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
     if doc.chunks.is_empty() {
         return statements;
     }
-    let chunks: Vec<Value> = doc.chunks.iter().map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text])).collect();
+    let chunks: Vec<Value> = doc
+        .chunks
+        .iter()
+        .map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text]))
+        .collect();
     statements.push(Statement::new(
         "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
          SELECT e->>0, ?1, (e->>1)::integer, e->>2, ?2, e->>3, e->>4 FROM jsonb_array_elements((?3::text)::jsonb) AS e",
@@ -1135,7 +1351,11 @@ fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
     let vectors: Vec<Value> = doc
         .chunks
         .iter()
-        .filter_map(|c| c.vector.as_ref().map(|v| serde_json::json!([c.id, v.model, pgvector_literal(&v.values)])))
+        .filter_map(|c| {
+            c.vector
+                .as_ref()
+                .map(|v| serde_json::json!([c.id, v.model, pgvector_literal(&v.values)]))
+        })
         .collect();
     if !vectors.is_empty() {
         statements.push(Statement::new(
@@ -1151,11 +1371,15 @@ fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
 
 /// A vector in pgvector's text form, `[0.1,0.2,...]`.
 fn pgvector_literal(values: &[f32]) -> String {
-    let parts: Vec<String> = values.iter().map(|v| if v.is_finite() { v.to_string() } else { "0".to_string() }).collect();
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| if v.is_finite() { v.to_string() } else { "0".to_string() })
+        .collect();
     format!("[{}]", parts.join(","))
 }
 
-/// A migration file's statements: each ends with `;` at the end of a line. Comment lines are dropped.
+/// A migration file's statements: each ends with `;` at the end of a line. Comment lines are
+/// dropped.
 fn split_script(script: &str) -> Vec<String> {
     let mut statements = Vec::new();
     let mut current = String::new();
@@ -1184,22 +1408,35 @@ impl<D: SqlDatabase> SqlStore<D> {
     async fn ticket_from_row(&self, row: &Row) -> PortResult<(Ticket, String, String)> {
         let id = text(row, 0)?;
         let json = |i: usize| -> PortResult<serde_json::Value> {
-            serde_json::from_str(&text(row, i)?).map_err(|e| PortError::permanent(format!("corrupt ticket column {i}: {e}")))
+            serde_json::from_str(&text(row, i)?)
+                .map_err(|e| PortError::permanent(format!("corrupt ticket column {i}: {e}")))
         };
         let comments = self
-            .query("SELECT author, text, at FROM ticket_comments WHERE ticket_id = ?1 ORDER BY id", vec![id.as_str().into()])
+            .query(
+                "SELECT author, text, at FROM ticket_comments WHERE ticket_id = ?1 ORDER BY id",
+                vec![id.as_str().into()],
+            )
             .await?
             .iter()
-            .map(|r| Ok(TicketComment { author: text(r, 0)?, text: text(r, 1)?, at: format_timestamp(int(r, 2)?) }))
+            .map(|r| {
+                Ok(TicketComment {
+                    author: text(r, 0)?,
+                    text: text(r, 1)?,
+                    at: format_timestamp(int(r, 2)?),
+                })
+            })
             .collect::<PortResult<Vec<_>>>()?;
         let ticket = Ticket {
-            status: TicketStatus::parse(&text(row, 1)?).ok_or_else(|| PortError::permanent("corrupt ticket status"))?,
+            status: TicketStatus::parse(&text(row, 1)?)
+                .ok_or_else(|| PortError::permanent("corrupt ticket status"))?,
             subject: text(row, 2)?,
             description: text(row, 3)?,
             email: opt_text(row, 4),
             assignee: opt_text(row, 5),
-            transcript: serde_json::from_value(json(6)?).map_err(|e| PortError::permanent(e.to_string()))?,
-            sources: serde_json::from_value(json(7)?).map_err(|e| PortError::permanent(e.to_string()))?,
+            transcript: serde_json::from_value(json(6)?)
+                .map_err(|e| PortError::permanent(e.to_string()))?,
+            sources: serde_json::from_value(json(7)?)
+                .map_err(|e| PortError::permanent(e.to_string()))?,
             comments,
             created_at: format_timestamp(int(row, 8)?),
             updated_at: format_timestamp(int(row, 9)?),
@@ -1209,8 +1446,16 @@ impl<D: SqlDatabase> SqlStore<D> {
     }
 }
 
-fn audit_statement(id: &str, revision: &str, now_ms: u64, actor: &str, action: &str, detail: serde_json::Value) -> Statement {
-    // Written only if this change's UPDATE won (the ticket carries our revision), in the same transaction.
+fn audit_statement(
+    id: &str,
+    revision: &str,
+    now_ms: u64,
+    actor: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> Statement {
+    // Written only if this change's UPDATE won (the ticket carries our revision), in the same
+    // transaction.
     Statement::new(
         "INSERT INTO ticket_audit (ticket_id, at, actor, action, detail)
          SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND revision = ?6)",
@@ -1218,7 +1463,8 @@ fn audit_statement(id: &str, revision: &str, now_ms: u64, actor: &str, action: &
     )
 }
 
-const FEEDBACK_COLUMNS: &str = "id, answer_id, session_id, rating, comment, question, answer, created_at";
+const FEEDBACK_COLUMNS: &str =
+    "id, answer_id, session_id, rating, comment, question, answer, created_at";
 
 impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
     async fn record_feedback(&self, f: &docent_core::domain::Feedback) -> PortResult<()> {
@@ -1243,7 +1489,11 @@ impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn list_feedback(&self, rating: Option<docent_core::domain::Rating>, limit: u32) -> PortResult<Vec<docent_core::domain::Feedback>> {
+    async fn list_feedback(
+        &self,
+        rating: Option<docent_core::domain::Rating>,
+        limit: u32,
+    ) -> PortResult<Vec<docent_core::domain::Feedback>> {
         let rows = self
             .query(
                 &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
@@ -1256,7 +1506,8 @@ impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
                     id: text(row, 0)?,
                     answer_id: text(row, 1)?,
                     session_id: opt_text(row, 2),
-                    rating: docent_core::domain::Rating::parse(&text(row, 3)?).ok_or_else(|| PortError::permanent("unknown rating"))?,
+                    rating: docent_core::domain::Rating::parse(&text(row, 3)?)
+                        .ok_or_else(|| PortError::permanent("unknown rating"))?,
                     comment: opt_text(row, 4),
                     question: text(row, 5)?,
                     answer: text(row, 6)?,
@@ -1290,7 +1541,10 @@ impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
+    async fn usage_since(
+        &self,
+        since_day: &str,
+    ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         let rows = self
             .query(
                 "SELECT day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd
@@ -1336,18 +1590,27 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
                 audit_statement(&t.id, &t.id, now_ms, &t.actor, "created", serde_json::json!({"subject": t.subject})),
             ])
             .await?;
-        self.ticket(&t.id).await?.map(|(ticket, _)| ticket).ok_or_else(|| PortError::transient("ticket vanished after insert"))
+        self.ticket(&t.id)
+            .await?
+            .map(|(ticket, _)| ticket)
+            .ok_or_else(|| PortError::transient("ticket vanished after insert"))
     }
 
     async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>> {
-        let rows = self.query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()]).await?;
+        let rows = self
+            .query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()])
+            .await?;
         match rows.first() {
             None => Ok(None),
             Some(row) => self.ticket_from_row(row).await.map(|(t, hash, _)| Some((t, hash))),
         }
     }
 
-    async fn list_tickets(&self, status: Option<TicketStatus>, limit: u32) -> PortResult<Vec<Ticket>> {
+    async fn list_tickets(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> PortResult<Vec<Ticket>> {
         let rows = self
             .query(
                 &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1 ORDER BY updated_at DESC LIMIT ?2"),
@@ -1361,12 +1624,24 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
         Ok(tickets)
     }
 
-    async fn update_ticket(&self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64) -> PortResult<TicketUpdate> {
-        let rows = self.query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()]).await?;
+    async fn update_ticket(
+        &self,
+        id: &str,
+        change: &TicketChange,
+        actor: &str,
+        revision: &str,
+        now_ms: u64,
+    ) -> PortResult<TicketUpdate> {
+        let rows = self
+            .query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()])
+            .await?;
         let Some(row) = rows.first() else { return Ok(TicketUpdate::NotFound) };
         let (current, _, current_revision) = self.ticket_from_row(row).await?;
         let status = change.status.unwrap_or(current.status);
-        if change.status.is_some_and(|next| next != current.status && !current.status.can_become(next)) {
+        if change
+            .status
+            .is_some_and(|next| next != current.status && !current.status.can_become(next))
+        {
             return Ok(TicketUpdate::InvalidTransition { from: current.status, to: status });
         }
         let assignee = change.assignee.clone().unwrap_or(current.assignee.clone());
@@ -1375,7 +1650,8 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
             vec![id.into(), status.as_str().into(), assignee.clone().into(), now_ms.into(), revision.into(), current_revision.into()],
         )];
         if status != current.status {
-            let detail = serde_json::json!({"from": current.status.as_str(), "to": status.as_str()});
+            let detail =
+                serde_json::json!({"from": current.status.as_str(), "to": status.as_str()});
             statements.push(audit_statement(id, revision, now_ms, actor, "status_changed", detail));
         }
         if assignee != current.assignee {
@@ -1388,7 +1664,14 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
                  SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM tickets WHERE id = ?1 AND revision = ?5)",
                 vec![id.into(), actor.into(), comment.as_str().into(), now_ms.into(), revision.into()],
             ));
-            statements.push(audit_statement(id, revision, now_ms, actor, "commented", serde_json::json!({"chars": comment.chars().count()})));
+            statements.push(audit_statement(
+                id,
+                revision,
+                now_ms,
+                actor,
+                "commented",
+                serde_json::json!({"chars": comment.chars().count()}),
+            ));
         }
         let changes = self.db.batch(&statements).await?;
         if changes.first().copied().unwrap_or(0) == 0 {
@@ -1439,9 +1722,14 @@ fn opt_text(row: &Row, i: usize) -> Option<String> {
 
 fn int(row: &Row, i: usize) -> PortResult<u64> {
     match row.get(i) {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)).ok_or_else(|| PortError::permanent("negative count")),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f as u64))
+            .ok_or_else(|| PortError::permanent("negative count")),
         Some(Value::Null) => Ok(0),
-        other => Err(PortError::permanent(format!("expected integer in column {i}, got {other:?}"))),
+        other => {
+            Err(PortError::permanent(format!("expected integer in column {i}, got {other:?}")))
+        }
     }
 }
 

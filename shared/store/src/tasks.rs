@@ -1,29 +1,34 @@
 //! A durable task table: the crawl queue of platforms that have no managed queue (Spin, and any
 //! deployment whose store is Postgres).
 //!
-//! One row per crawl message. Sending inserts rows with a priority tier and a due time; a drainer claims
-//! due rows with a lease in priority order, runs them, and then deletes (ack), reschedules (retry) or
-//! moves them to the dead letters. It gives what the Worker gets from Cloudflare Queues:
+//! One row per crawl message. Sending inserts rows with a priority tier and a due time; a drainer
+//! claims due rows with a lease in priority order, runs them, and then deletes (ack), reschedules
+//! (retry) or moves them to the dead letters. It gives what the Worker gets from Cloudflare Queues:
 //!
-//! - **At-least-once delivery.** A claimed row stays in the table until it is settled; a drainer that
-//!   dies leaves a lease that expires, and the row is claimed again.
-//! - **No double claim.** The claim is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` statement:
-//!   SQLite runs writers one at a time, so two drainers never take the same row while its lease holds
-//!   (Postgres gets the same from `SELECT … FOR UPDATE SKIP LOCKED` in the sub-select).
+//! - **At-least-once delivery.** A claimed row stays in the table until it is settled; a drainer
+//!   that dies leaves a lease that expires, and the row is claimed again.
+//! - **No double claim.** The claim is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`
+//!   statement: SQLite runs writers one at a time, so two drainers never take the same row while
+//!   its lease holds (Postgres gets the same from `SELECT … FOR UPDATE SKIP LOCKED` in the
+//!   sub-select).
 //! - **Settling needs the lease.** Every ack and retry names the lease token it claimed with, so a
-//!   drainer whose lease ran out and whose row was claimed again cannot settle the other one's delivery.
-//! - **Retries and dead letters** as the Worker's queues are configured: [`MAX_RETRIES`] redeliveries
-//!   after the first, then the row turns into a dead letter, delivered once more to the dead-letter
-//!   consumer (`crawl::dead_letter`), as Cloudflare moves it to the dead-letter queue.
+//!   drainer whose lease ran out and whose row was claimed again cannot settle the other one's
+//!   delivery.
+//! - **Retries and dead letters** as the Worker's queues are configured: [`MAX_RETRIES`]
+//!   redeliveries after the first, then the row turns into a dead letter, delivered once more to
+//!   the dead-letter consumer (`crawl::dead_letter`), as Cloudflare moves it to the dead-letter
+//!   queue.
 //!
-//! Exactly-once *indexing* does not come from here but from the crawl store (see ARCHITECTURE.md): a
-//! redelivered message is recognised by its URL's state and acknowledged without work.
+//! Exactly-once *indexing* does not come from here but from the crawl store (see ARCHITECTURE.md):
+//! a redelivered message is recognised by its URL's state and acknowledged without work.
 
 use docent_core::domain::{CrawlMessage, Priority};
-use docent_core::ports::{Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::ports::{
+    Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement,
+};
 
-/// Redeliveries after the first before a message becomes a dead letter: `max_retries` of the Worker's
-/// queue consumers in wrangler.toml, so both platforms give a failing URL six attempts.
+/// Redeliveries after the first before a message becomes a dead letter: `max_retries` of the
+/// Worker's queue consumers in wrangler.toml, so both platforms give a failing URL six attempts.
 pub const MAX_RETRIES: u32 = 5;
 
 /// The table and the index the claim walks (tier first, then due time).
@@ -86,7 +91,9 @@ fn tier(priority: Priority) -> i64 {
 }
 
 fn integer(value: &serde_json::Value, column: &str) -> PortResult<i64> {
-    value.as_i64().ok_or_else(|| PortError::permanent(format!("crawl_tasks.{column}: not an integer: {value}")))
+    value.as_i64().ok_or_else(|| {
+        PortError::permanent(format!("crawl_tasks.{column}: not an integer: {value}"))
+    })
 }
 
 impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
@@ -99,7 +106,8 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         if self.db.dialect() == SqlDialect::Postgres {
             return Ok(());
         }
-        let statements: Vec<Statement> = SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+        let statements: Vec<Statement> =
+            SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
         self.db.batch(&statements).await.map(|_| ())
     }
 
@@ -111,7 +119,8 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         let statements = messages
             .iter()
             .map(|message| {
-                let body = serde_json::to_string(message).map_err(|e| PortError::permanent(format!("encoding a task: {e}")))?;
+                let body = serde_json::to_string(message)
+                    .map_err(|e| PortError::permanent(format!("encoding a task: {e}")))?;
                 Ok(Statement::new(
                     "INSERT INTO crawl_tasks (tier, due_ms, message) VALUES (?1, ?2, ?3)",
                     vec![tier(message.priority).into(), due_ms.into(), body.into()],
@@ -129,7 +138,8 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
         // Postgres runs writers concurrently: the sub-select locks the rows it picks and skips rows
         // another drainer is claiming, so two claims never overlap and never wait on each other.
-        let lock = if self.db.dialect() == SqlDialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let lock =
+            if self.db.dialect() == SqlDialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let rows = self
             .db
             .query(&Statement::new(
@@ -147,15 +157,21 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
             let [id, tier, due, retries, dead, message] = row.as_slice() else {
                 return Err(PortError::permanent("crawl_tasks claim: unexpected columns"));
             };
-            let body = message.as_str().ok_or_else(|| PortError::permanent("crawl_tasks.message: not text"))?;
-            let message: CrawlMessage = serde_json::from_str(body).map_err(|e| PortError::permanent(format!("decoding a task: {e}")))?;
-            claimed.push(((integer(tier, "tier")?, integer(due, "due_ms")?, integer(id, "id")?), Task {
-                id: integer(id, "id")?,
-                message,
-                retries: integer(retries, "retries")? as u32,
-                dead: integer(dead, "dead")? != 0,
-                lease_token: token.clone(),
-            }));
+            let body = message
+                .as_str()
+                .ok_or_else(|| PortError::permanent("crawl_tasks.message: not text"))?;
+            let message: CrawlMessage = serde_json::from_str(body)
+                .map_err(|e| PortError::permanent(format!("decoding a task: {e}")))?;
+            claimed.push((
+                (integer(tier, "tier")?, integer(due, "due_ms")?, integer(id, "id")?),
+                Task {
+                    id: integer(id, "id")?,
+                    message,
+                    retries: integer(retries, "retries")? as u32,
+                    dead: integer(dead, "dead")? != 0,
+                    lease_token: token.clone(),
+                },
+            ));
         }
         // RETURNING gives rows in no promised order: deliver in the claim's order.
         claimed.sort_by_key(|(order, _)| *order);
@@ -166,13 +182,17 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
     pub async fn ack(&self, task: &Task) -> PortResult<bool> {
         let changed = self
             .db
-            .batch(&[Statement::new("DELETE FROM crawl_tasks WHERE id = ?1 AND lease_token = ?2", vec![task.id.into(), task.lease_token.clone().into()])])
+            .batch(&[Statement::new(
+                "DELETE FROM crawl_tasks WHERE id = ?1 AND lease_token = ?2",
+                vec![task.id.into(), task.lease_token.clone().into()],
+            )])
             .await?;
         Ok(changed.first().copied().unwrap_or(0) > 0)
     }
 
     /// The delivery asked to be retried after `delay_seconds`: reschedules it, or, after its last
-    /// retry, turns it into a dead letter. A dead letter that asks for a retry is rescheduled as such.
+    /// retry, turns it into a dead letter. A dead letter that asks for a retry is rescheduled as
+    /// such.
     pub async fn retry(&self, task: &Task, delay_seconds: u32) -> PortResult<Retried> {
         let now = self.clock.now_ms();
         let (statement, outcome) = if !task.dead && task.retries >= MAX_RETRIES {
@@ -209,7 +229,8 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
                 vec![SqlValue::from(now)],
             ))
             .await?;
-        let row = rows.first().ok_or_else(|| PortError::permanent("crawl_tasks backlog: no row"))?;
+        let row =
+            rows.first().ok_or_else(|| PortError::permanent("crawl_tasks backlog: no row"))?;
         Ok(Backlog {
             due: row.first().and_then(|v| v.as_u64()).unwrap_or(0),
             waiting: row.get(1).and_then(|v| v.as_u64()).unwrap_or(0),

@@ -2,8 +2,9 @@
 //!
 //! Every `POST /v1/chat/completions` consumes the next [`Script`] entry, in order; once the script
 //! runs out the default reply (`Answer("OK [1]")` unless [`FakeLlm::set_default_reply`] changed it)
-//! answers. `GET /v1/models` lists one model; anything else is a 404 with a JSON error. Every request
-//! (whatever its path and whatever the answer) is recorded with its arrival time and JSON body.
+//! answers. `GET /v1/models` lists one model; anything else is a 404 with a JSON error. Every
+//! request (whatever its path and whatever the answer) is recorded with its arrival time and JSON
+//! body.
 //!
 //! The server speaks HTTP/1.1 on 127.0.0.1, one thread per connection, and closes the connection
 //! after each response (`Connection: close`). Streamed answers use chunked transfer encoding, one
@@ -22,8 +23,8 @@ use serde_json::{json, Value};
 /// What the server does with one chat-completions request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Script {
-    /// Success. Honours the request's `"stream"` flag: server-sent chunks if true, one JSON completion
-    /// if not. Usage is estimated in words.
+    /// Success. Honours the request's `"stream"` flag: server-sent chunks if true, one JSON
+    /// completion if not. Usage is estimated in words.
     Answer(String),
     /// As [`Script::Answer`], reporting these `prompt_tokens` and `completion_tokens`.
     AnswerWithUsage(String, u32, u32),
@@ -32,9 +33,9 @@ pub enum Script {
     Status { status: u16, retry_after: Option<u32>, body: String },
     /// Reads the request, sleeps, then answers as `Answer("late")` would.
     StallBeforeHeaders(Duration),
-    /// Streamed: sends the role chunk and `chunks_before_stall` content chunks, sleeps `stall`, then
-    /// sends the rest of the stream. Not streamed: sends the headers and the first half of the JSON
-    /// body, sleeps, then sends the second half.
+    /// Streamed: sends the role chunk and `chunks_before_stall` content chunks, sleeps `stall`,
+    /// then sends the rest of the stream. Not streamed: sends the headers and the first half of the
+    /// JSON body, sleeps, then sends the second half.
     StallAfterChunks { text: String, chunks_before_stall: usize, stall: Duration },
     /// A 200 `text/event-stream` whose data lines are not valid JSON, and no `[DONE]`.
     Malformed,
@@ -51,7 +52,8 @@ pub struct LlmRequest {
     pub at: Instant,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
-    /// The body parsed as JSON; `Null` when empty, a JSON string holding the text when it is not JSON.
+    /// The body parsed as JSON; `Null` when empty, a JSON string holding the text when it is not
+    /// JSON.
     pub body: Value,
 }
 
@@ -146,7 +148,10 @@ struct Incoming {
     body: Vec<u8>,
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>, out: &mut TcpStream) -> std::io::Result<Option<Incoming>> {
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    out: &mut TcpStream,
+) -> std::io::Result<Option<Incoming>> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line)? == 0 {
         return Ok(None);
@@ -156,7 +161,8 @@ fn read_request(reader: &mut BufReader<TcpStream>, out: &mut TcpStream) -> std::
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("/");
     let path = target.split('?').next().unwrap_or("/").to_string();
-    let (mut content_length, mut chunked, mut expect_continue, mut authorization) = (None, false, false, None);
+    let (mut content_length, mut chunked, mut expect_continue, mut authorization) =
+        (None, false, false, None);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
@@ -194,8 +200,12 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
             return Ok(body);
         }
         let size = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16)
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad chunk size {size_line:?}")))?;
+        let size = usize::from_str_radix(size, 16).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bad chunk size {size_line:?}"),
+            )
+        })?;
         if size == 0 {
             loop {
                 let mut trailer = String::new();
@@ -221,11 +231,12 @@ fn handle(stream: TcpStream, state: &Mutex<State>, ids: &AtomicU64) -> std::io::
     let body = if incoming.body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        serde_json::from_slice(&incoming.body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&incoming.body).into_owned()))
+        serde_json::from_slice(&incoming.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&incoming.body).into_owned()))
     };
     let is_chat = incoming.method == "POST" && incoming.path == "/v1/chat/completions";
-    // The script entry is taken under the same lock as the request is recorded, so the n-th recorded
-    // chat request is the one that consumed the n-th entry.
+    // The script entry is taken under the same lock as the request is recorded, so the n-th
+    // recorded chat request is the one that consumed the n-th entry.
     let script = {
         let mut state = state.lock().unwrap();
         state.requests.push(LlmRequest {
@@ -254,7 +265,12 @@ fn handle(stream: TcpStream, state: &Mutex<State>, ids: &AtomicU64) -> std::io::
         }
         None => {
             let message = format!("no route for {} {}", incoming.method, incoming.path);
-            write_json(&mut out, 404, &[], &json!({"error": {"message": message, "type": "invalid_request_error"}}))
+            write_json(
+                &mut out,
+                404,
+                &[],
+                &json!({"error": {"message": message, "type": "invalid_request_error"}}),
+            )
         }
     }
 }
@@ -271,7 +287,8 @@ struct ChatRequest {
 
 impl ChatRequest {
     fn new(body: &Value, n: u64) -> ChatRequest {
-        let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let created =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let prompt_words = body["messages"]
             .as_array()
             .map(|messages| messages.iter().map(|m| words(&content_text(&m["content"]))).sum())
@@ -312,7 +329,9 @@ impl ChatRequest {
 fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(" "),
+        Value::Array(parts) => {
+            parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(" ")
+        }
         _ => String::new(),
     }
 }
@@ -351,7 +370,9 @@ fn answer(out: &mut TcpStream, request: &ChatRequest, script: Script) -> std::io
             let usage = usage(request.prompt_words, words(&text));
             success(out, request, &text, usage, None)
         }
-        Script::AnswerWithUsage(text, prompt, completion) => success(out, request, &text, usage(prompt, completion), None),
+        Script::AnswerWithUsage(text, prompt, completion) => {
+            success(out, request, &text, usage(prompt, completion), None)
+        }
         Script::StallBeforeHeaders(pause) => {
             std::thread::sleep(pause);
             let text = "late";
@@ -373,7 +394,12 @@ fn answer(out: &mut TcpStream, request: &ChatRequest, script: Script) -> std::io
             };
             let message = if body.is_empty() { reason(status).to_string() } else { body };
             let retry = retry_after.map(|s| format!("Retry-After: {s}"));
-            write_json(out, status, retry.as_slice(), &json!({"error": {"message": message, "type": kind}}))
+            write_json(
+                out,
+                status,
+                retry.as_slice(),
+                &json!({"error": {"message": message, "type": kind}}),
+            )
         }
         Script::Malformed => {
             start_stream(out)?;
@@ -390,10 +416,18 @@ fn answer(out: &mut TcpStream, request: &ChatRequest, script: Script) -> std::io
 }
 
 /// A successful answer, streamed or not, optionally stalling after some chunks.
-fn success(out: &mut TcpStream, request: &ChatRequest, text: &str, usage: Value, stall: Option<(usize, Duration)>) -> std::io::Result<()> {
+fn success(
+    out: &mut TcpStream,
+    request: &ChatRequest,
+    text: &str,
+    usage: Value,
+    stall: Option<(usize, Duration)>,
+) -> std::io::Result<()> {
     if !request.stream {
         let body = serde_json::to_vec(&request.completion(text, usage))?;
-        let Some((_, pause)) = stall else { return write_body(out, 200, "application/json", &[], &body) };
+        let Some((_, pause)) = stall else {
+            return write_body(out, 200, "application/json", &[], &body);
+        };
         let half = body.len() / 2;
         write_head(out, 200, "application/json", &[], Some(body.len()))?;
         out.write_all(&body[..half])?;
@@ -452,8 +486,17 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn write_head(out: &mut TcpStream, status: u16, content_type: &str, extra: &[String], length: Option<usize>) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nConnection: close\r\n", reason(status));
+fn write_head(
+    out: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    extra: &[String],
+    length: Option<usize>,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nConnection: close\r\n",
+        reason(status)
+    );
     match length {
         Some(n) => head.push_str(&format!("Content-Length: {n}\r\n")),
         None => head.push_str("Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"),
@@ -467,13 +510,24 @@ fn write_head(out: &mut TcpStream, status: u16, content_type: &str, extra: &[Str
     out.flush()
 }
 
-fn write_body(out: &mut TcpStream, status: u16, content_type: &str, extra: &[String], body: &[u8]) -> std::io::Result<()> {
+fn write_body(
+    out: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    extra: &[String],
+    body: &[u8],
+) -> std::io::Result<()> {
     write_head(out, status, content_type, extra, Some(body.len()))?;
     out.write_all(body)?;
     out.flush()
 }
 
-fn write_json(out: &mut TcpStream, status: u16, extra: &[String], value: &Value) -> std::io::Result<()> {
+fn write_json(
+    out: &mut TcpStream,
+    status: u16,
+    extra: &[String],
+    value: &Value,
+) -> std::io::Result<()> {
     write_body(out, status, "application/json", extra, &serde_json::to_vec(value)?)
 }
 
@@ -529,20 +583,33 @@ mod tests {
         body["stream_options"] = json!({"include_usage": true});
         let reply = chat(&llm, body);
         assert_eq!(reply.status, 200);
-        assert!(reply.headers["content-type"].starts_with("text/event-stream"), "{:?}", reply.headers);
+        assert!(
+            reply.headers["content-type"].starts_with("text/event-stream"),
+            "{:?}",
+            reply.headers
+        );
         let data = data_lines(&reply.body);
         assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{}", reply.body);
-        let chunks: Vec<Value> = data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
-        assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "m-1"));
+        let chunks: Vec<Value> =
+            data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        assert!(chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "m-1"));
         assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
-        let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+        let text: String =
+            chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
         assert_eq!(text, "The answer is here [1].");
-        let content_chunks = chunks.iter().filter(|c| c["choices"][0]["delta"]["content"].as_str().is_some_and(|s| !s.is_empty()));
+        let content_chunks = chunks.iter().filter(|c| {
+            c["choices"][0]["delta"]["content"].as_str().is_some_and(|s| !s.is_empty())
+        });
         assert_eq!(content_chunks.count(), 5, "one chunk per word");
         let n = chunks.len();
         assert_eq!(chunks[n - 2]["choices"][0]["finish_reason"], "stop");
         assert_eq!(chunks[n - 1]["choices"], json!([]));
-        assert_eq!(chunks[n - 1]["usage"], json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}));
+        assert_eq!(
+            chunks[n - 1]["usage"],
+            json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8})
+        );
     }
 
     #[test]
@@ -555,7 +622,10 @@ mod tests {
 
     #[test]
     fn a_non_streamed_answer_is_one_json_completion() {
-        let llm = FakeLlm::start(vec![Script::Answer("Plain reply".into()), Script::AnswerWithUsage("Counted".into(), 40, 7)]);
+        let llm = FakeLlm::start(vec![
+            Script::Answer("Plain reply".into()),
+            Script::AnswerWithUsage("Counted".into(), 40, 7),
+        ]);
         let reply = chat(&llm, question(false));
         assert_eq!(reply.status, 200);
         assert!(reply.headers["content-type"].starts_with("application/json"));
@@ -564,13 +634,22 @@ mod tests {
         assert_eq!(completion["model"], "m-1");
         assert!(completion["id"].as_str().unwrap().starts_with("chatcmpl-"));
         assert!(completion["created"].as_u64().unwrap() > 0);
-        assert_eq!(completion["choices"][0]["message"], json!({"role": "assistant", "content": "Plain reply"}));
+        assert_eq!(
+            completion["choices"][0]["message"],
+            json!({"role": "assistant", "content": "Plain reply"})
+        );
         assert_eq!(completion["choices"][0]["finish_reason"], "stop");
-        assert_eq!(completion["usage"], json!({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}));
+        assert_eq!(
+            completion["usage"],
+            json!({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5})
+        );
 
         let counted = chat(&llm, question(false)).json();
         assert_eq!(counted["choices"][0]["message"]["content"], "Counted");
-        assert_eq!(counted["usage"], json!({"prompt_tokens": 40, "completion_tokens": 7, "total_tokens": 47}));
+        assert_eq!(
+            counted["usage"],
+            json!({"prompt_tokens": 40, "completion_tokens": 7, "total_tokens": 47})
+        );
     }
 
     #[test]
@@ -582,7 +661,10 @@ mod tests {
         let limited = chat(&llm, question(true));
         assert_eq!(limited.status, 429);
         assert_eq!(limited.headers.get("retry-after").map(String::as_str), Some("2"));
-        assert_eq!(limited.json()["error"], json!({"message": "slow down", "type": "rate_limit_error"}));
+        assert_eq!(
+            limited.json()["error"],
+            json!({"message": "slow down", "type": "rate_limit_error"})
+        );
         let failed = chat(&llm, question(true));
         assert_eq!(failed.status, 500);
         assert!(!failed.headers.contains_key("retry-after"));
@@ -591,9 +673,14 @@ mod tests {
 
     #[test]
     fn the_script_is_consumed_in_order_then_the_default_reply() {
-        let llm = FakeLlm::start(vec![Script::Answer("first".into()), Script::Status { status: 503, retry_after: None, body: "down".into() }]);
+        let llm = FakeLlm::start(vec![
+            Script::Answer("first".into()),
+            Script::Status { status: 503, retry_after: None, body: "down".into() },
+        ]);
         llm.push(vec![Script::Answer("third".into())]);
-        let content = |reply: Reply| reply.json()["choices"][0]["message"]["content"].as_str().unwrap_or("").to_string();
+        let content = |reply: Reply| {
+            reply.json()["choices"][0]["message"]["content"].as_str().unwrap_or("").to_string()
+        };
         assert_eq!(content(chat(&llm, question(false))), "first");
         assert_eq!(chat(&llm, question(false)).status, 503);
         assert_eq!(content(chat(&llm, question(false))), "third");
@@ -608,7 +695,11 @@ mod tests {
 
     #[test]
     fn requests_are_recorded_with_their_bodies_and_authorization() {
-        let llm = FakeLlm::start(vec![Script::Status { status: 429, retry_after: Some(1), body: "busy".into() }]);
+        let llm = FakeLlm::start(vec![Script::Status {
+            status: 429,
+            retry_after: Some(1),
+            body: "busy".into(),
+        }]);
         let before = Instant::now();
         chat(&llm, question(true));
         chat(&llm, json!({"model": "m-2", "messages": []}));
@@ -622,7 +713,10 @@ mod tests {
         assert_eq!(llm.request_count(), 4);
         let seen = llm.requests();
         let paths: Vec<&str> = seen.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(paths, ["/v1/chat/completions", "/v1/chat/completions", "/v1/models", "/v1/nothing"]);
+        assert_eq!(
+            paths,
+            ["/v1/chat/completions", "/v1/chat/completions", "/v1/models", "/v1/nothing"]
+        );
         assert_eq!(seen[0].body, question(true));
         assert_eq!(seen[0].authorization.as_deref(), Some("Bearer sk-test"));
         assert_eq!(seen[1].body["model"], "m-2");
@@ -654,7 +748,11 @@ mod tests {
     fn stalls_hold_the_answer_back() {
         let llm = FakeLlm::start(vec![
             Script::StallBeforeHeaders(Duration::from_millis(300)),
-            Script::StallAfterChunks { text: "one two three four".into(), chunks_before_stall: 2, stall: Duration::from_millis(500) },
+            Script::StallAfterChunks {
+                text: "one two three four".into(),
+                chunks_before_stall: 2,
+                stall: Duration::from_millis(500),
+            },
         ]);
         let started = Instant::now();
         let late = chat(&llm, question(false));
@@ -673,20 +771,31 @@ mod tests {
             assert!(n > 0, "stream ended early: {seen}");
             seen.push_str(std::str::from_utf8(&buf[..n]).unwrap());
         }
-        assert!(started.elapsed() < Duration::from_millis(400), "chunks before the stall came late");
+        assert!(
+            started.elapsed() < Duration::from_millis(400),
+            "chunks before the stall came late"
+        );
         assert!(!seen.contains("three"));
         reader.read_to_string(&mut seen).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(500));
         let text: String = data_lines(&seen)
             .iter()
             .filter(|d| *d != "[DONE]")
-            .filter_map(|d| serde_json::from_str::<Value>(d).unwrap()["choices"][0]["delta"]["content"].as_str().map(String::from))
+            .filter_map(|d| {
+                serde_json::from_str::<Value>(d).unwrap()["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(String::from)
+            })
             .collect();
         assert_eq!(text, "one two three four");
         assert!(seen.trim_end().ends_with("data: [DONE]"));
 
         // Not streamed: half the JSON body, the stall, then the rest.
-        llm.push(vec![Script::StallAfterChunks { text: "whole".into(), chunks_before_stall: 0, stall: Duration::from_millis(300) }]);
+        llm.push(vec![Script::StallAfterChunks {
+            text: "whole".into(),
+            chunks_before_stall: 0,
+            stall: Duration::from_millis(300),
+        }]);
         let started = Instant::now();
         let whole = chat(&llm, question(false));
         assert!(started.elapsed() >= Duration::from_millis(300));
@@ -700,11 +809,17 @@ mod tests {
         assert_eq!(broken.status, 200);
         assert!(broken.headers["content-type"].starts_with("text/event-stream"));
         let data = data_lines(&broken.body);
-        assert!(!data.is_empty() && data.iter().all(|d| serde_json::from_str::<Value>(d).is_err()), "{data:?}");
+        assert!(
+            !data.is_empty() && data.iter().all(|d| serde_json::from_str::<Value>(d).is_err()),
+            "{data:?}"
+        );
         assert!(!broken.body.contains("[DONE]"));
 
         let url = format!("{}/chat/completions", llm.base_url());
-        assert!(crate::client().post(&url).send(question(true).to_string()).is_err(), "a dropped connection is an error");
+        assert!(
+            crate::client().post(&url).send(question(true).to_string()).is_err(),
+            "a dropped connection is an error"
+        );
         assert_eq!(llm.request_count(), 2);
         assert_eq!(llm.requests()[1].body, question(true));
     }

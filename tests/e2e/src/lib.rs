@@ -1,5 +1,6 @@
-//! Helpers for end-to-end tests: a fixture web server on loopback and a Docent instance started with
-//! the README's run command (`infra/scripts/dev.sh`) on a free port with its own state directory.
+//! Helpers for end-to-end tests: a fixture web server on loopback and a Docent instance started
+//! with the README's run command (`infra/scripts/dev.sh`) on a free port with its own state
+//! directory.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,7 +24,8 @@ pub fn free_port() -> u16 {
 /// A fault a fixture server injects for one path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
-    /// Answer `status` (with `Retry-After` if given) to the next `times` requests, or to all of them.
+    /// Answer `status` (with `Retry-After` if given) to the next `times` requests, or to all of
+    /// them.
     Status { status: u16, retry_after: Option<u32>, times: Option<u32> },
     /// Answer with a redirect to `location`.
     Redirect { status: u16, location: String },
@@ -54,9 +56,10 @@ struct ServerState {
     outage: std::sync::atomic::AtomicU32,
 }
 
-/// A static file server for fixture sites, written for the tests, that can also misbehave: it injects
-/// [`Fault`]s per path and site-wide outages, answers `If-None-Match` with 304 while `validators` is on,
-/// and records every request (with its arrival time) and the most requests it ever had in flight.
+/// A static file server for fixture sites, written for the tests, that can also misbehave: it
+/// injects [`Fault`]s per path and site-wide outages, answers `If-None-Match` with 304 while
+/// `validators` is on, and records every request (with its arrival time) and the most requests it
+/// ever had in flight.
 pub struct FixtureServer {
     pub port: u16,
     pub validators: Arc<AtomicBool>,
@@ -79,7 +82,8 @@ impl FixtureServer {
                 std::thread::spawn(move || {
                     let arrived = Instant::now();
                     let in_flight = InFlight::enter(&st);
-                    let _ = serve(stream, &root, &v, d.load(Ordering::SeqCst), &st, arrived, in_flight);
+                    let _ =
+                        serve(stream, &root, &v, d.load(Ordering::SeqCst), &st, arrived, in_flight);
                 });
             }
         });
@@ -103,7 +107,10 @@ impl FixtureServer {
 
     /// Requests for pages, leaving out robots.txt and sitemap.xml.
     pub fn page_requests(&self) -> Vec<(String, u16)> {
-        self.requests().into_iter().filter(|(path, _)| path != "/robots.txt" && path != "/sitemap.xml").collect()
+        self.requests()
+            .into_iter()
+            .filter(|(path, _)| path != "/robots.txt" && path != "/sitemap.xml")
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -135,7 +142,10 @@ impl FixtureServer {
     /// The most requests that arrived within any `window`.
     pub fn max_in_window(&self, window: Duration) -> usize {
         let times: Vec<Instant> = self.seen().into_iter().map(|r| r.arrived).collect();
-        (0..times.len()).map(|i| times[i..].iter().take_while(|t| **t < times[i] + window).count()).max().unwrap_or(0)
+        (0..times.len())
+            .map(|i| times[i..].iter().take_while(|t| **t < times[i] + window).count())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Serves `path` normally again.
@@ -204,10 +214,23 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .split('?')
+        .next()
+        .unwrap_or("/")
+        .to_string();
     let mut fault = take_fault(state, &path);
     let is_page = path != "/robots.txt" && !path.starts_with("/sitemap");
-    if fault.is_none() && is_page && state.outage.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+    if fault.is_none()
+        && is_page
+        && state
+            .outage
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
         fault = Some(Fault::Status { status: 503, retry_after: None, times: None });
     }
     let mut delay = delay_ms;
@@ -241,11 +264,17 @@ fn serve(
         (Some(Fault::Malformed), _) => {
             let mut body = b"<html><head><title>Broken page</title><body><main><h1>Broken <b>markup<p>Still readable text about recovery".to_vec();
             body.extend_from_slice(&[0xff, 0xfe, 0x00, b'<']);
-            body.extend_from_slice(b"<div <<span class='x'>><table><tr><td>cell<!-- never closed <p>tail");
+            body.extend_from_slice(
+                b"<div <<span class='x'>><table><tr><td>cell<!-- never closed <p>tail",
+            );
             (200, body, "text/html; charset=utf-8", None)
         }
         (_, Ok(body)) if !path.contains("..") => {
-            let etag = format!("\"{:x}\"", body.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3)));
+            let etag = format!(
+                "\"{:x}\"",
+                body.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64)
+                    .wrapping_mul(0x100000001b3))
+            );
             let content_type = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
                 Some("css") => "text/css",
@@ -274,7 +303,9 @@ fn serve(
         503 => "Service Unavailable",
         _ => "Status",
     };
-    let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n");
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n"
+    );
     for header in extra_headers {
         head.push_str(&format!("{header}\r\n"));
     }
@@ -297,22 +328,23 @@ pub struct Docent {
     child: Child,
     _state: TempDir,
     log_path: PathBuf,
-    /// Held while this instance runs: one local runtime per test binary at a time. Runtimes started at
-    /// the same moment race for workerd's internal ports, and timing assertions need the cores.
+    /// Held while this instance runs: one local runtime per test binary at a time. Runtimes started
+    /// at the same moment race for workerd's internal ports, and timing assertions need the cores.
     exclusive: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl Docent {
-    /// Starts `infra/scripts/dev.sh` with the already-built Worker (the test script builds it first).
+    /// Starts `infra/scripts/dev.sh` with the already-built Worker (the test script builds it
+    /// first).
     pub fn start(extra_env: &[(&str, &str)]) -> Docent {
         let exclusive = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Docent::start_with_state(TempDir::new("docent-e2e-state"), extra_env, exclusive)
     }
 
-    /// Stops this instance (its whole process group) and starts a new one on the same state directory,
-    /// as an operator restarting the runtime would.
+    /// Stops this instance (its whole process group) and starts a new one on the same state
+    /// directory, as an operator restarting the runtime would.
     pub fn restart(mut self, extra_env: &[(&str, &str)]) -> Docent {
         self.stop();
         let state = std::mem::replace(&mut self._state, TempDir { path: PathBuf::new() });
@@ -320,10 +352,16 @@ impl Docent {
         Docent::start_with_state(state, extra_env, exclusive)
     }
 
-    fn start_with_state(state: TempDir, extra_env: &[(&str, &str)], exclusive: std::sync::MutexGuard<'static, ()>) -> Docent {
+    fn start_with_state(
+        state: TempDir,
+        extra_env: &[(&str, &str)],
+        exclusive: std::sync::MutexGuard<'static, ()>,
+    ) -> Docent {
         let root = repo_root();
         if !root.join("functions/cloudflare/build/worker/shim.mjs").exists() {
-            let status = Command::new(root.join("infra/scripts/build-worker.sh")).status().expect("run build-worker.sh");
+            let status = Command::new(root.join("infra/scripts/build-worker.sh"))
+                .status()
+                .expect("run build-worker.sh");
             assert!(status.success(), "building the Worker failed");
         }
         let port = free_port();
@@ -342,7 +380,13 @@ impl Docent {
         }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().expect("start dev.sh");
-        let docent = Docent { base: format!("http://127.0.0.1:{port}"), child, _state: state, log_path, exclusive: Some(exclusive) };
+        let docent = Docent {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            _state: state,
+            log_path,
+            exclusive: Some(exclusive),
+        };
         docent.wait_ready(Duration::from_secs(90));
         docent
     }
@@ -400,7 +444,8 @@ pub struct TempDir {
 
 impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).expect("temp dir");
         TempDir { path }
@@ -416,8 +461,14 @@ impl Drop for TempDir {
     }
 }
 
-/// Polls `GET /api/crawls/{id}` until the job is done or failed (or `timeout` passes) and returns it.
-pub fn wait_for_job(docent: &Docent, admin: (&str, &str), id: &str, timeout: Duration) -> serde_json::Value {
+/// Polls `GET /api/crawls/{id}` until the job is done or failed (or `timeout` passes) and returns
+/// it.
+pub fn wait_for_job(
+    docent: &Docent,
+    admin: (&str, &str),
+    id: &str,
+    timeout: Duration,
+) -> serde_json::Value {
     let deadline = Instant::now() + timeout;
     loop {
         let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[admin], None).json();
@@ -464,7 +515,11 @@ impl Reply {
                         data.push_str(d);
                     }
                 }
-                (name, serde_json::from_str(&data).unwrap_or_else(|e| panic!("event data is not JSON ({e}): {data}")))
+                (
+                    name,
+                    serde_json::from_str(&data)
+                        .unwrap_or_else(|e| panic!("event data is not JSON ({e}): {data}")),
+                )
             })
             .collect()
     }
@@ -487,7 +542,11 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     let mut body = String::new();
     // A 304 has no body, whatever its headers say.
     if status != 304 {
-        response.body_mut().as_reader().read_to_string(&mut body).unwrap_or_else(|e| panic!("{method} {url}: reading the body: {e}"));
+        response
+            .body_mut()
+            .as_reader()
+            .read_to_string(&mut body)
+            .unwrap_or_else(|e| panic!("{method} {url}: reading the body: {e}"));
     }
     Reply { status, headers, body }
 }
@@ -505,17 +564,26 @@ pub mod site {
 
     /// A page with `text` in its main content and a list of `links`.
     pub fn page(title: &str, text: &str, links: &[String]) -> String {
-        let links: String = links.iter().map(|l| format!(r#"<li><a href="{l}">{l}</a></li>"#)).collect();
+        let links: String =
+            links.iter().map(|l| format!(r#"<li><a href="{l}">{l}</a></li>"#)).collect();
         format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><ul>{links}</ul></main></body></html>")
     }
 
     /// A section `/{name}/` whose index links to `pages` pages, each with a word of its own.
     pub fn section(root: &Path, name: &str, pages: usize) {
         let links: Vec<String> = (1..=pages).map(|i| format!("page-{i}.html")).collect();
-        write(root, &format!("/{name}/index.html"), &page(&format!("Section {name}"), "The index of this section.", &links));
+        write(
+            root,
+            &format!("/{name}/index.html"),
+            &page(&format!("Section {name}"), "The index of this section.", &links),
+        );
         for i in 1..=pages {
             let text = format!("Page {i} of section {name} describes the topic {name}topic{i} in a sentence or two.");
-            write(root, &format!("/{name}/page-{i}.html"), &page(&format!("{name} {i}"), &text, &[]));
+            write(
+                root,
+                &format!("/{name}/page-{i}.html"),
+                &page(&format!("{name} {i}"), &text, &[]),
+            );
         }
     }
 }

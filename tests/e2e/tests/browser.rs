@@ -1,10 +1,10 @@
-//! The chat page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`, driven
-//! by Selenium from tests/clients/browser_chat.py) asks Docent questions about a crawled fixture site
-//! whose text carries `<script>` and `<img onerror>` payloads, follows a citation, leaves feedback and
-//! opens a ticket; this test then checks on the server what the page sent.
+//! The chat page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! driven by Selenium from tests/clients/browser_chat.py) asks Docent questions about a crawled
+//! fixture site whose text carries `<script>` and `<img onerror>` payloads, follows a citation,
+//! leaves feedback and opens a ticket; this test then checks on the server what the page sent.
 //!
-//! Skipped, with a message, only when Chromium is not installed and neither `DOCENT_REQUIRE_BROWSER`
-//! nor `CI=true` is set; `infra/scripts/setup.sh` installs it.
+//! Skipped, with a message, only when Chromium is not installed and neither
+//! `DOCENT_REQUIRE_BROWSER` nor `CI=true` is set; `infra/scripts/setup.sh` installs it.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,21 +25,33 @@ fn find_executable(path: Option<String>, names: &[&str]) -> Option<PathBuf> {
         return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let dirs = std::env::var_os("PATH").unwrap_or_default();
-    names.iter().flat_map(|name| std::env::split_paths(&dirs).map(move |dir| dir.join(name))).find(|p| p.is_file())
+    names
+        .iter()
+        .flat_map(|name| std::env::split_paths(&dirs).map(move |dir| dir.join(name)))
+        .find(|p| p.is_file())
 }
 
 fn browser_required() -> bool {
-    std::env::var("DOCENT_REQUIRE_BROWSER").is_ok_and(|v| !v.is_empty() && v != "0") || std::env::var("CI").is_ok_and(|v| v == "true")
+    std::env::var("DOCENT_REQUIRE_BROWSER").is_ok_and(|v| !v.is_empty() && v != "0")
+        || std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// Runs the browser script, killing it if it outlives `SCRIPT_TIMEOUT`; returns (success, stdout, stderr).
+/// Runs the browser script, killing it if it outlives `SCRIPT_TIMEOUT`; returns (success, stdout,
+/// stderr).
 fn run_script(python: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
     let mut command = Command::new(python);
-    command.arg(repo_root().join("tests/clients/browser_chat.py")).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .arg(repo_root().join("tests/clients/browser_chat.py"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("run {} (infra/scripts/setup.sh creates the venv): {e}", python.display()));
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        panic!("run {} (infra/scripts/setup.sh creates the venv): {e}", python.display())
+    });
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let stdout = std::thread::spawn(move || {
         let mut s = String::new();
@@ -72,7 +84,8 @@ fn run_script(python: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, Str
 
 #[test]
 fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
-    let chromium = find_executable(std::env::var("DOCENT_CHROMIUM").ok(), &["chromium", "chromium-browser"]);
+    let chromium =
+        find_executable(std::env::var("DOCENT_CHROMIUM").ok(), &["chromium", "chromium-browser"]);
     let driver = find_executable(std::env::var("DOCENT_CHROMEDRIVER").ok(), &["chromedriver"]);
     let (chromium, driver) = match (chromium, driver) {
         (Some(c), Some(d)) => (c, d),
@@ -82,30 +95,57 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
                 if chromium.is_some() { "found" } else { "missing" },
                 if driver.is_some() { "found" } else { "missing" },
             );
-            assert!(!browser_required(), "the browser test is required (DOCENT_REQUIRE_BROWSER or CI=true) but {missing}");
+            assert!(
+                !browser_required(),
+                "the browser test is required (DOCENT_REQUIRE_BROWSER or CI=true) but {missing}"
+            );
             // Straight to stderr: libtest would hide an eprintln! of a passing test.
             let _ = writeln!(std::io::stderr(), "SKIPPED the browser test: {missing}; set DOCENT_REQUIRE_BROWSER=1 to make this a failure");
             return;
         }
     };
-    let venv = std::env::var("DOCENT_VENV").unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
+    let venv = std::env::var("DOCENT_VENV")
+        .unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
     let python = PathBuf::from(format!("{venv}/bin/python"));
 
     let site = FixtureServer::start(repo_root().join("tests/fixtures/inject"));
     // Three questions a minute, so the page meets a 429 within a few more.
     let docent = Docent::start(&[("DOCENT_CHAT_RATE_LIMIT", "3")]);
-    let started = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&json!({"url": site.url("/index.html")}).to_string()));
+    let started = request(
+        "POST",
+        &docent.url("/api/crawls"),
+        &[ADMIN, JSON],
+        Some(&json!({"url": site.url("/index.html")}).to_string()),
+    );
     assert_eq!(started.status, 202, "{}", started.body);
-    let job = wait_for_job(&docent, ADMIN, started.json()["id"].as_str().unwrap(), Duration::from_secs(90));
+    let job = wait_for_job(
+        &docent,
+        ADMIN,
+        started.json()["id"].as_str().unwrap(),
+        Duration::from_secs(90),
+    );
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["pages"]["indexed"], 3, "{job}");
 
     let browser_started = Instant::now();
-    let (ok, stdout, stderr) = run_script(&python, &[&docent.base, &site.url("")], &[("DOCENT_CHROMIUM", &chromium), ("DOCENT_CHROMEDRIVER", &driver)]);
+    let (ok, stdout, stderr) = run_script(
+        &python,
+        &[&docent.base, &site.url("")],
+        &[("DOCENT_CHROMIUM", &chromium), ("DOCENT_CHROMEDRIVER", &driver)],
+    );
     let browser_seconds = browser_started.elapsed().as_secs_f64();
-    assert!(ok, "the browser test failed:\n{stderr}\n--- Docent log (tail):\n{}", tail(&docent.log(), 4000));
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("browser report is not JSON ({e}): {stdout}\n{stderr}"));
-    let _ = writeln!(std::io::stderr(), "browser session took {browser_seconds:.1} s (the script counted {} s)", report["seconds"]);
+    assert!(
+        ok,
+        "the browser test failed:\n{stderr}\n--- Docent log (tail):\n{}",
+        tail(&docent.log(), 4000)
+    );
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("browser report is not JSON ({e}): {stdout}\n{stderr}"));
+    let _ = writeln!(
+        std::io::stderr(),
+        "browser session took {browser_seconds:.1} s (the script counted {} s)",
+        report["seconds"]
+    );
 
     // The first citation is the section of the crawled page that answers, and it opened there.
     let cited = site.url("/storage.html#cache-directory");
@@ -113,20 +153,38 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
     assert_eq!(report["followed_url"], cited.as_str(), "{report}");
     assert_eq!(report["followed_title"], "Storage — Lantern documentation", "{report}");
     assert_eq!(report["followed_heading"], "Cache directory", "{report}");
-    assert!(site.page_requests().iter().filter(|(path, status)| path == "/storage.html" && *status == 200).count() >= 2, "crawler and browser both fetched the page");
+    assert!(
+        site.page_requests()
+            .iter()
+            .filter(|(path, status)| path == "/storage.html" && *status == 200)
+            .count()
+            >= 2,
+        "crawler and browser both fetched the page"
+    );
 
-    // The payloads arrived as text: the server's own answer carries them, and the page showed them inert.
+    // The payloads arrived as text: the server's own answer carries them, and the page showed them
+    // inert.
     let payload_answer = report["payload_answer"].as_str().unwrap();
     assert!(payload_answer.contains("<script>window.__pwned=1;"), "{payload_answer}");
 
     // Feedback the page sent is listed for the admin with its rating, comment and answer.
-    let up_id = report["up_answer_id"].as_str().filter(|id| !id.is_empty()).expect("first answer id");
-    let down_id = report["down_answer_id"].as_str().filter(|id| !id.is_empty()).expect("second answer id");
+    let up_id =
+        report["up_answer_id"].as_str().filter(|id| !id.is_empty()).expect("first answer id");
+    let down_id =
+        report["down_answer_id"].as_str().filter(|id| !id.is_empty()).expect("second answer id");
     assert_ne!(up_id, down_id);
     let listed = request("GET", &docent.url("/api/feedback"), &[ADMIN], None);
     assert_eq!(listed.status, 200, "{}", listed.body);
-    let feedback = listed.json()["feedback"].as_array().cloned().unwrap_or_else(|| panic!("no feedback list: {}", listed.body));
-    let entry = |id: &str| feedback.iter().find(|f| f["answer_id"] == id).unwrap_or_else(|| panic!("no feedback for answer {id}: {}", listed.body));
+    let feedback = listed.json()["feedback"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no feedback list: {}", listed.body));
+    let entry = |id: &str| {
+        feedback
+            .iter()
+            .find(|f| f["answer_id"] == id)
+            .unwrap_or_else(|| panic!("no feedback for answer {id}: {}", listed.body))
+    };
     let down = entry(down_id);
     assert_eq!(down["rating"], "down", "{down}");
     assert_eq!(down["comment"], report["comment"], "{down}");
@@ -136,16 +194,33 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
     assert_eq!(up["rating"], "up", "{up}");
     assert!(up["comment"].is_null() || up["comment"] == "", "{up}");
     assert_eq!(feedback.len(), 2, "one entry per click: {}", listed.body);
-    assert_eq!(request("GET", &docent.url("/api/feedback"), &[], None).status, 401, "the listing needs the admin key");
+    assert_eq!(
+        request("GET", &docent.url("/api/feedback"), &[], None).status,
+        401,
+        "the listing needs the admin key"
+    );
 
     // The ticket the page opened carries the conversation so far.
-    let ticket = request("GET", &docent.url(&format!("/api/tickets/{}", report["ticket_id"].as_str().unwrap())), &[ADMIN], None);
+    let ticket = request(
+        "GET",
+        &docent.url(&format!("/api/tickets/{}", report["ticket_id"].as_str().unwrap())),
+        &[ADMIN],
+        None,
+    );
     assert_eq!(ticket.status, 200, "{}", ticket.body);
     let ticket = ticket.json();
     assert_eq!(ticket["ticket"]["subject"], "xylophone quantum marmalade", "{ticket}");
-    let turns: Vec<&str> = ticket["ticket"]["transcript"].as_array().unwrap().iter().filter_map(|t| t["text"].as_str()).collect();
+    let turns: Vec<&str> = ticket["ticket"]["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["text"].as_str())
+        .collect();
     assert!(turns.contains(&"Where does Lantern keep its build cache?"), "{ticket}");
-    assert!(ticket["ticket"]["sources"].as_array().unwrap().iter().any(|s| s["url"] == cited.as_str()), "{ticket}");
+    assert!(
+        ticket["ticket"]["sources"].as_array().unwrap().iter().any(|s| s["url"] == cited.as_str()),
+        "{ticket}"
+    );
 }
 
 fn tail(text: &str, bytes: usize) -> &str {

@@ -25,7 +25,10 @@ fn a_crawl_survives_a_restart_mid_way() {
         let job = request("GET", &docent.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
         let indexed = job["pages"]["indexed"].as_u64().unwrap_or(0);
         if indexed >= 1 {
-            assert!(indexed < 7, "the crawl finished before the restart; slow the site down: {job}");
+            assert!(
+                indexed < 7,
+                "the crawl finished before the restart; slow the site down: {job}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "the crawl did not start: {job}");

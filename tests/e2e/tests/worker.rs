@@ -1,20 +1,21 @@
-//! End to end on the local Cloudflare runtime: the Worker under `wrangler dev` (workerd) runs the shared
-//! scenario (tests/scenario): it crawls a fixture site served on loopback through the API and the queue,
-//! then answers searches and chat from D1, and again with the store on Postgres through Hyperdrive. The
-//! Spin components run the same scenario (tests/spin).
+//! End to end on the local Cloudflare runtime: the Worker under `wrangler dev` (workerd) runs the
+//! shared scenario (tests/scenario): it crawls a fixture site served on loopback through the API
+//! and the queue, then answers searches and chat from D1, and again with the store on Postgres
+//! through Hyperdrive. The Spin components run the same scenario (tests/spin).
 
 mod scenario;
 
 use docent_cli::platform::{open_database, Native};
 use docent_core::config::Config;
-use docent_store::api::DocumentStore;
 use docent_e2e::{repo_root, Docent, FixtureServer};
 use docent_functions::Platform;
+use docent_store::api::DocumentStore;
 use scenario::WEBHOOK_SECRET;
 
-/// The scenario's settings. Short retry delays keep the dead-letter scenario quick; Retry-After still
-/// sets the minimum. The flaky-page scenario fails one URL six times in a row to reach the dead-letter
-/// queue; the per-origin circuit breaker (tested natively) would otherwise pause that origin for a minute.
+/// The scenario's settings. Short retry delays keep the dead-letter scenario quick; Retry-After
+/// still sets the minimum. The flaky-page scenario fails one URL six times in a row to reach the
+/// dead-letter queue; the per-origin circuit breaker (tested natively) would otherwise pause that
+/// origin for a minute.
 const SCENARIO_ENV: [(&str, &str); 4] = [
     ("DOCENT_WEBHOOK_SECRET_DOCS", WEBHOOK_SECRET),
     ("DOCENT_RETRY_BASE_SECONDS", "1"),
@@ -33,13 +34,19 @@ fn crawl_search_and_chat_on_workerd() {
 /// (wrangler connects it to the test's own database).
 #[test]
 fn crawl_search_and_chat_on_workerd_with_postgres() {
-    let Some(database) = docent_cli::testing::fresh_postgres_database("worker_scenario") else { return };
+    let Some(database) = docent_cli::testing::fresh_postgres_database("worker_scenario") else {
+        return;
+    };
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     let mut env = SCENARIO_ENV.to_vec();
-    env.extend([("DOCENT_STORE", "postgres"), ("CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE", database.as_str())]);
+    env.extend([
+        ("DOCENT_STORE", "postgres"),
+        ("CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE", database.as_str()),
+    ]);
     let docent = Docent::start(&env);
     scenario::crawl_search_and_chat(&docent, &site);
-    // The pages really are in Postgres (not in D1): read the index back natively from the same database.
+    // The pages really are in Postgres (not in D1): read the index back natively from the same
+    // database.
     let native = Native::open(open_database(&database).unwrap(), Config::default()).unwrap();
     let counts = pollster::block_on(native.store().counts()).unwrap();
     assert!(counts.documents >= 5 && counts.chunks >= counts.documents, "{counts:?}");

@@ -1,21 +1,21 @@
-//! Runs Docent's Spin application in-process under wasmtime, the way miniflare runs a Worker: it reads
-//! `spin.toml`, loads each component, provides the Spin host interfaces the components import, and
-//! dispatches HTTP requests (by the manifest's routes) and cron events to them.
+//! Runs Docent's Spin application in-process under wasmtime, the way miniflare runs a Worker: it
+//! reads `spin.toml`, loads each component, provides the Spin host interfaces the components
+//! import, and dispatches HTTP requests (by the manifest's routes) and cron events to them.
 //!
 //! What the host provides, per component and as the manifest allows it:
 //! - `spin:key-value@3.0.0`: in-memory stores named by `key_value_stores`;
 //! - `spin:sqlite@3.1.0` (the synchronous calls): a rusqlite file per database in a temp directory,
 //!   a connection per open instance (pooled between instances), so transactions are isolated (FTS5
 //!   included);
-//! - `spin:postgres/postgres@4.2.0` (the async calls of spin-sdk's `pg`): tokio-postgres against the
-//!   server the test gives (`DOCENT_TEST_DATABASE_URL`), to addresses in `allowed_outbound_hosts` only,
-//!   parameters bound as Spin binds them ([`pg`]);
+//! - `spin:postgres/postgres@4.2.0` (the async calls of spin-sdk's `pg`): tokio-postgres against
+//!   the server the test gives (`DOCENT_TEST_DATABASE_URL`), to addresses in
+//!   `allowed_outbound_hosts` only, parameters bound as Spin binds them ([`pg`]);
 //! - `fermyon:spin/llm@2.0.0`: a deterministic test model ([`llm::TestLlm`]), for the models in the
 //!   component's `ai_models`;
 //! - `spin:variables@3.0.0`: the component's `[component.x.variables]` templates over the
 //!   application's `[variables]`, their defaults overridden by the harness's `variables`;
-//! - `wasi:http@0.3.0` outbound: only to `allowed_outbound_hosts`, `self.alt` dispatched back into the
-//!   application in-process; WASI 0.2 and 0.3 CLI, clocks and random from wasmtime-wasi.
+//! - `wasi:http@0.3.0` outbound: only to `allowed_outbound_hosts`, `self.alt` dispatched back into
+//!   the application in-process; WASI 0.2 and 0.3 CLI, clocks and random from wasmtime-wasi.
 //!
 //! Every request gets a fresh instance from an `InstancePre`, as on Spin.
 
@@ -64,8 +64,9 @@ mod bindings {
     });
 }
 
-/// The cron export as spin-trigger-cron's host sees it (wit/docent.wit, world `cron-plugin`): its WIT
-/// declares the export synchronous, and it calls it with `call_async` outside any `run_concurrent`.
+/// The cron export as spin-trigger-cron's host sees it (wit/docent.wit, world `cron-plugin`): its
+/// WIT declares the export synchronous, and it calls it with `call_async` outside any
+/// `run_concurrent`.
 mod cron_plugin {
     wasmtime::component::bindgen!({
         path: "../../wit",
@@ -135,7 +136,10 @@ fn kv_error(message: impl Into<String>) -> kv::Error {
 }
 
 impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
-    async fn open(accessor: &wasmtime::component::Accessor<U, Self>, label: String) -> wasmtime::Result<Result<Resource<KvStore>, kv::Error>> {
+    async fn open(
+        accessor: &wasmtime::component::Accessor<U, Self>,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<KvStore>, kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
             if !host.component.spec.key_value_stores.contains(&label) {
@@ -145,14 +149,23 @@ impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
             Ok(Ok(host.table.push(KvStore { label })?))
         })
     }
-    async fn get(accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+    async fn get(
+        accessor: &wasmtime::component::Accessor<U, Self>,
+        store: Resource<KvStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
             let label = &host.table.get(&store)?.label;
             Ok(Ok(host.kv.lock().unwrap().get(label).and_then(|s| s.get(&key).cloned())))
         })
     }
-    async fn set(accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::Error>> {
+    async fn set(
+        accessor: &wasmtime::component::Accessor<U, Self>,
+        store: Resource<KvStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
             let label = host.table.get(&store)?.label.clone();
@@ -165,7 +178,11 @@ impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
             }
         })
     }
-    async fn delete(accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String) -> wasmtime::Result<Result<(), kv::Error>> {
+    async fn delete(
+        accessor: &wasmtime::component::Accessor<U, Self>,
+        store: Resource<KvStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
             let label = host.table.get(&store)?.label.clone();
@@ -189,10 +206,18 @@ impl kv::Host for Host {}
 // ---- spin:variables ----
 
 impl<U> vars::HostWithStore<U> for HasSelf<Host> {
-    async fn get(accessor: &wasmtime::component::Accessor<U, Self>, name: String) -> wasmtime::Result<Result<String, vars::Error>> {
+    async fn get(
+        accessor: &wasmtime::component::Accessor<U, Self>,
+        name: String,
+    ) -> wasmtime::Result<Result<String, vars::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
-            Ok(host.component.variables.get(&name).cloned().ok_or_else(|| vars::Error::Undefined(format!("no variable {name} for component {}", host.component.spec.id))))
+            Ok(host.component.variables.get(&name).cloned().ok_or_else(|| {
+                vars::Error::Undefined(format!(
+                    "no variable {name} for component {}",
+                    host.component.spec.id
+                ))
+            }))
         })
     }
 }
@@ -214,11 +239,26 @@ impl WasiHttpHooks for Outbound {
         request: http::Request<WasiBody>,
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<dyn std::future::Future<Output = Result<(http::Response<WasiBody>, Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>), wasmtime_wasi_http::Error>> + Send> {
+    ) -> Box<
+        dyn std::future::Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<
+                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
+                                + Send,
+                        >,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
         // A wildcard host does not cover the application itself: only an explicit `self.alt` entry
         // allows requests to it (as Spin's outbound networking treats self-requests).
         let to_self = request.uri().host() == Some(manifest::SELF_HOST);
-        let allowed = self.allowed.iter().any(|pattern| pattern.allows(request.uri()) && (!to_self || pattern.host() == manifest::SELF_HOST));
+        let allowed = self.allowed.iter().any(|pattern| {
+            pattern.allows(request.uri()) && (!to_self || pattern.host() == manifest::SELF_HOST)
+        });
         let app = self.app.clone();
         Box::new(async move {
             if !allowed {
@@ -228,12 +268,27 @@ impl WasiHttpHooks for Outbound {
                 let app = app.upgrade().ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
                 let (parts, body) = request.into_parts();
                 let body = body.collect().await?.to_bytes();
-                let response = app.handle(http::Request::from_parts(parts, body)).await.map_err(|_| wasmtime_wasi_http::Error::HttpResponseIncomplete)?;
-                let response = response.map(|b| http_body_util::Full::new(b).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} }).boxed_unsync());
-                return Ok((response, Box::new(async { Ok(()) }) as Box<dyn std::future::Future<Output = _> + Send>));
+                let response = app
+                    .handle(http::Request::from_parts(parts, body))
+                    .await
+                    .map_err(|_| wasmtime_wasi_http::Error::HttpResponseIncomplete)?;
+                let response = response.map(|b| {
+                    http_body_util::Full::new(b)
+                        .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error {
+                            match never {}
+                        })
+                        .boxed_unsync()
+                });
+                return Ok((
+                    response,
+                    Box::new(async { Ok(()) }) as Box<dyn std::future::Future<Output = _> + Send>,
+                ));
             }
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -247,7 +302,12 @@ impl App {
     /// Loads the application described by `manifest`, with `wasm` as every component's source (the
     /// harness builds it; spin.toml's `source` is where `spin build` puts it) and `variables`
     /// overriding application variable defaults (as `SPIN_VARIABLE_*` would).
-    pub fn load(manifest: Manifest, wasm: &Path, variables: &[(&str, &str)], state_dir: &Path) -> wasmtime::Result<Arc<App>> {
+    pub fn load(
+        manifest: Manifest,
+        wasm: &Path,
+        variables: &[(&str, &str)],
+        state_dir: &Path,
+    ) -> wasmtime::Result<Arc<App>> {
         let mut config = Config::new();
         config.wasm_component_model_async(true);
         if std::env::var_os("DOCENT_HARNESS_POOLING").is_some() {
@@ -261,17 +321,27 @@ impl App {
         wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
         kv::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         vars::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
-        bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
-        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
+        bindings::spin::sqlite::sqlite::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| {
+            host
+        })?;
+        bindings::spin::postgres::postgres::add_to_linker::<_, HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )?;
         bindings::fermyon::spin::llm::add_to_linker::<_, HasSelf<Host>>(&mut linker, |host| host)?;
         let pre = linker.instantiate_pre(&component)?;
         let values = manifest.resolve_variables(variables).map_err(wasmtime::Error::msg)?;
         let mut components = HashMap::new();
         for spec in &manifest.components {
-            let variables = manifest.component_variables(spec, &values).map_err(wasmtime::Error::msg)?;
+            let variables =
+                manifest.component_variables(spec, &values).map_err(wasmtime::Error::msg)?;
             let mut spec = spec.clone();
-            spec.allowed_outbound_hosts =
-                spec.allowed_outbound_hosts.iter().map(|pattern| pattern.resolve(&values)).collect::<Result<_, _>>().map_err(|e| wasmtime::format_err!("component {}: {e}", spec.id))?;
+            spec.allowed_outbound_hosts = spec
+                .allowed_outbound_hosts
+                .iter()
+                .map(|pattern| pattern.resolve(&values))
+                .collect::<Result<_, _>>()
+                .map_err(|e| wasmtime::format_err!("component {}: {e}", spec.id))?;
             components.insert(
                 spec.id.clone(),
                 Arc::new(Loaded {
@@ -302,7 +372,8 @@ impl App {
         &self.manifest
     }
 
-    /// Where the application's SQLite database `label` is (created when a component first opens it).
+    /// Where the application's SQLite database `label` is (created when a component first opens
+    /// it).
     pub fn sqlite_path(&self, label: &str) -> PathBuf {
         sql::database_path(&self.sqlite_dir, label)
     }
@@ -319,7 +390,10 @@ impl App {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: Outbound { app: Arc::downgrade(self), allowed: component.spec.allowed_outbound_hosts.clone() },
+            hooks: Outbound {
+                app: Arc::downgrade(self),
+                allowed: component.spec.allowed_outbound_hosts.clone(),
+            },
             component: component.clone(),
             kv: self.kv.clone(),
             sqlite_dir: self.sqlite_dir.clone(),
@@ -334,10 +408,13 @@ impl App {
         self.manifest.route(path)
     }
 
-    /// Serves one request in a fresh instance of the routed component. Returns as soon as the response
-    /// is complete; work the component goes on with in the background (a drain it started) keeps
-    /// running on the runtime until the instance has no task left.
-    pub async fn handle(self: &Arc<Self>, request: http::Request<Bytes>) -> wasmtime::Result<Reply> {
+    /// Serves one request in a fresh instance of the routed component. Returns as soon as the
+    /// response is complete; work the component goes on with in the background (a drain it started)
+    /// keeps running on the runtime until the instance has no task left.
+    pub async fn handle(
+        self: &Arc<Self>,
+        request: http::Request<Bytes>,
+    ) -> wasmtime::Result<Reply> {
         let Some(id) = self.route(request.uri().path()) else {
             // Spin answers unrouted paths itself, with a bare 404.
             return Ok(http::Response::builder().status(404).body(Bytes::new())?);
@@ -352,19 +429,34 @@ impl App {
                 store
                     .run_concurrent(async move |accessor| -> wasmtime::Result<()> {
                         let mut hooks = Outbound { app: Arc::downgrade(&app), allowed: Vec::new() };
-                        let request = request.map(|body| http_body_util::Full::new(body).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} }));
-                        let (request, _io) = wasmtime_wasi_http::p3::Request::from_http(&mut hooks, request);
+                        let request = request.map(|body| {
+                            http_body_util::Full::new(body).map_err(
+                                |never: std::convert::Infallible| -> wasmtime_wasi_http::Error {
+                                    match never {}
+                                },
+                            )
+                        });
+                        let (request, _io) =
+                            wasmtime_wasi_http::p3::Request::from_http(&mut hooks, request);
                         let response = match service.handle(accessor, request).await? {
                             Ok(response) => response,
                             Err(code) => {
-                                let _ = tx.send(Err(wasmtime::format_err!("the component failed the request: {code:?}")));
+                                let _ = tx.send(Err(wasmtime::format_err!(
+                                    "the component failed the request: {code:?}"
+                                )));
                                 return Ok(());
                             }
                         };
-                        let response = accessor.with(|mut access| response.into_http(&mut access, async { Ok(()) }))?;
+                        let response = accessor
+                            .with(|mut access| response.into_http(&mut access, async { Ok(()) }))?;
                         let (parts, body) = response.into_parts();
-                        // The body is written by the guest's own tasks, which run while we wait here.
-                        let body = body.collect().await.map_err(|e| wasmtime::format_err!("response body: {e:?}"))?.to_bytes();
+                        // The body is written by the guest's own tasks, which run while we wait
+                        // here.
+                        let body = body
+                            .collect()
+                            .await
+                            .map_err(|e| wasmtime::format_err!("response body: {e:?}"))?
+                            .to_bytes();
                         let _ = tx.send(Ok(http::Response::from_parts(parts, body)));
                         // Background work (a drain kicked by this request) runs to its end.
                         poll_fn(|cx| accessor.poll_no_interesting_tasks(cx)).await;
@@ -377,13 +469,19 @@ impl App {
                 eprintln!("[spin harness] {error:?}");
             }
         });
-        rx.await.map_err(|_| wasmtime::format_err!("the instance ended without a response (trap?); see stderr"))?
+        rx.await.map_err(|_| {
+            wasmtime::format_err!("the instance ended without a response (trap?); see stderr")
+        })?
     }
 
-    /// Instantiates `component` for HTTP in a fresh store and drops it: the per-request instantiation
-    /// cost, for docs/BENCHMARKS.md.
+    /// Instantiates `component` for HTTP in a fresh store and drops it: the per-request
+    /// instantiation cost, for docs/BENCHMARKS.md.
     pub async fn instantiate_only(self: &Arc<Self>, component: &str) -> wasmtime::Result<()> {
-        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+        let component = self
+            .components
+            .get(component)
+            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
+            .clone();
         let mut store = self.store(&component);
         component.http.instantiate_async(&mut store).await?;
         Ok(())
@@ -392,34 +490,61 @@ impl App {
     /// Fires the manifest's cron trigger(s) for `component` once, as spin-trigger-cron does on its
     /// schedule, and waits until the instance has finished.
     pub async fn cron(self: &Arc<Self>, component: &str) -> wasmtime::Result<Result<(), String>> {
-        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+        let component = self
+            .components
+            .get(component)
+            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
+            .clone();
         let mut store = self.store(&component);
-        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         let guest = component.cron.instantiate_async(&mut store).await?;
         store
             .run_concurrent(async move |accessor| -> wasmtime::Result<Result<(), String>> {
-                let outcome = guest.call_handle_cron_event(accessor, bindings::fermyon::spin_cron::cron_types::Metadata { timestamp }).await?;
+                let outcome = guest
+                    .call_handle_cron_event(
+                        accessor,
+                        bindings::fermyon::spin_cron::cron_types::Metadata { timestamp },
+                    )
+                    .await?;
                 poll_fn(|cx| accessor.poll_no_interesting_tasks(cx)).await;
-                Ok(outcome.map_err(|bindings::fermyon::spin_cron::cron_types::Error::Other(message)| message))
+                Ok(outcome.map_err(
+                    |bindings::fermyon::spin_cron::cron_types::Error::Other(message)| message,
+                ))
             })
             .await?
     }
 
-    /// Fires a cron event the way spin-trigger-cron 0.3.0 does (its `src/lib.rs`): instantiate, look
-    /// the export up through bindings generated from the plugin's synchronous WIT, call it with
-    /// `call_async` on the store, and drop the instance once it returns (no waiting for background
-    /// tasks).
-    pub async fn cron_as_plugin_calls_it(self: &Arc<Self>, component: &str) -> wasmtime::Result<Result<(), String>> {
-        let component = self.components.get(component).ok_or_else(|| wasmtime::format_err!("no component {component}"))?.clone();
+    /// Fires a cron event the way spin-trigger-cron 0.3.0 does (its `src/lib.rs`): instantiate,
+    /// look the export up through bindings generated from the plugin's synchronous WIT, call it
+    /// with `call_async` on the store, and drop the instance once it returns (no waiting for
+    /// background tasks).
+    pub async fn cron_as_plugin_calls_it(
+        self: &Arc<Self>,
+        component: &str,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let component = self
+            .components
+            .get(component)
+            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
+            .clone();
         let mut store = self.store(&component);
-        let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         let instance = component.cron.instance_pre().instantiate_async(&mut store).await?;
         let cron = cron_plugin::CronPlugin::new(&mut store, &instance)?;
-        let outcome = cron.call_handle_cron_event(&mut store, cron_plugin::fermyon::spin_cron::cron_types::Metadata { timestamp }).await?;
-        Ok(outcome.map_err(|cron_plugin::fermyon::spin_cron::cron_types::Error::Other(message)| message))
+        let outcome = cron
+            .call_handle_cron_event(
+                &mut store,
+                cron_plugin::fermyon::spin_cron::cron_types::Metadata { timestamp },
+            )
+            .await?;
+        Ok(outcome
+            .map_err(|cron_plugin::fermyon::spin_cron::cron_types::Error::Other(message)| message))
     }
 
-    /// Runs every cron trigger of the manifest on its schedule until the returned handle is dropped.
+    /// Runs every cron trigger of the manifest on its schedule until the returned handle is
+    /// dropped.
     pub fn start_cron(self: &Arc<Self>, tick: Duration) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
@@ -439,9 +564,12 @@ impl App {
 /// Builds the Spin component (`cargo build --target wasm32-wasip2 --release -p docent-spin`) and
 /// returns the path of its `.wasm`.
 pub fn build_component(repo_root: &Path) -> Result<PathBuf, String> {
-    let installed = std::process::Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed =
+        std::process::Command::new("rustup").args(["target", "list", "--installed"]).output();
     if let Ok(output) = installed {
-        if output.status.success() && !String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+        if output.status.success()
+            && !String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == "wasm32-wasip2")
+        {
             return Err("the wasm32-wasip2 Rust target is missing: run `rustup target add wasm32-wasip2` (infra/scripts/setup.sh does)".into());
         }
     }
@@ -452,9 +580,13 @@ pub fn build_component(repo_root: &Path) -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("cargo build --target wasm32-wasip2 --release -p docent-spin failed ({status})"));
+        return Err(format!(
+            "cargo build --target wasm32-wasip2 --release -p docent-spin failed ({status})"
+        ));
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root.join("target"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root.join("target"));
     let wasm = target_dir.join("wasm32-wasip2/release/docent_spin.wasm");
     wasm.exists().then_some(wasm.clone()).ok_or_else(|| format!("{} was not built", wasm.display()))
 }
@@ -465,19 +597,25 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
         let Ok((stream, _)) = listener.accept().await else { continue };
         let app = app.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                let app = app.clone();
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let body = body.collect().await?.to_bytes();
-                    let reply = match app.handle(http::Request::from_parts(parts, body)).await {
-                        Ok(reply) => reply,
-                        Err(error) => http::Response::builder().status(500).body(Bytes::from(format!("{error:?}"))).expect("a 500"),
-                    };
-                    Ok::<_, hyper::Error>(reply.map(http_body_util::Full::new))
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            let service =
+                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    let app = app.clone();
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body.collect().await?.to_bytes();
+                        let reply = match app.handle(http::Request::from_parts(parts, body)).await {
+                            Ok(reply) => reply,
+                            Err(error) => http::Response::builder()
+                                .status(500)
+                                .body(Bytes::from(format!("{error:?}")))
+                                .expect("a 500"),
+                        };
+                        Ok::<_, hyper::Error>(reply.map(http_body_util::Full::new))
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
         });
     }
 }

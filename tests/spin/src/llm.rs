@@ -7,7 +7,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::bindings::fermyon::spin::llm::{self, EmbeddingsResult, EmbeddingsUsage, Error, InferencingParams, InferencingResult, InferencingUsage};
+use crate::bindings::fermyon::spin::llm::{
+    self, EmbeddingsResult, EmbeddingsUsage, Error, InferencingParams, InferencingResult,
+    InferencingUsage,
+};
 use crate::Host;
 
 /// Dimensions of the test embeddings.
@@ -37,7 +40,9 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 pub fn embedding_of(text: &str) -> Vec<f32> {
     let mut vector = vec![0.0; EMBEDDING_DIMENSIONS];
     for word in words(text) {
-        let hash = word.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+        let hash = word
+            .bytes()
+            .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
         vector[(hash % EMBEDDING_DIMENSIONS as u64) as usize] += 1.0;
     }
     vector
@@ -48,26 +53,45 @@ impl Host {
         if self.component.spec.ai_models.iter().any(|m| m == model) {
             Ok(())
         } else {
-            Err(Error::InvalidInput(format!("component {} may not use model {model}: it is not in its ai_models", self.component.spec.id)))
+            Err(Error::InvalidInput(format!(
+                "component {} may not use model {model}: it is not in its ai_models",
+                self.component.spec.id
+            )))
         }
     }
 }
 
 impl llm::Host for Host {
-    fn infer(&mut self, model: String, prompt: String, params: Option<InferencingParams>) -> wasmtime::Result<Result<InferencingResult, Error>> {
+    fn infer(
+        &mut self,
+        model: String,
+        prompt: String,
+        params: Option<InferencingParams>,
+    ) -> wasmtime::Result<Result<InferencingResult, Error>> {
         if let Err(error) = self.model_allowed(&model) {
             return Ok(Err(error));
         }
-        self.llm.prompts.lock().unwrap().push((model.clone(), prompt.clone(), params.map(|p| p.max_tokens)));
+        self.llm.prompts.lock().unwrap().push((
+            model.clone(),
+            prompt.clone(),
+            params.map(|p| p.max_tokens),
+        ));
         if self.llm.failing.load(Ordering::SeqCst) {
             return Ok(Err(Error::RuntimeError("the test model is down".into())));
         }
         let text = answer_of(&model);
-        let usage = InferencingUsage { prompt_token_count: words(&prompt).count() as u32, generated_token_count: words(&text).count() as u32 };
+        let usage = InferencingUsage {
+            prompt_token_count: words(&prompt).count() as u32,
+            generated_token_count: words(&text).count() as u32,
+        };
         Ok(Ok(InferencingResult { text, usage }))
     }
 
-    fn generate_embeddings(&mut self, model: String, text: Vec<String>) -> wasmtime::Result<Result<EmbeddingsResult, Error>> {
+    fn generate_embeddings(
+        &mut self,
+        model: String,
+        text: Vec<String>,
+    ) -> wasmtime::Result<Result<EmbeddingsResult, Error>> {
         if let Err(error) = self.model_allowed(&model) {
             return Ok(Err(error));
         }
@@ -76,6 +100,9 @@ impl llm::Host for Host {
         }
         *self.llm.embedded.lock().unwrap() += text.len();
         let prompt_token_count = text.iter().map(|t| words(t).count() as u32).sum();
-        Ok(Ok(EmbeddingsResult { embeddings: text.iter().map(|t| embedding_of(t)).collect(), usage: EmbeddingsUsage { prompt_token_count } }))
+        Ok(Ok(EmbeddingsResult {
+            embeddings: text.iter().map(|t| embedding_of(t)).collect(),
+            usage: EmbeddingsUsage { prompt_token_count },
+        }))
     }
 }

@@ -1,5 +1,5 @@
-//! The parts of a Spin manifest (version 2) the harness acts on: components with their routes, stores,
-//! databases, outbound hosts and variables; application variables; cron triggers.
+//! The parts of a Spin manifest (version 2) the harness acts on: components with their routes,
+//! stores, databases, outbound hosts and variables; application variables; cron triggers.
 
 use std::collections::HashMap;
 
@@ -53,18 +53,28 @@ pub struct HostPattern {
 
 impl HostPattern {
     pub fn parse(entry: &str) -> Result<HostPattern, String> {
-        let (scheme, rest) = entry.split_once("://").ok_or_else(|| format!("allowed_outbound_hosts entry {entry:?} has no scheme"))?;
+        let (scheme, rest) = entry
+            .split_once("://")
+            .ok_or_else(|| format!("allowed_outbound_hosts entry {entry:?} has no scheme"))?;
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (host, Some(port.to_string())),
             None => (rest, None),
         };
-        Ok(HostPattern { scheme: scheme.to_string(), host: host.to_string(), port, entry: entry.to_string() })
+        Ok(HostPattern {
+            scheme: scheme.to_string(),
+            host: host.to_string(),
+            port,
+            entry: entry.to_string(),
+        })
     }
 
     /// The entry with its variables filled in from the application's `values`.
     pub fn resolve(&self, values: &HashMap<String, String>) -> Result<HostPattern, String> {
-        HostPattern::parse(&fill_template(&self.entry, values).map_err(|e| format!("allowed_outbound_hosts: {e}"))?)
+        HostPattern::parse(
+            &fill_template(&self.entry, values)
+                .map_err(|e| format!("allowed_outbound_hosts: {e}"))?,
+        )
     }
 
     pub fn host(&self) -> &str {
@@ -91,7 +101,11 @@ impl HostPattern {
 }
 
 fn strings(table: &toml::Value, key: &str) -> Vec<String> {
-    table.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    table
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 impl Manifest {
@@ -112,11 +126,18 @@ impl Manifest {
         }
         let mut components = Vec::new();
         for (id, spec) in doc.get("component").and_then(|v| v.as_table()).into_iter().flatten() {
-            let allowed = strings(spec, "allowed_outbound_hosts").iter().map(|e| HostPattern::parse(e)).collect::<Result<Vec<_>, _>>()?;
+            let allowed = strings(spec, "allowed_outbound_hosts")
+                .iter()
+                .map(|e| HostPattern::parse(e))
+                .collect::<Result<Vec<_>, _>>()?;
             let component_variables = spec
                 .get("variables")
                 .and_then(|v| v.as_table())
-                .map(|t| t.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect()
+                })
                 .unwrap_or_default();
             components.push(ComponentSpec {
                 id: id.clone(),
@@ -130,19 +151,39 @@ impl Manifest {
         }
         let trigger = doc.get("trigger");
         let mut routes = Vec::new();
-        for entry in trigger.and_then(|t| t.get("http")).and_then(|v| v.as_array()).into_iter().flatten() {
-            let route = entry.get("route").and_then(|v| v.as_str()).ok_or("spin.toml: an http trigger without a route")?;
-            let component = entry.get("component").and_then(|v| v.as_str()).ok_or("spin.toml: an http trigger without a component")?;
+        for entry in
+            trigger.and_then(|t| t.get("http")).and_then(|v| v.as_array()).into_iter().flatten()
+        {
+            let route = entry
+                .get("route")
+                .and_then(|v| v.as_str())
+                .ok_or("spin.toml: an http trigger without a route")?;
+            let component = entry
+                .get("component")
+                .and_then(|v| v.as_str())
+                .ok_or("spin.toml: an http trigger without a component")?;
             if !components.iter().any(|c| c.id == component) {
-                return Err(format!("spin.toml: route {route} names an unknown component {component}"));
+                return Err(format!(
+                    "spin.toml: route {route} names an unknown component {component}"
+                ));
             }
             routes.push((route.to_string(), component.to_string()));
         }
         let mut crons = Vec::new();
-        for entry in trigger.and_then(|t| t.get("cron")).and_then(|v| v.as_array()).into_iter().flatten() {
+        for entry in
+            trigger.and_then(|t| t.get("cron")).and_then(|v| v.as_array()).into_iter().flatten()
+        {
             crons.push(CronTrigger {
-                component: entry.get("component").and_then(|v| v.as_str()).ok_or("spin.toml: a cron trigger without a component")?.to_string(),
-                cron_expression: entry.get("cron_expression").and_then(|v| v.as_str()).ok_or("spin.toml: a cron trigger without cron_expression")?.to_string(),
+                component: entry
+                    .get("component")
+                    .and_then(|v| v.as_str())
+                    .ok_or("spin.toml: a cron trigger without a component")?
+                    .to_string(),
+                cron_expression: entry
+                    .get("cron_expression")
+                    .and_then(|v| v.as_str())
+                    .ok_or("spin.toml: a cron trigger without cron_expression")?
+                    .to_string(),
             });
         }
         Ok(Manifest { components, routes, crons, variables })
@@ -151,7 +192,10 @@ impl Manifest {
     /// Declares an application variable and maps it into `components` under the same name, as a
     /// deployment adds e.g. `docent_webhook_secret_<source>` to spin.toml.
     pub fn declare_variable(&mut self, name: &str, default: &str, components: &[&str]) {
-        self.variables.insert(name.to_string(), Variable { default: Some(default.to_string()), required: false });
+        self.variables.insert(
+            name.to_string(),
+            Variable { default: Some(default.to_string()), required: false },
+        );
         for spec in self.components.iter_mut().filter(|c| components.contains(&c.id.as_str())) {
             spec.variables.insert(name.to_string(), format!("{{{{ {name} }}}}"));
         }
@@ -165,12 +209,15 @@ impl Manifest {
         }
     }
 
-    /// Spin's routing: an exact route beats a wildcard (`/prefix/...`), a longer prefix beats a shorter.
+    /// Spin's routing: an exact route beats a wildcard (`/prefix/...`), a longer prefix beats a
+    /// shorter.
     pub fn route(&self, path: &str) -> Option<&str> {
         let mut best: Option<((u8, usize), &str)> = None;
         for (route, component) in &self.routes {
             let score = if let Some(prefix) = route.strip_suffix("/...") {
-                let matched = path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')) || prefix.is_empty();
+                let matched = path == prefix
+                    || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+                    || prefix.is_empty();
                 matched.then_some((1, prefix.len()))
             } else {
                 (route == path).then_some((2, route.len()))
@@ -185,10 +232,17 @@ impl Manifest {
     }
 
     /// Application variables: defaults, overridden by `overrides`; a required one must be given.
-    pub fn resolve_variables(&self, overrides: &[(&str, &str)]) -> Result<HashMap<String, String>, String> {
+    pub fn resolve_variables(
+        &self,
+        overrides: &[(&str, &str)],
+    ) -> Result<HashMap<String, String>, String> {
         let mut values = HashMap::new();
         for (name, variable) in &self.variables {
-            let value = overrides.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_string()).or_else(|| variable.default.clone());
+            let value = overrides
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| variable.default.clone());
             match value {
                 Some(value) => {
                     values.insert(name.clone(), value);
@@ -204,10 +258,18 @@ impl Manifest {
     }
 
     /// A component's variables, its templates filled in from the application's.
-    pub fn component_variables(&self, spec: &ComponentSpec, values: &HashMap<String, String>) -> Result<HashMap<String, String>, String> {
+    pub fn component_variables(
+        &self,
+        spec: &ComponentSpec,
+        values: &HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, String> {
         let mut out = HashMap::new();
         for (name, template) in &spec.variables {
-            out.insert(name.clone(), fill_template(template, values).map_err(|e| format!("component {}: {e}", spec.id))?);
+            out.insert(
+                name.clone(),
+                fill_template(template, values)
+                    .map_err(|e| format!("component {}: {e}", spec.id))?,
+            );
         }
         Ok(out)
     }
@@ -219,7 +281,9 @@ fn fill_template(template: &str, values: &HashMap<String, String>) -> Result<Str
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         result.push_str(&rest[..start]);
-        let end = rest[start..].find("}}").ok_or_else(|| format!("unclosed template {template:?}"))? + start;
+        let end =
+            rest[start..].find("}}").ok_or_else(|| format!("unclosed template {template:?}"))?
+                + start;
         let variable = rest[start + 2..end].trim();
         match values.get(variable) {
             Some(value) => result.push_str(value),
@@ -239,7 +303,11 @@ mod tests {
     fn routes_prefer_exact_then_longest_prefix() {
         let manifest = Manifest {
             components: vec![],
-            routes: vec![("/...".into(), "chat".into()), ("/api/search".into(), "retrieve".into()), ("/api/crawls/...".into(), "crawl".into())],
+            routes: vec![
+                ("/...".into(), "chat".into()),
+                ("/api/search".into(), "retrieve".into()),
+                ("/api/crawls/...".into(), "crawl".into()),
+            ],
             crons: vec![],
             variables: HashMap::new(),
         };
@@ -255,7 +323,9 @@ mod tests {
     fn outbound_patterns_match_scheme_host_and_port() {
         let uri = |u: &str| u.parse::<http::Uri>().unwrap();
         let any = HostPattern::parse("*://*:*").unwrap();
-        assert!(any.allows(&uri("http://127.0.0.1:9000/x")) && any.allows(&uri("https://example.com/")));
+        assert!(
+            any.allows(&uri("http://127.0.0.1:9000/x")) && any.allows(&uri("https://example.com/"))
+        );
         let selfish = HostPattern::parse("http://self.alt").unwrap();
         assert!(selfish.allows(&uri("http://self.alt/internal/drain")));
         assert!(!selfish.allows(&uri("http://self.alt:8080/")), "no port means the default port");
@@ -266,8 +336,19 @@ mod tests {
         let values = HashMap::from([("host".to_string(), "db.internal:6432".to_string())]);
         let resolved = database.resolve(&values).unwrap();
         assert!(resolved.allows(&uri("postgres://db.internal:6432")));
-        assert!(!resolved.allows(&uri("postgres://db.internal:5432")) && !resolved.allows(&uri("postgres://other:6432")));
-        assert!(HostPattern::parse("postgres://db.internal").unwrap().allows(&uri("postgres://db.internal:5432")), "Postgres's default port");
-        assert!(database.resolve(&HashMap::new()).is_err(), "an entry naming an unknown variable fails the load");
+        assert!(
+            !resolved.allows(&uri("postgres://db.internal:5432"))
+                && !resolved.allows(&uri("postgres://other:6432"))
+        );
+        assert!(
+            HostPattern::parse("postgres://db.internal")
+                .unwrap()
+                .allows(&uri("postgres://db.internal:5432")),
+            "Postgres's default port"
+        );
+        assert!(
+            database.resolve(&HashMap::new()).is_err(),
+            "an entry naming an unknown variable fails the load"
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! `spin:postgres/postgres@4.2.0` (the async calls spin-sdk 7's `pg` uses) on tokio-postgres, against
-//! a real server. Like Spin's host, it binds each parameter as the Rust type of its value (an `s64` as
-//! `i64`, which Postgres accepts only where it inferred `int8`), lets tokio-postgres check it against the
-//! type the server inferred, and reads the column types Spin reads; and it opens a connection only to an
-//! address the component's `allowed_outbound_hosts` allows (`postgres://host:port`).
+//! `spin:postgres/postgres@4.2.0` (the async calls spin-sdk 7's `pg` uses) on tokio-postgres,
+//! against a real server. Like Spin's host, it binds each parameter as the Rust type of its value
+//! (an `s64` as `i64`, which Postgres accepts only where it inferred `int8`), lets tokio-postgres
+//! check it against the type the server inferred, and reads the column types Spin reads; and it
+//! opens a connection only to an address the component's `allowed_outbound_hosts` allows
+//! (`postgres://host:port`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use wasmtime::component::{Accessor, FutureReader, HasSelf, Resource, StreamReader};
 
-use crate::bindings::spin::postgres::postgres::{self as pg, Column, DbDataType, DbValue, Error, ParameterValue, QueryError};
+use crate::bindings::spin::postgres::postgres::{
+    self as pg, Column, DbDataType, DbValue, Error, ParameterValue, QueryError,
+};
 use crate::Host;
 
 /// An open connection: its client, shared with the task that awaits a call.
@@ -24,7 +27,11 @@ pub struct PgConnection {
 struct Null;
 
 impl ToSql for Null {
-    fn to_sql(&self, _: &Type, _: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull::Yes)
     }
     fn accepts(_: &Type) -> bool {
@@ -90,7 +97,9 @@ fn value(row: &tokio_postgres::Row, i: usize) -> Result<DbValue, tokio_postgres:
         Type::INT8 => or_null(row.try_get(i)?, DbValue::Int64),
         Type::FLOAT4 => or_null(row.try_get(i)?, DbValue::Floating32),
         Type::FLOAT8 => or_null(row.try_get(i)?, DbValue::Floating64),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => or_null(row.try_get(i)?, DbValue::Str),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            or_null(row.try_get(i)?, DbValue::Str)
+        }
         Type::BYTEA => or_null(row.try_get(i)?, DbValue::Binary),
         _ => DbValue::Unsupported(Vec::new()),
     })
@@ -98,27 +107,38 @@ fn value(row: &tokio_postgres::Row, i: usize) -> Result<DbValue, tokio_postgres:
 
 /// Whether `address` (a URL or `key=value` connection string) goes only to allowed hosts.
 fn check_allowed(host: &Host, address: &str) -> Result<tokio_postgres::Config, Error> {
-    let config = tokio_postgres::Config::from_str(address).map_err(|e| Error::ConnectionFailed(format!("invalid address: {e}")))?;
+    let config = tokio_postgres::Config::from_str(address)
+        .map_err(|e| Error::ConnectionFailed(format!("invalid address: {e}")))?;
     let ports = config.get_ports();
     for (i, target) in config.get_hosts().iter().enumerate() {
         let tokio_postgres::config::Host::Tcp(name) = target else {
             return Err(Error::ConnectionFailed("Unix sockets are not allowed".into()));
         };
         let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        let uri: http::Uri = format!("postgres://{name}:{port}").parse().map_err(|e| Error::ConnectionFailed(format!("invalid host {name}: {e}")))?;
+        let uri: http::Uri = format!("postgres://{name}:{port}")
+            .parse()
+            .map_err(|e| Error::ConnectionFailed(format!("invalid host {name}: {e}")))?;
         if !host.component.spec.allowed_outbound_hosts.iter().any(|pattern| pattern.allows(&uri)) {
-            return Err(Error::ConnectionFailed(format!("address {uri} is not permitted (allowed_outbound_hosts)")));
+            return Err(Error::ConnectionFailed(format!(
+                "address {uri} is not permitted (allowed_outbound_hosts)"
+            )));
         }
     }
     Ok(config)
 }
 
-fn client_of<U>(accessor: &Accessor<U, HasSelf<Host>>, connection: &Resource<PgConnection>) -> wasmtime::Result<Arc<tokio_postgres::Client>> {
+fn client_of<U>(
+    accessor: &Accessor<U, HasSelf<Host>>,
+    connection: &Resource<PgConnection>,
+) -> wasmtime::Result<Arc<tokio_postgres::Client>> {
     accessor.with(|mut access| Ok(access.get().table.get(connection)?.client.clone()))
 }
 
 impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
-    async fn open_async(accessor: &Accessor<U, Self>, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+    async fn open_async(
+        accessor: &Accessor<U, Self>,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
         let config = match accessor.with(|mut access| check_allowed(access.get(), &address)) {
             Ok(config) => config,
             Err(error) => return Ok(Err(error)),
@@ -129,7 +149,9 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
         };
         // The connection's protocol task ends when the client is dropped with the resource.
         tokio::spawn(connection);
-        accessor.with(|mut access| Ok(Ok(access.get().table.push(PgConnection { client: Arc::new(client) })?)))
+        accessor.with(|mut access| {
+            Ok(Ok(access.get().table.push(PgConnection { client: Arc::new(client) })?))
+        })
     }
 
     async fn query_async(
@@ -137,7 +159,9 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
         connection: Resource<PgConnection>,
         statement: String,
         params: Vec<ParameterValue>,
-    ) -> wasmtime::Result<Result<(Vec<Column>, StreamReader<Vec<DbValue>>, FutureReader<Result<(), Error>>), Error>> {
+    ) -> wasmtime::Result<
+        Result<(Vec<Column>, StreamReader<Vec<DbValue>>, FutureReader<Result<(), Error>>), Error>,
+    > {
         let client = client_of(accessor, &connection)?;
         let params = match params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>() {
             Ok(params) => params,
@@ -147,12 +171,17 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
             Ok(prepared) => prepared,
             Err(error) => return Ok(Err(query_failed(error))),
         };
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
         let rows = match client.query(&prepared, &refs).await {
             Ok(rows) => rows,
             Err(error) => return Ok(Err(query_failed(error))),
         };
-        let columns: Vec<Column> = prepared.columns().iter().map(|c| Column { name: c.name().to_string(), data_type: data_type(c.type_()) }).collect();
+        let columns: Vec<Column> = prepared
+            .columns()
+            .iter()
+            .map(|c| Column { name: c.name().to_string(), data_type: data_type(c.type_()) })
+            .collect();
         // The whole result is read before it is streamed: the tests' results are small.
         let mut values = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -168,13 +197,19 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
         })
     }
 
-    async fn execute_async(accessor: &Accessor<U, Self>, connection: Resource<PgConnection>, statement: String, params: Vec<ParameterValue>) -> wasmtime::Result<Result<u64, Error>> {
+    async fn execute_async(
+        accessor: &Accessor<U, Self>,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, Error>> {
         let client = client_of(accessor, &connection)?;
         let params = match params.into_iter().map(to_param).collect::<Result<Vec<_>, _>>() {
             Ok(params) => params,
             Err(error) => return Ok(Err(error)),
         };
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
         Ok(client.execute(statement.as_str(), &refs).await.map_err(query_failed))
     }
 }

@@ -15,7 +15,8 @@ pub struct SqlConnection {
 }
 
 /// Idle connections per database label, shared by the application's instances.
-pub type Pool = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<rusqlite::Connection>>>>;
+pub type Pool =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<rusqlite::Connection>>>>;
 
 fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open(path)?;
@@ -44,7 +45,11 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
-fn run(connection: &rusqlite::Connection, sql: &str, params: &[Value]) -> rusqlite::Result<QueryResult> {
+fn run(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> rusqlite::Result<QueryResult> {
     let mut statement = connection.prepare_cached(sql)?;
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_string).collect();
     let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(Param)))?;
@@ -66,7 +71,10 @@ fn run(connection: &rusqlite::Connection, sql: &str, params: &[Value]) -> rusqli
 }
 
 impl sqlite::HostConnection for Host {
-    fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<SqlConnection>, Error>> {
+    fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqlConnection>, Error>> {
         if !self.component.spec.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
@@ -83,10 +91,16 @@ impl sqlite::HostConnection for Host {
         Ok(Ok(self.table.push(SqlConnection { connection, database })?))
     }
 
-    fn execute(&mut self, connection: Resource<SqlConnection>, statement: String, parameters: Vec<Value>) -> wasmtime::Result<Result<QueryResult, Error>> {
+    fn execute(
+        &mut self,
+        connection: Resource<SqlConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let connection = &self.table.get(&connection)?.connection;
         // A blocking call: rusqlite is synchronous, and so is this interface.
-        Ok(tokio::task::block_in_place(|| run(connection, &statement, &parameters)).map_err(|e| Error::Io(e.to_string())))
+        Ok(tokio::task::block_in_place(|| run(connection, &statement, &parameters))
+            .map_err(|e| Error::Io(e.to_string())))
     }
 
     fn changes(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<u64> {
@@ -95,7 +109,8 @@ impl sqlite::HostConnection for Host {
 
     fn drop(&mut self, connection: Resource<SqlConnection>) -> wasmtime::Result<()> {
         let SqlConnection { connection, database } = self.table.delete(connection)?;
-        // A connection left inside a transaction (an instance that trapped mid-batch) is not reused.
+        // A connection left inside a transaction (an instance that trapped mid-batch) is not
+        // reused.
         if connection.is_autocommit() {
             self.sqlite_pool.lock().unwrap().entry(database).or_default().push(connection);
         }

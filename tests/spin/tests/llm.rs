@@ -1,7 +1,8 @@
 //! Spin's LLM interface as Docent's model runtime (`DOCENT_LLM_PROVIDERS=spin-llm`,
 //! `DOCENT_EMBEDDINGS=spin-llm`), against the harness's deterministic test model: chat answers come
-//! from it with their sources and are accounted for; when inference fails, the answer falls back to the
-//! extractive one; a model missing from a component's `ai_models` is refused, as Spin refuses it.
+//! from it with their sources and are accounted for; when inference fails, the answer falls back to
+//! the extractive one; a model missing from a component's `ai_models` is refused, as Spin refuses
+//! it.
 
 mod support;
 
@@ -15,8 +16,8 @@ use support::{SpinApp, ADMIN};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
-/// The app with spin-llm answering chat and embedding pages and queries, its models allowed where used
-/// (`chat_models`: the components allowed the inference model), and the fixture site crawled.
+/// The app with spin-llm answering chat and embedding pages and queries, its models allowed where
+/// used (`chat_models`: the components allowed the inference model), and the fixture site crawled.
 fn start(chat_models: &[&str]) -> (SpinApp, FixtureServer) {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     let mut manifest = SpinApp::manifest();
@@ -42,7 +43,10 @@ fn start(chat_models: &[&str]) -> (SpinApp, FixtureServer) {
         if job["status"] == "done" {
             break;
         }
-        assert!(Instant::now() < deadline && job["status"] != "failed", "the crawl did not finish: {job}");
+        assert!(
+            Instant::now() < deadline && job["status"] != "failed",
+            "the crawl did not finish: {job}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     (spin, site)
@@ -55,19 +59,29 @@ struct Answer {
 }
 
 fn chat(spin: &SpinApp, question: &str) -> Answer {
-    let reply = request("POST", &spin.url("/api/chat"), &[JSON], Some(&serde_json::json!({"message": question}).to_string()));
+    let reply = request(
+        "POST",
+        &spin.url("/api/chat"),
+        &[JSON],
+        Some(&serde_json::json!({"message": question}).to_string()),
+    );
     assert_eq!(reply.status, 200, "{}", reply.body);
     let events = reply.events();
     assert_eq!(events.first().map(|(n, _)| n.as_str()), Some("sources"), "{events:?}");
     assert_eq!(events.last().map(|(n, _)| n.as_str()), Some("done"), "{events:?}");
     Answer {
         sources: events[0].1["sources"].clone(),
-        text: events.iter().filter(|(n, _)| n == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect(),
+        text: events
+            .iter()
+            .filter(|(n, _)| n == "delta")
+            .map(|(_, d)| d["text"].as_str().unwrap())
+            .collect(),
         done: events.last().unwrap().1.clone(),
     }
 }
 
-/// Whether the answer's sources include `url` (hybrid ranking with the test embeddings may reorder them).
+/// Whether the answer's sources include `url` (hybrid ranking with the test embeddings may reorder
+/// them).
 fn cites(answer: &Answer, url: &str) -> bool {
     answer.sources.as_array().unwrap().iter().any(|s| s["url"] == url)
 }
@@ -77,22 +91,43 @@ fn chat_answers_from_spins_llm_and_falls_back_when_it_fails() {
     let (spin, site) = start(&["chat"]);
     let llm = spin.app.llm();
     let embedded_by_crawl = *llm.embedded.lock().unwrap();
-    assert!(embedded_by_crawl >= 7, "every page's chunks were embedded by the Spin model: {embedded_by_crawl}");
+    assert!(
+        embedded_by_crawl >= 7,
+        "every page's chunks were embedded by the Spin model: {embedded_by_crawl}"
+    );
 
     let answer = chat(&spin, "Does Harbor run on Windows?");
     assert_eq!(answer.text, answer_of(DEFAULT_SPIN_LLM_MODEL), "the whole answer, as one piece");
     assert!(cites(&answer, &site.url("/faq.html#windows")), "{}", answer.sources);
     assert_eq!(answer.done["mode"], "llm", "{}", answer.done);
-    assert_eq!((answer.done["usage"]["provider"].as_str(), answer.done["usage"]["model"].as_str()), (Some("spin-llm"), Some(DEFAULT_SPIN_LLM_MODEL)));
-    assert!(answer.done["usage"]["prompt_tokens"].as_u64().unwrap() > 50, "the host's token counts: {}", answer.done);
+    assert_eq!(
+        (answer.done["usage"]["provider"].as_str(), answer.done["usage"]["model"].as_str()),
+        (Some("spin-llm"), Some(DEFAULT_SPIN_LLM_MODEL))
+    );
+    assert!(
+        answer.done["usage"]["prompt_tokens"].as_u64().unwrap() > 50,
+        "the host's token counts: {}",
+        answer.done
+    );
     // The model saw one instruct prompt holding the question and the passage that answers it.
     let prompts = llm.prompts.lock().unwrap().clone();
     let (model, prompt, max_tokens) = prompts.last().unwrap();
     assert_eq!(model, DEFAULT_SPIN_LLM_MODEL);
-    assert!(prompt.starts_with("<s>[INST] <<SYS>>") && prompt.ends_with("Does Harbor run on Windows? [/INST]"), "{prompt}");
+    assert!(
+        prompt.starts_with("<s>[INST] <<SYS>>")
+            && prompt.ends_with("Does Harbor run on Windows? [/INST]"),
+        "{prompt}"
+    );
     assert!(prompt.contains("WSL2"), "the Windows passage is in the prompt: {prompt}");
-    assert_eq!(*max_tokens, Some(700), "the answer budget (DOCENT_LLM_MAX_ANSWER_TOKENS) is passed on");
-    assert!(*llm.embedded.lock().unwrap() > embedded_by_crawl, "the question was embedded for hybrid search");
+    assert_eq!(
+        *max_tokens,
+        Some(700),
+        "the answer budget (DOCENT_LLM_MAX_ANSWER_TOKENS) is passed on"
+    );
+    assert!(
+        *llm.embedded.lock().unwrap() > embedded_by_crawl,
+        "the question was embedded for hybrid search"
+    );
 
     // The model goes down: retried (a runtime error is transient), then the extractive answer.
     llm.failing.store(true, Ordering::SeqCst);
@@ -101,10 +136,20 @@ fn chat_answers_from_spins_llm_and_falls_back_when_it_fails() {
     assert_eq!(fallback.done["mode"], "fallback", "{}", fallback.done);
     assert!(fallback.text.contains("extractive answer"), "{}", fallback.text);
     assert!(cites(&fallback, &site.url("/faq.html#license")), "{}", fallback.sources);
-    assert_eq!(llm.prompts.lock().unwrap().len() - asked_before, 3, "one attempt and DOCENT_LLM_RETRIES (2) retries");
+    assert_eq!(
+        llm.prompts.lock().unwrap().len() - asked_before,
+        3,
+        "one attempt and DOCENT_LLM_RETRIES (2) retries"
+    );
 
     let usage = request("GET", &spin.url("/api/usage"), &[ADMIN], None).json();
-    let row = usage["days"].as_array().unwrap().iter().find(|d| d["provider"] == "spin-llm").cloned().unwrap_or_else(|| panic!("{usage}"));
+    let row = usage["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["provider"] == "spin-llm")
+        .cloned()
+        .unwrap_or_else(|| panic!("{usage}"));
     assert_eq!((row["requests"].as_u64(), row["failures"].as_u64()), (Some(4), Some(3)), "{row}");
     assert_eq!(row["model"], DEFAULT_SPIN_LLM_MODEL);
     assert!(row["prompt_tokens"].as_u64().unwrap() > 50, "{row}");

@@ -1,8 +1,8 @@
-//! The Worker's end-to-end scenario (tests/e2e/tests/scenario, included here unchanged) against the Spin
-//! components under the wasmtime harness: the same requests, counts and top results, with the store on
-//! Spin's SQLite and on Postgres (Spin's Postgres interface). The crawl goes through the task table,
-//! drained by the components' self-invocation (`POST /internal/drain` on `self.alt`). A difference in
-//! behaviour from workerd is a bug.
+//! The Worker's end-to-end scenario (tests/e2e/tests/scenario, included here unchanged) against the
+//! Spin components under the wasmtime harness: the same requests, counts and top results, with the
+//! store on Spin's SQLite and on Postgres (Spin's Postgres interface). The crawl goes through the
+//! task table, drained by the components' self-invocation (`POST /internal/drain` on `self.alt`). A
+//! difference in behaviour from workerd is a bug.
 
 #[path = "../../e2e/tests/scenario/mod.rs"]
 mod scenario;
@@ -20,7 +20,8 @@ impl Deployment for SpinApp {
 
 /// The settings of the Worker's local run, which the scenario expects.
 const SCENARIO_SETTINGS: &[(&str, &str)] = &[
-    // The Worker's local run allows private hosts (and so the development admin key); so does this one.
+    // The Worker's local run allows private hosts (and so the development admin key); so does this
+    // one.
     ("docent_allow_private_hosts", "true"),
     ("docent_webhook_secret_docs", WEBHOOK_SECRET),
     ("docent_retry_base_seconds", "1"),
@@ -39,19 +40,33 @@ fn crawl_search_and_chat_on_spin() {
 
 #[test]
 fn crawl_search_and_chat_on_spin_with_postgres() {
-    let Some(database) = docent_cli::testing::fresh_postgres_database("spin_scenario") else { return };
+    let Some(database) = docent_cli::testing::fresh_postgres_database("spin_scenario") else {
+        return;
+    };
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     let mut settings = SCENARIO_SETTINGS.to_vec();
     let host = support::postgres_host(&database);
-    settings.extend([("docent_store", "postgres"), ("docent_database_url", database.as_str()), ("docent_database_host", host.as_str())]);
+    settings.extend([
+        ("docent_store", "postgres"),
+        ("docent_database_url", database.as_str()),
+        ("docent_database_host", host.as_str()),
+    ]);
     let docent = SpinApp::start(&settings, &["docs"]);
     scenario::crawl_search_and_chat(&docent, &site);
-    // The scenario's documents, crawl and gates are in Postgres, not in the components' SQLite database.
+    // The scenario's documents, crawl and gates are in Postgres, not in the components' SQLite
+    // database.
     let counts = support::postgres_numbers(
         &database,
         "SELECT COUNT(*) FROM documents UNION ALL SELECT COUNT(*) FROM crawl_jobs UNION ALL SELECT COUNT(*) FROM politeness_gates",
     );
-    assert!(counts.iter().all(|n| *n > 0), "documents, crawl jobs and gates in Postgres: {counts:?}");
+    assert!(
+        counts.iter().all(|n| *n > 0),
+        "documents, crawl jobs and gates in Postgres: {counts:?}"
+    );
     let sqlite = docent.app.sqlite_path("default");
-    assert!(!sqlite.exists(), "nothing was written to Spin's SQLite database ({})", sqlite.display());
+    assert!(
+        !sqlite.exists(),
+        "nothing was written to Spin's SQLite database ({})",
+        sqlite.display()
+    );
 }

@@ -1,6 +1,6 @@
-//! The SQL-backed politeness gate (docent_store::sql_gate) that Spin instances share, on real SQLite with
-//! two connections (two instances): a write that lands between another instance's read and write makes
-//! that instance decide again on the new state, so a slot is never given out twice.
+//! The SQL-backed politeness gate (docent_store::sql_gate) that Spin instances share, on real
+//! SQLite with two connections (two instances): a write that lands between another instance's read
+//! and write makes that instance decide again on the new state, so a slot is never given out twice.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -26,8 +26,8 @@ impl Clock for TestClock {
     }
 }
 
-/// A connection that lets the other instance take a slot right after each of its gate reads, for the
-/// next `races` reads: the worst interleaving two instances can have.
+/// A connection that lets the other instance take a slot right after each of its gate reads, for
+/// the next `races` reads: the worst interleaving two instances can have.
 struct Racing {
     db: Sqlite,
     other: SqlGate<Sqlite, TestClock>,
@@ -36,15 +36,21 @@ struct Racing {
 }
 
 const KEY: &str = "http://docs.example";
-const ONE_AT_A_TIME: HostLimits = HostLimits { rate_per_second: 0.0, burst: 1, concurrency: 1, lease_ms: 60_000 };
-const UNLIMITED_CONCURRENCY: HostLimits = HostLimits { rate_per_second: 0.0, burst: 1, concurrency: 50, lease_ms: 60_000 };
+const ONE_AT_A_TIME: HostLimits =
+    HostLimits { rate_per_second: 0.0, burst: 1, concurrency: 1, lease_ms: 60_000 };
+const UNLIMITED_CONCURRENCY: HostLimits =
+    HostLimits { rate_per_second: 0.0, burst: 1, concurrency: 50, lease_ms: 60_000 };
 
 impl SqlDatabase for Racing {
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
         let rows = self.db.query(statement).await?;
-        if statement.sql.starts_with("SELECT version, state FROM politeness_gates") && self.races.get() > 0 {
+        if statement.sql.starts_with("SELECT version, state FROM politeness_gates")
+            && self.races.get() > 0
+        {
             self.races.set(self.races.get() - 1);
-            if let Admission::Granted { .. } = self.other.acquire(KEY, &UNLIMITED_CONCURRENCY).await? {
+            if let Admission::Granted { .. } =
+                self.other.acquire(KEY, &UNLIMITED_CONCURRENCY).await?
+            {
                 self.other_grants.set(self.other_grants.get() + 1);
             }
         }
@@ -83,7 +89,12 @@ fn setup() -> Setup {
     let clock = TestClock(Rc::new(Cell::new(1_000_000)));
     let other = SqlGate::new(Sqlite::open(&path).unwrap(), clock.clone());
     block_on(other.ensure_schema()).unwrap();
-    let racing = Shared(Rc::new(Racing { db: Sqlite::open(&path).unwrap(), other, races: Cell::new(0), other_grants: Cell::new(0) }));
+    let racing = Shared(Rc::new(Racing {
+        db: Sqlite::open(&path).unwrap(),
+        other,
+        races: Cell::new(0),
+        other_grants: Cell::new(0),
+    }));
     let observer = SqlGate::new(Sqlite::open(&path).unwrap(), clock.clone());
     Setup { _dir: dir, first: SqlGate::new(racing.clone(), clock), racing, observer }
 }
@@ -103,7 +114,11 @@ fn a_new_gate_created_by_two_instances_at_once_gives_its_one_slot_once() {
     s.racing.0.races.set(1);
     let admission = block_on(s.first.acquire(KEY, &ONE_AT_A_TIME)).unwrap();
     assert_eq!(s.racing.0.other_grants.get(), 1, "the other instance got the slot");
-    assert_eq!(admission, Admission::Wait { ms: CONCURRENCY_POLL_MS }, "the slot is not given out twice");
+    assert_eq!(
+        admission,
+        Admission::Wait { ms: CONCURRENCY_POLL_MS },
+        "the slot is not given out twice"
+    );
 }
 
 #[test]
@@ -113,13 +128,22 @@ fn a_slot_taken_between_read_and_write_is_seen_on_the_retry() {
     block_on(s.first.release(KEY, first)).unwrap();
     // Free again; now the other instance takes it after this one read it as free.
     s.racing.0.races.set(1);
-    assert_eq!(block_on(s.first.acquire(KEY, &ONE_AT_A_TIME)).unwrap(), Admission::Wait { ms: CONCURRENCY_POLL_MS });
+    assert_eq!(
+        block_on(s.first.acquire(KEY, &ONE_AT_A_TIME)).unwrap(),
+        Admission::Wait { ms: CONCURRENCY_POLL_MS }
+    );
     assert_eq!(s.racing.0.other_grants.get(), 1);
     // Seen from a third connection: exactly one fetch in flight, and a release frees it.
-    assert!(matches!(block_on(s.observer.acquire(KEY, &ONE_AT_A_TIME)).unwrap(), Admission::Wait { .. }));
+    assert!(matches!(
+        block_on(s.observer.acquire(KEY, &ONE_AT_A_TIME)).unwrap(),
+        Admission::Wait { .. }
+    ));
     let leases_granted_so_far = first + 1;
     block_on(s.observer.release(KEY, leases_granted_so_far)).unwrap();
-    assert!(matches!(block_on(s.first.acquire(KEY, &ONE_AT_A_TIME)).unwrap(), Admission::Granted { .. }));
+    assert!(matches!(
+        block_on(s.first.acquire(KEY, &ONE_AT_A_TIME)).unwrap(),
+        Admission::Granted { .. }
+    ));
 }
 
 #[test]
@@ -144,10 +168,13 @@ fn lease_ids_never_repeat_across_instances() {
 fn a_gate_that_keeps_losing_races_answers_wait_and_never_grants() {
     let s = setup();
     lease(block_on(s.first.acquire(KEY, &UNLIMITED_CONCURRENCY)).unwrap());
-    // Every read is followed by another instance's write: after MAX_ATTEMPTS lost races the caller is
-    // told to come back, not granted a slot it was never recorded as holding.
+    // Every read is followed by another instance's write: after MAX_ATTEMPTS lost races the caller
+    // is told to come back, not granted a slot it was never recorded as holding.
     s.racing.0.races.set(MAX_ATTEMPTS);
-    assert_eq!(block_on(s.first.acquire(KEY, &UNLIMITED_CONCURRENCY)).unwrap(), Admission::Wait { ms: CONCURRENCY_POLL_MS });
+    assert_eq!(
+        block_on(s.first.acquire(KEY, &UNLIMITED_CONCURRENCY)).unwrap(),
+        Admission::Wait { ms: CONCURRENCY_POLL_MS }
+    );
     assert_eq!(s.racing.0.other_grants.get(), MAX_ATTEMPTS);
     // 1 + MAX_ATTEMPTS slots are recorded as held, all by the winners.
     let limits = HostLimits { concurrency: 1 + MAX_ATTEMPTS, ..UNLIMITED_CONCURRENCY };

@@ -1,9 +1,9 @@
 //! Heading-aware chunking of extracted content within a token budget.
 //!
-//! Each heading starts a section; a chunk never spans two sections, so its heading path and anchor are
-//! exact. Blocks (paragraphs, code blocks, table rows) are kept whole unless one alone exceeds the budget.
-//! A short tail of the previous chunk is repeated at the start of the next (overlap) so that a sentence
-//! cut at a chunk boundary is still found with its context.
+//! Each heading starts a section; a chunk never spans two sections, so its heading path and anchor
+//! are exact. Blocks (paragraphs, code blocks, table rows) are kept whole unless one alone exceeds
+//! the budget. A short tail of the previous chunk is repeated at the start of the next (overlap) so
+//! that a sentence cut at a chunk boundary is still found with its context.
 
 use crate::content::extract::{Block, BlockKind};
 
@@ -40,8 +40,9 @@ impl Chunk {
     }
 }
 
-/// Estimates tokens the way BPE tokenizers behave on English prose: about 4 characters or 0.75 words a
-/// token; the larger of the two estimates keeps code and long words from being undercounted.
+/// Estimates tokens the way BPE tokenizers behave on English prose: about 4 characters or 0.75
+/// words a token; the larger of the two estimates keeps code and long words from being
+/// undercounted.
 pub fn estimate_tokens(text: &str) -> usize {
     let words = text.split_whitespace().count();
     let chars = text.chars().count();
@@ -85,7 +86,11 @@ fn emit_section(
         if estimate_tokens(&block.text) <= options.max_tokens {
             pieces.push((block.kind, block.text.clone()));
         } else {
-            pieces.extend(split_oversized(&block.text, options.max_tokens).into_iter().map(|t| (block.kind, t)));
+            pieces.extend(
+                split_oversized(&block.text, options.max_tokens)
+                    .into_iter()
+                    .map(|t| (block.kind, t)),
+            );
         }
     }
     let mut current: Vec<(BlockKind, String)> = Vec::new();
@@ -97,7 +102,10 @@ fn emit_section(
             let overlap = overlap_tail(&current, options.overlap_tokens);
             chunks.push(make_chunk(chunks.len(), &heading_path, anchor, &current));
             // The overlap is kept only if it leaves room for the next piece.
-            current = overlap.filter(|(_, o)| estimate_tokens(o) + tokens <= options.max_tokens).map(|o| vec![o]).unwrap_or_default();
+            current = overlap
+                .filter(|(_, o)| estimate_tokens(o) + tokens <= options.max_tokens)
+                .map(|o| vec![o])
+                .unwrap_or_default();
             current_tokens = current.iter().map(|(_, t)| estimate_tokens(t)).sum();
             fresh = 0;
         }
@@ -110,11 +118,17 @@ fn emit_section(
     }
 }
 
-fn make_chunk(ordinal: usize, path: &[String], anchor: &Option<String>, pieces: &[(BlockKind, String)]) -> Chunk {
+fn make_chunk(
+    ordinal: usize,
+    path: &[String],
+    anchor: &Option<String>,
+    pieces: &[(BlockKind, String)],
+) -> Chunk {
     let mut text = String::new();
     for (i, (kind, piece)) in pieces.iter().enumerate() {
         if i > 0 {
-            let tight = pieces[i - 1].0 == *kind && matches!(kind, BlockKind::ListItem | BlockKind::TableRow);
+            let tight = pieces[i - 1].0 == *kind
+                && matches!(kind, BlockKind::ListItem | BlockKind::TableRow);
             text.push_str(if tight { "\n" } else { "\n\n" });
         }
         text.push_str(piece);
@@ -131,7 +145,8 @@ fn overlap_tail(pieces: &[(BlockKind, String)], budget: usize) -> Option<(BlockK
     }
     let mut tail = String::new();
     for sentence in split_sentences(last).into_iter().rev() {
-        let candidate = if tail.is_empty() { sentence.to_string() } else { format!("{sentence} {tail}") };
+        let candidate =
+            if tail.is_empty() { sentence.to_string() } else { format!("{sentence} {tail}") };
         if estimate_tokens(&candidate) > budget {
             break;
         }
@@ -246,7 +261,8 @@ mod tests {
             heading(3, "Empty section", "empty"),
         ];
         let chunks = chunk_blocks(&blocks, ChunkingOptions::default());
-        let summary: Vec<_> = chunks.iter().map(|c| (c.heading(), c.anchor.clone(), c.text.clone())).collect();
+        let summary: Vec<_> =
+            chunks.iter().map(|c| (c.heading(), c.anchor.clone(), c.text.clone())).collect();
         assert_eq!(
             summary,
             vec![
@@ -261,22 +277,34 @@ mod tests {
 
     #[test]
     fn long_sections_split_within_budget_with_overlap() {
-        let paragraph = |n: usize| format!("Paragraph {n} talks about topic {n}. It ends with sentence {n}.");
-        let blocks: Vec<Block> = (0..40).map(|n| block(BlockKind::Paragraph, &paragraph(n))).collect();
+        let paragraph =
+            |n: usize| format!("Paragraph {n} talks about topic {n}. It ends with sentence {n}.");
+        let blocks: Vec<Block> =
+            (0..40).map(|n| block(BlockKind::Paragraph, &paragraph(n))).collect();
         let options = ChunkingOptions { max_tokens: 60, overlap_tokens: 10 };
         let chunks = chunk_blocks(&blocks, options);
         assert!(chunks.len() > 5);
         for chunk in &chunks {
-            assert!(estimate_tokens(&chunk.text) <= options.max_tokens, "{} tokens", estimate_tokens(&chunk.text));
+            assert!(
+                estimate_tokens(&chunk.text) <= options.max_tokens,
+                "{} tokens",
+                estimate_tokens(&chunk.text)
+            );
         }
-        // Every paragraph survives, and each chunk after the first starts with the previous one's last sentence.
+        // Every paragraph survives, and each chunk after the first starts with the previous one's
+        // last sentence.
         let all: String = chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n");
         for n in 0..40 {
             assert!(all.contains(&paragraph(n)), "paragraph {n} lost");
         }
         for pair in chunks.windows(2) {
             let last_sentence = *split_sentences(&pair[0].text).last().unwrap();
-            assert!(pair[1].text.starts_with(last_sentence), "no overlap between {:?} and {:?}", pair[0].text, pair[1].text);
+            assert!(
+                pair[1].text.starts_with(last_sentence),
+                "no overlap between {:?} and {:?}",
+                pair[0].text,
+                pair[1].text
+            );
         }
     }
 
@@ -285,15 +313,26 @@ mod tests {
         // A piece that exactly fills the budget leaves no room for the previous chunk's tail.
         let options = ChunkingOptions { max_tokens: 40, overlap_tokens: 10 };
         let full = "word ".repeat(30).trim().to_string(); // 40 tokens
-        let blocks = vec![block(BlockKind::Paragraph, "Short lead sentence here."), block(BlockKind::Paragraph, &full)];
+        let blocks = vec![
+            block(BlockKind::Paragraph, "Short lead sentence here."),
+            block(BlockKind::Paragraph, &full),
+        ];
         for chunk in chunk_blocks(&blocks, options) {
-            assert!(estimate_tokens(&chunk.text) <= options.max_tokens, "{} tokens: {:?}", estimate_tokens(&chunk.text), chunk.text);
+            assert!(
+                estimate_tokens(&chunk.text) <= options.max_tokens,
+                "{} tokens: {:?}",
+                estimate_tokens(&chunk.text),
+                chunk.text
+            );
         }
     }
 
     #[test]
     fn code_blocks_stay_whole_when_they_fit() {
-        let code = format!("```\n{}\n```", (0..10).map(|i| format!("let x{i} = {i};")).collect::<Vec<_>>().join("\n"));
+        let code = format!(
+            "```\n{}\n```",
+            (0..10).map(|i| format!("let x{i} = {i};")).collect::<Vec<_>>().join("\n")
+        );
         let blocks = vec![
             block(BlockKind::Paragraph, &"word ".repeat(30)),
             block(BlockKind::Code, &code),
@@ -306,13 +345,19 @@ mod tests {
     #[test]
     fn oversized_blocks_are_split_by_lines_then_words() {
         let huge = "x".repeat(5000);
-        let chunks = chunk_blocks(&[block(BlockKind::Paragraph, &huge)], ChunkingOptions { max_tokens: 100, overlap_tokens: 0 });
+        let chunks = chunk_blocks(
+            &[block(BlockKind::Paragraph, &huge)],
+            ChunkingOptions { max_tokens: 100, overlap_tokens: 0 },
+        );
         assert!(chunks.len() >= 12);
         assert_eq!(chunks.iter().map(|c| c.text.len()).sum::<usize>(), 5000);
     }
 
     #[test]
     fn sentences() {
-        assert_eq!(split_sentences("One. Two? Three!\nFour 3.5 five"), vec!["One.", "Two?", "Three!", "Four 3.5 five"]);
+        assert_eq!(
+            split_sentences("One. Two? Three!\nFour 3.5 five"),
+            vec!["One.", "Two?", "Three!", "Four 3.5 five"]
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! HTML → main content as markdown blocks, plus the page's links and metadata.
 //!
-//! The content root is `<main>` (or `role="main"`), else the first `<article>`, else `<body>`. Inside it,
-//! navigation, headers, footers, sidebars, cookie banners, forms and scripts are dropped by element, role and
-//! class/id. Headings keep an anchor (their own id, an id inside them, or the id of the wrapper that opened
-//! just before them) so that citations can deep-link to the section.
+//! The content root is `<main>` (or `role="main"`), else the first `<article>`, else `<body>`.
+//! Inside it, navigation, headers, footers, sidebars, cookie banners, forms and scripts are dropped
+//! by element, role and class/id. Headings keep an anchor (their own id, an id inside them, or the
+//! id of the wrapper that opened just before them) so that citations can deep-link to the section.
 
 use crate::content::html::{tokenize, Token};
 
@@ -58,8 +58,8 @@ pub struct ExtractedPage {
     pub title: String,
     pub lang: Option<String>,
     pub blocks: Vec<Block>,
-    /// Raw `href` values of `<a>`/`<area>` elements, in document order (navigation included: it is how
-    /// a crawler discovers pages, even though its text is not content).
+    /// Raw `href` values of `<a>`/`<area>` elements, in document order (navigation included: it is
+    /// how a crawler discovers pages, even though its text is not content).
     pub links: Vec<String>,
     pub canonical: Option<String>,
     pub base_href: Option<String>,
@@ -79,7 +79,8 @@ pub fn render_markdown(blocks: &[Block]) -> String {
     let mut previous: Option<BlockKind> = None;
     for block in blocks {
         if let Some(prev) = previous {
-            let tight = prev == block.kind && matches!(block.kind, BlockKind::ListItem | BlockKind::TableRow);
+            let tight = prev == block.kind
+                && matches!(block.kind, BlockKind::ListItem | BlockKind::TableRow);
             out.push_str(if tight { "\n" } else { "\n\n" });
         }
         match block.kind {
@@ -96,23 +97,56 @@ pub fn render_markdown(blocks: &[Block]) -> String {
 }
 
 const SKIPPED_ELEMENTS: [&str; 17] = [
-    "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button", "select",
-    "iframe", "dialog", "object", "canvas", "head", "menu",
+    "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",
+    "select", "iframe", "dialog", "object", "canvas", "head", "menu",
 ];
-const SKIPPED_ROLES: [&str; 7] = ["navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu"];
-const VOID_ELEMENTS: [&str; 14] =
-    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param"];
+const SKIPPED_ROLES: [&str; 7] =
+    ["navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu"];
+const VOID_ELEMENTS: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param",
+];
 const BLOCK_ELEMENTS: [&str; 19] = [
-    "p", "div", "section", "article", "main", "blockquote", "dl", "dt", "dd", "figure", "figcaption", "table",
-    "ul", "ol", "header", "details", "summary", "address", "caption",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "table",
+    "ul",
+    "ol",
+    "header",
+    "details",
+    "summary",
+    "address",
+    "caption",
 ];
 
 /// True when a class or id token names page furniture rather than content.
 fn is_boilerplate_token(token: &str) -> bool {
     let t = token.to_ascii_lowercase();
-    const EXACT: [&str; 12] =
-        ["nav", "menu", "toc", "related", "headerlink", "skip-link", "sr-only", "visually-hidden", "masthead", "topbar", "pager", "share"];
-    const CONTAINS: [&str; 7] = ["sidebar", "breadcrumb", "cookie", "consent", "footer", "navbar", "banner"];
+    const EXACT: [&str; 12] = [
+        "nav",
+        "menu",
+        "toc",
+        "related",
+        "headerlink",
+        "skip-link",
+        "sr-only",
+        "visually-hidden",
+        "masthead",
+        "topbar",
+        "pager",
+        "share",
+    ];
+    const CONTAINS: [&str; 7] =
+        ["sidebar", "breadcrumb", "cookie", "consent", "footer", "navbar", "banner"];
     EXACT.contains(&t.as_str())
         || CONTAINS.iter().any(|c| t.contains(c))
         || t.starts_with("nav-")
@@ -127,20 +161,26 @@ fn is_skipped(token: &Token<'_>, inside_root: bool) -> bool {
     if SKIPPED_ELEMENTS.contains(&name.as_str()) {
         return true;
     }
-    // A <header> outside the content root is site chrome; inside an article it usually holds the title.
+    // A <header> outside the content root is site chrome; inside an article it usually holds the
+    // title.
     if name == "header" && !inside_root {
         return true;
     }
     if token.attr("hidden").is_some() || token.attr("aria-hidden") == Some("true") {
         return true;
     }
-    if token.attr("role").is_some_and(|r| SKIPPED_ROLES.contains(&r.to_ascii_lowercase().as_str())) {
+    if token.attr("role").is_some_and(|r| SKIPPED_ROLES.contains(&r.to_ascii_lowercase().as_str()))
+    {
         return true;
     }
-    if token.attr("style").is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none")) {
+    if token
+        .attr("style")
+        .is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none"))
+    {
         return true;
     }
-    let class_and_id = token.attr("class").unwrap_or("").split_ascii_whitespace().chain(token.attr("id"));
+    let class_and_id =
+        token.attr("class").unwrap_or("").split_ascii_whitespace().chain(token.attr("id"));
     class_and_id.into_iter().any(is_boilerplate_token)
 }
 
@@ -187,10 +227,13 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     for token in &tokens {
         match token {
             Token::Start { name, .. } => match name.as_str() {
-                "html" => page.lang = token.attr("lang").map(str::to_string).filter(|l| !l.is_empty()),
+                "html" => {
+                    page.lang = token.attr("lang").map(str::to_string).filter(|l| !l.is_empty())
+                }
                 "title" => in_title = true,
                 "a" | "area" => {
-                    if let Some(href) = token.attr("href").map(str::trim).filter(|h| !h.is_empty()) {
+                    if let Some(href) = token.attr("href").map(str::trim).filter(|h| !h.is_empty())
+                    {
                         page.links.push(href.to_string());
                     }
                 }
@@ -200,7 +243,10 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                         page.canonical = token.attr("href").map(|h| h.trim().to_string());
                     }
                 }
-                "base" => page.base_href = page.base_href.take().or(token.attr("href").map(str::to_string)),
+                "base" => {
+                    page.base_href =
+                        page.base_href.take().or(token.attr("href").map(str::to_string))
+                }
                 "meta" => {
                     let meta_name = token.attr("name").unwrap_or("").to_ascii_lowercase();
                     if meta_name == "robots" {
@@ -292,7 +338,9 @@ impl BlockWriter {
                 match &mut self.heading {
                     Some((_, anchor @ None)) => *anchor = Some(id.to_string()),
                     Some(_) => {}
-                    None if self.text.trim().is_empty() => self.pending_anchor = Some(id.to_string()),
+                    None if self.text.trim().is_empty() => {
+                        self.pending_anchor = Some(id.to_string())
+                    }
                     None => {}
                 }
             }
@@ -438,11 +486,17 @@ impl BlockWriter {
             return;
         }
         let raw = std::mem::take(&mut self.text);
-        let text = raw.split('\n').map(collapse_whitespace).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+        let text = raw
+            .split('\n')
+            .map(collapse_whitespace)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
         let text = text.replace("``", "");
         let prefix = self.list_item_prefix.take();
         if text.is_empty() || text == "`" {
-            // An empty item keeps its marker for the text that follows (e.g. `<li><p>text</p></li>`).
+            // An empty item keeps its marker for the text that follows (e.g.
+            // `<li><p>text</p></li>`).
             if prefix.is_some() {
                 self.list_item_prefix = prefix;
             }
@@ -519,13 +573,19 @@ mod tests {
             .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
             .map(|b| (b.text.as_str(), b.anchor.as_deref()))
             .collect();
-        assert_eq!(anchors, vec![("Installing Acme", Some("install")), ("From source", Some("from-source"))]);
+        assert_eq!(
+            anchors,
+            vec![("Installing Acme", Some("install")), ("From source", Some("from-source"))]
+        );
     }
 
     #[test]
     fn links_include_navigation_but_content_does_not() {
         let page = extract_html(PAGE);
-        assert_eq!(page.links, vec!["/", "/pricing", "/install/", "/config/", "#from-source", "/privacy"]);
+        assert_eq!(
+            page.links,
+            vec!["/", "/pricing", "/install/", "/config/", "#from-source", "/privacy"]
+        );
         let md = page.markdown();
         for boilerplate in ["Pricing", "cookies", "Privacy", "no</p>", "¶"] {
             assert!(!md.contains(boilerplate), "{boilerplate:?} leaked into {md:?}");
@@ -539,7 +599,10 @@ mod tests {
             <p>PostgreSQL is a relational database management system.</p></div>
             <div class="navfooter"><a href="b.html">Next</a></div></body>"#;
         let page = extract_html(html);
-        assert_eq!(page.markdown(), "## 2.2. Concepts\n\nPostgreSQL is a relational database management system.");
+        assert_eq!(
+            page.markdown(),
+            "## 2.2. Concepts\n\nPostgreSQL is a relational database management system."
+        );
         assert_eq!(page.blocks[0].anchor.as_deref(), Some("TUTORIAL-CONCEPTS"));
         assert_eq!(page.title, "2.2. Concepts");
     }
@@ -548,12 +611,16 @@ mod tests {
     fn robots_meta() {
         let page = extract_html(r#"<meta name="ROBOTS" content="NoIndex, nofollow"><p>x</p>"#);
         assert_eq!(page.robots, RobotsDirectives { noindex: true, nofollow: true });
-        assert_eq!(RobotsDirectives::parse("none"), RobotsDirectives { noindex: true, nofollow: true });
+        assert_eq!(
+            RobotsDirectives::parse("none"),
+            RobotsDirectives { noindex: true, nofollow: true }
+        );
     }
 
     #[test]
     fn hidden_elements_and_unclosed_paragraphs() {
-        let page = extract_html("<p>one<p>two<div hidden>secret</div><p aria-hidden=true>also secret</p>");
+        let page =
+            extract_html("<p>one<p>two<div hidden>secret</div><p aria-hidden=true>also secret</p>");
         assert_eq!(page.markdown(), "one\n\ntwo");
     }
 

@@ -1,8 +1,8 @@
 //! A small, forgiving HTML tokenizer.
 //!
-//! Docent only needs tags, attributes and text in document order to pull out the main content and the
-//! links; a full HTML5 tree builder (html5ever) would triple the Worker bundle for no gain here. The
-//! tokenizer never fails: malformed markup degrades into text, as browsers do.
+//! Docent only needs tags, attributes and text in document order to pull out the main content and
+//! the links; a full HTML5 tree builder (html5ever) would triple the Worker bundle for no gain
+//! here. The tokenizer never fails: malformed markup degrades into text, as browsers do.
 
 /// One lexical item of an HTML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,9 @@ impl Token<'_> {
     /// The value of attribute `name` on a start tag.
     pub fn attr(&self, name: &str) -> Option<&str> {
         match self {
-            Token::Start { attrs, .. } => attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
+            Token::Start { attrs, .. } => {
+                attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+            }
             _ => None,
         }
     }
@@ -109,14 +111,20 @@ fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Option<usize> {
 fn parse_tag(html: &str, name_start: usize, is_end: bool) -> (Token<'static>, usize) {
     let bytes = html.as_bytes();
     let mut pos = name_start;
-    while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() && bytes[pos] != b'>' && bytes[pos] != b'/' {
+    while pos < bytes.len()
+        && !bytes[pos].is_ascii_whitespace()
+        && bytes[pos] != b'>'
+        && bytes[pos] != b'/'
+    {
         pos += 1;
     }
     let name = html[name_start..pos].to_ascii_lowercase();
     let mut attrs = Vec::new();
     let mut self_closing = false;
     loop {
-        while pos < bytes.len() && (bytes[pos].is_ascii_whitespace() || (bytes[pos] == b'/' && !at_tag_end(bytes, pos))) {
+        while pos < bytes.len()
+            && (bytes[pos].is_ascii_whitespace() || (bytes[pos] == b'/' && !at_tag_end(bytes, pos)))
+        {
             pos += 1;
         }
         if pos >= bytes.len() {
@@ -132,7 +140,10 @@ fn parse_tag(html: &str, name_start: usize, is_end: bool) -> (Token<'static>, us
             break;
         }
         let key_start = pos;
-        while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() && !matches!(bytes[pos], b'=' | b'>' | b'/') {
+        while pos < bytes.len()
+            && !bytes[pos].is_ascii_whitespace()
+            && !matches!(bytes[pos], b'=' | b'>' | b'/')
+        {
             pos += 1;
         }
         let key = html[key_start..pos].to_ascii_lowercase();
@@ -147,13 +158,17 @@ fn parse_tag(html: &str, name_start: usize, is_end: bool) -> (Token<'static>, us
             }
             match bytes.get(pos) {
                 Some(&q @ (b'"' | b'\'')) => {
-                    let end = html[pos + 1..].find(q as char).map(|i| pos + 1 + i).unwrap_or(bytes.len());
+                    let end =
+                        html[pos + 1..].find(q as char).map(|i| pos + 1 + i).unwrap_or(bytes.len());
                     value = decode_entities(&html[pos + 1..end]);
                     pos = (end + 1).min(bytes.len());
                 }
                 _ => {
                     let start = pos;
-                    while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() && bytes[pos] != b'>' {
+                    while pos < bytes.len()
+                        && !bytes[pos].is_ascii_whitespace()
+                        && bytes[pos] != b'>'
+                    {
                         pos += 1;
                     }
                     value = decode_entities(&html[start..pos]);
@@ -164,7 +179,8 @@ fn parse_tag(html: &str, name_start: usize, is_end: bool) -> (Token<'static>, us
             attrs.push((key, value));
         }
     }
-    let token = if is_end { Token::End { name } } else { Token::Start { name, attrs, self_closing } };
+    let token =
+        if is_end { Token::End { name } } else { Token::Start { name, attrs, self_closing } };
     (token, pos)
 }
 
@@ -306,7 +322,10 @@ mod tests {
 
     #[test]
     fn entities() {
-        assert_eq!(decode_entities("&lt;a&gt; &#233;&#xE9; &nbsp;&copy; &bogus; & x"), "<a> éé \u{a0}© &bogus; & x");
+        assert_eq!(
+            decode_entities("&lt;a&gt; &#233;&#xE9; &nbsp;&copy; &bogus; & x"),
+            "<a> éé \u{a0}© &bogus; & x"
+        );
         assert_eq!(decode_entities("AT&T"), "AT&T");
         assert_eq!(decode_entities("&#0;"), "\u{FFFD}");
     }

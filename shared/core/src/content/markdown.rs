@@ -9,7 +9,11 @@ pub fn markdown_blocks(text: &str) -> Vec<Block> {
     let mut code: Option<Vec<&str>> = None;
     let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
         if !paragraph.is_empty() {
-            blocks.push(Block { kind: BlockKind::Paragraph, text: paragraph.join("\n"), anchor: None });
+            blocks.push(Block {
+                kind: BlockKind::Paragraph,
+                text: paragraph.join("\n"),
+                anchor: None,
+            });
             paragraph.clear();
         }
     };
@@ -46,7 +50,8 @@ pub fn markdown_blocks(text: &str) -> Vec<Block> {
 
 fn heading_level(line: &str) -> Option<u8> {
     let hashes = line.bytes().take_while(|&b| b == b'#').count();
-    ((1..=6).contains(&hashes) && line.as_bytes().get(hashes) == Some(&b' ')).then_some(hashes as u8)
+    ((1..=6).contains(&hashes) && line.as_bytes().get(hashes) == Some(&b' '))
+        .then_some(hashes as u8)
 }
 
 /// GitHub-style heading slug, the anchor most markdown renderers generate.
@@ -76,8 +81,11 @@ mod tests {
 
     #[test]
     fn markdown_and_plain_text() {
-        let blocks = markdown_blocks("# Title\n\nIntro line\nsecond line\n\n## Install It\n\n```sh\n# not a heading\n```\n");
-        let kinds: Vec<_> = blocks.iter().map(|b| (b.kind, b.text.as_str(), b.anchor.as_deref())).collect();
+        let blocks = markdown_blocks(
+            "# Title\n\nIntro line\nsecond line\n\n## Install It\n\n```sh\n# not a heading\n```\n",
+        );
+        let kinds: Vec<_> =
+            blocks.iter().map(|b| (b.kind, b.text.as_str(), b.anchor.as_deref())).collect();
         assert_eq!(
             kinds,
             vec![

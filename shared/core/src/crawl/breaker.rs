@@ -1,8 +1,8 @@
 //! A per-origin circuit breaker: after `failure_threshold` consecutive failures the origin is left
-//! alone for `cool_down_ms`; then one request probes it (half-open), and its outcome closes the circuit
-//! or opens it again. The state is small and kept per origin in KV; KV is eventually consistent, so
-//! concurrent consumers may each let a probe through, which only means a few more requests to a
-//! struggling host, never a lost URL.
+//! alone for `cool_down_ms`; then one request probes it (half-open), and its outcome closes the
+//! circuit or opens it again. The state is small and kept per origin in KV; KV is eventually
+//! consistent, so concurrent consumers may each let a probe through, which only means a few more
+//! requests to a struggling host, never a lost URL.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +29,9 @@ impl Default for BreakerPolicy {
 pub enum Gate {
     Closed,
     /// Cooling down: try again in this many seconds.
-    Open { retry_in_seconds: u32 },
+    Open {
+        retry_in_seconds: u32,
+    },
     /// Cool-down over: this request is the probe.
     HalfOpen,
 }
@@ -50,7 +52,10 @@ impl BreakerPolicy {
     pub fn on_failure(&self, state: &BreakerState, now_ms: u64) -> BreakerState {
         let failures = state.consecutive_failures.saturating_add(1);
         let opens = failures >= self.failure_threshold.max(1) || state.opened_at_ms.is_some();
-        BreakerState { consecutive_failures: failures, opened_at_ms: if opens { Some(now_ms) } else { None } }
+        BreakerState {
+            consecutive_failures: failures,
+            opened_at_ms: if opens { Some(now_ms) } else { None },
+        }
     }
 
     /// The state after any answer that is not a failure: closed and forgiven.

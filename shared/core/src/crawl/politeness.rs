@@ -2,9 +2,9 @@
 //!
 //! One [`HostGate`] holds the state of one host. Every consumer asks the same gate before fetching
 //! (a Durable Object per host on Cloudflare, a locked map natively), so the limits hold across
-//! consumers. The rate is a GCRA (generic cell rate algorithm): one timestamp per host, no timers, and
-//! a burst of `burst` requests after an idle period. Concurrency is counted with leases that expire,
-//! so a consumer that dies mid-fetch cannot hold a slot forever.
+//! consumers. The rate is a GCRA (generic cell rate algorithm): one timestamp per host, no timers,
+//! and a burst of `burst` requests after an idle period. Concurrency is counted with leases that
+//! expire, so a consumer that dies mid-fetch cannot hold a slot forever.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,11 @@ impl HostLimits {
             None => self,
             Some(delay) => {
                 let delay_rate = 1.0 / delay.min(MAX_CRAWL_DELAY_SECONDS);
-                let rate = if self.rate_per_second > 0.0 { self.rate_per_second.min(delay_rate) } else { delay_rate };
+                let rate = if self.rate_per_second > 0.0 {
+                    self.rate_per_second.min(delay_rate)
+                } else {
+                    delay_rate
+                };
                 HostLimits { rate_per_second: rate, burst: 1, ..self }
             }
         }
@@ -59,7 +63,8 @@ pub const CONCURRENCY_POLL_MS: u64 = 250;
 /// The politeness state of one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostGate {
-    /// GCRA's theoretical arrival time, in microseconds: when the next request would be on schedule.
+    /// GCRA's theoretical arrival time, in microseconds: when the next request would be on
+    /// schedule.
     next_at_us: u64,
     /// (lease id, expiry) of the fetches in flight.
     leases: Vec<(u64, u64)>,
@@ -83,7 +88,8 @@ impl HostGate {
     pub fn acquire_units(&mut self, limits: &HostLimits, units: u32, now_ms: u64) -> Admission {
         self.leases.retain(|&(_, expires)| expires > now_ms);
         if limits.concurrency > 0 && self.leases.len() >= limits.concurrency as usize {
-            let first_expiry = self.leases.iter().map(|&(_, expires)| expires).min().unwrap_or(now_ms);
+            let first_expiry =
+                self.leases.iter().map(|&(_, expires)| expires).min().unwrap_or(now_ms);
             return Admission::Wait { ms: (first_expiry - now_ms).clamp(1, CONCURRENCY_POLL_MS) };
         }
         if limits.rate_per_second > 0.0 {
@@ -96,7 +102,8 @@ impl HostGate {
             // bucket (burst × interval) ahead of now. A request larger than the bucket is let in
             // when the bucket is full, and still charged in full, so later requests wait for it.
             let now = now_ms * 1000;
-            let earliest = (self.next_at_us + cost.min(interval * burst)).saturating_sub(interval * burst);
+            let earliest =
+                (self.next_at_us + cost.min(interval * burst)).saturating_sub(interval * burst);
             if now < earliest {
                 return Admission::Wait { ms: (earliest - now).div_ceil(1000) };
             }
@@ -123,7 +130,8 @@ impl HostGate {
 mod tests {
     use super::*;
 
-    const LIMITS: HostLimits = HostLimits { rate_per_second: 3.0, burst: 5, concurrency: 3, lease_ms: 30_000 };
+    const LIMITS: HostLimits =
+        HostLimits { rate_per_second: 3.0, burst: 5, concurrency: 3, lease_ms: 30_000 };
 
     fn granted(admission: Admission) -> u64 {
         match admission {
@@ -134,7 +142,12 @@ mod tests {
 
     /// Simulates consumers that fetch as fast as the gate lets them, each fetch taking `fetch_ms`,
     /// and returns the grant times.
-    fn simulate(limits: HostLimits, consumers: usize, fetch_ms: u64, until_ms: u64) -> (Vec<u64>, usize) {
+    fn simulate(
+        limits: HostLimits,
+        consumers: usize,
+        fetch_ms: u64,
+        until_ms: u64,
+    ) -> (Vec<u64>, usize) {
         let mut gate = HostGate::default();
         let mut next_try = vec![0u64; consumers];
         let mut holding: Vec<Option<(u64, u64)>> = vec![None; consumers];
@@ -212,7 +225,11 @@ mod tests {
         }
         // Over the whole run the pace is the configured rate: 3/s plus the initial burst.
         let expected = 3.0 * 20.0 + 5.0;
-        assert!((grants.len() as f64 - expected).abs() <= 2.0, "{} grants, expected about {expected}", grants.len());
+        assert!(
+            (grants.len() as f64 - expected).abs() <= 2.0,
+            "{} grants, expected about {expected}",
+            grants.len()
+        );
     }
 
     #[test]
@@ -236,7 +253,10 @@ mod tests {
         assert_eq!(LIMITS.with_crawl_delay(Some(-1.0)), LIMITS);
         assert_eq!(LIMITS.with_crawl_delay(Some(f64::NAN)), LIMITS);
         // An enormous delay is capped so a crawl still ends.
-        assert_eq!(LIMITS.with_crawl_delay(Some(86_400.0)).rate_per_second, 1.0 / MAX_CRAWL_DELAY_SECONDS);
+        assert_eq!(
+            LIMITS.with_crawl_delay(Some(86_400.0)).rate_per_second,
+            1.0 / MAX_CRAWL_DELAY_SECONDS
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Retry timing: exponential backoff with full jitter, never sooner than the server's `Retry-After`.
+//! Retry timing: exponential backoff with full jitter, never sooner than the server's
+//! `Retry-After`.
 
 /// Backoff for crawl retries: attempt n waits a uniformly random time in [0, min(cap, base·2ⁿ)]
 /// ("full jitter"), so many failing URLs spread out instead of retrying in lockstep.
@@ -21,7 +22,9 @@ impl Backoff {
     /// The delay before retry number `attempt` (1 for the first retry). `unit` is a uniform random
     /// number in [0, 1); `retry_after` is what the server asked for, which is always honoured.
     pub fn delay_seconds(&self, attempt: u32, retry_after: Option<u32>, unit: f64) -> u32 {
-        let ceiling = u64::from(self.base_seconds).saturating_mul(1u64 << attempt.min(30)).min(u64::from(self.cap_seconds));
+        let ceiling = u64::from(self.base_seconds)
+            .saturating_mul(1u64 << attempt.min(30))
+            .min(u64::from(self.cap_seconds));
         let jittered = (ceiling as f64 * unit.clamp(0.0, 1.0)) as u32;
         jittered.max(retry_after.unwrap_or(0)).min(MAX_DELAY_SECONDS)
     }
@@ -45,7 +48,10 @@ pub fn parse_http_date(value: &str) -> Option<u64> {
     let rest = value.split_once(", ")?.1;
     let parts: Vec<&str> = rest.split(' ').collect();
     let [day, month, year, time, "GMT"] = parts.as_slice() else { return None };
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| m == month)? as i64 + 1;
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| m == month)? as i64
+        + 1;
     let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
     let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let [h, m, s] = hms.as_slice() else { return None };
@@ -84,7 +90,11 @@ mod tests {
         let now = 784_111_777_000; // Sun, 06 Nov 1994 08:49:37 GMT
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), Some(60));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(0), "a past date means now");
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(0),
+            "a past date means now"
+        );
         assert_eq!(parse_retry_after(" 30 ", now), Some(30));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);

@@ -1,12 +1,12 @@
 //! robots.txt per RFC 9309 (Robots Exclusion Protocol).
 //!
 //! - Groups start with one or more `user-agent` lines; groups naming the same agent are merged. The
-//!   crawler obeys the group matching its product token (case-insensitively), else the `*` group, else
-//!   nothing restricts it.
+//!   crawler obeys the group matching its product token (case-insensitively), else the `*` group,
+//!   else nothing restricts it.
 //! - The rule with the longest matching path wins; on a tie `allow` wins (the least restrictive).
 //! - `*` matches any run of characters and a final `$` anchors the end of the path.
-//! - Paths are compared after percent-encoding normalisation: non-ASCII and reserved octets encoded,
-//!   encoded unreserved characters decoded, hex digits upper-case.
+//! - Paths are compared after percent-encoding normalisation: non-ASCII and reserved octets
+//!   encoded, encoded unreserved characters decoded, hex digits upper-case.
 //! - `/robots.txt` itself is always allowed. Files are parsed up to 500 KiB.
 //!
 //! How a fetch of robots.txt maps to a policy (4xx: allow all; 5xx or unreachable: disallow all) is
@@ -69,8 +69,10 @@ impl Robots {
                     }
                     collecting_agents = true;
                     // The product token ends at the first character that is not part of a token.
-                    let token: String =
-                        value.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*')).collect();
+                    let token: String = value
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*'))
+                        .collect();
                     if let Some(group) = current.as_mut() {
                         group.agents.push(token.to_ascii_lowercase());
                     }
@@ -80,7 +82,9 @@ impl Robots {
                     // Rules before any user-agent line belong to no group and are ignored.
                     if let Some(group) = current.as_mut() {
                         if !value.is_empty() {
-                            group.rules.push(Rule { allow: key == "allow", pattern: normalize(value) });
+                            group
+                                .rules
+                                .push(Rule { allow: key == "allow", pattern: normalize(value) });
                         }
                     }
                 }
@@ -103,7 +107,8 @@ impl Robots {
         robots
     }
 
-    /// The groups that apply to `agent` (a product token such as `DocentBot`, or a full user agent).
+    /// The groups that apply to `agent` (a product token such as `DocentBot`, or a full user
+    /// agent).
     fn groups_for(&self, agent: &str) -> Vec<&Group> {
         let token = product_token(agent);
         let named: Vec<&Group> = self.groups.iter().filter(|g| g.agents.contains(&token)).collect();
@@ -145,22 +150,28 @@ impl Robots {
 
 /// The product token of a user agent: `DocentBot/1.0 (+https://…)` → `docentbot`.
 pub fn product_token(agent: &str) -> String {
-    agent.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect::<String>().to_ascii_lowercase()
+    agent
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Percent-encoding normalisation so that equivalent paths compare equal: `%7E` → `~`, `é` → `%C3%A9`,
-/// `%2f` → `%2F` (an encoded reserved character stays encoded: `/a%2Fb` is not `/a/b`).
+/// Percent-encoding normalisation so that equivalent paths compare equal: `%7E` → `~`, `é` →
+/// `%C3%A9`, `%2f` → `%2F` (an encoded reserved character stays encoded: `/a%2Fb` is not `/a/b`).
 pub fn normalize(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
     let mut i = 0;
     while i < bytes.len() {
         let byte = bytes[i];
-        let escape = bytes.get(i + 1..i + 3).filter(|h| byte == b'%' && h.iter().all(u8::is_ascii_hexdigit));
+        let escape =
+            bytes.get(i + 1..i + 3).filter(|h| byte == b'%' && h.iter().all(u8::is_ascii_hexdigit));
         if let Some(hex) = escape {
             let hex = std::str::from_utf8(hex).unwrap_or("00");
             if let Ok(decoded) = u8::from_str_radix(hex, 16) {
@@ -248,7 +259,10 @@ EOF";
         // barbot and bazbot share a group.
         assert!(!robots.is_allowed("barbot", "/example/page.html"));
         assert!(!robots.is_allowed("bazbot", "/example/page.html"));
-        assert!(robots.is_allowed("barbot", "/example/other.html"), "barbot is not bound by the * group");
+        assert!(
+            robots.is_allowed("barbot", "/example/other.html"),
+            "barbot is not bound by the * group"
+        );
         // quxbot's group is empty: everything allowed.
         assert!(robots.is_allowed("quxbot", "/example/page.html"));
         assert!(robots.is_allowed("quxbot", "/a.gif"));
@@ -263,7 +277,9 @@ EOF";
     #[test]
     fn longest_match_wins_and_allow_wins_ties() {
         // RFC 9309 §2.2.2.
-        let robots = Robots::parse("user-agent: *\nallow: /example/page/\ndisallow: /example/page/disallowed.gif\n");
+        let robots = Robots::parse(
+            "user-agent: *\nallow: /example/page/\ndisallow: /example/page/disallowed.gif\n",
+        );
         assert!(robots.is_allowed("x", "/example/page/"));
         assert!(robots.is_allowed("x", "/example/page/other.gif"));
         assert!(!robots.is_allowed("x", "/example/page/disallowed.gif"));
@@ -286,7 +302,8 @@ EOF";
 
     #[test]
     fn percent_encoding_is_normalised() {
-        // RFC 9309 §2.2.2 table: encoded and unencoded forms are equivalent, reserved characters are not.
+        // RFC 9309 §2.2.2 table: encoded and unencoded forms are equivalent, reserved characters
+        // are not.
         let robots = Robots::parse("User-agent: *\nDisallow: /foo/bar?baz=quz\nDisallow: /foo/bar/%E3%83%84\nDisallow: /%7Ejoe/\nDisallow: /a%2Fb\n");
         assert!(!robots.is_allowed("x", "/foo/bar?baz=quz"));
         assert!(!robots.is_allowed("x", "/foo/bar/ツ"));
@@ -333,7 +350,10 @@ EOF";
 
     #[test]
     fn oversized_files_are_cut_not_rejected() {
-        let big = format!("user-agent: *\ndisallow: /early\n{}\ndisallow: /late\n", "# padding\n".repeat(60_000));
+        let big = format!(
+            "user-agent: *\ndisallow: /early\n{}\ndisallow: /late\n",
+            "# padding\n".repeat(60_000)
+        );
         let robots = Robots::parse(&big);
         assert!(!robots.is_allowed("x", "/early"));
         assert!(robots.is_allowed("x", "/late"), "rules past 500 KiB are not read");

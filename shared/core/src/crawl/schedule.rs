@@ -1,8 +1,8 @@
 //! Time without a platform: cron schedules for crawl sources and the W3C datetimes of sitemaps.
 //!
 //! The platforms fire one cron trigger (every few minutes); each source names its own schedule as a
-//! five-field cron expression, and is due when that expression matched a minute since the last check.
-//! All times are UTC.
+//! five-field cron expression, and is due when that expression matched a minute since the last
+//! check. All times are UTC.
 
 const MINUTE_MS: u64 = 60_000;
 const DAY_MS: u64 = 86_400_000;
@@ -17,7 +17,8 @@ pub struct CronSchedule {
     days: u64,
     months: u64,
     weekdays: u64,
-    /// Whether day-of-month and day-of-week were both restricted: then either may match (cron's rule).
+    /// Whether day-of-month and day-of-week were both restricted: then either may match (cron's
+    /// rule).
     day_or_weekday: bool,
 }
 
@@ -26,7 +27,8 @@ fn parse_field(field: &str, min: u32, max: u32, name: &str) -> Result<u64, Strin
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((range, step)) => {
-                let step: u32 = step.parse().map_err(|_| format!("{name}: step `{step}` is not a number"))?;
+                let step: u32 =
+                    step.parse().map_err(|_| format!("{name}: step `{step}` is not a number"))?;
                 if step == 0 {
                     return Err(format!("{name}: step must be at least 1"));
                 }
@@ -69,7 +71,9 @@ impl CronSchedule {
     pub fn parse(expression: &str) -> Result<CronSchedule, String> {
         let fields: Vec<&str> = expression.split_whitespace().collect();
         let [minute, hour, day, month, weekday] = fields[..] else {
-            return Err(format!("`{expression}` needs five fields: minute hour day-of-month month day-of-week"));
+            return Err(format!(
+                "`{expression}` needs five fields: minute hour day-of-month month day-of-week"
+            ));
         };
         let mut weekdays = parse_field(weekday, 0, 7, "day-of-week")?;
         // Both 0 and 7 are Sunday.
@@ -99,7 +103,10 @@ impl CronSchedule {
         } else {
             bit(self.days, u64::from(day)) && bit(self.weekdays, weekday)
         };
-        bit(self.minutes, minute_of_day % 60) && bit(self.hours, minute_of_day / 60) && bit(self.months, u64::from(month)) && day_matches
+        bit(self.minutes, minute_of_day % 60)
+            && bit(self.hours, minute_of_day / 60)
+            && bit(self.months, u64::from(month))
+            && day_matches
     }
 
     /// Whether the schedule fired in any minute after `since_ms` up to and including `now_ms`.
@@ -116,12 +123,14 @@ pub fn utc_day(ms: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days algorithm).
+/// (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days
+/// algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -136,7 +145,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year.rem_euclid(400);
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -145,7 +155,9 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// `2026-11-01T10:00:00.5+01:00`) into milliseconds since the epoch; `None` if it is not one.
 pub fn parse_w3c_datetime(text: &str) -> Option<u64> {
     let text = text.trim();
-    let number = |s: &str| -> Option<u32> { s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok()).flatten() };
+    let number = |s: &str| -> Option<u32> {
+        s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+    };
     let (date, time) = match text.split_once('T') {
         Some((date, time)) => (date, Some(time)),
         None => (text, None),
@@ -175,7 +187,10 @@ pub fn parse_w3c_datetime(text: &str) -> Option<u64> {
             Some(s) => s.parse().ok().filter(|s: &f64| (0.0..61.0).contains(s))?,
             None => 0.0,
         };
-        ms += (i64::from(hour) * 3_600_000) + (i64::from(minute) * 60_000) + (seconds * 1000.0) as i64 - offset_minutes * 60_000;
+        ms += (i64::from(hour) * 3_600_000)
+            + (i64::from(minute) * 60_000)
+            + (seconds * 1000.0) as i64
+            - offset_minutes * 60_000;
     }
     u64::try_from(ms).ok()
 }
@@ -193,11 +208,16 @@ mod tests {
         assert_eq!(at("1970-01-01"), 0);
         assert_eq!(at("2026-11-23"), 1_795_392_000_000);
         assert_eq!(at("2026-11-23T10:30Z"), 1_795_392_000_000 + 37_800_000);
-        assert_eq!(at("2026-11-23T10:30:15.5+01:00"), 1_795_392_000_000 + 37_800_000 + 15_500 - 3_600_000);
+        assert_eq!(
+            at("2026-11-23T10:30:15.5+01:00"),
+            1_795_392_000_000 + 37_800_000 + 15_500 - 3_600_000
+        );
         assert_eq!(at("2026-11-23T10:30:00-05:30"), 1_795_392_000_000 + 37_800_000 + 19_800_000);
         assert_eq!(at("2024-02-29"), at("2024-03-01") - DAY_MS);
         assert_eq!(at("2026-11"), at("2026-11-01"));
-        for bad in ["", "yesterday", "2026-13-01", "2026-11-23T25:00Z", "2026-11-23T10:00", "26-1-1-1"] {
+        for bad in
+            ["", "yesterday", "2026-13-01", "2026-11-23T25:00Z", "2026-11-23T10:00", "26-1-1-1"]
+        {
             assert_eq!(parse_w3c_datetime(bad), None, "{bad}");
         }
     }
@@ -227,7 +247,8 @@ mod tests {
         // Day-of-month and day-of-week both set: either matches.
         assert!(CronSchedule::parse("0 9 1 * 1").unwrap().matches(monday_9am));
         assert!(!CronSchedule::parse("0 9 1 * *").unwrap().matches(monday_9am));
-        for bad in ["* * * *", "60 * * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "a * * * *"] {
+        for bad in ["* * * *", "60 * * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "a * * * *"]
+        {
             assert!(CronSchedule::parse(bad).is_err(), "{bad}");
         }
     }

@@ -24,7 +24,8 @@ pub struct Sitemap {
     pub sitemaps: Vec<SitemapEntry>,
 }
 
-/// Decompresses a gzip body (detected by its magic bytes, whatever the headers say) within the limit.
+/// Decompresses a gzip body (detected by its magic bytes, whatever the headers say) within the
+/// limit.
 pub fn decode_body(body: &[u8]) -> Result<Vec<u8>, String> {
     if !body.starts_with(&[0x1f, 0x8b]) {
         return Ok(body.to_vec());
@@ -68,7 +69,11 @@ pub fn parse(xml: &str) -> Sitemap {
                         lastmod: Some(lastmod.trim().to_string()).filter(|l| !l.is_empty()),
                     };
                     if !entry.loc.is_empty() {
-                        if which == "url" { sitemap.pages.push(entry) } else { sitemap.sitemaps.push(entry) }
+                        if which == "url" {
+                            sitemap.pages.push(entry)
+                        } else {
+                            sitemap.sitemaps.push(entry)
+                        }
                     }
                     loc.clear();
                     lastmod.clear();
@@ -103,7 +108,10 @@ mod tests {
         assert_eq!(
             sitemap.pages,
             vec![
-                SitemapEntry { loc: "https://d.test/a.html".into(), lastmod: Some("2026-11-01".into()) },
+                SitemapEntry {
+                    loc: "https://d.test/a.html".into(),
+                    lastmod: Some("2026-11-01".into())
+                },
                 SitemapEntry { loc: "https://d.test/b.html?x=1&y=2".into(), lastmod: None },
             ]
         );
@@ -115,7 +123,10 @@ mod tests {
         let xml = r#"<sm:sitemapindex xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">
             <sm:sitemap><sm:loc>https://d.test/sitemap-1.xml.gz</sm:loc></sm:sitemap></sm:sitemapindex>"#;
         let sitemap = parse(xml);
-        assert_eq!(sitemap.sitemaps, vec![SitemapEntry { loc: "https://d.test/sitemap-1.xml.gz".into(), lastmod: None }]);
+        assert_eq!(
+            sitemap.sitemaps,
+            vec![SitemapEntry { loc: "https://d.test/sitemap-1.xml.gz".into(), lastmod: None }]
+        );
         assert!(sitemap.pages.is_empty());
     }
 
@@ -126,7 +137,11 @@ mod tests {
         encoder.write_all(xml.as_bytes()).unwrap();
         let gz = encoder.finish().unwrap();
         assert_eq!(decode_body(&gz).unwrap(), xml.as_bytes());
-        assert_eq!(decode_body(xml.as_bytes()).unwrap(), xml.as_bytes(), "plain bodies pass through");
+        assert_eq!(
+            decode_body(xml.as_bytes()).unwrap(),
+            xml.as_bytes(),
+            "plain bodies pass through"
+        );
         assert!(decode_body(&gz[..gz.len() / 2]).is_err(), "a truncated gzip is an error");
     }
 }

@@ -2,7 +2,8 @@
 
 use url::Url;
 
-/// Query parameters that only track clicks; dropping them stops one page from being indexed many times.
+/// Query parameters that only track clicks; dropping them stops one page from being indexed many
+/// times.
 const TRACKING_PARAMS: [&str; 6] = ["fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_ga"];
 
 /// Parses an absolute crawl URL (http, https or file) and normalises it.
@@ -21,7 +22,9 @@ pub fn parse_crawl_url(input: &str) -> Result<Url, String> {
 pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
     let href = href.trim();
     let lowered = href.to_ascii_lowercase();
-    if href.starts_with('#') || ["javascript:", "mailto:", "tel:", "data:"].iter().any(|p| lowered.starts_with(p)) {
+    if href.starts_with('#')
+        || ["javascript:", "mailto:", "tel:", "data:"].iter().any(|p| lowered.starts_with(p))
+    {
         return None;
     }
     let url = base.join(href).ok()?;
@@ -51,17 +54,22 @@ pub fn normalize(mut url: Url) -> Url {
     url
 }
 
-/// True for hosts a public deployment must never fetch: loopback, private, link-local (cloud metadata
-/// lives at 169.254.169.254), unique-local and unspecified addresses, and names that only resolve
-/// internally. Names that resolve to private addresses cannot be caught here (Workers exposes no DNS
-/// lookup); the platform's own egress rules cover those.
+/// True for hosts a public deployment must never fetch: loopback, private, link-local (cloud
+/// metadata lives at 169.254.169.254), unique-local and unspecified addresses, and names that only
+/// resolve internally. Names that resolve to private addresses cannot be caught here (Workers
+/// exposes no DNS lookup); the platform's own egress rules cover those.
 pub fn is_private_host(url: &Url) -> bool {
     match url.host() {
         None => url.scheme() != "file",
         Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
                 || ip.octets()[0] == 0
-                || (ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])) // carrier-grade NAT
+                || (ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1]))
+            // carrier-grade NAT
         }
         Some(url::Host::Ipv6(ip)) => {
             let first = ip.segments()[0];
@@ -74,7 +82,9 @@ pub fn is_private_host(url: &Url) -> bool {
         Some(url::Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             name == "localhost"
-                || [".localhost", ".local", ".internal", ".home.arpa", ".lan"].iter().any(|s| name.ends_with(s))
+                || [".localhost", ".local", ".internal", ".home.arpa", ".lan"]
+                    .iter()
+                    .any(|s| name.ends_with(s))
                 || !name.contains('.')
         }
     }
@@ -118,8 +128,8 @@ fn origin_of(url: &Url) -> (String, Option<String>, Option<u16>) {
 }
 
 /// Include/exclude filters. A URL passes when it matches no exclude glob (exclude wins) and, if any
-/// include globs are given, at least one of them. Globs match the full URL or its path and query; `*`
-/// matches any run of characters (slashes included) and `?` one character.
+/// include globs are given, at least one of them. Globs match the full URL or its path and query;
+/// `*` matches any run of characters (slashes included) and `?` one character.
 #[derive(Debug, Clone, Default)]
 pub struct UrlFilter {
     pub include: Vec<String>,
@@ -170,7 +180,10 @@ mod tests {
 
     #[test]
     fn normalisation() {
-        assert_eq!(url("HTTP://Example.COM:80/a/./b/../c?utm_source=x&b=2&a=1#frag").as_str(), "http://example.com/a/c?a=1&b=2");
+        assert_eq!(
+            url("HTTP://Example.COM:80/a/./b/../c?utm_source=x&b=2&a=1#frag").as_str(),
+            "http://example.com/a/c?a=1&b=2"
+        );
         assert_eq!(url("https://example.com/?utm_medium=y").as_str(), "https://example.com/");
         assert_eq!(url("https://example.com").as_str(), "https://example.com/");
         assert!(parse_crawl_url("ftp://example.com/").unwrap_err().contains("unsupported scheme"));
@@ -181,7 +194,10 @@ mod tests {
     fn links_resolve_against_the_page() {
         let base = url("http://127.0.0.1:8000/docs/guide/intro.html");
         let resolve = |h| resolve_link(&base, h).map(|u| u.to_string());
-        assert_eq!(resolve("setup.html#step-2").as_deref(), Some("http://127.0.0.1:8000/docs/guide/setup.html"));
+        assert_eq!(
+            resolve("setup.html#step-2").as_deref(),
+            Some("http://127.0.0.1:8000/docs/guide/setup.html")
+        );
         assert_eq!(resolve("../api/").as_deref(), Some("http://127.0.0.1:8000/docs/api/"));
         assert_eq!(resolve("//other.test/x").as_deref(), Some("http://other.test/x"));
         assert_eq!(resolve("#top"), None);
@@ -197,20 +213,35 @@ mod tests {
         assert!(!scope.contains(&url("http://docs.test/v2/a.html")));
         assert!(!scope.contains(&url("https://docs.test:8443/v2/a.html")));
         assert_eq!(scope.relative(&url("https://docs.test/v2/a.html?x=1")), "/v2/a.html?x=1");
-        assert_eq!(Scope::url_prefix(&url("https://docs.test:8443/v2/index.html")), "https://docs.test:8443/v2/");
+        assert_eq!(
+            Scope::url_prefix(&url("https://docs.test:8443/v2/index.html")),
+            "https://docs.test:8443/v2/"
+        );
     }
 
     #[test]
     fn private_hosts() {
         for private in [
-            "http://127.0.0.1:8000/", "http://10.1.2.3/", "http://192.168.0.1/", "http://172.16.5.4/",
-            "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[fd00::1]/", "http://[::ffff:10.0.0.1]/",
-            "http://localhost/", "http://app.localhost/", "http://metadata.google.internal/", "http://intranet/",
-            "http://100.64.0.1/", "http://0.0.0.0/",
+            "http://127.0.0.1:8000/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://172.16.5.4/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://localhost/",
+            "http://app.localhost/",
+            "http://metadata.google.internal/",
+            "http://intranet/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
         ] {
             assert!(is_private_host(&url(private)), "{private} should be private");
         }
-        for public in ["https://docs.python.org/3/", "http://93.184.216.34/", "http://[2606:4700::1111]/"] {
+        for public in
+            ["https://docs.python.org/3/", "http://93.184.216.34/", "http://[2606:4700::1111]/"]
+        {
             assert!(!is_private_host(&url(public)), "{public} should be public");
         }
     }
@@ -225,7 +256,8 @@ mod tests {
         assert!(!glob_match("/a?c", "/ac"));
         let start = url("https://d.test/");
         let scope = Scope::of(&start);
-        let filter = UrlFilter { include: vec!["/docs/*".into()], exclude: vec!["*/internal/*".into()] };
+        let filter =
+            UrlFilter { include: vec!["/docs/*".into()], exclude: vec!["*/internal/*".into()] };
         assert!(filter.allows(&scope, &url("https://d.test/docs/a.html")));
         assert!(!filter.allows(&scope, &url("https://d.test/docs/internal/a.html")));
         assert!(!filter.allows(&scope, &url("https://d.test/blog/a.html")));

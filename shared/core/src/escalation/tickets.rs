@@ -37,7 +37,9 @@ impl TicketStatus {
         use TicketStatus::*;
         matches!(
             (self, next),
-            (Open, Pending | Resolved | Closed) | (Pending, Open | Resolved | Closed) | (Resolved, Open | Closed)
+            (Open, Pending | Resolved | Closed)
+                | (Pending, Open | Resolved | Closed)
+                | (Resolved, Open | Closed)
         )
     }
 }
@@ -135,7 +137,9 @@ pub fn validate_new_ticket(
     }
     if let Some(email) = email {
         let valid = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace));
+            && email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+            });
         if !valid {
             return Err("email is not a valid address".into());
         }
@@ -143,10 +147,16 @@ pub fn validate_new_ticket(
     if transcript.len() > MAX_TRANSCRIPT_TURNS {
         return Err(format!("transcript is limited to {MAX_TRANSCRIPT_TURNS} turns"));
     }
-    if let Some(turn) = transcript.iter().find(|t| !matches!(t.role.as_str(), "user" | "assistant") || t.text.chars().count() > MAX_TURN_CHARS) {
+    if let Some(turn) = transcript.iter().find(|t| {
+        !matches!(t.role.as_str(), "user" | "assistant") || t.text.chars().count() > MAX_TURN_CHARS
+    }) {
         return Err(format!("transcript turns need role user or assistant and at most {MAX_TURN_CHARS} characters (got role `{}`)", turn.role));
     }
-    if sources.len() > MAX_SOURCES || sources.iter().any(|s| !(s.url.starts_with("http://") || s.url.starts_with("https://")) || s.url.len() > 2000) {
+    if sources.len() > MAX_SOURCES
+        || sources.iter().any(|s| {
+            !(s.url.starts_with("http://") || s.url.starts_with("https://")) || s.url.len() > 2000
+        })
+    {
         return Err(format!("sources: at most {MAX_SOURCES}, each with an http(s) url"));
     }
     Ok(())
@@ -156,8 +166,15 @@ pub fn validate_new_ticket(
 pub fn wants_human(message: &str) -> bool {
     let lowered = message.to_lowercase();
     const PHRASES: [&str; 9] = [
-        "talk to a human", "speak to a human", "real person", "human agent", "talk to someone", "speak to someone",
-        "contact support", "support ticket", "open a ticket",
+        "talk to a human",
+        "speak to a human",
+        "real person",
+        "human agent",
+        "talk to someone",
+        "speak to someone",
+        "contact support",
+        "support ticket",
+        "open a ticket",
     ];
     PHRASES.iter().any(|p| lowered.contains(p))
 }
@@ -169,7 +186,9 @@ mod tests {
     #[test]
     fn lifecycle() {
         use TicketStatus::*;
-        assert!(Open.can_become(Pending) && Pending.can_become(Resolved) && Resolved.can_become(Closed));
+        assert!(
+            Open.can_become(Pending) && Pending.can_become(Resolved) && Resolved.can_become(Closed)
+        );
         assert!(Resolved.can_become(Open), "a resolved ticket can be reopened");
         assert!(!Closed.can_become(Open), "closed is final");
         assert!(!Open.can_become(Open));
@@ -182,11 +201,26 @@ mod tests {
     fn validation_names_the_field() {
         let turn = |role: &str| TranscriptTurn { role: role.into(), text: "hi".into() };
         let source = |url: &str| TicketSource { url: url.into(), title: String::new() };
-        assert_eq!(validate_new_ticket("Help", "", Some("a@b.co"), &[turn("user")], &[source("https://d.test/")]), Ok(()));
+        assert_eq!(
+            validate_new_ticket(
+                "Help",
+                "",
+                Some("a@b.co"),
+                &[turn("user")],
+                &[source("https://d.test/")]
+            ),
+            Ok(())
+        );
         assert!(validate_new_ticket(" ", "", None, &[], &[]).unwrap_err().starts_with("subject"));
-        assert!(validate_new_ticket("x", "", Some("not-an-email"), &[], &[]).unwrap_err().starts_with("email"));
-        assert!(validate_new_ticket("x", "", None, &[turn("system")], &[]).unwrap_err().contains("role `system`"));
-        assert!(validate_new_ticket("x", "", None, &[], &[source("javascript:alert(1)")]).unwrap_err().starts_with("sources"));
+        assert!(validate_new_ticket("x", "", Some("not-an-email"), &[], &[])
+            .unwrap_err()
+            .starts_with("email"));
+        assert!(validate_new_ticket("x", "", None, &[turn("system")], &[])
+            .unwrap_err()
+            .contains("role `system`"));
+        assert!(validate_new_ticket("x", "", None, &[], &[source("javascript:alert(1)")])
+            .unwrap_err()
+            .starts_with("sources"));
     }
 
     #[test]

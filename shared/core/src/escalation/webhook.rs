@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 /// How a GitHub repository's files map to the pages of the published docs site, from
-/// `DOCENT_GITHUB_DOCS_<SOURCE>`, e.g. `{"base_url": "https://docs.example.com/", "path": "docs/"}`.
+/// `DOCENT_GITHUB_DOCS_<SOURCE>`, e.g. `{"base_url": "https://docs.example.com/", "path":
+/// "docs/"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubDocs {
@@ -38,7 +39,11 @@ impl GithubDocs {
             "html" | "htm" => relative.to_string(),
             _ => return None,
         };
-        let base = if self.base_url.ends_with('/') { self.base_url.clone() } else { format!("{}/", self.base_url) };
+        let base = if self.base_url.ends_with('/') {
+            self.base_url.clone()
+        } else {
+            format!("{}/", self.base_url)
+        };
         Some(format!("{base}{}", page.trim_start_matches('/')))
     }
 
@@ -46,7 +51,10 @@ impl GithubDocs {
     pub fn push_actions(&self, payload: &serde_json::Value) -> WebhookActions {
         let mut actions = WebhookActions::default();
         let files = |commit: &serde_json::Value, key: &str| -> Vec<String> {
-            commit[key].as_array().map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect()).unwrap_or_default()
+            commit[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
         };
         for commit in payload["commits"].as_array().into_iter().flatten() {
             for file in files(commit, "added").into_iter().chain(files(commit, "modified")) {
@@ -75,13 +83,23 @@ mod tests {
     use super::*;
 
     fn docs() -> GithubDocs {
-        GithubDocs { base_url: "https://docs.example.com".into(), path: "docs/".into(), page_extension: ".html".into() }
+        GithubDocs {
+            base_url: "https://docs.example.com".into(),
+            path: "docs/".into(),
+            page_extension: ".html".into(),
+        }
     }
 
     #[test]
     fn files_map_to_published_pages() {
-        assert_eq!(docs().page_url("docs/guide/install.md").as_deref(), Some("https://docs.example.com/guide/install.html"));
-        assert_eq!(docs().page_url("docs/faq.html").as_deref(), Some("https://docs.example.com/faq.html"));
+        assert_eq!(
+            docs().page_url("docs/guide/install.md").as_deref(),
+            Some("https://docs.example.com/guide/install.html")
+        );
+        assert_eq!(
+            docs().page_url("docs/faq.html").as_deref(),
+            Some("https://docs.example.com/faq.html")
+        );
         assert_eq!(docs().page_url("src/main.rs"), None);
         assert_eq!(docs().page_url("docs/logo.png"), None);
     }
@@ -94,6 +112,9 @@ mod tests {
         ]});
         let actions = docs().push_actions(&payload);
         assert_eq!(actions.recrawl, vec!["https://docs.example.com/a.html"]);
-        assert_eq!(actions.deleted, vec!["https://docs.example.com/old.html", "https://docs.example.com/new.html"]);
+        assert_eq!(
+            actions.deleted,
+            vec!["https://docs.example.com/old.html", "https://docs.example.com/new.html"]
+        );
     }
 }

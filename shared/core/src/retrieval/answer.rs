@@ -1,8 +1,8 @@
 //! Building answers from retrieved passages.
 //!
 //! The extractive answerer is Docent's embedded default: with no language model configured it still
-//! answers, by quoting the sentences of the best passages that match the question, each cited, and it
-//! says plainly that this is what it did.
+//! answers, by quoting the sentences of the best passages that match the question, each cited, and
+//! it says plainly that this is what it did.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +27,9 @@ pub const EXTRACTIVE_NOTICE: &str =
 /// The answer when retrieval found nothing relevant.
 pub const NOTHING_FOUND: &str = "I could not find anything about this in the indexed pages.";
 
-/// Quotes the best-matching sentences of up to `max_quotes` passages, citing each as `[n]` where `n` is
-/// the passage's position in `hits` (1-based), so citations line up with the `sources` event.
+/// Quotes the best-matching sentences of up to `max_quotes` passages, citing each as `[n]` where
+/// `n` is the passage's position in `hits` (1-based), so citations line up with the `sources`
+/// event.
 pub fn extractive_answer(question: &str, hits: &[SearchHit], max_quotes: usize) -> String {
     let terms = query_terms(question);
     let mut quotes = Vec::new();
@@ -46,8 +47,8 @@ pub fn extractive_answer(question: &str, hits: &[SearchHit], max_quotes: usize) 
     format!("{EXTRACTIVE_NOTICE}\n\n{}", quotes.join("\n\n"))
 }
 
-/// The contiguous run of up to three sentences with the most query terms (at most ~`max_words` words),
-/// or `None` if no sentence mentions any term.
+/// The contiguous run of up to three sentences with the most query terms (at most ~`max_words`
+/// words), or `None` if no sentence mentions any term.
 fn best_sentences(text: &str, terms: &[String], max_words: usize) -> Option<String> {
     // Quote prose, not code fences or table rules.
     let prose: Vec<&str> = split_sentences(text)
@@ -71,7 +72,11 @@ fn best_sentences(text: &str, terms: &[String], max_words: usize) -> Option<Stri
     let (_, start, len) = best?;
     let quote = prose[start..start + len].join(" ");
     let words: Vec<&str> = quote.split_whitespace().collect();
-    let quote = if words.len() > max_words { format!("{} …", words[..max_words].join(" ")) } else { words.join(" ") };
+    let quote = if words.len() > max_words {
+        format!("{} …", words[..max_words].join(" "))
+    } else {
+        words.join(" ")
+    };
     // A quote must not open new markdown blocks inside the blockquote.
     Some(quote.trim_start_matches(['#', '>', '-', '*', ' ']).to_string())
 }
@@ -108,7 +113,10 @@ mod tests {
 
     #[test]
     fn says_so_when_nothing_matches() {
-        assert_eq!(extractive_answer("quantum chromodynamics", &[hit("a", "Install with cargo.")], 3), NOTHING_FOUND);
+        assert_eq!(
+            extractive_answer("quantum chromodynamics", &[hit("a", "Install with cargo.")], 3),
+            NOTHING_FOUND
+        );
         assert_eq!(extractive_answer("anything", &[], 3), NOTHING_FOUND);
     }
 

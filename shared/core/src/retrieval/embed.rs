@@ -2,11 +2,12 @@
 //! embedded vector store keeps.
 //!
 //! The built-in embedder needs no model file and no network. It hashes each word and the character
-//! n-grams of each word into a fixed number of signed buckets (the "hashing trick" over fastText-style
-//! subwords), with sublinear term frequency, and normalises the result. Two texts are close when they
-//! share words or parts of words, so it matches what the lexical index misses: compounds and their
-//! parts (`autovacuum` / `vacuum`, `pg_dump` / `dump`), identifiers split differently (`max_connections`
-//! / `max connections`), inflections the stemmer does not fold, and typos.
+//! n-grams of each word into a fixed number of signed buckets (the "hashing trick" over
+//! fastText-style subwords), with sublinear term frequency, and normalises the result. Two texts
+//! are close when they share words or parts of words, so it matches what the lexical index misses:
+//! compounds and their parts (`autovacuum` / `vacuum`, `pg_dump` / `dump`), identifiers split
+//! differently (`max_connections` / `max connections`), inflections the stemmer does not fold, and
+//! typos.
 
 use std::collections::HashMap;
 
@@ -20,19 +21,25 @@ const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 const SUBWORD_WEIGHT: f32 = 1.0;
 
 fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325 ^ seed, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325 ^ seed, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
-/// The words the built-in embedder sees: lower-cased runs of letters and digits; underscores and other
-/// punctuation split, so `max_connections` is `max connections`.
+/// The words the built-in embedder sees: lower-cased runs of letters and digits; underscores and
+/// other punctuation split, so `max_connections` is `max connections`.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).filter(|w| !is_stopword(w))
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !is_stopword(w))
 }
 
 /// The built-in embedding of `text`: unit length, [`BUILTIN_DIMENSIONS`] values.
 pub fn builtin_embed(text: &str) -> Vec<f32> {
     let mut features: HashMap<u64, f32> = HashMap::new();
-    let mut add = |feature: &[u8], weight: f32| *features.entry(fnv1a(feature, 0)).or_insert(0.0) += weight;
+    let mut add =
+        |feature: &[u8], weight: f32| *features.entry(fnv1a(feature, 0)).or_insert(0.0) += weight;
     let mut previous: Option<String> = None;
     for word in words(text) {
         add(word.as_bytes(), 1.0);
@@ -41,8 +48,12 @@ pub fn builtin_embed(text: &str) -> Vec<f32> {
             add(format!("{previous} {word}").as_bytes(), 0.5);
         }
         let marked: Vec<char> = format!("<{word}>").chars().collect();
-        let grams: Vec<String> =
-            NGRAMS.flat_map(|n| marked.windows(n).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>()).filter(|g| g.chars().count() < marked.len()).collect();
+        let grams: Vec<String> = NGRAMS
+            .flat_map(|n| {
+                marked.windows(n).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>()
+            })
+            .filter(|g| g.chars().count() < marked.len())
+            .collect();
         let each = SUBWORD_WEIGHT / grams.len().max(1) as f32;
         for gram in &grams {
             add(format!("#{gram}").as_bytes(), each);
@@ -67,10 +78,10 @@ pub fn normalize(vector: &mut [f32]) {
     }
 }
 
-/// The query vector moved towards the passages lexical search ranked first (pseudo-relevance feedback
-/// in embedding space): `query + weight × mean(passages)`, normalised. The vector half of hybrid search
-/// then looks for chunks like the best lexical hits as well as like the words of the question, which
-/// reaches pages that say the same thing in other words.
+/// The query vector moved towards the passages lexical search ranked first (pseudo-relevance
+/// feedback in embedding space): `query + weight × mean(passages)`, normalised. The vector half of
+/// hybrid search then looks for chunks like the best lexical hits as well as like the words of the
+/// question, which reaches pages that say the same thing in other words.
 pub fn with_feedback(query: &[f32], passages: &[Vec<f32>], weight: f32) -> Vec<f32> {
     let mut out = query.to_vec();
     if passages.is_empty() {
@@ -116,7 +127,8 @@ impl QuantizedVector {
         int8_dot(&self.int8, self.scale, query)
     }
 
-    /// [`QuantizedVector::dot`] straight from the encoded int8 column, for rescoring without the bits.
+    /// [`QuantizedVector::dot`] straight from the encoded int8 column, for rescoring without the
+    /// bits.
     pub fn dot_encoded(int8: &str, query: &[f32]) -> Option<f32> {
         let (values, scale) = Self::decode_int8(int8)?;
         Some(int8_dot(&values, scale, query))
@@ -131,11 +143,15 @@ impl QuantizedVector {
     }
 
     pub fn decode_bits(hex: &str) -> Option<Vec<u64>> {
-        (0..hex.len()).step_by(16).map(|i| hex.get(i..i + 16).and_then(|w| u64::from_str_radix(w, 16).ok())).collect()
+        (0..hex.len())
+            .step_by(16)
+            .map(|i| hex.get(i..i + 16).and_then(|w| u64::from_str_radix(w, 16).ok()))
+            .collect()
     }
 
     fn decode_int8(encoded: &str) -> Option<(Vec<i8>, f32)> {
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
         let scale = f32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
         Some((bytes[4..].iter().map(|b| *b as i8).collect(), scale))
     }
@@ -179,7 +195,10 @@ mod tests {
         assert!(similarity("vacuum daemon", text) > similarity("replication slot", text) + 0.2);
         assert!(similarity("max_connections", "the max connections setting") > 0.5);
         // A typo still lands near the word it misspells, far from an unrelated one.
-        assert!(similarity("conection pooling", "connection pooling") > similarity("conection pooling", "table partitioning") + 0.3);
+        assert!(
+            similarity("conection pooling", "connection pooling")
+                > similarity("conection pooling", "table partitioning") + 0.3
+        );
         // Stopwords carry nothing.
         assert!((similarity("how do I vacuum", "vacuum") - 1.0).abs() < 1e-5);
     }
@@ -187,18 +206,30 @@ mod tests {
     #[test]
     fn quantized_vectors_keep_the_ranking() {
         let query = builtin_embed("restore a backup with pg_restore");
-        let docs = ["pg_restore restores a database from an archive created by pg_dump", "CREATE INDEX builds an index", "backup and restore"];
+        let docs = [
+            "pg_restore restores a database from an archive created by pg_dump",
+            "CREATE INDEX builds an index",
+            "backup and restore",
+        ];
         let exact: Vec<f32> = docs.iter().map(|d| dot(&query, &builtin_embed(d))).collect();
         for (doc, exact) in docs.iter().zip(&exact) {
             let quantized = QuantizedVector::new(&builtin_embed(doc));
-            assert!((quantized.dot(&query) - exact).abs() < 0.02, "{doc}: {} vs {exact}", quantized.dot(&query));
+            assert!(
+                (quantized.dot(&query) - exact).abs() < 0.02,
+                "{doc}: {} vs {exact}",
+                quantized.dot(&query)
+            );
             let (bits, int8) = quantized.encode();
             assert_eq!(QuantizedVector::dot_encoded(&int8, &query), Some(quantized.dot(&query)));
             assert_eq!(QuantizedVector::decode(&bits, &int8), Some(quantized));
         }
-        let codes: Vec<Vec<u64>> = docs.iter().map(|d| QuantizedVector::new(&builtin_embed(d)).bits).collect();
+        let codes: Vec<Vec<u64>> =
+            docs.iter().map(|d| QuantizedVector::new(&builtin_embed(d)).bits).collect();
         let query_bits = QuantizedVector::new(&query).bits;
-        assert!(hamming(&query_bits, &codes[0]) < hamming(&query_bits, &codes[1]), "the sign bits already rank the match first");
+        assert!(
+            hamming(&query_bits, &codes[0]) < hamming(&query_bits, &codes[1]),
+            "the sign bits already rank the match first"
+        );
         assert_eq!(hamming(&codes[1], &codes[1]), 0);
     }
 

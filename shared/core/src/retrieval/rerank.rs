@@ -1,10 +1,11 @@
-//! Rerankers without I/O: the request and answer formats of a cross-encoder reranker, and the reordering
-//! of search hits by its scores. Two formats are spoken: the `/rerank` API that Cohere, Jina, vLLM,
-//! llama.cpp server and Infinity share, and Workers AI's `@cf/baai/bge-reranker-base`.
+//! Rerankers without I/O: the request and answer formats of a cross-encoder reranker, and the
+//! reordering of search hits by its scores. Two formats are spoken: the `/rerank` API that Cohere,
+//! Jina, vLLM, llama.cpp server and Infinity share, and Workers AI's `@cf/baai/bge-reranker-base`.
 
 use crate::retrieval::search::SearchHit;
 
-/// Text of a hit as the reranker reads it: where it is, then what it says (cut to keep requests small).
+/// Text of a hit as the reranker reads it: where it is, then what it says (cut to keep requests
+/// small).
 pub fn document_text(hit: &SearchHit) -> String {
     const MAX_CHARS: usize = 2_000;
     let text: String = hit.text.chars().take(MAX_CHARS).collect();
@@ -18,13 +19,20 @@ pub fn rerank_body(model: &str, query: &str, documents: &[String]) -> serde_json
 
 /// `(index into the documents, relevance)` pairs from a `/rerank` answer.
 pub fn parse_rerank(body: &[u8]) -> Result<Vec<(usize, f64)>, String> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("malformed rerank answer ({e})"))?;
-    let results = value.get("results").and_then(|r| r.as_array()).ok_or("rerank answer without results")?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("malformed rerank answer ({e})"))?;
+    let results =
+        value.get("results").and_then(|r| r.as_array()).ok_or("rerank answer without results")?;
     results
         .iter()
         .map(|r| {
-            let index = r.get("index").and_then(|i| i.as_u64()).ok_or("rerank result without index")?;
-            let score = r.get("relevance_score").or_else(|| r.get("score")).and_then(|s| s.as_f64()).ok_or("rerank result without a score")?;
+            let index =
+                r.get("index").and_then(|i| i.as_u64()).ok_or("rerank result without index")?;
+            let score = r
+                .get("relevance_score")
+                .or_else(|| r.get("score"))
+                .and_then(|s| s.as_f64())
+                .ok_or("rerank result without a score")?;
             Ok((index as usize, score))
         })
         .collect()
@@ -32,19 +40,21 @@ pub fn parse_rerank(body: &[u8]) -> Result<Vec<(usize, f64)>, String> {
 
 /// `(index, score)` pairs from Workers AI's reranker: `{"response": [{"id", "score"}]}`.
 pub fn parse_workers_ai_rerank(value: &serde_json::Value) -> Result<Vec<(usize, f64)>, String> {
-    let results = value.get("response").and_then(|r| r.as_array()).ok_or("rerank answer without response")?;
+    let results =
+        value.get("response").and_then(|r| r.as_array()).ok_or("rerank answer without response")?;
     results
         .iter()
         .map(|r| {
             let id = r.get("id").and_then(|i| i.as_u64()).ok_or("rerank result without id")?;
-            let score = r.get("score").and_then(|s| s.as_f64()).ok_or("rerank result without score")?;
+            let score =
+                r.get("score").and_then(|s| s.as_f64()).ok_or("rerank result without score")?;
             Ok((id as usize, score))
         })
         .collect()
 }
 
-/// Orders `hits` by the reranker's scores, best first; a hit it did not score (or an index it made up)
-/// keeps its place after the scored ones, so a partial answer never loses results.
+/// Orders `hits` by the reranker's scores, best first; a hit it did not score (or an index it made
+/// up) keeps its place after the scored ones, so a partial answer never loses results.
 pub fn reorder(hits: Vec<SearchHit>, scores: &[(usize, f64)]) -> Vec<SearchHit> {
     let mut scored: Vec<(f64, SearchHit)> = Vec::new();
     let mut unscored = Vec::new();
@@ -67,7 +77,14 @@ mod tests {
     use super::*;
 
     fn hit(id: &str) -> SearchHit {
-        SearchHit { chunk_id: id.into(), url: format!("https://d/{id}"), title: id.into(), heading: "h".into(), text: "t".into(), score: 0.1 }
+        SearchHit {
+            chunk_id: id.into(),
+            url: format!("https://d/{id}"),
+            title: id.into(),
+            heading: "h".into(),
+            text: "t".into(),
+            score: 0.1,
+        }
     }
 
     #[test]
@@ -75,10 +92,15 @@ mod tests {
         let hits = vec![hit("a"), hit("b"), hit("c"), hit("d")];
         let scores = parse_rerank(br#"{"results": [{"index": 2, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.4}, {"index": 9, "relevance_score": 1.0}]}"#).unwrap();
         let order: Vec<String> = reorder(hits, &scores).into_iter().map(|h| h.chunk_id).collect();
-        assert_eq!(order, ["c", "a", "b", "d"], "scored first by score, then the rest in their order; index 9 ignored");
+        assert_eq!(
+            order,
+            ["c", "a", "b", "d"],
+            "scored first by score, then the rest in their order; index 9 ignored"
+        );
         assert!(parse_rerank(br#"{"results": [{"index": 0}]}"#).is_err());
         assert!(parse_rerank(b"nope").is_err());
-        let workers = serde_json::json!({"response": [{"id": 1, "score": 0.7}, {"id": 0, "score": 0.2}]});
+        let workers =
+            serde_json::json!({"response": [{"id": 1, "score": 0.7}, {"id": 0, "score": 0.2}]});
         assert_eq!(parse_workers_ai_rerank(&workers).unwrap(), vec![(1, 0.7), (0, 0.2)]);
         let body = rerank_body("m", "q", &["x".into(), "y".into()]);
         assert_eq!((body["top_n"].as_u64(), body["documents"][1].as_str()), (Some(2), Some("y")));

@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 
 /// Words that carry no retrieval signal in questions ("how do I ...").
 const STOPWORDS: [&str; 64] = [
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i", "if",
-    "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their",
-    "them", "then", "there", "these", "they", "this", "to", "use", "using", "was", "we", "what", "when", "where",
-    "which", "who", "why", "will", "with", "would", "you", "your", "about", "tell", "please", "explain", "get",
-    "there's", "what's", "whats", "i'm",
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
+    "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
+    "should", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
+    "use", "using", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
+    "would", "you", "your", "about", "tell", "please", "explain", "get", "there's", "what's",
+    "whats", "i'm",
 ];
 
 /// Whether `word` (lower-case) is a stopword, which carries no retrieval signal.
@@ -42,13 +43,18 @@ pub fn query_terms(query: &str) -> Vec<String> {
 /// An FTS5 MATCH expression: every term quoted (so no user input is parsed as FTS syntax), OR-ed so
 /// BM25 ranks pages matching more of the terms higher. `None` when there are no terms.
 pub fn fts5_match_expression(terms: &[String]) -> Option<String> {
-    let quoted: Vec<String> = terms.iter().map(|t| t.replace('"', "")).filter(|t| !t.is_empty()).map(|t| format!("\"{t}\"")).collect();
+    let quoted: Vec<String> = terms
+        .iter()
+        .map(|t| t.replace('"', ""))
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{t}\""))
+        .collect();
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
 }
 
-/// The terms for Postgres full-text search, space-separated, each reduced to letters, digits and `_`
-/// so that no user input is parsed as tsquery syntax (each word becomes its own `to_tsquery`). `None`
-/// when nothing searchable is left.
+/// The terms for Postgres full-text search, space-separated, each reduced to letters, digits and
+/// `_` so that no user input is parsed as tsquery syntax (each word becomes its own `to_tsquery`).
+/// `None` when nothing searchable is left.
 pub fn tsquery_words(terms: &[String]) -> Option<String> {
     let words: Vec<String> = terms
         .iter()
@@ -65,7 +71,9 @@ pub fn term_matches(word: &str, term: &str) -> bool {
         return true;
     }
     const STEM: usize = 5;
-    term.chars().count() >= STEM && word.chars().count() >= STEM && word.chars().take(STEM).eq(term.chars().take(STEM))
+    term.chars().count() >= STEM
+        && word.chars().count() >= STEM
+        && word.chars().take(STEM).eq(term.chars().take(STEM))
 }
 
 fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
@@ -90,7 +98,8 @@ fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
 
 /// How many distinct query terms a text contains.
 pub fn distinct_term_hits(text: &str, terms: &[String]) -> usize {
-    let lowered: Vec<String> = words_with_offsets(text).iter().map(|(_, w)| w.to_lowercase()).collect();
+    let lowered: Vec<String> =
+        words_with_offsets(text).iter().map(|(_, w)| w.to_lowercase()).collect();
     terms.iter().filter(|t| lowered.iter().any(|w| term_matches(w, t))).count()
 }
 
@@ -102,7 +111,10 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     if words.len() <= max_words {
         return crate::content::extract::collapse_whitespace(&plain);
     }
-    let hits: Vec<bool> = words.iter().map(|(_, w)| terms.iter().any(|t| term_matches(&w.to_lowercase(), t))).collect();
+    let hits: Vec<bool> = words
+        .iter()
+        .map(|(_, w)| terms.iter().any(|t| term_matches(&w.to_lowercase(), t)))
+        .collect();
     let mut best = (0, 0usize);
     let mut window_hits: usize = hits[..max_words].iter().filter(|&&h| h).count();
     best.1 = window_hits;
@@ -132,8 +144,8 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
 pub const RRF_K: f64 = 60.0;
 
 /// Fuses ranked lists by weighted reciprocal rank fusion: a chunk scores the sum over lists of
-/// `weight / (RRF_K + rank)`, so chunks ranked well by both lexical and vector search rise, and neither
-/// list's raw scores (BM25, cosine) need to be comparable.
+/// `weight / (RRF_K + rank)`, so chunks ranked well by both lexical and vector search rise, and
+/// neither list's raw scores (BM25, cosine) need to be comparable.
 pub fn reciprocal_rank_fusion(lists: Vec<(Vec<SearchHit>, f64)>) -> Vec<SearchHit> {
     let mut fused: Vec<SearchHit> = Vec::new();
     for (hits, weight) in lists {
@@ -181,7 +193,10 @@ mod tests {
 
     #[test]
     fn fts_expression_quotes_user_input() {
-        assert_eq!(fts5_match_expression(&query_terms("NEAR(a b) OR \"x\"")).as_deref(), Some("\"near\" OR \"b\" OR \"x\""));
+        assert_eq!(
+            fts5_match_expression(&query_terms("NEAR(a b) OR \"x\"")).as_deref(),
+            Some("\"near\" OR \"b\" OR \"x\"")
+        );
         assert_eq!(fts5_match_expression(&query_terms("!!!")), None);
     }
 
@@ -202,7 +217,11 @@ mod tests {
 
     #[test]
     fn snippet_centres_on_the_matches() {
-        let text = format!("{} The vacuum command reclaims storage. {}", "filler ".repeat(100), "tail ".repeat(100));
+        let text = format!(
+            "{} The vacuum command reclaims storage. {}",
+            "filler ".repeat(100),
+            "tail ".repeat(100)
+        );
         let s = snippet(&text, &["vacuum".into(), "storage".into()], 20);
         assert!(s.contains("vacuum command reclaims storage"), "{s}");
         assert!(s.starts_with('…') && s.ends_with('…'));
@@ -224,17 +243,31 @@ mod tests {
     }
 
     fn hit(id: &str) -> SearchHit {
-        SearchHit { chunk_id: id.into(), url: format!("https://d.test/{id}"), title: String::new(), heading: String::new(), text: String::new(), score: 9.0 }
+        SearchHit {
+            chunk_id: id.into(),
+            url: format!("https://d.test/{id}"),
+            title: String::new(),
+            heading: String::new(),
+            text: String::new(),
+            score: 9.0,
+        }
     }
 
     #[test]
     fn fusion_rewards_agreement_and_respects_weights() {
         let lexical = vec![hit("a"), hit("b"), hit("c")];
         let vector = vec![hit("c"), hit("d"), hit("b")];
-        let fused: Vec<String> = reciprocal_rank_fusion(vec![(lexical.clone(), 1.0), (vector.clone(), 1.0)]).into_iter().map(|h| h.chunk_id).collect();
+        let fused: Vec<String> =
+            reciprocal_rank_fusion(vec![(lexical.clone(), 1.0), (vector.clone(), 1.0)])
+                .into_iter()
+                .map(|h| h.chunk_id)
+                .collect();
         // b and c appear in both lists and overtake a, which only one list liked (if most).
         assert_eq!(fused, ["c", "b", "a", "d"]);
-        let lexical_only: Vec<String> = reciprocal_rank_fusion(vec![(lexical, 1.0), (vector, 0.0)]).into_iter().map(|h| h.chunk_id).collect();
+        let lexical_only: Vec<String> = reciprocal_rank_fusion(vec![(lexical, 1.0), (vector, 0.0)])
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
         assert_eq!(&lexical_only[..3], ["a", "b", "c"]);
     }
 }

@@ -1,11 +1,11 @@
-//! Cloudflare Vectorize without I/O: vector ids, namespaces, metadata, the JSON of upserts and queries,
-//! and the parsing of what the binding answers. The Worker shell only passes these strings through the
-//! binding, so everything that can be wrong about a request is tested here.
+//! Cloudflare Vectorize without I/O: vector ids, namespaces, metadata, the JSON of upserts and
+//! queries, and the parsing of what the binding answers. The Worker shell only passes these strings
+//! through the binding, so everything that can be wrong about a request is tested here.
 //!
-//! Limits (developers.cloudflare.com/vectorize/platform/limits, metadata-filtering): ids and namespace
-//! names at most 64 bytes; at most 1,000 vectors per upsert from a Worker; `topK` at most 100 without
-//! values or metadata; a filter's compact JSON under 2,048 bytes; string metadata indexes hold the first
-//! 64 bytes of a value.
+//! Limits (developers.cloudflare.com/vectorize/platform/limits, metadata-filtering): ids and
+//! namespace names at most 64 bytes; at most 1,000 vectors per upsert from a Worker; `topK` at most
+//! 100 without values or metadata; a filter's compact JSON under 2,048 bytes; string metadata
+//! indexes hold the first 64 bytes of a value.
 
 pub mod store;
 
@@ -20,8 +20,8 @@ pub const MAX_NAMESPACE_BYTES: usize = 64;
 pub const MAX_UPSERT_BATCH: usize = 1000;
 /// Ids per `deleteByIds` call: the documented batch size of mutations.
 pub const MAX_DELETE_BATCH: usize = 1000;
-/// Ids per `getByIds` call. Not documented for the binding; kept at the `topK` limit for queries that
-/// return values, which is the documented cap on vectors returned with their values.
+/// Ids per `getByIds` call. Not documented for the binding; kept at the `topK` limit for queries
+/// that return values, which is the documented cap on vectors returned with their values.
 pub const MAX_GET_BATCH: usize = 20;
 /// `topK` of a query that returns neither values nor metadata.
 pub const MAX_TOP_K: u32 = 100;
@@ -36,8 +36,9 @@ pub const INDEXED_STRING_BYTES: usize = 64;
 pub const MODEL_PROPERTY: &str = "model";
 pub const URL_PROPERTY: &str = "url";
 
-/// The Vectorize id of a chunk: the chunk id itself (`<32 hex>-<ordinal>`, about 40 bytes), or, should
-/// one ever exceed the limit, `~` and 63 hex digits of its SHA-256 (the `~` keeps it apart from chunk ids).
+/// The Vectorize id of a chunk: the chunk id itself (`<32 hex>-<ordinal>`, about 40 bytes), or,
+/// should one ever exceed the limit, `~` and 63 hex digits of its SHA-256 (the `~` keeps it apart
+/// from chunk ids).
 pub fn vector_id(chunk_id: &str) -> String {
     if chunk_id.len() <= MAX_ID_BYTES {
         chunk_id.to_string()
@@ -48,11 +49,16 @@ pub fn vector_id(chunk_id: &str) -> String {
 
 /// A name within `max` bytes: `name` itself if it fits, else `~` and hex of its SHA-256.
 fn within_bytes(name: &str, max: usize) -> String {
-    if name.len() <= max { name.to_string() } else { format!("~{}", &sha256_hex(name.as_bytes())[..max - 1]) }
+    if name.len() <= max {
+        name.to_string()
+    } else {
+        format!("~{}", &sha256_hex(name.as_bytes())[..max - 1])
+    }
 }
 
-/// The namespace of a chunk: the host (and port, if any) of its URL, so that a search within one site
-/// looks only at that site's vectors before any metadata filter. `None` for URLs without a host.
+/// The namespace of a chunk: the host (and port, if any) of its URL, so that a search within one
+/// site looks only at that site's vectors before any metadata filter. `None` for URLs without a
+/// host.
 pub fn namespace_for_url(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     let host = parsed.host_str()?;
@@ -63,8 +69,8 @@ pub fn namespace_for_url(url: &str) -> Option<String> {
     Some(within_bytes(&authority, MAX_NAMESPACE_BYTES))
 }
 
-/// The namespace a search within `url_prefix` can be confined to: only when the prefix names a whole
-/// host (`https://docs.example.com/…`); `https://docs.example.co` is also a prefix of
+/// The namespace a search within `url_prefix` can be confined to: only when the prefix names a
+/// whole host (`https://docs.example.com/…`); `https://docs.example.co` is also a prefix of
 /// `https://docs.example.com/`, so a prefix that stops inside the authority gets no namespace.
 pub fn namespace_for_prefix(url_prefix: &str) -> Option<String> {
     let rest = url_prefix.split_once("://")?.1;
@@ -110,9 +116,9 @@ fn prefix_successor(prefix: &str) -> Option<String> {
     None
 }
 
-/// The `url` range `[lower, upper)` that holds every URL starting with `url_prefix`, as far as a string
-/// index sees: both bounds come from the prefix's first 64 bytes, so a longer prefix selects a superset
-/// that the caller narrows exactly. `None` when there is no upper bound to give.
+/// The `url` range `[lower, upper)` that holds every URL starting with `url_prefix`, as far as a
+/// string index sees: both bounds come from the prefix's first 64 bytes, so a longer prefix selects
+/// a superset that the caller narrows exactly. `None` when there is no upper bound to give.
 pub fn prefix_range(url_prefix: &str) -> Option<(String, String)> {
     let lower = truncate_utf8(url_prefix, INDEXED_STRING_BYTES);
     let upper = prefix_successor(lower)?;
@@ -139,12 +145,22 @@ pub struct VectorMetadata {
 }
 
 impl IndexedVector {
-    pub fn for_chunk(chunk_id: &str, url_key: &str, url: &str, model: &str, values: Vec<f32>) -> IndexedVector {
+    pub fn for_chunk(
+        chunk_id: &str,
+        url_key: &str,
+        url: &str,
+        model: &str,
+        values: Vec<f32>,
+    ) -> IndexedVector {
         IndexedVector {
             id: vector_id(chunk_id),
             values,
             namespace: namespace_for_url(url),
-            metadata: VectorMetadata { url_key: url_key.to_string(), url: url.to_string(), model: model_tag(model) },
+            metadata: VectorMetadata {
+                url_key: url_key.to_string(),
+                url: url.to_string(),
+                model: model_tag(model),
+            },
         }
     }
 }
@@ -173,9 +189,9 @@ pub struct QueryPlan {
 }
 
 impl QueryPlan {
-    /// The `limit` nearest vectors of `model`, within `url_prefix` if given. With a prefix, `topK` asks
-    /// for twice `limit` (up to the cap): the index filters on the first 64 bytes of URLs, so hits the
-    /// caller's exact prefix check drops must not leave the result short.
+    /// The `limit` nearest vectors of `model`, within `url_prefix` if given. With a prefix, `topK`
+    /// asks for twice `limit` (up to the cap): the index filters on the first 64 bytes of URLs, so
+    /// hits the caller's exact prefix check drops must not leave the result short.
     pub fn new(model: &str, url_prefix: Option<&str>, limit: u32) -> Result<QueryPlan, String> {
         let mut filter = json!({ MODEL_PROPERTY: { "$eq": model_tag(model) } });
         let mut namespace = None;
@@ -183,9 +199,12 @@ impl QueryPlan {
         if let Some(prefix) = url_prefix.filter(|p| !p.is_empty()) {
             namespace = namespace_for_prefix(prefix);
             top_k = limit.saturating_mul(2);
-            // A prefix that is the whole site (`https://host/`) is what the namespace already selects;
-            // only a narrower one needs the `url` range (and its metadata index).
-            let whole_site = namespace.is_some() && prefix.split_once("://").is_some_and(|(_, rest)| rest.find('/') == Some(rest.len() - 1));
+            // A prefix that is the whole site (`https://host/`) is what the namespace already
+            // selects; only a narrower one needs the `url` range (and its metadata index).
+            let whole_site = namespace.is_some()
+                && prefix
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.find('/') == Some(rest.len() - 1));
             if !whole_site {
                 if let Some((lower, upper)) = prefix_range(prefix) {
                     filter[URL_PROPERTY] = json!({ "$gte": lower, "$lt": upper });
@@ -209,37 +228,47 @@ impl QueryPlan {
     }
 }
 
-/// The `(vector id, score)` matches of a `query` answer (`{"count": n, "matches": [{"id", "score"}]}`),
-/// best first as Vectorize ranks them (for a cosine index the score is the cosine similarity).
+/// The `(vector id, score)` matches of a `query` answer (`{"count": n, "matches": [{"id",
+/// "score"}]}`), best first as Vectorize ranks them (for a cosine index the score is the cosine
+/// similarity).
 pub fn parse_query_response(json: &str) -> Result<Vec<(String, f32)>, String> {
-    let answer: Value = serde_json::from_str(json).map_err(|e| format!("Vectorize query answer is not JSON: {e}"))?;
-    let matches = answer.get("matches").and_then(Value::as_array).ok_or("Vectorize query answer has no `matches` array")?;
+    let answer: Value = serde_json::from_str(json)
+        .map_err(|e| format!("Vectorize query answer is not JSON: {e}"))?;
+    let matches = answer
+        .get("matches")
+        .and_then(Value::as_array)
+        .ok_or("Vectorize query answer has no `matches` array")?;
     matches
         .iter()
         .map(|m| {
             let id = m.get("id").and_then(Value::as_str).ok_or("a Vectorize match has no `id`")?;
-            let score = m.get("score").and_then(Value::as_f64).ok_or("a Vectorize match has no `score`")?;
+            let score =
+                m.get("score").and_then(Value::as_f64).ok_or("a Vectorize match has no `score`")?;
             Ok((id.to_string(), score as f32))
         })
         .collect()
 }
 
-/// The `(id, values)` of a `getByIds` answer. Values may come as an array or, when the binding hands
-/// back a `Float32Array` that went through `JSON.stringify`, as an object keyed by index.
+/// The `(id, values)` of a `getByIds` answer. Values may come as an array or, when the binding
+/// hands back a `Float32Array` that went through `JSON.stringify`, as an object keyed by index.
 pub fn parse_vectors_response(json: &str) -> Result<Vec<(String, Vec<f32>)>, String> {
-    let answer: Value = serde_json::from_str(json).map_err(|e| format!("Vectorize getByIds answer is not JSON: {e}"))?;
+    let answer: Value = serde_json::from_str(json)
+        .map_err(|e| format!("Vectorize getByIds answer is not JSON: {e}"))?;
     let vectors = answer.as_array().ok_or("Vectorize getByIds answer is not an array")?;
     vectors
         .iter()
         .map(|v| {
             let id = v.get("id").and_then(Value::as_str).ok_or("a Vectorize vector has no `id`")?;
             let values = match v.get("values") {
-                Some(Value::Array(items)) => items.iter().map(|x| x.as_f64().map(|x| x as f32)).collect::<Option<Vec<f32>>>(),
+                Some(Value::Array(items)) => {
+                    items.iter().map(|x| x.as_f64().map(|x| x as f32)).collect::<Option<Vec<f32>>>()
+                }
                 Some(Value::Object(by_index)) => {
                     let mut values = vec![0.0; by_index.len()];
                     let mut complete = true;
                     for (key, x) in by_index {
-                        match (key.parse::<usize>().ok().filter(|i| *i < values.len()), x.as_f64()) {
+                        match (key.parse::<usize>().ok().filter(|i| *i < values.len()), x.as_f64())
+                        {
                             (Some(i), Some(x)) => values[i] = x as f32,
                             _ => complete = false,
                         }
@@ -248,15 +277,19 @@ pub fn parse_vectors_response(json: &str) -> Result<Vec<(String, Vec<f32>)>, Str
                 }
                 _ => None,
             };
-            Ok((id.to_string(), values.ok_or_else(|| format!("Vectorize vector {id} has no readable `values`"))?))
+            Ok((
+                id.to_string(),
+                values.ok_or_else(|| format!("Vectorize vector {id} has no readable `values`"))?,
+            ))
         })
         .collect()
 }
 
-/// The dimensions of the index from a `describe` answer (`{"dimensions": n, ...}`; older indexes answer
-/// `{"config": {"dimensions": n}}`).
+/// The dimensions of the index from a `describe` answer (`{"dimensions": n, ...}`; older indexes
+/// answer `{"config": {"dimensions": n}}`).
 pub fn parse_dimensions(json: &str) -> Result<u32, String> {
-    let answer: Value = serde_json::from_str(json).map_err(|e| format!("Vectorize describe answer is not JSON: {e}"))?;
+    let answer: Value = serde_json::from_str(json)
+        .map_err(|e| format!("Vectorize describe answer is not JSON: {e}"))?;
     answer
         .get("dimensions")
         .or_else(|| answer.get("config").and_then(|c| c.get("dimensions")))
@@ -266,7 +299,11 @@ pub fn parse_dimensions(json: &str) -> Result<u32, String> {
 }
 
 /// Checks that vectors of `model` fit the index before writing them, naming the fix.
-pub fn check_dimensions(index_dimensions: u32, vector_len: usize, model: &str) -> Result<(), String> {
+pub fn check_dimensions(
+    index_dimensions: u32,
+    vector_len: usize,
+    model: &str,
+) -> Result<(), String> {
     if index_dimensions as usize == vector_len {
         return Ok(());
     }
@@ -276,8 +313,8 @@ pub fn check_dimensions(index_dimensions: u32, vector_len: usize, model: &str) -
     ))
 }
 
-/// The cosine similarity of two vectors (0 when either is all zeros), for scores computed from values
-/// read back with `getByIds`.
+/// The cosine similarity of two vectors (0 when either is all zeros), for scores computed from
+/// values read back with `getByIds`.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let (mut dot, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
     for (x, y) in a.iter().zip(b) {
@@ -285,7 +322,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
         aa += x * x;
         bb += y * y;
     }
-    if aa == 0.0 || bb == 0.0 { 0.0 } else { dot / (aa.sqrt() * bb.sqrt()) }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        dot / (aa.sqrt() * bb.sqrt())
+    }
 }
 
 #[cfg(test)]
@@ -307,9 +348,16 @@ mod tests {
 
     #[test]
     fn namespaces_are_hosts_with_their_port() {
-        assert_eq!(namespace_for_url("https://docs.example.com/guide/#install").as_deref(), Some("docs.example.com"));
+        assert_eq!(
+            namespace_for_url("https://docs.example.com/guide/#install").as_deref(),
+            Some("docs.example.com")
+        );
         assert_eq!(namespace_for_url("http://127.0.0.1:8080/a").as_deref(), Some("127.0.0.1:8080"));
-        assert_eq!(namespace_for_url("https://Docs.Example.COM:443/").as_deref(), Some("docs.example.com"), "default port dropped, lower case");
+        assert_eq!(
+            namespace_for_url("https://Docs.Example.COM:443/").as_deref(),
+            Some("docs.example.com"),
+            "default port dropped, lower case"
+        );
         assert_eq!(namespace_for_url("file:///tmp/site/index.html"), None);
         let long_host = format!("https://{}.example.com/", "a".repeat(60));
         let ns = namespace_for_url(&long_host).unwrap();
@@ -318,16 +366,29 @@ mod tests {
 
     #[test]
     fn a_prefix_gets_a_namespace_only_when_it_names_a_whole_host() {
-        assert_eq!(namespace_for_prefix("https://docs.example.com/guide/").as_deref(), Some("docs.example.com"));
-        assert_eq!(namespace_for_prefix("https://docs.example.com/").as_deref(), Some("docs.example.com"));
-        assert_eq!(namespace_for_prefix("https://docs.example.co"), None, "also a prefix of docs.example.com");
+        assert_eq!(
+            namespace_for_prefix("https://docs.example.com/guide/").as_deref(),
+            Some("docs.example.com")
+        );
+        assert_eq!(
+            namespace_for_prefix("https://docs.example.com/").as_deref(),
+            Some("docs.example.com")
+        );
+        assert_eq!(
+            namespace_for_prefix("https://docs.example.co"),
+            None,
+            "also a prefix of docs.example.com"
+        );
         assert_eq!(namespace_for_prefix("https://docs.example.com"), None);
     }
 
     #[test]
     fn prefix_ranges_hold_exactly_the_urls_that_start_with_the_prefix() {
         let (lower, upper) = prefix_range("https://a.com/guide/").unwrap();
-        assert_eq!((lower.as_str(), upper.as_str()), ("https://a.com/guide/", "https://a.com/guide0"));
+        assert_eq!(
+            (lower.as_str(), upper.as_str()),
+            ("https://a.com/guide/", "https://a.com/guide0")
+        );
         let inside = |url: &str| url >= lower.as_str() && url < upper.as_str();
         assert!(inside("https://a.com/guide/"));
         assert!(inside("https://a.com/guide/install#linux"));
@@ -363,19 +424,29 @@ mod tests {
 
         let section = QueryPlan::new("m", Some("https://docs.example.com/guide/"), 30).unwrap();
         assert_eq!((section.top_k, section.namespace.as_deref()), (60, Some("docs.example.com")));
-        assert_eq!(section.filter["url"], json!({"$gte": "https://docs.example.com/guide/", "$lt": "https://docs.example.com/guide0"}));
+        assert_eq!(
+            section.filter["url"],
+            json!({"$gte": "https://docs.example.com/guide/", "$lt": "https://docs.example.com/guide0"})
+        );
         let options: Value = serde_json::from_str(&section.options_json()).unwrap();
         assert_eq!(options["namespace"], "docs.example.com");
 
         let site = QueryPlan::new("m", Some("https://docs.example.com/"), 10).unwrap();
         assert_eq!(site.namespace.as_deref(), Some("docs.example.com"));
-        assert!(site.filter.get("url").is_none(), "the namespace is the whole site: no range, no url index needed");
+        assert!(
+            site.filter.get("url").is_none(),
+            "the namespace is the whole site: no range, no url index needed"
+        );
 
         let partial_host = QueryPlan::new("m", Some("https://docs.example"), 10).unwrap();
         assert_eq!(partial_host.namespace, None);
         assert_eq!(partial_host.filter["url"]["$gte"], "https://docs.example");
 
-        assert_eq!(QueryPlan::new("m", None, 500).unwrap().top_k, MAX_TOP_K, "topK cap without values");
+        assert_eq!(
+            QueryPlan::new("m", None, 500).unwrap().top_k,
+            MAX_TOP_K,
+            "topK cap without values"
+        );
         assert_eq!(QueryPlan::new("m", Some("https://a.com/x/"), 80).unwrap().top_k, MAX_TOP_K);
         assert_eq!(QueryPlan::new("m", None, 0).unwrap().top_k, 1);
     }
@@ -386,12 +457,22 @@ mod tests {
         let model = "m".repeat(1900);
         let plan = QueryPlan::new(&model, Some(&prefix), 10).unwrap();
         assert!(plan.filter.to_string().len() < MAX_FILTER_BYTES, "{}", plan.filter);
-        assert_eq!(plan.filter["model"]["$eq"].as_str().unwrap().len(), INDEXED_STRING_BYTES, "long model names are hashed");
+        assert_eq!(
+            plan.filter["model"]["$eq"].as_str().unwrap().len(),
+            INDEXED_STRING_BYTES,
+            "long model names are hashed"
+        );
     }
 
     #[test]
     fn upserts_carry_id_namespace_and_metadata() {
-        let vector = IndexedVector::for_chunk("k-0", "k", "https://docs.example.com/a#b", "model-x", vec![0.5, -0.25]);
+        let vector = IndexedVector::for_chunk(
+            "k-0",
+            "k",
+            "https://docs.example.com/a#b",
+            "model-x",
+            vec![0.5, -0.25],
+        );
         let body: Value = serde_json::from_str(&upsert_json(&[vector])).unwrap();
         assert_eq!(
             body,
@@ -414,13 +495,25 @@ mod tests {
         assert!(parse_query_response(r#"{"matches": [{"score": 1}]}"#).unwrap_err().contains("id"));
         assert!(parse_query_response("not json").is_err());
 
-        let vectors = parse_vectors_response(r#"[{"id": "a", "values": [1, 0.5]}, {"id": "b", "values": {"1": 2, "0": 3}}]"#).unwrap();
-        assert_eq!(vectors, vec![("a".to_string(), vec![1.0, 0.5]), ("b".to_string(), vec![3.0, 2.0])]);
-        assert!(parse_vectors_response(r#"[{"id": "a", "values": {"0": 1, "5": 2}}]"#).is_err(), "a gap in the indexes");
+        let vectors = parse_vectors_response(
+            r#"[{"id": "a", "values": [1, 0.5]}, {"id": "b", "values": {"1": 2, "0": 3}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            vectors,
+            vec![("a".to_string(), vec![1.0, 0.5]), ("b".to_string(), vec![3.0, 2.0])]
+        );
+        assert!(
+            parse_vectors_response(r#"[{"id": "a", "values": {"0": 1, "5": 2}}]"#).is_err(),
+            "a gap in the indexes"
+        );
         assert!(parse_vectors_response(r#"[{"id": "a"}]"#).is_err());
 
         assert_eq!(parse_dimensions(r#"{"dimensions": 768, "vectorCount": 10}"#), Ok(768));
-        assert_eq!(parse_dimensions(r#"{"config": {"dimensions": 384, "metric": "cosine"}}"#), Ok(384));
+        assert_eq!(
+            parse_dimensions(r#"{"config": {"dimensions": 384, "metric": "cosine"}}"#),
+            Ok(384)
+        );
         assert!(parse_dimensions("{}").is_err());
     }
 
@@ -428,7 +521,10 @@ mod tests {
     fn dimension_mismatches_name_the_fix() {
         assert!(check_dimensions(768, 768, "m").is_ok());
         let error = check_dimensions(768, 1536, "text-embedding-3-small").unwrap_err();
-        assert!(error.contains("--dimensions=1536") && error.contains("text-embedding-3-small"), "{error}");
+        assert!(
+            error.contains("--dimensions=1536") && error.contains("text-embedding-3-small"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,32 +1,42 @@
 //! The SQL store with its chunk vectors in a Vectorize index.
 //!
-//! Documents, chunks, crawl state, tickets and answers stay in the SQL database (D1); only the vectors
-//! move to the index. Vectorize has no transactions and applies writes a few seconds later, so the SQL
-//! database keeps a ledger, `vectorize_vectors`: one row per vector id that may exist in the index, with
-//! its chunk, the content hash of the page it was made from and whether the upsert was confirmed.
+//! Documents, chunks, crawl state, tickets and answers stay in the SQL database (D1); only the
+//! vectors move to the index. Vectorize has no transactions and applies writes a few seconds later,
+//! so the SQL database keeps a ledger, `vectorize_vectors`: one row per vector id that may exist in
+//! the index, with its chunk, the content hash of the page it was made from and whether the upsert
+//! was confirmed.
 //!
-//! - *Writes* record the ids first (`stored = 0`), upsert, then mark them stored, so a failure between
-//!   the two leaves a row that says "maybe": the chunk still counts as lacking a vector and is embedded
-//!   again by the crawl's backfill, and its id is still known for deletion.
-//! - *The deletion hook*: every store call that can remove chunks (`upsert_document` of a rewritten page,
-//!   `delete_document`, `prune_unseen`) is followed by a sweep of the page's ledger rows (or all rows,
-//!   for a prune) whose chunk no longer exists: `deleteByIds`, then the rows. A sweep that fails leaves
-//!   the rows for the next one; the Worker's cron runs [`VectorizeStore::delete_orphan_vectors`].
-//! - *Search* maps the index's matches back through the ledger joined with `chunks`, so a vector whose
-//!   chunk is gone (a delete not yet applied by Vectorize, or a sweep still pending) is dropped, and a
-//!   URL prefix is checked exactly (the index filters on the first 64 bytes of a URL only).
+//! - *Writes* record the ids first (`stored = 0`), upsert, then mark them stored, so a failure
+//!   between the two leaves a row that says "maybe": the chunk still counts as lacking a vector and
+//!   is embedded again by the crawl's backfill, and its id is still known for deletion.
+//! - *The deletion hook*: every store call that can remove chunks (`upsert_document` of a rewritten
+//!   page, `delete_document`, `prune_unseen`) is followed by a sweep of the page's ledger rows (or
+//!   all rows, for a prune) whose chunk no longer exists: `deleteByIds`, then the rows. A sweep
+//!   that fails leaves the rows for the next one; the Worker's cron runs
+//!   [`VectorizeStore::delete_orphan_vectors`].
+//! - *Search* maps the index's matches back through the ledger joined with `chunks`, so a vector
+//!   whose chunk is gone (a delete not yet applied by Vectorize, or a sweep still pending) is
+//!   dropped, and a URL prefix is checked exactly (the index filters on the first 64 bytes of a URL
+//!   only).
 //!
 //! Without an index this is exactly the SQL store.
 
 use serde_json::Value;
 
-use docent_core::domain::{ChunkVector, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome, UrlState};
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
-use crate::api::{AnswerStore, CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore};
-use docent_core::retrieval::search::SearchHit;
+use crate::api::{
+    AnswerStore, CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore,
+};
+use crate::vectorize::{
+    self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH,
+};
 use crate::SqlStore;
+use docent_core::domain::{
+    ChunkVector, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob,
+    UrlOutcome, UrlState,
+};
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
-use crate::vectorize::{self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH};
+use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
+use docent_core::retrieval::search::SearchHit;
 
 /// A Vectorize index, as the Worker's binding offers it. Every call is one request to the index.
 pub trait VectorizeIndex {
@@ -55,17 +65,17 @@ pub const LEDGER_SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS vectorize_vectors_chunk ON vectorize_vectors (chunk_id)",
 ];
 
-/// Ids passed to one statement as a JSON array, one bound parameter read with `json_each`: D1 binds at
-/// most 100 parameters, but a 1,000-id array is some 45 KB, well below its 1 MB value limit, and every
-/// statement saved is a query saved from the invocation's budget (D1 limits).
+/// Ids passed to one statement as a JSON array, one bound parameter read with `json_each`: D1 binds
+/// at most 100 parameters, but a 1,000-id array is some 45 KB, well below its 1 MB value limit, and
+/// every statement saved is a query saved from the invocation's budget (D1 limits).
 const IDS_PER_STATEMENT: usize = MAX_DELETE_BATCH;
 /// Ledger statements per D1 batch.
 const STATEMENTS_PER_BATCH: usize = 50;
 /// Orphans deleted per call of [`VectorizeStore::delete_orphan_vectors`] after a prune.
 const ORPHANS_PER_PRUNE: usize = 10 * MAX_DELETE_BATCH;
 
-/// A ledger row is an orphan once its chunk is gone (the page was rewritten with fewer chunks, removed
-/// or pruned).
+/// A ledger row is an orphan once its chunk is gone (the page was rewritten with fewer chunks,
+/// removed or pruned).
 const ORPHAN: &str = "NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = vectorize_vectors.chunk_id)";
 
 pub struct VectorizeStore<D, I> {
@@ -91,7 +101,8 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
     pub async fn ensure_schema(&self) -> PortResult<()> {
         self.sql.ensure_schema().await?;
         if self.index.is_some() {
-            let statements: Vec<Statement> = LEDGER_SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
+            let statements: Vec<Statement> =
+                LEDGER_SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
             self.sql.database().batch(&statements).await?;
         }
         Ok(())
@@ -101,19 +112,35 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
         self.sql.database()
     }
 
-    /// Writes the vectors of chunks of `url_key` made from the page version `content_hash`: ledger rows
-    /// first (only for chunks that still exist in that version), then the index, then the confirmation.
-    async fn write_vectors(&self, index: &I, url_key: &str, content_hash: &str, chunks: &[(&str, &str, &ChunkVector)]) -> PortResult<()> {
+    /// Writes the vectors of chunks of `url_key` made from the page version `content_hash`: ledger
+    /// rows first (only for chunks that still exist in that version), then the index, then the
+    /// confirmation.
+    async fn write_vectors(
+        &self,
+        index: &I,
+        url_key: &str,
+        content_hash: &str,
+        chunks: &[(&str, &str, &ChunkVector)],
+    ) -> PortResult<()> {
         if chunks.is_empty() {
             return Ok(());
         }
         let dimensions = index.dimensions().await?;
         for (_, _, vector) in chunks {
-            vectorize::check_dimensions(dimensions, vector.values.len(), &vector.model).map_err(PortError::permanent)?;
+            vectorize::check_dimensions(dimensions, vector.values.len(), &vector.model)
+                .map_err(PortError::permanent)?;
         }
         let vectors: Vec<IndexedVector> = chunks
             .iter()
-            .map(|(chunk_id, url, vector)| IndexedVector::for_chunk(chunk_id, url_key, url, &vector.model, vector.values.clone()))
+            .map(|(chunk_id, url, vector)| {
+                IndexedVector::for_chunk(
+                    chunk_id,
+                    url_key,
+                    url,
+                    &vector.model,
+                    vector.values.clone(),
+                )
+            })
             .collect();
         let intents: Vec<Statement> = chunks
             .iter()
@@ -139,7 +166,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
             recorded.extend(self.db().batch(group).await?);
         }
         // A chunk that is gone (a newer version of the page was written meanwhile) gets no vector.
-        let vectors: Vec<IndexedVector> = vectors.into_iter().zip(recorded).filter(|(_, changed)| *changed > 0).map(|(v, _)| v).collect();
+        let vectors: Vec<IndexedVector> = vectors
+            .into_iter()
+            .zip(recorded)
+            .filter(|(_, changed)| *changed > 0)
+            .map(|(v, _)| v)
+            .collect();
         for group in vectors.chunks(MAX_UPSERT_BATCH) {
             index.upsert(group).await?;
         }
@@ -150,7 +182,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
                 Statement::new(
                     "UPDATE vectorize_vectors SET stored = 1
                      WHERE content_hash = ?1 AND vector_id IN (SELECT value FROM json_each(?2))",
-                    vec![content_hash.into(), serde_json::to_string(group).unwrap_or_default().into()],
+                    vec![
+                        content_hash.into(),
+                        serde_json::to_string(group).unwrap_or_default().into(),
+                    ],
                 )
             })
             .collect();
@@ -160,17 +195,21 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
         Ok(())
     }
 
-    /// Deletes from the index the vectors of `url_key` whose chunks are gone, then their ledger rows.
+    /// Deletes from the index the vectors of `url_key` whose chunks are gone, then their ledger
+    /// rows.
     async fn delete_document_orphans(&self, index: &I, url_key: &str) -> PortResult<u64> {
         let rows = self
             .db()
-            .query(&Statement::new(format!("SELECT vector_id FROM vectorize_vectors WHERE url_key = ?1 AND {ORPHAN}"), vec![url_key.into()]))
+            .query(&Statement::new(
+                format!("SELECT vector_id FROM vectorize_vectors WHERE url_key = ?1 AND {ORPHAN}"),
+                vec![url_key.into()],
+            ))
             .await?;
         self.delete_vectors(index, &texts(&rows)?).await
     }
 
-    /// Deletes up to `max` vectors whose chunks are gone, whichever page they belonged to; returns how
-    /// many. The cron sweep: it catches deletions whose first attempt failed.
+    /// Deletes up to `max` vectors whose chunks are gone, whichever page they belonged to; returns
+    /// how many. The cron sweep: it catches deletions whose first attempt failed.
     pub async fn delete_orphan_vectors(&self, max: usize) -> PortResult<u64> {
         let Some(index) = &self.index else { return Ok(0) };
         let mut deleted = 0;
@@ -178,7 +217,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
             let batch = MAX_DELETE_BATCH.min(max - deleted as usize);
             let rows = self
                 .db()
-                .query(&Statement::new(format!("SELECT vector_id FROM vectorize_vectors WHERE {ORPHAN} LIMIT ?1"), vec![(batch as u64).into()]))
+                .query(&Statement::new(
+                    format!("SELECT vector_id FROM vectorize_vectors WHERE {ORPHAN} LIMIT ?1"),
+                    vec![(batch as u64).into()],
+                ))
                 .await?;
             let found = rows.len();
             deleted += self.delete_vectors(index, &texts(&rows)?).await?;
@@ -189,8 +231,8 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
         Ok(deleted)
     }
 
-    /// `deleteByIds`, then the ledger rows, which are kept if their chunk came back meanwhile (the page
-    /// was written again with the same chunk ids).
+    /// `deleteByIds`, then the ledger rows, which are kept if their chunk came back meanwhile (the
+    /// page was written again with the same chunk ids).
     async fn delete_vectors(&self, index: &I, ids: &[String]) -> PortResult<u64> {
         for group in ids.chunks(MAX_DELETE_BATCH) {
             index.delete_by_ids(group).await?;
@@ -207,7 +249,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
     }
 
     /// The chunks behind vector ids that still exist, as `vector id → (chunk id, chunk URL)`.
-    async fn live_chunks(&self, vector_ids: &[String]) -> PortResult<Vec<(String, String, String)>> {
+    async fn live_chunks(
+        &self,
+        vector_ids: &[String],
+    ) -> PortResult<Vec<(String, String, String)>> {
         let mut live = Vec::with_capacity(vector_ids.len());
         for group in vector_ids.chunks(IDS_PER_STATEMENT) {
             let rows = self
@@ -227,8 +272,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
 }
 
 impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
-    async fn nearest(&self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<(String, f32)>> {
-        let Some(index) = &self.index else { return self.sql.nearest(model, query, url_prefix, limit).await };
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>> {
+        let Some(index) = &self.index else {
+            return self.sql.nearest(model, query, url_prefix, limit).await;
+        };
         let plan = QueryPlan::new(model, url_prefix, limit).map_err(PortError::permanent)?;
         let matches = index.query(query, &plan).await?;
         let ids: Vec<String> = matches.iter().map(|(id, _)| id.clone()).collect();
@@ -237,7 +290,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
             .into_iter()
             .filter_map(|(vector_id, score)| {
                 let (_, chunk_id, url) = live.iter().find(|(id, ..)| *id == vector_id)?;
-                url_prefix.is_none_or(|prefix| url.starts_with(prefix)).then(|| (chunk_id.clone(), score))
+                url_prefix
+                    .is_none_or(|prefix| url.starts_with(prefix))
+                    .then(|| (chunk_id.clone(), score))
             })
             .collect();
         nearest.truncate(limit as usize);
@@ -245,15 +300,25 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     /// Fusion in the database needs the vectors there: only without an index.
-    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+    async fn fused_search(
+        &self,
+        query: &crate::api::FusedQuery<'_>,
+    ) -> PortResult<Option<Vec<SearchHit>>> {
         match &self.index {
             None => self.sql.fused_search(query).await,
             Some(_) => Ok(None),
         }
     }
 
-    async fn similarities(&self, model: &str, query: &[f32], chunk_ids: &[String]) -> PortResult<Vec<(String, f32)>> {
-        let Some(index) = &self.index else { return self.sql.similarities(model, query, chunk_ids).await };
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        chunk_ids: &[String],
+    ) -> PortResult<Vec<(String, f32)>> {
+        let Some(index) = &self.index else {
+            return self.sql.similarities(model, query, chunk_ids).await;
+        };
         let mut stored: Vec<(String, String)> = Vec::with_capacity(chunk_ids.len());
         for group in chunk_ids.chunks(IDS_PER_STATEMENT) {
             let rows = self
@@ -297,11 +362,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
         rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
     }
 
-    async fn chunks_without_vectors(&self, url_key: &str, model: &str) -> PortResult<Vec<(String, String, String, String)>> {
+    async fn chunks_without_vectors(
+        &self,
+        url_key: &str,
+        model: &str,
+    ) -> PortResult<Vec<(String, String, String, String)>> {
         if self.index.is_none() {
             return self.sql.chunks_without_vectors(url_key, model).await;
         }
-        // A vector made from an older version of the page (same chunk id, other content) does not count.
+        // A vector made from an older version of the page (same chunk id, other content) does not
+        // count.
         let rows = self
             .db()
             .query(&Statement::new(
@@ -316,11 +386,22 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
         rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
     }
 
-    async fn put_vectors(&self, url_key: &str, vectors: &[(String, ChunkVector)]) -> PortResult<()> {
+    async fn put_vectors(
+        &self,
+        url_key: &str,
+        vectors: &[(String, ChunkVector)],
+    ) -> PortResult<()> {
         let Some(index) = &self.index else { return self.sql.put_vectors(url_key, vectors).await };
         let Some(document) = self.sql.document_meta(url_key).await? else { return Ok(()) };
-        let rows = self.db().query(&Statement::new("SELECT id, url FROM chunks WHERE url_key = ?1", vec![url_key.into()])).await?;
-        let urls: Vec<(String, String)> = rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?))).collect::<PortResult<_>>()?;
+        let rows = self
+            .db()
+            .query(&Statement::new(
+                "SELECT id, url FROM chunks WHERE url_key = ?1",
+                vec![url_key.into()],
+            ))
+            .await?;
+        let urls: Vec<(String, String)> =
+            rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?))).collect::<PortResult<_>>()?;
         let chunks: Vec<(&str, &str, &ChunkVector)> = vectors
             .iter()
             .filter_map(|(chunk_id, vector)| {
@@ -335,12 +416,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
 impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn upsert_document(&self, document: &IndexedDocument) -> PortResult<()> {
         let Some(index) = &self.index else { return self.sql.upsert_document(document).await };
-        // The page and its chunks go to SQL without vectors (they live in the index), in one transaction.
+        // The page and its chunks go to SQL without vectors (they live in the index), in one
+        // transaction.
         let mut bare = document.clone();
         bare.chunks.iter_mut().for_each(|chunk| chunk.vector = None);
         self.sql.upsert_document(&bare).await?;
-        let chunks: Vec<(&str, &str, &ChunkVector)> =
-            document.chunks.iter().filter_map(|c| Some((c.id.as_str(), c.url.as_str(), c.vector.as_ref()?))).collect();
+        let chunks: Vec<(&str, &str, &ChunkVector)> = document
+            .chunks
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), c.url.as_str(), c.vector.as_ref()?)))
+            .collect();
         self.write_vectors(index, &document.url_key, &document.content_hash, &chunks).await?;
         // A rewritten page with fewer chunks leaves vectors behind.
         self.delete_document_orphans(index, &document.url_key).await.map(|_| ())
@@ -349,7 +434,8 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn delete_document(&self, url_key: &str) -> PortResult<bool> {
         let removed = self.sql.delete_document(url_key).await?;
         if let Some(index) = &self.index {
-            // Also when nothing was removed now: a retried delete finishes the sweep that failed before.
+            // Also when nothing was removed now: a retried delete finishes the sweep that failed
+            // before.
             self.delete_document_orphans(index, url_key).await?;
         }
         Ok(removed)
@@ -372,7 +458,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
         self.sql.forget_sightings(job_id).await
     }
-    async fn lexical_search(&self, terms: &[String], url_prefix: Option<&str>, limit: u32) -> PortResult<Vec<SearchHit>> {
+    async fn lexical_search(
+        &self,
+        terms: &[String],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<SearchHit>> {
         self.sql.lexical_search(terms, url_prefix, limit).await
     }
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
@@ -389,7 +480,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
 // Everything else is the SQL store's.
 
 impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
-    async fn create_job(&self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64) -> PortResult<()> {
+    async fn create_job(
+        &self,
+        job: &NewCrawlJob,
+        start: &CrawlMessage,
+        now_ms: u64,
+    ) -> PortResult<()> {
         self.sql.create_job(job, start, now_ms).await
     }
     async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>> {
@@ -407,13 +503,24 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
         self.sql.url_state(job_id, url_key).await
     }
-    async fn add_discovered(&self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64) -> PortResult<()> {
+    async fn add_discovered(
+        &self,
+        parent: &CrawlMessage,
+        found: &[CrawlMessage],
+        max_pages: u32,
+        now_ms: u64,
+    ) -> PortResult<()> {
         self.sql.add_discovered(parent, found, max_pages, now_ms).await
     }
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>> {
         self.sql.queued_children(parent).await
     }
-    async fn finish_url(&self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64) -> PortResult<bool> {
+    async fn finish_url(
+        &self,
+        message: &CrawlMessage,
+        outcome: &UrlOutcome,
+        now_ms: u64,
+    ) -> PortResult<bool> {
         self.sql.finish_url(message, outcome, now_ms).await
     }
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
@@ -434,10 +541,19 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {
         self.sql.dead_letters(limit).await
     }
-    async fn replay_dead_letters(&self, job: Option<&str>, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+    async fn replay_dead_letters(
+        &self,
+        job: Option<&str>,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>> {
         self.sql.replay_dead_letters(job, now_ms).await
     }
-    async fn take_stale_queued(&self, older_than_ms: u64, limit: u32, now_ms: u64) -> PortResult<Vec<CrawlMessage>> {
+    async fn take_stale_queued(
+        &self,
+        older_than_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> PortResult<Vec<CrawlMessage>> {
         self.sql.take_stale_queued(older_than_ms, limit, now_ms).await
     }
 }
@@ -449,10 +565,21 @@ impl<D: SqlDatabase, I: VectorizeIndex> TicketStore for VectorizeStore<D, I> {
     async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>> {
         self.sql.ticket(id).await
     }
-    async fn list_tickets(&self, status: Option<TicketStatus>, limit: u32) -> PortResult<Vec<Ticket>> {
+    async fn list_tickets(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> PortResult<Vec<Ticket>> {
         self.sql.list_tickets(status, limit).await
     }
-    async fn update_ticket(&self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64) -> PortResult<TicketUpdate> {
+    async fn update_ticket(
+        &self,
+        id: &str,
+        change: &TicketChange,
+        actor: &str,
+        revision: &str,
+        now_ms: u64,
+    ) -> PortResult<TicketUpdate> {
         self.sql.update_ticket(id, change, actor, revision, now_ms).await
     }
     async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>> {
@@ -464,13 +591,20 @@ impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
     async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()> {
         self.sql.record_feedback(feedback).await
     }
-    async fn list_feedback(&self, rating: Option<docent_core::domain::Rating>, limit: u32) -> PortResult<Vec<docent_core::domain::Feedback>> {
+    async fn list_feedback(
+        &self,
+        rating: Option<docent_core::domain::Rating>,
+        limit: u32,
+    ) -> PortResult<Vec<docent_core::domain::Feedback>> {
         self.sql.list_feedback(rating, limit).await
     }
     async fn add_usage(&self, record: &docent_core::domain::UsageRecord) -> PortResult<()> {
         self.sql.add_usage(record).await
     }
-    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
+    async fn usage_since(
+        &self,
+        since_day: &str,
+    ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         self.sql.usage_since(since_day).await
     }
 }
@@ -487,5 +621,7 @@ fn texts(rows: &[Row]) -> PortResult<Vec<String>> {
 }
 
 fn int(row: &Row, i: usize) -> PortResult<u64> {
-    row.get(i).and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64))).ok_or_else(|| PortError::permanent(format!("expected a count in column {i}")))
+    row.get(i)
+        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+        .ok_or_else(|| PortError::permanent(format!("expected a count in column {i}")))
 }

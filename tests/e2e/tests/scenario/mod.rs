@@ -1,12 +1,13 @@
-//! The end-to-end scenario both platforms must pass: crawl a fixture site through the API and the crawl
-//! queue, search, chat with sources, recrawl unchanged, robots.txt, priority tiers, retries and dead
-//! letters, signed webhooks, and bad input. `tests/e2e/tests/worker.rs` runs it on workerd (the Worker under
-//! `wrangler dev`); `tests/spin/tests/scenario.rs` includes this file and runs it on the Spin components
-//! under wasmtime. The
-//! assertions are the same for both: a difference in behaviour is a bug.
+//! The end-to-end scenario both platforms must pass: crawl a fixture site through the API and the
+//! crawl queue, search, chat with sources, recrawl unchanged, robots.txt, priority tiers, retries
+//! and dead letters, signed webhooks, and bad input. `tests/e2e/tests/worker.rs` runs it on workerd
+//! (the Worker under `wrangler dev`); `tests/spin/tests/scenario.rs` includes this file and runs it
+//! on the Spin components under wasmtime. The assertions are the same for both: a difference in
+//! behaviour is a bug.
 //!
-//! The deployment under test must allow private hosts (so the development admin key applies), use retry
-//! delays of 1-2 s, let the breaker tolerate 100 failures, and verify `/hooks/docs` with [`WEBHOOK_SECRET`].
+//! The deployment under test must allow private hosts (so the development admin key applies), use
+//! retry delays of 1-2 s, let the breaker tolerate 100 failures, and verify `/hooks/docs` with
+//! [`WEBHOOK_SECRET`].
 
 use std::time::Duration;
 
@@ -15,12 +16,13 @@ use serde_json::Value;
 
 use docent_e2e::{repo_root, request, FixtureServer, Reply};
 
-/// A Standard Webhooks secret configured for the source `docs` (base64 of "docent end-to-end secret!").
+/// A Standard Webhooks secret configured for the source `docs` (base64 of "docent end-to-end
+/// secret!").
 pub const WEBHOOK_SECRET: &str = "whsec_ZG9jZW50IGVuZC10by1lbmQgc2VjcmV0IQ==";
 pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-/// Every page of tests/fixtures/site: the six linked from the navigation plus the privacy page linked
-/// from the footer.
+/// Every page of tests/fixtures/site: the six linked from the navigation plus the privacy page
+/// linked from the footer.
 const PAGES: [&str; 7] = [
     "/index.html",
     "/install.html",
@@ -42,8 +44,12 @@ pub trait Deployment {
     fn wait_for_job(&self, id: &str, timeout: Duration) -> Value {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let job = request("GET", &self.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
-            if job["status"] == "done" || job["status"] == "failed" || std::time::Instant::now() > deadline {
+            let job =
+                request("GET", &self.url(&format!("/api/crawls/{id}")), &[ADMIN], None).json();
+            if job["status"] == "done"
+                || job["status"] == "failed"
+                || std::time::Instant::now() > deadline
+            {
                 return job;
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -62,10 +68,17 @@ impl Deployment for docent_e2e::Docent {
 
 fn assert_error(reply: &Reply, status: u16, code: &str, context: &str) {
     assert_eq!(reply.status, status, "{context}: status; body {}", reply.body);
-    assert_eq!(reply.headers.get("content-type").map(String::as_str), Some("application/json"), "{context}: content type");
+    assert_eq!(
+        reply.headers.get("content-type").map(String::as_str),
+        Some("application/json"),
+        "{context}: content type"
+    );
     let body = reply.json();
     assert_eq!(body["error"]["code"], code, "{context}: error code in {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{context}: a helpful message in {body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
+        "{context}: a helpful message in {body}"
+    );
 }
 
 fn crawl(docent: &impl Deployment, start_url: &str) -> Value {
@@ -80,7 +93,11 @@ fn crawl_at(docent: &impl Deployment, start_url: &str, priority: &str) -> Value 
     assert_eq!(started["status"], "queued");
     let id = started["id"].as_str().expect("job id").to_string();
     let job = docent.wait_for_job(&id, Duration::from_secs(90));
-    assert!(job["status"] == "done" || job["status"] == "failed", "crawl {id} did not finish: {job}\n{}", docent.log());
+    assert!(
+        job["status"] == "done" || job["status"] == "failed",
+        "crawl {id} did not finish: {job}\n{}",
+        docent.log()
+    );
     job
 }
 
@@ -97,7 +114,11 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     // The chat page is served (a static asset on Cloudflare, by the chat component on Spin).
     let page = request("GET", &docent.url("/"), &[], None);
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("<title>Docent"), "chat page: {}", &page.body[..page.body.len().min(300)]);
+    assert!(
+        page.body.contains("<title>Docent"),
+        "chat page: {}",
+        &page.body[..page.body.len().min(300)]
+    );
 
     // --- First crawl: every page is discovered, fetched and indexed exactly once.
     let job = crawl(docent, &site.url("/index.html"));
@@ -107,7 +128,10 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 7, "unchanged": 0, "skipped": 0, "failed": 0}),
         "first crawl counts"
     );
-    assert!(site.requests().iter().any(|(path, status)| path == "/robots.txt" && *status == 404), "robots.txt is asked for");
+    assert!(
+        site.requests().iter().any(|(path, status)| path == "/robots.txt" && *status == 404),
+        "robots.txt is asked for"
+    );
     let mut fetched: Vec<String> = site.page_requests().into_iter().map(|(path, _)| path).collect();
     fetched.sort();
     let mut expected: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
@@ -131,30 +155,55 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         assert_eq!(top_result(docent, query), site.url(expected), "top result for {query:?}");
     }
     // Boilerplate (navigation, cookie banner, footer) is not indexed.
-    let cookies = request("GET", &format!("{}?q=cookies", docent.url("/api/search")), &[], None).json();
-    assert_eq!(cookies["results"], serde_json::json!([]), "the cookie banner was indexed: {cookies}");
+    let cookies =
+        request("GET", &format!("{}?q=cookies", docent.url("/api/search")), &[], None).json();
+    assert_eq!(
+        cookies["results"],
+        serde_json::json!([]),
+        "the cookie banner was indexed: {cookies}"
+    );
     // Cacheable, with a validator.
     let search = request("GET", &format!("{}?q=schedule", docent.url("/api/search")), &[], None);
     assert!(search.headers["cache-control"].contains("s-maxage="), "{:?}", search.headers);
     let etag = search.headers["etag"].clone();
-    let again = request("GET", &format!("{}?q=schedule", docent.url("/api/search")), &[("If-None-Match", &etag)], None);
+    let again = request(
+        "GET",
+        &format!("{}?q=schedule", docent.url("/api/search")),
+        &[("If-None-Match", &etag)],
+        None,
+    );
     assert_eq!(again.status, 304);
 
     // --- Chat streams an extractive answer whose sources cite the right page.
-    let reply = request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "Does Harbor run on Windows?"}"#));
+    let reply = request(
+        "POST",
+        &docent.url("/api/chat"),
+        &[JSON],
+        Some(r#"{"message": "Does Harbor run on Windows?"}"#),
+    );
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.headers["content-type"].starts_with("text/event-stream"));
     let events = reply.events();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names.first(), Some(&"sources"), "{names:?}");
     assert_eq!(names.last(), Some(&"done"), "{names:?}");
-    assert!(names.iter().filter(|n| **n == "delta").count() >= 2, "the answer streams in pieces: {names:?}");
+    assert!(
+        names.iter().filter(|n| **n == "delta").count() >= 2,
+        "the answer streams in pieces: {names:?}"
+    );
     let sources = &events[0].1["sources"];
     assert_eq!(sources[0]["url"], site.url("/faq.html#windows"), "{sources}");
     assert_eq!(sources[0]["number"], 1);
-    let answer: String = events.iter().filter(|(n, _)| n == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect();
+    let answer: String = events
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
     assert!(answer.contains("extractive answer"), "the answer says it is extractive: {answer}");
-    assert!(answer.contains("Harbor supports Linux and macOS only") && answer.contains("[1]"), "{answer}");
+    assert!(
+        answer.contains("Harbor supports Linux and macOS only") && answer.contains("[1]"),
+        "{answer}"
+    );
     let done = &events.last().unwrap().1;
     assert_eq!(done["cached"], false);
     let session = done["session_id"].as_str().unwrap().to_string();
@@ -164,13 +213,16 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         "POST",
         &docent.url("/api/chat"),
         &[JSON],
-        Some(&format!(r#"{{"message": "And what license is it under?", "session_id": "{session}"}}"#)),
+        Some(&format!(
+            r#"{{"message": "And what license is it under?", "session_id": "{session}"}}"#
+        )),
     );
     let events = follow_up.events();
     assert_eq!(events.last().unwrap().1["session_id"], session.as_str());
     assert_eq!(events[0].1["sources"][0]["url"], site.url("/faq.html#license"));
 
-    // --- A second identical crawl finds nothing new: the server answers 304 to conditional requests.
+    // --- A second identical crawl finds nothing new: the server answers 304 to conditional
+    // requests.
     site.clear_requests();
     let job = crawl(docent, &site.url("/index.html"));
     assert_eq!(
@@ -179,7 +231,10 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         "recrawl with validators"
     );
     assert!(site.page_requests().iter().all(|(_, status)| *status == 304), "{:?}", site.requests());
-    assert!(!site.requests().iter().any(|(path, _)| path == "/robots.txt"), "robots.txt is cached between crawls");
+    assert!(
+        !site.requests().iter().any(|(path, _)| path == "/robots.txt"),
+        "robots.txt is cached between crawls"
+    );
     // --- And again without validators: full bodies whose content hash is unchanged.
     site.validators.store(false, std::sync::atomic::Ordering::SeqCst);
     let job = crawl(docent, &site.url("/index.html"));
@@ -190,71 +245,140 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     assert_eq!(index["chunks"].as_u64().unwrap(), chunks, "no chunk was duplicated");
     assert_eq!(index["index_version"], version, "unchanged pages are not rewritten");
 
-    // --- robots.txt: DocentBot's own group applies (not the stricter *), and blocked URLs are reported.
-    // The site's sitemap.xml also lists a page no link leads to.
+    // --- robots.txt: DocentBot's own group applies (not the stricter *), and blocked URLs are
+    // reported. The site's sitemap.xml also lists a page no link leads to.
     let guarded = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
     let job = crawl(docent, &guarded.url("/index.html"));
     assert_eq!(
         (job["status"].as_str(), &job["pages"], &job["blocked_by_robots"]),
-        (Some("done"), &serde_json::json!({"discovered": 4, "fetched": 3, "indexed": 3, "unchanged": 0, "skipped": 1, "failed": 0}), &serde_json::json!(1)),
+        (
+            Some("done"),
+            &serde_json::json!({"discovered": 4, "fetched": 3, "indexed": 3, "unchanged": 0, "skipped": 1, "failed": 0}),
+            &serde_json::json!(1)
+        ),
         "{job}"
     );
-    assert!(guarded.requests().iter().any(|(path, _)| path == "/hidden.html"), "the sitemap-only page was crawled");
-    assert!(!guarded.requests().iter().any(|(path, _)| path.starts_with("/secret/")), "a disallowed page was fetched");
-    // Every priority tier is delivered (its own queue on Cloudflare, claim order of the Spin task table).
+    assert!(
+        guarded.requests().iter().any(|(path, _)| path == "/hidden.html"),
+        "the sitemap-only page was crawled"
+    );
+    assert!(
+        !guarded.requests().iter().any(|(path, _)| path.starts_with("/secret/")),
+        "a disallowed page was fetched"
+    );
+    // Every priority tier is delivered (its own queue on Cloudflare, claim order of the Spin task
+    // table).
     for priority in ["critical", "high", "low"] {
         let job = crawl_at(docent, &guarded.url("/index.html"), priority);
-        assert_eq!((job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]), (Some("done"), Some(priority), &serde_json::json!(3)), "{job}");
+        assert_eq!(
+            (job["status"].as_str(), job["priority"].as_str(), &job["pages"]["unchanged"]),
+            (Some("done"), Some(priority), &serde_json::json!(3)),
+            "{job}"
+        );
     }
     // The sitemap dates hidden.html before it was indexed: the recrawls did not fetch it again.
-    assert_eq!(guarded.requests().iter().filter(|(path, _)| path == "/hidden.html").count(), 1, "{:?}", guarded.requests());
-    // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then dead-lettered.
+    assert_eq!(
+        guarded.requests().iter().filter(|(path, _)| path == "/hidden.html").count(),
+        1,
+        "{:?}",
+        guarded.requests()
+    );
+    // A host whose robots.txt answers 503 is not crawled at all: the URL is retried, then
+    // dead-lettered.
     let unavailable = FixtureServer::start(repo_root().join("tests/fixtures/robots-site"));
     unavailable.force_status("/robots.txt", 503);
     let job = crawl(docent, &unavailable.url("/index.html"));
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(job["pages"]["failed"], 1, "{job}");
-    assert!(unavailable.page_requests().is_empty(), "pages were fetched without robots.txt: {:?}", unavailable.requests());
-    assert!(unavailable.requests().len() >= 2, "robots.txt was retried: {:?}", unavailable.requests());
+    assert!(
+        unavailable.page_requests().is_empty(),
+        "pages were fetched without robots.txt: {:?}",
+        unavailable.requests()
+    );
+    assert!(
+        unavailable.requests().len() >= 2,
+        "robots.txt was retried: {:?}",
+        unavailable.requests()
+    );
 
-    // --- A page answering 503 + Retry-After is retried no sooner than asked, dead-lettered, then replayed.
+    // --- A page answering 503 + Retry-After is retried no sooner than asked, dead-lettered, then
+    // replayed.
     let flaky = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     flaky.force_status("/faq.html", 503);
     let job = crawl(docent, &flaky.url("/index.html"));
-    assert_eq!((&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]), (&serde_json::json!("done"), &serde_json::json!(6), &serde_json::json!(1)), "{job}");
+    assert_eq!(
+        (&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]),
+        (&serde_json::json!("done"), &serde_json::json!(6), &serde_json::json!(1)),
+        "{job}"
+    );
     let attempts = flaky.request_times("/faq.html");
     assert_eq!(attempts.len(), 6, "one delivery and 5 retries (max_retries on Cloudflare, MAX_RETRIES of the Spin task table): {attempts:?}");
     for pair in attempts.windows(2) {
-        assert!(pair[1] - pair[0] >= Duration::from_millis(950), "retried sooner than Retry-After: {attempts:?}");
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(950),
+            "retried sooner than Retry-After: {attempts:?}"
+        );
     }
     let letters = request("GET", &docent.url("/api/dead-letters"), &[ADMIN], None).json();
     let letter = &letters["dead_letters"][0];
-    assert_eq!((letter["url"].as_str(), letter["reason"].as_str(), letter["attempts"].as_u64()), (Some(flaky.url("/faq.html").as_str()), Some("HTTP 503"), Some(6)), "{letters}");
+    assert_eq!(
+        (letter["url"].as_str(), letter["reason"].as_str(), letter["attempts"].as_u64()),
+        (Some(flaky.url("/faq.html").as_str()), Some("HTTP 503"), Some(6)),
+        "{letters}"
+    );
     flaky.clear_forced("/faq.html");
     let job_id = job["id"].as_str().unwrap();
-    let replay = request("POST", &docent.url("/api/dead-letters/replay"), &[ADMIN, JSON], Some(&format!(r#"{{"job": "{job_id}"}}"#)));
-    assert_eq!((replay.status, replay.json()["replayed"].as_u64()), (202, Some(1)), "{}", replay.body);
+    let replay = request(
+        "POST",
+        &docent.url("/api/dead-letters/replay"),
+        &[ADMIN, JSON],
+        Some(&format!(r#"{{"job": "{job_id}"}}"#)),
+    );
+    assert_eq!(
+        (replay.status, replay.json()["replayed"].as_u64()),
+        (202, Some(1)),
+        "{}",
+        replay.body
+    );
     let job = docent.wait_for_job(job_id, Duration::from_secs(30));
-    assert_eq!((&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]), (&serde_json::json!("done"), &serde_json::json!(7), &serde_json::json!(0)), "{job}");
+    assert_eq!(
+        (&job["status"], &job["pages"]["indexed"], &job["pages"]["failed"]),
+        (&serde_json::json!("done"), &serde_json::json!(7), &serde_json::json!(0)),
+        "{job}"
+    );
 
     // --- Signed webhooks recrawl at high priority and remove deleted pages, once per delivery.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let body = format!(r#"{{"urls": ["{}"], "deleted": ["{}"]}}"#, site.url("/faq.html"), site.url("/privacy.html"));
+    let body = format!(
+        r#"{{"urls": ["{}"], "deleted": ["{}"]}}"#,
+        site.url("/faq.html"),
+        site.url("/privacy.html")
+    );
     let signed = |id: &str, timestamp: u64, body: &str| {
-        let signature = sign_standard_webhook(WEBHOOK_SECRET, id, timestamp, body.as_bytes()).unwrap();
+        let signature =
+            sign_standard_webhook(WEBHOOK_SECRET, id, timestamp, body.as_bytes()).unwrap();
         (id.to_string(), timestamp.to_string(), signature)
     };
-    let deliver = |(id, timestamp, signature): &(String, String, String), body: &str, source: &str| {
-        let headers = [JSON, ("webhook-id", id.as_str()), ("webhook-timestamp", timestamp.as_str()), ("webhook-signature", signature.as_str())];
-        request("POST", &docent.url(&format!("/hooks/{source}")), &headers, Some(body))
-    };
+    let deliver =
+        |(id, timestamp, signature): &(String, String, String), body: &str, source: &str| {
+            let headers = [
+                JSON,
+                ("webhook-id", id.as_str()),
+                ("webhook-timestamp", timestamp.as_str()),
+                ("webhook-signature", signature.as_str()),
+            ];
+            request("POST", &docent.url(&format!("/hooks/{source}")), &headers, Some(body))
+        };
     let delivery = signed("msg_e2e_1", now, &body);
     // The Cache API holds search answers, keyed by the index version: a second search is a hit...
     let privacy_url = format!("{}?q=personal+data+server+logs", docent.url("/api/search"));
     let before = request("GET", &privacy_url, &[], None);
     assert!(before.body.contains(&site.url("/privacy.html")), "{}", before.body);
     let cached = request("GET", &privacy_url, &[], None);
-    assert_eq!((cached.headers["x-docent-cache"].as_str(), cached.body.as_str()), ("hit", before.body.as_str()));
+    assert_eq!(
+        (cached.headers["x-docent-cache"].as_str(), cached.body.as_str()),
+        ("hit", before.body.as_str())
+    );
     let accepted = deliver(&delivery, &body, "docs");
     assert_eq!(accepted.status, 202, "{}", accepted.body);
     let accepted = accepted.json();
@@ -265,52 +389,148 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     assert_eq!(job["priority"], "high");
     assert_eq!(job["pages"]["discovered"], 1, "a webhook recrawls the listed page only: {job}");
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
-    // Seven fixture pages, the robots site's three and the flaky copy's seven, less the deleted one.
+    // Seven fixture pages, the robots site's three and the flaky copy's seven, less the deleted
+    // one.
     assert_eq!(index["documents"], 16, "the deleted page left the index: {index}");
     // ...and after the page left the index, the same search is not answered from the cache.
     let after = request("GET", &privacy_url, &[], None);
     assert_eq!(after.headers["x-docent-cache"], "miss");
     assert!(!after.body.contains(&site.url("/privacy.html")), "{}", after.body);
-    assert_error(&deliver(&delivery, &body, "docs"), 409, "duplicate_delivery", "replayed delivery");
-    assert_error(&deliver(&signed("msg_e2e_2", now - 3600, &body), &body, "docs"), 401, "invalid_signature", "stale delivery");
+    assert_error(
+        &deliver(&delivery, &body, "docs"),
+        409,
+        "duplicate_delivery",
+        "replayed delivery",
+    );
+    assert_error(
+        &deliver(&signed("msg_e2e_2", now - 3600, &body), &body, "docs"),
+        401,
+        "invalid_signature",
+        "stale delivery",
+    );
     let forged = ("msg_e2e_3".to_string(), now.to_string(), delivery.2.clone());
-    assert_error(&deliver(&forged, &body, "docs"), 401, "invalid_signature", "signature of another delivery");
-    assert_error(&request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)), 401, "invalid_signature", "unsigned delivery");
-    assert_error(&deliver(&signed("msg_e2e_4", now, &body), &body, "other"), 404, "not_found", "unknown source");
+    assert_error(
+        &deliver(&forged, &body, "docs"),
+        401,
+        "invalid_signature",
+        "signature of another delivery",
+    );
+    assert_error(
+        &request("POST", &docent.url("/hooks/docs"), &[JSON], Some(&body)),
+        401,
+        "invalid_signature",
+        "unsigned delivery",
+    );
+    assert_error(
+        &deliver(&signed("msg_e2e_4", now, &body), &body, "other"),
+        404,
+        "not_found",
+        "unknown source",
+    );
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
     assert_eq!(jobs["crawls"].as_array().unwrap().len(), 10, "rejected deliveries started nothing");
 
     // --- Bad input gets the JSON errors of API.md.
     let crawls = docent.url("/api/crawls");
-    assert_error(&request("POST", &crawls, &[JSON], Some(r#"{"url": "http://x.test/"}"#)), 401, "unauthorized", "no admin key");
     assert_error(
-        &request("POST", &crawls, &[("Authorization", "Bearer wrong"), JSON], Some(r#"{"url": "http://x.test/"}"#)),
+        &request("POST", &crawls, &[JSON], Some(r#"{"url": "http://x.test/"}"#)),
+        401,
+        "unauthorized",
+        "no admin key",
+    );
+    assert_error(
+        &request(
+            "POST",
+            &crawls,
+            &[("Authorization", "Bearer wrong"), JSON],
+            Some(r#"{"url": "http://x.test/"}"#),
+        ),
         401,
         "unauthorized",
         "wrong admin key",
     );
-    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some("{not json")), 400, "invalid_json", "bad JSON");
-    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"max_pages": 3}"#)), 400, "invalid_request", "missing url");
-    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "not a url"}"#)), 400, "invalid_url", "bad url");
-    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "file:///etc/passwd"}"#)), 400, "invalid_url", "file URL");
     assert_error(
-        &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "http://x.test/", "priority": "urgent"}"#)),
+        &request("POST", &crawls, &[ADMIN, JSON], Some("{not json")),
+        400,
+        "invalid_json",
+        "bad JSON",
+    );
+    assert_error(
+        &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"max_pages": 3}"#)),
+        400,
+        "invalid_request",
+        "missing url",
+    );
+    assert_error(
+        &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "not a url"}"#)),
+        400,
+        "invalid_url",
+        "bad url",
+    );
+    assert_error(
+        &request("POST", &crawls, &[ADMIN, JSON], Some(r#"{"url": "file:///etc/passwd"}"#)),
+        400,
+        "invalid_url",
+        "file URL",
+    );
+    assert_error(
+        &request(
+            "POST",
+            &crawls,
+            &[ADMIN, JSON],
+            Some(r#"{"url": "http://x.test/", "priority": "urgent"}"#),
+        ),
         400,
         "invalid_request",
         "bad priority",
     );
     let huge = format!(r#"{{"url": "http://x.test/", "exclude": ["{}"]}}"#, "x".repeat(70_000));
-    assert_error(&request("POST", &crawls, &[ADMIN, JSON], Some(&huge)), 413, "body_too_large", "oversized body");
-    assert_error(&request("GET", &docent.url("/api/crawls/nope"), &[ADMIN], None), 404, "not_found", "unknown crawl");
-    assert_error(&request("GET", &docent.url("/api/nothing-here"), &[], None), 404, "not_found", "unknown route");
+    assert_error(
+        &request("POST", &crawls, &[ADMIN, JSON], Some(&huge)),
+        413,
+        "body_too_large",
+        "oversized body",
+    );
+    assert_error(
+        &request("GET", &docent.url("/api/crawls/nope"), &[ADMIN], None),
+        404,
+        "not_found",
+        "unknown crawl",
+    );
+    assert_error(
+        &request("GET", &docent.url("/api/nothing-here"), &[], None),
+        404,
+        "not_found",
+        "unknown route",
+    );
     let wrong_method = request("PUT", &crawls, &[ADMIN, JSON], Some("{}"));
     assert_error(&wrong_method, 405, "method_not_allowed", "wrong method");
     assert_eq!(wrong_method.headers.get("allow").map(String::as_str), Some("POST, GET"));
-    assert_error(&request("GET", &docent.url("/api/search"), &[], None), 400, "missing_query", "search without q");
-    assert_error(&request("GET", &docent.url("/api/search?q=x&k=0"), &[], None), 400, "invalid_k", "search k=0");
-    assert_error(&request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "  "}"#)), 400, "invalid_request", "empty chat");
     assert_error(
-        &request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "hi", "session_id": "../x"}"#)),
+        &request("GET", &docent.url("/api/search"), &[], None),
+        400,
+        "missing_query",
+        "search without q",
+    );
+    assert_error(
+        &request("GET", &docent.url("/api/search?q=x&k=0"), &[], None),
+        400,
+        "invalid_k",
+        "search k=0",
+    );
+    assert_error(
+        &request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "  "}"#)),
+        400,
+        "invalid_request",
+        "empty chat",
+    );
+    assert_error(
+        &request(
+            "POST",
+            &docent.url("/api/chat"),
+            &[JSON],
+            Some(r#"{"message": "hi", "session_id": "../x"}"#),
+        ),
         400,
         "invalid_session",
         "bad session id",
