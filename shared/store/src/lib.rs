@@ -1200,8 +1200,8 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let Some(words) = tsquery_words(query.terms) else { return Ok(Some(Vec::new())) };
         let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
         let k = docent_core::retrieval::search::RRF_K;
-        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's weight / (k + index
-        // + 1).
+        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
+        // weight / (k + index + 1).
         let sql = format!(
             "WITH {POSTGRES_BM25},
              lexical AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM scored ORDER BY rank LIMIT ?2),

@@ -2,8 +2,9 @@
 //!
 //! [Standard Webhooks](https://www.standardwebhooks.com/): the signed content is
 //! `"{webhook-id}.{webhook-timestamp}.{body}"`, signed with HMAC-SHA256 under the secret (`whsec_`
-//! + base64); `webhook-signature` carries one or more space-separated `v1,<base64>` signatures.
-//! Several secrets may be active at once so they can be rotated without dropping deliveries.
+//! followed by base64); `webhook-signature` carries one or more space-separated `v1,<base64>`
+//! signatures. Several secrets may be active at once so they can be rotated without dropping
+//! deliveries.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

@@ -238,7 +238,7 @@ mod tests {
         let query = builtin_embed("make each customer only see their own rows");
         let passage = builtin_embed("row security policies restrict which rows a role can see");
         let unrelated = builtin_embed("the checkpoint interval of the write-ahead log");
-        let moved = with_feedback(&query, &[passage.clone()], 1.0);
+        let moved = with_feedback(&query, std::slice::from_ref(&passage), 1.0);
         assert!(dot(&moved, &passage) > dot(&query, &passage) + 0.1);
         assert!((dot(&moved, &moved) - 1.0).abs() < 1e-4, "normalised");
         assert!(dot(&moved, &unrelated) < dot(&moved, &passage));
