@@ -3,10 +3,15 @@
 # that builds the Worker, starts it under wrangler dev and crawls a fixture site on loopback.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$ROOT/infra/scripts/setup.sh"
-"$ROOT/infra/scripts/build-worker.sh"
 cd "$ROOT"
-log "type-checking the Worker for wasm32"
-cargo check --locked -p docent-cloudflare --target wasm32-unknown-unknown
+log "checking formatting (cargo fmt --check)"
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+cargo fmt --all --check || die "the tree is not rustfmt-clean: run cargo fmt --all"
+log "linting (cargo clippy -D warnings: natively, the Worker for wasm32, the Spin component for wasip2)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p docent-cloudflare --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p docent-spin --target wasm32-wasip2 -- -D warnings
+"$ROOT/infra/scripts/build-worker.sh"
 log "checking the deployed environments (wrangler deploy --dry-run)"
 for env in dev production; do
   bindings=$(wrangler deploy --dry-run --env "$env" --outdir "$(mktemp -d)" 2>&1) || die "wrangler deploy --dry-run --env $env failed: $bindings"
