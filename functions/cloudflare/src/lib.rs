@@ -25,7 +25,7 @@ use vectorize::{WorkersVectorize, VECTORIZE_BINDING};
 
 use docent_core::config::{Config, StoreBackend, VectorStoreKind};
 use docent_core::domain::{CrawlMessage, Priority};
-use docent_core::llm::Message;
+use docent_core::llm::prompt::Message;
 use docent_core::ports::{
     append_capped, ByteStream, Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue,
     ModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, StreamingResponse,

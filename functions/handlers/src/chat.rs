@@ -12,8 +12,9 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use docent_core::escalation::tickets::wants_human;
+use docent_core::llm::accounting::answer_cache_key;
+use docent_core::llm::prompt::{self, Turn, DO_NOT_KNOW};
 use docent_core::llm::sse;
-use docent_core::llm::{self, Turn, DO_NOT_KNOW};
 use docent_core::ports::{Clock, KeyValue};
 use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
@@ -262,9 +263,7 @@ pub async fn run_answer<P: Platform>(
     // `/v1` client supplies itself) must never reach someone else.
     let cache_key = if config.llm.answer_cache_seconds > 0 && question.history.is_empty() {
         match platform.store().index_version().await {
-            Ok(version) => {
-                Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id()))
-            }
+            Ok(version) => Some(answer_cache_key(&standalone, version, &config.llm.chain_id())),
             Err(_) => None,
         }
     } else {
@@ -341,7 +340,7 @@ pub async fn run_answer<P: Platform>(
                 ..AnswerUsage::default()
             },
         )
-    } else if llm::evidence(&standalone, &hits) < config.llm.min_evidence {
+    } else if prompt::evidence(&standalone, &hits) < config.llm.min_evidence {
         // Weak evidence: saying so is better than a fluent guess, and costs no model call.
         out(AnswerEvent::Sources(Vec::new()));
         emit_pieces(DO_NOT_KNOW, out);
@@ -352,8 +351,12 @@ pub async fn run_answer<P: Platform>(
             AnswerUsage { model: "none".into(), ..AnswerUsage::default() },
         )
     } else {
-        let prompt =
-            llm::grounded_prompt(&question.message, &question.history, &hits, &config.llm.context);
+        let prompt = prompt::grounded_prompt(
+            &question.message,
+            &question.history,
+            &hits,
+            &config.llm.context,
+        );
         let used = &hits[..prompt.passages_used];
         let sources = sources_of(&standalone, used);
         out(AnswerEvent::Sources(sources.clone()));
@@ -488,7 +491,7 @@ async fn standalone_question<P: Platform>(
     if question.history.is_empty() {
         return question.message.clone();
     }
-    let fallback = || llm::follow_up_query(&question.history, &question.message);
+    let fallback = || prompt::follow_up_query(&question.history, &question.message);
     let llm_config = &platform.config().llm;
     if llm_config.providers.is_empty() {
         return fallback();
@@ -497,10 +500,10 @@ async fn standalone_question<P: Platform>(
     let budget = (deadline.saturating_sub(platform.clock().now_ms())) / 3;
     let condense_deadline = platform.clock().now_ms()
         + budget.min(llm_config.connect_timeout_ms + llm_config.first_token_timeout_ms);
-    let messages = llm::condense_prompt(&question.history, &question.message);
+    let messages = prompt::condense_prompt(&question.history, &question.message);
     let mut ignore = |_: &str| {};
     match gateway::complete(platform, &messages, 100, condense_deadline, &mut ignore).await {
-        Ok(answer) => llm::parse_condensed(&answer.text).unwrap_or_else(fallback),
+        Ok(answer) => prompt::parse_condensed(&answer.text).unwrap_or_else(fallback),
         Err(_) => fallback(),
     }
 }

@@ -5,14 +5,16 @@
 
 use std::future::Future;
 
-use docent_core::config::{LlmProvider, ProviderKind};
+use docent_core::config::llm::{LlmProvider, ProviderKind};
 use docent_core::crawl::breaker::{BreakerState, Gate};
 use docent_core::crawl::politeness::Admission;
 use docent_core::crawl::retry::parse_retry_after;
 use docent_core::crawl::schedule::utc_day;
 use docent_core::domain::UsageRecord;
+use docent_core::llm::accounting::per_minute_limits;
+use docent_core::llm::prompt::{estimate_tokens, Message};
 use docent_core::llm::sse::EventParser;
-use docent_core::llm::{self, estimate_tokens, Message, Piece, Usage, WireFormat};
+use docent_core::llm::wire::{self, Piece, Usage, WireFormat};
 use docent_core::ports::{
     ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime,
 };
@@ -228,7 +230,7 @@ async fn take_quota<P: Platform>(
         if per_minute == 0 {
             continue;
         }
-        let limits = llm::per_minute_limits(per_minute);
+        let limits = per_minute_limits(per_minute);
         loop {
             // A quota that cannot be checked does not stop answers (the provider's own 429 still
             // would).
@@ -276,7 +278,7 @@ async fn attempt_once<P: Platform>(
     };
     match &provider.kind {
         ProviderKind::OpenAi { base_url, api_key } => {
-            let body = llm::openai_chat_body(&provider.model, messages, max_tokens, true);
+            let body = wire::openai_chat_body(&provider.model, messages, max_tokens, true);
             let mut headers = vec![
                 ("content-type".to_string(), "application/json".to_string()),
                 ("accept".to_string(), "text/event-stream".to_string()),
@@ -314,7 +316,7 @@ async fn attempt_once<P: Platform>(
                     .map(|s| u64::from(s) * 1000);
                 let retryable = matches!(opened.status, 408 | 409 | 429) || opened.status >= 500;
                 let mut failure = Failure::new(
-                    format!("HTTP {}: {}", opened.status, llm::provider_error_message(&bytes)),
+                    format!("HTTP {}: {}", opened.status, wire::provider_error_message(&bytes)),
                     retryable,
                 );
                 failure.retry_after_ms = retry_after_ms;
@@ -341,7 +343,7 @@ async fn attempt_once<P: Platform>(
                         Some(Some(Err(e))) => return Err(Failure::new(e.to_string(), true)),
                     }
                 }
-                let (text, usage) = llm::parse_completion(WireFormat::OpenAi, &bytes)
+                let (text, usage) = wire::parse_completion(WireFormat::OpenAi, &bytes)
                     .map_err(|e| Failure::new(e, true))?;
                 emit(&text);
                 return Ok((text, usage));
@@ -431,7 +433,7 @@ async fn read_stream<P: Platform>(
         pending.drain(..valid);
         for event in parser.feed(&decoded) {
             for piece in
-                llm::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text, true))?
+                wire::parse_stream_data(format, &event.data).map_err(|e| fail(e, &text, true))?
             {
                 match piece {
                     Piece::Text(piece) => {
@@ -452,7 +454,7 @@ async fn read_stream<P: Platform>(
 }
 
 fn priced(
-    config: &docent_core::config::LlmConfig,
+    config: &docent_core::config::llm::LlmConfig,
     provider: &LlmProvider,
     text: String,
     usage: Usage,

@@ -6,7 +6,7 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::llm::Turn;
+use docent_core::llm::prompt::Turn;
 use docent_core::ports::Clock;
 
 use crate::chat::{answer_stream, checked_message, collect_answer, AnswerEvent, Done, Question};

@@ -4,7 +4,8 @@
 //! its calls are synchronous, so the gateway's deadlines are checked only once a call has returned.
 
 use docent_core::llm::instruct::{instruct_prompt, whole_answer_events};
-use docent_core::llm::{Message, Usage};
+use docent_core::llm::prompt::Message;
+use docent_core::llm::wire::Usage;
 use docent_core::ports::{ByteStream, ModelRuntime, PortError, PortResult};
 use spin_sdk::llm::{self, EmbeddingModel, InferencingModel, InferencingParams};
 

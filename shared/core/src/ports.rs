@@ -252,7 +252,7 @@ impl ModelRuntime for NoModelRuntime {
     async fn stream_chat(
         &self,
         _model: &str,
-        _messages: &[crate::llm::Message],
+        _messages: &[crate::llm::prompt::Message],
         _max_tokens: u32,
     ) -> PortResult<NoStream> {
         Err(PortError::permanent("this platform has no model runtime (Workers AI is Cloudflare's, spin-llm is Spin's); use an OpenAI-compatible provider"))
@@ -280,7 +280,7 @@ pub trait ModelRuntime {
     async fn stream_chat(
         &self,
         model: &str,
-        messages: &[crate::llm::Message],
+        messages: &[crate::llm::prompt::Message],
         max_tokens: u32,
     ) -> PortResult<Self::Stream>;
     /// Embeds `texts` (at most 100) with an embedding model, in order.

@@ -9,7 +9,8 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use docent_core::config::{DEFAULT_SPIN_EMBEDDING_MODEL, DEFAULT_SPIN_LLM_MODEL};
+use docent_core::config::llm::DEFAULT_SPIN_LLM_MODEL;
+use docent_core::config::DEFAULT_SPIN_EMBEDDING_MODEL;
 use docent_e2e::{repo_root, request, FixtureServer};
 use docent_spin_harness::llm::answer_of;
 use support::{SpinApp, ADMIN};

@@ -1,10 +1,11 @@
 //! Models behind a prompt-in, text-out interface that answers whole (Spin's LLM interface): the
 //! chat rendered as one instruct prompt, and the whole answer turned into the server-sent events
 //! every platform runtime's stream carries (the Workers AI format,
-//! [`crate::llm::WireFormat::WorkersAi`]), so the gateway reads it like any streamed answer, as a
+//! [`crate::llm::wire::WireFormat::WorkersAi`]), so the gateway reads it like any streamed answer, as a
 //! single piece.
 
-use crate::llm::{Message, Usage};
+use crate::llm::prompt::Message;
+use crate::llm::wire::Usage;
 
 /// The conversation as a Llama 2 chat prompt (the format of Spin's `llama2-chat` and
 /// `codellama-instruct`): the system message folded into the first instruction, each past answer
@@ -60,7 +61,7 @@ pub fn whole_answer_events(text: &str, usage: Usage) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::llm::sse::EventParser;
-    use crate::llm::{parse_stream_data, Piece, WireFormat};
+    use crate::llm::wire::{parse_stream_data, Piece, WireFormat};
 
     #[test]
     fn the_conversation_becomes_one_llama_prompt() {
