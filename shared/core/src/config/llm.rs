@@ -1,7 +1,7 @@
 //! The language-model gateway's settings (`DOCENT_LLM_*`): providers in fallback order, deadlines,
 //! retries, quotas, prices and the context budget.
 
-use super::ConfigError;
+use super::{ConfigError, Vars};
 use crate::crawl::breaker::BreakerPolicy;
 use crate::llm::accounting::{parse_prices, Price};
 use crate::llm::prompt::ContextBudget;
@@ -99,22 +99,8 @@ pub const DEFAULT_WORKERS_AI_MODEL: &str = "@cf/meta/llama-3.1-8b-instruct";
 /// The default model of Spin's LLM interface (one of the two Spin serves itself).
 pub const DEFAULT_SPIN_LLM_MODEL: &str = "llama2-chat";
 
-pub(super) fn llm_config(
-    get: &dyn Fn(&str) -> Option<String>,
-    decimal: &dyn Fn(&str, f64) -> Result<f64, ConfigError>,
-) -> Result<LlmConfig, ConfigError> {
-    fn number<T: std::str::FromStr>(
-        get: &dyn Fn(&str) -> Option<String>,
-        name: &str,
-        default: T,
-    ) -> Result<T, ConfigError> {
-        match get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| ConfigError(format!("{name} must be a whole number, got `{v}`"))),
-        }
-    }
+pub(super) fn llm_config(vars: &Vars) -> Result<LlmConfig, ConfigError> {
+    let get = |name: &str| vars.get(name);
     let mut llm = LlmConfig::default();
     let names = get("DOCENT_LLM_PROVIDERS").unwrap_or_default();
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -164,28 +150,28 @@ pub(super) fn llm_config(
             name: name.to_string(),
             kind,
             model,
-            requests_per_minute: number(get, &format!("{prefix}_RPM"), 0)?,
-            tokens_per_minute: number(get, &format!("{prefix}_TPM"), 0)?,
+            requests_per_minute: vars.number(&format!("{prefix}_RPM"), 0)?,
+            tokens_per_minute: vars.number(&format!("{prefix}_TPM"), 0)?,
         });
     }
     llm.connect_timeout_ms =
-        number(get, "DOCENT_LLM_CONNECT_TIMEOUT_MS", llm.connect_timeout_ms)?.max(1);
+        vars.number("DOCENT_LLM_CONNECT_TIMEOUT_MS", llm.connect_timeout_ms)?.max(1);
     llm.first_token_timeout_ms =
-        number(get, "DOCENT_LLM_FIRST_TOKEN_TIMEOUT_MS", llm.first_token_timeout_ms)?.max(1);
-    llm.total_timeout_ms = number(get, "DOCENT_LLM_TOTAL_TIMEOUT_MS", llm.total_timeout_ms)?.max(1);
-    llm.retries = number(get, "DOCENT_LLM_RETRIES", llm.retries)?.min(10);
-    llm.backoff_ms.0 = number(get, "DOCENT_LLM_BACKOFF_BASE_MS", llm.backoff_ms.0)?;
+        vars.number("DOCENT_LLM_FIRST_TOKEN_TIMEOUT_MS", llm.first_token_timeout_ms)?.max(1);
+    llm.total_timeout_ms = vars.number("DOCENT_LLM_TOTAL_TIMEOUT_MS", llm.total_timeout_ms)?.max(1);
+    llm.retries = vars.number("DOCENT_LLM_RETRIES", llm.retries)?.min(10);
+    llm.backoff_ms.0 = vars.number("DOCENT_LLM_BACKOFF_BASE_MS", llm.backoff_ms.0)?;
     llm.backoff_ms.1 =
-        number(get, "DOCENT_LLM_BACKOFF_MAX_MS", llm.backoff_ms.1)?.max(llm.backoff_ms.0);
+        vars.number("DOCENT_LLM_BACKOFF_MAX_MS", llm.backoff_ms.1)?.max(llm.backoff_ms.0);
     llm.breaker.failure_threshold =
-        number(get, "DOCENT_LLM_BREAKER_FAILURES", llm.breaker.failure_threshold)?.max(1);
-    llm.breaker.cool_down_ms =
-        number(get, "DOCENT_LLM_BREAKER_COOL_DOWN_SECONDS", llm.breaker.cool_down_ms / 1000)?
-            * 1000;
+        vars.number("DOCENT_LLM_BREAKER_FAILURES", llm.breaker.failure_threshold)?.max(1);
+    llm.breaker.cool_down_ms = vars
+        .number("DOCENT_LLM_BREAKER_COOL_DOWN_SECONDS", llm.breaker.cool_down_ms / 1000)?
+        * 1000;
     llm.context.window_tokens =
-        number(get, "DOCENT_LLM_CONTEXT_TOKENS", llm.context.window_tokens)?;
+        vars.number("DOCENT_LLM_CONTEXT_TOKENS", llm.context.window_tokens)?;
     llm.context.answer_tokens =
-        number(get, "DOCENT_LLM_MAX_ANSWER_TOKENS", llm.context.answer_tokens)?;
+        vars.number("DOCENT_LLM_MAX_ANSWER_TOKENS", llm.context.answer_tokens)?;
     if llm.context.answer_tokens == 0 || llm.context.window_tokens < llm.context.answer_tokens + 512
     {
         return Err(ConfigError(
@@ -193,14 +179,14 @@ pub(super) fn llm_config(
                 .into(),
         ));
     }
-    llm.min_evidence = decimal("DOCENT_MIN_EVIDENCE", llm.min_evidence)?;
+    llm.min_evidence = vars.decimal("DOCENT_MIN_EVIDENCE", llm.min_evidence)?;
     if llm.min_evidence > 1.0 {
         return Err(ConfigError(
             "DOCENT_MIN_EVIDENCE is a share of the question's terms, from 0 to 1".into(),
         ));
     }
     llm.answer_cache_seconds =
-        number(get, "DOCENT_ANSWER_CACHE_SECONDS", llm.answer_cache_seconds)?;
+        vars.number("DOCENT_ANSWER_CACHE_SECONDS", llm.answer_cache_seconds)?;
     if let Some(table) = get("DOCENT_LLM_PRICES") {
         llm.prices =
             parse_prices(&table).map_err(|e| ConfigError(format!("DOCENT_LLM_PRICES: {e}")))?;

@@ -226,23 +226,47 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// The `DOCENT_*` variables as the platform gives them: trimmed, and empty counts as unset.
+pub(crate) struct Vars<'a>(pub(crate) &'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// A whole number, or `default` when unset.
+    pub(crate) fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ConfigError(format!("{name} must be a whole number, got `{v}`"))),
+        }
+    }
+
+    /// A finite number, 0 or more, or `default` when unset.
+    pub(crate) fn decimal(&self, name: &str, default: f64) -> Result<f64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => {
+                v.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0).ok_or_else(|| {
+                    ConfigError(format!("{name} must be a number, 0 or more, got `{v}`"))
+                })
+            }
+        }
+    }
+}
+
 impl Config {
     /// Reads every `DOCENT_*` setting through `lookup`; unset variables keep their defaults.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut config = Config::default();
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        fn number<T: std::str::FromStr>(
-            name: &str,
-            value: Option<String>,
-            default: T,
-        ) -> Result<T, ConfigError> {
-            match value {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| ConfigError(format!("{name} must be a whole number, got `{v}`"))),
-            }
-        }
+        let vars = Vars(&lookup);
+        let get = |name: &str| vars.get(name);
         config.allow_private_hosts = match get("DOCENT_ALLOW_PRIVATE_HOSTS").as_deref() {
             None | Some("0" | "false" | "no") => false,
             Some("1" | "true" | "yes") => true,
@@ -257,30 +281,17 @@ impl Config {
         if let Some(agent) = get("DOCENT_USER_AGENT") {
             config.user_agent = agent;
         }
-        config.max_request_bytes = number(
-            "DOCENT_MAX_REQUEST_BYTES",
-            get("DOCENT_MAX_REQUEST_BYTES"),
-            config.max_request_bytes,
-        )?;
-        config.max_page_bytes =
-            number("DOCENT_MAX_PAGE_BYTES", get("DOCENT_MAX_PAGE_BYTES"), config.max_page_bytes)?;
-        config.default_max_pages = number(
-            "DOCENT_CRAWL_MAX_PAGES",
-            get("DOCENT_CRAWL_MAX_PAGES"),
-            config.default_max_pages,
-        )?;
-        config.default_max_depth = number(
-            "DOCENT_CRAWL_MAX_DEPTH",
-            get("DOCENT_CRAWL_MAX_DEPTH"),
-            config.default_max_depth,
-        )?;
+        config.max_request_bytes =
+            vars.number("DOCENT_MAX_REQUEST_BYTES", config.max_request_bytes)?;
+        config.max_page_bytes = vars.number("DOCENT_MAX_PAGE_BYTES", config.max_page_bytes)?;
+        config.default_max_pages =
+            vars.number("DOCENT_CRAWL_MAX_PAGES", config.default_max_pages)?;
+        config.default_max_depth =
+            vars.number("DOCENT_CRAWL_MAX_DEPTH", config.default_max_depth)?;
         config.chunking.max_tokens =
-            number("DOCENT_CHUNK_TOKENS", get("DOCENT_CHUNK_TOKENS"), config.chunking.max_tokens)?;
-        config.chunking.overlap_tokens = number(
-            "DOCENT_CHUNK_OVERLAP_TOKENS",
-            get("DOCENT_CHUNK_OVERLAP_TOKENS"),
-            config.chunking.overlap_tokens,
-        )?;
+            vars.number("DOCENT_CHUNK_TOKENS", config.chunking.max_tokens)?;
+        config.chunking.overlap_tokens =
+            vars.number("DOCENT_CHUNK_OVERLAP_TOKENS", config.chunking.overlap_tokens)?;
         if config.chunking.max_tokens < 32
             || config.chunking.overlap_tokens * 2 > config.chunking.max_tokens
         {
@@ -288,87 +299,39 @@ impl Config {
                 "DOCENT_CHUNK_TOKENS must be at least 32 and more than twice DOCENT_CHUNK_OVERLAP_TOKENS".into(),
             ));
         }
-        config.chat_passages =
-            number("DOCENT_CHAT_PASSAGES", get("DOCENT_CHAT_PASSAGES"), config.chat_passages)?;
-        config.session_ttl_seconds = number(
-            "DOCENT_SESSION_TTL_SECONDS",
-            get("DOCENT_SESSION_TTL_SECONDS"),
-            config.session_ttl_seconds,
-        )?
-        .max(60);
-        config.search_cache_seconds = number(
-            "DOCENT_SEARCH_CACHE_SECONDS",
-            get("DOCENT_SEARCH_CACHE_SECONDS"),
-            config.search_cache_seconds,
-        )?;
-        config.ticket_rate_limit.requests = number(
-            "DOCENT_TICKET_RATE_LIMIT",
-            get("DOCENT_TICKET_RATE_LIMIT"),
-            config.ticket_rate_limit.requests,
-        )?;
-        config.chat_rate_limit.requests = number(
-            "DOCENT_CHAT_RATE_LIMIT",
-            get("DOCENT_CHAT_RATE_LIMIT"),
-            config.chat_rate_limit.requests,
-        )?;
-        config.search_rate_limit.requests = number(
-            "DOCENT_SEARCH_RATE_LIMIT",
-            get("DOCENT_SEARCH_RATE_LIMIT"),
-            config.search_rate_limit.requests,
-        )?;
-        config.retry_backoff.base_seconds = number(
-            "DOCENT_RETRY_BASE_SECONDS",
-            get("DOCENT_RETRY_BASE_SECONDS"),
-            config.retry_backoff.base_seconds,
-        )?;
-        config.retry_backoff.cap_seconds = number(
-            "DOCENT_RETRY_MAX_SECONDS",
-            get("DOCENT_RETRY_MAX_SECONDS"),
-            config.retry_backoff.cap_seconds,
-        )?;
-        config.breaker.failure_threshold = number(
-            "DOCENT_BREAKER_FAILURES",
-            get("DOCENT_BREAKER_FAILURES"),
-            config.breaker.failure_threshold,
-        )?;
-        config.breaker.cool_down_ms = number(
-            "DOCENT_BREAKER_COOL_DOWN_SECONDS",
-            get("DOCENT_BREAKER_COOL_DOWN_SECONDS"),
-            config.breaker.cool_down_ms / 1000,
-        )? * 1000;
-        config.stale_after_seconds = number(
-            "DOCENT_STALE_AFTER_SECONDS",
-            get("DOCENT_STALE_AFTER_SECONDS"),
-            config.stale_after_seconds,
-        )?;
-        let decimal = |name: &str, default: f64| -> Result<f64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => {
-                    v.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0).ok_or_else(|| {
-                        ConfigError(format!("{name} must be a number, 0 or more, got `{v}`"))
-                    })
-                }
-            }
-        };
+        config.chat_passages = vars.number("DOCENT_CHAT_PASSAGES", config.chat_passages)?;
+        config.session_ttl_seconds =
+            vars.number("DOCENT_SESSION_TTL_SECONDS", config.session_ttl_seconds)?.max(60);
+        config.search_cache_seconds =
+            vars.number("DOCENT_SEARCH_CACHE_SECONDS", config.search_cache_seconds)?;
+        config.ticket_rate_limit.requests =
+            vars.number("DOCENT_TICKET_RATE_LIMIT", config.ticket_rate_limit.requests)?;
+        config.chat_rate_limit.requests =
+            vars.number("DOCENT_CHAT_RATE_LIMIT", config.chat_rate_limit.requests)?;
+        config.search_rate_limit.requests =
+            vars.number("DOCENT_SEARCH_RATE_LIMIT", config.search_rate_limit.requests)?;
+        config.retry_backoff.base_seconds =
+            vars.number("DOCENT_RETRY_BASE_SECONDS", config.retry_backoff.base_seconds)?;
+        config.retry_backoff.cap_seconds =
+            vars.number("DOCENT_RETRY_MAX_SECONDS", config.retry_backoff.cap_seconds)?;
+        config.breaker.failure_threshold =
+            vars.number("DOCENT_BREAKER_FAILURES", config.breaker.failure_threshold)?;
+        config.breaker.cool_down_ms = vars
+            .number("DOCENT_BREAKER_COOL_DOWN_SECONDS", config.breaker.cool_down_ms / 1000)?
+            * 1000;
+        config.stale_after_seconds =
+            vars.number("DOCENT_STALE_AFTER_SECONDS", config.stale_after_seconds)?;
         config.host_limits.rate_per_second =
-            decimal("DOCENT_CRAWL_RATE", config.host_limits.rate_per_second)?;
+            vars.decimal("DOCENT_CRAWL_RATE", config.host_limits.rate_per_second)?;
         config.host_limits.burst =
-            number("DOCENT_CRAWL_BURST", get("DOCENT_CRAWL_BURST"), config.host_limits.burst)?
-                .max(1);
-        config.host_limits.concurrency = number(
-            "DOCENT_CRAWL_CONCURRENCY",
-            get("DOCENT_CRAWL_CONCURRENCY"),
-            config.host_limits.concurrency,
-        )?;
+            vars.number("DOCENT_CRAWL_BURST", config.host_limits.burst)?.max(1);
+        config.host_limits.concurrency =
+            vars.number("DOCENT_CRAWL_CONCURRENCY", config.host_limits.concurrency)?;
         config.global_rate_per_second =
-            decimal("DOCENT_CRAWL_GLOBAL_RATE", config.global_rate_per_second)?;
-        config.fetch_timeout_seconds = number(
-            "DOCENT_FETCH_TIMEOUT_SECONDS",
-            get("DOCENT_FETCH_TIMEOUT_SECONDS"),
-            config.fetch_timeout_seconds,
-        )?
-        .clamp(1, 600);
+            vars.decimal("DOCENT_CRAWL_GLOBAL_RATE", config.global_rate_per_second)?;
+        config.fetch_timeout_seconds = vars
+            .number("DOCENT_FETCH_TIMEOUT_SECONDS", config.fetch_timeout_seconds)?
+            .clamp(1, 600);
         // A slot is held at most as long as a fetch can take, plus time to store the page.
         config.host_limits.lease_ms = (config.fetch_timeout_seconds + 30) * 1000;
         config.embeddings = match get("DOCENT_EMBEDDINGS").as_deref() {
@@ -413,10 +376,10 @@ impl Config {
             }
         };
         config.rrf_weights = (
-            decimal("DOCENT_RRF_LEXICAL_WEIGHT", config.rrf_weights.0)?,
-            decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?,
+            vars.decimal("DOCENT_RRF_LEXICAL_WEIGHT", config.rrf_weights.0)?,
+            vars.decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?,
         );
-        config.llm = llm_config(&get, &decimal)?;
+        config.llm = llm_config(&vars)?;
         config.reranker = match get("DOCENT_RERANKER").as_deref() {
             None | Some("off") => None,
             Some(kind @ ("http" | "workers-ai")) => {
@@ -442,18 +405,8 @@ impl Config {
                 Some(Reranker {
                     kind,
                     model,
-                    candidates: number(
-                        "DOCENT_RERANK_CANDIDATES",
-                        get("DOCENT_RERANK_CANDIDATES"),
-                        20,
-                    )?
-                    .clamp(2, 100),
-                    timeout_ms: number(
-                        "DOCENT_RERANK_TIMEOUT_MS",
-                        get("DOCENT_RERANK_TIMEOUT_MS"),
-                        3_000,
-                    )?
-                    .max(1),
+                    candidates: vars.number("DOCENT_RERANK_CANDIDATES", 20)?.clamp(2, 100),
+                    timeout_ms: vars.number("DOCENT_RERANK_TIMEOUT_MS", 3_000)?.max(1),
                 })
             }
             Some(other) => {
@@ -470,13 +423,9 @@ impl Config {
             0
         };
         config.vector_feedback = (
-            number(
-                "DOCENT_VECTOR_FEEDBACK_PASSAGES",
-                get("DOCENT_VECTOR_FEEDBACK_PASSAGES"),
-                default_feedback,
-            )?
-            .min(10),
-            decimal("DOCENT_VECTOR_FEEDBACK_WEIGHT", f64::from(config.vector_feedback.1))? as f32,
+            vars.number("DOCENT_VECTOR_FEEDBACK_PASSAGES", default_feedback)?.min(10),
+            vars.decimal("DOCENT_VECTOR_FEEDBACK_WEIGHT", f64::from(config.vector_feedback.1))?
+                as f32,
         );
         config.vector_store = match get("DOCENT_VECTOR_STORE").as_deref() {
             None | Some("sql") => VectorStoreKind::Sql,
