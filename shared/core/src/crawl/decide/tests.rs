@@ -37,6 +37,24 @@ fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {
     }
 }
 
+/// The decision for `url`, found at `depth`, answering `(status, body)` as HTML.
+fn decide_html(
+    url: &str,
+    depth: u32,
+    (status, body): (u16, &str),
+    previous: Option<&DocumentMeta>,
+    now_ms: u64,
+) -> PageDecision {
+    decide(
+        &job(),
+        &message(url, depth),
+        &html_response(url, status, body),
+        previous,
+        &settings(),
+        now_ms,
+    )
+}
+
 const PAGE: &str = r#"<html><head><title>Guide</title></head><body>
     <nav><a href="/docs/a.html">A</a> <a href="/blog/">Blog</a> <a href="private/x.html">X</a>
     <a href="https://elsewhere.test/">Out</a> <a href="a.html#frag">A again</a> <a href="index.html">Self</a></nav>
@@ -45,8 +63,7 @@ const PAGE: &str = r#"<html><head><title>Guide</title></head><body>
 #[test]
 fn indexes_a_page_and_discovers_in_scope_links_once() {
     let url = "http://127.0.0.1:9000/docs/index.html";
-    let decision =
-        decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 42);
+    let decision = decide_html(url, 0, (200, PAGE), None, 42);
     let PageDecision::Finished { outcome, change, discovered } = decision else {
         panic!("{decision:?}")
     };
@@ -68,8 +85,7 @@ fn stored_links_say_when_they_were_cut_short() {
         |n: usize| (0..n).map(|i| format!(r#"<a href="p{i}.html">p</a>"#)).collect::<String>();
     for (n, capped) in [(10, false), (MAX_STORED_LINKS, false), (MAX_STORED_LINKS + 1, true)] {
         let body = format!("<main><h1>Index</h1><p>Links.</p>{}</main>", links(n));
-        let decision =
-            decide(&job(), &message(url, 0), &html_response(url, 200, &body), None, &settings(), 0);
+        let decision = decide_html(url, 0, (200, &body), None, 0);
         let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = decision else {
             panic!()
         };
@@ -84,8 +100,7 @@ fn stored_links_say_when_they_were_cut_short() {
 #[test]
 fn same_content_is_unchanged_or_indexed_on_redelivery() {
     let url = "http://127.0.0.1:9000/docs/index.html";
-    let first =
-        decide(&job(), &message(url, 0), &html_response(url, 200, PAGE), None, &settings(), 1);
+    let first = decide_html(url, 0, (200, PAGE), None, 1);
     let PageDecision::Finished { change: IndexChange::Upsert(doc), .. } = first else { panic!() };
     let mut previous = DocumentMeta {
         content_hash: doc.content_hash.clone(),
@@ -96,26 +111,12 @@ fn same_content_is_unchanged_or_indexed_on_redelivery() {
         indexed_at_ms: 1,
         links_capped: false,
     };
-    let again = decide(
-        &job(),
-        &message(url, 0),
-        &html_response(url, 200, PAGE),
-        Some(&previous),
-        &settings(),
-        2,
-    );
+    let again = decide_html(url, 0, (200, PAGE), Some(&previous), 2);
     assert!(
         matches!(again, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Unchanged)
     );
     previous.job_id = Some("job1".into());
-    let redelivered = decide(
-        &job(),
-        &message(url, 0),
-        &html_response(url, 200, PAGE),
-        Some(&previous),
-        &settings(),
-        3,
-    );
+    let redelivered = decide_html(url, 0, (200, PAGE), Some(&previous), 3);
     assert!(
         matches!(redelivered, PageDecision::Finished { ref outcome, change: IndexChange::None, .. } if outcome.state == UrlState::Indexed)
     );
@@ -133,9 +134,8 @@ fn status_codes() {
         indexed_at_ms: 0,
         links_capped: false,
     };
-    let decide_status = |status, previous: Option<&DocumentMeta>| {
-        decide(&job(), &message(url, 0), &html_response(url, status, ""), previous, &settings(), 0)
-    };
+    let decide_status =
+        |status, previous: Option<&DocumentMeta>| decide_html(url, 0, (status, ""), previous, 0);
     assert!(matches!(decide_status(503, None), PageDecision::Retry { retry_after: None, .. }));
     let mut limited = html_response(url, 429, "");
     limited.headers.push(("Retry-After".into(), "7".into()));
@@ -335,7 +335,7 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
     let page =
         r#"<link rel="canonical" href="/docs/index.html"><main><h1>Guide</h1><p>Text.</p></main>"#;
     let PageDecision::Finished { outcome, change, discovered } =
-        decide(&job(), &message(url, 2), &html_response(url, 200, page), None, &settings(), 0)
+        decide_html(url, 2, (200, page), None, 0)
     else {
         panic!()
     };
@@ -346,8 +346,7 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
     assert_eq!(change, IndexChange::None);
     assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/index.html", 3)]);
     let excluded = r#"<link rel="canonical" href="/docs/private/copy.html"><p>Text.</p>"#;
-    let PageDecision::Finished { discovered, .. } =
-        decide(&job(), &message(url, 0), &html_response(url, 200, excluded), None, &settings(), 0)
+    let PageDecision::Finished { discovered, .. } = decide_html(url, 0, (200, excluded), None, 0)
     else {
         panic!()
     };
@@ -356,13 +355,13 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
     let own = r#"<link rel="canonical" href="http://127.0.0.1:9000/docs/index.html"><p>Text.</p>"#;
     let url = "http://127.0.0.1:9000/docs/index.html";
     assert!(matches!(
-        decide(&job(), &message(url, 0), &html_response(url, 200, own), None, &settings(), 0),
+        decide_html(url, 0, (200, own), None, 0),
         PageDecision::Finished { change: IndexChange::Upsert(_), .. }
     ));
     let mirror =
         r#"<link rel="canonical" href="https://upstream.test/docs/index.html"><p>Text.</p>"#;
     assert!(matches!(
-        decide(&job(), &message(url, 0), &html_response(url, 200, mirror), None, &settings(), 0),
+        decide_html(url, 0, (200, mirror), None, 0),
         PageDecision::Finished { change: IndexChange::Upsert(_), .. }
     ));
 }
@@ -391,8 +390,7 @@ fn sitemap_pages_follow_the_link_rules() {
 #[test]
 fn depth_limit_stops_discovery() {
     let url = "http://127.0.0.1:9000/docs/index.html";
-    let PageDecision::Finished { discovered, .. } =
-        decide(&job(), &message(url, 3), &html_response(url, 200, PAGE), None, &settings(), 0)
+    let PageDecision::Finished { discovered, .. } = decide_html(url, 3, (200, PAGE), None, 0)
     else {
         panic!()
     };
