@@ -42,18 +42,14 @@ done
 
 echo
 echo "### ~22,000 chunks: index throughput and query latency (docent index / docent search --timings)"
-for i in 1 2 3 4 5; do cat tests/eval/postgres-queries.jsonl tests/eval/postgres-queries-typos.jsonl; done > "$WORK/queries.jsonl"
+bench_queries > "$WORK/queries.jsonl"
 BIG_PG=$(database big)
 for store in sqlite postgres; do
   db="$WORK/big.db"; [ "$store" = postgres ] && db=$BIG_PG
   echo
   echo "#### $store"
   echo '```'
-  start=$(date +%s.%N)
-  for site in "${SITES[@]}"; do "$DOCENT" index "$site" --db "$db" 2>&1 | tail -1; done > "$WORK/index.log"
-  end=$(date +%s.%N)
-  chunks=$(tail -1 "$WORK/index.log" | sed -E 's/.* ([0-9]+) chunks$/\1/')
-  python3 -c "print(f'all sources: {$chunks} chunks in {$end - $start:.1f} s = {$chunks / ($end - $start):.0f} chunks/s')"
+  bench_index_sites "$db" "${SITES[@]}"
   [ "$store" = postgres ] && psql -q "$db" -c "ANALYZE" >/dev/null
   for mode in lexical hybrid; do "$DOCENT" search --db "$db" --mode "$mode" --jsonl --timings < "$WORK/queries.jsonl" 2>&1 >/dev/null; done
   echo '```'

@@ -24,18 +24,13 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-for i in 1 2 3 4 5; do cat tests/eval/postgres-queries.jsonl tests/eval/postgres-queries-typos.jsonl; done > "$WORK/queries.jsonl"
+bench_queries > "$WORK/queries.jsonl"
 
 echo "## Search at ~20,000 chunks ($(nproc) cores)"
 echo
 echo "### Native (docent index / docent search --timings)"
 echo '```'
-start=$(date +%s.%N)
-for site in "${SITES[@]}"; do "$DOCENT" index "$site" --db "$WORK/native.db" 2>&1 | tail -1; done > "$WORK/index.log"
-end=$(date +%s.%N)
-tail -1 "$WORK/index.log"
-chunks=$(tail -1 "$WORK/index.log" | sed -E 's/.* ([0-9]+) chunks$/\1/')
-python3 -c "print(f'all sources: {$chunks} chunks in {$end - $start:.1f} s = {$chunks / ($end - $start):.0f} chunks/s')"
+bench_index_sites "$WORK/native.db" "${SITES[@]}"
 for mode in lexical hybrid; do "$DOCENT" search --db "$WORK/native.db" --mode "$mode" --jsonl --timings < "$WORK/queries.jsonl" 2>&1 >/dev/null; done
 echo '```'
 

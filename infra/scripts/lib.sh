@@ -7,3 +7,23 @@ export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 WORKER_BUILD_VERSION=0.8.7
 log() { printf '\033[1m[docent]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[docent] %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Benchmarks: the PostgreSQL query set (clean and with typos) five times over, on stdout.
+bench_queries() {
+  for _ in 1 2 3 4 5; do cat "$ROOT/tests/eval/postgres-queries.jsonl" "$ROOT/tests/eval/postgres-queries-typos.jsonl"; done
+}
+
+# Benchmarks: indexes each site after the first argument into the database it names with
+# `$DOCENT index`, then prints the last summary line and the indexing throughput.
+bench_index_sites() {
+  local db=$1 start end chunks log
+  shift
+  log=$(mktemp)
+  start=$(date +%s.%N)
+  for site in "$@"; do "$DOCENT" index "$site" --db "$db" 2>&1 | tail -1; done > "$log"
+  end=$(date +%s.%N)
+  tail -1 "$log"
+  chunks=$(tail -1 "$log" | sed -E 's/.* ([0-9]+) chunks$/\1/')
+  rm -f "$log"
+  python3 -c "print(f'all sources: {$chunks} chunks in {$end - $start:.1f} s = {$chunks / ($end - $start):.0f} chunks/s')"
+}
