@@ -21,6 +21,7 @@ use docent_store::api::DocumentStore;
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, Request, Response};
+use crate::kv_state::{KvState, Session, SessionKey};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
@@ -36,24 +37,6 @@ pub const FALLBACK_NOTICE: &str =
 struct ChatRequest {
     message: String,
     session_id: Option<String>,
-}
-
-/// A conversation kept in KV under `session:<id>`: its last turns, and how many answers it has had
-/// (so answer `<session>-<n>` is found among the kept turns for feedback).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Session {
-    pub turns: Vec<Turn>,
-    #[serde(default)]
-    pub answers: u64,
-}
-
-impl Session {
-    /// The turn that answer number `n` (1-based) gave, while the session still keeps it.
-    pub fn turn(&self, n: u64) -> Option<&Turn> {
-        let first_kept = self.answers.checked_sub(self.turns.len() as u64)? + 1;
-        let index = n.checked_sub(first_kept)?;
-        self.turns.get(usize::try_from(index).ok()?)
-    }
 }
 
 fn is_session_id(id: &str) -> bool {
@@ -131,11 +114,10 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
         }
         None => platform.clock().random_id(16),
     };
-    let session: Session = match chat.session_id {
+    let session = match chat.session_id {
         None => Session::default(),
-        Some(_) => match platform.kv().get(&session_key(&session_id)).await {
-            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-            Ok(None) => Session::default(),
+        Some(_) => match KvState::of(platform).load(&SessionKey { id: &session_id }).await {
+            Ok(session) => session.unwrap_or_default(),
             Err(e) => return Err(ApiError::internal("session store", e)),
         },
     };
@@ -177,10 +159,6 @@ pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(message.to_string())
-}
-
-pub fn session_key(id: &str) -> String {
-    format!("session:{id}")
 }
 
 /// The answer as a byte stream that runs the pipeline while it is read: each event is framed by
@@ -454,19 +432,13 @@ async fn finish<P: Platform>(
         if turns.len() > keep {
             turns.drain(..turns.len() - keep);
         }
-        if let Ok(json) = serde_json::to_string(&Session { turns, answers: question.answered + 1 })
-        {
-            if let Err(e) = platform
-                .kv()
-                .put(&session_key(session_id), &json, Some(config.session_ttl_seconds))
-                .await
-            {
-                out(AnswerEvent::Error {
-                    code: "backend_unavailable",
-                    message: format!("the conversation could not be saved: {e}"),
-                });
-                return;
-            }
+        let session = Session { turns, answers: question.answered + 1 };
+        if let Err(e) = KvState::of(platform).save(&SessionKey { id: session_id }, &session).await {
+            out(AnswerEvent::Error {
+                code: "backend_unavailable",
+                message: format!("the conversation could not be saved: {e}"),
+            });
+            return;
         }
     }
     if let Some((key, cached)) = cache {
@@ -561,20 +533,6 @@ mod tests {
         assert!(pieces.len() >= 3);
         assert_eq!(pieces.concat(), answer);
         assert_eq!(answer_pieces("").count(), 0);
-    }
-
-    #[test]
-    fn answers_are_found_among_the_kept_turns() {
-        let turn = |n: u64| Turn { user: format!("q{n}"), assistant: format!("a{n}") };
-        // Twelve answers, of which the last ten are kept.
-        let session = Session { turns: (3..=12).map(turn).collect(), answers: 12 };
-        assert_eq!(session.turn(12).map(|t| t.user.as_str()), Some("q12"));
-        assert_eq!(session.turn(3).map(|t| t.user.as_str()), Some("q3"));
-        assert!(
-            session.turn(2).is_none() && session.turn(13).is_none() && session.turn(0).is_none()
-        );
-        // A session from before answers were counted rates nothing rather than the wrong turn.
-        assert!(Session { turns: vec![turn(1)], answers: 0 }.turn(1).is_none());
     }
 
     #[test]

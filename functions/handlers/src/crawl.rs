@@ -12,7 +12,7 @@ use docent_core::crawl::decide::{
 };
 use docent_core::crawl::fetch::{
     page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings,
-    RobotsPolicy, ROBOTS_TTL_SECONDS,
+    RobotsPolicy,
 };
 use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::Backoff;
@@ -28,6 +28,7 @@ use docent_core::ports::{
 use docent_store::api::{CrawlStore, DocumentStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
+use crate::kv_state::{KvState, LastScheduleRunKey, RobotsKey};
 use crate::Platform;
 
 /// New URLs recorded per processed page (its links, plus sitemap entries for a start page); the API
@@ -59,7 +60,6 @@ pub struct CrawlRequest {
 pub const DEFAULT_SCHEDULE: &str = "0 * * * *";
 /// URLs of stalled jobs re-enqueued per cron run (bounded by the invocation's subrequest budget).
 const MAX_RESENT_PER_SWEEP: u32 = 2_000;
-const LAST_SWEEP_KEY: &str = "schedule:last-run";
 
 impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
@@ -457,11 +457,10 @@ async fn robots_for<P: Platform>(
     origin: &str,
     settings: &CrawlSettings,
 ) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
-    let key = format!("robots:{origin}");
-    if let Some(cached) = platform.kv().get(&key).await? {
-        if let Ok(policy) = serde_json::from_str::<RobotsPolicy>(&cached) {
-            return Ok(Ok(policy));
-        }
+    let kv = KvState::of(platform);
+    let key = RobotsKey { origin };
+    if let Some(policy) = kv.load(&key).await? {
+        return Ok(Ok(policy));
     }
     let limits = platform.config().host_limits;
     let policy = match polite_fetch(
@@ -478,9 +477,7 @@ async fn robots_for<P: Platform>(
         Ok(Err(error)) => Err(Blocked::Unavailable(error.message)),
     };
     if let Ok(policy) = &policy {
-        if let Ok(json) = serde_json::to_string(policy) {
-            platform.kv().put(&key, &json, Some(ROBOTS_TTL_SECONDS)).await?;
-        }
+        kv.save(&key, policy).await?;
     }
     Ok(policy)
 }
@@ -682,13 +679,9 @@ pub async fn on_schedule<P: Platform>(
         platform.queue().send_batch(group).await?;
     }
     // The previous run's time: a schedule is due if it matched a minute since then.
-    let since = platform
-        .kv()
-        .get(LAST_SWEEP_KEY)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(now.saturating_sub(10 * 60 * 1000));
-    platform.kv().put(LAST_SWEEP_KEY, &now.to_string(), None).await?;
+    let kv = KvState::of(platform);
+    let since = kv.load(&LastScheduleRunKey).await?.unwrap_or(now.saturating_sub(10 * 60 * 1000));
+    kv.save(&LastScheduleRunKey, &now).await?;
     let jobs = platform.store().recent_jobs(200).await?;
     let mut started = 0;
     for source in sources {
