@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 use docent_core::escalation::tickets::wants_human;
 use docent_core::llm::sse;
 use docent_core::llm::{self, Turn, DO_NOT_KNOW};
-use docent_core::ports::{Clock, KeyValue};
+use docent_core::ports::Clock;
 use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
 use docent_store::api::DocumentStore;
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, Request, Response};
-use crate::kv_state::{KvState, Session, SessionKey};
+use crate::kv_state::{CachedAnswer, CachedAnswerKey, KvState, Session, SessionKey};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
@@ -88,16 +88,6 @@ pub struct AnswerUsage {
     pub estimated: bool,
     pub cost_usd: f64,
     pub passages: usize,
-}
-
-/// What the response cache keeps of an answer.
-#[derive(Debug, Serialize, Deserialize)]
-struct CachedAnswer {
-    sources: Vec<Source>,
-    text: String,
-    mode: String,
-    escalate: bool,
-    usage: AnswerUsage,
 }
 
 /// `POST /api/chat`
@@ -240,23 +230,16 @@ pub async fn run_answer<P: Platform>(
     // `/v1` client supplies itself) must never reach someone else.
     let cache_key = if config.llm.answer_cache_seconds > 0 && question.history.is_empty() {
         match platform.store().index_version().await {
-            Ok(version) => {
-                Some(llm::answer_cache_key(&standalone, version, &config.llm.chain_id()))
-            }
+            Ok(version) => Some(CachedAnswerKey {
+                fingerprint: llm::answer_fingerprint(&standalone, version, &config.llm.chain_id()),
+            }),
             Err(_) => None,
         }
     } else {
         None
     };
     if let Some(key) = &cache_key {
-        let cached: Option<CachedAnswer> = platform
-            .kv()
-            .get(key)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|json| serde_json::from_str(&json).ok());
-        if let Some(cached) = cached {
+        if let Some(cached) = KvState::of(platform).load(key).await.ok().flatten() {
             out(AnswerEvent::Sources(cached.sources));
             emit_pieces(&cached.text, out);
             finish(
@@ -420,7 +403,7 @@ async fn finish<P: Platform>(
     platform: &P,
     question: &Question,
     text: &str,
-    cache: Option<(String, CachedAnswer)>,
+    cache: Option<(CachedAnswerKey, CachedAnswer)>,
     out: &mut dyn FnMut(AnswerEvent),
     done: Done,
 ) {
@@ -442,10 +425,7 @@ async fn finish<P: Platform>(
         }
     }
     if let Some((key, cached)) = cache {
-        if let Ok(json) = serde_json::to_string(&cached) {
-            let _ =
-                platform.kv().put(&key, &json, Some(config.llm.answer_cache_seconds.max(60))).await;
-        }
+        let _ = KvState::of(platform).save(&key, &cached).await;
     }
     out(AnswerEvent::Done(done));
 }

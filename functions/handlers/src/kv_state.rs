@@ -13,7 +13,9 @@ use docent_core::domain::sha256_hex;
 use docent_core::escalation::signature::TOLERANCE_SECONDS;
 use docent_core::llm::Turn;
 use docent_core::ports::{KeyValue, PortError, PortResult};
+use docent_core::retrieval::answer::Source;
 
+use crate::chat::AnswerUsage;
 use crate::Platform;
 
 /// One kind of record kept in KV, named by the key that finds one.
@@ -87,6 +89,32 @@ impl Session {
         let index = n.checked_sub(first_kept)?;
         self.turns.get(usize::try_from(index).ok()?)
     }
+}
+
+/// `answer:{fingerprint}`: the response cache, kept for `DOCENT_ANSWER_CACHE_SECONDS` (at least
+/// KV's minimum of 60 s). The fingerprint is `core::llm::answer_fingerprint`'s.
+pub struct CachedAnswerKey {
+    pub fingerprint: String,
+}
+
+impl Record for CachedAnswerKey {
+    type Value = CachedAnswer;
+    fn key(&self) -> String {
+        format!("answer:{}", self.fingerprint)
+    }
+    fn ttl_seconds(&self, config: &Config) -> Option<u64> {
+        Some(config.llm.answer_cache_seconds.max(60))
+    }
+}
+
+/// What the response cache keeps of an answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CachedAnswer {
+    pub sources: Vec<Source>,
+    pub text: String,
+    pub mode: String,
+    pub escalate: bool,
+    pub usage: AnswerUsage,
 }
 
 /// `robots:{origin}`: what the origin's robots.txt allows, trusted for [`ROBOTS_TTL_SECONDS`].
@@ -201,6 +229,15 @@ mod tests {
     #[test]
     fn keys_are_spelled_as_deployed_data_is_stored() {
         assert_eq!(SessionKey { id: SESSION_ID }.key(), "session:0123456789abcdef0123456789abcdef");
+        let fingerprint = docent_core::llm::answer_fingerprint(
+            "Does Harbor run on Windows?",
+            7,
+            "openai:gpt-4o-mini",
+        );
+        assert_eq!(
+            CachedAnswerKey { fingerprint }.key(),
+            "answer:d7d48bc63b7bd6d57c393e376ff075e3"
+        );
         assert_eq!(
             RobotsKey { origin: "https://docs.example.com" }.key(),
             "robots:https://docs.example.com"
@@ -222,6 +259,11 @@ mod tests {
     fn lifetimes() {
         let config = Config { session_ttl_seconds: 7_200, ..Config::default() };
         assert_eq!(SessionKey { id: SESSION_ID }.ttl_seconds(&config), Some(7_200));
+        let answer = CachedAnswerKey { fingerprint: "d7d48bc63b7bd6d57c393e376ff075e3".into() };
+        assert_eq!(answer.ttl_seconds(&config), Some(3_600));
+        let mut brief = Config::default();
+        brief.llm.answer_cache_seconds = 10;
+        assert_eq!(answer.ttl_seconds(&brief), Some(60), "KV keeps nothing for less than 60 s");
         assert_eq!(RobotsKey { origin: "https://a.example" }.ttl_seconds(&config), Some(3_600));
         assert_eq!(LastScheduleRunKey.ttl_seconds(&config), None);
         assert_eq!(
