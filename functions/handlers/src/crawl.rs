@@ -5,7 +5,7 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::crawl::breaker::{BreakerState, Gate};
+use docent_core::crawl::breaker::Gate;
 use docent_core::crawl::decide::{
     decide, discover_listed, not_modified, unchanged_since_lastmod, IndexChange, ListedPage,
     PageDecision,
@@ -22,13 +22,15 @@ use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{
-    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError,
-    PortResult, GLOBAL_GATE,
+    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
+    GLOBAL_GATE,
 };
 use docent_store::api::{CrawlStore, DocumentStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
-use crate::kv_state::{KvState, LastScheduleRunKey, RobotsKey};
+use crate::kv_state::{
+    Breaker, BreakerOutcome, CrawlBreakerKey, KvState, LastScheduleRunKey, RobotsKey,
+};
 use crate::Platform;
 
 /// New URLs recorded per processed page (its links, plus sitemap entries for a start page); the API
@@ -306,13 +308,10 @@ async fn consume_inner<P: Platform>(
     } else {
         // A failing origin is left alone while its circuit is open.
         let origin = origin.unwrap_or_default();
-        let breaker_key = format!("breaker:{origin}");
-        let policy = platform.config().breaker;
-        let breaker: BreakerState = match platform.kv().get(&breaker_key).await? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => BreakerState::default(),
-        };
-        if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
+        let kv = KvState::of(platform);
+        let key = CrawlBreakerKey { origin: &origin };
+        let breaker = Breaker::load(&kv, key, platform.config().breaker).await?;
+        if let Gate::Open { retry_in_seconds } = breaker.gate(now) {
             // Not this URL's failure: it waits out the cool-down without spending one of its
             // attempts.
             return defer(platform, message, retry_in_seconds).await;
@@ -333,14 +332,10 @@ async fn consume_inner<P: Platform>(
             Ok(response) => response.status == 429 || response.status >= 500,
             Err(error) => error.transient,
         };
-        let next = if failed {
-            policy.on_failure(&breaker, platform.clock().now_ms())
-        } else {
-            policy.on_success()
-        };
-        if next != breaker && !origin.is_empty() {
-            let json = serde_json::to_string(&next).unwrap_or_default();
-            platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
+        // A URL without an origin (a file) has no breaker to keep.
+        if !origin.is_empty() {
+            let outcome = if failed { BreakerOutcome::Failure } else { BreakerOutcome::Success };
+            breaker.settle(&kv, outcome, platform.clock().now_ms()).await?;
         }
         match fetched {
             Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),

@@ -2,12 +2,14 @@
 //! type of its value, stored as JSON.
 //!
 //! Key spellings are a storage contract: deployed data is found by them, so they never change (the
-//! tests pin each one). Handlers touch KV only through [`KvState`].
+//! tests pin each one). Handlers touch KV only through [`KvState`]; the circuit breakers of crawl
+//! origins and model providers keep their state through [`Breaker`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use docent_core::config::Config;
+use docent_core::crawl::breaker::{BreakerPolicy, BreakerState, Gate};
 use docent_core::crawl::fetch::{RobotsPolicy, ROBOTS_TTL_SECONDS};
 use docent_core::crawl::ratelimit::RateLimit;
 use docent_core::domain::sha256_hex;
@@ -56,6 +58,10 @@ impl<'a, K: KeyValue> KvState<'a, K> {
         let json = serde_json::to_string(value)
             .map_err(|e| PortError::permanent(format!("{key}: {e}")))?;
         self.kv.put(&key, &json, record.ttl_seconds(self.config)).await
+    }
+
+    pub async fn delete<R: Record>(&self, record: &R) -> PortResult<()> {
+        self.kv.delete(&record.key()).await
     }
 }
 
@@ -133,6 +139,38 @@ impl Record for RobotsKey<'_> {
     }
 }
 
+/// `breaker:{origin}`: a crawl origin's circuit breaker, kept a day.
+pub struct CrawlBreakerKey<'a> {
+    pub origin: &'a str,
+}
+
+impl Record for CrawlBreakerKey<'_> {
+    type Value = BreakerState;
+    fn key(&self) -> String {
+        format!("breaker:{}", self.origin)
+    }
+    fn ttl_seconds(&self, _: &Config) -> Option<u64> {
+        Some(24 * 3600)
+    }
+}
+
+/// `llm-breaker:{provider}`: a model provider's circuit breaker, kept for twice its cool-down
+/// (counted as at least KV's minimum of 60 s), so it outlives the cool-down.
+#[derive(Clone, Copy)]
+pub struct LlmBreakerKey<'a> {
+    pub provider: &'a str,
+}
+
+impl Record for LlmBreakerKey<'_> {
+    type Value = BreakerState;
+    fn key(&self) -> String {
+        format!("llm-breaker:{}", self.provider)
+    }
+    fn ttl_seconds(&self, config: &Config) -> Option<u64> {
+        Some((config.llm.breaker.cool_down_ms / 1000).max(60) * 2)
+    }
+}
+
 /// `schedule:last-run`: when the cron last ran (ms since the epoch); kept until the next run.
 pub struct LastScheduleRunKey;
 
@@ -204,6 +242,68 @@ impl Record for RateCounterKey<'_> {
     }
 }
 
+/// What a call a breaker guards tells it; the caller decides what counts as a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerOutcome {
+    /// The other side answered: the circuit closes.
+    Success,
+    /// The other side failed: one more consecutive failure, which may open the circuit.
+    Failure,
+    /// Nothing was learnt about the other side (the caller's own limits stopped the call, say).
+    Inconclusive,
+}
+
+/// A circuit breaker whose state is a KV record: loaded before the call it guards, asked whether the
+/// call may go out, then settled with the call's outcome. The decisions are the core's
+/// [`BreakerPolicy`]; this only keeps its state.
+pub struct Breaker<R> {
+    key: R,
+    policy: BreakerPolicy,
+    state: BreakerState,
+}
+
+impl<R: Record<Value = BreakerState>> Breaker<R> {
+    /// The breaker as last saved; closed when nothing (readable) is saved.
+    pub async fn load<K: KeyValue>(
+        kv: &KvState<'_, K>,
+        key: R,
+        policy: BreakerPolicy,
+    ) -> PortResult<Self> {
+        let state = kv.load(&key).await?.unwrap_or_default();
+        Ok(Breaker { key, policy, state })
+    }
+
+    /// A closed breaker, for a caller that goes ahead when its breaker cannot be read.
+    pub fn closed(key: R, policy: BreakerPolicy) -> Self {
+        Breaker { key, policy, state: BreakerState::default() }
+    }
+
+    pub fn gate(&self, now_ms: u64) -> Gate {
+        self.policy.gate(&self.state, now_ms)
+    }
+
+    /// Saves the state the outcome leads to, if it changed; a closed circuit is no record at all.
+    pub async fn settle<K: KeyValue>(
+        self,
+        kv: &KvState<'_, K>,
+        outcome: BreakerOutcome,
+        now_ms: u64,
+    ) -> PortResult<()> {
+        let next = match outcome {
+            BreakerOutcome::Success => self.policy.on_success(),
+            BreakerOutcome::Failure => self.policy.on_failure(&self.state, now_ms),
+            BreakerOutcome::Inconclusive => return Ok(()),
+        };
+        if next == self.state {
+            Ok(())
+        } else if next == BreakerState::default() {
+            kv.delete(&self.key).await
+        } else {
+            kv.save(&self.key, &next).await
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -270,6 +370,11 @@ mod tests {
             RobotsKey { origin: "https://docs.example.com" }.key(),
             "robots:https://docs.example.com"
         );
+        assert_eq!(
+            CrawlBreakerKey { origin: "https://docs.example.com" }.key(),
+            "breaker:https://docs.example.com"
+        );
+        assert_eq!(LlmBreakerKey { provider: "primary" }.key(), "llm-breaker:primary");
         assert_eq!(LastScheduleRunKey.key(), "schedule:last-run");
         assert_eq!(
             EmbeddingKey { model: "text-embedding-3-small", text: "Harbor runs on Linux." }.key(),
@@ -303,6 +408,16 @@ mod tests {
         brief.llm.answer_cache_seconds = 10;
         assert_eq!(answer.ttl_seconds(&brief), Some(60), "KV keeps nothing for less than 60 s");
         assert_eq!(RobotsKey { origin: "https://a.example" }.ttl_seconds(&config), Some(3_600));
+        assert_eq!(
+            CrawlBreakerKey { origin: "https://a.example" }.ttl_seconds(&config),
+            Some(86_400)
+        );
+        // Twice the provider's cool-down (30 s by default), of at least 60 s.
+        let provider = LlmBreakerKey { provider: "primary" };
+        assert_eq!(provider.ttl_seconds(&config), Some(120));
+        let mut slow = Config::default();
+        slow.llm.breaker.cool_down_ms = 300_000;
+        assert_eq!(provider.ttl_seconds(&slow), Some(600));
         assert_eq!(LastScheduleRunKey.ttl_seconds(&config), None);
         assert_eq!(
             EmbeddingKey { model: "m", text: "t" }.ttl_seconds(&config),
@@ -363,6 +478,35 @@ mod tests {
         now(kv.put("session:0123456789abcdef0123456789abcdef", r#"{"turns":[]}"#, None)).unwrap();
         let session = now(state.load(&SessionKey { id: SESSION_ID })).unwrap().unwrap();
         assert_eq!((session.turns.len(), session.answers), (0, 0));
+    }
+
+    #[test]
+    fn a_breaker_keeps_its_failures_and_forgets_itself_once_closed() {
+        let (kv, config) = (MemoryKv::default(), Config::default());
+        let state = KvState::new(&kv, &config);
+        let policy = BreakerPolicy { failure_threshold: 2, cool_down_ms: 60_000 };
+        let key = || CrawlBreakerKey { origin: "https://docs.example.com" };
+        let load = || now(Breaker::load(&state, key(), policy)).unwrap();
+        let settle = |outcome, at| now(load().settle(&state, outcome, at)).unwrap();
+        let stored = || kv.stored("breaker:https://docs.example.com");
+
+        assert_eq!(load().gate(0), Gate::Closed);
+        settle(BreakerOutcome::Success, 1_000);
+        assert_eq!(stored(), None, "a closed breaker that stays closed writes nothing");
+        settle(BreakerOutcome::Failure, 1_000);
+        assert_eq!(
+            stored(),
+            Some((r#"{"consecutive_failures":1,"opened_at_ms":null}"#.into(), Some(86_400)))
+        );
+        settle(BreakerOutcome::Inconclusive, 2_000);
+        assert_eq!(load().state.consecutive_failures, 1, "an inconclusive call changes nothing");
+        settle(BreakerOutcome::Failure, 3_000);
+        assert_eq!(load().gate(4_000), Gate::Open { retry_in_seconds: 59 });
+        // The probe after the cool-down succeeds: closed, and nothing is kept.
+        assert_eq!(load().gate(63_000), Gate::HalfOpen);
+        settle(BreakerOutcome::Success, 63_000);
+        assert_eq!(stored(), None);
+        assert_eq!(load().gate(63_000), Gate::Closed);
     }
 
     #[test]
