@@ -12,16 +12,17 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use docent_core::escalation::tickets::wants_human;
-use docent_core::llm::accounting::answer_cache_key;
+use docent_core::llm::accounting::answer_fingerprint;
 use docent_core::llm::prompt::{self, Turn, DO_NOT_KNOW};
 use docent_core::llm::sse;
-use docent_core::ports::{Clock, KeyValue};
+use docent_core::ports::Clock;
 use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
 use docent_store::api::DocumentStore;
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, Request, Response};
+use crate::kv_state::{CachedAnswer, CachedAnswerKey, KvState, Session, SessionKey};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
@@ -37,24 +38,6 @@ pub const FALLBACK_NOTICE: &str =
 struct ChatRequest {
     message: String,
     session_id: Option<String>,
-}
-
-/// A conversation kept in KV under `session:<id>`: its last turns, and how many answers it has had
-/// (so answer `<session>-<n>` is found among the kept turns for feedback).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Session {
-    pub turns: Vec<Turn>,
-    #[serde(default)]
-    pub answers: u64,
-}
-
-impl Session {
-    /// The turn that answer number `n` (1-based) gave, while the session still keeps it.
-    pub fn turn(&self, n: u64) -> Option<&Turn> {
-        let first_kept = self.answers.checked_sub(self.turns.len() as u64)? + 1;
-        let index = n.checked_sub(first_kept)?;
-        self.turns.get(usize::try_from(index).ok()?)
-    }
 }
 
 fn is_session_id(id: &str) -> bool {
@@ -108,16 +91,6 @@ pub struct AnswerUsage {
     pub passages: usize,
 }
 
-/// What the response cache keeps of an answer.
-#[derive(Debug, Serialize, Deserialize)]
-struct CachedAnswer {
-    sources: Vec<Source>,
-    text: String,
-    mode: String,
-    escalate: bool,
-    usage: AnswerUsage,
-}
-
 /// `POST /api/chat`
 pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     let chat: ChatRequest = parse_json(request)?;
@@ -132,11 +105,10 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
         }
         None => platform.clock().random_id(16),
     };
-    let session: Session = match chat.session_id {
+    let session = match chat.session_id {
         None => Session::default(),
-        Some(_) => match platform.kv().get(&session_key(&session_id)).await {
-            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-            Ok(None) => Session::default(),
+        Some(_) => match KvState::of(platform).load(&SessionKey { id: &session_id }).await {
+            Ok(session) => session.unwrap_or_default(),
             Err(e) => return Err(ApiError::internal("session store", e)),
         },
     };
@@ -178,10 +150,6 @@ pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(message.to_string())
-}
-
-pub fn session_key(id: &str) -> String {
-    format!("session:{id}")
 }
 
 /// The answer as a byte stream that runs the pipeline while it is read: each event is framed by
@@ -263,21 +231,16 @@ pub async fn run_answer<P: Platform>(
     // `/v1` client supplies itself) must never reach someone else.
     let cache_key = if config.llm.answer_cache_seconds > 0 && question.history.is_empty() {
         match platform.store().index_version().await {
-            Ok(version) => Some(answer_cache_key(&standalone, version, &config.llm.chain_id())),
+            Ok(version) => Some(CachedAnswerKey {
+                fingerprint: answer_fingerprint(&standalone, version, &config.llm.chain_id()),
+            }),
             Err(_) => None,
         }
     } else {
         None
     };
     if let Some(key) = &cache_key {
-        let cached: Option<CachedAnswer> = platform
-            .kv()
-            .get(key)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|json| serde_json::from_str(&json).ok());
-        if let Some(cached) = cached {
+        if let Some(cached) = KvState::of(platform).load(key).await.ok().flatten() {
             out(AnswerEvent::Sources(cached.sources));
             emit_pieces(&cached.text, out);
             finish(
@@ -445,7 +408,7 @@ async fn finish<P: Platform>(
     platform: &P,
     question: &Question,
     text: &str,
-    cache: Option<(String, CachedAnswer)>,
+    cache: Option<(CachedAnswerKey, CachedAnswer)>,
     out: &mut dyn FnMut(AnswerEvent),
     done: Done,
 ) {
@@ -457,26 +420,17 @@ async fn finish<P: Platform>(
         if turns.len() > keep {
             turns.drain(..turns.len() - keep);
         }
-        if let Ok(json) = serde_json::to_string(&Session { turns, answers: question.answered + 1 })
-        {
-            if let Err(e) = platform
-                .kv()
-                .put(&session_key(session_id), &json, Some(config.session_ttl_seconds))
-                .await
-            {
-                out(AnswerEvent::Error {
-                    code: "backend_unavailable",
-                    message: format!("the conversation could not be saved: {e}"),
-                });
-                return;
-            }
+        let session = Session { turns, answers: question.answered + 1 };
+        if let Err(e) = KvState::of(platform).save(&SessionKey { id: session_id }, &session).await {
+            out(AnswerEvent::Error {
+                code: "backend_unavailable",
+                message: format!("the conversation could not be saved: {e}"),
+            });
+            return;
         }
     }
     if let Some((key, cached)) = cache {
-        if let Ok(json) = serde_json::to_string(&cached) {
-            let _ =
-                platform.kv().put(&key, &json, Some(config.llm.answer_cache_seconds.max(60))).await;
-        }
+        let _ = KvState::of(platform).save(&key, &cached).await;
     }
     out(AnswerEvent::Done(done));
 }
@@ -564,20 +518,6 @@ mod tests {
         assert!(pieces.len() >= 3);
         assert_eq!(pieces.concat(), answer);
         assert_eq!(answer_pieces("").count(), 0);
-    }
-
-    #[test]
-    fn answers_are_found_among_the_kept_turns() {
-        let turn = |n: u64| Turn { user: format!("q{n}"), assistant: format!("a{n}") };
-        // Twelve answers, of which the last ten are kept.
-        let session = Session { turns: (3..=12).map(turn).collect(), answers: 12 };
-        assert_eq!(session.turn(12).map(|t| t.user.as_str()), Some("q12"));
-        assert_eq!(session.turn(3).map(|t| t.user.as_str()), Some("q3"));
-        assert!(
-            session.turn(2).is_none() && session.turn(13).is_none() && session.turn(0).is_none()
-        );
-        // A session from before answers were counted rates nothing rather than the wrong turn.
-        assert!(Session { turns: vec![turn(1)], answers: 0 }.turn(1).is_none());
     }
 
     #[test]

@@ -5,14 +5,14 @@
 use ::http::StatusCode;
 use serde::Deserialize;
 
-use docent_core::crawl::breaker::{BreakerState, Gate};
+use docent_core::crawl::breaker::Gate;
 use docent_core::crawl::decide::{
     decide, discover_listed, not_modified, unchanged_since_lastmod, IndexChange, ListedPage,
     PageDecision,
 };
 use docent_core::crawl::fetch::{
     page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings,
-    RobotsPolicy, ROBOTS_TTL_SECONDS,
+    RobotsPolicy,
 };
 use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::Backoff;
@@ -22,12 +22,15 @@ use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
 use docent_core::ports::{
-    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue, PortError,
-    PortResult, GLOBAL_GATE,
+    Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
+    GLOBAL_GATE,
 };
 use docent_store::api::{CrawlStore, DocumentStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
+use crate::kv_state::{
+    Breaker, BreakerOutcome, CrawlBreakerKey, KvState, LastScheduleRunKey, RobotsKey,
+};
 use crate::Platform;
 
 /// New URLs recorded per processed page (its links, plus sitemap entries for a start page); the API
@@ -59,7 +62,6 @@ pub struct CrawlRequest {
 pub const DEFAULT_SCHEDULE: &str = "0 * * * *";
 /// URLs of stalled jobs re-enqueued per cron run (bounded by the invocation's subrequest budget).
 const MAX_RESENT_PER_SWEEP: u32 = 2_000;
-const LAST_SWEEP_KEY: &str = "schedule:last-run";
 
 impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
@@ -306,13 +308,10 @@ async fn consume_inner<P: Platform>(
     } else {
         // A failing origin is left alone while its circuit is open.
         let origin = origin.unwrap_or_default();
-        let breaker_key = format!("breaker:{origin}");
-        let policy = platform.config().breaker;
-        let breaker: BreakerState = match platform.kv().get(&breaker_key).await? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => BreakerState::default(),
-        };
-        if let Gate::Open { retry_in_seconds } = policy.gate(&breaker, now) {
+        let kv = KvState::of(platform);
+        let key = CrawlBreakerKey { origin: &origin };
+        let breaker = Breaker::load(&kv, key, platform.config().breaker).await?;
+        if let Gate::Open { retry_in_seconds } = breaker.gate(now) {
             // Not this URL's failure: it waits out the cool-down without spending one of its
             // attempts.
             return defer(platform, message, retry_in_seconds).await;
@@ -333,14 +332,10 @@ async fn consume_inner<P: Platform>(
             Ok(response) => response.status == 429 || response.status >= 500,
             Err(error) => error.transient,
         };
-        let next = if failed {
-            policy.on_failure(&breaker, platform.clock().now_ms())
-        } else {
-            policy.on_success()
-        };
-        if next != breaker && !origin.is_empty() {
-            let json = serde_json::to_string(&next).unwrap_or_default();
-            platform.kv().put(&breaker_key, &json, Some(24 * 3600)).await?;
+        // A URL without an origin (a file) has no breaker to keep.
+        if !origin.is_empty() {
+            let outcome = if failed { BreakerOutcome::Failure } else { BreakerOutcome::Success };
+            breaker.settle(&kv, outcome, platform.clock().now_ms()).await?;
         }
         match fetched {
             Ok(response) => decide(&job, message, &response, previous.as_ref(), &settings, now),
@@ -457,11 +452,10 @@ async fn robots_for<P: Platform>(
     origin: &str,
     settings: &CrawlSettings,
 ) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
-    let key = format!("robots:{origin}");
-    if let Some(cached) = platform.kv().get(&key).await? {
-        if let Ok(policy) = serde_json::from_str::<RobotsPolicy>(&cached) {
-            return Ok(Ok(policy));
-        }
+    let kv = KvState::of(platform);
+    let key = RobotsKey { origin };
+    if let Some(policy) = kv.load(&key).await? {
+        return Ok(Ok(policy));
     }
     let limits = platform.config().host_limits;
     let policy = match polite_fetch(
@@ -478,9 +472,7 @@ async fn robots_for<P: Platform>(
         Ok(Err(error)) => Err(Blocked::Unavailable(error.message)),
     };
     if let Ok(policy) = &policy {
-        if let Ok(json) = serde_json::to_string(policy) {
-            platform.kv().put(&key, &json, Some(ROBOTS_TTL_SECONDS)).await?;
-        }
+        kv.save(&key, policy).await?;
     }
     Ok(policy)
 }
@@ -682,13 +674,9 @@ pub async fn on_schedule<P: Platform>(
         platform.queue().send_batch(group).await?;
     }
     // The previous run's time: a schedule is due if it matched a minute since then.
-    let since = platform
-        .kv()
-        .get(LAST_SWEEP_KEY)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(now.saturating_sub(10 * 60 * 1000));
-    platform.kv().put(LAST_SWEEP_KEY, &now.to_string(), None).await?;
+    let kv = KvState::of(platform);
+    let since = kv.load(&LastScheduleRunKey).await?.unwrap_or(now.saturating_sub(10 * 60 * 1000));
+    kv.save(&LastScheduleRunKey, &now).await?;
     let jobs = platform.store().recent_jobs(200).await?;
     let mut started = 0;
     for source in sources {

@@ -4,16 +4,16 @@
 //! unchanged text is never embedded twice.
 
 use docent_core::config::EmbeddingProvider;
-use docent_core::domain::{sha256_hex, ChunkVector, IndexedDocument};
-use docent_core::ports::{FetchRequest, Fetcher, KeyValue, ModelRuntime, PortError, PortResult};
+use docent_core::domain::{ChunkVector, IndexedDocument};
+use docent_core::ports::{FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::builtin_embed;
 use docent_store::api::VectorStore;
 
+use crate::kv_state::{EmbeddingKey, KvState};
 use crate::Platform;
 
 /// Texts sent to a provider per request.
 const BATCH: usize = 32;
-const CACHE_TTL_SECONDS: u64 = 30 * 24 * 3600;
 /// Largest embeddings response read (32 texts of 3,072 floats as JSON, with room to spare).
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -83,10 +83,6 @@ pub async fn embed_query<P: Platform>(platform: &P, query: &str) -> PortResult<O
     Ok(embed(platform, &[query.to_string()]).await?.pop())
 }
 
-fn cache_key(model: &str, text: &str) -> String {
-    format!("emb:{}", &sha256_hex(format!("{model}\n{text}").as_bytes())[..40])
-}
-
 /// Embeds `texts` in order with the configured provider.
 pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
     let model = match &platform.config().embeddings {
@@ -97,10 +93,10 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
         | EmbeddingProvider::WorkersAi { model }
         | EmbeddingProvider::SpinLlm { model } => model,
     };
+    let kv = KvState::of(platform);
     let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
     for text in texts {
-        let cached = platform.kv().get(&cache_key(model, text)).await?;
-        vectors.push(cached.and_then(|json| serde_json::from_str(&json).ok()));
+        vectors.push(kv.load(&EmbeddingKey { model, text }).await?);
     }
     let missing: Vec<usize> = (0..texts.len()).filter(|i| vectors[*i].is_none()).collect();
     for group in missing.chunks(BATCH) {
@@ -131,12 +127,7 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
             }
         };
         for (i, vector) in group.iter().zip(embedded) {
-            if let Ok(json) = serde_json::to_string(&vector) {
-                platform
-                    .kv()
-                    .put(&cache_key(model, &texts[*i]), &json, Some(CACHE_TTL_SECONDS))
-                    .await?;
-            }
+            kv.save(&EmbeddingKey { model, text: &texts[*i] }, &vector).await?;
             vectors[*i] = Some(vector);
         }
     }

@@ -6,11 +6,11 @@ use serde::Deserialize;
 
 use docent_core::crawl::schedule::utc_day;
 use docent_core::domain::{Feedback, Rating};
-use docent_core::ports::{Clock, KeyValue};
+use docent_core::ports::Clock;
 use docent_store::api::AnswerStore;
 
-use crate::chat::{session_key, Session};
 use crate::http::{json_response, parse_json, query_param, ApiError, Request, Response};
+use crate::kv_state::{KvState, SessionKey};
 use crate::Platform;
 
 const MAX_COMMENT_CHARS: usize = 2_000;
@@ -50,10 +50,10 @@ pub async fn record<P: Platform>(platform: &P, request: &Request) -> Result<Resp
     }
     // The answer is read from its conversation, so a rating is only accepted for an answer Docent
     // gave.
-    let session: Option<Session> = match platform.kv().get(&session_key(&session_id)).await {
-        Ok(json) => json.and_then(|json| serde_json::from_str(&json).ok()),
-        Err(e) => return Err(ApiError::internal("session store", e)),
-    };
+    let session = KvState::of(platform)
+        .load(&SessionKey { id: &session_id })
+        .await
+        .map_err(|e| ApiError::internal("session store", e))?;
     let Some(turn) = session.as_ref().and_then(|s| s.turn(number)).cloned() else {
         return Err(ApiError::not_found(format!(
             "no answer {} (answers can be rated while their conversation is kept: its last turns, for DOCENT_SESSION_TTL_SECONDS)",

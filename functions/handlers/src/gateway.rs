@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use docent_core::config::llm::{LlmProvider, ProviderKind};
-use docent_core::crawl::breaker::{BreakerState, Gate};
+use docent_core::crawl::breaker::Gate;
 use docent_core::crawl::politeness::Admission;
 use docent_core::crawl::retry::parse_retry_after;
 use docent_core::crawl::schedule::utc_day;
@@ -15,12 +15,11 @@ use docent_core::llm::accounting::per_minute_limits;
 use docent_core::llm::prompt::{estimate_tokens, Message};
 use docent_core::llm::sse::EventParser;
 use docent_core::llm::wire::{self, Piece, Usage, WireFormat};
-use docent_core::ports::{
-    ByteStream, Clock, FetchGate, FetchRequest, Fetcher, KeyValue, ModelRuntime,
-};
+use docent_core::ports::{ByteStream, Clock, FetchGate, FetchRequest, Fetcher, ModelRuntime};
 use docent_store::api::AnswerStore;
 use futures_util::future::{select, Either};
 
+use crate::kv_state::{Breaker, BreakerOutcome, KvState, LlmBreakerKey};
 use crate::Platform;
 
 /// A provider's complete answer.
@@ -104,20 +103,15 @@ pub async fn complete<P: Platform>(
 ) -> Result<ModelAnswer, GatewayError> {
     let config = &platform.config().llm;
     let prompt_tokens = messages.iter().map(|m| estimate_tokens(&m.content) + 4).sum::<u32>();
+    let kv = KvState::of(platform);
     let mut reasons = Vec::new();
     for provider in &config.providers {
-        let breaker_key = format!("llm-breaker:{}", provider.name);
-        let breaker: BreakerState = platform
-            .kv()
-            .get(&breaker_key)
+        let key = LlmBreakerKey { provider: &provider.name };
+        // A breaker that cannot be read does not keep the provider from being asked.
+        let breaker = Breaker::load(&kv, key, config.breaker)
             .await
-            .ok()
-            .flatten()
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
-        if let Gate::Open { retry_in_seconds } =
-            config.breaker.gate(&breaker, platform.clock().now_ms())
-        {
+            .unwrap_or_else(|_| Breaker::closed(key, config.breaker));
+        if let Gate::Open { retry_in_seconds } = breaker.gate(platform.clock().now_ms()) {
             reasons.push(format!("{}: circuit open for {retry_in_seconds} s more", provider.name));
             continue;
         }
@@ -189,18 +183,13 @@ pub async fn complete<P: Platform>(
                 }
             }
         };
-        let now = platform.clock().now_ms();
-        if outcome.is_ok() && breaker != BreakerState::default() {
-            let _ = platform.kv().delete(&breaker_key).await;
-        }
-        if outcome.is_err() && provider_faults > 0 {
-            let state = config.breaker.on_failure(&breaker, now);
-            if let Ok(json) = serde_json::to_string(&state) {
-                // Kept a little longer than the cool-down; KV needs at least 60 s.
-                let ttl = (config.breaker.cool_down_ms / 1000).max(60) * 2;
-                let _ = platform.kv().put(&breaker_key, &json, Some(ttl)).await;
-            }
-        }
+        let verdict = match &outcome {
+            Ok(_) => BreakerOutcome::Success,
+            Err(_) if provider_faults > 0 => BreakerOutcome::Failure,
+            // Rejected requests, our own deadlines and quotas say nothing about its health.
+            Err(_) => BreakerOutcome::Inconclusive,
+        };
+        let _ = breaker.settle(&kv, verdict, platform.clock().now_ms()).await;
         match outcome {
             Ok(answer) => return Ok(answer),
             Err(error @ GatewayError::Interrupted(_)) => return Err(error),

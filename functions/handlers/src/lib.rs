@@ -16,6 +16,7 @@ pub mod embeddings;
 pub mod feedback;
 pub mod gateway;
 pub mod http;
+mod kv_state;
 pub mod limits;
 pub mod mcp;
 pub mod openai;

@@ -3,9 +3,10 @@
 use ::http::StatusCode;
 
 use docent_core::crawl::ratelimit::{RateDecision, RateLimit};
-use docent_core::ports::{Clock, KeyValue};
+use docent_core::ports::Clock;
 
 use crate::http::{ApiError, Request};
+use crate::kv_state::{KvState, RateCounterKey};
 use crate::Platform;
 
 /// The client address the platform reports, for per-client limits.
@@ -32,14 +33,14 @@ pub async fn rate_limit<P: Platform>(
     }
     let client = client_id(request);
     let now = platform.clock().now_ms();
-    let key = limit.key(scope, &client, now);
+    let kv = KvState::of(platform);
+    let counter = RateCounterKey { scope, client: &client, limit, now_ms: now };
     // The limiter protects the service; when its store fails it lets requests through rather than
     // failing them (KV also refuses a second write to one key within a second).
-    let Ok(recorded) = platform.kv().get(&key).await else { return Ok(()) };
-    let recorded = recorded.and_then(|v| v.parse().ok()).unwrap_or(0);
-    match limit.decide(scope, &client, now, recorded) {
-        RateDecision::Allow { key, count, ttl_seconds } => {
-            let _ = platform.kv().put(&key, &count.to_string(), Some(ttl_seconds)).await;
+    let Ok(recorded) = kv.load(&counter).await else { return Ok(()) };
+    match limit.decide(now, recorded.unwrap_or(0)) {
+        RateDecision::Allow { count } => {
+            let _ = kv.save(&counter, &count).await;
             Ok(())
         }
         RateDecision::Deny { retry_after_seconds } => Err(ApiError::new(

@@ -21,20 +21,17 @@ use docent_core::crawl::urls::parse_crawl_url;
 use docent_core::domain::{url_key, Priority};
 use docent_core::escalation::signature::{
     verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook,
-    TOLERANCE_SECONDS,
 };
 use docent_core::escalation::webhook::{GithubDocs, WebhookActions};
-use docent_core::ports::{Clock, KeyValue};
+use docent_core::ports::Clock;
 use docent_store::api::DocumentStore;
 
 use crate::crawl::{start_job, CrawlRequest};
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
+use crate::kv_state::{KvState, WebhookDeliveryKey};
 use crate::Platform;
 
 const MAX_URLS: usize = 100;
-/// How long delivery ids are remembered. GitHub and generic senders sign no timestamp, so their
-/// deliveries are remembered for a day; Standard Webhooks ones need only outlive the tolerance.
-const GITHUB_REPLAY_SECONDS: u64 = 24 * 3600;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +103,7 @@ pub async fn receive<P: Platform>(
     let body = request.body();
 
     // 1. Authenticity, before anything else.
-    let (delivery_id, remember_seconds) = match scheme {
+    let delivery_id = match scheme {
         Scheme::Standard => {
             let headers = StandardWebhook {
                 id: header("webhook-id"),
@@ -115,14 +112,14 @@ pub async fn receive<P: Platform>(
             };
             verify_standard_webhook(&headers, body, &secrets, platform.clock().now_ms() / 1000)
                 .map_err(rejected)?;
-            (headers.id.unwrap_or_default().to_string(), 2 * TOLERANCE_SECONDS)
+            headers.id.unwrap_or_default().to_string()
         }
         Scheme::Github => {
             verify_github(header("x-hub-signature-256"), body, &secrets).map_err(rejected)?;
             let id = header("x-github-delivery")
                 .ok_or(SignatureError::Missing("x-github-delivery"))
                 .map_err(rejected)?;
-            (id.to_string(), GITHUB_REPLAY_SECONDS)
+            id.to_string()
         }
         Scheme::Hmac => {
             let signature = header("x-signature-256")
@@ -132,20 +129,19 @@ pub async fn receive<P: Platform>(
             let id = header("x-delivery-id")
                 .ok_or(SignatureError::Missing("x-delivery-id"))
                 .map_err(rejected)?;
-            (id.to_string(), GITHUB_REPLAY_SECONDS)
+            id.to_string()
         }
     };
 
     // 2. Replays. KV is eventually consistent, so two copies arriving within a second at different
     // locations can both pass; the crawl is idempotent, so that costs a duplicate fetch, not data.
-    let seen_key = format!("webhook:{source}:{delivery_id}");
-    if platform
-        .kv()
-        .get(&seen_key)
-        .await
-        .map_err(|e| ApiError::internal("replay store", e))?
-        .is_some()
-    {
+    let kv = KvState::of(platform);
+    let seen = WebhookDeliveryKey {
+        source,
+        delivery_id: &delivery_id,
+        timestamped: scheme == Scheme::Standard,
+    };
+    if kv.load(&seen).await.map_err(|e| ApiError::internal("replay store", e))?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "duplicate_delivery",
@@ -219,11 +215,7 @@ pub async fn receive<P: Platform>(
     // 4. Act. The id is remembered first: a crash after it leaves work undone that the sender's
     //    retry
     // cannot redo, but never does work twice; a recrawl of the same pages repairs it.
-    platform
-        .kv()
-        .put(&seen_key, "1", Some(remember_seconds))
-        .await
-        .map_err(|e| ApiError::internal("replay store", e))?;
+    kv.save(&seen, &1).await.map_err(|e| ApiError::internal("replay store", e))?;
     let mut jobs = Vec::new();
     for request in recrawl {
         jobs.push(start_job(platform, request).await?.id);

@@ -148,6 +148,21 @@ impl FixtureServer {
             .unwrap_or(0)
     }
 
+    /// Panics unless the requests so far kept to `concurrency` in flight and to `rate` per second
+    /// with `burst` on top in any one second: the politeness settings a crawl was given.
+    pub fn assert_polite(&self, rate: f64, burst: usize, concurrency: usize) {
+        assert!(
+            self.max_in_flight() <= concurrency,
+            "{} requests in flight at once (limit {concurrency})",
+            self.max_in_flight()
+        );
+        let busiest_second = self.max_in_window(Duration::from_secs(1));
+        assert!(
+            busiest_second <= rate as usize + burst,
+            "{busiest_second} requests within one second (rate {rate}/s, burst {burst})"
+        );
+    }
+
     /// Serves `path` normally again.
     pub fn clear_forced(&self, path: &str) {
         self.state.faults.lock().unwrap().remove(path);

@@ -75,17 +75,17 @@ pub fn normalise_question(question: &str) -> String {
     words.join(" ").trim_end_matches(['?', '!', '.', ' ']).to_string()
 }
 
-/// The response-cache key: the normalised question, the index version (a recrawl that changes
-/// content changes it, so no stale answer survives) and the providers that would answer.
-pub fn answer_cache_key(question: &str, index_version: u64, models: &str) -> String {
+/// What identifies a cached answer: a hash of the normalised question, the index version (a recrawl
+/// that changes content changes it, so no stale answer survives) and the providers that would
+/// answer.
+pub fn answer_fingerprint(question: &str, index_version: u64, models: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(normalise_question(question).as_bytes());
     hasher.update([0]);
     hasher.update(index_version.to_le_bytes());
     hasher.update(models.as_bytes());
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("answer:{hex}")
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -133,14 +133,14 @@ mod tests {
 
     #[test]
     fn cache_keys_ignore_form_but_not_meaning_version_or_model() {
-        let key = answer_cache_key("Does Harbor run on Windows?", 7, "m");
-        assert_eq!(key, answer_cache_key("  does harbor run on   windows ", 7, "m"));
+        let key = answer_fingerprint("Does Harbor run on Windows?", 7, "m");
+        assert_eq!(key, answer_fingerprint("  does harbor run on   windows ", 7, "m"));
         assert_ne!(
-            answer_cache_key("What does `-R` do?", 7, "m"),
-            answer_cache_key("What does `-r` do?", 7, "m")
+            answer_fingerprint("What does `-R` do?", 7, "m"),
+            answer_fingerprint("What does `-r` do?", 7, "m")
         );
-        assert_ne!(key, answer_cache_key("Does Harbor run on Linux?", 7, "m"));
-        assert_ne!(key, answer_cache_key("Does Harbor run on Windows?", 8, "m"));
-        assert_ne!(key, answer_cache_key("Does Harbor run on Windows?", 7, "other"));
+        assert_ne!(key, answer_fingerprint("Does Harbor run on Linux?", 7, "m"));
+        assert_ne!(key, answer_fingerprint("Does Harbor run on Windows?", 8, "m"));
+        assert_ne!(key, answer_fingerprint("Does Harbor run on Windows?", 7, "other"));
     }
 }
