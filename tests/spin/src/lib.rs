@@ -383,6 +383,20 @@ impl App {
         &self.llm
     }
 
+    /// The loaded component named `name` and a fresh store for one instance of it.
+    fn component_with_store(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> wasmtime::Result<(Arc<Loaded>, Store<Host>)> {
+        let component = self
+            .components
+            .get(name)
+            .ok_or_else(|| wasmtime::format_err!("no component {name}"))?
+            .clone();
+        let store = self.store(&component);
+        Ok((component, store))
+    }
+
     fn store(self: &Arc<Self>, component: &Arc<Loaded>) -> Store<Host> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr();
@@ -477,12 +491,7 @@ impl App {
     /// Instantiates `component` for HTTP in a fresh store and drops it: the per-request
     /// instantiation cost, for docs/BENCHMARKS.md.
     pub async fn instantiate_only(self: &Arc<Self>, component: &str) -> wasmtime::Result<()> {
-        let component = self
-            .components
-            .get(component)
-            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
-            .clone();
-        let mut store = self.store(&component);
+        let (component, mut store) = self.component_with_store(component)?;
         component.http.instantiate_async(&mut store).await?;
         Ok(())
     }
@@ -490,12 +499,7 @@ impl App {
     /// Fires the manifest's cron trigger(s) for `component` once, as spin-trigger-cron does on its
     /// schedule, and waits until the instance has finished.
     pub async fn cron(self: &Arc<Self>, component: &str) -> wasmtime::Result<Result<(), String>> {
-        let component = self
-            .components
-            .get(component)
-            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
-            .clone();
-        let mut store = self.store(&component);
+        let (component, mut store) = self.component_with_store(component)?;
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         let guest = component.cron.instantiate_async(&mut store).await?;
@@ -523,12 +527,7 @@ impl App {
         self: &Arc<Self>,
         component: &str,
     ) -> wasmtime::Result<Result<(), String>> {
-        let component = self
-            .components
-            .get(component)
-            .ok_or_else(|| wasmtime::format_err!("no component {component}"))?
-            .clone();
-        let mut store = self.store(&component);
+        let (component, mut store) = self.component_with_store(component)?;
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         let instance = component.cron.instance_pre().instantiate_async(&mut store).await?;
