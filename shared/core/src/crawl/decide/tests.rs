@@ -228,29 +228,16 @@ fn redirect_targets_are_crawled_as_urls_of_their_own() {
         indexed_at_ms: 0,
         links_capped: false,
     };
-    let PageDecision::Finished { change, .. } = decide(
-        &job(),
-        &message(url, 0),
-        &redirect(url, 301, Some("/docs/new.html")),
-        Some(&meta),
-        &settings(),
-        0,
-    ) else {
-        panic!()
+    let change_after = |status: u16, location: &str| {
+        let response = redirect(url, status, Some(location));
+        match decide(&job(), &message(url, 0), &response, Some(&meta), &settings(), 0) {
+            PageDecision::Finished { change, .. } => change,
+            other => panic!("{other:?}"),
+        }
     };
-    assert_eq!(change, IndexChange::Delete { url_key: url_key(url) });
+    assert_eq!(change_after(301, "/docs/new.html"), IndexChange::Delete { url_key: url_key(url) });
     // A temporary redirect (maintenance, login) keeps the indexed page.
-    let PageDecision::Finished { change, .. } = decide(
-        &job(),
-        &message(url, 0),
-        &redirect(url, 302, Some("/docs/login.html")),
-        Some(&meta),
-        &settings(),
-        0,
-    ) else {
-        panic!()
-    };
-    assert_eq!(change, IndexChange::None);
+    assert_eq!(change_after(302, "/docs/login.html"), IndexChange::None);
 }
 
 #[test]
