@@ -426,6 +426,16 @@ impl Docent {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Starts a crawl of `start_url` and waits (up to 90 s) until it has ended; the job as the
+    /// API reports it.
+    pub fn crawl_to_end(&self, start_url: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "url": start_url }).to_string();
+        let started = request("POST", &self.url("/api/crawls"), &[ADMIN, JSON], Some(&body));
+        assert_eq!(started.status, 202, "starting a crawl: {}", started.body);
+        let id = started.json()["id"].as_str().expect("a job id").to_string();
+        wait_for_job(self, ADMIN, &id, Duration::from_secs(90))
+    }
 }
 
 impl Docent {
@@ -478,6 +488,11 @@ impl Drop for TempDir {
 
 /// Polls `GET /api/crawls/{id}` until the job is done or failed (or `timeout` passes) and returns
 /// it.
+/// The development admin key's header, which local runs accept.
+pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
+/// The header of a JSON request body.
+pub const JSON: (&str, &str) = ("Content-Type", "application/json");
+
 pub fn wait_for_job(
     docent: &Docent,
     admin: (&str, &str),

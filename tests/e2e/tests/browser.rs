@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docent_e2e::{repo_root, request, wait_for_job, Docent, FixtureServer};
-use serde_json::{json, Value};
+use docent_e2e::{repo_root, request, Docent, FixtureServer, ADMIN};
+use serde_json::Value;
 
-const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 /// The browser script gives up after 60 s; this is the backstop if it hangs outside its own timer.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -111,19 +109,7 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/inject"));
     // Three questions a minute, so the page meets a 429 within a few more.
     let docent = Docent::start(&[("DOCENT_CHAT_RATE_LIMIT", "3")]);
-    let started = request(
-        "POST",
-        &docent.url("/api/crawls"),
-        &[ADMIN, JSON],
-        Some(&json!({"url": site.url("/index.html")}).to_string()),
-    );
-    assert_eq!(started.status, 202, "{}", started.body);
-    let job = wait_for_job(
-        &docent,
-        ADMIN,
-        started.json()["id"].as_str().unwrap(),
-        Duration::from_secs(90),
-    );
+    let job = docent.crawl_to_end(&site.url("/index.html"));
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["pages"]["indexed"], 3, "{job}");
 

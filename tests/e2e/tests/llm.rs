@@ -7,11 +7,9 @@
 use std::time::{Duration, Instant};
 
 use docent_e2e::fake_llm::{FakeLlm, LlmRequest, Script};
-use docent_e2e::{repo_root, request, Docent, FixtureServer};
+use docent_e2e::{repo_root, request, Docent, FixtureServer, ADMIN, JSON};
 use serde_json::{json, Value};
 
-const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 const FALLBACK_NOTICE: &str = "_The language model could not answer just now";
 
 /// One chat answer: its events by name, the text of its deltas, and how long it took.
@@ -90,18 +88,7 @@ fn model_gateway_on_workerd() {
         ("DOCENT_LLM_BREAKER_COOL_DOWN_SECONDS", "120"),
         ("DOCENT_CHAT_RATE_LIMIT", "0"),
     ]);
-    let started = request(
-        "POST",
-        &docent.url("/api/crawls"),
-        &[ADMIN, JSON],
-        Some(&json!({"url": site.url("/index.html")}).to_string()),
-    );
-    let job = docent_e2e::wait_for_job(
-        &docent,
-        ADMIN,
-        started.json()["id"].as_str().unwrap(),
-        Duration::from_secs(90),
-    );
+    let job = docent.crawl_to_end(&site.url("/index.html"));
     assert_eq!(job["pages"]["indexed"], 7, "{job}");
 
     // --- A streamed, grounded answer from the first provider, with its usage and cost.
@@ -334,18 +321,7 @@ fn provider_quota_holds_and_the_answer_falls_back_instead_of_waiting() {
         ("DOCENT_LLM_METERED_RPM", "5"),
         ("DOCENT_CHAT_RATE_LIMIT", "0"),
     ]);
-    let started = request(
-        "POST",
-        &docent.url("/api/crawls"),
-        &[ADMIN, JSON],
-        Some(&json!({"url": site.url("/index.html")}).to_string()),
-    );
-    docent_e2e::wait_for_job(
-        &docent,
-        ADMIN,
-        started.json()["id"].as_str().unwrap(),
-        Duration::from_secs(90),
-    );
+    docent.crawl_to_end(&site.url("/index.html"));
     let first = chat(&docent, "Does Harbor run on Windows?", None);
     assert_eq!(
         (first.done()["mode"].as_str(), first.done()["usage"]["provider"].as_str()),

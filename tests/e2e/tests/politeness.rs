@@ -6,11 +6,8 @@
 use std::time::{Duration, Instant};
 
 use docent_e2e::site::{page, section, write};
-use docent_e2e::{request, wait_for_job, Docent, Fault, FixtureServer, TempDir};
+use docent_e2e::{request, wait_for_job, Docent, Fault, FixtureServer, TempDir, ADMIN, JSON};
 use serde_json::Value;
-
-const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn start_crawl(docent: &Docent, url: &str, priority: &str) -> String {
     let body = serde_json::json!({"url": url, "priority": priority}).to_string();

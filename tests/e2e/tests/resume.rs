@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use docent_e2e::{repo_root, request, wait_for_job, Docent, FixtureServer};
+use docent_e2e::{repo_root, request, wait_for_job, Docent, FixtureServer, ADMIN, JSON};
 
-const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 /// The local queue forgets its messages when workerd stops; the cron sweep re-enqueues queued URLs
 /// untouched this long (10 minutes in production).
 const SETTINGS: [(&str, &str); 1] = [("DOCENT_STALE_AFTER_SECONDS", "2")];

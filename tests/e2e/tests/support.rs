@@ -5,11 +5,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use docent_core::escalation::signature::sign_hex_hmac;
-use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply};
+use docent_e2e::{repo_root, request, Docent, FixtureServer, Reply, ADMIN, JSON};
 use serde_json::{json, Value};
 
-const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
 const API_KEY: &str = "mcp-key-for-tests";
 /// GitHub's documented example secret (with spaces: they must survive configuration).
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";

@@ -19,8 +19,8 @@ use docent_e2e::{repo_root, request, FixtureServer, Reply};
 /// A Standard Webhooks secret configured for the source `docs` (base64 of "docent end-to-end
 /// secret!").
 pub const WEBHOOK_SECRET: &str = "whsec_ZG9jZW50IGVuZC10by1lbmQgc2VjcmV0IQ==";
-pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key");
-const JSON: (&str, &str) = ("Content-Type", "application/json");
+pub use docent_e2e::ADMIN;
+use docent_e2e::JSON;
 /// Every page of tests/fixtures/site: the six linked from the navigation plus the privacy page
 /// linked from the footer.
 const PAGES: [&str; 7] = [
