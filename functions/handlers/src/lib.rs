@@ -162,23 +162,44 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
     }
 }
 
+/// The answer of `GET /healthz`.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Health {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "ok")))]
+    pub status: &'static str,
+    /// `cloudflare`, `spin` or `native`.
+    pub platform: &'static str,
+    /// Changes whenever the indexed content changes.
+    pub index_version: u64,
+}
+
 async fn health<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     // Reading the index version proves the store answers.
     let version =
         platform.store().index_version().await.map_err(|e| ApiError::internal("store", e))?;
-    Ok(http::json_response(
-        StatusCode::OK,
-        &serde_json::json!({"status": "ok", "platform": platform.name(), "index_version": version}),
-    ))
+    let health = Health { status: "ok", platform: platform.name(), index_version: version };
+    Ok(http::json_response(StatusCode::OK, &health))
+}
+
+/// The answer of `GET /api/index`.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct IndexStats {
+    /// Indexed pages.
+    pub documents: u64,
+    /// Indexed passages (chunks) of those pages.
+    pub chunks: u64,
+    /// Changes whenever the indexed content changes.
+    pub index_version: u64,
 }
 
 async fn index_stats<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     let counts = platform.store().counts().await?;
     let version = platform.store().index_version().await?;
-    Ok(http::json_response(
-        StatusCode::OK,
-        &serde_json::json!({"documents": counts.documents, "chunks": counts.chunks, "index_version": version}),
-    ))
+    let stats =
+        IndexStats { documents: counts.documents, chunks: counts.chunks, index_version: version };
+    Ok(http::json_response(StatusCode::OK, &stats))
 }
 
 #[cfg(test)]
