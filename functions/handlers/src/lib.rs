@@ -19,6 +19,8 @@ pub mod http;
 pub mod limits;
 pub mod mcp;
 pub mod openai;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod retrieve;
 pub mod routes;
 pub mod tickets;
