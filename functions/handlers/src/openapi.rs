@@ -695,9 +695,10 @@ mod tests {
         }
         assert!(
             stale.is_empty(),
-            "{} no longer match(es) the route table and the request and response types; \
-             regenerate with:\n    {BLESS_COMMAND}\nand commit the result",
-            stale.join(" and ")
+            "{} {} stale: the route table or the request and response types changed. Regenerate \
+             with\n    {BLESS_COMMAND}\nand commit the result.",
+            stale.join(" and "),
+            if stale.len() == 1 { "is" } else { "are" },
         );
     }
 
