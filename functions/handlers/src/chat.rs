@@ -21,23 +21,46 @@ use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
 use docent_store::api::DocumentStore;
 
 use crate::gateway::{self, GatewayError};
-use crate::http::{event_stream, parse_json, ApiError, Request, Response};
+use crate::http::{event_stream, parse_json, ApiError, ErrorDetail, Request, Response};
 use crate::kv_state::{CachedAnswer, CachedAnswerKey, KvState, Session, SessionKey};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
-pub(crate) const MAX_MESSAGE_CHARS: usize = 4_000;
+/// The longest question (`/api/chat`, the last user message of `/v1/chat/completions`, MCP
+/// `ask`).
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Quotes in an extractive answer.
 const EXTRACTIVE_QUOTES: usize = 3;
 /// The label of an extractive answer given because every model failed.
 pub const FALLBACK_NOTICE: &str =
     "_The language model could not answer just now, so this is an extractive answer: the passages below are quoted from the indexed pages._";
 
+/// The body of `POST /api/chat`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-struct ChatRequest {
-    message: String,
-    session_id: Option<String>,
+pub struct ChatRequest {
+    /// The question.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = MAX_MESSAGE_CHARS)))]
+    pub message: String,
+    /// The `session_id` of an earlier answer's `done` event, to ask a follow-up in that
+    /// conversation; without it a new conversation starts.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = "^[0-9a-f]{32}$")))]
+    pub session_id: Option<String>,
+}
+
+/// The `data` of a `sources` event: the passages the answer may cite, numbered as in its [n].
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct SourcesEvent<'a> {
+    pub sources: &'a [Source],
+}
+
+/// The `data` of a `delta` event: the next piece of the answer (markdown).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct DeltaEvent<'a> {
+    pub text: &'a str,
 }
 
 fn is_session_id(id: &str) -> bool {
@@ -65,29 +88,44 @@ pub enum AnswerEvent {
     Error { code: &'static str, message: String },
 }
 
+/// The `data` of a `done` event: how the answer was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Done {
+    /// Pass it with the next question to continue the conversation (null for answers outside a
+    /// session).
     pub session_id: Option<String>,
     /// Rate this answer with `POST /api/feedback`: `<session_id>-<n>`, for answers kept in a
     /// session.
     pub answer_id: Option<String>,
+    /// True when the answer came from the response cache.
     pub cached: bool,
     /// `llm`, `extractive` (no model configured), `fallback` (every model failed) or `no_evidence`.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(extend("enum" = ["llm", "extractive", "fallback", "no_evidence"]))
+    )]
     pub mode: String,
     /// The page offers "Create a ticket" when the docs had no answer or a person was asked for.
     pub escalate: bool,
     pub usage: AnswerUsage,
 }
 
+/// What an answer cost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AnswerUsage {
+    /// The provider that answered (null when no model was asked).
     pub provider: Option<String>,
+    /// The model that answered, or `extractive` or `none`.
     pub model: String,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     /// True when the provider did not report tokens and they were estimated.
     pub estimated: bool,
+    /// Estimated, in US dollars.
     pub cost_usd: f64,
+    /// Passages given to the model.
     pub passages: usize,
 }
 
@@ -124,16 +162,15 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
 
 /// The `/api/chat` framing of an event.
 fn chat_event(event: &AnswerEvent) -> String {
+    fn data(value: impl Serialize) -> serde_json::Value {
+        serde_json::to_value(value).unwrap_or_default()
+    }
     match event {
-        AnswerEvent::Sources(sources) => {
-            sse::event("sources", &serde_json::json!({"sources": sources}))
-        }
-        AnswerEvent::Delta(text) => sse::event("delta", &serde_json::json!({"text": text})),
-        AnswerEvent::Done(done) => {
-            sse::event("done", &serde_json::to_value(done).unwrap_or_default())
-        }
+        AnswerEvent::Sources(sources) => sse::event("sources", &data(SourcesEvent { sources })),
+        AnswerEvent::Delta(text) => sse::event("delta", &data(DeltaEvent { text })),
+        AnswerEvent::Done(done) => sse::event("done", &data(done)),
         AnswerEvent::Error { code, message } => {
-            sse::event("error", &serde_json::json!({"code": code, "message": message}))
+            sse::event("error", &data(ErrorDetail { code, message }))
         }
     }
 }

@@ -3,7 +3,7 @@
 //! scheduled sources.
 
 use ::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use docent_core::crawl::breaker::Gate;
 use docent_core::crawl::decide::{
@@ -20,7 +20,9 @@ use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::crawl::sitemap;
 use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
-use docent_core::domain::{CrawlMessage, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState};
+use docent_core::domain::{
+    CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState,
+};
 use docent_core::ports::{
     Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
     GLOBAL_GATE,
@@ -37,24 +39,86 @@ use crate::Platform;
 /// index of a large library links to ten thousand pages.
 pub const MAX_DISCOVERED_PER_PAGE: usize = 10_000;
 /// Hard ceilings on what one crawl request may ask for.
-const MAX_PAGES_LIMIT: u32 = 100_000;
-const MAX_DEPTH_LIMIT: u32 = 100;
-const MAX_GLOBS: usize = 50;
+pub const MAX_PAGES_LIMIT: u32 = 100_000;
+pub const MAX_DEPTH_LIMIT: u32 = 100;
+/// Include and exclude globs together.
+pub const MAX_GLOBS: usize = 50;
+pub const MAX_GLOB_CHARS: usize = 500;
 
 /// The body of `POST /api/crawls` (and of a scheduled source in `DOCENT_CRAWL_SOURCES`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CrawlRequest {
+    /// Where the crawl starts; it stays on this URL's scheme, host and port, under its directory.
+    #[cfg_attr(feature = "openapi", schemars(url))]
     pub url: String,
+    /// Pages to crawl at most (default DOCENT_CRAWL_MAX_PAGES).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = MAX_PAGES_LIMIT)))]
     pub max_pages: Option<u32>,
+    /// Links to follow from the start page at most (default DOCENT_CRAWL_MAX_DEPTH).
+    #[cfg_attr(feature = "openapi", schemars(range(max = MAX_DEPTH_LIMIT)))]
     pub max_depth: Option<u32>,
+    /// Only URLs matching one of these globs, read as in `.gitignore`: a pattern without `/`
+    /// matches the last path segment at any depth, one with `/` the path from the crawl's start;
+    /// `*` stays within a segment and `**` spans folders; a full URL (with a scheme) matches the
+    /// whole URL. A glob that matched no URL is reported with the job as a warning.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(length(max = MAX_GLOBS), inner(length(min = 1, max = MAX_GLOB_CHARS)))
+    )]
     pub include: Vec<String>,
+    /// No URL matching one of these globs (read as for `include`); exclude wins over include.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(length(max = MAX_GLOBS), inner(length(min = 1, max = MAX_GLOB_CHARS)))
+    )]
     pub exclude: Vec<String>,
+    /// The queue tier (default normal).
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<Priority>"))]
     pub priority: Option<String>,
     /// Only for scheduled sources: when to recrawl (five-field cron, UTC); see [`parse_sources`].
+    /// The API refuses it, so its schema leaves it out.
+    #[cfg_attr(feature = "openapi", schemars(skip))]
     pub schedule: Option<String>,
+}
+
+/// The answer of `POST /api/crawls`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CrawlQueued {
+    /// The job's id.
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "queued")))]
+    pub status: &'static str,
+    /// The start URL, normalised.
+    pub url: String,
+}
+
+/// The answer of `GET /api/crawls`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CrawlList {
+    /// Newest first.
+    pub crawls: Vec<CrawlJob>,
+}
+
+/// The answer of `GET /api/dead-letters`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct DeadLetterList {
+    /// Newest first.
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// The answer of `POST /api/dead-letters/replay`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Replayed {
+    /// Dead letters requeued.
+    pub replayed: usize,
 }
 
 /// How often a scheduled source without its own `schedule` is recrawled: hourly, which conditional
@@ -100,11 +164,18 @@ impl CrawlRequest {
             ));
         }
         if self.include.len() + self.exclude.len() > MAX_GLOBS
-            || self.include.iter().chain(&self.exclude).any(|g| g.is_empty() || g.len() > 500)
+            || self
+                .include
+                .iter()
+                .chain(&self.exclude)
+                .any(|g| g.is_empty() || g.len() > MAX_GLOB_CHARS)
         {
             return Err(ApiError::bad_request(
                 "invalid_request",
-                format!("at most {MAX_GLOBS} include/exclude globs, each 1 to 500 characters"),
+                format!(
+                    "at most {MAX_GLOBS} include/exclude globs, each 1 to {MAX_GLOB_CHARS} \
+                     characters"
+                ),
             ));
         }
         let priority = match self.priority.as_deref() {
@@ -155,11 +226,12 @@ pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Respo
         ));
     }
     let job = start_job(platform, crawl).await?;
+    let location = format!("/api/crawls/{}", job.id);
     let mut response = json_response(
         StatusCode::ACCEPTED,
-        &serde_json::json!({"id": job.id, "status": "queued", "url": job.start_url}),
+        &CrawlQueued { id: job.id, status: "queued", url: job.start_url },
     );
-    if let Ok(location) = format!("/api/crawls/{}", job.id).parse() {
+    if let Ok(location) = location.parse() {
         response.headers_mut().insert(::http::header::LOCATION, location);
     }
     Ok(response)
@@ -176,7 +248,7 @@ pub async fn status<P: Platform>(platform: &P, id: &str) -> Result<Response, Api
 /// `GET /api/crawls`
 pub async fn list<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     let jobs = platform.store().recent_jobs(50).await?;
-    Ok(json_response(StatusCode::OK, &serde_json::json!({"crawls": jobs})))
+    Ok(json_response(StatusCode::OK, &CrawlList { crawls: jobs }))
 }
 
 /// `DELETE /api/crawls/{id}`
@@ -631,12 +703,15 @@ pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> D
 /// `GET /api/dead-letters`
 pub async fn list_dead_letters<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     let letters = platform.store().dead_letters(200).await?;
-    Ok(json_response(StatusCode::OK, &serde_json::json!({"dead_letters": letters})))
+    Ok(json_response(StatusCode::OK, &DeadLetterList { dead_letters: letters }))
 }
 
+/// The body of `POST /api/dead-letters/replay` (optional).
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-struct ReplayRequest {
+pub struct ReplayRequest {
+    /// Only this job's dead letters; all of them without it.
     job: Option<String>,
 }
 
@@ -654,7 +729,7 @@ pub async fn replay_dead_letters<P: Platform>(
     for group in messages.chunks(100) {
         platform.queue().send_batch(group).await.map_err(|e| ApiError::internal("queue", e))?;
     }
-    Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({"replayed": messages.len()})))
+    Ok(json_response(StatusCode::ACCEPTED, &Replayed { replayed: messages.len() }))
 }
 
 /// Cron: re-enqueues the work of stalled jobs (their messages were lost), then starts the scheduled

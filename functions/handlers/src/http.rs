@@ -48,6 +48,23 @@ impl std::fmt::Debug for Body {
     }
 }
 
+/// The body of every error response (API.md).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+/// What went wrong: also the `data` of an `error` event in a chat stream.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ErrorDetail<'a> {
+    /// Stable and snake_case, for programs (`rate_limited`, `invalid_request`, ...).
+    pub code: &'a str,
+    /// For people: what is wrong and how to fix it.
+    pub message: &'a str,
+}
+
 /// An error answered as `{"error": {"code", "message"}}` (API.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -83,10 +100,8 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut response = json_response(
-            self.status,
-            &serde_json::json!({"error": {"code": self.code, "message": self.message}}),
-        );
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: &self.message } };
+        let mut response = json_response(self.status, &body);
         let retry_after =
             self.retry_after.or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
         if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {

@@ -20,7 +20,10 @@ mod kv_state;
 pub mod limits;
 pub mod mcp;
 pub mod openai;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod retrieve;
+pub mod routes;
 pub mod tickets;
 pub mod webhooks;
 
@@ -30,6 +33,7 @@ use docent_core::ports::{Clock, CrawlQueue, FetchGate, Fetcher, KeyValue, ModelR
 use docent_store::api::{AnswerStore, CrawlStore, DocumentStore, TicketStore, VectorStore};
 
 pub use crate::http::{ApiError, Body, Request, Response};
+use crate::routes::{Access, Handler, Lookup, ROUTES};
 
 /// Everything a function may touch, provided by a platform shell. Cheap to clone (shells keep their
 /// bindings behind an `Rc`): a streamed answer owns a clone while the client reads it.
@@ -77,64 +81,9 @@ pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output =
 /// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
-/// A route: method, path pattern (`{id}` matches one segment) and whether it needs the admin key.
-struct Route {
-    method: Method,
-    pattern: &'static str,
-    admin: bool,
-}
-
-const fn route(method: Method, pattern: &'static str, admin: bool) -> Route {
-    Route { method, pattern, admin }
-}
-
-const ROUTES: &[Route] = &[
-    route(Method::GET, "/healthz", false),
-    route(Method::GET, "/openapi.json", false),
-    route(Method::GET, "/api/search", false),
-    route(Method::POST, "/api/chat", false),
-    route(Method::GET, "/v1/models", false),
-    route(Method::POST, "/v1/chat/completions", false),
-    route(Method::POST, "/api/feedback", false),
-    route(Method::GET, "/api/feedback", true),
-    route(Method::GET, "/api/usage", true),
-    route(Method::POST, "/api/crawls", true),
-    route(Method::GET, "/api/crawls", true),
-    route(Method::GET, "/api/crawls/{id}", true),
-    route(Method::DELETE, "/api/crawls/{id}", true),
-    route(Method::GET, "/api/index", true),
-    route(Method::GET, "/api/dead-letters", true),
-    route(Method::POST, "/api/dead-letters/replay", true),
-    route(Method::POST, "/hooks/{source}", false),
-    // Ticket routes authorise per ticket (admin key or the requester's token); see `tickets`.
-    route(Method::POST, "/api/tickets", false),
-    route(Method::GET, "/api/tickets", true),
-    route(Method::GET, "/api/tickets/{id}", false),
-    route(Method::PATCH, "/api/tickets/{id}", false),
-    // MCP authenticates with the admin key or an API key; see `mcp`.
-    route(Method::POST, "/mcp", false),
-    route(Method::GET, "/mcp", false),
-    route(Method::DELETE, "/mcp", false),
-];
-
-/// The path patterns Docent serves (for the OpenAPI consistency test).
+/// The path patterns Docent serves, with their methods (for the OpenAPI consistency test).
 pub fn route_patterns() -> impl Iterator<Item = (&'static str, &'static str)> {
     ROUTES.iter().map(|r| (r.method.as_str(), r.pattern))
-}
-
-fn matches<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
-    let (mut p, mut s) = (pattern.split('/'), path.split('/'));
-    let mut params = Vec::new();
-    loop {
-        match (p.next(), s.next()) {
-            (None, None) => return Some(params),
-            (Some(seg), Some(value)) if seg.starts_with('{') && !value.is_empty() => {
-                params.push(value)
-            }
-            (Some(seg), Some(value)) if seg == value => {}
-            _ => return None,
-        }
-    }
 }
 
 /// Serves one HTTP request.
@@ -147,25 +96,29 @@ pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
 
 async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Response, ApiError> {
     let path = request.uri().path().to_string();
-    let candidates: Vec<&Route> =
-        ROUTES.iter().filter(|r| matches(r.pattern, &path).is_some()).collect();
     let method =
         if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
-    let Some(route) = candidates.iter().find(|r| r.method == method) else {
-        if candidates.is_empty() {
-            return Err(ApiError::not_found(format!("no route for {path}; see /openapi.json")));
+    let (route, params) = match routes::lookup(&method, &path) {
+        Lookup::Found(route, params) => (route, params),
+        Lookup::NotFound => {
+            return Err(ApiError::not_found(format!("no route for {path}; see /openapi.json")))
         }
-        let allowed: Vec<&str> = candidates.iter().map(|r| r.method.as_str()).collect();
-        let mut response = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed on {path}; use {}", request.method(), allowed.join(", ")),
-        )
-        .into_response();
-        if let Ok(value) = allowed.join(", ").parse() {
-            response.headers_mut().insert(header::ALLOW, value);
+        Lookup::WrongMethod(allowed) => {
+            let mut response = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not allowed on {path}; use {}",
+                    request.method(),
+                    allowed.join(", ")
+                ),
+            )
+            .into_response();
+            if let Ok(value) = allowed.join(", ").parse() {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return Ok(response);
         }
-        return Ok(response);
     };
     if request.body().len() > platform.config().max_request_bytes {
         return Err(ApiError::new(
@@ -174,116 +127,87 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             format!("request bodies are limited to {} bytes", platform.config().max_request_bytes),
         ));
     }
-    if route.admin {
+    if route.access == Access::Admin {
         crate::http::require_admin(&request, platform.config().admin_key.as_deref())?;
     }
-    let params = matches(route.pattern, &path).unwrap_or_default();
-    match (route.method.as_str(), route.pattern) {
-        ("GET", "/healthz") => health(platform).await,
-        ("GET", "/openapi.json") => {
+    if let Some(limit) = route.limit {
+        let budget = (limit.budget)(platform.config());
+        limits::rate_limit(platform, &request, limit.scope, budget, limit.what).await?;
+    }
+    match route.handler {
+        Handler::Health => health(platform).await,
+        Handler::OpenApi => {
             let mut response = http::json_response(StatusCode::OK, &serde_json::Value::Null);
             *response.body_mut() = Body::Full(OPENAPI_JSON.as_bytes().into());
             Ok(response)
         }
-        ("GET", "/api/search") => {
-            limits::rate_limit(
-                platform,
-                &request,
-                "search",
-                platform.config().search_rate_limit,
-                "searches",
-            )
-            .await?;
-            retrieve::search(platform, &request).await
-        }
-        ("POST", "/api/chat") => {
-            limits::rate_limit(
-                platform,
-                &request,
-                "chat",
-                platform.config().chat_rate_limit,
-                "questions",
-            )
-            .await?;
-            chat::chat(platform, &request).await
-        }
-        ("GET", "/v1/models") => Ok(openai::models()),
-        ("POST", "/v1/chat/completions") => {
-            limits::rate_limit(
-                platform,
-                &request,
-                "chat",
-                platform.config().chat_rate_limit,
-                "questions",
-            )
-            .await?;
-            openai::chat_completions(platform, &request).await
-        }
-        ("POST", "/api/feedback") => {
-            limits::rate_limit(
-                platform,
-                &request,
-                "feedback",
-                platform.config().chat_rate_limit,
-                "ratings",
-            )
-            .await?;
-            feedback::record(platform, &request).await
-        }
-        ("GET", "/api/feedback") => feedback::list(platform, &request).await,
-        ("GET", "/api/usage") => feedback::usage(platform, &request).await,
-        ("POST", "/api/crawls") => crawl::start(platform, &request).await,
-        ("GET", "/api/crawls") => crawl::list(platform).await,
-        ("GET", "/api/crawls/{id}") => crawl::status(platform, params[0]).await,
-        ("DELETE", "/api/crawls/{id}") => crawl::cancel(platform, params[0]).await,
-        ("GET", "/api/index") => index_stats(platform).await,
-        ("GET", "/api/dead-letters") => crawl::list_dead_letters(platform).await,
-        ("POST", "/api/dead-letters/replay") => {
-            crawl::replay_dead_letters(platform, &request).await
-        }
-        ("POST", "/hooks/{source}") => webhooks::receive(platform, &request, params[0]).await,
-        ("POST", "/api/tickets") => tickets::create_route(platform, &request).await,
-        ("GET", "/api/tickets") => tickets::list_route(platform, &request).await,
-        ("GET", "/api/tickets/{id}") => tickets::get_route(platform, &request, params[0]).await,
-        ("PATCH", "/api/tickets/{id}") => {
-            tickets::update_route(platform, &request, params[0]).await
-        }
-        ("POST", "/mcp") => mcp::post(platform, &request).await,
-        ("GET" | "DELETE", "/mcp") => Ok(mcp::method_not_allowed()),
-        _ => Err(ApiError::not_found(format!("no route for {path}"))),
+        Handler::Search => retrieve::search(platform, &request).await,
+        Handler::Chat => chat::chat(platform, &request).await,
+        Handler::Models => Ok(openai::models()),
+        Handler::ChatCompletions => openai::chat_completions(platform, &request).await,
+        Handler::RecordFeedback => feedback::record(platform, &request).await,
+        Handler::ListFeedback => feedback::list(platform, &request).await,
+        Handler::Usage => feedback::usage(platform, &request).await,
+        Handler::StartCrawl => crawl::start(platform, &request).await,
+        Handler::ListCrawls => crawl::list(platform).await,
+        Handler::CrawlStatus => crawl::status(platform, params[0]).await,
+        Handler::CancelCrawl => crawl::cancel(platform, params[0]).await,
+        Handler::IndexStats => index_stats(platform).await,
+        Handler::ListDeadLetters => crawl::list_dead_letters(platform).await,
+        Handler::ReplayDeadLetters => crawl::replay_dead_letters(platform, &request).await,
+        Handler::Webhook => webhooks::receive(platform, &request, params[0]).await,
+        Handler::CreateTicket => tickets::create_route(platform, &request).await,
+        Handler::ListTickets => tickets::list_route(platform, &request).await,
+        Handler::GetTicket => tickets::get_route(platform, &request, params[0]).await,
+        Handler::UpdateTicket => tickets::update_route(platform, &request, params[0]).await,
+        Handler::Mcp => mcp::post(platform, &request).await,
+        Handler::McpNotOffered => Ok(mcp::method_not_allowed()),
     }
+}
+
+/// The answer of `GET /healthz`.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Health {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "ok")))]
+    pub status: &'static str,
+    /// `cloudflare`, `spin` or `native`.
+    pub platform: &'static str,
+    /// Changes whenever the indexed content changes.
+    pub index_version: u64,
 }
 
 async fn health<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     // Reading the index version proves the store answers.
     let version =
         platform.store().index_version().await.map_err(|e| ApiError::internal("store", e))?;
-    Ok(http::json_response(
-        StatusCode::OK,
-        &serde_json::json!({"status": "ok", "platform": platform.name(), "index_version": version}),
-    ))
+    let health = Health { status: "ok", platform: platform.name(), index_version: version };
+    Ok(http::json_response(StatusCode::OK, &health))
+}
+
+/// The answer of `GET /api/index`.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct IndexStats {
+    /// Indexed pages.
+    pub documents: u64,
+    /// Indexed passages (chunks) of those pages.
+    pub chunks: u64,
+    /// Changes whenever the indexed content changes.
+    pub index_version: u64,
 }
 
 async fn index_stats<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     let counts = platform.store().counts().await?;
     let version = platform.store().index_version().await?;
-    Ok(http::json_response(
-        StatusCode::OK,
-        &serde_json::json!({"documents": counts.documents, "chunks": counts.chunks, "index_version": version}),
-    ))
+    let stats =
+        IndexStats { documents: counts.documents, chunks: counts.chunks, index_version: version };
+    Ok(http::json_response(StatusCode::OK, &stats))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn route_matching() {
-        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/abc"), Some(vec!["abc"]));
-        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/"), None);
-        assert_eq!(matches("/api/crawls/{id}", "/api/crawls/a/b"), None);
-        assert_eq!(matches("/api/crawls", "/api/crawls"), Some(vec![]));
-    }
 
     #[test]
     fn openapi_documents_every_route() {

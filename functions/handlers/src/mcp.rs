@@ -11,6 +11,7 @@
 //! Authentication: `Authorization: Bearer <admin key or one of DOCENT_API_KEYS>`.
 
 use ::http::{header, HeaderValue, StatusCode};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use docent_core::domain::sha256_hex;
@@ -20,7 +21,13 @@ use docent_core::ports::Clock;
 use docent_store::api::TicketStore;
 
 use crate::http::{bearer_token, json_response, ApiError, Body, Request, Response};
+// The limits of the question (`chat::answer` checks it) and of `/api/search`'s text, for the input
+// schemas.
+#[cfg(feature = "openapi")]
+use crate::chat::MAX_MESSAGE_CHARS;
 use crate::retrieve::search_results;
+#[cfg(feature = "openapi")]
+use crate::retrieve::MAX_QUERY_CHARS;
 use crate::tickets::{self, CreateTicket, UpdateTicket};
 use crate::{chat, Platform};
 
@@ -33,6 +40,140 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
+
+/// A tool Docent offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    SearchDocs,
+    Ask,
+    CreateTicket,
+    GetTicket,
+    ListTickets,
+    UpdateTicket,
+}
+
+/// A tool as `tools/list` presents it; its input schema comes from its argument type (see
+/// [`TOOLS_JSON`]).
+#[derive(Debug)]
+pub struct ToolSpec {
+    pub tool: Tool,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+}
+
+/// Every tool, in the order `tools/list` gives them.
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        tool: Tool::SearchDocs,
+        name: "search_docs",
+        title: "Search the documentation",
+        description:
+            "Ranked passages from the crawled documentation, each with its URL (deep-linked \
+             to the section).",
+    },
+    ToolSpec {
+        tool: Tool::Ask,
+        name: "ask",
+        title: "Ask the documentation",
+        description:
+            "A grounded answer to a question, citing its sources as [n]. Says so when the \
+             documentation has no answer.",
+    },
+    ToolSpec {
+        tool: Tool::CreateTicket,
+        name: "create_ticket",
+        title: "Create a support ticket",
+        description: "Opens a ticket for a person to handle.",
+    },
+    ToolSpec {
+        tool: Tool::GetTicket,
+        name: "get_ticket",
+        title: "Get a ticket",
+        description: "A ticket with its comments and audit log.",
+    },
+    ToolSpec {
+        tool: Tool::ListTickets,
+        name: "list_tickets",
+        title: "List tickets",
+        description: "Recently updated tickets, optionally only those with one status.",
+    },
+    ToolSpec {
+        tool: Tool::UpdateTicket,
+        name: "update_ticket",
+        title: "Update a ticket",
+        description: "Changes status (open → pending → resolved/closed), assignee, and/or adds a \
+                      comment.",
+    },
+];
+
+/// The `tools/list` entries: [`TOOLS`] with each tool's input schema, generated from the argument
+/// types below by the OpenAPI generator (the Worker does not carry it) and checked by its test.
+pub const TOOLS_JSON: &str = include_str!("mcp_tools.json");
+
+/// Passages `search_docs` returns when `k` is not given, and the most it returns.
+pub const SEARCH_DOCS_DEFAULT_K: u32 = 5;
+pub const SEARCH_DOCS_MAX_K: u32 = 20;
+
+// The arguments of the lenient tools are read as they always were: a value of the wrong type counts
+// as absent (a missing `query` is reported by name, a `k` that is not a whole number means the
+// default). Their schemas say what is meant.
+
+/// The arguments of `search_docs`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(deny_unknown_fields))]
+pub struct SearchDocsArgs {
+    /// What to look for.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "String", length(min = 1, max = MAX_QUERY_CHARS))
+    )]
+    pub query: Option<Value>,
+    /// How many passages, at most.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(
+            with = "Option<u32>",
+            range(min = 1, max = SEARCH_DOCS_MAX_K),
+            extend("default" = SEARCH_DOCS_DEFAULT_K)
+        )
+    )]
+    pub k: Option<Value>,
+}
+
+/// The arguments of `ask`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(deny_unknown_fields))]
+pub struct AskArgs {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "String", length(min = 1, max = MAX_MESSAGE_CHARS))
+    )]
+    pub question: Option<Value>,
+}
+
+/// The ticket `get_ticket` reads and `update_ticket` changes (whose other arguments are
+/// [`UpdateTicket`]).
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(deny_unknown_fields))]
+pub struct TicketId {
+    /// The ticket's id (`t_...`).
+    #[cfg_attr(feature = "openapi", schemars(with = "String"))]
+    pub id: Option<Value>,
+}
+
+/// The arguments of `list_tickets`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(deny_unknown_fields))]
+pub struct ListTicketsArgs {
+    /// Only tickets with this status.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<TicketStatus>"))]
+    pub status: Option<Value>,
+}
 
 /// `GET` and `DELETE /mcp`: no server-initiated stream, no server-side session to end.
 pub fn method_not_allowed() -> Response {
@@ -213,67 +354,18 @@ async fn handle_message<P: Platform>(platform: &P, message: Value) -> Option<Val
             let Some(name) = params.get("name").and_then(Value::as_str) else {
                 return Some(error(id, INVALID_PARAMS, "tools/call needs params.name"));
             };
-            if !tool_definitions().iter().any(|t| t["name"] == name) {
+            let Some(spec) = TOOLS.iter().find(|t| t.name == name) else {
                 return Some(error(id, INVALID_PARAMS, &format!("unknown tool {name}")));
-            }
+            };
             let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
-            result(id, call_tool(platform, name, arguments).await)
+            result(id, call_tool(platform, spec.tool, arguments).await)
         }
         other => error(id, METHOD_NOT_FOUND, &format!("method {other} is not supported")),
     })
 }
 
 fn tool_definitions() -> Vec<Value> {
-    let status = json!({"type": "string", "enum": ["open", "pending", "resolved", "closed"]});
-    vec![
-        json!({
-            "name": "search_docs",
-            "title": "Search the documentation",
-            "description": "Ranked passages from the crawled documentation, each with its URL (deep-linked to the section).",
-            "inputSchema": {"type": "object", "properties": {
-                "query": {"type": "string", "minLength": 1, "maxLength": 500},
-                "k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
-                "required": ["query"], "additionalProperties": false},
-        }),
-        json!({
-            "name": "ask",
-            "title": "Ask the documentation",
-            "description": "A grounded answer to a question, citing its sources as [n]. Says so when the documentation has no answer.",
-            "inputSchema": {"type": "object", "properties": {"question": {"type": "string", "minLength": 1, "maxLength": 4000}},
-                "required": ["question"], "additionalProperties": false},
-        }),
-        json!({
-            "name": "create_ticket",
-            "title": "Create a support ticket",
-            "description": "Opens a ticket for a person to handle.",
-            "inputSchema": {"type": "object", "properties": {
-                "subject": {"type": "string", "minLength": 1, "maxLength": 200},
-                "description": {"type": "string", "maxLength": 10000},
-                "email": {"type": "string"}},
-                "required": ["subject"], "additionalProperties": false},
-        }),
-        json!({
-            "name": "get_ticket",
-            "title": "Get a ticket",
-            "description": "A ticket with its comments and audit log.",
-            "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"], "additionalProperties": false},
-        }),
-        json!({
-            "name": "list_tickets",
-            "title": "List tickets",
-            "description": "Recently updated tickets, optionally only those with one status.",
-            "inputSchema": {"type": "object", "properties": {"status": status}, "additionalProperties": false},
-        }),
-        json!({
-            "name": "update_ticket",
-            "title": "Update a ticket",
-            "description": "Changes status (open → pending → resolved/closed), assignee, and/or adds a comment.",
-            "inputSchema": {"type": "object", "properties": {
-                "id": {"type": "string"}, "status": status,
-                "assignee": {"type": ["string", "null"]}, "comment": {"type": "string", "maxLength": 10000}},
-                "required": ["id"], "additionalProperties": false},
-        }),
-    ]
+    serde_json::from_str(TOOLS_JSON).expect("mcp_tools.json is a JSON array (generated)")
 }
 
 /// A tool result: text for the model, the same data as structured content for programs.
@@ -286,17 +378,28 @@ fn tool_error(message: impl Into<String>) -> Value {
     json!({"content": [{"type": "text", "text": message.into()}], "isError": true})
 }
 
-fn arg<'a>(arguments: &'a Value, name: &str) -> Result<&'a str, String> {
-    arguments
-        .get(name)
+/// A tool's arguments as its type.
+fn args<T: serde::de::DeserializeOwned>(arguments: &Value) -> Result<T, String> {
+    serde_json::from_value(arguments.clone()).map_err(|e| format!("invalid arguments: {e}"))
+}
+
+/// The arguments of a lenient tool: every field absent unless `arguments` is an object.
+fn lenient<T: serde::de::DeserializeOwned + Default>(arguments: &Value) -> T {
+    serde_json::from_value(arguments.clone()).unwrap_or_default()
+}
+
+/// A string argument that must be there and not blank, trimmed.
+fn required<'a>(value: &'a Option<Value>, name: &str) -> Result<&'a str, String> {
+    value
+        .as_ref()
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| format!("argument `{name}` (a non-empty string) is required"))
 }
 
-async fn call_tool<P: Platform>(platform: &P, name: &str, arguments: Value) -> Value {
-    match run_tool(platform, name, &arguments).await {
+async fn call_tool<P: Platform>(platform: &P, tool: Tool, arguments: Value) -> Value {
+    match run_tool(platform, tool, &arguments).await {
         Ok(value) => value,
         Err(message) => tool_error(message),
     }
@@ -304,14 +407,17 @@ async fn call_tool<P: Platform>(platform: &P, name: &str, arguments: Value) -> V
 
 async fn run_tool<P: Platform>(
     platform: &P,
-    name: &str,
+    tool: Tool,
     arguments: &Value,
 ) -> Result<Value, String> {
     let api = |e: ApiError| e.message;
-    match name {
-        "search_docs" => {
-            let query = arg(arguments, "query")?;
-            let k = arguments.get("k").and_then(Value::as_u64).unwrap_or(5).clamp(1, 20) as u32;
+    match tool {
+        Tool::SearchDocs => {
+            let input: SearchDocsArgs = lenient(arguments);
+            let query = required(&input.query, "query")?;
+            let k = input.k.as_ref().and_then(Value::as_u64);
+            let k = k.unwrap_or(SEARCH_DOCS_DEFAULT_K.into()).clamp(1, SEARCH_DOCS_MAX_K.into());
+            let k = k as u32;
             let results = search_results(
                 platform,
                 query,
@@ -334,8 +440,9 @@ async fn run_tool<P: Platform>(
             };
             Ok(tool_result(text, json!({"results": results})))
         }
-        "ask" => {
-            let question = arg(arguments, "question")?;
+        Tool::Ask => {
+            let input: AskArgs = lenient(arguments);
+            let question = required(&input.question, "question")?;
             let answer = chat::answer(platform, question).await.map_err(api)?;
             let sources: Vec<String> = answer
                 .sources
@@ -352,17 +459,17 @@ async fn run_tool<P: Platform>(
                 json!({"answer": answer.text, "sources": answer.sources, "escalate": answer.escalate}),
             ))
         }
-        "create_ticket" => {
-            let input: CreateTicket = serde_json::from_value(arguments.clone())
-                .map_err(|e| format!("invalid arguments: {e}"))?;
+        Tool::CreateTicket => {
+            let input: CreateTicket = args(arguments)?;
             let (ticket, _) = tickets::create(platform, input, "mcp", None).await.map_err(api)?;
             Ok(tool_result(
                 format!("Created ticket {} ({}).", ticket.id, ticket.status.as_str()),
                 json!({"ticket": ticket}),
             ))
         }
-        "get_ticket" => {
-            let id = arg(arguments, "id")?;
+        Tool::GetTicket => {
+            let input: TicketId = lenient(arguments);
+            let id = required(&input.id, "id")?;
             let (ticket, _) = platform
                 .store()
                 .ticket(id)
@@ -380,8 +487,9 @@ async fn run_tool<P: Platform>(
             );
             Ok(tool_result(text, json!({"ticket": ticket, "audit": audit})))
         }
-        "list_tickets" => {
-            let status = match arguments.get("status").and_then(Value::as_str) {
+        Tool::ListTickets => {
+            let input: ListTicketsArgs = lenient(arguments);
+            let status = match input.status.as_ref().and_then(Value::as_str) {
                 None => None,
                 Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| {
                     format!("status must be open, pending, resolved or closed, not `{s}`")
@@ -399,21 +507,21 @@ async fn run_tool<P: Platform>(
             };
             Ok(tool_result(text, json!({"tickets": list})))
         }
-        "update_ticket" => {
-            let id = arg(arguments, "id")?.to_string();
+        Tool::UpdateTicket => {
+            // `id` names the ticket, and every other argument is the change.
+            let ticket: TicketId = lenient(arguments);
+            let id = required(&ticket.id, "id")?.to_string();
             let mut fields = arguments.clone();
             if let Some(object) = fields.as_object_mut() {
                 object.remove("id");
             }
-            let input: UpdateTicket =
-                serde_json::from_value(fields).map_err(|e| format!("invalid arguments: {e}"))?;
+            let input: UpdateTicket = args(&fields)?;
             let ticket = tickets::update(platform, &id, input, "mcp").await.map_err(api)?;
             Ok(tool_result(
                 format!("Ticket {} is {}.", ticket.id, ticket.status.as_str()),
                 json!({"ticket": ticket}),
             ))
         }
-        other => Err(format!("unknown tool {other}")),
     }
 }
 
@@ -438,6 +546,8 @@ mod tests {
             names,
             ["search_docs", "ask", "create_ticket", "get_ticket", "list_tickets", "update_ticket"]
         );
+        let table: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        assert_eq!(names, table, "mcp_tools.json lists the tools of TOOLS, in order");
         for tool in &tools {
             assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
         }

@@ -4,10 +4,11 @@
 //! API defines.
 
 use ::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use docent_core::llm::prompt::Turn;
 use docent_core::ports::Clock;
+use docent_core::retrieval::answer::Source;
 
 use crate::chat::{answer_stream, checked_message, collect_answer, AnswerEvent, Done, Question};
 use crate::http::{event_stream, json_response, parse_json, ApiError, Request, Response};
@@ -15,21 +16,32 @@ use crate::Platform;
 
 /// The one model Docent serves: answers grounded in the indexed pages.
 pub const MODEL_ID: &str = "docent";
-const MAX_MESSAGES: usize = 100;
+/// The most messages one request may carry.
+pub const MAX_MESSAGES: usize = 100;
 
+/// The body of `POST /v1/chat/completions` (the OpenAI request; only these fields matter).
 #[derive(Debug, Deserialize)]
-struct CompletionRequest {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CompletionRequest {
+    /// `docent`, the one model, if given.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = [MODEL_ID, null])))]
     model: Option<String>,
+    /// The conversation, oldest first; the last user message is the question.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = MAX_MESSAGES)))]
     messages: Vec<Message>,
+    /// Send the answer as server-sent `chat.completion.chunk`s.
     #[serde(default)]
     stream: bool,
     // Other OpenAI parameters (temperature, max_tokens, ...) are accepted and have no effect on an
     // answer quoted from the docs.
 }
 
+/// One message of the conversation.
 #[derive(Debug, Deserialize)]
-struct Message {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Message {
+    /// `user` or `assistant`; other roles (`system`, ...) are ignored.
     role: String,
     #[serde(default)]
     content: Content,
@@ -37,20 +49,143 @@ struct Message {
 
 /// A message's content: a string, or a list of parts of which the text parts count.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(untagged)]
-enum Content {
+pub enum Content {
     Text(String),
     Parts(Vec<Part>),
     #[default]
     None,
 }
 
+/// A part of a message's content; only `text` parts are read.
 #[derive(Debug, Deserialize)]
-struct Part {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Part {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
     text: Option<String>,
+}
+
+/// The answer of `GET /v1/models`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ModelList {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "list")))]
+    pub object: &'static str,
+    pub data: Vec<Model>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Model {
+    pub id: &'static str,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "model")))]
+    pub object: &'static str,
+    pub created: u64,
+    pub owned_by: &'static str,
+}
+
+/// A whole answer (`stream` false): an OpenAI `chat.completion`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ChatCompletion {
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "chat.completion")))]
+    pub object: &'static str,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    pub model: &'static str,
+    pub choices: Vec<CompletionChoice>,
+    pub usage: CompletionUsage,
+    /// Beyond the OpenAI schema (clients ignore unknown fields): the passages cited as [n].
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CompletionChoice {
+    pub index: u32,
+    pub message: AssistantMessage,
+    pub finish_reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct AssistantMessage {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "assistant")))]
+    pub role: &'static str,
+    /// The answer (markdown, citations [n]).
+    pub content: String,
+}
+
+/// The tokens an answer used.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CompletionUsage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_tokens: u32,
+}
+
+/// One server-sent piece of a streamed answer: an OpenAI `chat.completion.chunk`. The last one
+/// carries `finish_reason`, `usage` and `sources`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ChatCompletionChunk {
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "chat.completion.chunk")))]
+    pub object: &'static str,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    pub model: &'static str,
+    pub choices: Vec<ChunkChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(with = "CompletionUsage"))]
+    pub usage: Option<CompletionUsage>,
+    /// Beyond the OpenAI schema: the passages cited as [n].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Vec<Source>"))]
+    pub sources: Option<Vec<Source>>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ChunkChoice {
+    pub index: u32,
+    pub delta: ChunkDelta,
+    /// `stop` on the last chunk, else null.
+    pub finish_reason: Option<&'static str>,
+}
+
+/// What a chunk adds to the message: the role first, then pieces of the content.
+#[derive(Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ChunkDelta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(with = "String", extend("const" = "assistant")))]
+    pub role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(with = "String"))]
+    pub content: Option<String>,
+}
+
+/// An error in the middle of a stream, as OpenAI sends it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct StreamError<'a> {
+    pub error: StreamErrorDetail<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct StreamErrorDetail<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    /// Always `server_error`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 impl Content {
@@ -70,10 +205,8 @@ impl Content {
 
 /// `GET /v1/models`
 pub fn models() -> Response {
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "docent"}]}),
-    )
+    let model = Model { id: MODEL_ID, object: "model", created: 0, owned_by: "docent" };
+    json_response(StatusCode::OK, &ModelList { object: "list", data: vec![model] })
 }
 
 /// `POST /v1/chat/completions`
@@ -122,63 +255,71 @@ pub async fn chat_completions<P: Platform>(
                     return Err(ApiError::new(StatusCode::BAD_GATEWAY, code, message))
                 }
                 AnswerEvent::Done(done) => {
-                    return Ok(json_response(
-                        StatusCode::OK,
-                        &serde_json::json!({
-                            "id": id,
-                            "object": "chat.completion",
-                            "created": created,
-                            "model": MODEL_ID,
-                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                            "usage": usage(&done),
-                            // Beyond the OpenAI schema (clients ignore unknown fields): the
-                            // passages cited as [n].
-                            "sources": sources,
-                        }),
-                    ));
+                    let completion = ChatCompletion {
+                        id,
+                        object: "chat.completion",
+                        created,
+                        model: MODEL_ID,
+                        choices: vec![CompletionChoice {
+                            index: 0,
+                            message: AssistantMessage { role: "assistant", content: text },
+                            finish_reason: "stop",
+                        }],
+                        usage: usage(&done),
+                        sources,
+                    };
+                    return Ok(json_response(StatusCode::OK, &completion));
                 }
             }
         }
         return Err(ApiError::internal("answer", "the answer ended without a result"));
     }
     let mut sources = Vec::new();
-    let chunk = move |delta: serde_json::Value, finish: Option<&str>| {
-        serde_json::json!({
-            "id": id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": MODEL_ID,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        })
+    let chunk = move |delta: ChunkDelta, finish_reason: Option<&'static str>| ChatCompletionChunk {
+        id: id.clone(),
+        object: "chat.completion.chunk",
+        created,
+        model: MODEL_ID,
+        choices: vec![ChunkChoice { index: 0, delta, finish_reason }],
+        usage: None,
+        sources: None,
     };
     // OpenAI streams are unnamed events: `data:` lines only, ended by `data: [DONE]`.
-    let data = |value: serde_json::Value| format!("data: {value}\n\n");
+    fn data(value: impl Serialize) -> String {
+        format!("data: {}\n\n", serde_json::to_value(value).unwrap_or_default())
+    }
     let stream = answer_stream(platform.clone(), question, move |event| match event {
         AnswerEvent::Sources(found) => {
             sources = found;
-            vec![data(chunk(serde_json::json!({"role": "assistant", "content": ""}), None))]
+            let role = ChunkDelta { role: Some("assistant"), content: Some(String::new()) };
+            vec![data(chunk(role, None))]
         }
-        AnswerEvent::Delta(piece) => vec![data(chunk(serde_json::json!({"content": piece}), None))],
+        AnswerEvent::Delta(piece) => {
+            vec![data(chunk(ChunkDelta { role: None, content: Some(piece) }, None))]
+        }
         AnswerEvent::Done(done) => {
-            let mut last = chunk(serde_json::json!({}), Some("stop"));
-            last["usage"] = usage(&done);
-            last["sources"] = serde_json::json!(sources);
+            let last = ChatCompletionChunk {
+                usage: Some(usage(&done)),
+                sources: Some(std::mem::take(&mut sources)),
+                ..chunk(ChunkDelta::default(), Some("stop"))
+            };
             vec![data(last), "data: [DONE]\n\n".to_string()]
         }
         // The OpenAI wire format for an error in the middle of a stream.
-        AnswerEvent::Error { code, message } => vec![data(
-            serde_json::json!({"error": {"code": code, "message": message, "type": "server_error"}}),
-        )],
+        AnswerEvent::Error { code, message } => {
+            let detail = StreamErrorDetail { code, message: &message, kind: "server_error" };
+            vec![data(StreamError { error: detail })]
+        }
     });
     Ok(event_stream(stream))
 }
 
-fn usage(done: &Done) -> serde_json::Value {
-    serde_json::json!({
-        "prompt_tokens": done.usage.prompt_tokens,
-        "completion_tokens": done.usage.completion_tokens,
-        "total_tokens": done.usage.prompt_tokens + done.usage.completion_tokens,
-    })
+fn usage(done: &Done) -> CompletionUsage {
+    CompletionUsage {
+        prompt_tokens: done.usage.prompt_tokens,
+        completion_tokens: done.usage.completion_tokens,
+        total_tokens: done.usage.prompt_tokens + done.usage.completion_tokens,
+    }
 }
 
 /// The conversation before the question, as (user, assistant) turns; system messages and unanswered

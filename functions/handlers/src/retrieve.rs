@@ -20,8 +20,14 @@ use crate::gateway::within;
 use crate::http::{json_response, query_param, ApiError, Body, Request, Response};
 use crate::Platform;
 
-const MAX_QUERY_CHARS: usize = 500;
-const MAX_K: u32 = 50;
+/// The longest search text (`q`, and the MCP `search_docs` query).
+pub const MAX_QUERY_CHARS: usize = 500;
+/// The most results one search returns.
+pub const MAX_K: u32 = 50;
+/// Results returned when `k` is not given.
+pub const DEFAULT_K: u32 = 10;
+/// The longest `prefix`.
+pub const MAX_PREFIX_CHARS: usize = 2_000;
 /// Candidates fetched per requested result, so de-duplication by section still fills the page.
 const OVERFETCH: u32 = 3;
 
@@ -306,13 +312,98 @@ async fn vector_hits<P: Platform>(
 
 /// A search result as `/api/search` and the MCP `search_docs` tool return it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SearchResult {
+    /// The page URL, with the `#fragment` of the section when known.
     pub url: String,
     pub title: String,
+    /// The heading of the section the passage is in.
     pub heading: String,
+    /// The passage around the query's terms.
     pub snippet: String,
+    /// Higher is better; comparable within one search only.
     pub score: f64,
     pub chunk_id: String,
+}
+
+/// The answer of `GET /api/search`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct SearchResponse<'a> {
+    /// The search text, trimmed.
+    pub query: &'a str,
+    /// Best first.
+    pub results: Vec<SearchResult>,
+    /// The index version the results come from (part of the ETag).
+    pub index_version: u64,
+}
+
+/// The query parameters of `GET /api/search`.
+#[derive(Debug)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct SearchParams {
+    /// The search text.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = MAX_QUERY_CHARS)))]
+    pub q: String,
+    /// How many results, at most.
+    #[cfg_attr(feature = "openapi", schemars(default = "default_k", range(min = 1, max = MAX_K)))]
+    pub k: u32,
+    /// hybrid (lexical and vector rankings fused by reciprocal rank fusion), lexical (full-text
+    /// BM25) or vector (nearest embeddings); default DOCENT_SEARCH_MODE.
+    pub mode: Option<SearchMode>,
+    /// Only results whose URL starts with this http(s) prefix: one site, or one section of it.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(length(max = MAX_PREFIX_CHARS), regex(pattern = "^https?://"))
+    )]
+    pub prefix: Option<String>,
+}
+
+fn default_k() -> u32 {
+    DEFAULT_K
+}
+
+impl SearchParams {
+    /// Reads and checks the parameters; the error names the one that is wrong.
+    pub fn from_request(request: &Request) -> Result<SearchParams, ApiError> {
+        let q = query_param(request, "q").map(|q| q.trim().to_string()).unwrap_or_default();
+        if q.is_empty() {
+            return Err(ApiError::bad_request("missing_query", "add the search text as ?q=..."));
+        }
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::bad_request(
+                "query_too_long",
+                format!("q is limited to {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        let k = match query_param(request, "k") {
+            None => default_k(),
+            Some(k) => {
+                k.parse::<u32>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_k",
+                        format!("k must be a whole number from 1 to {MAX_K}"),
+                    )
+                })?
+            }
+        };
+        let mode = match query_param(request, "mode") {
+            None => None,
+            Some(mode) => Some(SearchMode::parse(&mode).ok_or_else(|| {
+                ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector")
+            })?),
+        };
+        let prefix = query_param(request, "prefix").filter(|p| !p.is_empty());
+        if prefix.as_ref().is_some_and(|p| {
+            !(p.starts_with("https://") || p.starts_with("http://")) || p.len() > MAX_PREFIX_CHARS
+        }) {
+            return Err(ApiError::bad_request(
+                "invalid_prefix",
+                "prefix must be an http(s) URL prefix, e.g. https://docs.example.com/guide/",
+            ));
+        }
+        Ok(SearchParams { q, k, mode, prefix })
+    }
 }
 
 /// Ranked results for `query` with snippets around its terms.
@@ -339,39 +430,10 @@ pub async fn search_results<P: Platform>(
 
 /// `GET /api/search?q=...&k=10`
 pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
-    let query = query_param(request, "q").map(|q| q.trim().to_string()).unwrap_or_default();
-    if query.is_empty() {
-        return Err(ApiError::bad_request("missing_query", "add the search text as ?q=..."));
-    }
-    if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::bad_request(
-            "query_too_long",
-            format!("q is limited to {MAX_QUERY_CHARS} characters"),
-        ));
-    }
-    let k = match query_param(request, "k") {
-        None => 10,
-        Some(k) => k.parse::<u32>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_k",
-                format!("k must be a whole number from 1 to {MAX_K}"),
-            )
-        })?,
-    };
+    let SearchParams { q: query, k, mode, prefix } = SearchParams::from_request(request)?;
     let mut options = SearchOptions::of(platform.config());
-    if let Some(mode) = query_param(request, "mode") {
-        options.mode = SearchMode::parse(&mode).ok_or_else(|| {
-            ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector")
-        })?;
-    }
-    let prefix = query_param(request, "prefix").filter(|p| !p.is_empty());
-    if prefix.as_ref().is_some_and(|p| {
-        !(p.starts_with("https://") || p.starts_with("http://")) || p.len() > 2_000
-    }) {
-        return Err(ApiError::bad_request(
-            "invalid_prefix",
-            "prefix must be an http(s) URL prefix, e.g. https://docs.example.com/guide/",
-        ));
+    if let Some(mode) = mode {
+        options.mode = mode;
     }
     options.url_prefix = prefix.as_deref();
     let version = platform.store().index_version().await?;
@@ -405,10 +467,9 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         response
     } else {
         let results = search_results(platform, &query, k, options).await?;
-        let body = serde_json::to_vec(
-            &serde_json::json!({"query": query, "results": results, "index_version": version}),
-        )
-        .unwrap_or_default();
+        let body =
+            serde_json::to_vec(&SearchResponse { query: &query, results, index_version: version })
+                .unwrap_or_default();
         let ttl = platform.config().search_cache_seconds;
         if ttl > 0 {
             platform.cache_body(&cache_key, &body, ttl).await;

@@ -8,13 +8,18 @@
 //! - anyone else: nothing. A wrong token gets 404, so ticket ids cannot be probed.
 
 use ::http::{header, HeaderValue, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use docent_core::domain::sha256_hex;
 use docent_core::escalation::signature::ct_eq;
 use docent_core::escalation::tickets::{
-    validate_new_ticket, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus,
+    validate_new_ticket, AuditEntry, NewTicket, Ticket, TicketChange, TicketSource, TicketStatus,
     TranscriptTurn,
+};
+// The limits `validate_new_ticket` enforces, for the schema.
+#[cfg(feature = "openapi")]
+use docent_core::escalation::tickets::{
+    MAX_DESCRIPTION_CHARS, MAX_EMAIL_CHARS, MAX_SOURCES, MAX_SUBJECT_CHARS, MAX_TRANSCRIPT_TURNS,
 };
 use docent_core::ports::Clock;
 use docent_store::api::{TicketStore, TicketUpdate};
@@ -24,27 +29,83 @@ use crate::http::{
 };
 use crate::Platform;
 
+/// A new ticket: the body of `POST /api/tickets` and the MCP `create_ticket` arguments.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicket {
+    /// What the ticket is about, in a line.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = MAX_SUBJECT_CHARS)))]
     pub subject: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_DESCRIPTION_CHARS)))]
     pub description: String,
+    /// Where the requester can be reached.
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_EMAIL_CHARS)))]
     pub email: Option<String>,
+    /// The conversation that led to the ticket.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_TRANSCRIPT_TURNS)))]
     pub transcript: Vec<TranscriptTurn>,
+    /// The sources the assistant showed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_SOURCES)))]
     pub sources: Vec<TicketSource>,
 }
 
+/// A change to a ticket: the body of `PATCH /api/tickets/{id}` and the MCP `update_ticket`
+/// arguments besides `id`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicket {
+    /// The new status.
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<TicketStatus>"))]
     pub status: Option<String>,
     /// A name, or null to unassign.
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub assignee: Option<Option<String>>,
+    /// A comment to add.
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_COMMENT_CHARS)))]
     pub comment: Option<String>,
+}
+
+/// The query parameters of `GET /api/tickets`.
+#[derive(Debug)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct TicketFilter {
+    /// Only tickets with this status.
+    pub status: Option<TicketStatus>,
+}
+
+/// The answer of `POST /api/tickets`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CreatedTicket {
+    pub ticket: Ticket,
+    /// Shown once: with it (`Authorization: Bearer <token>`) the requester reads, comments on
+    /// and closes this ticket.
+    pub access_token: String,
+}
+
+/// A ticket as `GET` and `PATCH /api/tickets/{id}` answer it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct TicketView {
+    pub ticket: Ticket,
+    /// The ticket's audit log, oldest first: for the admin, on `GET` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Vec<AuditEntry>"))]
+    pub audit: Option<Vec<AuditEntry>>,
+}
+
+/// The answer of `GET /api/tickets`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct TicketList {
+    /// Most recently updated first.
+    pub tickets: Vec<Ticket>,
 }
 
 /// Distinguishes a missing field from an explicit null.
@@ -57,7 +118,8 @@ mod double_option {
     }
 }
 
-const MAX_COMMENT_CHARS: usize = 10_000;
+/// The longest comment on a ticket.
+pub const MAX_COMMENT_CHARS: usize = 10_000;
 
 /// Who is calling, relative to one ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +187,10 @@ pub async fn create_route<P: Platform>(
     let input: CreateTicket = parse_json(request)?;
     let (actor, limit) = if admin { ("admin", None) } else { ("requester", Some(request)) };
     let (ticket, token) = create(platform, input, actor, limit).await?;
-    let mut response = json_response(
-        StatusCode::CREATED,
-        &serde_json::json!({"ticket": ticket, "access_token": token}),
-    );
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/tickets/{}", ticket.id)) {
+    let location = HeaderValue::from_str(&format!("/api/tickets/{}", ticket.id));
+    let mut response =
+        json_response(StatusCode::CREATED, &CreatedTicket { ticket, access_token: token });
+    if let Ok(location) = location {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
@@ -166,12 +227,11 @@ pub async fn get_route<P: Platform>(
     id: &str,
 ) -> Result<Response, ApiError> {
     let (caller, ticket) = authorize(platform, request, id).await?;
-    let mut body = serde_json::json!({"ticket": ticket});
-    if caller == Caller::Admin {
-        body["audit"] =
-            serde_json::to_value(platform.store().ticket_audit(id).await?).unwrap_or_default();
-    }
-    Ok(json_response(StatusCode::OK, &body))
+    let audit = match caller {
+        Caller::Admin => Some(platform.store().ticket_audit(id).await?),
+        Caller::Requester => None,
+    };
+    Ok(json_response(StatusCode::OK, &TicketView { ticket, audit }))
 }
 
 /// `GET /api/tickets?status=open` (admin)
@@ -179,9 +239,15 @@ pub async fn list_route<P: Platform>(
     platform: &P,
     request: &Request,
 ) -> Result<Response, ApiError> {
-    let status = parse_status(query_param(request, "status").as_deref())?;
+    let TicketFilter { status } = TicketFilter::from_request(request)?;
     let tickets = platform.store().list_tickets(status, 100).await?;
-    Ok(json_response(StatusCode::OK, &serde_json::json!({"tickets": tickets})))
+    Ok(json_response(StatusCode::OK, &TicketList { tickets }))
+}
+
+impl TicketFilter {
+    pub fn from_request(request: &Request) -> Result<TicketFilter, ApiError> {
+        Ok(TicketFilter { status: parse_status(query_param(request, "status").as_deref())? })
+    }
 }
 
 pub fn parse_status(status: Option<&str>) -> Result<Option<TicketStatus>, ApiError> {
@@ -262,5 +328,5 @@ pub async fn update_route<P: Platform>(
     }
     let actor = if caller == Caller::Admin { "admin" } else { "requester" };
     let ticket = update(platform, id, input, actor).await?;
-    Ok(json_response(StatusCode::OK, &serde_json::json!({"ticket": ticket})))
+    Ok(json_response(StatusCode::OK, &TicketView { ticket, audit: None }))
 }

@@ -15,7 +15,7 @@
 //! seen before is refused with 409, so the same delivery processed twice has the effect of once.
 
 use ::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use docent_core::crawl::urls::parse_crawl_url;
 use docent_core::domain::{url_key, Priority};
@@ -31,15 +31,41 @@ use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::kv_state::{KvState, WebhookDeliveryKey};
 use crate::Platform;
 
-const MAX_URLS: usize = 100;
+/// `urls` and `deleted` entries of one delivery, together.
+pub const MAX_URLS: usize = 100;
+/// The longest source name (`/hooks/{source}`: letters, digits, `_` and `-`).
+pub const MAX_SOURCE_NAME_CHARS: usize = 64;
 
+/// The body of a Standard Webhooks or generic HMAC delivery (GitHub deliveries are GitHub's own
+/// payloads).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-struct UrlDelivery {
+pub struct UrlDelivery {
+    /// Pages to recrawl at high priority (each alone, plus its redirects).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_URLS), inner(url)))]
     urls: Vec<String>,
+    /// Pages to remove from the index.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_URLS), inner(url)))]
     deleted: Vec<String>,
+}
+
+/// The answer of `POST /hooks/{source}`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum WebhookAccepted<'a> {
+    /// The delivery was acted on.
+    Acted {
+        /// The recrawl jobs started, one per URL.
+        recrawl_jobs: Vec<String>,
+        /// Pages removed from the index.
+        removed: usize,
+    },
+    /// A GitHub event other than `push` (e.g. `ping`): acknowledged, nothing done.
+    Ignored { ignored_event: Option<&'a str> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +76,7 @@ enum Scheme {
 }
 
 fn is_source_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+    (1..=MAX_SOURCE_NAME_CHARS).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -172,7 +198,7 @@ pub async fn receive<P: Platform>(
             event => {
                 return Ok(json_response(
                     StatusCode::ACCEPTED,
-                    &serde_json::json!({"ignored_event": event}),
+                    &WebhookAccepted::Ignored { ignored_event: event },
                 ))
             }
         },
@@ -224,10 +250,7 @@ pub async fn receive<P: Platform>(
     for key in deleted {
         removed += usize::from(platform.store().delete_document(&key).await?);
     }
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &serde_json::json!({"recrawl_jobs": jobs, "removed": removed}),
-    ))
+    Ok(json_response(StatusCode::ACCEPTED, &WebhookAccepted::Acted { recrawl_jobs: jobs, removed }))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Critical,
@@ -41,7 +42,9 @@ impl Priority {
     }
 }
 
+/// Where a crawl job is: waiting, crawling, or ended (done, failed or cancelled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -96,6 +99,7 @@ pub const ROBOTS_BLOCKED: &str = "blocked by robots.txt";
 
 /// Exact per-job page counts, derived from per-URL state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PageCounts {
     /// URLs accepted into the crawl (after scope and filters).
     pub discovered: u64,
@@ -111,9 +115,12 @@ pub struct PageCounts {
     pub failed: u64,
 }
 
+/// A crawl job with its exact page counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CrawlJob {
     pub id: String,
+    /// The start URL, normalised.
     pub url: String,
     pub status: JobStatus,
     pub priority: Priority,
@@ -124,8 +131,11 @@ pub struct CrawlJob {
     pub pages: PageCounts,
     /// Skipped URLs that robots.txt disallows (reported, never silently dropped).
     pub blocked_by_robots: u64,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub started_at: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub finished_at: Option<String>,
 }
 
@@ -173,13 +183,16 @@ impl CrawlMessage {
 
 /// A URL the queue gave up on, kept for operators to inspect and replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeadLetter {
+    /// The crawl job the URL belongs to.
     pub job: String,
     pub url: String,
     pub depth: u32,
     pub attempts: u32,
     /// The last failure before giving up.
     pub reason: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub at: String,
 }
 
@@ -369,6 +382,7 @@ mod tests {
 /// A user's rating of one answer (`POST /api/feedback`); a second rating of the same answer
 /// replaces it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Feedback {
     pub id: String,
     pub answer_id: String,
@@ -378,10 +392,13 @@ pub struct Feedback {
     /// The question and answer as they were given, so operators read the rating in context.
     pub question: String,
     pub answer: String,
+    /// Milliseconds since the Unix epoch.
     pub created_at: u64,
 }
 
+/// Thumbs up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rating {
     Up,
@@ -421,6 +438,7 @@ pub struct UsageRecord {
 
 /// A day's totals for one provider and model (`GET /api/usage`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UsageTotals {
     pub day: String,
     pub provider: String,

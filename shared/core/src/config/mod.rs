@@ -143,7 +143,11 @@ pub enum EmbeddingProvider {
     },
 }
 
+/// How a search ranks: lexical and vector rankings fused by reciprocal rank fusion (`hybrid`),
+/// lexical alone (full-text BM25) or vector alone (nearest embeddings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename_all = "lowercase"))]
 pub enum SearchMode {
     Hybrid,
     Lexical,

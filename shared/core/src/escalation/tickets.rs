@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where a ticket is in its lifecycle (open → pending → resolved → closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {
     Open,
@@ -46,37 +48,55 @@ impl TicketStatus {
 
 /// One message of the conversation that led to the ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptTurn {
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["user", "assistant"])))]
     pub role: String,
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_TURN_CHARS)))]
     pub text: String,
 }
 
 /// A source the assistant showed, carried into the ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TicketSource {
+    /// An http(s) URL.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = MAX_SOURCE_URL_CHARS), regex(pattern = "^https?://"))
+    )]
     pub url: String,
     #[serde(default)]
     pub title: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TicketComment {
     pub author: String,
     pub text: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub at: String,
 }
 
+/// One change to a ticket, as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub at: String,
+    /// `requester`, `admin` or `mcp`.
     pub actor: String,
+    /// `created`, `status_changed`, `assigned` or `commented`.
     pub action: String,
     pub detail: serde_json::Value,
 }
 
+/// A support ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ticket {
     pub id: String,
     pub status: TicketStatus,
@@ -84,10 +104,14 @@ pub struct Ticket {
     pub description: String,
     pub email: Option<String>,
     pub assignee: Option<String>,
+    /// The conversation that led to the ticket.
     pub transcript: Vec<TranscriptTurn>,
+    /// The sources the assistant showed.
     pub sources: Vec<TicketSource>,
     pub comments: Vec<TicketComment>,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: String,
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub updated_at: String,
 }
 
@@ -120,6 +144,9 @@ pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 pub const MAX_TRANSCRIPT_TURNS: usize = 50;
 pub const MAX_TURN_CHARS: usize = 8_000;
 pub const MAX_SOURCES: usize = 20;
+pub const MAX_SOURCE_URL_CHARS: usize = 2_000;
+/// The longest email address (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// Checks the free-text parts of a new ticket; the error names the field.
 pub fn validate_new_ticket(
@@ -136,7 +163,7 @@ pub fn validate_new_ticket(
         return Err(format!("description is limited to {MAX_DESCRIPTION_CHARS} characters"));
     }
     if let Some(email) = email {
-        let valid = email.len() <= 254
+        let valid = email.len() <= MAX_EMAIL_CHARS
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
             });
@@ -154,7 +181,8 @@ pub fn validate_new_ticket(
     }
     if sources.len() > MAX_SOURCES
         || sources.iter().any(|s| {
-            !(s.url.starts_with("http://") || s.url.starts_with("https://")) || s.url.len() > 2000
+            !(s.url.starts_with("http://") || s.url.starts_with("https://"))
+                || s.url.len() > MAX_SOURCE_URL_CHARS
         })
     {
         return Err(format!("sources: at most {MAX_SOURCES}, each with an http(s) url"));

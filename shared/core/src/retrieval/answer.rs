@@ -11,9 +11,11 @@ use crate::retrieval::search::{distinct_term_hits, query_terms, SearchHit};
 
 /// A passage shown to the user as a numbered source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Source {
     /// The citation number used in the answer text (`[1]`).
     pub number: usize,
+    /// The page URL, with the `#fragment` of the section when known.
     pub url: String,
     pub title: String,
     pub heading: String,
