@@ -1,20 +1,51 @@
 //! Ratings of answers and the accounting of model calls per day.
 
-use crate::rows::{int, opt_text, text};
+use crate::rows::{decode, Columns, FromRow};
 use crate::SqlStore;
-use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
+use docent_core::domain::{Feedback, Rating, UsageTotals};
+use docent_core::ports::{PortResult, SqlDatabase, Statement};
 
-const FEEDBACK_COLUMNS: &str =
-    "id, answer_id, session_id, rating, comment, question, answer, created_at";
+impl FromRow for Feedback {
+    const COLUMNS: &'static str =
+        "id, answer_id, session_id, rating, comment, question, answer, created_at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(Feedback {
+            id: row.text("id")?,
+            answer_id: row.text("answer_id")?,
+            session_id: row.opt_text("session_id")?,
+            rating: row.parsed("rating", Rating::parse)?,
+            comment: row.opt_text("comment")?,
+            question: row.text("question")?,
+            answer: row.text("answer")?,
+            created_at: row.int("created_at")?,
+        })
+    }
+}
+
+impl FromRow for UsageTotals {
+    const COLUMNS: &'static str =
+        "day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(UsageTotals {
+            day: row.text("day")?,
+            provider: row.text("provider")?,
+            model: row.text("model")?,
+            requests: row.int("requests")?,
+            failures: row.int("failures")?,
+            prompt_tokens: row.int("prompt_tokens")?,
+            completion_tokens: row.int("completion_tokens")?,
+            cost_usd: row.float("cost_usd")?,
+        })
+    }
+}
 
 impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
-    async fn record_feedback(&self, f: &docent_core::domain::Feedback) -> PortResult<()> {
+    async fn record_feedback(&self, f: &Feedback) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(
-                format!(
-                    "INSERT INTO feedback ({FEEDBACK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (answer_id) DO UPDATE SET id = excluded.id, rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at"
-                ),
+                "INSERT INTO feedback (id, answer_id, session_id, rating, comment, question, answer, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (answer_id) DO UPDATE SET id = excluded.id, rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
                 vec![
                     f.id.as_str().into(),
                     f.answer_id.as_str().into(),
@@ -30,32 +61,17 @@ impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn list_feedback(
-        &self,
-        rating: Option<docent_core::domain::Rating>,
-        limit: u32,
-    ) -> PortResult<Vec<docent_core::domain::Feedback>> {
+    async fn list_feedback(&self, rating: Option<Rating>, limit: u32) -> PortResult<Vec<Feedback>> {
         let rows = self
             .query(
-                &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2"),
+                &format!(
+                    "SELECT {} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2",
+                    Feedback::COLUMNS
+                ),
                 vec![rating.map(|r| r.as_str()).into(), u64::from(limit).into()],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(docent_core::domain::Feedback {
-                    id: text(row, 0)?,
-                    answer_id: text(row, 1)?,
-                    session_id: opt_text(row, 2),
-                    rating: docent_core::domain::Rating::parse(&text(row, 3)?)
-                        .ok_or_else(|| PortError::permanent("unknown rating"))?,
-                    comment: opt_text(row, 4),
-                    question: text(row, 5)?,
-                    answer: text(row, 6)?,
-                    created_at: int(row, 7)?,
-                })
-            })
-            .collect()
+        decode(&rows)
     }
 
     async fn add_usage(&self, r: &docent_core::domain::UsageRecord) -> PortResult<()> {
@@ -82,30 +98,16 @@ impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn usage_since(
-        &self,
-        since_day: &str,
-    ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<UsageTotals>> {
         let rows = self
             .query(
-                "SELECT day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd
-                 FROM llm_usage_daily WHERE day >= ?1 ORDER BY day DESC, provider, model",
+                &format!(
+                    "SELECT {} FROM llm_usage_daily WHERE day >= ?1 ORDER BY day DESC, provider, model",
+                    UsageTotals::COLUMNS
+                ),
                 vec![since_day.into()],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(docent_core::domain::UsageTotals {
-                    day: text(row, 0)?,
-                    provider: text(row, 1)?,
-                    model: text(row, 2)?,
-                    requests: int(row, 3)?,
-                    failures: int(row, 4)?,
-                    prompt_tokens: int(row, 5)?,
-                    completion_tokens: int(row, 6)?,
-                    cost_usd: row.get(7).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                })
-            })
-            .collect()
+        decode(&rows)
     }
 }

@@ -1,75 +1,169 @@
 //! Crawl bookkeeping: jobs, the per-URL state that makes crawls exact and resumable, failed
 //! attempts and dead letters.
 
-use serde_json::Value;
-
 use crate::api::CrawlStore;
-use crate::rows::{int, opt_int, opt_text, priority_at, text};
+use crate::rows::{decode, decode_first, single_int, single_text, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::domain::{
     format_timestamp, CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, PageCounts,
     Priority, UrlOutcome, UrlState,
 };
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlDialect, Statement};
+use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, Statement};
 
 /// URLs recorded per statement by `add_discovered` (about 100 KB of JSON).
 const DISCOVERED_PER_STATEMENT: usize = 500;
 
+/// A job as its row holds it; the page counts are read separately.
+impl FromRow for CrawlJob {
+    const COLUMNS: &'static str = "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(CrawlJob {
+            id: row.text("id")?,
+            url: row.text("start_url")?,
+            status: row.parsed("status", JobStatus::parse)?,
+            priority: Priority::parse(&row.text("priority")?).unwrap_or_default(),
+            max_pages: row.int("max_pages")? as u32,
+            max_depth: row.int("max_depth")? as u32,
+            include: row.json("include_globs")?,
+            exclude: row.json("exclude_globs")?,
+            pages: PageCounts::default(),
+            blocked_by_robots: 0,
+            created_at: format_timestamp(row.int("created_at")?),
+            started_at: row.opt_int("started_at")?.map(format_timestamp),
+            finished_at: row.opt_int("finished_at")?.map(format_timestamp),
+        })
+    }
+}
+
+/// How many of a job's URLs are in one state, and how many of those were fetched.
+struct StateCount {
+    state: Option<UrlState>,
+    urls: u64,
+    fetched: u64,
+}
+
+impl FromRow for StateCount {
+    const COLUMNS: &'static str = "state, COUNT(*) AS urls, SUM(fetched) AS fetched";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(StateCount {
+            state: UrlState::parse(&row.text("state")?),
+            urls: row.int("urls")?,
+            fetched: row.int("fetched")?,
+        })
+    }
+}
+
+/// A queued URL discovered from a parent page (the parent's job and priority complete it).
+struct QueuedChild {
+    url: String,
+    depth: u32,
+    lastmod_ms: Option<u64>,
+    redirects: u32,
+}
+
+impl FromRow for QueuedChild {
+    const COLUMNS: &'static str = "url, depth, lastmod_ms, redirects";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(QueuedChild {
+            url: row.text("url")?,
+            depth: row.int("depth")? as u32,
+            lastmod_ms: row.opt_int("lastmod_ms")?,
+            redirects: row.int("redirects")? as u32,
+        })
+    }
+}
+
+/// The message of a queued URL of an active job, as the sweep resends it.
+struct StaleMessage(CrawlMessage);
+
+impl FromRow for StaleMessage {
+    const COLUMNS: &'static str = "u.job_id, u.url, u.depth, j.priority, u.lastmod_ms, u.redirects";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        let mut message = CrawlMessage::new(
+            &row.text("job_id")?,
+            &row.text("url")?,
+            row.int("depth")? as u32,
+            priority(row)?,
+        );
+        message.lastmod_ms = row.opt_int("lastmod_ms")?;
+        message.redirects = row.int("redirects")? as u32;
+        Ok(StaleMessage(message))
+    }
+}
+
+/// The message of a dead letter, as a replay sends it again.
+struct ReplayedMessage(CrawlMessage);
+
+impl FromRow for ReplayedMessage {
+    const COLUMNS: &'static str = "d.job_id, d.url, d.depth, j.priority";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(ReplayedMessage(CrawlMessage::new(
+            &row.text("job_id")?,
+            &row.text("url")?,
+            row.int("depth")? as u32,
+            priority(row)?,
+        )))
+    }
+}
+
+impl FromRow for DeadLetter {
+    const COLUMNS: &'static str = "job_id, url, depth, attempts, reason, at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(DeadLetter {
+            job: row.text("job_id")?,
+            url: row.text("url")?,
+            depth: row.int("depth")? as u32,
+            attempts: row.int("attempts")? as u32,
+            reason: row.text("reason")?,
+            at: format_timestamp(row.int("at")?),
+        })
+    }
+}
+
+/// A job's priority; an unknown or missing one is the default.
+fn priority(row: &Columns<'_>) -> PortResult<Priority> {
+    Ok(row.opt_text("priority")?.as_deref().and_then(Priority::parse).unwrap_or_default())
+}
+
 impl<D: SqlDatabase> SqlStore<D> {
     async fn page_counts(&self, job_id: &str) -> PortResult<PageCounts> {
         let rows = self
-            .query("SELECT state, COUNT(*), SUM(fetched) FROM crawl_urls WHERE job_id = ?1 GROUP BY state", vec![job_id.into()])
+            .query(
+                &format!(
+                    "SELECT {} FROM crawl_urls WHERE job_id = ?1 GROUP BY state",
+                    StateCount::COLUMNS
+                ),
+                vec![job_id.into()],
+            )
             .await?;
         let mut counts = PageCounts::default();
-        for row in rows {
-            let n = int(&row, 1)?;
-            counts.discovered += n;
-            counts.fetched += int(&row, 2)?;
-            match UrlState::parse(&text(&row, 0)?) {
-                Some(UrlState::Indexed) => counts.indexed += n,
-                Some(UrlState::Unchanged) => counts.unchanged += n,
-                Some(UrlState::Skipped) => counts.skipped += n,
-                Some(UrlState::Failed) => counts.failed += n,
+        for StateCount { state, urls, fetched } in decode(&rows)? {
+            counts.discovered += urls;
+            counts.fetched += fetched;
+            match state {
+                Some(UrlState::Indexed) => counts.indexed += urls,
+                Some(UrlState::Unchanged) => counts.unchanged += urls,
+                Some(UrlState::Skipped) => counts.skipped += urls,
+                Some(UrlState::Failed) => counts.failed += urls,
                 Some(UrlState::Queued) | None => {}
             }
         }
         Ok(counts)
     }
 
-    async fn job_from_row(&self, row: &Row) -> PortResult<CrawlJob> {
-        let id = text(row, 0)?;
-        let globs = |i: usize| -> PortResult<Vec<String>> {
-            serde_json::from_str(&text(row, i)?)
-                .map_err(|e| PortError::permanent(format!("corrupt glob list: {e}")))
-        };
-        let timestamp = |i: usize| opt_int(row, i).map(format_timestamp);
+    /// The job of a row, with its page counts.
+    async fn with_counts(&self, mut job: CrawlJob) -> PortResult<CrawlJob> {
         let blocked = self
             .query(
                 "SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1 AND state = 'skipped' AND detail = ?2",
-                vec![id.as_str().into(), docent_core::domain::ROBOTS_BLOCKED.into()],
+                vec![job.id.as_str().into(), docent_core::domain::ROBOTS_BLOCKED.into()],
             )
             .await?;
-        Ok(CrawlJob {
-            blocked_by_robots: blocked.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0),
-            pages: self.page_counts(&id).await?,
-            id,
-            url: text(row, 1)?,
-            status: JobStatus::parse(&text(row, 2)?)
-                .ok_or_else(|| PortError::permanent("corrupt job status"))?,
-            priority: Priority::parse(&text(row, 3)?).unwrap_or_default(),
-            max_pages: int(row, 4)? as u32,
-            max_depth: int(row, 5)? as u32,
-            include: globs(6)?,
-            exclude: globs(7)?,
-            created_at: format_timestamp(int(row, 8)?),
-            started_at: timestamp(9),
-            finished_at: timestamp(10),
-        })
+        job.blocked_by_robots = single_int(&blocked)?;
+        job.pages = self.page_counts(&job.id).await?;
+        Ok(job)
     }
 }
-
-const JOB_COLUMNS: &str =
-    "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
 
 impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn create_job(
@@ -82,7 +176,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         self.db
             .batch(&[
                 Statement::new(
-                    format!("INSERT INTO crawl_jobs ({JOB_COLUMNS}) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL)"),
+                    "INSERT INTO crawl_jobs (id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at)
+                     VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
                     vec![
                         job.id.as_str().into(),
                         job.start_url.as_str().into(),
@@ -106,10 +201,13 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
 
     async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>> {
         let rows = self
-            .query(&format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE id = ?1"), vec![id.into()])
+            .query(
+                &format!("SELECT {} FROM crawl_jobs WHERE id = ?1", CrawlJob::COLUMNS),
+                vec![id.into()],
+            )
             .await?;
-        match rows.first() {
-            Some(row) => Ok(Some(self.job_from_row(row).await?)),
+        match decode_first::<CrawlJob>(&rows)? {
+            Some(job) => Ok(Some(self.with_counts(job).await?)),
             None => Ok(None),
         }
     }
@@ -117,13 +215,16 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>> {
         let rows = self
             .query(
-                &format!("SELECT {JOB_COLUMNS} FROM crawl_jobs ORDER BY created_at DESC LIMIT ?1"),
+                &format!(
+                    "SELECT {} FROM crawl_jobs ORDER BY created_at DESC LIMIT ?1",
+                    CrawlJob::COLUMNS
+                ),
                 vec![u64::from(limit).into()],
             )
             .await?;
         let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            jobs.push(self.job_from_row(row).await?);
+        for job in decode::<CrawlJob>(&rows)? {
+            jobs.push(self.with_counts(job).await?);
         }
         Ok(jobs)
     }
@@ -164,7 +265,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 vec![job_id.into(), url_key.into()],
             )
             .await?;
-        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(UrlState::parse))
+        Ok(single_text(&rows).as_deref().and_then(UrlState::parse))
     }
 
     async fn add_discovered(
@@ -181,8 +282,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 vec![parent.job.as_str().into()],
             )
             .await?;
-        let room = u64::from(max_pages)
-            .saturating_sub(recorded.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0));
+        let room = u64::from(max_pages).saturating_sub(single_int(&recorded)?);
         if room == 0 {
             return Ok(());
         }
@@ -251,23 +351,23 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
-                "SELECT url, depth, lastmod_ms, redirects FROM crawl_urls WHERE job_id = ?1 AND parent_key = ?2 AND state = 'queued'",
+                &format!(
+                    "SELECT {} FROM crawl_urls WHERE job_id = ?1 AND parent_key = ?2 AND state = 'queued'",
+                    QueuedChild::COLUMNS
+                ),
                 vec![parent.job.as_str().into(), parent.url_key().into()],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                let mut message = CrawlMessage::new(
-                    &parent.job,
-                    &text(row, 0)?,
-                    int(row, 1)? as u32,
-                    parent.priority,
-                );
-                message.lastmod_ms = row.get(2).and_then(Value::as_u64);
-                message.redirects = int(row, 3)? as u32;
-                Ok(message)
+        Ok(decode::<QueuedChild>(&rows)?
+            .into_iter()
+            .map(|child| {
+                let mut message =
+                    CrawlMessage::new(&parent.job, &child.url, child.depth, parent.priority);
+                message.lastmod_ms = child.lastmod_ms;
+                message.redirects = child.redirects;
+                message
             })
-            .collect()
+            .collect())
     }
 
     async fn finish_url(
@@ -346,7 +446,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 vec![message.job.as_str().into(), message.url_key().into()],
             )
             .await?;
-        Ok(rows.first().map(|r| int(r, 0)).transpose()?.unwrap_or(1) as u32)
+        // The row was just written; were it gone, this was the first failure.
+        Ok(if rows.is_empty() { 1 } else { single_int(&rows)? as u32 })
     }
 
     async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
@@ -373,10 +474,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 "SELECT reason FROM dead_letters WHERE job_id = ?1 AND url_key = ?2",
                 vec![message.job.as_str().into(), message.url_key().into()],
             )
-            .await?
-            .first()
-            .and_then(|r| opt_text(r, 0))
-            .unwrap_or_else(|| "unknown".into());
+            .await?;
+        let reason = single_text(&reason).unwrap_or_else(|| "unknown".into());
         let outcome = UrlOutcome {
             state: UrlState::Failed,
             fetched: false,
@@ -388,22 +487,14 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {
         let rows = self
             .query(
-                "SELECT job_id, url, depth, attempts, reason, at FROM dead_letters ORDER BY at DESC LIMIT ?1",
+                &format!(
+                    "SELECT {} FROM dead_letters ORDER BY at DESC LIMIT ?1",
+                    DeadLetter::COLUMNS
+                ),
                 vec![u64::from(limit).into()],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeadLetter {
-                    job: text(r, 0)?,
-                    url: text(r, 1)?,
-                    depth: int(r, 2)? as u32,
-                    attempts: int(r, 3)? as u32,
-                    reason: text(r, 4)?,
-                    at: format_timestamp(int(r, 5)?),
-                })
-            })
-            .collect()
+        decode(&rows)
     }
 
     async fn replay_dead_letters(
@@ -413,22 +504,16 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     ) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
-                "SELECT d.job_id, d.url, d.depth, j.priority FROM dead_letters d JOIN crawl_jobs j ON j.id = d.job_id
-                 WHERE CAST(?1 AS TEXT) IS NULL OR d.job_id = ?1 ORDER BY d.at LIMIT 500",
+                &format!(
+                    "SELECT {} FROM dead_letters d JOIN crawl_jobs j ON j.id = d.job_id
+                     WHERE CAST(?1 AS TEXT) IS NULL OR d.job_id = ?1 ORDER BY d.at LIMIT 500",
+                    ReplayedMessage::COLUMNS
+                ),
                 vec![job.into()],
             )
             .await?;
-        let messages: Vec<CrawlMessage> = rows
-            .iter()
-            .map(|r| {
-                Ok(CrawlMessage::new(
-                    &text(r, 0)?,
-                    &text(r, 1)?,
-                    int(r, 2)? as u32,
-                    priority_at(r, 3),
-                ))
-            })
-            .collect::<PortResult<_>>()?;
+        let messages: Vec<CrawlMessage> =
+            decode(&rows)?.into_iter().map(|ReplayedMessage(message)| message).collect();
         for message in &messages {
             let (job, key) = (message.job.as_str(), message.url_key());
             self.db
@@ -461,28 +546,19 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         // a large site) is left alone however long its URLs wait.
         let rows = self
             .query(
-                "SELECT u.job_id, u.url, u.depth, j.priority, u.lastmod_ms, u.redirects FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
-                 WHERE u.state = 'queued' AND j.status IN ('queued', 'running') AND COALESCE(j.swept_at, 0) < ?1
-                   AND NOT EXISTS (SELECT 1 FROM crawl_urls r WHERE r.job_id = u.job_id AND r.updated_at >= ?1)
-                   AND NOT EXISTS (SELECT 1 FROM crawl_urls d WHERE d.job_id = u.job_id AND d.due_at >= ?1)
-                 LIMIT ?2",
+                &format!(
+                    "SELECT {} FROM crawl_urls u JOIN crawl_jobs j ON j.id = u.job_id
+                     WHERE u.state = 'queued' AND j.status IN ('queued', 'running') AND COALESCE(j.swept_at, 0) < ?1
+                       AND NOT EXISTS (SELECT 1 FROM crawl_urls r WHERE r.job_id = u.job_id AND r.updated_at >= ?1)
+                       AND NOT EXISTS (SELECT 1 FROM crawl_urls d WHERE d.job_id = u.job_id AND d.due_at >= ?1)
+                     LIMIT ?2",
+                    StaleMessage::COLUMNS
+                ),
                 vec![older_than_ms.into(), u64::from(limit).into()],
             )
             .await?;
-        let messages: Vec<CrawlMessage> = rows
-            .iter()
-            .map(|row| {
-                let mut message = CrawlMessage::new(
-                    &text(row, 0)?,
-                    &text(row, 1)?,
-                    int(row, 2)? as u32,
-                    priority_at(row, 3),
-                );
-                message.lastmod_ms = row.get(4).and_then(Value::as_u64);
-                message.redirects = int(row, 5)? as u32;
-                Ok(message)
-            })
-            .collect::<PortResult<_>>()?;
+        let messages: Vec<CrawlMessage> =
+            decode(&rows)?.into_iter().map(|StaleMessage(message)| message).collect();
         let mut jobs: Vec<&str> = messages.iter().map(|m| m.job.as_str()).collect();
         jobs.sort_unstable();
         jobs.dedup();

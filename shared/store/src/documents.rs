@@ -1,10 +1,8 @@
 //! Indexed documents and their chunks, with lexical search: FTS5's BM25 on SQLite, the same BM25
 //! computed over a stored `tsvector` on Postgres.
 
-use serde_json::Value;
-
 use crate::api::{DocumentStore, IndexCounts};
-use crate::rows::{int, opt_text, text};
+use crate::rows::{decode, decode_first, decode_scored, single_int, Columns, FromRow, Scored};
 use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
 use crate::SqlStore;
@@ -52,22 +50,12 @@ pub(crate) const POSTGRES_BM25: &str = "lexemes AS (SELECT DISTINCT lexeme FROM 
 impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         let rows = self
-            .query("SELECT content_hash, etag, last_modified, job_id, links, indexed_at, links_capped FROM documents WHERE url_key = ?1", vec![url_key.into()])
+            .query(
+                &format!("SELECT {} FROM documents WHERE url_key = ?1", DocumentMeta::COLUMNS),
+                vec![url_key.into()],
+            )
             .await?;
-        match rows.first() {
-            None => Ok(None),
-            Some(row) => Ok(Some(DocumentMeta {
-                content_hash: text(row, 0)?,
-                etag: opt_text(row, 1),
-                last_modified: opt_text(row, 2),
-                job_id: opt_text(row, 3),
-                links: opt_text(row, 4)
-                    .and_then(|l| serde_json::from_str(&l).ok())
-                    .unwrap_or_default(),
-                indexed_at_ms: int(row, 5)?,
-                links_capped: int(row, 6)? != 0,
-            })),
-        }
+        decode_first(&rows)
     }
 
     async fn upsert_document(&self, doc: &IndexedDocument) -> PortResult<()> {
@@ -202,11 +190,12 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         url_prefix: Option<&str>,
         limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
+        let columns = SearchHit::COLUMNS;
         let (sql, expression, sign) = match self.db.dialect() {
             SqlDialect::Sqlite => {
                 let (t, h, b) = BM25_WEIGHTS;
                 let sql = format!(
-                    "SELECT c.id, c.url, c.title, c.heading, c.text, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
+                    "SELECT {columns}, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
                      FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
                      WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
                 );
@@ -216,7 +205,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             SqlDialect::Postgres => {
                 let sql = format!(
                     "WITH {POSTGRES_BM25}
-                     SELECT c.id, c.url, c.title, c.heading, c.text, scored.score FROM scored JOIN chunks c ON c.id = scored.id
+                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id
                      ORDER BY scored.score DESC, c.id LIMIT ?2"
                 );
                 (sql, tsquery_words(terms), 1.0)
@@ -226,7 +215,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         let rows = self
             .query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()])
             .await?;
-        rows.iter().map(|row| scored_hit(row, sign)).collect()
+        Ok(scored_hits(&rows, sign)?)
     }
 
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
@@ -235,10 +224,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         for group in ids.chunks(90) {
             let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql =
-                format!("SELECT id, url, title, heading, text FROM chunks WHERE id IN ({marks})");
+                format!("SELECT {} FROM chunks c WHERE c.id IN ({marks})", SearchHit::COLUMNS);
             let rows =
                 self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
-            hits.extend(rows.iter().map(hit_from_row).collect::<PortResult<Vec<_>>>()?);
+            hits.extend(decode::<SearchHit>(&rows)?);
         }
         // In the order asked for.
         hits.sort_by_key(|hit| ids.iter().position(|id| *id == hit.chunk_id));
@@ -248,35 +237,63 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn index_version(&self) -> PortResult<u64> {
         let rows =
             self.query("SELECT value FROM docent_meta WHERE key = 'index_version'", vec![]).await?;
-        rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
+        single_int(&rows)
     }
 
     async fn counts(&self) -> PortResult<IndexCounts> {
-        let rows = self
-            .query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)", vec![])
-            .await?;
-        let row =
-            rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
-        Ok(IndexCounts { documents: int(row, 0)?, chunks: int(row, 1)? })
+        let rows = self.query(&format!("SELECT {}", IndexCounts::COLUMNS), vec![]).await?;
+        decode_first(&rows)?.ok_or_else(|| PortError::permanent("count query returned no row"))
     }
 }
 
-fn hit_from_row(row: &Row) -> PortResult<SearchHit> {
-    Ok(SearchHit {
-        chunk_id: text(row, 0)?,
-        url: text(row, 1)?,
-        title: text(row, 2)?,
-        heading: text(row, 3)?,
-        text: text(row, 4)?,
-        score: 0.0,
-    })
+impl FromRow for DocumentMeta {
+    const COLUMNS: &'static str =
+        "content_hash, etag, last_modified, job_id, links, indexed_at, links_capped";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(DocumentMeta {
+            content_hash: row.text("content_hash")?,
+            etag: row.opt_text("etag")?,
+            last_modified: row.opt_text("last_modified")?,
+            job_id: row.opt_text("job_id")?,
+            // Stored links serve discovery only: unreadable ones are none.
+            links: row
+                .opt_text("links")?
+                .and_then(|l| serde_json::from_str(&l).ok())
+                .unwrap_or_default(),
+            indexed_at_ms: row.int("indexed_at")?,
+            links_capped: row.int("links_capped")? != 0,
+        })
+    }
 }
 
-/// A hit whose score is the row's sixth column times `sign` (-1 where the database's lower is
-/// better).
-pub(crate) fn scored_hit(row: &Row, sign: f64) -> PortResult<SearchHit> {
-    Ok(SearchHit {
-        score: sign * row.get(5).and_then(Value::as_f64).unwrap_or(0.0),
-        ..hit_from_row(row)?
-    })
+/// A chunk as search returns it (`c` is the chunks table), with a score of 0.
+impl FromRow for SearchHit {
+    const COLUMNS: &'static str = "c.id, c.url, c.title, c.heading, c.text";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(SearchHit {
+            chunk_id: row.text("id")?,
+            url: row.text("url")?,
+            title: row.text("title")?,
+            heading: row.text("heading")?,
+            text: row.text("text")?,
+            score: 0.0,
+        })
+    }
+}
+
+impl FromRow for IndexCounts {
+    const COLUMNS: &'static str =
+        "(SELECT COUNT(*) FROM documents) AS documents, (SELECT COUNT(*) FROM chunks) AS chunks";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(IndexCounts { documents: row.int("documents")?, chunks: row.int("chunks")? })
+    }
+}
+
+/// Hits from rows of [`SearchHit::COLUMNS`] and a score, the score times `sign` (-1 where the
+/// database's lower is better).
+pub(crate) fn scored_hits(rows: &[Row], sign: f64) -> PortResult<Vec<SearchHit>> {
+    Ok(decode_scored::<SearchHit>(rows)?
+        .into_iter()
+        .map(|Scored { item, score }| SearchHit { score: sign * score.unwrap_or(0.0), ..item })
+        .collect())
 }

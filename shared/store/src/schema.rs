@@ -3,7 +3,7 @@
 
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, Statement};
 
-use crate::rows::int;
+use crate::rows::single_int;
 use crate::SqlStore;
 
 /// The schema, one statement each (D1 prepares statements one at a time). Every statement is
@@ -252,12 +252,12 @@ impl<D: SqlDatabase> SqlStore<D> {
     pub async fn schema_version(&self) -> PortResult<u64> {
         if self.db.dialect() == SqlDialect::Postgres {
             let rows = self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await?;
-            return rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0));
+            return single_int(&rows);
         }
         let rows = self
             .query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![])
             .await?;
-        rows.first().map(|r| int(r, 0)).transpose().map(|v| v.unwrap_or(0))
+        single_int(&rows)
     }
 }
 

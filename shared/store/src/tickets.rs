@@ -2,56 +2,97 @@
 //! read, so concurrent updates are detected instead of lost.
 
 use crate::api::{TicketStore, TicketUpdate};
-use crate::rows::{int, opt_text, text, to_json};
+use crate::rows::{decode, decode_first, to_json, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::domain::format_timestamp;
 use docent_core::escalation::tickets::{
     AuditEntry, NewTicket, Ticket, TicketChange, TicketComment, TicketStatus,
 };
-use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
+use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
 
-const TICKET_COLUMNS: &str =
-    "id, status, subject, description, email, assignee, transcript, sources, created_at, updated_at, token_hash, revision";
+/// A ticket as its row holds it (its comments are read separately), with the SHA-256 of its
+/// requester's access token and its revision.
+struct TicketRow {
+    ticket: Ticket,
+    token_hash: String,
+    revision: String,
+}
+
+impl FromRow for TicketRow {
+    const COLUMNS: &'static str = "id, status, subject, description, email, assignee, transcript, sources, created_at, updated_at, token_hash, revision";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        let ticket = Ticket {
+            id: row.text("id")?,
+            status: row.parsed("status", TicketStatus::parse)?,
+            subject: row.text("subject")?,
+            description: row.text("description")?,
+            email: row.opt_text("email")?,
+            assignee: row.opt_text("assignee")?,
+            transcript: row.json("transcript")?,
+            sources: row.json("sources")?,
+            comments: Vec::new(),
+            created_at: format_timestamp(row.int("created_at")?),
+            updated_at: format_timestamp(row.int("updated_at")?),
+        };
+        Ok(TicketRow {
+            ticket,
+            token_hash: row.text("token_hash")?,
+            revision: row.text("revision")?,
+        })
+    }
+}
+
+impl FromRow for TicketComment {
+    const COLUMNS: &'static str = "author, text, at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(TicketComment {
+            author: row.text("author")?,
+            text: row.text("text")?,
+            at: format_timestamp(row.int("at")?),
+        })
+    }
+}
+
+impl FromRow for AuditEntry {
+    const COLUMNS: &'static str = "at, actor, action, detail";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(AuditEntry {
+            at: format_timestamp(row.int("at")?),
+            actor: row.text("actor")?,
+            action: row.text("action")?,
+            // The log is kept even if a detail cannot be read.
+            detail: serde_json::from_str(row.str("detail")?).unwrap_or(serde_json::Value::Null),
+        })
+    }
+}
 
 impl<D: SqlDatabase> SqlStore<D> {
-    async fn ticket_from_row(&self, row: &Row) -> PortResult<(Ticket, String, String)> {
-        let id = text(row, 0)?;
-        let json = |i: usize| -> PortResult<serde_json::Value> {
-            serde_json::from_str(&text(row, i)?)
-                .map_err(|e| PortError::permanent(format!("corrupt ticket column {i}: {e}")))
-        };
+    /// The ticket `id` as stored, with its comments.
+    async fn ticket_row(&self, id: &str) -> PortResult<Option<TicketRow>> {
+        let rows = self
+            .query(
+                &format!("SELECT {} FROM tickets WHERE id = ?1", TicketRow::COLUMNS),
+                vec![id.into()],
+            )
+            .await?;
+        match decode_first(&rows)? {
+            Some(row) => Ok(Some(self.with_comments(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn with_comments(&self, mut row: TicketRow) -> PortResult<TicketRow> {
         let comments = self
             .query(
-                "SELECT author, text, at FROM ticket_comments WHERE ticket_id = ?1 ORDER BY id",
-                vec![id.as_str().into()],
+                &format!(
+                    "SELECT {} FROM ticket_comments WHERE ticket_id = ?1 ORDER BY id",
+                    TicketComment::COLUMNS
+                ),
+                vec![row.ticket.id.as_str().into()],
             )
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(TicketComment {
-                    author: text(r, 0)?,
-                    text: text(r, 1)?,
-                    at: format_timestamp(int(r, 2)?),
-                })
-            })
-            .collect::<PortResult<Vec<_>>>()?;
-        let ticket = Ticket {
-            status: TicketStatus::parse(&text(row, 1)?)
-                .ok_or_else(|| PortError::permanent("corrupt ticket status"))?,
-            subject: text(row, 2)?,
-            description: text(row, 3)?,
-            email: opt_text(row, 4),
-            assignee: opt_text(row, 5),
-            transcript: serde_json::from_value(json(6)?)
-                .map_err(|e| PortError::permanent(e.to_string()))?,
-            sources: serde_json::from_value(json(7)?)
-                .map_err(|e| PortError::permanent(e.to_string()))?,
-            comments,
-            created_at: format_timestamp(int(row, 8)?),
-            updated_at: format_timestamp(int(row, 9)?),
-            id,
-        };
-        Ok((ticket, text(row, 10)?, text(row, 11)?))
+            .await?;
+        row.ticket.comments = decode(&comments)?;
+        Ok(row)
     }
 }
 
@@ -77,7 +118,8 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
         self.db
             .batch(&[
                 Statement::new(
-                    format!("INSERT INTO tickets ({TICKET_COLUMNS}) VALUES (?1, 'open', ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?7, ?8, ?9)"),
+                    "INSERT INTO tickets (id, status, subject, description, email, assignee, transcript, sources, created_at, updated_at, token_hash, revision)
+                     VALUES (?1, 'open', ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?7, ?8, ?9)",
                     vec![
                         t.id.as_str().into(),
                         t.subject.as_str().into(),
@@ -100,13 +142,7 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
     }
 
     async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>> {
-        let rows = self
-            .query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()])
-            .await?;
-        match rows.first() {
-            None => Ok(None),
-            Some(row) => self.ticket_from_row(row).await.map(|(t, hash, _)| Some((t, hash))),
-        }
+        Ok(self.ticket_row(id).await?.map(|row| (row.ticket, row.token_hash)))
     }
 
     async fn list_tickets(
@@ -116,13 +152,16 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
     ) -> PortResult<Vec<Ticket>> {
         let rows = self
             .query(
-                &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1 ORDER BY updated_at DESC LIMIT ?2"),
+                &format!(
+                    "SELECT {} FROM tickets WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1 ORDER BY updated_at DESC LIMIT ?2",
+                    TicketRow::COLUMNS
+                ),
                 vec![status.map(|s| s.as_str()).into(), u64::from(limit).into()],
             )
             .await?;
         let mut tickets = Vec::with_capacity(rows.len());
-        for row in &rows {
-            tickets.push(self.ticket_from_row(row).await?.0);
+        for row in decode(&rows)? {
+            tickets.push(self.with_comments(row).await?.ticket);
         }
         Ok(tickets)
     }
@@ -135,11 +174,11 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
         revision: &str,
         now_ms: u64,
     ) -> PortResult<TicketUpdate> {
-        let rows = self
-            .query(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"), vec![id.into()])
-            .await?;
-        let Some(row) = rows.first() else { return Ok(TicketUpdate::NotFound) };
-        let (current, _, current_revision) = self.ticket_from_row(row).await?;
+        let Some(TicketRow { ticket: current, revision: current_revision, .. }) =
+            self.ticket_row(id).await?
+        else {
+            return Ok(TicketUpdate::NotFound);
+        };
         let status = change.status.unwrap_or(current.status);
         if change
             .status
@@ -188,17 +227,14 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
 
     async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>> {
         let rows = self
-            .query("SELECT at, actor, action, detail FROM ticket_audit WHERE ticket_id = ?1 ORDER BY id", vec![id.into()])
+            .query(
+                &format!(
+                    "SELECT {} FROM ticket_audit WHERE ticket_id = ?1 ORDER BY id",
+                    AuditEntry::COLUMNS
+                ),
+                vec![id.into()],
+            )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: format_timestamp(int(r, 0)?),
-                    actor: text(r, 1)?,
-                    action: text(r, 2)?,
-                    detail: serde_json::from_str(&text(r, 3)?).unwrap_or(serde_json::Value::Null),
-                })
-            })
-            .collect()
+        decode(&rows)
     }
 }

@@ -4,13 +4,79 @@
 use serde_json::Value;
 
 use crate::api::VectorStore;
-use crate::documents::{scored_hit, POSTGRES_BM25};
-use crate::rows::{int, text};
+use crate::documents::{scored_hits, POSTGRES_BM25};
+use crate::rows::{decode, decode_scored, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::IndexedDocument;
 use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
 use docent_core::retrieval::embed::{hamming, QuantizedVector};
 use docent_core::retrieval::search::{tsquery_words, SearchHit};
+
+/// A stored vector's sign bits (`None` if unreadable) and its row, for the first pass.
+struct SignBits {
+    rowid: u64,
+    bits: Option<Vec<u64>>,
+}
+
+impl FromRow for SignBits {
+    const COLUMNS: &'static str = "v.rowid, v.bits";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(SignBits {
+            rowid: row.int("rowid")?,
+            bits: QuantizedVector::decode_bits(row.str("bits")?),
+        })
+    }
+}
+
+/// A stored vector's int8 encoding, for rescoring.
+struct Int8Vector {
+    chunk_id: String,
+    int8: String,
+}
+
+impl FromRow for Int8Vector {
+    const COLUMNS: &'static str = "v.chunk_id, v.int8";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(Int8Vector { chunk_id: row.text("chunk_id")?, int8: row.text("int8")? })
+    }
+}
+
+/// The chunk of a stored vector (`v`), before its score.
+struct ChunkId(String);
+
+impl FromRow for ChunkId {
+    const COLUMNS: &'static str = "v.chunk_id";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        row.text("chunk_id").map(ChunkId)
+    }
+}
+
+/// A chunk of a page that has no vector of a model yet, with the text it is embedded from.
+pub(crate) struct UnembeddedChunk {
+    id: String,
+    title: String,
+    heading: String,
+    text: String,
+}
+
+impl FromRow for UnembeddedChunk {
+    const COLUMNS: &'static str = "c.id, c.title, c.heading, c.text";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(UnembeddedChunk {
+            id: row.text("id")?,
+            title: row.text("title")?,
+            heading: row.text("heading")?,
+            text: row.text("text")?,
+        })
+    }
+}
+
+impl UnembeddedChunk {
+    /// As `VectorStore::chunks_without_vectors` returns it: (chunk id, title, heading, text).
+    pub(crate) fn into_tuple(self) -> (String, String, String, String) {
+        (self.id, self.title, self.heading, self.text)
+    }
+}
 
 /// Candidates kept from the sign-bit pass for every result asked of the vector search.
 const RESCORE_FACTOR: usize = 8;
@@ -32,18 +98,17 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let query_bits = QuantizedVector::new(query).bits;
         let rows = self
             .query(
-                "SELECT v.rowid, v.bits FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
-                 WHERE v.model = ?1 AND (?2 IS NULL OR substr(c.url, 1, length(?2)) = ?2)",
+                &format!(
+                    "SELECT {} FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                     WHERE v.model = ?1 AND (?2 IS NULL OR substr(c.url, 1, length(?2)) = ?2)",
+                    SignBits::COLUMNS
+                ),
                 vec![model.into(), url_prefix.into()],
             )
             .await?;
-        let mut candidates: Vec<(u32, u64)> = rows
-            .iter()
-            .filter_map(|row| {
-                let rowid = row.first()?.as_u64()?;
-                let bits = QuantizedVector::decode_bits(row.get(1)?.as_str()?)?;
-                Some((hamming(&bits, &query_bits), rowid))
-            })
+        let mut candidates: Vec<(u32, u64)> = decode::<SignBits>(&rows)?
+            .into_iter()
+            .filter_map(|SignBits { rowid, bits }| Some((hamming(&bits?, &query_bits), rowid)))
             .collect();
         let keep = (limit as usize * RESCORE_FACTOR).max(100);
         if candidates.len() > keep {
@@ -54,10 +119,14 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let rowids: Vec<u64> = candidates.iter().map(|(_, rowid)| *rowid).collect();
         for group in rowids.chunks(90) {
             let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT chunk_id, int8 FROM chunk_vectors WHERE rowid IN ({marks})");
-            for row in self.query(&sql, group.iter().map(|r| (*r).into()).collect()).await? {
-                if let Some(score) = QuantizedVector::dot_encoded(&text(&row, 1)?, query) {
-                    scored.push((text(&row, 0)?, score));
+            let sql = format!(
+                "SELECT {} FROM chunk_vectors v WHERE rowid IN ({marks})",
+                Int8Vector::COLUMNS
+            );
+            let rows = self.query(&sql, group.iter().map(|r| (*r).into()).collect()).await?;
+            for Int8Vector { chunk_id, int8 } in decode(&rows)? {
+                if let Some(score) = QuantizedVector::dot_encoded(&int8, query) {
+                    scored.push((chunk_id, score));
                 }
             }
         }
@@ -76,30 +145,36 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let mut scored = Vec::with_capacity(chunk_ids.len());
         for group in chunk_ids.chunks(90) {
             let mut params: Vec<SqlValue> = vec![model.into()];
-            let score_column = if postgres {
+            let columns = if postgres {
                 // pgvector's <#> is the negated inner product; vectors are unit length, so this is
                 // cosine.
                 params.push(pgvector_literal(query).into());
-                "(-(embedding <#> (?2::text)::vector))::float8"
+                format!("{}, (-(embedding <#> (?2::text)::vector))::float8", ChunkId::COLUMNS)
             } else {
-                "int8"
+                Int8Vector::COLUMNS.to_string()
             };
             let first_id = params.len() + 1;
             let marks = (first_id..first_id + group.len())
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!("SELECT chunk_id, {score_column} FROM chunk_vectors WHERE model = ?1 AND chunk_id IN ({marks})");
+            let sql = format!(
+                "SELECT {columns} FROM chunk_vectors v WHERE model = ?1 AND chunk_id IN ({marks})"
+            );
             params.extend(group.iter().map(|id| id.as_str().into()));
-            for row in self.query(&sql, params).await? {
-                let score = if postgres {
-                    row.get(1).and_then(Value::as_f64).map(|s| s as f32)
-                } else {
-                    QuantizedVector::dot_encoded(&text(&row, 1)?, query)
-                };
-                if let Some(score) = score {
-                    scored.push((text(&row, 0)?, score));
-                }
+            let rows = self.query(&sql, params).await?;
+            if postgres {
+                scored.extend(
+                    decode_scored::<ChunkId>(&rows)?.into_iter().filter_map(
+                        |Scored { item: ChunkId(id), score }| Some((id, score? as f32)),
+                    ),
+                );
+            } else {
+                scored.extend(decode::<Int8Vector>(&rows)?.into_iter().filter_map(
+                    |Int8Vector { chunk_id, int8 }| {
+                        Some((chunk_id, QuantizedVector::dot_encoded(&int8, query)?))
+                    },
+                ));
             }
         }
         Ok(scored)
@@ -112,13 +187,16 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     ) -> PortResult<Vec<(String, String, String, String)>> {
         let rows = self
             .query(
-                "SELECT c.id, c.title, c.heading, c.text FROM chunks c
-                 LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = ?2
-                 WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                &format!(
+                    "SELECT {} FROM chunks c
+                     LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = ?2
+                     WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                    UnembeddedChunk::COLUMNS
+                ),
                 vec![url_key.into(), model.into()],
             )
             .await?;
-        rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
+        Ok(decode(&rows)?.into_iter().map(UnembeddedChunk::into_tuple).collect())
     }
 
     async fn put_vectors(
@@ -186,14 +264,14 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
                 ],
             )
             .await?;
-        rows.iter().map(|row| scored_hit(row, 1.0)).collect::<PortResult<Vec<_>>>().map(Some)
+        scored_hits(&rows, 1.0).map(Some)
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
         let rows = self
             .query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()])
             .await?;
-        rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
+        single_int(&rows)
     }
 }
 
@@ -240,19 +318,19 @@ impl<D: SqlDatabase> SqlStore<D> {
         let rows = self
             .query(
                 &format!(
-                    "SELECT v.chunk_id, (-(v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions})))::float8
+                    "SELECT {}, (-(v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions})))::float8
                      FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
                      WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
-                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}), v.chunk_id LIMIT ?2"
+                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}), v.chunk_id LIMIT ?2",
+                    ChunkId::COLUMNS
                 ),
                 vec![pgvector_literal(query).into(), u64::from(limit).into(), url_prefix.into()],
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((text(row, 0)?, row.get(1).and_then(Value::as_f64).unwrap_or(0.0) as f32))
-            })
-            .collect()
+        Ok(decode_scored::<ChunkId>(&rows)?
+            .into_iter()
+            .map(|Scored { item: ChunkId(id), score }| (id, score.unwrap_or(0.0) as f32))
+            .collect())
     }
 }
 
