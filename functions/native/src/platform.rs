@@ -12,12 +12,13 @@ use docent_core::crawl::politeness::{Admission, HostGate, HostLimits};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     ByteStream, Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue,
-    NoModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlDialect, Statement, StoreDatabase,
-    StreamingResponse,
+    NoModelRuntime, PortError, PortResult, StoreDatabase, StreamingResponse,
 };
 use docent_functions::Platform;
 use docent_store::SqlStore;
 
+/// Postgres over TCP, blocking on its own runtime (`docent-postgres`).
+pub use docent_postgres::blocking::Postgres;
 /// SQLite through rusqlite (`docent-sqlite`).
 pub use docent_sqlite::Sqlite;
 
@@ -117,50 +118,6 @@ pub fn open_database(location: &str) -> Result<Database, String> {
         Postgres::connect(location).map(StoreDatabase::Postgres)
     } else {
         Sqlite::open(Path::new(location)).map(StoreDatabase::Sqlite)
-    }
-}
-
-/// Postgres through tokio-postgres on a runtime of its own: the native functions run under a plain
-/// `block_on`, and every call here drives the connection while it waits.
-pub struct Postgres {
-    runtime: tokio::runtime::Runtime,
-    db: docent_postgres::PgDatabase,
-}
-
-impl Postgres {
-    pub fn connect(url: &str) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("starting a runtime: {e}"))?;
-        let (client, connection) = runtime
-            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
-            .map_err(|e| format!("connecting to {}: {e}", redact_password(url)))?;
-        runtime.spawn(connection);
-        Ok(Postgres { runtime, db: docent_postgres::PgDatabase::new(client) })
-    }
-}
-
-/// A connection URL fit for an error message.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-impl SqlDatabase for Postgres {
-    fn dialect(&self) -> SqlDialect {
-        SqlDialect::Postgres
-    }
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        self.runtime.block_on(self.db.query(statement))
-    }
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        self.runtime.block_on(self.db.batch(statements))
     }
 }
 
