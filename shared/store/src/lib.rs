@@ -30,7 +30,9 @@ mod vectors;
 
 use docent_core::ports::{PortResult, Row, SqlDatabase, SqlValue, Statement};
 
-pub use schema::{MIGRATIONS, POSTGRES_MIGRATIONS, SCHEMA};
+pub use schema::{
+    migrations, split_script, Migration, MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
+};
 
 /// Every store of [`api`] over one database of either dialect.
 pub struct SqlStore<D> {

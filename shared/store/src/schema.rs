@@ -1,245 +1,85 @@
-//! The schema: SQLite's as idempotent statements plus append-only migrations, Postgres's as
-//! versioned migration files, and the runner that brings a database up to date.
+//! The schema as migration files, one list per dialect (`infra/sqlite/migrations`,
+//! `infra/postgres/migrations`), and the one runner that applies the pending ones: each in a
+//! transaction with its row in `docent_migrations`, so a migration applies whole or not at all,
+//! and concurrent migrators (instances starting together) apply it once.
+//!
+//! SQLite databases made before the migrations were files counted them in
+//! `docent_meta.schema_version` (0001, the first release's schema, was run at every start-up, and
+//! `schema_version` counted the changes after it: 0002 onwards). The runner takes such a count over
+//! into `docent_migrations` once, and carries on from there.
 
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, Statement};
 
-use crate::rows::single_int;
+use crate::rows::{single_int, single_text};
 use crate::SqlStore;
 
-/// The schema, one statement each (D1 prepares statements one at a time). Every statement is
-/// idempotent, so the whole list can run at start-up on every platform.
-pub const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS docent_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    "INSERT INTO docent_meta (key, value) VALUES ('index_version', 0) ON CONFLICT DO NOTHING",
-    "INSERT INTO docent_meta (key, value) VALUES ('schema_version', 0) ON CONFLICT DO NOTHING",
-    "CREATE TABLE IF NOT EXISTS crawl_jobs (
-        id TEXT PRIMARY KEY,
-        start_url TEXT NOT NULL,
-        status TEXT NOT NULL,
-        priority TEXT NOT NULL,
-        max_pages INTEGER NOT NULL,
-        max_depth INTEGER NOT NULL,
-        include_globs TEXT NOT NULL,
-        exclude_globs TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        started_at INTEGER,
-        finished_at INTEGER)",
-    "CREATE INDEX IF NOT EXISTS crawl_jobs_created ON crawl_jobs (created_at)",
-    "CREATE TABLE IF NOT EXISTS crawl_urls (
-        job_id TEXT NOT NULL,
-        url_key TEXT NOT NULL,
-        url TEXT NOT NULL,
-        depth INTEGER NOT NULL,
-        parent_key TEXT,
-        state TEXT NOT NULL,
-        fetched INTEGER NOT NULL DEFAULT 0,
-        detail TEXT,
-        updated_at INTEGER NOT NULL,
-        PRIMARY KEY (job_id, url_key))",
-    "CREATE INDEX IF NOT EXISTS crawl_urls_state ON crawl_urls (state, updated_at)",
-    "CREATE INDEX IF NOT EXISTS crawl_urls_parent ON crawl_urls (job_id, parent_key)",
-    "CREATE TABLE IF NOT EXISTS crawl_attempts (
-        job_id TEXT NOT NULL,
-        url_key TEXT NOT NULL,
-        failures INTEGER NOT NULL,
-        last_error TEXT NOT NULL,
-        PRIMARY KEY (job_id, url_key))",
-    "CREATE TABLE IF NOT EXISTS dead_letters (
-        job_id TEXT NOT NULL,
-        url_key TEXT NOT NULL,
-        url TEXT NOT NULL,
-        depth INTEGER NOT NULL,
-        attempts INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        PRIMARY KEY (job_id, url_key))",
-    "CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (at)",
-    "CREATE TABLE IF NOT EXISTS documents (
-        url_key TEXT PRIMARY KEY,
-        url TEXT NOT NULL,
-        title TEXT NOT NULL,
-        lang TEXT,
-        content_hash TEXT NOT NULL,
-        etag TEXT,
-        last_modified TEXT,
-        job_id TEXT,
-        links TEXT NOT NULL DEFAULT '[]',
-        indexed_at INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS page_sightings (job_id TEXT NOT NULL, url_key TEXT NOT NULL, PRIMARY KEY (job_id, url_key))",
-    "CREATE TABLE IF NOT EXISTS crawl_truncated (job_id TEXT PRIMARY KEY)",
-    "CREATE TABLE IF NOT EXISTS chunks (
-        id TEXT PRIMARY KEY,
-        url_key TEXT NOT NULL,
-        ordinal INTEGER NOT NULL,
-        url TEXT NOT NULL,
-        title TEXT NOT NULL,
-        heading TEXT NOT NULL,
-        text TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS chunks_document ON chunks (url_key)",
-    // External-content FTS5 index over chunks; the triggers keep it in step inside the same
-    // transaction.
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-        title, heading, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61')",
-    "CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts (rowid, title, heading, text) VALUES (new.rowid, new.title, new.heading, new.text);
-     END",
-    "CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts (chunks_fts, rowid, title, heading, text)
-        VALUES ('delete', old.rowid, old.title, old.heading, old.text);
-     END",
-    "CREATE TABLE IF NOT EXISTS tickets (
-        id TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        description TEXT NOT NULL,
-        email TEXT,
-        assignee TEXT,
-        transcript TEXT NOT NULL,
-        sources TEXT NOT NULL,
-        token_hash TEXT NOT NULL,
-        revision TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS tickets_status ON tickets (status, updated_at)",
-    "CREATE TABLE IF NOT EXISTS ticket_comments (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        ticket_id TEXT NOT NULL,
-        author TEXT NOT NULL,
-        text TEXT NOT NULL,
-        at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ticket_comments_ticket ON ticket_comments (ticket_id, id)",
-    "CREATE TABLE IF NOT EXISTS ticket_audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        ticket_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        detail TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ticket_audit_ticket ON ticket_audit (ticket_id, id)",
-];
+/// One schema change: `NNNN_name.sql`, statements ending with `;` at the end of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    pub name: &'static str,
+    pub script: &'static str,
+}
 
-/// Changes to tables that already exist, in order; `schema_version` in `docent_meta` counts how
-/// many have been applied. Append only: a deployed database has run every earlier entry.
-pub const MIGRATIONS: &[&[&str]] = &[
-    // 1: sitemap <lastmod> and the redirect hop count travel with a queued URL.
-    // The cron sweep looks for jobs without progress, not for URLs that merely waited their turn.
-    &[
-        "ALTER TABLE crawl_urls ADD COLUMN lastmod_ms INTEGER",
-        "ALTER TABLE crawl_urls ADD COLUMN redirects INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE crawl_jobs ADD COLUMN swept_at INTEGER",
-        "CREATE INDEX IF NOT EXISTS crawl_urls_job_updated ON crawl_urls (job_id, updated_at)",
-    ],
-    // 2: chunk embeddings, as sign bits (hex) for the first pass and int8 (base64) for rescoring. A
-    // trigger removes a chunk's vector with the chunk, whichever path deletes it.
-    &[
-        "CREATE TABLE IF NOT EXISTS chunk_vectors (
-            chunk_id TEXT PRIMARY KEY,
-            url_key TEXT NOT NULL,
-            model TEXT NOT NULL,
-            bits TEXT NOT NULL,
-            int8 TEXT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS chunk_vectors_model ON chunk_vectors (model)",
-        "CREATE TRIGGER IF NOT EXISTS chunk_vectors_follow_chunks AFTER DELETE ON chunks BEGIN
-            DELETE FROM chunk_vectors WHERE chunk_id = old.id;
-         END",
-    ],
-    // 3: when a deferred or retried URL's message is due back, so the sweep does not take a job
-    // that is only waiting (Retry-After, an open circuit, a long Crawl-delay) for one whose
-    // messages were lost.
-    &[
-        "ALTER TABLE crawl_urls ADD COLUMN due_at INTEGER",
-        "CREATE INDEX IF NOT EXISTS crawl_urls_job_due ON crawl_urls (job_id, due_at)",
-    ],
-    // 4: whether a document's stored links stop short of the page's (a crawl through them is
-    // partial).
-    &["ALTER TABLE documents ADD COLUMN links_capped INTEGER NOT NULL DEFAULT 0"],
-    // 5: ratings of answers, and model usage and cost per day.
-    &[
-        "CREATE TABLE IF NOT EXISTS feedback (
-            id TEXT PRIMARY KEY,
-            answer_id TEXT NOT NULL UNIQUE,
-            session_id TEXT,
-            rating TEXT NOT NULL,
-            comment TEXT,
-            question TEXT NOT NULL,
-            answer TEXT NOT NULL,
-            created_at INTEGER NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at)",
-        "CREATE TABLE IF NOT EXISTS llm_usage_daily (
-            day TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            model TEXT NOT NULL,
-            requests INTEGER NOT NULL DEFAULT 0,
-            failures INTEGER NOT NULL DEFAULT 0,
-            prompt_tokens INTEGER NOT NULL DEFAULT 0,
-            completion_tokens INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, provider, model))",
-    ],
-];
+macro_rules! migrations {
+    ($dialect:literal: $($name:literal),* $(,)?) => {
+        &[$(Migration {
+            name: $name,
+            script: include_str!(concat!("../../../infra/", $dialect, "/migrations/", $name, ".sql")),
+        }),*]
+    };
+}
 
-/// The Postgres schema, one file per version (`infra/postgres/migrations/NNNN_name.sql`), applied
-/// in order by [`SqlStore::ensure_schema`] (and `docent migrate`); `docent_migrations` records each
-/// one. Append only.
-pub const POSTGRES_MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../../infra/postgres/migrations/0001_init.sql"))];
+/// The SQLite schema (D1, Spin's SQLite, rusqlite), in order. Append only.
+pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
+    "0001_init",
+    "0002_crawl_url_lastmod_and_sweep",
+    "0003_chunk_vectors",
+    "0004_crawl_url_due_at",
+    "0005_document_links_capped",
+    "0006_feedback_and_usage",
+);
+
+/// The Postgres schema, in order. Append only.
+pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": "0001_init");
+
+/// The table of applied migrations, the same on both dialects.
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS docent_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// The migrations of a dialect.
+pub fn migrations(dialect: SqlDialect) -> &'static [Migration] {
+    match dialect {
+        SqlDialect::Sqlite => SQLITE_MIGRATIONS,
+        SqlDialect::Postgres => POSTGRES_MIGRATIONS,
+    }
+}
 
 impl<D: SqlDatabase> SqlStore<D> {
-    /// Creates missing tables and indexes, and applies pending migrations.
+    /// Applies the migrations not yet recorded in `docent_migrations` (all of them on a new
+    /// database); also `docent migrate`.
     pub async fn ensure_schema(&self) -> PortResult<()> {
-        if self.db.dialect() == SqlDialect::Postgres {
-            return self.migrate_postgres().await;
+        let dialect = self.db.dialect();
+        self.db.batch(&[Statement::new(MIGRATIONS_TABLE, vec![])]).await?;
+        if dialect == SqlDialect::Sqlite {
+            self.adopt_schema_version().await?;
         }
-        let statements: Vec<Statement> =
-            SCHEMA.iter().map(|sql| Statement::new(*sql, vec![])).collect();
-        self.db.batch(&statements).await?;
+        let migrations = migrations(dialect);
         loop {
-            let applied = self.schema_version().await?;
-            let Some(migration) = MIGRATIONS.get(applied as usize) else { return Ok(()) };
-            // The version bump is in the same transaction: a migration applies whole or not at all.
-            let mut statements: Vec<Statement> =
-                migration.iter().map(|sql| Statement::new(*sql, vec![])).collect();
-            statements.push(Statement::new(
-                "UPDATE docent_meta SET value = value + 1 WHERE key = 'schema_version' AND value = ?1",
-                vec![applied.into()],
-            ));
-            if let Err(error) = self.db.batch(&statements).await {
-                // Another instance may have applied it at the same moment (its ALTER won);
-                // otherwise fail.
-                if self.schema_version().await? == applied {
-                    return Err(error);
-                }
+            let applied = self.recorded_migrations().await?;
+            let Some(migration) = migrations.get(applied as usize) else { return Ok(()) };
+            let mut statements = Vec::new();
+            if dialect == SqlDialect::Postgres {
+                // Concurrent migrators take turns; the second then fails (the tables exist) and
+                // finds the migration recorded. SQLite runs one writer at a time anyway.
+                statements.push(Statement::new("SELECT pg_advisory_xact_lock(7355608)", vec![]));
             }
-        }
-    }
-
-    /// Applies the [`POSTGRES_MIGRATIONS`] not yet recorded in `docent_migrations`, each in one
-    /// transaction with its record. Concurrent migrators queue on an advisory lock; the loser's
-    /// statements then fail (the tables exist) and it finds the version already recorded.
-    async fn migrate_postgres(&self) -> PortResult<()> {
-        self.db
-            .batch(&[Statement::new(
-                "CREATE TABLE IF NOT EXISTS docent_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-                vec![],
-            )])
-            .await?;
-        loop {
-            let applied = self.schema_version().await?;
-            let Some((name, script)) = POSTGRES_MIGRATIONS.get(applied as usize) else {
-                return Ok(());
-            };
-            let mut statements =
-                vec![Statement::new("SELECT pg_advisory_xact_lock(7355608)", vec![])];
-            statements
-                .extend(split_script(script).into_iter().map(|sql| Statement::new(sql, vec![])));
-            statements.push(Statement::new(
-                "INSERT INTO docent_migrations (version, name, applied_at) VALUES (?1, ?2, (extract(epoch from now()) * 1000)::bigint)",
-                vec![(applied + 1).into(), (*name).into()],
-            ));
+            statements.extend(statements_of(migration.script));
+            statements.push(record_statement(dialect, applied + 1, migration.name));
             if let Err(error) = self.db.batch(&statements).await {
-                if self.schema_version().await? == applied {
+                // Another instance may have applied it at the same moment (its ALTER or its
+                // record won); otherwise fail.
+                if self.recorded_migrations().await? == applied {
                     return Err(PortError {
-                        message: format!("migration {name}: {}", error.message),
+                        message: format!("migration {}: {}", migration.name, error.message),
                         ..error
                     });
                 }
@@ -247,23 +87,92 @@ impl<D: SqlDatabase> SqlStore<D> {
         }
     }
 
-    /// How many migrations this database has applied ([`MIGRATIONS`] on SQLite,
-    /// [`POSTGRES_MIGRATIONS`] on Postgres).
+    /// How many migrations this database has applied (of [`migrations`] for its dialect).
     pub async fn schema_version(&self) -> PortResult<u64> {
-        if self.db.dialect() == SqlDialect::Postgres {
-            let rows = self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await?;
-            return single_int(&rows);
+        match self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await {
+            Ok(rows) => match single_int(&rows)? {
+                0 if self.db.dialect() == SqlDialect::Sqlite => {
+                    Ok(self.counted_schema_version().await?.unwrap_or(0))
+                }
+                n => Ok(n),
+            },
+            // A SQLite database from before `docent_migrations`.
+            Err(_) if self.db.dialect() == SqlDialect::Sqlite => {
+                Ok(self.counted_schema_version().await?.unwrap_or(0))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn recorded_migrations(&self) -> PortResult<u64> {
+        single_int(&self.query("SELECT COUNT(*) FROM docent_migrations", vec![]).await?)
+    }
+
+    /// The migrations a SQLite database applied before `docent_migrations` existed: 0001 and the
+    /// `docent_meta.schema_version` after it; `None` for a new database or one of the first
+    /// releases (no count: 0001, which is idempotent, runs as on a new one).
+    async fn counted_schema_version(&self) -> PortResult<Option<u64>> {
+        let tables = self
+            .query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'docent_meta'",
+                vec![],
+            )
+            .await?;
+        if single_text(&tables).is_none() {
+            return Ok(None);
         }
         let rows = self
             .query("SELECT value FROM docent_meta WHERE key = 'schema_version'", vec![])
             .await?;
-        single_int(&rows)
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(1 + single_int(&rows)?))
+    }
+
+    /// Records in `docent_migrations` what a SQLite database counted in `schema_version`, once,
+    /// after running 0001 again as every start-up used to (it may add what a database of an older
+    /// release lacks).
+    async fn adopt_schema_version(&self) -> PortResult<()> {
+        if self.recorded_migrations().await? > 0 {
+            return Ok(());
+        }
+        let Some(counted) = self.counted_schema_version().await? else { return Ok(()) };
+        let mut statements = statements_of(SQLITE_MIGRATIONS[0].script);
+        statements.extend(SQLITE_MIGRATIONS.iter().take(counted as usize).enumerate().map(
+            |(i, migration)| {
+                let mut record = record_statement(SqlDialect::Sqlite, i as u64 + 1, migration.name);
+                // Two instances may take the count over at the same moment.
+                record.sql.push_str(" ON CONFLICT DO NOTHING");
+                record
+            },
+        ));
+        self.db.batch(&statements).await.map(|_| ())
     }
 }
 
-/// A migration file's statements: each ends with `;` at the end of a line. Comment lines are
-/// dropped.
-fn split_script(script: &str) -> Vec<String> {
+/// The row that records migration `version` as applied now.
+fn record_statement(dialect: SqlDialect, version: u64, name: &str) -> Statement {
+    let now_ms = match dialect {
+        SqlDialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        SqlDialect::Postgres => "(extract(epoch from now()) * 1000)::bigint",
+    };
+    Statement::new(
+        format!(
+            "INSERT INTO docent_migrations (version, name, applied_at) VALUES (?1, ?2, {now_ms})"
+        ),
+        vec![version.into(), name.into()],
+    )
+}
+
+fn statements_of(script: &str) -> Vec<Statement> {
+    split_script(script).into_iter().map(|sql| Statement::new(sql, vec![])).collect()
+}
+
+/// A migration file's statements: each ends with `;` at the end of a line, except that a
+/// `CREATE TRIGGER` (whose body holds statements of its own) runs to a line ending in `END;`.
+/// Comment lines and blank lines are dropped.
+pub fn split_script(script: &str) -> Vec<String> {
     let mut statements = Vec::new();
     let mut current = String::new();
     for line in script.lines() {
@@ -272,9 +181,15 @@ fn split_script(script: &str) -> Vec<String> {
         }
         current.push_str(line);
         current.push('\n');
-        if line.trim_end().ends_with(';') {
-            let statement = current.trim().trim_end_matches(';').trim().to_string();
-            statements.push(statement);
+        let in_trigger = starts_with_words(&current, &["CREATE", "TRIGGER"]);
+        let end = line.trim_end();
+        let ends = if in_trigger {
+            end.len() >= 4 && end[end.len() - 4..].eq_ignore_ascii_case("END;")
+        } else {
+            end.ends_with(';')
+        };
+        if ends {
+            statements.push(current.trim().trim_end_matches(';').trim().to_string());
             current.clear();
         }
     }
@@ -282,4 +197,46 @@ fn split_script(script: &str) -> Vec<String> {
         statements.push(current.trim().to_string());
     }
     statements
+}
+
+fn starts_with_words(text: &str, words: &[&str]) -> bool {
+    let mut found = text.split_whitespace();
+    words.iter().all(|word| found.next().is_some_and(|w| w.eq_ignore_ascii_case(word)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_split_at_line_ends_and_triggers_run_to_their_end() {
+        let script = "-- a comment\nCREATE TABLE t (a INTEGER,\n  b TEXT);\n\nCREATE TRIGGER x AFTER DELETE ON t BEGIN\n    DELETE FROM u WHERE a = old.a;\nEND;\nDO $$ BEGIN PERFORM 1; END $$;\n";
+        assert_eq!(
+            split_script(script),
+            [
+                "CREATE TABLE t (a INTEGER,\n  b TEXT)",
+                "CREATE TRIGGER x AFTER DELETE ON t BEGIN\n    DELETE FROM u WHERE a = old.a;\nEND",
+                "DO $$ BEGIN PERFORM 1; END $$",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        for (dialect, listed) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)]
+        {
+            let dir = format!("{}/../../infra/{dialect}/migrations", env!("CARGO_MANIFEST_DIR"));
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .filter_map(|name| name.strip_suffix(".sql").map(str::to_string))
+                .collect();
+            files.sort();
+            let names: Vec<&str> = listed.iter().map(|m| m.name).collect();
+            assert_eq!(names, files, "{dir}");
+            for (i, name) in names.iter().enumerate() {
+                assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} is number {}", i + 1);
+            }
+        }
+    }
 }
