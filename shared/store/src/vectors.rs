@@ -8,7 +8,7 @@ use crate::documents::{scored_hits, POSTGRES_BM25};
 use crate::rows::{decode, decode_scored, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::IndexedDocument;
-use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
 use docent_core::retrieval::embed::{hamming, QuantizedVector};
 use docent_core::retrieval::search::{tsquery_words, SearchHit};
 
@@ -220,14 +220,16 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(())
     }
 
-    async fn fused_search(
-        &self,
-        query: &crate::api::FusedQuery<'_>,
-    ) -> PortResult<Option<Vec<SearchHit>>> {
-        if self.db.dialect() != SqlDialect::Postgres {
-            return Ok(None);
+    /// Postgres: the vectors are in the database (pgvector), next to the `tsvector`.
+    fn fuses_in_database(&self) -> bool {
+        self.db.dialect() == SqlDialect::Postgres
+    }
+
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Vec<SearchHit>> {
+        if !self.fuses_in_database() {
+            return Err(PortError::permanent("SQLite does not fuse rankings in the database"));
         }
-        let Some(words) = tsquery_words(query.terms) else { return Ok(Some(Vec::new())) };
+        let Some(words) = tsquery_words(query.terms) else { return Ok(Vec::new()) };
         let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
         let k = docent_core::retrieval::search::RRF_K;
         // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
@@ -264,7 +266,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
                 ],
             )
             .await?;
-        scored_hits(&rows, 1.0).map(Some)
+        scored_hits(&rows, 1.0)
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {

@@ -299,13 +299,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     /// Fusion in the database needs the vectors there: only without an index.
-    async fn fused_search(
-        &self,
-        query: &crate::api::FusedQuery<'_>,
-    ) -> PortResult<Option<Vec<SearchHit>>> {
+    fn fuses_in_database(&self) -> bool {
+        self.index.is_none() && self.sql.fuses_in_database()
+    }
+
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Vec<SearchHit>> {
         match &self.index {
             None => self.sql.fused_search(query).await,
-            Some(_) => Ok(None),
+            Some(_) => {
+                Err(PortError::permanent("the vectors are in Vectorize: fuse in the function"))
+            }
         }
     }
 
