@@ -215,7 +215,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         let rows = self
             .query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()])
             .await?;
-        Ok(scored_hits(&rows, sign)?)
+        scored_hits(&rows, sign)
     }
 
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
