@@ -3,11 +3,12 @@
 use ::http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use docent_core::config::{EmbeddingProvider, SearchMode};
+use docent_core::config::SearchMode;
 use docent_core::config::{Reranker, RerankerKind};
 use docent_core::domain::sha256_hex;
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
+use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
 use docent_core::retrieval::search::{
     dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit,
@@ -47,7 +48,7 @@ impl SearchOptions<'_> {
 
 /// Ranks chunks for `query`, best first, at most one per page section: lexical (FTS5 BM25 with
 /// title and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank
-/// fusion, or one of them alone.
+/// fusion, or one of them alone, as the search plan (`core::retrieval::plan`) says.
 pub async fn retrieve<P: Platform>(
     platform: &P,
     query: &str,
@@ -55,91 +56,75 @@ pub async fn retrieve<P: Platform>(
     options: SearchOptions<'_>,
 ) -> PortResult<Vec<SearchHit>> {
     let store = platform.store();
-    let candidates = k * OVERFETCH;
-    let builtin_hybrid = options.mode == SearchMode::Hybrid
-        && platform.config().embeddings == EmbeddingProvider::Builtin;
-    // The built-in embedder runs in place in microseconds, so hybrid search re-scores a wide pool
-    // of lexical candidates instead of reading every stored vector (a scan of the whole table per
-    // query).
-    let lexical_limit = if builtin_hybrid { candidates.max(BUILTIN_POOL) } else { candidates };
+    let config = platform.config();
     let terms = query_terms(query);
-    // Where the store can fuse both rankings itself (Postgres), hybrid search is one round trip.
-    // That needs the query vector first, which then serves the search below if the store cannot.
+    let plan = SearchPlan::new(&SearchInputs {
+        mode: options.mode,
+        embedder: Embedder::of(&config.embeddings),
+        store_fuses: store.fuses_in_database(),
+        feedback_passages: config.vector_feedback.0,
+        has_terms: !terms.is_empty(),
+        candidates: k * OVERFETCH,
+    });
+    // Fused in the store, hybrid search is one round trip. That needs the query vector first,
+    // which then serves the separate steps below if it cannot be had.
     let mut query_vector = None;
-    if let Some(model) = fusion_model(platform, &terms, &options, builtin_hybrid) {
+    if plan.fused_in_store {
         let embedded = embeddings::embed_query(platform, query).await;
-        if let Ok(Some(vector)) = &embedded {
+        if let (Some(model), Ok(Some(vector))) = (embeddings::model(&config.embeddings), &embedded)
+        {
             let fused = FusedQuery {
                 terms: &terms,
                 model,
                 vector,
                 url_prefix: options.url_prefix,
-                candidates,
-                weights: platform.config().rrf_weights,
+                candidates: k * OVERFETCH,
+                weights: config.rrf_weights,
             };
-            if let Some(hits) = store.fused_search(&fused).await? {
-                return Ok(finish(platform, query, hits, k).await);
-            }
+            let hits = store.fused_search(&fused).await?;
+            return Ok(finish(platform, query, hits, k).await);
         }
         query_vector = Some(embedded);
     }
-    let mut lexical = match options.mode {
-        SearchMode::Vector => Vec::new(),
-        _ if terms.is_empty() => Vec::new(),
-        _ => store.lexical_search(&terms, options.url_prefix, lexical_limit).await?,
+    let mut lexical = match plan.lexical {
+        Some(limit) => store.lexical_search(&terms, options.url_prefix, limit).await?,
+        None => Vec::new(),
     };
-    let vector = match options.mode {
-        SearchMode::Lexical => Vec::new(),
-        // Nearest neighbours always exist: a question whose words match nothing at all would get
-        // arbitrary pages. Hybrid search answers only when lexical search found a footing.
-        SearchMode::Hybrid if lexical.is_empty() => Vec::new(),
-        _ if builtin_hybrid => {
-            let ranked = rescore_pool(platform, query, &lexical, candidates as usize).await?;
-            lexical.truncate(candidates as usize);
+    let vector = match plan.vector {
+        None => Vec::new(),
+        _ if plan.vector_needs_lexical_hits && lexical.is_empty() => Vec::new(),
+        Some(VectorRanking::RescoreLexicalPool { keep, feedback_passages }) => {
+            let ranked =
+                rescore_pool(platform, query, &lexical, feedback_passages, keep as usize).await?;
+            lexical.truncate(keep as usize);
             ranked
         }
-        _ => match vector_hits(
-            platform,
-            query,
-            query_vector,
-            &lexical,
-            options.url_prefix,
-            candidates,
-        )
-        .await
-        {
-            Ok(hits) => hits,
-            // A provider outage degrades hybrid search to lexical instead of failing it.
-            Err(error) if error.transient && options.mode == SearchMode::Hybrid => Vec::new(),
-            Err(error) => return Err(error),
-        },
+        Some(VectorRanking::Nearest { limit, feedback_passages, optional }) => {
+            let hits = vector_hits(
+                platform,
+                query,
+                query_vector,
+                &lexical[..lexical.len().min(feedback_passages as usize)],
+                options.url_prefix,
+                limit,
+            );
+            match hits.await {
+                Ok(hits) => hits,
+                // A provider outage degrades hybrid search to lexical instead of failing it.
+                Err(error) if error.transient && optional => Vec::new(),
+                Err(error) => return Err(error),
+            }
+        }
     };
-    let (lexical_weight, vector_weight) = platform.config().rrf_weights;
-    let ranked = match options.mode {
-        SearchMode::Lexical => lexical,
-        SearchMode::Vector => vector,
-        SearchMode::Hybrid => {
+    let ranked = match plan.combine {
+        Combine::Lexical => lexical,
+        Combine::Vector => vector,
+        Combine::ReciprocalRankFusion => {
+            let (lexical_weight, vector_weight) = config.rrf_weights;
             reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
         }
     };
     Ok(finish(platform, query, ranked, k).await)
-}
-
-/// The embedding model, when hybrid search can be fused in the store: the query vector must not
-/// depend on the lexical results (no feedback), and the embedder must not be the built-in one
-/// (which re-scores a lexical pool instead).
-fn fusion_model<'a, P: Platform>(
-    platform: &'a P,
-    terms: &[String],
-    options: &SearchOptions<'_>,
-    builtin_hybrid: bool,
-) -> Option<&'a str> {
-    let config = platform.config();
-    let fusable = options.mode == SearchMode::Hybrid
-        && !builtin_hybrid
-        && config.vector_feedback.0 == 0
-        && !terms.is_empty();
-    fusable.then(|| embeddings::model(&config.embeddings)).flatten()
 }
 
 /// One result per page section, reranked if a reranker is configured, `k` at most.
@@ -232,9 +217,6 @@ async fn rerank_scores<P: Platform>(
     }
 }
 
-/// Lexical candidates re-scored by the built-in embedder's vectors.
-const BUILTIN_POOL: u32 = 50;
-
 /// The vector ranking of a pool of lexical candidates, by similarity to the query moved towards the
 /// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a
 /// chunk without one (not yet backfilled) is embedded in place.
@@ -242,9 +224,10 @@ async fn rescore_pool<P: Platform>(
     platform: &P,
     query: &str,
     pool: &[SearchHit],
+    passages: u32,
     keep: usize,
 ) -> PortResult<Vec<SearchHit>> {
-    let (passages, weight) = platform.config().vector_feedback;
+    let weight = platform.config().vector_feedback.1;
     let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
     let feedback: Vec<Vec<f32>> =
         pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
@@ -270,13 +253,13 @@ async fn rescore_pool<P: Platform>(
 }
 
 /// The vector ranking. In hybrid search the query vector is first moved towards the best lexical
-/// passages (`DOCENT_VECTOR_FEEDBACK_PASSAGES`), which is what makes the built-in embedder help.
-/// `query_vector` is the query's embedding if it was already asked for.
+/// passages (`feedback`: `DOCENT_VECTOR_FEEDBACK_PASSAGES` of them), which is what makes the
+/// built-in embedder help. `query_vector` is the query's embedding if it was already asked for.
 async fn vector_hits<P: Platform>(
     platform: &P,
     query: &str,
     query_vector: Option<PortResult<Option<Vec<f32>>>>,
-    lexical: &[SearchHit],
+    feedback: &[SearchHit],
     url_prefix: Option<&str>,
     limit: u32,
 ) -> PortResult<Vec<SearchHit>> {
@@ -288,13 +271,10 @@ async fn vector_hits<P: Platform>(
         None => embeddings::embed_query(platform, query).await?,
     };
     let Some(mut embedded) = embedded else { return Ok(Vec::new()) };
-    let (passages, weight) = platform.config().vector_feedback;
-    if passages > 0 && !lexical.is_empty() {
-        let texts: Vec<String> = lexical
-            .iter()
-            .take(passages as usize)
-            .map(|h| format!("{} {} {}", h.title, h.heading, h.text))
-            .collect();
+    if !feedback.is_empty() {
+        let weight = platform.config().vector_feedback.1;
+        let texts: Vec<String> =
+            feedback.iter().map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
         let vectors = embeddings::embed(platform, &texts).await?;
         embedded = docent_core::retrieval::embed::with_feedback(&embedded, &vectors, weight);
     }

@@ -12,12 +12,15 @@ use docent_core::crawl::politeness::{Admission, HostGate, HostLimits};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     ByteStream, Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, KeyValue,
-    NoModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
-    StoreDatabase, StreamingResponse,
+    NoModelRuntime, PortError, PortResult, StoreDatabase, StreamingResponse,
 };
 use docent_functions::Platform;
 use docent_store::SqlStore;
-use rusqlite::types::{ToSqlOutput, ValueRef};
+
+/// Postgres over TCP, blocking on its own runtime (`docent-postgres`).
+pub use docent_postgres::blocking::Postgres;
+/// SQLite through rusqlite (`docent-sqlite`).
+pub use docent_sqlite::Sqlite;
 
 /// Docent on this machine: what `docent index` and the native tests run. Cloning shares the parts.
 #[derive(Clone)]
@@ -115,131 +118,6 @@ pub fn open_database(location: &str) -> Result<Database, String> {
         Postgres::connect(location).map(StoreDatabase::Postgres)
     } else {
         Sqlite::open(Path::new(location)).map(StoreDatabase::Sqlite)
-    }
-}
-
-/// Postgres through tokio-postgres on a runtime of its own: the native functions run under a plain
-/// `block_on`, and every call here drives the connection while it waits.
-pub struct Postgres {
-    runtime: tokio::runtime::Runtime,
-    db: docent_postgres::PgDatabase,
-}
-
-impl Postgres {
-    pub fn connect(url: &str) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("starting a runtime: {e}"))?;
-        let (client, connection) = runtime
-            .block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))
-            .map_err(|e| format!("connecting to {}: {e}", redact_password(url)))?;
-        runtime.spawn(connection);
-        Ok(Postgres { runtime, db: docent_postgres::PgDatabase::new(client) })
-    }
-}
-
-/// A connection URL fit for an error message.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-impl SqlDatabase for Postgres {
-    fn dialect(&self) -> SqlDialect {
-        SqlDialect::Postgres
-    }
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        self.runtime.block_on(self.db.query(statement))
-    }
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        self.runtime.block_on(self.db.batch(statements))
-    }
-}
-
-/// SQLite through rusqlite: the same schema and SQL as D1.
-pub struct Sqlite(RefCell<rusqlite::Connection>);
-
-impl Sqlite {
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let connection = rusqlite::Connection::open(path)
-            .map_err(|e| format!("opening {}: {e}", path.display()))?;
-        // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on
-        // power loss is acceptable, and indexing runs several times faster.
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-            .map_err(|e| format!("configuring {}: {e}", path.display()))?;
-        Ok(Sqlite(RefCell::new(connection)))
-    }
-}
-
-struct Param<'a>(&'a SqlValue);
-
-impl rusqlite::ToSql for Param<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            SqlValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            SqlValue::Integer(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
-            SqlValue::Real(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
-            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        })
-    }
-}
-
-fn sql_error(error: rusqlite::Error) -> PortError {
-    PortError::permanent(format!("SQLite: {error}"))
-}
-
-fn run_query(
-    connection: &rusqlite::Connection,
-    statement: &Statement,
-) -> rusqlite::Result<Vec<Row>> {
-    let mut prepared = connection.prepare_cached(&statement.sql)?;
-    let columns = prepared.column_count();
-    let mut rows =
-        prepared.query(rusqlite::params_from_iter(statement.params.iter().map(Param)))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(columns);
-        for i in 0..columns {
-            values.push(match row.get_ref(i)? {
-                ValueRef::Null => serde_json::Value::Null,
-                ValueRef::Integer(n) => n.into(),
-                ValueRef::Real(x) => serde_json::Number::from_f64(x)
-                    .map(serde_json::Value::Number)
-                    .unwrap_or_default(),
-                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-                ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned().into(),
-            });
-        }
-        out.push(values);
-    }
-    Ok(out)
-}
-
-impl SqlDatabase for Sqlite {
-    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        run_query(&self.0.borrow(), statement).map_err(sql_error)
-    }
-
-    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
-        let mut connection = self.0.borrow_mut();
-        let transaction = connection.transaction().map_err(sql_error)?;
-        let mut changes = Vec::with_capacity(statements.len());
-        for statement in statements {
-            let mut prepared = transaction.prepare_cached(&statement.sql).map_err(sql_error)?;
-            let n = prepared
-                .execute(rusqlite::params_from_iter(statement.params.iter().map(Param)))
-                .map_err(sql_error)?;
-            changes.push(n as u64);
-        }
-        transaction.commit().map_err(sql_error)?;
-        Ok(changes)
     }
 }
 

@@ -472,7 +472,7 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         let p = Native::open(sqlite(&db), test_config()).unwrap();
         assert_eq!(
             p.store().schema_version().await.unwrap(),
-            docent_store::MIGRATIONS.len() as u64
+            docent_store::SQLITE_MIGRATIONS.len() as u64
         );
         // The old queued URL is readable with the new columns' defaults.
         let stale = p.store().take_stale_queued(2, 10, 3).await.unwrap();
@@ -482,7 +482,7 @@ fn an_index_from_before_a_migration_is_upgraded_in_place() {
         let p = Native::open(sqlite(&db), test_config()).unwrap();
         assert_eq!(
             p.store().schema_version().await.unwrap(),
-            docent_store::MIGRATIONS.len() as u64
+            docent_store::SQLITE_MIGRATIONS.len() as u64
         );
     });
 }

@@ -130,28 +130,26 @@ impl Spin {
 }
 
 /// Whether the database has every migration, the task table and the gate table (a fresh or older
-/// database does not; later schema changes are always migrations, see `store::MIGRATIONS` and
-/// `store::POSTGRES_MIGRATIONS`).
+/// database does not; later schema changes are always migrations, see `docent_store::migrations`).
 async fn schema_is_current(db: &SpinDatabase) -> bool {
     use docent_core::ports::{SqlDatabase, SqlDialect, Statement};
-    let (sql, migrations) = match db.dialect() {
-        SqlDialect::Sqlite => (
-            "SELECT (SELECT value FROM docent_meta WHERE key = 'schema_version'),
-                    (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))",
-            docent_store::MIGRATIONS.len(),
-        ),
-        SqlDialect::Postgres => (
+    let sql = match db.dialect() {
+        SqlDialect::Sqlite => {
             "SELECT (SELECT COUNT(*) FROM docent_migrations),
-                    (SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('crawl_tasks', 'politeness_gates'))",
-            docent_store::POSTGRES_MIGRATIONS.len(),
-        ),
+                    (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crawl_tasks', 'politeness_gates'))"
+        }
+        SqlDialect::Postgres => {
+            "SELECT (SELECT COUNT(*) FROM docent_migrations),
+                    (SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('crawl_tasks', 'politeness_gates'))"
+        }
     };
+    let migrations = docent_store::migrations(db.dialect()).len();
     match db.query(&Statement::new(sql, vec![])).await {
         Ok(rows) => rows.first().is_some_and(|row| {
             row.first().and_then(|v| v.as_u64()) == Some(migrations as u64)
                 && row.get(1).and_then(|v| v.as_u64()) == Some(2)
         }),
-        // No docent_meta or docent_migrations yet: a fresh database.
+        // No docent_migrations yet: a fresh database, or one from before the migration files.
         Err(_) => false,
     }
 }

@@ -8,6 +8,11 @@
 //! ([`bind`]); a value that does not fit (text for an integer column, an integer out of range) is
 //! an error naming the parameter, never a silent cast.
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use bytes::BytesMut;
 use docent_core::pg_params::dollar_placeholders;
 use docent_core::ports::{

@@ -10,7 +10,7 @@ use docent_core::domain::{
     UrlState,
 };
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
-use docent_core::ports::PortResult;
+use docent_core::ports::{PortError, PortResult};
 use docent_core::retrieval::search::SearchHit;
 
 /// Crawl bookkeeping: jobs and the per-URL state that makes crawls exact and resumable.
@@ -140,14 +140,20 @@ pub trait VectorStore {
         url_key: &str,
         vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()>;
+    /// Whether [`VectorStore::fused_search`] is available: the store ranks both ways and fuses
+    /// the rankings in the database (Postgres with its vectors). The search plan
+    /// (`docent_core::retrieval::plan`) takes it into account.
+    fn fuses_in_database(&self) -> bool {
+        false
+    }
     /// The lexical ranking of `query.terms` and the vector ranking of `query.vector`, each at most
     /// `query.candidates` long, fused by reciprocal rank fusion
-    /// ([`crate::retrieval::search::reciprocal_rank_fusion`]) inside the database in one round
-    /// trip; empty when no chunk matched lexically. `None` when the store cannot, and the caller
-    /// runs both searches and fuses them itself.
-    async fn fused_search(&self, query: &FusedQuery<'_>) -> PortResult<Option<Vec<SearchHit>>> {
+    /// ([`docent_core::retrieval::search::reciprocal_rank_fusion`]) inside the database in one round
+    /// trip; empty when no chunk matched lexically. An error where
+    /// [`VectorStore::fuses_in_database`] is false.
+    async fn fused_search(&self, query: &FusedQuery<'_>) -> PortResult<Vec<SearchHit>> {
         let _ = query;
-        Ok(None)
+        Err(PortError::permanent("this store does not fuse rankings: rank both ways and fuse them"))
     }
 }
 

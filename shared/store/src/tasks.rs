@@ -22,6 +22,7 @@
 //! Exactly-once *indexing* does not come from here but from the crawl store (see ARCHITECTURE.md):
 //! a redelivered message is recognised by its URL's state and acknowledged without work.
 
+use crate::rows::{decode, decode_first, Columns, FromRow};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement,
@@ -90,10 +91,45 @@ fn tier(priority: Priority) -> i64 {
     Priority::ALL.iter().position(|p| *p == priority).unwrap_or(2) as i64
 }
 
-fn integer(value: &serde_json::Value, column: &str) -> PortResult<i64> {
-    value.as_i64().ok_or_else(|| {
-        PortError::permanent(format!("crawl_tasks.{column}: not an integer: {value}"))
-    })
+/// A row as a claim returns it; the claim's lease token completes the task.
+struct ClaimedRow {
+    tier: u64,
+    due_ms: u64,
+    task: Task,
+}
+
+impl FromRow for ClaimedRow {
+    const COLUMNS: &'static str = "id, tier, due_ms, retries, dead, message";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        let message = serde_json::from_str(row.str("message")?)
+            .map_err(|e| PortError::permanent(format!("decoding a task: {e}")))?;
+        Ok(ClaimedRow {
+            tier: row.int("tier")?,
+            due_ms: row.int("due_ms")?,
+            task: Task {
+                id: row.int("id")? as i64,
+                message,
+                retries: row.int("retries")? as u32,
+                dead: row.int("dead")? != 0,
+                lease_token: String::new(),
+            },
+        })
+    }
+}
+
+/// `?1` is the time now.
+impl FromRow for Backlog {
+    const COLUMNS: &'static str =
+        "COUNT(CASE WHEN due_ms <= ?1 AND lease_until_ms <= ?1 THEN 1 END) AS due,
+         COUNT(CASE WHEN due_ms > ?1 OR lease_until_ms > ?1 THEN 1 END) AS waiting,
+         MIN(CASE WHEN due_ms > ?1 THEN due_ms END) AS next_due_ms";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(Backlog {
+            due: row.int("due")?,
+            waiting: row.int("waiting")?,
+            next_due_ms: row.opt_int("next_due_ms")?,
+        })
+    }
 }
 
 impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
@@ -147,35 +183,16 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
                     "UPDATE crawl_tasks SET lease_until_ms = ?1, lease_token = ?2
                      WHERE id IN (SELECT id FROM crawl_tasks WHERE due_ms <= ?3 AND lease_until_ms <= ?3
                                   ORDER BY tier, due_ms, id LIMIT ?4 {lock})
-                     RETURNING id, tier, due_ms, retries, dead, message"
+                     RETURNING {}",
+                    ClaimedRow::COLUMNS
                 ),
                 vec![(now + lease_ms).into(), token.clone().into(), now.into(), i64::from(limit).into()],
             ))
             .await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let [id, tier, due, retries, dead, message] = row.as_slice() else {
-                return Err(PortError::permanent("crawl_tasks claim: unexpected columns"));
-            };
-            let body = message
-                .as_str()
-                .ok_or_else(|| PortError::permanent("crawl_tasks.message: not text"))?;
-            let message: CrawlMessage = serde_json::from_str(body)
-                .map_err(|e| PortError::permanent(format!("decoding a task: {e}")))?;
-            claimed.push((
-                (integer(tier, "tier")?, integer(due, "due_ms")?, integer(id, "id")?),
-                Task {
-                    id: integer(id, "id")?,
-                    message,
-                    retries: integer(retries, "retries")? as u32,
-                    dead: integer(dead, "dead")? != 0,
-                    lease_token: token.clone(),
-                },
-            ));
-        }
+        let mut claimed: Vec<ClaimedRow> = decode(&rows)?;
         // RETURNING gives rows in no promised order: deliver in the claim's order.
-        claimed.sort_by_key(|(order, _)| *order);
-        Ok(claimed.into_iter().map(|(_, task)| task).collect())
+        claimed.sort_by_key(|row| (row.tier, row.due_ms, row.task.id));
+        Ok(claimed.into_iter().map(|row| Task { lease_token: token.clone(), ..row.task }).collect())
     }
 
     /// The delivery succeeded: the row goes. False if the lease was lost meanwhile.
@@ -222,20 +239,11 @@ impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
         let rows = self
             .db
             .query(&Statement::new(
-                "SELECT COUNT(CASE WHEN due_ms <= ?1 AND lease_until_ms <= ?1 THEN 1 END),
-                        COUNT(CASE WHEN due_ms > ?1 OR lease_until_ms > ?1 THEN 1 END),
-                        MIN(CASE WHEN due_ms > ?1 THEN due_ms END)
-                 FROM crawl_tasks",
+                format!("SELECT {} FROM crawl_tasks", Backlog::COLUMNS),
                 vec![SqlValue::from(now)],
             ))
             .await?;
-        let row =
-            rows.first().ok_or_else(|| PortError::permanent("crawl_tasks backlog: no row"))?;
-        Ok(Backlog {
-            due: row.first().and_then(|v| v.as_u64()).unwrap_or(0),
-            waiting: row.get(1).and_then(|v| v.as_u64()).unwrap_or(0),
-            next_due_ms: row.get(2).and_then(|v| v.as_u64()),
-        })
+        decode_first(&rows)?.ok_or_else(|| PortError::permanent("crawl_tasks backlog: no row"))
     }
 }
 

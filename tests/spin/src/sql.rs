@@ -31,17 +31,24 @@ pub fn database_path(dir: &std::path::Path, label: &str) -> PathBuf {
     dir.join(format!("{label}.db"))
 }
 
-struct Param<'a>(&'a Value);
+/// A Spin value as a rusqlite parameter.
+fn param(value: &Value) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match value {
+        Value::Null => ValueRef::Null,
+        Value::Integer(n) => ValueRef::Integer(*n),
+        Value::Real(x) => ValueRef::Real(*x),
+        Value::Text(s) => ValueRef::Text(s.as_bytes()),
+        Value::Blob(b) => ValueRef::Blob(b),
+    })
+}
 
-impl rusqlite::ToSql for Param<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Integer(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
-            Value::Real(x) => ToSqlOutput::Borrowed(ValueRef::Real(*x)),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        })
+fn cell(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => Value::Integer(n),
+        ValueRef::Real(x) => Value::Real(x),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     }
 }
 
@@ -52,22 +59,12 @@ fn run(
 ) -> rusqlite::Result<QueryResult> {
     let mut statement = connection.prepare_cached(sql)?;
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_string).collect();
-    let mut rows = statement.query(rusqlite::params_from_iter(params.iter().map(Param)))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(columns.len());
-        for i in 0..columns.len() {
-            values.push(match row.get_ref(i)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => Value::Integer(n),
-                ValueRef::Real(x) => Value::Real(x),
-                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-            });
-        }
-        out.push(RowResult { values });
-    }
-    Ok(QueryResult { columns, rows: out })
+    let rows = docent_sqlite::rows(
+        &mut statement,
+        rusqlite::params_from_iter(params.iter().map(param)),
+        cell,
+    )?;
+    Ok(QueryResult { columns, rows: rows.into_iter().map(|values| RowResult { values }).collect() })
 }
 
 impl sqlite::HostConnection for Host {

@@ -1,7 +1,8 @@
-//! Finding and quoting: query terms and rank fusion, the built-in embedder, reranking, and the
-//! extractive answer given when no model is configured.
+//! Finding and quoting: query terms and rank fusion, the plan of a search, the built-in embedder,
+//! reranking, and the extractive answer given when no model is configured.
 
 pub mod answer;
 pub mod embed;
+pub mod plan;
 pub mod rerank;
 pub mod search;

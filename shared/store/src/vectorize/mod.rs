@@ -7,6 +7,7 @@
 //! 100 without values or metadata; a filter's compact JSON under 2,048 bytes; string metadata
 //! indexes hold the first 64 bytes of a value.
 
+mod passthrough;
 pub mod store;
 
 use serde::Serialize;

@@ -21,20 +21,14 @@
 //!
 //! Without an index this is exactly the SQL store.
 
-use serde_json::Value;
-
-use crate::api::{
-    AnswerStore, CrawlStore, DocumentStore, IndexCounts, TicketStore, TicketUpdate, VectorStore,
-};
+use crate::api::{DocumentStore, IndexCounts, VectorStore};
+use crate::rows::{decode, single_int, Columns, FromRow};
 use crate::vectorize::{
     self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH,
 };
+use crate::vectors::UnembeddedChunk;
 use crate::SqlStore;
-use docent_core::domain::{
-    ChunkVector, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob,
-    UrlOutcome, UrlState,
-};
-use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
+use docent_core::domain::{ChunkVector, DocumentMeta, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
 use docent_core::retrieval::search::SearchHit;
 
@@ -205,7 +199,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
                 vec![url_key.into()],
             ))
             .await?;
-        self.delete_vectors(index, &texts(&rows)?).await
+        self.delete_vectors(index, &vector_ids(&rows)?).await
     }
 
     /// Deletes up to `max` vectors whose chunks are gone, whichever page they belonged to; returns
@@ -223,7 +217,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
                 ))
                 .await?;
             let found = rows.len();
-            deleted += self.delete_vectors(index, &texts(&rows)?).await?;
+            deleted += self.delete_vectors(index, &vector_ids(&rows)?).await?;
             if found < batch {
                 break;
             }
@@ -258,14 +252,19 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
             let rows = self
                 .db()
                 .query(&Statement::new(
-                    "SELECT v.vector_id, c.id, c.url FROM vectorize_vectors v JOIN chunks c ON c.id = v.chunk_id
-                     WHERE v.vector_id IN (SELECT value FROM json_each(?1))",
+                    format!(
+                        "SELECT {} FROM vectorize_vectors v JOIN chunks c ON c.id = v.chunk_id
+                         WHERE v.vector_id IN (SELECT value FROM json_each(?1))",
+                        LiveChunk::COLUMNS
+                    ),
                     vec![serde_json::to_string(group).unwrap_or_default().into()],
                 ))
                 .await?;
-            for row in &rows {
-                live.push((text(row, 0)?, text(row, 1)?, text(row, 2)?));
-            }
+            live.extend(
+                decode(&rows)?
+                    .into_iter()
+                    .map(|LiveChunk { vector_id, chunk_id, url }| (vector_id, chunk_id, url)),
+            );
         }
         Ok(live)
     }
@@ -300,13 +299,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     /// Fusion in the database needs the vectors there: only without an index.
-    async fn fused_search(
-        &self,
-        query: &crate::api::FusedQuery<'_>,
-    ) -> PortResult<Option<Vec<SearchHit>>> {
+    fn fuses_in_database(&self) -> bool {
+        self.index.is_none() && self.sql.fuses_in_database()
+    }
+
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Vec<SearchHit>> {
         match &self.index {
             None => self.sql.fused_search(query).await,
-            Some(_) => Ok(None),
+            Some(_) => {
+                Err(PortError::permanent("the vectors are in Vectorize: fuse in the function"))
+            }
         }
     }
 
@@ -324,14 +326,19 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
             let rows = self
                 .db()
                 .query(&Statement::new(
-                    "SELECT vector_id, chunk_id FROM vectorize_vectors
-                     WHERE model = ?1 AND stored = 1 AND chunk_id IN (SELECT value FROM json_each(?2))",
+                    format!(
+                        "SELECT {} FROM vectorize_vectors
+                         WHERE model = ?1 AND stored = 1 AND chunk_id IN (SELECT value FROM json_each(?2))",
+                        LedgerVector::COLUMNS
+                    ),
                     vec![model.into(), serde_json::to_string(group).unwrap_or_default().into()],
                 ))
                 .await?;
-            for row in &rows {
-                stored.push((text(row, 0)?, text(row, 1)?));
-            }
+            stored.extend(
+                decode(&rows)?
+                    .into_iter()
+                    .map(|LedgerVector { vector_id, chunk_id }| (vector_id, chunk_id)),
+            );
         }
         let vector_ids: Vec<String> = stored.iter().map(|(id, _)| id.clone()).collect();
         let mut scored = Vec::with_capacity(stored.len());
@@ -359,7 +366,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
                 vec![model.into()],
             ))
             .await?;
-        rows.first().map(|r| int(r, 0)).unwrap_or(Ok(0))
+        single_int(&rows)
     }
 
     async fn chunks_without_vectors(
@@ -375,15 +382,18 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
         let rows = self
             .db()
             .query(&Statement::new(
-                "SELECT c.id, c.title, c.heading, c.text FROM chunks c
-                 JOIN documents d ON d.url_key = c.url_key
-                 LEFT JOIN vectorize_vectors v
-                   ON v.chunk_id = c.id AND v.model = ?2 AND v.content_hash = d.content_hash AND v.stored = 1
-                 WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                format!(
+                    "SELECT {} FROM chunks c
+                     JOIN documents d ON d.url_key = c.url_key
+                     LEFT JOIN vectorize_vectors v
+                       ON v.chunk_id = c.id AND v.model = ?2 AND v.content_hash = d.content_hash AND v.stored = 1
+                     WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                    UnembeddedChunk::COLUMNS
+                ),
                 vec![url_key.into(), model.into()],
             ))
             .await?;
-        rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))).collect()
+        Ok(decode(&rows)?.into_iter().map(UnembeddedChunk::into_tuple).collect())
     }
 
     async fn put_vectors(
@@ -396,12 +406,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
         let rows = self
             .db()
             .query(&Statement::new(
-                "SELECT id, url FROM chunks WHERE url_key = ?1",
+                format!("SELECT {} FROM chunks c WHERE c.url_key = ?1", ChunkUrl::COLUMNS),
                 vec![url_key.into()],
             ))
             .await?;
         let urls: Vec<(String, String)> =
-            rows.iter().map(|r| Ok((text(r, 0)?, text(r, 1)?))).collect::<PortResult<_>>()?;
+            decode(&rows)?.into_iter().map(|ChunkUrl { id, url }| (id, url)).collect();
         let chunks: Vec<(&str, &str, &ChunkVector)> = vectors
             .iter()
             .filter_map(|(chunk_id, vector)| {
@@ -477,151 +487,60 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     }
 }
 
-// Everything else is the SQL store's.
+/// A ledger row's vector id.
+struct VectorId(String);
 
-impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
-    async fn create_job(
-        &self,
-        job: &NewCrawlJob,
-        start: &CrawlMessage,
-        now_ms: u64,
-    ) -> PortResult<()> {
-        self.sql.create_job(job, start, now_ms).await
-    }
-    async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>> {
-        self.sql.job(id).await
-    }
-    async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>> {
-        self.sql.recent_jobs(limit).await
-    }
-    async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool> {
-        self.sql.cancel_job(id, now_ms).await
-    }
-    async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()> {
-        self.sql.mark_job_running(id, now_ms).await
-    }
-    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
-        self.sql.url_state(job_id, url_key).await
-    }
-    async fn add_discovered(
-        &self,
-        parent: &CrawlMessage,
-        found: &[CrawlMessage],
-        max_pages: u32,
-        now_ms: u64,
-    ) -> PortResult<()> {
-        self.sql.add_discovered(parent, found, max_pages, now_ms).await
-    }
-    async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>> {
-        self.sql.queued_children(parent).await
-    }
-    async fn finish_url(
-        &self,
-        message: &CrawlMessage,
-        outcome: &UrlOutcome,
-        now_ms: u64,
-    ) -> PortResult<bool> {
-        self.sql.finish_url(message, outcome, now_ms).await
-    }
-    async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
-        self.sql.mark_truncated(job_id).await
-    }
-    async fn was_truncated(&self, job_id: &str) -> PortResult<bool> {
-        self.sql.was_truncated(job_id).await
-    }
-    async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()> {
-        self.sql.note_due(message, due_at_ms).await
-    }
-    async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32> {
-        self.sql.record_failure(message, reason).await
-    }
-    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
-        self.sql.dead_letter(message, now_ms).await
-    }
-    async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {
-        self.sql.dead_letters(limit).await
-    }
-    async fn replay_dead_letters(
-        &self,
-        job: Option<&str>,
-        now_ms: u64,
-    ) -> PortResult<Vec<CrawlMessage>> {
-        self.sql.replay_dead_letters(job, now_ms).await
-    }
-    async fn take_stale_queued(
-        &self,
-        older_than_ms: u64,
-        limit: u32,
-        now_ms: u64,
-    ) -> PortResult<Vec<CrawlMessage>> {
-        self.sql.take_stale_queued(older_than_ms, limit, now_ms).await
+impl FromRow for VectorId {
+    const COLUMNS: &'static str = "vector_id";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        row.text("vector_id").map(VectorId)
     }
 }
 
-impl<D: SqlDatabase, I: VectorizeIndex> TicketStore for VectorizeStore<D, I> {
-    async fn create_ticket(&self, ticket: &NewTicket, now_ms: u64) -> PortResult<Ticket> {
-        self.sql.create_ticket(ticket, now_ms).await
-    }
-    async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>> {
-        self.sql.ticket(id).await
-    }
-    async fn list_tickets(
-        &self,
-        status: Option<TicketStatus>,
-        limit: u32,
-    ) -> PortResult<Vec<Ticket>> {
-        self.sql.list_tickets(status, limit).await
-    }
-    async fn update_ticket(
-        &self,
-        id: &str,
-        change: &TicketChange,
-        actor: &str,
-        revision: &str,
-        now_ms: u64,
-    ) -> PortResult<TicketUpdate> {
-        self.sql.update_ticket(id, change, actor, revision, now_ms).await
-    }
-    async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>> {
-        self.sql.ticket_audit(id).await
+fn vector_ids(rows: &[Row]) -> PortResult<Vec<String>> {
+    Ok(decode(rows)?.into_iter().map(|VectorId(id)| id).collect())
+}
+
+/// A vector id whose chunk still exists, with the chunk and its URL.
+struct LiveChunk {
+    vector_id: String,
+    chunk_id: String,
+    url: String,
+}
+
+impl FromRow for LiveChunk {
+    const COLUMNS: &'static str = "v.vector_id, c.id AS chunk_id, c.url";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(LiveChunk {
+            vector_id: row.text("vector_id")?,
+            chunk_id: row.text("chunk_id")?,
+            url: row.text("url")?,
+        })
     }
 }
 
-impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
-    async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()> {
-        self.sql.record_feedback(feedback).await
-    }
-    async fn list_feedback(
-        &self,
-        rating: Option<docent_core::domain::Rating>,
-        limit: u32,
-    ) -> PortResult<Vec<docent_core::domain::Feedback>> {
-        self.sql.list_feedback(rating, limit).await
-    }
-    async fn add_usage(&self, record: &docent_core::domain::UsageRecord) -> PortResult<()> {
-        self.sql.add_usage(record).await
-    }
-    async fn usage_since(
-        &self,
-        since_day: &str,
-    ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
-        self.sql.usage_since(since_day).await
+/// A confirmed vector of the ledger and its chunk.
+struct LedgerVector {
+    vector_id: String,
+    chunk_id: String,
+}
+
+impl FromRow for LedgerVector {
+    const COLUMNS: &'static str = "vector_id, chunk_id";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(LedgerVector { vector_id: row.text("vector_id")?, chunk_id: row.text("chunk_id")? })
     }
 }
 
-fn text(row: &Row, i: usize) -> PortResult<String> {
-    match row.get(i) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        other => Err(PortError::permanent(format!("expected text in column {i}, got {other:?}"))),
+/// A chunk (`c`) and its URL.
+struct ChunkUrl {
+    id: String,
+    url: String,
+}
+
+impl FromRow for ChunkUrl {
+    const COLUMNS: &'static str = "c.id, c.url";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(ChunkUrl { id: row.text("id")?, url: row.text("url")? })
     }
-}
-
-fn texts(rows: &[Row]) -> PortResult<Vec<String>> {
-    rows.iter().map(|row| text(row, 0)).collect()
-}
-
-fn int(row: &Row, i: usize) -> PortResult<u64> {
-    row.get(i)
-        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
-        .ok_or_else(|| PortError::permanent(format!("expected a count in column {i}")))
 }

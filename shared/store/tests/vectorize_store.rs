@@ -10,9 +10,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use docent_cli::platform::Sqlite;
 use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
+use docent_sqlite::Sqlite;
 use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
 use docent_store::vectorize::store::{VectorizeIndex, VectorizeStore};
 use docent_store::vectorize::{

@@ -1,20 +1,18 @@
 //! The ticket store on real SQLite and Postgres: lifecycle rules, audit entries written with their
 //! change and only then, and concurrent updates detected instead of lost.
 
-use docent_cli::platform::{open_database, Native, Sqlite};
-use docent_cli::testing::test_databases;
-use docent_core::config::Config;
+mod common;
+
+use common::{store, test_databases, Database};
 use docent_core::escalation::tickets::{NewTicket, TicketChange, TicketStatus};
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
+use docent_sqlite::Sqlite;
 use docent_store::api::{TicketStore, TicketUpdate};
 use docent_store::SqlStore;
 
-/// Docent on each store, fresh for `name`.
-fn natives(name: &str) -> Vec<Native> {
-    test_databases(&format!("tickets_{name}"))
-        .iter()
-        .map(|location| Native::open(open_database(location).unwrap(), Config::default()).unwrap())
-        .collect()
+/// Each store, fresh for `name`.
+fn stores(name: &str) -> Vec<SqlStore<Database>> {
+    test_databases(&format!("tickets_{name}")).iter().map(|location| store(location)).collect()
 }
 
 fn new_ticket(id: &str) -> NewTicket {
@@ -37,8 +35,7 @@ fn status(s: TicketStatus) -> TicketChange {
 #[test]
 fn lifecycle_with_audit() {
     pollster::block_on(async {
-        for p in natives("lifecycle") {
-            let store = &p.store;
+        for store in stores("lifecycle") {
             let created = store.create_ticket(&new_ticket("t1"), 1_000).await.unwrap();
             assert_eq!(created.status, TicketStatus::Open);
             let change = TicketChange {
@@ -176,8 +173,7 @@ fn a_lost_race_writes_nothing() {
 #[test]
 fn listing_filters_by_status() {
     pollster::block_on(async {
-        for p in natives("list") {
-            let store = &p.store;
+        for store in stores("list") {
             for id in ["a", "b", "c"] {
                 store.create_ticket(&new_ticket(id), 1_000).await.unwrap();
             }

@@ -3,51 +3,30 @@
 //! vector queries, and the crawl task table claimed by concurrent drainers with `FOR UPDATE SKIP
 //! LOCKED`.
 
-use std::collections::HashSet;
-use std::path::Path;
+mod common;
 
-use docent_cli::platform::{open_database, Native, SystemClock};
-use docent_cli::testing::{fresh_postgres_database, test_databases};
-use docent_core::config::Config;
+use std::collections::HashSet;
+
+use common::{
+    fresh_postgres_database, index_fixture_site, open, store, test_databases, Database, SystemClock,
+};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{CrawlQueue, SqlDatabase, SqlDialect, Statement};
 use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
 use docent_core::retrieval::search::{query_terms, reciprocal_rank_fusion, SearchHit};
-use docent_functions::crawl::{self, CrawlRequest, Delivery};
-use docent_functions::Platform;
 use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
 use docent_store::tasks::TaskQueue;
+use docent_store::SqlStore;
 
-/// Docent with the fixture site indexed (built-in embeddings stored with every chunk).
-fn indexed(location: &str) -> Native {
-    let config = Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() };
-    let native = Native::open(open_database(location).unwrap(), config).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/site")
-        .canonicalize()
-        .unwrap();
-    let start = url::Url::from_file_path(root.join("index.html")).unwrap().to_string();
-    pollster::block_on(async {
-        let request = CrawlRequest {
-            url: start,
-            max_pages: None,
-            max_depth: None,
-            include: vec![],
-            exclude: vec![],
-            priority: None,
-            schedule: None,
-        };
-        crawl::start_job(&native, request).await.unwrap();
-        while let Some(message) = native.queue().pop() {
-            assert_eq!(crawl::consume(&native, &message).await, Delivery::Ack);
-        }
-    });
-    native
+/// The store with the fixture site indexed (built-in embeddings stored with every chunk).
+fn indexed(location: &str) -> SqlStore<Database> {
+    let store = store(location);
+    index_fixture_site(&store);
+    store
 }
 
 /// The fusion the retrieve function does when the store cannot: both rankings, then RRF in Rust.
-async fn fused_in_rust(native: &Native, query: &FusedQuery<'_>) -> Vec<SearchHit> {
-    let store = native.store();
+async fn fused_in_rust(store: &SqlStore<Database>, query: &FusedQuery<'_>) -> Vec<SearchHit> {
     let lexical =
         store.lexical_search(query.terms, query.url_prefix, query.candidates).await.unwrap();
     let nearest =
@@ -68,8 +47,8 @@ fn ranking(hits: &[SearchHit]) -> Vec<(String, i64)> {
 #[test]
 fn postgres_fuses_hybrid_search_in_one_statement_exactly_as_the_functions_do() {
     for location in test_databases("fused") {
-        let native = indexed(&location);
-        let postgres = native.store().database().dialect() == SqlDialect::Postgres;
+        let store = indexed(&location);
+        let postgres = store.database().dialect() == SqlDialect::Postgres;
         pollster::block_on(async {
             for (question, prefix) in [
                 ("database is locked error", None),
@@ -88,13 +67,14 @@ fn postgres_fuses_hybrid_search_in_one_statement_exactly_as_the_functions_do() {
                     candidates: 9,
                     weights: (1.0, 0.7),
                 };
-                let in_store = native.store().fused_search(&query).await.unwrap();
                 if !postgres {
-                    assert!(in_store.is_none(), "SQLite leaves fusion to the functions");
+                    assert!(!store.fuses_in_database(), "SQLite leaves fusion to the functions");
+                    assert!(store.fused_search(&query).await.is_err());
                     continue;
                 }
-                let in_store = in_store.expect("Postgres fuses in the database");
-                let expected = fused_in_rust(&native, &query).await;
+                assert!(store.fuses_in_database(), "Postgres fuses in the database");
+                let in_store = store.fused_search(&query).await.unwrap();
+                let expected = fused_in_rust(&store, &query).await;
                 assert_eq!(ranking(&in_store), ranking(&expected), "{question}");
                 if question.starts_with("zzzz") {
                     assert!(in_store.is_empty(), "no lexical footing, no hybrid results");
@@ -109,9 +89,9 @@ fn postgres_fuses_hybrid_search_in_one_statement_exactly_as_the_functions_do() {
 #[test]
 fn vector_queries_can_use_the_models_hnsw_index() {
     let Some(location) = fresh_postgres_database("hnsw") else { return };
-    let native = indexed(&location);
+    let store = indexed(&location);
     pollster::block_on(async {
-        let db = native.store().database();
+        let db = store.database();
         let vector = builtin_embed("database is locked");
         let literal =
             format!("[{}]", vector.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
@@ -144,7 +124,7 @@ fn vector_queries_can_use_the_models_hnsw_index() {
         );
         // Through the index, the store's own query finds what an exact comparison with every vector
         // finds.
-        let nearest = native.store().nearest(BUILTIN_MODEL, &vector, None, 3).await.unwrap();
+        let nearest = store.nearest(BUILTIN_MODEL, &vector, None, 3).await.unwrap();
         let ids: Vec<String> = db
             .query(&Statement::new("SELECT chunk_id FROM chunk_vectors", vec![]))
             .await
@@ -152,7 +132,7 @@ fn vector_queries_can_use_the_models_hnsw_index() {
             .iter()
             .map(|row| row[0].as_str().unwrap().to_string())
             .collect();
-        let mut exact = native.store().similarities(BUILTIN_MODEL, &vector, &ids).await.unwrap();
+        let mut exact = store.similarities(BUILTIN_MODEL, &vector, &ids).await.unwrap();
         exact.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top = |list: &[(String, f32)]| {
             list.iter().take(3).map(|(id, _)| id.clone()).collect::<Vec<_>>()
@@ -166,9 +146,8 @@ fn vector_queries_can_use_the_models_hnsw_index() {
 fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     let Some(location) = fresh_postgres_database("skip_locked") else { return };
     // The schema, then 300 tasks in all four tiers.
-    let native = Native::open(open_database(&location).unwrap(), Config::default()).unwrap();
-    drop(native);
-    let sender = TaskQueue::new(open_database(&location).unwrap(), SystemClock);
+    drop(store(&location));
+    let sender = TaskQueue::new(open(&location), SystemClock);
     let messages: Vec<CrawlMessage> = (0..300)
         .map(|i| CrawlMessage::new("job", &format!("https://d.test/{i}"), 0, Priority::ALL[i % 4]))
         .collect();
@@ -178,7 +157,7 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
         .map(|_| {
             let location = location.clone();
             std::thread::spawn(move || {
-                let queue = TaskQueue::new(open_database(&location).unwrap(), SystemClock);
+                let queue = TaskQueue::new(open(&location), SystemClock);
                 let mut claimed = Vec::new();
                 pollster::block_on(async {
                     loop {

@@ -1,0 +1,113 @@
+//! Ratings of answers and the accounting of model calls per day.
+
+use crate::rows::{decode, Columns, FromRow};
+use crate::SqlStore;
+use docent_core::domain::{Feedback, Rating, UsageTotals};
+use docent_core::ports::{PortResult, SqlDatabase, Statement};
+
+impl FromRow for Feedback {
+    const COLUMNS: &'static str =
+        "id, answer_id, session_id, rating, comment, question, answer, created_at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(Feedback {
+            id: row.text("id")?,
+            answer_id: row.text("answer_id")?,
+            session_id: row.opt_text("session_id")?,
+            rating: row.parsed("rating", Rating::parse)?,
+            comment: row.opt_text("comment")?,
+            question: row.text("question")?,
+            answer: row.text("answer")?,
+            created_at: row.int("created_at")?,
+        })
+    }
+}
+
+impl FromRow for UsageTotals {
+    const COLUMNS: &'static str =
+        "day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(UsageTotals {
+            day: row.text("day")?,
+            provider: row.text("provider")?,
+            model: row.text("model")?,
+            requests: row.int("requests")?,
+            failures: row.int("failures")?,
+            prompt_tokens: row.int("prompt_tokens")?,
+            completion_tokens: row.int("completion_tokens")?,
+            cost_usd: row.float("cost_usd")?,
+        })
+    }
+}
+
+impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
+    async fn record_feedback(&self, f: &Feedback) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO feedback (id, answer_id, session_id, rating, comment, question, answer, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (answer_id) DO UPDATE SET id = excluded.id, rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
+                vec![
+                    f.id.as_str().into(),
+                    f.answer_id.as_str().into(),
+                    f.session_id.clone().into(),
+                    f.rating.as_str().into(),
+                    f.comment.clone().into(),
+                    f.question.as_str().into(),
+                    f.answer.as_str().into(),
+                    f.created_at.into(),
+                ],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_feedback(&self, rating: Option<Rating>, limit: u32) -> PortResult<Vec<Feedback>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM feedback WHERE CAST(?1 AS TEXT) IS NULL OR rating = ?1 ORDER BY created_at DESC LIMIT ?2",
+                    Feedback::COLUMNS
+                ),
+                vec![rating.map(|r| r.as_str()).into(), u64::from(limit).into()],
+            )
+            .await?;
+        decode(&rows)
+    }
+
+    async fn add_usage(&self, r: &docent_core::domain::UsageRecord) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO llm_usage_daily (day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (day, provider, model) DO UPDATE SET
+                    requests = llm_usage_daily.requests + 1, failures = llm_usage_daily.failures + excluded.failures,
+                    prompt_tokens = llm_usage_daily.prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = llm_usage_daily.completion_tokens + excluded.completion_tokens,
+                    cost_usd = llm_usage_daily.cost_usd + excluded.cost_usd",
+                vec![
+                    r.day.as_str().into(),
+                    r.provider.as_str().into(),
+                    r.model.as_str().into(),
+                    u64::from(r.failed).into(),
+                    r.prompt_tokens.into(),
+                    r.completion_tokens.into(),
+                    r.cost_usd.into(),
+                ],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn usage_since(&self, since_day: &str) -> PortResult<Vec<UsageTotals>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM llm_usage_daily WHERE day >= ?1 ORDER BY day DESC, provider, model",
+                    UsageTotals::COLUMNS
+                ),
+                vec![since_day.into()],
+            )
+            .await?;
+        decode(&rows)
+    }
+}

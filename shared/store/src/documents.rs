@@ -1,0 +1,299 @@
+//! Indexed documents and their chunks, with lexical search: FTS5's BM25 on SQLite, the same BM25
+//! computed over a stored `tsvector` on Postgres.
+
+use crate::api::{DocumentStore, IndexCounts};
+use crate::rows::{decode, decode_first, decode_scored, single_int, Columns, FromRow, Scored};
+use crate::vectors::hnsw_index_statement;
+use crate::vectors::postgres_chunk_statements;
+use crate::SqlStore;
+use docent_core::domain::{DocumentMeta, IndexedDocument};
+use docent_core::ports::{
+    PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
+};
+use docent_core::retrieval::search::{fts5_match_expression, tsquery_words, SearchHit};
+
+/// BM25 column weights for (title, heading, text): a match in a page title or section heading says
+/// more about what the chunk is about than one in its body.
+const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
+
+/// Postgres lexical search: BM25 as the SQLite store's FTS5 computes it, over the stored
+/// `tsvector`. Postgres has no BM25, and `ts_rank` (no IDF, no saturation relative to the average
+/// length) ranked far worse on the evaluation set (docs/BENCHMARKS.md). The CTEs, ending in `scored
+/// (id, score)`:
+/// - `lexemes`: the query's words (`?1`, from [`tsquery_words`]) as the index stores them;
+/// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed)
+///   and the average chunk length in lexemes, from a sample of 1,000 chunks;
+/// - `terms`: each lexeme's IDF, its document frequency counted through the GIN index;
+/// - `candidates`: the 300 best chunks by IDF-weighted `ts_rank` (twice the longest list asked
+///   for), with the URL prefix (`?3`) applied, so the exact scoring below reads a bounded number of
+///   tsvectors however common a word is;
+/// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
+///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
+pub(crate) const POSTGRES_BM25: &str = "lexemes AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('docent', ?1))),
+     stats AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n,
+                      (SELECT greatest(avg(length(search)), 1)::float8 FROM (SELECT search FROM chunks LIMIT 1000) AS sample) AS avgdl
+               FROM pg_class WHERE oid = 'chunks'::regclass),
+     terms AS (SELECT l.lexeme, quote_literal(l.lexeme)::tsquery AS q,
+                      ln(1 + (greatest(stats.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
+               FROM lexemes l CROSS JOIN stats
+               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ quote_literal(l.lexeme)::tsquery) AS d),
+     candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.q
+                    WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                    GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 300),
+     scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
+                FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
+                CROSS JOIN LATERAL unnest(c.search) AS u
+                JOIN terms t ON t.lexeme = u.lexeme
+                CROSS JOIN LATERAL (SELECT SUM(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 2.5 ELSE 1.0 END) AS tf FROM unnest(u.weights) AS w) AS f
+                GROUP BY c.id)";
+
+impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
+    async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
+        let rows = self
+            .query(
+                &format!("SELECT {} FROM documents WHERE url_key = ?1", DocumentMeta::COLUMNS),
+                vec![url_key.into()],
+            )
+            .await?;
+        decode_first(&rows)
+    }
+
+    async fn upsert_document(&self, doc: &IndexedDocument) -> PortResult<()> {
+        let mut statements = vec![
+            Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![doc.url_key.as_str().into()]),
+            Statement::new(
+                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links, links_capped)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (url_key) DO UPDATE SET url = excluded.url, title = excluded.title, lang = excluded.lang,
+                   content_hash = excluded.content_hash, etag = excluded.etag, last_modified = excluded.last_modified,
+                   job_id = excluded.job_id, indexed_at = excluded.indexed_at, links = excluded.links,
+                   links_capped = excluded.links_capped",
+                vec![
+                    doc.url_key.as_str().into(),
+                    doc.url.as_str().into(),
+                    doc.title.as_str().into(),
+                    doc.lang.clone().into(),
+                    doc.content_hash.as_str().into(),
+                    doc.etag.clone().into(),
+                    doc.last_modified.clone().into(),
+                    doc.job_id.as_str().into(),
+                    doc.indexed_at_ms.into(),
+                    serde_json::to_string(&doc.links).unwrap_or_else(|_| "[]".into()).into(),
+                    u64::from(doc.links_capped).into(),
+                ],
+            ),
+        ];
+        if self.db.dialect() == SqlDialect::Postgres {
+            if let Some(vector) = doc.chunks.iter().find_map(|c| c.vector.as_ref()) {
+                statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
+            }
+            // Each statement is a round trip to a server: a page's chunks and vectors go as one
+            // JSON array each (SQLite runs statements in-process, and D1 sends a batch at once).
+            statements.extend(postgres_chunk_statements(doc));
+        } else {
+            for chunk in &doc.chunks {
+                statements.push(Statement::new(
+                    "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    vec![
+                        chunk.id.as_str().into(),
+                        doc.url_key.as_str().into(),
+                        (chunk.ordinal as u64).into(),
+                        chunk.url.as_str().into(),
+                        doc.title.as_str().into(),
+                        chunk.heading.as_str().into(),
+                        chunk.text.as_str().into(),
+                    ],
+                ));
+                if let Some(vector) = &chunk.vector {
+                    statements.push(self.vector_statement(&chunk.id, &doc.url_key, vector, false));
+                }
+            }
+        }
+        statements.push(Statement::new(
+            "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+            vec![],
+        ));
+        // One batch is one transaction: readers see the old page or the new one, never a mix.
+        self.db.batch(&statements).await.map(|_| ())
+    }
+
+    async fn delete_document(&self, url_key: &str) -> PortResult<bool> {
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![url_key.into()]),
+                Statement::new("DELETE FROM documents WHERE url_key = ?1", vec![url_key.into()]),
+                Statement::new(
+                    "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+                    vec![],
+                ),
+            ])
+            .await?;
+        Ok(changes.get(1).copied().unwrap_or(0) > 0)
+    }
+
+    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO page_sightings (url_key, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                vec![url_key.into(), job_id.into()],
+            )])
+            .await
+            .map(|_| ())
+    }
+
+    async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64> {
+        // substr, not LIKE: URLs contain `_` and `%`, which LIKE treats as wildcards.
+        const UNSEEN: &str = "SELECT d.url_key FROM documents d
+             WHERE substr(d.url, 1, length(?2)) = ?2
+               AND d.indexed_at < (SELECT started_at FROM crawl_jobs WHERE id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM page_sightings s WHERE s.job_id = ?1 AND s.url_key = d.url_key)";
+        let params = || vec![SqlValue::from(job_id), SqlValue::from(url_prefix)];
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new(format!("DELETE FROM chunks WHERE url_key IN ({UNSEEN})"), params()),
+                Statement::new(
+                    format!("DELETE FROM documents WHERE url_key IN ({UNSEEN})"),
+                    params(),
+                ),
+            ])
+            .await?;
+        let removed = changes.get(1).copied().unwrap_or(0);
+        if removed > 0 {
+            self.db
+                .batch(&[Statement::new(
+                    "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
+                    vec![],
+                )])
+                .await?;
+        }
+        Ok(removed)
+    }
+
+    async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
+        self.db
+            .batch(&[
+                Statement::new("DELETE FROM page_sightings WHERE job_id = ?1", vec![job_id.into()]),
+                Statement::new(
+                    "DELETE FROM crawl_truncated WHERE job_id = ?1",
+                    vec![job_id.into()],
+                ),
+            ])
+            .await
+            .map(|_| ())
+    }
+
+    async fn lexical_search(
+        &self,
+        terms: &[String],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<SearchHit>> {
+        let columns = SearchHit::COLUMNS;
+        let (sql, expression, sign) = match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                let (t, h, b) = BM25_WEIGHTS;
+                let sql = format!(
+                    "SELECT {columns}, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
+                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+                     WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
+                );
+                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
+                (sql, fts5_match_expression(terms), -1.0)
+            }
+            SqlDialect::Postgres => {
+                let sql = format!(
+                    "WITH {POSTGRES_BM25}
+                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id
+                     ORDER BY scored.score DESC, c.id LIMIT ?2"
+                );
+                (sql, tsquery_words(terms), 1.0)
+            }
+        };
+        let Some(expression) = expression else { return Ok(Vec::new()) };
+        let rows = self
+            .query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()])
+            .await?;
+        scored_hits(&rows, sign)
+    }
+
+    async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
+        let mut hits = Vec::with_capacity(ids.len());
+        // D1 binds at most 100 parameters per statement.
+        for group in ids.chunks(90) {
+            let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql =
+                format!("SELECT {} FROM chunks c WHERE c.id IN ({marks})", SearchHit::COLUMNS);
+            let rows =
+                self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
+            hits.extend(decode::<SearchHit>(&rows)?);
+        }
+        // In the order asked for.
+        hits.sort_by_key(|hit| ids.iter().position(|id| *id == hit.chunk_id));
+        Ok(hits)
+    }
+
+    async fn index_version(&self) -> PortResult<u64> {
+        let rows =
+            self.query("SELECT value FROM docent_meta WHERE key = 'index_version'", vec![]).await?;
+        single_int(&rows)
+    }
+
+    async fn counts(&self) -> PortResult<IndexCounts> {
+        let rows = self.query(&format!("SELECT {}", IndexCounts::COLUMNS), vec![]).await?;
+        decode_first(&rows)?.ok_or_else(|| PortError::permanent("count query returned no row"))
+    }
+}
+
+impl FromRow for DocumentMeta {
+    const COLUMNS: &'static str =
+        "content_hash, etag, last_modified, job_id, links, indexed_at, links_capped";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(DocumentMeta {
+            content_hash: row.text("content_hash")?,
+            etag: row.opt_text("etag")?,
+            last_modified: row.opt_text("last_modified")?,
+            job_id: row.opt_text("job_id")?,
+            // Stored links serve discovery only: unreadable ones are none.
+            links: row
+                .opt_text("links")?
+                .and_then(|l| serde_json::from_str(&l).ok())
+                .unwrap_or_default(),
+            indexed_at_ms: row.int("indexed_at")?,
+            links_capped: row.int("links_capped")? != 0,
+        })
+    }
+}
+
+/// A chunk as search returns it (`c` is the chunks table), with a score of 0.
+impl FromRow for SearchHit {
+    const COLUMNS: &'static str = "c.id, c.url, c.title, c.heading, c.text";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(SearchHit {
+            chunk_id: row.text("id")?,
+            url: row.text("url")?,
+            title: row.text("title")?,
+            heading: row.text("heading")?,
+            text: row.text("text")?,
+            score: 0.0,
+        })
+    }
+}
+
+impl FromRow for IndexCounts {
+    const COLUMNS: &'static str =
+        "(SELECT COUNT(*) FROM documents) AS documents, (SELECT COUNT(*) FROM chunks) AS chunks";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(IndexCounts { documents: row.int("documents")?, chunks: row.int("chunks")? })
+    }
+}
+
+/// Hits from rows of [`SearchHit::COLUMNS`] and a score, the score times `sign` (-1 where the
+/// database's lower is better).
+pub(crate) fn scored_hits(rows: &[Row], sign: f64) -> PortResult<Vec<SearchHit>> {
+    Ok(decode_scored::<SearchHit>(rows)?
+        .into_iter()
+        .map(|Scored { item, score }| SearchHit { score: sign * score.unwrap_or(0.0), ..item })
+        .collect())
+}

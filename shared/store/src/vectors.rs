@@ -1,0 +1,411 @@
+//! Chunk embeddings: quantised vectors scanned in place on SQLite, pgvector with a partial HNSW
+//! index per model on Postgres, and hybrid search fused inside Postgres.
+
+use serde_json::Value;
+
+use crate::api::VectorStore;
+use crate::documents::{scored_hits, POSTGRES_BM25};
+use crate::rows::{decode, decode_scored, single_int, Columns, FromRow, Scored};
+use crate::SqlStore;
+use docent_core::domain::IndexedDocument;
+use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::retrieval::embed::{hamming, QuantizedVector};
+use docent_core::retrieval::search::{tsquery_words, SearchHit};
+
+/// A stored vector's sign bits (`None` if unreadable) and its row, for the first pass.
+struct SignBits {
+    rowid: u64,
+    bits: Option<Vec<u64>>,
+}
+
+impl FromRow for SignBits {
+    const COLUMNS: &'static str = "v.rowid, v.bits";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(SignBits {
+            rowid: row.int("rowid")?,
+            bits: QuantizedVector::decode_bits(row.str("bits")?),
+        })
+    }
+}
+
+/// A stored vector's int8 encoding, for rescoring.
+struct Int8Vector {
+    chunk_id: String,
+    int8: String,
+}
+
+impl FromRow for Int8Vector {
+    const COLUMNS: &'static str = "v.chunk_id, v.int8";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(Int8Vector { chunk_id: row.text("chunk_id")?, int8: row.text("int8")? })
+    }
+}
+
+/// The chunk of a stored vector (`v`), before its score.
+struct ChunkId(String);
+
+impl FromRow for ChunkId {
+    const COLUMNS: &'static str = "v.chunk_id";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        row.text("chunk_id").map(ChunkId)
+    }
+}
+
+/// A chunk of a page that has no vector of a model yet, with the text it is embedded from.
+pub(crate) struct UnembeddedChunk {
+    id: String,
+    title: String,
+    heading: String,
+    text: String,
+}
+
+impl FromRow for UnembeddedChunk {
+    const COLUMNS: &'static str = "c.id, c.title, c.heading, c.text";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(UnembeddedChunk {
+            id: row.text("id")?,
+            title: row.text("title")?,
+            heading: row.text("heading")?,
+            text: row.text("text")?,
+        })
+    }
+}
+
+impl UnembeddedChunk {
+    /// As `VectorStore::chunks_without_vectors` returns it: (chunk id, title, heading, text).
+    pub(crate) fn into_tuple(self) -> (String, String, String, String) {
+        (self.id, self.title, self.heading, self.text)
+    }
+}
+
+/// Candidates kept from the sign-bit pass for every result asked of the vector search.
+const RESCORE_FACTOR: usize = 8;
+
+impl<D: SqlDatabase> VectorStore for SqlStore<D> {
+    /// A scan of every chunk's sign bits (Hamming distance to the query's), then the best
+    /// candidates rescored with their int8 values. Nothing is kept between calls, so a Worker
+    /// isolate needs no memory beyond one query's codes.
+    async fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return self.nearest_pgvector(model, query, url_prefix, limit).await;
+        }
+        let query_bits = QuantizedVector::new(query).bits;
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                     WHERE v.model = ?1 AND (?2 IS NULL OR substr(c.url, 1, length(?2)) = ?2)",
+                    SignBits::COLUMNS
+                ),
+                vec![model.into(), url_prefix.into()],
+            )
+            .await?;
+        let mut candidates: Vec<(u32, u64)> = decode::<SignBits>(&rows)?
+            .into_iter()
+            .filter_map(|SignBits { rowid, bits }| Some((hamming(&bits?, &query_bits), rowid)))
+            .collect();
+        let keep = (limit as usize * RESCORE_FACTOR).max(100);
+        if candidates.len() > keep {
+            candidates.select_nth_unstable(keep);
+            candidates.truncate(keep);
+        }
+        let mut scored = Vec::with_capacity(candidates.len());
+        let rowids: Vec<u64> = candidates.iter().map(|(_, rowid)| *rowid).collect();
+        for group in rowids.chunks(90) {
+            let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT {} FROM chunk_vectors v WHERE rowid IN ({marks})",
+                Int8Vector::COLUMNS
+            );
+            let rows = self.query(&sql, group.iter().map(|r| (*r).into()).collect()).await?;
+            for Int8Vector { chunk_id, int8 } in decode(&rows)? {
+                if let Some(score) = QuantizedVector::dot_encoded(&int8, query) {
+                    scored.push((chunk_id, score));
+                }
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(limit as usize);
+        Ok(scored)
+    }
+
+    async fn similarities(
+        &self,
+        model: &str,
+        query: &[f32],
+        chunk_ids: &[String],
+    ) -> PortResult<Vec<(String, f32)>> {
+        let postgres = self.db.dialect() == SqlDialect::Postgres;
+        let mut scored = Vec::with_capacity(chunk_ids.len());
+        for group in chunk_ids.chunks(90) {
+            let mut params: Vec<SqlValue> = vec![model.into()];
+            let columns = if postgres {
+                // pgvector's <#> is the negated inner product; vectors are unit length, so this is
+                // cosine.
+                params.push(pgvector_literal(query).into());
+                format!("{}, (-(embedding <#> (?2::text)::vector))::float8", ChunkId::COLUMNS)
+            } else {
+                Int8Vector::COLUMNS.to_string()
+            };
+            let first_id = params.len() + 1;
+            let marks = (first_id..first_id + group.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {columns} FROM chunk_vectors v WHERE model = ?1 AND chunk_id IN ({marks})"
+            );
+            params.extend(group.iter().map(|id| id.as_str().into()));
+            let rows = self.query(&sql, params).await?;
+            if postgres {
+                scored.extend(
+                    decode_scored::<ChunkId>(&rows)?.into_iter().filter_map(
+                        |Scored { item: ChunkId(id), score }| Some((id, score? as f32)),
+                    ),
+                );
+            } else {
+                scored.extend(decode::<Int8Vector>(&rows)?.into_iter().filter_map(
+                    |Int8Vector { chunk_id, int8 }| {
+                        Some((chunk_id, QuantizedVector::dot_encoded(&int8, query)?))
+                    },
+                ));
+            }
+        }
+        Ok(scored)
+    }
+
+    async fn chunks_without_vectors(
+        &self,
+        url_key: &str,
+        model: &str,
+    ) -> PortResult<Vec<(String, String, String, String)>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM chunks c
+                     LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = ?2
+                     WHERE c.url_key = ?1 AND v.chunk_id IS NULL ORDER BY c.ordinal",
+                    UnembeddedChunk::COLUMNS
+                ),
+                vec![url_key.into(), model.into()],
+            )
+            .await?;
+        Ok(decode(&rows)?.into_iter().map(UnembeddedChunk::into_tuple).collect())
+    }
+
+    async fn put_vectors(
+        &self,
+        url_key: &str,
+        vectors: &[(String, docent_core::domain::ChunkVector)],
+    ) -> PortResult<()> {
+        // Only for a chunk that still exists: a concurrent rewrite of the page wins.
+        let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
+        if let (SqlDialect::Postgres, Some((_, vector))) = (self.db.dialect(), vectors.first()) {
+            statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
+        }
+        statements.extend(
+            vectors
+                .iter()
+                .map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)),
+        );
+        for group in statements.chunks(50) {
+            self.db.batch(group).await?;
+        }
+        Ok(())
+    }
+
+    /// Postgres: the vectors are in the database (pgvector), next to the `tsvector`.
+    fn fuses_in_database(&self) -> bool {
+        self.db.dialect() == SqlDialect::Postgres
+    }
+
+    async fn fused_search(&self, query: &crate::api::FusedQuery<'_>) -> PortResult<Vec<SearchHit>> {
+        if !self.fuses_in_database() {
+            return Err(PortError::permanent("SQLite does not fuse rankings in the database"));
+        }
+        let Some(words) = tsquery_words(query.terms) else { return Ok(Vec::new()) };
+        let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
+        let k = docent_core::retrieval::search::RRF_K;
+        // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
+        // weight / (k + index + 1).
+        let sql = format!(
+            "WITH {POSTGRES_BM25},
+             lexical AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM scored ORDER BY rank LIMIT ?2),
+             vector AS (
+                SELECT nearest.chunk_id AS id, row_number() OVER (ORDER BY nearest.distance, nearest.chunk_id) AS rank
+                FROM (SELECT v.chunk_id, v.embedding::vector({dimensions}) <#> (?4::text)::vector({dimensions}) AS distance
+                      FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                      WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                      ORDER BY v.embedding::vector({dimensions}) <#> (?4::text)::vector({dimensions}) LIMIT ?2) AS nearest
+                WHERE EXISTS (SELECT 1 FROM lexical)),
+             fused AS (
+                SELECT id, SUM(credit) AS score FROM (
+                    SELECT id, ?5::float8 / ({k} + rank) AS credit FROM lexical
+                    UNION ALL
+                    SELECT id, ?6::float8 / ({k} + rank) AS credit FROM vector) AS credits
+                GROUP BY id)
+             SELECT c.id, c.url, c.title, c.heading, c.text, fused.score::float8 FROM fused JOIN chunks c ON c.id = fused.id
+             ORDER BY fused.score DESC, c.id"
+        );
+        let rows = self
+            .query(
+                &sql,
+                vec![
+                    words.into(),
+                    u64::from(query.candidates).into(),
+                    query.url_prefix.into(),
+                    pgvector_literal(query.vector).into(),
+                    query.weights.0.into(),
+                    query.weights.1.into(),
+                ],
+            )
+            .await?;
+        scored_hits(&rows, 1.0)
+    }
+
+    async fn vector_count(&self, model: &str) -> PortResult<u64> {
+        let rows = self
+            .query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?1", vec![model.into()])
+            .await?;
+        single_int(&rows)
+    }
+}
+
+impl<D: SqlDatabase> SqlStore<D> {
+    /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after
+    /// the chunk's own transaction.
+    pub(crate) fn vector_statement(
+        &self,
+        chunk_id: &str,
+        url_key: &str,
+        vector: &docent_core::domain::ChunkVector,
+        if_chunk_exists: bool,
+    ) -> Statement {
+        let guard = if if_chunk_exists {
+            "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)"
+        } else {
+            "WHERE true"
+        };
+        match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                Statement::new(
+                    format!("INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8) SELECT ?1, ?2, ?3, ?4, ?5 {guard}"),
+                    vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), bits.into(), int8.into()],
+                )
+            }
+            SqlDialect::Postgres => Statement::new(
+                format!("INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding) SELECT ?1, ?2, ?3, (?4::text)::vector {guard} {PG_REPLACE_VECTOR}"),
+                vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), pgvector_literal(&vector.values).into()],
+            ),
+        }
+    }
+
+    /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query
+    /// repeats the index's expression and predicate literally so the planner can use it.
+    async fn nearest_pgvector(
+        &self,
+        model: &str,
+        query: &[f32],
+        url_prefix: Option<&str>,
+        limit: u32,
+    ) -> PortResult<Vec<(String, f32)>> {
+        let (dimensions, model_literal) = (query.len(), model_literal(model));
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {}, (-(v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions})))::float8
+                     FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+                     WHERE v.model = {model_literal} AND (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                     ORDER BY v.embedding::vector({dimensions}) <#> (?1::text)::vector({dimensions}), v.chunk_id LIMIT ?2",
+                    ChunkId::COLUMNS
+                ),
+                vec![pgvector_literal(query).into(), u64::from(limit).into(), url_prefix.into()],
+            )
+            .await?;
+        Ok(decode_scored::<ChunkId>(&rows)?
+            .into_iter()
+            .map(|Scored { item: ChunkId(id), score }| (id, score.unwrap_or(0.0) as f32))
+            .collect())
+    }
+}
+
+/// A chunk has one vector: a new one replaces the old (Postgres's form of SQLite's `INSERT OR
+/// REPLACE`).
+const PG_REPLACE_VECTOR: &str =
+    "ON CONFLICT (chunk_id) DO UPDATE SET url_key = excluded.url_key, model = excluded.model, embedding = excluded.embedding";
+
+/// A model name as a SQL string literal. pgvector's partial HNSW index is defined for one model,
+/// and the planner uses it only when a query states the same predicate literally.
+fn model_literal(model: &str) -> String {
+    format!("'{}'", model.replace('\'', "''"))
+}
+
+/// Creates, with the first vectors of a model and dimension, the partial HNSW index on the column
+/// cast to that dimension (a table may hold several models); a no-op once it exists. Written with
+/// the vectors, so searches never pay for it.
+pub(crate) fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
+    let index = format!(
+        "chunk_vectors_hnsw_{}",
+        &docent_core::domain::sha256_hex(format!("{model}/{dimensions}").as_bytes())[..16]
+    );
+    Statement::new(
+        format!(
+            "CREATE INDEX IF NOT EXISTS {index} ON chunk_vectors USING hnsw ((embedding::vector({dimensions})) vector_ip_ops) WHERE model = {}",
+            model_literal(model)
+        ),
+        vec![],
+    )
+}
+
+/// A page's chunks, and their vectors, as one INSERT each (nothing for a page without chunks).
+pub(crate) fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
+    let mut statements = Vec::with_capacity(2);
+    if doc.chunks.is_empty() {
+        return statements;
+    }
+    let chunks: Vec<Value> = doc
+        .chunks
+        .iter()
+        .map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text]))
+        .collect();
+    statements.push(Statement::new(
+        "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
+         SELECT e->>0, ?1, (e->>1)::integer, e->>2, ?2, e->>3, e->>4 FROM jsonb_array_elements((?3::text)::jsonb) AS e",
+        vec![doc.url_key.as_str().into(), doc.title.as_str().into(), Value::Array(chunks).to_string().into()],
+    ));
+    let vectors: Vec<Value> = doc
+        .chunks
+        .iter()
+        .filter_map(|c| {
+            c.vector
+                .as_ref()
+                .map(|v| serde_json::json!([c.id, v.model, pgvector_literal(&v.values)]))
+        })
+        .collect();
+    if !vectors.is_empty() {
+        statements.push(Statement::new(
+            format!(
+                "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
+                 SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e {PG_REPLACE_VECTOR}"
+            ),
+            vec![doc.url_key.as_str().into(), Value::Array(vectors).to_string().into()],
+        ));
+    }
+    statements
+}
+
+/// A vector in pgvector's text form, `[0.1,0.2,...]`.
+fn pgvector_literal(values: &[f32]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| if v.is_finite() { v.to_string() } else { "0".to_string() })
+        .collect();
+    format!("[{}]", parts.join(","))
+}

@@ -1,0 +1,149 @@
+//! What the store's test suites share: opening a test database of either dialect, a clock, and the
+//! fixture site indexed without the crawl function (the core's page decisions and the built-in
+//! embedder, as the crawl function applies them).
+
+// Each test file uses a part of this module.
+#![allow(dead_code, unused_imports)]
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Read;
+use std::path::Path;
+
+use docent_core::config::Config;
+use docent_core::crawl::decide::{decide, IndexChange, PageDecision};
+use docent_core::crawl::fetch::CrawlSettings;
+use docent_core::domain::{
+    ChunkVector, CrawlJob, CrawlMessage, IndexedDocument, JobStatus, PageCounts, Priority,
+};
+use docent_core::ports::{Clock, FetchResponse, StoreDatabase};
+use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
+use docent_postgres::blocking::Postgres;
+use docent_sqlite::Sqlite;
+use docent_store::api::DocumentStore;
+use docent_store::SqlStore;
+
+pub use docent_postgres::testing::{fresh_postgres_database, test_databases};
+
+/// A test database: a SQLite file, or Postgres for `postgres://` URLs.
+pub type Database = StoreDatabase<Sqlite, Postgres>;
+
+pub fn open(location: &str) -> Database {
+    if location.starts_with("postgres://") {
+        StoreDatabase::Postgres(Postgres::connect(location).unwrap())
+    } else {
+        StoreDatabase::Sqlite(Sqlite::open(Path::new(location)).unwrap())
+    }
+}
+
+/// The store on `location`, its schema created.
+pub fn store(location: &str) -> SqlStore<Database> {
+    let store = SqlStore::new(open(location));
+    pollster::block_on(store.ensure_schema()).unwrap();
+    store
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
+        urandom.read_exact(buf).expect("reading /dev/urandom");
+    }
+    async fn sleep(&self, ms: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// Indexes `tests/fixtures/site` as a crawl of its start page does: every page reachable by links,
+/// each chunk with its built-in embedding.
+pub fn index_fixture_site(store: &SqlStore<Database>) {
+    let config = Config::default();
+    let settings = CrawlSettings {
+        user_agent: config.user_agent.clone(),
+        max_page_bytes: config.max_page_bytes,
+        allow_private_hosts: true,
+        chunking: config.chunking,
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/site")
+        .canonicalize()
+        .unwrap();
+    let start = url::Url::from_file_path(root.join("index.html")).unwrap().to_string();
+    let job = CrawlJob {
+        id: "fixture".into(),
+        url: start.clone(),
+        status: JobStatus::Running,
+        priority: Priority::Normal,
+        max_pages: config.default_max_pages,
+        max_depth: config.default_max_depth,
+        include: vec![],
+        exclude: vec![],
+        pages: PageCounts::default(),
+        blocked_by_robots: 0,
+        created_at: String::new(),
+        started_at: None,
+        finished_at: None,
+    };
+    let mut queue = VecDeque::from([CrawlMessage::new(&job.id, &start, 0, job.priority)]);
+    let mut seen: HashSet<String> = queue.iter().map(CrawlMessage::url_key).collect();
+    let mut indexed = 0;
+    pollster::block_on(async {
+        while let Some(message) = queue.pop_front() {
+            let response = read_file(&message.url);
+            let PageDecision::Finished { change, discovered, .. } =
+                decide(&job, &message, &response, None, &settings, 0)
+            else {
+                panic!("{} asked for a retry", message.url)
+            };
+            if let IndexChange::Upsert(mut document) = change {
+                embed_chunks(&mut document);
+                store.upsert_document(&document).await.unwrap();
+                indexed += 1;
+            }
+            queue.extend(discovered.into_iter().filter(|m| seen.insert(m.url_key())));
+        }
+    });
+    assert!(indexed > 3, "the fixture site has pages: {indexed}");
+}
+
+/// The built-in embedding of every chunk, of the text the crawl function embeds (docent-functions'
+/// `embeddings::chunk_text`: the page title and section heading give the text its context).
+fn embed_chunks(document: &mut IndexedDocument) {
+    for chunk in &mut document.chunks {
+        let text = if chunk.heading.is_empty() || chunk.heading == document.title {
+            format!("{}\n{}", document.title, chunk.text)
+        } else {
+            format!("{} — {}\n{}", document.title, chunk.heading, chunk.text)
+        };
+        chunk.vector =
+            Some(ChunkVector { model: BUILTIN_MODEL.into(), values: builtin_embed(&text) });
+    }
+}
+
+/// A `file://` URL answered as a static file server would.
+fn read_file(url: &str) -> FetchResponse {
+    let path = url::Url::parse(url).unwrap().to_file_path().unwrap();
+    let path = if path.is_dir() { path.join("index.html") } else { path };
+    let (status, body) = match std::fs::read(&path) {
+        Ok(body) => (200, body),
+        Err(_) => (404, Vec::new()),
+    };
+    let content_type = match path.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    FetchResponse {
+        status,
+        url: url.to_string(),
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body,
+        truncated: false,
+    }
+}

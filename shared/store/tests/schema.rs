@@ -1,0 +1,337 @@
+//! The schema on both dialects: SQLite databases made before the migrations were files upgrade in
+//! place, and SQLite and Postgres hold the same tables and columns apart from a stated list of
+//! differences.
+
+mod common;
+mod legacy;
+
+use std::collections::BTreeMap;
+
+use common::{fresh_postgres_database, SystemClock};
+use docent_core::domain::{CrawlMessage, NewCrawlJob, Priority};
+use docent_core::ports::{SqlDatabase, Statement};
+use docent_postgres::blocking::Postgres;
+use docent_sqlite::Sqlite;
+use docent_store::api::CrawlStore;
+use docent_store::sql_gate::SqlGate;
+use docent_store::tasks::TaskQueue;
+use docent_store::{
+    split_script, SqlStore, MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
+};
+
+fn sqlite_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("docent-schema-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("index.db")
+}
+
+fn sqlite_file(name: &str) -> Sqlite {
+    Sqlite::open(&sqlite_path(name)).unwrap()
+}
+
+async fn strings(db: &impl SqlDatabase, sql: &str, params: Vec<String>) -> Vec<Vec<String>> {
+    let params = params.into_iter().map(Into::into).collect();
+    let rows = db.query(&Statement::new(sql, params)).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            row.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect()
+        })
+        .collect()
+}
+
+/// Every table, index and trigger of a SQLite database, with each table's columns as
+/// `pragma table_info` describes them (the statements' text is left out: it keeps the layout it
+/// was written with).
+async fn sqlite_structure(db: &Sqlite) -> Vec<Vec<String>> {
+    let mut structure = strings(
+        db,
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE name <> 'sqlite_sequence' ORDER BY type, name",
+        vec![],
+    )
+    .await;
+    let tables: Vec<String> =
+        structure.iter().filter(|item| item[0] == "table").map(|item| item[1].clone()).collect();
+    for table in tables {
+        structure.extend(
+            strings(
+                db,
+                "SELECT ?1, name, type, \"notnull\", COALESCE(dflt_value, ''), pk FROM pragma_table_info(?1) ORDER BY cid",
+                vec![table],
+            )
+            .await,
+        );
+    }
+    structure
+}
+
+/// A crawl job with a queued URL and an indexed page, written as the code before the migration
+/// files wrote them (only columns every version has).
+async fn old_rows(db: &Sqlite) {
+    db.batch(&[
+        Statement::new(
+            "INSERT INTO crawl_jobs (id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at)
+             VALUES ('old', 'https://d.test/', 'running', 'normal', 10, 2, '[]', '[]', 1, 1)",
+            vec![],
+        ),
+        Statement::new(
+            "INSERT INTO crawl_urls (job_id, url_key, url, depth, state, updated_at) VALUES ('old', 'k', 'https://d.test/', 0, 'queued', 1)",
+            vec![],
+        ),
+        Statement::new(
+            "INSERT INTO documents (url_key, url, title, content_hash, indexed_at) VALUES ('k', 'https://d.test/', 'Home', 'h', 1)",
+            vec![],
+        ),
+    ])
+    .await
+    .unwrap();
+}
+
+#[test]
+fn sqlite_databases_made_before_the_migration_files_upgrade_in_place() {
+    pollster::block_on(async {
+        let fresh = SqlStore::new(sqlite_file("fresh"));
+        fresh.ensure_schema().await.unwrap();
+        let expected = sqlite_structure(fresh.database()).await;
+        for object in
+            ["chunks_fts", "chunk_vectors_follow_chunks", "feedback", "crawl_urls_job_due"]
+        {
+            assert!(expected.iter().any(|item| item[1] == object), "{object} in {expected:?}");
+        }
+        let all = SQLITE_MIGRATIONS.len() as u64;
+        for applied in 0..legacy::MIGRATIONS.len() {
+            let db = sqlite_file(&format!("legacy-{applied}"));
+            legacy::create(&db, applied).await;
+            old_rows(&db).await;
+            let store = SqlStore::new(db);
+            // 0001 and the changes counted after it.
+            assert_eq!(store.schema_version().await.unwrap(), applied as u64 + 1);
+            store.ensure_schema().await.unwrap();
+            assert_eq!(store.schema_version().await.unwrap(), all, "from {applied}");
+            let structure = sqlite_structure(store.database()).await;
+            // The old count stays behind, unused.
+            assert_eq!(
+                strings(
+                    store.database(),
+                    "SELECT value FROM docent_meta WHERE key = 'schema_version'",
+                    vec![]
+                )
+                .await,
+                [[applied.to_string()]]
+            );
+            assert_eq!(
+                structure, expected,
+                "a database from {applied} migrations upgrades to the same schema"
+            );
+            let recorded = strings(
+                store.database(),
+                "SELECT version, name FROM docent_migrations ORDER BY version",
+                vec![],
+            )
+            .await;
+            let names: Vec<Vec<String>> = SQLITE_MIGRATIONS
+                .iter()
+                .enumerate()
+                .map(|(i, m)| vec![(i + 1).to_string(), m.name.to_string()])
+                .collect();
+            assert_eq!(recorded, names);
+            // The rows written before are read with the new columns' defaults.
+            let job = store.job("old").await.unwrap().expect("the old job");
+            assert_eq!(job.pages.discovered, 1);
+            let stale = store.take_stale_queued(2, 10, 3).await.unwrap();
+            assert_eq!(
+                stale,
+                vec![CrawlMessage::new("old", "https://d.test/", 0, Priority::Normal)]
+            );
+            // Nothing applies twice.
+            store.ensure_schema().await.unwrap();
+            assert_eq!(store.schema_version().await.unwrap(), all);
+        }
+    });
+}
+
+#[test]
+fn a_new_sqlite_database_records_every_migration_once() {
+    pollster::block_on(async {
+        let store = SqlStore::new(Sqlite::in_memory().unwrap());
+        assert_eq!(store.schema_version().await.unwrap(), 0);
+        store.ensure_schema().await.unwrap();
+        store.ensure_schema().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SQLITE_MIGRATIONS.len() as u64);
+        let job = NewCrawlJob {
+            id: "j".into(),
+            start_url: "https://d.test/".into(),
+            max_pages: 5,
+            max_depth: 1,
+            include: vec![],
+            exclude: vec![],
+            priority: Priority::High,
+        };
+        let start = CrawlMessage::new("j", "https://d.test/", 0, Priority::High);
+        store.create_job(&job, &start, 1).await.unwrap();
+        assert_eq!(store.job("j").await.unwrap().unwrap().priority, Priority::High);
+    });
+}
+
+/// A column as both dialects can describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Column {
+    kind: &'static str,
+    nullable: bool,
+}
+
+type Tables = BTreeMap<String, BTreeMap<String, Column>>;
+
+/// The kind of a declared or reported column type: what the store's statements rely on.
+fn kind(declared: &str) -> &'static str {
+    let upper = declared.to_ascii_uppercase();
+    if upper.contains("INT") {
+        "integer"
+    } else if upper.contains("TEXT") || upper.contains("CHAR") {
+        "text"
+    } else if upper.contains("REAL") || upper.contains("DOUBLE") || upper.contains("FLOAT") {
+        "real"
+    } else {
+        "other"
+    }
+}
+
+/// Where the dialects differ on purpose: lexical search (an FTS5 table and its shadow tables on
+/// SQLite; a generated `tsvector` column on Postgres) and vector storage (sign bits and int8 codes
+/// on SQLite; a pgvector column on Postgres). SQLite's own bookkeeping (`sqlite_sequence`) is not
+/// Docent's.
+const SQLITE_ONLY_TABLES: &[&str] = &["chunks_fts", "sqlite_sequence"];
+const SQLITE_ONLY_COLUMNS: &[(&str, &str)] =
+    &[("chunk_vectors", "bits"), ("chunk_vectors", "int8")];
+const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] =
+    &[("chunks", "search"), ("chunk_vectors", "embedding")];
+
+fn without(mut tables: Tables, tables_only: &[&str], columns_only: &[(&str, &str)]) -> Tables {
+    tables.retain(|table, _| !tables_only.iter().any(|only| table.starts_with(only)));
+    for (table, column) in columns_only {
+        let removed = tables.get_mut(*table).and_then(|columns| columns.remove(*column));
+        assert!(removed.is_some(), "the allowed difference {table}.{column} no longer exists");
+    }
+    tables
+}
+
+/// The store's schema on SQLite with the task table and the politeness gates (which their own
+/// components create on SQLite, and which Postgres has too).
+async fn sqlite_tables() -> Tables {
+    let path = sqlite_path("dialects");
+    let open = || Sqlite::open(&path).unwrap();
+    SqlStore::new(open()).ensure_schema().await.unwrap();
+    TaskQueue::new(open(), SystemClock).ensure_schema().await.unwrap();
+    SqlGate::new(open(), SystemClock).ensure_schema().await.unwrap();
+    let db = open();
+    let mut tables = Tables::new();
+    let names = strings(&db, "SELECT name FROM sqlite_master WHERE type = 'table'", vec![]).await;
+    for [name] in names.iter().map(|row| <[String; 1]>::try_from(row.clone()).unwrap()) {
+        let columns = strings(
+            &db,
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)",
+            vec![name.clone()],
+        )
+        .await;
+        let columns = columns
+            .into_iter()
+            .map(|c| {
+                // A key column is never null on Postgres; SQLite reports it nullable unless
+                // declared NOT NULL (a quirk for keys that are not the rowid).
+                let nullable = c[2] == "0" && c[3] == "0";
+                (c[0].clone(), Column { kind: kind(&c[1]), nullable })
+            })
+            .collect();
+        tables.insert(name, columns);
+    }
+    tables
+}
+
+/// The Postgres schema as the server reports it.
+async fn postgres_tables(url: &str) -> Tables {
+    let open = || Postgres::connect(url).unwrap();
+    SqlStore::new(open()).ensure_schema().await.unwrap();
+    TaskQueue::new(open(), SystemClock).ensure_schema().await.unwrap();
+    SqlGate::new(open(), SystemClock).ensure_schema().await.unwrap();
+    let db = open();
+    let rows = strings(
+        &db,
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text FROM information_schema.columns
+         WHERE table_schema = current_schema()",
+        vec![],
+    )
+    .await;
+    let mut tables = Tables::new();
+    for row in rows {
+        let column = Column { kind: kind(&row[2]), nullable: row[3] == "YES" };
+        tables.entry(row[0].clone()).or_default().insert(row[1].clone(), column);
+    }
+    tables
+}
+
+/// The Postgres schema as its migration files (and the tables the store's components create on
+/// any dialect) declare it, for when no server is at hand.
+fn declared_postgres_tables() -> Tables {
+    let mut statements: Vec<String> =
+        POSTGRES_MIGRATIONS.iter().flat_map(|m| split_script(m.script)).collect();
+    statements.push(MIGRATIONS_TABLE.to_string());
+    statements.extend(docent_store::sql_gate::SCHEMA.iter().map(|s| s.to_string()));
+    let mut tables = Tables::new();
+    for statement in statements {
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        if !matches!(words[..], ["CREATE", "TABLE", ..]) {
+            assert!(
+                !statement.to_ascii_uppercase().starts_with("ALTER TABLE"),
+                "teach this parser ALTER TABLE: {statement}"
+            );
+            continue;
+        }
+        let name = words[2..].iter().find(|w| !["IF", "NOT", "EXISTS"].contains(w)).unwrap();
+        let name = name.split('(').next().unwrap().to_string();
+        let body = &statement[statement.find('(').unwrap() + 1..statement.rfind(')').unwrap()];
+        let mut columns = BTreeMap::new();
+        for item in top_level_items(body) {
+            let words: Vec<&str> = item.split_whitespace().collect();
+            let upper = item.to_ascii_uppercase();
+            if ["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"].contains(&words[0]) {
+                continue;
+            }
+            let nullable = !upper.contains("NOT NULL") && !upper.contains("PRIMARY KEY");
+            columns.insert(words[0].to_string(), Column { kind: kind(words[1]), nullable });
+        }
+        tables.insert(name, columns);
+    }
+    tables
+}
+
+fn top_level_items(body: &str) -> Vec<&str> {
+    let (mut items, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    for (i, c) in body.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(body[start..].trim());
+    items
+}
+
+#[test]
+fn both_dialects_have_the_same_tables_and_columns() {
+    pollster::block_on(async {
+        let sqlite = without(sqlite_tables().await, SQLITE_ONLY_TABLES, SQLITE_ONLY_COLUMNS);
+        let declared = without(declared_postgres_tables(), &[], POSTGRES_ONLY_COLUMNS);
+        assert_eq!(sqlite.len(), 18, "{:?}", sqlite.keys());
+        assert_eq!(sqlite["crawl_urls"].len(), 12);
+        assert_eq!(sqlite, declared, "SQLite against the Postgres migration files");
+        if let Some(url) = fresh_postgres_database("schema_dialects") {
+            let postgres = without(postgres_tables(&url).await, &[], POSTGRES_ONLY_COLUMNS);
+            assert_eq!(sqlite, postgres, "SQLite against a Postgres database");
+        }
+    });
+}
