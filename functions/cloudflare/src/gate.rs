@@ -90,10 +90,7 @@ impl WorkersGate {
 
 impl FetchGate for WorkersGate {
     async fn acquire_units(
-        &self,
-        key: &str,
-        limits: &HostLimits,
-        units: u32,
+        &self, key: &str, limits: &HostLimits, units: u32,
     ) -> PortResult<Admission> {
         let mut response = self.call(key, &GateRequest::Acquire { limits: *limits, units }).await?;
         response

@@ -171,10 +171,7 @@ impl Platform for Cloudflare {
         })
     }
     fn cache_body(
-        &self,
-        key: &str,
-        body: &[u8],
-        ttl_seconds: u64,
+        &self, key: &str, body: &[u8], ttl_seconds: u64,
     ) -> docent_functions::LocalFuture<'_, ()> {
         let (key, body) = (key.to_string(), body.to_vec());
         Box::pin(async move {
@@ -375,10 +372,7 @@ impl ModelRuntime for WorkersAi {
     }
 
     async fn rerank(
-        &self,
-        model: &str,
-        query: &str,
-        documents: &[String],
+        &self, model: &str, query: &str, documents: &[String],
     ) -> PortResult<Vec<(usize, f64)>> {
         let ai = self.binding()?;
         let input = RerankInput {
@@ -394,10 +388,7 @@ impl ModelRuntime for WorkersAi {
 
     type Stream = WorkersStream;
     async fn stream_chat(
-        &self,
-        model: &str,
-        messages: &[Message],
-        max_tokens: u32,
+        &self, model: &str, messages: &[Message], max_tokens: u32,
     ) -> PortResult<WorkersStream> {
         let ai = self.binding()?;
         let input = TextGeneration { messages, max_tokens, temperature: 0.2, stream: true };
@@ -553,9 +544,7 @@ async fn read_body(request: &mut worker::Request, limit: usize) -> Result<Bytes,
 
 #[event(fetch)]
 async fn fetch(
-    mut request: worker::Request,
-    env: Env,
-    _ctx: Context,
+    mut request: worker::Request, env: Env, _ctx: Context,
 ) -> worker::Result<worker::Response> {
     let platform = match Cloudflare::from_env(&env).await {
         Ok(platform) => platform,

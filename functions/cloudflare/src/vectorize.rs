@@ -33,9 +33,7 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn query(
-        this: &VectorizeBinding,
-        vector: &JsValue,
-        options: &JsValue,
+        this: &VectorizeBinding, vector: &JsValue, options: &JsValue,
     ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = getByIds)]

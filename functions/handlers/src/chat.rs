@@ -192,9 +192,7 @@ pub(crate) fn checked_message(message: &str) -> Result<String, ApiError> {
 /// The answer as a byte stream that runs the pipeline while it is read: each event is framed by
 /// `frame` and sent as soon as it exists, so the first words reach the user while the model writes.
 pub fn answer_stream<P: Platform>(
-    platform: P,
-    question: Question,
-    mut frame: impl FnMut(AnswerEvent) -> Vec<String> + 'static,
+    platform: P, question: Question, mut frame: impl FnMut(AnswerEvent) -> Vec<String> + 'static,
 ) -> Pin<Box<dyn Stream<Item = Bytes>>> {
     let (sender, receiver) = futures_channel::mpsc::unbounded::<Bytes>();
     let driver = async move {
@@ -252,9 +250,7 @@ pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer,
 
 /// Runs one answer, handing its events to `out` in order.
 pub async fn run_answer<P: Platform>(
-    platform: &P,
-    question: Question,
-    out: &mut dyn FnMut(AnswerEvent),
+    platform: &P, question: Question, out: &mut dyn FnMut(AnswerEvent),
 ) {
     let config = platform.config();
     let started = platform.clock().now_ms();
@@ -442,12 +438,8 @@ pub async fn run_answer<P: Platform>(
 
 /// Saves the turn and the cache entry, then sends `Done`.
 async fn finish<P: Platform>(
-    platform: &P,
-    question: &Question,
-    text: &str,
-    cache: Option<(CachedAnswerKey, CachedAnswer)>,
-    out: &mut dyn FnMut(AnswerEvent),
-    done: Done,
+    platform: &P, question: &Question, text: &str, cache: Option<(CachedAnswerKey, CachedAnswer)>,
+    out: &mut dyn FnMut(AnswerEvent), done: Done,
 ) {
     let config = platform.config();
     if let Some(session_id) = &question.session_id {
@@ -475,9 +467,7 @@ async fn finish<P: Platform>(
 /// The question retrieval should see: a follow-up rewritten to stand on its own (by the first model
 /// that answers in time; without one, by borrowing the previous question when it leans on it).
 async fn standalone_question<P: Platform>(
-    platform: &P,
-    question: &Question,
-    deadline: u64,
+    platform: &P, question: &Question, deadline: u64,
 ) -> String {
     if question.history.is_empty() {
         return question.message.clone();

@@ -130,9 +130,7 @@ const MAX_RESENT_PER_SWEEP: u32 = 2_000;
 impl CrawlRequest {
     /// Checks the request against the deployment's rules and fills in defaults.
     pub fn validate(
-        self,
-        config: &docent_core::config::Config,
-        id: String,
+        self, config: &docent_core::config::Config, id: String,
     ) -> Result<NewCrawlJob, ApiError> {
         let url = parse_crawl_url(&self.url)
             .map_err(|e| ApiError::bad_request("invalid_url", format!("url: {e}")))?;
@@ -201,8 +199,7 @@ impl CrawlRequest {
 
 /// Creates a job and enqueues its start URL.
 pub async fn start_job<P: Platform>(
-    platform: &P,
-    request: CrawlRequest,
+    platform: &P, request: CrawlRequest,
 ) -> Result<NewCrawlJob, ApiError> {
     let job = request.validate(platform.config(), platform.clock().random_id(12))?;
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
@@ -294,10 +291,7 @@ fn retry_on(error: PortError) -> Delivery {
 
 /// Counts a failed attempt and picks the delay before the next one.
 async fn retry_later<P: Platform>(
-    platform: &P,
-    message: &CrawlMessage,
-    reason: String,
-    retry_after: Option<u32>,
+    platform: &P, message: &CrawlMessage, reason: String, retry_after: Option<u32>,
 ) -> Result<Delivery, PortError> {
     let attempts = platform.store().record_failure(message, &reason).await?;
     let mut random = [0u8; 4];
@@ -320,8 +314,7 @@ pub async fn consume<P: Platform>(platform: &P, message: &CrawlMessage) -> Deliv
 }
 
 async fn consume_inner<P: Platform>(
-    platform: &P,
-    message: &CrawlMessage,
+    platform: &P, message: &CrawlMessage,
 ) -> Result<Delivery, PortError> {
     let store = platform.store();
     let Some(job) = store.job(&message.job).await? else { return Ok(Delivery::Ack) };
@@ -520,9 +513,7 @@ enum Blocked {
 
 /// The robots policy of `origin`, from KV or fetched and cached.
 async fn robots_for<P: Platform>(
-    platform: &P,
-    origin: &str,
-    settings: &CrawlSettings,
+    platform: &P, origin: &str, settings: &CrawlSettings,
 ) -> Result<Result<RobotsPolicy, Blocked>, PortError> {
     let kv = KvState::of(platform);
     let key = RobotsKey { origin };
@@ -559,11 +550,7 @@ const MAX_SITEMAP_WAIT_MS: u64 = 30_000;
 /// Fetches `request` once the host's politeness gate (and the global one) grant a slot, holding the
 /// slot until the response is read. `Err(seconds)` when the slot is further off than `max_wait_ms`.
 async fn polite_fetch<P: Platform>(
-    platform: &P,
-    origin: &str,
-    limits: &HostLimits,
-    request: FetchRequest,
-    max_wait_ms: u64,
+    platform: &P, origin: &str, limits: &HostLimits, request: FetchRequest, max_wait_ms: u64,
 ) -> Result<Result<PortResult<FetchResponse>, u32>, PortError> {
     let global_rate = platform.config().global_rate_per_second;
     // file: URLs (the CLI) have no host to be polite to; with every limit lifted there is nothing
@@ -611,9 +598,7 @@ async fn polite_fetch<P: Platform>(
 /// Puts a message back on its queue for later without counting an attempt: waiting for politeness
 /// is not a failure (a queue retry would be, and would end in the dead-letter queue).
 async fn defer<P: Platform>(
-    platform: &P,
-    message: &CrawlMessage,
-    delay_seconds: u32,
+    platform: &P, message: &CrawlMessage, delay_seconds: u32,
 ) -> Result<Delivery, PortError> {
     // Spread over up to twice the wait: messages that waited together must not all come back
     // together.
@@ -633,10 +618,7 @@ async fn defer<P: Platform>(
 /// followed breadth-first up to `MAX_SITEMAPS` files. Sitemaps are optional, so failures are
 /// skipped.
 async fn sitemap_pages<P: Platform>(
-    platform: &P,
-    origin: &str,
-    policy: &RobotsPolicy,
-    limits: &HostLimits,
+    platform: &P, origin: &str, policy: &RobotsPolicy, limits: &HostLimits,
     settings: &CrawlSettings,
 ) -> Result<Vec<ListedPage>, PortError> {
     let mut pending: std::collections::VecDeque<String> = match policy {
@@ -717,8 +699,7 @@ pub struct ReplayRequest {
 
 /// `POST /api/dead-letters/replay` `{"job"?: id}`: requeues dead letters (of one job, or all).
 pub async fn replay_dead_letters<P: Platform>(
-    platform: &P,
-    request: &Request,
+    platform: &P, request: &Request,
 ) -> Result<Response, ApiError> {
     let replay: ReplayRequest =
         if request.body().is_empty() { ReplayRequest::default() } else { parse_json(request)? };
@@ -736,8 +717,7 @@ pub async fn replay_dead_letters<P: Platform>(
 /// sources that are due and not already being crawled. A source never crawled before starts at
 /// once. Returns how many URLs were re-enqueued and how many jobs were started.
 pub async fn on_schedule<P: Platform>(
-    platform: &P,
-    sources: &[CrawlRequest],
+    platform: &P, sources: &[CrawlRequest],
 ) -> Result<(usize, usize), PortError> {
     let now = platform.clock().now_ms();
     let stale_after_ms = platform.config().stale_after_seconds * 1000;

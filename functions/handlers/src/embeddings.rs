@@ -39,8 +39,7 @@ pub(crate) fn chunk_text(title: &str, heading: &str, text: &str) -> String {
 
 /// Embeds every chunk of a document about to be written.
 pub async fn attach_vectors<P: Platform>(
-    platform: &P,
-    document: &mut IndexedDocument,
+    platform: &P, document: &mut IndexedDocument,
 ) -> PortResult<()> {
     let provider = &platform.config().embeddings;
     let Some(model) = model(provider).map(str::to_string) else { return Ok(()) };
@@ -136,10 +135,7 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
 
 /// `POST {base_url}/embeddings` in the OpenAI format.
 pub fn openai_request(
-    base_url: &str,
-    api_key: Option<&str>,
-    model: &str,
-    inputs: &[&str],
+    base_url: &str, api_key: Option<&str>, model: &str, inputs: &[&str],
 ) -> FetchRequest {
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
     if let Some(key) = api_key {
@@ -158,9 +154,7 @@ pub fn openai_request(
 
 /// The vectors of an OpenAI-format embeddings response, in input order and normalised.
 pub fn parse_openai_response(
-    status: u16,
-    body: &[u8],
-    expected: usize,
+    status: u16, body: &[u8], expected: usize,
 ) -> PortResult<Vec<Vec<f32>>> {
     if status == 429 || status >= 500 {
         return Err(PortError::transient(format!("embeddings endpoint answered HTTP {status}")));

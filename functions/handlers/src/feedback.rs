@@ -194,10 +194,7 @@ impl UsageParams {
 
 /// Query parameter `name`: a whole number from 1 to `max`, `default` when absent.
 fn whole_number_param(
-    request: &Request,
-    name: &str,
-    default: u32,
-    max: u32,
+    request: &Request, name: &str, default: u32, max: u32,
 ) -> Result<u32, ApiError> {
     match query_param(request, name) {
         None => Ok(default),

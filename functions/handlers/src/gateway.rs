@@ -81,9 +81,7 @@ impl Failure {
 
 /// Races `future` against the clock; `None` when `ms` passed first.
 pub(crate) async fn within<P: Platform, T>(
-    platform: &P,
-    ms: u64,
-    future: impl Future<Output = T>,
+    platform: &P, ms: u64, future: impl Future<Output = T>,
 ) -> Option<T> {
     let future = std::pin::pin!(future);
     let timer = std::pin::pin!(platform.clock().sleep(ms));
@@ -95,10 +93,7 @@ pub(crate) async fn within<P: Platform, T>(
 
 /// Asks the providers in order until one answers. `deadline_ms` bounds everything (clock time).
 pub async fn complete<P: Platform>(
-    platform: &P,
-    messages: &[Message],
-    max_tokens: u32,
-    deadline_ms: u64,
+    platform: &P, messages: &[Message], max_tokens: u32, deadline_ms: u64,
     emit: &mut dyn FnMut(&str),
 ) -> Result<ModelAnswer, GatewayError> {
     let config = &platform.config().llm;
@@ -206,10 +201,7 @@ pub async fn complete<P: Platform>(
 /// Takes one request and `tokens` from the provider's per-minute quotas, shared by every instance
 /// through the platform's gates; waits up to [`MAX_QUOTA_WAIT_MS`], else gives up on this provider.
 async fn take_quota<P: Platform>(
-    platform: &P,
-    provider: &LlmProvider,
-    tokens: u32,
-    deadline_ms: u64,
+    platform: &P, provider: &LlmProvider, tokens: u32, deadline_ms: u64,
 ) -> Result<(), String> {
     let quotas = [
         (format!("llm-requests:{}", provider.name), provider.requests_per_minute, 1),
@@ -245,11 +237,7 @@ async fn take_quota<P: Platform>(
 
 /// One call to one provider, streamed into `emit`: the text and the usage it reported.
 async fn attempt_once<P: Platform>(
-    platform: &P,
-    provider: &LlmProvider,
-    messages: &[Message],
-    max_tokens: u32,
-    deadline_ms: u64,
+    platform: &P, provider: &LlmProvider, messages: &[Message], max_tokens: u32, deadline_ms: u64,
     emit: &mut dyn FnMut(&str),
 ) -> Result<(String, Option<Usage>), Failure> {
     let config = &platform.config().llm;
@@ -368,12 +356,8 @@ async fn attempt_once<P: Platform>(
 /// every later piece within that timeout of the one before, all within the deadline, and a clean
 /// end (`[DONE]`) required.
 async fn read_stream<P: Platform>(
-    platform: &P,
-    format: WireFormat,
-    body: &mut impl ByteStream,
-    attempt_started: u64,
-    deadline_ms: u64,
-    emit: &mut dyn FnMut(&str),
+    platform: &P, format: WireFormat, body: &mut impl ByteStream, attempt_started: u64,
+    deadline_ms: u64, emit: &mut dyn FnMut(&str),
 ) -> Result<(String, Option<Usage>), Failure> {
     let first_token_ms = platform.config().llm.first_token_timeout_ms;
     let mut parser = EventParser::default();
@@ -443,11 +427,8 @@ async fn read_stream<P: Platform>(
 }
 
 fn priced(
-    config: &docent_core::config::llm::LlmConfig,
-    provider: &LlmProvider,
-    text: String,
-    usage: Usage,
-    usage_estimated: bool,
+    config: &docent_core::config::llm::LlmConfig, provider: &LlmProvider, text: String,
+    usage: Usage, usage_estimated: bool,
 ) -> ModelAnswer {
     let cost_usd = config.price(&provider.model).map(|p| p.cost_usd(&usage)).unwrap_or(0.0);
     ModelAnswer {
@@ -462,10 +443,7 @@ fn priced(
 
 /// Logs one model call as a JSON line and adds it to the day's totals.
 async fn account<P: Platform>(
-    platform: &P,
-    answer: &ModelAnswer,
-    started_ms: u64,
-    error: Option<&str>,
+    platform: &P, answer: &ModelAnswer, started_ms: u64, error: Option<&str>,
 ) {
     let now = platform.clock().now_ms();
     platform.log(&serde_json::json!({

@@ -265,9 +265,7 @@ pub struct Breaker<R> {
 impl<R: Record<Value = BreakerState>> Breaker<R> {
     /// The breaker as last saved; closed when nothing (readable) is saved.
     pub async fn load<K: KeyValue>(
-        kv: &KvState<'_, K>,
-        key: R,
-        policy: BreakerPolicy,
+        kv: &KvState<'_, K>, key: R, policy: BreakerPolicy,
     ) -> PortResult<Self> {
         let state = kv.load(&key).await?.unwrap_or_default();
         Ok(Breaker { key, policy, state })
@@ -284,10 +282,7 @@ impl<R: Record<Value = BreakerState>> Breaker<R> {
 
     /// Saves the state the outcome leads to, if it changed; a closed circuit is no record at all.
     pub async fn settle<K: KeyValue>(
-        self,
-        kv: &KvState<'_, K>,
-        outcome: BreakerOutcome,
-        now_ms: u64,
+        self, kv: &KvState<'_, K>, outcome: BreakerOutcome, now_ms: u64,
     ) -> PortResult<()> {
         let next = match outcome {
             BreakerOutcome::Success => self.policy.on_success(),

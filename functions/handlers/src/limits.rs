@@ -22,11 +22,7 @@ pub fn client_id(request: &Request) -> String {
 /// Counts this request against the client's budget for `scope`, or answers 429 with `Retry-After`;
 /// `what` names the requests in the message ("too many questions").
 pub async fn rate_limit<P: Platform>(
-    platform: &P,
-    request: &Request,
-    scope: &str,
-    limit: RateLimit,
-    what: &str,
+    platform: &P, request: &Request, scope: &str, limit: RateLimit, what: &str,
 ) -> Result<(), ApiError> {
     if limit.requests == 0 {
         return Ok(());

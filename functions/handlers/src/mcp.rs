@@ -406,9 +406,7 @@ async fn call_tool<P: Platform>(platform: &P, tool: Tool, arguments: Value) -> V
 }
 
 async fn run_tool<P: Platform>(
-    platform: &P,
-    tool: Tool,
-    arguments: &Value,
+    platform: &P, tool: Tool, arguments: &Value,
 ) -> Result<Value, String> {
     let api = |e: ApiError| e.message;
     match tool {

@@ -211,8 +211,7 @@ pub fn models() -> Response {
 
 /// `POST /v1/chat/completions`
 pub async fn chat_completions<P: Platform>(
-    platform: &P,
-    request: &Request,
+    platform: &P, request: &Request,
 ) -> Result<Response, ApiError> {
     let completion: CompletionRequest = parse_json(request)?;
     if let Some(model) = completion.model.as_deref().filter(|m| *m != MODEL_ID) {

@@ -50,10 +50,7 @@ impl SearchOptions<'_> {
 /// title and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank
 /// fusion, or one of them alone, as the search plan (`core::retrieval::plan`) says.
 pub async fn retrieve<P: Platform>(
-    platform: &P,
-    query: &str,
-    k: u32,
-    options: SearchOptions<'_>,
+    platform: &P, query: &str, k: u32, options: SearchOptions<'_>,
 ) -> PortResult<Vec<SearchHit>> {
     let store = platform.store();
     let config = platform.config();
@@ -129,10 +126,7 @@ pub async fn retrieve<P: Platform>(
 
 /// One result per page section, reranked if a reranker is configured, `k` at most.
 async fn finish<P: Platform>(
-    platform: &P,
-    query: &str,
-    ranked: Vec<SearchHit>,
-    k: u32,
+    platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32,
 ) -> Vec<SearchHit> {
     let mut hits = dedupe_by_section(ranked);
     if let Some(reranker) = &platform.config().reranker {
@@ -145,10 +139,7 @@ async fn finish<P: Platform>(
 /// Reorders the best candidates with the configured reranker; any failure or timeout keeps the
 /// fused order (a reranker improves search, it must never break it).
 async fn rerank<P: Platform>(
-    platform: &P,
-    reranker: &Reranker,
-    query: &str,
-    mut hits: Vec<SearchHit>,
+    platform: &P, reranker: &Reranker, query: &str, mut hits: Vec<SearchHit>,
 ) -> Vec<SearchHit> {
     let tail = hits.split_off(hits.len().min(reranker.candidates as usize));
     if hits.len() < 2 {
@@ -177,10 +168,7 @@ async fn rerank<P: Platform>(
 }
 
 async fn rerank_scores<P: Platform>(
-    platform: &P,
-    reranker: &Reranker,
-    query: &str,
-    documents: &[String],
+    platform: &P, reranker: &Reranker, query: &str, documents: &[String],
 ) -> PortResult<Vec<(usize, f64)>> {
     match &reranker.kind {
         RerankerKind::WorkersAi => {
@@ -221,11 +209,7 @@ async fn rerank_scores<P: Platform>(
 /// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a
 /// chunk without one (not yet backfilled) is embedded in place.
 async fn rescore_pool<P: Platform>(
-    platform: &P,
-    query: &str,
-    pool: &[SearchHit],
-    passages: u32,
-    keep: usize,
+    platform: &P, query: &str, pool: &[SearchHit], passages: u32, keep: usize,
 ) -> PortResult<Vec<SearchHit>> {
     let weight = platform.config().vector_feedback.1;
     let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
@@ -256,12 +240,8 @@ async fn rescore_pool<P: Platform>(
 /// passages (`feedback`: `DOCENT_VECTOR_FEEDBACK_PASSAGES` of them), which is what makes the
 /// built-in embedder help. `query_vector` is the query's embedding if it was already asked for.
 async fn vector_hits<P: Platform>(
-    platform: &P,
-    query: &str,
-    query_vector: Option<PortResult<Option<Vec<f32>>>>,
-    feedback: &[SearchHit],
-    url_prefix: Option<&str>,
-    limit: u32,
+    platform: &P, query: &str, query_vector: Option<PortResult<Option<Vec<f32>>>>,
+    feedback: &[SearchHit], url_prefix: Option<&str>, limit: u32,
 ) -> PortResult<Vec<SearchHit>> {
     let Some(model) = embeddings::model(&platform.config().embeddings) else {
         return Ok(Vec::new());
@@ -388,10 +368,7 @@ impl SearchParams {
 
 /// Ranked results for `query` with snippets around its terms.
 pub async fn search_results<P: Platform>(
-    platform: &P,
-    query: &str,
-    k: u32,
-    options: SearchOptions<'_>,
+    platform: &P, query: &str, k: u32, options: SearchOptions<'_>,
 ) -> PortResult<Vec<SearchResult>> {
     let terms = query_terms(query);
     let hits = retrieve(platform, query, k, options).await?;

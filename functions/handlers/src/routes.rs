@@ -90,10 +90,7 @@ pub struct Route {
 
 /// A public route without a rate limit; the methods below change that.
 const fn route(
-    method: Method,
-    pattern: &'static str,
-    handler: Handler,
-    summary: &'static str,
+    method: Method, pattern: &'static str, handler: Handler, summary: &'static str,
 ) -> Route {
     Route {
         method,

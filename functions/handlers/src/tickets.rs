@@ -139,10 +139,7 @@ fn is_admin<P: Platform>(platform: &P, request: &Request) -> bool {
 /// With `limit_client`, the request counts against that client's budget, but only once it is valid:
 /// a typo must not cost a user their ticket.
 pub async fn create<P: Platform>(
-    platform: &P,
-    input: CreateTicket,
-    actor: &str,
-    limit_client: Option<&Request>,
+    platform: &P, input: CreateTicket, actor: &str, limit_client: Option<&Request>,
 ) -> Result<(Ticket, String), ApiError> {
     let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
     validate_new_ticket(
@@ -180,8 +177,7 @@ pub async fn create<P: Platform>(
 
 /// `POST /api/tickets`
 pub async fn create_route<P: Platform>(
-    platform: &P,
-    request: &Request,
+    platform: &P, request: &Request,
 ) -> Result<Response, ApiError> {
     let admin = is_admin(platform, request);
     let input: CreateTicket = parse_json(request)?;
@@ -198,9 +194,7 @@ pub async fn create_route<P: Platform>(
 
 /// Resolves the caller for ticket `id`, or the error to answer with.
 async fn authorize<P: Platform>(
-    platform: &P,
-    request: &Request,
-    id: &str,
+    platform: &P, request: &Request, id: &str,
 ) -> Result<(Caller, Ticket), ApiError> {
     let not_found = || ApiError::not_found(format!("no ticket {id} for these credentials"));
     let Some(presented) = bearer(request) else {
@@ -222,9 +216,7 @@ async fn authorize<P: Platform>(
 
 /// `GET /api/tickets/{id}`: the ticket; for the admin also its audit log.
 pub async fn get_route<P: Platform>(
-    platform: &P,
-    request: &Request,
-    id: &str,
+    platform: &P, request: &Request, id: &str,
 ) -> Result<Response, ApiError> {
     let (caller, ticket) = authorize(platform, request, id).await?;
     let audit = match caller {
@@ -236,8 +228,7 @@ pub async fn get_route<P: Platform>(
 
 /// `GET /api/tickets?status=open` (admin)
 pub async fn list_route<P: Platform>(
-    platform: &P,
-    request: &Request,
+    platform: &P, request: &Request,
 ) -> Result<Response, ApiError> {
     let TicketFilter { status } = TicketFilter::from_request(request)?;
     let tickets = platform.store().list_tickets(status, 100).await?;
@@ -265,10 +256,7 @@ pub fn parse_status(status: Option<&str>) -> Result<Option<TicketStatus>, ApiErr
 
 /// Applies a change as `actor` and maps the store's answer to HTTP.
 pub async fn update<P: Platform>(
-    platform: &P,
-    id: &str,
-    input: UpdateTicket,
-    actor: &str,
+    platform: &P, id: &str, input: UpdateTicket, actor: &str,
 ) -> Result<Ticket, ApiError> {
     let change = TicketChange {
         status: parse_status(input.status.as_deref())?,
@@ -310,9 +298,7 @@ pub async fn update<P: Platform>(
 
 /// `PATCH /api/tickets/{id}`
 pub async fn update_route<P: Platform>(
-    platform: &P,
-    request: &Request,
-    id: &str,
+    platform: &P, request: &Request, id: &str,
 ) -> Result<Response, ApiError> {
     let (caller, _) = authorize(platform, request, id).await?;
     let input: UpdateTicket = parse_json(request)?;

@@ -116,9 +116,7 @@ fn rejected(error: SignatureError) -> ApiError {
 
 /// `POST /hooks/{source}`
 pub async fn receive<P: Platform>(
-    platform: &P,
-    request: &Request,
-    source: &str,
+    platform: &P, request: &Request, source: &str,
 ) -> Result<Response, ApiError> {
     let unknown = || ApiError::not_found(format!("no webhook source named {source}"));
     if !is_source_name(source) {

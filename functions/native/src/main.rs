@@ -233,9 +233,7 @@ fn index(args: &[String]) -> Result<(), String> {
 /// Adds the directory's files as links of the start page (filtered by the job's globs), so that the
 /// start page's message enqueues them.
 async fn seed(
-    native: &Native,
-    job: &docent_core::domain::NewCrawlJob,
-    seeds: &[String],
+    native: &Native, job: &docent_core::domain::NewCrawlJob, seeds: &[String],
 ) -> Result<(), String> {
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     let scope = docent_core::crawl::urls::Scope::of(

@@ -184,10 +184,7 @@ pub struct MemoryGate(RefCell<HashMap<String, HostGate>>);
 
 impl FetchGate for MemoryGate {
     async fn acquire_units(
-        &self,
-        key: &str,
-        limits: &HostLimits,
-        units: u32,
+        &self, key: &str, limits: &HostLimits, units: u32,
     ) -> PortResult<Admission> {
         Ok(self.0.borrow_mut().entry(key.to_string()).or_default().acquire_units(
             limits,

@@ -55,10 +55,7 @@ fn headers_of(response: &spin_sdk::http::Response) -> Vec<(String, String)> {
 /// One request to `url`, as `request` describes it (method, headers, body), with no redirect
 /// handling.
 async fn send_once(
-    request: &FetchRequest,
-    url: &str,
-    method: &str,
-    with_body: bool,
+    request: &FetchRequest, url: &str, method: &str, with_body: bool,
 ) -> PortResult<spin_sdk::http::Response> {
     let mut builder = http::Request::builder().method(method).uri(url);
     for (name, value) in &request.headers {

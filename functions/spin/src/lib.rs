@@ -200,10 +200,7 @@ impl Platform for Spin {
         Box::pin(async move { self.0.kv.get(&key).await.ok().flatten().map(String::into_bytes) })
     }
     fn cache_body(
-        &self,
-        key: &str,
-        body: &[u8],
-        ttl_seconds: u64,
+        &self, key: &str, body: &[u8], ttl_seconds: u64,
     ) -> docent_functions::LocalFuture<'_, ()> {
         let key = format!("{EDGE_CACHE_PREFIX}{key}");
         // Bodies cached here are JSON, so text; anything else is simply not cached.
@@ -319,8 +316,7 @@ fn error_response(status: u16, code: &str, message: &str) -> http::Response<OutB
 
 /// Reads the request body, at most `limit` bytes (413 beyond, as the router would answer).
 async fn read_body(
-    request: spin_sdk::http::Request,
-    limit: usize,
+    request: spin_sdk::http::Request, limit: usize,
 ) -> Result<http::Request<Bytes>, (u16, &'static str, String)> {
     let too_large =
         || (413, "body_too_large", format!("request bodies are limited to {limit} bytes"));

@@ -36,10 +36,7 @@ impl ModelRuntime for SpinLlm {
     type Stream = WholeAnswer;
 
     async fn stream_chat(
-        &self,
-        model: &str,
-        messages: &[Message],
-        max_tokens: u32,
+        &self, model: &str, messages: &[Message], max_tokens: u32,
     ) -> PortResult<WholeAnswer> {
         let params = InferencingParams {
             max_tokens,

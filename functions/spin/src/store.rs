@@ -18,8 +18,7 @@ impl SpinSqlite {
     }
 
     fn execute(
-        &self,
-        statement: &Statement,
+        &self, statement: &Statement,
     ) -> PortResult<crate::bindings::spin::sqlite::sqlite::QueryResult> {
         let params: Vec<Value> = statement.params.iter().map(to_value).collect();
         self.0.execute(&statement.sql, &params).map_err(|e| failure(&e))

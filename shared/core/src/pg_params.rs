@@ -38,8 +38,7 @@ pub fn with_value_casts(sql: &str, params: &[SqlValue]) -> Result<String, String
 /// Rewrites each `?N` outside single- or double-quoted text as `$N` followed by what `suffix(N)`
 /// says.
 fn rewrite_placeholders(
-    sql: &str,
-    mut suffix: impl FnMut(usize) -> Result<&'static str, String>,
+    sql: &str, mut suffix: impl FnMut(usize) -> Result<&'static str, String>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut quote: Option<char> = None;

@@ -58,10 +58,7 @@ pub trait FetchGate {
     }
     /// Asks for a slot that costs `units` of the rate (tokens of a per-minute token quota).
     async fn acquire_units(
-        &self,
-        key: &str,
-        limits: &HostLimits,
-        units: u32,
+        &self, key: &str, limits: &HostLimits, units: u32,
     ) -> PortResult<Admission>;
     async fn release(&self, key: &str, lease: u64) -> PortResult<()>;
 }
@@ -250,10 +247,7 @@ impl ByteStream for NoStream {
 impl ModelRuntime for NoModelRuntime {
     type Stream = NoStream;
     async fn stream_chat(
-        &self,
-        _model: &str,
-        _messages: &[crate::llm::prompt::Message],
-        _max_tokens: u32,
+        &self, _model: &str, _messages: &[crate::llm::prompt::Message], _max_tokens: u32,
     ) -> PortResult<NoStream> {
         Err(PortError::permanent("this platform has no model runtime (Workers AI is Cloudflare's, spin-llm is Spin's); use an OpenAI-compatible provider"))
     }
@@ -278,10 +272,7 @@ pub trait ModelRuntime {
     /// Workers AI format (a runtime that answers whole sends them at once:
     /// `instruct::whole_answer_events`).
     async fn stream_chat(
-        &self,
-        model: &str,
-        messages: &[crate::llm::prompt::Message],
-        max_tokens: u32,
+        &self, model: &str, messages: &[crate::llm::prompt::Message], max_tokens: u32,
     ) -> PortResult<Self::Stream>;
     /// Embeds `texts` (at most 100) with an embedding model, in order.
     async fn embed(&self, model: &str, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
@@ -290,10 +281,7 @@ pub trait ModelRuntime {
     }
     /// Scores `documents` against `query` with a reranker model: `(index, score)` pairs.
     async fn rerank(
-        &self,
-        model: &str,
-        query: &str,
-        documents: &[String],
+        &self, model: &str, query: &str, documents: &[String],
     ) -> PortResult<Vec<(usize, f64)>> {
         let _ = (model, query, documents);
         Err(PortError::permanent("this platform has no model runtime for reranking"))

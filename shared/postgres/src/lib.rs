@@ -37,9 +37,7 @@ pub enum Param {
 
 impl ToSql for Param {
     fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
+        &self, ty: &Type, out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Param::Null => Ok(IsNull::Yes),
@@ -204,8 +202,7 @@ impl PgDatabase {
 /// connection itself, or a transaction on it).
 async fn prepare_cached(
     client: &impl tokio_postgres::GenericClient,
-    prepared: &mut HashMap<String, tokio_postgres::Statement>,
-    sql: &str,
+    prepared: &mut HashMap<String, tokio_postgres::Statement>, sql: &str,
 ) -> PortResult<tokio_postgres::Statement> {
     if let Some(statement) = prepared.get(sql) {
         return Ok(statement.clone());

@@ -49,8 +49,7 @@ pub fn param(value: &SqlValue) -> ToSqlOutput<'_> {
 
 /// Runs a prepared query and converts each cell of each row with `cell`.
 pub fn rows<T>(
-    statement: &mut rusqlite::Statement<'_>,
-    params: impl rusqlite::Params,
+    statement: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params,
     mut cell: impl FnMut(ValueRef<'_>) -> T,
 ) -> rusqlite::Result<Vec<Vec<T>>> {
     let columns = statement.column_count();

@@ -17,10 +17,7 @@ use docent_core::retrieval::search::SearchHit;
 pub trait CrawlStore {
     /// Creates the job and its start URL (state `queued`).
     async fn create_job(
-        &self,
-        job: &NewCrawlJob,
-        start: &CrawlMessage,
-        now_ms: u64,
+        &self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64,
     ) -> PortResult<()>;
     async fn job(&self, id: &str) -> PortResult<Option<CrawlJob>>;
     async fn recent_jobs(&self, limit: u32) -> PortResult<Vec<CrawlJob>>;
@@ -31,21 +28,14 @@ pub trait CrawlStore {
     /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are
     /// ignored.
     async fn add_discovered(
-        &self,
-        parent: &CrawlMessage,
-        found: &[CrawlMessage],
-        max_pages: u32,
-        now_ms: u64,
+        &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
     ) -> PortResult<()>;
     /// URLs first discovered from `parent` that are still waiting to be crawled.
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>>;
     /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is
     /// left; returns true if this call ended the job.
     async fn finish_url(
-        &self,
-        message: &CrawlMessage,
-        outcome: &UrlOutcome,
-        now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
     ) -> PortResult<bool>;
     /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
     /// the whole site.
@@ -62,17 +52,12 @@ pub trait CrawlStore {
     /// Puts dead letters (of one job, or all) back to `queued` and reopens their jobs; returns them
     /// for re-enqueueing.
     async fn replay_dead_letters(
-        &self,
-        job: Option<&str>,
-        now_ms: u64,
+        &self, job: Option<&str>, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>>;
     /// Queued URLs of active jobs that made no progress since `older_than_ms` (their messages were
     /// lost); each job is marked swept, so the next sweep leaves it alone unless it stalls again.
     async fn take_stale_queued(
-        &self,
-        older_than_ms: u64,
-        limit: u32,
-        now_ms: u64,
+        &self, older_than_ms: u64, limit: u32, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>>;
 }
 
@@ -93,10 +78,7 @@ pub trait DocumentStore {
     /// matches and matches in titles and headings first. With `url_prefix`, only chunks whose URL
     /// starts with it.
     async fn lexical_search(
-        &self,
-        terms: &[String],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
@@ -112,33 +94,22 @@ pub trait VectorStore {
     /// The `limit` chunks nearest to `query` among vectors of `model`, best first, with their
     /// cosine similarity; with `url_prefix`, only chunks whose URL starts with it.
     async fn nearest(
-        &self,
-        model: &str,
-        query: &[f32],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<(String, f32)>>;
     /// The similarity of `query` to each of these chunks that has a vector of `model` (others are
     /// left out).
     async fn similarities(
-        &self,
-        model: &str,
-        query: &[f32],
-        chunk_ids: &[String],
+        &self, model: &str, query: &[f32], chunk_ids: &[String],
     ) -> PortResult<Vec<(String, f32)>>;
     async fn vector_count(&self, model: &str) -> PortResult<u64>;
     /// Chunks of the document `url_key` with no vector of `model`, as (chunk id, title, heading,
     /// text).
     async fn chunks_without_vectors(
-        &self,
-        url_key: &str,
-        model: &str,
+        &self, url_key: &str, model: &str,
     ) -> PortResult<Vec<(String, String, String, String)>>;
     /// Stores vectors for existing chunks of the document `url_key`.
     async fn put_vectors(
-        &self,
-        url_key: &str,
-        vectors: &[(String, docent_core::domain::ChunkVector)],
+        &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()>;
     /// Whether [`VectorStore::fused_search`] is available: the store ranks both ways and fuses
     /// the rankings in the database (Postgres with its vectors). The search plan
@@ -188,15 +159,12 @@ pub trait AnswerStore {
     async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()>;
     /// Newest first.
     async fn list_feedback(
-        &self,
-        rating: Option<docent_core::domain::Rating>,
-        limit: u32,
+        &self, rating: Option<docent_core::domain::Rating>, limit: u32,
     ) -> PortResult<Vec<docent_core::domain::Feedback>>;
     async fn add_usage(&self, record: &docent_core::domain::UsageRecord) -> PortResult<()>;
     /// Totals of the days from `since_day` (`YYYY-MM-DD`) on, newest first.
     async fn usage_since(
-        &self,
-        since_day: &str,
+        &self, since_day: &str,
     ) -> PortResult<Vec<docent_core::domain::UsageTotals>>;
 }
 
@@ -206,19 +174,12 @@ pub trait TicketStore {
     /// The ticket and the SHA-256 of its requester's access token.
     async fn ticket(&self, id: &str) -> PortResult<Option<(Ticket, String)>>;
     async fn list_tickets(
-        &self,
-        status: Option<TicketStatus>,
-        limit: u32,
+        &self, status: Option<TicketStatus>, limit: u32,
     ) -> PortResult<Vec<Ticket>>;
     /// Applies `change` as `actor`; `revision` is a fresh random token that makes the write
     /// conditional.
     async fn update_ticket(
-        &self,
-        id: &str,
-        change: &TicketChange,
-        actor: &str,
-        revision: &str,
-        now_ms: u64,
+        &self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64,
     ) -> PortResult<TicketUpdate>;
     async fn ticket_audit(&self, id: &str) -> PortResult<Vec<AuditEntry>>;
 }

@@ -167,10 +167,7 @@ impl<D: SqlDatabase> SqlStore<D> {
 
 impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     async fn create_job(
-        &self,
-        job: &NewCrawlJob,
-        start: &CrawlMessage,
-        now_ms: u64,
+        &self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64,
     ) -> PortResult<()> {
         let globs = |g: &Vec<String>| serde_json::to_string(g).unwrap_or_else(|_| "[]".into());
         self.db
@@ -269,11 +266,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn add_discovered(
-        &self,
-        parent: &CrawlMessage,
-        found: &[CrawlMessage],
-        max_pages: u32,
-        now_ms: u64,
+        &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
     ) -> PortResult<()> {
         // Candidates beyond the capacity left are dropped first, so a full job costs one read.
         let recorded = self
@@ -371,10 +364,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn finish_url(
-        &self,
-        message: &CrawlMessage,
-        outcome: &UrlOutcome,
-        now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
     ) -> PortResult<bool> {
         let changes = self
             .db
@@ -498,9 +488,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn replay_dead_letters(
-        &self,
-        job: Option<&str>,
-        now_ms: u64,
+        &self, job: Option<&str>, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>> {
         let rows = self
             .query(
@@ -536,10 +524,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn take_stale_queued(
-        &self,
-        older_than_ms: u64,
-        limit: u32,
-        now_ms: u64,
+        &self, older_than_ms: u64, limit: u32, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>> {
         // A job is stalled when none of its URLs changed state, and no sweep resent its work, since
         // `older_than_ms`: its messages were lost. A job that progresses slowly (a polite crawl of

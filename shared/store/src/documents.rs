@@ -185,10 +185,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     }
 
     async fn lexical_search(
-        &self,
-        terms: &[String],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
         let columns = SearchHit::COLUMNS;
         let (sql, expression, sign) = match self.db.dialect() {

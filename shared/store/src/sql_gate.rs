@@ -47,9 +47,7 @@ pub fn decode_row(row: &Row) -> PortResult<(i64, HostGate)> {
 /// The write of `gate` as the new state of `key`, which applies only if the row is still at
 /// `read_version` (or, with `None`, still absent). It returns a row exactly when it applied.
 pub fn write_statement(
-    key: &str,
-    read_version: Option<i64>,
-    gate: &HostGate,
+    key: &str, read_version: Option<i64>, gate: &HostGate,
 ) -> PortResult<Statement> {
     let state = serde_json::to_string(gate)
         .map_err(|e| PortError::permanent(format!("encoding a gate: {e}")))?;
@@ -86,10 +84,7 @@ impl<D: SqlDatabase, C: Clock> SqlGate<D, C> {
     /// race; `None` if every attempt lost. An absent gate is created only if `create` (a release of
     /// an unknown gate changes nothing).
     async fn update<T>(
-        &self,
-        key: &str,
-        create: bool,
-        decide: impl Fn(&mut HostGate, u64) -> T,
+        &self, key: &str, create: bool, decide: impl Fn(&mut HostGate, u64) -> T,
     ) -> PortResult<Option<T>> {
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now_ms();
@@ -110,10 +105,7 @@ impl<D: SqlDatabase, C: Clock> SqlGate<D, C> {
 
 impl<D: SqlDatabase, C: Clock> FetchGate for SqlGate<D, C> {
     async fn acquire_units(
-        &self,
-        key: &str,
-        limits: &HostLimits,
-        units: u32,
+        &self, key: &str, limits: &HostLimits, units: u32,
     ) -> PortResult<Admission> {
         let admission =
             self.update(key, true, |gate, now| gate.acquire_units(limits, units, now)).await?;

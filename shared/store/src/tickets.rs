@@ -97,12 +97,7 @@ impl<D: SqlDatabase> SqlStore<D> {
 }
 
 fn audit_statement(
-    id: &str,
-    revision: &str,
-    now_ms: u64,
-    actor: &str,
-    action: &str,
-    detail: serde_json::Value,
+    id: &str, revision: &str, now_ms: u64, actor: &str, action: &str, detail: serde_json::Value,
 ) -> Statement {
     // Written only if this change's UPDATE won (the ticket carries our revision), in the same
     // transaction.
@@ -146,9 +141,7 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
     }
 
     async fn list_tickets(
-        &self,
-        status: Option<TicketStatus>,
-        limit: u32,
+        &self, status: Option<TicketStatus>, limit: u32,
     ) -> PortResult<Vec<Ticket>> {
         let rows = self
             .query(
@@ -167,12 +160,7 @@ impl<D: SqlDatabase> TicketStore for SqlStore<D> {
     }
 
     async fn update_ticket(
-        &self,
-        id: &str,
-        change: &TicketChange,
-        actor: &str,
-        revision: &str,
-        now_ms: u64,
+        &self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64,
     ) -> PortResult<TicketUpdate> {
         let Some(TicketRow { ticket: current, revision: current_revision, .. }) =
             self.ticket_row(id).await?

@@ -86,11 +86,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     /// candidates rescored with their int8 values. Nothing is kept between calls, so a Worker
     /// isolate needs no memory beyond one query's codes.
     async fn nearest(
-        &self,
-        model: &str,
-        query: &[f32],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<(String, f32)>> {
         if self.db.dialect() == SqlDialect::Postgres {
             return self.nearest_pgvector(model, query, url_prefix, limit).await;
@@ -136,10 +132,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     }
 
     async fn similarities(
-        &self,
-        model: &str,
-        query: &[f32],
-        chunk_ids: &[String],
+        &self, model: &str, query: &[f32], chunk_ids: &[String],
     ) -> PortResult<Vec<(String, f32)>> {
         let postgres = self.db.dialect() == SqlDialect::Postgres;
         let mut scored = Vec::with_capacity(chunk_ids.len());
@@ -181,9 +174,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     }
 
     async fn chunks_without_vectors(
-        &self,
-        url_key: &str,
-        model: &str,
+        &self, url_key: &str, model: &str,
     ) -> PortResult<Vec<(String, String, String, String)>> {
         let rows = self
             .query(
@@ -200,9 +191,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     }
 
     async fn put_vectors(
-        &self,
-        url_key: &str,
-        vectors: &[(String, docent_core::domain::ChunkVector)],
+        &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
         let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
@@ -281,10 +270,7 @@ impl<D: SqlDatabase> SqlStore<D> {
     /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after
     /// the chunk's own transaction.
     pub(crate) fn vector_statement(
-        &self,
-        chunk_id: &str,
-        url_key: &str,
-        vector: &docent_core::domain::ChunkVector,
+        &self, chunk_id: &str, url_key: &str, vector: &docent_core::domain::ChunkVector,
         if_chunk_exists: bool,
     ) -> Statement {
         let guard = if if_chunk_exists {
@@ -310,11 +296,7 @@ impl<D: SqlDatabase> SqlStore<D> {
     /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query
     /// repeats the index's expression and predicate literally so the planner can use it.
     async fn nearest_pgvector(
-        &self,
-        model: &str,
-        query: &[f32],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<(String, f32)>> {
         let (dimensions, model_literal) = (query.len(), model_literal(model));
         let rows = self

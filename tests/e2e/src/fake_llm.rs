@@ -149,8 +149,7 @@ struct Incoming {
 }
 
 fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    out: &mut TcpStream,
+    reader: &mut BufReader<TcpStream>, out: &mut TcpStream,
 ) -> std::io::Result<Option<Incoming>> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line)? == 0 {
@@ -417,10 +416,7 @@ fn answer(out: &mut TcpStream, request: &ChatRequest, script: Script) -> std::io
 
 /// A successful answer, streamed or not, optionally stalling after some chunks.
 fn success(
-    out: &mut TcpStream,
-    request: &ChatRequest,
-    text: &str,
-    usage: Value,
+    out: &mut TcpStream, request: &ChatRequest, text: &str, usage: Value,
     stall: Option<(usize, Duration)>,
 ) -> std::io::Result<()> {
     if !request.stream {
@@ -487,11 +483,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 fn write_head(
-    out: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    extra: &[String],
-    length: Option<usize>,
+    out: &mut TcpStream, status: u16, content_type: &str, extra: &[String], length: Option<usize>,
 ) -> std::io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nConnection: close\r\n",
@@ -511,11 +503,7 @@ fn write_head(
 }
 
 fn write_body(
-    out: &mut TcpStream,
-    status: u16,
-    content_type: &str,
-    extra: &[String],
-    body: &[u8],
+    out: &mut TcpStream, status: u16, content_type: &str, extra: &[String], body: &[u8],
 ) -> std::io::Result<()> {
     write_head(out, status, content_type, extra, Some(body.len()))?;
     out.write_all(body)?;
@@ -523,10 +511,7 @@ fn write_body(
 }
 
 fn write_json(
-    out: &mut TcpStream,
-    status: u16,
-    extra: &[String],
-    value: &Value,
+    out: &mut TcpStream, status: u16, extra: &[String], value: &Value,
 ) -> std::io::Result<()> {
     write_body(out, status, "application/json", extra, &serde_json::to_vec(value)?)
 }

@@ -208,13 +208,8 @@ fn take_fault(state: &ServerState, path: &str) -> Option<Fault> {
 }
 
 fn serve(
-    stream: TcpStream,
-    root: &Path,
-    validators: &AtomicBool,
-    delay_ms: u64,
-    state: &ServerState,
-    arrived: Instant,
-    in_flight: InFlight<'_>,
+    stream: TcpStream, root: &Path, validators: &AtomicBool, delay_ms: u64, state: &ServerState,
+    arrived: Instant, in_flight: InFlight<'_>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
@@ -368,9 +363,7 @@ impl Docent {
     }
 
     fn start_with_state(
-        state: TempDir,
-        extra_env: &[(&str, &str)],
-        exclusive: std::sync::MutexGuard<'static, ()>,
+        state: TempDir, extra_env: &[(&str, &str)], exclusive: std::sync::MutexGuard<'static, ()>,
     ) -> Docent {
         let root = repo_root();
         if !root.join("functions/cloudflare/build/worker/shim.mjs").exists() {
@@ -494,10 +487,7 @@ pub const ADMIN: (&str, &str) = ("Authorization", "Bearer docent-dev-admin-key")
 pub const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 pub fn wait_for_job(
-    docent: &Docent,
-    admin: (&str, &str),
-    id: &str,
-    timeout: Duration,
+    docent: &Docent, admin: (&str, &str), id: &str, timeout: Duration,
 ) -> serde_json::Value {
     let deadline = Instant::now() + timeout;
     loop {

@@ -137,8 +137,7 @@ fn kv_error(message: impl Into<String>) -> kv::Error {
 
 impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
     async fn open(
-        accessor: &wasmtime::component::Accessor<U, Self>,
-        label: String,
+        accessor: &wasmtime::component::Accessor<U, Self>, label: String,
     ) -> wasmtime::Result<Result<Resource<KvStore>, kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
@@ -150,9 +149,7 @@ impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
         })
     }
     async fn get(
-        accessor: &wasmtime::component::Accessor<U, Self>,
-        store: Resource<KvStore>,
-        key: String,
+        accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
@@ -161,9 +158,7 @@ impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
         })
     }
     async fn set(
-        accessor: &wasmtime::component::Accessor<U, Self>,
-        store: Resource<KvStore>,
-        key: String,
+        accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), kv::Error>> {
         accessor.with(|mut access| {
@@ -179,9 +174,7 @@ impl<U> kv::HostStoreWithStore<U> for HasSelf<Host> {
         })
     }
     async fn delete(
-        accessor: &wasmtime::component::Accessor<U, Self>,
-        store: Resource<KvStore>,
-        key: String,
+        accessor: &wasmtime::component::Accessor<U, Self>, store: Resource<KvStore>, key: String,
     ) -> wasmtime::Result<Result<(), kv::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
@@ -207,8 +200,7 @@ impl kv::Host for Host {}
 
 impl<U> vars::HostWithStore<U> for HasSelf<Host> {
     async fn get(
-        accessor: &wasmtime::component::Accessor<U, Self>,
-        name: String,
+        accessor: &wasmtime::component::Accessor<U, Self>, name: String,
     ) -> wasmtime::Result<Result<String, vars::Error>> {
         accessor.with(|mut access| {
             let host = access.get();
@@ -235,8 +227,7 @@ pub struct Outbound {
 
 impl WasiHttpHooks for Outbound {
     fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
+        &mut self, request: http::Request<WasiBody>,
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
@@ -303,10 +294,7 @@ impl App {
     /// harness builds it; spin.toml's `source` is where `spin build` puts it) and `variables`
     /// overriding application variable defaults (as `SPIN_VARIABLE_*` would).
     pub fn load(
-        manifest: Manifest,
-        wasm: &Path,
-        variables: &[(&str, &str)],
-        state_dir: &Path,
+        manifest: Manifest, wasm: &Path, variables: &[(&str, &str)], state_dir: &Path,
     ) -> wasmtime::Result<Arc<App>> {
         let mut config = Config::new();
         config.wasm_component_model_async(true);
@@ -385,8 +373,7 @@ impl App {
 
     /// The loaded component named `name` and a fresh store for one instance of it.
     fn component_with_store(
-        self: &Arc<Self>,
-        name: &str,
+        self: &Arc<Self>, name: &str,
     ) -> wasmtime::Result<(Arc<Loaded>, Store<Host>)> {
         let component = self
             .components
@@ -426,8 +413,7 @@ impl App {
     /// response is complete; work the component goes on with in the background (a drain it started)
     /// keeps running on the runtime until the instance has no task left.
     pub async fn handle(
-        self: &Arc<Self>,
-        request: http::Request<Bytes>,
+        self: &Arc<Self>, request: http::Request<Bytes>,
     ) -> wasmtime::Result<Reply> {
         let Some(id) = self.route(request.uri().path()) else {
             // Spin answers unrouted paths itself, with a bare 404.
@@ -524,8 +510,7 @@ impl App {
     /// with `call_async` on the store, and drop the instance once it returns (no waiting for
     /// background tasks).
     pub async fn cron_as_plugin_calls_it(
-        self: &Arc<Self>,
-        component: &str,
+        self: &Arc<Self>, component: &str,
     ) -> wasmtime::Result<Result<(), String>> {
         let (component, mut store) = self.component_with_store(component)?;
         let timestamp =

@@ -63,10 +63,7 @@ impl Host {
 
 impl llm::Host for Host {
     fn infer(
-        &mut self,
-        model: String,
-        prompt: String,
-        params: Option<InferencingParams>,
+        &mut self, model: String, prompt: String, params: Option<InferencingParams>,
     ) -> wasmtime::Result<Result<InferencingResult, Error>> {
         if let Err(error) = self.model_allowed(&model) {
             return Ok(Err(error));
@@ -88,9 +85,7 @@ impl llm::Host for Host {
     }
 
     fn generate_embeddings(
-        &mut self,
-        model: String,
-        text: Vec<String>,
+        &mut self, model: String, text: Vec<String>,
     ) -> wasmtime::Result<Result<EmbeddingsResult, Error>> {
         if let Err(error) = self.model_allowed(&model) {
             return Ok(Err(error));

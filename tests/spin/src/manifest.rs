@@ -233,8 +233,7 @@ impl Manifest {
 
     /// Application variables: defaults, overridden by `overrides`; a required one must be given.
     pub fn resolve_variables(
-        &self,
-        overrides: &[(&str, &str)],
+        &self, overrides: &[(&str, &str)],
     ) -> Result<HashMap<String, String>, String> {
         let mut values = HashMap::new();
         for (name, variable) in &self.variables {
@@ -259,9 +258,7 @@ impl Manifest {
 
     /// A component's variables, its templates filled in from the application's.
     pub fn component_variables(
-        &self,
-        spec: &ComponentSpec,
-        values: &HashMap<String, String>,
+        &self, spec: &ComponentSpec, values: &HashMap<String, String>,
     ) -> Result<HashMap<String, String>, String> {
         let mut out = HashMap::new();
         for (name, template) in &spec.variables {

@@ -31,9 +31,7 @@ struct Null;
 
 impl ToSql for Null {
     fn to_sql(
-        &self,
-        _: &Type,
-        _: &mut BytesMut,
+        &self, _: &Type, _: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull::Yes)
     }
@@ -131,16 +129,14 @@ fn check_allowed(host: &Host, address: &str) -> Result<tokio_postgres::Config, E
 }
 
 fn client_of<U>(
-    accessor: &Accessor<U, HasSelf<Host>>,
-    connection: &Resource<PgConnection>,
+    accessor: &Accessor<U, HasSelf<Host>>, connection: &Resource<PgConnection>,
 ) -> wasmtime::Result<Arc<tokio_postgres::Client>> {
     accessor.with(|mut access| Ok(access.get().table.get(connection)?.client.clone()))
 }
 
 impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
     async fn open_async(
-        accessor: &Accessor<U, Self>,
-        address: String,
+        accessor: &Accessor<U, Self>, address: String,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
         let config = match accessor.with(|mut access| check_allowed(access.get(), &address)) {
             Ok(config) => config,
@@ -158,9 +154,7 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
     }
 
     async fn query_async(
-        accessor: &Accessor<U, Self>,
-        connection: Resource<PgConnection>,
-        statement: String,
+        accessor: &Accessor<U, Self>, connection: Resource<PgConnection>, statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<
         Result<(Vec<Column>, StreamReader<Vec<DbValue>>, FutureReader<Result<(), Error>>), Error>,
@@ -201,9 +195,7 @@ impl<U: 'static> pg::HostConnectionWithStore<U> for HasSelf<Host> {
     }
 
     async fn execute_async(
-        accessor: &Accessor<U, Self>,
-        connection: Resource<PgConnection>,
-        statement: String,
+        accessor: &Accessor<U, Self>, connection: Resource<PgConnection>, statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
         let client = client_of(accessor, &connection)?;

@@ -53,9 +53,7 @@ fn cell(value: ValueRef<'_>) -> Value {
 }
 
 fn run(
-    connection: &rusqlite::Connection,
-    sql: &str,
-    params: &[Value],
+    connection: &rusqlite::Connection, sql: &str, params: &[Value],
 ) -> rusqlite::Result<QueryResult> {
     let mut statement = connection.prepare_cached(sql)?;
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_string).collect();
@@ -69,8 +67,7 @@ fn run(
 
 impl sqlite::HostConnection for Host {
     fn open(
-        &mut self,
-        database: String,
+        &mut self, database: String,
     ) -> wasmtime::Result<Result<Resource<SqlConnection>, Error>> {
         if !self.component.spec.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
@@ -89,10 +86,7 @@ impl sqlite::HostConnection for Host {
     }
 
     fn execute(
-        &mut self,
-        connection: Resource<SqlConnection>,
-        statement: String,
-        parameters: Vec<Value>,
+        &mut self, connection: Resource<SqlConnection>, statement: String, parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let connection = &self.table.get(&connection)?.connection;
         // A blocking call: rusqlite is synchronous, and so is this interface.

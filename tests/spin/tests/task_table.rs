@@ -140,8 +140,7 @@ fn delayed_sends_wait_and_retries_end_in_one_dead_letter() {
 /// The task table on Postgres (the Spin components' with DOCENT_STORE=postgres), migrated by the
 /// store.
 fn postgres_queue(
-    url: &str,
-    clock: TestClock,
+    url: &str, clock: TestClock,
 ) -> TaskQueue<docent_cli::platform::Database, TestClock> {
     TaskQueue::new(docent_cli::platform::open_database(url).unwrap(), clock)
 }

@@ -240,9 +240,7 @@ impl Vars<'_> {
 
     /// A whole number, or `default` when unset.
     pub(crate) fn number<T: std::str::FromStr>(
-        &self,
-        name: &str,
-        default: T,
+        &self, name: &str, default: T,
     ) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),

@@ -71,10 +71,7 @@ pub fn chunk_blocks(blocks: &[Block], options: ChunkingOptions) -> Vec<Chunk> {
 }
 
 fn emit_section(
-    blocks: &[&Block],
-    path: &[(u8, String)],
-    anchor: &Option<String>,
-    options: ChunkingOptions,
+    blocks: &[&Block], path: &[(u8, String)], anchor: &Option<String>, options: ChunkingOptions,
     chunks: &mut Vec<Chunk>,
 ) {
     if blocks.is_empty() {
@@ -119,10 +116,7 @@ fn emit_section(
 }
 
 fn make_chunk(
-    ordinal: usize,
-    path: &[String],
-    anchor: &Option<String>,
-    pieces: &[(BlockKind, String)],
+    ordinal: usize, path: &[String], anchor: &Option<String>, pieces: &[(BlockKind, String)],
 ) -> Chunk {
     let mut text = String::new();
     for (i, (kind, piece)) in pieces.iter().enumerate() {

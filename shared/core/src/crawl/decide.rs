@@ -66,11 +66,8 @@ pub fn unchanged_since_lastmod(message: &CrawlMessage, previous: Option<&Documen
 /// A page known to be unchanged (304 Not Modified, or an older sitemap `<lastmod>`): nothing is
 /// written, and discovery goes on through the links stored with it.
 pub fn not_modified(
-    job: &CrawlJob,
-    message: &CrawlMessage,
-    previous: Option<&DocumentMeta>,
-    settings: &CrawlSettings,
-    fetched: bool,
+    job: &CrawlJob, message: &CrawlMessage, previous: Option<&DocumentMeta>,
+    settings: &CrawlSettings, fetched: bool,
 ) -> PageDecision {
     let discovered = match (previous, parse_crawl_url(&message.url), parse_crawl_url(&job.url)) {
         (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => discover(
@@ -101,11 +98,8 @@ pub fn not_modified(
 /// keyed by the URL that serves it, filters and robots rules apply to the target, and loops end
 /// because a URL is crawled once per job. A page that moved for good (301, 308) leaves the index.
 fn redirected(
-    job: &CrawlJob,
-    message: &CrawlMessage,
-    response: &FetchResponse,
-    previous: Option<&DocumentMeta>,
-    settings: &CrawlSettings,
+    job: &CrawlJob, message: &CrawlMessage, response: &FetchResponse,
+    previous: Option<&DocumentMeta>, settings: &CrawlSettings,
 ) -> PageDecision {
     let status = response.status;
     let Ok(requested) = parse_crawl_url(&message.url) else {
@@ -162,12 +156,8 @@ fn redirected(
 /// Decides what a response means. `previous` is the indexed version of this URL, if any, and
 /// `previous_links` its stored out-links (used when the server answers 304 Not Modified).
 pub fn decide(
-    job: &CrawlJob,
-    message: &CrawlMessage,
-    response: &FetchResponse,
-    previous: Option<&DocumentMeta>,
-    settings: &CrawlSettings,
-    now_ms: u64,
+    job: &CrawlJob, message: &CrawlMessage, response: &FetchResponse,
+    previous: Option<&DocumentMeta>, settings: &CrawlSettings, now_ms: u64,
 ) -> PageDecision {
     let status = response.status;
     if status == 429 || status >= 500 {
@@ -383,10 +373,7 @@ pub struct ListedPage {
 /// Pages listed by the site's sitemaps, as crawl work: the same scope, filter and private-address
 /// rules as links, one level below the start page.
 pub fn discover_listed(
-    job: &CrawlJob,
-    start: &CrawlMessage,
-    pages: &[ListedPage],
-    allow_private: bool,
+    job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage], allow_private: bool,
 ) -> Vec<CrawlMessage> {
     let Ok(base) = parse_crawl_url(&job.url) else { return Vec::new() };
     if start.depth >= job.max_depth {
@@ -411,11 +398,7 @@ pub fn discover_listed(
 /// Links that belong to the crawl: in scope, allowed by the job's filters, not private (unless the
 /// deployment allows it), each once.
 fn discover(
-    job: &CrawlJob,
-    message: &CrawlMessage,
-    scope: &Scope,
-    base: &Url,
-    links: &[String],
+    job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String],
     allow_private: bool,
 ) -> Vec<CrawlMessage> {
     let filter = UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };

@@ -18,9 +18,7 @@ pub struct CrawlSettings {
 
 /// The request for a URL, conditional when a previous version is indexed.
 pub fn page_request(
-    url: &str,
-    previous: Option<&DocumentMeta>,
-    settings: &CrawlSettings,
+    url: &str, previous: Option<&DocumentMeta>, settings: &CrawlSettings,
 ) -> FetchRequest {
     let mut headers = vec![
         ("User-Agent".to_string(), settings.user_agent.clone()),

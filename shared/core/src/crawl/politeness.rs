@@ -143,10 +143,7 @@ mod tests {
     /// Simulates consumers that fetch as fast as the gate lets them, each fetch taking `fetch_ms`,
     /// and returns the grant times.
     fn simulate(
-        limits: HostLimits,
-        consumers: usize,
-        fetch_ms: u64,
-        until_ms: u64,
+        limits: HostLimits, consumers: usize, fetch_ms: u64, until_ms: u64,
     ) -> (Vec<u64>, usize) {
         let mut gate = HostGate::default();
         let mut next_try = vec![0u64; consumers];

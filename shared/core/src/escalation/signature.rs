@@ -50,10 +50,7 @@ pub struct StandardWebhook<'a> {
 
 /// Verifies a Standard Webhooks delivery against any of `secrets`, at time `now_seconds`.
 pub fn verify_standard_webhook(
-    headers: &StandardWebhook<'_>,
-    body: &[u8],
-    secrets: &[String],
-    now_seconds: u64,
+    headers: &StandardWebhook<'_>, body: &[u8], secrets: &[String], now_seconds: u64,
 ) -> Result<(), SignatureError> {
     let id = headers.id.ok_or(SignatureError::Missing("webhook-id"))?;
     let timestamp = headers.timestamp.ok_or(SignatureError::Missing("webhook-timestamp"))?;
@@ -91,18 +88,14 @@ pub fn verify_standard_webhook(
 /// Verifies GitHub's `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256 of the raw body under any of
 /// `secrets`. GitHub signs no timestamp; replays are caught by remembering `X-GitHub-Delivery` ids.
 pub fn verify_github(
-    signature: Option<&str>,
-    body: &[u8],
-    secrets: &[String],
+    signature: Option<&str>, body: &[u8], secrets: &[String],
 ) -> Result<(), SignatureError> {
     verify_hex_hmac(signature.ok_or(SignatureError::Missing("x-hub-signature-256"))?, body, secrets)
 }
 
 /// Verifies a generic `sha256=<hex>` (or bare hex) HMAC-SHA256 of the raw body.
 pub fn verify_hex_hmac(
-    signature: &str,
-    body: &[u8],
-    secrets: &[String],
+    signature: &str, body: &[u8], secrets: &[String],
 ) -> Result<(), SignatureError> {
     let hex = signature.trim().strip_prefix("sha256=").unwrap_or(signature.trim());
     let presented = decode_hex(hex).ok_or(SignatureError::Mismatch)?;
@@ -142,10 +135,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Signs like a Standard Webhooks sender (for tests and for operators' tooling).
 pub fn sign_standard_webhook(
-    secret: &str,
-    id: &str,
-    timestamp: u64,
-    body: &[u8],
+    secret: &str, id: &str, timestamp: u64, body: &[u8],
 ) -> Result<String, SignatureError> {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
@@ -169,10 +159,7 @@ mod tests {
     const NOW: u64 = 1_614_265_330;
 
     fn verify(
-        signature: &str,
-        body: &[u8],
-        secrets: &[&str],
-        now: u64,
+        signature: &str, body: &[u8], secrets: &[&str], now: u64,
     ) -> Result<(), SignatureError> {
         let headers = StandardWebhook {
             id: Some(ID),

@@ -150,10 +150,7 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// Checks the free-text parts of a new ticket; the error names the field.
 pub fn validate_new_ticket(
-    subject: &str,
-    description: &str,
-    email: Option<&str>,
-    transcript: &[TranscriptTurn],
+    subject: &str, description: &str, email: Option<&str>, transcript: &[TranscriptTurn],
     sources: &[TicketSource],
 ) -> Result<(), String> {
     if subject.trim().is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {

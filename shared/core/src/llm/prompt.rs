@@ -78,10 +78,7 @@ const HISTORY_SHARE: f64 = 0.25;
 /// then one user message with the fenced passages in rank order and the question. Passages that do
 /// not fit are cut at a word boundary or dropped.
 pub fn grounded_prompt(
-    question: &str,
-    history: &[Turn],
-    hits: &[SearchHit],
-    budget: &ContextBudget,
+    question: &str, history: &[Turn], hits: &[SearchHit], budget: &ContextBudget,
 ) -> GroundedPrompt {
     let system = Message::new("system", SYSTEM_PROMPT);
     let question_part = format!("Question: {question}");

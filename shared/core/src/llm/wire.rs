@@ -7,10 +7,7 @@ use crate::llm::prompt::Message;
 
 /// The body of an OpenAI-compatible `POST /chat/completions`.
 pub fn openai_chat_body(
-    model: &str,
-    messages: &[Message],
-    max_tokens: u32,
-    stream: bool,
+    model: &str, messages: &[Message], max_tokens: u32, stream: bool,
 ) -> serde_json::Value {
     let mut body = serde_json::json!({
         "model": model,
@@ -116,8 +113,7 @@ pub fn parse_stream_data(format: WireFormat, data: &str) -> Result<Vec<Piece>, S
 
 /// Parses a whole (non-streamed) answer: its text and the usage the provider reported.
 pub fn parse_completion(
-    format: WireFormat,
-    body: &[u8],
+    format: WireFormat, body: &[u8],
 ) -> Result<(String, Option<Usage>), String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("malformed answer ({e})"))?;

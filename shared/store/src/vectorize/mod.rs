@@ -147,11 +147,7 @@ pub struct VectorMetadata {
 
 impl IndexedVector {
     pub fn for_chunk(
-        chunk_id: &str,
-        url_key: &str,
-        url: &str,
-        model: &str,
-        values: Vec<f32>,
+        chunk_id: &str, url_key: &str, url: &str, model: &str, values: Vec<f32>,
     ) -> IndexedVector {
         IndexedVector {
             id: vector_id(chunk_id),
@@ -301,9 +297,7 @@ pub fn parse_dimensions(json: &str) -> Result<u32, String> {
 
 /// Checks that vectors of `model` fit the index before writing them, naming the fix.
 pub fn check_dimensions(
-    index_dimensions: u32,
-    vector_len: usize,
-    model: &str,
+    index_dimensions: u32, vector_len: usize, model: &str,
 ) -> Result<(), String> {
     if index_dimensions as usize == vector_len {
         return Ok(());

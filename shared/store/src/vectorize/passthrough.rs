@@ -8,10 +8,7 @@ use docent_core::ports::{PortResult, SqlDatabase};
 
 impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn create_job(
-        &self,
-        job: &NewCrawlJob,
-        start: &CrawlMessage,
-        now_ms: u64,
+        &self, job: &NewCrawlJob, start: &CrawlMessage, now_ms: u64,
     ) -> PortResult<()> {
         self.sql().create_job(job, start, now_ms).await
     }
@@ -31,11 +28,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
         self.sql().url_state(job_id, url_key).await
     }
     async fn add_discovered(
-        &self,
-        parent: &CrawlMessage,
-        found: &[CrawlMessage],
-        max_pages: u32,
-        now_ms: u64,
+        &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
     ) -> PortResult<()> {
         self.sql().add_discovered(parent, found, max_pages, now_ms).await
     }
@@ -43,10 +36,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
         self.sql().queued_children(parent).await
     }
     async fn finish_url(
-        &self,
-        message: &CrawlMessage,
-        outcome: &UrlOutcome,
-        now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
     ) -> PortResult<bool> {
         self.sql().finish_url(message, outcome, now_ms).await
     }
@@ -69,17 +59,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
         self.sql().dead_letters(limit).await
     }
     async fn replay_dead_letters(
-        &self,
-        job: Option<&str>,
-        now_ms: u64,
+        &self, job: Option<&str>, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>> {
         self.sql().replay_dead_letters(job, now_ms).await
     }
     async fn take_stale_queued(
-        &self,
-        older_than_ms: u64,
-        limit: u32,
-        now_ms: u64,
+        &self, older_than_ms: u64, limit: u32, now_ms: u64,
     ) -> PortResult<Vec<CrawlMessage>> {
         self.sql().take_stale_queued(older_than_ms, limit, now_ms).await
     }
@@ -93,19 +78,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> TicketStore for VectorizeStore<D, I> {
         self.sql().ticket(id).await
     }
     async fn list_tickets(
-        &self,
-        status: Option<TicketStatus>,
-        limit: u32,
+        &self, status: Option<TicketStatus>, limit: u32,
     ) -> PortResult<Vec<Ticket>> {
         self.sql().list_tickets(status, limit).await
     }
     async fn update_ticket(
-        &self,
-        id: &str,
-        change: &TicketChange,
-        actor: &str,
-        revision: &str,
-        now_ms: u64,
+        &self, id: &str, change: &TicketChange, actor: &str, revision: &str, now_ms: u64,
     ) -> PortResult<TicketUpdate> {
         self.sql().update_ticket(id, change, actor, revision, now_ms).await
     }
@@ -119,9 +97,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
         self.sql().record_feedback(feedback).await
     }
     async fn list_feedback(
-        &self,
-        rating: Option<docent_core::domain::Rating>,
-        limit: u32,
+        &self, rating: Option<docent_core::domain::Rating>, limit: u32,
     ) -> PortResult<Vec<docent_core::domain::Feedback>> {
         self.sql().list_feedback(rating, limit).await
     }
@@ -129,8 +105,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
         self.sql().add_usage(record).await
     }
     async fn usage_since(
-        &self,
-        since_day: &str,
+        &self, since_day: &str,
     ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         self.sql().usage_since(since_day).await
     }

@@ -110,11 +110,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
     /// rows first (only for chunks that still exist in that version), then the index, then the
     /// confirmation.
     async fn write_vectors(
-        &self,
-        index: &I,
-        url_key: &str,
-        content_hash: &str,
-        chunks: &[(&str, &str, &ChunkVector)],
+        &self, index: &I, url_key: &str, content_hash: &str, chunks: &[(&str, &str, &ChunkVector)],
     ) -> PortResult<()> {
         if chunks.is_empty() {
             return Ok(());
@@ -244,8 +240,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
 
     /// The chunks behind vector ids that still exist, as `vector id → (chunk id, chunk URL)`.
     async fn live_chunks(
-        &self,
-        vector_ids: &[String],
+        &self, vector_ids: &[String],
     ) -> PortResult<Vec<(String, String, String)>> {
         let mut live = Vec::with_capacity(vector_ids.len());
         for group in vector_ids.chunks(IDS_PER_STATEMENT) {
@@ -272,11 +267,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
 
 impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     async fn nearest(
-        &self,
-        model: &str,
-        query: &[f32],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, model: &str, query: &[f32], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<(String, f32)>> {
         let Some(index) = &self.index else {
             return self.sql.nearest(model, query, url_prefix, limit).await;
@@ -313,10 +304,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     async fn similarities(
-        &self,
-        model: &str,
-        query: &[f32],
-        chunk_ids: &[String],
+        &self, model: &str, query: &[f32], chunk_ids: &[String],
     ) -> PortResult<Vec<(String, f32)>> {
         let Some(index) = &self.index else {
             return self.sql.similarities(model, query, chunk_ids).await;
@@ -370,9 +358,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     async fn chunks_without_vectors(
-        &self,
-        url_key: &str,
-        model: &str,
+        &self, url_key: &str, model: &str,
     ) -> PortResult<Vec<(String, String, String, String)>> {
         if self.index.is_none() {
             return self.sql.chunks_without_vectors(url_key, model).await;
@@ -397,9 +383,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
     }
 
     async fn put_vectors(
-        &self,
-        url_key: &str,
-        vectors: &[(String, ChunkVector)],
+        &self, url_key: &str, vectors: &[(String, ChunkVector)],
     ) -> PortResult<()> {
         let Some(index) = &self.index else { return self.sql.put_vectors(url_key, vectors).await };
         let Some(document) = self.sql.document_meta(url_key).await? else { return Ok(()) };
@@ -469,10 +453,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
         self.sql.forget_sightings(job_id).await
     }
     async fn lexical_search(
-        &self,
-        terms: &[String],
-        url_prefix: Option<&str>,
-        limit: u32,
+        &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
         self.sql.lexical_search(terms, url_prefix, limit).await
     }

@@ -39,10 +39,7 @@ fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {
 
 /// The decision for `url`, found at `depth`, answering `(status, body)` as HTML.
 fn decide_html(
-    url: &str,
-    depth: u32,
-    (status, body): (u16, &str),
-    previous: Option<&DocumentMeta>,
+    url: &str, depth: u32, (status, body): (u16, &str), previous: Option<&DocumentMeta>,
     now_ms: u64,
 ) -> PageDecision {
     decide(
