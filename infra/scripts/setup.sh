@@ -35,8 +35,9 @@ fi
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages (wrangler, node 22, binaryen)"
   # Not `npm ci`: this registry lacks workerd's macOS/Windows builds, so the lockfile cannot list them
-  # and `npm ci` refuses it. `npm install` installs exactly the locked versions and leaves the lock as is.
-  npm install --no-audit --no-fund --loglevel=error
+  # and `npm ci` refuses it. `npm install --no-save` installs exactly the locked versions and does not
+  # rewrite package-lock.json (a plain install adds the other platforms' workerd entries to it).
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 node --version | grep -q '^v22\.' || die "node_modules/.bin/node is not Node 22; run npm ci"
 
