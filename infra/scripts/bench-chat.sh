@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chat latency on workerd: the overhead before the first token with a model that answers at once,
 # cached answers from 200 users (open loop at several rates, and closed loop with wrk next to a handler
-# that does no I/O, GET /openapi.json, in the same run), and the seeds' mixed load test (search, cached
+# that does no I/O, GET /v1/models, in the same run), and the seeds' mixed load test (search, cached
 # and uncached chat, crawls). Prints a markdown report.
 #
 #   infra/scripts/bench-chat.sh        (needs wrk: apt-get install wrk)
@@ -60,8 +60,8 @@ echo
 echo "### Saturation: 200 concurrent clients in a closed loop (wrk), 20 s each"
 echo
 echo '```'
-echo "no-op handler (GET /openapi.json):"
-wrk -t2 -c200 -d20s --latency "$BASE/openapi.json" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors|requests in"
+echo "no-op handler (GET /v1/models):"
+wrk -t2 -c200 -d20s --latency "$BASE/v1/models" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors|requests in"
 echo
 echo "cached answer (POST /api/chat, the same question):"
 wrk -t2 -c200 -d20s --latency -s "$WORK/chat.lua" "$BASE/api/chat" | grep -E "Latency|50%|90%|99%|Requests/sec|Non-2xx|Socket errors|requests in"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Search at about 20,000 chunks: index throughput and query latency natively (`docent index`,
 # `docent search --timings`) and on workerd (crawl through the queues, then `wrk -c50` on /api/search),
-# next to a handler that does no I/O (GET /openapi.json) in the same run. Prints a markdown report.
+# next to a handler that does no I/O (GET /v1/models) in the same run. Prints a markdown report.
 #
 #   infra/scripts/bench-search.sh      (needs postgresql-doc-15, rust-doc and wrk from Debian)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -81,6 +81,6 @@ for mode in lexical hybrid; do
   sed -i "s/&mode=[a-z]*//; s|/api/search?k=10|/api/search?k=10\&mode=$mode|" "$WORK/search.lua"
   wrk -t2 -c50 -d20s --latency -s "$WORK/search.lua" "$BASE" | grep -E "50%|90%|99%|Requests/sec|Non-2xx|Socket errors"
 done
-echo "no-op handler (GET /openapi.json), 50 connections, 20 s:"
-wrk -t2 -c50 -d20s --latency "$BASE/openapi.json" | grep -E "50%|90%|99%|Requests/sec|Non-2xx|Socket errors"
+echo "no-op handler (GET /v1/models), 50 connections, 20 s:"
+wrk -t2 -c50 -d20s --latency "$BASE/v1/models" | grep -E "50%|90%|99%|Requests/sec|Non-2xx|Socket errors"
 echo '```'

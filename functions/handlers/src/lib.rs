@@ -78,8 +78,12 @@ pub trait Platform: Clone + 'static {
 /// A boxed future of a single-threaded runtime, for the platform's optional capabilities.
 pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 
-/// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
-pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+/// The OpenAPI 3.1 description of every route, served at `/openapi.json` (generated; see
+/// `openapi.rs`). It lives with the chat page in `functions/web`: the Worker's static assets serve it
+/// before the Worker runs, so only shells without an asset server embed it (feature
+/// `embedded-openapi`), and the Worker bundle does not carry it.
+#[cfg(feature = "embedded-openapi")]
+pub const OPENAPI_JSON: &str = include_str!("../../web/openapi.json");
 
 /// The path patterns Docent serves, with their methods (for the OpenAPI consistency test).
 pub fn route_patterns() -> impl Iterator<Item = (&'static str, &'static str)> {
@@ -136,11 +140,17 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
     }
     match route.handler {
         Handler::Health => health(platform).await,
+        #[cfg(feature = "embedded-openapi")]
         Handler::OpenApi => {
             let mut response = http::json_response(StatusCode::OK, &serde_json::Value::Null);
             *response.body_mut() = Body::Full(OPENAPI_JSON.as_bytes().into());
             Ok(response)
         }
+        // Reached only if a deployment drops the static assets from wrangler.toml.
+        #[cfg(not(feature = "embedded-openapi"))]
+        Handler::OpenApi => Err(ApiError::not_found(
+            "/openapi.json is served from the static assets (wrangler.toml [assets])",
+        )),
         Handler::Search => retrieve::search(platform, &request).await,
         Handler::Chat => chat::chat(platform, &request).await,
         Handler::Models => Ok(openai::models()),
@@ -211,8 +221,8 @@ mod tests {
 
     #[test]
     fn openapi_documents_every_route() {
-        let spec: serde_json::Value =
-            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is valid JSON");
+        let spec: serde_json::Value = serde_json::from_str(include_str!("../../web/openapi.json"))
+            .expect("openapi.json is valid JSON");
         assert_eq!(spec["openapi"], "3.1.0");
         for (method, pattern) in route_patterns() {
             let operation = &spec["paths"][pattern][method.to_ascii_lowercase()];

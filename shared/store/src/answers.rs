@@ -1,6 +1,6 @@
 //! Ratings of answers and the accounting of model calls per day.
 
-use crate::rows::{decode, Columns, FromRow};
+use crate::rows::{decode, from_row, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::domain::{Feedback, Rating, UsageTotals};
 use docent_core::ports::{PortResult, SqlDatabase, Statement};
@@ -22,22 +22,9 @@ impl FromRow for Feedback {
     }
 }
 
-impl FromRow for UsageTotals {
-    const COLUMNS: &'static str =
-        "day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(UsageTotals {
-            day: row.text("day")?,
-            provider: row.text("provider")?,
-            model: row.text("model")?,
-            requests: row.int("requests")?,
-            failures: row.int("failures")?,
-            prompt_tokens: row.int("prompt_tokens")?,
-            completion_tokens: row.int("completion_tokens")?,
-            cost_usd: row.float("cost_usd")?,
-        })
-    }
-}
+from_row!(UsageTotals =
+    "day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd"
+    { day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd });
 
 impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
     async fn record_feedback(&self, f: &Feedback) -> PortResult<()> {

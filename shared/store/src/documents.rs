@@ -2,7 +2,9 @@
 //! computed over a stored `tsvector` on Postgres.
 
 use crate::api::{DocumentStore, IndexCounts};
-use crate::rows::{decode, decode_first, decode_scored, single_int, Columns, FromRow, Scored};
+use crate::rows::{
+    decode, decode_first, decode_scored, from_row, single_int, Columns, FromRow, Scored,
+};
 use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
 use crate::SqlStore;
@@ -278,13 +280,9 @@ impl FromRow for SearchHit {
     }
 }
 
-impl FromRow for IndexCounts {
-    const COLUMNS: &'static str =
-        "(SELECT COUNT(*) FROM documents) AS documents, (SELECT COUNT(*) FROM chunks) AS chunks";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(IndexCounts { documents: row.int("documents")?, chunks: row.int("chunks")? })
-    }
-}
+from_row!(IndexCounts =
+    "(SELECT COUNT(*) FROM documents) AS documents, (SELECT COUNT(*) FROM chunks) AS chunks"
+    { documents, chunks });
 
 /// Hits from rows of [`SearchHit::COLUMNS`] and a score, the score times `sign` (-1 where the
 /// database's lower is better).

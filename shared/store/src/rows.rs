@@ -17,6 +17,59 @@ pub(crate) trait FromRow: Sized {
     fn from_row(row: &Columns<'_>) -> PortResult<Self>;
 }
 
+/// Implements [`FromRow`] for a struct whose fields are its columns: each field is read from the
+/// column of the same name, as the field's type says ([`Column`]).
+///
+/// `from_row!(ChunkUrl = "c.id, c.url" { id, url });`
+macro_rules! from_row {
+    ($type:ident = $columns:literal { $($field:ident),* $(,)? }) => {
+        impl $crate::rows::FromRow for $type {
+            const COLUMNS: &'static str = $columns;
+            fn from_row(
+                row: &$crate::rows::Columns<'_>,
+            ) -> docent_core::ports::PortResult<Self> {
+                Ok($type { $($field: row.get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+pub(crate) use from_row;
+
+/// A type a column decodes to: text, an integer, a number, or either of the first two or NULL.
+pub(crate) trait Column: Sized {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self>;
+}
+
+impl Column for String {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self> {
+        row.text(name)
+    }
+}
+
+impl Column for Option<String> {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self> {
+        row.opt_text(name)
+    }
+}
+
+impl Column for u64 {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self> {
+        row.int(name)
+    }
+}
+
+impl Column for Option<u64> {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self> {
+        row.opt_int(name)
+    }
+}
+
+impl Column for f64 {
+    fn read(row: &Columns<'_>, name: &str) -> PortResult<Self> {
+        row.float(name)
+    }
+}
+
 /// Decodes every row as `T` (the column names are worked out once per call).
 pub(crate) fn decode<T: FromRow>(rows: &[Row]) -> PortResult<Vec<T>> {
     let names = column_names(T::COLUMNS);
@@ -68,6 +121,11 @@ pub(crate) struct Columns<'a> {
 }
 
 impl Columns<'_> {
+    /// The column `name`, decoded as its type says.
+    pub fn get<T: Column>(&self, name: &str) -> PortResult<T> {
+        T::read(self, name)
+    }
+
     fn value(&self, name: &str) -> PortResult<Option<&Value>> {
         let index = self.names.iter().position(|n| *n == Some(name)).ok_or_else(|| {
             PortError::permanent(format!("no column {name} in the row's SELECT list"))

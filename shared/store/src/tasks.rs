@@ -22,7 +22,7 @@
 //! Exactly-once *indexing* does not come from here but from the crawl store (see ARCHITECTURE.md):
 //! a redelivered message is recognised by its URL's state and acknowledged without work.
 
-use crate::rows::{decode, decode_first, Columns, FromRow};
+use crate::rows::{decode, decode_first, from_row, Columns, FromRow};
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{
     Clock, CrawlQueue, PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement,
@@ -117,20 +117,10 @@ impl FromRow for ClaimedRow {
     }
 }
 
-/// `?1` is the time now.
-impl FromRow for Backlog {
-    const COLUMNS: &'static str =
-        "COUNT(CASE WHEN due_ms <= ?1 AND lease_until_ms <= ?1 THEN 1 END) AS due,
+// `?1` is the time now.
+from_row!(Backlog = "COUNT(CASE WHEN due_ms <= ?1 AND lease_until_ms <= ?1 THEN 1 END) AS due,
          COUNT(CASE WHEN due_ms > ?1 OR lease_until_ms > ?1 THEN 1 END) AS waiting,
-         MIN(CASE WHEN due_ms > ?1 THEN due_ms END) AS next_due_ms";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(Backlog {
-            due: row.int("due")?,
-            waiting: row.int("waiting")?,
-            next_due_ms: row.opt_int("next_due_ms")?,
-        })
-    }
-}
+         MIN(CASE WHEN due_ms > ?1 THEN due_ms END) AS next_due_ms" { due, waiting, next_due_ms });
 
 impl<D: SqlDatabase, C: Clock> TaskQueue<D, C> {
     pub fn new(db: D, clock: C) -> Self {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::api::VectorStore;
 use crate::documents::{scored_hits, POSTGRES_BM25};
-use crate::rows::{decode, decode_scored, single_int, Columns, FromRow, Scored};
+use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::IndexedDocument;
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
@@ -34,12 +34,7 @@ struct Int8Vector {
     int8: String,
 }
 
-impl FromRow for Int8Vector {
-    const COLUMNS: &'static str = "v.chunk_id, v.int8";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(Int8Vector { chunk_id: row.text("chunk_id")?, int8: row.text("int8")? })
-    }
-}
+from_row!(Int8Vector = "v.chunk_id, v.int8" { chunk_id, int8 });
 
 /// The chunk of a stored vector (`v`), before its score.
 struct ChunkId(String);
@@ -59,17 +54,7 @@ pub(crate) struct UnembeddedChunk {
     text: String,
 }
 
-impl FromRow for UnembeddedChunk {
-    const COLUMNS: &'static str = "c.id, c.title, c.heading, c.text";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(UnembeddedChunk {
-            id: row.text("id")?,
-            title: row.text("title")?,
-            heading: row.text("heading")?,
-            text: row.text("text")?,
-        })
-    }
-}
+from_row!(UnembeddedChunk = "c.id, c.title, c.heading, c.text" { id, title, heading, text });
 
 impl UnembeddedChunk {
     /// As `VectorStore::chunks_without_vectors` returns it: (chunk id, title, heading, text).

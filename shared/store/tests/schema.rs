@@ -7,8 +7,8 @@ mod legacy;
 
 use std::collections::BTreeMap;
 
-use common::{fresh_postgres_database, SystemClock};
-use docent_core::domain::{CrawlMessage, NewCrawlJob, Priority};
+use common::{fresh_postgres_database, StoppedClock};
+use docent_core::domain::{sha256_hex, CrawlMessage, NewCrawlJob, Priority};
 use docent_core::ports::{SqlDatabase, Statement};
 use docent_postgres::blocking::Postgres;
 use docent_sqlite::Sqlite;
@@ -99,7 +99,7 @@ fn sqlite_databases_made_before_the_migration_files_upgrade_in_place() {
             assert!(expected.iter().any(|item| item[1] == object), "{object} in {expected:?}");
         }
         let all = SQLITE_MIGRATIONS.len() as u64;
-        for applied in 0..legacy::MIGRATIONS.len() {
+        for applied in 0..legacy::counted_changes() {
             let db = sqlite_file(&format!("legacy-{applied}"));
             legacy::create(&db, applied).await;
             old_rows(&db).await;
@@ -221,8 +221,8 @@ async fn sqlite_tables() -> Tables {
     let path = sqlite_path("dialects");
     let open = || Sqlite::open(&path).unwrap();
     SqlStore::new(open()).ensure_schema().await.unwrap();
-    TaskQueue::new(open(), SystemClock).ensure_schema().await.unwrap();
-    SqlGate::new(open(), SystemClock).ensure_schema().await.unwrap();
+    TaskQueue::new(open(), StoppedClock).ensure_schema().await.unwrap();
+    SqlGate::new(open(), StoppedClock).ensure_schema().await.unwrap();
     let db = open();
     let mut tables = Tables::new();
     let names = strings(&db, "SELECT name FROM sqlite_master WHERE type = 'table'", vec![]).await;
@@ -251,8 +251,8 @@ async fn sqlite_tables() -> Tables {
 async fn postgres_tables(url: &str) -> Tables {
     let open = || Postgres::connect(url).unwrap();
     SqlStore::new(open()).ensure_schema().await.unwrap();
-    TaskQueue::new(open(), SystemClock).ensure_schema().await.unwrap();
-    SqlGate::new(open(), SystemClock).ensure_schema().await.unwrap();
+    TaskQueue::new(open(), StoppedClock).ensure_schema().await.unwrap();
+    SqlGate::new(open(), StoppedClock).ensure_schema().await.unwrap();
     let db = open();
     let rows = strings(
         &db,
@@ -334,4 +334,53 @@ fn both_dialects_have_the_same_tables_and_columns() {
             assert_eq!(sqlite, postgres, "SQLite against a Postgres database");
         }
     });
+}
+
+/// Deployed databases have run these statements: an applied migration is never edited (a change is
+/// a new file), or databases made before and after the edit would differ. Comments may change; the
+/// statements may not.
+#[test]
+fn applied_migrations_never_change() {
+    let applied = [
+        ("sqlite/0001_init", "aaceefabb5ab7b1ba36a0f05a497f2b58f5cc0642f0160755ee7eff2859fe39e"),
+        (
+            "sqlite/0002_crawl_url_lastmod_and_sweep",
+            "1973c1d6e81fcb79662e0bddff82502f763b4a6f7bb101efe773f3ce9248fe1e",
+        ),
+        (
+            "sqlite/0003_chunk_vectors",
+            "dea3748afe1f26e46d107a6a1c2e1e33911daed8152d534aaf1b450b9c149d1c",
+        ),
+        (
+            "sqlite/0004_crawl_url_due_at",
+            "176c5bc41dd12a32223ea0383edc2a6214c4a322d5678f8fe21f90d560c99845",
+        ),
+        (
+            "sqlite/0005_document_links_capped",
+            "00493ad8791007e76bee74e46fb47a7d9b796a674d6dc7514443be4796e364fd",
+        ),
+        (
+            "sqlite/0006_feedback_and_usage",
+            "edc1d63983f393071db73313339b5a811ddbcb41382271bbca9f482d67586292",
+        ),
+        ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
+    ];
+    let files = SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| ("sqlite", m))
+        .chain(POSTGRES_MIGRATIONS.iter().map(|m| ("postgres", m)));
+    let actual: Vec<(String, String)> = files
+        .map(|(dialect, m)| {
+            let digest = sha256_hex(split_script(m.script).join("\n").as_bytes());
+            (format!("{dialect}/{}", m.name), digest)
+        })
+        .collect();
+    let edited: Vec<String> = actual
+        .iter()
+        .zip(applied)
+        .filter(|((name, digest), frozen)| (name.as_str(), digest.as_str()) != *frozen)
+        .map(|((name, digest), _)| format!("{name} now {digest}"))
+        .collect();
+    assert!(edited.is_empty(), "applied migrations were edited: {edited:#?}");
+    assert_eq!(actual.len(), applied.len(), "a new migration: record its digest here {actual:?}");
 }

@@ -8,7 +8,8 @@ mod common;
 use std::collections::HashSet;
 
 use common::{
-    fresh_postgres_database, index_fixture_site, open, store, test_databases, Database, SystemClock,
+    fresh_postgres_database, index_fixture_site, open, store, test_databases, Database,
+    StoppedClock,
 };
 use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::ports::{CrawlQueue, SqlDatabase, SqlDialect, Statement};
@@ -147,7 +148,7 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     let Some(location) = fresh_postgres_database("skip_locked") else { return };
     // The schema, then 300 tasks in all four tiers.
     drop(store(&location));
-    let sender = TaskQueue::new(open(&location), SystemClock);
+    let sender = TaskQueue::new(open(&location), StoppedClock);
     let messages: Vec<CrawlMessage> = (0..300)
         .map(|i| CrawlMessage::new("job", &format!("https://d.test/{i}"), 0, Priority::ALL[i % 4]))
         .collect();
@@ -157,7 +158,7 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
         .map(|_| {
             let location = location.clone();
             std::thread::spawn(move || {
-                let queue = TaskQueue::new(open(&location), SystemClock);
+                let queue = TaskQueue::new(open(&location), StoppedClock);
                 let mut claimed = Vec::new();
                 pollster::block_on(async {
                     loop {

@@ -22,7 +22,7 @@
 //! Without an index this is exactly the SQL store.
 
 use crate::api::{DocumentStore, IndexCounts, VectorStore};
-use crate::rows::{decode, single_int, Columns, FromRow};
+use crate::rows::{decode, from_row, single_int, Columns, FromRow};
 use crate::vectorize::{
     self, IndexedVector, QueryPlan, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_UPSERT_BATCH,
 };
@@ -489,16 +489,7 @@ struct LiveChunk {
     url: String,
 }
 
-impl FromRow for LiveChunk {
-    const COLUMNS: &'static str = "v.vector_id, c.id AS chunk_id, c.url";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(LiveChunk {
-            vector_id: row.text("vector_id")?,
-            chunk_id: row.text("chunk_id")?,
-            url: row.text("url")?,
-        })
-    }
-}
+from_row!(LiveChunk = "v.vector_id, c.id AS chunk_id, c.url" { vector_id, chunk_id, url });
 
 /// A confirmed vector of the ledger and its chunk.
 struct LedgerVector {
@@ -506,12 +497,7 @@ struct LedgerVector {
     chunk_id: String,
 }
 
-impl FromRow for LedgerVector {
-    const COLUMNS: &'static str = "vector_id, chunk_id";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(LedgerVector { vector_id: row.text("vector_id")?, chunk_id: row.text("chunk_id")? })
-    }
-}
+from_row!(LedgerVector = "vector_id, chunk_id" { vector_id, chunk_id });
 
 /// A chunk (`c`) and its URL.
 struct ChunkUrl {
@@ -519,9 +505,4 @@ struct ChunkUrl {
     url: String,
 }
 
-impl FromRow for ChunkUrl {
-    const COLUMNS: &'static str = "c.id, c.url";
-    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(ChunkUrl { id: row.text("id")?, url: row.text("url")? })
-    }
-}
+from_row!(ChunkUrl = "c.id, c.url" { id, url });

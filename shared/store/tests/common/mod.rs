@@ -6,8 +6,8 @@
 #![allow(dead_code, unused_imports)]
 
 use std::collections::{HashSet, VecDeque};
-use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use docent_core::config::Config;
 use docent_core::crawl::decide::{decide, IndexChange, PageDecision};
@@ -42,22 +42,23 @@ pub fn store(location: &str) -> SqlStore<Database> {
     store
 }
 
-pub struct SystemClock;
+/// A clock stopped at one instant, with ids from a process-wide counter: the store's tests need
+/// unique lease and task ids, not the time of day (nothing here waits for time to pass).
+pub struct StoppedClock;
 
-impl Clock for SystemClock {
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Clock for StoppedClock {
     fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+        1_767_225_600_000 // 2026-01-01T00:00:00Z
     }
     fn random_bytes(&self, buf: &mut [u8]) {
-        let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
-        urandom.read_exact(buf).expect("reading /dev/urandom");
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed).to_le_bytes();
+        for (byte, value) in buf.iter_mut().zip(id.iter().cycle()) {
+            *byte = *value;
+        }
     }
-    async fn sleep(&self, ms: u64) {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
+    async fn sleep(&self, _ms: u64) {}
 }
 
 /// Indexes `tests/fixtures/site` as a crawl of its start page does: every page reachable by links,

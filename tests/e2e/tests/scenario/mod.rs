@@ -119,6 +119,17 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         "chat page: {}",
         &page.body[..page.body.len().min(300)]
     );
+    // So is the OpenAPI document (a static asset on Cloudflare, embedded on Spin).
+    let openapi = request("GET", &docent.url("/openapi.json"), &[], None);
+    assert_eq!(openapi.status, 200);
+    assert!(
+        openapi.headers.get("content-type").is_some_and(|t| t.starts_with("application/json")),
+        "openapi.json content type: {:?}",
+        openapi.headers.get("content-type")
+    );
+    let spec: Value = serde_json::from_str(&openapi.body).expect("openapi.json is JSON");
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/api/chat"]["post"].is_object(), "openapi.json documents /api/chat");
 
     // --- First crawl: every page is discovered, fetched and indexed exactly once.
     let job = crawl(docent, &site.url("/index.html"));
