@@ -55,13 +55,14 @@ pub async fn retrieve<P: Platform>(
     let store = platform.store();
     let config = platform.config();
     let terms = query_terms(query);
+    let candidates = k * OVERFETCH;
     let plan = SearchPlan::new(&SearchInputs {
         mode: options.mode,
         embedder: Embedder::of(&config.embeddings),
         store_fuses: store.fuses_in_database(),
         feedback_passages: config.vector_feedback.0,
         has_terms: !terms.is_empty(),
-        candidates: k * OVERFETCH,
+        candidates,
     });
     // Fused in the store, hybrid search is one round trip. That needs the query vector first,
     // which then serves the separate steps below if it cannot be had.
@@ -75,7 +76,7 @@ pub async fn retrieve<P: Platform>(
                 model,
                 vector,
                 url_prefix: options.url_prefix,
-                candidates: k * OVERFETCH,
+                candidates,
                 weights: config.rrf_weights,
             };
             let hits = store.fused_search(&fused).await?;
