@@ -1,11 +1,14 @@
 //! HTML → main content as markdown blocks, plus the page's links and metadata.
 //!
-//! The content root is `<main>` (or `role="main"`), else the first `<article>`, else `<body>`.
-//! Inside it, navigation, headers, footers, sidebars, cookie banners, forms and scripts are dropped
-//! by element, role and class/id. Headings keep an anchor (their own id, an id inside them, or the
-//! id of the wrapper that opened just before them) so that citations can deep-link to the section.
+//! What is content is decided in [`main_content`](crate::content::main_content) by evidence (text
+//! and link density, semantic elements, the main heading); this module writes that part as
+//! markdown blocks. Headings keep an anchor (their own id, an id inside them, or the id of the
+//! wrapper that opened just before them) so that citations can deep-link to the section.
+
+use std::collections::HashMap;
 
 use crate::content::html::{tokenize, Token};
+use crate::content::main_content;
 
 /// The kind of a content block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +56,7 @@ impl RobotsDirectives {
 }
 
 /// What Docent keeps of a fetched HTML page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExtractedPage {
     pub title: String,
     pub lang: Option<String>,
@@ -64,6 +67,9 @@ pub struct ExtractedPage {
     pub canonical: Option<String>,
     pub base_href: Option<String>,
     pub robots: RobotsDirectives,
+    /// Share of the content's text that is link text (near 1 for tables of contents, indexes and
+    /// link lists).
+    pub link_density: f64,
 }
 
 impl ExtractedPage {
@@ -96,16 +102,6 @@ pub fn render_markdown(blocks: &[Block]) -> String {
     out
 }
 
-const SKIPPED_ELEMENTS: [&str; 17] = [
-    "script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form", "button",
-    "select", "iframe", "dialog", "object", "canvas", "head", "menu",
-];
-const SKIPPED_ROLES: [&str; 7] =
-    ["navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu"];
-const VOID_ELEMENTS: [&str; 14] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr", "param",
-];
 const BLOCK_ELEMENTS: [&str; 19] = [
     "p",
     "div",
@@ -127,95 +123,6 @@ const BLOCK_ELEMENTS: [&str; 19] = [
     "address",
     "caption",
 ];
-
-/// True when a class or id token names page furniture rather than content.
-fn is_boilerplate_token(token: &str) -> bool {
-    let t = token.to_ascii_lowercase();
-    const EXACT: [&str; 12] = [
-        "nav",
-        "menu",
-        "toc",
-        "related",
-        "headerlink",
-        "skip-link",
-        "sr-only",
-        "visually-hidden",
-        "masthead",
-        "topbar",
-        "pager",
-        "share",
-    ];
-    const CONTAINS: [&str; 7] =
-        ["sidebar", "breadcrumb", "cookie", "consent", "footer", "navbar", "banner"];
-    EXACT.contains(&t.as_str())
-        || CONTAINS.iter().any(|c| t.contains(c))
-        || t.starts_with("nav-")
-        || t.starts_with("navheader")
-        || t.starts_with("navfooter")
-        || t.ends_with("-nav")
-        || t.ends_with("-menu")
-}
-
-fn is_skipped(token: &Token<'_>, inside_root: bool) -> bool {
-    let Token::Start { name, .. } = token else { return false };
-    if SKIPPED_ELEMENTS.contains(&name.as_str()) {
-        return true;
-    }
-    // A <header> outside the content root is site chrome; inside an article it usually holds the
-    // title.
-    if name == "header" && !inside_root {
-        return true;
-    }
-    if token.attr("hidden").is_some() || token.attr("aria-hidden") == Some("true") {
-        return true;
-    }
-    if token.attr("role").is_some_and(|r| SKIPPED_ROLES.contains(&r.to_ascii_lowercase().as_str()))
-    {
-        return true;
-    }
-    if token
-        .attr("style")
-        .is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none"))
-    {
-        return true;
-    }
-    let class_and_id =
-        token.attr("class").unwrap_or("").split_ascii_whitespace().chain(token.attr("id"));
-    class_and_id.into_iter().any(is_boilerplate_token)
-}
-
-/// Finds the token range `[start, end)` of the content root.
-fn content_root(tokens: &[Token<'_>]) -> (usize, usize, bool) {
-    let is_main = |t: &Token<'_>| {
-        matches!(t, Token::Start { name, .. } if name == "main") || t.attr("role") == Some("main")
-    };
-    let is_article = |t: &Token<'_>| matches!(t, Token::Start { name, .. } if name == "article");
-    for pick in [&is_main as &dyn Fn(&Token<'_>) -> bool, &is_article] {
-        if let Some(start) = tokens.iter().position(pick) {
-            let Token::Start { name, .. } = &tokens[start] else { unreachable!() };
-            return (start + 1, matching_end(tokens, start, name), true);
-        }
-    }
-    (0, tokens.len(), false)
-}
-
-/// Index of the end tag closing the element that starts at `start` (or the end of input).
-fn matching_end(tokens: &[Token<'_>], start: usize, name: &str) -> usize {
-    let mut depth = 0usize;
-    for (i, token) in tokens.iter().enumerate().skip(start) {
-        match token {
-            Token::Start { name: n, self_closing: false, .. } if n == name => depth += 1,
-            Token::End { name: n } if n == name => {
-                depth -= 1;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => {}
-        }
-    }
-    tokens.len()
-}
 
 /// Extracts the main content, links and metadata of an HTML page.
 pub fn extract_html(html: &str) -> ExtractedPage {
@@ -262,8 +169,10 @@ pub fn extract_html(html: &str) -> ExtractedPage {
             _ => {}
         }
     }
-    let (start, end, has_root) = content_root(&tokens);
-    page.blocks = BlockWriter::default().run(&tokens[start..end], has_root);
+    let plan = main_content::plan(&tokens);
+    page.link_density = plan.link_density;
+    let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
+    page.blocks = writer.run(&tokens, plan.start..plan.end, &plan.skip);
     page.title = collapse_whitespace(&title_tag);
     if page.title.is_empty() {
         page.title = page
@@ -298,20 +207,18 @@ struct BlockWriter {
 }
 
 impl BlockWriter {
-    fn run(mut self, tokens: &[Token<'_>], inside_root: bool) -> Vec<Block> {
-        let mut i = 0;
-        while i < tokens.len() {
-            let token = &tokens[i];
-            if is_skipped(token, inside_root) {
-                if let Token::Start { name, self_closing: false, .. } = token {
-                    if !VOID_ELEMENTS.contains(&name.as_str()) {
-                        i = matching_end(tokens, i, name) + 1;
-                        continue;
-                    }
-                }
-                i += 1;
+    /// Writes the tokens in `range`, jumping over each skipped element (its start tag → the
+    /// first token after it).
+    fn run(
+        mut self, tokens: &[Token<'_>], range: std::ops::Range<usize>, skip: &HashMap<usize, usize>,
+    ) -> Vec<Block> {
+        let mut i = range.start;
+        while i < range.end {
+            if let Some(&after) = skip.get(&i) {
+                i = after.max(i + 1);
                 continue;
             }
+            let token = &tokens[i];
             match token {
                 Token::Start { name, .. } => self.open(name, token),
                 Token::End { name } => self.close(name),
@@ -395,6 +302,8 @@ impl BlockWriter {
                 self.row = Some(Vec::new());
                 self.row_is_header = true;
             }
+            // A cell outside any row: the content root is a row or a cell of a layout table.
+            "td" | "th" if self.row.is_none() => self.flush_paragraph(),
             "td" | "th" => {
                 self.finish_cell();
                 if name == "td" {
@@ -436,6 +345,7 @@ impl BlockWriter {
                 self.list_counters.pop();
             }
             "li" => self.flush_paragraph(),
+            "td" | "th" if self.row.is_none() => self.flush_paragraph(),
             "td" | "th" => self.finish_cell(),
             "tr" => self.finish_row(),
             "table" => {
@@ -454,7 +364,8 @@ impl BlockWriter {
         } else if let Some(cell) = &mut self.cell {
             cell.push_str(text);
         } else {
-            self.text.push_str(text);
+            // A line break in the source is a space: only `<br>` breaks a line outside `<pre>`.
+            self.text.extend(text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
         }
     }
 

@@ -4,4 +4,5 @@
 pub mod chunk;
 pub mod extract;
 pub mod html;
+pub mod main_content;
 pub mod markdown;

@@ -106,3 +106,105 @@ fn elements_left_open_at_the_end_keep_their_text() {
     let page = extract_html("<table><tr><th>Name<th>Value<tr><td>a<td>1");
     assert_eq!(page.markdown(), "| Name | Value |\n| --- | --- |\n| a | 1 |");
 }
+
+#[test]
+fn sections_about_cookies_and_banners_are_content() {
+    // Django's deployment checklist and request/response reference: ids and names that mention
+    // cookies are headings' slugs and API names, not cookie banners.
+    let html = r#"<body><div class="sphinxsidebar" role="navigation"><ul><li><a href="/a">A</a></li>
+        <li><a href="/b">B</a></li></ul></div>
+        <div class="body" role="main"><h1>Deployment checklist</h1>
+        <section id="session-cookie-secure"><h3>SESSION_COOKIE_SECURE</h3>
+        <p>Set this to True to avoid transmitting the session cookie over HTTP accidentally.</p></section>
+        <dl class="py method"><dt class="sig sig-object py" id="django.http.HttpResponse.set_cookie">
+        <span class="sig-name">set_cookie</span>(key, value='', max_age=None)</dt>
+        <dd><p>Sets a cookie.</p></dd></dl>
+        <div class="cookie-banner-docs"><p>Banners, sidebars and footers can be documented too, at
+        length, with sentences.</p></div></div></body>"#;
+    let md = extract_html(html).markdown();
+    for kept in [
+        "# Deployment checklist",
+        "### SESSION_COOKIE_SECURE",
+        "session cookie over HTTP",
+        "set_cookie(key, value='', max_age=None)",
+        "Sets a cookie.",
+        "Banners, sidebars and footers",
+    ] {
+        assert!(md.contains(kept), "{kept:?} missing from {md:?}");
+    }
+    assert!(!md.contains("[A]") && !md.contains("\nA\n"), "the sidebar leaked: {md:?}");
+}
+
+#[test]
+fn layout_class_names_do_not_drop_the_article() {
+    let html = r#"<body class="no_sidebar_border"><div class="content-with-sidebar-wrp">
+        <article class="url-breadcrumb"><h1>Rivers rise</h1><p>Heavy rain upstream raised the river
+        by two metres overnight, and the town closed its bridges.</p><p>Officials expect the water to
+        fall by Friday.</p></article>
+        <div class="l-sidebar-fixed"><a href="/1">Most read</a> <a href="/2">Weather</a></div></div>
+        </body>"#;
+    let md = extract_html(html).markdown();
+    assert!(md.starts_with("# Rivers rise\n\nHeavy rain upstream"), "{md:?}");
+    assert!(md.contains("fall by Friday."), "{md:?}");
+    assert!(!md.contains("Most read"), "{md:?}");
+}
+
+#[test]
+fn the_main_element_with_the_text_is_the_content_root() {
+    // An ad slot in a first <main>, a schema.org wrapper of <meta> tags in a first <article>.
+    let html = r#"<body><main class="ad-slot"><a href="/ad">Advertisement</a></main>
+        <article itemscope><meta itemprop="author" content="A. Writer"></article>
+        <main><h1>The story</h1><p>This is the story, told in whole sentences, with commas, at some
+        length so that it is clearly the text of the page.</p></main></body>"#;
+    let md = extract_html(html).markdown();
+    assert!(md.starts_with("# The story\n\nThis is the story, told in whole sentences"), "{md:?}");
+    assert!(!md.contains("Advertisement"), "{md:?}");
+}
+
+#[test]
+fn link_lists_beside_the_text_go_and_pages_of_links_stay() {
+    let article = r#"<body><nav><a href="/">Home</a> <a href="/news">News</a></nav><div>
+        <h1>Release 2.0</h1><p>Version 2.0 adds streaming answers, a new ranking model, and faster
+        crawls; upgrading needs no migration.</p><ul class="tags"><li><a href="/t/a">release</a></li>
+        <li><a href="/t/b">ranking</a></li><li><a href="/t/c">crawl</a></li></ul></div>
+        <footer><p>Copyright 2026 Acme. All rights reserved.</p></footer></body>"#;
+    let page = extract_html(article);
+    let md = page.markdown();
+    assert!(md.starts_with("# Release 2.0\n\nVersion 2.0 adds"), "{md:?}");
+    for furniture in ["Home", "release\n", "ranking\n- crawl", "Copyright"] {
+        assert!(!md.contains(furniture), "{furniture:?} leaked into {md:?}");
+    }
+    assert!(page.link_density < 0.2, "{}", page.link_density);
+
+    let contents = r#"<body><div class="toctree-wrapper"><h1>Contents</h1><ul>
+        <li><a href="intro.html">Introduction</a></li><li><a href="install.html">Installation</a></li>
+        <li><a href="faq.html">Frequently asked questions</a></li></ul></div></body>"#;
+    let page = extract_html(contents);
+    assert!(page.markdown().contains("- Frequently asked questions"), "{:?}", page.markdown());
+    assert!(page.link_density > 0.7, "{}", page.link_density);
+}
+
+#[test]
+fn a_page_inside_a_form_is_still_a_page() {
+    let html = r#"<body><form id="aspnetForm" action="/page.aspx"><div><h1>Opening hours</h1>
+        <p>The library opens at nine on weekdays, and at ten on Saturdays.</p>
+        <input type="hidden" name="__VIEWSTATE" value="x"><button>Search</button></div></form></body>"#;
+    let md = extract_html(html).markdown();
+    assert_eq!(
+        md,
+        "# Opening hours\n\nThe library opens at nine on weekdays, and at ten on Saturdays."
+    );
+}
+
+#[test]
+fn an_article_in_a_layout_table_cell() {
+    let html = r#"<body><table><tr><td class="menu"><a href="/a">News</a><br><a href="/b">Sport</a>
+        </td><td><h1>Council votes</h1><p>The council voted on Tuesday to keep the library open,
+        after a long debate.</p><p>The decision takes effect in March.</p></td></tr></table></body>"#;
+    let md = extract_html(html).markdown();
+    assert_eq!(
+        md,
+        "# Council votes\n\nThe council voted on Tuesday to keep the library open, after a long \
+         debate.\n\nThe decision takes effect in March."
+    );
+}

@@ -1,0 +1,556 @@
+//! Which part of a page is its content, decided by evidence rather than by names.
+//!
+//! The page becomes a tree of elements (token ranges) with the visible text each holds and how much
+//! of it is link text. Every text block (the innermost block element around a run of text) weighs
+//! for or against being content: prose and code count for it, link-dense runs against it. The
+//! content root is the element whose blocks weigh most, so it holds the prose and as little
+//! furniture as possible; a semantic `<main>`/`<article>` close to that weight is preferred. Inside
+//! the root, furniture (navigation, asides, footers, elements whose class names page furniture) is
+//! removed only when it is small and link-dense, and never when it holds the main heading or much
+//! of the root's text. So a section about cookies, or a layout class such as
+//! `content-with-sidebar`, costs nothing.
+
+use crate::content::html::Token;
+
+/// Elements whose content is never visible text.
+const INVISIBLE: [&str; 14] = [
+    "script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas",
+    "button", "select", "textarea", "dialog", "math",
+];
+const VOID: [&str; 15] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen",
+];
+/// Elements that start a text block of their own.
+const BLOCKS: [&str; 32] = [
+    "body",
+    "main",
+    "article",
+    "section",
+    "div",
+    "p",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "caption",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "figure",
+    "figcaption",
+    "details",
+];
+/// Words in a class name that name page furniture.
+const FURNITURE_WORDS: [&str; 30] = [
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "sidebar",
+    "breadcrumb",
+    "breadcrumbs",
+    "footer",
+    "cookie",
+    "cookies",
+    "consent",
+    "banner",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "comments",
+    "comment",
+    "ad",
+    "ads",
+    "advert",
+    "advertisement",
+    "promo",
+    "newsletter",
+    "subscribe",
+    "popup",
+    "masthead",
+    "pagination",
+    "pager",
+    "headerlink",
+];
+/// Whole ids that name page furniture (ids are usually slugs of headings, so words inside one say
+/// nothing: `id="module-http.cookies"` is a page about cookies).
+const FURNITURE_IDS: [&str; 14] = [
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "sidebar",
+    "footer",
+    "header",
+    "masthead",
+    "breadcrumbs",
+    "breadcrumb",
+    "cookie-banner",
+    "cookie-notice",
+    "comments",
+    "toc",
+];
+/// Class words for text meant for screen readers only.
+const SCREEN_READER_ONLY: [&str; 4] =
+    ["sr-only", "visually-hidden", "screen-reader-text", "hidden"];
+
+/// One element: the tokens it spans and what it holds.
+#[derive(Debug, Clone)]
+struct Element {
+    /// Token index of the start tag.
+    start: usize,
+    /// The first token after its content: its end tag, or where it was closed implicitly.
+    end: usize,
+    /// The first token after the element (past its own end tag).
+    after: usize,
+    parent: Option<usize>,
+    /// Visible characters inside, and those inside links.
+    chars: usize,
+    link_chars: usize,
+    /// The evidence of the text blocks inside (see [`block_weight`]).
+    weight: f64,
+    invisible: bool,
+    signal: Furniture,
+    semantic_root: bool,
+    /// Whether the root's first `<h1>` is inside; such an element is never furniture.
+    holds_main_heading: bool,
+}
+
+/// How an element says it is page furniture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Furniture {
+    None,
+    /// `<nav>`, `<aside>`, `<footer>`, `<menu>` or a landmark role other than main.
+    Landmark,
+    /// A class word or a whole id.
+    Name,
+}
+
+/// What to write of a page: the content root's tokens, and the elements inside it to skip (the
+/// token index of their start tag, and of the first token after them).
+#[derive(Debug, Clone, Default)]
+pub struct ContentPlan {
+    pub start: usize,
+    pub end: usize,
+    pub skip: std::collections::HashMap<usize, usize>,
+    /// The root's id: the first heading's anchor when it has none closer.
+    pub anchor: Option<String>,
+    /// Share of the root's visible text that is link text: tables of contents and indexes are
+    /// mostly links.
+    pub link_density: f64,
+}
+
+/// Decides the content root and what inside it is furniture.
+pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
+    let mut elements = build_tree(tokens);
+    measure(tokens, &mut elements);
+    let root = choose_root(tokens, &elements);
+    mark_main_heading(tokens, &mut elements, root);
+    let root_element = &elements[root];
+    let mut plan = ContentPlan {
+        start: if root == 0 { 0 } else { root_element.start + 1 },
+        end: root_element.end,
+        anchor: if root == 0 {
+            None
+        } else {
+            tokens[root_element.start].attr("id").filter(|id| !id.is_empty()).map(str::to_string)
+        },
+        skip: Default::default(),
+        link_density: ratio(root_element.link_chars, root_element.chars),
+    };
+    let mut skipped_until = 0;
+    for (index, candidate) in elements.iter().enumerate().skip(root + 1) {
+        if candidate.start >= root_element.end {
+            break;
+        }
+        if candidate.start < skipped_until {
+            continue;
+        }
+        let name = name_of(tokens, index, candidate);
+        if candidate.invisible || is_furniture(name, candidate, root_element) {
+            plan.skip.insert(candidate.start, candidate.after);
+            skipped_until = candidate.end;
+        }
+    }
+    plan
+}
+
+/// Marks the root's first visible `<h1>` and the elements around it.
+fn mark_main_heading(tokens: &[Token<'_>], elements: &mut [Element], root: usize) {
+    let root_end = elements[root].end;
+    let heading = (root..elements.len()).take_while(|&i| elements[i].start < root_end).find(|&i| {
+        i > 0 && start_name(&tokens[elements[i].start]) == "h1" && !elements[i].invisible
+    });
+    let mut at = heading;
+    while let Some(index) = at {
+        elements[index].holds_main_heading = true;
+        at = elements[index].parent;
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Furniture inside the root: said so by its element, role or class, and small and link-dense
+/// enough that removing it cannot remove content.
+fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
+    const LINK_BLOCKS: [&str; 7] = ["ul", "ol", "dl", "table", "div", "section", "p"];
+    if element.holds_main_heading || element.chars * 4 > root.chars {
+        return false;
+    }
+    let density = ratio(element.link_chars, element.chars);
+    let link_dense = density >= 0.3;
+    match element.signal {
+        // Unnamed: only a block that is all links (tags, "related" beside an article).
+        Furniture::None => density >= 0.8 && LINK_BLOCKS.contains(&name),
+        Furniture::Landmark => link_dense || element.chars < 60,
+        Furniture::Name => link_dense,
+    }
+}
+
+/// The element tree in document order (a parent before its children).
+fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
+    // Element 0 is the document itself, so that a fragment without a common container (or text
+    // outside every element) still has one root.
+    let mut elements = vec![Element {
+        start: 0,
+        end: tokens.len(),
+        after: tokens.len(),
+        parent: None,
+        chars: 0,
+        link_chars: 0,
+        weight: 0.0,
+        invisible: false,
+        signal: Furniture::None,
+        semantic_root: false,
+        holds_main_heading: false,
+    }];
+    let mut open: Vec<(usize, &str)> = vec![(0, "")];
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Start { name, self_closing, .. } => {
+                close_implied(&mut elements, &mut open, name, i);
+                let parent = open.last().map(|(index, _)| *index);
+                let inherited_invisible = parent.is_some_and(|p| elements[p].invisible);
+                elements.push(Element {
+                    start: i,
+                    end: i + 1,
+                    after: i + 1,
+                    parent,
+                    chars: 0,
+                    link_chars: 0,
+                    weight: 0.0,
+                    invisible: inherited_invisible || is_invisible(token, name),
+                    signal: furniture_signal(token, name),
+                    semantic_root: is_semantic_root(token, name),
+                    holds_main_heading: false,
+                });
+                if !*self_closing && !VOID.contains(&name.as_str()) {
+                    open.push((elements.len() - 1, name.as_str()));
+                }
+            }
+            Token::End { name } => {
+                if let Some(depth) =
+                    open.iter().skip(1).rposition(|(_, n)| n == name).map(|d| d + 1)
+                {
+                    let named = open[depth].0;
+                    // Elements left open inside end here too, before this end tag.
+                    for (index, _) in open.drain(depth..) {
+                        elements[index].end = i;
+                        elements[index].after = i;
+                    }
+                    elements[named].after = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    for (index, _) in open {
+        elements[index].end = tokens.len();
+        elements[index].after = tokens.len();
+    }
+    elements
+}
+
+/// The tag name of element `index` ("" for the document).
+fn name_of<'t>(tokens: &'t [Token<'_>], index: usize, element: &Element) -> &'t str {
+    if index == 0 {
+        ""
+    } else {
+        start_name(&tokens[element.start])
+    }
+}
+
+/// Closes what a start tag ends without an end tag of its own (`<p>` before a block, `<li>` before
+/// the next item, table cells and rows).
+fn close_implied(elements: &mut [Element], open: &mut Vec<(usize, &str)>, name: &str, at: usize) {
+    let closes: &[&str] = match name {
+        "li" => &["li"],
+        "dt" | "dd" => &["dt", "dd"],
+        "tr" => &["tr", "td", "th"],
+        "td" | "th" => &["td", "th"],
+        "p" | "div" | "ul" | "ol" | "dl" | "pre" | "table" | "blockquote" | "section" | "h1"
+        | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "footer" | "nav" | "aside" => &["p"],
+        _ => return,
+    };
+    // Only the innermost open element is closed implicitly, and a list item only by a sibling.
+    while let Some(&(index, open_name)) = open.last() {
+        if !closes.contains(&open_name) {
+            break;
+        }
+        elements[index].end = at;
+        elements[index].after = at;
+        open.pop();
+    }
+}
+
+fn class_words<'t>(token: &'t Token<'_>) -> impl Iterator<Item = String> + 't {
+    token.attr("class").unwrap_or("").split_ascii_whitespace().flat_map(|class| {
+        let lower = class.to_ascii_lowercase();
+        let whole = lower.clone();
+        let words: Vec<String> = lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        std::iter::once(whole).chain(words)
+    })
+}
+
+fn is_invisible(token: &Token<'_>, name: &str) -> bool {
+    INVISIBLE.contains(&name)
+        || token.attr("hidden").is_some()
+        || token.attr("aria-hidden") == Some("true")
+        || token
+            .attr("style")
+            .is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none"))
+        || token
+            .attr("class")
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .any(|c| SCREEN_READER_ONLY.contains(&c.to_ascii_lowercase().as_str()))
+}
+
+fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
+    const LANDMARK_ROLES: [&str; 7] =
+        ["navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"];
+    let role = token.attr("role").unwrap_or("").to_ascii_lowercase();
+    if matches!(name, "nav" | "aside" | "footer" | "menu")
+        || LANDMARK_ROLES.contains(&role.as_str())
+    {
+        return Furniture::Landmark;
+    }
+    let id = token.attr("id").unwrap_or("").to_ascii_lowercase();
+    if FURNITURE_IDS.contains(&id.as_str())
+        || class_words(token).any(|w| FURNITURE_WORDS.contains(&w.as_str()))
+    {
+        return Furniture::Name;
+    }
+    Furniture::None
+}
+
+fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
+    name == "main"
+        || name == "article"
+        || token.attr("role") == Some("main")
+        || token.attr("itemprop").is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+}
+
+/// Counts visible text into the elements and weighs each text block.
+fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
+    // Text runs by the element that directly holds them.
+    let mut own_chars = vec![0usize; elements.len()];
+    let mut own_links = vec![0usize; elements.len()];
+    let mut own_sentences = vec![0usize; elements.len()];
+    let mut open: Vec<usize> = vec![0];
+    let mut links_open = 0usize;
+    let mut next = 1usize;
+    for (i, token) in tokens.iter().enumerate() {
+        while open.len() > 1 && open.last().is_some_and(|&e| elements[e].end <= i) {
+            let closed = open.pop().unwrap();
+            if is_link(&tokens[elements[closed].start]) {
+                links_open = links_open.saturating_sub(1);
+            }
+        }
+        match token {
+            Token::Start { name, .. } if next < elements.len() && elements[next].start == i => {
+                if elements[next].after > i + 1 {
+                    open.push(next);
+                    if name == "a" {
+                        links_open += 1;
+                    }
+                }
+                next += 1;
+            }
+            Token::Text(text) => {
+                let Some(&holder) = open.last() else { continue };
+                if elements[holder].invisible {
+                    continue;
+                }
+                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+                own_chars[holder] += chars;
+                if links_open > 0 {
+                    own_links[holder] += chars;
+                }
+                own_sentences[holder] += text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
+            }
+            _ => {}
+        }
+    }
+    // Weigh each block by the text whose innermost block it is, then sum up the tree (children
+    // come after their parents).
+    let mut block_chars = vec![0usize; elements.len()];
+    let mut block_links = vec![0usize; elements.len()];
+    let mut block_sentences = vec![0usize; elements.len()];
+    for index in 0..elements.len() {
+        let block = block_of(tokens, elements, index);
+        block_chars[block] += own_chars[index];
+        block_links[block] += own_links[index];
+        block_sentences[block] += own_sentences[index];
+    }
+    for index in (0..elements.len()).rev() {
+        let element = &mut elements[index];
+        element.chars += own_chars[index];
+        element.link_chars += own_links[index];
+        let name = name_of(tokens, index, element);
+        let weight =
+            block_weight(name, block_chars[index], block_links[index], block_sentences[index]);
+        // Prose in an element named as furniture counts for less (it still counts).
+        let discount = if element.signal != Furniture::None && weight > 0.0 { 0.5 } else { 1.0 };
+        element.weight += weight * discount;
+        if let Some(parent) = element.parent {
+            let (chars, links, weight) = (element.chars, element.link_chars, element.weight);
+            let parent = &mut elements[parent];
+            parent.chars += chars;
+            parent.link_chars += links;
+            parent.weight += weight;
+        }
+    }
+}
+
+/// The innermost block element at or around `index`.
+fn block_of(tokens: &[Token<'_>], elements: &[Element], index: usize) -> usize {
+    let mut at = index;
+    loop {
+        if at == 0 || BLOCKS.contains(&name_of(tokens, at, &elements[at])) {
+            return at;
+        }
+        match elements[at].parent {
+            Some(parent) => at = parent,
+            None => return at,
+        }
+    }
+}
+
+fn start_name<'t>(token: &'t Token<'_>) -> &'t str {
+    match token {
+        Token::Start { name, .. } => name,
+        _ => "",
+    }
+}
+
+fn is_link(token: &Token<'_>) -> bool {
+    start_name(token) == "a"
+}
+
+/// The evidence of one text block: prose and code count for content, link lists against it, and
+/// short fragments without punctuation (labels, dates, bylines) only a little for it.
+fn block_weight(name: &str, chars: usize, links: usize, punctuation: usize) -> f64 {
+    if chars == 0 {
+        return 0.0;
+    }
+    let chars_f = chars as f64;
+    let density = links as f64 / chars_f;
+    if density > 0.5 {
+        return -chars_f * density;
+    }
+    if name == "pre" || name.starts_with('h') && name.len() == 2 {
+        return chars_f;
+    }
+    if chars < 40 && punctuation == 0 {
+        return 0.25 * chars_f;
+    }
+    chars_f * (1.0 - 1.5 * density)
+}
+
+/// The element whose blocks weigh most; a semantic root (`<main>`, `<article>`, `role=main`) that
+/// holds almost as much is taken instead, as it usually also holds the title.
+///
+/// A page of links (a table of contents, an index) has no heavy block: the heaviest is its
+/// heading. Its content is then the semantic root around that heading, or else the outermost
+/// container under `<body>` that holds it.
+fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
+    let mut best = 0usize;
+    for (index, element) in elements.iter().enumerate() {
+        if element.invisible {
+            continue;
+        }
+        let current = elements[best].weight;
+        if element.weight > current + 1e-9
+            || (element.weight >= current - 1e-9 && is_inside(elements, index, best))
+        {
+            best = index;
+        }
+    }
+    let best_weight = elements[best].weight;
+    let page_of_links = best_weight < 150.0 && elements[best].chars * 4 < elements[0].chars;
+    if page_of_links {
+        let mut at = best;
+        let mut outermost = best;
+        while let Some(parent) = elements[at].parent {
+            if elements[at].semantic_root {
+                return at;
+            }
+            if !matches!(name_of(tokens, parent, &elements[parent]), "" | "html" | "body") {
+                outermost = parent;
+            }
+            at = parent;
+        }
+        return outermost;
+    }
+    let semantic = elements
+        .iter()
+        .enumerate()
+        .filter(|(index, e)| {
+            e.semantic_root
+                && !e.invisible
+                && e.weight >= 0.8 * best_weight
+                && (is_inside(elements, *index, best) || is_inside(elements, best, *index))
+        })
+        .max_by(|(_, a), (_, b)| a.weight.total_cmp(&b.weight));
+    semantic.map_or(best, |(index, _)| index)
+}
+
+/// Whether element `inner` lies inside element `outer` (or is it).
+fn is_inside(elements: &[Element], inner: usize, outer: usize) -> bool {
+    let mut at = Some(inner);
+    while let Some(index) = at {
+        if index == outer {
+            return true;
+        }
+        at = elements[index].parent;
+    }
+    false
+}
