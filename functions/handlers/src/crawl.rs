@@ -14,6 +14,7 @@ use docent_core::crawl::fetch::{
     page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings,
     RobotsPolicy,
 };
+use docent_core::crawl::globs::GlobMatches;
 use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::Backoff;
 use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
@@ -415,6 +416,7 @@ async fn consume_inner<P: Platform>(
                 },
                 change: IndexChange::None,
                 discovered: Vec::new(),
+                glob_matches: GlobMatches::default(),
             },
         }
     };
@@ -422,7 +424,7 @@ async fn consume_inner<P: Platform>(
         PageDecision::Retry { reason, retry_after } => {
             return retry_later(platform, message, reason, retry_after).await
         }
-        PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
+        PageDecision::Finished { outcome, change, discovered, .. } => (outcome, change, discovered),
     };
     // The start page also brings in what the site's sitemaps list; read once the page is settled,
     // so a retried start page does not fetch them again.
@@ -431,7 +433,7 @@ async fn consume_inner<P: Platform>(
     {
         let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
-        discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
+        discovered.extend(listed.messages.into_iter().filter(|m| m.url != message.url));
     }
     // Links beyond the cap may still be found from other pages, but the crawl can no longer claim
     // it saw the whole site (nor can one that discovered through a page's capped stored links), so

@@ -239,10 +239,7 @@ async fn seed(
     let scope = docent_core::crawl::urls::Scope::of(
         &url::Url::parse(&job.start_url).map_err(|e| e.to_string())?,
     );
-    let filter = docent_core::crawl::urls::UrlFilter {
-        include: job.include.clone(),
-        exclude: job.exclude.clone(),
-    };
+    let filter = docent_core::crawl::urls::UrlFilter::new(&job.include, &job.exclude);
     let found: Vec<CrawlMessage> = seeds
         .iter()
         .filter_map(|s| docent_core::crawl::urls::parse_crawl_url(s).ok())
