@@ -14,6 +14,7 @@ use docent_core::crawl::fetch::{
     page_request, robots_origin, robots_policy, robots_request, sitemap_request, CrawlSettings,
     RobotsPolicy,
 };
+use docent_core::crawl::globs::{unmatched_glob_warnings, GlobMatches};
 use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::Backoff;
 use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
@@ -95,6 +96,17 @@ pub struct CrawlQueued {
     pub status: &'static str,
     /// The start URL, normalised.
     pub url: String,
+}
+
+/// The answer of `GET /api/crawls/{id}`: the job, and what is worth knowing about how it went.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CrawlStatus {
+    #[serde(flatten)]
+    pub job: CrawlJob,
+    /// Once the job has ended: each include or exclude glob that matched no URL, as
+    /// `"exclude glob 'x' matched no URL"` (a likely typo, not an error). Empty while it runs.
+    pub warnings: Vec<String>,
 }
 
 /// The answer of `GET /api/crawls`.
@@ -237,9 +249,22 @@ pub async fn start<P: Platform>(platform: &P, request: &Request) -> Result<Respo
 /// `GET /api/crawls/{id}`
 pub async fn status<P: Platform>(platform: &P, id: &str) -> Result<Response, ApiError> {
     match platform.store().job(id).await? {
-        Some(job) => Ok(json_response(StatusCode::OK, &job)),
+        Some(job) => {
+            let warnings = warnings(platform, &job).await?;
+            Ok(json_response(StatusCode::OK, &CrawlStatus { job, warnings }))
+        }
         None => Err(ApiError::not_found(format!("no crawl with id {id}"))),
     }
+}
+
+/// The warnings of an ended job: its globs that matched no URL. None while it runs, since a glob
+/// may still match a page not yet seen.
+pub async fn warnings<P: Platform>(platform: &P, job: &CrawlJob) -> PortResult<Vec<String>> {
+    if job.status.is_active() || (job.include.is_empty() && job.exclude.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let matched = platform.store().glob_matches(&job.id).await?;
+    Ok(unmatched_glob_warnings(&job.include, &job.exclude, matched))
 }
 
 /// `GET /api/crawls`
@@ -415,14 +440,17 @@ async fn consume_inner<P: Platform>(
                 },
                 change: IndexChange::None,
                 discovered: Vec::new(),
+                glob_matches: GlobMatches::default(),
             },
         }
     };
-    let (outcome, change, mut discovered) = match decision {
+    let (outcome, change, mut discovered, mut glob_matches) = match decision {
         PageDecision::Retry { reason, retry_after } => {
             return retry_later(platform, message, reason, retry_after).await
         }
-        PageDecision::Finished { outcome, change, discovered } => (outcome, change, discovered),
+        PageDecision::Finished { outcome, change, discovered, glob_matches } => {
+            (outcome, change, discovered, glob_matches)
+        }
     };
     // The start page also brings in what the site's sitemaps list; read once the page is settled,
     // so a retried start page does not fetch them again.
@@ -431,7 +459,8 @@ async fn consume_inner<P: Platform>(
     {
         let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
         let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
-        discovered.extend(listed.into_iter().filter(|m| m.url != message.url));
+        glob_matches = glob_matches.union(listed.glob_matches);
+        discovered.extend(listed.messages.into_iter().filter(|m| m.url != message.url));
     }
     // Links beyond the cap may still be found from other pages, but the crawl can no longer claim
     // it saw the whole site (nor can one that discovered through a page's capped stored links), so
@@ -466,6 +495,9 @@ async fn consume_inner<P: Platform>(
     if !discovered.is_empty() {
         store.add_discovered(message, &discovered, job.max_pages, now).await?;
     }
+    // Also before this URL finishes, so an ended job's glob report is complete; a redelivery
+    // records the same matches again, which changes nothing.
+    store.record_glob_matches(&job.id, glob_matches).await?;
     let children = store.queued_children(message).await?;
     for group in children.chunks(100) {
         platform.queue().send_batch(group).await?;

@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 use docent_core::domain::CrawlJob;
 
 use crate::chat::{ChatRequest, DeltaEvent, Done, SourcesEvent};
-use crate::crawl::{CrawlList, CrawlQueued, CrawlRequest, DeadLetterList, ReplayRequest, Replayed};
+use crate::crawl::{
+    CrawlList, CrawlQueued, CrawlRequest, CrawlStatus, DeadLetterList, ReplayRequest, Replayed,
+};
 use crate::feedback::{
     FeedbackFilter, FeedbackList, FeedbackRecorded, FeedbackRequest, UsageParams, UsageReport,
 };
@@ -522,7 +524,7 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             io.json(200, "Recent crawls, newest first", s.response::<CrawlList>())
         }
         Handler::CrawlStatus => io
-            .json(200, "The job", s.response::<CrawlJob>())
+            .json(200, "The job", s.response::<CrawlStatus>())
             .error(404, "No crawl with this id"),
         Handler::CancelCrawl => io
             .json(200, "The cancelled job", s.response::<CrawlJob>())

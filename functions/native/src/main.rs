@@ -226,6 +226,9 @@ fn index(args: &[String]) -> Result<(), String> {
             counts.documents,
             counts.chunks
         );
+        for warning in crawl::warnings(&native, &status).await.map_err(|e| e.to_string())? {
+            eprintln!("warning: {warning}");
+        }
         Ok(())
     })
 }
@@ -239,16 +242,16 @@ async fn seed(
     let scope = docent_core::crawl::urls::Scope::of(
         &url::Url::parse(&job.start_url).map_err(|e| e.to_string())?,
     );
-    let filter = docent_core::crawl::urls::UrlFilter {
-        include: job.include.clone(),
-        exclude: job.exclude.clone(),
-    };
+    let filter = docent_core::crawl::urls::UrlFilter::new(&job.include, &job.exclude);
+    let mut glob_matches = docent_core::crawl::globs::GlobMatches::default();
     let found: Vec<CrawlMessage> = seeds
         .iter()
         .filter_map(|s| docent_core::crawl::urls::parse_crawl_url(s).ok())
-        .filter(|u| u.as_str() != job.start_url && filter.allows(&scope, u))
+        .filter(|u| u.as_str() != job.start_url && filter.admits(&scope, u, &mut glob_matches))
         .map(|u| CrawlMessage::new(&job.id, u.as_str(), 1, job.priority))
         .collect();
+    // A file only the listing finds (no page links to it) counts for the glob report too.
+    native.store().record_glob_matches(&job.id, glob_matches).await.map_err(|e| e.to_string())?;
     let now = docent_core::ports::Clock::now_ms(native.clock());
     native
         .store()

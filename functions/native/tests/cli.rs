@@ -91,7 +91,7 @@ fn exclude_globs_keep_pages_out() {
     let db = temp_db("exclude");
     let site = fixture_site();
     let (ok, _, stderr) = docent(
-        &["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "*/guides/*"],
+        &["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "guides/"],
         "",
     );
     assert!(ok, "{stderr}");
@@ -101,6 +101,114 @@ fn exclude_globs_keep_pages_out() {
         "{\"q\": \"database is locked\"}\n",
     );
     assert!(!stdout.contains("/guides/"), "{stdout}");
+}
+
+/// A small site laid out like the PostgreSQL manual: chapters in folders, and a back-of-book index
+/// (`bookindex.html`) that names every term and would otherwise top many searches.
+fn book_site(name: &str) -> PathBuf {
+    let root = temp_db(&format!("{name}-site")).with_file_name("book");
+    let page = |title: &str, body: &str| {
+        format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>")
+    };
+    let files = [
+        (
+            "index.html",
+            page(
+                "PostgreSQL Documentation",
+                r#"<p>The manual.</p><ul><li><a href="tutorial/start.html">Getting started</a></li>
+                <li><a href="sql/select.html">SELECT</a></li><li><a href="back/bookindex.html">Index</a></li></ul>"#,
+            ),
+        ),
+        (
+            "tutorial/start.html",
+            page("Getting Started", "<p>Creating a database cluster with initdb.</p>"),
+        ),
+        (
+            "sql/select.html",
+            page("SELECT", "<p>SELECT retrieves rows from zero or more tables.</p>"),
+        ),
+        (
+            "back/bookindex.html",
+            page(
+                "Index",
+                r#"<p>Symbols: vacuumdb, initdb, SELECT, zymurgy.</p><a href="../sql/select.html">SELECT</a>"#,
+            ),
+        ),
+    ];
+    for (path, html) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, html).unwrap();
+    }
+    root
+}
+
+#[test]
+fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
+    let site = book_site("book-all");
+    let db = temp_db("book-all");
+    let (ok, _, stderr) =
+        docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("indexed 4 pages"),
+        "without the glob the index page is crawled: {stderr}"
+    );
+
+    let db = temp_db("book-exclude");
+    let (ok, _, stderr) = docent(
+        &[
+            "index",
+            site.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--exclude",
+            "bookindex.html",
+        ],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 3 pages"), "{stderr}");
+    assert!(!stderr.contains("warning"), "the glob matched, so nothing is reported: {stderr}");
+    let (_, stdout, _) =
+        docent(&["search", "--db", db.to_str().unwrap(), "--jsonl"], "{\"q\": \"zymurgy\"}\n");
+    let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(results["results"], serde_json::json!([]), "{stdout}");
+}
+
+#[test]
+fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
+    let site = book_site("book-typo");
+    let db = temp_db("book-typo");
+    let (ok, _, stderr) = docent(
+        &[
+            "index",
+            site.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--exclude",
+            "bookindex.htm",
+            "--exclude",
+            "tutorial/",
+            "--include",
+            "sql/**",
+            "--include",
+            "reference/**",
+        ],
+        "",
+    );
+    assert!(ok, "a warning is not an error: {stderr}");
+    // The start page, and sql/select.html; the back-of-book index is kept out by the includes.
+    assert!(stderr.contains("indexed 2 pages"), "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: include glob 'reference/**' matched no URL",
+            "warning: exclude glob 'bookindex.htm' matched no URL"
+        ],
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use docent_cli::platform::{open_database, Database, Native};
 use docent_cli::testing::test_databases;
 use docent_core::config::Config;
+use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
 use docent_core::ports::KeyValue;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
@@ -143,6 +144,68 @@ fn max_pages_is_never_exceeded_and_the_job_ends() {
             assert_eq!(pages.indexed, 3);
             assert_eq!(delivered.len(), 3);
             assert_eq!(p.store().counts().await.unwrap().documents, 3);
+        }
+    });
+}
+
+/// The job as `GET /api/crawls/{id}` shows it.
+async fn status_json(platform: &Native, job: &str) -> serde_json::Value {
+    let response = crawl::status(platform, job).await.unwrap();
+    let docent_functions::http::Body::Full(body) = response.into_body() else {
+        panic!("the status is one JSON body")
+    };
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[test]
+fn globs_that_matched_no_url_are_reported_once_the_job_ends_and_redelivery_keeps_the_report() {
+    pollster::block_on(async {
+        for p in natives("glob-warnings") {
+            let mut crawl_request = request(site_url("index.html"), None);
+            crawl_request.include = vec!["**/*.html".into(), "*.pdf".into()];
+            // guides/troubleshooting.html is linked from guides/scheduling.html.
+            crawl_request.exclude = vec!["troubleshooting.html".into(), "no-such-page.html".into()];
+            let job = crawl::start_job(&p, crawl_request).await.unwrap();
+            assert_eq!(
+                status_json(&p, &job.id).await["warnings"],
+                serde_json::json!([]),
+                "a running job may still match its globs"
+            );
+            let delivered = drain(&p).await;
+            let expected = serde_json::json!([
+                "include glob '*.pdf' matched no URL",
+                "exclude glob 'no-such-page.html' matched no URL"
+            ]);
+            let status = status_json(&p, &job.id).await;
+            assert_eq!(status["status"], "done");
+            assert_eq!(status["pages"]["indexed"], 4, "troubleshooting.html was kept out");
+            assert_eq!(status["warnings"], expected);
+            for message in &delivered {
+                assert_eq!(crawl::consume(&p, message).await, Delivery::Ack);
+            }
+            assert_eq!(status_json(&p, &job.id).await["warnings"], expected);
+        }
+    });
+}
+
+#[test]
+fn recorded_glob_matches_merge_as_a_set() {
+    pollster::block_on(async {
+        for p in natives("glob-matches") {
+            let set = |indices: &[usize]| {
+                let mut matched = GlobMatches::default();
+                indices.iter().for_each(|&i| matched.insert(i));
+                matched
+            };
+            let store = p.store();
+            assert_eq!(store.glob_matches("j").await.unwrap(), GlobMatches::default());
+            // Two consumers, one of them delivered twice, in any order.
+            store.record_glob_matches("j", set(&[0, 49])).await.unwrap();
+            store.record_glob_matches("j", set(&[3])).await.unwrap();
+            store.record_glob_matches("j", set(&[0, 49])).await.unwrap();
+            store.record_glob_matches("j", GlobMatches::default()).await.unwrap();
+            assert_eq!(store.glob_matches("j").await.unwrap(), set(&[0, 3, 49]));
+            assert_eq!(store.glob_matches("other").await.unwrap(), GlobMatches::default());
         }
     });
 }

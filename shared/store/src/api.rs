@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
     CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome,
     UrlState,
@@ -40,6 +41,11 @@ pub trait CrawlStore {
     /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
     /// the whole site.
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
+    /// Adds `matched` to the globs of `job` known to have matched a URL. A set union, so a
+    /// redelivered message and concurrent consumers leave it exact.
+    async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()>;
+    /// The globs of `job` that matched a URL so far.
+    async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches>;
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool>;
     /// Records when `message`, put back on the queue with a delay, is due to be delivered again.
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()>;

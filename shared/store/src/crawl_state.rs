@@ -4,6 +4,7 @@
 use crate::api::CrawlStore;
 use crate::rows::{decode, decode_first, single_int, single_text, Columns, FromRow};
 use crate::SqlStore;
+use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
     format_timestamp, CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, PageCounts,
     Priority, UrlOutcome, UrlState,
@@ -33,6 +34,12 @@ impl FromRow for CrawlJob {
             finished_at: row.opt_int("finished_at")?.map(format_timestamp),
         })
     }
+}
+
+/// Where a job's matched globs are kept: a row of the integer key-value table `docent_meta`, so
+/// the report needs no schema change; the set is a bit mask that SQL can OR in place.
+fn glob_matches_key(job_id: &str) -> String {
+    format!("crawl_glob_matches:{job_id}")
 }
 
 /// How many of a job's URLs are in one state, and how many of those were fetched.
@@ -404,6 +411,30 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             )])
             .await
             .map(|_| ())
+    }
+
+    async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()> {
+        if matched.is_empty() {
+            return Ok(());
+        }
+        // One atomic OR per call; the WHERE skips the write when nothing is new, as on most pages.
+        let statement = Statement::new(
+            "INSERT INTO docent_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = docent_meta.value | excluded.value
+             WHERE (docent_meta.value & excluded.value) <> excluded.value",
+            vec![glob_matches_key(job_id).into(), matched.bits().into()],
+        );
+        self.db.batch(std::slice::from_ref(&statement)).await.map(|_| ())
+    }
+
+    async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches> {
+        let rows = self
+            .query(
+                "SELECT value FROM docent_meta WHERE key = ?1",
+                vec![glob_matches_key(job_id).into()],
+            )
+            .await?;
+        Ok(GlobMatches::from_bits(single_int(&rows)?))
     }
 
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()> {

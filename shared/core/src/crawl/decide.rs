@@ -8,6 +8,7 @@ use crate::content::chunk::chunk_blocks;
 use crate::content::extract::{extract_html, Block, BlockKind, RobotsDirectives};
 use crate::content::markdown::{markdown_blocks, plain_text_blocks};
 use crate::crawl::fetch::CrawlSettings;
+use crate::crawl::globs::GlobMatches;
 use crate::crawl::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
 use crate::domain::{
     sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument,
@@ -38,15 +39,22 @@ pub enum IndexChange {
 pub enum PageDecision {
     /// A transient failure: let the queue deliver the message again, not before `retry_after`
     /// seconds if the server said so.
-    Retry {
-        reason: String,
-        retry_after: Option<u32>,
-    },
+    Retry { reason: String, retry_after: Option<u32> },
     Finished {
         outcome: UrlOutcome,
         change: IndexChange,
         discovered: Vec<CrawlMessage>,
+        /// The job's globs that matched a URL considered here (kept or filtered out), for the
+        /// report of globs that matched nothing.
+        glob_matches: GlobMatches,
     },
+}
+
+/// URLs that belong to the crawl, and the job's globs the candidates matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    pub messages: Vec<CrawlMessage>,
+    pub glob_matches: GlobMatches,
 }
 
 fn finished(state: UrlState, fetched: bool, detail: impl Into<Option<String>>) -> PageDecision {
@@ -54,6 +62,7 @@ fn finished(state: UrlState, fetched: bool, detail: impl Into<Option<String>>) -
         outcome: UrlOutcome { state, fetched, detail: detail.into() },
         change: IndexChange::None,
         discovered: Vec::new(),
+        glob_matches: GlobMatches::default(),
     }
 }
 
@@ -78,7 +87,7 @@ pub fn not_modified(
             &previous.links,
             settings.allow_private_hosts,
         ),
-        _ => Vec::new(),
+        _ => Discovery::default(),
     };
     // As with an unchanged hash: a redelivery to the job that wrote the page still counts as
     // indexed.
@@ -90,7 +99,8 @@ pub fn not_modified(
     PageDecision::Finished {
         outcome: UrlOutcome { state, fetched, detail: None },
         change: IndexChange::None,
-        discovered,
+        discovered: discovered.messages,
+        glob_matches: discovered.glob_matches,
     }
 }
 
@@ -120,15 +130,20 @@ fn redirected(
         finished(UrlState::Failed, true, "redirects to itself".to_string())
     } else {
         let scope = Scope::of(&parse_crawl_url(&job.url).unwrap_or_else(|_| requested.clone()));
-        let filter = UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+        let filter = UrlFilter::new(&job.include, &job.exclude);
+        let mut glob_matches = GlobMatches::default();
         if !scope.contains(&target) || (!settings.allow_private_hosts && is_private_host(&target)) {
             finished(UrlState::Skipped, true, format!("redirected out of scope to {target}"))
-        } else if !filter.allows(&scope, &target) {
-            finished(
+        } else if !filter.admits(&scope, &target, &mut glob_matches) {
+            let mut skipped = finished(
                 UrlState::Skipped,
                 true,
                 format!("redirected to {target}, which the crawl's filters exclude"),
-            )
+            );
+            if let PageDecision::Finished { glob_matches: matched, .. } = &mut skipped {
+                *matched = glob_matches;
+            }
+            skipped
         } else {
             let mut next = CrawlMessage::new(&job.id, target.as_str(), message.depth, job.priority);
             next.redirects = message.redirects + 1;
@@ -140,6 +155,7 @@ fn redirected(
                 },
                 change: IndexChange::None,
                 discovered: vec![next],
+                glob_matches,
             }
         }
     };
@@ -234,8 +250,8 @@ pub fn decide(
         }
     };
 
-    let discovered = if robots.nofollow || message.depth >= job.max_depth {
-        Vec::new()
+    let mut discovery = if robots.nofollow || message.depth >= job.max_depth {
+        Discovery::default()
     } else {
         discover(job, message, &scope, &base, &links, settings.allow_private_hosts)
     };
@@ -244,19 +260,20 @@ pub fn decide(
     // canonicals (mirrors pointing at the origin site) are ignored, or a mirror could never be
     // indexed.
     if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
-        let mut discovered = discovered;
         // The canonical passes the same filters as a link (an excluded canonical is simply not
         // crawled).
-        for listed in discover(
+        let listed = discover(
             job,
             message,
             &scope,
             &base,
             &[canonical.to_string()],
             settings.allow_private_hosts,
-        ) {
-            if !discovered.iter().any(|m| m.url == listed.url) {
-                discovered.push(listed);
+        );
+        discovery.glob_matches = discovery.glob_matches.union(listed.glob_matches);
+        for listed in listed.messages {
+            if !discovery.messages.iter().any(|m| m.url == listed.url) {
+                discovery.messages.push(listed);
             }
         }
         return PageDecision::Finished {
@@ -266,7 +283,8 @@ pub fn decide(
                 detail: Some(format!("duplicate of {canonical}")),
             },
             change: IndexChange::None,
-            discovered,
+            discovered: discovery.messages,
+            glob_matches: discovery.glob_matches,
         };
     }
     if robots.noindex {
@@ -277,7 +295,8 @@ pub fn decide(
                 detail: Some("noindex".into()),
             },
             change: IndexChange::None,
-            discovered,
+            discovered: discovery.messages,
+            glob_matches: discovery.glob_matches,
         };
     }
     let chunks = chunk_blocks(&blocks, settings.chunking);
@@ -289,7 +308,8 @@ pub fn decide(
                 detail: Some("no text content".into()),
             },
             change: IndexChange::None,
-            discovered,
+            discovered: discovery.messages,
+            glob_matches: discovery.glob_matches,
         };
     }
     let page_url = final_url.to_string();
@@ -307,7 +327,8 @@ pub fn decide(
         return PageDecision::Finished {
             outcome: UrlOutcome { state, fetched: true, detail: None },
             change: IndexChange::None,
-            discovered,
+            discovered: discovery.messages,
+            glob_matches: discovery.glob_matches,
         };
     }
     let out_links = links.iter().filter_map(|href| resolve_link(&base, href)).map(String::from);
@@ -359,7 +380,8 @@ pub fn decide(
     PageDecision::Finished {
         outcome: UrlOutcome { state: UrlState::Indexed, fetched: true, detail: None },
         change: IndexChange::Upsert(Box::new(document)),
-        discovered,
+        discovered: discovery.messages,
+        glob_matches: discovery.glob_matches,
     }
 }
 
@@ -374,21 +396,30 @@ pub struct ListedPage {
 /// rules as links, one level below the start page.
 pub fn discover_listed(
     job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage], allow_private: bool,
-) -> Vec<CrawlMessage> {
-    let Ok(base) = parse_crawl_url(&job.url) else { return Vec::new() };
+) -> Discovery {
+    let Ok(base) = parse_crawl_url(&job.url) else { return Discovery::default() };
     if start.depth >= job.max_depth {
-        return Vec::new();
+        return Discovery::default();
     }
     let scope = Scope::of(&base);
+    let filter = UrlFilter::new(&job.include, &job.exclude);
     let mut seen = std::collections::HashSet::new();
-    let mut found: Vec<CrawlMessage> = Vec::new();
+    let mut found = Discovery::default();
     for page in pages {
-        for mut message in
-            discover(job, start, &scope, &base, std::slice::from_ref(&page.url), allow_private)
-        {
+        let listed = discover_filtered(
+            job,
+            start,
+            &scope,
+            &filter,
+            &base,
+            std::slice::from_ref(&page.url),
+            allow_private,
+        );
+        found.glob_matches = found.glob_matches.union(listed.glob_matches);
+        for mut message in listed.messages {
             if seen.insert(message.url.clone()) {
                 message.lastmod_ms = page.lastmod_ms;
-                found.push(message);
+                found.messages.push(message);
             }
         }
     }
@@ -400,20 +431,32 @@ pub fn discover_listed(
 fn discover(
     job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String],
     allow_private: bool,
-) -> Vec<CrawlMessage> {
-    let filter = UrlFilter { include: job.include.clone(), exclude: job.exclude.clone() };
+) -> Discovery {
+    let filter = UrlFilter::new(&job.include, &job.exclude);
+    discover_filtered(job, message, scope, &filter, base, links, allow_private)
+}
+
+fn discover_filtered(
+    job: &CrawlJob, message: &CrawlMessage, scope: &Scope, filter: &UrlFilter, base: &Url,
+    links: &[String], allow_private: bool,
+) -> Discovery {
     let mut seen = std::collections::HashSet::new();
-    let mut found = Vec::new();
+    let mut found = Discovery::default();
     for href in links {
         let Some(url) = resolve_link(base, href) else { continue };
         if !scope.contains(&url)
-            || !filter.allows(scope, &url)
+            || !filter.admits(scope, &url, &mut found.glob_matches)
             || (!allow_private && is_private_host(&url))
         {
             continue;
         }
         if url.as_str() != message.url && seen.insert(url.to_string()) {
-            found.push(CrawlMessage::new(&job.id, url.as_str(), message.depth + 1, job.priority));
+            found.messages.push(CrawlMessage::new(
+                &job.id,
+                url.as_str(),
+                message.depth + 1,
+                job.priority,
+            ));
         }
     }
     found

@@ -4,6 +4,7 @@
 pub mod breaker;
 pub mod decide;
 pub mod fetch;
+pub mod globs;
 pub mod politeness;
 pub mod ratelimit;
 pub mod retry;

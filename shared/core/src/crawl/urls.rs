@@ -1,6 +1,8 @@
-//! URL normalisation, crawl scope and include/exclude globs.
+//! URL normalisation, crawl scope and include/exclude filters.
 
 use url::Url;
+
+use crate::crawl::globs::{Glob, GlobMatches, GlobTarget};
 
 /// Query parameters that only track clicks; dropping them stops one page from being indexed many
 /// times.
@@ -115,11 +117,13 @@ impl Scope {
         origin_of(url) == self.origin && url.path().starts_with(&self.path_prefix)
     }
 
-    /// The part of `url` that globs are matched against besides the full URL: path and query.
-    pub fn relative<'a>(&self, url: &'a Url) -> &'a str {
-        let full = url.as_str();
-        let start = url[..url::Position::BeforePath].len();
-        &full[start..]
+    /// The path of `url` after the start directory (`guides/a.html`, no query), which path globs
+    /// are matched against; `None` for a URL outside the scope.
+    pub fn path_from_start<'a>(&self, url: &'a Url) -> Option<&'a str> {
+        if !self.contains(url) {
+            return None;
+        }
+        url.path().get(self.path_prefix.len()..)
     }
 }
 
@@ -127,47 +131,48 @@ fn origin_of(url: &Url) -> (String, Option<String>, Option<u16>) {
     (url.scheme().to_string(), url.host_str().map(str::to_string), url.port_or_known_default())
 }
 
-/// Include/exclude filters. A URL passes when it matches no exclude glob (exclude wins) and, if any
-/// include globs are given, at least one of them. Globs match the full URL or its path and query;
-/// `*` matches any run of characters (slashes included) and `?` one character.
+/// Include/exclude filters, with globs as [`crate::crawl::globs`] reads them. A URL passes when it
+/// matches no exclude glob (exclude wins) and, if any include globs are given, at least one of
+/// them.
 #[derive(Debug, Clone, Default)]
 pub struct UrlFilter {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    include: Vec<Glob>,
+    exclude: Vec<Glob>,
 }
 
 impl UrlFilter {
-    pub fn allows(&self, scope: &Scope, url: &Url) -> bool {
-        let candidates = [url.as_str(), scope.relative(url)];
-        let matches = |glob: &String| candidates.iter().any(|c| glob_match(glob, c));
-        if self.exclude.iter().any(matches) {
-            return false;
-        }
-        self.include.is_empty() || self.include.iter().any(matches)
+    pub fn new(include: &[String], exclude: &[String]) -> Self {
+        let parse = |globs: &[String]| globs.iter().map(|g| Glob::parse(g)).collect();
+        UrlFilter { include: parse(include), exclude: parse(exclude) }
     }
-}
 
-/// Glob matching with `*` and `?`, iterative with single-star backtracking (linear in practice).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, matched)) = backtrack {
-            pi = star + 1;
-            ti = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
+    pub fn allows(&self, scope: &Scope, url: &Url) -> bool {
+        self.admits(scope, url, &mut GlobMatches::default())
     }
-    p[pi..].iter().all(|&c| c == '*')
+
+    /// Whether `url` passes, adding to `matched` the globs it matches (indexed as
+    /// [`GlobMatches`] says), so a crawl can report the globs that never matched.
+    pub fn admits(&self, scope: &Scope, url: &Url, matched: &mut GlobMatches) -> bool {
+        let target = GlobTarget::new(url.as_str(), scope.path_from_start(url));
+        // Once the verdict is known, a glob is still tried if it has not matched yet: the report
+        // needs it, and the globs already seen to match cost nothing more.
+        let mut excluded = false;
+        for (i, glob) in self.exclude.iter().enumerate() {
+            let index = self.include.len() + i;
+            if !(excluded && matched.contains(index)) && glob.matches(&target) {
+                excluded = true;
+                matched.insert(index);
+            }
+        }
+        let mut included = self.include.is_empty();
+        for (index, glob) in self.include.iter().enumerate() {
+            if !(included && matched.contains(index)) && glob.matches(&target) {
+                included = true;
+                matched.insert(index);
+            }
+        }
+        included && !excluded
+    }
 }
 
 #[cfg(test)]
@@ -212,7 +217,12 @@ mod tests {
         assert!(!scope.contains(&url("https://docs.test/v1/a.html")));
         assert!(!scope.contains(&url("http://docs.test/v2/a.html")));
         assert!(!scope.contains(&url("https://docs.test:8443/v2/a.html")));
-        assert_eq!(scope.relative(&url("https://docs.test/v2/a.html?x=1")), "/v2/a.html?x=1");
+        assert_eq!(
+            scope.path_from_start(&url("https://docs.test/v2/guide/a.html?x=1")),
+            Some("guide/a.html")
+        );
+        assert_eq!(scope.path_from_start(&url("https://docs.test/v2/")), Some(""));
+        assert_eq!(scope.path_from_start(&url("https://docs.test/v1/a.html")), None);
         assert_eq!(
             Scope::url_prefix(&url("https://docs.test:8443/v2/index.html")),
             "https://docs.test:8443/v2/"
@@ -247,20 +257,50 @@ mod tests {
     }
 
     #[test]
-    fn globs_and_filters() {
-        assert!(glob_match("*/api/*", "https://d.test/v2/api/x.html"));
-        assert!(glob_match("/blog/*", "/blog/2024/post.html"));
-        assert!(!glob_match("/blog/*", "/docs/blog/post.html"));
-        assert!(glob_match("*.pdf", "/a/b.pdf"));
-        assert!(glob_match("/a?c", "/abc"));
-        assert!(!glob_match("/a?c", "/ac"));
-        let start = url("https://d.test/");
-        let scope = Scope::of(&start);
-        let filter =
-            UrlFilter { include: vec!["/docs/*".into()], exclude: vec!["*/internal/*".into()] };
-        assert!(filter.allows(&scope, &url("https://d.test/docs/a.html")));
-        assert!(!filter.allows(&scope, &url("https://d.test/docs/internal/a.html")));
-        assert!(!filter.allows(&scope, &url("https://d.test/blog/a.html")));
-        assert!(UrlFilter::default().allows(&scope, &url("https://d.test/anything")));
+    fn filters_read_globs_from_the_start_directory_and_exclude_wins() {
+        let scope = Scope::of(&url("https://d.test/docs/index.html"));
+        let filter = UrlFilter::new(
+            &["guides/**".into(), "*.md".into()],
+            &["internal/".into(), "https://d.test/docs/guides/old-*".into()],
+        );
+        assert!(filter.allows(&scope, &url("https://d.test/docs/guides/a.html")));
+        assert!(filter.allows(&scope, &url("https://d.test/docs/notes/todo.md")));
+        assert!(!filter.allows(&scope, &url("https://d.test/docs/guides/internal/a.html")));
+        assert!(!filter.allows(&scope, &url("https://d.test/docs/guides/old-setup.html")));
+        assert!(!filter.allows(&scope, &url("https://d.test/docs/blog/a.html")));
+        assert!(UrlFilter::default().allows(&scope, &url("https://d.test/docs/anything")));
+    }
+
+    #[test]
+    fn filters_record_every_glob_a_url_matches() {
+        let scope = Scope::of(&url("https://d.test/docs/"));
+        let filter = UrlFilter::new(
+            &["guides/**".into(), "*.html".into(), "never/**".into()],
+            &["bookindex.html".into(), "*.html".into(), "nothing-here".into()],
+        );
+        let mut matched = GlobMatches::default();
+        // Excluded by the first exclude glob; the rest are still tried for the report.
+        assert!(!filter.admits(
+            &scope,
+            &url("https://d.test/docs/guides/bookindex.html"),
+            &mut matched
+        ));
+        assert_eq!(matched.bits(), 0b01_1011);
+        // A URL matching only what already matched adds nothing.
+        assert!(!filter.admits(&scope, &url("https://d.test/docs/guides/a.html"), &mut matched));
+        assert_eq!(matched.bits(), 0b01_1011);
+        // Glob indices: the includes, then the excludes.
+        let warnings = crate::crawl::globs::unmatched_glob_warnings(
+            &["guides/**".into(), "*.html".into(), "never/**".into()],
+            &["bookindex.html".into(), "*.html".into(), "nothing-here".into()],
+            matched,
+        );
+        assert_eq!(
+            warnings,
+            [
+                "include glob 'never/**' matched no URL",
+                "exclude glob 'nothing-here' matched no URL"
+            ]
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use super::store::{VectorizeIndex, VectorizeStore};
 use crate::api::{AnswerStore, CrawlStore, TicketStore, TicketUpdate};
+use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, UrlOutcome, UrlState};
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::{PortResult, SqlDatabase};
@@ -23,6 +24,12 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     }
     async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()> {
         self.sql().mark_job_running(id, now_ms).await
+    }
+    async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()> {
+        self.sql().record_glob_matches(job_id, matched).await
+    }
+    async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches> {
+        self.sql().glob_matches(job_id).await
     }
     async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
         self.sql().url_state(job_id, url_key).await

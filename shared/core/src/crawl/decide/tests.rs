@@ -11,7 +11,7 @@ fn job() -> CrawlJob {
         max_pages: 100,
         max_depth: 3,
         include: vec![],
-        exclude: vec!["*/private/*".into()],
+        exclude: vec!["private/".into()],
         pages: PageCounts::default(),
         blocked_by_robots: 0,
         created_at: String::new(),
@@ -61,7 +61,7 @@ const PAGE: &str = r#"<html><head><title>Guide</title></head><body>
 fn indexes_a_page_and_discovers_in_scope_links_once() {
     let url = "http://127.0.0.1:9000/docs/index.html";
     let decision = decide_html(url, 0, (200, PAGE), None, 42);
-    let PageDecision::Finished { outcome, change, discovered } = decision else {
+    let PageDecision::Finished { outcome, change, discovered, .. } = decision else {
         panic!("{decision:?}")
     };
     assert_eq!(outcome.state, UrlState::Indexed);
@@ -172,7 +172,7 @@ fn skips_what_it_must_not_index() {
     for (response, detail) in
         [(pdf, "content type application/pdf is not indexed"), (noindex, "noindex")]
     {
-        let PageDecision::Finished { outcome, change, discovered } =
+        let PageDecision::Finished { outcome, change, discovered, .. } =
             decide(&job(), &message(url, 0), &response, None, &settings(), 0)
         else {
             panic!()
@@ -196,7 +196,7 @@ fn redirect(url: &str, status: u16, location: Option<&str>) -> FetchResponse {
 fn redirect_targets_are_crawled_as_urls_of_their_own() {
     let url = "http://127.0.0.1:9000/docs/old.html";
     for status in [301, 302, 303, 307, 308] {
-        let PageDecision::Finished { outcome, change, discovered } = decide(
+        let PageDecision::Finished { outcome, change, discovered, .. } = decide(
             &job(),
             &message(url, 2),
             &redirect(url, status, Some("new.html#x")),
@@ -299,7 +299,7 @@ fn a_sitemap_lastmod_older_than_the_index_skips_the_fetch() {
     assert!(!unchanged_since_lastmod(&listed, None), "never indexed: fetch");
     listed.lastmod_ms = Some(5_001);
     assert!(!unchanged_since_lastmod(&listed, Some(&meta)), "changed since it was indexed: fetch");
-    let PageDecision::Finished { outcome, change, discovered } =
+    let PageDecision::Finished { outcome, change, discovered, .. } =
         not_modified(&job(), &listed, Some(&meta), &settings(), false)
     else {
         panic!()
@@ -318,7 +318,7 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
     let url = "http://127.0.0.1:9000/docs/index.html?ref=nav";
     let page =
         r#"<link rel="canonical" href="/docs/index.html"><main><h1>Guide</h1><p>Text.</p></main>"#;
-    let PageDecision::Finished { outcome, change, discovered } =
+    let PageDecision::Finished { outcome, change, discovered, .. } =
         decide_html(url, 2, (200, page), None, 0)
     else {
         panic!()
@@ -363,10 +363,13 @@ fn sitemap_pages_follow_the_link_rules() {
     .map(|url| ListedPage { url: url.into(), lastmod_ms: Some(7) });
     let mut expected = message("http://127.0.0.1:9000/docs/a.html", 1);
     expected.lastmod_ms = Some(7);
-    assert_eq!(discover_listed(&job(), &start, &listed, true), vec![expected]);
+    let found = discover_listed(&job(), &start, &listed, true);
+    assert_eq!(found.messages, vec![expected]);
+    assert!(found.glob_matches.contains(0), "the exclude glob kept private/x.html out");
     let single_page = CrawlJob { max_depth: 0, ..job() };
-    assert!(
-        discover_listed(&single_page, &start, &listed, true).is_empty(),
+    assert_eq!(
+        discover_listed(&single_page, &start, &listed, true),
+        Discovery::default(),
         "depth 0 reads no sitemap pages"
     );
 }
@@ -379,4 +382,43 @@ fn depth_limit_stops_discovery() {
         panic!()
     };
     assert!(discovered.is_empty());
+}
+
+#[test]
+fn decisions_report_the_globs_their_urls_matched() {
+    let glob_matches = |decision: PageDecision| match decision {
+        PageDecision::Finished { glob_matches, .. } => glob_matches,
+        PageDecision::Retry { .. } => panic!("a retry"),
+    };
+    let url = "http://127.0.0.1:9000/docs/index.html";
+    // PAGE links to private/x.html, which the job's one exclude glob (index 0) keeps out.
+    assert!(glob_matches(decide_html(url, 0, (200, PAGE), None, 0)).contains(0));
+    let plain = r#"<main><h1>Guide</h1><p>Text.</p><a href="a.html">A</a></main>"#;
+    assert!(glob_matches(decide_html(url, 0, (200, plain), None, 0)).is_empty());
+    // A redirect to an excluded target counts as a match too.
+    let old = "http://127.0.0.1:9000/docs/old.html";
+    let excluded = decide(
+        &job(),
+        &message(old, 0),
+        &redirect(old, 302, Some("private/a.html")),
+        None,
+        &settings(),
+        0,
+    );
+    assert!(glob_matches(excluded).contains(0));
+    // Include globs (indices before the excludes) are recorded when a link matches them.
+    let guides = CrawlJob { include: vec!["guides/**".into(), "*.pdf".into()], ..job() };
+    let page = r#"<main><h1>Guide</h1><p>Text.</p><a href="guides/a.html">A</a></main>"#;
+    let matched = glob_matches(decide(
+        &guides,
+        &message(url, 0),
+        &html_response(url, 200, page),
+        None,
+        &settings(),
+        0,
+    ));
+    assert_eq!(
+        (matched.contains(0), matched.contains(1), matched.contains(2)),
+        (true, false, false)
+    );
 }
