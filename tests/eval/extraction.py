@@ -28,6 +28,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "extraction"
+# Sets whose licences do not allow redistribution (L3S-GN1: research use only; CleanEval: none
+# stated) are not in the repository: build_sets.py writes them here, on the machine that uses them.
+LOCAL_DATA = Path.home() / ".cache" / "docent" / "extraction-sets"
 SETS = ["readability", "l3s-gn1", "cleaneval"]
 N = 4
 # Output with fewer words than this counts as empty (it has no 4-gram at all below 4).
@@ -160,8 +163,17 @@ def extract_all(binary, pages, jobs):
 # ---------------------------------------------------------------------------------------------
 # Page sets.
 
+def set_path(name, split):
+    """The set's file in the repository, else in LOCAL_DATA; None when neither has it."""
+    for folder in (DATA, LOCAL_DATA):
+        path = folder / f"{name}-{split}.jsonl.gz"
+        if path.exists():
+            return path
+    return None
+
+
 def load(name, split):
-    with gzip.open(DATA / f"{name}-{split}.jsonl.gz", "rt", encoding="utf-8") as f:
+    with gzip.open(set_path(name, split), "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
 
@@ -209,6 +221,10 @@ def evaluate_sets(args):
     all_rows = {s: [] for s in SYSTEMS}
     per_page = []
     for name in args.sets:
+        if set_path(name, args.split) is None:
+            print(f"({name}: not on this machine; build it with extraction/build_sets.py, see "
+                  f"extraction/README.md)\n")
+            continue
         pages = load(name, args.split)
         outputs = extract_all(args.docent, pages, args.jobs)
         rows = {s: [] for s in SYSTEMS}

@@ -24,6 +24,9 @@ from pathlib import Path
 
 SEED = 20231123
 OUT = Path(__file__).resolve().parent
+# Sets that may not be redistributed stay on this machine (extraction.py looks there too).
+LOCAL_OUT = Path.home() / ".cache" / "docent" / "extraction-sets"
+REDISTRIBUTABLE = {"readability"}
 
 SOURCES = {
     "readability": "ab4027a8b37669745016869a37a504727992b2ba",
@@ -203,7 +206,9 @@ def main():
         half = len(chosen) // 2
         for split, part in (("dev", chosen[:half]), ("test", chosen[half:])):
             part = sorted(part, key=lambda p: p["id"])
-            path = OUT / f"{name}-{split}.jsonl.gz"
+            folder = OUT if name in REDISTRIBUTABLE else LOCAL_OUT
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{name}-{split}.jsonl.gz"
             # mtime=0 keeps the file byte-identical across rebuilds.
             with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
                                                         compresslevel=9) as f:

@@ -131,6 +131,8 @@ struct Element {
     semantic_root: bool,
     /// Whether the root's first `<h1>` is inside; such an element is never furniture.
     holds_main_heading: bool,
+    /// Visible `<h1>` elements inside.
+    h1s: usize,
 }
 
 /// How an element says it is page furniture.
@@ -246,6 +248,7 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
         signal: Furniture::None,
         semantic_root: false,
         holds_main_heading: false,
+        h1s: 0,
     }];
     let mut open: Vec<(usize, &str)> = vec![(0, "")];
     for (i, token) in tokens.iter().enumerate() {
@@ -266,6 +269,9 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     signal: furniture_signal(token, name),
                     semantic_root: is_semantic_root(token, name),
                     holds_main_heading: false,
+                    h1s: usize::from(
+                        name == "h1" && !inherited_invisible && !is_invisible(token, name),
+                    ),
                 });
                 if !*self_closing && !VOID.contains(&name.as_str()) {
                     open.push((elements.len() - 1, name.as_str()));
@@ -306,6 +312,18 @@ fn name_of<'t>(tokens: &'t [Token<'_>], index: usize, element: &Element) -> &'t 
 /// Closes what a start tag ends without an end tag of its own (`<p>` before a block, `<li>` before
 /// the next item, table cells and rows).
 fn close_implied(elements: &mut [Element], open: &mut Vec<(usize, &str)>, name: &str, at: usize) {
+    // Whatever belongs to the body ends an unclosed <head> (and all left open in it), as in a
+    // browser; otherwise a page missing `</head>` would be all invisible.
+    const HEAD_CONTENT: [&str; 8] =
+        ["title", "meta", "link", "script", "style", "base", "noscript", "template"];
+    if !HEAD_CONTENT.contains(&name) {
+        if let Some(depth) = open.iter().position(|(_, n)| *n == "head") {
+            for (index, _) in open.drain(depth..) {
+                elements[index].end = at;
+                elements[index].after = at;
+            }
+        }
+    }
     let closes: &[&str] = match name {
         "li" => &["li"],
         "dt" | "dd" => &["dt", "dd"],
@@ -437,15 +455,26 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let name = name_of(tokens, index, element);
         let weight =
             block_weight(name, block_chars[index], block_links[index], block_sentences[index]);
-        // Prose in an element named as furniture counts for less (it still counts).
-        let discount = if element.signal != Furniture::None && weight > 0.0 { 0.5 } else { 1.0 };
-        element.weight += weight * discount;
+        element.weight += weight;
+        // Prose inside furniture (reader comments, an "about" box) is the furniture's own: it
+        // counts for the element itself but only a little for the elements around it, so that
+        // a long comment thread does not pull the root out of the article. Not for the page's
+        // outer elements, whose class names say little (`<body class="no-sidebar">`).
+        let carried = if element.signal != Furniture::None
+            && element.weight > 0.0
+            && !matches!(name, "html" | "body" | "main" | "article")
+        {
+            element.weight * 0.2
+        } else {
+            element.weight
+        };
         if let Some(parent) = element.parent {
-            let (chars, links, weight) = (element.chars, element.link_chars, element.weight);
+            let (chars, links, h1s) = (element.chars, element.link_chars, element.h1s);
             let parent = &mut elements[parent];
             parent.chars += chars;
             parent.link_chars += links;
-            parent.weight += weight;
+            parent.weight += carried;
+            parent.h1s += h1s;
         }
     }
 }
@@ -530,6 +559,23 @@ fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
         }
         return outermost;
     }
+    // The title often sits just outside the body text's container: take the container around
+    // both when it adds little else.
+    let mut at = best;
+    for _ in 0..2 {
+        let Some(parent) = elements[at].parent else { break };
+        let around = &elements[parent];
+        if elements[best].h1s == 0
+            && around.h1s > 0
+            && around.weight >= 0.85 * best_weight
+            && around.chars * 2 <= elements[best].chars * 3
+        {
+            best = parent;
+            break;
+        }
+        at = parent;
+    }
+    let best_weight = elements[best].weight.max(best_weight * 0.85);
     let semantic = elements
         .iter()
         .enumerate()

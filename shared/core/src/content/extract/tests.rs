@@ -208,3 +208,9 @@ fn an_article_in_a_layout_table_cell() {
          debate.\n\nThe decision takes effect in March."
     );
 }
+
+#[test]
+fn a_head_left_open_ends_where_the_body_starts() {
+    let html = "<html><head><title>T</title><style>p{}</style><body><p>Body text, visible.</p>";
+    assert_eq!(extract_html(html).markdown(), "Body text, visible.");
+}
