@@ -56,8 +56,8 @@ const BLOCKS: [&str; 32] = [
     "figcaption",
     "details",
 ];
-/// Words in a class name that name page furniture.
-const FURNITURE_WORDS: [&str; 30] = [
+/// Words in a class name that name page furniture (`navheader`/`navfooter`: DocBook's page links).
+const FURNITURE_WORDS: [&str; 32] = [
     "nav",
     "navbar",
     "navigation",
@@ -88,6 +88,8 @@ const FURNITURE_WORDS: [&str; 30] = [
     "pagination",
     "pager",
     "headerlink",
+    "navheader",
+    "navfooter",
 ];
 /// Whole ids that name page furniture (ids are usually slugs of headings, so words inside one say
 /// nothing: `id="module-http.cookies"` is a page about cookies).
@@ -228,7 +230,8 @@ fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
         // Unnamed: only a block that is all links (tags, "related" beside an article).
         Furniture::None => density >= 0.8 && LINK_BLOCKS.contains(&name),
         Furniture::Landmark => link_dense || element.chars < 60,
-        Furniture::Name => link_dense,
+        // A short bar of page links with a title in it (DocBook's navheader) is not dense.
+        Furniture::Name => link_dense || (density >= 0.1 && element.chars < 200),
     }
 }
 
