@@ -22,7 +22,8 @@ use docent_core::crawl::sitemap;
 use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{
-    CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, Priority, UrlOutcome, UrlState,
+    CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed, Priority, UrlOutcome,
+    UrlState,
 };
 use docent_core::ports::{
     Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
@@ -107,7 +108,13 @@ pub struct CrawlStatus {
     /// Once the job has ended: each include or exclude glob that matched no URL, as
     /// `"exclude glob 'x' matched no URL"` (a likely typo, not an error). Empty while it runs.
     pub warnings: Vec<String>,
+    /// The URLs skipped or failed so far, each with its reason (at most
+    /// [`NOT_INDEXED_LISTED`], in URL order; `pages` has the full counts).
+    pub not_indexed: Vec<NotIndexed>,
 }
+
+/// How many skipped or failed URLs a job's status lists.
+pub const NOT_INDEXED_LISTED: u32 = 100;
 
 /// The answer of `GET /api/crawls`.
 #[derive(Debug, Serialize)]
@@ -251,7 +258,8 @@ pub async fn status<P: Platform>(platform: &P, id: &str) -> Result<Response, Api
     match platform.store().job(id).await? {
         Some(job) => {
             let warnings = warnings(platform, &job).await?;
-            Ok(json_response(StatusCode::OK, &CrawlStatus { job, warnings }))
+            let not_indexed = platform.store().not_indexed(&job.id, NOT_INDEXED_LISTED).await?;
+            Ok(json_response(StatusCode::OK, &CrawlStatus { job, warnings, not_indexed }))
         }
         None => Err(ApiError::not_found(format!("no crawl with id {id}"))),
     }

@@ -229,6 +229,17 @@ fn index(args: &[String]) -> Result<(), String> {
         for warning in crawl::warnings(&native, &status).await.map_err(|e| e.to_string())? {
             eprintln!("warning: {warning}");
         }
+        // Nothing is left out silently: every page not indexed, with why.
+        const LISTED: u32 = 20;
+        let not_indexed =
+            native.store().not_indexed(&job.id, LISTED).await.map_err(|e| e.to_string())?;
+        for page in &not_indexed {
+            eprintln!("{}: {} ({})", page.state, page.url, page.reason);
+        }
+        let unlisted = (pages.skipped + pages.failed).saturating_sub(not_indexed.len() as u64);
+        if unlisted > 0 {
+            eprintln!("… and {unlisted} more not indexed");
+        }
         Ok(())
     })
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn fixture_site() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/site").canonicalize().unwrap()
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../tests/fixtures/site")
+        .canonicalize()
+        .unwrap()
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -209,6 +212,36 @@ fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
         ],
         "{stderr}"
     );
+}
+
+#[test]
+fn pages_left_out_are_listed_with_their_reasons() {
+    let site = temp_db("left-out-site").with_file_name("left-out");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        r#"<html><body><main><h1>Start</h1><p>Two pages are linked from here.</p>
+        <a href="picture.html">Picture</a> <a href="private.html">Private</a></main></body></html>"#,
+    )
+    .unwrap();
+    std::fs::write(site.join("picture.html"), r#"<html><body><img src="a.png"></body></html>"#)
+        .unwrap();
+    std::fs::write(
+        site.join("private.html"),
+        r#"<html><head><meta name="robots" content="noindex"></head><body><p>Hidden words.</p>
+        </body></html>"#,
+    )
+    .unwrap();
+    let db = temp_db("left-out");
+    let (ok, _, stderr) =
+        docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 1 pages (0 unchanged, 2 skipped, 0 failed)"), "{stderr}");
+    let listed: Vec<&str> = stderr.lines().filter(|l| l.starts_with("skipped: ")).collect();
+    assert_eq!(listed.len(), 2, "{stderr}");
+    assert!(listed[0].ends_with("/picture.html (no text content)"), "{stderr}");
+    assert!(listed[1].contains("/private.html ("), "{stderr}");
+    assert!(listed[1].contains("noindex"), "{stderr}");
 }
 
 #[test]

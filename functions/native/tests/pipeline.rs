@@ -15,7 +15,7 @@ use docent_functions::Platform;
 use docent_store::api::{CrawlStore, DocumentStore};
 
 fn site_url(path: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../../tests/fixtures/site")
         .canonicalize()
         .unwrap();

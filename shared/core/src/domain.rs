@@ -196,6 +196,16 @@ pub struct DeadLetter {
     pub at: String,
 }
 
+/// A URL of a job that was skipped or failed, and why: nothing is dropped without a word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct NotIndexed {
+    pub url: String,
+    /// `skipped` (robots.txt, noindex, not HTML, no text content, out of scope…) or `failed`.
+    pub state: String,
+    pub reason: String,
+}
+
 /// The state of one URL within one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlState {

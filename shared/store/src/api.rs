@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
-    CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, UrlOutcome,
-    UrlState,
+    CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, IndexedDocument, NewCrawlJob, NotIndexed,
+    UrlOutcome, UrlState,
 };
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::{PortError, PortResult};
@@ -44,6 +44,8 @@ pub trait CrawlStore {
     /// Adds `matched` to the globs of `job` known to have matched a URL. A set union, so a
     /// redelivered message and concurrent consumers leave it exact.
     async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()>;
+    /// Up to `limit` URLs of `job` that were skipped or failed, with their reasons, in URL order.
+    async fn not_indexed(&self, job_id: &str, limit: u32) -> PortResult<Vec<NotIndexed>>;
     /// The globs of `job` that matched a URL so far.
     async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches>;
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool>;

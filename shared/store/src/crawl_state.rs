@@ -6,8 +6,8 @@ use crate::rows::{decode, decode_first, single_int, single_text, Columns, FromRo
 use crate::SqlStore;
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
-    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, PageCounts,
-    Priority, UrlOutcome, UrlState,
+    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed,
+    PageCounts, Priority, UrlOutcome, UrlState,
 };
 use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, Statement};
 
@@ -40,6 +40,17 @@ impl FromRow for CrawlJob {
 /// the report needs no schema change; the set is a bit mask that SQL can OR in place.
 fn glob_matches_key(job_id: &str) -> String {
     format!("crawl_glob_matches:{job_id}")
+}
+
+impl FromRow for NotIndexed {
+    const COLUMNS: &'static str = "url, state, detail";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(NotIndexed {
+            url: row.text("url")?,
+            state: row.text("state")?,
+            reason: row.opt_text("detail")?.unwrap_or_default(),
+        })
+    }
 }
 
 /// How many of a job's URLs are in one state, and how many of those were fetched.
@@ -425,6 +436,20 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             vec![glob_matches_key(job_id).into(), matched.bits().into()],
         );
         self.db.batch(std::slice::from_ref(&statement)).await.map(|_| ())
+    }
+
+    async fn not_indexed(&self, job_id: &str, limit: u32) -> PortResult<Vec<NotIndexed>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM crawl_urls
+                     WHERE job_id = ?1 AND state IN ('skipped', 'failed') ORDER BY url LIMIT ?2",
+                    NotIndexed::COLUMNS
+                ),
+                vec![job_id.into(), u64::from(limit).into()],
+            )
+            .await?;
+        decode(&rows)
     }
 
     async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches> {

@@ -225,7 +225,10 @@ mod tests {
     fn every_migration_file_is_listed_in_order() {
         for (dialect, listed) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)]
         {
-            let dir = format!("{}/../../infra/{dialect}/migrations", env!("CARGO_MANIFEST_DIR"));
+            let dir = format!(
+                "{}/../../infra/{dialect}/migrations",
+                std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+            );
             let mut files: Vec<String> = std::fs::read_dir(&dir)
                 .unwrap()
                 .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

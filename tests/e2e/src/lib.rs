@@ -13,8 +13,14 @@ use std::time::{Duration, Instant};
 
 pub mod fake_llm;
 
+/// The checkout the tests run in. Read at run time (cargo sets `CARGO_MANIFEST_DIR` for the test
+/// process), not with `env!`: the target directory is shared between checkouts, and a library
+/// compiled in another one would still carry that checkout's path.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 pub fn free_port() -> u16 {

@@ -3,7 +3,9 @@
 use super::store::{VectorizeIndex, VectorizeStore};
 use crate::api::{AnswerStore, CrawlStore, TicketStore, TicketUpdate};
 use docent_core::crawl::globs::GlobMatches;
-use docent_core::domain::{CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, UrlOutcome, UrlState};
+use docent_core::domain::{
+    CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, NotIndexed, UrlOutcome, UrlState,
+};
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::{PortResult, SqlDatabase};
 
@@ -61,6 +63,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     }
     async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
         self.sql().dead_letter(message, now_ms).await
+    }
+    async fn not_indexed(&self, job_id: &str, limit: u32) -> PortResult<Vec<NotIndexed>> {
+        self.sql().not_indexed(job_id, limit).await
     }
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {
         self.sql().dead_letters(limit).await

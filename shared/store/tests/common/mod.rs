@@ -71,7 +71,7 @@ pub fn index_fixture_site(store: &SqlStore<Database>) {
         allow_private_hosts: true,
         chunking: config.chunking,
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../../tests/fixtures/site")
         .canonicalize()
         .unwrap();
