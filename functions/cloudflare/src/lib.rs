@@ -560,8 +560,10 @@ async fn fetch(
             return error_response(status, code, &message);
         }
     };
-    let mut builder =
-        http::Request::builder().method(request.method().as_ref()).uri(request.url()?.as_str());
+    // The method as sent: worker's `Method` reads any method it does not know as GET, which would
+    // answer `QUERY /api/search` as a search instead of 405.
+    let method = request.inner().method();
+    let mut builder = http::Request::builder().method(method.as_str()).uri(request.url()?.as_str());
     for (name, value) in request.headers().entries() {
         builder = builder.header(name, value);
     }

@@ -517,6 +517,10 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     let wrong_method = request("PUT", &crawls, &[ADMIN, JSON], Some("{}"));
     assert_error(&wrong_method, 405, "method_not_allowed", "wrong method");
     assert_eq!(wrong_method.headers.get("allow").map(String::as_str), Some("POST, GET"));
+    // A method the platform does not know is not taken for GET.
+    let unknown_method = request("QUERY", &docent.url("/api/search?q=install"), &[], None);
+    assert_error(&unknown_method, 405, "method_not_allowed", "unknown method");
+    assert_eq!(unknown_method.headers.get("allow").map(String::as_str), Some("GET"));
     assert_error(
         &request("GET", &docent.url("/api/search"), &[], None),
         400,
