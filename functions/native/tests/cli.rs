@@ -146,6 +146,14 @@ fn book_site(name: &str) -> PathBuf {
     root
 }
 
+/// `docent index SITE --db DB ARGS...`: whether it succeeded, and its stderr.
+fn index(site: &Path, db: &Path, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, _, stderr) = docent(&all, "");
+    (ok, stderr)
+}
+
 #[test]
 fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
     let site = book_site("book-all");
@@ -159,17 +167,7 @@ fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
     );
 
     let db = temp_db("book-exclude");
-    let (ok, _, stderr) = docent(
-        &[
-            "index",
-            site.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--exclude",
-            "bookindex.html",
-        ],
-        "",
-    );
+    let (ok, stderr) = index(&site, &db, &["--exclude", "bookindex.html"]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 3 pages"), "{stderr}");
     assert!(!stderr.contains("warning"), "the glob matched, so nothing is reported: {stderr}");
@@ -183,22 +181,11 @@ fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
 fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
     let site = book_site("book-typo");
     let db = temp_db("book-typo");
-    let (ok, _, stderr) = docent(
-        &[
-            "index",
-            site.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--exclude",
-            "bookindex.htm",
-            "--exclude",
-            "tutorial/",
-            "--include",
-            "sql/**",
-            "--include",
-            "reference/**",
-        ],
-        "",
+    let globs = ["--exclude", "bookindex.htm", "--exclude", "tutorial/"];
+    let (ok, stderr) = index(
+        &site,
+        &db,
+        &[&globs[..], &["--include", "sql/**", "--include", "reference/**"]].concat(),
     );
     assert!(ok, "a warning is not an error: {stderr}");
     // The start page, and sql/select.html; the back-of-book index is kept out by the includes.
