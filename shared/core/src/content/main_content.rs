@@ -259,7 +259,8 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
             Token::Start { name, self_closing, .. } => {
                 close_implied(&mut elements, &mut open, name, i);
                 let parent = open.last().map(|(index, _)| *index);
-                let inherited_invisible = parent.is_some_and(|p| elements[p].invisible);
+                let invisible =
+                    parent.is_some_and(|p| elements[p].invisible) || is_invisible(token, name);
                 elements.push(Element {
                     start: i,
                     end: i + 1,
@@ -268,13 +269,11 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     chars: 0,
                     link_chars: 0,
                     weight: 0.0,
-                    invisible: inherited_invisible || is_invisible(token, name),
+                    invisible,
                     signal: furniture_signal(token, name),
                     semantic_root: is_semantic_root(token, name),
                     holds_main_heading: false,
-                    h1s: usize::from(
-                        name == "h1" && !inherited_invisible && !is_invisible(token, name),
-                    ),
+                    h1s: usize::from(name == "h1" && !invisible),
                 });
                 if !*self_closing && !VOID.contains(&name.as_str()) {
                     open.push((elements.len() - 1, name.as_str()));
@@ -347,17 +346,22 @@ fn close_implied(elements: &mut [Element], open: &mut Vec<(usize, &str)>, name: 
     }
 }
 
-fn class_words<'t>(token: &'t Token<'_>) -> impl Iterator<Item = String> + 't {
-    token.attr("class").unwrap_or("").split_ascii_whitespace().flat_map(|class| {
-        let lower = class.to_ascii_lowercase();
-        let whole = lower.clone();
-        let words: Vec<String> = lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
-        std::iter::once(whole).chain(words)
+/// Whether a class of the element has a word (split at anything but letters and digits) in
+/// `words`, compared without regard to case.
+fn has_class_word(token: &Token<'_>, words: &[&str]) -> bool {
+    let classes = token.attr("class").unwrap_or("").split_ascii_whitespace();
+    classes.flat_map(|class| class.split(|c: char| !c.is_ascii_alphanumeric())).any(|word| {
+        !word.is_empty() && words.iter().any(|listed| listed.eq_ignore_ascii_case(word))
     })
+}
+
+fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {
+    let mut own = token.attr("class").unwrap_or("").split_ascii_whitespace();
+    own.any(|class| classes.iter().any(|listed| listed.eq_ignore_ascii_case(class)))
+}
+
+fn attr_is_one_of(token: &Token<'_>, attr: &str, values: &[&str]) -> bool {
+    token.attr(attr).is_some_and(|v| values.iter().any(|listed| listed.eq_ignore_ascii_case(v)))
 }
 
 fn is_invisible(token: &Token<'_>, name: &str) -> bool {
@@ -367,26 +371,18 @@ fn is_invisible(token: &Token<'_>, name: &str) -> bool {
         || token
             .attr("style")
             .is_some_and(|s| s.replace(' ', "").to_ascii_lowercase().contains("display:none"))
-        || token
-            .attr("class")
-            .unwrap_or("")
-            .split_ascii_whitespace()
-            .any(|c| SCREEN_READER_ONLY.contains(&c.to_ascii_lowercase().as_str()))
+        || has_class(token, &SCREEN_READER_ONLY)
 }
 
 fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
     const LANDMARK_ROLES: [&str; 7] =
         ["navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar"];
-    let role = token.attr("role").unwrap_or("").to_ascii_lowercase();
     if matches!(name, "nav" | "aside" | "footer" | "menu")
-        || LANDMARK_ROLES.contains(&role.as_str())
+        || attr_is_one_of(token, "role", &LANDMARK_ROLES)
     {
         return Furniture::Landmark;
     }
-    let id = token.attr("id").unwrap_or("").to_ascii_lowercase();
-    if FURNITURE_IDS.contains(&id.as_str())
-        || class_words(token).any(|w| FURNITURE_WORDS.contains(&w.as_str()))
-    {
+    if attr_is_one_of(token, "id", &FURNITURE_IDS) || has_class_word(token, &FURNITURE_WORDS) {
         return Furniture::Name;
     }
     Furniture::None
@@ -404,7 +400,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
     let mut own_chars = vec![0usize; elements.len()];
     let mut own_links = vec![0usize; elements.len()];
-    let mut own_sentences = vec![0usize; elements.len()];
+    let mut own_punctuation = vec![0usize; elements.len()];
     let mut open: Vec<usize> = vec![0];
     let mut links_open = 0usize;
     let mut next = 1usize;
@@ -435,7 +431,8 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                 if links_open > 0 {
                     own_links[holder] += chars;
                 }
-                own_sentences[holder] += text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
+                own_punctuation[holder] +=
+                    text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
             }
             _ => {}
         }
@@ -444,12 +441,12 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // come after their parents).
     let mut block_chars = vec![0usize; elements.len()];
     let mut block_links = vec![0usize; elements.len()];
-    let mut block_sentences = vec![0usize; elements.len()];
+    let mut block_punctuation = vec![0usize; elements.len()];
     for index in 0..elements.len() {
         let block = block_of(tokens, elements, index);
         block_chars[block] += own_chars[index];
         block_links[block] += own_links[index];
-        block_sentences[block] += own_sentences[index];
+        block_punctuation[block] += own_punctuation[index];
     }
     for index in (0..elements.len()).rev() {
         let element = &mut elements[index];
@@ -457,7 +454,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         element.link_chars += own_links[index];
         let name = name_of(tokens, index, element);
         let weight =
-            block_weight(name, block_chars[index], block_links[index], block_sentences[index]);
+            block_weight(name, block_chars[index], block_links[index], block_punctuation[index]);
         element.weight += weight;
         // Prose inside furniture (reader comments, an "about" box) is the furniture's own: it
         // counts for the element itself but only a little for the elements around it, so that
