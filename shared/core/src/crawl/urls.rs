@@ -154,25 +154,26 @@ impl UrlFilter {
     /// [`GlobMatches`] says), so a crawl can report the globs that never matched.
     pub fn admits(&self, scope: &Scope, url: &Url, matched: &mut GlobMatches) -> bool {
         let target = GlobTarget::new(url.as_str(), scope.path_from_start(url));
-        // Once the verdict is known, a glob is still tried if it has not matched yet: the report
-        // needs it, and the globs already seen to match cost nothing more.
-        let mut excluded = false;
-        for (i, glob) in self.exclude.iter().enumerate() {
-            let index = self.include.len() + i;
-            if !(excluded && matched.contains(index)) && glob.matches(&target) {
-                excluded = true;
-                matched.insert(index);
-            }
-        }
-        let mut included = self.include.is_empty();
-        for (index, glob) in self.include.iter().enumerate() {
-            if !(included && matched.contains(index)) && glob.matches(&target) {
-                included = true;
-                matched.insert(index);
-            }
-        }
+        let excluded = any_match(&self.exclude, self.include.len(), &target, matched);
+        let included = any_match(&self.include, 0, &target, matched) || self.include.is_empty();
         included && !excluded
     }
+}
+
+/// Whether any of `globs` matches `target`, recording each match as glob `first + i`. Once one
+/// matched, the rest are still tried if they have not matched yet: the report needs them, and
+/// the globs already seen to match cost nothing more.
+fn any_match(
+    globs: &[Glob], first: usize, target: &GlobTarget<'_>, matched: &mut GlobMatches,
+) -> bool {
+    let mut any = false;
+    for (i, glob) in globs.iter().enumerate() {
+        if !(any && matched.contains(first + i)) && glob.matches(target) {
+            any = true;
+            matched.insert(first + i);
+        }
+    }
+    any
 }
 
 #[cfg(test)]
