@@ -58,11 +58,18 @@ pub struct Discovery {
 }
 
 fn finished(state: UrlState, fetched: bool, detail: impl Into<Option<String>>) -> PageDecision {
+    finished_with(state, fetched, detail, Discovery::default())
+}
+
+/// A page that changes nothing in the index, with what was discovered through it.
+fn finished_with(
+    state: UrlState, fetched: bool, detail: impl Into<Option<String>>, discovery: Discovery,
+) -> PageDecision {
     PageDecision::Finished {
         outcome: UrlOutcome { state, fetched, detail: detail.into() },
         change: IndexChange::None,
-        discovered: Vec::new(),
-        glob_matches: GlobMatches::default(),
+        discovered: discovery.messages,
+        glob_matches: discovery.glob_matches,
     }
 }
 
@@ -96,12 +103,7 @@ pub fn not_modified(
     } else {
         UrlState::Unchanged
     };
-    PageDecision::Finished {
-        outcome: UrlOutcome { state, fetched, detail: None },
-        change: IndexChange::None,
-        discovered: discovered.messages,
-        glob_matches: discovered.glob_matches,
-    }
+    finished_with(state, fetched, None, discovered)
 }
 
 /// A 3xx answer: the target is queued as a URL of its own (at the same depth), so every document is
@@ -135,28 +137,21 @@ fn redirected(
         if !scope.contains(&target) || (!settings.allow_private_hosts && is_private_host(&target)) {
             finished(UrlState::Skipped, true, format!("redirected out of scope to {target}"))
         } else if !filter.admits(&scope, &target, &mut glob_matches) {
-            let mut skipped = finished(
+            finished_with(
                 UrlState::Skipped,
                 true,
                 format!("redirected to {target}, which the crawl's filters exclude"),
-            );
-            if let PageDecision::Finished { glob_matches: matched, .. } = &mut skipped {
-                *matched = glob_matches;
-            }
-            skipped
+                Discovery { messages: Vec::new(), glob_matches },
+            )
         } else {
             let mut next = CrawlMessage::new(&job.id, target.as_str(), message.depth, job.priority);
             next.redirects = message.redirects + 1;
-            PageDecision::Finished {
-                outcome: UrlOutcome {
-                    state: UrlState::Skipped,
-                    fetched: true,
-                    detail: Some(format!("redirected to {target}")),
-                },
-                change: IndexChange::None,
-                discovered: vec![next],
-                glob_matches,
-            }
+            finished_with(
+                UrlState::Skipped,
+                true,
+                format!("redirected to {target}"),
+                Discovery { messages: vec![next], glob_matches },
+            )
         }
     };
     // Only a permanent move takes the page out: a temporary redirect (a maintenance or login page)
@@ -276,41 +271,19 @@ pub fn decide(
                 discovery.messages.push(listed);
             }
         }
-        return PageDecision::Finished {
-            outcome: UrlOutcome {
-                state: UrlState::Skipped,
-                fetched: true,
-                detail: Some(format!("duplicate of {canonical}")),
-            },
-            change: IndexChange::None,
-            discovered: discovery.messages,
-            glob_matches: discovery.glob_matches,
-        };
+        return finished_with(
+            UrlState::Skipped,
+            true,
+            format!("duplicate of {canonical}"),
+            discovery,
+        );
     }
     if robots.noindex {
-        return PageDecision::Finished {
-            outcome: UrlOutcome {
-                state: UrlState::Skipped,
-                fetched: true,
-                detail: Some("noindex".into()),
-            },
-            change: IndexChange::None,
-            discovered: discovery.messages,
-            glob_matches: discovery.glob_matches,
-        };
+        return finished_with(UrlState::Skipped, true, "noindex".to_string(), discovery);
     }
     let chunks = chunk_blocks(&blocks, settings.chunking);
     if chunks.is_empty() {
-        return PageDecision::Finished {
-            outcome: UrlOutcome {
-                state: UrlState::Skipped,
-                fetched: true,
-                detail: Some("no text content".into()),
-            },
-            change: IndexChange::None,
-            discovered: discovery.messages,
-            glob_matches: discovery.glob_matches,
-        };
+        return finished_with(UrlState::Skipped, true, "no text content".to_string(), discovery);
     }
     let page_url = final_url.to_string();
     let page_key = url_key(&page_url);
@@ -324,12 +297,7 @@ pub fn decide(
         } else {
             UrlState::Unchanged
         };
-        return PageDecision::Finished {
-            outcome: UrlOutcome { state, fetched: true, detail: None },
-            change: IndexChange::None,
-            discovered: discovery.messages,
-            glob_matches: discovery.glob_matches,
-        };
+        return finished_with(state, true, None, discovery);
     }
     let out_links = links.iter().filter_map(|href| resolve_link(&base, href)).map(String::from);
     let mut stored_links: Vec<String> = Vec::new();

@@ -24,6 +24,19 @@ fn message(url: &str, depth: u32) -> CrawlMessage {
     CrawlMessage::new("job1", url, depth, Priority::Normal)
 }
 
+/// What the store keeps of a page indexed (content hash "h", no job) at `indexed_at_ms`.
+fn stored(links: &[&str], indexed_at_ms: u64) -> DocumentMeta {
+    DocumentMeta {
+        content_hash: "h".into(),
+        etag: None,
+        last_modified: None,
+        job_id: None,
+        links: links.iter().map(|l| l.to_string()).collect(),
+        indexed_at_ms,
+        links_capped: false,
+    }
+}
+
 fn html_response(url: &str, status: u16, body: &str) -> FetchResponse {
     FetchResponse {
         status,
@@ -122,15 +135,7 @@ fn same_content_is_unchanged_or_indexed_on_redelivery() {
 #[test]
 fn status_codes() {
     let url = "http://127.0.0.1:9000/docs/x.html";
-    let meta = DocumentMeta {
-        content_hash: "h".into(),
-        etag: None,
-        last_modified: None,
-        job_id: None,
-        links: vec!["http://127.0.0.1:9000/docs/y.html".into()],
-        indexed_at_ms: 0,
-        links_capped: false,
-    };
+    let meta = stored(&["http://127.0.0.1:9000/docs/y.html"], 0);
     let decide_status =
         |status, previous: Option<&DocumentMeta>| decide_html(url, 0, (status, ""), previous, 0);
     assert!(matches!(decide_status(503, None), PageDecision::Retry { retry_after: None, .. }));
@@ -216,15 +221,7 @@ fn redirect_targets_are_crawled_as_urls_of_their_own() {
         assert_eq!(discovered, vec![target], "same depth, one hop more");
     }
     // A page that now redirects leaves the index (its content lives at the target).
-    let meta = DocumentMeta {
-        content_hash: "h".into(),
-        etag: None,
-        last_modified: None,
-        job_id: None,
-        links: vec![],
-        indexed_at_ms: 0,
-        links_capped: false,
-    };
+    let meta = stored(&[], 0);
     let change_after = |status: u16, location: &str| {
         let response = redirect(url, status, Some(location));
         match decide(&job(), &message(url, 0), &response, Some(&meta), &settings(), 0) {
@@ -283,15 +280,7 @@ fn redirects_that_lead_nowhere_end() {
 
 #[test]
 fn a_sitemap_lastmod_older_than_the_index_skips_the_fetch() {
-    let meta = DocumentMeta {
-        content_hash: "h".into(),
-        etag: None,
-        last_modified: None,
-        job_id: None,
-        links: vec!["http://127.0.0.1:9000/docs/y.html".into()],
-        indexed_at_ms: 5_000,
-        links_capped: false,
-    };
+    let meta = stored(&["http://127.0.0.1:9000/docs/y.html"], 5_000);
     let mut listed = message("http://127.0.0.1:9000/docs/x.html", 1);
     assert!(!unchanged_since_lastmod(&listed, Some(&meta)), "no lastmod: fetch");
     listed.lastmod_ms = Some(5_000);
