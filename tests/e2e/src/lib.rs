@@ -378,44 +378,66 @@ impl Docent {
                 .expect("run build-worker.sh");
             assert!(status.success(), "building the Worker failed");
         }
-        let port = free_port();
-        let log_path = state.path.with_extension("log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let mut command = Command::new(root.join("infra/scripts/dev.sh"));
-        command
-            .env("PORT", port.to_string())
-            .env("DOCENT_STATE_DIR", &state.path)
-            .env("DOCENT_SKIP_BUILD", "1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        for (k, v) in extra_env {
-            command.env(k, v);
+        // free_port's port was free when asked, but another process may bind it before wrangler
+        // does: then wrangler exits with "Address already in use" and a new port is tried.
+        const PORT_TRIES: usize = 3;
+        let timeout = Duration::from_secs(90);
+        let (mut state, mut exclusive) = (state, exclusive);
+        for attempt in 1..=PORT_TRIES {
+            let port = free_port();
+            let log_path = state.path.with_extension("log");
+            let log = std::fs::File::create(&log_path).expect("log file");
+            let mut command = Command::new(root.join("infra/scripts/dev.sh"));
+            command
+                .env("PORT", port.to_string())
+                .env("DOCENT_STATE_DIR", &state.path)
+                .env("DOCENT_SKIP_BUILD", "1")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+            for (k, v) in extra_env {
+                command.env(k, v);
+            }
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            let child = command.spawn().expect("start dev.sh");
+            let mut docent = Docent {
+                base: format!("http://127.0.0.1:{port}"),
+                child,
+                _state: state,
+                log_path,
+                exclusive: Some(exclusive),
+            };
+            match docent.wait_ready(timeout) {
+                Ok(()) => return docent,
+                Err(log) if attempt < PORT_TRIES && log.contains("Address already in use") => {
+                    docent.stop();
+                    state = std::mem::replace(&mut docent._state, TempDir { path: PathBuf::new() });
+                    exclusive =
+                        docent.exclusive.take().expect("a starting instance holds the lock");
+                }
+                Err(log) => {
+                    panic!("Docent did not answer /healthz within {timeout:?}; log:\n{log}")
+                }
+            }
         }
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().expect("start dev.sh");
-        let docent = Docent {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            _state: state,
-            log_path,
-            exclusive: Some(exclusive),
-        };
-        docent.wait_ready(Duration::from_secs(90));
-        docent
+        unreachable!("the last try panics or returns")
     }
 
-    fn wait_ready(&self, timeout: Duration) {
+    /// Waits until `/healthz` answers 200; the log if the runtime exits first or time runs out.
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Ok(response) = client().get(&format!("{}/healthz", self.base)).call() {
                 if response.status() == 200 {
-                    return;
+                    return Ok(());
                 }
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(self.log());
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        panic!("Docent did not answer /healthz within {timeout:?}; log:\n{}", self.log());
+        Err(self.log())
     }
 
     pub fn log(&self) -> String {
