@@ -8,10 +8,11 @@ use docent_core::config::{Reranker, RerankerKind};
 use docent_core::domain::sha256_hex;
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
+use docent_core::retrieval::pages::{rank_pages, CANDIDATES};
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
 use docent_core::retrieval::search::{
-    dedupe_by_section, query_terms, reciprocal_rank_fusion, snippet, SearchHit,
+    query_terms, reciprocal_rank_fusion, snippet, SearchHit, SectionLink,
 };
 use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
 
@@ -29,8 +30,6 @@ pub const MAX_K: u32 = 50;
 pub const DEFAULT_K: u32 = 10;
 /// The longest `prefix`.
 pub const MAX_PREFIX_CHARS: usize = 2_000;
-/// Candidates fetched per requested result, so de-duplication by section still fills the page.
-const OVERFETCH: u32 = 3;
 
 /// How a search ranks, and where it looks.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +45,7 @@ impl SearchOptions<'_> {
     }
 }
 
-/// Ranks chunks for `query`, best first, at most one per page section: lexical (FTS5 BM25 with
+/// Ranks pages for `query`, best first, each as its best chunk: lexical (FTS5 BM25 with
 /// title and heading weights) and vector (nearest embeddings) rankings fused by reciprocal rank
 /// fusion, or one of them alone, as the search plan (`core::retrieval::plan`) says.
 pub async fn retrieve<P: Platform>(
@@ -55,7 +54,7 @@ pub async fn retrieve<P: Platform>(
     let store = platform.store();
     let config = platform.config();
     let terms = query_terms(query);
-    let candidates = k * OVERFETCH;
+    let candidates = CANDIDATES;
     let plan = SearchPlan::new(&SearchInputs {
         mode: options.mode,
         embedder: Embedder::of(&config.embeddings),
@@ -125,11 +124,12 @@ pub async fn retrieve<P: Platform>(
     Ok(finish(platform, query, ranked, k).await)
 }
 
-/// One result per page section, reranked if a reranker is configured, `k` at most.
+/// One result per page, weighed by what kind of page it is (`core::retrieval::pages`), reranked if a
+/// reranker is configured, `k` at most.
 async fn finish<P: Platform>(
     platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32,
 ) -> Vec<SearchHit> {
-    let mut hits = dedupe_by_section(ranked);
+    let mut hits = rank_pages(ranked, &query_terms(query));
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
     }
@@ -285,6 +285,8 @@ pub struct SearchResult {
     /// Higher is better; comparable within one search only.
     pub score: f64,
     pub chunk_id: String,
+    /// The page's other sections that matched, best first: each page is one result.
+    pub more: Vec<SectionLink>,
 }
 
 /// The answer of `GET /api/search`.
@@ -382,6 +384,7 @@ pub async fn search_results<P: Platform>(
             heading: hit.heading,
             score: (hit.score * 1000.0).round() / 1000.0,
             chunk_id: hit.chunk_id,
+            more: hit.more,
         })
         .collect())
 }

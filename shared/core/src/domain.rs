@@ -281,7 +281,20 @@ pub struct IndexedDocument {
     pub links: Vec<String>,
     /// `links` stops short of the page's links (the count or size cap).
     pub links_capped: bool,
+    pub signals: PageSignals,
     pub chunks: Vec<IndexedChunk>,
+}
+
+/// What kind of page this is, measured on its extracted content, for ranking: a page that exists to
+/// point at others (a table of contents, an index) or a listing of source code matches many
+/// queries' words without being what they ask for. Whole percentages, so a document compares and
+/// stores exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageSignals {
+    /// Share of the content's text in link entries (see `ExtractedPage::link_list_share`).
+    pub link_list_percent: u8,
+    /// Share of the content's words inside code blocks.
+    pub code_text_percent: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

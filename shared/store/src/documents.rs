@@ -8,7 +8,7 @@ use crate::rows::{
 use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
 use crate::SqlStore;
-use docent_core::domain::{DocumentMeta, IndexedDocument};
+use docent_core::domain::{DocumentMeta, IndexedDocument, PageSignals};
 use docent_core::ports::{
     PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
 };
@@ -64,12 +64,13 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         let mut statements = vec![
             Statement::new("DELETE FROM chunks WHERE url_key = ?1", vec![doc.url_key.as_str().into()]),
             Statement::new(
-                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links, links_capped)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                "INSERT INTO documents (url_key, url, title, lang, content_hash, etag, last_modified, job_id, indexed_at, links, links_capped, link_list_percent, code_text_percent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (url_key) DO UPDATE SET url = excluded.url, title = excluded.title, lang = excluded.lang,
                    content_hash = excluded.content_hash, etag = excluded.etag, last_modified = excluded.last_modified,
                    job_id = excluded.job_id, indexed_at = excluded.indexed_at, links = excluded.links,
-                   links_capped = excluded.links_capped",
+                   links_capped = excluded.links_capped, link_list_percent = excluded.link_list_percent,
+                   code_text_percent = excluded.code_text_percent",
                 vec![
                     doc.url_key.as_str().into(),
                     doc.url.as_str().into(),
@@ -82,6 +83,8 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                     doc.indexed_at_ms.into(),
                     serde_json::to_string(&doc.links).unwrap_or_else(|_| "[]".into()).into(),
                     u64::from(doc.links_capped).into(),
+                    u64::from(doc.signals.link_list_percent).into(),
+                    u64::from(doc.signals.code_text_percent).into(),
                 ],
             ),
         ];
@@ -195,7 +198,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 let (t, h, b) = BM25_WEIGHTS;
                 let sql = format!(
                     "SELECT {columns}, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
-                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
                      WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
                 );
                 // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
@@ -204,7 +207,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             SqlDialect::Postgres => {
                 let sql = format!(
                     "WITH {POSTGRES_BM25}
-                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id
+                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id {PAGE_OF_CHUNK}
                      ORDER BY scored.score DESC, c.id LIMIT ?2"
                 );
                 (sql, tsquery_words(terms), 1.0)
@@ -222,8 +225,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         // D1 binds at most 100 parameters per statement.
         for group in ids.chunks(90) {
             let marks = (1..=group.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sql =
-                format!("SELECT {} FROM chunks c WHERE c.id IN ({marks})", SearchHit::COLUMNS);
+            let sql = format!(
+                "SELECT {} FROM chunks c {PAGE_OF_CHUNK} WHERE c.id IN ({marks})",
+                SearchHit::COLUMNS
+            );
             let rows =
                 self.query(&sql, group.iter().map(|id| id.as_str().into()).collect()).await?;
             hits.extend(decode::<SearchHit>(&rows)?);
@@ -265,10 +270,16 @@ impl FromRow for DocumentMeta {
     }
 }
 
-/// A chunk as search returns it (`c` is the chunks table), with a score of 0.
+/// The join that [`SearchHit::COLUMNS`] needs after the chunks table `c`: its page, `d`.
+pub(crate) const PAGE_OF_CHUNK: &str = "JOIN documents d ON d.url_key = c.url_key";
+
+/// A chunk as search returns it, with its page's ranking signals (see [`PAGE_OF_CHUNK`]), with a
+/// score of 0.
 impl FromRow for SearchHit {
-    const COLUMNS: &'static str = "c.id, c.url, c.title, c.heading, c.text";
+    const COLUMNS: &'static str =
+        "c.id, c.url, c.title, c.heading, c.text, d.link_list_percent, d.code_text_percent";
     fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        let percent = |name| row.int(name).map(|p| p.min(100) as u8);
         Ok(SearchHit {
             chunk_id: row.text("id")?,
             url: row.text("url")?,
@@ -276,6 +287,11 @@ impl FromRow for SearchHit {
             heading: row.text("heading")?,
             text: row.text("text")?,
             score: 0.0,
+            page: PageSignals {
+                link_list_percent: percent("link_list_percent")?,
+                code_text_percent: percent("code_text_percent")?,
+            },
+            more: Vec::new(),
         })
     }
 }

@@ -37,10 +37,12 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0004_crawl_url_due_at",
     "0005_document_links_capped",
     "0006_feedback_and_usage",
+    "0007_document_page_signals",
 );
 
 /// The Postgres schema, in order. Append only.
-pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres": "0001_init");
+pub const POSTGRES_MIGRATIONS: &[Migration] =
+    migrations!("postgres": "0001_init", "0002_document_page_signals");
 
 /// The table of applied migrations, the same on both dialects.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS docent_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

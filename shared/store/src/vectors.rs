@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::api::VectorStore;
-use crate::documents::{scored_hits, POSTGRES_BM25};
+use crate::documents::{scored_hits, PAGE_OF_CHUNK, POSTGRES_BM25};
 use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::IndexedDocument;
@@ -206,6 +206,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let Some(words) = tsquery_words(query.terms) else { return Ok(Vec::new()) };
         let (dimensions, model_literal) = (query.vector.len(), model_literal(query.model));
         let k = docent_core::retrieval::search::RRF_K;
+        let columns = SearchHit::COLUMNS;
         // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
         // weight / (k + index + 1).
         let sql = format!(
@@ -224,7 +225,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
                     UNION ALL
                     SELECT id, ?6::float8 / ({k} + rank) AS credit FROM vector) AS credits
                 GROUP BY id)
-             SELECT c.id, c.url, c.title, c.heading, c.text, fused.score::float8 FROM fused JOIN chunks c ON c.id = fused.id
+             SELECT {columns}, fused.score::float8 FROM fused JOIN chunks c ON c.id = fused.id {PAGE_OF_CHUNK}
              ORDER BY fused.score DESC, c.id"
         );
         let rows = self

@@ -279,10 +279,16 @@ fn declared_postgres_tables() -> Tables {
     let mut tables = Tables::new();
     for statement in statements {
         let words: Vec<&str> = statement.split_whitespace().collect();
+        if let ["ALTER", "TABLE", table, "ADD", "COLUMN", name, declared, ..] = words[..] {
+            let nullable = !statement.to_ascii_uppercase().contains("NOT NULL");
+            let column = Column { kind: kind(declared), nullable };
+            tables.get_mut(table).expect("ALTER of a declared table").insert(name.into(), column);
+            continue;
+        }
         if !matches!(words[..], ["CREATE", "TABLE", ..]) {
             assert!(
                 !statement.to_ascii_uppercase().starts_with("ALTER TABLE"),
-                "teach this parser ALTER TABLE: {statement}"
+                "teach this parser this ALTER TABLE: {statement}"
             );
             continue;
         }
@@ -363,7 +369,15 @@ fn applied_migrations_never_change() {
             "sqlite/0006_feedback_and_usage",
             "edc1d63983f393071db73313339b5a811ddbcb41382271bbca9f482d67586292",
         ),
+        (
+            "sqlite/0007_document_page_signals",
+            "7d4be0061add453f31f88b6e93856a06bb5a1571d8e0d0d09c034b877468e399",
+        ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
+        (
+            "postgres/0002_document_page_signals",
+            "7d4be0061add453f31f88b6e93856a06bb5a1571d8e0d0d09c034b877468e399",
+        ),
     ];
     let files = SQLITE_MIGRATIONS
         .iter()

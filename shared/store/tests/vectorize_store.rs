@@ -172,6 +172,7 @@ fn page(key: &str, url: &str, content: &str, vectors: &[[f32; 3]]) -> IndexedDoc
         indexed_at_ms: 1_000,
         links: vec![],
         links_capped: false,
+        signals: Default::default(),
         chunks: vectors
             .iter()
             .enumerate()

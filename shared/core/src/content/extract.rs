@@ -67,15 +67,28 @@ pub struct ExtractedPage {
     pub canonical: Option<String>,
     pub base_href: Option<String>,
     pub robots: RobotsDirectives,
-    /// Share of the content's text that is link text (near 1 for tables of contents, indexes and
-    /// link lists).
-    pub link_density: f64,
+    /// Share of the content's text in link entries: short blocks holding a link, and link text
+    /// in longer ones (near 1 for tables of contents, indexes and link lists).
+    pub link_list_share: f64,
 }
 
 impl ExtractedPage {
     /// The content as a markdown document.
     pub fn markdown(&self) -> String {
         render_markdown(&self.blocks)
+    }
+}
+
+/// The ranking signals of a page: `link_list_share` as extraction measured it (0 where the format has
+/// no links), and the share of words in code blocks.
+pub fn page_signals(blocks: &[Block], link_list_share: f64) -> crate::domain::PageSignals {
+    let words = |b: &Block| b.text.split_whitespace().count();
+    let total: usize = blocks.iter().map(words).sum();
+    let code: usize = blocks.iter().filter(|b| b.kind == BlockKind::Code).map(words).sum();
+    let percent = |share: f64| (share.clamp(0.0, 1.0) * 100.0).round() as u8;
+    crate::domain::PageSignals {
+        link_list_percent: percent(link_list_share),
+        code_text_percent: percent(code as f64 / total.max(1) as f64),
     }
 }
 
@@ -170,7 +183,7 @@ pub fn extract_html(html: &str) -> ExtractedPage {
         }
     }
     let plan = main_content::plan(&tokens);
-    page.link_density = plan.link_density;
+    page.link_list_share = plan.link_list_share;
     let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
     page.blocks = writer.run(&tokens, plan.start..plan.end, &plan.skip);
     page.title = collapse_whitespace(&title_tag);

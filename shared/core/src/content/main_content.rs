@@ -126,6 +126,9 @@ struct Element {
     /// Visible characters inside, and those inside links.
     chars: usize,
     link_chars: usize,
+    /// Visible characters in link entries: whole short blocks that hold a link (a table of
+    /// contents line, an index entry "term, Page"), and link text in longer ones.
+    link_list_chars: usize,
     /// The evidence of the text blocks inside (see [`block_weight`]).
     weight: f64,
     invisible: bool,
@@ -156,9 +159,9 @@ pub struct ContentPlan {
     pub skip: std::collections::HashMap<usize, usize>,
     /// The root's id: the first heading's anchor when it has none closer.
     pub anchor: Option<String>,
-    /// Share of the root's visible text that is link text: tables of contents and indexes are
-    /// mostly links.
-    pub link_density: f64,
+    /// Share of the root's visible text in link entries (see `Element::link_list_chars`): near 1
+    /// for tables of contents, indexes and link lists.
+    pub link_list_share: f64,
 }
 
 /// Decides the content root and what inside it is furniture.
@@ -177,7 +180,7 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             tokens[root_element.start].attr("id").filter(|id| !id.is_empty()).map(str::to_string)
         },
         skip: Default::default(),
-        link_density: ratio(root_element.link_chars, root_element.chars),
+        link_list_share: ratio(root_element.link_list_chars, root_element.chars),
     };
     let mut skipped_until = 0;
     for (index, candidate) in elements.iter().enumerate().skip(root + 1) {
@@ -246,6 +249,7 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
         parent: None,
         chars: 0,
         link_chars: 0,
+        link_list_chars: 0,
         weight: 0.0,
         invisible: false,
         signal: Furniture::None,
@@ -268,6 +272,7 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     parent,
                     chars: 0,
                     link_chars: 0,
+                    link_list_chars: 0,
                     weight: 0.0,
                     invisible,
                     signal: furniture_signal(token, name),
@@ -396,6 +401,10 @@ fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
 }
 
 /// Counts visible text into the elements and weighs each text block.
+/// The longest block that counts whole as a link entry when it holds a link: a table of contents
+/// line or an index entry with its page titles, not a paragraph that links a word.
+const SHORT_LINK_ENTRY_CHARS: usize = 120;
+
 fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
     let mut own_chars = vec![0usize; elements.len()];
@@ -452,6 +461,12 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let element = &mut elements[index];
         element.chars += own_chars[index];
         element.link_chars += own_links[index];
+        element.link_list_chars +=
+            if block_links[index] > 0 && block_chars[index] <= SHORT_LINK_ENTRY_CHARS {
+                block_chars[index]
+            } else {
+                block_links[index]
+            };
         let name = name_of(tokens, index, element);
         let weight =
             block_weight(name, block_chars[index], block_links[index], block_punctuation[index]);
@@ -470,9 +485,11 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         };
         if let Some(parent) = element.parent {
             let (chars, links, h1s) = (element.chars, element.link_chars, element.h1s);
+            let link_list = element.link_list_chars;
             let parent = &mut elements[parent];
             parent.chars += chars;
             parent.link_chars += links;
+            parent.link_list_chars += link_list;
             parent.weight += carried;
             parent.h1s += h1s;
         }

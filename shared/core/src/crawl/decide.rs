@@ -12,7 +12,7 @@ use crate::crawl::globs::GlobMatches;
 use crate::crawl::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
 use crate::domain::{
     sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument,
-    UrlOutcome, UrlState, MAX_REDIRECTS,
+    PageSignals, UrlOutcome, UrlState, MAX_REDIRECTS,
 };
 use crate::ports::FetchResponse;
 
@@ -214,7 +214,7 @@ pub fn decide(
     let mut robots =
         response.header("x-robots-tag").map(RobotsDirectives::parse).unwrap_or_default();
     let mut canonical = None;
-    let (title, lang, blocks, links, base) = match mime.as_str() {
+    let (title, lang, blocks, links, base, link_list_share) = match mime.as_str() {
         "text/html" | "application/xhtml+xml" | "" => {
             let page = extract_html(&body);
             robots.noindex |= page.robots.noindex;
@@ -225,16 +225,16 @@ pub fn decide(
                 .and_then(|b| final_url.join(b).ok())
                 .unwrap_or_else(|| final_url.clone());
             canonical = page.canonical.as_deref().and_then(|c| resolve_link(&base, c));
-            (page.title, page.lang, page.blocks, page.links, base)
+            (page.title, page.lang, page.blocks, page.links, base, page.link_list_share)
         }
         "text/markdown" | "text/x-markdown" => {
             let blocks = markdown_blocks(&body);
             let title = first_heading(&blocks).unwrap_or_else(|| final_url.to_string());
-            (title, None, blocks, Vec::new(), final_url.clone())
+            (title, None, blocks, Vec::new(), final_url.clone(), 0.0)
         }
         "text/plain" => {
             let blocks = plain_text_blocks(&body);
-            (final_url.to_string(), None, blocks, Vec::new(), final_url.clone())
+            (final_url.to_string(), None, blocks, Vec::new(), final_url.clone(), 0.0)
         }
         other => {
             return finished(
@@ -288,7 +288,13 @@ pub fn decide(
     let page_url = final_url.to_string();
     let page_key = url_key(&page_url);
     let markdown = crate::content::extract::render_markdown(&blocks);
-    let content_hash = sha256_hex(format!("{title}\n{markdown}").as_bytes());
+    let signals = crate::content::extract::page_signals(&blocks, link_list_share);
+    // The signals are in the hash so that a page measured anew (a better extractor) is stored
+    // anew, though its text is the same.
+    let PageSignals { link_list_percent, code_text_percent } = signals;
+    let content_hash = sha256_hex(
+        format!("{title}\n{markdown}\n{link_list_percent} {code_text_percent}").as_bytes(),
+    );
     if let Some(previous) = previous.filter(|p| p.content_hash == content_hash) {
         // Unchanged text costs no rewrite. A redelivered message of the job that indexed it still
         // counts as indexed, so counts stay exact under at-least-once delivery.
@@ -343,6 +349,7 @@ pub fn decide(
         indexed_at_ms: now_ms,
         links: stored_links,
         links_capped,
+        signals,
         chunks,
     };
     PageDecision::Finished {

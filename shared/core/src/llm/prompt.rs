@@ -267,6 +267,8 @@ mod tests {
             heading: "Intro".into(),
             text: text.into(),
             score: 1.0,
+            page: Default::default(),
+            more: Vec::new(),
         }
     }
 

@@ -95,6 +95,8 @@ mod tests {
             heading: String::new(),
             text: text.into(),
             score: 1.0,
+            page: Default::default(),
+            more: Vec::new(),
         }
     }
 

@@ -84,6 +84,8 @@ mod tests {
             heading: "h".into(),
             text: "t".into(),
             score: 0.1,
+            page: Default::default(),
+            more: Vec::new(),
         }
     }
 

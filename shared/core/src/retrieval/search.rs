@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::PageSignals;
+
 /// Words that carry no retrieval signal in questions ("how do I ...").
 const STOPWORDS: [&str; 64] = [
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
@@ -172,12 +174,21 @@ pub struct SearchHit {
     pub text: String,
     /// Higher is better; comparable only within one result list.
     pub score: f64,
+    /// What kind of page the chunk is on (for ranking; not part of a result).
+    #[serde(skip)]
+    pub page: PageSignals,
+    /// The page's other sections that matched, best first (see `retrieval::pages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<SectionLink>,
 }
 
-/// Keeps the best hit per (page, section) so one section cannot fill a result list with its chunks.
-pub fn dedupe_by_section(hits: Vec<SearchHit>) -> Vec<SearchHit> {
-    let mut seen = std::collections::HashSet::new();
-    hits.into_iter().filter(|h| seen.insert(h.url.clone())).collect()
+/// A section of a result's page that matched too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SectionLink {
+    /// The page URL with the section's fragment.
+    pub url: String,
+    pub heading: String,
 }
 
 #[cfg(test)]
@@ -228,20 +239,6 @@ mod tests {
         assert_eq!(snippet("Short text.", &[], 20), "Short text.");
     }
 
-    #[test]
-    fn dedupe_keeps_first_per_section() {
-        let hit = |id: &str, url: &str| SearchHit {
-            chunk_id: id.into(),
-            url: url.into(),
-            title: String::new(),
-            heading: String::new(),
-            text: String::new(),
-            score: 1.0,
-        };
-        let kept = dedupe_by_section(vec![hit("1", "u#a"), hit("2", "u#a"), hit("3", "u#b")]);
-        assert_eq!(kept.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>(), vec!["1", "3"]);
-    }
-
     fn hit(id: &str) -> SearchHit {
         SearchHit {
             chunk_id: id.into(),
@@ -250,6 +247,8 @@ mod tests {
             heading: String::new(),
             text: String::new(),
             score: 9.0,
+            page: Default::default(),
+            more: Vec::new(),
         }
     }
 

@@ -174,14 +174,14 @@ fn link_lists_beside_the_text_go_and_pages_of_links_stay() {
     for furniture in ["Home", "release\n", "ranking\n- crawl", "Copyright"] {
         assert!(!md.contains(furniture), "{furniture:?} leaked into {md:?}");
     }
-    assert!(page.link_density < 0.2, "{}", page.link_density);
+    assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
 
     let contents = r#"<body><div class="toctree-wrapper"><h1>Contents</h1><ul>
         <li><a href="intro.html">Introduction</a></li><li><a href="install.html">Installation</a></li>
         <li><a href="faq.html">Frequently asked questions</a></li></ul></div></body>"#;
     let page = extract_html(contents);
     assert!(page.markdown().contains("- Frequently asked questions"), "{:?}", page.markdown());
-    assert!(page.link_density > 0.7, "{}", page.link_density);
+    assert!(page.link_list_share > 0.7, "{}", page.link_list_share);
 }
 
 #[test]

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Ranking evaluation: Docent's search against page and chunk BM25 on sets no one here wrote.
+
+Usage:
+    python3 tests/eval/ranking.py --django DIR --postgres DIR [--docent PATH] [--work DIR]
+        [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
+
+DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
+under /usr/share/doc/*/html). The sets are built from the manuals' own author-written parts:
+
+- django-api: Sphinx `genindex.html` entries for Python objects (classes, methods, functions,
+  attributes), asked as `Class.method` / `module.function`; relevant: the pages the entry links.
+- django-concepts: `genindex.html` entries for settings, template tags and filters, signals,
+  lookups, commands and glossary terms, asked as their index text (`LOCALE_PATHS setting`).
+- django-faq: every FAQ question (an `h2`/`h3` ending in `?` under `faq/`) whose answer links a
+  reference page; relevant: the linked pages. `faq/` is left out of the indexed corpus.
+- postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
+- postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
+
+Index-term sets are samples drawn with a fixed seed; every set is cut, by the same seed, into a
+`dev` half (look at it while changing the ranking) and a `test` half (report it). Systems, all
+run here in the same invocation: Docent (`docent index`, then `docent search --jsonl --k 10` per
+mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
+own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
+
+Metrics per query, on pages (URL path without fragment, first occurrence kept): hit@5, MRR@10,
+nav@5 (a table of contents or an index among the first five pages) and distinct pages among the
+first ten results.
+"""
+
+import argparse
+import html
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bm25_baseline  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEED = 20261204
+PER_SPLIT = 150
+# The manuals' tables of contents and indexes (paths from the manual's root): pages that exist to
+# point at other pages, which a result list should not spend its top five on.
+NAV_PAGES = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.html", "index.html",
+             "_modules/index.html")
+
+
+def strip_tags(fragment):
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def page_of(href, base):
+    """`href` found in the page at `base` (a path relative to the manual), as a manual path."""
+    path = href.split("#")[0]
+    if not path or path.startswith(("http:", "https:", "mailto:")):
+        return None
+    return os.path.normpath(os.path.join(os.path.dirname(base), path)).replace(os.sep, "/")
+
+
+def django_index_sets(root):
+    text = open(os.path.join(root, "genindex.html"), encoding="utf-8").read()
+    api, concepts = {}, {}
+    parent = ""
+    # Top-level entries (indented six spaces) link directly or head a nested list of links (eight
+    # spaces): "LOCALE_PATHS" → "setting", "localize" → "template filter", "template tag".
+    for item in re.finditer(r"\n( +)<li>(.*?)(?=\n +<li>|</ul>)", text, re.S):
+        nested, body = len(item.group(1)) > 6, item.group(2)
+        if not nested:
+            parent = strip_tags(body.split("<a", 1)[0])
+        for href, label in re.findall(r'<a href="([^"]+)">(.*?)</a>', body):
+            page = page_of(href, "genindex.html")
+            fragment = href.split("#", 1)[1] if "#" in href else ""
+            label = strip_tags(label)
+            if not page or page.startswith(("faq/", "releases/")) or label.startswith("["):
+                continue
+            if fragment.startswith("django.") and "." in fragment:
+                parts = fragment.split(".")
+                api.setdefault(".".join(parts[-2:]), set()).add(page)
+            elif fragment.startswith(("std-", "term-")):
+                query = f"{parent} {label}" if nested and parent else label
+                concepts.setdefault(query, set()).add(page)
+    return api, concepts
+
+
+def django_faq_set(root):
+    questions = {}
+    faq = os.path.join(root, "faq")
+    for name in sorted(os.listdir(faq)):
+        base = f"faq/{name}"
+        text = open(os.path.join(faq, name), encoding="utf-8").read()
+        # Questions are the body's headings (those with a permalink), most ending in "?", some a
+        # statement of the trouble ("Some objects aren't appearing in the admin.").
+        sections = re.split(r"(<h[23][^>]*>(?:(?!</h[23]>).)*?headerlink.*?</h[23]>)", text, flags=re.S)
+        for heading, answer in zip(sections[1::2], sections[2::2]):
+            question = strip_tags(heading).rstrip("¶").strip()
+            pages = {
+                p
+                for p in (page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
+                if p and not p.startswith("faq/") and p.endswith(".html")
+                and p not in ("genindex.html", "index.html", "contents.html")
+            }
+            if pages:
+                questions[question] = pages
+    return questions
+
+
+def postgres_index_set(root):
+    text = open(os.path.join(root, "bookindex.html"), encoding="utf-8").read()
+    terms = {}
+    parent = None
+    for dt in re.finditer(r"<dt[^>]*>(.*?)</dt>(<dd>)?", text, re.S):
+        body = dt.group(1)
+        label = strip_tags(re.split(r",\s*<a ", body, maxsplit=1)[0]).rstrip(",")
+        pages = {page_of(h, "bookindex.html") for h in re.findall(r'class="indexterm" href="([^"]+)"', body)}
+        pages.discard(None)
+        # A top-level entry opens a nested <dl> of sub-entries when followed by <dd>.
+        nested = dt.start() > 0 and text[max(0, dt.start() - 8):dt.start()].endswith("<dl>")
+        query = f"{parent} {label}" if nested and parent else label
+        if not nested:
+            parent = label
+        if pages and "(see" not in body:
+            terms[query] = pages
+    return terms
+
+
+def split_sample(name, entries, per_split):
+    """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves."""
+    rng = random.Random(f"{SEED}:{name}")
+    keys = sorted(entries)
+    rng.shuffle(keys)
+    keys = keys[: 2 * per_split] if per_split else keys
+    half = (len(keys) + 1) // 2
+    return [
+        {"q": q, "relevant": sorted(entries[q]), "split": "dev" if i < half else "test"}
+        for i, q in enumerate(keys)
+    ]
+
+
+def build_sets(django, postgres):
+    sets = {}
+    if django:
+        api, concepts = django_index_sets(django)
+        sets["django-api"] = ("django", split_sample("django-api", api, PER_SPLIT))
+        sets["django-concepts"] = ("django", split_sample("django-concepts", concepts, PER_SPLIT))
+        sets["django-faq"] = ("django", split_sample("django-faq", django_faq_set(django), 0))
+    if postgres:
+        sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
+        with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
+            hand = {json.loads(line)["q"]: set(json.loads(line)["relevant"]) for line in f if line.strip()}
+        sets["postgres-60"] = ("postgres", split_sample("postgres-60", hand, 0))
+    return sets
+
+
+def page_path(url, corpus_root_marker):
+    path = url.split("#")[0].split("?")[0]
+    i = path.find(corpus_root_marker)
+    return path[i + len(corpus_root_marker):] if i >= 0 else path.split("/", 3)[-1]
+
+
+def score(queries, results, marker):
+    hits5 = mrr = nav = distinct = 0.0
+    misses = []
+    for query, result in zip(queries, results):
+        pages = []
+        for r in result:
+            p = page_path(r["url"], marker)
+            if p not in pages:
+                pages.append(p)
+        distinct += len({page_path(r["url"], marker) for r in result[:10]})
+        relevant = set(query["relevant"])
+        rank = next((i + 1 for i, p in enumerate(pages[:10]) if p in relevant), None)
+        hits5 += bool(rank and rank <= 5)
+        mrr += 1.0 / rank if rank else 0.0
+        nav += any(p in NAV_PAGES for p in pages[:5])
+        if not rank:
+            misses.append({"q": query["q"], "relevant": query["relevant"], "got": pages[:5]})
+    n = max(1, len(queries))
+    return {"n": len(queries), "hit@5": hits5 / n, "mrr@10": mrr / n, "nav@5": int(nav),
+            "pages@10": distinct / n}, misses
+
+
+def docent_index(docent, site, db, excludes):
+    if os.path.exists(db):
+        return
+    command = [docent, "index", site, "--db", db]
+    for glob in excludes:
+        command += ["--exclude", glob]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def docent_search(docent, db, queries, mode, k=10):
+    lines = "".join(json.dumps({"q": q["q"]}) + "\n" for q in queries)
+    out = subprocess.run([docent, "search", "--db", db, "--jsonl", "--k", str(k), "--mode", mode],
+                         input=lines, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line).get("results", []) for line in out.splitlines() if line.strip()]
+
+
+def page_bm25(site, excludes, queries):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE pages USING fts5(path UNINDEXED, title UNINDEXED, body)")
+    rows = ((rel, *bm25_baseline.extract(full)) for rel, full in bm25_baseline.html_files(site)
+            if not any(rel.startswith(e.strip("/") + "/") for e in excludes))
+    db.executemany("INSERT INTO pages (path, title, body) VALUES (?, ?, ?)", rows)
+    return [bm25_baseline.search(db, q["q"], 10) for q in queries]
+
+
+def chunk_bm25(docent_db, queries):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE c USING fts5(url UNINDEXED, body)")
+    source = sqlite3.connect(docent_db)
+    db.executemany("INSERT INTO c (url, body) VALUES (?, ?)",
+                   source.execute("SELECT url, title || ' ' || heading || ' ' || text FROM chunks"))
+    results = []
+    for q in queries:
+        match = bm25_baseline.fts_query(q["q"])
+        rows = db.execute("SELECT url, bm25(c) FROM c WHERE c MATCH ? ORDER BY bm25(c) LIMIT 200",
+                          (match,)).fetchall() if match else []
+        best, seen = [], set()
+        for url, rank in rows:
+            page = url.split("#")[0]
+            if page not in seen:
+                seen.add(page)
+                best.append({"url": url, "score": -rank})
+        results.append(best[:10])
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--django", help="python-django-doc html directory")
+    parser.add_argument("--postgres", help="postgresql-doc-15 html directory")
+    parser.add_argument("--docent", default="target/release/docent")
+    parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
+    parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
+    parser.add_argument("--modes", default="lexical,hybrid")
+    parser.add_argument("--reindex", action="store_true", help="index the corpora again")
+    parser.add_argument("--write-sets", help="write the sets as JSONL files into this directory")
+    parser.add_argument("--json", help="write every figure as JSON here")
+    parser.add_argument("--misses", help="list the queries a system missed: SYSTEM:SET")
+    args = parser.parse_args()
+
+    sets = build_sets(args.django, args.postgres)
+    corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, [])}
+    os.makedirs(args.work, exist_ok=True)
+    if args.write_sets:
+        os.makedirs(args.write_sets, exist_ok=True)
+        for name, (_, entries) in sets.items():
+            with open(os.path.join(args.write_sets, f"{name}.jsonl"), "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(e) + "\n" for e in entries)
+    dbs = {}
+    for corpus, (site, excludes) in corpora.items():
+        if site:
+            db = os.path.join(args.work, f"{corpus}.db")
+            if args.reindex and os.path.exists(db):
+                os.remove(db)
+            docent_index(args.docent, site, db, excludes)
+            dbs[corpus] = db
+
+    systems = [f"docent-{m}" for m in args.modes.split(",") if m] + ["page-bm25", "chunk-bm25"]
+    figures = {}
+    for name, (corpus, entries) in sets.items():
+        queries = [e for e in entries if args.split == "all" or e["split"] == args.split]
+        site, excludes = corpora[corpus]
+        marker = site.rstrip("/") + "/"
+        for system in systems:
+            if system.startswith("docent-"):
+                results = docent_search(args.docent, dbs[corpus], queries, system[len("docent-"):])
+            elif system == "page-bm25":
+                results = page_bm25(site, excludes, queries)
+            else:
+                results = chunk_bm25(dbs[corpus], queries)
+            figures[(name, system)], misses = score(queries, results, marker)
+            if args.misses == f"{system}:{name}":
+                for miss in misses:
+                    print(json.dumps(miss), file=sys.stderr)
+
+    print(f"split: {args.split}; seed {SEED}")
+    print(f"| set | n | " + " | ".join(systems) + " |")
+    print("|---|---|" + "---|" * len(systems))
+    for name in sets:
+        row = [figures[(name, s)] for s in systems]
+        cells = [f"{f['hit@5']:.3f} / {f['mrr@10']:.3f}" + (f" (nav {f['nav@5']})" if f["nav@5"] else "")
+                 for f in row]
+        print(f"| {name} | {row[0]['n']} | " + " | ".join(cells) + " |")
+    print("cells: hit@5 / MRR@10 (nav: queries with a contents or index page in the top five)")
+    print("pages@10: " + ", ".join(
+        f"{s} {sum(figures[(n, s)]['pages@10'] for n in sets) / len(sets):.1f}" for s in systems))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump([{"set": n, "system": s, **v} for (n, s), v in figures.items()], f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
