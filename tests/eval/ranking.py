@@ -262,14 +262,19 @@ def main():
             dbs[corpus] = db
 
     systems = [f"docent-{m}" for m in args.modes.split(",") if m] + ["page-bm25", "chunk-bm25"]
-    figures = {}
+    figures, unstable = {}, {}
     for name, (corpus, entries) in sets.items():
         queries = [e for e in entries if args.split == "all" or e["split"] == args.split]
         site, excludes = corpora[corpus]
         marker = site.rstrip("/") + "/"
         for system in systems:
             if system.startswith("docent-"):
-                results = docent_search(args.docent, dbs[corpus], queries, system[len("docent-"):])
+                mode = system[len("docent-"):]
+                results = docent_search(args.docent, dbs[corpus], queries, mode)
+                # The first ten results must not depend on how many were asked for.
+                longer = docent_search(args.docent, dbs[corpus], queries, mode, k=30)
+                unstable[system] = unstable.get(system, 0) + sum(
+                    [r["url"] for r in a] != [r["url"] for r in b[:10]] for a, b in zip(results, longer))
             elif system == "page-bm25":
                 results = page_bm25(site, excludes, queries)
             else:
@@ -290,6 +295,8 @@ def main():
     print("cells: hit@5 / MRR@10 (nav: queries with a contents or index page in the top five)")
     print("pages@10: " + ", ".join(
         f"{s} {sum(figures[(n, s)]['pages@10'] for n in sets) / len(sets):.1f}" for s in systems))
+    print("queries whose first ten change between --k 10 and --k 30: " + ", ".join(
+        f"{s} {n}" for s, n in unstable.items()))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump([{"set": n, "system": s, **v} for (n, s), v in figures.items()], f, indent=1)

