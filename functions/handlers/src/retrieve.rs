@@ -60,7 +60,7 @@ pub async fn retrieve<P: Platform>(
         embedder: Embedder::of(&config.embeddings),
         store_fuses: store.fuses_in_database(),
         feedback_passages: config.vector_feedback.0,
-        has_terms: !terms.is_empty(),
+        terms: terms.len(),
         candidates,
     });
     // Fused in the store, hybrid search is one round trip. That needs the query vector first,
@@ -311,8 +311,9 @@ pub struct SearchParams {
     /// How many results, at most.
     #[cfg_attr(feature = "openapi", schemars(default = "default_k", range(min = 1, max = MAX_K)))]
     pub k: u32,
-    /// hybrid (lexical and vector rankings fused by reciprocal rank fusion), lexical (full-text
-    /// BM25) or vector (nearest embeddings); default DOCENT_SEARCH_MODE.
+    /// auto (lexical for keyword queries of up to four words, hybrid for longer ones), hybrid
+    /// (lexical and vector rankings fused by reciprocal rank fusion), lexical (full-text BM25) or
+    /// vector (nearest embeddings); default DOCENT_SEARCH_MODE.
     pub mode: Option<SearchMode>,
     /// Only results whose URL starts with this http(s) prefix: one site, or one section of it.
     #[cfg_attr(
@@ -353,7 +354,10 @@ impl SearchParams {
         let mode = match query_param(request, "mode") {
             None => None,
             Some(mode) => Some(SearchMode::parse(&mode).ok_or_else(|| {
-                ApiError::bad_request("invalid_mode", "mode must be hybrid, lexical or vector")
+                ApiError::bad_request(
+                    "invalid_mode",
+                    "mode must be auto, hybrid, lexical or vector",
+                )
             })?),
         };
         let prefix = query_param(request, "prefix").filter(|p| !p.is_empty());

@@ -3,7 +3,7 @@
 //! ```text
 //! docent extract <file.html> [--url URL]
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-//! docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
+//! docent search --db <path> [--k N] [--mode auto|hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
 //! docent robots check --jsonl
 //! docent migrate --db <path-or-postgres-url>
 //! ```
@@ -30,7 +30,7 @@ use docent_store::SqlStore;
 const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
-  docent search --db <path> [--k N] [--mode hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
+  docent search --db <path> [--k N] [--mode auto|hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
   docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})
   docent migrate --db <path>     (creates or upgrades the store's schema)
 --db is a SQLite file or a postgres:// URL.";
@@ -316,8 +316,9 @@ fn search(args: &[String]) -> Result<(), String> {
     let native = Native::open(open_database(db)?, config()?)?;
     let mut options = SearchOptions::of(native.config());
     if let Some(mode) = args.get("mode") {
-        options.mode = SearchMode::parse(mode)
-            .ok_or_else(|| format!("--mode must be hybrid, lexical or vector, not `{mode}`"))?;
+        options.mode = SearchMode::parse(mode).ok_or_else(|| {
+            format!("--mode must be auto, hybrid, lexical or vector, not `{mode}`")
+        })?;
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.switches.iter().any(|s| s == "jsonl") {

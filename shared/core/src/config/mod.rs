@@ -144,23 +144,41 @@ pub enum EmbeddingProvider {
 }
 
 /// How a search ranks: lexical and vector rankings fused by reciprocal rank fusion (`hybrid`),
-/// lexical alone (full-text BM25) or vector alone (nearest embeddings).
+/// lexical alone (full-text BM25), vector alone (nearest embeddings), or `auto`: lexical for
+/// keyword queries, hybrid for questions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename_all = "lowercase"))]
 pub enum SearchMode {
+    Auto,
     Hybrid,
     Lexical,
     Vector,
 }
 
+/// The most content words a query has and still counts as keywords (`ALTER USER`, `Model.save`,
+/// `log_error_verbosity configuration parameter`) for `auto`.
+pub const KEYWORD_QUERY_TERMS: usize = 4;
+
 impl SearchMode {
     pub fn parse(text: &str) -> Option<SearchMode> {
         match text {
+            "auto" => Some(SearchMode::Auto),
             "hybrid" => Some(SearchMode::Hybrid),
             "lexical" => Some(SearchMode::Lexical),
             "vector" => Some(SearchMode::Vector),
             _ => None,
+        }
+    }
+
+    /// The mode a query of `terms` content words is searched in. With the built-in embedder,
+    /// hybrid ranks questions better than lexical and keyword queries worse (docs/BENCHMARKS.md,
+    /// "Ranking by pages"), so `auto` is lexical up to [`KEYWORD_QUERY_TERMS`] words.
+    pub fn for_query(self, terms: usize) -> SearchMode {
+        match self {
+            SearchMode::Auto if terms > KEYWORD_QUERY_TERMS => SearchMode::Hybrid,
+            SearchMode::Auto => SearchMode::Lexical,
+            mode => mode,
         }
     }
 }
@@ -200,7 +218,7 @@ impl Default for Config {
             global_rate_per_second: 50.0,
             fetch_timeout_seconds: 30,
             embeddings: EmbeddingProvider::Builtin,
-            search_mode: SearchMode::Hybrid,
+            search_mode: SearchMode::Auto,
             store: StoreBackend::Sqlite,
             rrf_weights: (1.0, 1.0),
             vector_feedback: (4, 1.0),
@@ -353,12 +371,13 @@ impl Config {
             }
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
-            // Hybrid with the built-in embedder and feedback beats lexical ranking on the
-            // evaluation set (tests/eval); without feedback it did not.
+            // With the built-in embedder, hybrid beats lexical on questions and loses on keyword
+            // queries (tests/eval/ranking.py); a model's vectors are trusted on both.
+            None if config.embeddings == EmbeddingProvider::Builtin => SearchMode::Auto,
             None => SearchMode::Hybrid,
             Some(mode) => SearchMode::parse(&mode).ok_or_else(|| {
                 ConfigError(format!(
-                    "DOCENT_SEARCH_MODE must be hybrid, lexical or vector, got `{mode}`"
+                    "DOCENT_SEARCH_MODE must be auto, hybrid, lexical or vector, got `{mode}`"
                 ))
             })?,
         };

@@ -54,6 +54,11 @@ fn bad_values_are_reported_by_name() {
         StoreBackend::Postgres { url: Some("postgres://h/db".into()) }
     );
     assert!(config(&[("DOCENT_STORE", "mysql")]).unwrap_err().0.contains("sqlite or postgres"));
+    assert_eq!(
+        config(&[]).unwrap().search_mode,
+        SearchMode::Auto,
+        "the built-in embedder: hybrid for questions only"
+    );
     let off = config(&[("DOCENT_EMBEDDINGS", "off")]).unwrap();
     assert_eq!(off.search_mode, SearchMode::Lexical, "no embeddings: lexical search");
     let workers = config(&[("DOCENT_EMBEDDINGS", "workers-ai")]).unwrap();

@@ -402,8 +402,15 @@ fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
 
 /// Counts visible text into the elements and weighs each text block.
 /// The longest block that counts whole as a link entry when it holds a link: a table of contents
-/// line or an index entry with its page titles, not a paragraph that links a word.
+/// line or an index entry with its page titles, not a paragraph.
 const SHORT_LINK_ENTRY_CHARS: usize = 120;
+
+/// Whether a block or list entry of `chars` visible characters, `links` of them link text, is a link
+/// entry: short, and at least a quarter links ("initdb, Creating a Database Cluster"), unlike a
+/// sentence that links one word.
+fn is_link_entry(chars: usize, links: usize) -> bool {
+    chars <= SHORT_LINK_ENTRY_CHARS && links * 4 >= chars && links > 0
+}
 
 fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
@@ -461,13 +468,19 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let element = &mut elements[index];
         element.chars += own_chars[index];
         element.link_chars += own_links[index];
-        element.link_list_chars +=
-            if block_links[index] > 0 && block_chars[index] <= SHORT_LINK_ENTRY_CHARS {
-                block_chars[index]
-            } else {
-                block_links[index]
-            };
+        element.link_list_chars += if is_link_entry(block_chars[index], block_links[index]) {
+            block_chars[index]
+        } else {
+            block_links[index]
+        };
         let name = name_of(tokens, index, element);
+        // An entry of a list or table (a module index row: the linked name in one cell, a line
+        // of description in the next) is one link entry when short, whatever its blocks.
+        if matches!(name, "li" | "dt" | "dd" | "tr")
+            && is_link_entry(element.chars, element.link_chars)
+        {
+            element.link_list_chars = element.chars;
+        }
         let weight =
             block_weight(name, block_chars[index], block_links[index], block_punctuation[index]);
         element.weight += weight;

@@ -2,6 +2,8 @@
 //! from the request and the deployment alone. The retrieve function executes the plan; every
 //! combination of mode, embedder, store and feedback setting is a unit test here.
 
+#[cfg(test)]
+use crate::config::KEYWORD_QUERY_TERMS;
 use crate::config::{EmbeddingProvider, SearchMode};
 
 /// Lexical candidates that hybrid search with the built-in embedder re-scores. That embedder runs
@@ -42,8 +44,8 @@ pub struct SearchInputs {
     /// How many of the best lexical passages the query vector is moved towards
     /// (`DOCENT_VECTOR_FEEDBACK_PASSAGES`); 0 for none.
     pub feedback_passages: u32,
-    /// Whether the query has words to match at all.
-    pub has_terms: bool,
+    /// How many content words the query has (0: nothing to match).
+    pub terms: usize,
     /// How long each ranking is before fusion.
     pub candidates: u32,
 }
@@ -87,8 +89,10 @@ pub enum Combine {
 
 impl SearchPlan {
     pub fn new(inputs: &SearchInputs) -> SearchPlan {
-        let SearchInputs { mode, embedder, store_fuses, feedback_passages, has_terms, candidates } =
+        let SearchInputs { mode, embedder, store_fuses, feedback_passages, terms, candidates } =
             *inputs;
+        let mode = mode.for_query(terms);
+        let has_terms = terms > 0;
         let hybrid = mode == SearchMode::Hybrid;
         let builtin_hybrid = hybrid && embedder == Embedder::Builtin;
         let lexical = match mode {
@@ -121,7 +125,8 @@ impl SearchPlan {
         let combine = match mode {
             SearchMode::Lexical => Combine::Lexical,
             SearchMode::Vector => Combine::Vector,
-            SearchMode::Hybrid => Combine::ReciprocalRankFusion,
+            // `Auto` was resolved above.
+            SearchMode::Hybrid | SearchMode::Auto => Combine::ReciprocalRankFusion,
         };
         SearchPlan { fused_in_store, lexical, vector, vector_needs_lexical_hits: hybrid, combine }
     }
@@ -137,7 +142,7 @@ mod tests {
             embedder,
             store_fuses: false,
             feedback_passages: 4,
-            has_terms: true,
+            terms: 2,
             candidates: 30,
         }
     }
@@ -163,11 +168,11 @@ mod tests {
 
     #[test]
     fn a_store_that_fuses_does_so_only_without_feedback_and_with_a_model() {
-        let fusing = |embedder, feedback_passages, has_terms| {
+        let fusing = |embedder, feedback_passages, has_terms: bool| {
             SearchPlan::new(&SearchInputs {
                 store_fuses: true,
                 feedback_passages,
-                has_terms,
+                terms: if has_terms { 5 } else { 0 },
                 ..inputs(SearchMode::Hybrid, embedder)
             })
             .fused_in_store
@@ -232,12 +237,27 @@ mod tests {
     }
 
     #[test]
+    fn auto_searches_keywords_lexically_and_questions_both_ways() {
+        let plan = |terms| {
+            SearchPlan::new(&SearchInputs { terms, ..inputs(SearchMode::Auto, Embedder::Builtin) })
+        };
+        for keywords in [1, KEYWORD_QUERY_TERMS] {
+            assert_eq!(plan(keywords).vector, None, "{keywords} words");
+            assert_eq!(plan(keywords).combine, Combine::Lexical);
+        }
+        let question = plan(KEYWORD_QUERY_TERMS + 1);
+        assert!(matches!(question.vector, Some(VectorRanking::RescoreLexicalPool { .. })));
+        assert_eq!(question.combine, Combine::ReciprocalRankFusion);
+        assert!(question.vector_needs_lexical_hits);
+    }
+
+    #[test]
     fn without_embeddings_or_words_a_ranking_is_left_out() {
         for mode in [SearchMode::Hybrid, SearchMode::Vector] {
             assert_eq!(SearchPlan::new(&inputs(mode, Embedder::Off)).vector, None, "{mode:?}");
         }
         let no_words = SearchPlan::new(&SearchInputs {
-            has_terms: false,
+            terms: 0,
             ..inputs(SearchMode::Hybrid, Embedder::Model)
         });
         assert_eq!(no_words.lexical, None);

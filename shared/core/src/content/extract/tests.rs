@@ -185,6 +185,35 @@ fn link_lists_beside_the_text_go_and_pages_of_links_stay() {
 }
 
 #[test]
+fn indexes_count_as_link_lists_though_their_terms_are_not_links() {
+    // A back-of-book index: each entry is a term, then links to the pages about it.
+    let terms = ["initdb", "INSERT", "integer", "interval", "isolation level", "inheritance"];
+    let entries: String = terms
+        .iter()
+        .map(|t| format!(r#"<dt>{t}, <a href="{t}.html">Creating a Thing</a></dt>"#))
+        .collect();
+    let index = format!("<body><h1>Index</h1><dl>{entries}</dl></body>");
+    let page = extract_html(&index);
+    assert!(page.link_list_share > 0.8, "{}", page.link_list_share);
+    // A module index: the linked name in one cell, a line about it in the next.
+    let rows: String = terms
+        .iter()
+        .map(|t| format!(r#"<tr><td><a href="{t}.html">{t}</a></td><td>All about {t}.</td></tr>"#))
+        .collect();
+    let modules = format!("<body><h1>Module index</h1><table>{rows}</table></body>");
+    let page = extract_html(&modules);
+    assert!(page.link_list_share > 0.8, "{}", page.link_list_share);
+    // Prose whose sentences link a word each is not a link list.
+    let sentences: String = terms
+        .iter()
+        .map(|t| format!(r#"<p>The <a href="{t}.html">{t}</a> command is explained at length on its own page, with examples of every option it takes and of the errors it reports.</p>"#))
+        .collect();
+    let prose = format!("<body><h1>Guide</h1>{sentences}</body>");
+    let page = extract_html(&prose);
+    assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
+}
+
+#[test]
 fn a_page_inside_a_form_is_still_a_page() {
     let html = r#"<body><form id="aspnetForm" action="/page.aspx"><div><h1>Opening hours</h1>
         <p>The library opens at nine on weekdays, and at ten on Saturdays.</p>
