@@ -33,5 +33,16 @@ if [ -z "${DOCENT_TEST_DATABASE_URL:-}" ]; then
   DOCENT_TEST_DATABASE_URL=$("$ROOT/infra/scripts/postgres.sh" start "$pg_dir" "${DOCENT_TEST_PG_PORT:-55439}")
   export DOCENT_TEST_DATABASE_URL
 fi
+# The PostgreSQL 15 manual as Debian packages it, for the answer test over a real manual
+# (functions/native/tests/postgres_manual.rs); fetched once into the cache.
+manual_dir="${XDG_CACHE_HOME:-$HOME/.cache}/docent/manuals"
+if [ ! -f "$manual_dir/usr/share/doc/postgresql-doc-15/html/index.html" ]; then
+  log "fetching the PostgreSQL 15 manual (Debian postgresql-doc-15, about 2 MB)"
+  mkdir -p "$manual_dir"
+  ( cd "$manual_dir" && { apt-get download postgresql-doc-15 2>/dev/null || { apt-get update -qq && apt-get download postgresql-doc-15; }; } ) \
+    || die "could not download postgresql-doc-15 (apt-get download postgresql-doc-15)"
+  dpkg -x "$manual_dir"/postgresql-doc-15_*.deb "$manual_dir"
+fi
+export DOCENT_TEST_POSTGRES_MANUAL="$manual_dir/usr/share/doc/postgresql-doc-15/html"
 log "running the test suite"
 cargo test --locked --workspace "$@"

@@ -13,10 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use docent_core::escalation::tickets::wants_human;
 use docent_core::llm::accounting::answer_fingerprint;
-use docent_core::llm::prompt::{self, Turn, DO_NOT_KNOW};
+use docent_core::llm::prompt::{self, Turn};
 use docent_core::llm::sse;
 use docent_core::ports::Clock;
-use docent_core::retrieval::answer::{extractive_answer, Source, EXTRACTIVE_NOTICE, NOTHING_FOUND};
+use docent_core::retrieval::answer::{
+    choose_quotes, render_not_found, render_quotes, shown_sections, AnswerOptions, Choice, Quote,
+    Section, Source, WeightedTerms, EXTRACTIVE_NOTICE,
+};
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
 use docent_store::api::DocumentStore;
 
@@ -29,8 +32,6 @@ use crate::Platform;
 /// The longest question (`/api/chat`, the last user message of `/v1/chat/completions`, MCP
 /// `ask`).
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
-/// Quotes in an extractive answer.
-const EXTRACTIVE_QUOTES: usize = 3;
 /// The label of an extractive answer given because every model failed.
 pub const FALLBACK_NOTICE: &str =
     "_The language model could not answer just now, so this is an extractive answer: the passages below are quoted from the indexed pages._";
@@ -77,6 +78,18 @@ pub struct Question {
     pub session_id: Option<String>,
     /// Answers the session has had before this one.
     pub answered: u64,
+}
+
+impl Question {
+    /// A question on its own, outside any conversation, checked as `/api/chat` checks it.
+    pub fn single(message: &str) -> Result<Question, ApiError> {
+        Ok(Question {
+            message: checked_message(message)?,
+            history: Vec::new(),
+            session_id: None,
+            answered: 0,
+        })
+    }
 }
 
 /// The steps of an answer, in order: `Sources`, then `Delta`s, then `Done` or `Error`.
@@ -228,12 +241,7 @@ pub struct Answer {
 
 /// Answers a single question without a conversation.
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
-    let question = Question {
-        message: checked_message(question)?,
-        history: Vec::new(),
-        session_id: None,
-        answered: 0,
-    };
+    let question = Question::single(question)?;
     let mut answer = Answer { sources: Vec::new(), text: String::new(), escalate: false };
     for event in collect_answer(platform, question).await {
         match event {
@@ -320,10 +328,34 @@ pub async fn run_answer<P: Platform>(
         }
     };
     let wants_person = wants_human(&question.message);
+    let sections = sections_of(platform, &hits).await;
+    let terms = weighted_terms(platform, &standalone).await;
+    let options = AnswerOptions {
+        words: config.answer_words,
+        sections: 2,
+        min_evidence: config.llm.min_evidence,
+    };
+    // The quoted sections first, so that [1] is the one that answers.
+    let (sections, quotes) = match choose_quotes(&terms, &sections, &options) {
+        Choice::Quotes(quotes) => shown_sections(sections, quotes),
+        Choice::NotFound { .. } => shown_sections(sections, Vec::new()),
+    };
 
-    let (text, sources, mode, usage) = if !has_models {
-        let sources = sources_of(&standalone, &hits);
-        let text = extractive_answer(&standalone, &hits, EXTRACTIVE_QUOTES);
+    let (text, sources, mode, usage) = if quotes.is_empty() {
+        // Weak evidence: saying so, with the nearest pages, is better than quoting noise or a
+        // fluent guess, and costs no model call.
+        let text = render_not_found(&sections);
+        out(AnswerEvent::Sources(Vec::new()));
+        emit_pieces(&text, out);
+        (
+            text,
+            Vec::new(),
+            "no_evidence",
+            AnswerUsage { model: "none".into(), ..AnswerUsage::default() },
+        )
+    } else if !has_models {
+        let sources = sources_of(&standalone, &sections);
+        let text = render_quotes(EXTRACTIVE_NOTICE, &sections, &quotes);
         out(AnswerEvent::Sources(sources.clone()));
         emit_pieces(&text, out);
         (
@@ -332,28 +364,19 @@ pub async fn run_answer<P: Platform>(
             "extractive",
             AnswerUsage {
                 model: "extractive".into(),
-                passages: hits.len(),
+                passages: sections.len(),
                 ..AnswerUsage::default()
             },
         )
-    } else if prompt::evidence(&standalone, &hits) < config.llm.min_evidence {
-        // Weak evidence: saying so is better than a fluent guess, and costs no model call.
-        out(AnswerEvent::Sources(Vec::new()));
-        emit_pieces(DO_NOT_KNOW, out);
-        (
-            DO_NOT_KNOW.to_string(),
-            Vec::new(),
-            "no_evidence",
-            AnswerUsage { model: "none".into(), ..AnswerUsage::default() },
-        )
     } else {
+        let passages: Vec<SearchHit> = sections.iter().map(|s| s.as_hit(0.0)).collect();
         let prompt = prompt::grounded_prompt(
             &question.message,
             &question.history,
-            &hits,
+            &passages,
             &config.llm.context,
         );
-        let used = &hits[..prompt.passages_used];
+        let used = &sections[..prompt.passages_used];
         let sources = sources_of(&standalone, used);
         out(AnswerEvent::Sources(sources.clone()));
         let mut emit = |piece: &str| out(AnswerEvent::Delta(piece.to_string()));
@@ -390,11 +413,14 @@ pub async fn run_answer<P: Platform>(
             }
             Err(GatewayError::Unavailable(reasons)) => {
                 platform.log(&serde_json::json!({"event": "llm_fallback", "reasons": reasons}));
-                let text = extractive_answer(&standalone, used, EXTRACTIVE_QUOTES).replacen(
-                    EXTRACTIVE_NOTICE,
-                    FALLBACK_NOTICE,
-                    1,
-                );
+                // Only quotes of the sections listed as sources.
+                let quotes: Vec<Quote> =
+                    quotes.iter().filter(|q| q.section < used.len()).cloned().collect();
+                let text = if quotes.is_empty() {
+                    render_not_found(used)
+                } else {
+                    render_quotes(FALLBACK_NOTICE, used, &quotes)
+                };
                 emit_pieces(&text, out);
                 (
                     text,
@@ -409,7 +435,7 @@ pub async fn run_answer<P: Platform>(
             }
         }
     };
-    let escalate = wants_person || text == NOTHING_FOUND || mode == "no_evidence";
+    let escalate = wants_person || mode == "no_evidence";
     let done = Done {
         session_id: question.session_id.clone(),
         answer_id: answer_id.clone(),
@@ -489,18 +515,41 @@ async fn standalone_question<P: Platform>(
     }
 }
 
-fn sources_of(question: &str, hits: &[SearchHit]) -> Vec<Source> {
+fn sources_of(question: &str, sections: &[Section]) -> Vec<Source> {
     let terms = query_terms(question);
-    hits.iter()
+    sections
+        .iter()
         .enumerate()
-        .map(|(i, hit)| Source {
+        .map(|(i, section)| Source {
             number: i + 1,
-            url: hit.url.clone(),
-            title: hit.title.clone(),
-            heading: hit.heading.clone(),
-            snippet: snippet(&hit.text, &terms, 40),
+            url: section.url.clone(),
+            title: section.title.clone(),
+            heading: section.heading.clone(),
+            snippet: snippet(&section.text, &terms, 40),
         })
         .collect()
+}
+
+/// Chunks of a page read to find the section that answers (a long reference page has ~100).
+const CHUNKS_PER_PAGE: u32 = 120;
+
+/// The sections of the hits' pages, whole (each hit is its page's best chunk); a hit stands for its
+/// section when the store cannot give its page.
+async fn sections_of<P: Platform>(platform: &P, hits: &[SearchHit]) -> Vec<Section> {
+    let ids: Vec<String> = hits.iter().map(|hit| hit.chunk_id.clone()).collect();
+    let pages = platform.store().page_chunks(&ids, CHUNKS_PER_PAGE).await.unwrap_or_default();
+    hits.iter()
+        .enumerate()
+        .flat_map(|(i, hit)| Section::of_page(pages.get(i).map_or(&[], Vec::as_slice), hit, i))
+        .collect()
+}
+
+/// The question's terms weighed by their rarity in the index (all alike if it cannot be counted).
+async fn weighted_terms<P: Platform>(platform: &P, question: &str) -> WeightedTerms {
+    match platform.store().term_counts(&WeightedTerms::words(question)).await {
+        Ok(counts) => WeightedTerms::new(question, &counts),
+        Err(_) => WeightedTerms::uniform(question),
+    }
 }
 
 fn emit_pieces(text: &str, out: &mut dyn FnMut(AnswerEvent)) {

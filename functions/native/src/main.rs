@@ -4,6 +4,7 @@
 //! docent extract <file.html> [--url URL]
 //! docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
 //! docent search --db <path> [--k N] [--mode auto|hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
+//! docent ask --db <path> [--jsonl [--timings]] [QUESTION...]
 //! docent robots check --jsonl
 //! docent migrate --db <path-or-postgres-url>
 //! ```
@@ -19,6 +20,7 @@ use docent_core::config::{Config, SearchMode};
 use docent_core::content::extract::extract_html;
 use docent_core::domain::CrawlMessage;
 use docent_core::retrieval::search::{query_terms, snippet};
+use docent_functions::chat::{self, AnswerEvent};
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
@@ -31,6 +33,8 @@ const USAGE: &str = "usage:
   docent extract <file.html> [--url URL]
   docent index <dir-or-url> --db <path> [--exclude GLOB]... [--include GLOB]... [--max-pages N] [--max-depth N]
   docent search --db <path> [--k N] [--mode auto|hybrid|lexical|vector] [--jsonl [--timings]] [QUERY...]
+  docent ask --db <path> [--jsonl [--timings]] [QUESTION...]
+                                 (the chat's answer; stdin: {\"q\"} per line; stdout: {\"answer\", \"sources\", \"mode\"})
   docent robots check --jsonl    (stdin: {\"robots\", \"agent\", \"url\"} per line; stdout: {\"allowed\": bool})
   docent migrate --db <path>     (creates or upgrades the store's schema)
 --db is a SQLite file or a postgres:// URL.";
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Some("extract") => extract(&args[1..]),
         Some("index") => index(&args[1..]),
         Some("search") => search(&args[1..]),
+        Some("ask") => ask(&args[1..]),
         Some("robots") => robots(&args[1..]),
         Some("migrate") => migrate(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -322,44 +327,16 @@ fn search(args: &[String]) -> Result<(), String> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.switches.iter().any(|s| s == "jsonl") {
-        let mut took_ms = Vec::new();
-        for (n, line) in std::io::stdin().lock().lines().enumerate() {
-            let line = line.map_err(|e| format!("reading stdin: {e}"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let query: serde_json::Value =
-                serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
-            let q = query["q"]
-                .as_str()
-                .ok_or_else(|| format!("stdin line {}: expected {{\"q\": \"...\"}}", n + 1))?;
-            let started = std::time::Instant::now();
+        let label = format!("{:?}", options.mode);
+        each_line(&native, &label, args.switches.iter().any(|s| s == "timings"), |q| {
             let hits =
                 pollster::block_on(retrieve(&native, q, k, options)).map_err(|e| e.to_string())?;
-            took_ms.push(started.elapsed().as_secs_f64() * 1000.0);
             let results: Vec<serde_json::Value> = hits
                 .iter()
                 .map(|h| serde_json::json!({"url": h.url, "title": h.title, "score": h.score}))
                 .collect();
-            writeln!(out, "{}", serde_json::json!({"results": results}))
-                .map_err(|e| e.to_string())?;
-        }
-        if args.switches.iter().any(|s| s == "timings") && !took_ms.is_empty() {
-            took_ms.sort_by(f64::total_cmp);
-            let at = |p: f64| {
-                took_ms[((p * took_ms.len() as f64).ceil() as usize).clamp(1, took_ms.len()) - 1]
-            };
-            let chunks =
-                pollster::block_on(native.store().counts()).map_err(|e| e.to_string())?.chunks;
-            eprintln!(
-                "{} queries over {chunks} chunks ({:?}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
-                took_ms.len(),
-                options.mode,
-                at(0.5),
-                at(0.95),
-                at(1.0)
-            );
-        }
+            Ok(serde_json::json!({"results": results}))
+        })?;
     } else {
         let q = args.positional.join(" ");
         if q.trim().is_empty() {
@@ -382,6 +359,100 @@ fn search(args: &[String]) -> Result<(), String> {
         }
     }
     out.flush().map_err(|e| e.to_string())
+}
+
+/// `docent ask`: the answer the chat gives (with no model configured, the extractive one), from
+/// the same pipeline.
+fn ask(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["db"], &["jsonl", "timings"])?;
+    let db = args.get("db").ok_or_else(|| format!("ask needs --db <path>\n{USAGE}"))?;
+    if !db.starts_with("postgres") && !Path::new(db).exists() {
+        return Err(format!("{db} does not exist; build it with `docent index`"));
+    }
+    let native = Native::open(open_database(db)?, config()?)?;
+    let answer = |q: &str| -> Result<serde_json::Value, String> {
+        let mut reply = serde_json::json!({"answer": "", "sources": [], "mode": ""});
+        let question = chat::Question::single(q).map_err(|e| e.message)?;
+        for event in pollster::block_on(chat::collect_answer(&native, question)) {
+            match event {
+                AnswerEvent::Sources(sources) => {
+                    reply["sources"] = sources
+                        .iter()
+                        .map(|s| serde_json::json!({"url": s.url, "title": s.title, "heading": s.heading}))
+                        .collect();
+                }
+                AnswerEvent::Delta(piece) => {
+                    let text = reply["answer"].as_str().unwrap_or_default().to_string() + &piece;
+                    reply["answer"] = text.into();
+                }
+                AnswerEvent::Done(done) => reply["mode"] = done.mode.into(),
+                AnswerEvent::Error { message, .. } => return Err(message),
+            }
+        }
+        Ok(reply)
+    };
+    if args.switches.iter().any(|s| s == "jsonl") {
+        return each_line(&native, "ask", args.switches.iter().any(|s| s == "timings"), answer);
+    }
+    let q = args.positional.join(" ");
+    if q.trim().is_empty() {
+        return Err(format!("give a question, or --jsonl to read questions from stdin\n{USAGE}"));
+    }
+    let reply = answer(&q)?;
+    println!("{}", reply["answer"].as_str().unwrap_or_default());
+    if let Some(sources) = reply["sources"].as_array().filter(|s| !s.is_empty()) {
+        println!();
+        for (i, source) in sources.iter().enumerate() {
+            println!("[{}] {}", i + 1, source["url"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+/// Answers `{"q": "..."}` lines from stdin with one JSON line each on stdout, in order; a line that
+/// cannot be read or answered gets `{"error": "..."}` and the next is still answered. With
+/// `timings`, the latency percentiles go to stderr.
+fn each_line(
+    native: &Native, label: &str, timings: bool,
+    mut answer: impl FnMut(&str) -> Result<serde_json::Value, String>,
+) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut took_ms = Vec::new();
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let query = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| format!("line {}: {e}", n + 1))
+            .and_then(|v| {
+                v["q"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("line {}: expected {{\"q\": \"...\"}}", n + 1))
+            });
+        let started = std::time::Instant::now();
+        let reply = query.and_then(|q| answer(&q));
+        took_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let reply = reply.unwrap_or_else(|e| serde_json::json!({"error": e}));
+        writeln!(out, "{reply}").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    if timings && !took_ms.is_empty() {
+        took_ms.sort_by(f64::total_cmp);
+        let at = |p: f64| {
+            took_ms[((p * took_ms.len() as f64).ceil() as usize).clamp(1, took_ms.len()) - 1]
+        };
+        let chunks = pollster::block_on(native.store().counts()).map_err(|e| e.to_string())?.chunks;
+        eprintln!(
+            "{} queries over {chunks} chunks ({label}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+            took_ms.len(),
+            at(0.5),
+            at(0.95),
+            at(1.0)
+        );
+    }
+    Ok(())
 }
 
 /// `docent robots check --jsonl`: the RFC 9309 matcher, one decision per input line, in order.

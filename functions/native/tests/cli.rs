@@ -90,6 +90,42 @@ fn index_a_directory_then_search_with_jsonl() {
 }
 
 #[test]
+fn ask_answers_one_json_line_per_question_as_the_chat_does() {
+    let db = temp_db("ask");
+    let site = fixture_site();
+    let (ok, _, stderr) =
+        docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
+    assert!(ok, "{stderr}");
+    let questions = "{\"q\": \"Does Harbor run on Windows?\"}\nnot json\n{\"q\": \"xylophone quantum marmalade\"}\n";
+    let (ok, stdout, stderr) = docent(&["ask", "--db", db.to_str().unwrap(), "--jsonl"], questions);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "one line per input, in order: {stdout}");
+    let answer = lines[0]["answer"].as_str().unwrap();
+    assert!(answer.contains("extractive answer"), "labelled: {answer}");
+    assert!(
+        answer.contains(
+            "> No. Harbor supports Linux and macOS only; on Windows, run it inside WSL2."
+        ),
+        "{answer}"
+    );
+    assert!(lines[0]["sources"][0]["url"].as_str().unwrap().ends_with("/faq.html#windows"));
+    assert_eq!(lines[0]["mode"], "extractive");
+    assert!(lines[1]["error"].as_str().unwrap().starts_with("line 2:"), "{}", lines[1]);
+    assert_eq!(lines[2]["mode"], "no_evidence");
+    assert!(lines[2]["answer"].as_str().unwrap().starts_with("I could not find"), "{}", lines[2]);
+
+    // Without --jsonl: the answer, then its sources.
+    let (ok, stdout, stderr) = docent(
+        &["ask", "--db", db.to_str().unwrap(), "Does", "Harbor", "run", "on", "Windows?"],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("WSL2") && stdout.contains("[1] file://"), "{stdout}");
+}
+
+#[test]
 fn exclude_globs_keep_pages_out() {
     let db = temp_db("exclude");
     let site = fixture_site();

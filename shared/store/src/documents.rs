@@ -3,7 +3,8 @@
 
 use crate::api::{DocumentStore, IndexCounts};
 use crate::rows::{
-    decode, decode_first, decode_scored, from_row, single_int, Columns, FromRow, Scored,
+    decode, decode_first, decode_scored, from_row, row_of_counts, single_int, Columns, FromRow,
+    Scored,
 };
 use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
@@ -12,6 +13,7 @@ use docent_core::domain::{DocumentMeta, IndexedDocument, PageSignals};
 use docent_core::ports::{
     PortError, PortResult, Row, SqlDatabase, SqlDialect, SqlValue, Statement,
 };
+use docent_core::retrieval::answer::TermCounts;
 use docent_core::retrieval::search::{fts5_match_expression, tsquery_words, SearchHit};
 
 /// BM25 column weights for (title, heading, text): a match in a page title or section heading says
@@ -236,6 +238,53 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         // In the order asked for.
         hits.sort_by_key(|hit| ids.iter().position(|id| *id == hit.chunk_id));
         Ok(hits)
+    }
+
+    async fn page_chunks(
+        &self, chunk_ids: &[String], per_page: u32,
+    ) -> PortResult<Vec<Vec<SearchHit>>> {
+        let mut pages = vec![Vec::new(); chunk_ids.len()];
+        for (i, id) in chunk_ids.iter().enumerate() {
+            let sql = format!(
+                "SELECT {} FROM chunks c {PAGE_OF_CHUNK}
+                 WHERE c.url_key = (SELECT url_key FROM chunks WHERE id = ?1)
+                 ORDER BY c.ordinal LIMIT ?2",
+                SearchHit::COLUMNS
+            );
+            let rows =
+                self.query(&sql, vec![id.as_str().into(), u64::from(per_page).into()]).await?;
+            pages[i] = decode::<SearchHit>(&rows)?;
+        }
+        Ok(pages)
+    }
+
+    async fn term_counts(&self, terms: &[String]) -> PortResult<TermCounts> {
+        let mut counts = vec!["(SELECT COUNT(*) FROM chunks)".to_string()];
+        let mut params = Vec::new();
+        for term in terms {
+            let single = std::slice::from_ref(term);
+            let (word, count): (_, fn(usize) -> String) = match self.db.dialect() {
+                SqlDialect::Sqlite => (fts5_match_expression(single), |n| {
+                    format!("(SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?{n})")
+                }),
+                SqlDialect::Postgres => (tsquery_words(single), |n| {
+                    format!("(SELECT count(*) FROM chunks WHERE search @@ plainto_tsquery('docent', ?{n}))")
+                }),
+            };
+            match word {
+                Some(word) => {
+                    params.push(SqlValue::from(word));
+                    counts.push(count(params.len()));
+                }
+                // Nothing searchable in it: no chunk can contain it.
+                None => counts.push("0".into()),
+            }
+        }
+        let rows = self.query(&format!("SELECT {}", counts.join(", ")), params).await?;
+        let row =
+            rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
+        let counts = row_of_counts(row)?;
+        Ok(TermCounts { chunks: counts[0], per_term: counts[1..].to_vec() })
     }
 
     async fn index_version(&self) -> PortResult<u64> {

@@ -180,6 +180,11 @@ impl Columns<'_> {
     }
 }
 
+/// Every column of a row of counts, in order.
+pub(crate) fn row_of_counts(row: &Row) -> PortResult<Vec<u64>> {
+    row.iter().enumerate().map(|(i, value)| int_value(Some(value), &format!("#{i}"))).collect()
+}
+
 fn int_value(value: Option<&Value>, name: &str) -> PortResult<u64> {
     match value {
         Some(Value::Number(n)) => n

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use docent_core::retrieval::answer::NOTHING_FOUND;
 use docent_e2e::fake_llm::{FakeLlm, LlmRequest, Script};
 use docent_e2e::{repo_root, request, Docent, FixtureServer, ADMIN, JSON};
 use serde_json::{json, Value};
@@ -259,12 +260,12 @@ fn model_gateway_on_workerd() {
         cut.took
     );
 
-    // --- Weak evidence: "I don't know", and no model is asked.
+    // --- Weak evidence: nothing found, and no model is asked.
     let (p, b) = (primary.request_count(), backup.request_count());
     let unknown = chat(&docent, "What is the capital of France?", None);
     assert_eq!(unknown.done()["mode"], "no_evidence");
     assert_eq!(unknown.done()["escalate"], true);
-    assert!(unknown.text.starts_with("I don't know"), "{}", unknown.text);
+    assert!(unknown.text.starts_with(NOTHING_FOUND), "{}", unknown.text);
     assert_eq!((primary.request_count(), backup.request_count()), (p, b));
 
     // --- Accounting: every call, failed or not, per day, provider and model, with the cost.

@@ -34,6 +34,8 @@ pub struct Config {
     pub chunking: ChunkingOptions,
     /// Passages retrieved for a chat answer.
     pub chat_passages: u32,
+    /// Words an extractive answer quotes (`DOCENT_ANSWER_WORDS`).
+    pub answer_words: usize,
     pub session_ttl_seconds: u64,
     /// Turns of conversation kept per session.
     pub session_turns: usize,
@@ -199,6 +201,7 @@ impl Default for Config {
             default_max_depth: 10,
             chunking: ChunkingOptions::default(),
             chat_passages: 5,
+            answer_words: 150,
             session_ttl_seconds: 24 * 3600,
             session_turns: 10,
             search_cache_seconds: 60,
@@ -320,6 +323,8 @@ impl Config {
             ));
         }
         config.chat_passages = vars.number("DOCENT_CHAT_PASSAGES", config.chat_passages)?;
+        config.answer_words =
+            vars.number("DOCENT_ANSWER_WORDS", config.answer_words)?.clamp(20, 2_000);
         config.session_ttl_seconds =
             vars.number("DOCENT_SESSION_TTL_SECONDS", config.session_ttl_seconds)?.max(60);
         config.search_cache_seconds =

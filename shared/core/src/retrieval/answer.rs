@@ -1,13 +1,18 @@
-//! Building answers from retrieved passages.
+//! Building answers from retrieved sections.
 //!
-//! The extractive answerer is Docent's embedded default: with no language model configured it still
-//! answers, by quoting the sentences of the best passages that match the question, each cited, and
-//! it says plainly that this is what it did.
+//! The extractive answerer is Docent's embedded default: with no language model configured (and
+//! when every model fails) it still answers, by quoting the section that answers the question. A
+//! quote is made of whole units: whole sentences, and whole code blocks, lists and tables (with the
+//! sentence that introduces them), in page order. When no section carries the question's rarer
+//! words, it says it found nothing and links the nearest pages instead of quoting noise.
+//!
+//! The same sections, whole, are the context a language model is given.
 
 use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
-use crate::retrieval::search::{distinct_term_hits, query_terms, SearchHit};
+use crate::domain::PageSignals;
+use crate::retrieval::search::{query_terms, term_matches, SearchHit};
 
 /// A passage shown to the user as a numbered source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,108 +31,827 @@ pub struct Source {
 pub const EXTRACTIVE_NOTICE: &str =
     "_No language model is configured, so this is an extractive answer: the passages below are quoted from the indexed pages._";
 
-/// The answer when retrieval found nothing relevant.
-pub const NOTHING_FOUND: &str = "I could not find anything about this in the indexed pages.";
+/// The answer when retrieval found nothing relevant; the nearest pages follow it when there are any.
+pub const NOTHING_FOUND: &str = "I could not find an answer to this in the indexed pages.";
 
-/// Quotes the best-matching sentences of up to `max_quotes` passages, citing each as `[n]` where
-/// `n` is the passage's position in `hits` (1-based), so citations line up with the `sources`
-/// event.
-pub fn extractive_answer(question: &str, hits: &[SearchHit], max_quotes: usize) -> String {
-    let terms = query_terms(question);
-    let mut quotes = Vec::new();
-    for (index, hit) in hits.iter().enumerate() {
-        if quotes.len() == max_quotes {
-            break;
+/// How many chunks there are and how many contain each of a question's terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TermCounts {
+    pub chunks: u64,
+    /// One count per term, in the order asked.
+    pub per_term: Vec<u64>,
+}
+
+/// A question's content words, each weighed by how rare it is among the indexed chunks (BM25's
+/// inverse document frequency): "index" says little in a database manual, "jsonb" a lot, and a
+/// word no page contains the most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedTerms {
+    terms: Vec<(String, f64)>,
+}
+
+impl WeightedTerms {
+    /// The terms of `question`, weighed by `counts` (from the store, for [`WeightedTerms::words`]).
+    pub fn new(question: &str, counts: &TermCounts) -> Self {
+        let n = counts.chunks as f64;
+        let terms = query_terms(question)
+            .into_iter()
+            .enumerate()
+            .map(|(i, term)| {
+                let df = counts.per_term.get(i).copied().unwrap_or(0) as f64;
+                let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
+                (term, weight.max(f64::MIN_POSITIVE))
+            })
+            .collect();
+        WeightedTerms { terms }
+    }
+
+    /// Every term weighing the same, when the counts could not be had.
+    pub fn uniform(question: &str) -> Self {
+        WeightedTerms { terms: query_terms(question).into_iter().map(|t| (t, 1.0)).collect() }
+    }
+
+    /// The words to count in the store, in order.
+    pub fn words(question: &str) -> Vec<String> {
+        query_terms(question)
+    }
+
+    /// The share (0 to 1) of the question's weight carried by the terms that `text` contains.
+    pub fn coverage(&self, text: &str) -> f64 {
+        let total: f64 = self.terms.iter().map(|(_, w)| w).sum();
+        if total == 0.0 {
+            return 0.0;
         }
-        if let Some(quote) = best_sentences(&hit.text, &terms, 60) {
-            quotes.push(format!("> {quote} [{}]", index + 1));
+        self.matched_weight(&words_of(text)) / total
+    }
+
+    fn matched_weight(&self, words: &[String]) -> f64 {
+        self.terms
+            .iter()
+            .filter(|(term, _)| words.iter().any(|w| term_matches(w, term)))
+            .map(|(_, w)| w)
+            .sum()
+    }
+}
+
+/// The lower-cased words of `text`; an identifier like `AUTO_INCREMENT` counts as itself and as
+/// its parts.
+fn words_of(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        let word = word.trim_matches('_').to_lowercase();
+        if word.is_empty() {
+            continue;
+        }
+        if word.contains('_') {
+            words.extend(word.split('_').filter(|p| !p.is_empty()).map(str::to_string));
+        }
+        words.push(word);
+    }
+    words
+}
+
+/// One section of a page, whole: the unit an answer quotes and a model reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub chunk_id: String,
+    pub url: String,
+    pub title: String,
+    pub heading: String,
+    /// Markdown, blocks separated by blank lines.
+    pub text: String,
+    pub page: PageSignals,
+    /// The retrieval rank of the section's page (0 is the best page).
+    pub page_rank: usize,
+    /// Whether retrieval chose this section for its page (its best chunk is in it).
+    pub retrieved: bool,
+    /// Whether this is the page's opening section, where a page says what its subject is and how
+    /// it differs from its neighbours.
+    pub lead: bool,
+}
+
+impl Section {
+    /// The sections of one page from its chunks in page order (as the store's `page_chunks` gives
+    /// them), each without the overlap that chunking repeats at the start of a chunk. `hit`, the
+    /// page's best chunk, marks its section as retrieved, and stands alone when it is not among
+    /// `chunks` (a page longer than was read).
+    pub fn of_page(chunks: &[SearchHit], hit: &SearchHit, page_rank: usize) -> Vec<Section> {
+        let mut sections: Vec<Section> = Vec::new();
+        for chunk in chunks {
+            let same =
+                sections.last().is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
+            if !same {
+                let mut section = Section::start(chunk, page_rank);
+                // The store gives a page from its first chunk on.
+                section.lead = sections.is_empty();
+                sections.push(section);
+            } else if let Some(section) = sections.last_mut() {
+                section.append(&chunk.text);
+            }
+            if chunk.chunk_id == hit.chunk_id {
+                if let Some(section) = sections.last_mut() {
+                    section.retrieved = true;
+                }
+            }
+        }
+        if !sections.iter().any(|s| s.retrieved) {
+            let mut alone = Section::start(hit, page_rank);
+            alone.retrieved = true;
+            sections.insert(0, alone);
+        }
+        sections
+    }
+
+    fn start(chunk: &SearchHit, page_rank: usize) -> Section {
+        Section {
+            chunk_id: chunk.chunk_id.clone(),
+            url: chunk.url.clone(),
+            title: chunk.title.clone(),
+            heading: chunk.heading.clone(),
+            text: chunk.text.clone(),
+            page: chunk.page,
+            page_rank,
+            retrieved: false,
+            lead: false,
+        }
+    }
+
+    fn append(&mut self, next: &str) {
+        let mut rest = next;
+        // The overlap is the leading paragraph, repeating the end of the previous chunk.
+        if let Some((lead, after)) = rest.split_once("\n\n") {
+            if self.text.ends_with(lead) {
+                rest = after;
+            }
+        }
+        // A paragraph split between chunks continues on the same line.
+        let continues = !self.text.ends_with(['.', '!', '?', ':', '`', '|'])
+            && rest.starts_with(|c: char| c.is_lowercase());
+        self.text.push_str(if continues { " " } else { "\n\n" });
+        self.text.push_str(rest);
+    }
+
+    /// The section's name as a reader sees it: the page title, then the heading unless the
+    /// heading repeats the title.
+    pub fn name(&self) -> String {
+        let heading = self.heading.strip_prefix(&self.title).unwrap_or(&self.heading);
+        let heading = heading.trim_start_matches([' ', '›']);
+        if heading.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} › {heading}", self.title)
+        }
+    }
+
+    /// The section as a search hit with its whole text (what a model is given).
+    pub fn as_hit(&self, score: f64) -> SearchHit {
+        SearchHit {
+            chunk_id: self.chunk_id.clone(),
+            url: self.url.clone(),
+            title: self.title.clone(),
+            heading: self.heading.clone(),
+            text: self.text.clone(),
+            score,
+            page: self.page,
+            more: Vec::new(),
+        }
+    }
+}
+
+/// What kind of markdown block a unit of a quote is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Prose,
+    Code,
+    List,
+    Table,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Block {
+    kind: BlockKind,
+    text: String,
+}
+
+impl Block {
+    fn words(&self) -> usize {
+        self.text.split_whitespace().count()
+    }
+    /// A sentence ending in `:` introduces what follows (a command, a list, a table).
+    fn introduces(&self) -> bool {
+        self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
+    }
+}
+
+/// Splits markdown into blocks at blank lines, keeping fenced code whole.
+fn blocks_of(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let mut fence: Option<&str> = None;
+    let flush = |lines: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if lines.is_empty() {
+            return;
+        }
+        let text = lines.join("\n");
+        lines.clear();
+        let kind = if text.starts_with("```") || text.starts_with("~~~") {
+            BlockKind::Code
+        } else if text.starts_with('|') {
+            BlockKind::Table
+        } else if text.lines().all(is_list_item) {
+            BlockKind::List
+        } else {
+            BlockKind::Prose
+        };
+        blocks.push(Block { kind, text });
+    };
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(open) = fence {
+            current.push(line);
+            if trimmed.starts_with(open) && trimmed.trim_start_matches(['`', '~']).trim().is_empty()
+            {
+                fence = None;
+                flush(&mut current, &mut blocks);
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            flush(&mut current, &mut blocks);
+            fence = Some(&trimmed[..3]);
+            current.push(line);
+            continue;
+        }
+        if trimmed.is_empty() {
+            flush(&mut current, &mut blocks);
+        } else {
+            current.push(line);
+        }
+    }
+    if fence.is_some() {
+        // An unclosed fence (the page's code ran past a chunk) is closed so the quote renders.
+        current.push("```");
+    }
+    flush(&mut current, &mut blocks);
+    blocks
+}
+
+fn is_list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("- ")
+        || line.starts_with("* ")
+        || line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The share of a block's visible text that is link text: a block that is mostly links is
+/// navigation (a table of contents, "see also"), not an answer.
+fn link_share(text: &str) -> f64 {
+    let (mut linked, mut visible) = (0usize, 0usize);
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        visible += rest[..open].chars().filter(|c| !c.is_whitespace()).count();
+        let after = &rest[open + 1..];
+        match after
+            .find("](")
+            .and_then(|close| after[close + 2..].find(')').map(|end| (close, close + 2 + end + 1)))
+        {
+            Some((close, end)) => {
+                let label = after[..close].chars().filter(|c| !c.is_whitespace()).count();
+                linked += label;
+                visible += label;
+                rest = &after[end..];
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    visible += rest.chars().filter(|c| !c.is_whitespace()).count();
+    if visible == 0 {
+        0.0
+    } else {
+        linked as f64 / visible as f64
+    }
+}
+
+/// Blocks worth quoting: not navigation, and prose that says something.
+fn quotable(block: &Block) -> bool {
+    match block.kind {
+        BlockKind::Code => true,
+        _ => link_share(&block.text) < 0.5 && block.words() >= 3,
+    }
+}
+
+/// Pages that are mostly link entries (tables of contents, back-of-book indexes) are never quoted.
+const NAVIGATION_PAGE_PERCENT: u8 = 50;
+
+/// How an extractive answer is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerOptions {
+    /// Words quoted in all (a code block or table introduced by a quoted sentence may take up to
+    /// twice this).
+    pub words: usize,
+    /// Sections quoted at most.
+    pub sections: usize,
+    /// Below this [`WeightedTerms::coverage`] of the best section, Docent says it found nothing.
+    pub min_evidence: f64,
+}
+
+impl Default for AnswerOptions {
+    fn default() -> Self {
+        AnswerOptions { words: 150, sections: 2, min_evidence: 0.5 }
+    }
+}
+
+/// A section chosen to answer, with the blocks quoted from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// Index of the section among those given to [`choose_quotes`].
+    pub section: usize,
+    /// Markdown blocks, in page order.
+    pub blocks: Vec<String>,
+}
+
+/// The sections that answer a question, or the finding that none does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    Quotes(Vec<Quote>),
+    /// No section carried enough of the question; `evidence` is the best coverage seen.
+    NotFound {
+        evidence: f64,
+    },
+}
+
+/// How well each section answers: the weighted share of the question it contains (the evidence),
+/// how much of it one of its paragraphs holds together, a bonus for naming the question in its
+/// heading, and a little for its page's retrieval rank, for being the section retrieval chose and
+/// for opening its page.
+fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
+    let evidence =
+        terms.coverage(&format!("{} {} {}", section.title, section.heading, section.text));
+    let together = blocks_of(&section.text)
+        .iter()
+        .map(|block| terms.coverage(&block.text))
+        .fold(0.0, f64::max);
+    let named = terms.coverage(&format!("{} {}", section.title, section.heading));
+    let chosen = if section.retrieved { 0.1 } else { 0.0 };
+    let lead = if section.lead { 0.2 } else { 0.0 };
+    let rank = 0.5 / (1.0 + section.page_rank as f64);
+    (evidence + together + 0.25 * named + rank + chosen + lead, evidence)
+}
+
+/// Chooses the sections to quote (best first) and what to quote of each, within the word budget.
+pub fn choose_quotes(
+    terms: &WeightedTerms, sections: &[Section], options: &AnswerOptions,
+) -> Choice {
+    let mut scored: Vec<(usize, f64, f64)> = sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.page.link_list_percent < NAVIGATION_PAGE_PERCENT)
+        .map(|(i, s)| {
+            let (score, evidence) = section_score(terms, s);
+            (i, score, evidence)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let best_evidence = scored.iter().map(|s| s.2).fold(0.0, f64::max);
+    if best_evidence < options.min_evidence {
+        return Choice::NotFound { evidence: best_evidence };
+    }
+    let mut quotes = Vec::new();
+    let mut budget = options.words;
+    for (index, _, evidence) in scored {
+        // A further section only when it is nearly as good as the best and there is room for it.
+        if quotes.len() == options.sections
+            || evidence < options.min_evidence
+            || (!quotes.is_empty() && (evidence < 0.8 * best_evidence || budget < 40))
+        {
+            continue;
+        }
+        if let Some(blocks) = quote_section(terms, &sections[index].text, budget) {
+            budget =
+                budget.saturating_sub(blocks.iter().map(|b| b.split_whitespace().count()).sum());
+            quotes.push(Quote { section: index, blocks });
         }
     }
     if quotes.is_empty() {
-        return NOTHING_FOUND.to_string();
+        return Choice::NotFound { evidence: best_evidence };
     }
-    format!("{EXTRACTIVE_NOTICE}\n\n{}", quotes.join("\n\n"))
+    Choice::Quotes(quotes)
 }
 
-/// The contiguous run of up to three sentences with the most query terms (at most ~`max_words`
-/// words), or `None` if no sentence mentions any term.
-fn best_sentences(text: &str, terms: &[String], max_words: usize) -> Option<String> {
-    // Quote prose, not code fences or table rules.
-    let prose: Vec<&str> = split_sentences(text)
-        .into_iter()
-        .filter(|s| !s.starts_with("```") && !s.starts_with("~~~") && !s.starts_with("| ---"))
-        .collect();
-    let mut best: Option<(usize, usize, usize)> = None; // (hits, start, len)
-    for start in 0..prose.len() {
-        for len in 1..=3.min(prose.len() - start) {
-            let window = prose[start..start + len].join(" ");
-            if window.split_whitespace().count() > max_words && len > 1 {
-                break;
+/// The blocks of `text` to quote within `budget` words: from the section's start when the
+/// question's words come early (a section usually opens with what it is about), otherwise from the
+/// block that carries most of them; then onwards in page order, whole sentences and whole blocks.
+fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
+    let blocks: Vec<Block> = blocks_of(text).into_iter().filter(quotable).collect();
+    if blocks.is_empty() {
+        return None;
+    }
+    let weights: Vec<f64> =
+        blocks.iter().map(|b| terms.matched_weight(&words_of(&b.text))).collect();
+    // The first block that carries (nearly) as much of the question as any.
+    let best = weights.iter().copied().fold(0.0, f64::max);
+    let target = weights.iter().position(|w| *w >= 0.9 * best).unwrap_or(0);
+    let words_before: usize = blocks[..target].iter().map(Block::words).sum();
+    let mut start = if words_before <= budget / 3 { 0 } else { target };
+    // A command, list or table is quoted with the sentence that introduces it.
+    if start > 0 && blocks[start].kind != BlockKind::Prose && blocks[start - 1].introduces() {
+        start -= 1;
+    }
+    let mut quoted: Vec<Block> = Vec::new();
+    let mut used = 0;
+    for block in &blocks[start..] {
+        if used >= budget {
+            break;
+        }
+        let words = block.words();
+        let introduced = quoted.last().is_some_and(Block::introduces);
+        let room = if introduced {
+            (budget * 2).saturating_sub(used)
+        } else {
+            budget.saturating_sub(used)
+        };
+        if words <= room {
+            used += words;
+            quoted.push(block.clone());
+            continue;
+        }
+        // Too long to quote whole: the part that fits, cut only between sentences or items.
+        if let Some(part) = leading_part(block, room, quoted.is_empty()) {
+            quoted.push(part);
+        }
+        break;
+    }
+    // Never end on a sentence that introduces something left out.
+    while let Some(last) = quoted.last_mut() {
+        if !last.introduces() {
+            break;
+        }
+        let sentences = split_sentences(&last.text);
+        if sentences.len() <= 1 {
+            quoted.pop();
+        } else {
+            last.text = sentences[..sentences.len() - 1].join(" ");
+        }
+    }
+    (!quoted.is_empty()).then(|| {
+        quoted
+            .into_iter()
+            .map(|b| if b.kind == BlockKind::Code { b.text } else { without_note_marks(&b.text) })
+            .collect()
+    })
+}
+
+/// The page's footnote marks (`[7]`) removed: in an answer they would read as citations.
+fn without_note_marks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(']') && !after[digits + 1..].starts_with('(') {
+            rest = &after[digits + 1..];
+            // "value. [7] Next" keeps one space.
+            if out.ends_with(' ') && rest.starts_with(' ') {
+                rest = &rest[1..];
             }
-            let hits = distinct_term_hits(&window, terms);
-            // Prefer more terms, then fewer sentences.
-            if hits > 0 && best.is_none_or(|(h, _, l)| hits > h || (hits == h && len < l)) {
-                best = Some((hits, start, len));
+        } else {
+            out.push('[');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The leading whole sentences (prose) or items (lists, tables) of `block` within `room` words; the
+/// first one regardless when `must` (a quote has at least one whole sentence). Code is never cut.
+fn leading_part(block: &Block, room: usize, must: bool) -> Option<Block> {
+    let units: Vec<String> = match block.kind {
+        BlockKind::Code => return None,
+        BlockKind::Prose => split_sentences(&block.text).into_iter().map(str::to_string).collect(),
+        BlockKind::List | BlockKind::Table => block.text.lines().map(str::to_string).collect(),
+    };
+    let separator = if block.kind == BlockKind::Prose { " " } else { "\n" };
+    // A table keeps its header and rule rows.
+    let keep = if block.kind == BlockKind::Table { 2.min(units.len()) } else { 0 };
+    let mut taken: Vec<String> = units[..keep].to_vec();
+    let mut used: usize = taken.iter().map(|u| u.split_whitespace().count()).sum();
+    for unit in &units[keep..] {
+        let words = unit.split_whitespace().count();
+        if used + words > room && !(must && taken.len() == keep) {
+            break;
+        }
+        used += words;
+        taken.push(unit.clone());
+    }
+    (taken.len() > keep).then(|| Block { kind: block.kind, text: taken.join(separator) })
+}
+
+/// The sections to show, numbered from 1 in this order: the quoted ones first (in quote order), then
+/// the retrieved section of each page not shown yet; with the quotes renumbered to match.
+pub fn shown_sections(sections: Vec<Section>, quotes: Vec<Quote>) -> (Vec<Section>, Vec<Quote>) {
+    let quoted: Vec<usize> = quotes.iter().map(|q| q.section).collect();
+    let mut shown: Vec<Section> = quoted.iter().map(|&i| sections[i].clone()).collect();
+    for (i, section) in sections.into_iter().enumerate() {
+        let page_shown = shown.iter().any(|s| s.page_rank == section.page_rank);
+        if section.retrieved && !quoted.contains(&i) && !page_shown {
+            shown.push(section);
+        }
+    }
+    let quotes = quotes.into_iter().enumerate().map(|(i, q)| Quote { section: i, ..q }).collect();
+    (shown, quotes)
+}
+
+/// The extractive answer's text: the notice, then each quote under its section's name, cited by
+/// the section's number (its position in `sections`, from 1).
+pub fn render_quotes(notice: &str, sections: &[Section], quotes: &[Quote]) -> String {
+    let mut text = notice.to_string();
+    for quote in quotes {
+        let number = quote.section + 1;
+        let name = sections[quote.section].name();
+        text.push_str(&format!("\n\n**{}** [{number}]\n", name.replace(['*', '\n'], " ")));
+        for (i, block) in quote.blocks.iter().enumerate() {
+            if i > 0 {
+                text.push_str(">\n");
+            }
+            for line in block.lines() {
+                text.push_str("> ");
+                text.push_str(line);
+                text.push('\n');
             }
         }
     }
-    let (_, start, len) = best?;
-    let quote = prose[start..start + len].join(" ");
-    let words: Vec<&str> = quote.split_whitespace().collect();
-    let quote = if words.len() > max_words {
-        format!("{} …", words[..max_words].join(" "))
-    } else {
-        words.join(" ")
-    };
-    // A quote must not open new markdown blocks inside the blockquote.
-    Some(quote.trim_start_matches(['#', '>', '-', '*', ' ']).to_string())
+    text.trim_end().to_string()
+}
+
+/// The answer when nothing answers: the finding, and the nearest pages as links.
+pub fn render_not_found(sections: &[Section]) -> String {
+    let mut text = NOTHING_FOUND.to_string();
+    let nearest: Vec<&Section> = sections
+        .iter()
+        .filter(|s| s.retrieved && s.page.link_list_percent < NAVIGATION_PAGE_PERCENT)
+        .take(3)
+        .collect();
+    if !nearest.is_empty() {
+        text.push_str(" The nearest pages are:\n");
+        for section in nearest {
+            text.push_str(&format!(
+                "\n- [{}]({})",
+                section.name().replace(['[', ']'], ""),
+                section.url
+            ));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hit(url: &str, text: &str) -> SearchHit {
-        SearchHit {
+    fn section(url: &str, heading: &str, text: &str) -> Section {
+        Section {
             chunk_id: url.into(),
             url: url.into(),
-            title: "T".into(),
-            heading: String::new(),
+            title: "Manual".into(),
+            heading: heading.into(),
             text: text.into(),
-            score: 1.0,
-            page: Default::default(),
+            page: PageSignals::default(),
+            page_rank: 0,
+            retrieved: true,
+            lead: false,
+        }
+    }
+
+    fn chunk(id: &str, heading: &str, text: &str) -> SearchHit {
+        SearchHit {
+            chunk_id: id.into(),
+            url: format!("https://docs.example.com/a#{heading}"),
+            title: "A".into(),
+            heading: heading.into(),
+            text: text.into(),
+            score: 0.0,
+            page: PageSignals::default(),
             more: Vec::new(),
         }
     }
 
+    fn counts(chunks: u64, per_term: &[u64]) -> TermCounts {
+        TermCounts { chunks, per_term: per_term.to_vec() }
+    }
+
     #[test]
-    fn quotes_matching_sentences_with_citations() {
-        let hits = vec![
-            hit("a", "Intro. The server listens on port 8080 by default. Unrelated tail."),
-            hit("b", "Nothing relevant here."),
-            hit("c", "You can change the port with the --port flag."),
+    fn rare_words_weigh_more_than_common_ones() {
+        // "index" is everywhere, "partial" rare.
+        let terms = WeightedTerms::new("partial index", &counts(1000, &[5, 600]));
+        assert!(terms.coverage("a partial thing") > 0.75, "{terms:?}");
+        assert!(terms.coverage("an index") < 0.25, "{terms:?}");
+        assert_eq!(terms.coverage("partial index"), 1.0);
+        assert_eq!(terms.coverage("nothing here"), 0.0);
+    }
+
+    #[test]
+    fn a_page_is_cut_into_its_sections_without_the_overlap() {
+        let chunks = vec![
+            chunk("1", "S", "First paragraph.\n\nSecond paragraph ends here. And a tail sentence."),
+            chunk("2", "S", "And a tail sentence.\n\nThird paragraph."),
+            chunk("3", "T", "It begins here and"),
+            chunk("4", "T", "continues there."),
         ];
-        let answer = extractive_answer("Which port does the server listen on?", &hits, 3);
-        assert!(answer.starts_with(EXTRACTIVE_NOTICE));
-        assert!(answer.contains("> The server listens on port 8080 by default. [1]"), "{answer}");
-        assert!(answer.contains("> You can change the port with the --port flag. [3]"), "{answer}");
-        assert!(!answer.contains("[2]"));
-        assert!(!answer.contains("Unrelated"));
-    }
-
-    #[test]
-    fn says_so_when_nothing_matches() {
+        let sections = Section::of_page(&chunks, &chunks[3], 2);
+        assert_eq!(sections.len(), 2);
         assert_eq!(
-            extractive_answer("quantum chromodynamics", &[hit("a", "Install with cargo.")], 3),
-            NOTHING_FOUND
+            sections[0].text,
+            "First paragraph.\n\nSecond paragraph ends here. And a tail sentence.\n\nThird paragraph."
         );
-        assert_eq!(extractive_answer("anything", &[], 3), NOTHING_FOUND);
+        // A paragraph cut between two chunks is one paragraph again.
+        assert_eq!(sections[1].text, "It begins here and continues there.");
+        assert_eq!((sections[0].retrieved, sections[1].retrieved), (false, true));
+        assert!(sections.iter().all(|s| s.page_rank == 2));
+        // A best chunk beyond what was read stands alone.
+        let far = chunk("9", "Z", "Far down the page.");
+        let sections = Section::of_page(&chunks[..1], &far, 0);
+        assert_eq!(
+            (sections[0].text.as_str(), sections[0].retrieved),
+            ("Far down the page.", true)
+        );
     }
 
     #[test]
-    fn long_sentences_are_cut() {
-        let long = format!("The keyword appears here {}.", "and more words ".repeat(50));
-        let answer = extractive_answer("keyword", &[hit("a", &long)], 1);
-        assert!(answer.ends_with("… [1]"), "{answer}");
+    fn a_section_is_named_without_repeating_the_title() {
+        let mut s = section("a", "Manual › Install", "");
+        assert_eq!(s.name(), "Manual › Install");
+        s.heading = "Install".into();
+        assert_eq!(s.name(), "Manual › Install");
+        s.heading = "Manual".into();
+        assert_eq!(s.name(), "Manual");
+    }
+
+    #[test]
+    fn blocks_keep_code_fences_whole() {
+        let blocks = blocks_of(
+            "Intro:\n\n```sql\nSELECT 1;\n\nSELECT 2;\n```\n\n- one\n- two\n\n| a |\n| --- |",
+        );
+        let kinds: Vec<BlockKind> = blocks.iter().map(|b| b.kind).collect();
+        assert_eq!(kinds, [BlockKind::Prose, BlockKind::Code, BlockKind::List, BlockKind::Table]);
+        assert_eq!(blocks[1].text, "```sql\nSELECT 1;\n\nSELECT 2;\n```");
+    }
+
+    #[test]
+    fn quotes_the_command_a_sentence_introduces() {
+        let text = "A partial index is built over a subset of a table. To create a partial index that suits our example, use a command such as:\n\n```sql\nCREATE INDEX orders_unbilled_index ON orders (order_nr)\n    WHERE billed is not true;\n```\n\nA later paragraph about something else entirely, which runs on and on.";
+        let terms = WeightedTerms::uniform("How do I create a partial index?");
+        let blocks = quote_section(&terms, text, 40).unwrap();
+        assert_eq!(blocks.len(), 2, "{blocks:?}");
+        assert!(blocks[0].ends_with("such as:"));
+        assert!(blocks[1].contains("WHERE billed is not true;"));
+    }
+
+    #[test]
+    fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
+        let code = format!("```\n{}\n```", "word ".repeat(100));
+        let text = format!("The index speeds up reads. Use this:\n\n{code}");
+        let terms = WeightedTerms::uniform("index reads");
+        let blocks = quote_section(&terms, &text, 20).unwrap();
+        assert_eq!(blocks, ["The index speeds up reads."]);
+    }
+
+    #[test]
+    fn quotes_whole_sentences_within_the_budget() {
+        let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
+        let terms = WeightedTerms::uniform("server port");
+        let blocks = quote_section(&terms, text, 14).unwrap();
+        assert_eq!(blocks, ["The server listens on port 8080. It can be changed with a flag."]);
+        // One sentence is quoted whole even when it alone is over the budget.
+        let blocks = quote_section(&terms, text, 3).unwrap();
+        assert_eq!(blocks, ["The server listens on port 8080."]);
+    }
+
+    #[test]
+    fn starts_at_the_matching_block_of_a_long_section() {
+        let filler = "Unrelated words about other matters here. ".repeat(30);
+        let text =
+            format!("{filler}\n\nThe vacuum command reclaims storage.\n\nMore text follows here.");
+        let terms = WeightedTerms::uniform("vacuum storage");
+        let blocks = quote_section(&terms, &text, 50).unwrap();
+        assert_eq!(blocks[0], "The vacuum command reclaims storage.");
+    }
+
+    #[test]
+    fn footnote_marks_are_not_quoted_as_citations() {
+        assert_eq!(without_note_marks("each value. [7] Basically"), "each value. Basically");
+        assert_eq!(without_note_marks("see [2](x) and a[i]"), "see [2](x) and a[i]");
+    }
+
+    #[test]
+    fn identifiers_match_by_their_parts() {
+        let terms = WeightedTerms::uniform("auto increment column");
+        assert_eq!(terms.coverage("the AUTO_INCREMENT property of a column"), 1.0);
+    }
+
+    #[test]
+    fn link_lists_and_bare_labels_are_not_quoted() {
+        assert!(link_share("- [Install](a)\n- [Configure](b)") > 0.8);
+        assert!(
+            link_share("See [the install guide](a) for how to build it from its sources.") < 0.5
+        );
+        let text = "- [Partial indexes](a)\n- [Index types](b)\n\nSee also";
+        assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100), None);
+    }
+
+    #[test]
+    fn chooses_the_section_that_carries_the_question() {
+        let sections = vec![
+            section("a", "Index Types", "PostgreSQL provides several index types."),
+            section(
+                "b",
+                "Partial Indexes",
+                "A partial index is an index built over a subset of a table.",
+            ),
+        ];
+        let terms = WeightedTerms::new("What is a partial index?", &counts(1000, &[10, 400]));
+        let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default())
+        else {
+            panic!("expected quotes");
+        };
+        assert_eq!(quotes[0].section, 1);
+        // The first section lacks the rare word: it is not quoted at all.
+        assert_eq!(quotes.len(), 1);
+    }
+
+    #[test]
+    fn says_it_found_nothing_when_the_rare_words_are_missing() {
+        let sections = vec![section("a", "Passwords", "Reset a role's password with ALTER ROLE.")];
+        // "iphone" is in no chunk.
+        let terms =
+            WeightedTerms::new("How do I reset my iPhone password?", &counts(1000, &[40, 0, 30]));
+        assert!(matches!(
+            choose_quotes(&terms, &sections, &AnswerOptions::default()),
+            Choice::NotFound { .. }
+        ));
+        let text = render_not_found(&sections);
+        assert!(text.starts_with(NOTHING_FOUND));
+        assert!(text.contains("[Manual › Passwords](a)"), "{text}");
+        assert!(matches!(
+            choose_quotes(&terms, &[], &AnswerOptions::default()),
+            Choice::NotFound { evidence } if evidence == 0.0
+        ));
+    }
+
+    #[test]
+    fn navigation_pages_are_never_quoted() {
+        let mut toc = section(
+            "toc",
+            "Contents",
+            "Partial indexes and more about partial index building here.",
+        );
+        toc.page.link_list_percent = 90;
+        let terms = WeightedTerms::uniform("partial index");
+        assert!(matches!(
+            choose_quotes(&terms, &[toc], &AnswerOptions::default()),
+            Choice::NotFound { .. }
+        ));
+    }
+
+    #[test]
+    fn quoted_sections_come_first_then_one_per_remaining_page() {
+        let mut sections = vec![
+            section("p0-a", "A", "x"),
+            section("p0-b", "B", "x"),
+            section("p1-a", "C", "x"),
+            section("p2-a", "D", "x"),
+        ];
+        sections[0].retrieved = true;
+        sections[1].retrieved = false;
+        (sections[2].page_rank, sections[3].page_rank) = (1, 2);
+        let quotes =
+            vec![Quote { section: 3, blocks: vec![] }, Quote { section: 1, blocks: vec![] }];
+        let (shown, quotes) = shown_sections(sections, quotes);
+        let urls: Vec<&str> = shown.iter().map(|s| s.url.as_str()).collect();
+        // Page 0 is shown by its quoted section, not again by its retrieved one.
+        assert_eq!(urls, ["p2-a", "p0-b", "p1-a"]);
+        assert_eq!(quotes.iter().map(|q| q.section).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn renders_quotes_under_their_section_with_citations() {
+        let sections = vec![section("z", "Other", ""), section("a", "Partial Indexes", "")];
+        let quotes = vec![Quote {
+            section: 1,
+            blocks: vec![
+                "Use a command such as:".into(),
+                "```sql\nCREATE INDEX i ON t (c) WHERE c;\n```".into(),
+            ],
+        }];
+        let text = render_quotes(EXTRACTIVE_NOTICE, &sections, &quotes);
+        assert_eq!(
+            text,
+            format!("{EXTRACTIVE_NOTICE}\n\n**Manual › Partial Indexes** [2]\n> Use a command such as:\n>\n> ```sql\n> CREATE INDEX i ON t (c) WHERE c;\n> ```")
+        );
     }
 }

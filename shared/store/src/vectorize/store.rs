@@ -30,6 +30,7 @@ use crate::vectors::UnembeddedChunk;
 use crate::SqlStore;
 use docent_core::domain::{ChunkVector, DocumentMeta, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
+use docent_core::retrieval::answer::TermCounts;
 use docent_core::retrieval::search::SearchHit;
 
 /// A Vectorize index, as the Worker's binding offers it. Every call is one request to the index.
@@ -459,6 +460,14 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     }
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
         self.sql.chunks_by_id(ids).await
+    }
+    async fn page_chunks(
+        &self, chunk_ids: &[String], per_page: u32,
+    ) -> PortResult<Vec<Vec<SearchHit>>> {
+        self.sql.page_chunks(chunk_ids, per_page).await
+    }
+    async fn term_counts(&self, terms: &[String]) -> PortResult<TermCounts> {
+        self.sql.term_counts(terms).await
     }
     async fn index_version(&self) -> PortResult<u64> {
         self.sql.index_version().await

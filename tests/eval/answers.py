@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Answer evaluation: Docent's answers against the answers a manual's authors wrote.
+
+Usage:
+    python3 tests/eval/answers.py --django DIR [--postgres DIR] [--docent PATH] [--work DIR]
+        [--split dev|test|all] [--json OUT] [--show N]
+
+DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`, under
+/usr/share/doc/*/html). The questions are every heading of Django's FAQ (`faq/`, left out of the
+indexed corpus) with the text its authors wrote under it; its links into the manual are the pages
+a good answer cites. Cut into `dev` and `test` halves by a fixed seed.
+
+Each question is asked with `docent ask --jsonl` (the chat's own pipeline, natively, with no
+language model: the extractive answer) over the Django manual. Figures per set:
+
+- cited@1 / cited@3: a page the reference answer links is the first source / among the first
+  three (questions whose answer links a page);
+- recall: the share of the reference answer's distinct content words found in Docent's answer;
+- cut: the share of quoted prose passages that end mid-sentence (not at `.`, `!`, `?`, `:`, or a
+  closing quote or bracket);
+- nav: answers that quote a table of contents or an index page;
+- declined: answers that say nothing was found;
+- words: words per answer, the notice left out (the reference answers' own average beside it).
+
+With --postgres, the same questions are also asked over the PostgreSQL manual, which cannot answer
+them (another product): there, declining is right.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ranking  # noqa: E402
+
+SEED = 20261204
+STOPWORDS = set("""a an and are as at be but by can could do does did for from has have how i if in
+into is it its may me might more most my no not of on or our should so some such than that the their
+them then there these they this those to too use used using very was we were what when where which
+who why will with would you your also just only other own same up out about any all each both""".split())
+NOTICE = re.compile(r"^_[^\n]*_\n\n", re.S)
+NAV = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.html", "index.html")
+
+
+def content_words(text):
+    return {w for w in re.findall(r"[a-z0-9_]+", text.lower()) if w not in STOPWORDS and len(w) > 1}
+
+
+def faq_questions(root):
+    """Every FAQ heading with its answer's text and the manual pages the answer links."""
+    questions = []
+    faq = os.path.join(root, "faq")
+    for name in sorted(os.listdir(faq)):
+        if name == "index.html":
+            continue
+        base = f"faq/{name}"
+        text = open(os.path.join(faq, name), encoding="utf-8").read()
+        body = text.split('<div class="body"', 1)[-1] if '<div class="body"' in text else text
+        body = re.split(r'<div class="(?:sphinxsidebar|related|footer)', body)[0]
+        parts = re.split(r"(<h[23][^>]*>(?:(?!</h[23]>).)*?headerlink.*?</h[23]>)", body, flags=re.S)
+        for heading, answer in zip(parts[1::2], parts[2::2]):
+            question = ranking.strip_tags(heading).rstrip("¶").strip()
+            reference = ranking.strip_tags(answer)
+            pages = sorted({
+                p for p in (ranking.page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
+                if p and not p.startswith("faq/") and p.endswith(".html") and p not in NAV
+            })
+            if len(content_words(reference)) >= 5:
+                questions.append({"q": question, "reference": reference, "relevant": pages})
+    rng = random.Random(f"{SEED}:django-faq-answers")
+    rng.shuffle(questions)
+    half = (len(questions) + 1) // 2
+    for i, q in enumerate(questions):
+        q["split"] = "dev" if i < half else "test"
+    return questions
+
+
+def ask(docent, db, questions):
+    lines = "".join(json.dumps({"q": q["q"]}) + "\n" for q in questions)
+    out = subprocess.run([docent, "ask", "--db", db, "--jsonl", "--timings"], input=lines,
+                         capture_output=True, text=True, check=True)
+    timing = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()], timing
+
+
+def quoted_passages(answer):
+    """The quoted prose passages of an extractive answer (code blocks left out)."""
+    passages, current, fence = [], [], False
+    for line in answer.splitlines() + [""]:
+        if line.startswith(">"):
+            body = line[1:].lstrip()
+            if body.startswith(("```", "~~~")):
+                fence = not fence
+                continue
+            if fence:
+                continue
+            if body:
+                current.append(body)
+                continue
+        if current:
+            passages.append(" ".join(current))
+            current = []
+    return passages
+
+
+def is_cut(passage):
+    if re.match(r"^(\d+\.|[-*]) ", passage) or passage.startswith("|"):
+        return False  # list items and table rows are whole units
+    return not re.search(r"""[.!?:)"'”’`]\s*$""", passage) or passage.endswith("…")
+
+
+def score(questions, replies, marker):
+    n = len(questions)
+    cited1 = cited3 = linked = recall = declined = nav = words = 0.0
+    cut = passages = 0
+    for q, r in zip(questions, replies):
+        answer = NOTICE.sub("", r.get("answer", ""))
+        pages = [ranking.page_path(s["url"], marker) for s in r.get("sources", [])]
+        if q["relevant"]:
+            linked += 1
+            cited1 += bool(pages[:1] and pages[0] in q["relevant"])
+            cited3 += any(p in q["relevant"] for p in pages[:3])
+        reference = content_words(q["reference"])
+        recall += len(reference & content_words(answer)) / len(reference)
+        declined += r.get("mode") == "no_evidence"
+        quoted = quoted_passages(answer)
+        passages += len(quoted)
+        cut += sum(is_cut(p) for p in quoted)
+        quoted_sources = len(re.findall(r"^\*\*.*\*\* \[\d+\]$", answer, re.M))
+        nav += any(p in NAV for p in pages[:quoted_sources])
+        words += len(answer.split())
+    return {
+        "n": n, "linked": int(linked),
+        "cited@1": cited1 / max(1, linked), "cited@3": cited3 / max(1, linked),
+        "recall": recall / max(1, n), "cut": cut / max(1, passages), "passages": passages,
+        "nav": int(nav), "declined": int(declined), "words": words / max(1, n),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--django", required=True)
+    parser.add_argument("--postgres")
+    parser.add_argument("--docent", default="target/release/docent")
+    parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/answer-eval"))
+    parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
+    parser.add_argument("--json")
+    parser.add_argument("--show", type=int, default=0, help="print the first N answers")
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    questions = [q for q in faq_questions(args.django) if args.split in ("all", q["split"])]
+    reference_words = sum(len(q["reference"].split()) for q in questions) / max(1, len(questions))
+    corpora = [("django", args.django, ["faq/"], "python-django-doc/html/")]
+    if args.postgres:
+        corpora.append(("postgres", args.postgres, [], "postgresql-doc-15/html/"))
+    figures = {}
+    print(f"split: {args.split}; seed {SEED}; {len(questions)} questions; reference answers average {reference_words:.0f} words")
+    print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, site, excludes, marker in corpora:
+        db = os.path.join(args.work, f"{name}.db")
+        ranking.docent_index(args.docent, site, db, excludes)
+        replies, timing = ask(args.docent, db, questions)
+        f = score(questions, replies, marker)
+        f["timing"] = timing
+        figures[name] = f
+        latency = re.search(r"p50 [\d.]+ ms", timing)
+        print(f"| {name} | {f['n']} | {f['cited@1']:.3f} | {f['cited@3']:.3f} | {f['recall']:.3f} | "
+              f"{f['cut']:.3f} ({f['passages']}) | {f['nav']} | {f['declined']} | {f['words']:.0f} | "
+              f"{latency.group(0) if latency else '?'} |")
+        for q, r in list(zip(questions, replies))[: args.show if name == "django" else 0]:
+            print(f"\n### {q['q']}\nlinks: {q['relevant']}\n{r.get('answer', r)}\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
