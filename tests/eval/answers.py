@@ -16,8 +16,9 @@ language model: the extractive answer) over the Django manual. Figures per set:
 - cited@1 / cited@3: a page the reference answer links is the first source / among the first
   three (questions whose answer links a page);
 - recall: the share of the reference answer's distinct content words found in Docent's answer;
-- cut: the share of quoted prose passages that end mid-sentence (not at `.`, `!`, `?`, `:`, or a
-  closing quote or bracket);
+- cut: the share of quoted prose passages that start or end inside a sentence of the page (checked
+  against the stored text; a passage not found there must end at `.`, `!`, `?`, `:` or a closing
+  quote or bracket);
 - nav: answers that quote a table of contents or an index page;
 - declined: answers that say nothing was found;
 - words: words per answer, the notice left out (the reference answers' own average beside it).
@@ -107,13 +108,34 @@ def quoted_passages(answer):
     return passages
 
 
-def is_cut(passage):
+def corpus_text(db):
+    """Every stored chunk's text, whitespace collapsed, one per line: where quotes come from."""
+    import sqlite3
+    rows = sqlite3.connect(db).execute("SELECT text FROM chunks")
+    return "\n".join(" ".join(line.split()) for (text,) in rows for line in text.split("\n\n"))
+
+
+def is_cut(passage, corpus):
+    """A quoted passage is cut when it does not start and end where a sentence or block of the
+    page does. Found in the stored text, its edges are checked there; otherwise (reformatted) it
+    must end at a sentence's end."""
     if re.match(r"^(\d+\.|[-*]) ", passage) or passage.startswith("|"):
         return False  # list items and table rows are whole units
-    return not re.search(r"""[.!?:)"'”’`]\s*$""", passage) or passage.endswith("…")
+    passage = re.sub(r"\s*\[\d+\]$", "", passage).strip()  # the citation after a quote
+    if passage.endswith("…"):
+        return True
+    text = " ".join(passage.split())
+    at = corpus.find(text)
+    if at < 0:
+        return not re.search(r"""[.!?:)"'”’`]$""", text)
+    before = corpus[max(0, at - 2):at]
+    after = corpus[at + len(text):at + len(text) + 1]
+    starts = at == 0 or before.endswith("\n") or before in (". ", "? ", "! ", ": ")
+    ends = after in ("", "\n") or bool(re.search(r"""[.!?:)"'”’`]$""", text)) and after == " "
+    return not (starts and ends)
 
 
-def score(questions, replies, marker):
+def score(questions, replies, marker, corpus):
     n = len(questions)
     cited1 = cited3 = linked = recall = declined = nav = words = 0.0
     cut = passages = 0
@@ -129,7 +151,7 @@ def score(questions, replies, marker):
         declined += r.get("mode") == "no_evidence"
         quoted = quoted_passages(answer)
         passages += len(quoted)
-        cut += sum(is_cut(p) for p in quoted)
+        cut += sum(is_cut(p, corpus) for p in quoted)
         quoted_sources = len(re.findall(r"^\*\*.*\*\* \[\d+\]$", answer, re.M))
         nav += any(p in NAV for p in pages[:quoted_sources])
         words += len(answer.split())
@@ -165,7 +187,7 @@ def main():
         db = os.path.join(args.work, f"{name}.db")
         ranking.docent_index(args.docent, site, db, excludes)
         replies, timing = ask(args.docent, db, questions)
-        f = score(questions, replies, marker)
+        f = score(questions, replies, marker, corpus_text(db))
         f["timing"] = timing
         figures[name] = f
         latency = re.search(r"p50 [\d.]+ ms", timing)

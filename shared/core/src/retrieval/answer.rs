@@ -552,19 +552,27 @@ fn leading_part(block: &Block, room: usize, must: bool) -> Option<Block> {
     (taken.len() > keep).then(|| Block { kind: block.kind, text: taken.join(separator) })
 }
 
-/// The sections to show, numbered from 1 in this order: the quoted ones first (in quote order), then
-/// the retrieved section of each page not shown yet; with the quotes renumbered to match.
+/// The sections to show, numbered from 1 in this order: one or more per retrieved page, in the
+/// pages' retrieval order (the ranking's judgement of the pages stands), each page by its quoted
+/// sections (in quote order) or else by the section retrieval chose; with the quotes renumbered to
+/// match.
 pub fn shown_sections(sections: Vec<Section>, quotes: Vec<Quote>) -> (Vec<Section>, Vec<Quote>) {
-    let quoted: Vec<usize> = quotes.iter().map(|q| q.section).collect();
-    let mut shown: Vec<Section> = quoted.iter().map(|&i| sections[i].clone()).collect();
-    for (i, section) in sections.into_iter().enumerate() {
-        let page_shown = shown.iter().any(|s| s.page_rank == section.page_rank);
-        if section.retrieved && !quoted.contains(&i) && !page_shown {
-            shown.push(section);
+    let pages = sections.iter().map(|s| s.page_rank).max().map_or(0, |r| r + 1);
+    let mut order: Vec<usize> = Vec::new();
+    for page in 0..pages {
+        let quoted: Vec<usize> =
+            quotes.iter().map(|q| q.section).filter(|&i| sections[i].page_rank == page).collect();
+        if quoted.is_empty() {
+            order.extend(sections.iter().position(|s| s.page_rank == page && s.retrieved));
+        } else {
+            order.extend(quoted);
         }
     }
-    let quotes = quotes.into_iter().enumerate().map(|(i, q)| Quote { section: i, ..q }).collect();
-    (shown, quotes)
+    let quotes = quotes
+        .into_iter()
+        .map(|q| Quote { section: order.iter().position(|&i| i == q.section).unwrap_or(0), ..q })
+        .collect();
+    (order.into_iter().map(|i| sections[i].clone()).collect(), quotes)
 }
 
 /// The extractive answer's text: the notice, then each quote under its section's name, cited by
@@ -819,7 +827,7 @@ mod tests {
     }
 
     #[test]
-    fn quoted_sections_come_first_then_one_per_remaining_page() {
+    fn pages_keep_their_order_and_show_their_quoted_sections() {
         let mut sections = vec![
             section("p0-a", "A", "x"),
             section("p0-b", "B", "x"),
@@ -833,9 +841,9 @@ mod tests {
             vec![Quote { section: 3, blocks: vec![] }, Quote { section: 1, blocks: vec![] }];
         let (shown, quotes) = shown_sections(sections, quotes);
         let urls: Vec<&str> = shown.iter().map(|s| s.url.as_str()).collect();
-        // Page 0 is shown by its quoted section, not again by its retrieved one.
-        assert_eq!(urls, ["p2-a", "p0-b", "p1-a"]);
-        assert_eq!(quotes.iter().map(|q| q.section).collect::<Vec<_>>(), [0, 1]);
+        // Page 0 is shown by its quoted section, not by its retrieved one.
+        assert_eq!(urls, ["p0-b", "p1-a", "p2-a"]);
+        assert_eq!(quotes.iter().map(|q| q.section).collect::<Vec<_>>(), [2, 0]);
     }
 
     #[test]
