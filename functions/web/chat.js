@@ -166,8 +166,15 @@ const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 const QUOTE = /^ {0,3}> ?/;
 const ITEM = /^ {0,3}([-*+]|\d{1,9}[.)])\s+(.*)$/;
 const RULE = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
+const TABLE_ROW = /^ {0,3}\|.*\|\s*$/;
+const TABLE_RULE = /^ {0,3}\|(\s*:?-{3,}:?\s*\|)+\s*$/;
 
-// Block markdown: fenced code, headings, quotes (nested blocks), lists, rules, paragraphs. A fence
+// The cells of a table row `| a | b |`.
+function tableCells(line) {
+  return line.trim().slice(1, -1).split("|").map((cell) => cell.trim());
+}
+
+// Block markdown: fenced code, headings, quotes (nested blocks), lists, tables, rules, paragraphs. A fence
 // still open while the answer streams renders as code so far.
 function renderBlocks(text, sources, parent) {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
@@ -209,6 +216,45 @@ function renderBlocks(text, sources, parent) {
       i += 1;
       continue;
     }
+    if (TABLE_ROW.test(line)) {
+      // Rows up to the first line that is not one; a rule row under the first makes it the header.
+      const rows = [];
+      while (i < lines.length && TABLE_ROW.test(lines[i])) {
+        rows.push(lines[i]);
+        i += 1;
+      }
+      const table = el("table");
+      let body = rows;
+      if (rows.length > 1 && TABLE_RULE.test(rows[1])) {
+        const head = el("thead");
+        const tr = el("tr");
+        for (const cell of tableCells(rows[0])) {
+          const th = el("th");
+          renderInline(cell, sources, th);
+          tr.append(th);
+        }
+        head.append(tr);
+        table.append(head);
+        body = rows.slice(2);
+      }
+      const tbody = el("tbody");
+      for (const row of body) {
+        if (TABLE_RULE.test(row)) continue;
+        const tr = el("tr");
+        for (const cell of tableCells(row)) {
+          const td = el("td");
+          renderInline(cell, sources, td);
+          tr.append(td);
+        }
+        tbody.append(tr);
+      }
+      table.append(tbody);
+      const scroll = el("div");
+      scroll.className = "table";
+      scroll.append(table);
+      parent.append(scroll);
+      continue;
+    }
     if (QUOTE.test(line)) {
       const inner = [];
       while (i < lines.length && QUOTE.test(lines[i])) {
@@ -245,7 +291,7 @@ function renderBlocks(text, sources, parent) {
       continue;
     }
     const paragraph = [];
-    while (i < lines.length && lines[i].trim() && !FENCE.test(lines[i]) && !HEADING.test(lines[i]) && !QUOTE.test(lines[i]) && !ITEM.test(lines[i])) {
+    while (i < lines.length && lines[i].trim() && !FENCE.test(lines[i]) && !HEADING.test(lines[i]) && !QUOTE.test(lines[i]) && !ITEM.test(lines[i]) && !TABLE_ROW.test(lines[i])) {
       paragraph.push(lines[i]);
       i += 1;
     }

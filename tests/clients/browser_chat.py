@@ -191,6 +191,13 @@ def run(driver, base, site):
     check(".lantern/cache" in text, f"the answer does not quote the storage page: {text!r}")
     codes = [c.text for c in turn.find_elements(By.CSS_SELECTOR, ".answer-text code")]
     check(".lantern/cache" in codes, f"inline code was not rendered as <code> (code elements: {codes})")
+    # The quoted section's table is a table, inside the quote, under its header row.
+    tables = turn.find_elements(By.CSS_SELECTOR, ".answer-text blockquote table")
+    check(len(tables) == 1, f"the quoted table was not rendered as one <table> in the quote: {text!r}")
+    headers = [th.text for th in tables[0].find_elements(By.CSS_SELECTOR, "thead th")]
+    check(headers == ["Folder", "Contents"], f"table header cells are {headers}")
+    cells = [td.text for td in tables[0].find_elements(By.CSS_SELECTOR, "tbody td")]
+    check(cells == ["objects", "compiled pages", "images", "resized images"], f"table body cells are {cells}")
     renders = [r for r in driver.execute_script("return window.__renders") if r["turn"] == 0 and r["streaming"]]
     report["first_answer_renders"] = len(renders)
     check(len(renders) >= 2, f"the answer was rendered {len(renders)} time(s) while streaming; expected once per delta")

@@ -3,7 +3,7 @@
 //! through the platform's fetch. Provider results are cached in KV by hash(model, text), so
 //! unchanged text is never embedded twice.
 
-use docent_core::config::EmbeddingProvider;
+use docent_core::config::{EmbeddingInputs, EmbeddingProvider};
 use docent_core::domain::{ChunkVector, IndexedDocument};
 use docent_core::ports::{FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::builtin_embed;
@@ -45,7 +45,7 @@ pub async fn attach_vectors<P: Platform>(
     let Some(model) = model(provider).map(str::to_string) else { return Ok(()) };
     let texts: Vec<String> =
         document.chunks.iter().map(|c| chunk_text(&document.title, &c.heading, &c.text)).collect();
-    let vectors = embed(platform, &texts).await?;
+    let vectors = embed(platform, &texts, Input::Document).await?;
     for (chunk, values) in document.chunks.iter_mut().zip(vectors) {
         chunk.vector = Some(ChunkVector { model: model.clone(), values });
     }
@@ -65,7 +65,7 @@ pub async fn backfill<P: Platform>(platform: &P, url_key: &str) -> PortResult<()
     }
     let texts: Vec<String> =
         missing.iter().map(|(_, title, heading, text)| chunk_text(title, heading, text)).collect();
-    let vectors = embed(platform, &texts).await?;
+    let vectors = embed(platform, &texts, Input::Document).await?;
     let pairs: Vec<(String, ChunkVector)> = missing
         .into_iter()
         .zip(vectors)
@@ -79,11 +79,43 @@ pub async fn embed_query<P: Platform>(platform: &P, query: &str) -> PortResult<O
     if model(&platform.config().embeddings).is_none() {
         return Ok(None);
     }
-    Ok(embed(platform, &[query.to_string()]).await?.pop())
+    Ok(embed(platform, &[query.to_string()], Input::Query).await?.pop())
 }
 
-/// Embeds `texts` in order with the configured provider.
-pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Vec<Vec<f32>>> {
+/// What a text is to the model: a question, or a passage that may answer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Query,
+    Document,
+}
+
+impl Input {
+    /// The text as the model is given it, with the configured prefix.
+    fn text(self, inputs: &EmbeddingInputs, text: &str) -> String {
+        let prefix = match self {
+            Input::Query => &inputs.query_prefix,
+            Input::Document => &inputs.document_prefix,
+        };
+        if prefix.is_empty() {
+            text.to_string()
+        } else {
+            format!("{prefix} {text}")
+        }
+    }
+
+    /// The `input_type` of an OpenAI-format request, when the configuration sends one.
+    fn input_type(self, inputs: &EmbeddingInputs) -> Option<&'static str> {
+        inputs.input_type.then_some(match self {
+            Input::Query => "query",
+            Input::Document => "document",
+        })
+    }
+}
+
+/// Embeds `texts` in order with the configured provider, as `input`.
+pub async fn embed<P: Platform>(
+    platform: &P, texts: &[String], input: Input,
+) -> PortResult<Vec<Vec<f32>>> {
     let model = match &platform.config().embeddings {
         EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
         // Computing is cheaper than a KV round trip.
@@ -92,17 +124,26 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
         | EmbeddingProvider::WorkersAi { model }
         | EmbeddingProvider::SpinLlm { model } => model,
     };
+    let inputs = &platform.config().embedding_inputs;
+    let input_type = input.input_type(inputs);
+    let texts: Vec<String> = texts.iter().map(|t| input.text(inputs, t)).collect();
+    // The cache tells a text embedded as a query from the same text embedded as a document.
+    let keys: Vec<String> = match input_type {
+        Some(kind) => texts.iter().map(|t| format!("{kind}\n{t}")).collect(),
+        None => texts.clone(),
+    };
     let kv = KvState::of(platform);
     let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
-    for text in texts {
-        vectors.push(kv.load(&EmbeddingKey { model, text }).await?);
+    for key in &keys {
+        vectors.push(kv.load(&EmbeddingKey { model, text: key }).await?);
     }
     let missing: Vec<usize> = (0..texts.len()).filter(|i| vectors[*i].is_none()).collect();
     for group in missing.chunks(BATCH) {
         let inputs: Vec<&str> = group.iter().map(|i| texts[*i].as_str()).collect();
         let embedded = match &platform.config().embeddings {
             EmbeddingProvider::OpenAi { base_url, api_key, .. } => {
-                let request = openai_request(base_url, api_key.as_deref(), model, &inputs);
+                let request =
+                    openai_request(base_url, api_key.as_deref(), model, &inputs, input_type);
                 let response = platform.fetcher().fetch(request).await?;
                 parse_openai_response(response.status, &response.body, inputs.len())?
             }
@@ -126,7 +167,7 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
             }
         };
         for (i, vector) in group.iter().zip(embedded) {
-            kv.save(&EmbeddingKey { model, text: &texts[*i] }, &vector).await?;
+            kv.save(&EmbeddingKey { model, text: &keys[*i] }, &vector).await?;
             vectors[*i] = Some(vector);
         }
     }
@@ -135,13 +176,16 @@ pub async fn embed<P: Platform>(platform: &P, texts: &[String]) -> PortResult<Ve
 
 /// `POST {base_url}/embeddings` in the OpenAI format.
 pub fn openai_request(
-    base_url: &str, api_key: Option<&str>, model: &str, inputs: &[&str],
+    base_url: &str, api_key: Option<&str>, model: &str, inputs: &[&str], input_type: Option<&str>,
 ) -> FetchRequest {
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
     if let Some(key) = api_key {
         headers.push(("Authorization".to_string(), format!("Bearer {key}")));
     }
-    let body = serde_json::json!({"model": model, "input": inputs});
+    let mut body = serde_json::json!({"model": model, "input": inputs});
+    if let Some(kind) = input_type {
+        body["input_type"] = kind.into();
+    }
     FetchRequest {
         method: "POST".into(),
         url: format!("{}/embeddings", base_url.trim_end_matches('/')),
@@ -197,12 +241,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn queries_and_documents_get_their_prefix_and_input_type() {
+        let inputs = EmbeddingInputs {
+            query_prefix: "query:".into(),
+            document_prefix: "passage:".into(),
+            input_type: true,
+        };
+        assert_eq!(Input::Query.text(&inputs, "partial index"), "query: partial index");
+        assert_eq!(Input::Document.text(&inputs, "A partial index"), "passage: A partial index");
+        assert_eq!(Input::Query.input_type(&inputs), Some("query"));
+        assert_eq!(Input::Document.input_type(&inputs), Some("document"));
+        let plain = EmbeddingInputs::default();
+        assert_eq!(Input::Query.text(&plain, "partial index"), "partial index");
+        assert_eq!(Input::Document.input_type(&plain), None);
+        let request = openai_request("http://127.0.0.1:1/v1", None, "e5", &["x"], Some("query"));
+        let body: serde_json::Value =
+            serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"model": "e5", "input": ["x"], "input_type": "query"}));
+    }
+
+    #[test]
     fn openai_format_round_trip() {
         let request = openai_request(
             "https://api.example.com/v1/",
             Some("sk-test"),
             "text-embedding-3-small",
             &["a", "b"],
+            None,
         );
         assert_eq!(request.url, "https://api.example.com/v1/embeddings");
         assert!(request.headers.contains(&("Authorization".into(), "Bearer sk-test".into())));

@@ -256,7 +256,7 @@ async fn vector_hits<P: Platform>(
         let weight = platform.config().vector_feedback.1;
         let texts: Vec<String> =
             feedback.iter().map(|h| format!("{} {} {}", h.title, h.heading, h.text)).collect();
-        let vectors = embeddings::embed(platform, &texts).await?;
+        let vectors = embeddings::embed(platform, &texts, embeddings::Input::Document).await?;
         embedded = docent_core::retrieval::embed::with_feedback(&embedded, &vectors, weight);
     }
     let nearest = platform.store().nearest(model, &embedded, url_prefix, limit).await?;

@@ -64,6 +64,8 @@ pub struct Config {
     pub fetch_timeout_seconds: u64,
     /// Who embeds chunks and queries.
     pub embeddings: EmbeddingProvider,
+    /// How queries and chunks are told apart for a model trained with prefixes (e5, bge).
+    pub embedding_inputs: EmbeddingInputs,
     /// How search ranks: both lists fused (the default), or one of them.
     pub search_mode: SearchMode,
     /// Where documents, chunks, vectors, crawl state and tickets live (`DOCENT_STORE`).
@@ -122,6 +124,19 @@ pub enum RerankerKind {
 
 /// The default embedding model of Spin's LLM interface.
 pub const DEFAULT_SPIN_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
+
+/// How texts are presented to an embedding model that tells queries from documents, as e5
+/// (`query: ` / `passage: `) and bge were trained to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmbeddingInputs {
+    /// Put, with a space, before every query (`DOCENT_EMBEDDINGS_QUERY_PREFIX`, e.g. `query:`).
+    pub query_prefix: String,
+    /// Put, with a space, before every chunk (`DOCENT_EMBEDDINGS_DOCUMENT_PREFIX`, e.g. `passage:`).
+    pub document_prefix: String,
+    /// Sends `input_type` (`query` or `document`) with each OpenAI-format request, for servers that
+    /// add the model's prefixes themselves (`DOCENT_EMBEDDINGS_INPUT_TYPE`).
+    pub input_type: bool,
+}
 
 /// Where embeddings come from (`DOCENT_EMBEDDINGS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +236,7 @@ impl Default for Config {
             global_rate_per_second: 50.0,
             fetch_timeout_seconds: 30,
             embeddings: EmbeddingProvider::Builtin,
+            embedding_inputs: EmbeddingInputs::default(),
             search_mode: SearchMode::Auto,
             store: StoreBackend::Sqlite,
             rrf_weights: (1.0, 1.0),
@@ -374,6 +390,19 @@ impl Config {
             Some(other) => {
                 return Err(ConfigError(format!("DOCENT_EMBEDDINGS must be builtin, openai, workers-ai, spin-llm or off, got `{other}`")))
             }
+        };
+        config.embedding_inputs = EmbeddingInputs {
+            query_prefix: get("DOCENT_EMBEDDINGS_QUERY_PREFIX").unwrap_or_default(),
+            document_prefix: get("DOCENT_EMBEDDINGS_DOCUMENT_PREFIX").unwrap_or_default(),
+            input_type: match get("DOCENT_EMBEDDINGS_INPUT_TYPE").as_deref() {
+                None | Some("0" | "false" | "no") => false,
+                Some("1" | "true" | "yes") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "DOCENT_EMBEDDINGS_INPUT_TYPE must be true or false, got `{other}`"
+                    )))
+                }
+            },
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
             // With the built-in embedder, hybrid beats lexical on questions and loses on keyword

@@ -238,3 +238,20 @@ fn the_reranker_is_off_unless_configured() {
         .contains("DOCENT_RERANKER_BASE_URL"));
     assert!(config(&[("DOCENT_RERANKER", "cohere")]).is_err());
 }
+
+#[test]
+fn embedding_inputs_are_configured_for_prefix_trained_models() {
+    let plain = config(&[]).unwrap().embedding_inputs;
+    assert_eq!(plain, EmbeddingInputs::default());
+    let e5 = config(&[
+        ("DOCENT_EMBEDDINGS_QUERY_PREFIX", "query:"),
+        ("DOCENT_EMBEDDINGS_DOCUMENT_PREFIX", "passage: "),
+        ("DOCENT_EMBEDDINGS_INPUT_TYPE", "true"),
+    ])
+    .unwrap()
+    .embedding_inputs;
+    assert_eq!((e5.query_prefix.as_str(), e5.document_prefix.as_str()), ("query:", "passage:"));
+    assert!(e5.input_type);
+    let error = config(&[("DOCENT_EMBEDDINGS_INPUT_TYPE", "maybe")]).unwrap_err();
+    assert!(error.0.contains("DOCENT_EMBEDDINGS_INPUT_TYPE"), "{error:?}");
+}

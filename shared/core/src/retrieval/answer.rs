@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::search::{query_terms, term_matches, SearchHit};
+use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 /// A passage shown to the user as a numbered source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,32 +43,50 @@ pub struct TermCounts {
 }
 
 /// A question's content words, each weighed by how rare it is among the indexed chunks (BM25's
-/// inverse document frequency): "index" says little in a database manual, "jsonb" a lot, and a
-/// word no page contains the most.
+/// inverse document frequency): "index" says little in a database manual, "jsonb" a lot.
+///
+/// A word no chunk contains is one of two things. Written as a name ("Kubernetes", "iPhone"), it is
+/// what the question is about, and the pages never mention it: nothing answers. An ordinary word
+/// ("work", "besides") is only phrasing the pages do not use, and it says nothing about which
+/// section answers: it is left out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightedTerms {
     terms: Vec<(String, f64)>,
+    /// Names in the question that no indexed chunk contains.
+    unknown_names: Vec<String>,
 }
 
 impl WeightedTerms {
     /// The terms of `question`, weighed by `counts` (from the store, for [`WeightedTerms::words`]).
     pub fn new(question: &str, counts: &TermCounts) -> Self {
         let n = counts.chunks as f64;
-        let terms = query_terms(question)
-            .into_iter()
-            .enumerate()
-            .map(|(i, term)| {
-                let df = counts.per_term.get(i).copied().unwrap_or(0) as f64;
-                let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
-                (term, weight.max(f64::MIN_POSITIVE))
-            })
-            .collect();
-        WeightedTerms { terms }
+        let names = names_in(question);
+        let mut terms = Vec::new();
+        let mut unknown_names = Vec::new();
+        for (i, term) in query_terms(question).into_iter().enumerate() {
+            let df = counts.per_term.get(i).copied().unwrap_or(0);
+            if df == 0 {
+                if names.contains(&term) {
+                    unknown_names.push(term);
+                }
+                continue;
+            }
+            let df = df as f64;
+            let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
+            terms.push((term, weight.max(f64::MIN_POSITIVE)));
+        }
+        WeightedTerms { terms, unknown_names }
+    }
+
+    /// The names in the question that no indexed page mentions.
+    pub fn unknown_names(&self) -> &[String] {
+        &self.unknown_names
     }
 
     /// Every term weighing the same, when the counts could not be had.
     pub fn uniform(question: &str) -> Self {
-        WeightedTerms { terms: query_terms(question).into_iter().map(|t| (t, 1.0)).collect() }
+        let terms = query_terms(question).into_iter().map(|t| (t, 1.0)).collect();
+        WeightedTerms { terms, unknown_names: Vec::new() }
     }
 
     /// The words to count in the store, in order.
@@ -96,6 +114,25 @@ impl WeightedTerms {
 
 /// The lower-cased words of `text`; an identifier like `AUTO_INCREMENT` counts as itself and as
 /// its parts.
+/// The lower-cased words of `question` written as names: with a capital after their first letter
+/// ("iPhone", "NoSQL"), or capitalised where a sentence does not begin ("… a Kubernetes cluster").
+fn names_in(question: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut sentence_start = true;
+    for word in question.split_whitespace() {
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let mut chars = bare.chars();
+        if let Some(first) = chars.next() {
+            let inner_capital = chars.any(char::is_uppercase);
+            if inner_capital || (first.is_uppercase() && !sentence_start) {
+                names.extend(query_terms(bare).into_iter().filter(|t| !is_stopword(t)));
+            }
+        }
+        sentence_start = word.ends_with(['.', '?', '!', ':']);
+    }
+    names
+}
+
 fn words_of(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
@@ -194,7 +231,16 @@ impl Section {
     /// The section's name as a reader sees it: the page title, then the heading unless the
     /// heading repeats the title.
     pub fn name(&self) -> String {
-        let heading = self.heading.strip_prefix(&self.title).unwrap_or(&self.heading);
+        // A heading path that opens with the page's own title (or its first part: "Install" of
+        // "Install — Harbor documentation") does not repeat it.
+        let mut heading = self.heading.as_str();
+        if let Some((first, rest)) = heading.split_once(" › ").or(Some((heading, ""))) {
+            if !first.is_empty()
+                && (self.title == first || self.title.starts_with(&format!("{first} ")))
+            {
+                heading = rest;
+            }
+        }
         let heading = heading.trim_start_matches([' ', '›']);
         if heading.is_empty() {
             self.title.clone()
@@ -417,6 +463,9 @@ pub fn choose_quotes(
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let best_evidence = scored.iter().map(|s| s.2).fold(0.0, f64::max);
+    if !terms.unknown_names().is_empty() {
+        return Choice::NotFound { evidence: 0.0 };
+    }
     if best_evidence < options.min_evidence {
         return Choice::NotFound { evidence: best_evidence };
     }
@@ -698,6 +747,9 @@ mod tests {
         assert_eq!(s.name(), "Manual › Install");
         s.heading = "Manual".into();
         assert_eq!(s.name(), "Manual");
+        s.title = "FAQ — Harbor documentation".into();
+        s.heading = "FAQ › Does Harbor run on Windows?".into();
+        assert_eq!(s.name(), "FAQ — Harbor documentation › Does Harbor run on Windows?");
     }
 
     #[test]
@@ -790,6 +842,25 @@ mod tests {
         assert_eq!(quotes[0].section, 1);
         // The first section lacks the rare word: it is not quoted at all.
         assert_eq!(quotes.len(), 1);
+    }
+
+    #[test]
+    fn words_no_page_contains_are_names_the_pages_lack_or_phrasing_they_do_not_use() {
+        assert_eq!(
+            names_in("How do I configure a Kubernetes ingress? Kubernetes here."),
+            ["kubernetes"]
+        );
+        assert_eq!(names_in("Does Django support NoSQL databases?"), ["django", "nosql"]);
+        assert_eq!(names_in("Is the iPhone app out?"), ["iphone"]);
+        assert!(names_in("Which systems does it run on besides those?").is_empty());
+        // "work" is in no chunk: left out, so the section that has the rest answers.
+        let terms =
+            WeightedTerms::new("Harbor on windows, does it work?", &counts(20, &[20, 1, 0]));
+        assert!(terms.unknown_names().is_empty());
+        assert_eq!(terms.coverage("Harbor runs on Windows inside WSL2."), 1.0);
+        // A question made only of words no chunk contains covers nothing.
+        let nothing = WeightedTerms::new("xylophone quantum marmalade", &counts(20, &[0, 0, 0]));
+        assert_eq!(nothing.coverage("xylophone quantum marmalade"), 0.0);
     }
 
     #[test]

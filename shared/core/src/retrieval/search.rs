@@ -98,13 +98,6 @@ fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
     words
 }
 
-/// How many distinct query terms a text contains.
-pub fn distinct_term_hits(text: &str, terms: &[String]) -> usize {
-    let lowered: Vec<String> =
-        words_with_offsets(text).iter().map(|(_, w)| w.to_lowercase()).collect();
-    terms.iter().filter(|t| lowered.iter().any(|w| term_matches(w, t))).count()
-}
-
 /// A window of about `max_words` words of `text` around the densest cluster of query terms, with
 /// ellipses where it was cut. Markdown markers are stripped so snippets read as plain text.
 pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
