@@ -125,10 +125,17 @@ fn chat_answers_from_spins_llm_and_falls_back_when_it_fails() {
         Some(700),
         "the answer budget (DOCENT_LLM_MAX_ANSWER_TOKENS) is passed on"
     );
-    assert!(
-        *llm.embedded.lock().unwrap() > embedded_by_crawl,
-        "the question was embedded for hybrid search"
+    // A question longer than a keyword query is searched both ways (the default, auto): the Spin
+    // model embeds it.
+    let before = *llm.embedded.lock().unwrap();
+    let search = request(
+        "GET",
+        &spin.url("/api/search?q=which+operating+systems+does+harbor+support+besides+linux"),
+        &[],
+        None,
     );
+    assert_eq!(search.status, 200, "{}", search.body);
+    assert!(*llm.embedded.lock().unwrap() > before, "the question was embedded for hybrid search");
 
     // The model goes down: retried (a runtime error is transient), then the extractive answer.
     llm.failing.store(true, Ordering::SeqCst);

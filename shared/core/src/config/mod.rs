@@ -405,10 +405,9 @@ impl Config {
             },
         };
         config.search_mode = match get("DOCENT_SEARCH_MODE") {
-            // With the built-in embedder, hybrid beats lexical on questions and loses on keyword
-            // queries (tests/eval/ranking.py); a model's vectors are trusted on both.
-            None if config.embeddings == EmbeddingProvider::Builtin => SearchMode::Auto,
-            None => SearchMode::Hybrid,
+            // Hybrid beats lexical on questions and loses on keyword queries, with the built-in
+            // embedder and with e5-small alike (tests/eval/ranking.py, docs/BENCHMARKS.md).
+            None => SearchMode::Auto,
             Some(mode) => SearchMode::parse(&mode).ok_or_else(|| {
                 ConfigError(format!(
                     "DOCENT_SEARCH_MODE must be auto, hybrid, lexical or vector, got `{mode}`"

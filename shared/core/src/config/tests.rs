@@ -66,7 +66,11 @@ fn bad_values_are_reported_by_name() {
         workers.embeddings,
         EmbeddingProvider::WorkersAi { model: "@cf/baai/bge-base-en-v1.5".into() }
     );
-    assert_eq!(workers.search_mode, SearchMode::Hybrid, "a real embedding model: hybrid search");
+    assert_eq!(
+        workers.search_mode,
+        SearchMode::Auto,
+        "a real embedding model: auto, as the figures say"
+    );
 }
 
 #[test]
@@ -162,7 +166,7 @@ fn spins_llm_interface_for_answers_and_embeddings() {
         embeddings.embeddings,
         EmbeddingProvider::SpinLlm { model: DEFAULT_SPIN_EMBEDDING_MODEL.into() }
     );
-    assert_eq!(embeddings.search_mode, SearchMode::Hybrid);
+    assert_eq!(embeddings.search_mode, SearchMode::Auto);
     assert_eq!(
         embeddings.vector_feedback.0, 0,
         "feedback is measured only for the built-in embedder"
