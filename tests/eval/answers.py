@@ -25,6 +25,10 @@ language model: the extractive answer) over the Django manual. Figures per set:
 
 With --postgres, the same questions are also asked over the PostgreSQL manual, which cannot answer
 them (another product): there, declining is right.
+
+With --worker URL (a running Docent, e.g. `infra/scripts/dev.sh` on workerd), the Django questions
+are asked end to end through `POST /api/chat` instead; `--crawl` first serves the Django manual on
+loopback and crawls it there through `POST /api/crawls` (`faq/` excluded), waiting for the job.
 """
 
 import argparse
@@ -86,6 +90,73 @@ def ask(docent, db, questions):
                          capture_output=True, text=True, check=True)
     timing = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()], timing
+
+
+def ask_worker(base, questions):
+    """The chat's answers over HTTP: `sources`, `delta` and `done` events gathered per question."""
+    import time
+    import urllib.error
+    import urllib.request
+    replies, took = [], []
+    for q in questions:
+        body = json.dumps({"message": q["q"]}).encode()
+        request = urllib.request.Request(f"{base}/api/chat", data=body,
+                                         headers={"Content-Type": "application/json"})
+        while True:
+            started = time.monotonic()
+            try:
+                events = urllib.request.urlopen(request, timeout=60).read().decode()
+                break
+            except urllib.error.HTTPError as e:
+                # Over the chat's per-client rate limit: wait as asked, then ask again.
+                if e.code != 429:
+                    raise
+                time.sleep(int(e.headers.get("Retry-After", "5")))
+        took.append((time.monotonic() - started) * 1000)
+        reply = {"answer": "", "sources": [], "mode": ""}
+        for block in events.split("\n\n"):
+            name = next((l[6:].strip() for l in block.splitlines() if l.startswith("event:")), "")
+            data = "\n".join(l[5:].lstrip() for l in block.splitlines() if l.startswith("data:"))
+            if not data:
+                continue
+            data = json.loads(data)
+            if name == "sources":
+                reply["sources"] = data["sources"]
+            elif name == "delta":
+                reply["answer"] += data["text"]
+            elif name == "done":
+                reply["mode"] = data["mode"]
+        replies.append(reply)
+    took.sort()
+    return replies, f"{len(took)} questions (worker): p50 {took[len(took) // 2]:.2f} ms" if took else ""
+
+
+def crawl_on_worker(base, site):
+    """Serves `site` on a loopback port and crawls it on the Worker at `base`, to the end."""
+    import http.server
+    import functools
+    import threading
+    import time
+    import urllib.request
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    admin = {"Authorization": "Bearer docent-dev-admin-key", "Content-Type": "application/json"}
+    start = {"url": f"http://127.0.0.1:{server.server_port}/index.html", "exclude": ["faq/**"],
+             "max_pages": 5000, "max_depth": 20}
+    job = json.load(urllib.request.urlopen(urllib.request.Request(
+        f"{base}/api/crawls", data=json.dumps(start).encode(), headers=admin)))
+    while True:
+        time.sleep(5)
+        state = json.load(urllib.request.urlopen(urllib.request.Request(
+            f"{base}/api/crawls/{job['id']}", headers=admin)))
+        if state["status"] not in ("queued", "running"):
+            print(f"crawl {state['status']}: {json.dumps(state.get('pages'))}", file=sys.stderr)
+            return server
 
 
 def quoted_passages(answer):
@@ -172,21 +243,32 @@ def main():
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
     parser.add_argument("--json")
     parser.add_argument("--show", type=int, default=0, help="print the first N answers")
+    parser.add_argument("--worker", help="ask a running Docent at this URL instead of `docent ask`")
+    parser.add_argument("--crawl", action="store_true", help="with --worker: crawl the manual there first")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     questions = [q for q in faq_questions(args.django) if args.split in ("all", q["split"])]
     reference_words = sum(len(q["reference"].split()) for q in questions) / max(1, len(questions))
     corpora = [("django", args.django, ["faq/"], "python-django-doc/html/")]
-    if args.postgres:
+    if args.worker:
+        corpora = [("django-worker", args.django, ["faq/"], "python-django-doc/html/")]
+    elif args.postgres:
         corpora.append(("postgres", args.postgres, [], "postgresql-doc-15/html/"))
     figures = {}
     print(f"split: {args.split}; seed {SEED}; {len(questions)} questions; reference answers average {reference_words:.0f} words")
     print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, site, excludes, marker in corpora:
-        db = os.path.join(args.work, f"{name}.db")
+        # The native index of the same manual is what cut quotes are checked against.
+        db = os.path.join(args.work, f"{name.replace('-worker', '')}.db")
         ranking.docent_index(args.docent, site, db, excludes)
-        replies, timing = ask(args.docent, db, questions)
+        if args.worker:
+            server = crawl_on_worker(args.worker, site) if args.crawl else None
+            replies, timing = ask_worker(args.worker.rstrip("/"), questions)
+            if server:
+                server.shutdown()
+        else:
+            replies, timing = ask(args.docent, db, questions)
         f = score(questions, replies, marker, corpus_text(db))
         f["timing"] = timing
         figures[name] = f
@@ -194,7 +276,7 @@ def main():
         print(f"| {name} | {f['n']} | {f['cited@1']:.3f} | {f['cited@3']:.3f} | {f['recall']:.3f} | "
               f"{f['cut']:.3f} ({f['passages']}) | {f['nav']} | {f['declined']} | {f['words']:.0f} | "
               f"{latency.group(0) if latency else '?'} |")
-        for q, r in list(zip(questions, replies))[: args.show if name == "django" else 0]:
+        for q, r in list(zip(questions, replies))[: args.show if name.startswith("django") else 0]:
             print(f"\n### {q['q']}\nlinks: {q['relevant']}\n{r.get('answer', r)}\n")
     if args.json:
         with open(args.json, "w") as f:
