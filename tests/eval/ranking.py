@@ -23,6 +23,10 @@ run here in the same invocation: Docent (`docent index`, then `docent search --j
 mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
 own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
 
+With `vector` among the modes, one more baseline: Docent's vector ranking (the configured embedding
+model over Docent's chunks, best chunk per page) fused with page BM25 by reciprocal rank fusion
+(k = 60): with `DOCENT_EMBEDDINGS` naming e5, the "e5 + BM25" anchor.
+
 Metrics per query, on pages (URL path without fragment, first occurrence kept): hit@5, MRR@10,
 nav@5 (a table of contents or an index among the first five pages) and distinct pages among the
 first ten results.
@@ -200,13 +204,13 @@ def docent_search(docent, db, queries, mode, k=10):
     return [json.loads(line).get("results", []) for line in out.splitlines() if line.strip()]
 
 
-def page_bm25(site, excludes, queries):
+def page_bm25(site, excludes, queries, k=10):
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE pages USING fts5(path UNINDEXED, title UNINDEXED, body)")
     rows = ((rel, *bm25_baseline.extract(full)) for rel, full in bm25_baseline.html_files(site)
             if not any(rel.startswith(e.strip("/") + "/") for e in excludes))
     db.executemany("INSERT INTO pages (path, title, body) VALUES (?, ?, ?)", rows)
-    return [bm25_baseline.search(db, q["q"], 10) for q in queries]
+    return [bm25_baseline.search(db, q["q"], k) for q in queries]
 
 
 def chunk_bm25(docent_db, queries):
@@ -228,6 +232,20 @@ def chunk_bm25(docent_db, queries):
                 best.append({"url": url, "score": -rank})
         results.append(best[:10])
     return results
+
+
+def rrf(marker, *rankings, k=60):
+    """Reciprocal rank fusion of result lists by page (a page's first place in each list counts)."""
+    fused = []
+    for lists in zip(*rankings):
+        scores = {}
+        for results in lists:
+            pages = list(dict.fromkeys(page_path(r["url"], marker) for r in results))
+            for rank, page in enumerate(pages):
+                scores[page] = scores.get(page, 0.0) + 1.0 / (k + rank + 1)
+        ranked = sorted(scores.items(), key=lambda x: -x[1])[:10]
+        fused.append([{"url": f"http://127.0.0.1/{p}", "score": s} for p, s in ranked])
+    return fused
 
 
 def main():
@@ -262,6 +280,8 @@ def main():
             dbs[corpus] = db
 
     systems = [f"docent-{m}" for m in args.modes.split(",") if m] + ["page-bm25", "chunk-bm25"]
+    if "vector" in args.modes.split(","):
+        systems += ["vector+page-bm25"]
     figures, unstable = {}, {}
     for name, (corpus, entries) in sets.items():
         queries = [e for e in entries if args.split == "all" or e["split"] == args.split]
@@ -277,6 +297,11 @@ def main():
                     [r["url"] for r in a] != [r["url"] for r in b[:10]] for a, b in zip(results, longer))
             elif system == "page-bm25":
                 results = page_bm25(site, excludes, queries)
+            elif system == "vector+page-bm25":
+                # The embedding model's ranking (Docent's vector mode: its chunks, best per page)
+                # fused with plain page BM25: the usual "dense + BM25" baseline.
+                dense = docent_search(args.docent, dbs[corpus], queries, "vector", k=100)
+                results = rrf(marker, dense, page_bm25(site, excludes, queries, k=100))
             else:
                 results = chunk_bm25(dbs[corpus], queries)
             figures[(name, system)], misses = score(queries, results, marker)
