@@ -237,17 +237,24 @@ pub struct Answer {
     pub text: String,
     /// True when the indexed pages had nothing relevant, or the user asked for a person.
     pub escalate: bool,
+    /// How it was answered, as the `done` event says (`llm`, `extractive`, `fallback`,
+    /// `no_evidence`).
+    pub mode: String,
 }
 
 /// Answers a single question without a conversation.
 pub async fn answer<P: Platform>(platform: &P, question: &str) -> Result<Answer, ApiError> {
     let question = Question::single(question)?;
-    let mut answer = Answer { sources: Vec::new(), text: String::new(), escalate: false };
+    let mut answer =
+        Answer { sources: Vec::new(), text: String::new(), escalate: false, mode: String::new() };
     for event in collect_answer(platform, question).await {
         match event {
             AnswerEvent::Sources(sources) => answer.sources = sources,
             AnswerEvent::Delta(piece) => answer.text.push_str(&piece),
-            AnswerEvent::Done(done) => answer.escalate = done.escalate,
+            AnswerEvent::Done(done) => {
+                answer.escalate = done.escalate;
+                answer.mode = done.mode;
+            }
             AnswerEvent::Error { code, message } => {
                 return Err(ApiError::new(::http::StatusCode::BAD_GATEWAY, code, message))
             }
@@ -335,11 +342,12 @@ pub async fn run_answer<P: Platform>(
         sections: 2,
         min_evidence: config.llm.min_evidence,
     };
-    // The quoted sections first, so that [1] is the one that answers.
-    let (sections, quotes) = match choose_quotes(&terms, &sections, &options) {
-        Choice::Quotes(quotes) => shown_sections(sections, quotes),
-        Choice::NotFound { .. } => shown_sections(sections, Vec::new()),
+    let quotes = match choose_quotes(&terms, &sections, &options) {
+        Choice::Quotes(quotes) => quotes,
+        Choice::NotFound { .. } => Vec::new(),
     };
+    // One or more sections per page, in the pages' order; the quotes renumbered to match.
+    let (sections, quotes) = shown_sections(sections, quotes);
 
     let (text, sources, mode, usage) = if quotes.is_empty() {
         // Weak evidence: saying so, with the nearest pages, is better than quoting noise or a

@@ -79,7 +79,7 @@ pub async fn retrieve<P: Platform>(
                 weights: config.rrf_weights,
             };
             let hits = store.fused_search(&fused).await?;
-            return Ok(finish(platform, query, hits, k).await);
+            return Ok(finish(platform, query, &terms, hits, k).await);
         }
         query_vector = Some(embedded);
     }
@@ -121,15 +121,15 @@ pub async fn retrieve<P: Platform>(
             reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
         }
     };
-    Ok(finish(platform, query, ranked, k).await)
+    Ok(finish(platform, query, &terms, ranked, k).await)
 }
 
 /// One result per page, weighed by what kind of page it is (`core::retrieval::pages`), reranked if a
 /// reranker is configured, `k` at most.
 async fn finish<P: Platform>(
-    platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32,
+    platform: &P, query: &str, terms: &[String], ranked: Vec<SearchHit>, k: u32,
 ) -> Vec<SearchHit> {
-    let mut hits = rank_pages(ranked, &query_terms(query));
+    let mut hits = rank_pages(ranked, terms);
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
     }

@@ -20,7 +20,7 @@ use docent_core::config::{Config, SearchMode};
 use docent_core::content::extract::extract_html;
 use docent_core::domain::CrawlMessage;
 use docent_core::retrieval::search::{query_terms, snippet};
-use docent_functions::chat::{self, AnswerEvent};
+use docent_functions::chat;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
@@ -313,12 +313,8 @@ fn migrate(args: &[String]) -> Result<(), String> {
 
 fn search(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db", "k", "mode"], &["jsonl", "timings"])?;
-    let db = args.get("db").ok_or_else(|| format!("search needs --db <path>\n{USAGE}"))?;
-    if !db.starts_with("postgres") && !Path::new(db).exists() {
-        return Err(format!("{db} does not exist; build it with `docent index`"));
-    }
     let k = args.number("k")?.unwrap_or(10).clamp(1, 100);
-    let native = Native::open(open_database(db)?, config()?)?;
+    let native = open_index(&args, "search")?;
     let mut options = SearchOptions::of(native.config());
     if let Some(mode) = args.get("mode") {
         options.mode = SearchMode::parse(mode).ok_or_else(|| {
@@ -365,31 +361,15 @@ fn search(args: &[String]) -> Result<(), String> {
 /// the same pipeline.
 fn ask(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &["db"], &["jsonl", "timings"])?;
-    let db = args.get("db").ok_or_else(|| format!("ask needs --db <path>\n{USAGE}"))?;
-    if !db.starts_with("postgres") && !Path::new(db).exists() {
-        return Err(format!("{db} does not exist; build it with `docent index`"));
-    }
-    let native = Native::open(open_database(db)?, config()?)?;
+    let native = open_index(&args, "ask")?;
     let answer = |q: &str| -> Result<serde_json::Value, String> {
-        let mut reply = serde_json::json!({"answer": "", "sources": [], "mode": ""});
-        let question = chat::Question::single(q).map_err(|e| e.message)?;
-        for event in pollster::block_on(chat::collect_answer(&native, question)) {
-            match event {
-                AnswerEvent::Sources(sources) => {
-                    reply["sources"] = sources
-                        .iter()
-                        .map(|s| serde_json::json!({"url": s.url, "title": s.title, "heading": s.heading}))
-                        .collect();
-                }
-                AnswerEvent::Delta(piece) => {
-                    let text = reply["answer"].as_str().unwrap_or_default().to_string() + &piece;
-                    reply["answer"] = text.into();
-                }
-                AnswerEvent::Done(done) => reply["mode"] = done.mode.into(),
-                AnswerEvent::Error { message, .. } => return Err(message),
-            }
-        }
-        Ok(reply)
+        let answer = pollster::block_on(chat::answer(&native, q)).map_err(|e| e.message)?;
+        let sources: Vec<serde_json::Value> = answer
+            .sources
+            .iter()
+            .map(|s| serde_json::json!({"url": s.url, "title": s.title, "heading": s.heading}))
+            .collect();
+        Ok(serde_json::json!({"answer": answer.text, "sources": sources, "mode": answer.mode}))
     };
     if args.switches.iter().any(|s| s == "jsonl") {
         return each_line(&native, "ask", args.switches.iter().any(|s| s == "timings"), answer);
@@ -407,6 +387,16 @@ fn ask(args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The index `--db` names, which must exist (a Postgres URL is checked on connecting), opened for
+/// `command`.
+fn open_index(args: &Args, command: &str) -> Result<Native, String> {
+    let db = args.get("db").ok_or_else(|| format!("{command} needs --db <path>\n{USAGE}"))?;
+    if !db.starts_with("postgres") && !Path::new(db).exists() {
+        return Err(format!("{db} does not exist; build it with `docent index`"));
+    }
+    Native::open(open_database(db)?, config()?)
 }
 
 /// Answers `{"q": "..."}` lines from stdin with one JSON line each on stdout, in order; a line that

@@ -2,22 +2,15 @@
 //! (`postgresql-doc-15`, which the test command fetches and names in
 //! `DOCENT_TEST_POSTGRES_MANUAL`), indexed and asked with the `docent` command, with no model.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
+use std::path::PathBuf;
+
+/// The command's stdout; it must succeed.
 fn docent(args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docent"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docent");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let (ok, stdout, stderr) = common::docent(args, stdin);
+    assert!(ok, "{stderr}");
+    stdout
 }
 
 /// The quoted prose passages of an answer (code blocks left out).

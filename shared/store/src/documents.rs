@@ -3,8 +3,8 @@
 
 use crate::api::{DocumentStore, IndexCounts};
 use crate::rows::{
-    decode, decode_first, decode_scored, from_row, row_of_counts, single_int, Columns, FromRow,
-    Scored,
+    decode, decode_first, decode_scored, decode_tagged, from_row, row_of_counts, single_int,
+    Columns, FromRow, Scored,
 };
 use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
@@ -244,16 +244,25 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         &self, chunk_ids: &[String], per_page: u32,
     ) -> PortResult<Vec<Vec<SearchHit>>> {
         let mut pages = vec![Vec::new(); chunk_ids.len()];
-        for (i, id) in chunk_ids.iter().enumerate() {
+        // One statement for all the pages (D1 binds at most 100 parameters per statement). A page's
+        // chunks are numbered from 0, so its first `per_page` are those below `per_page`.
+        for group in chunk_ids.chunks(90) {
+            let marks =
+                (2..group.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!(
-                "SELECT {} FROM chunks c {PAGE_OF_CHUNK}
-                 WHERE c.url_key = (SELECT url_key FROM chunks WHERE id = ?1)
-                 ORDER BY c.ordinal LIMIT ?2",
+                "SELECT {}, s.id FROM chunks s JOIN chunks c ON c.url_key = s.url_key {PAGE_OF_CHUNK}
+                 WHERE s.id IN ({marks}) AND c.ordinal < ?1 ORDER BY s.id, c.ordinal",
                 SearchHit::COLUMNS
             );
-            let rows =
-                self.query(&sql, vec![id.as_str().into(), u64::from(per_page).into()]).await?;
-            pages[i] = decode::<SearchHit>(&rows)?;
+            let mut params = vec![SqlValue::from(u64::from(per_page))];
+            params.extend(group.iter().map(|id| SqlValue::from(id.as_str())));
+            for (chunk, asked) in decode_tagged::<SearchHit>(&self.query(&sql, params).await?)? {
+                for (page, id) in pages.iter_mut().zip(chunk_ids) {
+                    if *id == asked {
+                        page.push(chunk.clone());
+                    }
+                }
+            }
         }
         Ok(pages)
     }

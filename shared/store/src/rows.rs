@@ -101,6 +101,19 @@ pub(crate) fn decode_scored<T: FromRow>(rows: &[Row]) -> PortResult<Vec<Scored<T
         .collect()
 }
 
+/// Decodes rows of `T::COLUMNS, <text>`: each item with the text that tags it (such as the id it
+/// was asked for).
+pub(crate) fn decode_tagged<T: FromRow>(rows: &[Row]) -> PortResult<Vec<(T, String)>> {
+    let names = column_names(T::COLUMNS);
+    rows.iter()
+        .map(|row| {
+            let item = T::from_row(&Columns { names: &names, row })?;
+            let tag = row.get(names.len()).and_then(Value::as_str).unwrap_or_default();
+            Ok((item, tag.to_string()))
+        })
+        .collect()
+}
+
 /// The single value of a one-column query such as `SELECT COUNT(*) …` (0 without a row).
 pub(crate) fn single_int(rows: &[Row]) -> PortResult<u64> {
     match rows.first() {

@@ -112,8 +112,6 @@ impl WeightedTerms {
     }
 }
 
-/// The lower-cased words of `text`; an identifier like `AUTO_INCREMENT` counts as itself and as
-/// its parts.
 /// The lower-cased words of `question` written as names: with a capital after their first letter
 /// ("iPhone", "NoSQL"), or capitalised where a sentence does not begin ("… a Kubernetes cluster").
 fn names_in(question: &str) -> Vec<String> {
@@ -133,6 +131,8 @@ fn names_in(question: &str) -> Vec<String> {
     names
 }
 
+/// The lower-cased words of `text`; an identifier like `AUTO_INCREMENT` counts as itself and as
+/// its parts.
 fn words_of(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
@@ -452,6 +452,9 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
 pub fn choose_quotes(
     terms: &WeightedTerms, sections: &[Section], options: &AnswerOptions,
 ) -> Choice {
+    if !terms.unknown_names().is_empty() {
+        return Choice::NotFound { evidence: 0.0 };
+    }
     let mut scored: Vec<(usize, f64, f64)> = sections
         .iter()
         .enumerate()
@@ -463,9 +466,6 @@ pub fn choose_quotes(
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let best_evidence = scored.iter().map(|s| s.2).fold(0.0, f64::max);
-    if !terms.unknown_names().is_empty() {
-        return Choice::NotFound { evidence: 0.0 };
-    }
     if best_evidence < options.min_evidence {
         return Choice::NotFound { evidence: best_evidence };
     }
