@@ -1,0 +1,127 @@
+//! Quote units: a section's markdown split into prose, code, lists and tables.
+
+/// What kind of markdown block a unit of a quote is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BlockKind {
+    Prose,
+    Code,
+    List,
+    Table,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Block {
+    pub(super) kind: BlockKind,
+    pub(super) text: String,
+}
+
+impl Block {
+    pub(super) fn words(&self) -> usize {
+        self.text.split_whitespace().count()
+    }
+    /// A sentence ending in `:` introduces what follows (a command, a list, a table).
+    pub(super) fn introduces(&self) -> bool {
+        self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
+    }
+}
+
+/// Splits markdown into blocks at blank lines, keeping fenced code whole.
+pub(super) fn blocks_of(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let mut fence: Option<&str> = None;
+    let flush = |lines: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if lines.is_empty() {
+            return;
+        }
+        let text = lines.join("\n");
+        lines.clear();
+        let kind = if text.starts_with("```") || text.starts_with("~~~") {
+            BlockKind::Code
+        } else if text.starts_with('|') {
+            BlockKind::Table
+        } else if text.lines().all(is_list_item) {
+            BlockKind::List
+        } else {
+            BlockKind::Prose
+        };
+        blocks.push(Block { kind, text });
+    };
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(open) = fence {
+            current.push(line);
+            if trimmed.starts_with(open) && trimmed.trim_start_matches(['`', '~']).trim().is_empty()
+            {
+                fence = None;
+                flush(&mut current, &mut blocks);
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            flush(&mut current, &mut blocks);
+            fence = Some(&trimmed[..3]);
+            current.push(line);
+            continue;
+        }
+        if trimmed.is_empty() {
+            flush(&mut current, &mut blocks);
+        } else {
+            current.push(line);
+        }
+    }
+    if fence.is_some() {
+        // An unclosed fence (the page's code ran past a chunk) is closed so the quote renders.
+        current.push("```");
+    }
+    flush(&mut current, &mut blocks);
+    blocks
+}
+
+fn is_list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("- ")
+        || line.starts_with("* ")
+        || line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The share of a block's visible text that is link text: a block that is mostly links is
+/// navigation (a table of contents, "see also"), not an answer.
+pub(super) fn link_share(text: &str) -> f64 {
+    let (mut linked, mut visible) = (0usize, 0usize);
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        visible += rest[..open].chars().filter(|c| !c.is_whitespace()).count();
+        let after = &rest[open + 1..];
+        match after
+            .find("](")
+            .and_then(|close| after[close + 2..].find(')').map(|end| (close, close + 2 + end + 1)))
+        {
+            Some((close, end)) => {
+                let label = after[..close].chars().filter(|c| !c.is_whitespace()).count();
+                linked += label;
+                visible += label;
+                rest = &after[end..];
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    visible += rest.chars().filter(|c| !c.is_whitespace()).count();
+    if visible == 0 {
+        0.0
+    } else {
+        linked as f64 / visible as f64
+    }
+}
+
+/// Blocks worth quoting: not navigation, and prose that says something.
+pub(super) fn quotable(block: &Block) -> bool {
+    match block.kind {
+        BlockKind::Code => true,
+        _ => link_share(&block.text) < 0.5 && block.words() >= 3,
+    }
+}

@@ -1,0 +1,254 @@
+use super::blocks::link_share;
+use super::*;
+
+fn section(url: &str, heading: &str, text: &str) -> Section {
+    Section {
+        chunk_id: url.into(),
+        url: url.into(),
+        title: "Manual".into(),
+        heading: heading.into(),
+        text: text.into(),
+        page: PageSignals::default(),
+        page_rank: 0,
+        retrieved: true,
+        lead: false,
+    }
+}
+
+fn chunk(id: &str, heading: &str, text: &str) -> SearchHit {
+    SearchHit {
+        chunk_id: id.into(),
+        url: format!("https://docs.example.com/a#{heading}"),
+        title: "A".into(),
+        heading: heading.into(),
+        text: text.into(),
+        score: 0.0,
+        page: PageSignals::default(),
+        more: Vec::new(),
+    }
+}
+
+fn counts(chunks: u64, per_term: &[u64]) -> TermCounts {
+    TermCounts { chunks, per_term: per_term.to_vec() }
+}
+
+#[test]
+fn rare_words_weigh_more_than_common_ones() {
+    // "index" is everywhere, "partial" rare.
+    let terms = WeightedTerms::new("partial index", &counts(1000, &[5, 600]));
+    assert!(terms.coverage("a partial thing") > 0.75, "{terms:?}");
+    assert!(terms.coverage("an index") < 0.25, "{terms:?}");
+    assert_eq!(terms.coverage("partial index"), 1.0);
+    assert_eq!(terms.coverage("nothing here"), 0.0);
+}
+
+#[test]
+fn a_page_is_cut_into_its_sections_without_the_overlap() {
+    let chunks = vec![
+        chunk("1", "S", "First paragraph.\n\nSecond paragraph ends here. And a tail sentence."),
+        chunk("2", "S", "And a tail sentence.\n\nThird paragraph."),
+        chunk("3", "T", "It begins here and"),
+        chunk("4", "T", "continues there."),
+    ];
+    let sections = Section::of_page(&chunks, &chunks[3], 2);
+    assert_eq!(sections.len(), 2);
+    assert_eq!(
+        sections[0].text,
+        "First paragraph.\n\nSecond paragraph ends here. And a tail sentence.\n\nThird paragraph."
+    );
+    // A paragraph cut between two chunks is one paragraph again.
+    assert_eq!(sections[1].text, "It begins here and continues there.");
+    assert_eq!((sections[0].retrieved, sections[1].retrieved), (false, true));
+    assert!(sections.iter().all(|s| s.page_rank == 2));
+    // A best chunk beyond what was read stands alone.
+    let far = chunk("9", "Z", "Far down the page.");
+    let sections = Section::of_page(&chunks[..1], &far, 0);
+    assert_eq!((sections[0].text.as_str(), sections[0].retrieved), ("Far down the page.", true));
+}
+
+#[test]
+fn a_section_is_named_without_repeating_the_title() {
+    let mut s = section("a", "Manual › Install", "");
+    assert_eq!(s.name(), "Manual › Install");
+    s.heading = "Install".into();
+    assert_eq!(s.name(), "Manual › Install");
+    s.heading = "Manual".into();
+    assert_eq!(s.name(), "Manual");
+    s.title = "FAQ — Harbor documentation".into();
+    s.heading = "FAQ › Does Harbor run on Windows?".into();
+    assert_eq!(s.name(), "FAQ — Harbor documentation › Does Harbor run on Windows?");
+}
+
+#[test]
+fn blocks_keep_code_fences_whole() {
+    let blocks = blocks_of(
+        "Intro:\n\n```sql\nSELECT 1;\n\nSELECT 2;\n```\n\n- one\n- two\n\n| a |\n| --- |",
+    );
+    let kinds: Vec<BlockKind> = blocks.iter().map(|b| b.kind).collect();
+    assert_eq!(kinds, [BlockKind::Prose, BlockKind::Code, BlockKind::List, BlockKind::Table]);
+    assert_eq!(blocks[1].text, "```sql\nSELECT 1;\n\nSELECT 2;\n```");
+}
+
+#[test]
+fn quotes_the_command_a_sentence_introduces() {
+    let text = "A partial index is built over a subset of a table. To create a partial index that suits our example, use a command such as:\n\n```sql\nCREATE INDEX orders_unbilled_index ON orders (order_nr)\n    WHERE billed is not true;\n```\n\nA later paragraph about something else entirely, which runs on and on.";
+    let terms = WeightedTerms::uniform("How do I create a partial index?");
+    let blocks = quote_section(&terms, text, 40).unwrap();
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    assert!(blocks[0].ends_with("such as:"));
+    assert!(blocks[1].contains("WHERE billed is not true;"));
+}
+
+#[test]
+fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
+    let code = format!("```\n{}\n```", "word ".repeat(100));
+    let text = format!("The index speeds up reads. Use this:\n\n{code}");
+    let terms = WeightedTerms::uniform("index reads");
+    let blocks = quote_section(&terms, &text, 20).unwrap();
+    assert_eq!(blocks, ["The index speeds up reads."]);
+}
+
+#[test]
+fn quotes_whole_sentences_within_the_budget() {
+    let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
+    let terms = WeightedTerms::uniform("server port");
+    let blocks = quote_section(&terms, text, 14).unwrap();
+    assert_eq!(blocks, ["The server listens on port 8080. It can be changed with a flag."]);
+    // One sentence is quoted whole even when it alone is over the budget.
+    let blocks = quote_section(&terms, text, 3).unwrap();
+    assert_eq!(blocks, ["The server listens on port 8080."]);
+}
+
+#[test]
+fn starts_at_the_matching_block_of_a_long_section() {
+    let filler = "Unrelated words about other matters here. ".repeat(30);
+    let text =
+        format!("{filler}\n\nThe vacuum command reclaims storage.\n\nMore text follows here.");
+    let terms = WeightedTerms::uniform("vacuum storage");
+    let blocks = quote_section(&terms, &text, 50).unwrap();
+    assert_eq!(blocks[0], "The vacuum command reclaims storage.");
+}
+
+#[test]
+fn footnote_marks_are_not_quoted_as_citations() {
+    assert_eq!(without_note_marks("each value. [7] Basically"), "each value. Basically");
+    assert_eq!(without_note_marks("see [2](x) and a[i]"), "see [2](x) and a[i]");
+}
+
+#[test]
+fn identifiers_match_by_their_parts() {
+    let terms = WeightedTerms::uniform("auto increment column");
+    assert_eq!(terms.coverage("the AUTO_INCREMENT property of a column"), 1.0);
+}
+
+#[test]
+fn link_lists_and_bare_labels_are_not_quoted() {
+    assert!(link_share("- [Install](a)\n- [Configure](b)") > 0.8);
+    assert!(link_share("See [the install guide](a) for how to build it from its sources.") < 0.5);
+    let text = "- [Partial indexes](a)\n- [Index types](b)\n\nSee also";
+    assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100), None);
+}
+
+#[test]
+fn chooses_the_section_that_carries_the_question() {
+    let sections = vec![
+        section("a", "Index Types", "PostgreSQL provides several index types."),
+        section(
+            "b",
+            "Partial Indexes",
+            "A partial index is an index built over a subset of a table.",
+        ),
+    ];
+    let terms = WeightedTerms::new("What is a partial index?", &counts(1000, &[10, 400]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1);
+    // The first section lacks the rare word: it is not quoted at all.
+    assert_eq!(quotes.len(), 1);
+}
+
+#[test]
+fn words_no_page_contains_are_names_the_pages_lack_or_phrasing_they_do_not_use() {
+    assert_eq!(
+        names_in("How do I configure a Kubernetes ingress? Kubernetes here."),
+        ["kubernetes"]
+    );
+    assert_eq!(names_in("Does Django support NoSQL databases?"), ["django", "nosql"]);
+    assert_eq!(names_in("Is the iPhone app out?"), ["iphone"]);
+    assert!(names_in("Which systems does it run on besides those?").is_empty());
+    // "work" is in no chunk: left out, so the section that has the rest answers.
+    let terms = WeightedTerms::new("Harbor on windows, does it work?", &counts(20, &[20, 1, 0]));
+    assert!(terms.unknown_names().is_empty());
+    assert_eq!(terms.coverage("Harbor runs on Windows inside WSL2."), 1.0);
+    // A question made only of words no chunk contains covers nothing.
+    let nothing = WeightedTerms::new("xylophone quantum marmalade", &counts(20, &[0, 0, 0]));
+    assert_eq!(nothing.coverage("xylophone quantum marmalade"), 0.0);
+}
+
+#[test]
+fn says_it_found_nothing_when_the_rare_words_are_missing() {
+    let sections = vec![section("a", "Passwords", "Reset a role's password with ALTER ROLE.")];
+    // "iphone" is in no chunk.
+    let terms =
+        WeightedTerms::new("How do I reset my iPhone password?", &counts(1000, &[40, 0, 30]));
+    assert!(matches!(
+        choose_quotes(&terms, &sections, &AnswerOptions::default()),
+        Choice::NotFound { .. }
+    ));
+    let text = render_not_found(&sections);
+    assert!(text.starts_with(NOTHING_FOUND));
+    assert!(text.contains("[Manual › Passwords](a)"), "{text}");
+    assert!(matches!(
+        choose_quotes(&terms, &[], &AnswerOptions::default()),
+        Choice::NotFound { evidence } if evidence == 0.0
+    ));
+}
+
+#[test]
+fn navigation_pages_are_never_quoted() {
+    let mut toc =
+        section("toc", "Contents", "Partial indexes and more about partial index building here.");
+    toc.page.link_list_percent = 90;
+    let terms = WeightedTerms::uniform("partial index");
+    assert!(matches!(
+        choose_quotes(&terms, &[toc], &AnswerOptions::default()),
+        Choice::NotFound { .. }
+    ));
+}
+
+#[test]
+fn pages_keep_their_order_and_show_their_quoted_sections() {
+    let mut sections = vec![
+        section("p0-a", "A", "x"),
+        section("p0-b", "B", "x"),
+        section("p1-a", "C", "x"),
+        section("p2-a", "D", "x"),
+    ];
+    sections[0].retrieved = true;
+    sections[1].retrieved = false;
+    (sections[2].page_rank, sections[3].page_rank) = (1, 2);
+    let quotes = vec![Quote { section: 3, blocks: vec![] }, Quote { section: 1, blocks: vec![] }];
+    let (shown, quotes) = shown_sections(sections, quotes);
+    let urls: Vec<&str> = shown.iter().map(|s| s.url.as_str()).collect();
+    // Page 0 is shown by its quoted section, not by its retrieved one.
+    assert_eq!(urls, ["p0-b", "p1-a", "p2-a"]);
+    assert_eq!(quotes.iter().map(|q| q.section).collect::<Vec<_>>(), [2, 0]);
+}
+
+#[test]
+fn renders_quotes_under_their_section_with_citations() {
+    let sections = vec![section("z", "Other", ""), section("a", "Partial Indexes", "")];
+    let quotes = vec![Quote {
+        section: 1,
+        blocks: vec![
+            "Use a command such as:".into(),
+            "```sql\nCREATE INDEX i ON t (c) WHERE c;\n```".into(),
+        ],
+    }];
+    let text = render_quotes(EXTRACTIVE_NOTICE, &sections, &quotes);
+    assert_eq!(
+        text,
+        format!("{EXTRACTIVE_NOTICE}\n\n**Manual › Partial Indexes** [2]\n> Use a command such as:\n>\n> ```sql\n> CREATE INDEX i ON t (c) WHERE c;\n> ```")
+    );
+}
