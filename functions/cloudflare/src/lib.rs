@@ -474,10 +474,8 @@ fn outbound_request(request: &FetchRequest) -> PortResult<worker::Request> {
     let method = Method::from(request.method.to_ascii_uppercase());
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
-    if !request.follow_redirects {
-        // The 3xx comes back as it is, Location included (Workers do not make it opaque).
-        init.with_redirect(RequestRedirect::Manual);
-    }
+    // The 3xx comes back as it is, Location included (Workers do not make it opaque).
+    init.with_redirect(RequestRedirect::Manual);
     if let Some(body) = &request.body {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }

@@ -15,11 +15,14 @@ use docent_core::crawl::fetch::{
     RobotsPolicy,
 };
 use docent_core::crawl::globs::{unmatched_glob_warnings, GlobMatches};
+use docent_core::crawl::outbound::{
+    is_private_host, redirect_target, OutboundPolicy, MAX_ROBOTS_REDIRECTS,
+};
 use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::Backoff;
 use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::crawl::sitemap;
-use docent_core::crawl::urls::{is_private_host, parse_crawl_url, Scope};
+use docent_core::crawl::urls::{parse_crawl_url, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{
     CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed, Priority, UrlOutcome,
@@ -311,7 +314,10 @@ fn settings(config: &docent_core::config::Config) -> CrawlSettings {
     CrawlSettings {
         user_agent: config.user_agent.clone(),
         max_page_bytes: config.max_page_bytes,
-        allow_private_hosts: config.allow_private_hosts,
+        outbound: OutboundPolicy {
+            allow_private_hosts: config.allow_private_hosts,
+            allow_file_urls: config.allow_file_urls,
+        },
         chunking: config.chunking,
     }
 }
@@ -381,6 +387,15 @@ async fn consume_inner<P: Platform>(
                 let reason =
                     format!("not crawling {origin} until its robots.txt answers: {reason}");
                 return retry_later(platform, message, reason, None).await;
+            }
+            Err(Blocked::Refused(reason)) => {
+                let outcome = UrlOutcome {
+                    state: UrlState::Failed,
+                    fetched: false,
+                    detail: Some(format!("not crawling {origin}: its robots.txt redirects to a refused address ({reason})")),
+                };
+                store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+                return Ok(Delivery::Ack);
             }
             Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
                 let outcome = UrlOutcome {
@@ -466,7 +481,7 @@ async fn consume_inner<P: Platform>(
         (&robots, message.depth == 0 && message.url == job.url && job.max_depth > 0)
     {
         let pages = sitemap_pages(platform, origin, policy, &limits, &settings).await?;
-        let listed = discover_listed(&job, message, &pages, settings.allow_private_hosts);
+        let listed = discover_listed(&job, message, &pages, &settings.outbound);
         glob_matches = glob_matches.union(listed.glob_matches);
         discovered.extend(listed.messages.into_iter().filter(|m| m.url != message.url));
     }
@@ -549,6 +564,8 @@ enum Blocked {
     Unavailable(String),
     /// The host's politeness gate has no slot for the robots.txt request yet.
     Deferred(u32),
+    /// robots.txt redirects somewhere the outbound policy refuses: the origin is not crawled.
+    Refused(String),
 }
 
 /// The robots policy of `origin`, from KV or fetched and cached.
@@ -561,18 +578,23 @@ async fn robots_for<P: Platform>(
         return Ok(Ok(policy));
     }
     let limits = platform.config().host_limits;
-    let policy = match polite_fetch(
+    let request = robots_request(origin, settings);
+    let policy = match fetch_following(
         platform,
         origin,
         &limits,
-        robots_request(origin, settings),
+        request,
+        &settings.outbound,
+        MAX_ROBOTS_REDIRECTS,
         MAX_INLINE_WAIT_MS,
     )
     .await?
     {
-        Err(delay_seconds) => return Ok(Err(Blocked::Deferred(delay_seconds))),
-        Ok(Ok(response)) => robots_policy(&response).map_err(Blocked::Unavailable),
-        Ok(Err(error)) => Err(Blocked::Unavailable(error.message)),
+        Followed::Deferred(delay_seconds) => return Ok(Err(Blocked::Deferred(delay_seconds))),
+        Followed::Refused(reason) => return Ok(Err(Blocked::Refused(reason))),
+        // Out of hops, the last 3xx reads as "unavailable" (RFC 9309 §2.3.1.2).
+        Followed::Response(response) => robots_policy(&response).map_err(Blocked::Unavailable),
+        Followed::Failed(error) => Err(Blocked::Unavailable(error.message)),
     };
     if let Ok(policy) = &policy {
         kv.save(&key, policy).await?;
@@ -635,6 +657,48 @@ async fn polite_fetch<P: Platform>(
     Ok(Ok(response))
 }
 
+/// How a fetch that follows redirects ended.
+enum Followed {
+    Response(FetchResponse),
+    Failed(PortError),
+    /// A hop the outbound policy refuses, and why: it was not fetched.
+    Refused(String),
+    /// No politeness slot within the wait: try again after this many seconds.
+    Deferred(u32),
+}
+
+/// Fetches `request` politely, following up to `max_hops` redirects itself: every hop passes the
+/// outbound policy before it is requested, so a public robots.txt or sitemap cannot send the
+/// crawler to an internal address. Out of hops, the last 3xx is the response.
+async fn fetch_following<P: Platform>(
+    platform: &P, origin: &str, limits: &HostLimits, mut request: FetchRequest,
+    policy: &OutboundPolicy, max_hops: u32, max_wait_ms: u64,
+) -> Result<Followed, PortError> {
+    let mut hops = 0;
+    loop {
+        let url = match parse_crawl_url(&request.url) {
+            Ok(url) => url,
+            Err(error) => return Ok(Followed::Refused(format!("{}: {error}", request.url))),
+        };
+        if let Err(reason) = policy.check(&url) {
+            return Ok(Followed::Refused(reason));
+        }
+        let response =
+            match polite_fetch(platform, origin, limits, request.clone(), max_wait_ms).await? {
+                Err(delay_seconds) => return Ok(Followed::Deferred(delay_seconds)),
+                Ok(Err(error)) => return Ok(Followed::Failed(error)),
+                Ok(Ok(response)) => response,
+            };
+        match redirect_target(&url, &response) {
+            Some(next) if hops < max_hops => {
+                hops += 1;
+                request.url = next.to_string();
+            }
+            _ => return Ok(Followed::Response(response)),
+        }
+    }
+}
+
 /// Puts a message back on its queue for later without counting an attempt: waiting for politeness
 /// is not a failure (a queue retry would be, and would end in the dead-letter queue).
 async fn defer<P: Platform>(
@@ -681,11 +745,13 @@ async fn sitemap_pages<P: Platform>(
             continue;
         }
         // The start page is settled by now, so sitemaps wait for their politeness slots in place.
-        let Ok(Ok(response)) = polite_fetch(
+        let Followed::Response(response) = fetch_following(
             platform,
             origin,
             limits,
             sitemap_request(&sitemap_url, settings),
+            &settings.outbound,
+            MAX_ROBOTS_REDIRECTS,
             MAX_SITEMAP_WAIT_MS,
         )
         .await?

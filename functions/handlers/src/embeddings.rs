@@ -192,7 +192,6 @@ pub fn openai_request(
         headers,
         body: Some(body.to_string().into_bytes()),
         max_body_bytes: MAX_RESPONSE_BYTES,
-        follow_redirects: false,
     }
 }
 

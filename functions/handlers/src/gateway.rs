@@ -269,7 +269,6 @@ async fn attempt_once<P: Platform>(
                 headers,
                 body: Some(body.to_string().into_bytes()),
                 max_body_bytes: MAX_ERROR_BYTES,
-                follow_redirects: false,
             };
             let opened = within(platform, connect_ms, platform.fetcher().open(request))
                 .await

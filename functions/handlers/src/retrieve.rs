@@ -192,7 +192,6 @@ async fn rerank_scores<P: Platform>(
                             .into_bytes(),
                     ),
                     max_body_bytes: 1024 * 1024,
-                    follow_redirects: false,
                 })
                 .await?;
             if response.status != 200 {

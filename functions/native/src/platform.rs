@@ -323,9 +323,7 @@ impl Fetcher for NativeFetcher {
             .configure_request(outbound)
             .timeout_global(None)
             .timeout_recv_response(Some(self.timeout));
-        if !request.follow_redirects {
-            configured = configured.max_redirects(0);
-        }
+        configured = configured.max_redirects(0);
         let response = self
             .agent
             .run(configured.build())
@@ -352,11 +350,7 @@ impl Fetcher for NativeFetcher {
         let outbound = builder
             .body(request.body.clone().unwrap_or_default())
             .map_err(|e| PortError::permanent(e.to_string()))?;
-        let outbound = if request.follow_redirects {
-            outbound
-        } else {
-            self.agent.configure_request(outbound).max_redirects(0).build()
-        };
+        let outbound = self.agent.configure_request(outbound).max_redirects(0).build();
         let mut response = self
             .agent
             .run(outbound)

@@ -13,9 +13,6 @@ use spin_sdk::http::body::IncomingBodyExt;
 
 use crate::SpinClock;
 
-/// Redirects followed inside a fetch that asks for it (crawls never do; they queue the target).
-const MAX_REDIRECTS: usize = 5;
-
 pub struct SpinFetch {
     timeout_ms: u64,
 }
@@ -52,55 +49,27 @@ fn headers_of(response: &spin_sdk::http::Response) -> Vec<(String, String)> {
         .collect()
 }
 
-/// One request to `url`, as `request` describes it (method, headers, body), with no redirect
-/// handling.
-async fn send_once(
-    request: &FetchRequest, url: &str, method: &str, with_body: bool,
-) -> PortResult<spin_sdk::http::Response> {
-    let mut builder = http::Request::builder().method(method).uri(url);
+/// Sends `request` as it describes it (method, headers, body). A 3xx answer is returned as it is:
+/// the crawl follows redirects itself, each hop through its outbound policy.
+async fn send(request: &FetchRequest) -> PortResult<spin_sdk::http::Response> {
+    let url = &request.url;
+    let mut builder =
+        http::Request::builder().method(request.method.to_ascii_uppercase().as_str()).uri(url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let body = if with_body { request.body.clone().unwrap_or_default() } else { Vec::new() };
     let outbound = builder
-        .body(http_body_util::Full::new(Bytes::from(body)))
+        .body(http_body_util::Full::new(Bytes::from(request.body.clone().unwrap_or_default())))
         .map_err(|e| PortError::permanent(format!("request {url}: {e}")))?;
     spin_sdk::http::send(outbound)
         .await
         .map_err(|e| PortError::transient(format!("fetch {url}: {e:?}")))
 }
 
-/// Sends `request`, following up to five redirects if it asks to; returns the final URL too.
-async fn send(request: &FetchRequest) -> PortResult<(String, spin_sdk::http::Response)> {
-    let mut url = request.url.clone();
-    let mut method = request.method.to_ascii_uppercase();
-    let mut with_body = true;
-    for _ in 0..=MAX_REDIRECTS {
-        let response = send_once(request, &url, &method, with_body).await?;
-        let status = response.status().as_u16();
-        let location =
-            response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
-        match (request.follow_redirects, matches!(status, 301 | 302 | 303 | 307 | 308), location) {
-            (true, true, Some(location)) => {
-                let next =
-                    url::Url::parse(&url).and_then(|base| base.join(&location)).map_err(|e| {
-                        PortError::permanent(format!("redirect from {url} to {location}: {e}"))
-                    })?;
-                url = next.to_string();
-                if status == 303 || ((status == 301 || status == 302) && method == "POST") {
-                    method = "GET".into();
-                    with_body = false;
-                }
-            }
-            _ => return Ok((url, response)),
-        }
-    }
-    Err(PortError::permanent(format!("fetch {}: more than {MAX_REDIRECTS} redirects", request.url)))
-}
-
 impl SpinFetch {
     async fn exchange(&self, request: FetchRequest) -> PortResult<FetchResponse> {
-        let (url, response) = send(&request).await?;
+        let response = send(&request).await?;
+        let url = request.url.clone();
         let status = response.status().as_u16();
         let headers = headers_of(&response);
         let declared = response
@@ -144,7 +113,7 @@ impl Fetcher for SpinFetch {
     }
 
     async fn open(&self, request: FetchRequest) -> PortResult<StreamingResponse<SpinStream>> {
-        let (_, response) = send(&request).await?;
+        let response = send(&request).await?;
         let status = response.status().as_u16();
         let headers = headers_of(&response);
         Ok(StreamingResponse { status, headers, body: SpinStream(response.into_body().stream()) })

@@ -172,7 +172,8 @@ impl<S: SqlDatabase, P: SqlDatabase> SqlDatabase for StoreDatabase<S, P> {
     }
 }
 
-/// An outbound HTTP request.
+/// An outbound HTTP request. A 3xx answer comes back as it is: shells never follow redirects,
+/// so every hop passes the crawl's outbound policy ([`crate::crawl::outbound`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchRequest {
     pub method: String,
@@ -181,15 +182,12 @@ pub struct FetchRequest {
     pub body: Option<Vec<u8>>,
     /// Bodies beyond this are cut off and flagged, never buffered whole.
     pub max_body_bytes: usize,
-    /// Follow redirects (up to five) inside the fetch; otherwise a 3xx answer is returned as it is,
-    /// so the crawler can queue its target like any other URL.
-    pub follow_redirects: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchResponse {
     pub status: u16,
-    /// The URL that answered, after redirects.
+    /// The URL that answered.
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,

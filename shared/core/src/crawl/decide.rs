@@ -9,7 +9,8 @@ use crate::content::extract::{extract_html, Block, BlockKind, RobotsDirectives};
 use crate::content::markdown::{markdown_blocks, plain_text_blocks};
 use crate::crawl::fetch::CrawlSettings;
 use crate::crawl::globs::GlobMatches;
-use crate::crawl::urls::{is_private_host, parse_crawl_url, resolve_link, Scope, UrlFilter};
+use crate::crawl::outbound::OutboundPolicy;
+use crate::crawl::urls::{parse_crawl_url, resolve_link, Scope, UrlFilter};
 use crate::domain::{
     sha256_hex, url_key, CrawlJob, CrawlMessage, DocumentMeta, IndexedChunk, IndexedDocument,
     PageSignals, UrlOutcome, UrlState, MAX_REDIRECTS,
@@ -86,14 +87,9 @@ pub fn not_modified(
     settings: &CrawlSettings, fetched: bool,
 ) -> PageDecision {
     let discovered = match (previous, parse_crawl_url(&message.url), parse_crawl_url(&job.url)) {
-        (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => discover(
-            job,
-            message,
-            &Scope::of(&start),
-            &base,
-            &previous.links,
-            settings.allow_private_hosts,
-        ),
+        (Some(previous), Ok(base), Ok(start)) if message.depth < job.max_depth => {
+            discover(job, message, &Scope::of(&start), &base, &previous.links, &settings.outbound)
+        }
         _ => Discovery::default(),
     };
     // As with an unchanged hash: a redelivery to the job that wrote the page still counts as
@@ -134,7 +130,9 @@ fn redirected(
         let scope = Scope::of(&parse_crawl_url(&job.url).unwrap_or_else(|_| requested.clone()));
         let filter = UrlFilter::new(&job.include, &job.exclude);
         let mut glob_matches = GlobMatches::default();
-        if !scope.contains(&target) || (!settings.allow_private_hosts && is_private_host(&target)) {
+        if let Err(refused) = settings.outbound.check(&target) {
+            finished(UrlState::Skipped, true, format!("redirect refused: {refused}"))
+        } else if !scope.contains(&target) {
             finished(UrlState::Skipped, true, format!("redirected out of scope to {target}"))
         } else if !filter.admits(&scope, &target, &mut glob_matches) {
             finished_with(
@@ -248,7 +246,7 @@ pub fn decide(
     let mut discovery = if robots.nofollow || message.depth >= job.max_depth {
         Discovery::default()
     } else {
-        discover(job, message, &scope, &base, &links, settings.allow_private_hosts)
+        discover(job, message, &scope, &base, &links, &settings.outbound)
     };
     // rel=canonical names the URL under which this content belongs. An in-scope canonical elsewhere
     // makes this copy a duplicate: the canonical is crawled (and indexed) instead. Off-site
@@ -257,14 +255,8 @@ pub fn decide(
     if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
         // The canonical passes the same filters as a link (an excluded canonical is simply not
         // crawled).
-        let listed = discover(
-            job,
-            message,
-            &scope,
-            &base,
-            &[canonical.to_string()],
-            settings.allow_private_hosts,
-        );
+        let listed =
+            discover(job, message, &scope, &base, &[canonical.to_string()], &settings.outbound);
         discovery.glob_matches = discovery.glob_matches.union(listed.glob_matches);
         for listed in listed.messages {
             if !discovery.messages.iter().any(|m| m.url == listed.url) {
@@ -370,7 +362,7 @@ pub struct ListedPage {
 /// Pages listed by the site's sitemaps, as crawl work: the same scope, filter and private-address
 /// rules as links, one level below the start page.
 pub fn discover_listed(
-    job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage], allow_private: bool,
+    job: &CrawlJob, start: &CrawlMessage, pages: &[ListedPage], outbound: &OutboundPolicy,
 ) -> Discovery {
     let Ok(base) = parse_crawl_url(&job.url) else { return Discovery::default() };
     if start.depth >= job.max_depth {
@@ -388,7 +380,7 @@ pub fn discover_listed(
             &filter,
             &base,
             std::slice::from_ref(&page.url),
-            allow_private,
+            outbound,
         );
         found.glob_matches = found.glob_matches.union(listed.glob_matches);
         for mut message in listed.messages {
@@ -405,15 +397,15 @@ pub fn discover_listed(
 /// deployment allows it), each once.
 fn discover(
     job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String],
-    allow_private: bool,
+    outbound: &OutboundPolicy,
 ) -> Discovery {
     let filter = UrlFilter::new(&job.include, &job.exclude);
-    discover_filtered(job, message, scope, &filter, base, links, allow_private)
+    discover_filtered(job, message, scope, &filter, base, links, outbound)
 }
 
 fn discover_filtered(
     job: &CrawlJob, message: &CrawlMessage, scope: &Scope, filter: &UrlFilter, base: &Url,
-    links: &[String], allow_private: bool,
+    links: &[String], outbound: &OutboundPolicy,
 ) -> Discovery {
     let mut seen = std::collections::HashSet::new();
     let mut found = Discovery::default();
@@ -421,7 +413,7 @@ fn discover_filtered(
         let Some(url) = resolve_link(base, href) else { continue };
         if !scope.contains(&url)
             || !filter.admits(scope, &url, &mut found.glob_matches)
-            || (!allow_private && is_private_host(&url))
+            || outbound.check(&url).is_err()
         {
             continue;
         }

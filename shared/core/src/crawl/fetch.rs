@@ -3,6 +3,7 @@
 use url::Url;
 
 use crate::content::chunk::ChunkingOptions;
+use crate::crawl::outbound::OutboundPolicy;
 use crate::crawl::robots::{Robots, MAX_ROBOTS_BYTES};
 use crate::domain::DocumentMeta;
 use crate::ports::{FetchRequest, FetchResponse};
@@ -12,7 +13,7 @@ use crate::ports::{FetchRequest, FetchResponse};
 pub struct CrawlSettings {
     pub user_agent: String,
     pub max_page_bytes: usize,
-    pub allow_private_hosts: bool,
+    pub outbound: OutboundPolicy,
     pub chunking: ChunkingOptions,
 }
 
@@ -42,7 +43,6 @@ pub fn page_request(
         headers,
         body: None,
         max_body_bytes: settings.max_page_bytes,
-        follow_redirects: false,
     }
 }
 
@@ -50,7 +50,6 @@ pub fn page_request(
 pub fn sitemap_request(url: &str, settings: &CrawlSettings) -> FetchRequest {
     FetchRequest {
         max_body_bytes: crate::crawl::sitemap::MAX_SITEMAP_BYTES,
-        follow_redirects: true,
         ..page_request(url, None, settings)
     }
 }
@@ -92,8 +91,6 @@ pub fn robots_request(origin: &str, settings: &CrawlSettings) -> FetchRequest {
         ],
         body: None,
         max_body_bytes: MAX_ROBOTS_BYTES,
-        // RFC 9309 §2.3.1.2: follow at least five redirects.
-        follow_redirects: true,
     }
 }
 
@@ -118,7 +115,7 @@ pub(crate) mod tests {
         CrawlSettings {
             user_agent: "DocentBot/test".into(),
             max_page_bytes: 1 << 20,
-            allow_private_hosts: true,
+            outbound: OutboundPolicy { allow_private_hosts: true, allow_file_urls: true },
             chunking: ChunkingOptions::default(),
         }
     }

@@ -5,6 +5,7 @@ pub mod breaker;
 pub mod decide;
 pub mod fetch;
 pub mod globs;
+pub mod outbound;
 pub mod politeness;
 pub mod ratelimit;
 pub mod retry;

@@ -56,42 +56,6 @@ pub fn normalize(mut url: Url) -> Url {
     url
 }
 
-/// True for hosts a public deployment must never fetch: loopback, private, link-local (cloud
-/// metadata lives at 169.254.169.254), unique-local and unspecified addresses, and names that only
-/// resolve internally. Names that resolve to private addresses cannot be caught here (Workers
-/// exposes no DNS lookup); the platform's own egress rules cover those.
-pub fn is_private_host(url: &Url) -> bool {
-    match url.host() {
-        None => url.scheme() != "file",
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || ip.octets()[0] == 0
-                || (ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1]))
-            // carrier-grade NAT
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            let first = ip.segments()[0];
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || ip.to_ipv4_mapped().is_some_and(|v4| is_private_host(&Url::parse(&format!("http://{v4}/")).expect("valid")))
-        }
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost"
-                || [".localhost", ".local", ".internal", ".home.arpa", ".lan"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
-                || !name.contains('.')
-        }
-    }
-}
-
 /// The crawl scope of a start URL: same scheme, host and port, under the start URL's directory.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -228,33 +192,6 @@ mod tests {
             Scope::url_prefix(&url("https://docs.test:8443/v2/index.html")),
             "https://docs.test:8443/v2/"
         );
-    }
-
-    #[test]
-    fn private_hosts() {
-        for private in [
-            "http://127.0.0.1:8000/",
-            "http://10.1.2.3/",
-            "http://192.168.0.1/",
-            "http://172.16.5.4/",
-            "http://169.254.169.254/latest/meta-data/",
-            "http://[::1]/",
-            "http://[fd00::1]/",
-            "http://[::ffff:10.0.0.1]/",
-            "http://localhost/",
-            "http://app.localhost/",
-            "http://metadata.google.internal/",
-            "http://intranet/",
-            "http://100.64.0.1/",
-            "http://0.0.0.0/",
-        ] {
-            assert!(is_private_host(&url(private)), "{private} should be private");
-        }
-        for public in
-            ["https://docs.python.org/3/", "http://93.184.216.34/", "http://[2606:4700::1111]/"]
-        {
-            assert!(!is_private_host(&url(public)), "{public} should be public");
-        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use docent_core::config::Config;
 use docent_core::crawl::decide::{decide, IndexChange, PageDecision};
 use docent_core::crawl::fetch::CrawlSettings;
+use docent_core::crawl::outbound::OutboundPolicy;
 use docent_core::domain::{
     ChunkVector, CrawlJob, CrawlMessage, IndexedDocument, JobStatus, PageCounts, Priority,
 };
@@ -68,7 +69,7 @@ pub fn index_fixture_site(store: &SqlStore<Database>) {
     let settings = CrawlSettings {
         user_agent: config.user_agent.clone(),
         max_page_bytes: config.max_page_bytes,
-        allow_private_hosts: true,
+        outbound: OutboundPolicy { allow_private_hosts: true, allow_file_urls: true },
         chunking: config.chunking,
     };
     let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))

@@ -352,12 +352,12 @@ fn sitemap_pages_follow_the_link_rules() {
     .map(|url| ListedPage { url: url.into(), lastmod_ms: Some(7) });
     let mut expected = message("http://127.0.0.1:9000/docs/a.html", 1);
     expected.lastmod_ms = Some(7);
-    let found = discover_listed(&job(), &start, &listed, true);
+    let found = discover_listed(&job(), &start, &listed, &settings().outbound);
     assert_eq!(found.messages, vec![expected]);
     assert!(found.glob_matches.contains(0), "the exclude glob kept private/x.html out");
     let single_page = CrawlJob { max_depth: 0, ..job() };
     assert_eq!(
-        discover_listed(&single_page, &start, &listed, true),
+        discover_listed(&single_page, &start, &listed, &settings().outbound),
         Discovery::default(),
         "depth 0 reads no sitemap pages"
     );
