@@ -1,7 +1,8 @@
 // Docent chat page: posts the question to /api/chat and renders the server-sent events as they arrive.
 // Everything from the server (crawled passages, model text, titles, URLs) is untrusted: the markdown
-// renderer below builds DOM nodes with createElement and textContent only — never innerHTML — and only
-// http(s) or relative URLs become links.
+// renderer below builds DOM nodes with createElement and textContent only — never innerHTML — and the
+// only links in an answer are Docent's own citations (http(s) sources); links written in the text stay
+// text, with their URL shown.
 "use strict";
 
 const log = document.getElementById("log");
@@ -43,8 +44,8 @@ function externalLink(href, className) {
 
 const WORD = /[\p{L}\p{N}_]/u;
 
-// Inline markdown: `code`, **bold**, *italic* / _italic_, [text](url), <https://autolink>, citations
-// [n] or [1, 2], backslash escapes. Anything that does not parse stays literal text.
+// Inline markdown: `code`, **bold**, *italic* / _italic_, [text](url) and <https://autolink> (as
+// inert text), citations [n] or [1, 2], backslash escapes. Anything that does not parse stays literal text.
 function renderInline(text, sources, parent, inLink = false) {
   let plain = "";
   const flush = () => {
@@ -118,14 +119,15 @@ function renderInline(text, sources, parent, inLink = false) {
           continue;
         }
       }
+      // A link written in the text (a crawled page's, or a model's) is not Docent's to vouch for:
+      // only citations link. It shows as its words and, visibly, where it would lead.
       const link = rest.match(/^\[([^\]\n]+)\]\(([^()\s]+)\)/);
       if (link && !inLink) {
-        const href = safeUrl(link[2]);
-        if (href) {
+        if (safeUrl(link[2])) {
           flush();
-          const a = externalLink(href);
-          renderInline(link[1], sources, a, true);
-          parent.append(a);
+          const label = el("span", "inert-link");
+          renderInline(link[1], sources, label, true);
+          parent.append(label, document.createTextNode(` (${link[2]})`));
           i += link[0].length;
           continue;
         }
@@ -136,12 +138,8 @@ function renderInline(text, sources, parent, inLink = false) {
       }
     } else if (c === "<" && !inLink) {
       const auto = rest.match(/^<(https?:\/\/[^\s<>]+)>/);
-      const href = auto && safeUrl(auto[1]);
-      if (href) {
-        flush();
-        const a = externalLink(href);
-        a.textContent = auto[1];
-        parent.append(a);
+      if (auto) {
+        plain += auto[1];
         i += auto[0].length;
         continue;
       }

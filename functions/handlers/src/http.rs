@@ -139,16 +139,18 @@ pub fn event_stream(stream: Pin<Box<dyn Stream<Item = Bytes>>>) -> Response {
 
 /// Parses a JSON request body into `T`, with errors that name what is wrong.
 pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    // Required, not assumed: a form or a `no-cors` fetch from another site cannot send this type
+    // without a CORS preflight, so a write cannot be forged from a visitor's browser.
     let is_json = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.to_ascii_lowercase().contains("json"));
+        .is_some_and(is_json_media_type);
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send the body as application/json",
+            "send the body with Content-Type: application/json",
         ));
     }
     if request.body().is_empty() {
@@ -161,6 +163,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T
         let code = if e.is_data() { "invalid_request" } else { "invalid_json" };
         ApiError::bad_request(code, format!("request body: {e}"))
     })
+}
+
+/// `application/json` or a `+json` type, parameters (`; charset=utf-8`) aside.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The decoded value of query parameter `name`.
@@ -180,6 +189,32 @@ pub fn bearer_token(request: &Request) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
+}
+
+/// Refuses a browser request sent from a page of another origin, unless that origin is allowed
+/// (`DOCENT_ALLOWED_ORIGINS`): checked before any work, so another site cannot spend its
+/// visitors' budgets or reach the MCP server through their browsers. Requests without `Origin`
+/// (servers, command-line clients, same-origin navigations) pass.
+pub fn check_origin(request: &Request, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = request.headers().get(header::ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    let own_authority = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| request.headers().get(header::HOST)?.to_str().ok().map(str::to_string))
+        .map(|a| a.to_ascii_lowercase());
+    let same_origin = own_authority.is_some_and(|own| {
+        origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) == Some(&own)
+    });
+    if same_origin || allowed.iter().any(|a| a == "*" || *a == origin) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        format!("requests from pages on {origin} are not allowed; an operator can add the origin to DOCENT_ALLOWED_ORIGINS"),
+    ))
 }
 
 /// Checks `Authorization: Bearer <admin key>`.
@@ -208,5 +243,61 @@ pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), A
             "unauthorized",
             "the admin key is not valid",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = http::Request::builder().method("POST").uri("/api/tickets");
+        if let Some(value) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, value);
+        }
+        builder.body(Bytes::from(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn writes_must_say_they_are_json() {
+        let status = |request: Request| {
+            parse_json::<serde_json::Value>(&request).err().map(|e| e.status.as_u16())
+        };
+        assert_eq!(status(post(None, "{}")), Some(415), "no Content-Type");
+        assert_eq!(status(post(Some("text/plain"), "{}")), Some(415));
+        assert_eq!(status(post(Some("application/x-www-form-urlencoded"), "{}")), Some(415));
+        assert_eq!(status(post(Some("text/plain; note=json"), "{}")), Some(415));
+        assert_eq!(status(post(Some("application/json"), "{}")), None);
+        assert_eq!(status(post(Some("Application/JSON; charset=utf-8"), "{}")), None);
+        assert_eq!(status(post(Some("application/merge-patch+json"), "{}")), None);
+        assert_eq!(status(post(Some("application/json"), "")), Some(400), "empty body");
+    }
+
+    #[test]
+    fn browser_requests_from_other_origins_are_refused_unless_allowed() {
+        let from = |origin: Option<&str>, host: &str| {
+            let mut builder =
+                http::Request::builder().method("POST").uri("/api/chat").header(header::HOST, host);
+            if let Some(origin) = origin {
+                builder = builder.header(header::ORIGIN, origin);
+            }
+            builder.body(Bytes::new()).unwrap()
+        };
+        let allowed = ["https://docs.example.com".to_string()];
+        let check =
+            |origin, host| check_origin(&from(origin, host), &allowed).map_err(|e| e.status);
+        assert_eq!(check(None, "docent.example.net"), Ok(()), "no Origin: not a cross-site page");
+        assert_eq!(check(Some("https://docent.example.net"), "docent.example.net"), Ok(()));
+        assert_eq!(check(Some("http://127.0.0.1:8787"), "127.0.0.1:8787"), Ok(()));
+        assert_eq!(check(Some("https://docs.example.com"), "docent.example.net"), Ok(()));
+        for foreign in ["https://evil.example", "null", "https://docs.example.com.evil.example"] {
+            assert_eq!(
+                check(Some(foreign), "docent.example.net"),
+                Err(StatusCode::FORBIDDEN),
+                "{foreign}"
+            );
+        }
+        let any = ["*".to_string()];
+        assert!(check_origin(&from(Some("https://evil.example"), "d.example"), &any).is_ok());
     }
 }

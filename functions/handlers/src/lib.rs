@@ -124,6 +124,7 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             return Ok(response);
         }
     };
+    crate::http::check_origin(&request, &platform.config().allowed_origins)?;
     if request.body().len() > platform.config().max_request_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

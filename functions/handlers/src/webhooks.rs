@@ -11,14 +11,17 @@
 //! - `DOCENT_HMAC_WEBHOOK_SECRET_<SOURCE>`: `X-Signature-256: sha256=<hex>` over the body, with an
 //!   `X-Delivery-Id`; same body as Standard Webhooks.
 //!
-//! The signature is checked before the body is parsed. An unconfigured source is 404. A delivery id
-//! seen before is refused with 409, so the same delivery processed twice has the effect of once.
+//! The signature is checked before the body is parsed. An unconfigured source is 404. A delivery
+//! seen before within the replay window is refused with 409, so the same delivery processed twice
+//! has the effect of once: a Standard Webhooks delivery is known by its signed id, a GitHub or
+//! generic one by the digest of its signed body (their delivery ids are not signed, so a captured
+//! delivery resent with a new id is still a replay).
 
 use ::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use docent_core::crawl::urls::parse_crawl_url;
-use docent_core::domain::{url_key, Priority};
+use docent_core::domain::{sha256_hex, url_key, Priority};
 use docent_core::escalation::signature::{
     verify_github, verify_hex_hmac, verify_standard_webhook, SignatureError, StandardWebhook,
 };
@@ -126,7 +129,9 @@ pub async fn receive<P: Platform>(
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let body = request.body();
 
-    // 1. Authenticity, before anything else.
+    // 1. Authenticity, before anything else. What identifies the delivery against replays must be
+    //    covered by the signature: Standard Webhooks signs its id; GitHub and generic senders sign
+    //    only the body, so a replay could carry any new id, and the body's digest identifies it.
     let delivery_id = match scheme {
         Scheme::Standard => {
             let headers = StandardWebhook {
@@ -140,20 +145,20 @@ pub async fn receive<P: Platform>(
         }
         Scheme::Github => {
             verify_github(header("x-hub-signature-256"), body, &secrets).map_err(rejected)?;
-            let id = header("x-github-delivery")
+            header("x-github-delivery")
                 .ok_or(SignatureError::Missing("x-github-delivery"))
                 .map_err(rejected)?;
-            id.to_string()
+            format!("body-sha256:{}", sha256_hex(body))
         }
         Scheme::Hmac => {
             let signature = header("x-signature-256")
                 .ok_or(SignatureError::Missing("x-signature-256"))
                 .map_err(rejected)?;
             verify_hex_hmac(signature, body, &secrets).map_err(rejected)?;
-            let id = header("x-delivery-id")
+            header("x-delivery-id")
                 .ok_or(SignatureError::Missing("x-delivery-id"))
                 .map_err(rejected)?;
-            id.to_string()
+            format!("body-sha256:{}", sha256_hex(body))
         }
     };
 
@@ -169,7 +174,7 @@ pub async fn receive<P: Platform>(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "duplicate_delivery",
-            "this delivery id was already processed",
+            "this delivery was already processed (the same signed delivery within the replay window)",
         ));
     }
 

@@ -344,14 +344,43 @@ async fn read_body(
 
 fn static_page(path: &str) -> Option<http::Response<OutBody>> {
     let (_, content_type, text) = CHAT_PAGE.iter().find(|(p, _, _)| *p == path)?;
+    let mut response = http::Response::builder()
+        .status(200)
+        .header("content-type", *content_type)
+        .header("cache-control", "public, max-age=300");
+    for (name, value) in static_headers(STATIC_HEADERS, path) {
+        response = response.header(name, value);
+    }
     Some(
-        http::Response::builder()
-            .status(200)
-            .header("content-type", *content_type)
-            .header("cache-control", "public, max-age=300")
+        response
             .body(out_body(Body::Full(Bytes::from_static(text.as_bytes()))))
             .expect("a static response"),
     )
+}
+
+/// `functions/web/_headers`, the headers Workers static assets send with these files.
+const STATIC_HEADERS: &str = include_str!("../../web/_headers");
+
+/// The headers `file` (in the `_headers` format of Workers static assets: a path or `prefix/*`
+/// line, then indented `Name: value` lines) gives `path`.
+fn static_headers<'f>(file: &'f str, path: &str) -> Vec<(&'f str, &'f str)> {
+    let mut headers = Vec::new();
+    let mut applies = false;
+    for line in file.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(char::is_whitespace) {
+            let pattern = line.trim();
+            applies = match pattern.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => pattern == path,
+            };
+        } else if let (true, Some((name, value))) = (applies, line.trim().split_once(':')) {
+            headers.push((name.trim(), value.trim()));
+        }
+    }
+    headers
 }
 
 #[spin_sdk::http_service]

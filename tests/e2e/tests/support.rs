@@ -327,6 +327,13 @@ fn tickets_mcp_and_provider_webhooks_on_workerd() {
         "duplicate_delivery",
         "GitHub replay",
     );
+    // The delivery id is not signed: a captured delivery resent under a fresh id is still a replay.
+    assert_error(
+        &github("d-1-again", "push", &push, &sign_hex_hmac(GITHUB_SECRET, push.as_bytes())),
+        409,
+        "duplicate_delivery",
+        "GitHub replay under a new delivery id",
+    );
     assert_error(
         &github("d-2", "push", &push, &sign_hex_hmac("wrong", push.as_bytes())),
         401,
@@ -354,6 +361,7 @@ fn tickets_mcp_and_provider_webhooks_on_workerd() {
         "{}",
         removed.body
     );
+    assert_error(&hmac(Some("h-2")), 409, "duplicate_delivery", "HMAC replay under a new id");
     assert_eq!(request("GET", &docent.url("/api/index"), &[ADMIN], None).json()["documents"], 6);
 
     // --- The OpenAI-compatible API through the official `openai` package, streaming and not.

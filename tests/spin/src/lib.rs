@@ -585,8 +585,19 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
                 hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
                     let app = app.clone();
                     async move {
-                        let (parts, body) = request.into_parts();
+                        let (mut parts, body) = request.into_parts();
                         let body = body.collect().await?.to_bytes();
+                        // As Spin's HTTP trigger does, the guest sees the absolute URL: scheme,
+                        // and authority from the Host header (wasi:http carries no Host header).
+                        if let (None, Some(host)) = (
+                            parts.uri.authority(),
+                            parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()),
+                        ) {
+                            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                            if let Ok(uri) = format!("http://{host}{path}").parse() {
+                                parts.uri = uri;
+                            }
+                        }
                         let reply = match app.handle(http::Request::from_parts(parts, body)).await {
                             Ok(reply) => reply,
                             Err(error) => http::Response::builder()

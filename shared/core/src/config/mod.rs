@@ -24,6 +24,9 @@ pub struct Config {
     /// Only the native CLI reads `file:` URLs; no edge deployment may (a webhook could name
     /// /etc/passwd).
     pub allow_file_urls: bool,
+    /// Origins (`https://docs.example.com`) whose pages may call Docent from a browser, besides
+    /// Docent's own (`DOCENT_ALLOWED_ORIGINS`, comma-separated; `*` admits any origin).
+    pub allowed_origins: Vec<String>,
     pub user_agent: String,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
@@ -206,6 +209,7 @@ impl Default for Config {
             admin_key: None,
             allow_private_hosts: false,
             allow_file_urls: false,
+            allowed_origins: Vec::new(),
             user_agent: format!(
                 "DocentBot/{} (+https://github.com/docent-ai/docent)",
                 env!("CARGO_PKG_VERSION")
@@ -270,6 +274,30 @@ impl std::fmt::Display for ConfigError {
 /// The `DOCENT_*` variables as the platform gives them: trimmed, and empty counts as unset.
 pub(crate) struct Vars<'a>(pub(crate) &'a dyn Fn(&str) -> Option<String>);
 
+/// `DOCENT_ALLOWED_ORIGINS`: each entry a bare origin (scheme, host, optional port) or `*`.
+fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    value
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+            let bare = url::Url::parse(&origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.origin().ascii_serialization() == origin
+            });
+            if origin == "*" || bare {
+                Ok(origin)
+            } else {
+                Err(ConfigError(format!(
+                    "DOCENT_ALLOWED_ORIGINS: `{origin}` is not an origin like https://docs.example.com (scheme, host and port only) or *"
+                )))
+            }
+        })
+        .collect()
+}
+
 impl Vars<'_> {
     pub(crate) fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
@@ -317,6 +345,9 @@ impl Config {
         };
         config.admin_key = get("DOCENT_ADMIN_KEY")
             .or_else(|| config.allow_private_hosts.then(|| DEV_ADMIN_KEY.to_string()));
+        if let Some(origins) = get("DOCENT_ALLOWED_ORIGINS") {
+            config.allowed_origins = parse_origins(&origins)?;
+        }
         if let Some(agent) = get("DOCENT_USER_AGENT") {
             config.user_agent = agent;
         }

@@ -259,3 +259,19 @@ fn embedding_inputs_are_configured_for_prefix_trained_models() {
     let error = config(&[("DOCENT_EMBEDDINGS_INPUT_TYPE", "maybe")]).unwrap_err();
     assert!(error.0.contains("DOCENT_EMBEDDINGS_INPUT_TYPE"), "{error:?}");
 }
+
+#[test]
+fn allowed_origins_are_bare_origins() {
+    let origins =
+        |value: &str| config(&[("DOCENT_ALLOWED_ORIGINS", value)]).map(|c| c.allowed_origins);
+    assert_eq!(
+        origins("https://Docs.Example.com/, http://localhost:3000").unwrap(),
+        ["https://docs.example.com", "http://localhost:3000"]
+    );
+    assert_eq!(origins("*").unwrap(), ["*"]);
+    for bad in ["docs.example.com", "https://docs.example.com/guide", "ftp://x.example", "null"] {
+        let error = origins(bad).unwrap_err().0;
+        assert!(error.contains("DOCENT_ALLOWED_ORIGINS"), "{bad}: {error}");
+    }
+    assert!(config(&[]).unwrap().allowed_origins.is_empty());
+}

@@ -536,6 +536,59 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     assert!(unknown_method.starts_with("HTTP/1.1 405"), "{unknown_method}");
     assert!(unknown_method.to_ascii_lowercase().contains("\r\nallow: get\r\n"), "{unknown_method}");
     assert!(unknown_method.contains("method_not_allowed"), "{unknown_method}");
+    for method in ["CONNECT", "PROPFIND"] {
+        let reply = raw_request(method, &docent.url("/api/search?q=install"));
+        assert!(reply.starts_with("HTTP/1.1 405"), "{method}: {reply}");
+        assert!(reply.contains("method_not_allowed"), "{method}: {reply}");
+    }
+    // Writes must say they are JSON: a page on another site can send a no-cors POST with any
+    // body, but not with this type.
+    for (route, body) in [
+        ("/api/chat", r#"{"message": "How do I install Docent?"}"#),
+        ("/api/tickets", r#"{"subject": "forged", "description": "sent by another site"}"#),
+    ] {
+        assert_error(
+            &request("POST", &docent.url(route), &[], Some(body)),
+            415,
+            "unsupported_media_type",
+            &format!("{route} without Content-Type"),
+        );
+        assert_error(
+            &request("POST", &docent.url(route), &[("Content-Type", "text/plain")], Some(body)),
+            415,
+            "unsupported_media_type",
+            &format!("{route} as text/plain"),
+        );
+    }
+    // A browser on another site is refused before any work; Docent's own page is not.
+    let foreign = ("Origin", "https://evil.example");
+    assert_error(
+        &request(
+            "POST",
+            &docent.url("/api/chat"),
+            &[JSON, foreign],
+            Some(r#"{"message": "How do I install Docent?"}"#),
+        ),
+        403,
+        "origin_not_allowed",
+        "chat from another origin",
+    );
+    assert_error(
+        &request("GET", &docent.url("/api/search?q=install"), &[foreign], None),
+        403,
+        "origin_not_allowed",
+        "search from another origin",
+    );
+    let own_origin = docent.url("");
+    let own_origin = own_origin.trim_end_matches('/');
+    let same_origin =
+        request("GET", &docent.url("/api/search?q=install"), &[("Origin", own_origin)], None);
+    assert_eq!(same_origin.status, 200, "search from Docent's own page: {}", same_origin.body);
+    // The chat page may only be framed by Docent itself (clickjacking).
+    let page = request("GET", &docent.url("/"), &[], None);
+    assert_eq!(page.status, 200);
+    let policy = page.headers.get("content-security-policy").cloned().unwrap_or_default();
+    assert!(policy.contains("frame-ancestors 'self'"), "the chat page's CSP: {:?}", page.headers);
     assert_error(
         &request("GET", &docent.url("/api/search"), &[], None),
         400,
