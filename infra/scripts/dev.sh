@@ -12,9 +12,26 @@ cd "$ROOT"
 PORT="${PORT:-8787}"
 STATE_DIR="${DOCENT_STATE_DIR:-$ROOT/.wrangler/state}"
 export DOCENT_ALLOW_PRIVATE_HOSTS="${DOCENT_ALLOW_PRIVATE_HOSTS:-true}"
-vars=()
-while IFS='=' read -r name value; do
-  vars+=(--var "$name:$value")
-done < <(env | grep -E '^DOCENT_[A-Z0-9_]+=' | grep -Ev '^DOCENT_(STATE_DIR|SKIP_BUILD|TEST_DATABASE_URL)=')
+# The variables go to wrangler in a file only this user can read (--env-file), not as command-line
+# arguments, which any local user could read in the process list.
+env_dir=$(mktemp -d)
+trap 'rm -rf "$env_dir"' EXIT
+env_file="$env_dir/docent.env"
+( umask 077; : > "$env_file" )
+while IFS= read -r -d '' entry; do
+  name=${entry%%=*}
+  value=${entry#*=}
+  # dotenv quoting: single quotes keep the value literal; values holding one use backticks.
+  if [[ $value != *"'"* ]]; then
+    printf "%s='%s'\n" "$name" "$value" >> "$env_file"
+  elif [[ $value != *'`'* ]]; then
+    printf '%s=`%s`\n' "$name" "$value" >> "$env_file"
+  else
+    die "$name holds both ' and \`, which a .env file cannot carry"
+  fi
+done < <(env -0 | grep -zE '^DOCENT_[A-Z0-9_]+=' | grep -zEv '^DOCENT_(STATE_DIR|SKIP_BUILD|TEST_DATABASE_URL)=')
 log "serving on http://127.0.0.1:$PORT/ (state in $STATE_DIR)"
-exec wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false "${vars[@]}" "$@"
+wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false --env-file "$env_file" "$@" &
+wrangler_pid=$!
+trap 'kill "$wrangler_pid" 2>/dev/null; wait "$wrangler_pid"; rm -rf "$env_dir"' EXIT INT TERM
+wait "$wrangler_pid"

@@ -189,14 +189,6 @@ def run(driver, base, site):
     text = answer_text(turn)
     report["first_answer"] = text
     check(".lantern/cache" in text, f"the answer does not quote the storage page: {text!r}")
-    # Links the crawled page wrote (as markdown text or as <a>) are shown, URL and all, never linked:
-    # the only links in an answer are Docent's citations to the crawled site.
-    for written in ["Reset your password (https://evil.example/reset)", "sign in again (https://evil.example/login)"]:
-        check(written in text, f"the crawled link {written!r} is not shown as inert text: {text!r}")
-    answer_links = [(a.text, a.get_attribute("href")) for a in turn.find_elements(By.CSS_SELECTOR, ".answer-text a")]
-    check(answer_links, "the answer has no citation links")
-    for label, href in answer_links:
-        check(re.fullmatch(r"\[\d+\]", label) and href.startswith(site + "/"), f"a link in the answer that is not a citation: {label!r} -> {href}")
     codes = [c.text for c in turn.find_elements(By.CSS_SELECTOR, ".answer-text code")]
     check(".lantern/cache" in codes, f"inline code was not rendered as <code> (code elements: {codes})")
     # The quoted section's table is a table, inside the quote, under its header row.
@@ -261,6 +253,15 @@ def run(driver, base, site):
     check(not active, f"the conversation contains active content: {active}")
     for payload in PAYLOAD_TEXTS + [LINK_PAYLOAD]:
         check(payload in text, f"the payload {payload!r} is not shown as text in the answer: {text!r}")
+    # Links the crawled page wrote (as markdown text or as <a>) are shown, URL and all, never linked:
+    # the only links in an answer are Docent's citations to the crawled site.
+    # (An <a> to another site is already kept as its words by the extractor.)
+    for written in ["Reset your password (https://evil.example/reset)", "or real ones such as sign in again."]:
+        check(written in text, f"the crawled link {written!r} is not shown as inert text: {text!r}")
+    answer_links = [(a.text, a.get_attribute("href")) for a in turn.find_elements(By.CSS_SELECTOR, ".answer-text a")]
+    check(answer_links, "the answer has no citation links")
+    for label, href in answer_links:
+        check(re.fullmatch(r"\[\d+\]", label) and href.startswith(site + "/"), f"a link in the answer that is not a citation: {label!r} -> {href}")
     codes = [c.text for c in turn.find_elements(By.CSS_SELECTOR, ".answer-text code")]
     check(INLINE_CODE_PAYLOAD in codes, f"the inline-code payload is not shown as code (code elements: {codes})")
     check(turn.find_elements(By.CSS_SELECTOR, ".answer-text blockquote"), "the quoted passage is not a blockquote")

@@ -19,7 +19,7 @@ use docent_core::crawl::outbound::{
     is_private_host, redirect_target, OutboundPolicy, MAX_ROBOTS_REDIRECTS,
 };
 use docent_core::crawl::politeness::{Admission, HostLimits};
-use docent_core::crawl::retry::Backoff;
+use docent_core::crawl::retry::{Backoff, MAX_ATTEMPTS};
 use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::crawl::sitemap;
 use docent_core::crawl::urls::{parse_crawl_url, Scope};
@@ -333,6 +333,9 @@ async fn retry_later<P: Platform>(
     platform: &P, message: &CrawlMessage, reason: String, retry_after: Option<u32>,
 ) -> Result<Delivery, PortError> {
     let attempts = platform.store().record_failure(message, &reason).await?;
+    if attempts >= MAX_ATTEMPTS {
+        return give_up(platform, message).await;
+    }
     let mut random = [0u8; 4];
     platform.clock().random_bytes(&mut random);
     let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
@@ -425,8 +428,13 @@ async fn consume_inner<P: Platform>(
         let key = CrawlBreakerKey { origin: &origin };
         let breaker = Breaker::load(&kv, key, platform.config().breaker).await?;
         if let Gate::Open { retry_in_seconds } = breaker.gate(now) {
-            // Not this URL's failure: it waits out the cool-down without spending one of its
-            // attempts.
+            // Waiting out the cool-down spends an attempt: an origin that never recovers would
+            // otherwise keep its URLs (and its job) waiting forever, each wait a fresh message
+            // the queue's retry count never sees.
+            let reason = format!("{origin} keeps failing: its circuit breaker is open");
+            if store.record_failure(message, &reason).await? >= MAX_ATTEMPTS {
+                return give_up(platform, message).await;
+            }
             return defer(platform, message, retry_in_seconds).await;
         }
         let fetched = match polite_fetch(
@@ -777,6 +785,12 @@ async fn sitemap_pages<P: Platform>(
         pending.extend(parsed.sitemaps.iter().filter_map(|e| resolve(&e.loc)));
     }
     Ok(pages)
+}
+
+/// A URL that used all its attempts: dead-lettered now, as the queue would after its last retry.
+async fn give_up<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<Delivery, PortError> {
+    platform.store().dead_letter(message, platform.clock().now_ms()).await?;
+    Ok(Delivery::Ack)
 }
 
 /// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL

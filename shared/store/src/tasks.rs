@@ -30,7 +30,7 @@ use docent_core::ports::{
 
 /// Redeliveries after the first before a message becomes a dead letter: `max_retries` of the
 /// Worker's queue consumers in wrangler.toml, so both platforms give a failing URL six attempts.
-pub const MAX_RETRIES: u32 = 5;
+pub const MAX_RETRIES: u32 = docent_core::crawl::retry::MAX_ATTEMPTS - 1;
 
 /// The table and the index the claim walks (tier first, then due time).
 pub const SCHEMA: &[&str] = &[

@@ -351,6 +351,43 @@ pub struct Docent {
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Set in a test process that [`in_loopback_namespace`] started.
+const NAMESPACE_MARK: &str = "DOCENT_E2E_IN_NAMESPACE";
+
+/// Runs the calling test again in a network namespace that has only loopback, with `hosts` as its
+/// `/etc/hosts` (so a name like `docs.example.test` can stand for a public site served on
+/// 127.0.0.1), and returns `true` in that inner run: the caller's body then runs there, where no
+/// request can leave the machine. In the outer run it waits for the inner one, panics if it
+/// failed, and returns `false`. Needs `unshare` and root (the test command runs as root).
+pub fn in_loopback_namespace(test: &str, hosts: &str) -> bool {
+    if std::env::var_os(NAMESPACE_MARK).is_some() {
+        return true;
+    }
+    // One runtime at a time, as `Docent::start` keeps it within this process.
+    let _exclusive = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = TempDir::new("docent-namespace");
+    let hosts_file = dir.path.join("hosts");
+    std::fs::write(&hosts_file, format!("127.0.0.1 localhost\n::1 localhost\n{hosts}\n")).unwrap();
+    let output = Command::new("unshare")
+        .args(["--mount", "--net", "--", "sh", "-c"])
+        .arg("ip link set lo up && mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"")
+        .arg("sh")
+        .arg(&hosts_file)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(NAMESPACE_MARK, "1")
+        .output()
+        .expect("run unshare (util-linux)");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{test} failed in its network namespace ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    false
+}
+
 impl Docent {
     /// Starts `infra/scripts/dev.sh` with the already-built Worker (the test script builds it
     /// first).

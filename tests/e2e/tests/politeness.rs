@@ -1,12 +1,16 @@
 //! The crawler against a misbehaving fixture server on the local Cloudflare runtime: per-host rate
 //! and concurrency limits under several concurrent consumers, Crawl-delay, 429/503 with
 //! Retry-After, slow answers past the fetch timeout, redirect loops, moved pages, oversized and
-//! malformed pages, and the per-host circuit breaker opening and closing.
+//! malformed pages, the per-host circuit breaker opening and closing, and (with private hosts not
+//! allowed) redirects towards internal addresses refused at their first such hop.
 
 use std::time::{Duration, Instant};
 
 use docent_e2e::site::{page, section, write};
-use docent_e2e::{request, wait_for_job, Docent, Fault, FixtureServer, TempDir, ADMIN, JSON};
+use docent_e2e::{
+    in_loopback_namespace, repo_root, request, wait_for_job, Docent, Fault, FixtureServer, TempDir,
+    ADMIN, JSON,
+};
 use serde_json::Value;
 
 fn start_crawl(docent: &Docent, url: &str, priority: &str) -> String {
@@ -229,4 +233,62 @@ fn the_circuit_breaker_opens_during_an_outage_and_closes_after() {
         quiet >= Duration::from_millis(2_900),
         "the open circuit kept the host quiet for the cool-down, not {quiet:?}"
     );
+}
+
+/// A deployment that does not allow private hosts, crawling a public-looking site
+/// (`docs.example.test`, served on loopback inside a network namespace, so nothing can leave the
+/// machine) whose robots.txt redirects to the cloud metadata address: the hop is refused before it
+/// is requested, and the job ends with the URL failed for that reason. Addresses in special-purpose
+/// ranges cannot be crawled at all.
+#[test]
+fn redirects_to_internal_addresses_are_refused_at_their_first_hop() {
+    if !in_loopback_namespace(
+        "redirects_to_internal_addresses_are_refused_at_their_first_hop",
+        "127.0.0.1 docs.example.test",
+    ) {
+        return;
+    }
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    site.inject(
+        "/robots.txt",
+        Fault::Redirect { status: 302, location: "/robots-moved.txt".into() },
+    );
+    site.inject(
+        "/robots-moved.txt",
+        Fault::Redirect {
+            status: 302,
+            location: "http://169.254.169.254/latest/meta-data/".into(),
+        },
+    );
+    let key = ("Authorization", "Bearer namespace-admin-key");
+    let docent = Docent::start(&[
+        ("DOCENT_ALLOW_PRIVATE_HOSTS", "false"),
+        ("DOCENT_ADMIN_KEY", "namespace-admin-key"),
+    ]);
+    let crawls = docent.url("/api/crawls");
+    for internal in ["http://[64:ff9b::a9fe:a9fe]/", "http://198.18.0.1/", "http://2852039166/"] {
+        let body = serde_json::json!({ "url": internal }).to_string();
+        let refused = request("POST", &crawls, &[key, JSON], Some(&body));
+        assert_eq!(refused.status, 403, "{internal}: {}", refused.body);
+        assert_eq!(refused.json()["error"]["code"], "url_not_allowed", "{internal}");
+    }
+    let start = format!("http://docs.example.test:{}/index.html", site.port);
+    let body = serde_json::json!({ "url": start }).to_string();
+    let started = request("POST", &crawls, &[key, JSON], Some(&body));
+    assert_eq!(started.status, 202, "a public name is crawled: {}", started.body);
+    let id = started.json()["id"].as_str().unwrap().to_string();
+    let job = wait_for_job(&docent, key, &id, Duration::from_secs(60));
+    assert!(job["status"] == "done" || job["status"] == "failed", "{job}\n{}", docent.log());
+    assert_eq!(job["pages"]["failed"], 1, "{job}");
+    let reason = job["not_indexed"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("169.254.169.254") && reason.contains("refused"),
+        "the job names the refused hop: {job}"
+    );
+    let paths: Vec<String> = site.requests().into_iter().map(|(path, _)| path).collect();
+    assert!(
+        paths.contains(&"/robots-moved.txt".to_string()),
+        "the public hop is followed: {paths:?}"
+    );
+    assert!(!paths.contains(&"/index.html".to_string()), "the origin is left uncrawled: {paths:?}");
 }

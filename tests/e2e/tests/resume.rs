@@ -1,5 +1,6 @@
-//! Kill and resume on the local Cloudflare runtime: stop workerd in the middle of a crawl, start it
-//! again on the same state, and the crawl finishes with every page indexed exactly once.
+//! Every crawl ends, on the local Cloudflare runtime: stop workerd in the middle of a crawl and start
+//! it again on the same state, and the crawl finishes with every page indexed exactly once; crawl a
+//! site that answers 503 forever, with the default settings, and its job still ends.
 
 use std::time::{Duration, Instant};
 
@@ -51,4 +52,36 @@ fn a_crawl_survives_a_restart_mid_way() {
     assert_eq!(index["documents"], 7, "each page indexed exactly once: {index}");
     let jobs = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
     assert_eq!(jobs["crawls"].as_array().unwrap().len(), 1);
+}
+
+/// With the default settings (the circuit breaker opens after five failures, before the queue's
+/// five retries are used up), a URL of an origin that answers 503 forever is dead-lettered within
+/// its six attempts, and its job ends. Waiting out the open breaker used to re-send the URL as a
+/// fresh message each time, so it never reached the dead letters and the job ran for ever.
+#[test]
+fn a_site_that_always_fails_ends_its_job_with_the_default_settings() {
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    site.outage(u32::MAX);
+    let docent = Docent::start(&[]);
+    let body = format!(r#"{{"url": "{}"}}"#, site.url("/index.html"));
+    let started = request("POST", &docent.url("/api/crawls"), &[ADMIN, JSON], Some(&body));
+    assert_eq!(started.status, 202, "{}", started.body);
+    let id = started.json()["id"].as_str().unwrap().to_string();
+    // Six attempts with full-jitter backoff from 2 s (at most 4 + 8 + 16 + 32 + 64 s of waiting).
+    let job = wait_for_job(&docent, ADMIN, &id, Duration::from_secs(240));
+    assert!(job["status"] == "done" || job["status"] == "failed", "the job did not end: {job}");
+    assert_eq!(job["pages"]["failed"], 1, "{job}");
+    assert_eq!(job["pages"]["indexed"], 0, "{job}");
+    let letters = request("GET", &docent.url("/api/dead-letters"), &[ADMIN], None).json();
+    let letter = letters["dead_letters"]
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["url"] == site.url("/index.html").as_str()))
+        .unwrap_or_else(|| panic!("the URL is not among the dead letters: {letters}"))
+        .clone();
+    assert_eq!(letter["attempts"], 6, "the retry budget, breaker waits included: {letter}");
+    let fetches = site.page_requests().len();
+    assert!(
+        (1..=6).contains(&fetches),
+        "{fetches} requests for the page: never more than its six attempts"
+    );
 }

@@ -1,6 +1,12 @@
 //! Retry timing: exponential backoff with full jitter, never sooner than the server's
 //! `Retry-After`.
 
+/// Attempts a URL gets before it is dead-lettered: one delivery and `max_retries = 5` of the
+/// Worker's queues (wrangler.toml), the Spin task table's `MAX_RETRIES`. Docent counts them itself
+/// (in the crawl state), so waiting out an open circuit breaker, which re-sends the message as a
+/// new one, still spends them.
+pub const MAX_ATTEMPTS: u32 = 6;
+
 /// Backoff for crawl retries: attempt n waits a uniformly random time in [0, min(cap, base·2ⁿ)]
 /// ("full jitter"), so many failing URLs spread out instead of retrying in lockstep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

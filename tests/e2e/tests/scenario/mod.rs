@@ -40,6 +40,12 @@ pub trait Deployment {
     fn log(&self) -> String {
         String::new()
     }
+    /// Whether `CONNECT` reaches Docent's HTTP handler. workerd hands it to a Worker's
+    /// `connect()` (raw TCP) handler instead, which Docent does not export, and answers 500
+    /// itself before any of Docent's code runs.
+    fn handles_connect(&self) -> bool {
+        true
+    }
     /// Polls `GET /api/crawls/{id}` until the job is done or failed (or `timeout` passes).
     fn wait_for_job(&self, id: &str, timeout: Duration) -> Value {
         let deadline = std::time::Instant::now() + timeout;
@@ -63,6 +69,9 @@ impl Deployment for docent_e2e::Docent {
     }
     fn log(&self) -> String {
         docent_e2e::Docent::log(self)
+    }
+    fn handles_connect(&self) -> bool {
+        false
     }
 }
 
@@ -536,7 +545,9 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     assert!(unknown_method.starts_with("HTTP/1.1 405"), "{unknown_method}");
     assert!(unknown_method.to_ascii_lowercase().contains("\r\nallow: get\r\n"), "{unknown_method}");
     assert!(unknown_method.contains("method_not_allowed"), "{unknown_method}");
-    for method in ["CONNECT", "PROPFIND"] {
+    let methods: &[&str] =
+        if docent.handles_connect() { &["CONNECT", "PROPFIND"] } else { &["PROPFIND"] };
+    for method in methods {
         let reply = raw_request(method, &docent.url("/api/search?q=install"));
         assert!(reply.starts_with("HTTP/1.1 405"), "{method}: {reply}");
         assert!(reply.contains("method_not_allowed"), "{method}: {reply}");
