@@ -137,6 +137,46 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_checks_scheme_and_address() {
+        let public = OutboundPolicy { allow_private_hosts: false, allow_file_urls: false };
+        assert!(public.check(&url("https://docs.example.com/a")).is_ok());
+        let refused = public.check(&url("http://169.254.169.254/latest/meta-data/")).unwrap_err();
+        assert!(refused.contains("169.254.169.254") && refused.contains("private"), "{refused}");
+        assert!(public.check(&url("ftp://docs.example.com/")).unwrap_err().contains("ftp:"));
+        assert!(public.check(&url("file:///etc/passwd")).is_err());
+        let local = OutboundPolicy { allow_private_hosts: true, allow_file_urls: true };
+        assert!(local.check(&url("http://127.0.0.1:8080/")).is_ok());
+        assert!(local.check(&url("file:///srv/docs/index.html")).is_ok());
+        assert!(local.check(&url("gopher://x.example/")).is_err(), "http(s) and file only");
+    }
+
+    #[test]
+    fn redirect_targets_resolve_against_the_url_that_answered() {
+        let answer = |status: u16, location: Option<&str>| FetchResponse {
+            status,
+            url: String::new(),
+            headers: location
+                .map(|l| ("Location".to_string(), l.to_string()))
+                .into_iter()
+                .collect(),
+            body: Vec::new(),
+            truncated: false,
+        };
+        let from = url("https://docs.example.com/robots.txt");
+        assert_eq!(
+            redirect_target(&from, &answer(301, Some("/moved/robots.txt"))).map(String::from),
+            Some("https://docs.example.com/moved/robots.txt".to_string())
+        );
+        assert_eq!(
+            redirect_target(&from, &answer(302, Some("http://169.254.169.254/"))).map(String::from),
+            Some("http://169.254.169.254/".to_string()),
+            "the target is returned for the policy to judge"
+        );
+        assert_eq!(redirect_target(&from, &answer(200, Some("/elsewhere"))), None);
+        assert_eq!(redirect_target(&from, &answer(307, None)), None);
+    }
+
+    #[test]
     fn private_hosts() {
         for private in [
             "http://127.0.0.1:8000/",
