@@ -33,5 +33,6 @@ done < <(env -0 | grep -zE '^DOCENT_[A-Z0-9_]+=' | grep -zEv '^DOCENT_(STATE_DIR
 log "serving on http://127.0.0.1:$PORT/ (state in $STATE_DIR)"
 wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --show-interactive-dev-session=false --env-file "$env_file" "$@" &
 wrangler_pid=$!
-trap 'kill "$wrangler_pid" 2>/dev/null; wait "$wrangler_pid"; rm -rf "$env_dir"' EXIT INT TERM
+# (Errors are ignored in the trap: under `set -e` a failing `wait` would skip the clean-up.)
+trap 'rm -rf "$env_dir"; kill "$wrangler_pid" 2>/dev/null || true; wait "$wrangler_pid" || true' EXIT INT TERM
 wait "$wrangler_pid"
