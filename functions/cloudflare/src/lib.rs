@@ -35,6 +35,7 @@ use docent_store::SqlStore;
 
 mod postgres;
 use docent_functions::crawl::{self, Delivery};
+use docent_functions::http::BODY_READ_TIMEOUT_MS;
 use docent_functions::{handle, Body, Platform};
 use postgres::Database;
 
@@ -193,6 +194,12 @@ impl Platform for Cloudflare {
     }
     fn setting(&self, name: &str) -> Option<String> {
         lookup(&self.0.env, name)
+    }
+    fn client_address(&self, request: &docent_functions::http::Request) -> Option<String> {
+        // Set by Cloudflare's edge (and by workerd locally) from the connection; a client's own
+        // X-Forwarded-For is never read.
+        let value = request.headers().get("cf-connecting-ip")?.to_str().ok()?.trim();
+        (!value.is_empty()).then(|| value.to_string())
     }
 }
 
@@ -551,11 +558,23 @@ async fn fetch(
             return error_response(503, "misconfigured", &message);
         }
     };
-    let body = match read_body(&mut request, platform.config().max_request_bytes).await {
-        Ok(body) => body,
-        Err((status, message)) => {
-            let code = if status == 413 { "body_too_large" } else { "invalid_body" };
-            return error_response(status, code, &message);
+    // The read ends with this block, which releases the request for what follows.
+    let body = {
+        let read = std::pin::pin!(read_body(&mut request, platform.config().max_request_bytes));
+        let deadline = std::pin::pin!(Timer::after_ms(BODY_READ_TIMEOUT_MS));
+        match futures_util::future::select(read, deadline).await {
+            futures_util::future::Either::Left((Ok(body), _)) => body,
+            futures_util::future::Either::Left((Err((status, message)), _)) => {
+                let code = if status == 413 { "body_too_large" } else { "invalid_body" };
+                return error_response(status, code, &message);
+            }
+            futures_util::future::Either::Right(_) => {
+                return error_response(
+                    408,
+                    "request_timeout",
+                    &format!("the request body did not arrive within {BODY_READ_TIMEOUT_MS} ms"),
+                )
+            }
         }
     };
     // The method as sent: worker's `Method` reads any method it does not know as GET, which would

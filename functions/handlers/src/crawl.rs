@@ -32,6 +32,7 @@ use docent_core::ports::{
     Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
     GLOBAL_GATE,
 };
+use docent_store::api::RateStore;
 use docent_store::api::{CrawlStore, DocumentStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
@@ -833,7 +834,8 @@ pub async fn replay_dead_letters<P: Platform>(
     Ok(json_response(StatusCode::ACCEPTED, &Replayed { replayed: messages.len() }))
 }
 
-/// Cron: re-enqueues the work of stalled jobs (their messages were lost), then starts the scheduled
+/// Cron: re-enqueues the work of stalled jobs (their messages were lost), forgets expired per-client
+/// request counts, then starts the scheduled
 /// sources that are due and not already being crawled. A source never crawled before starts at
 /// once. Returns how many URLs were re-enqueued and how many jobs were started.
 pub async fn on_schedule<P: Platform>(
@@ -848,6 +850,8 @@ pub async fn on_schedule<P: Platform>(
     for group in stale.chunks(100) {
         platform.queue().send_batch(group).await?;
     }
+    // Per-client request counts of windows that have ended.
+    platform.store().forget_expired_counts(now).await?;
     // The previous run's time: a schedule is due if it matched a minute since then.
     let kv = KvState::of(platform);
     let since = kv.load(&LastScheduleRunKey).await?.unwrap_or(now.saturating_sub(10 * 60 * 1000));

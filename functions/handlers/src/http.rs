@@ -165,6 +165,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T
     })
 }
 
+/// Longest a client may take to send its request body: a `Content-Length` that promises more than
+/// arrives must not hold an instance (the shells answer 408 `request_timeout`).
+pub const BODY_READ_TIMEOUT_MS: u64 = 10_000;
+
 /// `application/json` or a `+json` type, parameters (`; charset=utf-8`) aside.
 fn is_json_media_type(value: &str) -> bool {
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

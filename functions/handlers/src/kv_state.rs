@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use docent_core::config::Config;
 use docent_core::crawl::breaker::{BreakerPolicy, BreakerState, Gate};
 use docent_core::crawl::fetch::{RobotsPolicy, ROBOTS_TTL_SECONDS};
-use docent_core::crawl::ratelimit::RateLimit;
 use docent_core::domain::sha256_hex;
 use docent_core::escalation::signature::TOLERANCE_SECONDS;
 use docent_core::llm::prompt::Turn;
@@ -222,26 +221,6 @@ impl Record for WebhookDeliveryKey<'_> {
     }
 }
 
-/// `rate:{scope}:{client}:{window}`: how many requests a client made in one fixed window of a
-/// limit, kept until the window ends (at least KV's minimum of 60 s: the key names its window, so a
-/// longer life is harmless).
-pub struct RateCounterKey<'a> {
-    pub scope: &'a str,
-    pub client: &'a str,
-    pub limit: RateLimit,
-    pub now_ms: u64,
-}
-
-impl Record for RateCounterKey<'_> {
-    type Value = u64;
-    fn key(&self) -> String {
-        format!("rate:{}:{}:{}", self.scope, self.client, self.limit.window(self.now_ms))
-    }
-    fn ttl_seconds(&self, _: &Config) -> Option<u64> {
-        Some(self.limit.seconds_left(self.now_ms).max(60))
-    }
-}
-
 /// What a call a breaker guards tells it; the caller decides what counts as a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerOutcome {
@@ -339,13 +318,6 @@ mod tests {
     }
 
     const SESSION_ID: &str = "0123456789abcdef0123456789abcdef";
-    /// Ten minutes to the first request of a window (1_800_000_000 s is a multiple of 600).
-    const TICKETS: RateCounterKey = RateCounterKey {
-        scope: "tickets",
-        client: "1.2.3.4",
-        limit: RateLimit { requests: 5, window_seconds: 600 },
-        now_ms: 1_800_000_000_000,
-    };
     const WEBHOOK: WebhookDeliveryKey =
         WebhookDeliveryKey { source: "docs", delivery_id: "msg_2b", timestamped: true };
 
@@ -376,16 +348,6 @@ mod tests {
             "emb:884a3dfc514a8aab67b296dac35ad81802a048f6"
         );
         assert_eq!(WEBHOOK.key(), "webhook:docs:msg_2b");
-        assert_eq!(TICKETS.key(), "rate:tickets:1.2.3.4:3000000");
-        assert_eq!(
-            RateCounterKey { now_ms: TICKETS.now_ms + 599_999, ..TICKETS }.key(),
-            TICKETS.key(),
-            "one window, one counter"
-        );
-        assert_eq!(
-            RateCounterKey { now_ms: TICKETS.now_ms + 600_000, ..TICKETS }.key(),
-            "rate:tickets:1.2.3.4:3000001"
-        );
         assert_eq!(
             WebhookDeliveryKey { timestamped: false, ..WEBHOOK }.key(),
             "webhook:docs:msg_2b",
@@ -419,16 +381,6 @@ mod tests {
             Some(30 * 24 * 3600)
         );
         assert_eq!(WEBHOOK.ttl_seconds(&config), Some(600));
-        // A counter lives until its window ends, but never less than KV's minimum.
-        assert_eq!(TICKETS.ttl_seconds(&config), Some(600));
-        assert_eq!(
-            RateCounterKey { now_ms: TICKETS.now_ms + 500_000, ..TICKETS }.ttl_seconds(&config),
-            Some(100)
-        );
-        assert_eq!(
-            RateCounterKey { now_ms: TICKETS.now_ms + 590_000, ..TICKETS }.ttl_seconds(&config),
-            Some(60)
-        );
         assert_eq!(
             WebhookDeliveryKey { timestamped: false, ..WEBHOOK }.ttl_seconds(&config),
             Some(24 * 3600)
@@ -444,7 +396,6 @@ mod tests {
         now(state.save(&SessionKey { id: SESSION_ID }, &session)).unwrap();
         now(state.save(&LastScheduleRunKey, &1_800_000_000_000)).unwrap();
         now(state.save(&WEBHOOK, &1)).unwrap();
-        now(state.save(&TICKETS, &3)).unwrap();
         now(state.save(&EmbeddingKey { model: "m", text: "t" }, &vec![0.6, 0.8])).unwrap();
         let stored = |key: &str| kv.stored(key).map(|(value, _)| value);
         assert_eq!(
@@ -453,7 +404,6 @@ mod tests {
         );
         assert_eq!(stored("schedule:last-run").as_deref(), Some("1800000000000"));
         assert_eq!(stored("webhook:docs:msg_2b").as_deref(), Some("1"));
-        assert_eq!(stored("rate:tickets:1.2.3.4:3000000").as_deref(), Some("3"));
         assert_eq!(
             stored(&EmbeddingKey { model: "m", text: "t" }.key()).as_deref(),
             Some("[0.6,0.8]")

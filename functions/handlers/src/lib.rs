@@ -30,7 +30,9 @@ pub mod webhooks;
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
 use docent_core::ports::{Clock, CrawlQueue, FetchGate, Fetcher, KeyValue, ModelRuntime};
-use docent_store::api::{AnswerStore, CrawlStore, DocumentStore, TicketStore, VectorStore};
+use docent_store::api::{
+    AnswerStore, CrawlStore, DocumentStore, RateStore, TicketStore, VectorStore,
+};
 
 pub use crate::http::{ApiError, Body, Request, Response};
 use crate::routes::{Access, Handler, Lookup, ROUTES};
@@ -40,7 +42,7 @@ use crate::routes::{Access, Handler, Lookup, ROUTES};
 pub trait Platform: Clone + 'static {
     type Kv: KeyValue;
     type Queue: CrawlQueue;
-    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore + AnswerStore;
+    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore + AnswerStore + RateStore;
     type Fetch: Fetcher;
     type Clock: Clock;
     type Gate: FetchGate;
@@ -73,6 +75,10 @@ pub trait Platform: Clone + 'static {
     /// A `DOCENT_*` variable that is not part of [`Config`] because its name is dynamic or it is
     /// read rarely (per-source webhook secrets, scheduled sources).
     fn setting(&self, name: &str) -> Option<String>;
+    /// The client's address as the platform vouches for it, for per-client limits: Cloudflare's
+    /// `CF-Connecting-IP`; on Spin the trusted proxy header (`DOCENT_TRUSTED_CLIENT_HEADER`) if
+    /// configured, else the peer address. Never a header any client may set. `None` if unknown.
+    fn client_address(&self, request: &Request) -> Option<String>;
 }
 
 /// A boxed future of a single-threaded runtime, for the platform's optional capabilities.

@@ -598,13 +598,32 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             )
             .header(200, "Mcp-Session-Id", "Set by initialize; send it with later requests")
             .answer(202, json!({"description": "Notifications or responses only: accepted"}))
-            .error(
+            .json(
                 400,
-                "An unsupported MCP-Protocol-Version (unsupported_protocol_version), or a JSON-RPC \
-                 parse error or empty batch (answered as a JSON-RPC error)",
+                "An unsupported MCP-Protocol-Version (an ErrorBody, unsupported_protocol_version), \
+                 or a body that is not JSON-RPC: a parse error or empty batch (a JSON-RPC error \
+                 response)",
+                json!({"anyOf": [
+                    {"$ref": "#/components/schemas/ErrorBody"},
+                    {
+                        "type": "object",
+                        "required": ["jsonrpc", "error"],
+                        "properties": {
+                            "jsonrpc": {"const": "2.0"},
+                            "id": {"type": ["string", "integer", "null"]},
+                            "error": {
+                                "type": "object",
+                                "required": ["code", "message"],
+                                "properties": {
+                                    "code": {"type": "integer"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                ]}),
             )
             .error(401, "No valid key")
-            .error(403, "A browser request from another origin (forbidden_origin)")
             .error(404, "An unknown or forged Mcp-Session-Id: initialize again"),
         Handler::McpNotOffered => {
             io.error(405, "Only POST is served here (Allow: POST)")
@@ -628,8 +647,19 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
     if route.limit.is_some() {
         io = io.error_if_absent(429, "Too many requests from this client (rate_limited)");
     }
+    // Checked by `dispatch` before every route (`http::check_origin`).
+    io = io.error_if_absent(
+        403,
+        "A browser request from an origin that is neither Docent's own nor in \
+         DOCENT_ALLOWED_ORIGINS (origin_not_allowed)",
+    );
     if io.body.is_some() {
-        io = io.error_if_absent(413, "The body is over DOCENT_MAX_REQUEST_BYTES (body_too_large)");
+        io = io
+            .error_if_absent(413, "The body is over DOCENT_MAX_REQUEST_BYTES (body_too_large)")
+            .error_if_absent(
+                408,
+                "The body did not arrive within the read deadline (request_timeout)",
+            );
     }
     if io.parses_json {
         io = io

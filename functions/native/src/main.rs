@@ -445,6 +445,21 @@ fn each_line(
     Ok(())
 }
 
+/// One `robots check` line: `{"robots", "agent", "url"}` → whether the agent may fetch the URL.
+fn robots_decision(line: &str) -> Result<bool, String> {
+    let input: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        input[name].as_str().ok_or_else(|| format!("expected a string field `{name}`"))
+    };
+    let (body, agent, url) = (field("robots")?, field("agent")?, field("url")?);
+    let target = match url::Url::parse(url) {
+        Ok(parsed) => parsed[url::Position::BeforePath..url::Position::AfterQuery].to_string(),
+        Err(_) if url.starts_with('/') => url.to_string(),
+        Err(e) => return Err(format!("url `{url}`: {e}")),
+    };
+    Ok(docent_core::crawl::robots::Robots::parse(body).is_allowed(agent, &target))
+}
+
 /// `docent robots check --jsonl`: the RFC 9309 matcher, one decision per input line, in order.
 fn robots(args: &[String]) -> Result<(), String> {
     let args = Args::parse(args, &[], &["jsonl"])?;
@@ -459,21 +474,12 @@ fn robots(args: &[String]) -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let input: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| format!("stdin line {}: {e}", n + 1))?;
-        let field = |name: &str| {
-            input[name]
-                .as_str()
-                .ok_or_else(|| format!("stdin line {}: expected string field `{name}`", n + 1))
+        // A line it cannot use gets an error of its own; the lines after it are still answered.
+        let reply = match robots_decision(&line) {
+            Ok(allowed) => serde_json::json!({"allowed": allowed}),
+            Err(error) => serde_json::json!({"error": format!("line {}: {error}", n + 1)}),
         };
-        let (body, agent, url) = (field("robots")?, field("agent")?, field("url")?);
-        let target = match url::Url::parse(url) {
-            Ok(parsed) => parsed[url::Position::BeforePath..url::Position::AfterQuery].to_string(),
-            Err(_) if url.starts_with('/') => url.to_string(),
-            Err(e) => return Err(format!("stdin line {}: url: {e}", n + 1)),
-        };
-        let allowed = docent_core::crawl::robots::Robots::parse(body).is_allowed(agent, &target);
-        writeln!(out, "{}", serde_json::json!({"allowed": allowed})).map_err(|e| e.to_string())?;
+        writeln!(out, "{reply}").map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())
 }

@@ -107,6 +107,10 @@ impl Platform for Native {
     fn setting(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
+    /// The CLI serves no HTTP: requests come from its own commands.
+    fn client_address(&self, _request: &docent_functions::http::Request) -> Option<String> {
+        None
+    }
 }
 
 /// The store's database: a SQLite file, or Postgres for `postgres://` URLs.

@@ -288,6 +288,21 @@ fn robots_check_answers_one_line_per_input_in_order() {
         })
         .collect();
     assert_eq!(decisions, [false, true, true, false, true]);
-    let (ok, _, stderr) = docent(&["robots", "check", "--jsonl"], "{\"robots\": \"\"}\n");
-    assert!(!ok && stderr.contains("`agent`"), "{stderr}");
+    // A line it cannot use gets an error of its own, and the lines after it are still answered.
+    let input = [
+        "{\"robots\": \"\"}".to_string(),
+        line("OtherBot", ""),
+        "not json".to_string(),
+        line("OtherBot", "https://d.test/private/x.html"),
+    ]
+    .join("\n");
+    let (ok, stdout, stderr) = docent(&["robots", "check", "--jsonl"], &input);
+    assert!(ok, "{stderr}");
+    let replies: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(replies.len(), 4, "{stdout}");
+    assert!(replies[0]["error"].as_str().unwrap().contains("`agent`"), "{stdout}");
+    assert!(replies[1]["error"].as_str().unwrap().contains("url"), "{stdout}");
+    assert!(replies[2]["error"].as_str().unwrap().starts_with("line 3"), "{stdout}");
+    assert_eq!(replies[3], serde_json::json!({"allowed": false}));
 }

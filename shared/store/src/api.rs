@@ -186,6 +186,20 @@ pub trait AnswerStore {
     ) -> PortResult<Vec<docent_core::domain::UsageTotals>>;
 }
 
+/// Exact request counts per client for the public routes' limits: each request is counted by one
+/// atomic statement, so concurrent requests from every instance are all counted (KV's
+/// read-then-write lost most of them).
+pub trait RateStore {
+    /// Counts one request against `counter` in the window that starts at `window_start_ms`, and
+    /// returns the window's count so far, this request included. The count may be forgotten after
+    /// `expires_ms`.
+    async fn count_request(
+        &self, counter: &str, window_start_ms: u64, expires_ms: u64,
+    ) -> PortResult<u64>;
+    /// Forgets the counts of windows that expired before `now_ms`.
+    async fn forget_expired_counts(&self, now_ms: u64) -> PortResult<()>;
+}
+
 /// Support tickets with their comments and audit log.
 pub trait TicketStore {
     async fn create_ticket(&self, ticket: &NewTicket, now_ms: u64) -> PortResult<Ticket>;

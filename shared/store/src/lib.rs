@@ -20,6 +20,7 @@ mod answers;
 pub mod api;
 mod crawl_state;
 mod documents;
+mod rate_counts;
 mod rows;
 mod schema;
 pub mod sql_gate;

@@ -332,7 +332,7 @@ fn both_dialects_have_the_same_tables_and_columns() {
     pollster::block_on(async {
         let sqlite = without(sqlite_tables().await, SQLITE_ONLY_TABLES, SQLITE_ONLY_COLUMNS);
         let declared = without(declared_postgres_tables(), &[], POSTGRES_ONLY_COLUMNS);
-        assert_eq!(sqlite.len(), 18, "{:?}", sqlite.keys());
+        assert_eq!(sqlite.len(), 19, "{:?}", sqlite.keys());
         assert_eq!(sqlite["crawl_urls"].len(), 12);
         assert_eq!(sqlite, declared, "SQLite against the Postgres migration files");
         if let Some(url) = fresh_postgres_database("schema_dialects") {
@@ -373,10 +373,18 @@ fn applied_migrations_never_change() {
             "sqlite/0007_document_page_signals",
             "4d0f4b4584fcd15e6a66e6ffb6252cd697b5e6be038f0b2e2f6868636a9598e4",
         ),
+        (
+            "sqlite/0008_rate_counters",
+            "fdca5fc069cb0c973a2789ada7ee3744f6c3eda5dd2fc878a6e048d6c3385fa1",
+        ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (
             "postgres/0002_document_page_signals",
             "4d0f4b4584fcd15e6a66e6ffb6252cd697b5e6be038f0b2e2f6868636a9598e4",
+        ),
+        (
+            "postgres/0003_rate_counters",
+            "fdca5fc069cb0c973a2789ada7ee3744f6c3eda5dd2fc878a6e048d6c3385fa1",
         ),
     ];
     let files = SQLITE_MIGRATIONS

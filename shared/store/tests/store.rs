@@ -188,3 +188,41 @@ fn concurrent_drainers_on_postgres_never_claim_the_same_task() {
     assert_eq!(distinct.len(), 300, "no task claimed twice");
     assert!(claims.iter().filter(|c| !c.is_empty()).count() >= 2, "the drainers ran side by side");
 }
+
+/// Per-client request counts are exact under concurrency: eight connections counting at once
+/// (threads, each with its own connection, as isolates would) lose no increment.
+#[test]
+fn request_counts_lose_nothing_under_concurrency_and_expire() {
+    use docent_store::api::RateStore;
+    for location in test_databases("rate_counts") {
+        let store = store(&location);
+        let count = |counter: &str, window: u64| {
+            pollster::block_on(store.count_request(counter, window, window + 60_000)).unwrap()
+        };
+        assert_eq!((count("search:1.2.3.4", 0), count("search:1.2.3.4", 0)), (1, 2), "{location}");
+        assert_eq!(count("search:5.6.7.8", 0), 1, "another client, another budget");
+        assert_eq!(count("chat:1.2.3.4", 0), 1, "another limit, another budget");
+        assert_eq!(count("search:1.2.3.4", 60_000), 1, "a new window starts at one");
+        let returned: Vec<u64> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let own = common::store(&location);
+                        (0..25)
+                            .map(|_| {
+                                pollster::block_on(own.count_request("busy", 0, 60_000)).unwrap()
+                            })
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        });
+        let mut sorted = returned.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=200).collect::<Vec<u64>>(), "{location}: each count once");
+        pollster::block_on(store.forget_expired_counts(60_001)).unwrap();
+        assert_eq!(count("busy", 0), 1, "{location}: the expired window was forgotten");
+        assert_eq!(count("search:1.2.3.4", 60_000), 2, "{location}: the live window was kept");
+    }
+}

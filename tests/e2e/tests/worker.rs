@@ -52,3 +52,15 @@ fn crawl_search_and_chat_on_workerd_with_postgres() {
     assert!(counts.documents >= 5 && counts.chunks >= counts.documents, "{counts:?}");
     drop(docent);
 }
+
+/// Per-client limits are exact across concurrent requests (counted in D1, one upsert each), per
+/// `CF-Connecting-IP`; a forged `X-Forwarded-For` buys nothing.
+#[test]
+fn limits_hold_under_concurrency_on_workerd() {
+    let budget = scenario::LIMITS_SEARCH_BUDGET.to_string();
+    let docent = Docent::start(&[
+        ("DOCENT_SEARCH_RATE_LIMIT", budget.as_str()),
+        ("DOCENT_SEARCH_CACHE_SECONDS", "0"),
+    ]);
+    scenario::limits_hold_under_concurrency(&docent);
+}

@@ -286,6 +286,9 @@ impl WasiHttpHooks for Outbound {
 
 // ---- the application ----
 
+/// A request body as the harness hands it to a component.
+pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
 /// A reply as the harness returns it: status, headers (lower-case names) and the whole body.
 pub type Reply = http::Response<Bytes>;
 
@@ -415,6 +418,22 @@ impl App {
     pub async fn handle(
         self: &Arc<Self>, request: http::Request<Bytes>,
     ) -> wasmtime::Result<Reply> {
+        self.handle_streaming(request.map(|body| {
+            http_body_util::Full::new(body)
+                .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error {
+                    match never {}
+                })
+                .boxed_unsync()
+        }))
+        .await
+    }
+
+    /// [`App::handle`] with the request body streamed to the component as it arrives, as Spin's
+    /// HTTP trigger does (a client that sends less than it promised is the component's to time
+    /// out).
+    pub async fn handle_streaming(
+        self: &Arc<Self>, request: http::Request<RequestBody>,
+    ) -> wasmtime::Result<Reply> {
         let Some(id) = self.route(request.uri().path()) else {
             // Spin answers unrouted paths itself, with a bare 404.
             return Ok(http::Response::builder().status(404).body(Bytes::new())?);
@@ -429,13 +448,6 @@ impl App {
                 store
                     .run_concurrent(async move |accessor| -> wasmtime::Result<()> {
                         let mut hooks = Outbound { app: Arc::downgrade(&app), allowed: Vec::new() };
-                        let request = request.map(|body| {
-                            http_body_util::Full::new(body).map_err(
-                                |never: std::convert::Infallible| -> wasmtime_wasi_http::Error {
-                                    match never {}
-                                },
-                            )
-                        });
                         let (request, _io) =
                             wasmtime_wasi_http::p3::Request::from_http(&mut hooks, request);
                         let response = match service.handle(accessor, request).await? {
@@ -578,7 +590,7 @@ pub fn build_component(repo_root: &Path) -> Result<PathBuf, String> {
 /// A loopback HTTP server in front of the application (for load tests and HTTP clients).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else { continue };
         let app = app.clone();
         tokio::spawn(async move {
             let service =
@@ -586,7 +598,14 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
                     let app = app.clone();
                     async move {
                         let (mut parts, body) = request.into_parts();
-                        let body = body.collect().await?.to_bytes();
+                        let body = body
+                            .map_err(|_| wasmtime_wasi_http::Error::HttpProtocolError)
+                            .boxed_unsync();
+                        // Spin's trigger tells the component who connected, over any value the
+                        // client sent.
+                        if let Ok(value) = peer.to_string().parse() {
+                            parts.headers.insert("spin-client-addr", value);
+                        }
                         // As Spin's HTTP trigger does, the guest sees the absolute URL: scheme,
                         // and authority from the Host header (wasi:http carries no Host header).
                         if let (None, Some(host)) = (
@@ -598,7 +617,10 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
                                 parts.uri = uri;
                             }
                         }
-                        let reply = match app.handle(http::Request::from_parts(parts, body)).await {
+                        let reply = match app
+                            .handle_streaming(http::Request::from_parts(parts, body))
+                            .await
+                        {
                             Ok(reply) => reply,
                             Err(error) => http::Response::builder()
                                 .status(500)

@@ -70,3 +70,15 @@ fn crawl_search_and_chat_on_spin_with_postgres() {
         sqlite.display()
     );
 }
+
+/// Per-client limits are exact across concurrent requests, counted by the peer address Spin
+/// reports (a client's own `X-Forwarded-For` is not trusted unless configured).
+#[test]
+fn limits_hold_under_concurrency_on_spin() {
+    let budget = scenario::LIMITS_SEARCH_BUDGET.to_string();
+    let docent = SpinApp::start(
+        &[("docent_search_rate_limit", budget.as_str()), ("docent_search_cache_seconds", "0")],
+        &[],
+    );
+    scenario::limits_hold_under_concurrency(&docent);
+}

@@ -27,6 +27,10 @@ pub struct Config {
     /// Origins (`https://docs.example.com`) whose pages may call Docent from a browser, besides
     /// Docent's own (`DOCENT_ALLOWED_ORIGINS`, comma-separated; `*` admits any origin).
     pub allowed_origins: Vec<String>,
+    /// On Spin behind a proxy: the header in which that proxy (and only it) writes the client's
+    /// address (`DOCENT_TRUSTED_CLIENT_HEADER`, e.g. `x-forwarded-for`), for per-client limits.
+    /// Unset, the peer address counts.
+    pub trusted_client_header: Option<String>,
     pub user_agent: String,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
@@ -210,6 +214,7 @@ impl Default for Config {
             allow_private_hosts: false,
             allow_file_urls: false,
             allowed_origins: Vec::new(),
+            trusted_client_header: None,
             user_agent: format!(
                 "DocentBot/{} (+https://github.com/docent-ai/docent)",
                 env!("CARGO_PKG_VERSION")
@@ -347,6 +352,15 @@ impl Config {
             .or_else(|| config.allow_private_hosts.then(|| DEV_ADMIN_KEY.to_string()));
         if let Some(origins) = get("DOCENT_ALLOWED_ORIGINS") {
             config.allowed_origins = parse_origins(&origins)?;
+        }
+        if let Some(header) = get("DOCENT_TRUSTED_CLIENT_HEADER") {
+            let header = header.to_ascii_lowercase();
+            if !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(ConfigError(format!(
+                    "DOCENT_TRUSTED_CLIENT_HEADER must be a header name like x-forwarded-for, got `{header}`"
+                )));
+            }
+            config.trusted_client_header = Some(header);
         }
         if let Some(agent) = get("DOCENT_USER_AGENT") {
             config.user_agent = agent;

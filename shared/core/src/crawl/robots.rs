@@ -57,8 +57,7 @@ impl Robots {
         let mut collecting_agents = false;
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();
-            let Some((key, value)) = line.split_once(':') else { continue };
-            let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
+            let Some((key, value)) = directive(line) else { continue };
             match key.as_str() {
                 "user-agent" => {
                     if !collecting_agents {
@@ -225,6 +224,26 @@ fn pattern_matches(pattern: &str, path: &str) -> bool {
     !anchored || position == path.len()
 }
 
+/// A line's directive name (lower-cased) and value. The colon is optional for the directives this
+/// parser knows, as in Google's parser: `disallow /private` means what it plainly says, and a
+/// polite crawler honours it.
+fn directive(line: &str) -> Option<(String, &str)> {
+    const KNOWN: [&str; 5] = ["user-agent", "allow", "disallow", "crawl-delay", "sitemap"];
+    let name_end =
+        line.find(|c: char| !(c.is_ascii_alphabetic() || c == '-')).unwrap_or(line.len());
+    let (name, rest) = line.split_at(name_end);
+    if name.is_empty() {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    let value = match rest.trim_start().strip_prefix(':') {
+        Some(value) => value,
+        None if rest.starts_with(char::is_whitespace) && KNOWN.contains(&name.as_str()) => rest,
+        None => return None,
+    };
+    Some((name, value.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +291,22 @@ EOF";
         assert!(!robots.is_allowed("DocentBot", "/example/"));
         assert!(robots.is_allowed("DocentBot", "/publications/x.html"));
         assert!(robots.is_allowed("DocentBot", "/"));
+    }
+
+    #[test]
+    fn a_directive_without_its_colon_still_means_what_it_says() {
+        let robots = Robots::parse(
+            "User-agent *\ndisallow /private\nAllow   /private/open.html\nCrawl-delay 2\nSitemap https://d.test/s.xml\n",
+        );
+        assert!(!robots.is_allowed("DocentBot", "/private/x.html"));
+        assert!(robots.is_allowed("DocentBot", "/private/open.html"));
+        assert!(robots.is_allowed("DocentBot", "/public.html"));
+        assert_eq!(robots.crawl_delay("DocentBot"), Some(2.0));
+        assert_eq!(robots.sitemaps, ["https://d.test/s.xml"]);
+        // Only known directives, and only with a space before the value: these are noise.
+        let noise = Robots::parse("user-agent: *\ndisallow/private\nnoindex /x\nuser agent: y\n");
+        assert!(noise.is_allowed("DocentBot", "/private/x.html"));
+        assert!(noise.is_allowed("DocentBot", "/x"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the Vectorize store leaves to the SQL store unchanged: crawl state, tickets and answers.
 
 use super::store::{VectorizeIndex, VectorizeStore};
-use crate::api::{AnswerStore, CrawlStore, TicketStore, TicketUpdate};
+use crate::api::{AnswerStore, CrawlStore, RateStore, TicketStore, TicketUpdate};
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
     CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, NotIndexed, UrlOutcome, UrlState,
@@ -120,5 +120,16 @@ impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
         &self, since_day: &str,
     ) -> PortResult<Vec<docent_core::domain::UsageTotals>> {
         self.sql().usage_since(since_day).await
+    }
+}
+
+impl<D: SqlDatabase, I: VectorizeIndex> RateStore for VectorizeStore<D, I> {
+    async fn count_request(
+        &self, counter: &str, window_start_ms: u64, expires_ms: u64,
+    ) -> PortResult<u64> {
+        self.sql().count_request(counter, window_start_ms, expires_ms).await
+    }
+    async fn forget_expired_counts(&self, now_ms: u64) -> PortResult<()> {
+        self.sql().forget_expired_counts(now_ms).await
     }
 }

@@ -552,6 +552,33 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         assert!(reply.starts_with("HTTP/1.1 405"), "{method}: {reply}");
         assert!(reply.contains("method_not_allowed"), "{method}: {reply}");
     }
+    // A body that never arrives in full is not waited for past the read deadline.
+    {
+        use std::io::{Read, Write};
+        let url = docent.url("/api/chat");
+        let rest = url.strip_prefix("http://").unwrap();
+        let (authority, path) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"message\": "
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        // Headers and body may come in separate reads; the connection may stay open.
+        let mut reply = String::new();
+        let mut buffer = [0u8; 4096];
+        while !reply.contains("}}") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => reply.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            }
+        }
+        assert!(reply.starts_with("HTTP/1.1 408"), "a short body: {reply}");
+        assert!(reply.contains("request_timeout"), "{reply}");
+        assert!(started.elapsed() < Duration::from_secs(20), "answered in {:?}", started.elapsed());
+    }
     // Writes must say they are JSON: a page on another site can send a no-cors POST with any
     // body, but not with this type.
     for (route, body) in [
@@ -629,4 +656,95 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
         "invalid_session",
         "bad session id",
     );
+}
+
+/// The search budget the limits scenario runs with (`DOCENT_SEARCH_RATE_LIMIT`).
+pub const LIMITS_SEARCH_BUDGET: usize = 40;
+
+/// `GET url` sent from the local address `source` (127.0.0.1, 127.0.0.2, …: every loopback address
+/// is this machine), with `headers`; the status and the `Retry-After` header.
+fn get_from(source: &str, url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let target: std::net::SocketAddr = authority.parse().expect("an ip:port authority");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let from: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&from.into()).expect("bind the source address");
+    socket.connect(&target.into()).expect("connect");
+    let mut stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{extra}Connection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let retry_after = response.lines().find_map(|l| {
+        l.to_ascii_lowercase().strip_prefix("retry-after:").map(|v| v.trim().to_string())
+    });
+    (status, retry_after)
+}
+
+/// Per-client limits hold under concurrency: 20 clients at once from one address get exactly the
+/// budget and then 429 with `Retry-After`, whatever `X-Forwarded-For` they send; a second address
+/// gets a budget of its own. `docent` runs with `DOCENT_SEARCH_RATE_LIMIT` =
+/// [`LIMITS_SEARCH_BUDGET`] and a search cache of 0 s (so every search counts and does work).
+pub fn limits_hold_under_concurrency(docent: &impl Deployment) {
+    // The budget is per minute: start well inside one, so the burst cannot straddle two.
+    loop {
+        let second =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+                % 60;
+        if second < 40 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let base = docent.url("");
+    let base = base.as_str();
+    let burst = |source: &'static str, forge: bool| -> Vec<(u16, Option<String>)> {
+        std::thread::scope(|scope| {
+            let clients: Vec<_> = (0..20)
+                .map(|client| {
+                    scope.spawn(move || {
+                        (0..5)
+                            .map(|i| {
+                                let url = format!("{base}/api/search?q=install+{client}+{i}");
+                                // A new X-Forwarded-For each time: it must not buy a new budget.
+                                let forged = format!("203.0.113.{}", client * 5 + i);
+                                let headers: Vec<(&str, &str)> = if forge {
+                                    vec![("X-Forwarded-For", forged.as_str())]
+                                } else {
+                                    vec![]
+                                };
+                                get_from(source, &url, &headers)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            clients.into_iter().flat_map(|c| c.join().unwrap()).collect()
+        })
+    };
+    let first = burst("127.0.0.1", true);
+    let answered = first.iter().filter(|(status, _)| *status == 200).count();
+    let limited: Vec<_> = first.iter().filter(|(status, _)| *status == 429).collect();
+    assert_eq!(
+        (answered, limited.len()),
+        (LIMITS_SEARCH_BUDGET, 100 - LIMITS_SEARCH_BUDGET),
+        "100 searches from one address, 20 at a time: exactly the budget answered; statuses {:?}",
+        first.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+    );
+    assert!(
+        limited.iter().all(|(_, retry)| retry
+            .as_deref()
+            .and_then(|r| r.parse::<u64>().ok())
+            .is_some_and(|r| (1..=60).contains(&r))),
+        "every 429 says when to come back: {limited:?}"
+    );
+    let second = burst("127.0.0.2", false);
+    let answered = second.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(answered, LIMITS_SEARCH_BUDGET, "another address, a budget of its own");
 }
