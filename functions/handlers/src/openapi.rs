@@ -420,9 +420,30 @@ impl Io {
     }
 }
 
-/// A `text/event-stream` answer: `events` maps each event name to the schema of its `data`.
+/// A `text/event-stream` answer: `events` maps each event name to the schema of its `data` (JSON
+/// text). In OpenAPI 3.1 `schema` describes one event (`event`, `data`, `id`, `retry`), so it
+/// names the events; `x-sse-events` gives each one's data.
 fn event_stream(events: Value) -> Value {
-    json!({"schema": {"type": "string"}, "x-sse-events": events})
+    let names: Vec<&String> = events.as_object().map(|e| e.keys().collect()).unwrap_or_default();
+    // An event without a name is a `message` event.
+    let event = if names.iter().all(|n| *n == "message") {
+        json!({"type": "string"})
+    } else {
+        json!({"enum": names})
+    };
+    json!({
+        "schema": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "event": event,
+                "data": {"type": "string", "contentMediaType": "application/json"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer"},
+            },
+        },
+        "x-sse-events": events,
+    })
 }
 
 const SEARCH_CACHE_CONTROL: &str = "public, max-age=0, s-maxage=<DOCENT_SEARCH_CACHE_SECONDS>";
