@@ -163,7 +163,8 @@ pub fn parse_w3c_datetime(text: &str) -> Option<u64> {
         None => (text, None),
     };
     let mut parts = date.split('-');
-    let year = number(parts.next()?).filter(|_| date.len() >= 4)?;
+    // Four digits, as W3C datetimes have them: a longer year would overflow the arithmetic below.
+    let year = number(parts.next()?).filter(|y| date.len() >= 4 && (1..=9999).contains(y))?;
     let month = parts.next().map(number).unwrap_or(Some(1)).filter(|m| (1..=12).contains(m))?;
     let day = parts.next().map(number).unwrap_or(Some(1)).filter(|d| (1..=31).contains(d))?;
     if parts.next().is_some() {
@@ -178,7 +179,8 @@ pub fn parse_w3c_datetime(text: &str) -> Option<u64> {
             let (clock, offset) = time.split_at(sign_at);
             let sign = if offset.starts_with('-') { -1 } else { 1 };
             let (h, m) = offset[1..].split_once(':')?;
-            (clock, sign * (i64::from(number(h)?) * 60 + i64::from(number(m)?)))
+            let (h, m) = (number(h).filter(|h| *h < 24)?, number(m).filter(|m| *m < 60)?);
+            (clock, sign * (i64::from(h) * 60 + i64::from(m)))
         };
         let mut fields = clock.split(':');
         let hour = number(fields.next()?).filter(|h| *h < 24)?;
@@ -213,6 +215,11 @@ mod tests {
             1_795_392_000_000 + 37_800_000 + 15_500 - 3_600_000
         );
         assert_eq!(at("2026-11-23T10:30:00-05:30"), 1_795_392_000_000 + 37_800_000 + 19_800_000);
+        // Found by fuzzing: years past four digits overflowed the day arithmetic.
+        for bad in ["4294967295-01-01", "99999-12-31", "0000-01-01", "2026-11-23T10:30+99:00"] {
+            assert_eq!(parse_w3c_datetime(bad), None, "{bad}");
+        }
+        assert_eq!(at("9999-12-31"), 253_402_214_400_000);
         assert_eq!(at("2024-02-29"), at("2024-03-01") - DAY_MS);
         assert_eq!(at("2026-11"), at("2026-11-01"));
         for bad in
