@@ -124,6 +124,28 @@ return found;
 """
 
 
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(CONTEXT, {resultTypes: ['violations']})
+  .then((result) => done(result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target)}))))
+  .catch((error) => done([{id: 'axe-error', impact: 'critical', help: String(error)}]));
+"""
+
+
+def axe_violations(driver, context):
+    """The serious and critical accessibility violations axe-core (DOCENT_AXE: axe.min.js from npm)
+    finds in `context` (a JavaScript expression: `document`, or an element; open shadow roots
+    included)."""
+    path = os.environ.get("DOCENT_AXE")
+    check(path and os.path.isfile(path), f"DOCENT_AXE does not name axe.min.js: {path!r} (npm install puts it in node_modules/axe-core)")
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        with open(path, encoding="utf-8") as f:
+            driver.execute_script(f.read())
+    return driver.execute_async_script(AXE_RUN.replace("CONTEXT", context))
+
+
 def click(driver, element):
     """Scrolls the element to the middle of the window (clear of the sticky question box), then clicks."""
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)

@@ -598,9 +598,15 @@ async fn fetch(
             headers.append(name.as_str(), value)?;
         }
     }
+    if matches!(&body, Body::Full(bytes) if bytes.is_empty()) {
+        // Nothing to compress: without this the local runtime sends `Content-Encoding: gzip` with
+        // a 204, and clients fail to decode the nothing that follows.
+        headers.set("content-encoding", "identity")?;
+    }
     let builder =
         worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers);
     match body {
+        Body::Full(bytes) if bytes.is_empty() => Ok(builder.empty()),
         Body::Full(bytes) => Ok(builder.fixed(bytes.to_vec())),
         Body::Stream(stream) => {
             builder.from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec())))

@@ -200,18 +200,8 @@ pub fn bearer_token(request: &Request) -> Option<&str> {
 /// visitors' budgets or reach the MCP server through their browsers. Requests without `Origin`
 /// (servers, command-line clients, same-origin navigations) pass.
 pub fn check_origin(request: &Request, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = request.headers().get(header::ORIGIN) else { return Ok(()) };
-    let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
-    let own_authority = request
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| request.headers().get(header::HOST)?.to_str().ok().map(str::to_string))
-        .map(|a| a.to_ascii_lowercase());
-    let same_origin = own_authority.is_some_and(|own| {
-        origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) == Some(&own)
-    });
-    if same_origin || allowed.iter().any(|a| a == "*" || *a == origin) {
+    let Some(origin) = crate::cors::foreign_origin(request) else { return Ok(()) };
+    if allowed.iter().any(|a| a == "*" || *a == origin) {
         return Ok(());
     }
     Err(ApiError::new(

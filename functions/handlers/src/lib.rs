@@ -11,6 +11,7 @@
 #![allow(async_fn_in_trait)]
 
 pub mod chat;
+pub mod cors;
 pub mod crawl;
 pub mod embeddings;
 pub mod feedback;
@@ -106,6 +107,9 @@ pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
 
 async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Response, ApiError> {
     let path = request.uri().path().to_string();
+    if request.method() == Method::OPTIONS {
+        return cors::options(&request, &path, &platform.config().allowed_origins);
+    }
     let method =
         if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
     let (route, params) = match routes::lookup(&method, &path) {
@@ -131,6 +135,23 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         }
     };
     crate::http::check_origin(&request, &platform.config().allowed_origins)?;
+    let readable_by = cors::enabled(route).then(|| cors::foreign_origin(&request)).flatten();
+    let mut response =
+        serve(platform, &request, route, &params).await.unwrap_or_else(ApiError::into_response);
+    if cors::enabled(route) {
+        // Caches in front of Docent keep one copy per page origin.
+        response.headers_mut().append(header::VARY, header::HeaderValue::from_static("Origin"));
+    }
+    if let Some(origin) = readable_by {
+        cors::allow(&mut response, &origin);
+    }
+    Ok(response)
+}
+
+/// Runs a route's checks (body size, key, rate limit) and then its handler.
+async fn serve<P: Platform>(
+    platform: &P, request: &Request, route: &routes::Route, params: &[&str],
+) -> Result<Response, ApiError> {
     if request.body().len() > platform.config().max_request_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -139,11 +160,11 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         ));
     }
     if route.access == Access::Admin {
-        crate::http::require_admin(&request, platform.config().admin_key.as_deref())?;
+        crate::http::require_admin(request, platform.config().admin_key.as_deref())?;
     }
     if let Some(limit) = route.limit {
         let budget = (limit.budget)(platform.config());
-        limits::rate_limit(platform, &request, limit.scope, budget, limit.what).await?;
+        limits::rate_limit(platform, request, limit.scope, budget, limit.what).await?;
     }
     match route.handler {
         Handler::Health => health(platform).await,
@@ -158,26 +179,27 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         Handler::OpenApi => Err(ApiError::not_found(
             "/openapi.json is served from the static assets (wrangler.toml [assets])",
         )),
-        Handler::Search => retrieve::search(platform, &request).await,
-        Handler::Chat => chat::chat(platform, &request).await,
+        Handler::Search => retrieve::search(platform, request).await,
+        Handler::Chat => chat::chat(platform, request).await,
         Handler::Models => Ok(openai::models()),
-        Handler::ChatCompletions => openai::chat_completions(platform, &request).await,
-        Handler::RecordFeedback => feedback::record(platform, &request).await,
-        Handler::ListFeedback => feedback::list(platform, &request).await,
-        Handler::Usage => feedback::usage(platform, &request).await,
-        Handler::StartCrawl => crawl::start(platform, &request).await,
+        Handler::ChatCompletions => openai::chat_completions(platform, request).await,
+        Handler::RecordFeedback => feedback::record(platform, request).await,
+        Handler::ListFeedback => feedback::list(platform, request).await,
+        Handler::Usage => feedback::usage(platform, request).await,
+        Handler::StartCrawl => crawl::start(platform, request).await,
         Handler::ListCrawls => crawl::list(platform).await,
         Handler::CrawlStatus => crawl::status(platform, params[0]).await,
         Handler::CancelCrawl => crawl::cancel(platform, params[0]).await,
         Handler::IndexStats => index_stats(platform).await,
+        Handler::About => about(platform).await,
         Handler::ListDeadLetters => crawl::list_dead_letters(platform).await,
-        Handler::ReplayDeadLetters => crawl::replay_dead_letters(platform, &request).await,
-        Handler::Webhook => webhooks::receive(platform, &request, params[0]).await,
-        Handler::CreateTicket => tickets::create_route(platform, &request).await,
-        Handler::ListTickets => tickets::list_route(platform, &request).await,
-        Handler::GetTicket => tickets::get_route(platform, &request, params[0]).await,
-        Handler::UpdateTicket => tickets::update_route(platform, &request, params[0]).await,
-        Handler::Mcp => mcp::post(platform, &request).await,
+        Handler::ReplayDeadLetters => crawl::replay_dead_letters(platform, request).await,
+        Handler::Webhook => webhooks::receive(platform, request, params[0]).await,
+        Handler::CreateTicket => tickets::create_route(platform, request).await,
+        Handler::ListTickets => tickets::list_route(platform, request).await,
+        Handler::GetTicket => tickets::get_route(platform, request, params[0]).await,
+        Handler::UpdateTicket => tickets::update_route(platform, request, params[0]).await,
+        Handler::Mcp => mcp::post(platform, request).await,
         Handler::McpNotOffered => Ok(mcp::method_not_allowed()),
     }
 }
@@ -220,6 +242,64 @@ async fn index_stats<P: Platform>(platform: &P) -> Result<Response, ApiError> {
     let stats =
         IndexStats { documents: counts.documents, chunks: counts.chunks, index_version: version };
     Ok(http::json_response(StatusCode::OK, &stats))
+}
+
+/// The answer of `GET /api/about`: what a visitor can ask about.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct About {
+    /// Indexed pages.
+    pub documents: u64,
+    /// The sites crawled, most recently crawled first.
+    pub sites: Vec<IndexedSite>,
+    /// Questions to offer (`DOCENT_EXAMPLE_QUESTIONS`).
+    pub examples: Vec<String>,
+}
+
+/// One crawled site of [`About`].
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct IndexedSite {
+    /// Its origin (`https://docs.example.com`): start URLs and paths are the operator's business.
+    pub site: String,
+    /// When its last finished crawl ended; null while none has.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
+    pub last_crawled_at: Option<String>,
+}
+
+/// How many recent crawls `GET /api/about` reads for its list of sites.
+const ABOUT_RECENT_JOBS: u32 = 100;
+
+async fn about<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let counts = platform.store().counts().await?;
+    let jobs = platform.store().recent_jobs(ABOUT_RECENT_JOBS).await?;
+    let mut sites: Vec<IndexedSite> = Vec::new();
+    for job in jobs {
+        let Ok(url) = url::Url::parse(&job.url) else { continue };
+        if !matches!(url.scheme(), "http" | "https") {
+            continue;
+        }
+        let site = url.origin().ascii_serialization();
+        let ended = job.finished_at.filter(|_| job.status == docent_core::domain::JobStatus::Done);
+        match sites.iter_mut().find(|s| s.site == site) {
+            Some(known) => {
+                if known.last_crawled_at < ended {
+                    known.last_crawled_at = ended;
+                }
+            }
+            None => sites.push(IndexedSite { site, last_crawled_at: ended }),
+        }
+    }
+    let about = About {
+        documents: counts.documents,
+        sites,
+        examples: platform.config().example_questions.clone(),
+    };
+    let mut response = http::json_response(StatusCode::OK, &about);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=60"));
+    Ok(response)
 }
 
 #[cfg(test)]

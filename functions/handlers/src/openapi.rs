@@ -552,6 +552,7 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             .error(404, "No crawl with this id")
             .error(409, "The crawl already ended (crawl_finished)"),
         Handler::IndexStats => io.json(200, "Index size and version", s.response::<IndexStats>()),
+        Handler::About => io.json(200, "What is indexed", s.response::<crate::About>()),
         Handler::ListDeadLetters => {
             io.json(200, "Dead letters, newest first", s.response::<DeadLetterList>())
         }

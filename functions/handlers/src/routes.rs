@@ -62,6 +62,7 @@ pub enum Handler {
     CrawlStatus,
     CancelCrawl,
     IndexStats,
+    About,
     ListDeadLetters,
     ReplayDeadLetters,
     Webhook,
@@ -204,6 +205,13 @@ pub const ROUTES: &[Route] = &[
     route(M::DELETE, "/api/crawls/{id}", H::CancelCrawl, "Cancel a queued or running crawl")
         .admin(),
     route(M::GET, "/api/index", H::IndexStats, "Index size and version").admin(),
+    route(M::GET, "/api/about", H::About, "What is indexed: pages, sites, example questions")
+        .limited(SEARCHES)
+        .described(
+            "For the chat page and the widget: how many pages are indexed, the sites crawled \
+             (origins only) with the end of each one's last crawl, and the example questions the \
+             deployment offers (DOCENT_EXAMPLE_QUESTIONS). Cacheable for a minute.",
+        ),
     route(
         M::GET,
         "/api/dead-letters",

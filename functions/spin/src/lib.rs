@@ -52,12 +52,12 @@ const KV_STORE: &str = "default";
 const SQL_DATABASE: &str = "default";
 /// Key-value keys of the edge-cache stand-in.
 const EDGE_CACHE_PREFIX: &str = "edge-cache:";
-/// The static chat page, served by the component that owns `/` (the Worker serves it as an asset).
+/// The static chat page and widget, served by the component that owns `/` (the Worker serves them
+/// as assets).
 const CHAT_PAGE: &[(&str, &str, &str)] = &[
     ("/", "text/html; charset=utf-8", include_str!("../../web/index.html")),
     ("/index.html", "text/html; charset=utf-8", include_str!("../../web/index.html")),
-    ("/chat.css", "text/css; charset=utf-8", include_str!("../../web/chat.css")),
-    ("/chat.js", "text/javascript; charset=utf-8", include_str!("../../web/chat.js")),
+    ("/widget.js", "text/javascript; charset=utf-8", include_str!("../../web/widget.js")),
 ];
 
 /// The Spin variable behind a `DOCENT_*` setting: Spin variable names are lower-case

@@ -1,7 +1,10 @@
-//! The chat page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
-//! driven by Selenium from tests/clients/browser_chat.py) asks Docent questions about a crawled
-//! fixture site whose text carries `<script>` and `<img onerror>` payloads, follows a citation,
-//! leaves feedback and opens a ticket; this test then checks on the server what the page sent.
+//! The chat page and the widget in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, driven by Selenium from tests/clients/browser_chat.py and browser_widget.py).
+//! The chat page asks Docent questions about a crawled fixture site whose text carries `<script>` and
+//! `<img onerror>` payloads, follows a citation, leaves feedback and opens a ticket; the widget is
+//! embedded in a third-party page with hostile CSS, asked, followed and rated, refused on an origin
+//! that is not allowed, and checked with axe-core. These tests then check on the server what the
+//! pages sent.
 //!
 //! Skipped, with a message, only when Chromium is not installed and neither
 //! `DOCENT_REQUIRE_BROWSER` nor `CI=true` is set; `infra/scripts/setup.sh` installs it.
@@ -36,10 +39,12 @@ fn browser_required() -> bool {
 
 /// Runs the browser script, killing it if it outlives `SCRIPT_TIMEOUT`; returns (success, stdout,
 /// stderr).
-fn run_script(python: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
+fn run_script(
+    python: &Path, script: &str, args: &[&str], env: &[(&str, &Path)],
+) -> (bool, String, String) {
     let mut command = Command::new(python);
     command
-        .arg(repo_root().join("tests/clients/browser_chat.py"))
+        .arg(repo_root().join("tests/clients").join(script))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -80,13 +85,13 @@ fn run_script(python: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, Str
     (status.is_some_and(|s| s.success()), stdout, stderr)
 }
 
-#[test]
-fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
+/// Chromium and chromedriver, or None when the test may be skipped (see the module docs).
+fn browser() -> Option<(PathBuf, PathBuf)> {
     let chromium =
         find_executable(std::env::var("DOCENT_CHROMIUM").ok(), &["chromium", "chromium-browser"]);
     let driver = find_executable(std::env::var("DOCENT_CHROMEDRIVER").ok(), &["chromedriver"]);
-    let (chromium, driver) = match (chromium, driver) {
-        (Some(c), Some(d)) => (c, d),
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
         (chromium, driver) => {
             let missing = format!(
                 "Chromium {} and chromedriver {} (Debian packages chromium and chromium-driver; infra/scripts/setup.sh installs them)",
@@ -99,12 +104,21 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
             );
             // Straight to stderr: libtest would hide an eprintln! of a passing test.
             let _ = writeln!(std::io::stderr(), "SKIPPED the browser test: {missing}; set DOCENT_REQUIRE_BROWSER=1 to make this a failure");
-            return;
+            None
         }
-    };
+    }
+}
+
+fn venv_python() -> PathBuf {
     let venv = std::env::var("DOCENT_VENV")
         .unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
-    let python = PathBuf::from(format!("{venv}/bin/python"));
+    PathBuf::from(format!("{venv}/bin/python"))
+}
+
+#[test]
+fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
+    let Some((chromium, driver)) = browser() else { return };
+    let python = venv_python();
 
     let site = FixtureServer::start(repo_root().join("tests/fixtures/inject"));
     // Three questions a minute, so the page meets a 429 within a few more.
@@ -116,6 +130,7 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
     let browser_started = Instant::now();
     let (ok, stdout, stderr) = run_script(
         &python,
+        "browser_chat.py",
         &[&docent.base, &site.url("")],
         &[("DOCENT_CHROMIUM", &chromium), ("DOCENT_CHROMEDRIVER", &driver)],
     );
@@ -207,6 +222,91 @@ fn chat_page_streams_cites_stays_inert_and_takes_feedback_in_chromium() {
         ticket["ticket"]["sources"].as_array().unwrap().iter().any(|s| s["url"] == cited.as_str()),
         "{ticket}"
     );
+}
+
+#[test]
+fn widget_embeds_in_a_hostile_page_answers_and_takes_a_rating_only_for_allowed_origins() {
+    let Some((chromium, driver)) = browser() else { return };
+    let python = venv_python();
+    let axe = repo_root().join("node_modules/axe-core/axe.min.js");
+    assert!(axe.is_file(), "{} is missing: infra/scripts/setup.sh installs it", axe.display());
+
+    // The third-party page's port: its origin on 127.0.0.1 is allowed, on localhost it is not.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let allowed = format!("http://127.0.0.1:{port}");
+    let refused = format!("http://localhost:{port}");
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/inject"));
+    let docent = Docent::start(&[("DOCENT_ALLOWED_ORIGINS", &allowed)]);
+    let job = docent.crawl_to_end(&site.url("/index.html"));
+    assert_eq!(job["status"], "done", "{job}");
+
+    // The preflights the widget's browser sends, as the Worker answers them.
+    let preflight = |path: &str, origin: &str, method: &str| {
+        request(
+            "OPTIONS",
+            &docent.url(path),
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", method),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            None,
+        )
+    };
+    for path in ["/api/chat", "/api/feedback", "/api/tickets"] {
+        let reply = preflight(path, &allowed, "POST");
+        assert_eq!(reply.status, 204, "{path}: {}", reply.body);
+        assert_eq!(reply.headers.get("access-control-allow-origin"), Some(&allowed), "{path}");
+        assert_eq!(
+            reply.headers.get("access-control-allow-methods").map(String::as_str),
+            Some("POST")
+        );
+        assert!(!reply.headers.contains_key("access-control-allow-credentials"), "{path}");
+    }
+    let refused_reply = preflight("/api/chat", &refused, "POST");
+    assert_eq!(refused_reply.status, 403, "{}", refused_reply.body);
+    assert_eq!(refused_reply.json()["error"]["code"], "origin_not_allowed");
+    assert!(!refused_reply.headers.contains_key("access-control-allow-origin"));
+    let admin = preflight("/api/crawls", &allowed, "POST");
+    assert_eq!(admin.status, 403, "admin routes are never CORS-enabled: {}", admin.body);
+    assert!(!admin.headers.contains_key("access-control-allow-origin"));
+    let about = request("GET", &docent.url("/api/about"), &[("Origin", &allowed)], None);
+    assert_eq!(about.status, 200, "{}", about.body);
+    assert_eq!(about.headers.get("access-control-allow-origin"), Some(&allowed));
+    assert_eq!(about.json()["documents"], 3, "{}", about.body);
+    assert_eq!(
+        about.json()["sites"][0]["site"],
+        site.url("").trim_end_matches('/'),
+        "{}",
+        about.body
+    );
+
+    let (ok, stdout, stderr) = run_script(
+        &python,
+        "browser_widget.py",
+        &[&docent.base, &site.url(""), &port.to_string()],
+        &[("DOCENT_CHROMIUM", &chromium), ("DOCENT_CHROMEDRIVER", &driver), ("DOCENT_AXE", &axe)],
+    );
+    assert!(
+        ok,
+        "the widget test failed:\n{stderr}\n--- Docent log (tail):\n{}",
+        tail(&docent.log(), 4000)
+    );
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("widget report is not JSON ({e}): {stdout}\n{stderr}"));
+    assert_eq!(report["cite_href"], site.url("/storage.html#cache-directory").as_str(), "{report}");
+    assert_eq!(report["followed_url"], report["cite_href"], "{report}");
+    assert!(report["about"].as_str().unwrap().contains("3 indexed pages"), "{report}");
+
+    // The rating the widget sent from the other site is stored.
+    let answer_id = report["answer_id"].as_str().filter(|id| !id.is_empty()).expect("answer id");
+    let listed = request("GET", &docent.url("/api/feedback"), &[ADMIN], None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let feedback = listed.json()["feedback"].as_array().cloned().unwrap_or_default();
+    let rated: Vec<&Value> = feedback.iter().filter(|f| f["answer_id"] == answer_id).collect();
+    assert_eq!(rated.len(), 1, "{}", listed.body);
+    assert_eq!(rated[0]["rating"], "up", "{}", listed.body);
+    assert_eq!(rated[0]["question"], "Where does Lantern keep its build cache?", "{}", listed.body);
 }
 
 fn tail(text: &str, bytes: usize) -> &str {

@@ -144,7 +144,7 @@ fn main() {
     // In-process requests, one at a time (no HTTP server, no client).
     runtime.block_on(async {
         for (name, path) in [
-            ("static file", "/chat.css".to_string()),
+            ("static file", "/widget.js".to_string()),
             ("/healthz", "/healthz".to_string()),
             ("/api/search", format!("/api/search?q={}", QUERIES[0])),
         ] {
@@ -168,7 +168,7 @@ fn main() {
     let search: Vec<String> = QUERIES.iter().map(|q| format!("/api/search?q={q}&k=5")).collect();
     for clients in [1, 8, 32] {
         for (name, paths) in [
-            ("static file (baseline)", vec!["/chat.css".to_string()]),
+            ("static file (baseline)", vec!["/widget.js".to_string()]),
             ("/api/search", search.clone()),
         ] {
             let (rate, latencies) = load(&base, &paths, clients, seconds);

@@ -27,6 +27,9 @@ pub struct Config {
     /// Origins (`https://docs.example.com`) whose pages may call Docent from a browser, besides
     /// Docent's own (`DOCENT_ALLOWED_ORIGINS`, comma-separated; `*` admits any origin).
     pub allowed_origins: Vec<String>,
+    /// Questions the chat page and the widget offer to ask (`DOCENT_EXAMPLE_QUESTIONS`, separated
+    /// by `|`; at most [`MAX_EXAMPLE_QUESTIONS`]).
+    pub example_questions: Vec<String>,
     /// On Spin behind a proxy: the header in which that proxy (and only it) writes the client's
     /// address (`DOCENT_TRUSTED_CLIENT_HEADER`, e.g. `x-forwarded-for`), for per-client limits.
     /// Unset, the peer address counts.
@@ -214,6 +217,7 @@ impl Default for Config {
             allow_private_hosts: false,
             allow_file_urls: false,
             allowed_origins: Vec::new(),
+            example_questions: Vec::new(),
             trusted_client_header: None,
             user_agent: format!(
                 "DocentBot/{} (+https://github.com/docent-ai/docent)",
@@ -278,6 +282,27 @@ impl std::fmt::Display for ConfigError {
 
 /// The `DOCENT_*` variables as the platform gives them: trimmed, and empty counts as unset.
 pub(crate) struct Vars<'a>(pub(crate) &'a dyn Fn(&str) -> Option<String>);
+
+/// How many example questions a deployment may offer, and how long each may be.
+pub const MAX_EXAMPLE_QUESTIONS: usize = 6;
+pub const MAX_EXAMPLE_QUESTION_CHARS: usize = 200;
+
+fn parse_example_questions(value: &str) -> Result<Vec<String>, ConfigError> {
+    let questions: Vec<String> =
+        value.split('|').map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect();
+    if questions.len() > MAX_EXAMPLE_QUESTIONS {
+        return Err(ConfigError(format!(
+            "DOCENT_EXAMPLE_QUESTIONS: {} questions; at most {MAX_EXAMPLE_QUESTIONS}",
+            questions.len()
+        )));
+    }
+    if let Some(long) = questions.iter().find(|q| q.chars().count() > MAX_EXAMPLE_QUESTION_CHARS) {
+        return Err(ConfigError(format!(
+            "DOCENT_EXAMPLE_QUESTIONS: `{long}` is longer than {MAX_EXAMPLE_QUESTION_CHARS} characters"
+        )));
+    }
+    Ok(questions)
+}
 
 /// `DOCENT_ALLOWED_ORIGINS`: each entry a bare origin (scheme, host, optional port) or `*`.
 fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
@@ -352,6 +377,9 @@ impl Config {
             .or_else(|| config.allow_private_hosts.then(|| DEV_ADMIN_KEY.to_string()));
         if let Some(origins) = get("DOCENT_ALLOWED_ORIGINS") {
             config.allowed_origins = parse_origins(&origins)?;
+        }
+        if let Some(questions) = get("DOCENT_EXAMPLE_QUESTIONS") {
+            config.example_questions = parse_example_questions(&questions)?;
         }
         if let Some(header) = get("DOCENT_TRUSTED_CLIENT_HEADER") {
             let header = header.to_ascii_lowercase();

@@ -275,3 +275,16 @@ fn allowed_origins_are_bare_origins() {
     }
     assert!(config(&[]).unwrap().allowed_origins.is_empty());
 }
+
+#[test]
+fn example_questions_are_separated_by_bars_and_bounded() {
+    let questions =
+        |value: &str| config(&[("DOCENT_EXAMPLE_QUESTIONS", value)]).map(|c| c.example_questions);
+    assert_eq!(
+        questions(" How do I install it? | |Where is the cache?").unwrap(),
+        ["How do I install it?", "Where is the cache?"]
+    );
+    assert!(questions("a|b|c|d|e|f|g").unwrap_err().0.contains("at most 6"));
+    assert!(questions(&"x".repeat(201)).unwrap_err().0.contains("longer than 200"));
+    assert!(config(&[]).unwrap().example_questions.is_empty());
+}

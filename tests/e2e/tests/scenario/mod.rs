@@ -627,6 +627,48 @@ pub fn crawl_search_and_chat(docent: &impl Deployment, site: &FixtureServer) {
     assert_eq!(page.status, 200);
     let policy = page.headers.get("content-security-policy").cloned().unwrap_or_default();
     assert!(policy.contains("frame-ancestors 'self'"), "the chat page's CSP: {:?}", page.headers);
+    // CORS: a page of an origin not on the list fails its preflight; routes that need a key are
+    // never CORS-enabled, whoever asks; OPTIONS without a preflight lists the methods.
+    let preflight = |path: &str, origin: &str, method: &str| {
+        request(
+            "OPTIONS",
+            &docent.url(path),
+            &[("Origin", origin), ("Access-Control-Request-Method", method)],
+            None,
+        )
+    };
+    let refused = preflight("/api/chat", "https://evil.example", "POST");
+    assert_error(&refused, 403, "origin_not_allowed", "preflight from another origin");
+    assert!(!refused.headers.contains_key("access-control-allow-origin"), "{:?}", refused.headers);
+    assert_error(
+        &preflight("/api/crawls", "https://evil.example", "POST"),
+        403,
+        "cors_not_offered",
+        "preflight of an admin route",
+    );
+    let options = request("OPTIONS", &docent.url("/api/crawls/x"), &[], None);
+    assert_eq!(options.status, 204, "{}", options.body);
+    assert_eq!(options.headers.get("allow").map(String::as_str), Some("GET, DELETE, OPTIONS"));
+    // The widget is a script other sites may load.
+    let widget = request("GET", &docent.url("/widget.js"), &[], None);
+    assert_eq!(widget.status, 200);
+    let widget_type = widget.headers.get("content-type").cloned().unwrap_or_default();
+    assert!(widget_type.contains("javascript"), "widget.js served as {widget_type}");
+    assert_eq!(
+        widget.headers.get("cross-origin-resource-policy").map(String::as_str),
+        Some("cross-origin"),
+        "{:?}",
+        widget.headers
+    );
+    assert!(widget.body.contains("attachShadow"), "widget.js is the widget");
+    let about = request("GET", &docent.url("/api/about"), &[], None);
+    assert_eq!(about.status, 200, "{}", about.body);
+    assert!(
+        about.json()["documents"].is_u64() && about.json()["sites"].is_array(),
+        "{}",
+        about.body
+    );
+    assert_eq!(about.headers.get("cache-control").map(String::as_str), Some("public, max-age=60"));
     assert_error(
         &request("GET", &docent.url("/api/search"), &[], None),
         400,
