@@ -86,6 +86,14 @@ def style(driver, element, prop):
     return driver.execute_script("return getComputedStyle(arguments[0]).getPropertyValue(arguments[1])", element, prop)
 
 
+def snapshot(driver, name):
+    """Saves a screenshot under DOCENT_SCREENSHOTS, when set (to look at the widget by eye)."""
+    folder = os.environ.get("DOCENT_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        driver.save_screenshot(os.path.join(folder, name))
+
+
 def open_widget(driver):
     host, root = shadow(driver)
     launcher = root.find_element(By.CSS_SELECTOR, "button.launcher")
@@ -138,8 +146,12 @@ def run(driver, base, site, port):
         const log = arguments[0].shadowRoot.querySelector('#log');
         new MutationObserver((records) => {
           for (const r of records) {
-            if (r.target.classList && r.target.classList.contains('answer-text') && r.addedNodes.length)
-              window.__renders.push(r.target.textContent.length);
+            // The nodes each render added (the callback runs after several renders may have
+            // happened, so the target's text now would be the last render's).
+            if (!r.target.classList || !r.target.classList.contains('answer-text') || !r.addedNodes.length) continue;
+            let length = 0;
+            r.addedNodes.forEach((n) => { length += (n.textContent || '').length; });
+            window.__renders.push(length);
           }
         }).observe(log, {childList: true, subtree: true});
         """,
@@ -155,6 +167,8 @@ def run(driver, base, site, port):
     renders = driver.execute_script("return window.__renders")
     check(len(renders) >= 2 and renders[0] < renders[-1], f"the answer did not stream (renders: {renders})")
     report["renders"] = len(renders)
+
+    snapshot(driver, "widget-answer.png")
 
     step = "following a citation"
     cites = turn.find_elements(By.CSS_SELECTOR, ".answer-text a.cite")
@@ -194,6 +208,18 @@ def run(driver, base, site, port):
     check(active == launcher, "closing the panel did not return focus to the launcher")
     check(launcher.get_attribute("aria-expanded") == "false", "the launcher still says the panel is open")
 
+    step = "opening the panel on a phone-sized window"
+    driver.set_window_size(390, 844)
+    host, root, launcher, panel = open_widget(driver)
+    width = driver.execute_script("return [arguments[0].getBoundingClientRect().width, window.innerWidth]", panel)
+    check(abs(width[0] - width[1]) < 1, f"on a phone the panel is {width[0]} px wide in a {width[1]} px window")
+    snapshot(driver, "widget-phone.png")
+    close = root.find_element(By.CSS_SELECTOR, "button.close")
+    check(close.is_displayed(), "the panel's close button is not visible on a phone")
+    close.click()
+    wait(driver, 5, lambda d: not panel.is_displayed(), "the close button did not close the panel")
+    driver.set_window_size(1000, 900)
+
     step = "asking from a page whose origin is not allowed"
     driver.get(f"http://localhost:{port}/docs.html")
     host, root, launcher, panel = open_widget(driver)
@@ -217,6 +243,7 @@ def run(driver, base, site, port):
     box.send_keys(EXAMPLE)
     box.send_keys(Keys.ENTER)
     wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "#log > .turn .answer[data-state=done]"), "the chat page's answer never finished")
+    snapshot(driver, "chat-page.png")
     report["page_violations"] = axe_violations(driver, "document")
     check(not report["page_violations"], f"axe-core found serious or critical problems on the chat page: {report['page_violations']}")
     return report

@@ -9,6 +9,9 @@
 //! removed only when it is small and link-dense, and never when it holds the main heading or much
 //! of the root's text. So a section about cookies, or a layout class such as
 //! `content-with-sidebar`, costs nothing.
+//!
+//! Over the core's ~600-line guide on purpose: the tree, the weights and the furniture rules are one
+//! decision and read best together. Its tests go through `extract_html` (`content/extract/tests.rs`).
 
 use crate::content::html::Token;
 
