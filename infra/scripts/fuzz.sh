@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every parser that takes outside bytes (tests/fuzz: robots, sitemap,
 # html, chunker, sse, webhook, cron, url, json_bodies, mcp) with AFL++ through cargo-afl, on stable
-# Rust. Each target runs for EXECS executions (default 1,000,000), two at a time, from the seeds in
-# tests/fuzz/corpus/<target>/. Prints one line per target (executions, speed, corpus, crashes);
+# Rust. Each target runs for BUDGET, two at a time, from the seeds in tests/fuzz/corpus/<target>/:
+# a number of executions (default 1,000,000) or a time (`90s`, `10m`, `1h`). Prints one line per target (executions, speed, corpus, crashes);
 # inputs that crash or hang are left in $OUT/<target>/default/{crashes,hangs}: fix the parser, then
 # copy the input into tests/fuzz/corpus/<target>/ so the test command keeps checking it.
-#   infra/scripts/fuzz.sh [EXECS] [TARGET...]
+#   infra/scripts/fuzz.sh [BUDGET] [TARGET...]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-EXECS="${1:-1000000}"
+BUDGET="${1:-1000000}"
 shift || true
+case "$BUDGET" in
+  *[0-9]s) STOP=(-V "${BUDGET%s}") ;;
+  *[0-9]m) STOP=(-V "$((${BUDGET%m} * 60))") ;;
+  *[0-9]h) STOP=(-V "$((${BUDGET%h} * 3600))") ;;
+  *[!0-9]* | "") die "BUDGET is a number of executions or a time such as 90s, 10m or 1h, not '$BUDGET'" ;;
+  *) STOP=(-E "$BUDGET") ;;
+esac
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(robots sitemap html chunker sse webhook cron url json_bodies mcp)
@@ -28,7 +35,7 @@ run() {
   local target=$1
   rm -rf "${OUT:?}/$target"
   mkdir -p "$OUT/$target"
-  cargo afl fuzz -i "$ROOT/tests/fuzz/corpus/$target" -o "$OUT/$target" -E "$EXECS" \
+  cargo afl fuzz -i "$ROOT/tests/fuzz/corpus/$target" -o "$OUT/$target" "${STOP[@]}" \
     -- "$DRIVER" "$target" >"$OUT/$target.log" 2>&1
 }
 report() {
@@ -39,7 +46,7 @@ report() {
     "$(field execs_done)" "$(field execs_per_sec)" "$(field corpus_count)" \
     "$(field saved_crashes)" "$(field saved_hangs)"
 }
-log "fuzzing ${#TARGETS[@]} targets, $EXECS executions each, two at a time (findings in $OUT)"
+log "fuzzing ${#TARGETS[@]} targets, $BUDGET each, two at a time (findings in $OUT)"
 for ((i = 0; i < ${#TARGETS[@]}; i += 2)); do
   run "${TARGETS[i]}" &
   if [ -n "${TARGETS[i + 1]:-}" ]; then run "${TARGETS[i + 1]}" & fi

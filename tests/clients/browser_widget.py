@@ -45,7 +45,9 @@ docent-widget {{ opacity: .2 !important; }}
 </style></head>
 <body><main><h1>Lantern docs</h1>
 <ol class="log"><li class="turn"><div class="answer" id="host-answer">The host page's own answer box.</div></li></ol>
+<section id="help"></section>
 </main>
+<script src="{docent}/widget.js" data-target="#help" data-title="Inline help"></script>
 <script src="{docent}/widget.js" data-title="{title}" data-color="{accent}" data-examples="{example}|How do I install Lantern?"></script>
 </body></html>
 """
@@ -125,6 +127,15 @@ def run(driver, base, site, port):
     own = driver.find_element(By.ID, "host-answer")
     check(style(driver, own, "border-top-left-radius") == "0px", "the widget's .answer style reached the host page")
     check(style(driver, own, "box-shadow") == "none", "the widget's .answer shadow reached the host page")
+
+    step = "checking the inline widget (data-target)"
+    inline_hosts = driver.find_elements(By.CSS_SELECTOR, "#help > .docent-inline")
+    check(len(inline_hosts) == 1, f"expected the inline widget in #help, found {len(inline_hosts)}")
+    inline = inline_hosts[0].shadow_root
+    check(inline.find_element(By.CSS_SELECTOR, "h1").text == "Inline help", "the inline widget's title is not its data-title")
+    inline_box = inline.find_element(By.CSS_SELECTOR, "#question")
+    check(inline_box.is_displayed() and inline_box.size["width"] > 150, f"the inline question box is hidden or squeezed ({inline_box.size})")
+    check(not inline.find_elements(By.CSS_SELECTOR, "button.launcher"), "the inline widget has a launcher")
 
     step = "opening the panel with the launcher"
     host, root, launcher, panel = open_widget(driver)
