@@ -15,10 +15,27 @@
 (() => {
 "use strict";
 
-const script = document.currentScript;
+// currentScript is null only for a module or a script run after its element was removed; then the
+// last widget.js tag on the page is the one.
+const script = document.currentScript || [...document.querySelectorAll('script[src*="widget.js"]')].pop();
 // The Docent that served this script answers the questions.
 const BASE = new URL(script.src, location.href).origin;
 const SESSION_KEY = "docent-session";
+
+// Web storage that throws (storage blocked by the visitor, a sandboxed frame) or is full costs the
+// conversation its memory across page loads, never the widget.
+function stored(area, key) {
+  try {
+    return window[area].getItem(key);
+  } catch {
+    return null;
+  }
+}
+function store(area, key, value) {
+  try {
+    window[area].setItem(key, value);
+  } catch {}
+}
 
 
 // ---- Style: custom properties on :host (in a shadow root) or :root (the page), classes below. Sizes
@@ -511,7 +528,7 @@ function createChat(root, options) {
   frame.append(header, examples, log, form);
   root.append(frame);
 
-  let sessionId = sessionStorage.getItem(SESSION_KEY) || null;
+  let sessionId = stored("sessionStorage", SESSION_KEY) || null;
   // The conversation so far and the sources shown, carried into a ticket on escalation.
   const transcript = [];
   const shownSources = new Map();
@@ -633,7 +650,7 @@ function createChat(root, options) {
   function finish(answer, question, text, sources, done) {
     if (typeof done.session_id === "string" && done.session_id) {
       sessionId = done.session_id;
-      sessionStorage.setItem(SESSION_KEY, sessionId);
+      store("sessionStorage", SESSION_KEY, sessionId);
     }
     transcript.push({ role: "user", text: question }, { role: "assistant", text });
     for (const source of sources) if (safeUrl(source.url)) shownSources.set(source.url, source.title || "");
@@ -761,9 +778,12 @@ function createChat(root, options) {
         });
         const data = await response.json();
         if (response.status === 201) {
-          const tickets = JSON.parse(localStorage.getItem("docent-tickets") || "{}");
+          let tickets = {};
+          try {
+            tickets = JSON.parse(stored("localStorage", "docent-tickets") || "{}");
+          } catch {}
           tickets[data.ticket.id] = data.access_token;
-          localStorage.setItem("docent-tickets", JSON.stringify(tickets));
+          store("localStorage", "docent-tickets", JSON.stringify(tickets));
           box.replaceChildren(status);
           status.textContent = `Ticket ${data.ticket.id} created. We will get back to you.`;
         } else if (response.status === 429) {
