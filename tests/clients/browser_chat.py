@@ -331,29 +331,27 @@ def run(driver, base, site):
     return report
 
 
-def main():
-    global step
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    base, site = sys.argv[1].rstrip("/"), sys.argv[2].rstrip("/")
+def run_session(label, run, current_step, diagnose=lambda driver: None):
+    """Runs `run(driver)` in a fresh headless Chromium within TOTAL_SECONDS and prints its report as
+    JSON; on a failure prints `label`, the step `current_step()` names, `diagnose(driver)`'s output and
+    the browser console, and exits 1. Shared by the chat page and widget scripts."""
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TOTAL_SECONDS)
     started = time.monotonic()
     user_data_dir = tempfile.mkdtemp(prefix="docent-chromium-")
     driver = None
     try:
-        step = "starting Chromium"
         driver = start_browser(user_data_dir)
-        report = run(driver, base, site)
+        report = run(driver)
         report["seconds"] = round(time.monotonic() - started, 1)
         print(json.dumps(report))
     except (Failure, WebDriverException, AssertionError, ValueError, KeyError, IndexError) as error:
         message = error.msg if isinstance(error, WebDriverException) else str(error)
-        print(f"browser test failed while {step}: {type(error).__name__}: {message}", file=sys.stderr)
+        where = current_step() if driver is not None else "starting Chromium"
+        print(f"{label} failed while {where}: {type(error).__name__}: {message}", file=sys.stderr)
         if driver is not None:
             try:
-                html = driver.execute_script("const l = document.getElementById('log'); return l ? l.outerHTML : document.documentElement.outerHTML")
-                print(f"conversation at the failure:\n{html[:6000]}", file=sys.stderr)
+                diagnose(driver)
                 for entry in driver.get_log("browser"):
                     print(f"console {entry['level']}: {entry['message']}", file=sys.stderr)
             except Exception:
@@ -367,6 +365,18 @@ def main():
             except Exception:
                 pass
         shutil.rmtree(user_data_dir, ignore_errors=True)
+
+
+def show_conversation(driver):
+    html = driver.execute_script("const l = document.getElementById('log'); return l ? l.outerHTML : document.documentElement.outerHTML")
+    print(f"conversation at the failure:\n{html[:6000]}", file=sys.stderr)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    base, site = sys.argv[1].rstrip("/"), sys.argv[2].rstrip("/")
+    run_session("browser test", lambda driver: run(driver, base, site), lambda: step, show_conversation)
 
 
 if __name__ == "__main__":

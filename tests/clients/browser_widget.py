@@ -11,22 +11,16 @@ cross-check against the server (the rating).
 """
 
 import http.server
-import json
 import os
-import shutil
-import signal
 import sys
 import tempfile
 import threading
-import time
 
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser_chat import Failure, axe_violations, check, click, start_browser, wait
+from browser_chat import axe_violations, check, click, run_session, wait
 
-TOTAL_SECONDS = 60
 EXAMPLE = "Where does Lantern keep its build cache?"
 ACCENT = "#0b57d0"
 ACCENT_RGB = "rgb(11, 87, 208)"
@@ -53,10 +47,6 @@ docent-widget {{ opacity: .2 !important; }}
 """
 
 step = "starting"
-
-
-def on_alarm(signum, frame):
-    raise Failure(f"gave up after {TOTAL_SECONDS} s in total")
 
 
 def serve_host_page(port, docent):
@@ -260,45 +250,21 @@ def run(driver, base, site, port):
     return report
 
 
+def screenshot(driver):
+    shot = os.path.join(tempfile.gettempdir(), "docent-widget-failure.png")
+    driver.save_screenshot(shot)
+    print(f"screenshot at the failure: {shot}", file=sys.stderr)
+
+
 def main():
-    global step
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     base, site, port = sys.argv[1].rstrip("/"), sys.argv[2].rstrip("/"), int(sys.argv[3])
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TOTAL_SECONDS)
-    started = time.monotonic()
     server = serve_host_page(port, base)
-    user_data_dir = tempfile.mkdtemp(prefix="docent-chromium-")
-    driver = None
     try:
-        step = "starting Chromium"
-        driver = start_browser(user_data_dir)
-        report = run(driver, base, site, port)
-        report["seconds"] = round(time.monotonic() - started, 1)
-        print(json.dumps(report))
-    except (Failure, WebDriverException, AssertionError, ValueError, KeyError, IndexError) as error:
-        message = error.msg if isinstance(error, WebDriverException) else str(error)
-        print(f"widget test failed while {step}: {type(error).__name__}: {message}", file=sys.stderr)
-        if driver is not None:
-            try:
-                shot = os.path.join(tempfile.gettempdir(), "docent-widget-failure.png")
-                driver.save_screenshot(shot)
-                print(f"screenshot at the failure: {shot}", file=sys.stderr)
-                for entry in driver.get_log("browser"):
-                    print(f"console {entry['level']}: {entry['message']}", file=sys.stderr)
-            except Exception:
-                pass
-        sys.exit(1)
+        run_session("widget test", lambda driver: run(driver, base, site, port), lambda: step, screenshot)
     finally:
-        signal.alarm(0)
         server.shutdown()
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
-        shutil.rmtree(user_data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
