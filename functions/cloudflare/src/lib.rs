@@ -35,7 +35,7 @@ use docent_store::SqlStore;
 
 mod postgres;
 use docent_functions::crawl::{self, Delivery};
-use docent_functions::http::BODY_READ_TIMEOUT_MS;
+use docent_functions::http::read_in_time;
 use docent_functions::{handle, Body, Platform};
 use postgres::Database;
 
@@ -558,24 +558,14 @@ async fn fetch(
             return error_response(503, "misconfigured", &message);
         }
     };
-    // The read ends with this block, which releases the request for what follows.
-    let body = {
-        let read = std::pin::pin!(read_body(&mut request, platform.config().max_request_bytes));
-        let deadline = std::pin::pin!(Timer::after_ms(BODY_READ_TIMEOUT_MS));
-        match futures_util::future::select(read, deadline).await {
-            futures_util::future::Either::Left((Ok(body), _)) => body,
-            futures_util::future::Either::Left((Err((status, message)), _)) => {
-                let code = if status == 413 { "body_too_large" } else { "invalid_body" };
-                return error_response(status, code, &message);
-            }
-            futures_util::future::Either::Right(_) => {
-                return error_response(
-                    408,
-                    "request_timeout",
-                    &format!("the request body did not arrive within {BODY_READ_TIMEOUT_MS} ms"),
-                )
-            }
+    let read = read_body(&mut request, platform.config().max_request_bytes);
+    let body = match read_in_time(&platform, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err((status, message))) => {
+            let code = if status == 413 { "body_too_large" } else { "invalid_body" };
+            return error_response(status, code, &message);
         }
+        Err(late) => return error_response(late.status.as_u16(), late.code, &late.message),
     };
     // The method as sent: worker's `Method` reads any method it does not know as GET, which would
     // answer `QUERY /api/search` as a search instead of 405.
@@ -598,19 +588,19 @@ async fn fetch(
             headers.append(name.as_str(), value)?;
         }
     }
-    if matches!(&body, Body::Full(bytes) if bytes.is_empty()) {
-        // Nothing to compress: without this the local runtime sends `Content-Encoding: gzip` with
-        // a 204, and clients fail to decode the nothing that follows.
-        headers.set("content-encoding", "identity")?;
-    }
-    let builder =
-        worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers);
+    let respond = |headers| {
+        worker::ResponseBuilder::new().with_status(parts.status.as_u16()).with_headers(headers)
+    };
     match body {
-        Body::Full(bytes) if bytes.is_empty() => Ok(builder.empty()),
-        Body::Full(bytes) => Ok(builder.fixed(bytes.to_vec())),
-        Body::Stream(stream) => {
-            builder.from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec())))
+        Body::Full(bytes) if bytes.is_empty() => {
+            // Nothing to compress: without this the local runtime sends `Content-Encoding: gzip`
+            // with a 204, and clients fail to decode the nothing that follows.
+            headers.set("content-encoding", "identity")?;
+            Ok(respond(headers).empty())
         }
+        Body::Full(bytes) => Ok(respond(headers).fixed(bytes.to_vec())),
+        Body::Stream(stream) => respond(headers)
+            .from_stream(stream.map(|chunk| Ok::<Vec<u8>, worker::Error>(chunk.to_vec()))),
     }
 }
 

@@ -39,14 +39,18 @@ pub fn enabled(route: &Route) -> bool {
     route.access == Access::Public
 }
 
-/// Marks a response to an allowed page of another origin as readable by it.
-pub fn allow(response: &mut Response, origin: &str) {
+/// Marks a response of a CORS-enabled route: readable by `foreign`, the (allowed) page origin that
+/// asked, if any; and varying by `Origin` either way, so caches in front of Docent keep one copy per
+/// page origin.
+pub fn mark(response: &mut Response, foreign: Option<&str>) {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(origin) {
+    if let Some(value) = foreign.and_then(|origin| HeaderValue::from_str(origin).ok()) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
     }
-    headers
-        .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
@@ -95,9 +99,7 @@ pub fn options(request: &Request, path: &str, allowed: &[String]) -> Result<Resp
         .header(header::VARY, "Access-Control-Request-Method, Access-Control-Request-Headers")
         .body(Body::empty())
         .expect("static preflight headers are valid");
-    if let Some(origin) = foreign_origin(request) {
-        allow(&mut response, &origin);
-    }
+    mark(&mut response, foreign_origin(request).as_deref());
     Ok(response)
 }
 

@@ -166,8 +166,26 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T
 }
 
 /// Longest a client may take to send its request body: a `Content-Length` that promises more than
-/// arrives must not hold an instance (the shells answer 408 `request_timeout`).
+/// arrives must not hold an instance.
 pub const BODY_READ_TIMEOUT_MS: u64 = 10_000;
+
+/// Runs a shell's body `read` against [`BODY_READ_TIMEOUT_MS`] on the platform's clock: the read's
+/// own result, or 408 `request_timeout` when the body is late.
+pub async fn read_in_time<P: crate::Platform, T>(
+    platform: &P, read: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
+    use docent_core::ports::Clock;
+    let read = std::pin::pin!(read);
+    let deadline = std::pin::pin!(platform.clock().sleep(BODY_READ_TIMEOUT_MS));
+    match futures_util::future::select(read, deadline).await {
+        futures_util::future::Either::Left((result, _)) => Ok(result),
+        futures_util::future::Either::Right(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive within {BODY_READ_TIMEOUT_MS} ms"),
+        )),
+    }
+}
 
 /// `application/json` or a `+json` type, parameters (`; charset=utf-8`) aside.
 fn is_json_media_type(value: &str) -> bool {

@@ -135,15 +135,10 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
         }
     };
     crate::http::check_origin(&request, &platform.config().allowed_origins)?;
-    let readable_by = cors::enabled(route).then(|| cors::foreign_origin(&request)).flatten();
     let mut response =
         serve(platform, &request, route, &params).await.unwrap_or_else(ApiError::into_response);
     if cors::enabled(route) {
-        // Caches in front of Docent keep one copy per page origin.
-        response.headers_mut().append(header::VARY, header::HeaderValue::from_static("Origin"));
-    }
-    if let Some(origin) = readable_by {
-        cors::allow(&mut response, &origin);
+        cors::mark(&mut response, cors::foreign_origin(&request).as_deref());
     }
     Ok(response)
 }

@@ -34,7 +34,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use docent_core::config::{Config, StoreBackend};
 use docent_core::ports::{Clock, KeyValue, PortError, PortResult};
-use docent_functions::http::BODY_READ_TIMEOUT_MS;
+use docent_functions::http::read_in_time;
 use docent_functions::{handle, Body, Platform};
 use docent_store::sql_gate::SqlGate;
 use docent_store::tasks::TaskQueue;
@@ -224,10 +224,8 @@ impl Platform for Spin {
         }
         // Spin's HTTP trigger writes the peer's socket address here, over any client's value.
         let peer = request.headers().get("spin-client-addr")?.to_str().ok()?;
-        peer.parse::<std::net::SocketAddr>()
-            .map(|address| address.ip().to_string())
-            .ok()
-            .or_else(|| Some(peer.to_string()))
+        let address = peer.parse::<std::net::SocketAddr>().map(|a| a.ip().to_string());
+        Some(address.unwrap_or_else(|_| peer.to_string()))
     }
 }
 
@@ -410,18 +408,11 @@ async fn serve(request: spin_sdk::http::Request) -> http::Response<OutBody> {
             return error_response(503, "misconfigured", &message);
         }
     };
-    let read = std::pin::pin!(read_body(request, platform.config().max_request_bytes));
-    let deadline = std::pin::pin!(SpinClock.sleep(BODY_READ_TIMEOUT_MS));
-    let request = match futures_util::future::select(read, deadline).await {
-        futures_util::future::Either::Left((Ok(request), _)) => request,
-        futures_util::future::Either::Left((Err((status, code, message)), _)) => {
-            return error_response(status, code, &message)
-        }
-        futures_util::future::Either::Right(_) => {
-            let message =
-                format!("the request body did not arrive within {BODY_READ_TIMEOUT_MS} ms");
-            return error_response(408, "request_timeout", &message);
-        }
+    let read = read_body(request, platform.config().max_request_bytes);
+    let request = match read_in_time(&platform, read).await {
+        Ok(Ok(request)) => request,
+        Ok(Err((status, code, message))) => return error_response(status, code, &message),
+        Err(late) => return error_response(late.status.as_u16(), late.code, &late.message),
     };
     let response = if path == drain::DRAIN_PATH {
         drain::serve(&platform, &request).await
