@@ -2,6 +2,8 @@
 //! fetches one URL per message, and the cron entry point that resumes stalled work and runs
 //! scheduled sources.
 
+use std::ops::ControlFlow;
+
 use ::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -329,14 +331,26 @@ fn retry_on(error: PortError) -> Delivery {
     Delivery::Retry { reason: error.message, delay_seconds: Backoff::default().base_seconds }
 }
 
+/// Counts a failed attempt of `message`: how many it has used, or, once that is all of them
+/// ([`MAX_ATTEMPTS`]), the delivery of the URL dead-lettered.
+async fn count_attempt<P: Platform>(
+    platform: &P, message: &CrawlMessage, reason: &str,
+) -> Result<ControlFlow<Delivery, u32>, PortError> {
+    let attempts = platform.store().record_failure(message, reason).await?;
+    if attempts >= MAX_ATTEMPTS {
+        return Ok(ControlFlow::Break(give_up(platform, message).await?));
+    }
+    Ok(ControlFlow::Continue(attempts))
+}
+
 /// Counts a failed attempt and picks the delay before the next one.
 async fn retry_later<P: Platform>(
     platform: &P, message: &CrawlMessage, reason: String, retry_after: Option<u32>,
 ) -> Result<Delivery, PortError> {
-    let attempts = platform.store().record_failure(message, &reason).await?;
-    if attempts >= MAX_ATTEMPTS {
-        return give_up(platform, message).await;
-    }
+    let attempts = match count_attempt(platform, message, &reason).await? {
+        ControlFlow::Continue(attempts) => attempts,
+        ControlFlow::Break(dead_lettered) => return Ok(dead_lettered),
+    };
     let mut random = [0u8; 4];
     platform.clock().random_bytes(&mut random);
     let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
@@ -433,8 +447,10 @@ async fn consume_inner<P: Platform>(
             // otherwise keep its URLs (and its job) waiting forever, each wait a fresh message
             // the queue's retry count never sees.
             let reason = format!("{origin} keeps failing: its circuit breaker is open");
-            if store.record_failure(message, &reason).await? >= MAX_ATTEMPTS {
-                return give_up(platform, message).await;
+            if let ControlFlow::Break(dead_lettered) =
+                count_attempt(platform, message, &reason).await?
+            {
+                return Ok(dead_lettered);
             }
             return defer(platform, message, retry_in_seconds).await;
         }
@@ -835,8 +851,7 @@ pub async fn replay_dead_letters<P: Platform>(
 }
 
 /// Cron: re-enqueues the work of stalled jobs (their messages were lost), forgets expired per-client
-/// request counts, then starts the scheduled
-/// sources that are due and not already being crawled. A source never crawled before starts at
+/// request counts, then starts the scheduled sources that are due and not already being crawled. A source never crawled before starts at
 /// once. Returns how many URLs were re-enqueued and how many jobs were started.
 pub async fn on_schedule<P: Platform>(
     platform: &P, sources: &[CrawlRequest],
