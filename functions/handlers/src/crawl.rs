@@ -30,12 +30,13 @@ use docent_core::domain::{
     CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed, Priority, UrlOutcome,
     UrlState,
 };
+use docent_core::ops::metrics::CRAWL_PAGES;
 use docent_core::ports::{
     Clock, CrawlQueue, FetchGate, FetchRequest, FetchResponse, Fetcher, PortError, PortResult,
     GLOBAL_GATE,
 };
 use docent_store::api::RateStore;
-use docent_store::api::{CrawlStore, DocumentStore};
+use docent_store::api::{CrawlStore, DocumentStore, Finished};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::kv_state::{
@@ -351,6 +352,7 @@ async fn retry_later<P: Platform>(
         ControlFlow::Continue(attempts) => attempts,
         ControlFlow::Break(dead_lettered) => return Ok(dead_lettered),
     };
+    crate::ops::record(platform, |m| m.count(&CRAWL_PAGES, &["retried"], 1.0));
     let mut random = [0u8; 4];
     platform.clock().random_bytes(&mut random);
     let unit = f64::from(u32::from_le_bytes(random)) / (f64::from(u32::MAX) + 1.0);
@@ -390,7 +392,7 @@ async fn consume_inner<P: Platform>(
             fetched: false,
             detail: Some("invalid URL".into()),
         };
-        store.finish_url(message, &outcome, now).await?;
+        finish(platform, message, &outcome).await?;
         return Ok(Delivery::Ack);
     };
     let origin = robots_origin(&url);
@@ -412,7 +414,7 @@ async fn consume_inner<P: Platform>(
                     fetched: false,
                     detail: Some(format!("not crawling {origin}: its robots.txt redirects to a refused address ({reason})")),
                 };
-                store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+                finish(platform, message, &outcome).await?;
                 return Ok(Delivery::Ack);
             }
             Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
@@ -421,7 +423,7 @@ async fn consume_inner<P: Platform>(
                     fetched: false,
                     detail: Some(ROBOTS_BLOCKED.into()),
                 };
-                store.finish_url(message, &outcome, platform.clock().now_ms()).await?;
+                finish(platform, message, &outcome).await?;
                 return Ok(Delivery::Ack);
             }
             Ok(policy) => {
@@ -556,7 +558,7 @@ async fn consume_inner<P: Platform>(
     if (message.depth >= job.max_depth && outcome.fetched) || capped {
         store.mark_truncated(&job.id).await?;
     }
-    if store.finish_url(message, &outcome, platform.clock().now_ms()).await? {
+    if finish(platform, message, &outcome).await? {
         prune_after_full_crawl(platform, &job.id).await?;
     }
     Ok(Delivery::Ack)
@@ -806,7 +808,8 @@ async fn sitemap_pages<P: Platform>(
 
 /// A URL that used all its attempts: dead-lettered now, as the queue would after its last retry.
 async fn give_up<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<Delivery, PortError> {
-    platform.store().dead_letter(message, platform.clock().now_ms()).await?;
+    let finished = platform.store().dead_letter(message, platform.clock().now_ms()).await?;
+    count_page(platform, finished, "dead_lettered");
     Ok(Delivery::Ack)
 }
 
@@ -814,8 +817,32 @@ async fn give_up<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<De
 /// failed so the job can end.
 pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
     match platform.store().dead_letter(message, platform.clock().now_ms()).await {
-        Ok(_) => Delivery::Ack,
+        Ok(finished) => {
+            count_page(platform, finished, "dead_lettered");
+            Delivery::Ack
+        }
         Err(error) => retry_on(error),
+    }
+}
+
+/// Records a URL's outcome (only if it is still queued) and counts it once; true if that ended
+/// the job.
+async fn finish<P: Platform>(
+    platform: &P, message: &CrawlMessage, outcome: &UrlOutcome,
+) -> Result<bool, PortError> {
+    let finished = platform.store().finish_url(message, outcome, platform.clock().now_ms()).await?;
+    let label = match outcome.state {
+        UrlState::Skipped if outcome.detail.as_deref() == Some(ROBOTS_BLOCKED) => "blocked",
+        state => state.as_str(),
+    };
+    count_page(platform, finished, label);
+    Ok(finished.job)
+}
+
+/// Counts a crawled URL's outcome, if this delivery is the one that finished it.
+fn count_page<P: Platform>(platform: &P, finished: Finished, outcome: &str) {
+    if finished.url {
+        crate::ops::record(platform, |m| m.count(&CRAWL_PAGES, &[outcome], 1.0));
     }
 }
 

@@ -5,6 +5,7 @@
 
 use docent_core::config::{EmbeddingInputs, EmbeddingProvider};
 use docent_core::domain::{ChunkVector, IndexedDocument};
+use docent_core::ops::metrics::CACHE_LOOKUPS;
 use docent_core::ports::{FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::builtin_embed;
 use docent_store::api::VectorStore;
@@ -138,6 +139,11 @@ pub async fn embed<P: Platform>(
         vectors.push(kv.load(&EmbeddingKey { model, text: key }).await?);
     }
     let missing: Vec<usize> = (0..texts.len()).filter(|i| vectors[*i].is_none()).collect();
+    let hits = (texts.len() - missing.len()) as f64;
+    crate::ops::record(platform, |m| {
+        m.count(&CACHE_LOOKUPS, &["embedding", "hit"], hits);
+        m.count(&CACHE_LOOKUPS, &["embedding", "miss"], missing.len() as f64);
+    });
     for group in missing.chunks(BATCH) {
         let inputs: Vec<&str> = group.iter().map(|i| texts[*i].as_str()).collect();
         let embedded = match &platform.config().embeddings {

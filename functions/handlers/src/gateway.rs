@@ -15,6 +15,9 @@ use docent_core::llm::accounting::per_minute_limits;
 use docent_core::llm::prompt::{estimate_tokens, Message};
 use docent_core::llm::sse::EventParser;
 use docent_core::llm::wire::{self, Piece, Usage, WireFormat};
+use docent_core::ops::metrics::{
+    LLM_CALLS, LLM_COST, LLM_DURATION, LLM_ERRORS, LLM_FIRST_TOKEN, LLM_TOKENS,
+};
 use docent_core::ports::{ByteStream, Clock, FetchGate, FetchRequest, Fetcher, ModelRuntime};
 use docent_store::api::AnswerStore;
 use futures_util::future::{select, Either};
@@ -321,11 +324,20 @@ async fn attempt_once<P: Platform>(
                 }
                 let (text, usage) = wire::parse_completion(WireFormat::OpenAi, &bytes)
                     .map_err(|e| Failure::new(e, true))?;
+                first_token(platform, provider, attempt_started);
                 emit(&text);
                 return Ok((text, usage));
             }
-            read_stream(platform, WireFormat::OpenAi, &mut body, attempt_started, deadline_ms, emit)
-                .await
+            read_stream(
+                platform,
+                provider,
+                WireFormat::OpenAi,
+                &mut body,
+                attempt_started,
+                deadline_ms,
+                emit,
+            )
+            .await
         }
         // The platform's own runtime (Workers AI, Spin's LLM interface) streams in the Workers AI
         // format.
@@ -340,6 +352,7 @@ async fn attempt_once<P: Platform>(
             .map_err(|e| Failure::new(e.to_string(), e.transient))?;
             read_stream(
                 platform,
+                provider,
                 WireFormat::WorkersAi,
                 &mut body,
                 attempt_started,
@@ -355,8 +368,8 @@ async fn attempt_once<P: Platform>(
 /// every later piece within that timeout of the one before, all within the deadline, and a clean
 /// end (`[DONE]`) required.
 async fn read_stream<P: Platform>(
-    platform: &P, format: WireFormat, body: &mut impl ByteStream, attempt_started: u64,
-    deadline_ms: u64, emit: &mut dyn FnMut(&str),
+    platform: &P, provider: &LlmProvider, format: WireFormat, body: &mut impl ByteStream,
+    attempt_started: u64, deadline_ms: u64, emit: &mut dyn FnMut(&str),
 ) -> Result<(String, Option<Usage>), Failure> {
     let first_token_ms = platform.config().llm.first_token_timeout_ms;
     let mut parser = EventParser::default();
@@ -409,6 +422,9 @@ async fn read_stream<P: Platform>(
             {
                 match piece {
                     Piece::Text(piece) => {
+                        if text.is_empty() && !piece.is_empty() {
+                            first_token(platform, provider, attempt_started);
+                        }
                         emit(&piece);
                         text.push_str(&piece);
                     }
@@ -440,23 +456,71 @@ fn priced(
     }
 }
 
-/// Logs one model call as a JSON line and adds it to the day's totals.
+/// Records the time to a call's first token.
+fn first_token<P: Platform>(platform: &P, provider: &LlmProvider, attempt_started: u64) {
+    let now = platform.clock().now_ms();
+    crate::ops::record(platform, |m| {
+        m.observe_ms(&LLM_FIRST_TOKEN, &[&provider.name, &provider.model], attempt_started, now)
+    });
+}
+
+/// The kind of a failed call, from its reason: the `error.type` of the OpenTelemetry GenAI
+/// conventions, kept to a few values so it can label a metric.
+fn error_type(reason: &str) -> &'static str {
+    match reason.strip_prefix("HTTP ") {
+        Some(status) if status.starts_with('5') => "http_5xx",
+        Some(status) if status.starts_with("429") => "http_429",
+        Some(_) => "http_4xx",
+        None if reason.starts_with("no response within")
+            || reason.starts_with("no text within") =>
+        {
+            "timeout"
+        }
+        None if reason.starts_with("the answer stalled") => "timeout",
+        None if reason.starts_with("the stream") || reason.starts_with("the answer was empty") => {
+            "stream"
+        }
+        None => "other",
+    }
+}
+
+/// Logs one model call as a JSON line (OpenTelemetry GenAI attribute names), records its metrics
+/// and adds it to the day's totals.
 async fn account<P: Platform>(
     platform: &P, answer: &ModelAnswer, started_ms: u64, error: Option<&str>,
 ) {
     let now = platform.clock().now_ms();
+    let kind = error.map(error_type);
     platform.log(&serde_json::json!({
-        "event": "llm_call",
-        "provider": answer.provider,
-        "model": answer.model,
-        "ok": error.is_none(),
-        "error": error,
-        "ms": now.saturating_sub(started_ms),
-        "prompt_tokens": answer.usage.prompt_tokens,
-        "completion_tokens": answer.usage.completion_tokens,
+        "event": "gen_ai.client.inference",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": answer.provider,
+        "gen_ai.request.model": answer.model,
+        "gen_ai.usage.input_tokens": answer.usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": answer.usage.completion_tokens,
+        "error.type": kind,
+        "error.message": error,
+        "duration_ms": now.saturating_sub(started_ms),
         "usage_estimated": answer.usage_estimated,
         "cost_usd": answer.cost_usd,
     }));
+    let labels = [answer.provider.as_str(), answer.model.as_str()];
+    crate::ops::record(platform, |m| {
+        let outcome = if error.is_some() { "error" } else { "ok" };
+        m.count(&LLM_CALLS, &[labels[0], labels[1], outcome], 1.0);
+        if let Some(kind) = kind {
+            m.count(&LLM_ERRORS, &[labels[0], labels[1], kind], 1.0);
+        }
+        let tokens = &answer.usage;
+        m.count(&LLM_TOKENS, &[labels[0], labels[1], "input"], f64::from(tokens.prompt_tokens));
+        m.count(
+            &LLM_TOKENS,
+            &[labels[0], labels[1], "output"],
+            f64::from(tokens.completion_tokens),
+        );
+        m.count(&LLM_COST, &labels, answer.cost_usd);
+        m.observe_ms(&LLM_DURATION, &labels, started_ms, now);
+    });
     let record = UsageRecord {
         day: utc_day(now),
         provider: answer.provider.clone(),

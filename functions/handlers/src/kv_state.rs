@@ -183,6 +183,20 @@ impl Record for LastScheduleRunKey {
     }
 }
 
+/// `ops:alerts`: the alert rules' states and the totals their next window starts from; kept until
+/// the next evaluation.
+pub struct AlertsKey;
+
+impl Record for AlertsKey {
+    type Value = crate::ops::AlertBook;
+    fn key(&self) -> String {
+        "ops:alerts".into()
+    }
+    fn ttl_seconds(&self, _: &Config) -> Option<u64> {
+        None
+    }
+}
+
 /// `emb:{hash}`: a provider's embedding of a text, kept 30 days; the hash is the first 40 hex
 /// digits of SHA-256 over `{model}\n{text}`.
 pub struct EmbeddingKey<'a> {

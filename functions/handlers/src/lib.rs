@@ -23,6 +23,7 @@ pub mod mcp;
 pub mod openai;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod ops;
 pub mod retrieve;
 pub mod routes;
 pub mod tickets;
@@ -30,9 +31,10 @@ pub mod webhooks;
 
 use ::http::{header, Method, StatusCode};
 use docent_core::config::Config;
+use docent_core::ops::metrics::{HTTP_DURATION, HTTP_REQUESTS};
 use docent_core::ports::{Clock, CrawlQueue, FetchGate, Fetcher, KeyValue, ModelRuntime};
 use docent_store::api::{
-    AnswerStore, CrawlStore, DocumentStore, RateStore, TicketStore, VectorStore,
+    AnswerStore, CrawlStore, DocumentStore, MetricsStore, RateStore, TicketStore, VectorStore,
 };
 
 pub use crate::http::{ApiError, Body, Request, Response};
@@ -43,7 +45,13 @@ use crate::routes::{Access, Handler, Lookup, ROUTES};
 pub trait Platform: Clone + 'static {
     type Kv: KeyValue;
     type Queue: CrawlQueue;
-    type Store: CrawlStore + DocumentStore + TicketStore + VectorStore + AnswerStore + RateStore;
+    type Store: CrawlStore
+        + DocumentStore
+        + TicketStore
+        + VectorStore
+        + AnswerStore
+        + RateStore
+        + MetricsStore;
     type Fetch: Fetcher;
     type Clock: Clock;
     type Gate: FetchGate;
@@ -58,6 +66,8 @@ pub trait Platform: Clone + 'static {
     fn gate(&self) -> &Self::Gate;
     /// The platform's own model runtime (Workers AI), if any.
     fn models(&self) -> &Self::Models;
+    /// The metric deltas this invocation has gathered (see [`ops`]).
+    fn recorder(&self) -> &ops::Recorder;
     /// Writes one structured log record (a JSON line) where the platform keeps logs.
     fn log(&self, record: &serde_json::Value);
     /// A response body kept in the platform's edge cache under `key` (the Cache API on Cloudflare),
@@ -97,12 +107,26 @@ pub fn route_patterns() -> impl Iterator<Item = (&'static str, &'static str)> {
     ROUTES.iter().map(|r| (r.method.as_str(), r.pattern))
 }
 
-/// Serves one HTTP request.
+/// Serves one HTTP request, and records it (by route pattern, so ids make no new series).
 pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
-    match dispatch(platform, request).await {
+    let started = platform.clock().now_ms();
+    let method = ops::method_label(request.method());
+    let lookup_method =
+        if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
+    let route = match routes::lookup(&lookup_method, request.uri().path()) {
+        Lookup::Found(route, _) => route.pattern,
+        _ => "unmatched",
+    };
+    let response = match dispatch(platform, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
-    }
+    };
+    let now = platform.clock().now_ms();
+    ops::record(platform, |m| {
+        m.count(&HTTP_REQUESTS, &[route, method, response.status().as_str()], 1.0);
+        m.observe_ms(&HTTP_DURATION, &[route], started, now);
+    });
+    response
 }
 
 async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Response, ApiError> {
@@ -186,6 +210,8 @@ async fn serve<P: Platform>(
         Handler::CrawlStatus => crawl::status(platform, params[0]).await,
         Handler::CancelCrawl => crawl::cancel(platform, params[0]).await,
         Handler::IndexStats => index_stats(platform).await,
+        Handler::Metrics => ops::serve_metrics(platform, request).await,
+        Handler::ListAlerts => ops::list_alerts(platform).await,
         Handler::About => about(platform).await,
         Handler::ListDeadLetters => crawl::list_dead_letters(platform).await,
         Handler::ReplayDeadLetters => crawl::replay_dead_letters(platform, request).await,

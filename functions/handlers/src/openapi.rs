@@ -96,6 +96,11 @@ pub fn document() -> Value {
                     "scheme": "bearer",
                     "description": "One of the DOCENT_API_KEYS (MCP)",
                 },
+                "metricsKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "DOCENT_METRICS_KEY: reads /metrics only",
+                },
             },
             "responses": {
                 "Error": {"description": "Error", "content": error_body},
@@ -553,6 +558,18 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             .error(409, "The crawl already ended (crawl_finished)"),
         Handler::IndexStats => io.json(200, "Index size and version", s.response::<IndexStats>()),
         Handler::About => io.json(200, "What is indexed", s.response::<crate::About>()),
+        Handler::Metrics => io
+            .answer(
+                200,
+                json!({
+                    "description": "Prometheus text exposition format 0.0.4",
+                    "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}},
+                }),
+            )
+            .error(401, "Neither the admin key nor DOCENT_METRICS_KEY (unauthorized)"),
+        Handler::ListAlerts => {
+            io.json(200, "The rules and their state", s.response::<crate::ops::Alerts>())
+        }
         Handler::ListDeadLetters => {
             io.json(200, "Dead letters, newest first", s.response::<DeadLetterList>())
         }
@@ -662,6 +679,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
         Access::Admin => Some(json!([{"adminKey": []}])),
         Access::TicketToken => Some(json!([{"adminKey": []}, {"ticketToken": []}])),
         Access::ApiKey => Some(json!([{"adminKey": []}, {"apiKey": []}])),
+        Access::MetricsKey => Some(json!([{"adminKey": []}, {"metricsKey": []}])),
     };
     if route.access == Access::Admin {
         io = io.error_if_absent(401, "Missing or wrong admin key (unauthorized)");

@@ -6,6 +6,7 @@ use serde::Serialize;
 use docent_core::config::SearchMode;
 use docent_core::config::{Reranker, RerankerKind};
 use docent_core::domain::sha256_hex;
+use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
 use docent_core::retrieval::pages::{rank_pages, CANDIDATES};
@@ -66,7 +67,12 @@ pub async fn retrieve<P: Platform>(
     // Fused in the store, hybrid search is one round trip. That needs the query vector first,
     // which then serves the separate steps below if it cannot be had.
     let mut query_vector = None;
+    let vector_searched = |platform: &P, started: u64| {
+        let now = platform.clock().now_ms();
+        crate::ops::record(platform, |m| m.observe_ms(&VECTOR_SEARCH_DURATION, &[], started, now));
+    };
     if plan.fused_in_store {
+        let started = platform.clock().now_ms();
         let embedded = embeddings::embed_query(platform, query).await;
         if let (Some(model), Ok(Some(vector))) = (embeddings::model(&config.embeddings), &embedded)
         {
@@ -79,6 +85,7 @@ pub async fn retrieve<P: Platform>(
                 weights: config.rrf_weights,
             };
             let hits = store.fused_search(&fused).await?;
+            vector_searched(platform, started);
             return Ok(finish(platform, query, &terms, hits, k).await);
         }
         query_vector = Some(embedded);
@@ -87,6 +94,8 @@ pub async fn retrieve<P: Platform>(
         Some(limit) => store.lexical_search(&terms, options.url_prefix, limit).await?,
         None => Vec::new(),
     };
+    let vector_started = platform.clock().now_ms();
+    let searches_vectors = plan.vector.is_some();
     let vector = match plan.vector {
         None => Vec::new(),
         _ if plan.vector_needs_lexical_hits && lexical.is_empty() => Vec::new(),
@@ -113,6 +122,9 @@ pub async fn retrieve<P: Platform>(
             }
         }
     };
+    if searches_vectors {
+        vector_searched(platform, vector_started);
+    }
     let ranked = match plan.combine {
         Combine::Lexical => lexical,
         Combine::Vector => vector,
@@ -426,10 +438,12 @@ pub async fn search<P: Platform>(platform: &P, request: &Request) -> Result<Resp
         response
     } else if let Some(body) = platform.cached_body(&cache_key).await {
         cache_state = "hit";
+        crate::ops::record(platform, |m| m.count(&CACHE_LOOKUPS, &["search", "hit"], 1.0));
         let mut response = json_response(StatusCode::OK, &serde_json::Value::Null);
         *response.body_mut() = Body::Full(body.into());
         response
     } else {
+        crate::ops::record(platform, |m| m.count(&CACHE_LOOKUPS, &["search", "miss"], 1.0));
         let results = search_results(platform, &query, k, options).await?;
         let body =
             serde_json::to_vec(&SearchResponse { query: &query, results, index_version: version })

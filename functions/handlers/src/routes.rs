@@ -25,6 +25,8 @@ pub enum Access {
     ApiKey,
     /// A delivery signed with the source's webhook secret, checked by the webhook handler.
     Signed,
+    /// The admin key or `DOCENT_METRICS_KEY`, checked by the metrics handler.
+    MetricsKey,
 }
 
 /// A per-client budget that `dispatch` counts (`limits::rate_limit`) before the handler runs.
@@ -62,6 +64,8 @@ pub enum Handler {
     CrawlStatus,
     CancelCrawl,
     IndexStats,
+    Metrics,
+    ListAlerts,
     About,
     ListDeadLetters,
     ReplayDeadLetters,
@@ -205,6 +209,26 @@ pub const ROUTES: &[Route] = &[
     route(M::DELETE, "/api/crawls/{id}", H::CancelCrawl, "Cancel a queued or running crawl")
         .admin(),
     route(M::GET, "/api/index", H::IndexStats, "Index size and version").admin(),
+    route(M::GET, "/metrics", H::Metrics, "Metrics in the Prometheus text format")
+        .described(
+            "Requests by route and status with latency histograms, language-model calls, \
+            errors, tokens and cost, cache hits and misses, questions and sessions, crawled pages \
+            by outcome, and gauges read when scraped (index size, crawl backlog per tier, dead \
+            letters, firing alerts). Totals are kept in the database, so every instance serves \
+            the same figures. The admin key or DOCENT_METRICS_KEY.",
+        )
+        .access(Access::MetricsKey),
+    route(
+        M::GET,
+        "/api/alerts",
+        H::ListAlerts,
+        "Alert rules with their levels and state (firing since when, last value)",
+    )
+    .described(
+        "Rules are evaluated at each cron tick over the window since the previous one; changes \
+        are POSTed to DOCENT_ALERT_WEBHOOK_URL signed as Standard Webhooks.",
+    )
+    .admin(),
     route(M::GET, "/api/about", H::About, "What is indexed: pages, sites, example questions")
         .limited(SEARCHES)
         .described(

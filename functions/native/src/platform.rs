@@ -42,6 +42,7 @@ pub struct NativeParts {
     pub clock: SystemClock,
     pub gate: MemoryGate,
     pub models: NoModelRuntime,
+    pub recorder: docent_functions::ops::Recorder,
 }
 
 impl Native {
@@ -61,6 +62,7 @@ impl Native {
             clock: SystemClock,
             gate: MemoryGate::default(),
             models: NoModelRuntime,
+            recorder: Default::default(),
         })))
     }
 }
@@ -97,6 +99,9 @@ impl Platform for Native {
     }
     fn models(&self) -> &NoModelRuntime {
         &self.models
+    }
+    fn recorder(&self) -> &docent_functions::ops::Recorder {
+        &self.recorder
     }
     fn log(&self, record: &serde_json::Value) {
         eprintln!("{record}");

@@ -167,10 +167,17 @@ pub async fn on_cron(platform: &Spin, timestamp: u64) -> Result<(), String> {
     let sources = crawl::parse_sources(platform.setting("DOCENT_CRAWL_SOURCES").as_deref())?;
     let (resumed, started) =
         crawl::on_schedule(platform, &sources).await.map_err(|e| format!("cron: {e}"))?;
-    let report = drain(platform).await.map_err(|e| format!("drain: {e}"))?;
+    // Before the drain, which may take its whole budget: alerts are judged on the minute.
+    let firing = docent_functions::ops::evaluate_alerts(platform)
+        .await
+        .unwrap_or_else(|error| vec![format!("(not evaluated: {error})")]);
+    let report = drain(platform).await.map_err(|e| format!("drain: {e}"));
+    docent_functions::ops::flush(platform).await;
+    let report = report?;
     platform.log(&serde_json::json!({
         "event": "cron", "timestamp": timestamp, "resumed": resumed, "started": started,
         "delivered": report.delivered, "dead_lettered": report.dead_lettered, "due": report.backlog.due,
+        "alerts_firing": firing,
     }));
     Ok(())
 }

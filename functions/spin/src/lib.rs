@@ -88,6 +88,7 @@ struct Shell {
     models: SpinLlm,
     /// Set when this instance enqueued crawl tasks, so the HTTP entry point starts a drain.
     enqueued: Rc<Cell<bool>>,
+    recorder: docent_functions::ops::Recorder,
 }
 
 impl Spin {
@@ -125,6 +126,7 @@ impl Spin {
             gate,
             models: SpinLlm,
             enqueued,
+            recorder: Default::default(),
             config,
         })))
     }
@@ -189,6 +191,9 @@ impl Platform for Spin {
     }
     fn models(&self) -> &SpinLlm {
         &self.0.models
+    }
+    fn recorder(&self) -> &docent_functions::ops::Recorder {
+        &self.0.recorder
     }
     fn log(&self, record: &serde_json::Value) {
         // Spin keeps a component's stdout and stderr as its log.
@@ -419,6 +424,9 @@ async fn serve(request: spin_sdk::http::Request) -> http::Response<OutBody> {
     } else {
         handle(&platform, request).await
     };
+    // An instance serves one request: what it recorded is written before it ends (a local
+    // statement; a streamed answer writes its own when it ends).
+    docent_functions::ops::flush(&platform).await;
     if platform.0.enqueued.get() && path != drain::DRAIN_PATH {
         // New tasks: start a drain now rather than at the next cron tick, without holding the
         // response.

@@ -35,10 +35,10 @@ pub trait CrawlStore {
     /// URLs first discovered from `parent` that are still waiting to be crawled.
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>>;
     /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is
-    /// left; returns true if this call ended the job.
+    /// left.
     async fn finish_url(
         &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
-    ) -> PortResult<bool>;
+    ) -> PortResult<Finished>;
     /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
     /// the whole site.
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
@@ -54,9 +54,8 @@ pub trait CrawlStore {
     async fn note_due(&self, message: &CrawlMessage, due_at_ms: u64) -> PortResult<()>;
     /// Records a failed attempt at `message` and why; returns how many attempts have failed so far.
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32>;
-    /// Gives up on `message`: it becomes a dead letter and its URL `failed`; true if that ended the
-    /// job.
-    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool>;
+    /// Gives up on `message`: it becomes a dead letter and its URL `failed`.
+    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<Finished>;
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>>;
     /// Puts dead letters (of one job, or all) back to `queued` and reopens their jobs; returns them
     /// for re-enqueueing.
@@ -198,6 +197,38 @@ pub trait RateStore {
     ) -> PortResult<u64>;
     /// Forgets the counts of windows that expired before `now_ms`.
     async fn forget_expired_counts(&self, now_ms: u64) -> PortResult<()>;
+}
+
+/// What [`CrawlStore::finish_url`] changed: a redelivered message finds its URL finished already
+/// and changes nothing, so counting only `url` counts each URL once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Finished {
+    /// This call moved the URL out of `queued`.
+    pub url: bool,
+    /// This call ended the job.
+    pub job: bool,
+}
+
+/// Metric totals added by every instance, and the crawl figures `/metrics` reads when scraped.
+pub trait MetricsStore {
+    /// Adds each delta to its series' total (one upsert per 33 series, in one batch).
+    async fn add_metrics(
+        &self, deltas: &[(docent_core::ops::metrics::SeriesKey, f64)],
+    ) -> PortResult<()>;
+    /// Every series' total.
+    async fn metric_totals(&self) -> PortResult<Vec<(docent_core::ops::metrics::SeriesKey, f64)>>;
+    /// Queued URLs per priority tier, dead letters and jobs per status, in one round trip.
+    async fn crawl_gauges(&self) -> PortResult<CrawlGauges>;
+}
+
+/// What [`MetricsStore::crawl_gauges`] reads.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CrawlGauges {
+    /// (priority, URLs queued and not finished).
+    pub backlog: Vec<(String, u64)>,
+    pub dead_letters: u64,
+    /// (status, jobs).
+    pub jobs: Vec<(String, u64)>,
 }
 
 /// Support tickets with their comments and audit log.

@@ -1,7 +1,7 @@
 //! Crawl bookkeeping: jobs, the per-URL state that makes crawls exact and resumable, failed
 //! attempts and dead letters.
 
-use crate::api::CrawlStore;
+use crate::api::{CrawlStore, Finished};
 use crate::rows::{decode, decode_first, single_int, single_text, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::crawl::globs::GlobMatches;
@@ -383,7 +383,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
 
     async fn finish_url(
         &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
-    ) -> PortResult<bool> {
+    ) -> PortResult<Finished> {
         let changes = self
             .db
             .batch(&[
@@ -411,7 +411,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 ),
             ])
             .await?;
-        Ok(changes.get(1).copied().unwrap_or(0) > 0)
+        let changed = |i: usize| changes.get(i).copied().unwrap_or(0) > 0;
+        Ok(Finished { url: changed(0), job: changed(1) })
     }
 
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
@@ -496,7 +497,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         Ok(if rows.is_empty() { 1 } else { single_int(&rows)? as u32 })
     }
 
-    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
+    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<Finished> {
         self.db
             .batch(&[Statement::new(
                 "INSERT INTO dead_letters (job_id, url_key, url, depth, attempts, reason, at)

@@ -20,6 +20,7 @@ mod answers;
 pub mod api;
 mod crawl_state;
 mod documents;
+mod metrics;
 mod rate_counts;
 mod rows;
 mod schema;

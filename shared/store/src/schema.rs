@@ -39,11 +39,16 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0006_feedback_and_usage",
     "0007_document_page_signals",
     "0008_rate_counters",
+    "0009_metrics",
 );
 
 /// The Postgres schema, in order. Append only.
-pub const POSTGRES_MIGRATIONS: &[Migration] =
-    migrations!("postgres": "0001_init", "0002_document_page_signals", "0003_rate_counters");
+pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
+    "0001_init",
+    "0002_document_page_signals",
+    "0003_rate_counters",
+    "0004_metrics",
+);
 
 /// The table of applied migrations, the same on both dialects.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS docent_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

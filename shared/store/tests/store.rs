@@ -226,3 +226,63 @@ fn request_counts_lose_nothing_under_concurrency_and_expire() {
         assert_eq!(count("search:1.2.3.4", 60_000), 2, "{location}: the live window was kept");
     }
 }
+
+/// Metric deltas flushed by many instances at once add up exactly, histograms included, and the
+/// crawl gauges count queued URLs by their job's priority.
+#[test]
+fn metric_flushes_add_up_under_concurrency() {
+    use docent_core::ops::metrics::{
+        exposition, MetricsBuffer, Totals, HTTP_DURATION, HTTP_REQUESTS,
+    };
+    use docent_store::api::{CrawlStore, MetricsStore};
+    for location in test_databases("metrics") {
+        let store = store(&location);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    let own = common::store(&location);
+                    for _ in 0..20 {
+                        let mut buffer = MetricsBuffer::default();
+                        buffer.count(&HTTP_REQUESTS, &["/api/search", "GET", "200"], 1.0);
+                        buffer.observe(&HTTP_DURATION, &["/api/search"], 0.02);
+                        // Forty series: two statements in one batch.
+                        for i in 0..40 {
+                            buffer.count(&HTTP_REQUESTS, &[&format!("/r{i}"), "GET", "200"], 0.5);
+                        }
+                        pollster::block_on(own.add_metrics(&buffer.take())).unwrap();
+                    }
+                });
+            }
+        });
+        let totals = Totals::from_rows(pollster::block_on(store.metric_totals()).unwrap());
+        assert_eq!(
+            totals.counter(&HTTP_REQUESTS, &["/api/search", "GET", "200"]),
+            80.0,
+            "{location}"
+        );
+        assert_eq!(totals.counter(&HTTP_REQUESTS, &["/r39", "GET", "200"]), 40.0, "{location}");
+        let latency = totals.histogram_where(&HTTP_DURATION, |_, _| true);
+        assert_eq!(latency.count(), 80.0, "{location}");
+        assert!((latency.sum - 1.6).abs() < 1e-9, "{location}: {}", latency.sum);
+        assert!(exposition(&totals, &[]).contains(
+            "docent_http_request_duration_seconds_bucket{route=\"/api/search\",le=\"0.025\"} 80\n"
+        ));
+
+        let job = docent_core::domain::NewCrawlJob {
+            id: "metrics-job".into(),
+            start_url: "https://docs.example.com/".into(),
+            max_pages: 5,
+            max_depth: 1,
+            include: vec![],
+            exclude: vec![],
+            priority: Priority::High,
+        };
+        let start =
+            CrawlMessage::new("metrics-job", "https://docs.example.com/", 0, Priority::High);
+        pollster::block_on(store.create_job(&job, &start, 0)).unwrap();
+        let gauges = pollster::block_on(store.crawl_gauges()).unwrap();
+        assert_eq!(gauges.backlog, vec![("high".to_string(), 1)], "{location}");
+        assert_eq!(gauges.jobs, vec![("queued".to_string(), 1)], "{location}");
+        assert_eq!(gauges.dead_letters, 0, "{location}");
+    }
+}

@@ -2,9 +2,10 @@
 //!
 //! Every `POST /v1/chat/completions` consumes the next [`Script`] entry, in order; once the script
 //! runs out the default reply (`Answer("OK [1]")` unless [`FakeLlm::set_default_reply`] changed it)
-//! answers. `GET /v1/models` lists one model; anything else is a 404 with a JSON error. Every
-//! request (whatever its path and whatever the answer) is recorded with its arrival time and JSON
-//! body.
+//! answers. `GET /v1/models` lists one model; `POST /hooks/...` is taken with 204 (the fake then
+//! stands for a webhook receiver, such as an alert relay); anything else is a 404 with a JSON error.
+//! Every request (whatever its path and whatever the answer) is recorded with its arrival time, its
+//! headers and JSON body.
 //!
 //! The server speaks HTTP/1.1 on 127.0.0.1, one thread per connection, and closes the connection
 //! after each response (`Connection: close`). Streamed answers use chunked transfer encoding, one
@@ -52,6 +53,10 @@ pub struct LlmRequest {
     pub at: Instant,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// Every header, names lower-cased, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The body as sent.
+    pub raw_body: Vec<u8>,
     /// The body parsed as JSON; `Null` when empty, a JSON string holding the text when it is not
     /// JSON.
     pub body: Value,
@@ -145,6 +150,7 @@ struct Incoming {
     path: String,
     at: Instant,
     authorization: Option<String>,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
@@ -162,6 +168,7 @@ fn read_request(
     let path = target.split('?').next().unwrap_or("/").to_string();
     let (mut content_length, mut chunked, mut expect_continue, mut authorization) =
         (None, false, false, None);
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
@@ -169,6 +176,7 @@ fn read_request(
         }
         let Some((name, value)) = line.split_once(':') else { continue };
         let value = value.trim();
+        headers.push((name.trim().to_ascii_lowercase(), value.to_string()));
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => content_length = value.parse::<usize>().ok(),
             "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
@@ -187,7 +195,7 @@ fn read_request(
         reader.read_exact(&mut body)?;
         body
     };
-    Ok(Some(Incoming { method, path, at, authorization, body }))
+    Ok(Some(Incoming { method, path, at, authorization, headers, body }))
 }
 
 /// A chunked request body, its trailers skipped.
@@ -242,6 +250,8 @@ fn handle(stream: TcpStream, state: &Mutex<State>, ids: &AtomicU64) -> std::io::
             path: incoming.path.clone(),
             at: incoming.at,
             authorization: incoming.authorization.clone(),
+            headers: incoming.headers.clone(),
+            raw_body: incoming.body.clone(),
             body: body.clone(),
         });
         if is_chat {
@@ -254,6 +264,9 @@ fn handle(stream: TcpStream, state: &Mutex<State>, ids: &AtomicU64) -> std::io::
         Some(script) => {
             let request = ChatRequest::new(&body, ids.fetch_add(1, Ordering::SeqCst));
             answer(&mut out, &request, script)
+        }
+        None if incoming.method == "POST" && incoming.path.starts_with("/hooks/") => {
+            out.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
         }
         None if incoming.method == "GET" && incoming.path == "/v1/models" => {
             let models = json!({

@@ -23,6 +23,104 @@ pub fn repo_root() -> PathBuf {
         .expect("repo root")
 }
 
+/// The Python of the test clients' venv (infra/scripts/setup.sh creates it).
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var("DOCENT_VENV")
+        .unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
+    PathBuf::from(format!("{venv}/bin/python"))
+}
+
+/// Prometheus' `promtool`: on the PATH, or where infra/scripts/setup.sh unpacks it.
+pub fn promtool() -> PathBuf {
+    let unpacked = PathBuf::from(format!(
+        "{}/.cache/docent/prometheus/usr/bin/promtool",
+        std::env::var("HOME").unwrap()
+    ));
+    if unpacked.exists() {
+        unpacked
+    } else {
+        PathBuf::from("promtool")
+    }
+}
+
+/// `GET /metrics` read by Prometheus' own Python parser (tests/clients/metrics_check.py).
+pub struct Scrape {
+    /// Family name (without `_total`) → type.
+    pub families: serde_json::Map<String, serde_json::Value>,
+    /// (sample name, labels, value).
+    pub samples: Vec<(String, std::collections::BTreeMap<String, String>, f64)>,
+    /// The text as served.
+    pub text: String,
+}
+
+impl Scrape {
+    /// Scrapes `url` with `key`; panics with the parser's error if it refuses the text.
+    pub fn read(url: &str, key: &str) -> Scrape {
+        let output = std::process::Command::new(venv_python())
+            .arg(repo_root().join("tests/clients/metrics_check.py"))
+            .args([url, key])
+            .output()
+            .expect("run tests/clients/metrics_check.py (infra/scripts/setup.sh creates the venv)");
+        assert!(
+            output.status.success(),
+            "the Prometheus parser refused /metrics: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("metrics_check.py prints JSON");
+        let samples = parsed["samples"]
+            .as_array()
+            .expect("samples")
+            .iter()
+            .map(|s| {
+                let labels = s["labels"]
+                    .as_object()
+                    .expect("labels")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                (s["name"].as_str().unwrap().to_string(), labels, s["value"].as_f64().unwrap())
+            })
+            .collect();
+        Scrape {
+            families: parsed["families"].as_object().expect("families").clone(),
+            samples,
+            text: parsed["text"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The sum of the samples named `name` whose labels include `labels`.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+
+    /// `promtool check metrics` on the text: the exposition's lint, as Prometheus' own tool has it.
+    pub fn lint(&self) {
+        use std::io::Write;
+        let mut child = std::process::Command::new(promtool())
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run promtool (infra/scripts/setup.sh unpacks it)");
+        child.stdin.take().unwrap().write_all(self.text.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docent_e2e::{repo_root, request, Docent, FixtureServer, ADMIN};
+use docent_e2e::{repo_root, request, venv_python, Docent, FixtureServer, ADMIN};
 use serde_json::Value;
 
 /// The browser script gives up after 60 s; this is the backstop if it hangs outside its own timer.
@@ -107,12 +107,6 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
             None
         }
     }
-}
-
-fn venv_python() -> PathBuf {
-    let venv = std::env::var("DOCENT_VENV")
-        .unwrap_or_else(|_| format!("{}/.cache/docent/venv", std::env::var("HOME").unwrap()));
-    PathBuf::from(format!("{venv}/bin/python"))
 }
 
 #[test]

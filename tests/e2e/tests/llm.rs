@@ -306,7 +306,10 @@ fn model_gateway_on_workerd() {
     );
     assert!(docent.log().contains(r#""cached":true"#), "cached answers are logged");
     assert!(request("GET", &docent.url("/api/usage"), &[], None).status == 401);
-    assert!(docent.log().contains(r#""event":"llm_call""#), "structured call records in the log");
+    assert!(
+        docent.log().contains(r#""event":"gen_ai.client.inference""#),
+        "structured call records in the log"
+    );
 }
 
 #[test]

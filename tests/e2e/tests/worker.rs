@@ -28,6 +28,7 @@ fn crawl_search_and_chat_on_workerd() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     let docent = Docent::start(&SCENARIO_ENV);
     scenario::crawl_search_and_chat(&docent, &site);
+    scenario::metrics_count_what_happened(&docent, &site);
 }
 
 /// The same scenario with the store on Postgres + pgvector, reached through the Hyperdrive binding
@@ -45,6 +46,7 @@ fn crawl_search_and_chat_on_workerd_with_postgres() {
     ]);
     let docent = Docent::start(&env);
     scenario::crawl_search_and_chat(&docent, &site);
+    scenario::metrics_count_what_happened(&docent, &site);
     // The pages really are in Postgres (not in D1): read the index back natively from the same
     // database.
     let native = Native::open(open_database(&database).unwrap(), Config::default()).unwrap();

@@ -36,6 +36,7 @@ fn crawl_search_and_chat_on_spin() {
     let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
     let docent = SpinApp::start(SCENARIO_SETTINGS, &["docs"]);
     scenario::crawl_search_and_chat(&docent, &site);
+    scenario::metrics_count_what_happened(&docent, &site);
 }
 
 #[test]
@@ -53,6 +54,7 @@ fn crawl_search_and_chat_on_spin_with_postgres() {
     ]);
     let docent = SpinApp::start(&settings, &["docs"]);
     scenario::crawl_search_and_chat(&docent, &site);
+    scenario::metrics_count_what_happened(&docent, &site);
     // The scenario's documents, crawl and gates are in Postgres, not in the components' SQLite
     // database.
     let counts = support::postgres_numbers(

@@ -91,6 +91,91 @@ pub struct Config {
     pub reranker: Option<Reranker>,
     /// Where chunk vectors are kept (`DOCENT_VECTOR_STORE`).
     pub vector_store: VectorStoreKind,
+    /// Metrics, alert rules and where alerts are sent.
+    pub ops: OpsConfig,
+}
+
+/// The operators' settings: metrics and alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpsConfig {
+    /// Metrics are kept unless `DOCENT_METRICS=off` (for measuring what keeping them costs).
+    pub metrics: bool,
+    /// A key that reads `/metrics` only (`DOCENT_METRICS_KEY`), for a scraper that should not hold
+    /// the admin key.
+    pub metrics_key: Option<String>,
+    /// The alert rules with their levels (`DOCENT_ALERT_RULES` overrides the defaults).
+    pub alert_rules: Vec<crate::ops::alerts::Rule>,
+    /// Where alert notifications are POSTed (`DOCENT_ALERT_WEBHOOK_URL`), signed as Standard
+    /// Webhooks with `DOCENT_ALERT_WEBHOOK_SECRET` (`whsec_…`).
+    pub alert_webhook: Option<AlertWebhook>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertWebhook {
+    pub url: String,
+    pub secret: String,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            metrics: true,
+            metrics_key: None,
+            alert_rules: crate::ops::alerts::default_rules(),
+            alert_webhook: None,
+        }
+    }
+}
+
+fn ops_config(vars: &Vars) -> Result<OpsConfig, ConfigError> {
+    let metrics = match vars.get("DOCENT_METRICS").as_deref() {
+        None | Some("on" | "1" | "true" | "yes") => true,
+        Some("off" | "0" | "false" | "no") => false,
+        Some(other) => {
+            return Err(ConfigError(format!("DOCENT_METRICS must be on or off, got `{other}`")))
+        }
+    };
+    let mut alert_rules = crate::ops::alerts::default_rules();
+    if let Some(rules) = vars.get("DOCENT_ALERT_RULES") {
+        crate::ops::alerts::apply_overrides(&mut alert_rules, &rules)
+            .map_err(|e| ConfigError(format!("DOCENT_ALERT_RULES: {e}")))?;
+    }
+    let alert_webhook = match (
+        vars.get("DOCENT_ALERT_WEBHOOK_URL"),
+        vars.get("DOCENT_ALERT_WEBHOOK_SECRET"),
+    ) {
+        (None, None) => None,
+        (Some(url), Some(secret)) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError(format!(
+                    "DOCENT_ALERT_WEBHOOK_URL must be an http(s) URL, got `{url}`"
+                )));
+            }
+            if crate::escalation::signature::sign_standard_webhook(&secret, "check", 0, b"")
+                .is_err()
+            {
+                return Err(ConfigError(
+                    "DOCENT_ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64".into(),
+                ));
+            }
+            Some(AlertWebhook { url, secret })
+        }
+        (Some(_), None) => return Err(ConfigError(
+            "DOCENT_ALERT_WEBHOOK_URL needs DOCENT_ALERT_WEBHOOK_SECRET (alerts are always signed)"
+                .into(),
+        )),
+        (None, Some(_)) => {
+            return Err(ConfigError(
+                "DOCENT_ALERT_WEBHOOK_SECRET is set without DOCENT_ALERT_WEBHOOK_URL".into(),
+            ))
+        }
+    };
+    Ok(OpsConfig {
+        metrics,
+        metrics_key: vars.get("DOCENT_METRICS_KEY"),
+        alert_rules,
+        alert_webhook,
+    })
 }
 
 /// Where chunk vectors are kept and searched (`DOCENT_VECTOR_STORE`).
@@ -257,6 +342,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             reranker: None,
             vector_store: VectorStoreKind::Sql,
+            ops: OpsConfig::default(),
         }
     }
 }
@@ -507,6 +593,7 @@ impl Config {
             vars.decimal("DOCENT_RRF_VECTOR_WEIGHT", config.rrf_weights.1)?,
         );
         config.llm = llm_config(&vars)?;
+        config.ops = ops_config(&vars)?;
         config.reranker = match get("DOCENT_RERANKER").as_deref() {
             None | Some("off") => None,
             Some(kind @ ("http" | "workers-ai")) => {

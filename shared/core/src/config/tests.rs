@@ -288,3 +288,37 @@ fn example_questions_are_separated_by_bars_and_bounded() {
     assert!(questions(&"x".repeat(201)).unwrap_err().0.contains("longer than 200"));
     assert!(config(&[]).unwrap().example_questions.is_empty());
 }
+
+#[test]
+fn ops_settings_are_checked() {
+    let ops = |vars: &[(&str, &str)]| config(vars).map(|c| c.ops);
+    let defaults = ops(&[]).unwrap();
+    assert!(defaults.metrics && defaults.metrics_key.is_none() && defaults.alert_webhook.is_none());
+    assert_eq!(defaults.alert_rules.len(), 6);
+    assert!(!ops(&[("DOCENT_METRICS", "off")]).unwrap().metrics);
+    assert!(ops(&[("DOCENT_METRICS", "maybe")]).is_err());
+    let tuned = ops(&[("DOCENT_ALERT_RULES", "crawl_backlog=off")]).unwrap();
+    assert_eq!(tuned.alert_rules.len(), 5);
+    let error = ops(&[("DOCENT_ALERT_RULES", "latency=1")]).unwrap_err();
+    assert!(error.0.contains("no alert rule `latency`"), "{}", error.0);
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let hook = ops(&[
+        ("DOCENT_ALERT_WEBHOOK_URL", "https://alerts.example.com/in"),
+        ("DOCENT_ALERT_WEBHOOK_SECRET", secret),
+    ])
+    .unwrap()
+    .alert_webhook
+    .unwrap();
+    assert_eq!(hook.url, "https://alerts.example.com/in");
+    assert!(ops(&[("DOCENT_ALERT_WEBHOOK_URL", "https://alerts.example.com/in")]).is_err());
+    assert!(ops(&[
+        ("DOCENT_ALERT_WEBHOOK_URL", "ftp://alerts.example.com"),
+        ("DOCENT_ALERT_WEBHOOK_SECRET", secret)
+    ])
+    .is_err());
+    assert!(ops(&[
+        ("DOCENT_ALERT_WEBHOOK_URL", "https://alerts.example.com/in"),
+        ("DOCENT_ALERT_WEBHOOK_SECRET", "whsec_not base64!")
+    ])
+    .is_err());
+}

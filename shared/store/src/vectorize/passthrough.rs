@@ -1,7 +1,10 @@
 //! What the Vectorize store leaves to the SQL store unchanged: crawl state, tickets and answers.
 
 use super::store::{VectorizeIndex, VectorizeStore};
-use crate::api::{AnswerStore, CrawlStore, RateStore, TicketStore, TicketUpdate};
+use crate::api::{
+    AnswerStore, CrawlGauges, CrawlStore, Finished, MetricsStore, RateStore, TicketStore,
+    TicketUpdate,
+};
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
     CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, NotIndexed, UrlOutcome, UrlState,
@@ -46,7 +49,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     }
     async fn finish_url(
         &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
-    ) -> PortResult<bool> {
+    ) -> PortResult<Finished> {
         self.sql().finish_url(message, outcome, now_ms).await
     }
     async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
@@ -61,7 +64,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn record_failure(&self, message: &CrawlMessage, reason: &str) -> PortResult<u32> {
         self.sql().record_failure(message, reason).await
     }
-    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<bool> {
+    async fn dead_letter(&self, message: &CrawlMessage, now_ms: u64) -> PortResult<Finished> {
         self.sql().dead_letter(message, now_ms).await
     }
     async fn not_indexed(&self, job_id: &str, limit: u32) -> PortResult<Vec<NotIndexed>> {
@@ -131,5 +134,19 @@ impl<D: SqlDatabase, I: VectorizeIndex> RateStore for VectorizeStore<D, I> {
     }
     async fn forget_expired_counts(&self, now_ms: u64) -> PortResult<()> {
         self.sql().forget_expired_counts(now_ms).await
+    }
+}
+
+impl<D: SqlDatabase, I: VectorizeIndex> MetricsStore for VectorizeStore<D, I> {
+    async fn add_metrics(
+        &self, deltas: &[(docent_core::ops::metrics::SeriesKey, f64)],
+    ) -> PortResult<()> {
+        self.sql().add_metrics(deltas).await
+    }
+    async fn metric_totals(&self) -> PortResult<Vec<(docent_core::ops::metrics::SeriesKey, f64)>> {
+        self.sql().metric_totals().await
+    }
+    async fn crawl_gauges(&self) -> PortResult<CrawlGauges> {
+        self.sql().crawl_gauges().await
     }
 }

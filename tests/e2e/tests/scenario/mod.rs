@@ -790,3 +790,110 @@ pub fn limits_hold_under_concurrency(docent: &impl Deployment) {
     let answered = second.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(answered, LIMITS_SEARCH_BUDGET, "another address, a budget of its own");
 }
+
+/// The development admin key (`ADMIN` is the header that carries it).
+const ADMIN_KEY: &str = "docent-dev-admin-key";
+
+/// `/metrics` counts exactly what was done: after the scenario (every crawl ended), a recrawl, four
+/// searches (one repeated) and two questions (one repeated), the counters moved by exactly those
+/// amounts, read with Prometheus' own parser and linted by promtool. Flushes run after responses
+/// (on workerd in `waitUntil`), so the scrape is repeated until they have landed or time is up.
+pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServer) {
+    let unauthorised = request("GET", &docent.url("/metrics"), &[], None);
+    assert_error(&unauthorised, 401, "unauthorized", "/metrics without a key");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json()["crawls"]
+        .as_array()
+        .is_some_and(|jobs| {
+            jobs.iter().any(|j| j["status"] == "queued" || j["status"] == "running")
+        })
+    {
+        assert!(std::time::Instant::now() < deadline, "crawls still running\n{}", docent.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let metrics_url = docent.url("/metrics");
+    let before = docent_e2e::Scrape::read(&metrics_url, ADMIN_KEY);
+    before.lint();
+    for family in ["docent_http_requests", "docent_llm_tokens", "docent_crawl_pages"] {
+        assert_eq!(before.families[family], "counter", "{family}");
+    }
+    assert_eq!(before.families["docent_http_request_duration_seconds"], "histogram");
+
+    let job = crawl(docent, &site.url("/index.html"));
+    let nonce = std::process::id();
+    let queries = [
+        format!("harbor zq{nonce}a"),
+        format!("scheduling zq{nonce}b"),
+        format!("logs zq{nonce}c"),
+        format!("harbor zq{nonce}a"),
+    ];
+    for query in &queries {
+        let url = format!("{}?q={}", docent.url("/api/search"), query.replace(' ', "+"));
+        assert_eq!(request("GET", &url, &[], None).status, 200);
+    }
+    let question = format!(r#"{{"message": "How do I configure Harbor? ({nonce})"}}"#);
+    for _ in 0..2 {
+        let reply = request("POST", &docent.url("/api/chat"), &[JSON], Some(&question));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    let pages = &job["pages"];
+    let count = |key: &str| pages[key].as_f64().unwrap();
+    // (sample, labels, expected increase)
+    let expected: Vec<(&str, Vec<(&str, &str)>, f64)> = vec![
+        ("docent_crawl_pages_total", vec![("outcome", "indexed")], count("indexed")),
+        ("docent_crawl_pages_total", vec![("outcome", "unchanged")], count("unchanged")),
+        ("docent_crawl_pages_total", vec![("outcome", "skipped")], count("skipped")),
+        ("docent_crawl_pages_total", vec![("outcome", "failed")], count("failed")),
+        (
+            "docent_http_requests_total",
+            vec![("route", "/api/search"), ("method", "GET"), ("status", "200")],
+            4.0,
+        ),
+        ("docent_http_request_duration_seconds_count", vec![("route", "/api/search")], 4.0),
+        ("docent_cache_lookups_total", vec![("cache", "search"), ("result", "miss")], 3.0),
+        ("docent_cache_lookups_total", vec![("cache", "search"), ("result", "hit")], 1.0),
+        ("docent_cache_lookups_total", vec![("cache", "answer"), ("result", "miss")], 1.0),
+        ("docent_cache_lookups_total", vec![("cache", "answer"), ("result", "hit")], 1.0),
+        ("docent_questions_total", vec![], 2.0),
+        ("docent_questions_total", vec![("answer", "cached")], 1.0),
+        ("docent_sessions_total", vec![], 2.0),
+        (
+            "docent_http_requests_total",
+            vec![("route", "/api/chat"), ("method", "POST"), ("status", "200")],
+            2.0,
+        ),
+    ];
+    let increases = |after: &docent_e2e::Scrape| -> Vec<f64> {
+        expected
+            .iter()
+            .map(|(name, labels, _)| after.value(name, labels) - before.value(name, labels))
+            .collect()
+    };
+    let wanted: Vec<f64> = expected.iter().map(|(_, _, v)| *v).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let after = docent_e2e::Scrape::read(&metrics_url, ADMIN_KEY);
+        if increases(&after) == wanted || std::time::Instant::now() > deadline {
+            break after;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    after.lint();
+    for ((name, labels, want), got) in expected.iter().zip(increases(&after)) {
+        assert_eq!(got, *want, "{name} {labels:?} rose by {got}, expected {want}; the job: {job}");
+    }
+    assert_eq!(
+        after.value("docent_crawl_pages_total", &[])
+            - before.value("docent_crawl_pages_total", &[]),
+        count("indexed") + count("unchanged") + count("skipped") + count("failed"),
+        "no other outcome was counted"
+    );
+    let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
+    assert_eq!(after.value("docent_index_documents", &[]), index["documents"].as_f64().unwrap());
+    assert_eq!(after.value("docent_index_chunks", &[]), index["chunks"].as_f64().unwrap());
+    assert_eq!(after.value("docent_crawl_backlog", &[]), 0.0, "every crawl ended");
+    let alerts = request("GET", &docent.url("/api/alerts"), &[ADMIN], None);
+    assert_eq!(alerts.status, 200, "{}", alerts.body);
+    assert_eq!(alerts.json()["alerts"].as_array().map(Vec::len), Some(6), "{}", alerts.body);
+}
