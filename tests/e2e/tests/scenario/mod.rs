@@ -791,6 +791,9 @@ pub fn limits_hold_under_concurrency(docent: &impl Deployment) {
     assert_eq!(answered, LIMITS_SEARCH_BUDGET, "another address, a budget of its own");
 }
 
+/// A sample, the labels that select it, and how much it should have risen.
+type Expected = (&'static str, Vec<(&'static str, &'static str)>, f64);
+
 /// The development admin key (`ADMIN` is the header that carries it).
 const ADMIN_KEY: &str = "docent-dev-admin-key";
 
@@ -840,7 +843,7 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
     let pages = &job["pages"];
     let count = |key: &str| pages[key].as_f64().unwrap();
     // (sample, labels, expected increase)
-    let expected: Vec<(&str, Vec<(&str, &str)>, f64)> = vec![
+    let expected: Vec<Expected> = vec![
         ("docent_crawl_pages_total", vec![("outcome", "indexed")], count("indexed")),
         ("docent_crawl_pages_total", vec![("outcome", "unchanged")], count("unchanged")),
         ("docent_crawl_pages_total", vec![("outcome", "skipped")], count("skipped")),
