@@ -44,5 +44,9 @@ if [ ! -f "$manual_dir/usr/share/doc/postgresql-doc-15/html/index.html" ]; then
   dpkg -x "$manual_dir"/postgresql-doc-15_*.deb "$manual_dir"
 fi
 export DOCENT_TEST_POSTGRES_MANUAL="$manual_dir/usr/share/doc/postgresql-doc-15/html"
+promtool=$(command -v promtool || echo "$HOME/.cache/docent/prometheus/usr/bin/promtool")
+log "checking the Prometheus alert rules (promtool check rules, promtool test rules)"
+"$promtool" check rules infra/prometheus/docent-rules.yml || die "infra/prometheus/docent-rules.yml does not load in Prometheus"
+( cd infra/prometheus && "$promtool" test rules docent-rules.test.yml ) || die "the alert rules do not fire as infra/prometheus/docent-rules.test.yml expects"
 log "running the test suite"
 cargo test --locked --workspace "$@"

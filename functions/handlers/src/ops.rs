@@ -287,3 +287,79 @@ async fn notify<P: Platform>(
     platform.log(&serde_json::json!({"event": "alert_notification", "id": id, "status": status}));
     status.is_some_and(|s| (200..300).contains(&s))
 }
+
+#[cfg(test)]
+mod tests {
+    use docent_core::ops::alerts::default_rules;
+    use docent_core::ops::metrics::FAMILIES;
+
+    const RULES_FILE: &str = include_str!("../../../infra/prometheus/docent-rules.yml");
+    const DASHBOARD: &str = include_str!("../../../infra/grafana/docent-dashboard.json");
+
+    /// The metric names an expression uses (`docent_…`, without the histogram and counter
+    /// suffixes the families add).
+    fn names_in(expr: &str) -> Vec<String> {
+        expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| word.starts_with("docent_") && !word.starts_with("docent_rule"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn known(name: &str) -> bool {
+        FAMILIES.iter().any(|f| {
+            name == f.name
+                || ["_bucket", "_sum", "_count"].iter().any(|s| name == format!("{}{s}", f.name))
+        })
+    }
+
+    /// The Prometheus rules are Docent's own rules, level for level: each rule's thresholds appear
+    /// in the file under its `docent_rule` label, and every metric they read exists.
+    #[test]
+    fn the_prometheus_rules_match_the_built_in_ones() {
+        for rule in default_rules() {
+            let label = format!("docent_rule: {}", rule.name);
+            let blocks: Vec<&str> =
+                RULES_FILE.split("- alert:").filter(|block| block.contains(&label)).collect();
+            let levels: Vec<f64> = rule.warning.into_iter().chain(rule.critical).collect();
+            assert_eq!(blocks.len(), levels.len(), "{}: one Prometheus rule per level", rule.name);
+            for (block, level) in blocks.iter().zip(levels) {
+                assert!(
+                    block.contains(&format!("> {level}")),
+                    "{}: the level {level} is not in {block}",
+                    rule.name
+                );
+            }
+        }
+        for name in names_in(RULES_FILE) {
+            assert!(known(&name), "the rules read {name}, which /metrics does not serve");
+        }
+    }
+
+    #[test]
+    fn the_dashboard_reads_only_served_metrics() {
+        let dashboard: serde_json::Value = serde_json::from_str(DASHBOARD).expect("valid JSON");
+        let panels = dashboard["panels"].as_array().expect("panels");
+        assert!(panels.len() >= 12, "a panel for each area");
+        let mut read = std::collections::BTreeSet::new();
+        for panel in panels {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("an expression");
+                for name in names_in(expr) {
+                    assert!(
+                        known(&name),
+                        "panel {} reads {name}, which is not served",
+                        panel["title"]
+                    );
+                    read.insert(name);
+                }
+            }
+        }
+        for family in FAMILIES {
+            assert!(
+                read.iter().any(|name| name.starts_with(family.name)),
+                "no panel shows {}",
+                family.name
+            );
+        }
+    }
+}
