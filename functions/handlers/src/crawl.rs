@@ -272,14 +272,26 @@ pub async fn status<P: Platform>(platform: &P, id: &str) -> Result<Response, Api
     }
 }
 
-/// The warnings of an ended job: its globs that matched no URL. None while it runs, since a glob
-/// may still match a page not yet seen.
+/// The warnings of a job: what it left out at its page limit, and once it ended its globs that
+/// matched no URL (not while it runs, since a glob may still match a page not yet seen).
 pub async fn warnings<P: Platform>(platform: &P, job: &CrawlJob) -> PortResult<Vec<String>> {
+    let mut warnings = Vec::new();
+    if job.pages.left_out > 0 {
+        warnings.push(format!(
+            "stopped at max_pages ({}): {} more URL{} found on the site {} not crawled; raise \
+             max_pages to include them",
+            job.max_pages,
+            job.pages.left_out,
+            if job.pages.left_out == 1 { "" } else { "s" },
+            if job.pages.left_out == 1 { "was" } else { "were" },
+        ));
+    }
     if job.status.is_active() || (job.include.is_empty() && job.exclude.is_empty()) {
-        return Ok(Vec::new());
+        return Ok(warnings);
     }
     let matched = platform.store().glob_matches(&job.id).await?;
-    Ok(unmatched_glob_warnings(&job.include, &job.exclude, matched))
+    warnings.extend(unmatched_glob_warnings(&job.include, &job.exclude, matched));
+    Ok(warnings)
 }
 
 /// `GET /api/crawls`

@@ -142,8 +142,25 @@ fn max_pages_is_never_exceeded_and_the_job_ends() {
             assert_eq!(status, JobStatus::Done);
             assert_eq!(pages.discovered, 3);
             assert_eq!(pages.indexed, 3);
-            assert_eq!(delivered.len(), 3);
             assert_eq!(p.store().counts().await.unwrap().documents, 3);
+            let warnings = status_json(&p, &job.id).await["warnings"].clone();
+            // What the limit left out is what a crawl without one finds beyond those three pages,
+            // each URL once however many pages link to it.
+            let whole = crawl::start_job(&p, request(site_url("index.html"), None)).await.unwrap();
+            drain(&p).await;
+            let (_, everything) = counts(&p, &whole.id).await;
+            assert!(everything.discovered > 3, "{everything:?}");
+            assert_eq!(everything.left_out, 0);
+            assert_eq!(pages.left_out, everything.discovered - 3, "{pages:?}");
+            assert_eq!(
+                warnings[0],
+                format!(
+                    "stopped at max_pages (3): {} more URLs found on the site were not crawled; \
+                     raise max_pages to include them",
+                    pages.left_out
+                )
+            );
+            assert_eq!(delivered.len(), 3);
         }
     });
 }

@@ -113,6 +113,10 @@ pub struct PageCounts {
     pub skipped: u64,
     /// Pages that could not be fetched or processed after retries.
     pub failed: u64,
+    /// URLs found after the crawl had reached its `max_pages`, and so never fetched: the part of
+    /// the site this crawl left out (0 when it saw everything it found).
+    #[serde(default)]
+    pub left_out: u64,
 }
 
 /// A crawl job with its exact page counts.

@@ -144,6 +144,34 @@ fn priority(row: &Columns<'_>) -> PortResult<Priority> {
 }
 
 impl<D: SqlDatabase> SqlStore<D> {
+    /// Notes the URLs of `found` that the job (full at `max_pages`) did not record.
+    async fn record_left_out(
+        &self, parent: &CrawlMessage, found: &[CrawlMessage],
+    ) -> PortResult<()> {
+        for group in found.chunks(DISCOVERED_PER_STATEMENT) {
+            let rows: Vec<serde_json::Value> =
+                group.iter().map(|m| serde_json::json!([m.url_key(), m.url])).collect();
+            let sql = match self.db.dialect() {
+                SqlDialect::Sqlite => {
+                    "INSERT OR IGNORE INTO crawl_left_out (job_id, url_key, url)
+                     SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)
+                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))"
+                }
+                SqlDialect::Postgres => {
+                    "INSERT INTO crawl_left_out (job_id, url_key, url)
+                     SELECT DISTINCT ?1, e->>0, e->>1 FROM jsonb_array_elements((?2::text)::jsonb) AS e
+                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
+                     ON CONFLICT DO NOTHING"
+                }
+            };
+            let rows = serde_json::Value::Array(rows).to_string();
+            self.db
+                .batch(&[Statement::new(sql, vec![parent.job.as_str().into(), rows.into()])])
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn page_counts(&self, job_id: &str) -> PortResult<PageCounts> {
         let rows = self
             .query(
@@ -179,6 +207,16 @@ impl<D: SqlDatabase> SqlStore<D> {
             .await?;
         job.blocked_by_robots = single_int(&blocked)?;
         job.pages = self.page_counts(&job.id).await?;
+        // A URL noted as left out while a concurrent consumer still had room for it may have been
+        // recorded after all; only the ones never recorded count.
+        let left_out = self
+            .query(
+                "SELECT COUNT(*) FROM crawl_left_out l WHERE l.job_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = l.job_id AND u.url_key = l.url_key)",
+                vec![job.id.as_str().into()],
+            )
+            .await?;
+        job.pages.left_out = single_int(&left_out)?;
         Ok(job)
     }
 }
@@ -295,10 +333,11 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .await?;
         let room = u64::from(max_pages).saturating_sub(single_int(&recorded)?);
         if room == 0 {
-            return Ok(());
+            return self.record_left_out(parent, found).await;
         }
         // Already-recorded URLs do not use room, so the SQL LIMIT (not a cut here) decides what
         // fits.
+        let found_all = found;
         let mut seen = std::collections::HashSet::new();
         let found: Vec<&CrawlMessage> = found.iter().filter(|m| seen.insert(m.url_key())).collect();
         let mut inserted = 0;
@@ -353,7 +392,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                 .copied()
                 .unwrap_or(0);
             if inserted >= room {
-                break;
+                // The job is full: what was found and not recorded is left out.
+                return self.record_left_out(parent, found_all).await;
             }
         }
         Ok(())

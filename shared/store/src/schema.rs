@@ -40,6 +40,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0007_document_page_signals",
     "0008_rate_counters",
     "0009_metrics",
+    "0010_crawl_left_out",
 );
 
 /// The Postgres schema, in order. Append only.
@@ -48,6 +49,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     "0002_document_page_signals",
     "0003_rate_counters",
     "0004_metrics",
+    "0005_crawl_left_out",
 );
 
 /// The table of applied migrations, the same on both dialects.
