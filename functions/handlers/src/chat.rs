@@ -22,7 +22,7 @@ use docent_core::retrieval::answer::{
     Section, Source, WeightedTerms, EXTRACTIVE_NOTICE,
 };
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
-use docent_store::api::DocumentStore;
+use docent_store::api::{AnswerStore, DocumentStore};
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, ErrorDetail, Request, Response};
@@ -483,6 +483,11 @@ pub async fn run_answer<P: Platform>(
         )
     });
     crate::ops::record(platform, |m| m.count(&QUESTIONS, &[mode], 1.0));
+    if mode == "no_evidence" {
+        // A content gap for the operators (GET /api/gaps); losing one costs the answer nothing.
+        let _ =
+            platform.store().record_declined(&question.message, platform.clock().now_ms()).await;
+    }
     finish(platform, &question, &text, cache, out, done).await;
     platform.log(&serde_json::json!({"event": "answer", "cached": false, "mode": mode, "ms": platform.clock().now_ms().saturating_sub(started)}));
 }

@@ -206,3 +206,34 @@ fn whole_number_param(
         }),
     }
 }
+
+/// A question declined for weak evidence, as `GET /api/gaps` lists it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Gap {
+    pub question: String,
+    /// How often it was asked.
+    pub times: u64,
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
+    pub last_asked_at: String,
+}
+
+/// The answer of `GET /api/gaps`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Gaps {
+    /// Questions answered "not found", most asked first (at most 200).
+    pub declined: Vec<Gap>,
+}
+
+/// `GET /api/gaps` (admin): what readers asked that the indexed pages do not answer.
+pub async fn gaps<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let declined = platform
+        .store()
+        .declined_questions(200)
+        .await?
+        .into_iter()
+        .map(|d| Gap { question: d.question, times: d.times, last_asked_at: d.last_at })
+        .collect();
+    Ok(json_response(StatusCode::OK, &Gaps { declined }))
+}

@@ -205,6 +205,7 @@ async fn serve<P: Platform>(
         Handler::RecordFeedback => feedback::record(platform, request).await,
         Handler::ListFeedback => feedback::list(platform, request).await,
         Handler::Usage => feedback::usage(platform, request).await,
+        Handler::Gaps => feedback::gaps(platform).await,
         Handler::StartCrawl => crawl::start(platform, request).await,
         Handler::ListCrawls => crawl::list(platform).await,
         Handler::CrawlStatus => crawl::status(platform, params[0]).await,

@@ -59,6 +59,7 @@ pub enum Handler {
     RecordFeedback,
     ListFeedback,
     Usage,
+    Gaps,
     StartCrawl,
     ListCrawls,
     CrawlStatus,
@@ -194,6 +195,18 @@ pub const ROUTES: &[Route] = &[
         "/api/usage",
         H::Usage,
         "Language-model calls, tokens and estimated cost per day, provider and model (admin)",
+    )
+    .admin(),
+    route(
+        M::GET,
+        "/api/gaps",
+        H::Gaps,
+        "Content gaps: questions answered \"not found\", most asked first (admin)",
+    )
+    .described(
+        "Each distinct question (ignoring case and spacing) with how often and when last it was \
+        asked. With down-voted answers (GET /api/feedback?rating=down) and tickets, what the \
+        documentation is missing.",
     )
     .admin(),
     route(M::POST, "/api/crawls", H::StartCrawl, "Start a crawl")

@@ -1,5 +1,6 @@
 //! Ratings of answers and the accounting of model calls per day.
 
+use crate::api::DeclinedQuestion;
 use crate::rows::{decode, from_row, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::domain::{Feedback, Rating, UsageTotals};
@@ -26,7 +27,45 @@ from_row!(UsageTotals =
     "day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd"
     { day, provider, model, requests, failures, prompt_tokens, completion_tokens, cost_usd });
 
+impl FromRow for DeclinedQuestion {
+    const COLUMNS: &'static str = "question, times, last_at";
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(DeclinedQuestion {
+            question: row.text("question")?,
+            times: row.int("times")?,
+            last_at: docent_core::domain::format_timestamp(row.int("last_at")?),
+        })
+    }
+}
+
 impl<D: SqlDatabase> crate::api::AnswerStore for SqlStore<D> {
+    async fn record_declined(&self, question: &str, now_ms: u64) -> PortResult<()> {
+        let normalised = question.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let key = docent_core::domain::sha256_hex(normalised.as_bytes());
+        self.db
+            .batch(&[Statement::new(
+                "INSERT INTO declined_questions (question_key, question, times, last_at) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (question_key) DO UPDATE SET times = declined_questions.times + 1,
+                   question = excluded.question, last_at = excluded.last_at",
+                vec![key.into(), question.into(), now_ms.into()],
+            )])
+            .await?;
+        Ok(())
+    }
+
+    async fn declined_questions(&self, limit: u32) -> PortResult<Vec<DeclinedQuestion>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {} FROM declined_questions ORDER BY times DESC, last_at DESC LIMIT ?1",
+                    DeclinedQuestion::COLUMNS
+                ),
+                vec![u64::from(limit).into()],
+            )
+            .await?;
+        decode(&rows)
+    }
+
     async fn record_feedback(&self, f: &Feedback) -> PortResult<()> {
         self.db
             .batch(&[Statement::new(

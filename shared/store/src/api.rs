@@ -183,6 +183,20 @@ pub trait AnswerStore {
     async fn usage_since(
         &self, since_day: &str,
     ) -> PortResult<Vec<docent_core::domain::UsageTotals>>;
+    /// Counts a question declined for weak evidence (the same question, however it is spaced or
+    /// capitalised, is one row).
+    async fn record_declined(&self, question: &str, now_ms: u64) -> PortResult<()>;
+    /// Declined questions, most asked first, then most recent.
+    async fn declined_questions(&self, limit: u32) -> PortResult<Vec<DeclinedQuestion>>;
+}
+
+/// A question Docent declined to answer, and how often it was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclinedQuestion {
+    pub question: String,
+    pub times: u64,
+    /// When it was last asked (RFC 3339).
+    pub last_at: String,
 }
 
 /// Exact request counts per client for the public routes' limits: each request is counted by one

@@ -41,6 +41,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0008_rate_counters",
     "0009_metrics",
     "0010_crawl_left_out",
+    "0011_declined_questions",
 );
 
 /// The Postgres schema, in order. Append only.
@@ -50,6 +51,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     "0003_rate_counters",
     "0004_metrics",
     "0005_crawl_left_out",
+    "0006_declined_questions",
 );
 
 /// The table of applied migrations, the same on both dialects.

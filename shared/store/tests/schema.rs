@@ -332,7 +332,7 @@ fn both_dialects_have_the_same_tables_and_columns() {
     pollster::block_on(async {
         let sqlite = without(sqlite_tables().await, SQLITE_ONLY_TABLES, SQLITE_ONLY_COLUMNS);
         let declared = without(declared_postgres_tables(), &[], POSTGRES_ONLY_COLUMNS);
-        assert_eq!(sqlite.len(), 21, "{:?}", sqlite.keys());
+        assert_eq!(sqlite.len(), 22, "{:?}", sqlite.keys());
         assert_eq!(sqlite["crawl_urls"].len(), 12);
         assert_eq!(sqlite, declared, "SQLite against the Postgres migration files");
         if let Some(url) = fresh_postgres_database("schema_dialects") {
@@ -382,6 +382,10 @@ fn applied_migrations_never_change() {
             "sqlite/0010_crawl_left_out",
             "465ddd3e6abc4e804cb77a747c7c0895a6e39e2a2d61209306d703d50e273962",
         ),
+        (
+            "sqlite/0011_declined_questions",
+            "34c098cc46e9e85c330763bf5277e77828613104a88137fff12d1a72f494eeda",
+        ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (
             "postgres/0002_document_page_signals",
@@ -398,6 +402,10 @@ fn applied_migrations_never_change() {
         (
             "postgres/0005_crawl_left_out",
             "465ddd3e6abc4e804cb77a747c7c0895a6e39e2a2d61209306d703d50e273962",
+        ),
+        (
+            "postgres/0006_declined_questions",
+            "34c098cc46e9e85c330763bf5277e77828613104a88137fff12d1a72f494eeda",
         ),
     ];
     let files = SQLITE_MIGRATIONS

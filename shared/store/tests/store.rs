@@ -286,3 +286,28 @@ fn metric_flushes_add_up_under_concurrency() {
         assert_eq!(gauges.dead_letters, 0, "{location}");
     }
 }
+
+/// Declined questions are one row per question, however it is spaced or capitalised, most asked
+/// first.
+#[test]
+fn declined_questions_are_counted_once_per_question() {
+    use docent_store::api::AnswerStore;
+    for location in test_databases("declined") {
+        let store = store(&location);
+        for (question, at) in [
+            ("How do I run Harbor on  Kubernetes?", 1_000),
+            ("Is there a Windows installer?", 2_000),
+            ("how do I run harbor on kubernetes?", 3_000),
+        ] {
+            pollster::block_on(store.record_declined(question, at)).unwrap();
+        }
+        let gaps = pollster::block_on(store.declined_questions(10)).unwrap();
+        let seen: Vec<(&str, u64)> = gaps.iter().map(|g| (g.question.as_str(), g.times)).collect();
+        assert_eq!(
+            seen,
+            [("how do I run harbor on kubernetes?", 2), ("Is there a Windows installer?", 1)],
+            "{location}"
+        );
+        assert_eq!(gaps[0].last_at, "1970-01-01T00:00:03.000Z", "{location}");
+    }
+}

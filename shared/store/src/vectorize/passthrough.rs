@@ -108,6 +108,14 @@ impl<D: SqlDatabase, I: VectorizeIndex> TicketStore for VectorizeStore<D, I> {
 }
 
 impl<D: SqlDatabase, I: VectorizeIndex> AnswerStore for VectorizeStore<D, I> {
+    async fn record_declined(&self, question: &str, now_ms: u64) -> PortResult<()> {
+        self.sql().record_declined(question, now_ms).await
+    }
+    async fn declined_questions(
+        &self, limit: u32,
+    ) -> PortResult<Vec<crate::api::DeclinedQuestion>> {
+        self.sql().declined_questions(limit).await
+    }
     async fn record_feedback(&self, feedback: &docent_core::domain::Feedback) -> PortResult<()> {
         self.sql().record_feedback(feedback).await
     }
