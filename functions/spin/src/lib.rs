@@ -52,12 +52,15 @@ const KV_STORE: &str = "default";
 const SQL_DATABASE: &str = "default";
 /// Key-value keys of the edge-cache stand-in.
 const EDGE_CACHE_PREFIX: &str = "edge-cache:";
-/// The static chat page and widget, served by the component that owns `/` (the Worker serves them
-/// as assets).
-const CHAT_PAGE: &[(&str, &str, &str)] = &[
+/// The static chat page, widget and operator console, served by the component that owns `/` (the
+/// Worker serves them as assets).
+const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("/", "text/html; charset=utf-8", include_str!("../../web/index.html")),
     ("/index.html", "text/html; charset=utf-8", include_str!("../../web/index.html")),
     ("/widget.js", "text/javascript; charset=utf-8", include_str!("../../web/widget.js")),
+    ("/admin", "text/html; charset=utf-8", include_str!("../../web/admin.html")),
+    ("/admin.html", "text/html; charset=utf-8", include_str!("../../web/admin.html")),
+    ("/admin.js", "text/javascript; charset=utf-8", include_str!("../../web/admin.js")),
 ];
 
 /// The Spin variable behind a `DOCENT_*` setting: Spin variable names are lower-case
@@ -358,7 +361,7 @@ async fn read_body(
 }
 
 fn static_page(path: &str) -> Option<http::Response<OutBody>> {
-    let (_, content_type, text) = CHAT_PAGE.iter().find(|(p, _, _)| *p == path)?;
+    let (_, content_type, text) = STATIC_FILES.iter().find(|(p, _, _)| *p == path)?;
     let mut response = http::Response::builder()
         .status(200)
         .header("content-type", *content_type)

@@ -310,3 +310,87 @@ fn tail(text: &str, bytes: usize) -> &str {
     }
     &text[start..]
 }
+
+/// The operator console (/admin) in headless Chromium: sign-in, a crawl started from the form and
+/// watched to its end, a dead letter replayed, content gaps, down-votes and the latency chart
+/// (tests/clients/browser_admin.py). `DOCENT_SCREENSHOTS` keeps a PNG of each view (docs/console/
+/// holds the ones the README shows).
+#[test]
+fn the_operator_console_watches_a_crawl_replays_a_dead_letter_and_charts() {
+    let Some((chromium, driver)) = browser() else { return };
+    let python = venv_python();
+    let axe = repo_root().join("node_modules/axe-core/axe.min.js");
+    let site = FixtureServer::start(repo_root().join("tests/fixtures/site"));
+    // Six failures use every attempt: the page is dead-lettered, and the seventh request (the
+    // replay's) succeeds.
+    site.inject(
+        "/faq.html",
+        docent_e2e::Fault::Status { status: 500, retry_after: None, times: Some(6) },
+    );
+    let docent = Docent::start(&[
+        ("DOCENT_RETRY_BASE_SECONDS", "1"),
+        ("DOCENT_RETRY_MAX_SECONDS", "2"),
+        ("DOCENT_BREAKER_FAILURES", "100"),
+        ("DOCENT_CHAT_RATE_LIMIT", "0"),
+    ]);
+    // Before anything is indexed every question is declined: one becomes a content gap, the
+    // other is down-voted.
+    let ask = |message: &str| {
+        let body = serde_json::json!({ "message": message }).to_string();
+        let reply = request(
+            "POST",
+            &docent.url("/api/chat"),
+            &[("Content-Type", "application/json")],
+            Some(&body),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.events().into_iter().find(|(name, _)| name == "done").expect("done").1
+    };
+    ask("How do I configure a Kubernetes ingress for Harbor?");
+    let done = ask("How do I install Harbor?");
+    let rating = serde_json::json!({ "answer_id": done["answer_id"], "rating": "down", "comment": "says nothing" });
+    let rated = request(
+        "POST",
+        &docent.url("/api/feedback"),
+        &[("Content-Type", "application/json")],
+        Some(&rating.to_string()),
+    );
+    assert_eq!(rated.status, 201, "{}", rated.body);
+
+    let mut env: Vec<(&str, &Path)> = vec![
+        ("DOCENT_CHROMIUM", &chromium),
+        ("DOCENT_CHROMEDRIVER", &driver),
+        ("DOCENT_AXE", &axe),
+    ];
+    let screenshots = std::env::var_os("DOCENT_SCREENSHOTS").map(PathBuf::from);
+    if let Some(dir) = &screenshots {
+        env.push(("DOCENT_SCREENSHOTS", dir));
+    }
+    let (ok, stdout, stderr) = run_script(
+        &python,
+        "browser_admin.py",
+        &[&docent.base, &site.url(""), "docent-dev-admin-key"],
+        &env,
+    );
+    assert!(
+        ok,
+        "the console test failed:\n{stderr}\n--- Docent log (tail):\n{}",
+        tail(&docent.log(), 4000)
+    );
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("console report is not JSON ({e}): {stdout}\n{stderr}"));
+    assert_eq!(report["alert_rules"], 6, "{report}");
+    assert!(report["dead_letter"].as_str().unwrap().ends_with("/faq.html"), "{report}");
+
+    // What the console did went through the API: every page indexed after the replay, no dead
+    // letter left.
+    let crawls = request("GET", &docent.url("/api/crawls"), &[ADMIN], None).json();
+    let job = &crawls["crawls"][0];
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["pages"]["indexed"], 7, "{job}");
+    assert_eq!(job["pages"]["failed"], 0, "{job}");
+    let letters = request("GET", &docent.url("/api/dead-letters"), &[ADMIN], None).json();
+    assert_eq!(letters["dead_letters"], serde_json::json!([]), "{letters}");
+    let faq_requests = site.requests().iter().filter(|(path, _)| path == "/faq.html").count();
+    assert_eq!(faq_requests, 7, "six failures, then the replay's fetch");
+}
