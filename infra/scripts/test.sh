@@ -22,6 +22,7 @@ for env in dev production; do
   # Vectorize has no local simulator; only production declares it (used with DOCENT_VECTOR_STORE=vectorize).
   if [[ $env == production ]]; then
     grep -q "env\.VECTORIZE\b" <<<"$bindings" || die "wrangler.toml [env.production] lacks the VECTORIZE binding"
+    grep -q "env\.DOCENT_ANALYTICS\b" <<<"$bindings" || die "wrangler.toml [env.production] lacks the DOCENT_ANALYTICS binding"
   fi
 done
 # Postgres 16 with pgvector for the store suites that run on both SQLite and Postgres; a fresh cluster

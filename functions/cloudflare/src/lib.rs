@@ -4,10 +4,11 @@
 #![allow(async_fn_in_trait)]
 
 mod gate;
+mod metrics;
 mod timer;
 mod vectorize;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -67,6 +68,10 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 #[derive(Clone)]
 struct Cloudflare(Rc<Shell>);
 
+/// The optional Workers Analytics Engine dataset that receives one data point per request (route,
+/// method, status; milliseconds).
+const ANALYTICS_BINDING: &str = "DOCENT_ANALYTICS";
+
 struct Shell {
     env: Env,
     config: Config,
@@ -79,6 +84,9 @@ struct Shell {
     gate: WorkersGate,
     models: WorkersAi,
     recorder: docent_functions::ops::Recorder,
+    /// The fetch event's context, for flushing metrics in `waitUntil`; none for queue and cron
+    /// invocations, which write their metrics at once.
+    context: RefCell<Option<Rc<Context>>>,
 }
 
 thread_local! {
@@ -126,6 +134,7 @@ impl Cloudflare {
             gate: WorkersGate(gates),
             models: WorkersAi(env.ai(AI_BINDING).ok()),
             recorder: Default::default(),
+            context: RefCell::new(None),
             config,
         })))
     }
@@ -189,6 +198,16 @@ impl Platform for Cloudflare {
     }
     fn recorder(&self) -> &docent_functions::ops::Recorder {
         &self.0.recorder
+    }
+    fn flush_metrics(&self) -> docent_functions::LocalFuture<'_, ()> {
+        let context = self.0.context.borrow().clone();
+        match context {
+            Some(context) => {
+                metrics::gather(self, &context);
+                Box::pin(async {})
+            }
+            None => Box::pin(ops::write_recorded(self)),
+        }
     }
     fn log(&self, record: &serde_json::Value) {
         // Workers Logs and `wrangler tail` parse JSON lines into fields.
@@ -563,6 +582,7 @@ async fn fetch(
             return error_response(503, "misconfigured", &message);
         }
     };
+    platform.0.context.replace(Some(Rc::new(ctx)));
     let read = read_body(&mut request, platform.config().max_request_bytes);
     let body = match read_in_time(&platform, read).await {
         Ok(Ok(body)) => body,
@@ -585,10 +605,24 @@ async fn fetch(
             return error_response(400, "invalid_request", &format!("malformed request: {e}"))
         }
     };
+    let route = docent_functions::route_label(http_request.method(), http_request.uri().path());
+    let method = docent_functions::ops::method_label(http_request.method());
+    let started = platform.clock().now_ms();
     let response = handle(&platform, http_request).await;
-    // The request's metrics are written after the response has left.
-    let flushing = platform.clone();
-    ctx.wait_until(async move { ops::flush(&flushing).await });
+    // Where Workers Analytics Engine is bound, each request is also a data point there (written
+    // without waiting; a failed write loses only that point).
+    if let Ok(dataset) = env.analytics_engine(ANALYTICS_BINDING) {
+        let point = worker::AnalyticsEngineDataPointBuilder::new()
+            .indexes([route])
+            .blobs([route, method, response.status().as_str()])
+            .add_double(platform.clock().now_ms().saturating_sub(started) as f64)
+            .build();
+        if let Err(error) = dataset.write_data_point(&point) {
+            console_error!("analytics engine: {error}");
+        }
+    }
+    // The request's metrics join the isolate's, written within a second after the response.
+    ops::flush(&platform).await;
     let (parts, body) = response.into_parts();
     let headers = Headers::new();
     for (name, value) in &parts.headers {

@@ -68,6 +68,15 @@ pub trait Platform: Clone + 'static {
     fn models(&self) -> &Self::Models;
     /// The metric deltas this invocation has gathered (see [`ops`]).
     fn recorder(&self) -> &ops::Recorder;
+    /// Hands the recorder's deltas on to the store: written at once (one upsert) unless the platform
+    /// gathers them across the invocations of an instance and writes them together, as the Worker
+    /// does once a second per isolate.
+    fn flush_metrics(&self) -> LocalFuture<'_, ()>
+    where
+        Self: Sized,
+    {
+        Box::pin(ops::write_recorded(self))
+    }
     /// Writes one structured log record (a JSON line) where the platform keeps logs.
     fn log(&self, record: &serde_json::Value);
     /// A response body kept in the platform's edge cache under `key` (the Cache API on Cloudflare),
@@ -107,16 +116,21 @@ pub fn route_patterns() -> impl Iterator<Item = (&'static str, &'static str)> {
     ROUTES.iter().map(|r| (r.method.as_str(), r.pattern))
 }
 
+/// The route pattern a request is recorded under (`unmatched` for paths and methods Docent does not
+/// serve), so ids in paths make no new series.
+pub fn route_label(method: &Method, path: &str) -> &'static str {
+    let method = if method == Method::HEAD { Method::GET } else { method.clone() };
+    match routes::lookup(&method, path) {
+        Lookup::Found(route, _) => route.pattern,
+        _ => "unmatched",
+    }
+}
+
 /// Serves one HTTP request, and records it (by route pattern, so ids make no new series).
 pub async fn handle<P: Platform>(platform: &P, request: Request) -> Response {
     let started = platform.clock().now_ms();
     let method = ops::method_label(request.method());
-    let lookup_method =
-        if request.method() == Method::HEAD { Method::GET } else { request.method().clone() };
-    let route = match routes::lookup(&lookup_method, request.uri().path()) {
-        Lookup::Found(route, _) => route.pattern,
-        _ => "unmatched",
-    };
+    let route = route_label(request.method(), request.uri().path());
     let response = match dispatch(platform, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),

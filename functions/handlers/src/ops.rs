@@ -32,22 +32,48 @@ pub fn record<P: Platform>(platform: &P, write: impl FnOnce(&mut MetricsBuffer))
     }
 }
 
-/// Adds what was recorded to the stored totals (one upsert statement per 33 series).
+/// Hands what was recorded on to the store, as the platform does it ([`Platform::flush_metrics`]:
+/// at once by default, gathered per isolate on Cloudflare).
 pub async fn flush<P: Platform>(platform: &P) {
-    let deltas = platform.recorder().0.borrow_mut().take();
-    if deltas.is_empty() {
-        return;
+    platform.flush_metrics().await;
+}
+
+impl Recorder {
+    /// Hands over the deltas gathered so far.
+    pub fn take(&self) -> Vec<(metrics::SeriesKey, f64)> {
+        self.0.borrow_mut().take()
     }
-    if let Err(error) = platform.store().add_metrics(&deltas).await {
-        platform
-            .log(&serde_json::json!({"event": "metrics_flush_failed", "error": error.to_string()}));
+}
+
+/// Adds `deltas` to the stored totals (one upsert statement per 33 series); on failure hands them
+/// back, for the caller to keep for its next write.
+pub async fn write_deltas<P: Platform>(
+    platform: &P, deltas: Vec<(metrics::SeriesKey, f64)>,
+) -> Result<(), Vec<(metrics::SeriesKey, f64)>> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    match platform.store().add_metrics(&deltas).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            platform.log(
+                &serde_json::json!({"event": "metrics_flush_failed", "error": error.to_string()}),
+            );
+            Err(deltas)
+        }
+    }
+}
+
+/// Writes this invocation's deltas now; kept for the next flush if the write fails.
+pub async fn write_recorded<P: Platform>(platform: &P) {
+    if let Err(deltas) = write_deltas(platform, platform.recorder().take()).await {
         platform.recorder().0.borrow_mut().restore(deltas);
     }
 }
 
 /// The label of an HTTP method: the standard ones by name, anything else as `other` (so a client
 /// inventing methods cannot invent series).
-pub(crate) fn method_label(method: &::http::Method) -> &'static str {
+pub fn method_label(method: &::http::Method) -> &'static str {
     use ::http::Method as M;
     match *method {
         M::GET => "GET",

@@ -100,6 +100,23 @@ impl Scrape {
             .sum()
     }
 
+    /// Whether `later` shows the same counts as this scrape, apart from the scrapes themselves
+    /// (`/metrics` requests) and the gauges: nothing else landed in between.
+    pub fn settled_with(&self, later: &Scrape) -> bool {
+        let counts = |scrape: &Scrape| -> Vec<(String, String, u64)> {
+            scrape
+                .samples
+                .iter()
+                .filter(|(name, labels, _)| {
+                    (name.ends_with("_total") || name.ends_with("_count"))
+                        && labels.get("route").map(String::as_str) != Some("/metrics")
+                })
+                .map(|(name, labels, value)| (name.clone(), format!("{labels:?}"), *value as u64))
+                .collect()
+        };
+        counts(self) == counts(later)
+    }
+
     /// `promtool check metrics` on the text: the exposition's lint, as Prometheus' own tool has it.
     pub fn lint(&self) {
         use std::io::Write;

@@ -45,7 +45,7 @@ fn a_crawl_survives_a_restart_mid_way() {
     let job = wait_for_job(&docent, ADMIN, &id, Duration::from_secs(60));
     assert_eq!(
         job["pages"],
-        serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 7, "unchanged": 0, "skipped": 0, "failed": 0}),
+        serde_json::json!({"discovered": 7, "fetched": 7, "indexed": 7, "unchanged": 0, "skipped": 0, "failed": 0, "left_out": 0}),
         "{job}"
     );
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
