@@ -213,7 +213,16 @@ function eta(job) {
 }
 
 async function crawls() {
-  const { crawls: jobs } = await api("/api/crawls");
+  const [{ crawls: jobs }, schedules] = await Promise.all([api("/api/crawls"), api("/api/schedules")]);
+  $("#schedule-note").textContent = schedules.last_checked_at
+    ? `The cron last checked the schedules at ${when(schedules.last_checked_at)}.`
+    : "The cron has not checked the schedules yet.";
+  fill($("#schedule-table tbody"), schedules.sources.map((source) => el("tr", {},
+    el("td", { class: "url" }, source.url),
+    el("td", {}, el("code", {}, source.schedule)),
+    el("td", {}, source.next_run_at ? when(source.next_run_at) : "never"),
+    el("td", {}, source.last_crawl ? [badge(source.last_crawl.status), " ", when(source.last_crawl.finished_at || source.last_crawl.created_at)] : "not crawled yet"),
+  )), 4, "no scheduled sources (DOCENT_CRAWL_SOURCES)");
   fill($("#crawl-table tbody"), jobs.map((job) => {
     const finished = finishedPages(job);
     const active = job.status === "queued" || job.status === "running";

@@ -945,3 +945,58 @@ pub fn parse_sources(json: Option<&str>) -> Result<Vec<CrawlRequest>, String> {
     }
     Ok(sources)
 }
+
+/// A scheduled source of `GET /api/schedules`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ScheduledSource {
+    pub url: String,
+    /// Five-field cron, UTC.
+    pub schedule: String,
+    /// When the schedule next fires (null if it never does within a year); the cron tick after
+    /// that starts the crawl unless one of the source is still running.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
+    pub next_run_at: Option<String>,
+    /// The source's most recent crawl, if any.
+    pub last_crawl: Option<CrawlJob>,
+}
+
+/// The answer of `GET /api/schedules`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Schedules {
+    /// `DOCENT_CRAWL_SOURCES`, in order.
+    pub sources: Vec<ScheduledSource>,
+    /// When the cron last checked the schedules (null before it first did).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
+    pub last_checked_at: Option<String>,
+}
+
+/// `GET /api/schedules` (admin): the configured sources with their next run and last crawl.
+pub async fn schedules<P: Platform>(platform: &P) -> Result<Response, ApiError> {
+    let sources =
+        parse_sources(platform.setting("DOCENT_CRAWL_SOURCES").as_deref()).map_err(|message| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "misconfigured", message)
+        })?;
+    let now = platform.clock().now_ms();
+    let jobs = platform.store().recent_jobs(200).await?;
+    let sources = sources
+        .into_iter()
+        .map(|source| {
+            let schedule = source.schedule.clone().unwrap_or_else(|| DEFAULT_SCHEDULE.into());
+            let next_run_at = CronSchedule::parse(&schedule)
+                .ok()
+                .and_then(|s| s.next_after(now))
+                .map(docent_core::domain::format_timestamp);
+            let normalized =
+                parse_crawl_url(&source.url).map(|u| u.to_string()).unwrap_or_default();
+            let last_crawl = jobs.iter().find(|j| j.url == normalized).cloned();
+            ScheduledSource { url: source.url, schedule, next_run_at, last_crawl }
+        })
+        .collect();
+    let last_checked_at = KvState::of(platform)
+        .load(&LastScheduleRunKey)
+        .await?
+        .map(docent_core::domain::format_timestamp);
+    Ok(json_response(StatusCode::OK, &Schedules { sources, last_checked_at }))
+}

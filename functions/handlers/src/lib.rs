@@ -222,6 +222,7 @@ async fn serve<P: Platform>(
         Handler::Gaps => feedback::gaps(platform).await,
         Handler::StartCrawl => crawl::start(platform, request).await,
         Handler::ListCrawls => crawl::list(platform).await,
+        Handler::Schedules => crawl::schedules(platform).await,
         Handler::CrawlStatus => crawl::status(platform, params[0]).await,
         Handler::CancelCrawl => crawl::cancel(platform, params[0]).await,
         Handler::IndexStats => index_stats(platform).await,

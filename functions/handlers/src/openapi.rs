@@ -558,6 +558,9 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             .error(409, "The crawl already ended (crawl_finished)"),
         Handler::IndexStats => io.json(200, "Index size and version", s.response::<IndexStats>()),
         Handler::About => io.json(200, "What is indexed", s.response::<crate::About>()),
+        Handler::Schedules => io
+            .json(200, "The scheduled sources", s.response::<crate::crawl::Schedules>())
+            .error(503, "DOCENT_CRAWL_SOURCES is not valid (misconfigured)"),
         Handler::Gaps => io.json(200, "Declined questions", s.response::<crate::feedback::Gaps>()),
         Handler::Metrics => io
             .answer(

@@ -62,6 +62,7 @@ pub enum Handler {
     Gaps,
     StartCrawl,
     ListCrawls,
+    Schedules,
     CrawlStatus,
     CancelCrawl,
     IndexStats,
@@ -217,6 +218,13 @@ pub const ROUTES: &[Route] = &[
         )
         .admin(),
     route(M::GET, "/api/crawls", H::ListCrawls, "Recent crawls, newest first").admin(),
+    route(
+        M::GET,
+        "/api/schedules",
+        H::Schedules,
+        "Scheduled sources (DOCENT_CRAWL_SOURCES) with their next run and last crawl",
+    )
+    .admin(),
     route(M::GET, "/api/crawls/{id}", H::CrawlStatus, "Crawl status with exact page counts")
         .admin(),
     route(M::DELETE, "/api/crawls/{id}", H::CancelCrawl, "Cancel a queued or running crawl")

@@ -327,12 +327,20 @@ fn the_operator_console_watches_a_crawl_replays_a_dead_letter_and_charts() {
         "/faq.html",
         docent_e2e::Fault::Status { status: 500, retry_after: None, times: Some(6) },
     );
+    // A scheduled source, listed with its next run (no cron tick runs in this test).
+    let sources = format!(r#"[{{"url": "{}", "schedule": "0 3 * * *"}}]"#, site.url("/guides/"));
     let docent = Docent::start(&[
         ("DOCENT_RETRY_BASE_SECONDS", "1"),
         ("DOCENT_RETRY_MAX_SECONDS", "2"),
         ("DOCENT_BREAKER_FAILURES", "100"),
         ("DOCENT_CHAT_RATE_LIMIT", "0"),
+        ("DOCENT_CRAWL_SOURCES", &sources),
     ]);
+    let schedules = request("GET", &docent.url("/api/schedules"), &[ADMIN], None).json();
+    assert_eq!(schedules["sources"][0]["schedule"], "0 3 * * *", "{schedules}");
+    let next = schedules["sources"][0]["next_run_at"].as_str().expect("a next run");
+    assert!(next.ends_with("T03:00:00.000Z"), "{schedules}");
+    assert_eq!(schedules["sources"][0]["last_crawl"], Value::Null, "{schedules}");
     // Before anything is indexed every question is declined: one becomes a content gap, the
     // other is down-voted.
     let ask = |message: &str| {

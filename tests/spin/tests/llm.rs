@@ -161,6 +161,26 @@ fn chat_answers_from_spins_llm_and_falls_back_when_it_fails() {
     assert_eq!((row["requests"].as_u64(), row["failures"].as_u64()), (Some(4), Some(3)), "{row}");
     assert_eq!(row["model"], DEFAULT_SPIN_LLM_MODEL);
     assert!(row["prompt_tokens"].as_u64().unwrap() > 50, "{row}");
+
+    // /metrics, read with Prometheus' parser, counts the same calls and tokens as the usage table
+    // and the answer's own usage.
+    let metrics = docent_e2e::Scrape::read(&spin.url("/metrics"), "docent-dev-admin-key");
+    let model = [("gen_ai_provider_name", "spin-llm")];
+    let calls =
+        |outcome: &str| metrics.value("docent_llm_calls_total", &[model[0], ("outcome", outcome)]);
+    assert_eq!((calls("ok"), calls("error")), (1.0, 3.0), "{}", metrics.text);
+    let tokens = |kind: &str| {
+        metrics.value("docent_llm_tokens_total", &[model[0], ("gen_ai_token_type", kind)])
+    };
+    assert_eq!(tokens("input"), row["prompt_tokens"].as_f64().unwrap(), "{}", metrics.text);
+    assert_eq!(tokens("output"), row["completion_tokens"].as_f64().unwrap(), "{}", metrics.text);
+    assert_eq!(
+        metrics.value("docent_questions_total", &[("answer", "fallback")]),
+        1.0,
+        "{}",
+        metrics.text
+    );
+    metrics.lint();
 }
 
 #[test]

@@ -115,6 +115,13 @@ impl CronSchedule {
         let first = (since_ms / MINUTE_MS + 1).max(last.saturating_sub(MAX_LOOKBACK_MINUTES));
         (first..=last).any(|minute| self.matches(minute * MINUTE_MS))
     }
+
+    /// The first minute after `after_ms` at which the schedule fires, looking up to a year ahead
+    /// (a schedule such as `0 0 30 2 *` never fires: `None`).
+    pub fn next_after(&self, after_ms: u64) -> Option<u64> {
+        let first = after_ms / MINUTE_MS + 1;
+        (first..first + 366 * 24 * 60).map(|m| m * MINUTE_MS).find(|ms| self.matches(*ms))
+    }
 }
 
 /// The UTC calendar day of `ms` as `YYYY-MM-DD` (the key of per-day totals).
@@ -273,5 +280,22 @@ mod tests {
         // A monthly schedule missed during a long outage is still found.
         let monthly = CronSchedule::parse("0 0 1 * *").unwrap();
         assert!(monthly.due(at("2026-10-20"), at("2026-11-05")));
+    }
+
+    #[test]
+    fn the_next_run_is_the_first_matching_minute_after() {
+        // 2026-12-05T06:04:30Z
+        let now = 1_796_450_670_000;
+        let hourly = CronSchedule::parse("0 * * * *").unwrap();
+        assert_eq!(
+            hourly.next_after(now).map(crate::domain::format_timestamp).as_deref(),
+            Some("2026-12-05T07:00:00.000Z")
+        );
+        let daily = CronSchedule::parse("30 2 * * *").unwrap();
+        assert_eq!(
+            daily.next_after(now).map(crate::domain::format_timestamp).as_deref(),
+            Some("2026-12-06T02:30:00.000Z")
+        );
+        assert_eq!(CronSchedule::parse("0 0 30 2 *").unwrap().next_after(now), None);
     }
 }
