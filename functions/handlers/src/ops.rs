@@ -14,7 +14,7 @@ use docent_core::escalation::signature::sign_standard_webhook;
 use docent_core::ops::alerts::{self, AlertState, NotificationKind, Window};
 use docent_core::ops::metrics::{self, GaugeValue, MetricsBuffer, Totals};
 use docent_core::ports::{Clock, FetchRequest, Fetcher};
-use docent_store::api::{DocumentStore, MetricsStore};
+use docent_store::api::{DocumentStore, MetricsStore, VectorStore};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{ApiError, Request, Response};
@@ -120,10 +120,15 @@ pub async fn serve_metrics<P: Platform>(
 async fn gauges<P: Platform>(platform: &P) -> Result<Vec<GaugeValue>, ApiError> {
     let counts = platform.store().counts().await?;
     let crawl = platform.store().crawl_gauges().await?;
+    let vectors = match crate::embeddings::model(&platform.config().embeddings) {
+        Some(model) => platform.store().vector_count(model).await?,
+        None => 0,
+    };
     let gauge = |family, labels: Vec<String>, value: f64| GaugeValue { family, labels, value };
     let mut gauges = vec![
         gauge(&metrics::INDEX_DOCUMENTS, vec![], counts.documents as f64),
         gauge(&metrics::INDEX_CHUNKS, vec![], counts.chunks as f64),
+        gauge(&metrics::INDEX_VECTORS, vec![], vectors as f64),
         gauge(&metrics::CRAWL_DEAD_LETTERS, vec![], crawl.dead_letters as f64),
     ];
     // Every tier, so a dashboard sees a zero rather than no series.

@@ -126,6 +126,12 @@ pub const INDEX_DOCUMENTS: Family =
     family("docent_index_documents", Gauge, "Pages in the index.", &[]);
 pub const INDEX_CHUNKS: Family =
     family("docent_index_chunks", Gauge, "Passages (chunks) in the index.", &[]);
+pub const INDEX_VECTORS: Family = family(
+    "docent_index_vectors",
+    Gauge,
+    "Passage vectors of the configured embedding model (0 with embeddings off).",
+    &[],
+);
 pub const CRAWL_BACKLOG: Family = family(
     "docent_crawl_backlog",
     Gauge,
@@ -160,6 +166,7 @@ pub const FAMILIES: &[&Family] = &[
     &CRAWL_PAGES,
     &INDEX_DOCUMENTS,
     &INDEX_CHUNKS,
+    &INDEX_VECTORS,
     &CRAWL_BACKLOG,
     &CRAWL_DEAD_LETTERS,
     &CRAWL_JOBS,

@@ -903,6 +903,8 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
     assert_eq!(after.value("docent_index_documents", &[]), index["documents"].as_f64().unwrap());
     assert_eq!(after.value("docent_index_chunks", &[]), index["chunks"].as_f64().unwrap());
+    // The built-in embedder gives every passage a vector.
+    assert_eq!(after.value("docent_index_vectors", &[]), index["chunks"].as_f64().unwrap());
     assert_eq!(after.value("docent_crawl_backlog", &[]), 0.0, "every crawl ended");
     let alerts = request("GET", &docent.url("/api/alerts"), &[ADMIN], None);
     assert_eq!(alerts.status, 200, "{}", alerts.body);
