@@ -35,6 +35,11 @@ pub fn record<P: Platform>(platform: &P, write: impl FnOnce(&mut MetricsBuffer))
 /// Hands what was recorded on to the store, as the platform does it ([`Platform::flush_metrics`]:
 /// at once by default, gathered per isolate on Cloudflare).
 pub async fn flush<P: Platform>(platform: &P) {
+    let sql = platform.store().take_sql_counts();
+    record(platform, |m| {
+        m.count(&metrics::SQL_ROUND_TRIPS, &[], sql.round_trips as f64);
+        m.count(&metrics::SQL_STATEMENTS, &[], sql.statements as f64);
+    });
     platform.flush_metrics().await;
 }
 

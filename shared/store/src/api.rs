@@ -233,6 +233,8 @@ pub trait MetricsStore {
     async fn metric_totals(&self) -> PortResult<Vec<(docent_core::ops::metrics::SeriesKey, f64)>>;
     /// Queued URLs per priority tier, dead letters and jobs per status, in one round trip.
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges>;
+    /// The round trips and statements this store sent its database since the last call.
+    fn take_sql_counts(&self) -> crate::SqlCounts;
 }
 
 /// What [`MetricsStore::crawl_gauges`] reads.

@@ -38,16 +38,59 @@ pub use schema::{
 
 /// Every store of [`api`] over one database of either dialect.
 pub struct SqlStore<D> {
-    db: D,
+    db: Counted<D>,
+}
+
+/// The database, counting the round trips and statements the store sends it (each is a billed
+/// request on D1), for the metrics.
+struct Counted<D> {
+    inner: D,
+    counts: std::cell::Cell<SqlCounts>,
+}
+
+/// Round trips to the database and the statements they carried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqlCounts {
+    pub round_trips: u64,
+    pub statements: u64,
+}
+
+impl<D> Counted<D> {
+    fn add(&self, statements: usize) {
+        let mut counts = self.counts.get();
+        counts.round_trips += 1;
+        counts.statements += statements as u64;
+        self.counts.set(counts);
+    }
+}
+
+impl<D: SqlDatabase> SqlDatabase for Counted<D> {
+    fn dialect(&self) -> docent_core::ports::SqlDialect {
+        self.inner.dialect()
+    }
+    async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
+        self.add(1);
+        self.inner.query(statement).await
+    }
+    async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
+        self.add(statements.len());
+        self.inner.batch(statements).await
+    }
 }
 
 impl<D: SqlDatabase> SqlStore<D> {
     pub fn new(db: D) -> Self {
-        SqlStore { db }
+        SqlStore { db: Counted { inner: db, counts: Default::default() } }
     }
 
+    /// The database itself (what it is sent through here is not counted).
     pub fn database(&self) -> &D {
-        &self.db
+        &self.db.inner
+    }
+
+    /// The round trips and statements sent since the last call.
+    pub fn take_sql_counts(&self) -> SqlCounts {
+        self.db.counts.take()
     }
 
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> PortResult<Vec<Row>> {

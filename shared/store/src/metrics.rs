@@ -49,6 +49,10 @@ impl<D: SqlDatabase> crate::api::MetricsStore for SqlStore<D> {
         Ok(decode::<MetricRow>(&rows)?.into_iter().map(|r| (r.0, r.1)).collect())
     }
 
+    fn take_sql_counts(&self) -> crate::SqlCounts {
+        SqlStore::take_sql_counts(self)
+    }
+
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges> {
         // One statement, one round trip: queued URLs by their job's priority, dead letters, jobs
         // by status.

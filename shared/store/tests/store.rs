@@ -311,3 +311,27 @@ fn declined_questions_are_counted_once_per_question() {
         assert_eq!(gaps[0].last_at, "1970-01-01T00:00:03.000Z", "{location}");
     }
 }
+
+/// The store counts what it sends its database: a query is one round trip and one statement, a
+/// batch one round trip and each of its statements; taking the counts resets them.
+#[test]
+fn the_store_counts_round_trips_and_statements() {
+    use docent_store::api::{CrawlStore, MetricsStore};
+    for location in test_databases("sql_counts") {
+        let store = store(&location);
+        let _ = store.take_sql_counts();
+        pollster::block_on(store.job("no-such-job")).unwrap();
+        let one_query = store.take_sql_counts();
+        assert_eq!((one_query.round_trips, one_query.statements), (1, 1), "{location}");
+        // Forty series are two upserts in one batch.
+        let mut buffer = docent_core::ops::metrics::MetricsBuffer::default();
+        for i in 0..40 {
+            let route = format!("/r{i}");
+            buffer.count(&docent_core::ops::metrics::HTTP_REQUESTS, &[&route, "GET", "200"], 1.0);
+        }
+        pollster::block_on(store.add_metrics(&buffer.take())).unwrap();
+        let batch = store.take_sql_counts();
+        assert_eq!((batch.round_trips, batch.statements), (1, 2), "{location}");
+        assert_eq!(store.take_sql_counts(), docent_store::SqlCounts::default());
+    }
+}

@@ -101,7 +101,8 @@ impl Scrape {
     }
 
     /// Whether `later` shows the same counts as this scrape, apart from the scrapes themselves
-    /// (`/metrics` requests) and the gauges: nothing else landed in between.
+    /// (`/metrics` requests and the statements they run) and the gauges: nothing else landed in
+    /// between.
     pub fn settled_with(&self, later: &Scrape) -> bool {
         let counts = |scrape: &Scrape| -> Vec<(String, String, u64)> {
             scrape
@@ -110,6 +111,8 @@ impl Scrape {
                 .filter(|(name, labels, _)| {
                     (name.ends_with("_total") || name.ends_with("_count"))
                         && labels.get("route").map(String::as_str) != Some("/metrics")
+                        // Scrapes run statements too.
+                        && !name.starts_with("docent_sql_")
                 })
                 .map(|(name, labels, value)| (name.clone(), format!("{labels:?}"), *value as u64))
                 .collect()

@@ -122,6 +122,18 @@ pub const CRAWL_PAGES: Family = family(
      dead_lettered; and retried, each failed attempt that will be tried again.",
     &["outcome"],
 );
+pub const SQL_ROUND_TRIPS: Family = family(
+    "docent_sql_round_trips_total",
+    Counter,
+    "Requests the store sent its database (D1 bills each; the metrics' own writes are not counted).",
+    &[],
+);
+pub const SQL_STATEMENTS: Family = family(
+    "docent_sql_statements_total",
+    Counter,
+    "SQL statements those requests carried (a batch carries several).",
+    &[],
+);
 pub const INDEX_DOCUMENTS: Family =
     family("docent_index_documents", Gauge, "Pages in the index.", &[]);
 pub const INDEX_CHUNKS: Family =
@@ -164,6 +176,8 @@ pub const FAMILIES: &[&Family] = &[
     &SESSIONS,
     &VECTOR_SEARCH_DURATION,
     &CRAWL_PAGES,
+    &SQL_ROUND_TRIPS,
+    &SQL_STATEMENTS,
     &INDEX_DOCUMENTS,
     &INDEX_CHUNKS,
     &INDEX_VECTORS,

@@ -157,4 +157,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> MetricsStore for VectorizeStore<D, I> {
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges> {
         self.sql().crawl_gauges().await
     }
+    fn take_sql_counts(&self) -> crate::SqlCounts {
+        self.sql().take_sql_counts()
+    }
 }

@@ -103,8 +103,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorizeStore<D, I> {
         Ok(())
     }
 
-    fn db(&self) -> &D {
-        self.sql.database()
+    /// The SQL store's database, counted with the store's own statements.
+    fn db(&self) -> &impl SqlDatabase {
+        &self.sql.db
     }
 
     /// Writes the vectors of chunks of `url_key` made from the page version `content_hash`: ledger

@@ -816,6 +816,7 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
     }
     let metrics_url = docent.url("/metrics");
     // The Worker writes an isolate's deltas within a second: read once nothing more is landing.
+    let settle_deadline = std::time::Instant::now() + Duration::from_secs(30);
     let before = loop {
         let first = docent_e2e::Scrape::read(&metrics_url, ADMIN_KEY);
         std::thread::sleep(Duration::from_millis(1500));
@@ -823,6 +824,7 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
         if first.settled_with(&second) {
             break second;
         }
+        assert!(std::time::Instant::now() < settle_deadline, "the metrics never settled");
     };
     before.lint();
     for family in ["docent_http_requests", "docent_llm_tokens", "docent_crawl_pages"] {
@@ -903,6 +905,14 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
     let index = request("GET", &docent.url("/api/index"), &[ADMIN], None).json();
     assert_eq!(after.value("docent_index_documents", &[]), index["documents"].as_f64().unwrap());
     assert_eq!(after.value("docent_index_chunks", &[]), index["chunks"].as_f64().unwrap());
+    // Every crawled page took at least one statement; a batch carries one or more.
+    let rose = |name: &str| after.value(name, &[]) - before.value(name, &[]);
+    let (trips, statements) =
+        (rose("docent_sql_round_trips_total"), rose("docent_sql_statements_total"));
+    assert!(
+        trips >= count("discovered") && statements >= trips,
+        "{trips} round trips, {statements} statements"
+    );
     // The built-in embedder gives every passage a vector.
     assert_eq!(after.value("docent_index_vectors", &[]), index["chunks"].as_f64().unwrap());
     assert_eq!(after.value("docent_crawl_backlog", &[]), 0.0, "every crawl ended");
