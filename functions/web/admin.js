@@ -103,10 +103,8 @@ function quantile(buckets, q) {
 
 // --- Charts: bars drawn as SVG.
 
-function barChart(series, { format, label }) {
-  const width = 760, height = 220, left = 64, bottom = 46, top = 14;
-  const max = Math.max(...series.map((s) => s.value), 0) || 1;
-  const slot = (width - left - 10) / Math.max(series.length, 1);
+/** An empty chart of `width` x `height` and the function that adds an element to it. */
+function chartCanvas(width, height, label) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "chart");
@@ -119,6 +117,14 @@ function barChart(series, { format, label }) {
     svg.append(node);
     return node;
   };
+  return [svg, add];
+}
+
+function barChart(series, { format, label }) {
+  const width = 760, height = 220, left = 64, bottom = 46, top = 14;
+  const max = Math.max(...series.map((s) => s.value), 0) || 1;
+  const slot = (width - left - 10) / Math.max(series.length, 1);
+  const [svg, add] = chartCanvas(width, height, label);
   add("text", { x: 4, y: top + 8 }, format(max));
   add("text", { x: 4, y: height - bottom }, format(0));
   series.forEach((point, i) => {
@@ -142,18 +148,7 @@ function latencyChart(rows) {
   const width = 760, rowHeight = 34, left = 190, top = 22;
   const height = top + rows.length * rowHeight + 10;
   const max = Math.max(...rows.map((r) => r.p95), 0) || 1;
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(height, 60)}`);
-  svg.setAttribute("class", "chart");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "response time by route, p50 and p95");
-  const add = (name, attributes, text) => {
-    const node = document.createElementNS("http://www.w3.org/2000/svg", name);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
-    svg.append(node);
-    return node;
-  };
+  const [svg, add] = chartCanvas(width, Math.max(height, 60), "response time by route, p50 and p95");
   add("text", { x: left, y: 14 }, "p50 (blue) and p95 (amber), milliseconds");
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
