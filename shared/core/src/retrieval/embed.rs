@@ -1,28 +1,117 @@
 //! Embeddings without a platform: the built-in embedder, vector maths and the compact encodings the
 //! embedded vector store keeps.
 //!
-//! The built-in embedder needs no model file and no network. It hashes each word and the character
-//! n-grams of each word into a fixed number of signed buckets (the "hashing trick" over
-//! fastText-style subwords), with sublinear term frequency, and normalises the result. Two texts
-//! are close when they share words or parts of words, so it matches what the lexical index misses:
-//! compounds and their parts (`autovacuum` / `vacuum`, `pg_dump` / `dump`), identifiers split
-//! differently (`max_connections` / `max connections`), inflections the stemmer does not fold, and
-//! typos.
+//! The built-in embedder needs no model file and no network: it is a static word-vector table
+//! distilled from multilingual-e5-small (`infra/scripts/distill-embedder.py`, the model2vec recipe:
+//! each of 40,000 frequent English words embedded alone by the model, reduced to 128 principal
+//! components, product-quantised to 32 bytes). A text's vector is the sum of its known words'
+//! vectors, each weighted by how rare the word is, normalised. Words the model put near each other
+//! (`running` / `active`, `shrink` / `reclaim`) make texts close without sharing a word, which is
+//! what lexical search cannot do; words outside the table (identifiers) are left to it.
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::retrieval::search::is_stopword;
 
-pub const BUILTIN_MODEL: &str = "docent-hash-v1";
-pub const BUILTIN_DIMENSIONS: usize = 384;
-/// Character n-gram lengths taken from each word (with `<` and `>` marking its ends).
-const NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
-/// How much a word counts through its n-grams relative to the whole word.
-const SUBWORD_WEIGHT: f32 = 1.0;
+pub const BUILTIN_MODEL: &str = "docent-static-v1";
+pub const BUILTIN_DIMENSIONS: usize = 128;
 
-fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325 ^ seed, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+/// The distilled table. Layout (little-endian): `DSE1`; u32 dimensions, sub-vectors, centroids per
+/// sub-vector, words; the codebook (sub-vectors × centroids × dimensions/sub-vectors f32); one
+/// weight byte per word; one centroid byte per sub-vector per word; words + 1 u32 offsets into the
+/// words' UTF-8 text, sorted by bytes.
+static TABLE_BYTES: &[u8] = include_bytes!("../../data/docent-static-v1.bin");
+
+struct WordTable {
+    subspaces: usize,
+    width: usize,
+    centroids: usize,
+    codebook: Vec<f32>,
+    weights: &'static [u8],
+    codes: &'static [u8],
+    offsets: &'static [u8],
+    text: &'static [u8],
+    words: usize,
+}
+
+impl WordTable {
+    fn parse(bytes: &'static [u8]) -> Option<WordTable> {
+        let u32_at = |at: usize| -> Option<usize> {
+            Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+        };
+        if bytes.get(..4)? != b"DSE1" {
+            return None;
+        }
+        let (dimensions, subspaces, centroids, words) =
+            (u32_at(4)?, u32_at(8)?, u32_at(12)?, u32_at(16)?);
+        if dimensions != BUILTIN_DIMENSIONS || subspaces == 0 || dimensions % subspaces != 0 {
+            return None;
+        }
+        let mut at = 20;
+        let mut take = |len: usize| -> Option<&'static [u8]> {
+            let slice = bytes.get(at..at + len)?;
+            at += len;
+            Some(slice)
+        };
+        let codebook = take(subspaces * centroids * (dimensions / subspaces) * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let weights = take(words)?;
+        let codes = take(words * subspaces)?;
+        let offsets = take((words + 1) * 4)?;
+        let text_start = at;
+        let text = bytes.get(text_start..)?;
+        Some(WordTable {
+            subspaces,
+            width: dimensions / subspaces,
+            centroids,
+            codebook,
+            weights,
+            codes,
+            offsets,
+            text,
+            words,
+        })
+    }
+
+    fn word(&self, index: usize) -> &'static [u8] {
+        let offset = |i: usize| {
+            u32::from_le_bytes(self.offsets[i * 4..i * 4 + 4].try_into().expect("4 bytes")) as usize
+        };
+        &self.text[offset(index)..offset(index + 1)]
+    }
+
+    fn find(&self, word: &str) -> Option<usize> {
+        let (mut low, mut high) = (0, self.words);
+        while low < high {
+            let middle = (low + high) / 2;
+            match self.word(middle).cmp(word.as_bytes()) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    /// Adds word `index`'s vector, times its weight, to `out`.
+    fn add(&self, index: usize, out: &mut [f32]) {
+        let weight = f32::from(self.weights[index]) / 255.0;
+        let codes = &self.codes[index * self.subspaces..(index + 1) * self.subspaces];
+        for (subspace, code) in codes.iter().enumerate() {
+            let centroid = (subspace * self.centroids + usize::from(*code)) * self.width;
+            let values = &self.codebook[centroid..centroid + self.width];
+            let target = &mut out[subspace * self.width..(subspace + 1) * self.width];
+            target.iter_mut().zip(values).for_each(|(o, v)| *o += weight * v);
+        }
+    }
+}
+
+fn table() -> &'static WordTable {
+    static TABLE: OnceLock<WordTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        WordTable::parse(TABLE_BYTES).expect("the built-in word table is well formed")
     })
 }
 
@@ -35,37 +124,15 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|w| !is_stopword(w))
 }
 
-/// The built-in embedding of `text`: unit length, [`BUILTIN_DIMENSIONS`] values.
+/// The built-in embedding of `text`: unit length, [`BUILTIN_DIMENSIONS`] values; all zero when no
+/// word of it is in the table.
 pub fn builtin_embed(text: &str) -> Vec<f32> {
-    let mut features: HashMap<u64, f32> = HashMap::new();
-    let mut add =
-        |feature: &[u8], weight: f32| *features.entry(fnv1a(feature, 0)).or_insert(0.0) += weight;
-    let mut previous: Option<String> = None;
-    for word in words(text) {
-        add(word.as_bytes(), 1.0);
-        // Adjacent words together: `full vacuum` and `vacuum full` differ.
-        if let Some(previous) = &previous {
-            add(format!("{previous} {word}").as_bytes(), 0.5);
-        }
-        let marked: Vec<char> = format!("<{word}>").chars().collect();
-        let grams: Vec<String> = NGRAMS
-            .flat_map(|n| {
-                marked.windows(n).map(|w| w.iter().collect::<String>()).collect::<Vec<_>>()
-            })
-            .filter(|g| g.chars().count() < marked.len())
-            .collect();
-        let each = SUBWORD_WEIGHT / grams.len().max(1) as f32;
-        for gram in &grams {
-            add(format!("#{gram}").as_bytes(), each);
-        }
-        previous = Some(word);
-    }
+    let table = table();
     let mut vector = vec![0.0f32; BUILTIN_DIMENSIONS];
-    for (hash, weight) in features {
-        // Sublinear frequency: the tenth mention of a word matters less than the first.
-        let value = 1.0 + weight.ln_1p();
-        let sign = if hash >> 63 == 1 { -1.0 } else { 1.0 };
-        vector[(hash % BUILTIN_DIMENSIONS as u64) as usize] += sign * value;
+    for word in words(text) {
+        if let Some(index) = table.find(&word) {
+            table.add(index, &mut vector);
+        }
     }
     normalize(&mut vector);
     vector
@@ -186,19 +253,48 @@ mod tests {
         assert!((dot(&v, &v) - 1.0).abs() < 1e-5);
         assert_eq!(v, builtin_embed("How do I reclaim disk space after deleting rows?"));
         assert!(builtin_embed("").iter().all(|x| *x == 0.0), "no words, no direction");
+        assert!(
+            builtin_embed("zzqx_vvkq qqpxw").iter().all(|x| *x == 0.0),
+            "words outside the table add nothing"
+        );
     }
 
     #[test]
-    fn shared_words_and_word_parts_make_texts_close() {
-        let text = "The autovacuum daemon runs VACUUM and ANALYZE automatically.";
-        // Word parts: "vacuum" inside "autovacuum"; identifiers written two ways.
-        assert!(similarity("vacuum daemon", text) > similarity("replication slot", text) + 0.2);
-        assert!(similarity("max_connections", "the max connections setting") > 0.5);
-        // A typo still lands near the word it misspells, far from an unrelated one.
-        assert!(
-            similarity("conection pooling", "connection pooling")
-                > similarity("conection pooling", "table partitioning") + 0.3
-        );
+    fn the_table_holds_its_vocabulary_sorted() {
+        let table = table();
+        assert_eq!(table.words, 40_000);
+        assert!((1..table.words).all(|i| table.word(i - 1) < table.word(i)), "sorted, no repeats");
+        for word in ["database", "query", "running", "the"] {
+            assert_eq!(table.find(word).map(|i| table.word(i)), Some(word.as_bytes()));
+        }
+        assert_eq!(table.find("pg_stat_activity"), None);
+        // Rare words weigh more than common ones.
+        let weight = |w: &str| table.weights[table.find(w).unwrap()];
+        assert!(weight("vacuum") > weight("table") && weight("table") > weight("the"));
+    }
+
+    #[test]
+    fn texts_that_say_the_same_in_other_words_are_close() {
+        // No content word in common, yet each pair is closer than texts about something else.
+        let pairs = [
+            (
+                "which queries are running right now",
+                "the currently active statements of each session",
+            ),
+            (
+                "shrink the table file after deleting rows",
+                "reclaim disk space occupied by dead tuples",
+            ),
+            ("make a column auto increment", "automatically generated sequential identifiers"),
+        ];
+        for (query, paraphrase) in pairs {
+            let unrelated = "photographs of mountain villages in winter";
+            assert!(
+                similarity(query, paraphrase) > similarity(query, unrelated) + 0.05,
+                "{query} / {paraphrase}"
+            );
+        }
+        assert!(similarity("max_connections", "the max connections setting") > 0.7);
         // Stopwords carry nothing.
         assert!((similarity("how do I vacuum", "vacuum") - 1.0).abs() < 1e-5);
     }
