@@ -7,7 +7,7 @@ use docent_core::config::{EmbeddingInputs, EmbeddingProvider};
 use docent_core::domain::{ChunkVector, IndexedDocument};
 use docent_core::ops::metrics::CACHE_LOOKUPS;
 use docent_core::ports::{FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
-use docent_core::retrieval::embed::builtin_embed;
+use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query};
 use docent_store::api::VectorStore;
 
 use crate::kv_state::{EmbeddingKey, KvState};
@@ -120,7 +120,10 @@ pub async fn embed<P: Platform>(
     let model = match &platform.config().embeddings {
         EmbeddingProvider::Off => return Err(PortError::permanent("embeddings are off")),
         // Computing is cheaper than a KV round trip.
-        EmbeddingProvider::Builtin => return Ok(texts.iter().map(|t| builtin_embed(t)).collect()),
+        EmbeddingProvider::Builtin => {
+            let embed = if input == Input::Query { builtin_embed_query } else { builtin_embed };
+            return Ok(texts.iter().map(|t| embed(t)).collect());
+        }
         EmbeddingProvider::OpenAi { model, .. }
         | EmbeddingProvider::WorkersAi { model }
         | EmbeddingProvider::SpinLlm { model } => model,

@@ -8,7 +8,7 @@ use docent_core::config::{Reranker, RerankerKind};
 use docent_core::domain::sha256_hex;
 use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
-use docent_core::retrieval::embed::{builtin_embed, dot, with_feedback};
+use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query, dot, with_feedback};
 use docent_core::retrieval::pages::{rank_pages, CANDIDATES};
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
@@ -227,7 +227,7 @@ async fn rescore_pool<P: Platform>(
     let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
     let feedback: Vec<Vec<f32>> =
         pool.iter().take(passages as usize).map(|h| builtin_embed(&text_of(h))).collect();
-    let embedded = with_feedback(&builtin_embed(query), &feedback, weight);
+    let embedded = with_feedback(&builtin_embed_query(query), &feedback, weight);
     let ids: Vec<String> = pool.iter().map(|h| h.chunk_id.clone()).collect();
     let stored = platform
         .store()

@@ -597,8 +597,8 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
             for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
                 assert_eq!(top(mode, "database is locked error").await, expected, "{mode:?}");
             }
-            // Misspelled words match nothing lexically; their character n-grams still reach the
-            // right page.
+            // Misspelled words match nothing lexically; read as the words one edit away, they still
+            // reach the right page.
             assert_eq!(top(SearchMode::Lexical, "databse lokced").await, "");
             let page = site_url("guides/troubleshooting.html");
             assert!(top(SearchMode::Vector, "databse lokced").await.starts_with(&page));

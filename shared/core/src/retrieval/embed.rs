@@ -127,15 +127,74 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 /// The built-in embedding of `text`: unit length, [`BUILTIN_DIMENSIONS`] values; all zero when no
 /// word of it is in the table.
 pub fn builtin_embed(text: &str) -> Vec<f32> {
+    embed_words(text, |word| table().find(word))
+}
+
+/// The built-in embedding of a query: as [`builtin_embed`], except that a word the table lacks is
+/// read as the most frequent word one edit away from it (a letter deleted, inserted, replaced, or
+/// two swapped), if there is one. People misspell questions; pages are taken as written.
+pub fn builtin_embed_query(text: &str) -> Vec<f32> {
+    embed_words(text, |word| table().find(word).or_else(|| nearest_spelling(word)))
+}
+
+fn embed_words(text: &str, mut lookup: impl FnMut(&str) -> Option<usize>) -> Vec<f32> {
     let table = table();
     let mut vector = vec![0.0f32; BUILTIN_DIMENSIONS];
     for word in words(text) {
-        if let Some(index) = table.find(&word) {
+        if let Some(index) = lookup(&word) {
             table.add(index, &mut vector);
         }
     }
     normalize(&mut vector);
     vector
+}
+
+/// The table's most frequent word one edit from `word`. Only words of four or more ASCII letters
+/// are corrected: shorter ones have too many neighbours, and digits mark identifiers.
+fn nearest_spelling(word: &str) -> Option<usize> {
+    if word.len() < 4 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let table = table();
+    let letters = word.as_bytes();
+    let mut best: Option<usize> = None;
+    let mut consider = |candidate: &[u8]| {
+        let found = std::str::from_utf8(candidate).ok().and_then(|c| table.find(c));
+        if let Some(index) = found {
+            // A lower weight is a more frequent word.
+            if best.is_none_or(|b| table.weights[index] < table.weights[b]) {
+                best = Some(index);
+            }
+        }
+    };
+    let mut candidate = Vec::with_capacity(letters.len() + 1);
+    for i in 0..=letters.len() {
+        for letter in b'a'..=b'z' {
+            candidate.clear();
+            candidate.extend_from_slice(&letters[..i]);
+            candidate.push(letter);
+            candidate.extend_from_slice(&letters[i..]);
+            consider(&candidate);
+            if i < letters.len() && letters[i] != letter {
+                candidate.remove(i + 1);
+                candidate[i] = letter;
+                consider(&candidate);
+            }
+        }
+        if i < letters.len() {
+            candidate.clear();
+            candidate.extend_from_slice(&letters[..i]);
+            candidate.extend_from_slice(&letters[i + 1..]);
+            consider(&candidate);
+        }
+        if i + 1 < letters.len() {
+            candidate.clear();
+            candidate.extend_from_slice(letters);
+            candidate.swap(i, i + 1);
+            consider(&candidate);
+        }
+    }
+    best
 }
 
 pub fn normalize(vector: &mut [f32]) {
@@ -271,6 +330,21 @@ mod tests {
         // Rare words weigh more than common ones.
         let weight = |w: &str| table.weights[table.find(w).unwrap()];
         assert!(weight("vacuum") > weight("table") && weight("table") > weight("the"));
+    }
+
+    #[test]
+    fn a_misspelled_query_word_reads_as_the_word_one_edit_away() {
+        let table = table();
+        let spelled = |w: &str| nearest_spelling(w).map(|i| table.word(i));
+        assert_eq!(spelled("databse"), Some(&b"database"[..]), "a letter left out");
+        assert_eq!(spelled("lokced"), Some(&b"locked"[..]), "two letters swapped");
+        assert_eq!(spelled("conection"), Some(&b"connection"[..]));
+        assert_eq!(spelled("replicaton"), Some(&b"replication"[..]));
+        assert_eq!(spelled("pg_dump"), None, "identifiers are not spelled");
+        assert_eq!(spelled("xqzv"), None, "nothing near");
+        let query = builtin_embed_query("databse lokced");
+        assert_eq!(query, builtin_embed("database locked"));
+        assert!(builtin_embed("databse lokced").iter().all(|x| *x == 0.0), "pages as written");
     }
 
     #[test]
