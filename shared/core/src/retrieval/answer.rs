@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::embed::{builtin_embed, builtin_embed_query, dot};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -59,8 +58,6 @@ pub struct WeightedTerms {
     terms: Vec<(String, f64)>,
     /// Names in the question that no indexed chunk contains.
     unknown_names: Vec<String>,
-    /// The question's built-in embedding, for sections that answer it in other words.
-    vector: Vec<f32>,
 }
 
 impl WeightedTerms {
@@ -82,7 +79,7 @@ impl WeightedTerms {
             let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
             terms.push((term, weight.max(f64::MIN_POSITIVE)));
         }
-        WeightedTerms { terms, unknown_names, vector: builtin_embed_query(question) }
+        WeightedTerms { terms, unknown_names }
     }
 
     /// The names in the question that no indexed page mentions.
@@ -93,7 +90,7 @@ impl WeightedTerms {
     /// Every term weighing the same, when the counts could not be had.
     pub fn uniform(question: &str) -> Self {
         let terms = query_terms(question).into_iter().map(|t| (t, 1.0)).collect();
-        WeightedTerms { terms, unknown_names: Vec::new(), vector: builtin_embed_query(question) }
+        WeightedTerms { terms, unknown_names: Vec::new() }
     }
 
     /// The words to count in the store, in order.
@@ -108,11 +105,6 @@ impl WeightedTerms {
             return 0.0;
         }
         self.matched_weight(&words_of(text)) / total
-    }
-
-    /// How close `text` is in meaning (the built-in embedder's cosine, 0 when opposed).
-    pub fn similarity(&self, text: &str) -> f64 {
-        f64::from(dot(&self.vector, &builtin_embed(text))).max(0.0)
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
@@ -276,10 +268,6 @@ impl Section {
     }
 }
 
-/// How much closeness in meaning counts in a section's score: 1.5, 3 and 6 measured the same on the
-/// answer set's dev half (recall 0.211 against 0.183 without), 0.5 as nothing (docs/BENCHMARKS.md).
-const SIMILARITY_WEIGHT: f64 = 3.0;
-
 /// Pages that are mostly link entries (tables of contents, back-of-book indexes) are never quoted.
 const NAVIGATION_PAGE_PERCENT: u8 = 50;
 
@@ -322,12 +310,11 @@ pub enum Choice {
 
 /// How well each section answers: the weighted share of the question it contains (the evidence),
 /// how much of it one of its paragraphs holds together, a bonus for naming the question in its
-/// heading, its closeness in meaning (which tells apart sections that share the question's words
-/// from those about what it asks), and a little for its page's retrieval rank, for being the
-/// section retrieval chose and for opening its page.
+/// heading, and a little for its page's retrieval rank, for being the section retrieval chose and
+/// for opening its page.
 fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
-    let whole = format!("{} {} {}", section.title, section.heading, section.text);
-    let evidence = terms.coverage(&whole);
+    let evidence =
+        terms.coverage(&format!("{} {} {}", section.title, section.heading, section.text));
     let together = blocks_of(&section.text)
         .iter()
         .map(|block| terms.coverage(&block.text))
@@ -336,8 +323,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let chosen = if section.retrieved { 0.1 } else { 0.0 };
     let lead = if section.lead { 0.2 } else { 0.0 };
     let rank = 0.5 / (1.0 + section.page_rank as f64);
-    let meaning = SIMILARITY_WEIGHT * terms.similarity(&whole);
-    (evidence + together + 0.25 * named + meaning + rank + chosen + lead, evidence)
+    (evidence + together + 0.25 * named + rank + chosen + lead, evidence)
 }
 
 /// Chooses the sections to quote (best first) and what to quote of each, within the word budget.
