@@ -1,7 +1,7 @@
 """Derives a misspelled copy of a query set: one content word of five letters or more per query gets a
 typical typing error (two neighbouring letters swapped, or a doubled letter written once), chosen
 deterministically so the set is reproducible. Users misspell; lexical search cannot match what they
-meant, which is what the built-in embedder's character n-grams are for.
+meant; the built-in embedder reads a misspelled query word as the word one edit away.
 
     python3 tests/eval/make_typos.py < tests/eval/postgres-queries.jsonl > tests/eval/postgres-queries-typos.jsonl
 """

@@ -237,7 +237,7 @@ pub struct EmbeddingInputs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmbeddingProvider {
     Off,
-    /// The built-in hashing embedder: no model download, no network.
+    /// The built-in embedder (a distilled word-vector table): no model download, no network.
     Builtin,
     /// Any OpenAI-compatible `/v1/embeddings` endpoint.
     OpenAi {

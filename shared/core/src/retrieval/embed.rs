@@ -60,8 +60,7 @@ impl WordTable {
         let weights = take(words)?;
         let codes = take(words * subspaces)?;
         let offsets = take((words + 1) * 4)?;
-        let text_start = at;
-        let text = bytes.get(text_start..)?;
+        let text = bytes.get(at..)?;
         Some(WordTable {
             subspaces,
             width: dimensions / subspaces,
@@ -149,8 +148,9 @@ fn embed_words(text: &str, mut lookup: impl FnMut(&str) -> Option<usize>) -> Vec
     vector
 }
 
-/// The table's most frequent word one edit from `word`. Only words of four or more ASCII letters
-/// are corrected: shorter ones have too many neighbours, and digits mark identifiers.
+/// The table's most frequent word one edit from `word` (by the weight bytes: rare words share the
+/// top weight, and the first found of them wins). Only words of four or more ASCII letters are
+/// corrected: shorter ones have too many neighbours, and digits mark identifiers.
 fn nearest_spelling(word: &str) -> Option<usize> {
     if word.len() < 4 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;

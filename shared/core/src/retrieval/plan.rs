@@ -16,7 +16,7 @@ pub const BUILTIN_POOL: u32 = 50;
 pub enum Embedder {
     /// Embeddings are off.
     Off,
-    /// The built-in hashing embedder.
+    /// The built-in embedder, computed in place.
     Builtin,
     /// A model behind a provider (an OpenAI-compatible endpoint, Workers AI, Spin's LLM).
     Model,
