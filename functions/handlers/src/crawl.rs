@@ -36,7 +36,7 @@ use docent_core::ports::{
     GLOBAL_GATE,
 };
 use docent_store::api::RateStore;
-use docent_store::api::{CrawlStore, DocumentStore, Finished};
+use docent_store::api::{CrawlStore, DocumentStore, Finished, VectorStore};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::kv_state::{
@@ -571,9 +571,22 @@ async fn consume_inner<P: Platform>(
         store.mark_truncated(&job.id).await?;
     }
     if finish(platform, message, &outcome).await? {
-        prune_after_full_crawl(platform, &job.id).await?;
+        crawl_ended(platform, &job.id).await?;
     }
     Ok(Delivery::Ack)
+}
+
+/// What follows the end of a crawl: pages it no longer found leave the index, and the vector index
+/// is built now that the load is in (see `VectorStore::index_vectors`). A failed build is logged,
+/// not retried: the message is done, and the next crawl's end tries again.
+async fn crawl_ended<P: Platform>(platform: &P, job_id: &str) -> Result<(), PortError> {
+    prune_after_full_crawl(platform, job_id).await?;
+    if let Some(model) = crate::embeddings::model(&platform.config().embeddings) {
+        if let Err(error) = platform.store().index_vectors(model).await {
+            platform.log(&serde_json::json!({"event": "vector_index_failed", "model": model, "error": error.to_string()}));
+        }
+    }
+    Ok(())
 }
 
 /// After a complete crawl, pages it no longer found are removed from the index. Only a crawl that
@@ -831,6 +844,11 @@ pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> D
     match platform.store().dead_letter(message, platform.clock().now_ms()).await {
         Ok(finished) => {
             count_page(platform, finished, "dead_lettered");
+            if finished.job {
+                if let Err(error) = crawl_ended(platform, &message.job).await {
+                    return retry_on(error);
+                }
+            }
             Delivery::Ack
         }
         Err(error) => retry_on(error),

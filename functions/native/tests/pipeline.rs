@@ -584,6 +584,20 @@ fn chunks_carry_vectors_and_every_search_mode_answers() {
                 chunks,
                 "one vector per chunk"
             );
+            use docent_core::ports::SqlDatabase;
+            if p.store().database().dialect() == docent_core::ports::SqlDialect::Postgres {
+                // The crawl's end built the HNSW index its pages were written without.
+                let indexes = p
+                    .store()
+                    .database()
+                    .query(&docent_core::ports::Statement::new(
+                        "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'chunk_vectors_hnsw_%'",
+                        vec![],
+                    ))
+                    .await
+                    .unwrap();
+                assert_eq!(indexes.len(), 1, "{indexes:?}");
+            }
             let top = |mode, query: &'static str| {
                 let p = &p;
                 async move {

@@ -128,6 +128,14 @@ pub trait VectorStore {
     async fn put_vectors(
         &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()>;
+    /// Builds the index that serves [`VectorStore::nearest`] over `model`'s vectors, where the store
+    /// keeps one and it does not exist yet (pgvector's HNSW); nothing elsewhere. Called when a crawl
+    /// ends: building it once after a load is cheaper than keeping it current during the load
+    /// (pgvector's advice, measured in docs/BENCHMARKS.md). Until then searches compare every vector.
+    async fn index_vectors(&self, model: &str) -> PortResult<()> {
+        let _ = model;
+        Ok(())
+    }
     /// Whether [`VectorStore::fused_search`] is available: the store ranks both ways and fuses
     /// the rankings in the database (Postgres with its vectors). The search plan
     /// (`docent_core::retrieval::plan`) takes it into account.

@@ -6,7 +6,6 @@ use crate::rows::{
     decode, decode_first, decode_scored, decode_tagged, from_row, row_of_counts, single_int,
     Columns, FromRow, Scored,
 };
-use crate::vectors::hnsw_index_statement;
 use crate::vectors::postgres_chunk_statements;
 use crate::SqlStore;
 use docent_core::domain::{DocumentMeta, IndexedDocument, PageSignals};
@@ -91,9 +90,6 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             ),
         ];
         if self.db.dialect() == SqlDialect::Postgres {
-            if let Some(vector) = doc.chunks.iter().find_map(|c| c.vector.as_ref()) {
-                statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
-            }
             // Each statement is a round trip to a server: a page's chunks and vectors go as one
             // JSON array each (SQLite runs statements in-process, and D1 sends a batch at once).
             statements.extend(postgres_chunk_statements(doc));

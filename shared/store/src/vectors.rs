@@ -179,15 +179,10 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
-        let mut statements: Vec<Statement> = Vec::with_capacity(vectors.len() + 1);
-        if let (SqlDialect::Postgres, Some((_, vector))) = (self.db.dialect(), vectors.first()) {
-            statements.push(hnsw_index_statement(&vector.model, vector.values.len()));
-        }
-        statements.extend(
-            vectors
-                .iter()
-                .map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true)),
-        );
+        let statements: Vec<Statement> = vectors
+            .iter()
+            .map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true))
+            .collect();
         for group in statements.chunks(50) {
             self.db.batch(group).await?;
         }
@@ -242,6 +237,24 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
             )
             .await?;
         scored_hits(&rows, 1.0)
+    }
+
+    async fn index_vectors(&self, model: &str) -> PortResult<()> {
+        if self.db.dialect() != SqlDialect::Postgres {
+            return Ok(());
+        }
+        let rows = self
+            .query(
+                "SELECT vector_dims(embedding) FROM chunk_vectors WHERE model = ?1 LIMIT 1",
+                vec![model.into()],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let dimensions = single_int(&rows)? as usize;
+        self.db.batch(&[hnsw_index_statement(model, dimensions)]).await?;
+        Ok(())
     }
 
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
@@ -315,9 +328,8 @@ fn model_literal(model: &str) -> String {
     format!("'{}'", model.replace('\'', "''"))
 }
 
-/// Creates, with the first vectors of a model and dimension, the partial HNSW index on the column
-/// cast to that dimension (a table may hold several models); a no-op once it exists. Written with
-/// the vectors, so searches never pay for it.
+/// Creates the partial HNSW index of a model's vectors on the column cast to their dimension (a
+/// table may hold several models); a no-op once it exists.
 pub(crate) fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement {
     let index = format!(
         "chunk_vectors_hnsw_{}",

@@ -93,6 +93,22 @@ fn vector_queries_can_use_the_models_hnsw_index() {
     let store = indexed(&location);
     pollster::block_on(async {
         let db = store.database();
+        // Written without it (a load keeps no index current); built when asked, once.
+        let hnsw_indexes = || async {
+            db.query(&Statement::new(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_hnsw_%'",
+                vec![],
+            ))
+            .await
+            .unwrap()
+            .len()
+        };
+        assert_eq!(hnsw_indexes().await, 0);
+        store.index_vectors(BUILTIN_MODEL).await.unwrap();
+        store.index_vectors(BUILTIN_MODEL).await.unwrap();
+        assert_eq!(hnsw_indexes().await, 1);
+        store.index_vectors("a-model-with-no-vectors").await.unwrap();
+        assert_eq!(hnsw_indexes().await, 1, "no vectors, no dimension, no index");
         let vector = builtin_embed("database is locked");
         let literal =
             format!("[{}]", vector.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
