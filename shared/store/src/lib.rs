@@ -88,11 +88,6 @@ impl<D: SqlDatabase> SqlStore<D> {
         &self.db.inner
     }
 
-    /// The round trips and statements sent since the last call.
-    pub fn take_sql_counts(&self) -> SqlCounts {
-        self.db.counts.take()
-    }
-
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> PortResult<Vec<Row>> {
         self.db.query(&Statement::new(sql, params)).await
     }

@@ -50,7 +50,7 @@ impl<D: SqlDatabase> crate::api::MetricsStore for SqlStore<D> {
     }
 
     fn take_sql_counts(&self) -> crate::SqlCounts {
-        SqlStore::take_sql_counts(self)
+        self.db.counts.take()
     }
 
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges> {
