@@ -55,17 +55,20 @@ def word_vectors(words, cache):
     return vectors
 
 
+def nearest(points, centroids):
+    distances = (points ** 2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids ** 2).sum(1)[None]
+    return distances.argmin(1)
+
+
 def kmeans(points, k, rng, iterations=25):
     centroids = points[rng.choice(len(points), k, replace=False)].copy()
     for _ in range(iterations):
-        distances = (points ** 2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids ** 2).sum(1)[None]
-        nearest = distances.argmin(1)
+        assigned = nearest(points, centroids)
         for c in range(k):
-            members = points[nearest == c]
+            members = points[assigned == c]
             if len(members):
                 centroids[c] = members.mean(0)
-    distances = (points ** 2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids ** 2).sum(1)[None]
-    return centroids, distances.argmin(1)
+    return centroids, nearest(points, centroids)
 
 
 def main():
