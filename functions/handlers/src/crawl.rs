@@ -388,15 +388,17 @@ async fn consume_inner<P: Platform>(
     platform: &P, message: &CrawlMessage,
 ) -> Result<Delivery, PortError> {
     let store = platform.store();
-    let Some(job) = store.job(&message.job).await? else { return Ok(Delivery::Ack) };
-    if !job.status.is_active()
-        || store.url_state(&job.id, &message.url_key()).await? != Some(UrlState::Queued)
-    {
+    let Some((job, url_state)) = store.job_at_url(&message.job, &message.url_key()).await? else {
+        return Ok(Delivery::Ack);
+    };
+    if !job.status.is_active() || url_state != Some(UrlState::Queued) {
         // Already processed (a redelivery), or the job ended: nothing to do.
         return Ok(Delivery::Ack);
     }
     let now = platform.clock().now_ms();
-    store.mark_job_running(&job.id, now).await?;
+    if job.status == JobStatus::Queued {
+        store.mark_job_running(&job.id, now).await?;
+    }
     let settings = settings(platform.config());
     let Ok(url) = parse_crawl_url(&message.url) else {
         let outcome = UrlOutcome {

@@ -26,7 +26,13 @@ pub trait CrawlStore {
     /// Cancels a queued or running job; false if it had already ended or does not exist.
     async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool>;
     async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()>;
-    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>>;
+    /// The job `job_id` and the state of its URL `url_key` (`None` if the job never recorded it),
+    /// in one round trip: what a queue consumer reads first for each message. The job's page
+    /// counts are left at zero (counting them reads every URL of the job; [`CrawlStore::job`]
+    /// does).
+    async fn job_at_url(
+        &self, job_id: &str, url_key: &str,
+    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>>;
     /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are
     /// ignored.
     async fn add_discovered(

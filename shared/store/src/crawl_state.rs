@@ -14,9 +14,16 @@ use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, Statement};
 /// URLs recorded per statement by `add_discovered` (about 100 KB of JSON).
 const DISCOVERED_PER_STATEMENT: usize = 500;
 
+/// The columns of a job's row, shared by the row types that read one.
+macro_rules! job_columns {
+    () => {
+        "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at"
+    };
+}
+
 /// A job as its row holds it; the page counts are read separately.
 impl FromRow for CrawlJob {
-    const COLUMNS: &'static str = "id, start_url, status, priority, max_pages, max_depth, include_globs, exclude_globs, created_at, started_at, finished_at";
+    const COLUMNS: &'static str = job_columns!();
     fn from_row(row: &Columns<'_>) -> PortResult<Self> {
         Ok(CrawlJob {
             id: row.text("id")?,
@@ -67,6 +74,25 @@ impl FromRow for StateCount {
             state: UrlState::parse(&row.text("state")?),
             urls: row.int("urls")?,
             fetched: row.int("fetched")?,
+        })
+    }
+}
+
+/// A job's row and the state of one of its URLs (`?1` the job, `?2` the URL key).
+struct JobAtUrl {
+    job: CrawlJob,
+    url_state: Option<UrlState>,
+}
+
+impl FromRow for JobAtUrl {
+    const COLUMNS: &'static str = concat!(
+        job_columns!(),
+        ", (SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2) AS url_state"
+    );
+    fn from_row(row: &Columns<'_>) -> PortResult<Self> {
+        Ok(JobAtUrl {
+            job: CrawlJob::from_row(row)?,
+            url_state: row.opt_text("url_state")?.as_deref().and_then(UrlState::parse),
         })
     }
 }
@@ -144,34 +170,6 @@ fn priority(row: &Columns<'_>) -> PortResult<Priority> {
 }
 
 impl<D: SqlDatabase> SqlStore<D> {
-    /// Notes the URLs of `found` that the job (full at `max_pages`) did not record.
-    async fn record_left_out(
-        &self, parent: &CrawlMessage, found: &[CrawlMessage],
-    ) -> PortResult<()> {
-        for group in found.chunks(DISCOVERED_PER_STATEMENT) {
-            let rows: Vec<serde_json::Value> =
-                group.iter().map(|m| serde_json::json!([m.url_key(), m.url])).collect();
-            let sql = match self.db.dialect() {
-                SqlDialect::Sqlite => {
-                    "INSERT OR IGNORE INTO crawl_left_out (job_id, url_key, url)
-                     SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)
-                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))"
-                }
-                SqlDialect::Postgres => {
-                    "INSERT INTO crawl_left_out (job_id, url_key, url)
-                     SELECT DISTINCT ?1, e->>0, e->>1 FROM jsonb_array_elements((?2::text)::jsonb) AS e
-                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
-                     ON CONFLICT DO NOTHING"
-                }
-            };
-            let rows = serde_json::Value::Array(rows).to_string();
-            self.db
-                .batch(&[Statement::new(sql, vec![parent.job.as_str().into(), rows.into()])])
-                .await?;
-        }
-        Ok(())
-    }
-
     async fn page_counts(&self, job_id: &str) -> PortResult<PageCounts> {
         let rows = self
             .query(
@@ -311,40 +309,59 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
+    async fn job_at_url(
+        &self, job_id: &str, url_key: &str,
+    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>> {
         let rows = self
             .query(
-                "SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2",
+                &format!("SELECT {} FROM crawl_jobs WHERE id = ?1", JobAtUrl::COLUMNS),
                 vec![job_id.into(), url_key.into()],
             )
             .await?;
-        Ok(single_text(&rows).as_deref().and_then(UrlState::parse))
+        Ok(decode_first::<JobAtUrl>(&rows)?.map(|JobAtUrl { job, url_state }| (job, url_state)))
     }
 
     async fn add_discovered(
         &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
     ) -> PortResult<()> {
-        // Candidates beyond the capacity left are dropped first, so a full job costs one read.
-        let recorded = self
-            .query(
-                "SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1",
-                vec![parent.job.as_str().into()],
-            )
-            .await?;
-        let room = u64::from(max_pages).saturating_sub(single_int(&recorded)?);
-        if room == 0 {
-            return self.record_left_out(parent, found).await;
-        }
-        // Already-recorded URLs do not use room, so the SQL LIMIT (not a cut here) decides what
-        // fits.
-        let found_all = found;
         let mut seen = std::collections::HashSet::new();
         let found: Vec<&CrawlMessage> = found.iter().filter(|m| seen.insert(m.url_key())).collect();
-        let mut inserted = 0;
         // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap
         // check and the insert are one statement, so concurrent consumers can never push a job past
         // max_pages: the LIMIT is the room left when the statement runs, and only URLs not yet
-        // recorded count.
+        // recorded count. The second statement of the pair, in the same transaction, notes what the
+        // first left out because the job is full.
+        let (record, note_left_out) = match self.db.dialect() {
+            SqlDialect::Sqlite => (
+                "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                 SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, 'queued', ?3,
+                        json_extract(value, '$[3]'), json_extract(value, '$[4]')
+                 FROM json_each(?4)
+                 WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))
+                   AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
+                 LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))",
+                "INSERT OR IGNORE INTO crawl_left_out (job_id, url_key, url)
+                 SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)
+                 WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) >= ?3
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))",
+            ),
+            // Two consumers adding children of one job could each see room for the same slots;
+            // the row lock on the job makes them take turns, as SQLite's single writer does.
+            SqlDialect::Postgres => (
+                "INSERT INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
+                 SELECT ?1, e->>0, e->>1, (e->>2)::integer, ?2, 'queued', ?3, (e->>3)::bigint, (e->>4)::integer
+                 FROM jsonb_array_elements((?4::text)::jsonb) AS e
+                 WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
+                   AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running') FOR UPDATE)
+                 LIMIT greatest(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))
+                 ON CONFLICT DO NOTHING",
+                "INSERT INTO crawl_left_out (job_id, url_key, url)
+                 SELECT DISTINCT ?1, e->>0, e->>1 FROM jsonb_array_elements((?2::text)::jsonb) AS e
+                 WHERE (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1) >= ?3
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
+                 ON CONFLICT DO NOTHING",
+            ),
+        };
         for group in found.chunks(DISCOVERED_PER_STATEMENT) {
             let rows: Vec<serde_json::Value> = group
                 .iter()
@@ -352,49 +369,31 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                     serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects])
                 })
                 .collect();
-            let sql = match self.db.dialect() {
-                SqlDialect::Sqlite => {
-                    "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
-                     SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2, 'queued', ?3,
-                            json_extract(value, '$[3]'), json_extract(value, '$[4]')
-                     FROM json_each(?4)
-                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = json_extract(value, '$[0]'))
-                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running'))
-                     LIMIT max(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))"
-                }
-                // Two consumers adding children of one job could each see room for the same slots;
-                // the row lock on the job makes them take turns, as SQLite's single writer does.
-                SqlDialect::Postgres => {
-                    "INSERT INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
-                     SELECT ?1, e->>0, e->>1, (e->>2)::integer, ?2, 'queued', ?3, (e->>3)::bigint, (e->>4)::integer
-                     FROM jsonb_array_elements((?4::text)::jsonb) AS e
-                     WHERE NOT EXISTS (SELECT 1 FROM crawl_urls u WHERE u.job_id = ?1 AND u.url_key = e->>0)
-                       AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = ?1 AND status IN ('queued', 'running') FOR UPDATE)
-                     LIMIT greatest(0, ?5 - (SELECT COUNT(*) FROM crawl_urls WHERE job_id = ?1))
-                     ON CONFLICT DO NOTHING"
-                }
-            };
-            let statement = Statement::new(
-                sql,
-                vec![
-                    parent.job.as_str().into(),
-                    parent.url_key().into(),
-                    now_ms.into(),
-                    serde_json::Value::Array(rows).to_string().into(),
-                    u64::from(max_pages).into(),
-                ],
-            );
-            inserted += self
-                .db
-                .batch(std::slice::from_ref(&statement))
-                .await?
-                .first()
-                .copied()
-                .unwrap_or(0);
-            if inserted >= room {
-                // The job is full: what was found and not recorded is left out.
-                return self.record_left_out(parent, found_all).await;
-            }
+            let left_out: Vec<serde_json::Value> =
+                group.iter().map(|m| serde_json::json!([m.url_key(), m.url])).collect();
+            let job: docent_core::ports::SqlValue = parent.job.as_str().into();
+            self.db
+                .batch(&[
+                    Statement::new(
+                        record,
+                        vec![
+                            job.clone(),
+                            parent.url_key().into(),
+                            now_ms.into(),
+                            serde_json::Value::Array(rows).to_string().into(),
+                            u64::from(max_pages).into(),
+                        ],
+                    ),
+                    Statement::new(
+                        note_left_out,
+                        vec![
+                            job,
+                            serde_json::Value::Array(left_out).to_string().into(),
+                            u64::from(max_pages).into(),
+                        ],
+                    ),
+                ])
+                .await?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use crate::rows::{
     decode, decode_first, decode_scored, decode_tagged, from_row, row_of_counts, single_int,
     Columns, FromRow, Scored,
 };
-use crate::vectors::postgres_chunk_statements;
+use crate::vectors::chunk_statements;
 use crate::SqlStore;
 use docent_core::domain::{DocumentMeta, IndexedDocument, PageSignals};
 use docent_core::ports::{
@@ -89,29 +89,7 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 ],
             ),
         ];
-        if self.db.dialect() == SqlDialect::Postgres {
-            // Each statement is a round trip to a server: a page's chunks and vectors go as one
-            // JSON array each (SQLite runs statements in-process, and D1 sends a batch at once).
-            statements.extend(postgres_chunk_statements(doc));
-        } else {
-            for chunk in &doc.chunks {
-                statements.push(Statement::new(
-                    "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    vec![
-                        chunk.id.as_str().into(),
-                        doc.url_key.as_str().into(),
-                        (chunk.ordinal as u64).into(),
-                        chunk.url.as_str().into(),
-                        doc.title.as_str().into(),
-                        chunk.heading.as_str().into(),
-                        chunk.text.as_str().into(),
-                    ],
-                ));
-                if let Some(vector) = &chunk.vector {
-                    statements.push(self.vector_statement(&chunk.id, &doc.url_key, vector, false));
-                }
-            }
-        }
+        statements.extend(chunk_statements(self.db.dialect(), doc));
         statements.push(Statement::new(
             "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
             vec![],

@@ -179,12 +179,10 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
-        let statements: Vec<Statement> = vectors
-            .iter()
-            .map(|(chunk_id, vector)| self.vector_statement(chunk_id, url_key, vector, true))
-            .collect();
-        for group in statements.chunks(50) {
-            self.db.batch(group).await?;
+        let vectors = vectors.iter().map(|(chunk_id, vector)| (chunk_id.as_str(), vector));
+        let statements = vector_statements(self.db.dialect(), url_key, vectors, true);
+        if !statements.is_empty() {
+            self.db.batch(&statements).await?;
         }
         Ok(())
     }
@@ -266,32 +264,6 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
 }
 
 impl<D: SqlDatabase> SqlStore<D> {
-    /// Stores one chunk's vector, replacing any other. `if_chunk_exists` guards writes made after
-    /// the chunk's own transaction.
-    pub(crate) fn vector_statement(
-        &self, chunk_id: &str, url_key: &str, vector: &docent_core::domain::ChunkVector,
-        if_chunk_exists: bool,
-    ) -> Statement {
-        let guard = if if_chunk_exists {
-            "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?1)"
-        } else {
-            "WHERE true"
-        };
-        match self.db.dialect() {
-            SqlDialect::Sqlite => {
-                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
-                Statement::new(
-                    format!("INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8) SELECT ?1, ?2, ?3, ?4, ?5 {guard}"),
-                    vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), bits.into(), int8.into()],
-                )
-            }
-            SqlDialect::Postgres => Statement::new(
-                format!("INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding) SELECT ?1, ?2, ?3, (?4::text)::vector {guard} {PG_REPLACE_VECTOR}"),
-                vec![chunk_id.into(), url_key.into(), vector.model.as_str().into(), pgvector_literal(&vector.values).into()],
-            ),
-        }
-    }
-
     /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query
     /// repeats the index's expression and predicate literally so the planner can use it.
     async fn nearest_pgvector(
@@ -344,41 +316,116 @@ pub(crate) fn hnsw_index_statement(model: &str, dimensions: usize) -> Statement 
     )
 }
 
-/// A page's chunks, and their vectors, as one INSERT each (nothing for a page without chunks).
-pub(crate) fn postgres_chunk_statements(doc: &IndexedDocument) -> Vec<Statement> {
-    let mut statements = Vec::with_capacity(2);
-    if doc.chunks.is_empty() {
-        return statements;
+/// Bytes of JSON one statement carries at most: a page's chunks (or vectors) travel as a JSON
+/// array in one parameter, well under D1's 2 MB limit on a string.
+const JSON_BYTES_PER_STATEMENT: usize = 500_000;
+
+/// `items` as JSON arrays of at most [`JSON_BYTES_PER_STATEMENT`] bytes each (an item larger than
+/// that alone), in order.
+fn json_arrays(items: impl IntoIterator<Item = Value>) -> Vec<String> {
+    let mut arrays = Vec::new();
+    let mut current = String::from("[");
+    for item in items {
+        let item = item.to_string();
+        if current.len() > 1 && current.len() + item.len() + 1 > JSON_BYTES_PER_STATEMENT {
+            arrays.push(std::mem::replace(&mut current, String::from("[")) + "]");
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&item);
     }
-    let chunks: Vec<Value> = doc
-        .chunks
-        .iter()
-        .map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text]))
-        .collect();
-    statements.push(Statement::new(
-        "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
-         SELECT e->>0, ?1, (e->>1)::integer, e->>2, ?2, e->>3, e->>4 FROM jsonb_array_elements((?3::text)::jsonb) AS e",
-        vec![doc.url_key.as_str().into(), doc.title.as_str().into(), Value::Array(chunks).to_string().into()],
-    ));
-    let vectors: Vec<Value> = doc
-        .chunks
-        .iter()
-        .filter_map(|c| {
-            c.vector
-                .as_ref()
-                .map(|v| serde_json::json!([c.id, v.model, pgvector_literal(&v.values)]))
+    if current.len() > 1 {
+        arrays.push(current + "]");
+    }
+    arrays
+}
+
+/// A page's chunks, then their vectors, as one INSERT each per [`JSON_BYTES_PER_STATEMENT`] of
+/// JSON, not one per chunk: D1 counts every statement against a Worker invocation's limit (50 on
+/// the free plan), and a Postgres statement is a round trip to a server. Nothing for a page
+/// without chunks.
+pub(crate) fn chunk_statements(dialect: SqlDialect, doc: &IndexedDocument) -> Vec<Statement> {
+    let sql = match dialect {
+        SqlDialect::Sqlite => {
+            "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
+             SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]'), json_extract(value, '$[2]'), ?2,
+                    json_extract(value, '$[3]'), json_extract(value, '$[4]')
+             FROM json_each(?3)"
+        }
+        SqlDialect::Postgres => {
+            "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
+             SELECT e->>0, ?1, (e->>1)::integer, e->>2, ?2, e->>3, e->>4 FROM jsonb_array_elements((?3::text)::jsonb) AS e"
+        }
+    };
+    let chunks =
+        doc.chunks.iter().map(|c| serde_json::json!([c.id, c.ordinal, c.url, c.heading, c.text]));
+    let mut statements: Vec<Statement> = json_arrays(chunks)
+        .into_iter()
+        .map(|chunks| {
+            Statement::new(
+                sql,
+                vec![doc.url_key.as_str().into(), doc.title.as_str().into(), chunks.into()],
+            )
         })
         .collect();
-    if !vectors.is_empty() {
-        statements.push(Statement::new(
-            format!(
-                "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
-                 SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e {PG_REPLACE_VECTOR}"
-            ),
-            vec![doc.url_key.as_str().into(), Value::Array(vectors).to_string().into()],
-        ));
-    }
+    let vectors = doc.chunks.iter().filter_map(|c| Some((c.id.as_str(), c.vector.as_ref()?)));
+    statements.extend(vector_statements(dialect, &doc.url_key, vectors, false));
     statements
+}
+
+/// Statements that store these chunks' vectors, replacing any others, grouped as
+/// [`chunk_statements`] groups chunks. `if_chunk_exists` guards writes made after the chunk's own
+/// transaction.
+fn vector_statements<'a>(
+    dialect: SqlDialect, url_key: &str,
+    vectors: impl IntoIterator<Item = (&'a str, &'a docent_core::domain::ChunkVector)>,
+    if_chunk_exists: bool,
+) -> Vec<Statement> {
+    let (rows, sql): (Vec<Value>, String) = match dialect {
+        SqlDialect::Sqlite => {
+            let rows = vectors.into_iter().map(|(chunk_id, vector)| {
+                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                serde_json::json!([chunk_id, vector.model, bits, int8])
+            });
+            let guard = if if_chunk_exists {
+                "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = json_extract(value, '$[0]'))"
+            } else {
+                ""
+            };
+            (
+                rows.collect(),
+                format!(
+                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8)
+                     SELECT json_extract(value, '$[0]'), ?1, json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                            json_extract(value, '$[3]')
+                     FROM json_each(?2) {guard}"
+                ),
+            )
+        }
+        SqlDialect::Postgres => {
+            let rows = vectors.into_iter().map(|(chunk_id, vector)| {
+                serde_json::json!([chunk_id, vector.model, pgvector_literal(&vector.values)])
+            });
+            let guard = if if_chunk_exists {
+                "WHERE EXISTS (SELECT 1 FROM chunks WHERE id = e->>0)"
+            } else {
+                ""
+            };
+            (
+                rows.collect(),
+                format!(
+                    "INSERT INTO chunk_vectors (chunk_id, url_key, model, embedding)
+                     SELECT e->>0, ?1, e->>1, (e->>2)::vector FROM jsonb_array_elements((?2::text)::jsonb) AS e
+                     {guard} {PG_REPLACE_VECTOR}"
+                ),
+            )
+        }
+    };
+    json_arrays(rows)
+        .into_iter()
+        .map(|vectors| Statement::new(sql.clone(), vec![url_key.into(), vectors.into()]))
+        .collect()
 }
 
 /// A vector in pgvector's text form, `[0.1,0.2,...]`.

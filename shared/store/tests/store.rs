@@ -351,3 +351,95 @@ fn the_store_counts_round_trips_and_statements() {
         assert_eq!(store.take_sql_counts(), docent_store::SqlCounts::default());
     }
 }
+
+/// A page `key` of `chunks` sections of about `words` words each, every chunk with its built-in
+/// embedding.
+fn page_of(key: &str, chunks: usize, words: usize) -> docent_core::domain::IndexedDocument {
+    use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument};
+    let url = format!("https://docs.example/{key}.html");
+    IndexedDocument {
+        url_key: url.clone(),
+        url: url.clone(),
+        title: format!("Page {key}"),
+        lang: None,
+        content_hash: format!("hash-{key}"),
+        etag: None,
+        last_modified: None,
+        job_id: "job".into(),
+        indexed_at_ms: 1_000,
+        links: vec![],
+        links_capped: false,
+        signals: Default::default(),
+        chunks: (0..chunks)
+            .map(|i| {
+                let text =
+                    format!("section {i} of {key}: ") + &"harbor keeps a log ".repeat(words / 4);
+                IndexedChunk {
+                    id: format!("{key}-{i}"),
+                    ordinal: i,
+                    url: format!("{url}#s{i}"),
+                    heading: format!("Section {i}"),
+                    vector: Some(ChunkVector {
+                        model: BUILTIN_MODEL.into(),
+                        values: builtin_embed(&text),
+                    }),
+                    text,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A page is written in one round trip of the same few statements however many chunks it has
+/// (its chunks and their vectors travel as JSON arrays, not a statement each: D1 counts every
+/// statement against an invocation's limit), a page too large for one array takes a statement
+/// more, and every chunk and vector arrives, in page order.
+#[test]
+fn a_pages_write_costs_statements_by_size_not_by_chunk_count() {
+    use docent_store::api::MetricsStore;
+    for location in test_databases("page_write") {
+        let store = store(&location);
+        let write = |doc: &docent_core::domain::IndexedDocument| {
+            let _ = store.take_sql_counts();
+            pollster::block_on(store.upsert_document(doc)).unwrap();
+            store.take_sql_counts()
+        };
+        let small = write(&page_of("small", 3, 40));
+        let many = write(&page_of("many", 200, 40));
+        assert_eq!(small.round_trips, 1, "{location}");
+        assert_eq!(many, small, "{location}");
+        // About 800 KB of text: two arrays of chunks (and of vectors in Postgres's text form).
+        let large = write(&page_of("large", 400, 400));
+        assert_eq!(large.round_trips, 1, "{location}");
+        assert!(
+            (small.statements + 1..=small.statements + 2).contains(&large.statements),
+            "{location}: {large:?}"
+        );
+        // Rewriting a page replaces its chunks.
+        assert_eq!(write(&page_of("many", 200, 40)), small, "{location}");
+
+        let counts = pollster::block_on(store.counts()).unwrap();
+        assert_eq!((counts.documents, counts.chunks), (3, 603), "{location}");
+        assert_eq!(pollster::block_on(store.vector_count(BUILTIN_MODEL)).unwrap(), 603);
+        for (key, chunks) in [("many", 200), ("large", 400)] {
+            let sections =
+                pollster::block_on(store.page_chunks(&[format!("{key}-7")], 1_000)).unwrap();
+            let ids: Vec<String> = sections[0].iter().map(|hit| hit.chunk_id.clone()).collect();
+            let expected: Vec<String> = (0..chunks).map(|i| format!("{key}-{i}")).collect();
+            assert_eq!(ids, expected, "{location}");
+            let last = &sections[0][chunks - 1];
+            assert!(last.text.starts_with(&format!("section {} of {key}: harbor", chunks - 1)));
+        }
+        // Each vector is its own chunk's.
+        let last = &page_of("large", 400, 400).chunks[399];
+        let query = last.vector.as_ref().unwrap().values.clone();
+        let similar = pollster::block_on(store.similarities(
+            BUILTIN_MODEL,
+            &query,
+            &["large-399".to_string(), "small-0".to_string()],
+        ))
+        .unwrap();
+        let own = similar.iter().find(|(id, _)| id == "large-399").unwrap().1;
+        assert!(own > 0.99, "{location}: {similar:?}");
+    }
+}

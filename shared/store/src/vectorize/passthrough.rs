@@ -36,8 +36,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches> {
         self.sql().glob_matches(job_id).await
     }
-    async fn url_state(&self, job_id: &str, url_key: &str) -> PortResult<Option<UrlState>> {
-        self.sql().url_state(job_id, url_key).await
+    async fn job_at_url(
+        &self, job_id: &str, url_key: &str,
+    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>> {
+        self.sql().job_at_url(job_id, url_key).await
     }
     async fn add_discovered(
         &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
