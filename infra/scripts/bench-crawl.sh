@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crawl throughput of a local static site through the Worker on workerd and through the native
 # `docent index`, next to `wget -r` fetching the same site (no processing), with peak memory and the
-# deployed bundle size. Prints a markdown report.
+# deployed bundle size, and the database requests the Worker's crawl made per page (its own
+# `docent_sql_*` counters in /metrics). Prints a markdown report.
 #
 #   infra/scripts/bench-crawl.sh [SITE_DIR] [START_PAGE]
 #   default: /usr/share/doc/postgresql-doc-15/html index.html (Debian package postgresql-doc-15)
@@ -57,6 +58,9 @@ curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/docent.log"
   done ) & SAMPLER_PID=$!
 
 AUTH='Authorization: Bearer docent-dev-admin-key'
+# A counter's total in /metrics (0 before its first increment).
+metric() { curl -sf "http://127.0.0.1:$PORT/metrics" -H "$AUTH" | awk -v name="$1" '$1 == name {print $2; found=1} END {if (!found) print 0}'; }
+sql_before=("$(metric docent_sql_round_trips_total)" "$(metric docent_sql_statements_total)")
 start=$(date +%s.%N)
 id=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/crawls" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"url\": \"http://127.0.0.1:$SITE_PORT/$START_PAGE\", \"max_pages\": 100000, \"max_depth\": 100}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -71,6 +75,10 @@ worker_seconds=$(python3 -c "print(round($end - $start, 1))")
 worker_pages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pages"])' "$job")
 fetched=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pages"]["fetched"])' "$job")
 index=$(curl -sf "http://127.0.0.1:$PORT/api/index" -H "$AUTH")
+# Instances flush their metric deltas once a second.
+sleep 3
+sql_after=("$(metric docent_sql_round_trips_total)" "$(metric docent_sql_statements_total)")
+per_page() { python3 -c "print(round(($2 - $1) / $fetched, 1))"; }
 worker_rss=$(cat "$WORK/worker.rss" 2>/dev/null || echo 0)
 kill "$SAMPLER_PID" 2>/dev/null || true
 
@@ -97,6 +105,8 @@ Limits for the Docent runs: ${limits[*]}
 | \`wget -r\` (fetch only, sequential) | $wget_pages | $wget_seconds | $(rate "$wget_pages" "$wget_seconds") | HTML files saved | — |
 | Worker on workerd (wrangler dev --local) | $fetched | $worker_seconds | $(rate "$fetched" "$worker_seconds") | $worker_pages; index $index | $((worker_rss / 1024)) MB (wrangler + workerd) |
 | native \`docent index\` (one consumer) | $native_fetched | $native_seconds | $(rate "$native_fetched" "$native_seconds") | $(tail -1 "$native_log") | $(( $(cat "$WORK/native.rss") / 1024 )) MB |
+
+Database requests of the Worker's crawl (docent_sql_*_total; its status polls and these scrapes included): $(per_page "${sql_before[0]}" "${sql_after[0]}") round trips and $(per_page "${sql_before[1]}" "${sql_after[1]}") statements per fetched page.
 
 Bundle (wrangler deploy --dry-run): wasm $((wasm_bytes / 1024)) KB, whole bundle gzip -9 $((bundle_gzip / 1024)) KB.
 REPORT
