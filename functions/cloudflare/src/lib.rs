@@ -29,7 +29,8 @@ use docent_core::domain::{CrawlMessage, Priority};
 use docent_core::llm::prompt::Message;
 use docent_core::ports::{
     append_capped, ByteStream, Clock, CrawlQueue, FetchRequest, FetchResponse, Fetcher, KeyValue,
-    ModelRuntime, PortError, PortResult, Row, SqlDatabase, SqlValue, Statement, StreamingResponse,
+    ModelRuntime, PortError, PortResult, Row, RowCounts, SqlDatabase, SqlValue, Statement,
+    StreamingResponse,
 };
 use docent_store::vectorize::store::VectorizeStore;
 use docent_store::SqlStore;
@@ -103,9 +104,9 @@ impl Cloudflare {
             queues.push(env.queue(binding).map_err(|e| format!("queue binding {binding}: {e}"))?);
         }
         let db = match config.store {
-            StoreBackend::Sqlite => Database::Sqlite(D1(env
-                .d1(DB_BINDING)
-                .map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?)),
+            StoreBackend::Sqlite => Database::Sqlite(D1::new(
+                env.d1(DB_BINDING).map_err(|e| format!("D1 binding {DB_BINDING}: {e}"))?,
+            )),
             StoreBackend::Postgres { .. } => {
                 Database::Postgres(postgres::connect_hyperdrive(env).await?)
             }
@@ -288,7 +289,54 @@ impl CrawlQueue for WorkersQueue {
 
 // ---- D1 ----
 
-struct D1(D1Database);
+/// D1, counting the rows each result's `meta` says were read and written (what D1 bills).
+struct D1 {
+    database: D1Database,
+    rows: Cell<RowCounts>,
+}
+
+impl D1 {
+    fn new(database: D1Database) -> Self {
+        D1 { database, rows: Cell::default() }
+    }
+
+    fn count_rows(&self, result: &worker::D1Result) {
+        if let Ok(Some(meta)) = result.meta() {
+            let mut rows = self.rows.get();
+            rows.read += meta.rows_read.unwrap_or(0) as u64;
+            rows.written += meta.rows_written.unwrap_or(0) as u64;
+            self.rows.set(rows);
+        }
+    }
+}
+
+/// A result row as D1 returns it, an object keyed by column name, read back into its columns in
+/// order (D1 builds the object column by column; the store's SELECT lists name each column once).
+struct OrderedRow(Row);
+
+impl<'de> serde::Deserialize<'de> for OrderedRow {
+    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        struct Columns;
+        impl<'de> serde::de::Visitor<'de> for Columns {
+            type Value = OrderedRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a result row (an object of columns)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self, mut map: A,
+            ) -> Result<OrderedRow, A::Error> {
+                let mut row = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some((_, value)) =
+                    map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()?
+                {
+                    row.push(value);
+                }
+                Ok(OrderedRow(row))
+            }
+        }
+        deserializer.deserialize_map(Columns)
+    }
+}
 
 fn to_js(value: &SqlValue) -> JsValue {
     match value {
@@ -303,7 +351,7 @@ fn to_js(value: &SqlValue) -> JsValue {
 impl D1 {
     fn prepare(&self, statement: &Statement) -> PortResult<worker::D1PreparedStatement> {
         let params: Vec<JsValue> = statement.params.iter().map(to_js).collect();
-        self.0
+        self.database
             .prepare(&statement.sql)
             .bind(&params)
             .map_err(|e| PortError::permanent(format!("D1 bind: {e}")))
@@ -311,21 +359,29 @@ impl D1 {
 }
 
 impl SqlDatabase for D1 {
+    /// Through `all()`, not `raw()`: only a full result carries the `meta` with the rows read.
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
-        self.prepare(statement)?
-            .raw::<serde_json::Value>()
-            .await
-            .map_err(|e| transient("D1 query", e))
+        let result = self.prepare(statement)?.all().await.map_err(|e| transient("D1 query", e))?;
+        self.count_rows(&result);
+        let rows = result.results::<OrderedRow>().map_err(|e| transient("D1 query", e))?;
+        Ok(rows.into_iter().map(|OrderedRow(row)| row).collect())
     }
 
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
         let prepared =
             statements.iter().map(|s| self.prepare(s)).collect::<PortResult<Vec<_>>>()?;
-        let results = self.0.batch(prepared).await.map_err(|e| transient("D1 batch", e))?;
+        let results = self.database.batch(prepared).await.map_err(|e| transient("D1 batch", e))?;
+        for result in &results {
+            self.count_rows(result);
+        }
         Ok(results
             .iter()
             .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64)
             .collect())
+    }
+
+    fn take_row_counts(&self) -> RowCounts {
+        self.rows.take()
     }
 }
 

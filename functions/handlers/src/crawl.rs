@@ -231,8 +231,7 @@ pub async fn start_job<P: Platform>(
     let start = CrawlMessage::new(&job.id, &job.start_url, 0, job.priority);
     platform.store().create_job(&job, &start, platform.clock().now_ms()).await?;
     // If this send is lost, the cron sweep re-enqueues the still-queued start URL.
-    platform
-        .queue()
+    crate::metered::queue(platform)
         .send_batch(std::slice::from_ref(&start))
         .await
         .map_err(|e| ApiError::internal("queue", e))?;
@@ -378,6 +377,7 @@ async fn retry_later<P: Platform>(
 
 /// Processes one crawl message: fetch, extract, index, discover. Safe to run any number of times.
 pub async fn consume<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
+    crate::metered::Meter::of(platform).count("queue", "received", 1);
     match consume_inner(platform, message).await {
         Ok(delivery) => delivery,
         Err(error) => retry_on(error),
@@ -564,7 +564,7 @@ async fn consume_inner<P: Platform>(
     store.record_glob_matches(&job.id, glob_matches).await?;
     let children = store.queued_children(message).await?;
     for group in children.chunks(100) {
-        platform.queue().send_batch(group).await?;
+        crate::metered::queue(platform).send_batch(group).await?;
     }
     if let Some(key) = seen {
         store.mark_seen(&key, &job.id).await?;
@@ -672,7 +672,7 @@ async fn polite_fetch<P: Platform>(
     // file: URLs (the CLI) have no host to be polite to; with every limit lifted there is nothing
     // to ask.
     if origin.is_empty() || (limits.is_unlimited() && global_rate <= 0.0) {
-        return Ok(Ok(platform.fetcher().fetch(request).await));
+        return Ok(Ok(crate::metered::fetcher(platform).fetch(request).await));
     }
     let global = HostLimits {
         rate_per_second: global_rate,
@@ -682,17 +682,17 @@ async fn polite_fetch<P: Platform>(
     };
     let mut waited_ms = 0;
     let lease = loop {
-        let wait_ms = match platform.gate().acquire(origin, limits).await? {
+        let wait_ms = match crate::metered::gate(platform).acquire(origin, limits).await? {
             Admission::Granted { lease } if global_rate <= 0.0 => break lease,
             Admission::Granted { lease } => {
-                match platform.gate().acquire(GLOBAL_GATE, &global).await {
+                match crate::metered::gate(platform).acquire(GLOBAL_GATE, &global).await {
                     Ok(Admission::Granted { .. }) => break lease,
                     Ok(Admission::Wait { ms }) => {
-                        let _ = platform.gate().release(origin, lease).await;
+                        let _ = crate::metered::gate(platform).release(origin, lease).await;
                         ms
                     }
                     Err(error) => {
-                        let _ = platform.gate().release(origin, lease).await;
+                        let _ = crate::metered::gate(platform).release(origin, lease).await;
                         return Err(error);
                     }
                 }
@@ -705,9 +705,9 @@ async fn polite_fetch<P: Platform>(
         platform.clock().sleep(wait_ms).await;
         waited_ms += wait_ms;
     };
-    let response = platform.fetcher().fetch(request).await;
+    let response = crate::metered::fetcher(platform).fetch(request).await;
     // A failed release costs nothing but time: the lease expires by itself.
-    let _ = platform.gate().release(origin, lease).await;
+    let _ = crate::metered::gate(platform).release(origin, lease).await;
     Ok(Ok(response))
 }
 
@@ -768,7 +768,9 @@ async fn defer<P: Platform>(
         .store()
         .note_due(message, platform.clock().now_ms() + u64::from(delay_seconds) * 1000)
         .await?;
-    platform.queue().send_later(std::slice::from_ref(message), delay_seconds).await?;
+    crate::metered::queue(platform)
+        .send_later(std::slice::from_ref(message), delay_seconds)
+        .await?;
     Ok(Delivery::Ack)
 }
 
@@ -843,6 +845,7 @@ async fn give_up<P: Platform>(platform: &P, message: &CrawlMessage) -> Result<De
 /// A message the queue gave up on (dead-letter queue): keep it for operators and mark the URL
 /// failed so the job can end.
 pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> Delivery {
+    crate::metered::Meter::of(platform).count("queue", "received", 1);
     match platform.store().dead_letter(message, platform.clock().now_ms()).await {
         Ok(finished) => {
             count_page(platform, finished, "dead_lettered");
@@ -904,7 +907,10 @@ pub async fn replay_dead_letters<P: Platform>(
         .replay_dead_letters(replay.job.as_deref(), platform.clock().now_ms())
         .await?;
     for group in messages.chunks(100) {
-        platform.queue().send_batch(group).await.map_err(|e| ApiError::internal("queue", e))?;
+        crate::metered::queue(platform)
+            .send_batch(group)
+            .await
+            .map_err(|e| ApiError::internal("queue", e))?;
     }
     Ok(json_response(StatusCode::ACCEPTED, &Replayed { replayed: messages.len() }))
 }
@@ -922,7 +928,7 @@ pub async fn on_schedule<P: Platform>(
         .take_stale_queued(now.saturating_sub(stale_after_ms), MAX_RESENT_PER_SWEEP, now)
         .await?;
     for group in stale.chunks(100) {
-        platform.queue().send_batch(group).await?;
+        crate::metered::queue(platform).send_batch(group).await?;
     }
     // Per-client request counts of windows that have ended.
     platform.store().forget_expired_counts(now).await?;

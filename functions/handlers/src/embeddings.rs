@@ -153,7 +153,7 @@ pub async fn embed<P: Platform>(
             EmbeddingProvider::OpenAi { base_url, api_key, .. } => {
                 let request =
                     openai_request(base_url, api_key.as_deref(), model, &inputs, input_type);
-                let response = platform.fetcher().fetch(request).await?;
+                let response = crate::metered::fetcher(platform).fetch(request).await?;
                 parse_openai_response(response.status, &response.body, inputs.len())?
             }
             _ => {

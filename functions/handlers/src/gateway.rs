@@ -218,7 +218,9 @@ async fn take_quota<P: Platform>(
         loop {
             // A quota that cannot be checked does not stop answers (the provider's own 429 still
             // would).
-            let Ok(admission) = platform.gate().acquire_units(&key, &limits, units).await else {
+            let Ok(admission) =
+                crate::metered::gate(platform).acquire_units(&key, &limits, units).await
+            else {
                 break;
             };
             match admission {
@@ -273,10 +275,11 @@ async fn attempt_once<P: Platform>(
                 body: Some(body.to_string().into_bytes()),
                 max_body_bytes: MAX_ERROR_BYTES,
             };
-            let opened = within(platform, connect_ms, platform.fetcher().open(request))
-                .await
-                .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
-                .map_err(|e| Failure::new(e.to_string(), true))?;
+            let opened =
+                within(platform, connect_ms, crate::metered::fetcher(platform).open(request))
+                    .await
+                    .ok_or_else(|| timed_out(connect_ms, config.connect_timeout_ms))?
+                    .map_err(|e| Failure::new(e.to_string(), true))?;
             let content_type =
                 opened.header("content-type").unwrap_or_default().to_ascii_lowercase();
             let retry_after = opened.header("retry-after").map(str::to_string);

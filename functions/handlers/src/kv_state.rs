@@ -18,6 +18,7 @@ use docent_core::ports::{KeyValue, PortError, PortResult};
 use docent_core::retrieval::answer::Source;
 
 use crate::chat::AnswerUsage;
+use crate::metered::{Meter, Metered};
 use crate::Platform;
 
 /// One kind of record kept in KV, named by the key that finds one.
@@ -32,17 +33,20 @@ pub trait Record {
 
 /// Docent's records in the platform's KV, read and written as their types.
 pub struct KvState<'a, K> {
-    kv: &'a K,
+    kv: Metered<'a, K>,
     config: &'a Config,
 }
 
 impl<'a, K: KeyValue> KvState<'a, K> {
+    /// Over `kv`, its calls not counted.
+    #[cfg(test)]
     pub fn new(kv: &'a K, config: &'a Config) -> Self {
-        KvState { kv, config }
+        KvState { kv: Metered::new(kv, Meter::default()), config }
     }
 
+    /// Over the platform's KV, each call counted in its metrics.
     pub fn of<P: Platform<Kv = K>>(platform: &'a P) -> Self {
-        KvState::new(platform.kv(), platform.config())
+        KvState { kv: Metered::new(platform.kv(), Meter::of(platform)), config: platform.config() }
     }
 
     /// The record's value; `None` when there is none, or when what is stored no longer reads as its

@@ -20,6 +20,7 @@ pub mod http;
 mod kv_state;
 pub mod limits;
 pub mod mcp;
+pub mod metered;
 pub mod openai;
 #[cfg(feature = "openapi")]
 pub mod openapi;

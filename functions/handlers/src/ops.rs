@@ -39,11 +39,18 @@ pub async fn flush<P: Platform>(platform: &P) {
     record(platform, |m| {
         m.count(&metrics::SQL_ROUND_TRIPS, &[], sql.round_trips as f64);
         m.count(&metrics::SQL_STATEMENTS, &[], sql.statements as f64);
+        m.count(&metrics::SQL_ROWS_READ, &[], sql.rows.read as f64);
+        m.count(&metrics::SQL_ROWS_WRITTEN, &[], sql.rows.written as f64);
     });
     platform.flush_metrics().await;
 }
 
 impl Recorder {
+    /// Adds `by` to a counter (see [`MetricsBuffer::count`]); callers check that metrics are on.
+    pub fn count(&self, family: &metrics::Family, labels: &[&str], by: f64) {
+        self.0.borrow_mut().count(family, labels, by);
+    }
+
     /// Hands over the deltas gathered so far.
     pub fn take(&self) -> Vec<(metrics::SeriesKey, f64)> {
         self.0.borrow_mut().take()
@@ -315,7 +322,8 @@ async fn notify<P: Platform>(
         max_body_bytes: 4 * 1024,
     };
     let delivered =
-        crate::gateway::within(platform, 10_000, platform.fetcher().fetch(request)).await;
+        crate::gateway::within(platform, 10_000, crate::metered::fetcher(platform).fetch(request))
+            .await;
     let status = match delivered {
         Some(Ok(response)) => Some(response.status),
         _ => None,

@@ -192,8 +192,7 @@ async fn rerank_scores<P: Platform>(
             if let Some(key) = api_key {
                 headers.push(("authorization".into(), format!("Bearer {key}")));
             }
-            let response = platform
-                .fetcher()
+            let response = crate::metered::fetcher(platform)
                 .fetch(FetchRequest {
                     method: "POST".into(),
                     url: format!("{base_url}/rerank"),

@@ -141,6 +141,18 @@ pub trait SqlDatabase {
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>>;
     /// Runs the statements in one transaction; returns the number of rows each one changed.
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>>;
+    /// The rows the database read and wrote for this connection's statements since the last call,
+    /// where it reports them (D1, which bills by them); zero elsewhere.
+    fn take_row_counts(&self) -> RowCounts {
+        RowCounts::default()
+    }
+}
+
+/// Rows a database reports having read and written ([`SqlDatabase::take_row_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub read: u64,
+    pub written: u64,
 }
 
 /// The store's database as a platform opens it at start-up (`DOCENT_STORE`): its SQLite, or
@@ -168,6 +180,12 @@ impl<S: SqlDatabase, P: SqlDatabase> SqlDatabase for StoreDatabase<S, P> {
         match self {
             StoreDatabase::Sqlite(db) => db.batch(statements).await,
             StoreDatabase::Postgres(db) => db.batch(statements).await,
+        }
+    }
+    fn take_row_counts(&self) -> RowCounts {
+        match self {
+            StoreDatabase::Sqlite(db) => db.take_row_counts(),
+            StoreDatabase::Postgres(db) => db.take_row_counts(),
         }
     }
 }

@@ -247,7 +247,8 @@ pub trait MetricsStore {
     async fn metric_totals(&self) -> PortResult<Vec<(docent_core::ops::metrics::SeriesKey, f64)>>;
     /// Queued URLs per priority tier, dead letters and jobs per status, in one round trip.
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges>;
-    /// The round trips and statements this store sent its database since the last call.
+    /// The round trips and statements this store sent its database since the last call, and the
+    /// rows the database reports they read and wrote.
     fn take_sql_counts(&self) -> crate::SqlCounts;
 }
 

@@ -48,11 +48,13 @@ struct Counted<D> {
     counts: std::cell::Cell<SqlCounts>,
 }
 
-/// Round trips to the database and the statements they carried.
+/// Round trips to the database, the statements they carried, and the rows the database reports
+/// they read and wrote (D1 only; zero elsewhere).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SqlCounts {
     pub round_trips: u64,
     pub statements: u64,
+    pub rows: docent_core::ports::RowCounts,
 }
 
 impl<D> Counted<D> {
@@ -75,6 +77,9 @@ impl<D: SqlDatabase> SqlDatabase for Counted<D> {
     async fn batch(&self, statements: &[Statement]) -> PortResult<Vec<u64>> {
         self.add(statements.len());
         self.inner.batch(statements).await
+    }
+    fn take_row_counts(&self) -> docent_core::ports::RowCounts {
+        self.inner.take_row_counts()
     }
 }
 

@@ -50,7 +50,7 @@ impl<D: SqlDatabase> crate::api::MetricsStore for SqlStore<D> {
     }
 
     fn take_sql_counts(&self) -> crate::SqlCounts {
-        self.db.counts.take()
+        crate::SqlCounts { rows: self.db.take_row_counts(), ..self.db.counts.take() }
     }
 
     async fn crawl_gauges(&self) -> PortResult<CrawlGauges> {

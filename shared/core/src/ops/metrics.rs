@@ -134,6 +134,27 @@ pub const SQL_STATEMENTS: Family = family(
     "SQL statements those requests carried (a batch carries several).",
     &[],
 );
+pub const SQL_ROWS_READ: Family = family(
+    "docent_sql_rows_read_total",
+    Counter,
+    "Rows those statements read, as the database reports them (D1 bills by them; 0 elsewhere).",
+    &[],
+);
+pub const SQL_ROWS_WRITTEN: Family = family(
+    "docent_sql_rows_written_total",
+    Counter,
+    "Rows those statements wrote, indexes included, as the database reports them (D1 bills by \
+     them; 0 elsewhere).",
+    &[],
+);
+pub const PLATFORM_OPERATIONS: Family = family(
+    "docent_platform_operations_total",
+    Counter,
+    "Calls to the platform's services billed by the call: kv (read, write, delete), queue (sent, \
+     received), gate (acquire, release: a Durable Object request each on Cloudflare), fetch \
+     (request: outbound HTTP).",
+    &["service", "operation"],
+);
 pub const INDEX_DOCUMENTS: Family =
     family("docent_index_documents", Gauge, "Pages in the index.", &[]);
 pub const INDEX_CHUNKS: Family =
@@ -178,6 +199,9 @@ pub const FAMILIES: &[&Family] = &[
     &CRAWL_PAGES,
     &SQL_ROUND_TRIPS,
     &SQL_STATEMENTS,
+    &SQL_ROWS_READ,
+    &SQL_ROWS_WRITTEN,
+    &PLATFORM_OPERATIONS,
     &INDEX_DOCUMENTS,
     &INDEX_CHUNKS,
     &INDEX_VECTORS,

@@ -913,6 +913,17 @@ pub fn metrics_count_what_happened(docent: &impl Deployment, site: &FixtureServe
         trips >= count("discovered") && statements >= trips,
         "{trips} round trips, {statements} statements"
     );
+    // Each URL was sent to the queue and delivered at least once, each fetched page was an
+    // outbound request, and each page read its origin's circuit breaker from KV.
+    let operation = |service: &str, operation: &str| {
+        let labels = [("service", service), ("operation", operation)];
+        after.value("docent_platform_operations_total", &labels)
+            - before.value("docent_platform_operations_total", &labels)
+    };
+    assert!(operation("queue", "sent") >= count("discovered"), "{job}");
+    assert!(operation("queue", "received") >= count("discovered"), "{job}");
+    assert!(operation("fetch", "request") >= count("fetched"), "{job}");
+    assert!(operation("kv", "read") >= count("fetched"), "{job}");
     // The built-in embedder gives every passage a vector.
     assert_eq!(after.value("docent_index_vectors", &[]), index["chunks"].as_f64().unwrap());
     assert_eq!(after.value("docent_crawl_backlog", &[]), 0.0, "every crawl ended");
