@@ -111,8 +111,9 @@ impl Scrape {
                 .filter(|(name, labels, _)| {
                     (name.ends_with("_total") || name.ends_with("_count"))
                         && labels.get("route").map(String::as_str) != Some("/metrics")
-                        // Scrapes run statements too.
+                        // Scrapes run statements too, and read the alerts from KV.
                         && !name.starts_with("docent_sql_")
+                        && name != "docent_platform_operations_total"
                 })
                 .map(|(name, labels, value)| (name.clone(), format!("{labels:?}"), *value as u64))
                 .collect()
