@@ -36,7 +36,9 @@ use docent_core::ports::{
     GLOBAL_GATE,
 };
 use docent_store::api::RateStore;
-use docent_store::api::{CrawlStore, DocumentStore, Finished, VectorStore};
+use docent_store::api::{
+    CrawlStore, DocumentStore, Findings, Finished, MessageContext, VectorStore,
+};
 
 use crate::http::{json_response, parse_json, ApiError, Request, Response};
 use crate::kv_state::{
@@ -388,9 +390,10 @@ async fn consume_inner<P: Platform>(
     platform: &P, message: &CrawlMessage,
 ) -> Result<Delivery, PortError> {
     let store = platform.store();
-    let Some((job, url_state)) = store.job_at_url(&message.job, &message.url_key()).await? else {
+    let Some(context) = store.message_context(&message.job, &message.url_key()).await? else {
         return Ok(Delivery::Ack);
     };
+    let MessageContext { job, url_state, document: previous } = context;
     if !job.status.is_active() || url_state != Some(UrlState::Queued) {
         // Already processed (a redelivery), or the job ended: nothing to do.
         return Ok(Delivery::Ack);
@@ -406,7 +409,7 @@ async fn consume_inner<P: Platform>(
             fetched: false,
             detail: Some("invalid URL".into()),
         };
-        finish(platform, message, &outcome).await?;
+        finish(platform, message, &outcome, Findings::default()).await?;
         return Ok(Delivery::Ack);
     };
     let origin = robots_origin(&url);
@@ -428,7 +431,7 @@ async fn consume_inner<P: Platform>(
                     fetched: false,
                     detail: Some(format!("not crawling {origin}: its robots.txt redirects to a refused address ({reason})")),
                 };
-                finish(platform, message, &outcome).await?;
+                finish(platform, message, &outcome, Findings::default()).await?;
                 return Ok(Delivery::Ack);
             }
             Ok(policy) if !policy.allows(&settings.user_agent, &url) => {
@@ -437,7 +440,7 @@ async fn consume_inner<P: Platform>(
                     fetched: false,
                     detail: Some(ROBOTS_BLOCKED.into()),
                 };
-                finish(platform, message, &outcome).await?;
+                finish(platform, message, &outcome, Findings::default()).await?;
                 return Ok(Delivery::Ack);
             }
             Ok(policy) => {
@@ -448,7 +451,6 @@ async fn consume_inner<P: Platform>(
             }
         }
     }
-    let previous = store.document_meta(&message.url_key()).await?;
     let decision = if unchanged_since_lastmod(message, previous.as_ref()) {
         // The sitemap says the page has not changed since it was indexed: no request at all.
         not_modified(&job, message, previous.as_ref(), &settings, false)
@@ -566,13 +568,11 @@ async fn consume_inner<P: Platform>(
     for group in children.chunks(100) {
         crate::metered::queue(platform).send_batch(group).await?;
     }
-    if let Some(key) = seen {
-        store.mark_seen(&key, &job.id).await?;
-    }
-    if (message.depth >= job.max_depth && outcome.fetched) || capped {
-        store.mark_truncated(&job.id).await?;
-    }
-    if finish(platform, message, &outcome).await? {
+    let findings = Findings {
+        seen_document: seen.as_deref(),
+        truncated: (message.depth >= job.max_depth && outcome.fetched) || capped,
+    };
+    if finish(platform, message, &outcome, findings).await? {
         crawl_ended(platform, &job.id).await?;
     }
     Ok(Delivery::Ack)
@@ -863,9 +863,10 @@ pub async fn dead_letter<P: Platform>(platform: &P, message: &CrawlMessage) -> D
 /// Records a URL's outcome (only if it is still queued) and counts it once; true if that ended
 /// the job.
 async fn finish<P: Platform>(
-    platform: &P, message: &CrawlMessage, outcome: &UrlOutcome,
+    platform: &P, message: &CrawlMessage, outcome: &UrlOutcome, findings: Findings<'_>,
 ) -> Result<bool, PortError> {
-    let finished = platform.store().finish_url(message, outcome, platform.clock().now_ms()).await?;
+    let now = platform.clock().now_ms();
+    let finished = platform.store().finish_url(message, outcome, findings, now).await?;
     let label = match outcome.state {
         UrlState::Skipped if outcome.detail.as_deref() == Some(ROBOTS_BLOCKED) => "blocked",
         state => state.as_str(),

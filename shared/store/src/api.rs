@@ -26,13 +26,12 @@ pub trait CrawlStore {
     /// Cancels a queued or running job; false if it had already ended or does not exist.
     async fn cancel_job(&self, id: &str, now_ms: u64) -> PortResult<bool>;
     async fn mark_job_running(&self, id: &str, now_ms: u64) -> PortResult<()>;
-    /// The job `job_id` and the state of its URL `url_key` (`None` if the job never recorded it),
-    /// in one round trip: what a queue consumer reads first for each message. The job's page
-    /// counts are left at zero (counting them reads every URL of the job; [`CrawlStore::job`]
-    /// does).
-    async fn job_at_url(
+    /// What a queue consumer reads first for a message, in one round trip: the job `job_id`, the
+    /// state of its URL `url_key` and the document indexed at that URL; `None` if there is no such
+    /// job.
+    async fn message_context(
         &self, job_id: &str, url_key: &str,
-    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>>;
+    ) -> PortResult<Option<MessageContext>>;
     /// Records newly discovered URLs, never letting the job exceed `max_pages`; duplicates are
     /// ignored.
     async fn add_discovered(
@@ -40,14 +39,11 @@ pub trait CrawlStore {
     ) -> PortResult<()>;
     /// URLs first discovered from `parent` that are still waiting to be crawled.
     async fn queued_children(&self, parent: &CrawlMessage) -> PortResult<Vec<CrawlMessage>>;
-    /// Records the outcome of a URL (only if it is still queued) and ends the job when nothing is
-    /// left.
+    /// Records the outcome of a URL (only if it is still queued) with what its page showed, and
+    /// ends the job when nothing is left; one transaction.
     async fn finish_url(
-        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, findings: Findings<'_>, now_ms: u64,
     ) -> PortResult<Finished>;
-    /// Notes that `job` stopped discovery somewhere (a page at its depth limit), so it did not see
-    /// the whole site.
-    async fn mark_truncated(&self, job_id: &str) -> PortResult<()>;
     /// Adds `matched` to the globs of `job` known to have matched a URL. A set union, so a
     /// redelivered message and concurrent consumers leave it exact.
     async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()>;
@@ -81,8 +77,6 @@ pub trait DocumentStore {
     /// Replaces a document and all its chunks atomically; bumps the index version.
     async fn upsert_document(&self, document: &IndexedDocument) -> PortResult<()>;
     async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
-    /// Records that `job` found the document `url_key` (indexed or unchanged).
-    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()>;
     /// Removes the documents under `url_prefix`, indexed before `job_id` started, that it did not
     /// find; returns how many. Pages written by other jobs meanwhile are kept.
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
@@ -225,6 +219,29 @@ pub trait RateStore {
     ) -> PortResult<u64>;
     /// Forgets the counts of windows that expired before `now_ms`.
     async fn forget_expired_counts(&self, now_ms: u64) -> PortResult<()>;
+}
+
+/// What [`CrawlStore::message_context`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageContext {
+    /// The job, its page counts left at zero (counting them reads every URL of the job;
+    /// [`CrawlStore::job`] does).
+    pub job: CrawlJob,
+    /// `None` if the job never recorded the URL.
+    pub url_state: Option<UrlState>,
+    /// The document indexed at the URL, by any job.
+    pub document: Option<DocumentMeta>,
+}
+
+/// What a finished URL's page showed, recorded with its outcome ([`CrawlStore::finish_url`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Findings<'a> {
+    /// The document the job found at the URL (indexed or unchanged): a prune after the crawl
+    /// keeps it.
+    pub seen_document: Option<&'a str>,
+    /// Discovery stopped at this page (its depth limit, or links beyond the cap), so the job did
+    /// not see the whole site.
+    pub truncated: bool,
 }
 
 /// What [`CrawlStore::finish_url`] changed: a redelivered message finds its URL finished already

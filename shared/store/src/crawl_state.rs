@@ -1,13 +1,14 @@
 //! Crawl bookkeeping: jobs, the per-URL state that makes crawls exact and resumable, failed
 //! attempts and dead letters.
 
-use crate::api::{CrawlStore, Finished};
+use crate::api::{CrawlStore, Findings, Finished, MessageContext};
+use crate::documents::document_columns;
 use crate::rows::{decode, decode_first, single_int, single_text, Columns, FromRow};
 use crate::SqlStore;
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
-    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed,
-    PageCounts, Priority, UrlOutcome, UrlState,
+    format_timestamp, CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, JobStatus, NewCrawlJob,
+    NotIndexed, PageCounts, Priority, UrlOutcome, UrlState,
 };
 use docent_core::ports::{PortResult, SqlDatabase, SqlDialect, Statement};
 
@@ -78,21 +79,23 @@ impl FromRow for StateCount {
     }
 }
 
-/// A job's row and the state of one of its URLs (`?1` the job, `?2` the URL key).
-struct JobAtUrl {
-    job: CrawlJob,
-    url_state: Option<UrlState>,
-}
-
-impl FromRow for JobAtUrl {
+/// A job's row (`j`), the state of one of its URLs and the document at that URL (`d`, joined on
+/// it): `?1` the job, `?2` the URL key.
+impl FromRow for MessageContext {
     const COLUMNS: &'static str = concat!(
         job_columns!(),
-        ", (SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2) AS url_state"
+        ", (SELECT state FROM crawl_urls WHERE job_id = ?1 AND url_key = ?2) AS url_state, ",
+        document_columns!()
     );
     fn from_row(row: &Columns<'_>) -> PortResult<Self> {
-        Ok(JobAtUrl {
+        Ok(MessageContext {
             job: CrawlJob::from_row(row)?,
             url_state: row.opt_text("url_state")?.as_deref().and_then(UrlState::parse),
+            // A document always has a content hash; none here is no document.
+            document: match row.opt_text("content_hash")? {
+                Some(_) => Some(DocumentMeta::from_row(row)?),
+                None => None,
+            },
         })
     }
 }
@@ -309,16 +312,19 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             .map(|_| ())
     }
 
-    async fn job_at_url(
+    async fn message_context(
         &self, job_id: &str, url_key: &str,
-    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>> {
+    ) -> PortResult<Option<MessageContext>> {
         let rows = self
             .query(
-                &format!("SELECT {} FROM crawl_jobs WHERE id = ?1", JobAtUrl::COLUMNS),
+                &format!(
+                    "SELECT {} FROM crawl_jobs LEFT JOIN documents ON documents.url_key = ?2 WHERE crawl_jobs.id = ?1",
+                    MessageContext::COLUMNS
+                ),
                 vec![job_id.into(), url_key.into()],
             )
             .await?;
-        Ok(decode_first::<JobAtUrl>(&rows)?.map(|JobAtUrl { job, url_state }| (job, url_state)))
+        decode_first(&rows)
     }
 
     async fn add_discovered(
@@ -421,47 +427,49 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
     }
 
     async fn finish_url(
-        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, findings: Findings<'_>, now_ms: u64,
     ) -> PortResult<Finished> {
-        let changes = self
-            .db
-            .batch(&[
-                Statement::new(
-                    "UPDATE crawl_urls SET state = ?3, fetched = ?4, detail = ?5, updated_at = ?6
-                     WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
-                    vec![
-                        message.job.as_str().into(),
-                        message.url_key().into(),
-                        outcome.state.as_str().into(),
-                        i64::from(outcome.fetched).into(),
-                        outcome.detail.clone().into(),
-                        now_ms.into(),
-                    ],
-                ),
-                // The job ends when no URL is left queued. Children are recorded before their
-                // parent finishes, so "none queued" really means the crawl is complete.
-                Statement::new(
-                    "UPDATE crawl_jobs SET finished_at = ?2,
-                       status = CASE WHEN EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state <> 'failed')
-                                THEN 'done' ELSE 'failed' END
-                     WHERE id = ?1 AND status IN ('queued', 'running')
-                       AND NOT EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state = 'queued')",
-                    vec![message.job.as_str().into(), now_ms.into()],
-                ),
-            ])
-            .await?;
-        let changed = |i: usize| changes.get(i).copied().unwrap_or(0) > 0;
-        Ok(Finished { url: changed(0), job: changed(1) })
-    }
-
-    async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
-        self.db
-            .batch(&[Statement::new(
+        let mut statements = Vec::with_capacity(4);
+        if let Some(url_key) = findings.seen_document {
+            statements.push(Statement::new(
+                "INSERT INTO page_sightings (url_key, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                vec![url_key.into(), message.job.as_str().into()],
+            ));
+        }
+        if findings.truncated {
+            statements.push(Statement::new(
                 "INSERT INTO crawl_truncated (job_id) VALUES (?1) ON CONFLICT DO NOTHING",
-                vec![job_id.into()],
-            )])
-            .await
-            .map(|_| ())
+                vec![message.job.as_str().into()],
+            ));
+        }
+        let first = statements.len();
+        statements.extend([
+            Statement::new(
+                "UPDATE crawl_urls SET state = ?3, fetched = ?4, detail = ?5, updated_at = ?6
+                 WHERE job_id = ?1 AND url_key = ?2 AND state = 'queued'",
+                vec![
+                    message.job.as_str().into(),
+                    message.url_key().into(),
+                    outcome.state.as_str().into(),
+                    i64::from(outcome.fetched).into(),
+                    outcome.detail.clone().into(),
+                    now_ms.into(),
+                ],
+            ),
+            // The job ends when no URL is left queued. Children are recorded before their
+            // parent finishes, so "none queued" really means the crawl is complete.
+            Statement::new(
+                "UPDATE crawl_jobs SET finished_at = ?2,
+                   status = CASE WHEN EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state <> 'failed')
+                            THEN 'done' ELSE 'failed' END
+                 WHERE id = ?1 AND status IN ('queued', 'running')
+                   AND NOT EXISTS (SELECT 1 FROM crawl_urls WHERE job_id = ?1 AND state = 'queued')",
+                vec![message.job.as_str().into(), now_ms.into()],
+            ),
+        ]);
+        let changes = self.db.batch(&statements).await?;
+        let changed = |i: usize| changes.get(first + i).copied().unwrap_or(0) > 0;
+        Ok(Finished { url: changed(0), job: changed(1) })
     }
 
     async fn record_glob_matches(&self, job_id: &str, matched: GlobMatches) -> PortResult<()> {
@@ -567,7 +575,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
             fetched: false,
             detail: Some(format!("gave up after retries: {reason}")),
         };
-        self.finish_url(message, &outcome, now_ms).await
+        self.finish_url(message, &outcome, Findings::default(), now_ms).await
     }
 
     async fn dead_letters(&self, limit: u32) -> PortResult<Vec<DeadLetter>> {

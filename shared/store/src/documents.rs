@@ -113,16 +113,6 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
     }
 
-    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
-        self.db
-            .batch(&[Statement::new(
-                "INSERT INTO page_sightings (url_key, job_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                vec![url_key.into(), job_id.into()],
-            )])
-            .await
-            .map(|_| ())
-    }
-
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64> {
         // substr, not LIKE: URLs contain `_` and `%`, which LIKE treats as wildcards.
         const UNSEEN: &str = "SELECT d.url_key FROM documents d
@@ -172,11 +162,24 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         let (sql, expression, sign) = match self.db.dialect() {
             SqlDialect::Sqlite => {
                 let (t, h, b) = BM25_WEIGHTS;
-                let sql = format!(
-                    "SELECT {columns}, bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1}) AS rank
-                     FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
-                     WHERE chunks_fts MATCH ?1 AND (?3 IS NULL OR substr(c.url, 1, length(?3)) = ?3) ORDER BY rank LIMIT ?2"
-                );
+                let rank = format!("bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1})");
+                // Without a prefix the full-text index ranks alone and only the best `limit` are
+                // joined to their chunks and pages; a prefix needs each match's URL. (D1 bills
+                // every row a query reads: a common word matches thousands of chunks.)
+                let sql = if url_prefix.is_none() {
+                    format!(
+                        "SELECT {columns}, best.rank FROM (
+                           SELECT rowid, {rank} AS rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2
+                         ) AS best JOIN chunks c ON c.rowid = best.rowid {PAGE_OF_CHUNK}
+                         ORDER BY best.rank"
+                    )
+                } else {
+                    format!(
+                        "SELECT {columns}, {rank} AS rank
+                         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
+                         WHERE chunks_fts MATCH ?1 AND substr(c.url, 1, length(?3)) = ?3 ORDER BY rank LIMIT ?2"
+                    )
+                };
                 // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
                 (sql, fts5_match_expression(terms), -1.0)
             }
@@ -190,9 +193,12 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             }
         };
         let Some(expression) = expression else { return Ok(Vec::new()) };
-        let rows = self
-            .query(&sql, vec![expression.into(), u64::from(limit).into(), url_prefix.into()])
-            .await?;
+        let mut params = vec![expression.into(), u64::from(limit).into()];
+        // SQLite refuses a parameter its statement does not use.
+        if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres {
+            params.push(url_prefix.into());
+        }
+        let rows = self.query(&sql, params).await?;
         scored_hits(&rows, sign)
     }
 
@@ -263,7 +269,11 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 None => counts.push("0".into()),
             }
         }
-        let rows = self.query(&format!("SELECT {}", counts.join(", ")), params).await?;
+        // Each column named, so that a result keyed by column name (D1's) keeps their order: an
+        // unnamed `0` would be keyed "0", and a JavaScript object lists such keys first.
+        let columns: Vec<String> =
+            counts.iter().enumerate().map(|(i, count)| format!("{count} AS n{i}")).collect();
+        let rows = self.query(&format!("SELECT {}", columns.join(", ")), params).await?;
         let row =
             rows.first().ok_or_else(|| PortError::permanent("count query returned no row"))?;
         let counts = row_of_counts(row)?;
@@ -282,9 +292,17 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     }
 }
 
+/// The columns of a document's row that [`DocumentMeta`] reads, shared with the row types that
+/// join one.
+macro_rules! document_columns {
+    () => {
+        "content_hash, etag, last_modified, job_id, links, indexed_at, links_capped"
+    };
+}
+pub(crate) use document_columns;
+
 impl FromRow for DocumentMeta {
-    const COLUMNS: &'static str =
-        "content_hash, etag, last_modified, job_id, links, indexed_at, links_capped";
+    const COLUMNS: &'static str = document_columns!();
     fn from_row(row: &Columns<'_>) -> PortResult<Self> {
         Ok(DocumentMeta {
             content_hash: row.text("content_hash")?,

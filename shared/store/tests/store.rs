@@ -443,3 +443,28 @@ fn a_pages_write_costs_statements_by_size_not_by_chunk_count() {
         assert!(own > 0.99, "{location}: {similar:?}");
     }
 }
+
+/// Without a URL prefix the full-text index ranks alone and only the best are joined to their
+/// chunks; with one every match is. Both rank alike: a prefix that every page has changes nothing,
+/// and one that only some pages have keeps exactly theirs, in the same order.
+#[test]
+fn lexical_search_ranks_alike_with_and_without_a_prefix() {
+    for location in test_databases("lexical_prefix") {
+        let store = indexed(&location);
+        for query in ["database is locked", "upgrade harbor", "configure logs port"] {
+            let terms = query_terms(query);
+            let search = |prefix: Option<&str>, limit| {
+                pollster::block_on(store.lexical_search(&terms, prefix, limit)).unwrap()
+            };
+            let all = search(None, 50);
+            assert!(all.len() > 2, "{location}: {query}");
+            let site = all[0].url.split("/site/").next().unwrap().to_string() + "/site/";
+            assert_eq!(ranking(&search(Some(&site), 50)), ranking(&all), "{location}: {query}");
+            assert_eq!(ranking(&search(None, 2)), ranking(&all[..2]), "{location}: {query}");
+            let first_page = all[0].url.split('#').next().unwrap().to_string();
+            let on_page: Vec<SearchHit> =
+                all.iter().filter(|hit| hit.url.starts_with(&first_page)).cloned().collect();
+            assert_eq!(ranking(&search(Some(&first_page), 50)), ranking(&on_page), "{location}");
+        }
+    }
+}

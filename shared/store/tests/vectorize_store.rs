@@ -10,10 +10,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority};
+use docent_core::domain::{
+    ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority, UrlOutcome, UrlState,
+};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, Statement};
 use docent_sqlite::Sqlite;
-use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
+use docent_store::api::{CrawlStore, DocumentStore, Findings, VectorStore};
 use docent_store::vectorize::store::{VectorizeIndex, VectorizeStore};
 use docent_store::vectorize::{
     IndexedVector, QueryPlan, INDEXED_STRING_BYTES, MAX_DELETE_BATCH, MAX_GET_BATCH, MAX_TOP_K,
@@ -372,7 +374,9 @@ fn pruning_unseen_pages_deletes_their_vectors() {
         );
         store.create_job(&job, &start, 2_000).await.unwrap();
         store.mark_job_running("recrawl", 2_000).await.unwrap();
-        store.mark_seen("seen", "recrawl").await.unwrap();
+        let outcome = UrlOutcome { state: UrlState::Indexed, fetched: true, detail: None };
+        let findings = Findings { seen_document: Some("seen"), truncated: false };
+        store.finish_url(&start, &outcome, findings, 2_000).await.unwrap();
         assert_eq!(store.prune_unseen("recrawl", "https://a.com/docs/").await.unwrap(), 1);
         assert_eq!(index_of(&store).ids(), strings(&["seen-0"]));
         assert_eq!(ledger_rows(&store).await, vec![("seen-0".into(), 1)]);

@@ -2,12 +2,12 @@
 
 use super::store::{VectorizeIndex, VectorizeStore};
 use crate::api::{
-    AnswerStore, CrawlGauges, CrawlStore, Finished, MetricsStore, RateStore, TicketStore,
-    TicketUpdate,
+    AnswerStore, CrawlGauges, CrawlStore, Findings, Finished, MessageContext, MetricsStore,
+    RateStore, TicketStore, TicketUpdate,
 };
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{
-    CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, NotIndexed, UrlOutcome, UrlState,
+    CrawlJob, CrawlMessage, DeadLetter, NewCrawlJob, NotIndexed, UrlOutcome,
 };
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::{PortResult, SqlDatabase};
@@ -36,10 +36,10 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
     async fn glob_matches(&self, job_id: &str) -> PortResult<GlobMatches> {
         self.sql().glob_matches(job_id).await
     }
-    async fn job_at_url(
+    async fn message_context(
         &self, job_id: &str, url_key: &str,
-    ) -> PortResult<Option<(CrawlJob, Option<UrlState>)>> {
-        self.sql().job_at_url(job_id, url_key).await
+    ) -> PortResult<Option<MessageContext>> {
+        self.sql().message_context(job_id, url_key).await
     }
     async fn add_discovered(
         &self, parent: &CrawlMessage, found: &[CrawlMessage], max_pages: u32, now_ms: u64,
@@ -50,12 +50,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> CrawlStore for VectorizeStore<D, I> {
         self.sql().queued_children(parent).await
     }
     async fn finish_url(
-        &self, message: &CrawlMessage, outcome: &UrlOutcome, now_ms: u64,
+        &self, message: &CrawlMessage, outcome: &UrlOutcome, findings: Findings<'_>, now_ms: u64,
     ) -> PortResult<Finished> {
-        self.sql().finish_url(message, outcome, now_ms).await
-    }
-    async fn mark_truncated(&self, job_id: &str) -> PortResult<()> {
-        self.sql().mark_truncated(job_id).await
+        self.sql().finish_url(message, outcome, findings, now_ms).await
     }
     async fn was_truncated(&self, job_id: &str) -> PortResult<bool> {
         self.sql().was_truncated(job_id).await

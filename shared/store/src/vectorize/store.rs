@@ -448,9 +448,6 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         self.sql.document_meta(url_key).await
     }
-    async fn mark_seen(&self, url_key: &str, job_id: &str) -> PortResult<()> {
-        self.sql.mark_seen(url_key, job_id).await
-    }
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
         self.sql.forget_sightings(job_id).await
     }
