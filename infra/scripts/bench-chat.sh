@@ -10,7 +10,6 @@ command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
 "$ROOT/infra/scripts/build-worker.sh" >/dev/null
 cd "$ROOT"
 WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SITE_PORT=$(free_port); MODEL_PORT=$(free_port); PORT=$(free_port)
 cleanup() {
   [ -n "${DOCENT_PID:-}" ] && kill -TERM -- "-$DOCENT_PID" 2>/dev/null || true

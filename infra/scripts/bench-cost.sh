@@ -22,7 +22,6 @@ QUESTIONS=20
 "$ROOT/infra/scripts/build-worker.sh" >/dev/null
 cd "$ROOT"
 WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SITE_PORT=$(free_port)
 PORT=$(free_port)
 cleanup() {

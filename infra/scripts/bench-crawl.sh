@@ -19,7 +19,6 @@ command -v wget >/dev/null || die "wget is missing (apt-get install wget)"
 cargo build --release --locked -q -p docent-cli
 cd "$ROOT"
 WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SITE_PORT=$(free_port)
 PORT=$(free_port)
 cleanup() {

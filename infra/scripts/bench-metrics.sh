@@ -12,7 +12,6 @@ MANUAL="${DOCENT_TEST_POSTGRES_MANUAL:-$HOME/.cache/docent/manuals/usr/share/doc
 "$ROOT/infra/scripts/build-worker.sh" >/dev/null
 cd "$ROOT"
 WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 stop_docent() { [ -n "${DOCENT_PID:-}" ] && { kill -TERM -- "-$DOCENT_PID" 2>/dev/null || true; wait "$DOCENT_PID" 2>/dev/null || true; DOCENT_PID=; }; }
 cleanup() { stop_docent; [ -n "${SITE_PID:-}" ] && kill "$SITE_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -17,7 +17,6 @@ cargo build --release --locked -q -p docent-cli
 DOCENT="$CARGO_TARGET_DIR/release/docent"
 cd "$ROOT"
 WORK=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cleanup() {
   [ -n "${DOCENT_PID:-}" ] && kill -TERM -- "-$DOCENT_PID" 2>/dev/null || true
   [ -n "${SITE_PID:-}" ] && kill "$SITE_PID" 2>/dev/null || true

@@ -8,6 +8,9 @@ WORKER_BUILD_VERSION=0.8.7
 log() { printf '\033[1m[docent]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[docent] %s\033[0m\n' "$*" >&2; exit 1; }
 
+# A loopback port nobody listens on.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # Benchmarks: the PostgreSQL query set (clean and with typos) five times over, on stdout.
 bench_queries() {
   for _ in 1 2 3 4 5; do cat "$ROOT/tests/eval/postgres-queries.jsonl" "$ROOT/tests/eval/postgres-queries-typos.jsonl"; done

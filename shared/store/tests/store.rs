@@ -355,39 +355,25 @@ fn the_store_counts_round_trips_and_statements() {
 /// A page `key` of `chunks` sections of about `words` words each, every chunk with its built-in
 /// embedding.
 fn page_of(key: &str, chunks: usize, words: usize) -> docent_core::domain::IndexedDocument {
-    use docent_core::domain::{ChunkVector, IndexedChunk, IndexedDocument};
+    use docent_core::domain::{ChunkVector, IndexedChunk};
     let url = format!("https://docs.example/{key}.html");
-    IndexedDocument {
-        url_key: url.clone(),
-        url: url.clone(),
-        title: format!("Page {key}"),
-        lang: None,
-        content_hash: format!("hash-{key}"),
-        etag: None,
-        last_modified: None,
-        job_id: "job".into(),
-        indexed_at_ms: 1_000,
-        links: vec![],
-        links_capped: false,
-        signals: Default::default(),
-        chunks: (0..chunks)
-            .map(|i| {
-                let text =
-                    format!("section {i} of {key}: ") + &"harbor keeps a log ".repeat(words / 4);
-                IndexedChunk {
-                    id: format!("{key}-{i}"),
-                    ordinal: i,
-                    url: format!("{url}#s{i}"),
-                    heading: format!("Section {i}"),
-                    vector: Some(ChunkVector {
-                        model: BUILTIN_MODEL.into(),
-                        values: builtin_embed(&text),
-                    }),
-                    text,
-                }
-            })
-            .collect(),
-    }
+    let chunks = (0..chunks)
+        .map(|i| {
+            let text = format!("section {i} of {key}: ") + &"harbor keeps a log ".repeat(words / 4);
+            IndexedChunk {
+                id: format!("{key}-{i}"),
+                ordinal: i,
+                url: format!("{url}#s{i}"),
+                heading: format!("Section {i}"),
+                vector: Some(ChunkVector {
+                    model: BUILTIN_MODEL.into(),
+                    values: builtin_embed(&text),
+                }),
+                text,
+            }
+        })
+        .collect();
+    common::document(&url, &url, chunks)
 }
 
 /// A page is written in one round trip of the same few statements however many chunks it has

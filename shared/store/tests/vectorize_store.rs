@@ -6,6 +6,8 @@
 //! and the batch limits (asserted on every call). It says nothing about Vectorize's latency or
 //! consistency beyond the one lag the tests switch on: deletes that have not been applied yet.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -162,31 +164,21 @@ fn index_of(store: &VectorizeStore<Sqlite, MemoryIndex>) -> &MemoryIndex {
 
 /// A page at `url` (key `key`) of `content` version, with one chunk per vector.
 fn page(key: &str, url: &str, content: &str, vectors: &[[f32; 3]]) -> IndexedDocument {
+    let chunks = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| IndexedChunk {
+            id: format!("{key}-{i}"),
+            ordinal: i,
+            url: format!("{url}#s{i}"),
+            heading: format!("Section {i}"),
+            text: format!("{content} text {i}"),
+            vector: Some(ChunkVector { model: MODEL.into(), values: v.to_vec() }),
+        })
+        .collect();
     IndexedDocument {
-        url_key: key.into(),
-        url: url.into(),
-        title: format!("Page {key}"),
-        lang: None,
         content_hash: format!("hash-{content}"),
-        etag: None,
-        last_modified: None,
-        job_id: "job".into(),
-        indexed_at_ms: 1_000,
-        links: vec![],
-        links_capped: false,
-        signals: Default::default(),
-        chunks: vectors
-            .iter()
-            .enumerate()
-            .map(|(i, v)| IndexedChunk {
-                id: format!("{key}-{i}"),
-                ordinal: i,
-                url: format!("{url}#s{i}"),
-                heading: format!("Section {i}"),
-                text: format!("{content} text {i}"),
-                vector: Some(ChunkVector { model: MODEL.into(), values: v.to_vec() }),
-            })
-            .collect(),
+        ..common::document(key, url, chunks)
     }
 }
 

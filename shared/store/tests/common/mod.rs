@@ -14,7 +14,8 @@ use docent_core::crawl::decide::{decide, IndexChange, PageDecision};
 use docent_core::crawl::fetch::CrawlSettings;
 use docent_core::crawl::outbound::OutboundPolicy;
 use docent_core::domain::{
-    ChunkVector, CrawlJob, CrawlMessage, IndexedDocument, JobStatus, PageCounts, Priority,
+    ChunkVector, CrawlJob, CrawlMessage, IndexedChunk, IndexedDocument, JobStatus, PageCounts,
+    Priority,
 };
 use docent_core::ports::{Clock, FetchResponse, StoreDatabase};
 use docent_core::retrieval::embed::{builtin_embed, BUILTIN_MODEL};
@@ -125,6 +126,25 @@ fn embed_chunks(document: &mut IndexedDocument) {
         };
         chunk.vector =
             Some(ChunkVector { model: BUILTIN_MODEL.into(), values: builtin_embed(&text) });
+    }
+}
+
+/// A page at `url` (key `key`, title "Page {key}") written by the job `job`, with these chunks.
+pub fn document(key: &str, url: &str, chunks: Vec<IndexedChunk>) -> IndexedDocument {
+    IndexedDocument {
+        url_key: key.into(),
+        url: url.into(),
+        title: format!("Page {key}"),
+        lang: None,
+        content_hash: format!("hash-{key}"),
+        etag: None,
+        last_modified: None,
+        job_id: "job".into(),
+        indexed_at_ms: 1_000,
+        links: vec![],
+        links_capped: false,
+        signals: Default::default(),
+        chunks,
     }
 }
 
