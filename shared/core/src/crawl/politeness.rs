@@ -60,6 +60,10 @@ pub enum Admission {
 /// which the gate cannot predict.
 pub const CONCURRENCY_POLL_MS: u64 = 250;
 
+/// How late after its slot a request may be and still keep the schedule (see
+/// [`HostGate::acquire_units`]); at most a quarter of the interval.
+const ON_TIME_US: u64 = 10_000;
+
 /// The politeness state of one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostGate {
@@ -107,7 +111,12 @@ impl HostGate {
             if now < earliest {
                 return Admission::Wait { ms: (earliest - now).div_ceil(1000) };
             }
-            self.next_at_us = self.next_at_us.max(now) + cost;
+            // A claim a little after its slot keeps the schedule: a consumer told to wait wakes
+            // milliseconds late (its timer, the round trip to the gate), and charging from `now`
+            // would lose that time for good on every request. Later than that, the host was idle.
+            let late = now.saturating_sub(self.next_at_us);
+            let start = if late <= ON_TIME_US.min(interval / 4) { self.next_at_us } else { now };
+            self.next_at_us = start + cost;
         }
         self.last_lease += 1;
         if limits.concurrency > 0 {
@@ -227,6 +236,38 @@ mod tests {
             "{} grants, expected about {expected}",
             grants.len()
         );
+    }
+
+    #[test]
+    fn a_consumer_waking_late_keeps_the_pace_but_never_outruns_it() {
+        // 20/s with no burst; the consumer asks again 3 ms after it was told to (its timer and the
+        // round trip to the gate), and fetches take 5 ms.
+        let limits =
+            HostLimits { rate_per_second: 20.0, burst: 1, concurrency: 10, lease_ms: 1_000 };
+        let mut gate = HostGate::default();
+        let (mut now, mut grants) = (0u64, Vec::new());
+        while now < 10_000 {
+            match gate.acquire(&limits, now) {
+                Admission::Granted { lease } => {
+                    grants.push(now);
+                    gate.release(lease);
+                    now += 5;
+                }
+                Admission::Wait { ms } => now += ms + 3,
+            }
+        }
+        // Charged from its late arrival, each request would cost 53 ms: 189 in 10 s.
+        assert!(grants.len() >= 199, "{} grants in 10 s", grants.len());
+        for (i, &start) in grants.iter().enumerate() {
+            let in_window = grants[i..].iter().take_while(|&&t| t < start + 1000).count();
+            assert!(in_window <= 21, "{in_window} requests in the second from {start} ms");
+        }
+        let closest = grants.windows(2).map(|w| w[1] - w[0]).min().unwrap();
+        assert!(closest >= 50 - 10, "two requests {closest} ms apart");
+        // After an idle spell there is no credit: the next request is charged from its arrival.
+        let last = *grants.last().unwrap();
+        granted(gate.acquire(&limits, last + 5_000));
+        assert_eq!(gate.acquire(&limits, last + 5_000 + 45), Admission::Wait { ms: 5 });
     }
 
     #[test]
