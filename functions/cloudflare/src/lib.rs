@@ -300,13 +300,14 @@ impl D1 {
         D1 { database, rows: Cell::default() }
     }
 
-    fn count_rows(&self, result: &worker::D1Result) {
-        if let Ok(Some(meta)) = result.meta() {
-            let mut rows = self.rows.get();
-            rows.read += meta.rows_read.unwrap_or(0) as u64;
-            rows.written += meta.rows_written.unwrap_or(0) as u64;
-            self.rows.set(rows);
-        }
+    /// Counts the rows `result`'s `meta` reports read and written; returns the rows it changed.
+    fn read_meta(&self, result: &worker::D1Result) -> u64 {
+        let Ok(Some(meta)) = result.meta() else { return 0 };
+        let mut rows = self.rows.get();
+        rows.read += meta.rows_read.unwrap_or(0) as u64;
+        rows.written += meta.rows_written.unwrap_or(0) as u64;
+        self.rows.set(rows);
+        meta.changes.unwrap_or(0) as u64
     }
 }
 
@@ -362,7 +363,7 @@ impl SqlDatabase for D1 {
     /// Through `all()`, not `raw()`: only a full result carries the `meta` with the rows read.
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
         let result = self.prepare(statement)?.all().await.map_err(|e| transient("D1 query", e))?;
-        self.count_rows(&result);
+        self.read_meta(&result);
         let rows = result.results::<OrderedRow>().map_err(|e| transient("D1 query", e))?;
         Ok(rows.into_iter().map(|OrderedRow(row)| row).collect())
     }
@@ -371,13 +372,7 @@ impl SqlDatabase for D1 {
         let prepared =
             statements.iter().map(|s| self.prepare(s)).collect::<PortResult<Vec<_>>>()?;
         let results = self.database.batch(prepared).await.map_err(|e| transient("D1 batch", e))?;
-        for result in &results {
-            self.count_rows(result);
-        }
-        Ok(results
-            .iter()
-            .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) as u64)
-            .collect())
+        Ok(results.iter().map(|result| self.read_meta(result)).collect())
     }
 
     fn take_row_counts(&self) -> RowCounts {

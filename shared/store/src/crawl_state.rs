@@ -335,8 +335,8 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
         // A group of URLs travels as one JSON parameter (D1 binds at most 100 parameters). The cap
         // check and the insert are one statement, so concurrent consumers can never push a job past
         // max_pages: the LIMIT is the room left when the statement runs, and only URLs not yet
-        // recorded count. The second statement of the pair, in the same transaction, notes what the
-        // first left out because the job is full.
+        // recorded count. The second statement of the pair, in the same transaction, reads the
+        // same array's URL keys and URLs and notes what the first left out because the job is full.
         let (record, note_left_out) = match self.db.dialect() {
             SqlDialect::Sqlite => (
                 "INSERT OR IGNORE INTO crawl_urls (job_id, url_key, url, depth, parent_key, state, updated_at, lastmod_ms, redirects)
@@ -375,8 +375,7 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                     serde_json::json!([m.url_key(), m.url, m.depth, m.lastmod_ms, m.redirects])
                 })
                 .collect();
-            let left_out: Vec<serde_json::Value> =
-                group.iter().map(|m| serde_json::json!([m.url_key(), m.url])).collect();
+            let rows = serde_json::Value::Array(rows).to_string();
             let job: docent_core::ports::SqlValue = parent.job.as_str().into();
             self.db
                 .batch(&[
@@ -386,17 +385,13 @@ impl<D: SqlDatabase> CrawlStore for SqlStore<D> {
                             job.clone(),
                             parent.url_key().into(),
                             now_ms.into(),
-                            serde_json::Value::Array(rows).to_string().into(),
+                            rows.as_str().into(),
                             u64::from(max_pages).into(),
                         ],
                     ),
                     Statement::new(
                         note_left_out,
-                        vec![
-                            job,
-                            serde_json::Value::Array(left_out).to_string().into(),
-                            u64::from(max_pages).into(),
-                        ],
+                        vec![job, rows.into(), u64::from(max_pages).into()],
                     ),
                 ])
                 .await?;
