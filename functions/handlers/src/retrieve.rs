@@ -9,7 +9,7 @@ use docent_core::domain::sha256_hex;
 use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query, dot, with_feedback};
-use docent_core::retrieval::pages::{rank_pages, CANDIDATES};
+use docent_core::retrieval::pages::{rank_pages, PageQuery, CANDIDATES};
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
 use docent_core::retrieval::search::{
@@ -86,7 +86,7 @@ pub async fn retrieve<P: Platform>(
             };
             let hits = store.fused_search(&fused).await?;
             vector_searched(platform, started);
-            return Ok(finish(platform, query, &terms, hits, k).await);
+            return Ok(finish(platform, query, hits, k).await);
         }
         query_vector = Some(embedded);
     }
@@ -133,15 +133,15 @@ pub async fn retrieve<P: Platform>(
             reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
         }
     };
-    Ok(finish(platform, query, &terms, ranked, k).await)
+    Ok(finish(platform, query, ranked, k).await)
 }
 
 /// One result per page, weighed by what kind of page it is (`core::retrieval::pages`), reranked if a
 /// reranker is configured, `k` at most.
 async fn finish<P: Platform>(
-    platform: &P, query: &str, terms: &[String], ranked: Vec<SearchHit>, k: u32,
+    platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32,
 ) -> Vec<SearchHit> {
-    let mut hits = rank_pages(ranked, terms);
+    let mut hits = rank_pages(ranked, &PageQuery::new(query));
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
     }

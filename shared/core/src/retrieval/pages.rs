@@ -3,7 +3,8 @@
 //! what kind of page it is on ([`page_prior`]): tables of contents, indexes and source listings
 //! repeat the words of many queries without answering any; and by how well its headings name
 //! what was asked ([`heading_match`]): `ALTER USER` is the page headed "ALTER USER", not "ALTER
-//! USER MAPPING".
+//! USER MAPPING"; and by whether it defines the code name asked about ([`defines`]):
+//! `User.get_full_name` is the reference entry, not the release notes that mention it.
 
 use crate::domain::PageSignals;
 use crate::retrieval::search::{SearchHit, SectionLink};
@@ -32,6 +33,29 @@ pub fn page_prior(signals: PageSignals) -> f64 {
 /// with it (chosen on the evaluation's dev half, docs/BENCHMARKS.md).
 const HEADING_MATCH_WEIGHT: f64 = 0.25;
 
+/// How much a chunk that defines the code name the query asks about gains (an API reference's
+/// entry for `User.get_full_name` over release notes that mention it; chosen on the evaluation's
+/// dev half, docs/BENCHMARKS.md).
+const DEFINITION_WEIGHT: f64 = 0.5;
+
+/// What ranking pages reads from the query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    /// Its content words ([`query_terms`](crate::retrieval::search::query_terms)).
+    pub terms: Vec<String>,
+    /// The code name it asks about, if any ([`named_identifier`]).
+    pub name: Option<String>,
+}
+
+impl PageQuery {
+    pub fn new(query: &str) -> PageQuery {
+        PageQuery {
+            terms: crate::retrieval::search::query_terms(query),
+            name: named_identifier(query),
+        }
+    }
+}
+
 /// How well a heading names the query, from 0 to 1: the share of the heading's words that are
 /// query terms times the share of query terms in the heading, so 1 only when they are the same
 /// words. `heading` is the chunk's heading path (`Page › Section`).
@@ -48,17 +72,24 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
     (shared / words.len() as f64) * (shared / terms.len() as f64)
 }
 
-/// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`] and
-/// [`heading_match`] with the query's `terms`, then one result per page (its best chunk), the
-/// page's other matching sections in `more`, best first. Scores at or below 0 (a similarity can be
-/// negative) are left as they are: weighing them down would lift them.
-pub fn rank_pages(hits: Vec<SearchHit>, terms: &[String]) -> Vec<SearchHit> {
+/// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
+/// [`heading_match`] with the query's terms and by whether the chunk [`defines`] the name the
+/// query asks about; then one result per page (its best chunk), the page's other matching sections
+/// in `more`, best first. Scores at or below 0 (a similarity can be negative) are left as they are: weighing
+/// them down would lift them.
+pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
     let mut weighed: Vec<SearchHit> = hits
         .into_iter()
         .map(|mut hit| {
             if hit.score > 0.0 {
-                let heading = 1.0 + HEADING_MATCH_WEIGHT * heading_match(terms, &hit.heading);
-                hit.score *= page_prior(hit.page) * heading;
+                let heading =
+                    1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, &hit.heading);
+                let defined = query
+                    .name
+                    .as_deref()
+                    .is_some_and(|name| defines(name, &query.terms, &hit.text));
+                let definition = if defined { 1.0 + DEFINITION_WEIGHT } else { 1.0 };
+                hit.score *= page_prior(hit.page) * heading * definition;
             }
             hit
         })
@@ -79,6 +110,54 @@ pub fn rank_pages(hits: Vec<SearchHit>, terms: &[String]) -> Vec<SearchHit> {
         }
     }
     pages
+}
+
+/// The code name a query asks about, if it names one: its last word written as code (dotted,
+/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`), as the name's
+/// last part, lower-cased (`get_full_name`). Plain words are not names: "version" is asked about in
+/// prose as often as it is defined.
+pub fn named_identifier(query: &str) -> Option<String> {
+    query
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .rev()
+        .find(|word| {
+            let inner = |c: char| word.chars().skip(1).any(|w| w == c);
+            let camel = word
+                .chars()
+                .zip(word.chars().skip(1))
+                .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
+            inner('_') || inner('.') || camel
+        })
+        .and_then(|word| word.rsplit('.').next().map(str::to_lowercase))
+        // Not "e.g." or a version number.
+        .filter(|name| name.len() > 1 && name.chars().any(char::is_alphabetic))
+}
+
+/// Whether a chunk defines `name`: one of its lines is a definition of it (an API reference's
+/// entry: the name as code alone on its line, maybe after a keyword such as `class` and before its
+/// signature), and the chunk contains every term of the query (`User` for `User.get_full_name`).
+pub fn defines(name: &str, terms: &[String], text: &str) -> bool {
+    let defined = text.lines().any(|line| {
+        let line = line.trim();
+        let Some(at) = line.find('`') else { return false };
+        let keyword = &line[..at];
+        if keyword.len() > 24 || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ') {
+            return false;
+        }
+        let Some((code, rest)) = line[at + 1..].split_once('`') else { return false };
+        let rest = rest.trim_start();
+        (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
+            && code
+                .trim_end_matches("()")
+                .rsplit('.')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    });
+    defined && {
+        let lower = text.to_lowercase();
+        terms.iter().all(|t| lower.contains(t.as_str()))
+    }
 }
 
 /// A result URL without its section fragment.
@@ -109,8 +188,56 @@ mod tests {
         exact.heading = "ALTER USER".into();
         let mut namesake = hit("https://d/sql-alterusermapping", 10.0, 0, 0);
         namesake.heading = "ALTER USER MAPPING".into();
-        let pages = rank_pages(vec![namesake, exact], &query_terms("alter user"));
+        let pages = rank_pages(vec![namesake, exact], &PageQuery::new("alter user"));
         assert_eq!(pages[0].url, "https://d/sql-alteruser");
+    }
+
+    #[test]
+    fn a_name_is_a_word_written_as_code_and_plain_words_are_not() {
+        let name = |q: &str| named_identifier(q);
+        assert_eq!(name("User.get_full_name").as_deref(), Some("get_full_name"));
+        assert_eq!(name("forms.RegexField").as_deref(), Some("regexfield"));
+        assert_eq!(name("how do I use select_related()?").as_deref(), Some("select_related"));
+        assert_eq!(name("HttpResponse").as_deref(), Some("httpresponse"));
+        assert_eq!(name("max_connections setting").as_deref(), Some("max_connections"));
+        for plain in
+            ["version", "ALTER USER", "PGDATABASE", "what is a model?", "e.g. this", "3.2.25", ""]
+        {
+            assert_eq!(name(plain), None, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn a_definition_is_the_name_alone_on_its_line_in_a_chunk_with_every_term() {
+        let terms = query_terms("User.get_full_name");
+        let reference = "class `models.User`\n\n`get_full_name`()\n\nReturns the first_name plus the last_name.";
+        assert!(defines("get_full_name", &terms, reference));
+        let attribute = "class `models.User`\n\n`User.get_full_name` = None";
+        assert!(defines("get_full_name", &terms, attribute));
+        // Mentioned in prose, or defined on another class the chunk never names: no definition.
+        let note =
+            "`User.get_full_name()` now returns the full name.\n\nSee `get_full_name` below.";
+        assert!(!defines("get_full_name", &terms, note));
+        let elsewhere = "class `models.Author`\n\n`get_full_name`()";
+        assert!(!defines("get_full_name", &terms, elsewhere));
+        assert!(!defines("get_full_name", &terms, "Plain text, `get_full_name`."));
+    }
+
+    #[test]
+    fn the_page_that_defines_a_name_rises_above_one_that_mentions_it() {
+        let mut notes = hit("https://d/releases/1.3", 10.0, 0, 0);
+        notes.text = "`User.get_full_name()` strips whitespace now (the user's name).".into();
+        let mut reference = hit("https://d/ref/auth#methods", 8.0, 0, 0);
+        reference.text = "class `models.User`\n\n`get_full_name`()\n\nReturns a name.".into();
+        let pages = rank_pages(vec![notes, reference], &PageQuery::new("User.get_full_name"));
+        assert_eq!(pages[0].url, "https://d/ref/auth#methods");
+        // A query that names no code keeps the ranking's order.
+        let mut notes = hit("https://d/releases/1.3", 10.0, 0, 0);
+        notes.text = "Users get a full name.".into();
+        let mut reference = hit("https://d/ref/auth#methods", 8.0, 0, 0);
+        reference.text = "class `models.User`\n\n`get_full_name`()".into();
+        let pages = rank_pages(vec![notes, reference], &PageQuery::new("user full name"));
+        assert_eq!(pages[0].url, "https://d/releases/1.3");
     }
 
     fn hit(url: &str, score: f64, links: u8, code: u8) -> SearchHit {
@@ -149,7 +276,7 @@ mod tests {
                 hit("https://d/a#one", 6.0, 0, 0),
                 hit("https://d/a", 5.0, 0, 0),
             ],
-            &[],
+            &PageQuery::default(),
         );
         let urls: Vec<&str> = pages.iter().map(|p| p.url.as_str()).collect();
         assert_eq!(urls, ["https://d/a#one", "https://d/b"]);
@@ -167,7 +294,7 @@ mod tests {
                 hit("https://d/ref/models", 6.0, 20, 30),
                 hit("https://d/old", -0.5, 97, 0),
             ],
-            &[],
+            &PageQuery::default(),
         );
         let urls: Vec<&str> = pages.iter().map(|p| p.url.as_str()).collect();
         assert_eq!(
