@@ -67,7 +67,8 @@ while :; do
   job=$(curl -sf "http://127.0.0.1:$PORT/api/crawls/$id" -H "$AUTH")
   status=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$job")
   [ "$status" = done ] || [ "$status" = failed ] && break
-  sleep 1
+  # Polled often: the wait between polls is part of the measured seconds.
+  sleep 0.2
 done
 end=$(date +%s.%N)
 worker_seconds=$(python3 -c "print(round($end - $start, 1))")
