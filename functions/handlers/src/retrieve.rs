@@ -54,7 +54,8 @@ pub async fn retrieve<P: Platform>(
 ) -> PortResult<Vec<SearchHit>> {
     let store = platform.store();
     let config = platform.config();
-    let terms = query_terms(query);
+    let page_query = PageQuery::new(query);
+    let terms = &page_query.terms;
     let candidates = CANDIDATES;
     let plan = SearchPlan::new(&SearchInputs {
         mode: options.mode,
@@ -77,7 +78,7 @@ pub async fn retrieve<P: Platform>(
         if let (Some(model), Ok(Some(vector))) = (embeddings::model(&config.embeddings), &embedded)
         {
             let fused = FusedQuery {
-                terms: &terms,
+                terms,
                 model,
                 vector,
                 url_prefix: options.url_prefix,
@@ -86,12 +87,12 @@ pub async fn retrieve<P: Platform>(
             };
             let hits = store.fused_search(&fused).await?;
             vector_searched(platform, started);
-            return Ok(finish(platform, query, hits, k).await);
+            return Ok(finish(platform, query, &page_query, hits, k).await);
         }
         query_vector = Some(embedded);
     }
     let mut lexical = match plan.lexical {
-        Some(limit) => store.lexical_search(&terms, options.url_prefix, limit).await?,
+        Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await?,
         None => Vec::new(),
     };
     let vector_started = platform.clock().now_ms();
@@ -133,15 +134,15 @@ pub async fn retrieve<P: Platform>(
             reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
         }
     };
-    Ok(finish(platform, query, ranked, k).await)
+    Ok(finish(platform, query, &page_query, ranked, k).await)
 }
 
 /// One result per page, weighed by what kind of page it is (`core::retrieval::pages`), reranked if a
 /// reranker is configured, `k` at most.
 async fn finish<P: Platform>(
-    platform: &P, query: &str, ranked: Vec<SearchHit>, k: u32,
+    platform: &P, query: &str, page_query: &PageQuery, ranked: Vec<SearchHit>, k: u32,
 ) -> Vec<SearchHit> {
-    let mut hits = rank_pages(ranked, &PageQuery::new(query));
+    let mut hits = rank_pages(ranked, page_query);
     if let Some(reranker) = &platform.config().reranker {
         hits = rerank(platform, reranker, query, hits).await;
     }

@@ -75,8 +75,8 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
 /// [`heading_match`] with the query's terms and by whether the chunk [`defines`] the name the
 /// query asks about; then one result per page (its best chunk), the page's other matching sections
-/// in `more`, best first. Scores at or below 0 (a similarity can be negative) are left as they are: weighing
-/// them down would lift them.
+/// in `more`, best first. Scores at or below 0 (a similarity can be negative) are left as they
+/// are: weighing them down would lift them.
 pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
     let mut weighed: Vec<SearchHit> = hits
         .into_iter()
