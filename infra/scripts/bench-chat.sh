@@ -23,8 +23,7 @@ env DOCENT_LLM_PROVIDERS=bench DOCENT_LLM_BENCH_BASE_URL="http://127.0.0.1:$MODE
   DOCENT_CHAT_RATE_LIMIT=0 DOCENT_SEARCH_RATE_LIMIT=0 \
   PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "$BASE/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+wait_for_docent "$BASE" "$WORK/docent.log"
 AUTH='Authorization: Bearer docent-dev-admin-key'
 job=$(curl -sf -X POST "$BASE/api/crawls" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"url\": \"http://127.0.0.1:$SITE_PORT/index.html\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')

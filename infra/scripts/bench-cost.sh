@@ -36,8 +36,7 @@ for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$SITE_PORT/" &&
 env DOCENT_CRAWL_RATE=0 DOCENT_SEARCH_CACHE_SECONDS=0 DOCENT_CRAWL_MAX_PAGES=100000 \
   PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "$BASE/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+wait_for_docent "$BASE" "$WORK/docent.log"
 AUTH='Authorization: Bearer docent-dev-admin-key'
 
 # Reads /metrics into $WORK/$1.prom once the isolate's deltas (written once a second) are in: two

@@ -47,8 +47,7 @@ else
   limits=(DOCENT_CRAWL_RATE=0 DOCENT_CRAWL_CONCURRENCY=0 DOCENT_CRAWL_GLOBAL_RATE=0)
 fi
 env "${limits[@]}" PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+wait_for_docent "http://127.0.0.1:$PORT" "$WORK/docent.log"
 # Peak resident memory of the whole local runtime (wrangler, workerd and its helpers), sampled.
 ( peak=0; while kill -0 "$DOCENT_PID" 2>/dev/null; do
     rss=$(ps -o rss= -g "$DOCENT_PID" 2>/dev/null | awk '{s+=$1} END {print s+0}')

@@ -26,8 +26,7 @@ start_docent() {
     DOCENT_SEARCH_RATE_LIMIT=0 DOCENT_CHAT_RATE_LIMIT=0 DOCENT_SEARCH_CACHE_SECONDS=0 DOCENT_CRAWL_MAX_PAGES=5000 \
     PORT=$PORT DOCENT_STATE_DIR="$1" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent-$2.log" 2>&1 & DOCENT_PID=$!
   BASE="http://127.0.0.1:$PORT"
-  for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && return; sleep 0.5; done
-  cat "$WORK/docent-$2.log"; die "Docent did not start"
+  wait_for_docent "$BASE" "$WORK/docent-$2.log"
 }
 
 # The index, built once and copied for every measurement.
@@ -42,18 +41,12 @@ pages=$(curl -sf "$BASE/api/index" -H "$AUTH" | python3 -c 'import json,sys; d=j
 stop_docent
 
 # Uncached searches rotate through the PostgreSQL query set; cached chat asks one question.
-python3 - "$ROOT/tests/eval/postgres-queries.jsonl" > "$WORK/search.lua" <<'PY'
-import json, sys, urllib.parse
-queries = [json.loads(line)["q"] for line in open(sys.argv[1]) if line.strip()]
-paths = ",".join('"/api/search?q=%s"' % urllib.parse.quote_plus(q) for q in queries)
-print("local paths = {%s}\nlocal i = 0\nrequest = function()\n  i = i %% #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend" % paths)
-PY
+search_rotation_lua "$WORK/search.lua"
 cat > "$WORK/chat.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": "How do I create a partial index?"}'
 LUA
-rate() { sed -nE 's/^Requests\/sec: *([0-9.]+)/\1/p'; }
 
 echo "## What metrics cost on workerd ($(nproc) cores; $pages; wrk -t2 -c50 -d15s)"
 echo
@@ -67,8 +60,8 @@ for round in 1 2 3; do
     start_docent "$WORK/run" "$metrics"
     curl -sf -X POST "$BASE/api/chat" -H 'Content-Type: application/json' -d '{"message": "How do I create a partial index?"}' >/dev/null
     wrk -t2 -c50 -d3s -s "$WORK/search.lua" "$BASE" >/dev/null
-    s=$(wrk -t2 -c50 -d15s -s "$WORK/search.lua" "$BASE" | rate)
-    c=$(wrk -t2 -c50 -d15s -s "$WORK/chat.lua" "$BASE/api/chat" | rate)
+    s=$(wrk -t2 -c50 -d15s -s "$WORK/search.lua" "$BASE" | wrk_rate)
+    c=$(wrk -t2 -c50 -d15s -s "$WORK/chat.lua" "$BASE/api/chat" | wrk_rate)
     search[$round$metrics]=$s; chat[$round$metrics]=$c
     echo "| $round | $metrics | $s | $c |"
     stop_docent

@@ -26,8 +26,7 @@ env DOCENT_CRAWL_RATE=0 DOCENT_CRAWL_CONCURRENCY=0 DOCENT_CRAWL_GLOBAL_RATE=0 DO
   DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
 BASE="http://127.0.0.1:$PORT"
 AUTH='Authorization: Bearer docent-dev-admin-key'
-for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "$BASE/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+wait_for_docent "$BASE" "$WORK/docent.log"
 id=$(curl -sf -X POST "$BASE/api/crawls" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"url\": \"http://127.0.0.1:$SITE_PORT/index.html\", \"max_pages\": 100000}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 while :; do
@@ -35,16 +34,10 @@ while :; do
   case "$status" in done|failed|cancelled) break;; esac
   sleep 1
 done
-python3 - "$ROOT/tests/eval/postgres-queries.jsonl" > "$WORK/search.lua" <<'PY'
-import json, sys, urllib.parse
-queries = [json.loads(line)["q"] for line in open(sys.argv[1]) if line.strip()]
-paths = ",".join('"/api/search?q=%s"' % urllib.parse.quote_plus(q) for q in queries)
-print("local paths = {%s}\nlocal i = 0\nrequest = function()\n  i = i %% #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend" % paths)
-PY
+search_rotation_lua "$WORK/search.lua"
 sleep 2
-rate() { sed -nE 's/^Requests\/sec: *([0-9.]+)/\1/p'; }
 for round in 1 2; do
-  noop=$(wrk -t2 -c50 -d15s "$BASE/v1/models" | rate)
-  search=$(wrk -t2 -c50 -d15s -s "$WORK/search.lua" "$BASE" | rate)
+  noop=$(wrk -t2 -c50 -d15s "$BASE/v1/models" | wrk_rate)
+  search=$(wrk -t2 -c50 -d15s -s "$WORK/search.lua" "$BASE" | wrk_rate)
   echo "round $round: no-op $noop req/s, uncached search $search req/s, ratio $(python3 -c "print(round($search / $noop, 3))")"
 done

@@ -40,8 +40,7 @@ env DOCENT_CRAWL_RATE=0 DOCENT_CRAWL_CONCURRENCY=0 DOCENT_CRAWL_GLOBAL_RATE=0 DO
   DOCENT_SEARCH_CACHE_SECONDS="${SEARCH_CACHE_SECONDS:-0}" \
   PORT=$PORT DOCENT_STATE_DIR="$WORK/state" DOCENT_SKIP_BUILD=1 setsid "$ROOT/infra/scripts/dev.sh" >"$WORK/docent.log" 2>&1 & DOCENT_PID=$!
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "$BASE/healthz" >/dev/null || { cat "$WORK/docent.log"; die "Docent did not start"; }
+wait_for_docent "$BASE" "$WORK/docent.log"
 AUTH='Authorization: Bearer docent-dev-admin-key'
 start=$(date +%s.%N)
 jobs=()
