@@ -171,9 +171,13 @@ pub struct ContentPlan {
 pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
     let mut elements = build_tree(tokens);
     measure(tokens, &mut elements);
-    let root = choose_root(tokens, &elements);
+    let RootChoice { root, lists } = choose_root(tokens, &elements);
     mark_main_heading(tokens, &mut elements, root);
     let root_element = &elements[root];
+    // The lists left out of a widened root count neither as its text nor as its links.
+    let (list_chars, list_link_chars) = lists.iter().fold((0, 0), |(chars, links), &list| {
+        (chars + elements[list].chars, links + elements[list].link_list_chars)
+    });
     let mut plan = ContentPlan {
         start: if root == 0 { 0 } else { root_element.start + 1 },
         end: root_element.end,
@@ -182,8 +186,11 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         } else {
             tokens[root_element.start].attr("id").filter(|id| !id.is_empty()).map(str::to_string)
         },
-        skip: Default::default(),
-        link_list_share: ratio(root_element.link_list_chars, root_element.chars),
+        skip: lists.iter().map(|&list| (elements[list].start, elements[list].after)).collect(),
+        link_list_share: ratio(
+            root_element.link_list_chars - list_link_chars,
+            root_element.chars - list_chars,
+        ),
     };
     let mut skipped_until = 0;
     for (index, candidate) in elements.iter().enumerate().skip(root + 1) {
@@ -191,6 +198,10 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             break;
         }
         if candidate.start < skipped_until {
+            continue;
+        }
+        if let Some(&after) = plan.skip.get(&candidate.start) {
+            skipped_until = after;
             continue;
         }
         let name = name_of(tokens, index, candidate);
@@ -557,13 +568,25 @@ fn block_weight(name: &str, chars: usize, links: usize, punctuation: usize) -> f
     chars_f * (1.0 - 1.5 * density)
 }
 
+/// The content root, and the long link lists inside it that are left out (see
+/// [`widen_past_link_list`]).
+struct RootChoice {
+    root: usize,
+    lists: Vec<usize>,
+}
+
 /// The element whose blocks weigh most; a semantic root (`<main>`, `<article>`, `role=main`) that
 /// holds almost as much is taken instead, as it usually also holds the title.
 ///
 /// A page of links (a table of contents, an index) has no heavy block: the heaviest is its
 /// heading. Its content is then the semantic root around that heading, or else the outermost
 /// container under `<body>` that holds it.
-fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
+fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> RootChoice {
+    let root = heaviest_root(tokens, elements);
+    widen_past_link_list(tokens, elements, root).unwrap_or(RootChoice { root, lists: Vec::new() })
+}
+
+fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
     let mut best = 0usize;
     for (index, element) in elements.iter().enumerate() {
         if element.invisible {
@@ -620,6 +643,67 @@ fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
         })
         .max_by(|(_, a), (_, b)| a.weight.total_cmp(&b.weight));
     semantic.map_or(best, |(index, _)| index)
+}
+
+/// The least visible characters of a link list that is left out of a root widened past it.
+const LONG_LINK_LIST_CHARS: usize = 100;
+/// The least weight of prose a widened root must gain: about a sentence.
+const GAINED_PROSE_WEIGHT: f64 = 60.0;
+
+/// A chapter's opening page in a manual holds its title, a table of contents and the chapter's
+/// introduction side by side. The contents, longer than the introduction and weighing against it,
+/// keep their container from being the root, so the heaviest block (one paragraph, or a part of
+/// the contents that has descriptions) is chosen and the rest of the introduction lost. The
+/// nearest container of `root` below `<body>` that has a long link list among its children and
+/// gains paragraphs from its other children becomes the root instead, without the lists.
+///
+/// Paragraphs after a list that follows the root are not gained: below an article, "more
+/// headlines" and then a copyright line are a page's furniture, not a chapter's. Nor is a layout
+/// wrapper's other content, which is in containers (a sidebar, a footer), not paragraphs.
+fn widen_past_link_list(
+    tokens: &[Token<'_>], elements: &[Element], root: usize,
+) -> Option<RootChoice> {
+    const PROSE: [&str; 3] = ["p", "pre", "blockquote"];
+    let mut below = root;
+    let mut at = elements[root].parent;
+    while let Some(container) = at {
+        if matches!(name_of(tokens, container, &elements[container]), "" | "html" | "body") {
+            return None;
+        }
+        let children = elements
+            .iter()
+            .enumerate()
+            .skip(container + 1)
+            .take_while(|(_, e)| e.start < elements[container].end)
+            .filter(|(_, e)| e.parent == Some(container) && !e.invisible);
+        let (mut lists, mut gained, mut past_root, mut list_after_root) =
+            (Vec::new(), 0.0, false, false);
+        for (index, child) in children {
+            let is_list = child.chars >= LONG_LINK_LIST_CHARS
+                && child.link_list_chars * 10 >= child.chars * 8;
+            if is_list {
+                lists.push(index);
+            }
+            if index == below {
+                // A root inside the contents (an entry with a description) gains what follows.
+                past_root = true;
+            } else if is_list {
+                list_after_root |= past_root;
+            } else if !list_after_root
+                && child.signal == Furniture::None
+                && child.weight > 0.0
+                && PROSE.contains(&name_of(tokens, index, child))
+            {
+                gained += child.weight;
+            }
+        }
+        if !lists.is_empty() && gained >= GAINED_PROSE_WEIGHT {
+            return Some(RootChoice { root: container, lists });
+        }
+        below = container;
+        at = elements[container].parent;
+    }
+    None
 }
 
 /// Whether element `inner` lies inside element `outer` (or is it).

@@ -243,3 +243,89 @@ fn a_head_left_open_ends_where_the_body_starts() {
     let html = "<html><head><title>T</title><style>p{}</style><body><p>Body text, visible.</p>";
     assert_eq!(extract_html(html).markdown(), "Body text, visible.");
 }
+
+/// A chapter's opening page as DocBook writes it: page links, the title, the contents (longer than
+/// the introduction), then the introduction.
+fn chapter_page(introduction: &str) -> String {
+    let sections: String = [
+        "Standard Unix Tools",
+        "The Cumulative Statistics System",
+        "Statistics Collection Configuration",
+        "Viewing Statistics",
+        "Viewing Locks",
+        "Progress Reporting",
+        "Dynamic Tracing",
+        "Compiling for Dynamic Tracing",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, s)| format!(r#"<dt><a href="s{i}.html">28.{i}. {s}</a></dt>"#))
+    .collect();
+    format!(
+        r#"<body><div class="navheader"><a href="prev.html">Prev</a> <a href="up.html">Up</a></div>
+        <div class="chapter" id="MONITORING"><div class="titlepage"><h2 class="title">Chapter 28.
+        Monitoring Database Activity</h2></div><div class="toc"><p><strong>Table of Contents</strong>
+        </p><dl class="toc">{sections}</dl></div>{introduction}</div>
+        <div class="navfooter"><a href="next.html">Next</a></div></body>"#
+    )
+}
+
+#[test]
+fn a_chapter_keeps_its_whole_introduction_beside_a_longer_table_of_contents() {
+    let page = extract_html(&chapter_page(
+        r#"<p>A database administrator frequently wonders, "What is the system doing right
+        now?" This chapter discusses how to find that out.</p><p>Several tools are available for
+        monitoring database activity and analyzing performance; most of this chapter describes the
+        cumulative statistics system, but the usual Unix monitoring programs help too.</p>"#,
+    ));
+    let md = page.markdown();
+    assert!(md.starts_with("## Chapter 28. Monitoring Database Activity\n\nA database"), "{md:?}");
+    assert!(md.contains("doing right now?\" This chapter") && md.contains("Unix monitoring"));
+    for furniture in ["Table of Contents", "Viewing Locks", "Prev", "Next"] {
+        assert!(!md.contains(furniture), "{furniture:?} leaked into {md:?}");
+    }
+    assert!(page.link_list_share < 0.1, "{}", page.link_list_share);
+
+    // With no introduction to speak of, the page is its contents, and says so.
+    let page = extract_html(&chapter_page("<p>See below.</p>"));
+    assert!(page.markdown().contains("28.4. Viewing Locks"), "{:?}", page.markdown());
+    assert!(page.link_list_share > 0.7, "{}", page.link_list_share);
+}
+
+#[test]
+fn paragraphs_before_trailing_contents_are_kept_and_a_line_after_more_headlines_is_not() {
+    let contents: String = (1..=8)
+        .map(|i| {
+            format!(r#"<dt><a href="c{i}.html">Chapter {i}. Server Configuration Topic</a></dt>"#)
+        })
+        .collect();
+    // A part's opening page: its introduction, then the contents.
+    let part = format!(
+        r#"<body><div class="part"><h1>Part III. Server Administration</h1><div class="partintro">
+        <p>This part covers topics that are of interest to a database administrator, such as
+        installing the software, setting up and configuring the server, managing users and
+        databases, and monitoring the server's activity and performance.</p><p>The rest of this part is about
+        tuning and management, and assumes that the reader knows the database system well.</p>
+        <div class="toc"><dl>{contents}</dl></div></div></div></body>"#
+    );
+    let md = extract_html(&part).markdown();
+    assert!(md.contains("This part covers") && md.contains("The rest of this part"), "{md:?}");
+    assert!(!md.contains("Chapter 3."), "{md:?}");
+
+    // A story, more headlines under it, then the publisher's line: the line is not the story's.
+    let headlines: String = (1..=8)
+        .map(|i| {
+            format!(r#"<li><a href="/s{i}">Headline number {i} of the day's other news</a></li>"#)
+        })
+        .collect();
+    let news = format!(
+        r#"<body><div class="page"><div class="story"><h1>Council votes</h1><p>The council voted
+        on Tuesday to keep the library open, after a long debate about its budget.</p><p>The
+        decision takes effect in March, and the opening hours stay as they are.</p></div>
+        <div class="more"><ul>{headlines}</ul></div><p>Copyright 2008 Associated Press. All
+        rights reserved. This material may not be published or redistributed.</p></div></body>"#
+    );
+    let md = extract_html(&news).markdown();
+    assert!(md.starts_with("# Council votes") && md.contains("opening hours"), "{md:?}");
+    assert!(!md.contains("Copyright") && !md.contains("Headline number"), "{md:?}");
+}
