@@ -44,7 +44,15 @@ pub struct PageQuery {
     /// Its content words ([`query_terms`](crate::retrieval::search::query_terms)).
     pub terms: Vec<String>,
     /// The code name it asks about, if any ([`named_identifier`]).
-    pub name: Option<String>,
+    pub name: Option<CodeName>,
+}
+
+/// A name written as code: its last part, and the parts before it that say whose it is, all
+/// lower-cased (`User.get_full_name`: `get_full_name` of `user`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeName {
+    pub last: String,
+    pub qualifiers: Vec<String>,
 }
 
 impl PageQuery {
@@ -84,10 +92,8 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
             if hit.score > 0.0 {
                 let heading =
                     1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, &hit.heading);
-                let defined = query
-                    .name
-                    .as_deref()
-                    .is_some_and(|name| defines(name, &query.terms, &hit.text));
+                let defined =
+                    query.name.as_ref().is_some_and(|name| defines(name, &hit.heading, &hit.text));
                 let definition = if defined { 1.0 + DEFINITION_WEIGHT } else { 1.0 };
                 hit.score *= page_prior(hit.page) * heading * definition;
             }
@@ -113,10 +119,10 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
 }
 
 /// The code name a query asks about, if it names one: its last word written as code (dotted,
-/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`), as the name's
-/// last part, lower-cased (`get_full_name`). Plain words are not names: "version" is asked about in
-/// prose as often as it is defined.
-pub fn named_identifier(query: &str) -> Option<String> {
+/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`). Plain words are
+/// not names: "version" is asked about in prose as often as it is defined; nor are the words around
+/// a name its qualifiers ("`log_min_duration` configuration parameter").
+pub fn named_identifier(query: &str) -> Option<CodeName> {
     query
         .split_whitespace()
         .map(|word| word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')))
@@ -129,35 +135,63 @@ pub fn named_identifier(query: &str) -> Option<String> {
                 .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
             inner('_') || inner('.') || camel
         })
-        .and_then(|word| word.rsplit('.').next().map(str::to_lowercase))
+        .and_then(|word| {
+            let mut parts: Vec<String> =
+                word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
+            let last = parts.pop()?;
+            Some(CodeName { last, qualifiers: parts })
+        })
         // Not "e.g." or a version number.
-        .filter(|name| name.len() > 1 && name.chars().any(char::is_alphabetic))
+        .filter(|name| name.last.len() > 1 && name.last.chars().any(char::is_alphabetic))
 }
 
-/// Whether a chunk defines `name`: one of its lines is a definition of it (an API reference's
-/// entry: the name as code alone on its line, maybe after a keyword such as `class` and before its
-/// signature), and the chunk contains every term of the query (`User` for `User.get_full_name`).
-pub fn defines(name: &str, terms: &[String], text: &str) -> bool {
-    let defined = text.lines().any(|line| {
-        let line = line.trim();
-        let Some(at) = line.find('`') else { return false };
-        let keyword = &line[..at];
-        if keyword.len() > 24 || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ') {
-            return false;
-        }
-        let Some((code, rest)) = line[at + 1..].split_once('`') else { return false };
-        let rest = rest.trim_start();
-        (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
-            && code
-                .trim_end_matches("()")
-                .rsplit('.')
-                .next()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-    });
+/// Whether a chunk defines `name`: its section is titled by the name, or one of its lines is a
+/// definition of it (an API reference's entry: the name as code alone on its line, maybe after a
+/// keyword such as `class` and before its signature; a function table's row that opens with the
+/// name and its arguments), and the chunk names its qualifiers (`User` for `User.get_full_name`).
+pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
+    // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
+    let section = heading.rsplit(" › ").next().unwrap_or("").trim();
+    let titled = section.starts_with('`')
+        && section
+            .replace('`', "")
+            .trim_end_matches("()")
+            .rsplit('.')
+            .next()
+            .is_some_and(|n| n.eq_ignore_ascii_case(&name.last));
+    let defined = titled
+        || text.lines().any(|line| {
+            let line = line.trim();
+            if let Some(row) = line.strip_prefix('|') {
+                return defines_in_row(&name.last, row);
+            }
+            let Some(at) = line.find('`') else { return false };
+            let keyword = &line[..at];
+            if keyword.len() > 24 || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ') {
+                return false;
+            }
+            let Some((code, rest)) = line[at + 1..].split_once('`') else { return false };
+            let rest = rest.trim_start();
+            (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
+                && code
+                    .trim_end_matches("()")
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&name.last))
+        });
     defined && {
         let lower = text.to_lowercase();
-        terms.iter().all(|t| lower.contains(t.as_str()))
+        name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
     }
+}
+
+/// Whether a table row (after its first `|`) is a function reference's entry for `name`: its
+/// first cell opens with the name and its argument list (`| pg_promote ( wait boolean ) → boolean
+/// Promotes …`), where a view's column of the same name would be followed by its type.
+fn defines_in_row(name: &str, row: &str) -> bool {
+    let cell = row.split('|').next().unwrap_or("").trim_start().replace('`', "");
+    cell.get(..name.len()).is_some_and(|start| start.eq_ignore_ascii_case(name))
+        && cell[name.len()..].trim_start().starts_with('(')
 }
 
 /// A result URL without its section fragment.
@@ -194,33 +228,64 @@ mod tests {
 
     #[test]
     fn a_name_is_a_word_written_as_code_and_plain_words_are_not() {
-        let name = |q: &str| named_identifier(q);
-        assert_eq!(name("User.get_full_name").as_deref(), Some("get_full_name"));
-        assert_eq!(name("forms.RegexField").as_deref(), Some("regexfield"));
-        assert_eq!(name("how do I use select_related()?").as_deref(), Some("select_related"));
-        assert_eq!(name("HttpResponse").as_deref(), Some("httpresponse"));
-        assert_eq!(name("max_connections setting").as_deref(), Some("max_connections"));
+        let last = |q: &str| named_identifier(q).map(|n| n.last);
+        assert_eq!(last("User.get_full_name").as_deref(), Some("get_full_name"));
+        assert_eq!(last("forms.RegexField").as_deref(), Some("regexfield"));
+        assert_eq!(last("how do I use select_related()?").as_deref(), Some("select_related"));
+        assert_eq!(last("HttpResponse").as_deref(), Some("httpresponse"));
+        assert_eq!(last("max_connections setting").as_deref(), Some("max_connections"));
         for plain in
             ["version", "ALTER USER", "PGDATABASE", "what is a model?", "e.g. this", "3.2.25", ""]
         {
-            assert_eq!(name(plain), None, "{plain:?}");
+            assert_eq!(last(plain), None, "{plain:?}");
         }
+        // Whose name it is comes from the name itself, not from the words around it.
+        let name = named_identifier("contrib.auth.User.get_full_name").unwrap();
+        assert_eq!(name.qualifiers, ["contrib", "auth", "user"]);
+        let name = named_identifier("log_min_duration_statement configuration parameter").unwrap();
+        assert_eq!((name.last.as_str(), name.qualifiers.len()), ("log_min_duration_statement", 0));
     }
 
     #[test]
-    fn a_definition_is_the_name_alone_on_its_line_in_a_chunk_with_every_term() {
-        let terms = query_terms("User.get_full_name");
+    fn a_definition_is_the_name_alone_on_its_line_in_a_chunk_that_names_its_owner() {
+        let name = named_identifier("User.get_full_name").unwrap();
+        let defines = |text: &str| defines(&name, "Users", text);
         let reference = "class `models.User`\n\n`get_full_name`()\n\nReturns the first_name plus the last_name.";
-        assert!(defines("get_full_name", &terms, reference));
-        let attribute = "class `models.User`\n\n`User.get_full_name` = None";
-        assert!(defines("get_full_name", &terms, attribute));
+        assert!(defines(reference));
+        assert!(defines("class `models.User`\n\n`User.get_full_name` = None"));
         // Mentioned in prose, or defined on another class the chunk never names: no definition.
         let note =
             "`User.get_full_name()` now returns the full name.\n\nSee `get_full_name` below.";
-        assert!(!defines("get_full_name", &terms, note));
-        let elsewhere = "class `models.Author`\n\n`get_full_name`()";
-        assert!(!defines("get_full_name", &terms, elsewhere));
-        assert!(!defines("get_full_name", &terms, "Plain text, `get_full_name`."));
+        assert!(!defines(note));
+        assert!(!defines("class `models.Author`\n\n`get_full_name`()"));
+        assert!(!defines("Plain text, `get_full_name`."));
+    }
+
+    #[test]
+    fn settings_sections_and_function_table_rows_are_definitions_too() {
+        let setting = named_identifier("log_error_verbosity configuration parameter").unwrap();
+        // The words around the name need not be in the entry that defines it.
+        assert!(defines(
+            &setting,
+            "Error Reporting",
+            "`log_error_verbosity` (`enum`)\n\nControls…"
+        ));
+        let titled = named_identifier("setting DEFAULT_AUTO_FIELD").unwrap();
+        assert!(defines(&titled, "Settings › Core Settings › `DEFAULT_AUTO_FIELD`", "Default: x."));
+        // A section titled by the word in prose is about it, not its definition.
+        let engine = named_identifier("template.Engine").unwrap();
+        assert!(!defines(&engine, "Templates › Engine", "A template engine renders."));
+
+        let function = named_identifier("pg_promote").unwrap();
+        let row =
+            "| pg_promote ( wait boolean DEFAULT true ) → boolean Promotes a standby server. |";
+        assert!(defines(&function, "Functions", row));
+        assert!(defines(&function, "Functions", "| `pg_promote`( wait boolean ) → boolean |"));
+        // A view's column of the same name, or a row that mentions the function, is not.
+        let column = named_identifier("last_value").unwrap();
+        assert!(!defines(&column, "pg_sequences", "| last_value int8 The last value written. |"));
+        assert!(!defines(&function, "Failover", "| see pg_promote ( ) | the standby |"));
+        assert!(!defines(&function, "Functions", "| pg_promote_all ( ) → void |"));
     }
 
     #[test]
