@@ -188,8 +188,8 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         },
         skip: lists.iter().map(|&list| (elements[list].start, elements[list].after)).collect(),
         link_list_share: ratio(
-            root_element.link_list_chars - list_link_chars,
-            root_element.chars - list_chars,
+            root_element.link_list_chars.saturating_sub(list_link_chars),
+            root_element.chars.saturating_sub(list_chars),
         ),
     };
     let mut skipped_until = 0;
@@ -649,6 +649,9 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
 const LONG_LINK_LIST_CHARS: usize = 100;
 /// The least weight of prose a widened root must gain: about a sentence.
 const GAINED_PROSE_WEIGHT: f64 = 60.0;
+/// How far up a root is widened: a described entry of the contents sits five or six elements below
+/// the chapter; the bound keeps a page nested thousands deep from costing a scan per level.
+const WIDEN_LEVELS: usize = 8;
 
 /// A chapter's opening page in a manual holds its title, a table of contents and the chapter's
 /// introduction side by side. The contents, longer than the introduction and weighing against it,
@@ -666,7 +669,8 @@ fn widen_past_link_list(
     const PROSE: [&str; 3] = ["p", "pre", "blockquote"];
     let mut below = root;
     let mut at = elements[root].parent;
-    while let Some(container) = at {
+    for _ in 0..WIDEN_LEVELS {
+        let container = at?;
         if matches!(name_of(tokens, container, &elements[container]), "" | "html" | "body") {
             return None;
         }
