@@ -35,15 +35,16 @@ def main():
     checked, losing = 0, []
     for rel in pages:
         text = open(os.path.join(args.site, rel), encoding="utf-8", errors="replace").read()
-        if args.marker not in text or not paragraphs(text):
+        page_paragraphs = paragraphs(text) if args.marker in text else []
+        if not page_paragraphs:
             continue
         checked += 1
         out = subprocess.run([args.docent, "extract", os.path.join(args.site, rel)],
                              capture_output=True, text=True, check=True).stdout
         kept = re.sub(r"\W+", "", out)
-        lost = [p for p in paragraphs(text) if re.sub(r"\W+", "", p)[:30] not in kept]
+        lost = [p for p in page_paragraphs if re.sub(r"\W+", "", p)[:30] not in kept]
         if lost:
-            losing.append((rel, len(lost), len(paragraphs(text)), lost[0][:70]))
+            losing.append((rel, len(lost), len(page_paragraphs), lost[0][:70]))
     print(f"{checked} pages with {args.marker} and paragraphs; {len(losing)} lose at least one")
     for rel, n, of, first in losing:
         print(f"  {rel}: {n} of {of} lost, first: {first}")

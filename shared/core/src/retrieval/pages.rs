@@ -156,13 +156,7 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
 pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
-    let titled = section.starts_with('`')
-        && section
-            .replace('`', "")
-            .trim_end_matches("()")
-            .rsplit('.')
-            .next()
-            .is_some_and(|n| n.eq_ignore_ascii_case(&name.last));
+    let titled = section.starts_with('`') && is_code_for(&section.replace('`', ""), &name.last);
     let defined = titled
         || text.lines().any(|line| {
             let line = line.trim();
@@ -177,16 +171,17 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
             let Some((code, rest)) = line[at + 1..].split_once('`') else { return false };
             let rest = rest.trim_start();
             (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
-                && code
-                    .trim_end_matches("()")
-                    .rsplit('.')
-                    .next()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&name.last))
+                && is_code_for(code, &name.last)
         });
     defined && {
         let lower = text.to_lowercase();
         name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
     }
+}
+
+/// Whether `code` (`models.User.get_full_name()`) writes the name whose last part is `last`.
+fn is_code_for(code: &str, last: &str) -> bool {
+    code.trim_end_matches("()").rsplit('.').next().is_some_and(|n| n.eq_ignore_ascii_case(last))
 }
 
 /// Whether a table row (after its first `|`) is a function reference's entry for `name`: its
