@@ -8,7 +8,7 @@ use crate::documents::{scored_hits, PAGE_OF_CHUNK, POSTGRES_BM25};
 use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::IndexedDocument;
-use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
+use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, Statement};
 use docent_core::retrieval::embed::{hamming, QuantizedVector};
 use docent_core::retrieval::search::{tsquery_words, SearchHit};
 
@@ -119,43 +119,42 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     async fn similarities(
         &self, model: &str, query: &[f32], chunk_ids: &[String],
     ) -> PortResult<Vec<(String, f32)>> {
-        let postgres = self.db.dialect() == SqlDialect::Postgres;
-        let mut scored = Vec::with_capacity(chunk_ids.len());
-        for group in chunk_ids.chunks(90) {
-            let mut params: Vec<SqlValue> = vec![model.into()];
-            let columns = if postgres {
-                // pgvector's <#> is the negated inner product; vectors are unit length, so this is
-                // cosine.
-                params.push(pgvector_literal(query).into());
-                format!("{}, (-(embedding <#> (?2::text)::vector))::float8", ChunkId::COLUMNS)
-            } else {
-                Int8Vector::COLUMNS.to_string()
-            };
-            let first_id = params.len() + 1;
-            let marks = (first_id..first_id + group.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "SELECT {columns} FROM chunk_vectors v WHERE model = ?1 AND chunk_id IN ({marks})"
-            );
-            params.extend(group.iter().map(|id| id.as_str().into()));
-            let rows = self.query(&sql, params).await?;
-            if postgres {
-                scored.extend(
-                    decode_scored::<ChunkId>(&rows)?.into_iter().filter_map(
-                        |Scored { item: ChunkId(id), score }| Some((id, score? as f32)),
-                    ),
-                );
-            } else {
-                scored.extend(decode::<Int8Vector>(&rows)?.into_iter().filter_map(
-                    |Int8Vector { chunk_id, int8 }| {
-                        Some((chunk_id, QuantizedVector::dot_encoded(&int8, query)?))
-                    },
-                ));
-            }
+        if chunk_ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(scored)
+        // The ids travel as one JSON array, so any number of them is one statement.
+        let ids = serde_json::to_string(chunk_ids).unwrap_or_default();
+        if self.db.dialect() == SqlDialect::Postgres {
+            // pgvector's <#> is the negated inner product; vectors are unit length, so this is
+            // cosine.
+            let sql = format!(
+                "SELECT {}, (-(embedding <#> (?2::text)::vector))::float8 FROM chunk_vectors v
+                 WHERE model = ?1 AND chunk_id IN (SELECT jsonb_array_elements_text((?3::text)::jsonb))",
+                ChunkId::COLUMNS
+            );
+            let rows = self
+                .query(&sql, vec![model.into(), pgvector_literal(query).into(), ids.into()])
+                .await?;
+            return Ok(decode_scored::<ChunkId>(&rows)?
+                .into_iter()
+                .filter_map(|Scored { item: ChunkId(id), score }| Some((id, score? as f32)))
+                .collect());
+        }
+        // `+model`: without statistics SQLite takes the model's index for a list of more than a
+        // few ids, reading every vector of the model (4 ms where the chunk ids' own index takes
+        // 0.2 on the PostgreSQL manual).
+        let sql = format!(
+            "SELECT {} FROM chunk_vectors v
+             WHERE chunk_id IN (SELECT value FROM json_each(?2)) AND +model = ?1",
+            Int8Vector::COLUMNS
+        );
+        let rows = self.query(&sql, vec![model.into(), ids.into()]).await?;
+        Ok(decode::<Int8Vector>(&rows)?
+            .into_iter()
+            .filter_map(|Int8Vector { chunk_id, int8 }| {
+                Some((chunk_id, QuantizedVector::dot_encoded(&int8, query)?))
+            })
+            .collect())
     }
 
     async fn chunks_without_vectors(
