@@ -108,7 +108,10 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     }
     let hits: Vec<bool> = words
         .iter()
-        .map(|(_, w)| terms.iter().any(|t| term_matches(&w.to_lowercase(), t)))
+        .map(|(_, w)| {
+            let word = w.to_lowercase();
+            terms.iter().any(|t| term_matches(&word, t))
+        })
         .collect();
     let mut best = (0, 0usize);
     let mut window_hits: usize = hits[..max_words].iter().filter(|&&h| h).count();
