@@ -58,7 +58,14 @@ pub struct WeightedTerms {
     terms: Vec<(String, f64)>,
     /// Names in the question that no indexed chunk contains.
     unknown_names: Vec<String>,
+    /// Ordinary words were left out and every term left is in most chunks: what the question
+    /// asks about specifically is in words the pages never use.
+    nothing_specific_left: bool,
 }
+
+/// A term in at least this share of the chunks tells no section from another (a product's name,
+/// which every page title carries).
+const UBIQUITOUS_SHARE: f64 = 0.5;
 
 impl WeightedTerms {
     /// The terms of `question`, weighed by `counts` (from the store, for [`WeightedTerms::words`]).
@@ -67,19 +74,24 @@ impl WeightedTerms {
         let names = names_in(question);
         let mut terms = Vec::new();
         let mut unknown_names = Vec::new();
+        let mut left_out = false;
+        let mut specific = false;
         for (i, term) in query_terms(question).into_iter().enumerate() {
             let df = counts.per_term.get(i).copied().unwrap_or(0);
             if df == 0 {
                 if names.contains(&term) {
                     unknown_names.push(term);
+                } else {
+                    left_out = true;
                 }
                 continue;
             }
             let df = df as f64;
+            specific |= df < UBIQUITOUS_SHARE * n;
             let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
             terms.push((term, weight.max(f64::MIN_POSITIVE)));
         }
-        WeightedTerms { terms, unknown_names }
+        WeightedTerms { terms, unknown_names, nothing_specific_left: left_out && !specific }
     }
 
     /// The names in the question that no indexed page mentions.
@@ -87,10 +99,16 @@ impl WeightedTerms {
         &self.unknown_names
     }
 
+    /// True when the words that said what the question is about are in no chunk and those left
+    /// are in most ("How do I cite Django?" over Django's manual): any quote would be noise.
+    pub fn nothing_specific_left(&self) -> bool {
+        self.nothing_specific_left
+    }
+
     /// Every term weighing the same, when the counts could not be had.
     pub fn uniform(question: &str) -> Self {
         let terms = query_terms(question).into_iter().map(|t| (t, 1.0)).collect();
-        WeightedTerms { terms, unknown_names: Vec::new() }
+        WeightedTerms { terms, unknown_names: Vec::new(), nothing_specific_left: false }
     }
 
     /// The words to count in the store, in order.
@@ -330,7 +348,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
 pub fn choose_quotes(
     terms: &WeightedTerms, sections: &[Section], options: &AnswerOptions,
 ) -> Choice {
-    if !terms.unknown_names().is_empty() {
+    if !terms.unknown_names().is_empty() || terms.nothing_specific_left() {
         return Choice::NotFound { evidence: 0.0 };
     }
     let mut scored: Vec<(usize, f64, f64)> = sections

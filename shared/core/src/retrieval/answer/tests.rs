@@ -206,6 +206,28 @@ fn says_it_found_nothing_when_the_rare_words_are_missing() {
 }
 
 #[test]
+fn says_it_found_nothing_when_only_words_every_page_has_are_left() {
+    let sections = vec![section("a", "Django at a glance", "Django makes web development easy.")];
+    // "cite" is in no chunk, "django" in every one (it is in every page title).
+    let cite = WeightedTerms::new("How do I cite Django?", &counts(1000, &[0, 1000]));
+    assert!(cite.nothing_specific_left());
+    assert!(matches!(
+        choose_quotes(&cite, &sections, &AnswerOptions::default()),
+        Choice::NotFound { .. }
+    ));
+    // Asked about the product itself, nothing was left out: the pages answer.
+    let what = WeightedTerms::new("What is Django?", &counts(1000, &[1000]));
+    assert!(!what.nothing_specific_left());
+    assert!(matches!(
+        choose_quotes(&what, &sections, &AnswerOptions::default()),
+        Choice::Quotes(_)
+    ));
+    // One word left that only some chunks have still says what is asked.
+    let windows = WeightedTerms::new("Harbor on windows, does it work?", &counts(20, &[20, 1, 0]));
+    assert!(!windows.nothing_specific_left());
+}
+
+#[test]
 fn navigation_pages_are_never_quoted() {
     let mut toc =
         section("toc", "Contents", "Partial indexes and more about partial index building here.");
