@@ -471,7 +471,11 @@ fn candidate_similarities_are_one_statement() {
         assert_eq!(store.take_sql_counts().statements, 1, "{location}");
         assert_eq!(scored.len(), 150, "{location}");
         for (id, score) in &scored {
-            let one = pollster::block_on(store.similarities(BUILTIN_MODEL, &query, &[id.clone()]));
+            let one = pollster::block_on(store.similarities(
+                BUILTIN_MODEL,
+                &query,
+                std::slice::from_ref(id),
+            ));
             assert_eq!(one.unwrap(), vec![(id.clone(), *score)], "{location}");
         }
         let other_model = pollster::block_on(store.similarities("another-model", &query, &ids));
