@@ -308,6 +308,9 @@ fn migrate(args: &[String]) -> Result<(), String> {
     pollster::block_on(store.ensure_schema()).map_err(|e| format!("migrating: {e}"))?;
     let after = pollster::block_on(store.schema_version()).map_err(|e| e.to_string())?;
     println!("schema version {after} ({} applied now)", after.saturating_sub(before));
+    for (model, vectors) in pollster::block_on(store.centre_vectors()).map_err(|e| e.to_string())? {
+        println!("centred the sign bits of {vectors} {model} vectors");
+    }
     Ok(())
 }
 

@@ -89,7 +89,8 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 ],
             ),
         ];
-        statements.extend(chunk_statements(self.db.dialect(), doc));
+        let centres = self.centres_for(doc.chunks.iter().filter_map(|c| c.vector.as_ref())).await?;
+        statements.extend(chunk_statements(self.db.dialect(), doc, &centres));
         statements.push(Statement::new(
             "UPDATE docent_meta SET value = value + 1 WHERE key = 'index_version'",
             vec![],

@@ -39,6 +39,8 @@ pub use schema::{
 /// Every store of [`api`] over one database of either dialect.
 pub struct SqlStore<D> {
     db: Counted<D>,
+    /// Each model's sign-bit centre once read: it never changes (see `vectors.rs`).
+    centres: std::cell::RefCell<std::collections::HashMap<String, Option<Vec<f32>>>>,
 }
 
 /// The database, counting the round trips and statements the store sends it (each is a billed
@@ -85,7 +87,10 @@ impl<D: SqlDatabase> SqlDatabase for Counted<D> {
 
 impl<D: SqlDatabase> SqlStore<D> {
     pub fn new(db: D) -> Self {
-        SqlStore { db: Counted { inner: db, counts: Default::default() } }
+        SqlStore {
+            db: Counted { inner: db, counts: Default::default() },
+            centres: Default::default(),
+        }
     }
 
     /// The database itself (what it is sent through here is not counted).

@@ -42,6 +42,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0009_metrics",
     "0010_crawl_left_out",
     "0011_declined_questions",
+    "0012_vector_centres",
 );
 
 /// The Postgres schema, in order. Append only.

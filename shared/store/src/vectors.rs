@@ -7,9 +7,9 @@ use crate::api::VectorStore;
 use crate::documents::{scored_hits, PAGE_OF_CHUNK, POSTGRES_BM25};
 use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
-use docent_core::domain::IndexedDocument;
+use docent_core::domain::{ChunkVector, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, Statement};
-use docent_core::retrieval::embed::{hamming, QuantizedVector};
+use docent_core::retrieval::embed::{hamming, sign_bits, QuantizedVector, BUILTIN_MODEL};
 use docent_core::retrieval::search::{tsquery_words, SearchHit};
 
 /// A stored vector's sign bits (`None` if unreadable) and its row, for the first pass.
@@ -76,7 +76,8 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         if self.db.dialect() == SqlDialect::Postgres {
             return self.nearest_pgvector(model, query, url_prefix, limit).await;
         }
-        let query_bits = QuantizedVector::new(query).bits;
+        let centre = self.centre_of(model).await?;
+        let query_bits = sign_bits(query, centre.as_deref());
         let rows = self
             .query(
                 &format!(
@@ -178,8 +179,9 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         &self, url_key: &str, vectors: &[(String, docent_core::domain::ChunkVector)],
     ) -> PortResult<()> {
         // Only for a chunk that still exists: a concurrent rewrite of the page wins.
+        let centres = self.centres_for(vectors.iter().map(|(_, vector)| vector)).await?;
         let vectors = vectors.iter().map(|(chunk_id, vector)| (chunk_id.as_str(), vector));
-        let statements = vector_statements(self.db.dialect(), url_key, vectors, true);
+        let statements = vector_statements(self.db.dialect(), url_key, vectors, true, &centres);
         if !statements.is_empty() {
             self.db.batch(&statements).await?;
         }
@@ -262,7 +264,169 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
     }
 }
 
+/// The sign-bit centre of each model that has one, by model.
+pub(crate) type Centres = std::collections::HashMap<String, Vec<f32>>;
+
+/// Vectors read at a time while centring an index's stored vectors.
+const CENTRING_PAGE: u64 = 500;
+
 impl<D: SqlDatabase> SqlStore<D> {
+    /// The centre `model`'s sign bits are taken about ([`sign_bits`]), if it has one. Read once per
+    /// store: a centre never changes.
+    async fn centre_of(&self, model: &str) -> PortResult<Option<Vec<f32>>> {
+        if model == BUILTIN_MODEL || self.db.dialect() == SqlDialect::Postgres {
+            return Ok(None);
+        }
+        if let Some(known) = self.centres.borrow().get(model) {
+            return Ok(known.clone());
+        }
+        let rows = self
+            .query("SELECT centre FROM vector_centres WHERE model = ?1", vec![model.into()])
+            .await?;
+        let centre = rows.first().and_then(|row| row.first()?.as_str().map(parse_centre));
+        let centre = centre.flatten();
+        if centre.is_some() {
+            self.centres.borrow_mut().insert(model.to_string(), centre.clone());
+        }
+        Ok(centre)
+    }
+
+    /// The centres the vectors about to be written take. A model with none yet and no stored
+    /// vectors gets the mean of these (the first writer's wins; any handful of a model's vectors
+    /// gives nearly the same centre). One whose vectors were stored before centres existed keeps
+    /// signs about 0, matching them, until `centre_vectors` centres it.
+    pub(crate) async fn centres_for(
+        &self, vectors: impl Iterator<Item = &ChunkVector>,
+    ) -> PortResult<Centres> {
+        let mut by_model: std::collections::BTreeMap<&str, Vec<&[f32]>> = Default::default();
+        for vector in vectors {
+            by_model.entry(vector.model.as_str()).or_default().push(&vector.values);
+        }
+        let mut centres = Centres::new();
+        for (model, values) in by_model {
+            if model == BUILTIN_MODEL || self.db.dialect() == SqlDialect::Postgres {
+                continue;
+            }
+            if let Some(known) = self.centres.borrow().get(model) {
+                if let Some(centre) = known {
+                    centres.insert(model.to_string(), centre.clone());
+                }
+                continue;
+            }
+            let rows = self
+                .query(
+                    "SELECT (SELECT centre FROM vector_centres WHERE model = ?1),
+                            EXISTS (SELECT 1 FROM chunk_vectors WHERE model = ?1)",
+                    vec![model.into()],
+                )
+                .await?;
+            let row = rows.first();
+            let stored = row.and_then(|r| r.first()?.as_str().and_then(parse_centre));
+            let has_vectors = row.and_then(|r| r.get(1)?.as_i64()).unwrap_or(0) != 0;
+            let centre = match stored {
+                Some(centre) => Some(centre),
+                None if has_vectors => None,
+                None => {
+                    self.query(
+                        "INSERT OR IGNORE INTO vector_centres (model, centre) VALUES (?1, ?2)",
+                        vec![model.into(), encode_centre(&mean(&values)).into()],
+                    )
+                    .await?;
+                    self.centre_of(model).await?
+                }
+            };
+            self.centres.borrow_mut().insert(model.to_string(), centre.clone());
+            if let Some(centre) = centre {
+                centres.insert(model.to_string(), centre);
+            }
+        }
+        Ok(centres)
+    }
+
+    /// Gives every model whose vectors were stored before centres existed (signs about 0) a centre,
+    /// the mean of its stored vectors, and takes their sign bits again about it. Returns the
+    /// models centred, with their vector counts. For `docent migrate`: it reads every vector.
+    pub async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return Ok(Vec::new());
+        }
+        let models = self
+            .query(
+                "SELECT DISTINCT model FROM chunk_vectors
+                 WHERE model NOT IN (SELECT model FROM vector_centres) AND model <> ?1",
+                vec![BUILTIN_MODEL.into()],
+            )
+            .await?;
+        let models: Vec<String> =
+            models.iter().filter_map(|r| Some(r.first()?.as_str()?.to_string())).collect();
+        let mut centred = Vec::new();
+        for model in models {
+            let mut sum: Vec<f64> = Vec::new();
+            let mut count = 0u64;
+            self.each_vector(&model, |_, values| {
+                sum.resize(sum.len().max(values.len()), 0.0);
+                sum.iter_mut().zip(values).for_each(|(s, v)| *s += f64::from(*v));
+                count += 1;
+                None
+            })
+            .await?;
+            if count == 0 {
+                continue;
+            }
+            let centre: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
+            self.query(
+                "INSERT INTO vector_centres (model, centre) VALUES (?1, ?2)",
+                vec![model.as_str().into(), encode_centre(&centre).into()],
+            )
+            .await?;
+            self.each_vector(&model, |rowid, values| {
+                let bits = QuantizedVector::centred(values, Some(&centre)).encode().0;
+                Some(Statement::new(
+                    "UPDATE chunk_vectors SET bits = ?2 WHERE rowid = ?1",
+                    vec![rowid.into(), bits.into()],
+                ))
+            })
+            .await?;
+            self.centres.borrow_mut().insert(model.clone(), Some(centre));
+            centred.push((model, count));
+        }
+        Ok(centred)
+    }
+
+    /// Calls `visit` with each stored vector of `model` (its row and values), a page at a time,
+    /// and runs the statements it returns for the page in one batch.
+    async fn each_vector(
+        &self, model: &str, mut visit: impl FnMut(u64, &[f32]) -> Option<Statement>,
+    ) -> PortResult<()> {
+        let mut after = 0u64;
+        loop {
+            let rows = self
+                .query(
+                    "SELECT rowid, int8 FROM chunk_vectors WHERE model = ?1 AND rowid > ?2
+                     ORDER BY rowid LIMIT ?3",
+                    vec![model.into(), after.into(), CENTRING_PAGE.into()],
+                )
+                .await?;
+            let mut statements = Vec::new();
+            for row in &rows {
+                let (Some(rowid), Some(int8)) = (row.first().and_then(|v| v.as_u64()), row.get(1))
+                else {
+                    continue;
+                };
+                after = rowid;
+                if let Some(values) = int8.as_str().and_then(QuantizedVector::decode_values) {
+                    statements.extend(visit(rowid, &values));
+                }
+            }
+            if !statements.is_empty() {
+                self.db.batch(&statements).await?;
+            }
+            if (rows.len() as u64) < CENTRING_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
     /// Nearest neighbours through the model's HNSW index ([`hnsw_index_statement`]); the query
     /// repeats the index's expression and predicate literally so the planner can use it.
     async fn nearest_pgvector(
@@ -344,7 +508,9 @@ fn json_arrays(items: impl IntoIterator<Item = Value>) -> Vec<String> {
 /// JSON, not one per chunk: D1 counts every statement against a Worker invocation's limit (50 on
 /// the free plan), and a Postgres statement is a round trip to a server. Nothing for a page
 /// without chunks.
-pub(crate) fn chunk_statements(dialect: SqlDialect, doc: &IndexedDocument) -> Vec<Statement> {
+pub(crate) fn chunk_statements(
+    dialect: SqlDialect, doc: &IndexedDocument, centres: &Centres,
+) -> Vec<Statement> {
     let sql = match dialect {
         SqlDialect::Sqlite => {
             "INSERT INTO chunks (id, url_key, ordinal, url, title, heading, text)
@@ -369,7 +535,7 @@ pub(crate) fn chunk_statements(dialect: SqlDialect, doc: &IndexedDocument) -> Ve
         })
         .collect();
     let vectors = doc.chunks.iter().filter_map(|c| Some((c.id.as_str(), c.vector.as_ref()?)));
-    statements.extend(vector_statements(dialect, &doc.url_key, vectors, false));
+    statements.extend(vector_statements(dialect, &doc.url_key, vectors, false, centres));
     statements
 }
 
@@ -378,13 +544,14 @@ pub(crate) fn chunk_statements(dialect: SqlDialect, doc: &IndexedDocument) -> Ve
 /// transaction.
 fn vector_statements<'a>(
     dialect: SqlDialect, url_key: &str,
-    vectors: impl IntoIterator<Item = (&'a str, &'a docent_core::domain::ChunkVector)>,
-    if_chunk_exists: bool,
+    vectors: impl IntoIterator<Item = (&'a str, &'a ChunkVector)>, if_chunk_exists: bool,
+    centres: &Centres,
 ) -> Vec<Statement> {
     let (rows, sql): (Vec<Value>, String) = match dialect {
         SqlDialect::Sqlite => {
             let rows = vectors.into_iter().map(|(chunk_id, vector)| {
-                let (bits, int8) = QuantizedVector::new(&vector.values).encode();
+                let centre = centres.get(&vector.model).map(Vec::as_slice);
+                let (bits, int8) = QuantizedVector::centred(&vector.values, centre).encode();
                 serde_json::json!([chunk_id, vector.model, bits, int8])
             });
             let guard = if if_chunk_exists {
@@ -434,4 +601,22 @@ fn pgvector_literal(values: &[f32]) -> String {
         .map(|v| if v.is_finite() { v.to_string() } else { "0".to_string() })
         .collect();
     format!("[{}]", parts.join(","))
+}
+
+/// The mean of equally long vectors.
+fn mean(vectors: &[&[f32]]) -> Vec<f32> {
+    let dimensions = vectors.iter().map(|v| v.len()).max().unwrap_or(0);
+    let mut sum = vec![0.0f32; dimensions];
+    for vector in vectors {
+        sum.iter_mut().zip(vector.iter()).for_each(|(s, v)| *s += v);
+    }
+    sum.iter().map(|s| s / vectors.len().max(1) as f32).collect()
+}
+
+fn encode_centre(centre: &[f32]) -> String {
+    serde_json::to_string(centre).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_centre(text: &str) -> Option<Vec<f32>> {
+    serde_json::from_str(text).ok()
 }

@@ -200,7 +200,7 @@ fn kind(declared: &str) -> &'static str {
 /// SQLite; a generated `tsvector` column on Postgres) and vector storage (sign bits and int8 codes
 /// on SQLite; a pgvector column on Postgres). SQLite's own bookkeeping (`sqlite_sequence`) is not
 /// Docent's.
-const SQLITE_ONLY_TABLES: &[&str] = &["chunks_fts", "sqlite_sequence"];
+const SQLITE_ONLY_TABLES: &[&str] = &["chunks_fts", "sqlite_sequence", "vector_centres"];
 const SQLITE_ONLY_COLUMNS: &[(&str, &str)] =
     &[("chunk_vectors", "bits"), ("chunk_vectors", "int8")];
 const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] =
@@ -385,6 +385,10 @@ fn applied_migrations_never_change() {
         (
             "sqlite/0011_declined_questions",
             "34c098cc46e9e85c330763bf5277e77828613104a88137fff12d1a72f494eeda",
+        ),
+        (
+            "sqlite/0012_vector_centres",
+            "63f59d5902651a563f4b272ecadb8f4bfb730f84bb9dccf9b406fed03073d15e",
         ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (

@@ -536,3 +536,92 @@ fn search_statements_on_sqlite_look_chunks_up_by_id() {
         assert!(scans.clone().all(|step| step.starts_with("SCAN json_each")), "{sql}\n{plan}");
     }
 }
+
+/// A real model's vectors share a direction, so their signs about 0 barely differ; the first
+/// pass of a vector search, by sign bits, must still keep each query's nearest neighbour. Vectors
+/// stored before centres existed are found once `centre_vectors` has centred them.
+#[test]
+fn nearest_keeps_the_closest_of_vectors_that_share_a_direction() {
+    use docent_core::domain::{ChunkVector, IndexedChunk};
+    use docent_core::retrieval::embed::QuantizedVector;
+    const MODEL: &str = "a-real-model";
+    // 600 vectors of 32 dimensions: a common part ten times their own.
+    let mut seed = 20261205u64;
+    let mut noise = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let vectors: Vec<Vec<f32>> = (0..600)
+        .map(|_| {
+            let v: Vec<f32> = (0..32).map(|_| 1.0 + 0.2 * noise()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / norm).collect()
+        })
+        .collect();
+    let location = test_databases("centres").remove(0);
+    let writer = store(&location);
+    for page in 0..12 {
+        let url = format!("https://docs.example/{page}.html");
+        let chunks = (0..50)
+            .map(|i| IndexedChunk {
+                id: format!("{page}-{i}"),
+                ordinal: i,
+                url: format!("{url}#{i}"),
+                heading: String::new(),
+                text: format!("chunk {i}"),
+                vector: Some(ChunkVector {
+                    model: MODEL.into(),
+                    values: vectors[page * 50 + i].clone(),
+                }),
+            })
+            .collect();
+        pollster::block_on(writer.upsert_document(&common::document(&url, &url, chunks))).unwrap();
+    }
+    // Each query is one stored vector, slightly moved; the search keeps 100 of the 600 by bits.
+    let finds_its_own = |store: &SqlStore<Database>| {
+        (0..40)
+            .filter(|q| {
+                let query: Vec<f32> = vectors[q * 15].iter().map(|x| x + 0.001).collect();
+                let nearest = pollster::block_on(store.nearest(MODEL, &query, None, 1)).unwrap();
+                nearest.first().map(|(id, _)| id.as_str())
+                    == Some(&format!("{}-{}", q * 15 / 50, q * 15 % 50))
+            })
+            .count()
+    };
+    assert_eq!(finds_its_own(&writer), 40);
+
+    // The same index as a store before centres wrote it: signs about 0, no centre.
+    let db = writer.database();
+    let rows = pollster::block_on(
+        db.query(&Statement::new("SELECT rowid, int8 FROM chunk_vectors", vec![])),
+    )
+    .unwrap();
+    let raw: Vec<Statement> = rows
+        .iter()
+        .map(|row| {
+            let values = QuantizedVector::decode_values(row[1].as_str().unwrap()).unwrap();
+            let bits = QuantizedVector::new(&values).encode().0;
+            Statement::new(
+                "UPDATE chunk_vectors SET bits = ?2 WHERE rowid = ?1",
+                vec![row[0].as_u64().unwrap().into(), bits.into()],
+            )
+        })
+        .collect();
+    pollster::block_on(db.batch(&raw)).unwrap();
+    pollster::block_on(db.query(&Statement::new("DELETE FROM vector_centres", vec![]))).unwrap();
+    let legacy = store(&location);
+    assert!(finds_its_own(&legacy) < 20, "signs about 0 lose most neighbours");
+    assert_eq!(
+        pollster::block_on(legacy.centre_vectors()).unwrap(),
+        vec![(MODEL.to_string(), 600)]
+    );
+    assert_eq!(finds_its_own(&store(&location)), 40);
+    assert!(pollster::block_on(legacy.centre_vectors()).unwrap().is_empty(), "once");
+    // Writes after that take the stored centre.
+    pollster::block_on(legacy.put_vectors(
+        "https://docs.example/0.html",
+        &[("0-0".into(), ChunkVector { model: MODEL.into(), values: vectors[0].clone() })],
+    ))
+    .unwrap();
+    assert_eq!(finds_its_own(&store(&location)), 40);
+}
