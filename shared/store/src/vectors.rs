@@ -315,8 +315,8 @@ impl<D: SqlDatabase> SqlStore<D> {
             }
             let rows = self
                 .query(
-                    "SELECT (SELECT centre FROM vector_centres WHERE model = ?1),
-                            EXISTS (SELECT 1 FROM chunk_vectors WHERE model = ?1)",
+                    "SELECT (SELECT centre FROM vector_centres WHERE model = ?1) AS centre,
+                            EXISTS (SELECT 1 FROM chunk_vectors WHERE model = ?1) AS has_vectors",
                     vec![model.into()],
                 )
                 .await?;
