@@ -933,6 +933,12 @@ pub async fn on_schedule<P: Platform>(
     }
     // Per-client request counts of windows that have ended.
     platform.store().forget_expired_counts(now).await?;
+    // Vectors stored before the store kept sign-bit centres, centred once.
+    for (model, vectors) in platform.store().centre_vectors().await? {
+        platform.log(
+            &serde_json::json!({"event": "vectors_centred", "model": model, "vectors": vectors}),
+        );
+    }
     // The previous run's time: a schedule is due if it matched a minute since then.
     let kv = KvState::of(platform);
     let since = kv.load(&LastScheduleRunKey).await?.unwrap_or(now.saturating_sub(10 * 60 * 1000));

@@ -24,7 +24,7 @@ use docent_functions::chat;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::retrieve::{retrieve, SearchOptions};
 use docent_functions::Platform;
-use docent_store::api::{CrawlStore, DocumentStore};
+use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
 
 use docent_cli::platform::{open_database, Native};
 use docent_store::SqlStore;

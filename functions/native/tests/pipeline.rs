@@ -12,7 +12,7 @@ use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
 use docent_core::ports::KeyValue;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
 use docent_functions::Platform;
-use docent_store::api::{CrawlStore, DocumentStore};
+use docent_store::api::{CrawlStore, DocumentStore, VectorStore};
 
 fn site_url(path: &str) -> String {
     let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
@@ -822,5 +822,73 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
             ids(retrieve(&with_reranker(base), "harbor jobs", 4, options).await.unwrap()),
             fused
         );
+    });
+}
+
+/// An index written before the store kept sign-bit centres has its vectors' bits about 0; the
+/// cron centres them once (on SQLite: Postgres compares the vectors themselves).
+#[test]
+fn the_cron_centres_vectors_stored_before_centres() {
+    use docent_core::ports::{SqlDatabase, SqlDialect, Statement};
+    use docent_core::retrieval::embed::QuantizedVector;
+    pollster::block_on(async {
+        for p in natives("centres") {
+            crawl::start_job(&p, request(site_url("index.html"), Some(3))).await.unwrap();
+            drain(&p).await;
+            let db = p.store().database();
+            if db.dialect() == SqlDialect::Postgres {
+                assert!(p.store().centre_vectors().await.unwrap().is_empty());
+                continue;
+            }
+            // Five chunks' vectors of a model sharing one direction, written as before centres.
+            let ids = db.query(&Statement::new("SELECT id FROM chunks LIMIT 5", vec![])).await;
+            let ids: Vec<String> =
+                ids.unwrap().iter().map(|r| r[0].as_str().unwrap().to_string()).collect();
+            assert_eq!(ids.len(), 5);
+            let values = |i: usize| -> Vec<f32> {
+                (0..8).map(|d| 1.0 + 0.1 * ((i + d) % 3) as f32).collect()
+            };
+            let writes: Vec<Statement> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let (bits, int8) = QuantizedVector::new(&values(i)).encode();
+                    Statement::new(
+                        "INSERT OR REPLACE INTO chunk_vectors (chunk_id, url_key, model, bits, int8)
+                         SELECT id, url_key, 'a-real-model', ?2, ?3 FROM chunks WHERE id = ?1",
+                        vec![id.as_str().into(), bits.into(), int8.into()],
+                    )
+                })
+                .collect();
+            db.batch(&writes).await.unwrap();
+            crawl::on_schedule(&p, &[]).await.unwrap();
+            let centre = db
+                .query(&Statement::new(
+                    "SELECT centre FROM vector_centres WHERE model = 'a-real-model'",
+                    vec![],
+                ))
+                .await
+                .unwrap();
+            let centre: Vec<f32> = serde_json::from_str(centre[0][0].as_str().unwrap()).unwrap();
+            for (i, id) in ids.iter().enumerate() {
+                let stored = db
+                    .query(&Statement::new(
+                        "SELECT bits, int8 FROM chunk_vectors WHERE chunk_id = ?1",
+                        vec![id.as_str().into()],
+                    ))
+                    .await
+                    .unwrap();
+                let int8 = stored[0][1].as_str().unwrap();
+                let decoded = QuantizedVector::decode_values(int8).unwrap();
+                let expected = QuantizedVector::centred(&decoded, Some(&centre)).encode().0;
+                assert_eq!(stored[0][0].as_str().unwrap(), expected);
+                assert_ne!(
+                    expected,
+                    QuantizedVector::new(&values(i)).encode().0,
+                    "all signs were +"
+                );
+            }
+            assert!(p.store().centre_vectors().await.unwrap().is_empty(), "once");
+        }
     });
 }

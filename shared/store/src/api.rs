@@ -136,6 +136,13 @@ pub trait VectorStore {
         let _ = model;
         Ok(())
     }
+    /// Gives each model whose stored vectors have sign bits about 0 (written before the store kept
+    /// centres) its centre, and takes their bits again about it, where the store keeps sign bits
+    /// (SQLite); nothing elsewhere. Returns the models centred with their vector counts. Cheap
+    /// when there is nothing to do: the cron calls it on every tick.
+    async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
+        Ok(Vec::new())
+    }
     /// Whether [`VectorStore::fused_search`] is available: the store ranks both ways and fuses
     /// the rankings in the database (Postgres with its vectors). The search plan
     /// (`docent_core::retrieval::plan`) takes it into account.

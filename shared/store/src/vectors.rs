@@ -188,6 +188,61 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(())
     }
 
+    /// The mean of each such model's stored vectors is its centre. It reads every vector of the
+    /// models it centres, once; finding none to centre takes a probe per model.
+    async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
+        if self.db.dialect() == SqlDialect::Postgres {
+            return Ok(Vec::new());
+        }
+        // The distinct models one index probe each (SQLite would otherwise read the whole index).
+        let models = self
+            .query(
+                "WITH RECURSIVE models (model) AS (
+                   SELECT min(model) FROM chunk_vectors
+                   UNION ALL
+                   SELECT (SELECT min(model) FROM chunk_vectors WHERE model > models.model) FROM models
+                   WHERE models.model IS NOT NULL)
+                 SELECT model FROM models WHERE model IS NOT NULL AND model <> ?1
+                   AND model NOT IN (SELECT model FROM vector_centres)",
+                vec![BUILTIN_MODEL.into()],
+            )
+            .await?;
+        let models: Vec<String> =
+            models.iter().filter_map(|r| Some(r.first()?.as_str()?.to_string())).collect();
+        let mut centred = Vec::new();
+        for model in models {
+            let mut sum: Vec<f64> = Vec::new();
+            let mut count = 0u64;
+            self.each_vector(&model, |_, values| {
+                sum.resize(sum.len().max(values.len()), 0.0);
+                sum.iter_mut().zip(values).for_each(|(s, v)| *s += f64::from(*v));
+                count += 1;
+                None
+            })
+            .await?;
+            if count == 0 {
+                continue;
+            }
+            let centre: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
+            self.query(
+                "INSERT INTO vector_centres (model, centre) VALUES (?1, ?2)",
+                vec![model.as_str().into(), encode_centre(&centre).into()],
+            )
+            .await?;
+            self.each_vector(&model, |rowid, values| {
+                let bits = QuantizedVector::centred(values, Some(&centre)).encode().0;
+                Some(Statement::new(
+                    "UPDATE chunk_vectors SET bits = ?2 WHERE rowid = ?1",
+                    vec![rowid.into(), bits.into()],
+                ))
+            })
+            .await?;
+            self.centres.borrow_mut().insert(model.clone(), Some(centre));
+            centred.push((model, count));
+        }
+        Ok(centred)
+    }
+
     /// Postgres: the vectors are in the database (pgvector), next to the `tsvector`.
     fn fuses_in_database(&self) -> bool {
         self.db.dialect() == SqlDialect::Postgres
@@ -341,56 +396,6 @@ impl<D: SqlDatabase> SqlStore<D> {
             }
         }
         Ok(centres)
-    }
-
-    /// Gives every model whose vectors were stored before centres existed (signs about 0) a centre,
-    /// the mean of its stored vectors, and takes their sign bits again about it. Returns the
-    /// models centred, with their vector counts. For `docent migrate`: it reads every vector.
-    pub async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
-        if self.db.dialect() == SqlDialect::Postgres {
-            return Ok(Vec::new());
-        }
-        let models = self
-            .query(
-                "SELECT DISTINCT model FROM chunk_vectors
-                 WHERE model NOT IN (SELECT model FROM vector_centres) AND model <> ?1",
-                vec![BUILTIN_MODEL.into()],
-            )
-            .await?;
-        let models: Vec<String> =
-            models.iter().filter_map(|r| Some(r.first()?.as_str()?.to_string())).collect();
-        let mut centred = Vec::new();
-        for model in models {
-            let mut sum: Vec<f64> = Vec::new();
-            let mut count = 0u64;
-            self.each_vector(&model, |_, values| {
-                sum.resize(sum.len().max(values.len()), 0.0);
-                sum.iter_mut().zip(values).for_each(|(s, v)| *s += f64::from(*v));
-                count += 1;
-                None
-            })
-            .await?;
-            if count == 0 {
-                continue;
-            }
-            let centre: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
-            self.query(
-                "INSERT INTO vector_centres (model, centre) VALUES (?1, ?2)",
-                vec![model.as_str().into(), encode_centre(&centre).into()],
-            )
-            .await?;
-            self.each_vector(&model, |rowid, values| {
-                let bits = QuantizedVector::centred(values, Some(&centre)).encode().0;
-                Some(Statement::new(
-                    "UPDATE chunk_vectors SET bits = ?2 WHERE rowid = ?1",
-                    vec![rowid.into(), bits.into()],
-                ))
-            })
-            .await?;
-            self.centres.borrow_mut().insert(model.clone(), Some(centre));
-            centred.push((model, count));
-        }
-        Ok(centred)
     }
 
     /// Calls `visit` with each stored vector of `model` (its row and values), a page at a time,

@@ -342,6 +342,14 @@ impl<D: SqlDatabase, I: VectorizeIndex> VectorStore for VectorizeStore<D, I> {
         Ok(scored)
     }
 
+    async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
+        match &self.index {
+            None => self.sql.centre_vectors().await,
+            // The index keeps the vectors themselves; the SQL store has none to centre.
+            Some(_) => Ok(Vec::new()),
+        }
+    }
+
     async fn vector_count(&self, model: &str) -> PortResult<u64> {
         if self.index.is_none() {
             return self.sql.vector_count(model).await;
