@@ -933,11 +933,18 @@ pub async fn on_schedule<P: Platform>(
     }
     // Per-client request counts of windows that have ended.
     platform.store().forget_expired_counts(now).await?;
-    // Vectors stored before the store kept sign-bit centres, centred once.
-    for (model, vectors) in platform.store().centre_vectors().await? {
-        platform.log(
-            &serde_json::json!({"event": "vectors_centred", "model": model, "vectors": vectors}),
-        );
+    // Vectors stored before the store kept sign-bit centres, centred once. A failure (a large
+    // index may need more statements than one invocation may send) must not stop the schedule.
+    match platform.store().centre_vectors().await {
+        Ok(centred) => {
+            for (model, vectors) in centred {
+                let event = serde_json::json!({"event": "vectors_centred", "model": model, "vectors": vectors});
+                platform.log(&event);
+            }
+        }
+        Err(error) => platform.log(
+            &serde_json::json!({"event": "vectors_centring_failed", "error": error.to_string()}),
+        ),
     }
     // The previous run's time: a schedule is due if it matched a minute since then.
     let kv = KvState::of(platform);
