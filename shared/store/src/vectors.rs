@@ -223,12 +223,14 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
             if count == 0 {
                 continue;
             }
-            let centre: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
+            let mean: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
+            // Two ticks at once agree on the first centre stored.
             self.query(
-                "INSERT INTO vector_centres (model, centre) VALUES (?1, ?2)",
-                vec![model.as_str().into(), encode_centre(&centre).into()],
+                "INSERT OR IGNORE INTO vector_centres (model, centre) VALUES (?1, ?2)",
+                vec![model.as_str().into(), encode_centre(&mean).into()],
             )
             .await?;
+            let Some(centre) = self.centre_of(&model).await? else { continue };
             self.each_vector(&model, |rowid, values| {
                 let bits = QuantizedVector::centred(values, Some(&centre)).encode().0;
                 Some(Statement::new(
@@ -237,7 +239,6 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
                 ))
             })
             .await?;
-            self.centres.borrow_mut().insert(model.clone(), Some(centre));
             centred.push((model, count));
         }
         Ok(centred)
