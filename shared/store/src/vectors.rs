@@ -188,7 +188,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         Ok(())
     }
 
-    /// The mean of each such model's stored vectors is its centre. It reads every vector of the
+    /// A model's centre is the mean of its first vectors stored. It reads every vector of the
     /// models it centres, once; finding none to centre takes a probe per model.
     async fn centre_vectors(&self) -> PortResult<Vec<(String, u64)>> {
         if self.db.dialect() == SqlDialect::Postgres {
@@ -211,27 +211,32 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
             models.iter().filter_map(|r| Some(r.first()?.as_str()?.to_string())).collect();
         let mut centred = Vec::new();
         for model in models {
-            let mut sum: Vec<f64> = Vec::new();
-            let mut count = 0u64;
-            self.each_vector(&model, |_, values| {
-                sum.resize(sum.len().max(values.len()), 0.0);
-                sum.iter_mut().zip(values).for_each(|(s, v)| *s += f64::from(*v));
-                count += 1;
-                None
-            })
-            .await?;
-            if count == 0 {
+            // As for a first writer, the mean of the first vectors stored is the centre: any
+            // handful of a model's vectors gives nearly the same one.
+            let first = self
+                .query(
+                    "SELECT int8 FROM chunk_vectors WHERE model = ?1 ORDER BY rowid LIMIT ?2",
+                    vec![model.as_str().into(), CENTRING_PAGE.into()],
+                )
+                .await?;
+            let values: Vec<Vec<f32>> = first
+                .iter()
+                .filter_map(|row| QuantizedVector::decode_values(row.first()?.as_str()?))
+                .collect();
+            if values.is_empty() {
                 continue;
             }
-            let mean: Vec<f32> = sum.iter().map(|s| (s / count as f64) as f32).collect();
+            let values: Vec<&[f32]> = values.iter().map(Vec::as_slice).collect();
             // Two ticks at once agree on the first centre stored.
             self.query(
                 "INSERT OR IGNORE INTO vector_centres (model, centre) VALUES (?1, ?2)",
-                vec![model.as_str().into(), encode_centre(&mean).into()],
+                vec![model.as_str().into(), encode_centre(&mean(&values)).into()],
             )
             .await?;
             let Some(centre) = self.centre_of(&model).await? else { continue };
+            let mut count = 0u64;
             self.each_vector(&model, |rowid, values| {
+                count += 1;
                 let bits = QuantizedVector::centred(values, Some(&centre)).encode().0;
                 Some(Statement::new(
                     "UPDATE chunk_vectors SET bits = ?2 WHERE rowid = ?1",
@@ -327,10 +332,17 @@ pub(crate) type Centres = std::collections::HashMap<String, Vec<f32>>;
 const CENTRING_PAGE: u64 = 500;
 
 impl<D: SqlDatabase> SqlStore<D> {
-    /// The centre `model`'s sign bits are taken about ([`sign_bits`]), if it has one. Read once per
-    /// store: a centre never changes.
+    /// Whether `model`'s sign bits are taken about a centre: not on Postgres (no sign bits), nor
+    /// for the built-in embedder (centred by construction).
+    fn takes_centre(&self, model: &str) -> bool {
+        model != BUILTIN_MODEL && self.db.dialect() != SqlDialect::Postgres
+    }
+
+    /// The centre `model`'s sign bits are taken about ([`sign_bits`]), if it has one. Kept once
+    /// read, since a centre never changes; a model without one is asked again (a writer may store
+    /// it meanwhile).
     async fn centre_of(&self, model: &str) -> PortResult<Option<Vec<f32>>> {
-        if model == BUILTIN_MODEL || self.db.dialect() == SqlDialect::Postgres {
+        if !self.takes_centre(model) {
             return Ok(None);
         }
         if let Some(known) = self.centres.borrow().get(model) {
@@ -360,7 +372,7 @@ impl<D: SqlDatabase> SqlStore<D> {
         }
         let mut centres = Centres::new();
         for (model, values) in by_model {
-            if model == BUILTIN_MODEL || self.db.dialect() == SqlDialect::Postgres {
+            if !self.takes_centre(model) {
                 continue;
             }
             if let Some(known) = self.centres.borrow().get(model) {
