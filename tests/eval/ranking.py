@@ -18,9 +18,10 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
 Index-term sets are samples drawn with a fixed seed; every set is cut, by the same seed, into a
-`dev` half (look at it while changing the ranking) and a `test` half (report it). Systems, all
-run here in the same invocation: Docent (`docent index`, then `docent search --jsonl --k 10` per
-mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
+`dev` half (look at it while changing the ranking) and a `test` half (report it); up to 600 more
+entries of an index-term set's draw form a `wide` split for tuning (the question sets have none).
+Systems, all run here in the same invocation: Docent (`docent index`, then `docent search --jsonl
+--k 10` per mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
 own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
 
 With `vector` among the modes, one more baseline: Docent's vector ranking (the configured embedding
@@ -48,6 +49,9 @@ import bm25_baseline  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261204
 PER_SPLIT = 150
+# Index-term entries beyond the two halves, drawn by the same seed (so never in either): a wider
+# set to look at while tuning, since a dev half of 150 moves by a query at a time.
+WIDE = 600
 # The manuals' tables of contents and indexes (paths from the manual's root): pages that exist to
 # point at other pages, which a result list should not spend its top five on.
 NAV_PAGES = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.html", "index.html",
@@ -133,16 +137,18 @@ def postgres_index_set(root):
 
 
 def split_sample(name, entries, per_split):
-    """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves."""
+    """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
+    `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
     rng = random.Random(f"{SEED}:{name}")
     keys = sorted(entries)
     rng.shuffle(keys)
-    keys = keys[: 2 * per_split] if per_split else keys
-    half = (len(keys) + 1) // 2
+    sample = keys[: 2 * per_split] if per_split else keys
+    wide = keys[2 * per_split: 2 * per_split + WIDE] if per_split else []
+    half = (len(sample) + 1) // 2
     return [
         {"q": q, "relevant": sorted(entries[q]), "split": "dev" if i < half else "test"}
-        for i, q in enumerate(keys)
-    ]
+        for i, q in enumerate(sample)
+    ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
 def build_sets(django, postgres):
@@ -254,7 +260,7 @@ def main():
     parser.add_argument("--postgres", help="postgresql-doc-15 html directory")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
-    parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
+    parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
     parser.add_argument("--modes", default="lexical,hybrid")
     parser.add_argument("--reindex", action="store_true", help="index the corpora again")
     parser.add_argument("--write-sets", help="write the sets as JSONL files into this directory")
@@ -284,7 +290,10 @@ def main():
         systems += ["vector+page-bm25"]
     figures, unstable = {}, {}
     for name, (corpus, entries) in sets.items():
-        queries = [e for e in entries if args.split == "all" or e["split"] == args.split]
+        queries = [e for e in entries
+                   if e["split"] == args.split or (args.split == "all" and e["split"] != "wide")]
+        if not queries:
+            continue
         site, excludes = corpora[corpus]
         marker = site.rstrip("/") + "/"
         for system in systems:
@@ -313,13 +322,16 @@ def main():
     print(f"| set | n | " + " | ".join(systems) + " |")
     print("|---|---|" + "---|" * len(systems))
     for name in sets:
+        if (name, systems[0]) not in figures:
+            continue
         row = [figures[(name, s)] for s in systems]
         cells = [f"{f['hit@5']:.3f} / {f['mrr@10']:.3f}" + (f" (nav {f['nav@5']})" if f["nav@5"] else "")
                  for f in row]
         print(f"| {name} | {row[0]['n']} | " + " | ".join(cells) + " |")
     print("cells: hit@5 / MRR@10 (nav: queries with a contents or index page in the top five)")
+    scored = [n for n in sets if (n, systems[0]) in figures]
     print("pages@10: " + ", ".join(
-        f"{s} {sum(figures[(n, s)]['pages@10'] for n in sets) / len(sets):.1f}" for s in systems))
+        f"{s} {sum(figures[(n, s)]['pages@10'] for n in scored) / len(scored):.1f}" for s in systems))
     print("queries whose first ten change between --k 10 and --k 30: " + ", ".join(
         f"{s} {n}" for s, n in unstable.items()))
     if args.json:

@@ -9,11 +9,11 @@ use docent_core::domain::sha256_hex;
 use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query, dot, with_feedback};
-use docent_core::retrieval::pages::{rank_pages, PageQuery, CANDIDATES};
+use docent_core::retrieval::pages::{rank_pages, PageQuery, CANDIDATES, NAME_CANDIDATES};
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
 use docent_core::retrieval::search::{
-    query_terms, reciprocal_rank_fusion, snippet, SearchHit, SectionLink,
+    merge_by_score, query_terms, reciprocal_rank_fusion, snippet, SearchHit, SectionLink,
 };
 use docent_store::api::{DocumentStore, FusedQuery, VectorStore};
 
@@ -95,6 +95,10 @@ pub async fn retrieve<P: Platform>(
         Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await?,
         None => Vec::new(),
     };
+    if let (Some(_), Some(name_terms)) = (plan.lexical, page_query.name_terms()) {
+        let named = store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await?;
+        lexical = merge_by_score(lexical, named);
+    }
     let vector_started = platform.clock().now_ms();
     let searches_vectors = plan.vector.is_some();
     let vector = match plan.vector {

@@ -892,3 +892,68 @@ fn the_cron_centres_vectors_stored_before_centres() {
         }
     });
 }
+
+#[test]
+fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it() {
+    use docent_core::config::SearchMode;
+    use docent_core::retrieval::search::query_terms;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let dir = fresh_dir("named-setting");
+        let mut links = String::new();
+        // Pages about other things, so that the setting's words are rare enough to weigh.
+        for n in 0..300 {
+            let body = format!("Crew {n} hoists the sails and coils the ropes before the tide.");
+            std::fs::write(dir.join(format!("crew-{n}.html")), page(&format!("Crew {n}"), &body))
+                .unwrap();
+            links.push_str(&format!(r#"<a href="crew-{n}.html">{n}</a> "#));
+        }
+        for n in 0..110 {
+            let body = format!(
+                "Raise harbor_queue_depth, a configuration parameter, when runner {n} backs up; \
+                 the scheduler reads it when it starts, so restart it after changing it. Runners report their backlog each minute in the log, with \
+                 the name of the job at the head of the line, how long it has waited, which \
+                 worker last picked it up and why it was put back. Read the log from the \
+                 bottom: the newest lines come last, and a runner that stopped reporting has \
+                 either finished its work or lost its connection to the scheduler. A runner \
+                 that lost its connection tries again after a pause that doubles each time, up \
+                 to a minute, and its jobs go back to the line for another runner to take; \
+                 nothing is lost, but the line grows while it is away, which is when the \
+                 depth matters most."
+            );
+            std::fs::write(
+                dir.join(format!("runner-{n}.html")),
+                page(&format!("Runner {n}"), &body),
+            )
+            .unwrap();
+            links.push_str(&format!(r#"<a href="runner-{n}.html">{n}</a> "#));
+        }
+        let settings = "<html><head><title>Scheduler settings</title></head><body><main>\
+            <h1>Scheduler settings</h1><dl><dt><code>harbor_queue_depth</code> (<code>integer</code>)</dt>\
+            <dd><p>Sets how many jobs wait in line before new ones are refused. The default is 64.</p>\
+            </dd></dl></main></body></html>";
+        std::fs::write(dir.join("settings.html"), settings).unwrap();
+        links.push_str(r#"<a href="settings.html">settings</a>"#);
+        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let definition = url::Url::from_file_path(dir.join("settings.html")).unwrap().to_string();
+        for p in natives("named-setting") {
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            let query = "harbor_queue_depth configuration parameter";
+            // On SQLite the whole query's hundred best passages are the pages that mention the
+            // setting with those words; the definition, which has neither, is not among them.
+            // (Postgres's BM25 over its own stemmed words ranks it within the hundred.)
+            use docent_core::ports::{SqlDatabase, SqlDialect};
+            if p.store().database().dialect() == SqlDialect::Sqlite {
+                let terms = query_terms(query);
+                let lexical = p.store().lexical_search(&terms, None, 100).await.unwrap();
+                assert_eq!(lexical.len(), 100);
+                assert!(lexical.iter().all(|hit| !hit.url.starts_with(&definition)));
+            }
+            let options = SearchOptions { mode: SearchMode::Lexical, url_prefix: None };
+            let hits = retrieve(&p, query, 5, options).await.unwrap();
+            assert!(hits[0].url.starts_with(&definition), "{:?}", hits[0].url);
+        }
+    });
+}

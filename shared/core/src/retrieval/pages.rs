@@ -4,7 +4,8 @@
 //! repeat the words of many queries without answering any; and by how well its headings name
 //! what was asked ([`heading_match`]): `ALTER USER` is the page headed "ALTER USER", not "ALTER
 //! USER MAPPING"; and by whether it defines the code name asked about ([`defines`]):
-//! `User.get_full_name` is the reference entry, not the release notes that mention it.
+//! `User.get_full_name` is the reference entry, not the release notes that mention it; or, asked
+//! one word, has the table entry for it ([`defines_in_table`]): `bigint` is the numeric types.
 
 use crate::domain::PageSignals;
 use crate::retrieval::search::{SearchHit, SectionLink};
@@ -49,6 +50,8 @@ pub struct PageQuery {
     pub terms: Vec<String>,
     /// The code name it asks about, if any ([`named_identifier`]).
     pub name: Option<CodeName>,
+    /// The word a query of one plain word asks about (`bigint`, `max`), which a table may define.
+    pub word: Option<String>,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -59,12 +62,29 @@ pub struct CodeName {
     pub qualifiers: Vec<String>,
 }
 
+/// Chunks the name a query asks about finds alone, added to the lexical candidates when the query
+/// has other words too: the entry that defines `maintenance_work_mem` never says "configuration
+/// parameter", and a hundred passages that mention the name with those words rank above it.
+pub const NAME_CANDIDATES: u32 = 20;
+
 impl PageQuery {
+    /// The name's own terms when the query has other words too (for a lexical search of the name
+    /// alone, [`NAME_CANDIDATES`] long), else `None`.
+    pub fn name_terms(&self) -> Option<Vec<String>> {
+        let name = self.name.as_ref()?;
+        let mut terms = name.qualifiers.clone();
+        terms.push(name.last.clone());
+        terms.retain(|t| self.terms.contains(t));
+        (!terms.is_empty() && terms.len() < self.terms.len()).then_some(terms)
+    }
+
     pub fn new(query: &str) -> PageQuery {
-        PageQuery {
-            terms: crate::retrieval::search::query_terms(query),
-            name: named_identifier(query),
-        }
+        let terms = crate::retrieval::search::query_terms(query);
+        let name = named_identifier(query);
+        let one_word = name.is_none() && terms.len() == 1 && query.split_whitespace().count() == 1;
+        let word =
+            one_word.then(|| terms[0].clone()).filter(|w| w.chars().any(char::is_alphabetic));
+        PageQuery { terms, name, word }
     }
 }
 
@@ -96,8 +116,11 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
             if hit.score > 0.0 {
                 let heading =
                     1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, &hit.heading);
-                let defined =
-                    query.name.as_ref().is_some_and(|name| defines(name, &hit.heading, &hit.text));
+                let defined = query
+                    .name
+                    .as_ref()
+                    .is_some_and(|name| defines(name, &hit.heading, &hit.text))
+                    || query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let definition = if defined { 1.0 + DEFINITION_WEIGHT } else { 1.0 };
                 hit.score *= page_prior(hit.page) * heading * definition;
             }
@@ -193,6 +216,55 @@ fn defines_in_row(name: &str, row: &str) -> bool {
         && cell[name.len()..].trim_start().starts_with('(')
 }
 
+/// Whether one of a chunk's tables has an entry for `word`: a row whose first cell is the word,
+/// alone or among its other spellings (`| character varying(n), varchar(n) | variable-length with
+/// limit |`), and whose other cells describe it in words (three different ones at least), in a
+/// table whose rows describe different things (as many different words as rows: a table of
+/// keywords, each "reserved" or "non-reserved", lists them without describing any).
+pub fn defines_in_table(word: &str, text: &str) -> bool {
+    let mut rows: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        match line.trim().strip_prefix('|') {
+            Some(row) if !row.trim_start().starts_with("---") => rows.push(row),
+            Some(_) => {}
+            None => {
+                if table_defines(word, &rows) {
+                    return true;
+                }
+                rows.clear();
+            }
+        }
+    }
+    false
+}
+
+fn table_defines(word: &str, rows: &[&str]) -> bool {
+    let described = |row: &str| -> Vec<String> {
+        let rest = row.split_once('|').map_or("", |(_, rest)| rest);
+        let mut words: Vec<String> = rest
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| w.len() > 1)
+            .map(str::to_lowercase)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        words
+    };
+    let mut vocabulary: Vec<String> = rows.iter().flat_map(|row| described(row)).collect();
+    vocabulary.sort_unstable();
+    vocabulary.dedup();
+    vocabulary.len() >= rows.len()
+        && rows.iter().any(|row| {
+            let first = row.split('|').next().unwrap_or("").replace('`', "");
+            let named = first.split(',').any(|spelling| {
+                let spelling = spelling.trim();
+                let bare = spelling.split_once('(').map_or(spelling, |(bare, _)| bare);
+                bare.trim_end().eq_ignore_ascii_case(word)
+            });
+            named && described(row).len() >= 3
+        })
+}
+
 /// A result URL without its section fragment.
 fn page_of(url: &str) -> &str {
     url.split_once('#').map_or(url, |(page, _)| page)
@@ -285,6 +357,53 @@ mod tests {
         assert!(!defines(&column, "pg_sequences", "| last_value int8 The last value written. |"));
         assert!(!defines(&function, "Failover", "| see pg_promote ( ) | the standby |"));
         assert!(!defines(&function, "Functions", "| pg_promote_all ( ) → void |"));
+    }
+
+    #[test]
+    fn a_table_that_describes_its_entries_defines_them_and_a_list_of_keywords_does_not() {
+        let types = "Table 8.2. Numeric Types\n\n| Name | Storage Size | Description |\n| --- | --- | --- |\n\
+                     | smallint | 2 bytes | small-range integer |\n| bigint | 8 bytes | large-range integer |";
+        assert!(defines_in_table("bigint", types));
+        assert!(!defines_in_table("integer", types), "named in a description, not an entry");
+        let spellings = "| Name | Description |\n| --- | --- |\n\
+                         | character varying(n), varchar(n) | variable-length with limit |\n\
+                         | text | variable unlimited length |";
+        assert!(defines_in_table("varchar", spellings));
+        let keywords = "| LIKE | reserved (can be function or type) | reserved |\n\
+                        | LIMIT | non-reserved | reserved |\n| LISTEN | non-reserved | |\n\
+                        | LOAD | non-reserved | |\n| LOCAL | non-reserved | reserved |\n\
+                        | LOCK | non-reserved | |\n| LOCKED | non-reserved | |\n\
+                        | LOGGED | non-reserved | |\n| MAPPING | non-reserved | |\n\
+                        | MATCH | non-reserved | reserved |";
+        assert!(!defines_in_table("like", keywords));
+        // Two tables in one chunk are judged apart.
+        assert!(defines_in_table("bigint", &format!("{keywords}\n\nText.\n\n{types}")));
+        assert!(!defines_in_table("bigint", "The `bigint` type | is large."));
+    }
+
+    #[test]
+    fn a_one_word_query_credits_the_table_that_defines_its_word() {
+        let mut mention = hit("https://d/sql-createcast", 10.0, 0, 0);
+        mention.text = "CREATE CAST (bigint AS int4) WITH FUNCTION int4(bigint);".into();
+        let mut table = hit("https://d/datatype-numeric", 6.0, 0, 0);
+        table.text =
+            "| Name | Size | Description |\n| bigint | 8 bytes | large-range integer |".into();
+        let pages = rank_pages(vec![mention.clone(), table.clone()], &PageQuery::new("bigint"));
+        assert_eq!(pages[0].url, "https://d/datatype-numeric");
+        // A longer question is not asking for a table's entry.
+        let pages = rank_pages(vec![mention, table], &PageQuery::new("cast a bigint"));
+        assert_eq!(pages[0].url, "https://d/sql-createcast");
+    }
+
+    #[test]
+    fn a_name_with_other_words_is_also_searched_alone() {
+        let terms = PageQuery::new("maintenance_work_mem configuration parameter").name_terms();
+        assert_eq!(terms, Some(vec!["maintenance_work_mem".to_string()]));
+        let dotted = PageQuery::new("User.get_full_name method").name_terms();
+        assert_eq!(dotted, Some(vec!["user".to_string(), "get_full_name".to_string()]));
+        // The name is the whole query, or there is none: nothing more to search.
+        assert_eq!(PageQuery::new("User.get_full_name").name_terms(), None);
+        assert_eq!(PageQuery::new("configuration parameter").name_terms(), None);
     }
 
     #[test]

@@ -159,6 +159,21 @@ pub fn reciprocal_rank_fusion(lists: Vec<(Vec<SearchHit>, f64)>) -> Vec<SearchHi
     fused
 }
 
+/// One lexical ranking with the chunks of another added: a chunk in both keeps its better score,
+/// then all best first. (A chunk's BM25 for part of a query is at most its BM25 for the whole,
+/// so the added chunks fall where the whole query would have ranked them.)
+pub fn merge_by_score(mut ranked: Vec<SearchHit>, more: Vec<SearchHit>) -> Vec<SearchHit> {
+    for hit in more {
+        match ranked.iter_mut().find(|r| r.chunk_id == hit.chunk_id) {
+            Some(known) => known.score = known.score.max(hit.score),
+            None => ranked.push(hit),
+        }
+    }
+    // Stable: equal scores keep the first ranking's order.
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+    ranked
+}
+
 /// One retrieved chunk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
@@ -190,6 +205,25 @@ pub struct SectionLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_rankings_keep_each_chunk_once_with_its_better_score_best_first() {
+        let hit = |id: &str, score: f64| SearchHit {
+            chunk_id: id.into(),
+            url: format!("https://d/{id}"),
+            title: String::new(),
+            heading: String::new(),
+            text: String::new(),
+            score,
+            page: Default::default(),
+            more: Vec::new(),
+        };
+        let merged =
+            merge_by_score(vec![hit("a", 9.0), hit("b", 5.0)], vec![hit("c", 6.0), hit("b", 4.0)]);
+        let order: Vec<(&str, f64)> =
+            merged.iter().map(|h| (h.chunk_id.as_str(), h.score)).collect();
+        assert_eq!(order, [("a", 9.0), ("c", 6.0), ("b", 5.0)]);
+    }
 
     #[test]
     fn terms_drop_stopwords_and_duplicates() {
