@@ -216,12 +216,17 @@ fn defines_in_row(name: &str, row: &str) -> bool {
         && cell[name.len()..].trim_start().starts_with('(')
 }
 
-/// Whether one of a chunk's tables has an entry for `word`: a row whose first cell is the word,
-/// alone or among its other spellings (`| character varying(n), varchar(n) | variable-length with
-/// limit |`), and whose other cells describe it in words (three different ones at least), in a
-/// table whose rows describe different things (as many different words as rows: a table of
-/// keywords, each "reserved" or "non-reserved", lists them without describing any).
+/// Whether one of a chunk's tables has an entry for `word`: a function reference's row for it
+/// ([`defines_in_row`]: the aggregate functions' table defines `max`), or a row whose first cell
+/// is the word, alone or among its other spellings (`| character varying(n), varchar(n) |
+/// variable-length with limit |`), and whose other cells describe it in words (three different
+/// ones at least), in a table whose rows describe different things (as many different words as
+/// rows: a table of keywords, each "reserved" or "non-reserved", lists them without describing any).
 pub fn defines_in_table(word: &str, text: &str) -> bool {
+    let table_rows = text.lines().filter_map(|line| line.trim().strip_prefix('|'));
+    if table_rows.into_iter().any(|row| defines_in_row(word, row)) {
+        return true;
+    }
     let mut rows: Vec<&str> = Vec::new();
     for line in text.lines().chain(std::iter::once("")) {
         match line.trim().strip_prefix('|') {
@@ -379,6 +384,10 @@ mod tests {
         // Two tables in one chunk are judged apart.
         assert!(defines_in_table("bigint", &format!("{keywords}\n\nText.\n\n{types}")));
         assert!(!defines_in_table("bigint", "The `bigint` type | is large."));
+        let aggregates =
+            "| max ( see text ) → see text Computes the maximum of the non-null input values. |";
+        assert!(defines_in_table("max", aggregates));
+        assert!(!defines_in_table("max", "| max_connections | 100 | the most connections |"));
     }
 
     #[test]
