@@ -19,7 +19,8 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 
 Index-term sets are samples drawn with a fixed seed; every set is cut, by the same seed, into a
 `dev` half (look at it while changing the ranking) and a `test` half (report it); up to 600 more
-entries of an index-term set's draw form a `wide` split for tuning (the question sets have none).
+entries of an index-term set's draw form a `wide` split for tuning (the question sets have none;
+`--split all` is dev and test, and `--write-sets` writes those).
 Systems, all run here in the same invocation: Docent (`docent index`, then `docent search --jsonl
 --k 10` per mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
 own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
@@ -275,7 +276,7 @@ def main():
         os.makedirs(args.write_sets, exist_ok=True)
         for name, (_, entries) in sets.items():
             with open(os.path.join(args.write_sets, f"{name}.jsonl"), "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(e) + "\n" for e in entries)
+                f.writelines(json.dumps(e) + "\n" for e in entries if e["split"] != "wide")
     dbs = {}
     for corpus, (site, excludes) in corpora.items():
         if site:
@@ -331,7 +332,8 @@ def main():
     print("cells: hit@5 / MRR@10 (nav: queries with a contents or index page in the top five)")
     scored = [n for n in sets if (n, systems[0]) in figures]
     print("pages@10: " + ", ".join(
-        f"{s} {sum(figures[(n, s)]['pages@10'] for n in scored) / len(scored):.1f}" for s in systems))
+        f"{s} {sum(figures[(n, s)]['pages@10'] for n in scored) / max(1, len(scored)):.1f}"
+        for s in systems))
     print("queries whose first ten change between --k 10 and --k 30: " + ", ".join(
         f"{s} {n}" for s, n in unstable.items()))
     if args.json:

@@ -91,22 +91,39 @@ pub async fn retrieve<P: Platform>(
         }
         query_vector = Some(embedded);
     }
-    let mut lexical = match plan.lexical {
-        Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await?,
-        None => Vec::new(),
-    };
-    if let (Some(_), Some(name_terms)) = (plan.lexical, page_query.name_terms()) {
-        let named = store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await?;
-        lexical = merge_by_score(lexical, named);
-    }
+    // A code name asked with other words is searched alone too, at the same time (its
+    // definition may not say the other words: `pages::NAME_CANDIDATES`).
+    let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
+    let (mut lexical, named) = futures_util::future::try_join(
+        async {
+            match plan.lexical {
+                Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
+            if name_terms.is_empty() {
+                return Ok(Vec::new());
+            }
+            store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await
+        },
+    )
+    .await?;
     let vector_started = platform.clock().now_ms();
     let searches_vectors = plan.vector.is_some();
     let vector = match plan.vector {
         None => Vec::new(),
         _ if plan.vector_needs_lexical_hits && lexical.is_empty() => Vec::new(),
         Some(VectorRanking::RescoreLexicalPool { keep, feedback_passages }) => {
+            let merged;
+            let pool = if named.is_empty() {
+                &lexical
+            } else {
+                merged = merge_by_score(lexical.clone(), named.clone());
+                &merged
+            };
             let ranked =
-                rescore_pool(platform, query, &lexical, feedback_passages, keep as usize).await?;
+                rescore_pool(platform, query, pool, feedback_passages, keep as usize).await?;
             lexical.truncate(keep as usize);
             ranked
         }
@@ -131,11 +148,18 @@ pub async fn retrieve<P: Platform>(
         vector_searched(platform, vector_started);
     }
     let ranked = match plan.combine {
-        Combine::Lexical => lexical,
+        // The name's chunks join the lexical ranking by score.
+        Combine::Lexical => merge_by_score(lexical, named),
         Combine::Vector => vector,
+        // Ranked by position, chunks found only by the name would all fall behind the whole
+        // query's: the name's ranking is fused as a list of its own.
         Combine::ReciprocalRankFusion => {
             let (lexical_weight, vector_weight) = config.rrf_weights;
-            reciprocal_rank_fusion(vec![(lexical, lexical_weight), (vector, vector_weight)])
+            reciprocal_rank_fusion(vec![
+                (lexical, lexical_weight),
+                (named, lexical_weight),
+                (vector, vector_weight),
+            ])
         }
     };
     Ok(finish(platform, query, &page_query, ranked, k).await)

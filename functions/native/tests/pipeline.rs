@@ -947,13 +947,20 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
             use docent_core::ports::{SqlDatabase, SqlDialect};
             if p.store().database().dialect() == SqlDialect::Sqlite {
                 let terms = query_terms(query);
-                let lexical = p.store().lexical_search(&terms, None, 100).await.unwrap();
-                assert_eq!(lexical.len(), 100);
+                let candidates = docent_core::retrieval::pages::CANDIDATES;
+                let lexical = p.store().lexical_search(&terms, None, candidates).await.unwrap();
+                assert_eq!(lexical.len(), candidates as usize);
                 assert!(lexical.iter().all(|hit| !hit.url.starts_with(&definition)));
             }
             let options = SearchOptions { mode: SearchMode::Lexical, url_prefix: None };
             let hits = retrieve(&p, query, 5, options).await.unwrap();
             assert!(hits[0].url.starts_with(&definition), "{:?}", hits[0].url);
+            // Hybrid fuses the name's own ranking with the others: the pages that mention the name
+            // are in all three and stay ahead (the definition is 20th on SQLite), but the definition,
+            // in none of the whole query's rankings, is found at all.
+            let options = SearchOptions { mode: SearchMode::Hybrid, url_prefix: None };
+            let hits = retrieve(&p, query, 30, options).await.unwrap();
+            assert!(hits.iter().any(|hit| hit.url.starts_with(&definition)), "{hits:?}");
         }
     });
 }

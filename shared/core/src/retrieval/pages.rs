@@ -243,15 +243,15 @@ fn defines_in_row(name: &str, row: &str) -> bool {
 /// ones at least), in a table whose rows describe different things (as many different words as
 /// rows: a table of keywords, each "reserved" or "non-reserved", lists them without describing any).
 pub fn defines_in_table(word: &str, text: &str) -> bool {
-    let table_rows = text.lines().filter_map(|line| line.trim().strip_prefix('|'));
-    if table_rows.into_iter().any(|row| defines_in_row(word, row)) {
-        return true;
-    }
     let mut rows: Vec<&str> = Vec::new();
     for line in text.lines().chain(std::iter::once("")) {
         match line.trim().strip_prefix('|') {
-            Some(row) if !row.trim_start().starts_with("---") => rows.push(row),
-            Some(_) => {}
+            Some(row) if defines_in_row(word, row) => return true,
+            // The separator under a header: the row above it names the columns, not an entry.
+            Some(row) if row.trim_start().starts_with("---") => {
+                rows.pop();
+            }
+            Some(row) => rows.push(row),
             None => {
                 if table_defines(word, &rows) {
                     return true;
@@ -264,39 +264,42 @@ pub fn defines_in_table(word: &str, text: &str) -> bool {
 }
 
 fn table_defines(word: &str, rows: &[&str]) -> bool {
-    let described = |row: &str| -> Vec<String> {
+    let description = |row: &str| -> Vec<String> {
         let rest = row.split_once('|').map_or("", |(_, rest)| rest);
         let mut words: Vec<String> = rest
             .split(|c: char| !c.is_alphabetic())
-            .filter(|w| w.len() > 1)
+            .filter(|w| w.chars().nth(1).is_some())
             .map(str::to_lowercase)
             .collect();
         words.sort_unstable();
         words.dedup();
         words
     };
-    let mut vocabulary: Vec<String> = rows.iter().flat_map(|row| described(row)).collect();
-    vocabulary.sort_unstable();
-    vocabulary.dedup();
-    vocabulary.len() >= rows.len()
-        && rows.iter().any(|row| {
-            let first = row.split('|').next().unwrap_or("").replace('`', "");
-            let named = first.split(',').any(|spelling| {
-                let spelling = spelling.trim();
-                let bare = spelling.split_once('(').map_or(spelling, |(bare, _)| bare);
-                bare.trim_end().eq_ignore_ascii_case(word)
-            });
-            named && described(row).len() >= 3
-        })
+    let entry = rows.iter().any(|row| {
+        let first = row.split('|').next().unwrap_or("").replace('`', "");
+        let named = first.split(',').any(|spelling| {
+            let spelling = spelling.trim();
+            let bare = spelling.split_once('(').map_or(spelling, |(bare, _)| bare);
+            bare.trim_end().to_lowercase() == word
+        });
+        named && description(row).len() >= 3
+    });
+    entry && {
+        let mut vocabulary: Vec<String> = rows.iter().flat_map(|row| description(row)).collect();
+        vocabulary.sort_unstable();
+        vocabulary.dedup();
+        vocabulary.len() >= rows.len()
+    }
 }
 
 /// Whether a chunk is a definition list's entry for `term` (lower-case): a line that is the term
 /// alone, followed by a sentence that describes it (a glossary's "field" and "An attribute on a
-/// model; …").
+/// model; …"). A callout's title above its text ("Note") reads the same: a query of that one word
+/// finds callouts.
 pub fn defines_in_list(term: &str, text: &str) -> bool {
     let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
     while let Some(line) = lines.next() {
-        if line.eq_ignore_ascii_case(term) {
+        if line.to_lowercase() == term {
             let described = lines.clone().next().is_some_and(|next| {
                 next.chars().next().is_some_and(|c| c.is_alphabetic() || c == '“' || c == '"')
                     && next.split_whitespace().count() >= 3
@@ -409,6 +412,7 @@ mod tests {
                      | smallint | 2 bytes | small-range integer |\n| bigint | 8 bytes | large-range integer |";
         assert!(defines_in_table("bigint", types));
         assert!(!defines_in_table("integer", types), "named in a description, not an entry");
+        assert!(!defines_in_table("name", types), "the header names the columns");
         let spellings = "| Name | Description |\n| --- | --- |\n\
                          | character varying(n), varchar(n) | variable-length with limit |\n\
                          | text | variable unlimited length |";
@@ -452,6 +456,8 @@ mod tests {
         assert!(!defines_in_list("model", glossary), "only in others' lines");
         assert!(!defines_in_list("field", "field\n\n`x`"), "no sentence after it");
         assert!(!defines_in_list("field", "field"));
+        let accented = "Élan\n\nA quality of style.\n\nfield\n\nAn attribute on a model.";
+        assert!(defines_in_list("élan", accented));
         let query = PageQuery::new("Generic View");
         assert_eq!(query.term.as_deref(), Some("generic view"));
         assert_eq!(PageQuery::new("how do I write a generic view").term, None);

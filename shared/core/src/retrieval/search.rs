@@ -160,8 +160,8 @@ pub fn reciprocal_rank_fusion(lists: Vec<(Vec<SearchHit>, f64)>) -> Vec<SearchHi
 }
 
 /// One lexical ranking with the chunks of another added: a chunk in both keeps its better score,
-/// then all best first. (A chunk's BM25 for part of a query is at most its BM25 for the whole,
-/// so the added chunks fall where the whole query would have ranked them.)
+/// then all best first. (A chunk's BM25 for part of a query is at most its BM25 for the whole, so
+/// chunks the first ranking lacked rank after it, unless the page ranking lifts them.)
 pub fn merge_by_score(mut ranked: Vec<SearchHit>, more: Vec<SearchHit>) -> Vec<SearchHit> {
     for hit in more {
         match ranked.iter_mut().find(|r| r.chunk_id == hit.chunk_id) {
