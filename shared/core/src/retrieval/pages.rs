@@ -229,11 +229,12 @@ fn is_code_for(code: &str, last: &str) -> bool {
 
 /// Whether a table row (after its first `|`) is a function reference's entry for `name`: its
 /// first cell opens with the name and its argument list (`| pg_promote ( wait boolean ) → boolean
-/// Promotes …`), where a view's column of the same name would be followed by its type.
+/// Promotes …`) or, for a function called without one, the arrow to its result (`| current_user →
+/// name …`), where a view's column of the same name would be followed by its type.
 fn defines_in_row(name: &str, row: &str) -> bool {
     let cell = row.split('|').next().unwrap_or("").trim_start().replace('`', "");
     cell.get(..name.len()).is_some_and(|start| start.eq_ignore_ascii_case(name))
-        && cell[name.len()..].trim_start().starts_with('(')
+        && cell[name.len()..].trim_start().starts_with(['(', '→'])
 }
 
 /// Whether one of a chunk's tables has an entry for `word`: a function reference's row for it
@@ -399,6 +400,8 @@ mod tests {
             "| pg_promote ( wait boolean DEFAULT true ) → boolean Promotes a standby server. |";
         assert!(defines(&function, "Functions", row));
         assert!(defines(&function, "Functions", "| `pg_promote`( wait boolean ) → boolean |"));
+        let bare = named_identifier("current_user").unwrap();
+        assert!(defines(&bare, "Functions", "| current_user → name Returns the user name. |"));
         // A view's column of the same name, or a row that mentions the function, is not.
         let column = named_identifier("last_value").unwrap();
         assert!(!defines(&column, "pg_sequences", "| last_value int8 The last value written. |"));
