@@ -23,30 +23,37 @@ const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 /// `tsvector`. Postgres has no BM25, and `ts_rank` (no IDF, no saturation relative to the average
 /// length) ranked far worse on the evaluation set (docs/BENCHMARKS.md). The CTEs, ending in `scored
 /// (id, score)`:
-/// - `lexemes`: the query's words (`?1`, from [`tsquery_words`]) as the index stores them;
+/// - `words`, `lexemes`: the query's words (`?1`, from [`tsquery_words`]) as the index stores them,
+///   each with the phrase of the word it came from: `maintenance_work_mem` is three lexemes that
+///   count only where they stand together, as FTS5 reads a quoted phrase (apart, `work` and `mem`
+///   match half the manual);
 /// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed)
 ///   and the average chunk length in lexemes, from a sample of 1,000 chunks;
-/// - `terms`: each lexeme's IDF, its document frequency counted through the GIN index;
-/// - `candidates`: the 300 best chunks by IDF-weighted `ts_rank` (twice the longest list asked
-///   for), with the URL prefix (`?3`) applied, so the exact scoring below reads a bounded number of
-///   tsvectors however common a word is;
+/// - `terms`: each lexeme's IDF from its phrase's document frequency (counted through the GIN
+///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
+/// - `candidates`: the 300 best chunks that hold a phrase, by IDF-weighted `ts_rank` (twice the
+///   longest list asked for), with the URL prefix (`?3`) applied, so the exact scoring below reads
+///   a bounded number of tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
-pub(crate) const POSTGRES_BM25: &str = "lexemes AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('docent', ?1))),
+pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count(*) OVER (PARTITION BY w.term) AS parts
+               FROM regexp_split_to_table(?1, ' ') AS w(term) CROSS JOIN LATERAL unnest(to_tsvector('docent', w.term)) AS u),
+     lexemes AS (SELECT DISTINCT ON (lexeme) lexeme, parts, phraseto_tsquery('docent', term) AS phrase
+                 FROM words ORDER BY lexeme, parts),
      stats AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n,
                       (SELECT greatest(avg(length(search)), 1)::float8 FROM (SELECT search FROM chunks LIMIT 1000) AS sample) AS avgdl
                FROM pg_class WHERE oid = 'chunks'::regclass),
-     terms AS (SELECT l.lexeme, quote_literal(l.lexeme)::tsquery AS q,
-                      ln(1 + (greatest(stats.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
+     terms AS (SELECT l.lexeme, l.phrase, quote_literal(l.lexeme)::tsquery AS q,
+                      ln(1 + (greatest(stats.n, d.df) - d.df + 0.5) / (d.df + 0.5)) / l.parts AS idf
                FROM lexemes l CROSS JOIN stats
-               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ quote_literal(l.lexeme)::tsquery) AS d),
-     candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.q
+               CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ l.phrase) AS d),
+     candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.phrase
                     WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
                     GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 300),
      scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
                 FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
                 CROSS JOIN LATERAL unnest(c.search) AS u
-                JOIN terms t ON t.lexeme = u.lexeme
+                JOIN terms t ON t.lexeme = u.lexeme AND c.search @@ t.phrase
                 CROSS JOIN LATERAL (SELECT SUM(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 2.5 ELSE 1.0 END) AS tf FROM unnest(u.weights) AS w) AS f
                 GROUP BY c.id)";
 

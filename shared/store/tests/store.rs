@@ -455,6 +455,45 @@ fn lexical_search_ranks_alike_with_and_without_a_prefix() {
     }
 }
 
+/// A name written with underscores is searched as its words side by side on both stores (FTS5
+/// reads it as a quoted phrase; Postgres's parser splits it into lexemes, which then count only
+/// where they stand together): a page that has `work` and `mem` apart does not match `work_mem`.
+#[test]
+fn a_snake_case_name_matches_only_where_its_words_stand_together() {
+    use docent_core::domain::IndexedChunk;
+    for location in test_databases("phrase") {
+        let store = store(&location);
+        let page = |key: &str, text: &str| {
+            let url = format!("https://docs.example/{key}.html");
+            let chunk = IndexedChunk {
+                id: format!("{key}-0"),
+                ordinal: 0,
+                url: url.clone(),
+                heading: "Memory".into(),
+                vector: None,
+                text: text.into(),
+            };
+            common::document(&url, &url, vec![chunk])
+        };
+        let named = page("named", "Raise `work_mem` when sorts spill to disk.");
+        let apart = page(
+            "apart",
+            "Mem is short for memory; work is what the workers do, and work waits on mem.",
+        );
+        for document in [named, apart] {
+            pollster::block_on(store.upsert_document(&document)).unwrap();
+        }
+        let hits =
+            pollster::block_on(store.lexical_search(&query_terms("work_mem"), None, 10)).unwrap();
+        let found: Vec<&str> = hits.iter().map(|hit| hit.chunk_id.as_str()).collect();
+        assert_eq!(found, ["named-0"], "{location}");
+        // The words asked apart still find both.
+        let hits =
+            pollster::block_on(store.lexical_search(&query_terms("work mem"), None, 10)).unwrap();
+        assert_eq!(hits.len(), 2, "{location}");
+    }
+}
+
 /// The scores of a search's candidates are one statement however many there are, and each
 /// known chunk gets its own vector's score (unknown ids are left out).
 #[test]
