@@ -22,8 +22,8 @@ Index-term sets are samples drawn with a fixed seed; every set is cut, by the sa
 entries of an index-term set's draw form a `wide` split for tuning (the question sets have none;
 `--split all` is dev and test, and `--write-sets` writes those).
 Systems, all run here in the same invocation: Docent (`docent index`, then `docent search --jsonl
---k 10` per mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25 (Docent's
-own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
+--k 10` per mode), page BM25 (crude text of each whole HTML page, SQLite FTS5 bm25) and chunk BM25
+(Docent's own stored chunks, plain FTS5 bm25 over title, heading and text, best chunk per page).
 
 With `vector` among the modes, one more baseline: Docent's vector ranking (the configured embedding
 model over Docent's chunks, best chunk per page) fused with page BM25 by reciprocal rank fusion

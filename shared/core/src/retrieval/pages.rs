@@ -91,10 +91,10 @@ impl PageQuery {
     pub fn new(query: &str) -> PageQuery {
         let terms = crate::retrieval::search::query_terms(query);
         let name = named_identifier(query);
-        let one_word = name.is_none() && terms.len() == 1 && query.split_whitespace().count() == 1;
+        let words: Vec<&str> = query.split_whitespace().collect();
+        let one_word = name.is_none() && terms.len() == 1 && words.len() == 1;
         let word =
             one_word.then(|| terms[0].clone()).filter(|w| w.chars().any(char::is_alphabetic));
-        let words: Vec<&str> = query.split_whitespace().collect();
         let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
         let term = (name.is_none() && plain && (1..=3).contains(&words.len()))
             .then(|| words.join(" ").to_lowercase());
@@ -120,9 +120,10 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
 /// [`heading_match`] with the query's terms and by whether the chunk [`defines`] the name the
-/// query asks about (or has a table's or a definition list's entry for its words); then one result per page (its best chunk), the page's other matching sections
-/// in `more`, best first. Scores at or below 0 (a similarity can be negative) are left as they
-/// are: weighing them down would lift them.
+/// query asks about (or has a table's or a definition list's entry for its words); then one
+/// result per page (its best chunk), the page's other matching sections in `more`, best first.
+/// Scores at or below 0 (a similarity can be negative) are left as they are: weighing them down
+/// would lift them.
 pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
     let mut weighed: Vec<SearchHit> = hits
         .into_iter()
