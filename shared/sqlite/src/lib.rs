@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, SqlValue, Statement};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -19,14 +20,9 @@ pub struct Sqlite(RefCell<rusqlite::Connection>);
 impl Sqlite {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, String> {
-        let connection = rusqlite::Connection::open(path)
-            .map_err(|e| format!("opening {}: {e}", path.display()))?;
-        // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on
-        // power loss is acceptable, and indexing runs several times faster.
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-            .map_err(|e| format!("configuring {}: {e}", path.display()))?;
-        Ok(Sqlite(RefCell::new(connection)))
+        connect(path)
+            .map(|c| Sqlite(RefCell::new(c)))
+            .map_err(|e| format!("opening {}: {e}", path.display()))
     }
 
     /// A private database that lives as long as this value.
@@ -34,6 +30,38 @@ impl Sqlite {
         rusqlite::Connection::open_in_memory()
             .map(|connection| Sqlite(RefCell::new(connection)))
             .map_err(|e| format!("opening an in-memory database: {e}"))
+    }
+}
+
+/// How long a statement waits for another connection's lock before it fails as busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to the database file at `path` (created if missing), in WAL mode, waiting up to
+/// [`BUSY_TIMEOUT`] for other connections' locks.
+pub fn connect(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL without a sync per commit: an index can be rebuilt, so losing the last commits on power
+    // loss is acceptable, and indexing runs several times faster.
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    // Switching a new database to WAL turns a read lock into a write lock, which SQLite does not
+    // wait for (two connections waiting on each other would deadlock): when several connections
+    // open a new database at once, all but one see "database is locked". Asking again is safe, as
+    // the one that got through has switched the file for all.
+    let started = Instant::now();
+    loop {
+        match connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => return Ok(connection),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -112,6 +140,36 @@ impl SqlDatabase for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_opening_a_new_database_at_once_all_get_through() {
+        let dir = std::env::temp_dir().join(format!("docent-sqlite-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Each round races twelve connections to create one file; one round alone rarely collides.
+        for round in 0..20 {
+            let path = dir.join(format!("{round}.db"));
+            let start = std::sync::Barrier::new(12);
+            let outcomes: Vec<Result<String, String>> = std::thread::scope(|scope| {
+                let opening: Vec<_> = (0..12)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            let connection = connect(&path).map_err(|e| e.to_string())?;
+                            connection
+                                .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+                                .map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                opening.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert!(
+                outcomes.iter().all(|mode| mode.as_deref() == Ok("wal")),
+                "round {round}: {outcomes:?}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn values_round_trip_and_a_failed_batch_changes_nothing() {

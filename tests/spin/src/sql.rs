@@ -18,14 +18,6 @@ pub struct SqlConnection {
 pub type Pool =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<rusqlite::Connection>>>>;
 
-fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
-    let connection = rusqlite::Connection::open(path)?;
-    // Several instances write at once (a drain and an API request): wait for the lock rather than
-    // fail, as Spin's SQLite does.
-    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000;")?;
-    Ok(connection)
-}
-
 /// Where the database `label` of an application lives.
 pub fn database_path(dir: &std::path::Path, label: &str) -> PathBuf {
     dir.join(format!("{label}.db"))
@@ -77,7 +69,10 @@ impl sqlite::HostConnection for Host {
         let pooled = self.sqlite_pool.lock().unwrap().get_mut(&database).and_then(Vec::pop);
         let connection = match pooled {
             Some(connection) => connection,
-            None => match connect(&database_path(&self.sqlite_dir, &database)) {
+            // Opening may wait for another connection's lock: off the async workers, as `execute`.
+            None => match tokio::task::block_in_place(|| {
+                docent_sqlite::connect(&database_path(&self.sqlite_dir, &database))
+            }) {
                 Ok(connection) => connection,
                 Err(e) => return Ok(Err(Error::Io(e.to_string()))),
             },
