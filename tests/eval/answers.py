@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/eval/answers.py --django DIR [--postgres DIR] [--docent PATH] [--work DIR]
-        [--split dev|test|all] [--json OUT] [--show N]
+        [--split dev|test|all] [--json OUT] [--show N] [--ceiling]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`, under
 /usr/share/doc/*/html). The questions are every heading of Django's FAQ (`faq/`, left out of the
@@ -22,6 +22,11 @@ language model: the extractive answer) over the Django manual. Figures per set:
 - nav: answers that quote a table of contents or an index page;
 - declined: answers that say nothing was found;
 - words: words per answer, the notice left out (the reference answers' own average beside it).
+
+With --ceiling, what quoting alone could reach: for each question, the best recall of any run of
+as many words as Docent's answers average, taken from the stored text of the pages its reference
+links, and from any page of the manual. The window is chosen knowing the reference answer, so no
+extractive answer of that length can do better.
 
 With --postgres, the same questions are also asked over the PostgreSQL manual, which cannot answer
 them (another product): there, declining is right.
@@ -206,6 +211,39 @@ def is_cut(passage, corpus):
     return not (starts and ends)
 
 
+def ceiling(questions, db, marker, width):
+    """Per question, the best recall of a `width`-word run of one page's stored text: over the
+    pages the reference links (questions that link one) and over every page."""
+    import collections
+    import sqlite3
+    pages = collections.defaultdict(list)
+    for url, text in sqlite3.connect(db).execute("SELECT url, text FROM chunks ORDER BY url_key, ordinal"):
+        pages[ranking.page_path(url, marker)].append(text)
+    tokens = {p: [content_words(w) for w in " ".join(t).split()] for p, t in pages.items()}
+
+    def best(reference, words):
+        seen, best_count = collections.Counter(), 0
+        for i, found in enumerate(words):
+            seen.update(found & reference)
+            if i >= width:
+                for w in words[i - width] & reference:
+                    seen[w] -= 1
+                    if not seen[w]:
+                        del seen[w]
+            best_count = max(best_count, len(seen))
+        return best_count / len(reference)
+
+    linked, anywhere = [], []
+    for q in questions:
+        reference = content_words(q["reference"])
+        scores = {p: best(reference, words) for p, words in tokens.items()}
+        anywhere.append(max(scores.values()))
+        in_linked = [scores[p] for p in q["relevant"] if p in scores]
+        if in_linked:
+            linked.append(max(in_linked))
+    return sum(linked) / max(1, len(linked)), len(linked), sum(anywhere) / max(1, len(anywhere))
+
+
 def score(questions, replies, marker, corpus):
     n = len(questions)
     cited1 = cited3 = linked = recall = declined = nav = words = 0.0
@@ -245,6 +283,8 @@ def main():
     parser.add_argument("--show", type=int, default=0, help="print the first N answers")
     parser.add_argument("--worker", help="ask a running Docent at this URL instead of `docent ask`")
     parser.add_argument("--crawl", action="store_true", help="with --worker: crawl the manual there first")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also the best recall a run of as many words could reach")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     questions = [q for q in faq_questions(args.django) if args.split in ("all", q["split"])]
@@ -276,6 +316,11 @@ def main():
         print(f"| {name} | {f['n']} | {f['cited@1']:.3f} | {f['cited@3']:.3f} | {f['recall']:.3f} | "
               f"{f['cut']:.3f} ({f['passages']}) | {f['nav']} | {f['declined']} | {f['words']:.0f} | "
               f"{latency.group(0) if latency else '?'} |")
+        if args.ceiling and name.startswith("django"):
+            width = max(1, round(f["words"]))
+            f["ceiling_linked"], linked, f["ceiling_anywhere"] = ceiling(questions, db, marker, width)
+            print(f"\nceiling at {width} words: recall {f['ceiling_linked']:.3f} from the linked pages "
+                  f"({linked} questions), {f['ceiling_anywhere']:.3f} from any page ({f['n']})\n")
         for q, r in list(zip(questions, replies))[: args.show if name.startswith("django") else 0]:
             print(f"\n### {q['q']}\nlinks: {q['relevant']}\n{r.get('answer', r)}\n")
     if args.json:
