@@ -2,7 +2,7 @@
 """Answer evaluation: Docent's answers against the answers a manual's authors wrote.
 
 Usage:
-    python3 tests/eval/answers.py --django DIR [--postgres DIR] [--docent PATH] [--work DIR]
+    python3 tests/eval/answers.py --django DIR [--postgres DIR] [--python DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--json OUT] [--show N] [--ceiling]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`, under
@@ -29,7 +29,8 @@ links, and from any page of the manual. The window is chosen knowing the referen
 extractive answer of that length can do better.
 
 With --postgres, the same questions are also asked over the PostgreSQL manual, which cannot answer
-them (another product): there, declining is right.
+them (another product): there, declining is right. With --python, Python's own FAQ (`faq/` of
+`python3.11-doc`, left out the same way) is asked over the Python manual, a second answerable set.
 
 With --worker URL (a running Docent, e.g. `infra/scripts/dev.sh` on workerd), the Django questions
 are asked end to end through `POST /api/chat` instead; `--crawl` first serves the Django manual on
@@ -53,35 +54,23 @@ into is it its may me might more most my no not of on or our should so some such
 them then there these they this those to too use used using very was we were what when where which
 who why will with would you your also just only other own same up out about any all each both""".split())
 NOTICE = re.compile(r"^_[^\n]*_\n\n", re.S)
-NAV = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.html", "index.html")
+NAV = ranking.NAV_PAGES
 
 
 def content_words(text):
     return {w for w in re.findall(r"[a-z0-9_]+", text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
-def faq_questions(root):
-    """Every FAQ heading with its answer's text and the manual pages the answer links."""
+def faq_questions(root, name="django"):
+    """Every FAQ heading (`ranking.faq_sections`) with its answer's text and the manual pages the
+    answer links, cut into halves by the seed."""
     questions = []
-    faq = os.path.join(root, "faq")
-    for name in sorted(os.listdir(faq)):
-        if name == "index.html":
-            continue
-        base = f"faq/{name}"
-        text = open(os.path.join(faq, name), encoding="utf-8").read()
-        body = text.split('<div class="body"', 1)[-1] if '<div class="body"' in text else text
-        body = re.split(r'<div class="(?:sphinxsidebar|related|footer)', body)[0]
-        parts = re.split(r"(<h[23][^>]*>(?:(?!</h[23]>).)*?headerlink.*?</h[23]>)", body, flags=re.S)
-        for heading, answer in zip(parts[1::2], parts[2::2]):
-            question = ranking.strip_tags(heading).rstrip("¶").strip()
-            reference = ranking.strip_tags(answer)
-            pages = sorted({
-                p for p in (ranking.page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
-                if p and not p.startswith("faq/") and p.endswith(".html") and p not in NAV
-            })
-            if len(content_words(reference)) >= 5:
-                questions.append({"q": question, "reference": reference, "relevant": pages})
-    rng = random.Random(f"{SEED}:django-faq-answers")
+    for base, question, answer in ranking.faq_sections(root):
+        reference = ranking.strip_tags(answer)
+        if len(content_words(reference)) >= 5:
+            pages = sorted(ranking.faq_links(base, answer))
+            questions.append({"q": question, "reference": reference, "relevant": pages})
+    rng = random.Random(f"{SEED}:{name}-faq-answers")
     rng.shuffle(questions)
     half = (len(questions) + 1) // 2
     for i, q in enumerate(questions):
@@ -276,6 +265,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--django", required=True)
     parser.add_argument("--postgres")
+    parser.add_argument("--python", help="python3.11-doc html directory: its FAQ asked of it")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/answer-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -287,41 +277,48 @@ def main():
                         help="also the best recall a run of as many words could reach")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    questions = [q for q in faq_questions(args.django) if args.split in ("all", q["split"])]
+    split = lambda qs: [q for q in qs if args.split in ("all", q["split"])]  # noqa: E731
+    questions = split(faq_questions(args.django))
     reference_words = sum(len(q["reference"].split()) for q in questions) / max(1, len(questions))
-    corpora = [("django", args.django, ["faq/"], "python-django-doc/html/")]
+    # (name, manual, left out, where page paths start, the questions asked of it)
+    corpora = [("django", args.django, ["faq/"], "python-django-doc/html/", questions)]
     if args.worker:
-        corpora = [("django-worker", args.django, ["faq/"], "python-django-doc/html/")]
-    elif args.postgres:
-        corpora.append(("postgres", args.postgres, [], "postgresql-doc-15/html/"))
+        corpora = [("django-worker", args.django, ["faq/"], "python-django-doc/html/", questions)]
+    else:
+        if args.postgres:
+            corpora.append(("postgres", args.postgres, [], "postgresql-doc-15/html/", questions))
+        if args.python:
+            corpora.append(("python", args.python, ["faq/"], args.python.rstrip("/") + "/",
+                            split(faq_questions(args.python, "python"))))
     figures = {}
-    print(f"split: {args.split}; seed {SEED}; {len(questions)} questions; reference answers average {reference_words:.0f} words")
+    print(f"split: {args.split}; seed {SEED}; {len(questions)} Django questions; reference answers average {reference_words:.0f} words")
     print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, site, excludes, marker in corpora:
+    for name, site, excludes, marker, asked in corpora:
         # The native index of the same manual is what cut quotes are checked against.
         db = os.path.join(args.work, f"{name.replace('-worker', '')}.db")
         ranking.docent_index(args.docent, site, db, excludes)
         if args.worker:
             server = crawl_on_worker(args.worker, site) if args.crawl else None
-            replies, timing = ask_worker(args.worker.rstrip("/"), questions)
+            replies, timing = ask_worker(args.worker.rstrip("/"), asked)
             if server:
                 server.shutdown()
         else:
-            replies, timing = ask(args.docent, db, questions)
-        f = score(questions, replies, marker, corpus_text(db))
+            replies, timing = ask(args.docent, db, asked)
+        f = score(asked, replies, marker, corpus_text(db))
         f["timing"] = timing
         figures[name] = f
         latency = re.search(r"p50 [\d.]+ ms", timing)
         print(f"| {name} | {f['n']} | {f['cited@1']:.3f} | {f['cited@3']:.3f} | {f['recall']:.3f} | "
               f"{f['cut']:.3f} ({f['passages']}) | {f['nav']} | {f['declined']} | {f['words']:.0f} | "
               f"{latency.group(0) if latency else '?'} |")
-        if args.ceiling and name.startswith("django"):
+        answerable = name != "postgres"
+        if args.ceiling and answerable:
             width = max(1, round(f["words"]))
-            f["ceiling_linked"], linked, f["ceiling_anywhere"] = ceiling(questions, db, marker, width)
+            f["ceiling_linked"], linked, f["ceiling_anywhere"] = ceiling(asked, db, marker, width)
             print(f"\nceiling at {width} words: recall {f['ceiling_linked']:.3f} from the linked pages "
                   f"({linked} questions), {f['ceiling_anywhere']:.3f} from any page ({f['n']})\n")
-        for q, r in list(zip(questions, replies))[: args.show if name.startswith("django") else 0]:
+        for q, r in list(zip(asked, replies))[: args.show if answerable else 0]:
             print(f"\n### {q['q']}\nlinks: {q['relevant']}\n{r.get('answer', r)}\n")
     if args.json:
         with open(args.json, "w") as f:

@@ -2,7 +2,7 @@
 """Ranking evaluation: Docent's search against page and chunk BM25 on sets no one here wrote.
 
 Usage:
-    python3 tests/eval/ranking.py --django DIR --postgres DIR [--docent PATH] [--work DIR]
+    python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -14,6 +14,8 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   lookups, commands and glossary terms, asked as their index text (`LOCALE_PATHS setting`).
 - django-faq: every FAQ question (an `h2`/`h3` ending in `?` under `faq/`) whose answer links a
   reference page; relevant: the linked pages. `faq/` is left out of the indexed corpus.
+- python-faq (with `--python`, the `python3.11-doc` manual): the same from Python's FAQ, about
+  three times as many questions.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -96,25 +98,40 @@ def django_index_sets(root):
     return api, concepts
 
 
-def django_faq_set(root):
-    questions = {}
+def faq_sections(root):
+    """Every FAQ question of a Sphinx manual (`faq/` under `root`) as (its page, the question, the
+    answer's HTML): the body's headings with a permalink, most ending in "?", some a statement of
+    the trouble ("Some objects aren't appearing in the admin."), each with what follows it up to
+    the next heading. The sidebar and footer are cut off first: the last answer of a page would
+    otherwise link the next chapter."""
     faq = os.path.join(root, "faq")
     for name in sorted(os.listdir(faq)):
+        if name == "index.html":
+            continue
         base = f"faq/{name}"
         text = open(os.path.join(faq, name), encoding="utf-8").read()
-        # Questions are the body's headings (those with a permalink), most ending in "?", some a
-        # statement of the trouble ("Some objects aren't appearing in the admin.").
-        sections = re.split(r"(<h[23][^>]*>(?:(?!</h[23]>).)*?headerlink.*?</h[23]>)", text, flags=re.S)
-        for heading, answer in zip(sections[1::2], sections[2::2]):
-            question = strip_tags(heading).rstrip("¶").strip()
-            pages = {
-                p
-                for p in (page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
-                if p and not p.startswith("faq/") and p.endswith(".html")
-                and p not in ("genindex.html", "index.html", "contents.html")
-            }
-            if pages:
-                questions[question] = pages
+        body = text.split('<div class="body"', 1)[-1]
+        body = re.split(r'<div class="(?:sphinxsidebar|related|footer)', body)[0]
+        parts = re.split(r"(<h[23][^>]*>(?:(?!</h[23]>).)*?headerlink.*?</h[23]>)", body, flags=re.S)
+        for heading, answer in zip(parts[1::2], parts[2::2]):
+            yield base, strip_tags(heading).rstrip("¶").strip(), answer
+
+
+def faq_links(base, answer):
+    """The manual pages an FAQ answer links: not other FAQ pages, nor tables of contents or indexes."""
+    return {
+        p for p in (page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
+        if p and not p.startswith("faq/") and p.endswith(".html") and p not in NAV_PAGES
+    }
+
+
+def faq_set(root):
+    """FAQ questions whose answer links a page of the manual, with those pages."""
+    questions = {}
+    for base, question, answer in faq_sections(root):
+        pages = faq_links(base, answer)
+        if pages:
+            questions[question] = pages
     return questions
 
 
@@ -152,13 +169,15 @@ def split_sample(name, entries, per_split):
     ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
-def build_sets(django, postgres):
+def build_sets(django, postgres, python=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
         sets["django-api"] = ("django", split_sample("django-api", api, PER_SPLIT))
         sets["django-concepts"] = ("django", split_sample("django-concepts", concepts, PER_SPLIT))
-        sets["django-faq"] = ("django", split_sample("django-faq", django_faq_set(django), 0))
+        sets["django-faq"] = ("django", split_sample("django-faq", faq_set(django), 0))
+    if python:
+        sets["python-faq"] = ("python", split_sample("python-faq", faq_set(python), 0))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
@@ -259,6 +278,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--django", help="python-django-doc html directory")
     parser.add_argument("--postgres", help="postgresql-doc-15 html directory")
+    parser.add_argument("--python", help="python3.11-doc html directory (its FAQ's questions)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
@@ -269,8 +289,9 @@ def main():
     parser.add_argument("--misses", help="list the queries a system missed: SYSTEM:SET")
     args = parser.parse_args()
 
-    sets = build_sets(args.django, args.postgres)
-    corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, [])}
+    sets = build_sets(args.django, args.postgres, args.python)
+    corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
+               "python": (args.python, ["faq/"])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)

@@ -150,8 +150,12 @@ fn start_point(target: &str) -> Result<(String, Vec<String>), String> {
     let root = path.canonicalize().map_err(|e| format!("{target}: {e}"))?;
     let root_url = url::Url::from_directory_path(&root)
         .map_err(|_| format!("{target}: not an absolute path"))?;
-    let mut files = Vec::new();
-    collect_pages(&root, &mut files).map_err(|e| format!("listing {target}: {e}"))?;
+    let (mut html, mut text) = (Vec::new(), Vec::new());
+    collect_pages(&root, &mut html, &mut text).map_err(|e| format!("listing {target}: {e}"))?;
+    // A directory with HTML pages is a built site: its markdown and text files are what the site
+    // generator kept beside them (Sphinx's `_sources/*.rst.txt`, a copy of every page), or
+    // `robots.txt`. They are indexed only if a page links them, as a crawl would find them.
+    let mut files = if html.is_empty() { text } else { html };
     files.sort();
     let seeds = files
         .iter()
@@ -166,18 +170,21 @@ fn start_point(target: &str) -> Result<(String, Vec<String>), String> {
     Ok((start.to_string(), seeds))
 }
 
-/// Every page-like file under `dir` (HTML, markdown, plain text): a directory is indexed as if a
-/// sitemap listed all of its pages, not only those reachable by links.
-fn collect_pages(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every page-like file under `dir`: HTML files into `html`, markdown and plain text into `text`.
+/// A directory is indexed as if a sitemap listed all of its pages, not only those reachable by links.
+fn collect_pages(
+    dir: &Path, html: &mut Vec<PathBuf>, text: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_pages(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
-            Some("html" | "htm" | "md" | "markdown" | "txt")
-        ) {
-            out.push(path);
+            collect_pages(&path, html, text)?;
+            continue;
+        }
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("html" | "htm") => html.push(path),
+            Some("md" | "markdown" | "txt") => text.push(path),
+            _ => {}
         }
     }
     Ok(())

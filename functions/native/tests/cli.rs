@@ -167,6 +167,67 @@ fn book_site(name: &str) -> PathBuf {
     root
 }
 
+/// The URLs `docent search` finds for `query` in `db`, in order.
+fn found(db: &Path, query: &str) -> Vec<String> {
+    let (_, stdout, _) = docent(
+        &["search", "--db", db.to_str().unwrap(), "--jsonl", "--k", "20"],
+        &format!("{}\n", serde_json::json!({ "q": query })),
+    );
+    let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap().into())
+        .collect()
+}
+
+#[test]
+fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
+    // Sphinx keeps a copy of every page's source beside the pages; a site has a robots.txt; a text
+    // file a page links is part of the site.
+    let site = temp_db("built-site").with_file_name("built");
+    let files = [
+        (
+            "index.html",
+            r#"<html><head><title>Guide</title></head><body><main><h1>Guide</h1>
+            <p>Tuning the quokka cache for large deployments.</p><a href="notes/limits.txt">Limits</a>
+            </main></body></html>"#,
+        ),
+        (
+            "_sources/index.rst.txt",
+            "Guide\n=====\n\nTuning the quokka cache for large deployments.\n",
+        ),
+        ("robots.txt", "User-agent: *\nDisallow: /quokka-private/\n"),
+        ("notes/limits.txt", "Limits\n\nThe quokka cache holds at most a million entries.\n"),
+    ];
+    for (path, body) in files {
+        let path = site.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    let db = temp_db("built-site-db");
+    let (ok, stderr) = index(&site, &db, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 2 pages"), "the page and the text it links: {stderr}");
+    let urls = found(&db, "quokka");
+    assert!(urls.iter().any(|u| u.ends_with("/built/index.html")), "{urls:?}");
+    assert!(urls.iter().any(|u| u.ends_with("/notes/limits.txt")), "{urls:?}");
+    assert!(!urls.iter().any(|u| u.contains("_sources") || u.ends_with("robots.txt")), "{urls:?}");
+
+    // With no HTML at all, the markdown and text files are the pages.
+    let notes = temp_db("notes").with_file_name("notes");
+    std::fs::create_dir_all(notes.join("ops")).unwrap();
+    std::fs::write(notes.join("setup.md"), "# Setup\n\nInstall the wombat agent first.\n").unwrap();
+    std::fs::write(notes.join("ops/runbook.txt"), "Runbook\n\nRestart the wombat agent.\n")
+        .unwrap();
+    let db = temp_db("notes-db");
+    let (ok, stderr) = index(&notes, &db, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("indexed 2 pages"), "{stderr}");
+    assert_eq!(found(&db, "wombat").len(), 2);
+}
+
 /// `docent index SITE --db DB ARGS...`: whether it succeeded, and its stderr.
 fn index(site: &Path, db: &Path, args: &[&str]) -> (bool, String) {
     let mut all = vec!["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()];
