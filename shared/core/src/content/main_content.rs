@@ -4,7 +4,8 @@
 //! of it is link text. Every text block (the innermost block element around a run of text) weighs
 //! for or against being content: prose and code count for it, link-dense runs against it. The
 //! content root is the element whose blocks weigh most, so it holds the prose and as little
-//! furniture as possible; a semantic `<main>`/`<article>` close to that weight is preferred. Inside
+//! furniture as possible; a semantic `<main>`/`<article>` close to that weight is preferred, and
+//! the one around the page's title is searched alone when the heaviest text lies outside it. Inside
 //! the root, furniture (navigation, asides, footers, elements whose class names page furniture) is
 //! removed only when it is small and link-dense, and never when it holds the main heading or much
 //! of the root's text. So a section about cookies, or a layout class such as
@@ -587,16 +588,13 @@ fn choose_root(tokens: &[Token<'_>], elements: &[Element]) -> RootChoice {
 }
 
 fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
-    let mut best = 0usize;
-    for (index, element) in elements.iter().enumerate() {
-        if element.invisible {
-            continue;
-        }
-        let current = elements[best].weight;
-        if element.weight > current + 1e-9
-            || (element.weight >= current - 1e-9 && is_inside(elements, index, best))
-        {
-            best = index;
+    let mut best = heaviest_within(elements, 0);
+    // The page says where its content is (a `<main>`, `role=main` or `<article>` around its
+    // title) and the heaviest text lies outside: a footer's boilerplate outweighs a chapter page
+    // whose introduction sits beside a long table of contents. The content is in the main region.
+    if let Some(main) = main_region_of_title(tokens, elements) {
+        if !is_inside(elements, best, main) {
+            best = heaviest_within(elements, main);
         }
     }
     let best_weight = elements[best].weight;
@@ -643,6 +641,44 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
         })
         .max_by(|(_, a), (_, b)| a.weight.total_cmp(&b.weight));
     semantic.map_or(best, |(index, _)| index)
+}
+
+/// The element inside `within` (or it) whose blocks weigh most; of equal weights, the innermost.
+fn heaviest_within(elements: &[Element], within: usize) -> usize {
+    let end = elements[within].end;
+    let mut best = within;
+    for (index, element) in elements.iter().enumerate().skip(within) {
+        if index > within && element.start >= end {
+            break;
+        }
+        if element.invisible {
+            continue;
+        }
+        let current = elements[best].weight;
+        if element.weight > current + 1e-9
+            || (element.weight >= current - 1e-9 && is_inside(elements, index, best))
+        {
+            best = index;
+        }
+    }
+    best
+}
+
+/// The nearest semantic root around the page's first visible `<h1>`, if there is one.
+fn main_region_of_title(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
+    let title = elements
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, e)| !e.invisible && start_name(&tokens[e.start]) == "h1")?;
+    let mut at = Some(title.0);
+    while let Some(index) = at {
+        if elements[index].semantic_root && !elements[index].invisible {
+            return Some(index);
+        }
+        at = elements[index].parent;
+    }
+    None
 }
 
 /// The least visible characters of a link list that is left out of a root widened past it.

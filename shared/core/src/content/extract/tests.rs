@@ -329,3 +329,41 @@ fn paragraphs_before_trailing_contents_are_kept_and_a_line_after_more_headlines_
     assert!(md.starts_with("# Council votes") && md.contains("opening hours"), "{md:?}");
     assert!(!md.contains("Copyright") && !md.contains("Headline number"), "{md:?}");
 }
+
+#[test]
+fn a_chapter_inside_the_main_region_wins_over_a_longer_footer_outside_it() {
+    // Sphinx's chapter pages: the title and a short introduction in `role=main`, a deep table of
+    // contents under them, and after the main region a footer of licence boilerplate that holds
+    // more prose than the introduction.
+    let entries: String = (1..=40)
+        .map(|i| {
+            format!(
+                r#"<li><a href="m{i}.html"><code>module{i}</code> — Tools for task {i}</a></li>"#
+            )
+        })
+        .collect();
+    let page = format!(
+        r#"<body><div class="document"><div class="body" role="main"><section id="data-types">
+        <h1>Data Types</h1><p>The modules described in this chapter provide a variety of
+        specialized data types such as dates and times, fixed-type arrays and heap queues.</p>
+        <p>The language also provides some built-in data types, in particular dictionaries, lists,
+        sets and tuples. The string class holds Unicode text, and the bytes and bytearray classes
+        hold binary data; the next chapter describes all of them.</p>
+        <p>The following modules are documented in this chapter:</p>
+        <div class="toctree-wrapper"><ul>{entries}</ul></div></section></div></div>
+        <div class="sphinxsidebar" role="navigation"><h3>Previous topic</h3><p><a href="a.html">Text
+        Processing</a></p></div>
+        <div class="footer">© Copyright 2001-2026, the Foundation. This page is licensed under the
+        Foundation's License Version 2. Examples, recipes, and other code in the documentation are
+        additionally licensed under the Zero Clause BSD License. See <a href="l.html">History and
+        License</a> for more information. The Foundation is a non-profit corporation. Last updated
+        on October 07, 2026. Found a bug? Created using a documentation generator.</div></body>"#
+    );
+    let md = extract_html(&page).markdown();
+    assert!(md.starts_with("# Data Types\n\nThe modules described"), "{md:?}");
+    assert!(
+        md.contains("hold binary data") && md.contains("documented in this chapter:"),
+        "{md:?}"
+    );
+    assert!(!md.contains("Copyright") && !md.contains("module7"), "{md:?}");
+}
