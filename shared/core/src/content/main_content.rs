@@ -432,14 +432,19 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     let mut own_chars = vec![0usize; elements.len()];
     let mut own_links = vec![0usize; elements.len()];
     let mut own_punctuation = vec![0usize; elements.len()];
+    // Whether an element's first visible text is the text of a link to another page.
+    let mut opens_with_link: Vec<Option<bool>> = vec![None; elements.len()];
     let mut open: Vec<usize> = vec![0];
-    let mut links_open = 0usize;
+    let (mut links_open, mut outward_links_open) = (0usize, 0usize);
     let mut next = 1usize;
     for (i, token) in tokens.iter().enumerate() {
         while open.len() > 1 && open.last().is_some_and(|&e| elements[e].end <= i) {
             let closed = open.pop().unwrap();
             if is_link(&tokens[elements[closed].start]) {
                 links_open = links_open.saturating_sub(1);
+                if is_outward_link(&tokens[elements[closed].start]) {
+                    outward_links_open = outward_links_open.saturating_sub(1);
+                }
             }
         }
         match token {
@@ -448,6 +453,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                     open.push(next);
                     if name == "a" {
                         links_open += 1;
+                        outward_links_open += usize::from(is_outward_link(token));
                     }
                 }
                 next += 1;
@@ -461,6 +467,15 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                 own_chars[holder] += chars;
                 if links_open > 0 {
                     own_links[holder] += chars;
+                }
+                // The elements this is the first text of (an element's first text is also the
+                // first of every element around it that had none yet).
+                let mut at = Some(holder);
+                while let Some(index) =
+                    at.filter(|&index| chars > 0 && opens_with_link[index].is_none())
+                {
+                    opens_with_link[index] = Some(outward_links_open > 0);
+                    at = elements[index].parent;
                 }
                 own_punctuation[holder] +=
                     text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
@@ -490,9 +505,13 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         };
         let name = name_of(tokens, index, element);
         // An entry of a list or table (a module index row: the linked name in one cell, a line
-        // of description in the next) is one link entry when short, whatever its blocks.
+        // of description in the next) is one link entry when short, whatever its blocks, if a
+        // quarter of it is links or it opens with a link to another page (`pdb`, then "The
+        // Python debugger for interactive interpreters.").
+        let short = element.chars <= SHORT_LINK_ENTRY_CHARS;
         if matches!(name, "li" | "dt" | "dd" | "tr")
-            && is_link_entry(element.chars, element.link_chars)
+            && (is_link_entry(element.chars, element.link_chars)
+                || short && opens_with_link[index] == Some(true))
         {
             element.link_list_chars = element.chars;
         }
@@ -547,6 +566,12 @@ fn start_name<'t>(token: &'t Token<'_>) -> &'t str {
 
 fn is_link(token: &Token<'_>) -> bool {
     start_name(token) == "a"
+}
+
+/// A link to another page, not to a place on this one (`#section`).
+fn is_outward_link(token: &Token<'_>) -> bool {
+    is_link(token)
+        && token.attr("href").is_some_and(|h| !h.trim().is_empty() && !h.trim().starts_with('#'))
 }
 
 /// The evidence of one text block: prose and code count for content, link lists against it, and
