@@ -73,9 +73,10 @@ def page_of(href, base):
     return os.path.normpath(os.path.join(os.path.dirname(base), path)).replace(os.sep, "/")
 
 
-def django_index_sets(root):
-    text = open(os.path.join(root, "genindex.html"), encoding="utf-8").read()
-    api, concepts = {}, {}
+def sphinx_index_entries(path):
+    """Every link of a Sphinx general index page as (entry text, linked page, fragment): a nested
+    entry's text is its parent's and its own ("LOCALE_PATHS" → "setting")."""
+    text = open(path, encoding="utf-8").read()
     parent = ""
     # Top-level entries (indented six spaces) link directly or head a nested list of links (eight
     # spaces): "LOCALE_PATHS" → "setting", "localize" → "template filter", "template tag".
@@ -84,18 +85,38 @@ def django_index_sets(root):
         if not nested:
             parent = strip_tags(body.split("<a", 1)[0])
         for href, label in re.findall(r'<a href="([^"]+)">(.*?)</a>', body):
-            page = page_of(href, "genindex.html")
+            page = page_of(href, os.path.basename(path))
             fragment = href.split("#", 1)[1] if "#" in href else ""
             label = strip_tags(label)
-            if not page or page.startswith(("faq/", "releases/")) or label.startswith("["):
-                continue
-            if fragment.startswith("django.") and "." in fragment:
-                parts = fragment.split(".")
-                api.setdefault(".".join(parts[-2:]), set()).add(page)
-            elif fragment.startswith(("std-", "term-")):
-                query = f"{parent} {label}" if nested and parent else label
-                concepts.setdefault(query, set()).add(page)
+            if page and not label.startswith("["):
+                yield (f"{parent} {label}" if nested and parent else label), page, fragment
+
+
+def django_index_sets(root):
+    api, concepts = {}, {}
+    for query, page, fragment in sphinx_index_entries(os.path.join(root, "genindex.html")):
+        if page.startswith(("faq/", "releases/")):
+            continue
+        if fragment.startswith("django.") and "." in fragment:
+            parts = fragment.split(".")
+            api.setdefault(".".join(parts[-2:]), set()).add(page)
+        elif fragment.startswith(("std-", "term-")):
+            concepts.setdefault(query, set()).add(page)
     return api, concepts
+
+
+def python_api_set(root):
+    """Python's index entries for objects of its standard library, asked as their last two names
+    (`os.remove`, `path.join`, `Future.add_done_callback`); not the C API's, nor the FAQ's or the
+    release notes'."""
+    api = {}
+    for _, page, fragment in sphinx_index_entries(os.path.join(root, "genindex-all.html")):
+        parts = fragment.split(".")
+        if (page.startswith(("faq/", "whatsnew/", "c-api/")) or len(parts) < 2
+                or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts)):
+            continue
+        api.setdefault(".".join(parts[-2:]), set()).add(page)
+    return api
 
 
 def faq_sections(root):
@@ -177,6 +198,7 @@ def build_sets(django, postgres, python=None):
         sets["django-concepts"] = ("django", split_sample("django-concepts", concepts, PER_SPLIT))
         sets["django-faq"] = ("django", split_sample("django-faq", faq_set(django), 0))
     if python:
+        sets["python-api"] = ("python", split_sample("python-api", python_api_set(python), PER_SPLIT))
         sets["python-faq"] = ("python", split_sample("python-faq", faq_set(python), 0))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
