@@ -201,13 +201,21 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
     let titled = section.starts_with('`') && is_code_for(&section.replace('`', ""), &name.last);
+    // Lines of a code block are examples: a call on a line of its own there is no signature.
+    let mut in_code = false;
     let defined = titled
         || text.lines().any(|line| {
             let line = line.trim();
+            if line.starts_with("```") {
+                in_code = !in_code;
+                return false;
+            }
             if let Some(row) = line.strip_prefix('|') {
                 return defines_in_row(&name.last, row);
             }
-            let Some(at) = line.find('`') else { return false };
+            let Some(at) = line.find('`') else {
+                return !in_code && is_plain_signature(line, &name.last);
+            };
             let keyword = &line[..at];
             if keyword.len() > 24 || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ') {
                 return false;
@@ -221,6 +229,35 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
         let lower = text.to_lowercase();
         name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
     }
+}
+
+/// Whether a line without code marks is an API reference's signature of `last`, as newer
+/// documentation generators write it in plain text: maybe a keyword (`class`, `coroutine`), then
+/// the name, alone or with its argument list closing the line, maybe before its result
+/// (`loop.create_task(coro, *, name=None)`, `object.__repr__(self)`, `os.O_APPEND`).
+fn is_plain_signature(line: &str, last: &str) -> bool {
+    // The name starts after the last space before its argument list (spaces inside it do not
+    // count).
+    let before_arguments = &line[..line.find('(').unwrap_or(line.len())];
+    let start = before_arguments.rfind(' ').map_or(0, |space| space + 1);
+    // One or two keywords at most: "see also os.O_APPEND" on a line of its own is prose.
+    let keyword = &line[..start];
+    if keyword.split_whitespace().count() > 2
+        || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ')
+    {
+        return false;
+    }
+    let signature = &line[start..];
+    let (code, rest) = signature.split_at(signature.find('(').unwrap_or(signature.len()));
+    let arguments_close = rest.is_empty()
+        || rest.ends_with(')')
+        || rest.rsplit_once(')').is_some_and(|(_, result)| result.trim_start().starts_with('→'));
+    // A word alone on its line (a term, a column's header) is no signature: the name is
+    // qualified (`os.O_APPEND`) or has its arguments (`len(s)`).
+    (code.contains('.') || !rest.is_empty())
+        && code.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && arguments_close
+        && is_code_for(code, last)
 }
 
 /// Whether `code` (`models.User.get_full_name()`) writes the name whose last part is `last`.
@@ -379,6 +416,29 @@ mod tests {
         assert!(!defines(note));
         assert!(!defines("class `models.Author`\n\n`get_full_name`()"));
         assert!(!defines("Plain text, `get_full_name`."));
+    }
+
+    #[test]
+    fn a_signature_in_plain_text_is_a_definition_and_a_sentence_that_opens_with_it_is_not() {
+        // Newer Sphinx writes signatures without code marks.
+        let method = named_identifier("loop.create_task").unwrap();
+        let defines = |text: &str| defines(&method, "Event Loop", text);
+        assert!(defines("loop.create_task(coro, *, name=None, context=None)\n\nSchedule a task."));
+        assert!(defines("coroutine loop.create_task(coro) → Task\n\nSchedule it."));
+        let attribute = named_identifier("os.O_APPEND").unwrap();
+        assert!(super::defines(&attribute, "os", "os.O_RDONLY\nos.O_APPEND\n\nFlags for open()."));
+        let class = named_identifier("typing.TypeVar").unwrap();
+        assert!(super::defines(&class, "typing", "class typing.TypeVar(name, *constraints)"));
+        // Prose that opens with the call, or names another function: not a definition.
+        assert!(!defines("loop.create_task(coro) schedules the coroutine on this loop."));
+        assert!(!defines("Use loop.create_task(coro) to schedule it."));
+        assert!(!defines("see also the method loop.create_task"));
+        // An example's call in a code block; a column header or a term alone on its line.
+        assert!(!defines("Run it:\n\n```\nloop.create_task(main())\n```"));
+        let function = named_identifier("array_cat").unwrap();
+        assert!(!super::defines(&function, "Arrays", " array_cat\n-----------\n {1,2,3,4}"));
+        assert!(super::defines(&function, "Arrays", "array_cat(left, right)\n\nJoins arrays."));
+        assert!(!defines("loop.create_future()\n\nCreate a future attached to the loop."));
     }
 
     #[test]
