@@ -14,8 +14,10 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   lookups, commands and glossary terms, asked as their index text (`LOCALE_PATHS setting`).
 - django-faq: every FAQ question (an `h2`/`h3` ending in `?` under `faq/`) whose answer links a
   reference page; relevant: the linked pages. `faq/` is left out of the indexed corpus.
-- python-faq (with `--python`, the `python3.11-doc` manual): the same from Python's FAQ, about
-  three times as many questions.
+- python-api and python-faq (with `--python`, the `python3.11-doc` manual): its general index's
+  entries for standard-library objects (`genindex-all.html`, not the C API's or the release
+  notes'), asked by their last two names (`os.remove`, `Future.add_done_callback`); and the same
+  FAQ set as Django's from Python's FAQ, about three times as many questions.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
