@@ -54,7 +54,6 @@ into is it its may me might more most my no not of on or our should so some such
 them then there these they this those to too use used using very was we were what when where which
 who why will with would you your also just only other own same up out about any all each both""".split())
 NOTICE = re.compile(r"^_[^\n]*_\n\n", re.S)
-NAV = ranking.NAV_PAGES
 
 
 def content_words(text):
@@ -251,7 +250,7 @@ def score(questions, replies, marker, corpus):
         passages += len(quoted)
         cut += sum(is_cut(p, corpus) for p in quoted)
         quoted_sources = len(re.findall(r"^\*\*.*\*\* \[\d+\]$", answer, re.M))
-        nav += any(p in NAV for p in pages[:quoted_sources])
+        nav += any(ranking.is_nav(p) for p in pages[:quoted_sources])
         words += len(answer.split())
     return {
         "n": n, "linked": int(linked),

@@ -63,6 +63,12 @@ NAV_PAGES = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.ht
              "_modules/index.html")
 
 
+def is_nav(page):
+    """A table of contents or an index: one of `NAV_PAGES`, or a letter of a split general index
+    (Python's `genindex-A.html`)."""
+    return page in NAV_PAGES or re.fullmatch(r"genindex-[^/]+\.html", page) is not None
+
+
 def strip_tags(fragment):
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
@@ -144,7 +150,7 @@ def faq_links(base, answer):
     """The manual pages an FAQ answer links: not other FAQ pages, nor tables of contents or indexes."""
     return {
         p for p in (page_of(h, base) for h in re.findall(r'href="([^"]+)"', answer))
-        if p and not p.startswith("faq/") and p.endswith(".html") and p not in NAV_PAGES
+        if p and not p.startswith("faq/") and p.endswith(".html") and not is_nav(p)
     }
 
 
@@ -230,7 +236,7 @@ def score(queries, results, marker):
         rank = next((i + 1 for i, p in enumerate(pages[:10]) if p in relevant), None)
         hits5 += bool(rank and rank <= 5)
         mrr += 1.0 / rank if rank else 0.0
-        nav += any(p in NAV_PAGES for p in pages[:5])
+        nav += any(is_nav(p) for p in pages[:5])
         if not rank:
             misses.append({"q": query["q"], "relevant": query["relevant"], "got": pages[:5]})
     n = max(1, len(queries))
