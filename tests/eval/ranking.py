@@ -14,10 +14,11 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   lookups, commands and glossary terms, asked as their index text (`LOCALE_PATHS setting`).
 - django-faq: every FAQ question (an `h2`/`h3` ending in `?` under `faq/`) whose answer links a
   reference page; relevant: the linked pages. `faq/` is left out of the indexed corpus.
-- python-api and python-faq (with `--python`, the `python3.11-doc` manual): its general index's
-  entries for standard-library objects (`genindex-all.html`, not the C API's or the release
-  notes'), asked by their last two names (`os.remove`, `Future.add_done_callback`); and the same
-  FAQ set as Django's from Python's FAQ, about three times as many questions.
+- python-api, python-concepts and python-faq (with `--python`, the `python3.11-doc` manual): its
+  general index's entries (`genindex-all.html`, not the C API's or the release notes'): for
+  standard-library objects, asked by their last two names (`os.remove`, `Future.add_done_callback`),
+  and the others with the glossary's terms, asked by their index text ("try statement"); and the
+  same FAQ set as Django's from Python's FAQ, about three times as many questions.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -113,18 +114,21 @@ def django_index_sets(root):
     return api, concepts
 
 
-def python_api_set(root):
-    """Python's index entries for objects of its standard library, asked as their last two names
-    (`os.remove`, `path.join`, `Future.add_done_callback`); not the C API's, nor the FAQ's or the
-    release notes'."""
-    api = {}
-    for _, page, fragment in sphinx_index_entries(os.path.join(root, "genindex-all.html")):
-        parts = fragment.split(".")
-        if (page.startswith(("faq/", "whatsnew/", "c-api/")) or len(parts) < 2
-                or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts)):
+def python_index_sets(root):
+    """Python's general index (`genindex-all.html`), not the C API's entries nor the FAQ's or the
+    release notes': entries for standard-library objects, asked by their last two names
+    (`os.remove`, `path.join`, `Future.add_done_callback`), and the other entries and glossary
+    terms, asked by their index text ("try statement", "method resolution order")."""
+    api, concepts = {}, {}
+    for query, page, fragment in sphinx_index_entries(os.path.join(root, "genindex-all.html")):
+        if page.startswith(("faq/", "whatsnew/", "c-api/")):
             continue
-        api.setdefault(".".join(parts[-2:]), set()).add(page)
-    return api
+        parts = fragment.split(".")
+        if len(parts) >= 2 and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
+            api.setdefault(".".join(parts[-2:]), set()).add(page)
+        elif fragment.startswith(("index-", "term-")) and re.search(r"[A-Za-z]{3}", query):
+            concepts.setdefault(query, set()).add(page)
+    return api, concepts
 
 
 def faq_sections(root):
@@ -206,7 +210,9 @@ def build_sets(django, postgres, python=None):
         sets["django-concepts"] = ("django", split_sample("django-concepts", concepts, PER_SPLIT))
         sets["django-faq"] = ("django", split_sample("django-faq", faq_set(django), 0))
     if python:
-        sets["python-api"] = ("python", split_sample("python-api", python_api_set(python), PER_SPLIT))
+        api, concepts = python_index_sets(python)
+        sets["python-api"] = ("python", split_sample("python-api", api, PER_SPLIT))
+        sets["python-concepts"] = ("python", split_sample("python-concepts", concepts, PER_SPLIT))
         sets["python-faq"] = ("python", split_sample("python-faq", faq_set(python), 0))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
