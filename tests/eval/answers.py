@@ -276,7 +276,10 @@ def main():
                         help="also the best recall a run of as many words could reach")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    split = lambda qs: [q for q in qs if args.split in ("all", q["split"])]  # noqa: E731
+
+    def split(qs):
+        return [q for q in qs if args.split in ("all", q["split"])]
+
     questions = split(faq_questions(args.django))
     reference_words = sum(len(q["reference"].split()) for q in questions) / max(1, len(questions))
     # (name, manual, left out, where page paths start, the questions asked of it)

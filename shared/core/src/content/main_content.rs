@@ -216,15 +216,19 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
 
 /// Marks the root's first visible `<h1>` and the elements around it.
 fn mark_main_heading(tokens: &[Token<'_>], elements: &mut [Element], root: usize) {
-    let root_end = elements[root].end;
-    let heading = (root..elements.len()).take_while(|&i| elements[i].start < root_end).find(|&i| {
-        i > 0 && start_name(&tokens[elements[i].start]) == "h1" && !elements[i].invisible
-    });
-    let mut at = heading;
+    let mut at = first_title(tokens, elements, root);
     while let Some(index) = at {
         elements[index].holds_main_heading = true;
         at = elements[index].parent;
     }
+}
+
+/// The first visible `<h1>` inside element `within` (the whole page for 0).
+fn first_title(tokens: &[Token<'_>], elements: &[Element], within: usize) -> Option<usize> {
+    let end = elements[within].end;
+    (within..elements.len()).take_while(|&i| elements[i].start < end).find(|&i| {
+        i > 0 && start_name(&tokens[elements[i].start]) == "h1" && !elements[i].invisible
+    })
 }
 
 fn ratio(part: usize, whole: usize) -> f64 {
@@ -470,12 +474,12 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                 }
                 // The elements this is the first text of (an element's first text is also the
                 // first of every element around it that had none yet).
-                let mut at = Some(holder);
-                while let Some(index) =
-                    at.filter(|&index| chars > 0 && opens_with_link[index].is_none())
-                {
-                    opens_with_link[index] = Some(outward_links_open > 0);
-                    at = elements[index].parent;
+                if chars > 0 {
+                    let mut at = Some(holder);
+                    while let Some(index) = at.filter(|&index| opens_with_link[index].is_none()) {
+                        opens_with_link[index] = Some(outward_links_open > 0);
+                        at = elements[index].parent;
+                    }
                 }
                 own_punctuation[holder] +=
                     text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
@@ -691,12 +695,7 @@ fn heaviest_within(elements: &[Element], within: usize) -> usize {
 
 /// The nearest semantic root around the page's first visible `<h1>`, if there is one.
 fn main_region_of_title(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
-    let title = elements
-        .iter()
-        .enumerate()
-        .skip(1)
-        .find(|(_, e)| !e.invisible && start_name(&tokens[e.start]) == "h1")?;
-    let mut at = Some(title.0);
+    let mut at = Some(first_title(tokens, elements, 0)?);
     while let Some(index) = at {
         if elements[index].semantic_root && !elements[index].invisible {
             return Some(index);

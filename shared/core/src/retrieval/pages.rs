@@ -238,8 +238,8 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
 fn is_plain_signature(line: &str, last: &str) -> bool {
     // The name starts after the last space before its argument list (spaces inside it do not
     // count).
-    let before_arguments = &line[..line.find('(').unwrap_or(line.len())];
-    let start = before_arguments.rfind(' ').map_or(0, |space| space + 1);
+    let arguments = line.find('(').unwrap_or(line.len());
+    let start = line[..arguments].rfind(' ').map_or(0, |space| space + 1);
     // One or two keywords at most: "see also os.O_APPEND" on a line of its own is prose.
     let keyword = &line[..start];
     if keyword.split_whitespace().count() > 2
@@ -247,8 +247,7 @@ fn is_plain_signature(line: &str, last: &str) -> bool {
     {
         return false;
     }
-    let signature = &line[start..];
-    let (code, rest) = signature.split_at(signature.find('(').unwrap_or(signature.len()));
+    let (code, rest) = (&line[start..arguments], &line[arguments..]);
     let arguments_close = rest.is_empty()
         || rest.ends_with(')')
         || rest.rsplit_once(')').is_some_and(|(_, result)| result.trim_start().starts_with('→'));
