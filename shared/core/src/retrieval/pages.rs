@@ -6,7 +6,9 @@
 //! USER MAPPING"; and by whether it defines the code name asked about ([`defines`]):
 //! `User.get_full_name` is the reference entry, not the release notes that mention it; or, asked
 //! one word, has the table entry for it ([`defines_in_table`]): `bigint` is the numeric types;
-//! or a definition list's ([`defines_in_list`]): "generic view" is the glossary.
+//! or a definition list's ([`defines_in_list`]): "generic view" is the glossary; and by whether it
+//! is on release notes ([`is_release_notes`]) when the query is not about a release: "How do I
+//! delete a file?" is the reference, not the release that added a way to.
 
 use crate::domain::PageSignals;
 use crate::retrieval::search::{SearchHit, SectionLink};
@@ -50,6 +52,12 @@ const DEFINITION_WEIGHT: f64 = 1.0;
 /// Django concepts and lowered 0 / 2 / 6 PostgreSQL index terms, docs/BENCHMARKS.md).
 const LIST_DEFINITION_WEIGHT: f64 = 0.5;
 
+/// The weight of release notes' chunks when the query is not about a release: they mention every
+/// feature in passing, in the words of its reference page, and answer no question about using it
+/// (on the evaluation's dev and wide splits 0.75 and 0.5 raised the FAQ questions and index terms
+/// of three manuals and lowered none; 0.5 a little more, docs/BENCHMARKS.md).
+const RELEASE_NOTES_WEIGHT: f64 = 0.5;
+
 /// What ranking pages reads from the query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
@@ -62,6 +70,8 @@ pub struct PageQuery {
     /// A short query of plain words (three at most), lower-cased, as a glossary would list it
     /// (`generic view`).
     pub term: Option<String>,
+    /// The query asks about a release: it names a version or the words of release notes.
+    pub asks_about_releases: bool,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -98,7 +108,9 @@ impl PageQuery {
         let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
         let term = (name.is_none() && plain && (1..=3).contains(&words.len()))
             .then(|| words.join(" ").to_lowercase());
-        PageQuery { terms, name, word, term }
+        let asks_about_releases = words.iter().any(|w| is_version(w))
+            || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
+        PageQuery { terms, name, word, term, asks_about_releases }
     }
 }
 
@@ -119,8 +131,9 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
 }
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
-/// [`heading_match`] with the query's terms and by whether the chunk [`defines`] the name the
-/// query asks about (or has a table's or a definition list's entry for its words); then one
+/// [`heading_match`] with the query's terms, by whether the chunk [`defines`] the name the
+/// query asks about (or has a table's or a definition list's entry for its words) and by whether
+/// it is on release notes that the query does not ask about; then one
 /// result per page (its best chunk), the page's other matching sections in `more`, best first.
 /// Scores at or below 0 (a similarity can be negative) are left as they are: weighing them down
 /// would lift them.
@@ -143,7 +156,12 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     (false, true) => 1.0 + LIST_DEFINITION_WEIGHT,
                     (false, false) => 1.0,
                 };
-                hit.score *= page_prior(hit.page) * heading * definition;
+                let release = if !query.asks_about_releases && is_release_notes(&hit.title) {
+                    RELEASE_NOTES_WEIGHT
+                } else {
+                    1.0
+                };
+                hit.score *= page_prior(hit.page) * heading * definition * release;
             }
             hit
         })
@@ -351,6 +369,43 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
 }
 
 /// A result URL without its section fragment.
+/// Words that, beside a version number, say a page's title is release notes.
+const RELEASE_WORDS: &[&str] = &["release", "releases", "changelog", "changes", "new", "notes"];
+
+/// Words that say a query is about releases ("new" is not one: "How do I add a new user?").
+const RELEASE_QUERY_WORDS: &[&str] =
+    &["release", "releases", "changelog", "changes", "changed", "deprecated", "deprecation"];
+
+/// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
+fn is_version(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric()).trim_start_matches(['v', 'V']);
+    let mut parts = word.split('.');
+    let all_digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    word.contains('.') && parts.all(all_digits)
+}
+
+/// Whether a page's title (its own part, before the site's name) names a release: a version
+/// number beside a word of release notes ("Django 1.4 release notes", "What's New In Python
+/// 3.10", "E.2. Release 15.19"), or is a changelog.
+pub fn is_release_notes(title: &str) -> bool {
+    let end = [" — ", " | ", " – "].iter().filter_map(|s| title.find(s)).min();
+    let own = &title[..end.unwrap_or(title.len())];
+    let words: Vec<String> = own
+        .split(|c: char| c.is_whitespace() || c == ':' || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let release_word = words
+        .iter()
+        .any(|w| RELEASE_WORDS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
+    let changelog = words.len() <= 2 && words.iter().any(|w| w == "changelog");
+    // A major release is a bare number after the word ("E.21. Release 15").
+    let numbered = words.windows(2).any(|pair| {
+        pair[0] == "release" && !pair[1].is_empty() && pair[1].chars().all(|c| c.is_ascii_digit())
+    });
+    changelog || numbered || (release_word && words.iter().skip(1).any(|w| is_version(w)))
+}
+
 fn page_of(url: &str) -> &str {
     url.split_once('#').map_or(url, |(page, _)| page)
 }
@@ -553,6 +608,59 @@ mod tests {
         reference.text = "class `models.User`\n\n`get_full_name`()".into();
         let pages = rank_pages(vec![notes, reference], &PageQuery::new("user full name"));
         assert_eq!(pages[0].url, "https://d/releases/1.3");
+    }
+
+    #[test]
+    fn release_notes_are_known_by_a_version_in_their_own_title() {
+        for title in [
+            "Django 1.4 release notes — Django 3.2.25 documentation",
+            "What’s New In Python 3.10 — Python 3.11.2 documentation",
+            "E.2. Release 15.19",
+            "E.21. Release 15",
+            "Changelog",
+            "Release notes: v2.3.0 | Harbor",
+        ] {
+            assert!(is_release_notes(title), "{title}");
+        }
+        for title in [
+            // The version is the site's, after its own title.
+            "Django’s release process — Django 3.2.25 documentation",
+            "Release notes — Django 3.2.25 documentation",
+            "What’s New in Python — Python 3.11.2 documentation",
+            "RELEASE SAVEPOINT",
+            // A section number is not a version.
+            "9.4. New Functions",
+            "Installing 2.0 on Linux",
+            "",
+        ] {
+            assert!(!is_release_notes(title), "{title}");
+        }
+    }
+
+    #[test]
+    fn release_notes_rank_below_the_reference_unless_a_release_is_asked_about() {
+        let mut notes = hit("https://d/releases/1.4", 10.0, 0, 0);
+        notes.title = "Django 1.4 release notes".into();
+        let reference = hit("https://d/ref/files", 7.0, 0, 0);
+        let ranked = |query: &str| -> Vec<String> {
+            rank_pages(vec![notes.clone(), reference.clone()], &PageQuery::new(query))
+                .into_iter()
+                .map(|h| h.url)
+                .collect()
+        };
+        assert_eq!(
+            ranked("How do I delete a file?"),
+            ["https://d/ref/files", "https://d/releases/1.4"]
+        );
+        for about_a_release in
+            ["file storage in 1.4", "what changed in file storage", "release notes files"]
+        {
+            assert_eq!(
+                ranked(about_a_release),
+                ["https://d/releases/1.4", "https://d/ref/files"],
+                "{about_a_release}"
+            );
+        }
     }
 
     fn hit(url: &str, score: f64, links: u8, code: u8) -> SearchHit {
