@@ -391,13 +391,13 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
     false
 }
 
-/// A result URL without its section fragment.
 /// Words that, beside a version number, say a page's title is release notes.
 const RELEASE_WORDS: &[&str] = &["release", "releases", "changelog", "changes", "new", "notes"];
 
-/// Words that say a query is about releases ("new" is not one: "How do I add a new user?").
+/// Words that say a query is about releases; not "new" or "changes", which questions use for
+/// other things ("How do I add a new user?", "If I make changes to a model, …").
 const RELEASE_QUERY_WORDS: &[&str] =
-    &["release", "releases", "changelog", "changes", "changed", "deprecated", "deprecation"];
+    &["release", "releases", "changelog", "deprecated", "deprecation"];
 
 /// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
 fn is_version(word: &str) -> bool {
@@ -429,6 +429,7 @@ pub fn is_release_notes(title: &str) -> bool {
     changelog || numbered || (release_word && words.iter().skip(1).any(|w| is_version(w)))
 }
 
+/// A result URL without its section fragment.
 fn page_of(url: &str) -> &str {
     url.split_once('#').map_or(url, |(page, _)| page)
 }
@@ -671,12 +672,17 @@ mod tests {
                 .map(|h| h.url)
                 .collect()
         };
-        assert_eq!(
-            ranked("How do I delete a file?"),
-            ["https://d/ref/files", "https://d/releases/1.4"]
-        );
+        for not_about_a_release in
+            ["How do I delete a file?", "If I make changes to a file, how do I keep a new copy?"]
+        {
+            assert_eq!(
+                ranked(not_about_a_release),
+                ["https://d/ref/files", "https://d/releases/1.4"],
+                "{not_about_a_release}"
+            );
+        }
         for about_a_release in
-            ["file storage in 1.4", "what changed in file storage", "release notes files"]
+            ["file storage in 1.4", "deprecated file storage", "release notes files"]
         {
             assert_eq!(
                 ranked(about_a_release),
