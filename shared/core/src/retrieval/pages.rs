@@ -394,10 +394,11 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
 /// Words that, beside a version number, say a page's title is release notes.
 const RELEASE_WORDS: &[&str] = &["release", "releases", "changelog", "changes", "new", "notes"];
 
-/// Words that say a query is about releases; not "new" or "changes", which questions use for
-/// other things ("How do I add a new user?", "If I make changes to a model, …").
+/// Words that say a query is about releases ("What Python version should I use?"); not "new",
+/// "changes" or "upgrade", which ask for other things ("How do I add a new user?", "If I make
+/// changes to a model, …", "upgrade from 14 to 15": the upgrade procedure).
 const RELEASE_QUERY_WORDS: &[&str] =
-    &["release", "releases", "changelog", "deprecated", "deprecation"];
+    &["release", "releases", "changelog", "deprecated", "deprecation", "version", "versions"];
 
 /// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
 fn is_version(word: &str) -> bool {
@@ -682,7 +683,7 @@ mod tests {
             );
         }
         for about_a_release in
-            ["file storage in 1.4", "deprecated file storage", "release notes files"]
+            ["file storage in 1.4", "deprecated file storage", "which version added files"]
         {
             assert_eq!(
                 ranked(about_a_release),
