@@ -408,6 +408,48 @@ fn dead_letters_are_listed_and_replayed() {
     });
 }
 
+/// When a crawl ends, each page's links from the other pages are counted (a ranking signal), and
+/// counted anew by the next crawl's end when the links change.
+#[test]
+fn a_crawls_end_counts_the_links_each_page_gets_from_the_others() {
+    pollster::block_on(async {
+        let dir = fresh_dir("inlinks-site");
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        for p in natives("inlinks") {
+            let write = |name: &str, title: &str, body: &str| {
+                std::fs::write(dir.join(name), page(title, body)).unwrap();
+            };
+            write(
+                "index.html",
+                "Home",
+                r#"<a href="a.html">Anchors</a> <a href="b.html">Ballast</a>"#,
+            );
+            write(
+                "a.html",
+                "Anchors",
+                r#"Anchors hold ships. <a href="b.html">Ballast</a> <a href="a.html">top</a>"#,
+            );
+            write("b.html", "Ballast", "Ballast keeps ships upright.");
+            let inlinks = || async {
+                let terms = docent_core::retrieval::search::query_terms("ships home");
+                let hits = p.store().lexical_search(&terms, None, 20).await.unwrap();
+                let of =
+                    |name: &str| hits.iter().find(|h| h.url.contains(name)).map(|h| h.page.inlinks);
+                (of("index.html"), of("/a.html"), of("/b.html"))
+            };
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            // b.html from the home page and a.html; a.html from the home page (not from itself).
+            assert_eq!(inlinks().await, (Some(0), Some(1), Some(2)));
+
+            write("a.html", "Anchors", r#"Anchors hold ships. <a href="index.html">Home</a>"#);
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            assert_eq!(inlinks().await, (Some(1), Some(1), Some(1)));
+        }
+    });
+}
+
 #[test]
 fn pages_no_longer_linked_leave_the_index_after_a_full_recrawl() {
     pollster::block_on(async {

@@ -289,16 +289,19 @@ pub struct IndexedDocument {
     pub chunks: Vec<IndexedChunk>,
 }
 
-/// What kind of page this is, measured on its extracted content, for ranking: a page that exists to
+/// What kind of page this is, for ranking: measured on its extracted content, a page that exists to
 /// point at others (a table of contents, an index) or a listing of source code matches many
-/// queries' words without being what they ask for. Whole percentages, so a document compares and
-/// stores exactly.
+/// queries' words without being what they ask for (whole percentages, so a document compares and
+/// stores exactly); and, counted across the site, how many other pages link to it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageSignals {
     /// Share of the content's text in link entries (see `ExtractedPage::link_list_share`).
     pub link_list_percent: u8,
     /// Share of the content's words inside code blocks.
     pub code_text_percent: u8,
+    /// How many other indexed pages link to this one, counted by the store when a crawl ends
+    /// (`DocumentStore::count_inlinks`); 0 from extraction, which sees one page.
+    pub inlinks: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -82,6 +82,10 @@ pub trait DocumentStore {
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;
     /// Drops the job's sightings once it has ended.
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
+    /// Counts, for every document, the other documents whose stored links point to it (its
+    /// `PageSignals::inlinks`, read back with its chunks); called when a crawl ends, since one
+    /// page's links change others' counts. Returns how many documents' counts changed.
+    async fn count_inlinks(&self) -> PortResult<u64>;
     /// Ranks chunks matching any of `terms` (from [`crate::retrieval::search::query_terms`]), more
     /// matches and matches in titles and headings first. With `url_prefix`, only chunks whose URL
     /// starts with it.

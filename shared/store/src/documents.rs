@@ -121,6 +121,44 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         Ok(changes.get(1).copied().unwrap_or(0) > 0)
     }
 
+    async fn count_inlinks(&self) -> PortResult<u64> {
+        // Every stored link as (target URL, linking page), a page's links to itself left out.
+        let links = match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                "SELECT j.value AS target, s.url_key AS source FROM documents s, json_each(s.links) j
+                 WHERE j.value <> s.url"
+            }
+            SqlDialect::Postgres => {
+                "SELECT l.value AS target, s.url_key AS source
+                 FROM documents s CROSS JOIN LATERAL jsonb_array_elements_text(s.links::jsonb) AS l(value)
+                 WHERE l.value <> s.url"
+            }
+        };
+        // Only counts that change are written (D1 bills every row written); one transaction, so a
+        // search never sees the counts half done.
+        let changes = self
+            .db
+            .batch(&[
+                Statement::new(
+                    format!(
+                        "UPDATE documents SET inlinks = 0
+                         WHERE inlinks <> 0 AND url NOT IN (SELECT target FROM ({links}) AS l)"
+                    ),
+                    vec![],
+                ),
+                Statement::new(
+                    format!(
+                        "UPDATE documents SET inlinks = t.n
+                         FROM (SELECT target, COUNT(DISTINCT source) AS n FROM ({links}) AS l GROUP BY target) AS t
+                         WHERE documents.url = t.target AND documents.inlinks <> t.n"
+                    ),
+                    vec![],
+                ),
+            ])
+            .await?;
+        Ok(changes.iter().sum())
+    }
+
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64> {
         // substr, not LIKE: URLs contain `_` and `%`, which LIKE treats as wildcards.
         const UNSEEN: &str = "SELECT d.url_key FROM documents d
@@ -335,7 +373,7 @@ pub(crate) const PAGE_OF_CHUNK: &str = "JOIN documents d ON d.url_key = c.url_ke
 /// score of 0.
 impl FromRow for SearchHit {
     const COLUMNS: &'static str =
-        "c.id, c.url, c.title, c.heading, c.text, d.link_list_percent, d.code_text_percent";
+        "c.id, c.url, c.title, c.heading, c.text, d.link_list_percent, d.code_text_percent, d.inlinks";
     fn from_row(row: &Columns<'_>) -> PortResult<Self> {
         let percent = |name| row.int(name).map(|p| p.min(100) as u8);
         Ok(SearchHit {
@@ -348,6 +386,7 @@ impl FromRow for SearchHit {
             page: PageSignals {
                 link_list_percent: percent("link_list_percent")?,
                 code_text_percent: percent("code_text_percent")?,
+                inlinks: u32::try_from(row.int("inlinks")?).unwrap_or(u32::MAX),
             },
             more: Vec::new(),
         })

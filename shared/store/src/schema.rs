@@ -43,6 +43,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0010_crawl_left_out",
     "0011_declined_questions",
     "0012_vector_centres",
+    "0013_document_inlinks",
 );
 
 /// The Postgres schema, in order. Append only.
@@ -53,6 +54,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     "0004_metrics",
     "0005_crawl_left_out",
     "0006_declined_questions",
+    "0007_document_inlinks",
 );
 
 /// The table of applied migrations, the same on both dialects.

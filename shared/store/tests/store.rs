@@ -664,3 +664,47 @@ fn nearest_keeps_the_closest_of_vectors_that_share_a_direction() {
     .unwrap();
     assert_eq!(finds_its_own(&store(&location)), 40);
 }
+
+/// Each page counts the other pages whose links point to it: once however often one page links it,
+/// never its own links, and a link to a page not indexed counts nowhere. Counting again changes
+/// nothing; after pages are written with other links the counts follow, and searches read them.
+#[test]
+fn each_page_counts_the_other_pages_that_link_to_it() {
+    for location in test_databases("inlinks") {
+        let store = store(&location);
+        let url = |key: &str| format!("https://docs.example/{key}.html");
+        let write = |key: &str, targets: &[&str]| {
+            let mut page = page_of(key, 1, 8);
+            page.links = targets.iter().map(|t| url(t)).collect();
+            pollster::block_on(store.upsert_document(&page)).unwrap();
+        };
+        let count = || pollster::block_on(store.count_inlinks()).unwrap();
+        let inlinks = || -> Vec<(String, u32)> {
+            let hits =
+                pollster::block_on(store.lexical_search(&query_terms("harbor"), None, 10)).unwrap();
+            let mut counts: Vec<(String, u32)> =
+                hits.into_iter().map(|h| (h.chunk_id, h.page.inlinks)).collect();
+            counts.sort();
+            counts
+        };
+        let expect = |pairs: &[(&str, u32)]| -> Vec<(String, u32)> {
+            pairs.iter().map(|(k, n)| (format!("{k}-0"), *n)).collect()
+        };
+        write("a", &["hub", "hub", "a", "missing"]);
+        write("b", &["hub", "a"]);
+        write("hub", &["a"]);
+        assert_eq!(count(), 2, "{location}: a and hub");
+        assert_eq!(inlinks(), expect(&[("a", 2), ("b", 0), ("hub", 2)]), "{location}");
+        assert_eq!(count(), 0, "{location}: nothing changed");
+
+        write("a", &["b"]);
+        write("b", &[]);
+        assert_eq!(
+            inlinks(),
+            expect(&[("a", 2), ("b", 0), ("hub", 2)]),
+            "{location}: until counted"
+        );
+        assert_eq!(count(), 3, "{location}");
+        assert_eq!(inlinks(), expect(&[("a", 1), ("b", 1), ("hub", 0)]), "{location}");
+    }
+}

@@ -89,6 +89,7 @@ pub fn page_signals(blocks: &[Block], link_list_share: f64) -> crate::domain::Pa
     crate::domain::PageSignals {
         link_list_percent: percent(link_list_share),
         code_text_percent: percent(code as f64 / total.max(1) as f64),
+        inlinks: 0,
     }
 }
 

@@ -283,7 +283,7 @@ pub fn decide(
     let signals = crate::content::extract::page_signals(&blocks, link_list_share);
     // The signals are in the hash so that a page measured anew (a better extractor) is stored
     // anew, though its text is the same.
-    let PageSignals { link_list_percent, code_text_percent } = signals;
+    let PageSignals { link_list_percent, code_text_percent, .. } = signals;
     let content_hash = sha256_hex(
         format!("{title}\n{markdown}\n{link_list_percent} {code_text_percent}").as_bytes(),
     );

@@ -8,7 +8,9 @@
 //! one word, has the table entry for it ([`defines_in_table`]): `bigint` is the numeric types;
 //! or a definition list's ([`defines_in_list`]): "generic view" is the glossary; and by whether it
 //! is on release notes ([`is_release_notes`]) when the query is not about a release: "How do I
-//! delete a file?" is the reference, not the release that added a way to.
+//! delete a file?" is the reference, not the release that added a way to; and by how many of the
+//! site's pages link to its page ([`centrality`]): of two pages about as good, the one the site's
+//! authors point to most.
 
 use crate::domain::PageSignals;
 use crate::retrieval::search::{SearchHit, SectionLink};
@@ -34,6 +36,23 @@ pub fn page_prior(signals: PageSignals) -> f64 {
     let code_excess = (f64::from(signals.code_text_percent) - CODE_TEXT_FREE_PERCENT).max(0.0);
     let code = 1.0 - 0.9 * code_excess / (100.0 - CODE_TEXT_FREE_PERCENT);
     links.powi(2) * code
+}
+
+/// How much a page linked from [`CENTRAL_INLINKS`] or more other pages gains (on the evaluation's
+/// dev and wide splits 0.25 / 0.5 / 0.75 raised the FAQ questions of two manuals most at 0.5–0.75
+/// and lowered PostgreSQL's questions from 0.25 on, most at 0.75, docs/BENCHMARKS.md).
+const INLINK_WEIGHT: f64 = 0.5;
+
+/// The number of links from other pages at which a page counts as wholly central to its site.
+const CENTRAL_INLINKS: f64 = 1000.0;
+
+/// How central a page is to its site, as a weight from 1 (no page links to it) up to
+/// 1 + [`INLINK_WEIGHT`]: growing with the logarithm of the links from other pages, so that the
+/// pages a site's authors point to most (a built-in functions reference, a glossary) win near
+/// ties, and the first few links count most.
+pub fn centrality(signals: PageSignals) -> f64 {
+    let share = (1.0 + f64::from(signals.inlinks)).ln() / (1.0 + CENTRAL_INLINKS).ln();
+    1.0 + INLINK_WEIGHT * share.min(1.0)
 }
 
 /// How much a chunk whose heading is exactly the query gains over one whose heading shares no word
@@ -139,8 +158,8 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
 /// [`heading_match`] with the query's terms, by whether the chunk [`defines`] the name the
-/// query asks about (or has a table's or a definition list's entry for its words) and by whether
-/// it is on release notes that the query does not ask about; then one
+/// query asks about (or has a table's or a definition list's entry for its words), by whether
+/// it is on release notes that the query does not ask about and by its page's [`centrality`]; then one
 /// result per page (its best chunk), the page's other matching sections in `more`, best first,
 /// and the page's score raised a little by its further matching chunks ([`FURTHER_MATCH_WEIGHT`]).
 /// Scores at or below 0 (a similarity can be negative) are left as they are: weighing them down
@@ -169,7 +188,8 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                hit.score *= page_prior(hit.page) * heading * definition * release;
+                hit.score *=
+                    page_prior(hit.page) * heading * definition * release * centrality(hit.page);
             }
             hit
         })
@@ -636,6 +656,33 @@ mod tests {
     }
 
     #[test]
+    fn a_page_many_others_link_to_wins_a_near_tie_but_not_a_clear_loss() {
+        let central = |inlinks| PageSignals { inlinks, ..PageSignals::default() };
+        assert_eq!(centrality(central(0)), 1.0);
+        assert!(centrality(central(10)) > centrality(central(1)));
+        assert!(centrality(central(200)) > centrality(central(10)));
+        assert_eq!(centrality(central(5_000)), 1.0 + INLINK_WEIGHT);
+        // The first links count most: 0 → 10 gains more than 100 → 1,000.
+        let gain = |from, to| centrality(central(to)) - centrality(central(from));
+        assert!(gain(0, 10) > gain(100, 1_000));
+
+        let query = PageQuery::new("concatenate strings");
+        let mut reference = hit("https://d/library/stdtypes", 9.0, 0, 0);
+        reference.page.inlinks = 192;
+        let aside = hit("https://d/whatsnew/itertools-recipes", 10.0, 0, 0);
+        let urls = |hits: Vec<SearchHit>| -> Vec<String> {
+            rank_pages(hits, &query).into_iter().map(|h| h.url).collect()
+        };
+        assert_eq!(
+            urls(vec![aside.clone(), reference.clone()]),
+            ["https://d/library/stdtypes", "https://d/whatsnew/itertools-recipes"]
+        );
+        let mut far_better = aside;
+        far_better.score = 20.0;
+        assert_eq!(urls(vec![far_better, reference])[0], "https://d/whatsnew/itertools-recipes");
+    }
+
+    #[test]
     fn release_notes_are_known_by_a_version_in_their_own_title() {
         for title in [
             "Django 1.4 release notes — Django 3.2.25 documentation",
@@ -723,7 +770,7 @@ mod tests {
             heading: format!("h {url}"),
             text: String::new(),
             score,
-            page: PageSignals { link_list_percent: links, code_text_percent: code },
+            page: PageSignals { link_list_percent: links, code_text_percent: code, inlinks: 0 },
             more: Vec::new(),
         }
     }
@@ -731,7 +778,11 @@ mod tests {
     #[test]
     fn prose_keeps_its_weight_and_link_lists_and_listings_lose_most_of_theirs() {
         let prior = |links, code| {
-            page_prior(PageSignals { link_list_percent: links, code_text_percent: code })
+            page_prior(PageSignals {
+                link_list_percent: links,
+                code_text_percent: code,
+                inlinks: 0,
+            })
         };
         assert_eq!(prior(0, 0), 1.0);
         assert_eq!(prior(45, 35), 1.0, "a reference page with links and examples");

@@ -459,6 +459,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
         self.sql.forget_sightings(job_id).await
     }
+    async fn count_inlinks(&self) -> PortResult<u64> {
+        self.sql.count_inlinks().await
+    }
     async fn lexical_search(
         &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
