@@ -299,7 +299,8 @@ pub struct PageSignals {
     pub link_list_percent: u8,
     /// Share of the content's words inside code blocks.
     pub code_text_percent: u8,
-    /// How many other indexed pages link to this one, counted by the store when a crawl ends
+    /// How many other indexed pages link to this one (not counting a link that nearly every page
+    /// has: the site's template), counted by the store when a crawl ends
     /// (`DocumentStore::count_inlinks`); 0 from extraction, which sees one page.
     pub inlinks: u32,
 }

@@ -83,8 +83,9 @@ pub trait DocumentStore {
     /// Drops the job's sightings once it has ended.
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()>;
     /// Counts, for every document, the other documents whose stored links point to it (its
-    /// `PageSignals::inlinks`, read back with its chunks); called when a crawl ends, since one
-    /// page's links change others' counts. Returns how many documents' counts changed.
+    /// `PageSignals::inlinks`, read back with its chunks), a link from nearly every page (the
+    /// site's template) counting nothing; called when a crawl ends, since one page's links change
+    /// others' counts. Returns how many documents' counts changed.
     async fn count_inlinks(&self) -> PortResult<u64>;
     /// Ranks chunks matching any of `terms` (from [`crate::retrieval::search::query_terms`]), more
     /// matches and matches in titles and headings first. With `url_prefix`, only chunks whose URL

@@ -57,6 +57,13 @@ pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count
                 CROSS JOIN LATERAL (SELECT SUM(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 2.5 ELSE 1.0 END) AS tf FROM unnest(u.weights) AS w) AS f
                 GROUP BY c.id)";
 
+/// Links from at least this share of a site's pages are its template's (counted as nothing in
+/// `inlinks`): on the Python manual the home, index, copyright and bug-report pages are linked from
+/// 93–100 % of pages, the most linked content page (`library/exceptions.html`) from 52 %.
+const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
+/// Below this many pages every link counts: too few to tell a template from a hub.
+const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
+
 impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         let rows = self
@@ -134,6 +141,17 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                  WHERE l.value <> s.url"
             }
         };
+        // A link from (nearly) every page is the site's template (a home, copyright or bug-report
+        // link), not a page pointing readers somewhere: it counts nothing, once there are pages
+        // enough to tell.
+        let counted =
+            "CASE WHEN COUNT(DISTINCT source) * 100 >= ?1 * (SELECT COUNT(*) FROM documents)
+                            AND (SELECT COUNT(*) FROM documents) >= ?2
+                       THEN 0 ELSE COUNT(DISTINCT source) END";
+        let template = vec![
+            SqlValue::from(u64::from(SITE_TEMPLATE_LINK_PERCENT)),
+            SqlValue::from(u64::from(SITE_TEMPLATE_MIN_PAGES)),
+        ];
         // Only counts that change are written (D1 bills every row written); one transaction, so a
         // search never sees the counts half done.
         let changes = self
@@ -149,10 +167,10 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
                 Statement::new(
                     format!(
                         "UPDATE documents SET inlinks = t.n
-                         FROM (SELECT target, COUNT(DISTINCT source) AS n FROM ({links}) AS l GROUP BY target) AS t
+                         FROM (SELECT target, {counted} AS n FROM ({links}) AS l GROUP BY target) AS t
                          WHERE documents.url = t.target AND documents.inlinks <> t.n"
                     ),
-                    vec![],
+                    template,
                 ),
             ])
             .await?;

@@ -668,6 +668,8 @@ fn nearest_keeps_the_closest_of_vectors_that_share_a_direction() {
 /// Each page counts the other pages whose links point to it: once however often one page links it,
 /// never its own links, and a link to a page not indexed counts nowhere. Counting again changes
 /// nothing; after pages are written with other links the counts follow, and searches read them.
+/// Once there are ten pages, a link from 80 % of them or more is the site's template: it counts
+/// nothing.
 #[test]
 fn each_page_counts_the_other_pages_that_link_to_it() {
     for location in test_databases("inlinks") {
@@ -681,7 +683,7 @@ fn each_page_counts_the_other_pages_that_link_to_it() {
         let count = || pollster::block_on(store.count_inlinks()).unwrap();
         let inlinks = || -> Vec<(String, u32)> {
             let hits =
-                pollster::block_on(store.lexical_search(&query_terms("harbor"), None, 10)).unwrap();
+                pollster::block_on(store.lexical_search(&query_terms("harbor"), None, 50)).unwrap();
             let mut counts: Vec<(String, u32)> =
                 hits.into_iter().map(|h| (h.chunk_id, h.page.inlinks)).collect();
             counts.sort();
@@ -706,5 +708,21 @@ fn each_page_counts_the_other_pages_that_link_to_it() {
         );
         assert_eq!(count(), 3, "{location}");
         assert_eq!(inlinks(), expect(&[("a", 1), ("b", 1), ("hub", 0)]), "{location}");
+
+        // Ten pages more, each linking the hub and two of them b: the hub is on 10 of 13 pages
+        // (77 %), then on 11 of 14 (79 %), then 12 of 15 (80 %): the template's from there.
+        for i in 0..10 {
+            write(&format!("p{i}"), if i < 2 { &["hub", "b"] } else { &["hub"] });
+        }
+        count();
+        let of =
+            |key: &str| inlinks().into_iter().find(|(id, _)| *id == format!("{key}-0")).unwrap().1;
+        assert_eq!((of("hub"), of("b")), (10, 3), "{location}");
+        write("p10", &["hub"]);
+        count();
+        assert_eq!(of("hub"), 11, "{location}");
+        write("p11", &["hub"]);
+        count();
+        assert_eq!((of("hub"), of("b")), (0, 3), "{location}: a template link");
     }
 }
