@@ -580,11 +580,15 @@ async fn consume_inner<P: Platform>(
 
 /// What follows the end of a crawl: pages it no longer found leave the index, each page's links
 /// from the others are counted anew (a ranking signal, `PageSignals::inlinks`), and the vector
-/// index is built now that the load is in (see `VectorStore::index_vectors`). A failed build is
-/// logged, not retried: the message is done, and the next crawl's end tries again.
+/// index is built now that the load is in (see `VectorStore::index_vectors`). A failed count or
+/// build is logged, not retried: the message is done, search works without them, and the next
+/// crawl's end tries again.
 async fn crawl_ended<P: Platform>(platform: &P, job_id: &str) -> Result<(), PortError> {
     prune_after_full_crawl(platform, job_id).await?;
-    platform.store().count_inlinks().await?;
+    if let Err(error) = platform.store().count_inlinks().await {
+        platform
+            .log(&serde_json::json!({"event": "inlink_count_failed", "error": error.to_string()}));
+    }
     if let Some(model) = crate::embeddings::model(&platform.config().embeddings) {
         if let Err(error) = platform.store().index_vectors(model).await {
             platform.log(&serde_json::json!({"event": "vector_index_failed", "model": model, "error": error.to_string()}));
