@@ -157,9 +157,9 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
 }
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
-/// [`heading_match`] with the query's terms, by whether the chunk [`defines`] the name the
-/// query asks about (or has a table's or a definition list's entry for its words), by whether
-/// it is on release notes that the query does not ask about and by its page's [`centrality`]; then one
+/// [`heading_match`] with the query's terms, by whether the chunk [`defines`] the name the query
+/// asks about (or has a table's or a definition list's entry for its words), by whether it is on
+/// release notes that the query does not ask about, and by its page's [`centrality`]; then one
 /// result per page (its best chunk), the page's other matching sections in `more`, best first,
 /// and the page's score raised a little by its further matching chunks ([`FURTHER_MATCH_WEIGHT`]).
 /// Scores at or below 0 (a similarity can be negative) are left as they are: weighing them down
@@ -444,9 +444,9 @@ pub fn is_release_notes(title: &str) -> bool {
         .any(|w| RELEASE_WORDS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
     let changelog = words.len() <= 2 && words.iter().any(|w| w == "changelog");
     // A major release is a bare number after the word ("E.21. Release 15").
-    let numbered = words.windows(2).any(|pair| {
-        pair[0] == "release" && !pair[1].is_empty() && pair[1].chars().all(|c| c.is_ascii_digit())
-    });
+    let numbered = words
+        .windows(2)
+        .any(|pair| pair[0] == "release" && pair[1].chars().all(|c| c.is_ascii_digit()));
     changelog || numbered || (release_word && words.iter().skip(1).any(|w| is_version(w)))
 }
 
