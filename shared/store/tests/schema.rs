@@ -390,6 +390,10 @@ fn applied_migrations_never_change() {
             "sqlite/0012_vector_centres",
             "63f59d5902651a563f4b272ecadb8f4bfb730f84bb9dccf9b406fed03073d15e",
         ),
+        (
+            "sqlite/0013_document_inlinks",
+            "665ffd98e88830b1a5563ea84951e555b65c108cbe53d664a200cbc5dcdbbacf",
+        ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (
             "postgres/0002_document_page_signals",
@@ -410,6 +414,10 @@ fn applied_migrations_never_change() {
         (
             "postgres/0006_declined_questions",
             "34c098cc46e9e85c330763bf5277e77828613104a88137fff12d1a72f494eeda",
+        ),
+        (
+            "postgres/0007_document_inlinks",
+            "665ffd98e88830b1a5563ea84951e555b65c108cbe53d664a200cbc5dcdbbacf",
         ),
     ];
     let files = SQLITE_MIGRATIONS
