@@ -243,10 +243,16 @@ impl Section {
                 rest = after;
             }
         }
-        // A paragraph split between chunks continues on the same line.
+        // A paragraph split between chunks continues on the same line, a table on the next one.
         let continues = !self.text.ends_with(['.', '!', '?', ':', '`', '|'])
             && rest.starts_with(|c: char| c.is_lowercase());
-        self.text.push_str(if continues { " " } else { "\n\n" });
+        let last_line = self.text.lines().last().unwrap_or_default();
+        let same_table = last_line.starts_with('|') && rest.starts_with('|');
+        self.text.push_str(match (continues, same_table) {
+            (true, _) => " ",
+            (false, true) => "\n",
+            (false, false) => "\n\n",
+        });
         self.text.push_str(rest);
     }
 

@@ -19,12 +19,27 @@ pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
 }
 
+/// Phrases that only say "now" ("which queries are running right now"), read as the word
+/// documentation uses for it, "currently", not as their words: "right" is a join's side and
+/// `now()` a function in a database manual, and pages about them are not what was asked.
+const NOW_PHRASES: [&[&str]; 4] =
+    [&["right", "now"], &["at", "the", "moment"], &["at", "present"], &["as", "of", "now"]];
+
 /// The distinct, lower-cased content words of a query, in order.
 pub fn query_terms(query: &str) -> Vec<String> {
+    let mut words: Vec<String> = query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\''))
+        .map(|word| word.trim_matches('\'').to_lowercase())
+        .filter(|word| !word.is_empty())
+        .collect();
+    for phrase in NOW_PHRASES {
+        while let Some(at) = words.windows(phrase.len()).position(|w| w == phrase) {
+            words.splice(at..at + phrase.len(), ["currently".to_string()]);
+        }
+    }
     let mut terms: Vec<String> = Vec::new();
-    for word in query.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\'')) {
-        let word = word.trim_matches('\'').to_lowercase();
-        if word.is_empty() || STOPWORDS.contains(&word.as_str()) || terms.contains(&word) {
+    for word in words {
+        if STOPWORDS.contains(&word.as_str()) || terms.contains(&word) {
             continue;
         }
         terms.push(word);
@@ -230,6 +245,20 @@ mod tests {
         assert_eq!(query_terms("How do I configure the Port? port!"), vec!["configure", "port"]);
         assert_eq!(query_terms("what is it"), vec!["what", "is", "it"]);
         assert!(query_terms("  ?? ").is_empty());
+    }
+
+    #[test]
+    fn a_phrase_that_says_now_is_read_as_currently() {
+        let currently = ["queries", "running", "currently"];
+        assert_eq!(
+            query_terms("How do I see which queries are running right now?")[1..],
+            currently
+        );
+        assert_eq!(query_terms("queries running at the moment"), currently);
+        assert_eq!(query_terms("Queries running at present, as of now"), currently);
+        // Each word on its own keeps its meaning.
+        assert_eq!(query_terms("right join"), ["right", "join"]);
+        assert_eq!(query_terms("now() in a default"), ["now", "default"]);
     }
 
     #[test]

@@ -67,6 +67,28 @@ fn a_page_is_cut_into_its_sections_without_the_overlap() {
 }
 
 #[test]
+fn a_table_split_between_chunks_is_one_table_again() {
+    let chunks = vec![
+        chunk(
+            "1",
+            "S",
+            "Views:\n\n| View | Shows |\n| --- | --- |\n| pg_stat_activity | the current query |",
+        ),
+        // The overlap is the previous chunk's last row.
+        chunk("2", "S", "| pg_stat_activity | the current query |\n\n| pg_stat_ssl | SSL use |"),
+        chunk("3", "S", "| pg_stat_wal | WAL activity |\n\nAfter the table."),
+    ];
+    let sections = Section::of_page(&chunks, &chunks[1], 0);
+    assert_eq!(
+        sections[0].text,
+        "Views:\n\n| View | Shows |\n| --- | --- |\n| pg_stat_activity | the current query |\n| pg_stat_ssl | SSL use |\n| pg_stat_wal | WAL activity |\n\nAfter the table."
+    );
+    let tables: Vec<Block> =
+        blocks_of(&sections[0].text).into_iter().filter(|b| b.kind == BlockKind::Table).collect();
+    assert_eq!(tables.len(), 1, "{tables:?}");
+}
+
+#[test]
 fn a_section_is_named_without_repeating_the_title() {
     let mut s = section("a", "Manual › Install", "");
     assert_eq!(s.name(), "Manual › Install");
