@@ -57,9 +57,11 @@ pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count
                 CROSS JOIN LATERAL (SELECT SUM(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 2.5 ELSE 1.0 END) AS tf FROM unnest(u.weights) AS w) AS f
                 GROUP BY c.id)";
 
-/// Links from at least this share of a site's pages are its template's (counted as nothing in
-/// `inlinks`): on the Python manual the home, index, copyright and bug-report pages are linked from
-/// 93–100 % of pages, the most linked content page (`library/exceptions.html`) from 52 %.
+/// Links from at least this share of the indexed pages are a site template's (counted as nothing
+/// in `inlinks`): on the Python manual the home, index, copyright and bug-report pages are linked
+/// from 93–100 % of pages, the most linked content page (`library/exceptions.html`) from 52 %. The
+/// share is of the whole index: where it holds several sites, one site's template links count as
+/// ordinary links.
 const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
 /// Below this many pages every link counts: too few to tell a template from a hub.
 const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
