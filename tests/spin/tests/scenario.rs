@@ -37,6 +37,13 @@ fn crawl_search_and_chat_on_spin() {
     let docent = SpinApp::start(SCENARIO_SETTINGS, &["docs"]);
     scenario::crawl_search_and_chat(&docent, &site);
     scenario::metrics_count_what_happened(&docent, &site);
+    // The crawl's end counted each page's links from the others in Spin's SQLite: the fixture
+    // site's pages link each other from their navigation.
+    let sqlite = rusqlite::Connection::open(docent.app.sqlite_path("default")).unwrap();
+    let linked: i64 = sqlite
+        .query_row("SELECT COUNT(*) FROM documents WHERE inlinks > 0", [], |row| row.get(0))
+        .unwrap();
+    assert!(linked > 1, "{linked} pages with links from others counted");
 }
 
 #[test]
@@ -65,6 +72,9 @@ fn crawl_search_and_chat_on_spin_with_postgres() {
         counts.iter().all(|n| *n > 0),
         "documents, crawl jobs and gates in Postgres: {counts:?}"
     );
+    let linked =
+        support::postgres_numbers(&database, "SELECT COUNT(*) FROM documents WHERE inlinks > 0");
+    assert!(linked[0] > 1, "pages with links from others counted in Postgres: {linked:?}");
     let sqlite = docent.app.sqlite_path("default");
     assert!(
         !sqlite.exists(),
