@@ -4,6 +4,16 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$ROOT/infra/scripts/setup.sh"
 cd "$ROOT"
+# Everything the tests write to a temporary directory (databases, fixture sites, wrangler's output)
+# goes under one directory of this run, removed when it ends, so reruns do not fill /tmp.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/docent-tests.XXXXXX")
+pg_dir=
+cleanup() {
+  if [ -n "$pg_dir" ]; then "$ROOT/infra/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"; fi
+  rm -rf "$run_tmp"
+}
+trap cleanup EXIT
+export TMPDIR="$run_tmp"
 log "checking formatting (cargo fmt --check)"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 cargo fmt --all --check || die "the tree is not rustfmt-clean: run cargo fmt --all"
@@ -14,7 +24,7 @@ cargo clippy --locked -p docent-spin --target wasm32-wasip2 -- -D warnings
 "$ROOT/infra/scripts/build-worker.sh"
 log "checking the deployed environments (wrangler deploy --dry-run)"
 for env in dev production; do
-  bindings=$(wrangler deploy --dry-run --env "$env" --outdir "$(mktemp -d)" 2>&1) || die "wrangler deploy --dry-run --env $env failed: $bindings"
+  bindings=$(wrangler deploy --dry-run --env "$env" --outdir "$run_tmp/wrangler-$env" 2>&1) || die "wrangler deploy --dry-run --env $env failed: $bindings"
   # Environments inherit no bindings: each must declare every one the Worker opens.
   for binding in DOCENT_KV DOCENT_DB HYPERDRIVE CRAWL_GATE CRAWL_QUEUE_CRITICAL CRAWL_QUEUE_HIGH CRAWL_QUEUE_NORMAL CRAWL_QUEUE_LOW AI; do
     grep -q "env\.$binding\b" <<<"$bindings" || die "wrangler.toml [env.$env] lacks the $binding binding"
@@ -29,7 +39,6 @@ done
 # per run, stopped on exit. DOCENT_TEST_DATABASE_URL, if already set, names a server to use instead.
 if [ -z "${DOCENT_TEST_DATABASE_URL:-}" ]; then
   pg_dir=$(mktemp -d /tmp/docent-pg.XXXXXX)
-  trap '"$ROOT/infra/scripts/postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
   log "starting Postgres with pgvector for the store tests"
   DOCENT_TEST_DATABASE_URL=$("$ROOT/infra/scripts/postgres.sh" start "$pg_dir" "${DOCENT_TEST_PG_PORT:-55439}")
   export DOCENT_TEST_DATABASE_URL
