@@ -181,22 +181,34 @@ def corpus_text(db):
 
 def is_cut(passage, corpus):
     """A quoted passage is cut when it does not start and end where a sentence or block of the
-    page does. Found in the stored text, its edges are checked there; otherwise (reformatted) it
-    must end at a sentence's end."""
+    page does. Found in the stored text, its edges are checked there (at every place it occurs: a
+    short passage such as a signature also occurs inside sentences elsewhere); otherwise
+    (reformatted) it must end at a sentence's end. A passage that is one code span (a signature
+    the answer sets as code) is looked for without its backticks too."""
     if re.match(r"^(\d+\.|[-*]) ", passage) or passage.startswith("|"):
         return False  # list items and table rows are whole units
     passage = re.sub(r"\s*\[\d+\]$", "", passage).strip()  # the citation after a quote
     if passage.endswith("…"):
         return True
     text = " ".join(passage.split())
-    at = corpus.find(text)
-    if at < 0:
+    forms = [text]
+    if re.fullmatch(r"`[^`]+`", text):
+        forms.append(text[1:-1])
+    found = False
+    for form in forms:
+        at = corpus.find(form)
+        while at >= 0:
+            found = True
+            before = corpus[max(0, at - 2):at]
+            after = corpus[at + len(form):at + len(form) + 1]
+            starts = at == 0 or before.endswith("\n") or before in (". ", "? ", "! ", ": ")
+            ends = after in ("", "\n") or bool(re.search(r"""[.!?:)"'”’`]$""", form)) and after == " "
+            if starts and ends:
+                return False
+            at = corpus.find(form, at + 1)
+    if not found:
         return not re.search(r"""[.!?:)"'”’`]$""", text)
-    before = corpus[max(0, at - 2):at]
-    after = corpus[at + len(text):at + len(text) + 1]
-    starts = at == 0 or before.endswith("\n") or before in (". ", "? ", "! ", ": ")
-    ends = after in ("", "\n") or bool(re.search(r"""[.!?:)"'”’`]$""", text)) and after == " "
-    return not (starts and ends)
+    return True
 
 
 def ceiling(questions, db, marker, width):

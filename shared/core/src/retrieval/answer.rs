@@ -408,8 +408,12 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     let target = weights.iter().position(|w| *w >= 0.9 * best).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
     let mut start = if words_before <= budget / 3 { 0 } else { target };
-    // A command, list or table is quoted with the sentence that introduces it.
-    if start > 0 && blocks[start].kind != BlockKind::Prose && blocks[start - 1].introduces() {
+    // A command, list or table is quoted with the sentence that introduces it, and a description
+    // with the signature it describes.
+    if start > 0
+        && blocks[start - 1].introduces()
+        && (blocks[start].kind != BlockKind::Prose || blocks[start - 1].is_signature())
+    {
         start -= 1;
     }
     let mut quoted: Vec<Block> = Vec::new();
@@ -419,7 +423,9 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
             break;
         }
         let words = block.words();
-        let introduced = quoted.last().is_some_and(Block::introduces);
+        // What a sentence introduces may take the budget twice over; a signature's description
+        // gets no more room than any other block.
+        let introduced = quoted.last().is_some_and(|b| b.introduces() && !b.is_signature());
         let room = if introduced {
             (budget * 2).saturating_sub(used)
         } else {
@@ -436,7 +442,7 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
         }
         break;
     }
-    // Never end on a sentence that introduces something left out.
+    // Never end on a sentence or a signature that introduces something left out.
     while let Some(last) = quoted.last_mut() {
         if !last.introduces() {
             break;
@@ -451,7 +457,12 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     (!quoted.is_empty()).then(|| {
         quoted
             .into_iter()
-            .map(|b| if b.kind == BlockKind::Code { b.text } else { without_note_marks(&b.text) })
+            .map(|b| match b.kind {
+                BlockKind::Code => b.text,
+                // A signature the page set in its own font reads as code.
+                _ if b.is_signature() && !b.text.contains('`') => format!("`{}`", b.text.trim()),
+                _ => without_note_marks(&b.text),
+            })
             .collect()
     })
 }

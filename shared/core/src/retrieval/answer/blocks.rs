@@ -19,10 +19,49 @@ impl Block {
     pub(super) fn words(&self) -> usize {
         self.text.split_whitespace().count()
     }
-    /// A sentence ending in `:` introduces what follows (a command, a list, a table).
+    /// A sentence ending in `:` introduces what follows (a command, a list, a table), and an API
+    /// reference's signature the description after it.
     pub(super) fn introduces(&self) -> bool {
-        self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
+        self.kind == BlockKind::Prose
+            && (self.text.trim_end().ends_with(':') || self.is_signature())
     }
+
+    /// A line that names a code object on its own: an API reference's entry, whose description is
+    /// the block after it (`str.join(iterable)`, `sys.argv`, `class dict(**kwargs)`,
+    /// `` `send_mail`(subject, message, …) ``). Without it, "Return a list of the words…" does not
+    /// say what returns it.
+    pub(super) fn is_signature(&self) -> bool {
+        let line = self.text.trim();
+        if self.kind != BlockKind::Prose
+            || line.contains('\n')
+            || line.ends_with(['.', '!', '?', ':'])
+        {
+            return false;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(first), second) = (words.next(), words.next()) else { return false };
+        // A declaration's keyword (`class`, `exception`) may come before the name.
+        is_code_name(first)
+            || (first.chars().all(|c| c.is_ascii_lowercase()) && second.is_some_and(is_code_name))
+    }
+}
+
+/// Whether `word` starts with a name written as code: called (`filename(`), qualified
+/// (`sys.argv`), joined by underscores (`get_object_or_404`) or marked as code (`` `send_mail` ``).
+fn is_code_name(word: &str) -> bool {
+    let bare = word.trim_start_matches('`');
+    let end =
+        bare.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(bare.len());
+    let (name, rest) = bare.split_at(end);
+    let name = name.trim_end_matches('.');
+    if name.is_empty() || !name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return false;
+    }
+    let rest = rest.trim_start_matches('`');
+    rest.starts_with('(')
+        || word.starts_with('`')
+        || (name.contains('.') && name.split('.').all(|part| !part.is_empty()))
+        || (name.contains('_') && rest.is_empty())
 }
 
 /// Splits markdown into blocks at blank lines, keeping fenced code whole.
@@ -118,10 +157,11 @@ pub(super) fn link_share(text: &str) -> f64 {
     }
 }
 
-/// Blocks worth quoting: not navigation, and prose that says something.
+/// Blocks worth quoting: not navigation, and prose that says something or names what the next
+/// block says something about.
 pub(super) fn quotable(block: &Block) -> bool {
     match block.kind {
         BlockKind::Code => true,
-        _ => link_share(&block.text) < 0.5 && block.words() >= 3,
+        _ => link_share(&block.text) < 0.5 && (block.words() >= 3 || block.is_signature()),
     }
 }

@@ -131,6 +131,44 @@ fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
 }
 
 #[test]
+fn a_description_is_quoted_with_the_signature_it_describes() {
+    let filler = "Unrelated words about other matters here. ".repeat(30);
+    let text = format!(
+        "{filler}\n\nstr.partition(sep)\n\nSplit the string at the first occurrence of sep, and return a 3-tuple.\n\nstr.join(iterable)\n\nReturn a string which is the concatenation of the strings in iterable."
+    );
+    let terms = WeightedTerms::uniform("split the string at a separator");
+    // The quote starts at the description that matches, with the signature before it; then
+    // `str.join(iterable)` fits in the budget and its description does not: the signature is not
+    // quoted alone.
+    let blocks = quote_section(&terms, &text, 20).unwrap();
+    assert_eq!(
+        blocks,
+        [
+            "`str.partition(sep)`",
+            "Split the string at the first occurrence of sep, and return a 3-tuple."
+        ]
+    );
+}
+
+#[test]
+fn signatures_are_told_from_bare_labels() {
+    let signature = |text: &str| Block { kind: BlockKind::Prose, text: text.into() }.is_signature();
+    for text in [
+        "str.join(iterable)",
+        "fileinput.filename()",
+        "sys.argv",
+        "class dict(**kwargs)",
+        "get_object_or_404",
+        "`send_mail`(subject, message, from_email, recipient_list)[source]",
+    ] {
+        assert!(signature(text), "{text}");
+    }
+    for text in ["See also", "Note", "Example:", "New in version 3.9.", "Python 3.11", "e.g."] {
+        assert!(!signature(text), "{text}");
+    }
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
