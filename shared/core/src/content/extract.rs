@@ -218,6 +218,8 @@ struct BlockWriter {
     cell: Option<String>,
     /// An id seen on a wrapper since the last emitted block; a heading that follows inherits it.
     pending_anchor: Option<String>,
+    /// Where the open link's text starts in the text being written (in a cell when `true`).
+    link_start: Option<(usize, bool)>,
 }
 
 impl BlockWriter {
@@ -326,6 +328,12 @@ impl BlockWriter {
                 self.cell = Some(String::new());
             }
             "br" => self.text.push('\n'),
+            "a" => {
+                self.link_start = Some(match &self.cell {
+                    Some(cell) => (cell.len(), true),
+                    None => (self.text.len(), false),
+                })
+            }
             "code" if self.cell.is_none() => self.text.push('`'),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
@@ -367,8 +375,29 @@ impl BlockWriter {
                 self.flush_paragraph();
             }
             "code" if self.cell.is_none() => self.text.push('`'),
+            "a" => self.drop_link_chrome(),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
+        }
+    }
+
+    /// A link whose whole text is one bracketed word (Sphinx's `[source]` beside every signature,
+    /// a wiki's `[edit]`) is the page's controls, not its text: it is taken out again. Numbered
+    /// notes (`[1]`) stay.
+    fn drop_link_chrome(&mut self) {
+        let Some((start, in_cell)) = self.link_start.take() else { return };
+        let written = if in_cell { self.cell.as_mut() } else { Some(&mut self.text) };
+        let Some(written) = written else { return };
+        let Some(label) = written.get(start..) else { return };
+        let is_chrome = label
+            .trim()
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|word| {
+                (1..=12).contains(&word.chars().count()) && word.chars().all(char::is_alphabetic)
+            });
+        if is_chrome {
+            written.truncate(start);
         }
     }
 

@@ -260,9 +260,11 @@ impl Section {
     /// heading repeats the title.
     pub fn name(&self) -> String {
         // A heading path that opens with the page's own title (or its first part: "Install" of
-        // "Install — Harbor documentation") does not repeat it.
+        // "Install — Harbor documentation", also when the heading sets a name as code) does not
+        // repeat it.
         let mut heading = self.heading.as_str();
         if let Some((first, rest)) = heading.split_once(" › ").or(Some((heading, ""))) {
+            let first = first.replace('`', "");
             if !first.is_empty()
                 && (self.title == first || self.title.starts_with(&format!("{first} ")))
             {

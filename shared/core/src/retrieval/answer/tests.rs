@@ -99,6 +99,9 @@ fn a_section_is_named_without_repeating_the_title() {
     s.title = "FAQ — Harbor documentation".into();
     s.heading = "FAQ › Does Harbor run on Windows?".into();
     assert_eq!(s.name(), "FAQ — Harbor documentation › Does Harbor run on Windows?");
+    s.title = "fileinput — Iterate over lines — Python documentation".into();
+    s.heading = "`fileinput` — Iterate over lines › Example".into();
+    assert_eq!(s.name(), "fileinput — Iterate over lines — Python documentation › Example");
 }
 
 #[test]
