@@ -218,8 +218,16 @@ struct BlockWriter {
     cell: Option<String>,
     /// An id seen on a wrapper since the last emitted block; a heading that follows inherits it.
     pending_anchor: Option<String>,
-    /// Where the open link's text starts in the text being written (in a cell when `true`).
-    link_start: Option<(usize, bool)>,
+    /// Where the open link's text starts, and in which text.
+    link_start: Option<(Written, usize)>,
+}
+
+/// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
+#[derive(Debug, Clone, Copy)]
+enum Written {
+    Text,
+    Cell,
+    Code,
 }
 
 impl BlockWriter {
@@ -267,6 +275,14 @@ impl BlockWriter {
                     None => {}
                 }
             }
+        }
+        if name == "a" {
+            let written = match (&self.pre, &self.cell) {
+                (Some(_), _) => Written::Code,
+                (None, Some(_)) => Written::Cell,
+                (None, None) => Written::Text,
+            };
+            self.link_start = self.written(written).map(|text| (written, text.len()));
         }
         if let Some(pre) = &mut self.pre {
             // Inside <pre> only line breaks matter.
@@ -328,12 +344,6 @@ impl BlockWriter {
                 self.cell = Some(String::new());
             }
             "br" => self.text.push('\n'),
-            "a" => {
-                self.link_start = Some(match &self.cell {
-                    Some(cell) => (cell.len(), true),
-                    None => (self.text.len(), false),
-                })
-            }
             "code" if self.cell.is_none() => self.text.push('`'),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
@@ -342,6 +352,9 @@ impl BlockWriter {
 
     fn close(&mut self, name: &str) {
         if self.pre.is_some() {
+            if name == "a" {
+                self.drop_link_chrome();
+            }
             if name == "pre" {
                 let code = self.pre.take().unwrap_or_default();
                 let code = code.trim_matches('\n').trim_end();
@@ -381,13 +394,12 @@ impl BlockWriter {
         }
     }
 
-    /// A link whose whole text is one bracketed word (Sphinx's `[source]` beside every signature,
-    /// a wiki's `[edit]`) is the page's controls, not its text: it is taken out again. Numbered
-    /// notes (`[1]`) stay.
+    /// A link whose whole text is one bracketed word (Sphinx's `[source]` beside every signature
+    /// and `[docs]` in its source listings, a wiki's `[edit]`) is the page's controls, not its
+    /// text: it is taken out again. Numbered notes (`[1]`) stay.
     fn drop_link_chrome(&mut self) {
-        let Some((start, in_cell)) = self.link_start.take() else { return };
-        let written = if in_cell { self.cell.as_mut() } else { Some(&mut self.text) };
-        let Some(written) = written else { return };
+        let Some((into, start)) = self.link_start.take() else { return };
+        let Some(written) = self.written(into) else { return };
         let Some(label) = written.get(start..) else { return };
         let is_chrome = label
             .trim()
@@ -398,6 +410,14 @@ impl BlockWriter {
             });
         if is_chrome {
             written.truncate(start);
+        }
+    }
+
+    fn written(&mut self, into: Written) -> Option<&mut String> {
+        match into {
+            Written::Text => Some(&mut self.text),
+            Written::Cell => self.cell.as_mut(),
+            Written::Code => self.pre.as_mut(),
         }
     }
 
