@@ -484,6 +484,8 @@ impl BlockWriter {
 
     fn emit(&mut self, kind: BlockKind, text: String, anchor: Option<String>) {
         self.pending_anchor = None;
+        // A link that spans blocks is no bracketed word.
+        self.link_start = None;
         self.blocks.push(Block { kind, text, anchor });
     }
 }
