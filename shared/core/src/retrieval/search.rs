@@ -25,11 +25,20 @@ pub fn is_stopword(word: &str) -> bool {
 const NOW_PHRASES: [&[&str]; 4] =
     [&["right", "now"], &["at", "the", "moment"], &["at", "present"], &["as", "of", "now"]];
 
-/// The distinct, lower-cased content words of a query, in order.
+/// The distinct, lower-cased content words of a query, in order. A stopword written in capitals
+/// is a keyword and stays (`CREATE TABLE AS`, `ON CONFLICT`, `IS NULL`).
 pub fn query_terms(query: &str) -> Vec<String> {
+    let mut keywords: Vec<String> = Vec::new();
     let mut words: Vec<String> = query
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\''))
-        .map(|word| word.trim_matches('\'').to_lowercase())
+        .map(|word| {
+            let word = word.trim_matches('\'');
+            let lower = word.to_lowercase();
+            if word.len() >= 2 && word.bytes().all(|b| b.is_ascii_uppercase()) {
+                keywords.push(lower.clone());
+            }
+            lower
+        })
         .filter(|word| !word.is_empty())
         .collect();
     for phrase in NOW_PHRASES {
@@ -39,7 +48,8 @@ pub fn query_terms(query: &str) -> Vec<String> {
     }
     let mut terms: Vec<String> = Vec::new();
     for word in words {
-        if STOPWORDS.contains(&word.as_str()) || terms.contains(&word) {
+        let stopword = STOPWORDS.contains(&word.as_str()) && !keywords.contains(&word);
+        if stopword || terms.contains(&word) {
             continue;
         }
         terms.push(word);
@@ -248,6 +258,15 @@ mod tests {
     }
 
     #[test]
+    fn a_stopword_written_in_capitals_is_a_keyword() {
+        assert_eq!(query_terms("CREATE TABLE AS"), ["create", "table", "as"]);
+        assert_eq!(query_terms("How do I use ON CONFLICT?"), ["on", "conflict"]);
+        assert_eq!(query_terms("create a table as a copy"), ["create", "table", "copy"]);
+        // "I" is a word, not a keyword.
+        assert_eq!(query_terms("I want IS NULL"), ["want", "is", "null"]);
+    }
+
+    #[test]
     fn a_phrase_that_says_now_is_read_as_currently() {
         let currently = ["queries", "running", "currently"];
         assert_eq!(
@@ -265,7 +284,7 @@ mod tests {
     fn fts_expression_quotes_user_input() {
         assert_eq!(
             fts5_match_expression(&query_terms("NEAR(a b) OR \"x\"")).as_deref(),
-            Some("\"near\" OR \"b\" OR \"x\"")
+            Some("\"near\" OR \"b\" OR \"or\" OR \"x\"")
         );
         assert_eq!(fts5_match_expression(&query_terms("!!!")), None);
     }
