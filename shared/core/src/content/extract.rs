@@ -351,10 +351,10 @@ impl BlockWriter {
     }
 
     fn close(&mut self, name: &str) {
+        if name == "a" {
+            self.drop_link_chrome();
+        }
         if self.pre.is_some() {
-            if name == "a" {
-                self.drop_link_chrome();
-            }
             if name == "pre" {
                 let code = self.pre.take().unwrap_or_default();
                 let code = code.trim_matches('\n').trim_end();
@@ -388,7 +388,6 @@ impl BlockWriter {
                 self.flush_paragraph();
             }
             "code" if self.cell.is_none() => self.text.push('`'),
-            "a" => self.drop_link_chrome(),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }

@@ -413,8 +413,8 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     // A command, list or table is quoted with the sentence that introduces it, and a description
     // with the signature it describes.
     if start > 0
-        && blocks[start - 1].introduces()
-        && (blocks[start].kind != BlockKind::Prose || blocks[start - 1].is_signature())
+        && ((blocks[start].kind != BlockKind::Prose && blocks[start - 1].introduces())
+            || blocks[start - 1].is_signature())
     {
         start -= 1;
     }
@@ -425,9 +425,9 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
             break;
         }
         let words = block.words();
-        // What a sentence introduces may take the budget twice over; a signature's description
-        // gets no more room than any other block.
-        let introduced = quoted.last().is_some_and(|b| b.introduces() && !b.is_signature());
+        // What a sentence introduces may take the budget twice over (a signature's description
+        // gets no more room than any other block).
+        let introduced = quoted.last().is_some_and(Block::introduces);
         let room = if introduced {
             (budget * 2).saturating_sub(used)
         } else {
@@ -446,7 +446,7 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     }
     // Never end on a sentence or a signature that introduces something left out.
     while let Some(last) = quoted.last_mut() {
-        if !last.introduces() {
+        if !last.introduces() && !last.is_signature() {
             break;
         }
         let sentences = split_sentences(&last.text);

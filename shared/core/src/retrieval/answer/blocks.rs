@@ -19,11 +19,9 @@ impl Block {
     pub(super) fn words(&self) -> usize {
         self.text.split_whitespace().count()
     }
-    /// A sentence ending in `:` introduces what follows (a command, a list, a table), and an API
-    /// reference's signature the description after it.
+    /// A sentence ending in `:` introduces what follows (a command, a list, a table).
     pub(super) fn introduces(&self) -> bool {
-        self.kind == BlockKind::Prose
-            && (self.text.trim_end().ends_with(':') || self.is_signature())
+        self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
     }
 
     /// A line that names a code object on its own: an API reference's entry, whose description is
