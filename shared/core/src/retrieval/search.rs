@@ -5,13 +5,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::PageSignals;
 
 /// Words that carry no retrieval signal in questions ("how do I ...").
-const STOPWORDS: [&str; 64] = [
+const STOPWORDS: [&str; 61] = [
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
     "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
     "should", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
     "use", "using", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
-    "would", "you", "your", "about", "tell", "please", "explain", "get", "there's", "what's",
-    "whats", "i'm",
+    "would", "you", "your", "about", "tell", "please", "explain", "get", "whats",
 ];
 
 /// Whether `word` (lower-case) is a stopword, which carries no retrieval signal.
@@ -26,18 +25,20 @@ const NOW_PHRASES: [&[&str]; 4] =
     [&["right", "now"], &["at", "the", "moment"], &["at", "present"], &["as", "of", "now"]];
 
 /// The distinct, lower-cased content words of a query, in order. A stopword written in capitals
-/// is a keyword and stays (`CREATE TABLE AS`, `ON CONFLICT`, `IS NULL`).
+/// is a keyword and stays (`CREATE TABLE AS`, `ON CONFLICT`, `IS NULL`). Contractions are phrasing
+/// and a possessive is its noun (see [`without_clitic`]), however the apostrophe is typed.
 pub fn query_terms(query: &str) -> Vec<String> {
+    let query = without_digit_grouping(&query.replace(['\u{2019}', '\u{2018}'], "'"));
     let mut keywords: Vec<String> = Vec::new();
     let mut words: Vec<String> = query
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\''))
-        .map(|word| {
-            let word = word.trim_matches('\'');
+        .filter_map(|word| {
+            let word = without_clitic(word.trim_matches('\''))?;
             let lower = word.to_lowercase();
             if word.len() >= 2 && word.bytes().all(|b| b.is_ascii_uppercase()) {
                 keywords.push(lower.clone());
             }
-            lower
+            Some(lower)
         })
         .filter(|word| !word.is_empty())
         .collect();
@@ -65,6 +66,37 @@ pub fn query_terms(query: &str) -> Vec<String> {
     }
     terms.truncate(32);
     terms
+}
+
+/// `word` without the clitic an apostrophe joins to it: `None` for a contraction ("doesn't",
+/// "I'm", "they're", "we've"), which is a pronoun or an auxiliary verb, and a possessive's noun
+/// ("Django's" is "Django"). Smart punctuation (a phone's keyboard, a manual's typesetting) writes
+/// the apostrophe as `\u{2019}`; read as a separator it left one-letter terms ("can't" gave "t").
+fn without_clitic(word: &str) -> Option<&str> {
+    let lower = word.to_ascii_lowercase();
+    if ["n't", "'m", "'re", "'ve", "'d", "'ll"].iter().any(|clitic| lower.ends_with(clitic)) {
+        return None;
+    }
+    Some(if lower.ends_with("'s") { &word[..word.len() - 2] } else { word })
+}
+
+/// `query` with the thousands separators of its numbers taken out: "400,000 rows" is one quantity,
+/// not the terms "400" and "000".
+fn without_digit_grouping(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = String::with_capacity(query.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let grouping = c == ','
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.len() > i + 3
+            && chars[i + 1..i + 4].iter().all(char::is_ascii_digit)
+            && !chars.get(i + 4).is_some_and(char::is_ascii_digit);
+        if !grouping {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// An FTS5 MATCH expression: every term quoted (so no user input is parsed as FTS syntax), OR-ed so
@@ -267,6 +299,41 @@ mod tests {
     }
 
     #[test]
+    fn contractions_are_phrasing_however_the_apostrophe_is_typed() {
+        let expected = ["log"];
+        assert_eq!(query_terms("I can't log in"), expected);
+        assert_eq!(query_terms("I can\u{2019}t log in"), expected);
+        assert_eq!(
+            query_terms("Why doesn\u{2019}t list.sort() return the sorted list?"),
+            ["list", "sort", "return", "sorted"]
+        );
+        assert_eq!(
+            query_terms("I\u{2019}m re-loading data but it isn\u{2019}t seeing changes"),
+            ["re", "loading", "data", "seeing", "changes"]
+        );
+        assert_eq!(
+            query_terms("They\u{2019}re not displaying; we've tried"),
+            ["not", "displaying", "tried"]
+        );
+        // A possessive is its noun; quotes around a name are not apostrophes of it.
+        assert_eq!(
+            query_terms("set a field\u{2019}s value to C\u{2019}s onexit()"),
+            ["set", "field", "value", "c", "onexit"]
+        );
+        assert_eq!(query_terms("__import__(\u{2018}x.y.z\u{2019})"), ["__import__", "x", "y", "z"]);
+        assert_eq!(query_terms("O'Reilly"), ["o'reilly"]);
+    }
+
+    #[test]
+    fn a_number_written_with_thousands_separators_is_one_term() {
+        assert_eq!(query_terms("inserting 400,000 rows"), ["inserting", "400000", "rows"]);
+        assert_eq!(query_terms("1,000,000 rows"), ["1000000", "rows"]);
+        // A list of numbers is not one number.
+        assert_eq!(query_terms("columns 1,2 and 10,20"), ["columns", "1", "2", "10", "20"]);
+        assert_eq!(query_terms("1,0000"), ["1", "0000"]);
+    }
+
+    #[test]
     fn a_phrase_that_says_now_is_read_as_currently() {
         let currently = ["queries", "running", "currently"];
         assert_eq!(
@@ -291,8 +358,8 @@ mod tests {
 
     #[test]
     fn tsquery_words_keep_only_word_characters() {
-        let terms = query_terms("can't NEAR(a b) & !x | y:* it's");
-        assert_eq!(tsquery_words(&terms).as_deref(), Some("cant near b x y its"));
+        let terms = query_terms("O'Reilly NEAR(a b) & !x | y:*");
+        assert_eq!(tsquery_words(&terms).as_deref(), Some("oreilly near b x y"));
         assert_eq!(tsquery_words(&["'&|".to_string()]), None);
     }
 
