@@ -2,7 +2,8 @@
 """Answer evaluation: Docent's answers against the answers a manual's authors wrote.
 
 Usage:
-    python3 tests/eval/answers.py --django DIR [--postgres DIR] [--python DIR] [--docent PATH] [--work DIR]
+    python3 tests/eval/answers.py --django DIR [--postgres DIR] [--python DIR] [--sqlalchemy DIR]
+        [--docent PATH] [--work DIR]
         [--split dev|test|all] [--json OUT] [--show N] [--ceiling]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`, under
@@ -30,7 +31,9 @@ extractive answer of that length can do better.
 
 With --postgres, the same questions are also asked over the PostgreSQL manual, which cannot answer
 them (another product): there, declining is right. With --python, Python's own FAQ (`faq/` of
-`python3.11-doc`, left out the same way) is asked over the Python manual, a second answerable set.
+`python3.11-doc`, left out the same way) is asked over the Python manual, a second answerable set;
+with --sqlalchemy, SQLAlchemy's (`python-sqlalchemy-doc`), a third, on a manual the answers were
+never tuned on.
 
 With --worker URL (a running Docent, e.g. `infra/scripts/dev.sh` on workerd), the Django questions
 are asked end to end through `POST /api/chat` instead; `--crawl` first serves the Django manual on
@@ -277,6 +280,7 @@ def main():
     parser.add_argument("--django", required=True)
     parser.add_argument("--postgres")
     parser.add_argument("--python", help="python3.11-doc html directory: its FAQ asked of it")
+    parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory: its FAQ asked of it")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/answer-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -304,6 +308,9 @@ def main():
         if args.python:
             corpora.append(("python", args.python, ["faq/"], args.python.rstrip("/") + "/",
                             split(faq_questions(args.python, "python"))))
+        if args.sqlalchemy:
+            corpora.append(("sqlalchemy", args.sqlalchemy, ["faq/"], args.sqlalchemy.rstrip("/") + "/",
+                            split(faq_questions(args.sqlalchemy, "sqlalchemy"))))
     figures = {}
     print(f"split: {args.split}; seed {SEED}; {len(questions)} Django questions; reference answers average {reference_words:.0f} words")
     print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")

@@ -2,7 +2,8 @@
 """Ranking evaluation: Docent's search against page and chunk BM25 on sets no one here wrote.
 
 Usage:
-    python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--docent PATH] [--work DIR]
+    python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
+        [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -19,6 +20,11 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   standard-library objects, asked by their last two names (`os.remove`, `Future.add_done_callback`),
   and the others with the glossary's terms, asked by their index text ("try statement"); and the
   same FAQ set as Django's from Python's FAQ, about three times as many questions.
+- sqlalchemy-api and sqlalchemy-faq (with `--sqlalchemy`, the `python-sqlalchemy-doc` manual, a
+  fourth one, added after the ranking was tuned on the others and never tuned on): its general
+  index's entries for `sqlalchemy.*` objects (not parameters, not the changelog's), asked by their
+  last two names (`Session.merge`, `functions.next_value`), and its FAQ's questions as above. Its
+  theme is not Sphinx's own: the index is `<dt>`/`<dd>` lists, read by `sqlalchemy_index_set`.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -131,6 +137,22 @@ def python_index_sets(root):
     return api, concepts
 
 
+def sqlalchemy_index_set(root):
+    """SQLAlchemy's general index (its own theme: every entry a link whose fragment is the object's
+    dotted path): `sqlalchemy.*` objects, asked by their last two names, relevant where they link.
+    Parameters (`….params.…`) and the changelog's entries are left out."""
+    text = open(os.path.join(root, "genindex.html"), encoding="utf-8").read()
+    api = {}
+    for page, fragment in re.findall(r'<a href="([^"#]+)#([^"]*)">', text):
+        parts = fragment.split(".")
+        if (page.startswith(("faq/", "changelog/")) or ".params." in fragment
+                or parts[0] != "sqlalchemy"
+                or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts)):
+            continue
+        api.setdefault(".".join(parts[-2:]), set()).add(page)
+    return api
+
+
 def faq_sections(root):
     """Every FAQ question of a Sphinx manual (`faq/` under `root`) as (its page, the question, the
     answer's HTML): the body's headings with a permalink, most ending in "?", some a statement of
@@ -202,7 +224,7 @@ def split_sample(name, entries, per_split):
     ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
-def build_sets(django, postgres, python=None):
+def build_sets(django, postgres, python=None, sqlalchemy=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -214,6 +236,9 @@ def build_sets(django, postgres, python=None):
         sets["python-api"] = ("python", split_sample("python-api", api, PER_SPLIT))
         sets["python-concepts"] = ("python", split_sample("python-concepts", concepts, PER_SPLIT))
         sets["python-faq"] = ("python", split_sample("python-faq", faq_set(python), 0))
+    if sqlalchemy:
+        sets["sqlalchemy-api"] = ("sqlalchemy", split_sample("sqlalchemy-api", sqlalchemy_index_set(sqlalchemy), PER_SPLIT))
+        sets["sqlalchemy-faq"] = ("sqlalchemy", split_sample("sqlalchemy-faq", faq_set(sqlalchemy), 0))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
@@ -315,6 +340,7 @@ def main():
     parser.add_argument("--django", help="python-django-doc html directory")
     parser.add_argument("--postgres", help="postgresql-doc-15 html directory")
     parser.add_argument("--python", help="python3.11-doc html directory (its FAQ's questions)")
+    parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory (never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
@@ -325,9 +351,9 @@ def main():
     parser.add_argument("--misses", help="list the queries a system missed: SYSTEM:SET")
     args = parser.parse_args()
 
-    sets = build_sets(args.django, args.postgres, args.python)
+    sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
-               "python": (args.python, ["faq/"])}
+               "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)
