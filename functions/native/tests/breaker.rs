@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use docent_cli::platform::{open_database, Native};
+use docent_cli::testing::TestDir;
 use docent_core::config::Config;
 use docent_core::crawl::breaker::BreakerPolicy;
 use docent_functions::crawl::{self, CrawlRequest, Delivery};
@@ -44,9 +45,7 @@ fn failing_server() -> (u16, Arc<Mutex<Vec<String>>>) {
 fn the_circuit_opens_after_consecutive_failures_and_spares_the_host() {
     pollster::block_on(async {
         let (port, pages) = failing_server();
-        let dir = std::env::temp_dir().join(format!("docent-breaker-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TestDir::new("breaker");
         let config = Config {
             allow_private_hosts: true,
             breaker: BreakerPolicy { failure_threshold: 2, cool_down_ms: 60_000 },

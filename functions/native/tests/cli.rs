@@ -5,6 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::docent;
+use docent_cli::testing::TestDir;
 
 fn fixture_site() -> PathBuf {
     Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
@@ -13,11 +14,11 @@ fn fixture_site() -> PathBuf {
         .unwrap()
 }
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("docent-cli-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("index.db")
+/// A fresh directory for the test `name` (removed when dropped) and an index path in it.
+fn temp_db(name: &str) -> (TestDir, PathBuf) {
+    let dir = TestDir::new(&format!("cli-{name}"));
+    let db = dir.join("index.db");
+    (dir, db)
 }
 
 #[test]
@@ -40,7 +41,7 @@ fn extract_prints_the_main_content_as_markdown() {
 
 #[test]
 fn index_a_directory_then_search_with_jsonl() {
-    let db = temp_db("index");
+    let (_db_dir, db) = temp_db("index");
     let site = fixture_site();
     let (ok, _, stderr) =
         docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
@@ -76,7 +77,7 @@ fn index_a_directory_then_search_with_jsonl() {
 
 #[test]
 fn ask_answers_one_json_line_per_question_as_the_chat_does() {
-    let db = temp_db("ask");
+    let (_db_dir, db) = temp_db("ask");
     let site = fixture_site();
     let (ok, _, stderr) =
         docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
@@ -112,7 +113,7 @@ fn ask_answers_one_json_line_per_question_as_the_chat_does() {
 
 #[test]
 fn exclude_globs_keep_pages_out() {
-    let db = temp_db("exclude");
+    let (_db_dir, db) = temp_db("exclude");
     let site = fixture_site();
     let (ok, _, stderr) = docent(
         &["index", site.to_str().unwrap(), "--db", db.to_str().unwrap(), "--exclude", "guides/"],
@@ -129,8 +130,9 @@ fn exclude_globs_keep_pages_out() {
 
 /// A small site laid out like the PostgreSQL manual: chapters in folders, and a back-of-book index
 /// (`bookindex.html`) that names every term and would otherwise top many searches.
-fn book_site(name: &str) -> PathBuf {
-    let root = temp_db(&format!("{name}-site")).with_file_name("book");
+fn book_site(name: &str) -> (TestDir, PathBuf) {
+    let (dir, root) = temp_db(&format!("{name}-site"));
+    let root = root.with_file_name("book");
     let page = |title: &str, body: &str| {
         format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>")
     };
@@ -164,7 +166,7 @@ fn book_site(name: &str) -> PathBuf {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, html).unwrap();
     }
-    root
+    (dir, root)
 }
 
 /// The URLs `docent search` finds for `query` in `db`, in order.
@@ -186,7 +188,8 @@ fn found(db: &Path, query: &str) -> Vec<String> {
 fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
     // Sphinx keeps a copy of every page's source beside the pages; a site has a robots.txt; a text
     // file a page links is part of the site.
-    let site = temp_db("built-site").with_file_name("built");
+    let (_site_dir, site) = temp_db("built-site");
+    let site = site.with_file_name("built");
     let files = [
         (
             "index.html",
@@ -206,7 +209,7 @@ fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, body).unwrap();
     }
-    let db = temp_db("built-site-db");
+    let (_db_dir, db) = temp_db("built-site-db");
     let (ok, stderr) = index(&site, &db, &[]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 2 pages"), "the page and the text it links: {stderr}");
@@ -216,12 +219,13 @@ fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
     assert!(!urls.iter().any(|u| u.contains("_sources") || u.ends_with("robots.txt")), "{urls:?}");
 
     // With no HTML at all, the markdown and text files are the pages.
-    let notes = temp_db("notes").with_file_name("notes");
+    let (_notes_dir, notes) = temp_db("notes");
+    let notes = notes.with_file_name("notes");
     std::fs::create_dir_all(notes.join("ops")).unwrap();
     std::fs::write(notes.join("setup.md"), "# Setup\n\nInstall the wombat agent first.\n").unwrap();
     std::fs::write(notes.join("ops/runbook.txt"), "Runbook\n\nRestart the wombat agent.\n")
         .unwrap();
-    let db = temp_db("notes-db");
+    let (_db_dir, db) = temp_db("notes-db");
     let (ok, stderr) = index(&notes, &db, &[]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 2 pages"), "{stderr}");
@@ -238,8 +242,8 @@ fn index(site: &Path, db: &Path, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
-    let site = book_site("book-all");
-    let db = temp_db("book-all");
+    let (_site_dir, site) = book_site("book-all");
+    let (_db_dir, db) = temp_db("book-all");
     let (ok, _, stderr) =
         docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
     assert!(ok, "{stderr}");
@@ -248,7 +252,7 @@ fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
         "without the glob the index page is crawled: {stderr}"
     );
 
-    let db = temp_db("book-exclude");
+    let (_db_dir, db) = temp_db("book-exclude");
     let (ok, stderr) = index(&site, &db, &["--exclude", "bookindex.html"]);
     assert!(ok, "{stderr}");
     assert!(stderr.contains("indexed 3 pages"), "{stderr}");
@@ -261,8 +265,8 @@ fn a_file_name_glob_keeps_the_book_index_out_at_any_depth() {
 
 #[test]
 fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
-    let site = book_site("book-typo");
-    let db = temp_db("book-typo");
+    let (_site_dir, site) = book_site("book-typo");
+    let (_db_dir, db) = temp_db("book-typo");
     let globs = ["--exclude", "bookindex.htm", "--exclude", "tutorial/"];
     let (ok, stderr) = index(
         &site,
@@ -285,7 +289,8 @@ fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
 
 #[test]
 fn pages_left_out_are_listed_with_their_reasons() {
-    let site = temp_db("left-out-site").with_file_name("left-out");
+    let (_site_dir, site) = temp_db("left-out-site");
+    let site = site.with_file_name("left-out");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(
         site.join("index.html"),
@@ -301,7 +306,7 @@ fn pages_left_out_are_listed_with_their_reasons() {
         </body></html>"#,
     )
     .unwrap();
-    let db = temp_db("left-out");
+    let (_db_dir, db) = temp_db("left-out");
     let (ok, _, stderr) =
         docent(&["index", site.to_str().unwrap(), "--db", db.to_str().unwrap()], "");
     assert!(ok, "{stderr}");

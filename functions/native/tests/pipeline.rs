@@ -2,10 +2,10 @@
 //! nothing, the page limit holds, cancellation and dead letters end jobs, lost messages are found
 //! again by the cron sweep.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use docent_cli::platform::{open_database, Database, Native};
-use docent_cli::testing::test_databases;
+use docent_cli::testing::{test_databases, TestDir};
 use docent_core::config::Config;
 use docent_core::crawl::globs::GlobMatches;
 use docent_core::domain::{CrawlMessage, JobStatus, PageCounts, Priority};
@@ -22,13 +22,9 @@ fn site_url(path: &str) -> String {
     url::Url::from_file_path(root.join(path)).unwrap().to_string()
 }
 
-/// An empty directory of this test run named after `name`.
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("docent-pipeline-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// An empty directory for the test `name`, removed when dropped.
+fn fresh_dir(name: &str) -> TestDir {
+    TestDir::new(&format!("pipeline-{name}"))
 }
 
 /// What the CLI allows: local files and private hosts.
@@ -36,12 +32,11 @@ fn test_config() -> Config {
     Config { allow_private_hosts: true, allow_file_urls: true, ..Config::default() }
 }
 
-/// Docent on each store (SQLite, and Postgres when the test command started it), fresh for `name`.
-fn natives(name: &str) -> Vec<Native> {
+/// Docent on each store (SQLite, and Postgres when the test command started it), fresh for `name`
+/// (opened as the loop over them reaches it).
+fn natives(name: &str) -> impl Iterator<Item = Native> {
     test_databases(name)
-        .iter()
-        .map(|location| Native::open(open_database(location).unwrap(), test_config()).unwrap())
-        .collect()
+        .map(|location| Native::open(open_database(&location).unwrap(), test_config()).unwrap())
 }
 
 fn sqlite(path: &Path) -> Database {
@@ -576,7 +571,8 @@ fn a_critical_crawl_overtakes_a_queued_bulk_crawl() {
 #[test]
 fn an_index_from_before_a_migration_is_upgraded_in_place() {
     pollster::block_on(async {
-        let db = fresh_dir("migrate").join("index.db");
+        let dir = fresh_dir("migrate");
+        let db = dir.join("index.db");
         // crawl_urls and crawl_jobs as the first release created them, with a queued URL in them.
         let old = rusqlite::Connection::open(&db).unwrap();
         old.execute_batch(
@@ -814,7 +810,8 @@ fn a_reranker_reorders_the_best_candidates_and_its_failure_changes_nothing() {
     use docent_core::config::{Reranker, RerankerKind};
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
-        let db = fresh_dir("rerank").join("index.db");
+        let dir = fresh_dir("rerank");
+        let db = dir.join("index.db");
         let plain = Native::open(sqlite(&db), test_config()).unwrap();
         crawl::start_job(&plain, request(site_url("index.html"), None)).await.unwrap();
         drain(&plain).await;

@@ -6,6 +6,8 @@ mod common;
 
 use std::path::PathBuf;
 
+use docent_cli::testing::TestDir;
+
 /// The command's stdout; it must succeed.
 fn docent(args: &[&str], stdin: &str) -> String {
     let (ok, stdout, stderr) = common::docent(args, stdin);
@@ -47,9 +49,7 @@ fn the_postgresql_manual_answers_with_whole_sections_and_declines_what_it_does_n
         eprintln!("skipped: DOCENT_TEST_POSTGRES_MANUAL is not set (the test command sets it)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("docent-pg-manual-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TestDir::new("pg-manual");
     let db = dir.join("manual.db");
     let db = db.to_str().unwrap();
     docent(&["index", manual.to_str().unwrap(), "--db", db], "");
@@ -104,5 +104,4 @@ fn the_postgresql_manual_answers_with_whole_sections_and_declines_what_it_does_n
             "the back-of-book index is never a source: {reply}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

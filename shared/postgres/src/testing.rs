@@ -3,20 +3,60 @@
 //! with pgvector). Under CI (`CI=true`) or with `DOCENT_REQUIRE_POSTGRES` set, a missing server is
 //! a failure, not a skip. Shared by the store's tests and the shells' (feature `testing`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// A fresh directory for the test `name` under the system's temporary directory, removed with
+/// everything in it when dropped: a run of the test suites leaves nothing behind in `/tmp`. Names
+/// must be unique among the tests of one run.
+pub struct TestDir(PathBuf);
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let dir = std::env::temp_dir().join(format!("docent-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+        TestDir(dir)
+    }
+}
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The database locations of one test, in order; their directory lasts as long as this iterator
+/// (keep it, or what is opened from it, for the test's length).
+pub struct TestDatabases {
+    locations: std::vec::IntoIter<String>,
+    _dir: TestDir,
+}
+
+impl Iterator for TestDatabases {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        self.locations.next()
+    }
+}
 
 /// A fresh database location per store for the test `name`: a SQLite path, then a `postgres://` URL
 /// when a server is available. Names must be unique among the tests of one run.
-pub fn test_databases(name: &str) -> Vec<String> {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("docent-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+pub fn test_databases(name: &str) -> TestDatabases {
+    let dir = TestDir::new(name);
     let mut databases = vec![dir.join("index.db").to_string_lossy().into_owned()];
     if let Some(url) = fresh_postgres_database(name) {
         databases.push(url);
     }
-    databases
+    TestDatabases { locations: databases.into_iter(), _dir: dir }
 }
 
 /// A new, empty Postgres database for the test `name`, or `None` when no server is configured.

@@ -7,7 +7,7 @@ mod legacy;
 
 use std::collections::BTreeMap;
 
-use common::{fresh_postgres_database, StoppedClock};
+use common::{fresh_postgres_database, StoppedClock, TestDir};
 use docent_core::domain::{sha256_hex, CrawlMessage, NewCrawlJob, Priority};
 use docent_core::ports::{SqlDatabase, Statement};
 use docent_postgres::blocking::Postgres;
@@ -19,15 +19,12 @@ use docent_store::{
     split_script, SqlStore, MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
 };
 
-fn sqlite_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("docent-schema-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("index.db")
-}
-
-fn sqlite_file(name: &str) -> Sqlite {
-    Sqlite::open(&sqlite_path(name)).unwrap()
+/// A SQLite file in a fresh directory for the test `name`, with the directory (removed when
+/// dropped).
+fn sqlite_file(name: &str) -> (TestDir, Sqlite) {
+    let dir = TestDir::new(&format!("schema-{name}"));
+    let db = Sqlite::open(&dir.join("index.db")).unwrap();
+    (dir, db)
 }
 
 async fn strings(db: &impl SqlDatabase, sql: &str, params: Vec<String>) -> Vec<Vec<String>> {
@@ -90,7 +87,8 @@ async fn old_rows(db: &Sqlite) {
 #[test]
 fn sqlite_databases_made_before_the_migration_files_upgrade_in_place() {
     pollster::block_on(async {
-        let fresh = SqlStore::new(sqlite_file("fresh"));
+        let (_fresh_dir, fresh_db) = sqlite_file("fresh");
+        let fresh = SqlStore::new(fresh_db);
         fresh.ensure_schema().await.unwrap();
         let expected = sqlite_structure(fresh.database()).await;
         for object in
@@ -100,7 +98,7 @@ fn sqlite_databases_made_before_the_migration_files_upgrade_in_place() {
         }
         let all = SQLITE_MIGRATIONS.len() as u64;
         for applied in 0..legacy::counted_changes() {
-            let db = sqlite_file(&format!("legacy-{applied}"));
+            let (_dir, db) = sqlite_file(&format!("legacy-{applied}"));
             legacy::create(&db, applied).await;
             old_rows(&db).await;
             let store = SqlStore::new(db);
@@ -218,7 +216,8 @@ fn without(mut tables: Tables, tables_only: &[&str], columns_only: &[(&str, &str
 /// The store's schema on SQLite with the task table and the politeness gates (which their own
 /// components create on SQLite, and which Postgres has too).
 async fn sqlite_tables() -> Tables {
-    let path = sqlite_path("dialects");
+    let dir = TestDir::new("schema-dialects");
+    let path = dir.join("index.db");
     let open = || Sqlite::open(&path).unwrap();
     SqlStore::new(open()).ensure_schema().await.unwrap();
     TaskQueue::new(open(), StoppedClock).ensure_schema().await.unwrap();

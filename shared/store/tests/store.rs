@@ -555,7 +555,8 @@ impl SqlDatabase for PlanRecorder {
 /// sends with a list of ids look each one up.
 #[test]
 fn search_statements_on_sqlite_look_chunks_up_by_id() {
-    let location = test_databases("plans").remove(0);
+    let mut databases = test_databases("plans");
+    let location = databases.next().unwrap();
     let writer = store(&location);
     pollster::block_on(writer.upsert_document(&page_of("many", 300, 8))).unwrap();
     let store = SqlStore::new(PlanRecorder { db: open(&location), plans: Default::default() });
@@ -597,7 +598,8 @@ fn nearest_keeps_the_closest_of_vectors_that_share_a_direction() {
             v.iter().map(|x| x / norm).collect()
         })
         .collect();
-    let location = test_databases("centres").remove(0);
+    let mut databases = test_databases("centres");
+    let location = databases.next().unwrap();
     let writer = store(&location);
     for page in 0..12 {
         let url = format!("https://docs.example/{page}.html");

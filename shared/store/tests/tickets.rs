@@ -3,16 +3,16 @@
 
 mod common;
 
-use common::{store, test_databases, Database};
+use common::{store, test_databases, Database, TestDir};
 use docent_core::escalation::tickets::{NewTicket, TicketChange, TicketStatus};
 use docent_core::ports::{PortResult, Row, SqlDatabase, Statement};
 use docent_sqlite::Sqlite;
 use docent_store::api::{TicketStore, TicketUpdate};
 use docent_store::SqlStore;
 
-/// Each store, fresh for `name`.
-fn stores(name: &str) -> Vec<SqlStore<Database>> {
-    test_databases(&format!("tickets_{name}")).iter().map(|location| store(location)).collect()
+/// Each store, fresh for `name` (opened as the loop over them reaches it).
+fn stores(name: &str) -> impl Iterator<Item = SqlStore<Database>> {
+    test_databases(&format!("tickets_{name}")).map(|location| store(&location))
 }
 
 fn new_ticket(id: &str) -> NewTicket {
@@ -132,9 +132,7 @@ impl SqlDatabase for Interfering {
 #[test]
 fn a_lost_race_writes_nothing() {
     pollster::block_on(async {
-        let dir = std::env::temp_dir().join(format!("docent-tickets-{}-race", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TestDir::new("tickets-race");
         let db = Interfering {
             inner: Sqlite::open(&dir.join("index.db")).unwrap(),
             competing_write: Default::default(),

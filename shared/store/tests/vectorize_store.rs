@@ -10,8 +10,8 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
+use common::TestDir;
 use docent_core::domain::{
     ChunkVector, IndexedChunk, IndexedDocument, NewCrawlJob, Priority, UrlOutcome, UrlState,
 };
@@ -147,15 +147,13 @@ impl MemoryIndex {
     }
 }
 
-fn open(name: &str, index: Option<MemoryIndex>) -> VectorizeStore<Sqlite, MemoryIndex> {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("docent-vectorize-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A store on a fresh SQLite file for the test `name`, with its directory (removed when dropped).
+fn open(name: &str, index: Option<MemoryIndex>) -> (TestDir, VectorizeStore<Sqlite, MemoryIndex>) {
+    let dir = TestDir::new(&format!("vectorize-{name}"));
     let store =
         VectorizeStore::new(SqlStore::new(Sqlite::open(&dir.join("index.db")).unwrap()), index);
     pollster::block_on(store.ensure_schema()).unwrap();
-    store
+    (dir, store)
 }
 
 fn index_of(store: &VectorizeStore<Sqlite, MemoryIndex>) -> &MemoryIndex {
@@ -202,7 +200,7 @@ fn strings(ids: &[&str]) -> Vec<String> {
 #[test]
 fn vectors_go_to_the_index_and_the_ledger_not_to_sql() {
     pollster::block_on(async {
-        let store = open("write", Some(MemoryIndex::default()));
+        let (_dir, store) = open("write", Some(MemoryIndex::default()));
         store
             .upsert_document(&page(
                 "k",
@@ -239,7 +237,7 @@ fn vectors_go_to_the_index_and_the_ledger_not_to_sql() {
 #[test]
 fn rewriting_a_page_with_fewer_chunks_deletes_the_vectors_it_lost() {
     pollster::block_on(async {
-        let store = open("rewrite", Some(MemoryIndex::default()));
+        let (_dir, store) = open("rewrite", Some(MemoryIndex::default()));
         store
             .upsert_document(&page(
                 "k",
@@ -269,7 +267,7 @@ fn rewriting_a_page_with_fewer_chunks_deletes_the_vectors_it_lost() {
 #[test]
 fn deleting_a_page_deletes_its_vectors_and_a_failed_delete_is_swept_later() {
     pollster::block_on(async {
-        let store = open("delete", Some(MemoryIndex::default()));
+        let (_dir, store) = open("delete", Some(MemoryIndex::default()));
         store
             .upsert_document(&page(
                 "a",
@@ -307,7 +305,7 @@ fn deleting_a_page_deletes_its_vectors_and_a_failed_delete_is_swept_later() {
 #[test]
 fn the_cron_sweep_deletes_orphans_in_batches_up_to_its_budget() {
     pollster::block_on(async {
-        let store = open("sweep", Some(MemoryIndex::default()));
+        let (_dir, store) = open("sweep", Some(MemoryIndex::default()));
         let vectors = vec![[1.0, 0.0, 0.0]; 1_200];
         store.upsert_document(&page("k", "https://a.com/p", "v1", &vectors)).await.unwrap();
         assert_eq!(*index_of(&store).upsert_sizes.borrow(), vec![1_000, 200]);
@@ -324,7 +322,7 @@ fn the_cron_sweep_deletes_orphans_in_batches_up_to_its_budget() {
 #[test]
 fn upserts_are_split_into_batches_the_binding_accepts() {
     pollster::block_on(async {
-        let store = open("batches", Some(MemoryIndex::default()));
+        let (_dir, store) = open("batches", Some(MemoryIndex::default()));
         let vectors = vec![[0.0, 1.0, 0.0]; 2_500];
         store.upsert_document(&page("k", "https://a.com/p", "v1", &vectors)).await.unwrap();
         assert_eq!(*index_of(&store).upsert_sizes.borrow(), vec![1_000, 1_000, 500]);
@@ -335,7 +333,7 @@ fn upserts_are_split_into_batches_the_binding_accepts() {
 #[test]
 fn pruning_unseen_pages_deletes_their_vectors() {
     pollster::block_on(async {
-        let store = open("prune", Some(MemoryIndex::default()));
+        let (_dir, store) = open("prune", Some(MemoryIndex::default()));
         store
             .upsert_document(&page("seen", "https://a.com/docs/seen", "v1", &[[1.0, 0.0, 0.0]]))
             .await
@@ -378,7 +376,7 @@ fn pruning_unseen_pages_deletes_their_vectors() {
 #[test]
 fn a_failed_upsert_leaves_the_chunks_for_the_backfill() {
     pollster::block_on(async {
-        let store = open("backfill", Some(MemoryIndex::default()));
+        let (_dir, store) = open("backfill", Some(MemoryIndex::default()));
         index_of(&store).fail_upserts.set(true);
         let document = page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]);
         assert!(store.upsert_document(&document).await.unwrap_err().transient);
@@ -402,7 +400,7 @@ fn a_failed_upsert_leaves_the_chunks_for_the_backfill() {
 #[test]
 fn vectors_of_an_older_version_of_a_page_count_as_missing() {
     pollster::block_on(async {
-        let store = open("stale", Some(MemoryIndex::default()));
+        let (_dir, store) = open("stale", Some(MemoryIndex::default()));
         store
             .upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]]))
             .await
@@ -434,7 +432,7 @@ fn vectors_of_an_older_version_of_a_page_count_as_missing() {
 #[test]
 fn vectors_for_chunks_that_are_gone_are_not_written() {
     pollster::block_on(async {
-        let store = open("gone", Some(MemoryIndex::default()));
+        let (_dir, store) = open("gone", Some(MemoryIndex::default()));
         store
             .upsert_document(&page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]]))
             .await
@@ -454,7 +452,7 @@ fn vectors_for_chunks_that_are_gone_are_not_written() {
 #[test]
 fn search_drops_hits_whose_chunk_is_gone_and_checks_prefixes_exactly() {
     pollster::block_on(async {
-        let store = open("search", Some(MemoryIndex::default()));
+        let (_dir, store) = open("search", Some(MemoryIndex::default()));
         let long_dir = format!("https://a.com/{}/", "d".repeat(70));
         store
             .upsert_document(&page("in", &format!("{long_dir}in"), "v1", &[[1.0, 0.0, 0.0]]))
@@ -526,7 +524,7 @@ fn search_drops_hits_whose_chunk_is_gone_and_checks_prefixes_exactly() {
 #[test]
 fn similarities_read_stored_vectors_back_in_batches() {
     pollster::block_on(async {
-        let store = open("similarities", Some(MemoryIndex::default()));
+        let (_dir, store) = open("similarities", Some(MemoryIndex::default()));
         store
             .upsert_document(&page("k", "https://a.com/p", "v1", &vec![[0.0, 1.0, 0.0]; 45]))
             .await
@@ -543,7 +541,7 @@ fn similarities_read_stored_vectors_back_in_batches() {
 #[test]
 fn a_model_that_does_not_fit_the_index_is_refused_before_anything_is_written() {
     pollster::block_on(async {
-        let store = open("dimensions", Some(MemoryIndex::default()));
+        let (_dir, store) = open("dimensions", Some(MemoryIndex::default()));
         let mut document = page("k", "https://a.com/p", "v1", &[[1.0, 0.0, 0.0]]);
         document.chunks[0].vector.as_mut().unwrap().values = vec![1.0; 5];
         let error = store.upsert_document(&document).await.unwrap_err();
@@ -555,7 +553,7 @@ fn a_model_that_does_not_fit_the_index_is_refused_before_anything_is_written() {
 #[test]
 fn without_an_index_it_is_the_sql_store() {
     pollster::block_on(async {
-        let store = open("sql", None);
+        let (_dir, store) = open("sql", None);
         store
             .upsert_document(&page(
                 "k",

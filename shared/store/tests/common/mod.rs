@@ -24,7 +24,7 @@ use docent_sqlite::Sqlite;
 use docent_store::api::DocumentStore;
 use docent_store::SqlStore;
 
-pub use docent_postgres::testing::{fresh_postgres_database, test_databases};
+pub use docent_postgres::testing::{fresh_postgres_database, test_databases, TestDir};
 
 /// A test database: a SQLite file, or Postgres for `postgres://` URLs.
 pub type Database = StoreDatabase<Sqlite, Postgres>;
