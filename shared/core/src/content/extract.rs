@@ -220,6 +220,12 @@ struct BlockWriter {
     pending_anchor: Option<String>,
     /// Where the open link's text starts, and in which text.
     link_start: Option<(Written, usize)>,
+    /// Inside an API reference's signature (Sphinx's `<dt class="sig …">`), whether each open
+    /// `<code>` is marked: only the name's own ([`NAME_CLASSES`], Django's
+    /// `` class `models.User` ``, `` `send_mail`(subject, …) ``); a theme's code elsewhere in the
+    /// line (SQLAlchemy's around the qualifying names, `` `sqlalchemy.orm.Session.`merge(…) ``)
+    /// would cut the name in two.
+    signature_code: Option<Vec<bool>>,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -344,7 +350,24 @@ impl BlockWriter {
                 self.cell = Some(String::new());
             }
             "br" => self.text.push('\n'),
-            "code" if self.cell.is_none() => self.text.push('`'),
+            "dt" => {
+                self.flush_paragraph();
+                let signature = has_class(token, &["sig"]);
+                self.signature_code = signature.then(Vec::new);
+            }
+            "code" if self.cell.is_none() => {
+                let marked = match &mut self.signature_code {
+                    Some(open) => {
+                        let names = has_class(token, &NAME_CLASSES);
+                        open.push(names);
+                        names
+                    }
+                    None => true,
+                };
+                if marked {
+                    self.text.push('`');
+                }
+            }
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }
@@ -387,7 +410,19 @@ impl BlockWriter {
                 self.finish_row();
                 self.flush_paragraph();
             }
-            "code" if self.cell.is_none() => self.text.push('`'),
+            "dt" => {
+                self.flush_paragraph();
+                self.signature_code = None;
+            }
+            "code" if self.cell.is_none() => {
+                let marked = match &mut self.signature_code {
+                    Some(open) => open.pop().unwrap_or(false),
+                    None => true,
+                };
+                if marked {
+                    self.text.push('`');
+                }
+            }
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }
@@ -487,6 +522,16 @@ impl BlockWriter {
         self.link_start = None;
         self.blocks.push(Block { kind, text, anchor });
     }
+}
+
+/// The classes Sphinx gives a signature's name and the names qualifying it.
+const NAME_CLASSES: [&str; 4] = ["sig-name", "descname", "sig-prename", "descclassname"];
+
+/// Whether the element has one of `classes`.
+fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {
+    token
+        .attr("class")
+        .is_some_and(|class| class.split_ascii_whitespace().any(|c| classes.contains(&c)))
 }
 
 fn language_of(token: &Token<'_>) -> Option<String> {
