@@ -261,7 +261,7 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
 pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
-    let titled = section.starts_with('`') && is_code_for(&section.replace('`', ""), &name.last);
+    let titled = section.starts_with('`') && is_code_for(&section.replace('`', ""), name);
     // Lines of a code block are examples: a call on a line of its own there is no signature.
     let mut in_code = false;
     let defined = titled
@@ -275,7 +275,7 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
                 return defines_in_row(&name.last, row);
             }
             let Some(at) = line.find('`') else {
-                return !in_code && is_plain_signature(line, &name.last);
+                return !in_code && is_plain_signature(line, name);
             };
             let keyword = &line[..at];
             if keyword.len() > 24 || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == ' ') {
@@ -284,7 +284,7 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
             let Some((code, rest)) = line[at + 1..].split_once('`') else { return false };
             let rest = rest.trim_start();
             (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
-                && is_code_for(code, &name.last)
+                && is_code_for(code, name)
         });
     defined && {
         let lower = text.to_lowercase();
@@ -296,7 +296,7 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
 /// documentation generators write it in plain text: maybe a keyword (`class`, `coroutine`), then
 /// the name, alone or with its argument list closing the line, maybe before its result
 /// (`loop.create_task(coro, *, name=None)`, `object.__repr__(self)`, `os.O_APPEND`).
-fn is_plain_signature(line: &str, last: &str) -> bool {
+fn is_plain_signature(line: &str, name: &CodeName) -> bool {
     // The name starts after the last space before its argument list (spaces inside it do not
     // count).
     let arguments = line.find('(').unwrap_or(line.len());
@@ -317,12 +317,20 @@ fn is_plain_signature(line: &str, last: &str) -> bool {
     (code.contains('.') || !rest.is_empty())
         && code.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
         && arguments_close
-        && is_code_for(code, last)
+        && is_code_for(code, name)
 }
 
-/// Whether `code` (`models.User.get_full_name()`) writes the name whose last part is `last`.
-fn is_code_for(code: &str, last: &str) -> bool {
-    code.trim_end_matches("()").rsplit('.').next().is_some_and(|n| n.eq_ignore_ascii_case(last))
+/// Whether `code` (`models.User.get_full_name()`) writes `name`: its last part, and, where the
+/// code says whose it is, the owner the query names (`sqlalchemy.sql.expression.exists` is a
+/// definition of `exists`, not of `Table.exists`).
+fn is_code_for(code: &str, name: &CodeName) -> bool {
+    let mut parts = code.trim_end_matches("()").rsplit('.');
+    let last = parts.next().is_some_and(|n| n.eq_ignore_ascii_case(&name.last));
+    let owner = match (parts.next(), name.qualifiers.last()) {
+        (Some(owner), Some(asked)) if !owner.is_empty() => owner.eq_ignore_ascii_case(asked),
+        _ => true,
+    };
+    last && owner
 }
 
 /// Whether a table row (after its first `|`) is a function reference's entry for `name`: its
@@ -515,6 +523,19 @@ mod tests {
         assert!(!defines(note));
         assert!(!defines("class `models.Author`\n\n`get_full_name`()"));
         assert!(!defines("Plain text, `get_full_name`."));
+    }
+
+    #[test]
+    fn a_signature_that_names_its_owner_defines_the_name_of_that_owner_only() {
+        let method = named_identifier("Table.exists").unwrap();
+        let defines = |text: &str| defines(&method, "API", text);
+        assert!(defines("method sqlalchemy.schema.Table.exists(bind=None)\n\nTrue if it exists."));
+        // The module function of the same name, on a page that mentions tables everywhere.
+        let function = "function sqlalchemy.sql.expression.exists(*args)\n\nAn EXISTS on a table.";
+        assert!(!defines(function));
+        assert!(super::defines(&named_identifier("expression.exists").unwrap(), "API", function));
+        // A signature without its owner is judged by the owner its chunk names.
+        assert!(defines("class `Table`\n\n`exists`(bind=None)"));
     }
 
     #[test]
