@@ -220,12 +220,8 @@ struct BlockWriter {
     pending_anchor: Option<String>,
     /// Where the open link's text starts, and in which text.
     link_start: Option<(Written, usize)>,
-    /// Inside an API reference's signature (Sphinx's `<dt class="sig …">`), whether each open
-    /// `<code>` is marked: only the name's own ([`NAME_CLASSES`], Django's
-    /// `` class `models.User` ``, `` `send_mail`(subject, …) ``); a theme's code elsewhere in the
-    /// line (SQLAlchemy's around the qualifying names, `` `sqlalchemy.orm.Session.`merge(…) ``)
-    /// would cut the name in two.
-    signature_code: Option<Vec<bool>>,
+    /// Inside an API reference's signature (Sphinx's `<dt class="sig …">`): where its name is.
+    signature: Option<Signature>,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -352,22 +348,15 @@ impl BlockWriter {
             "br" => self.text.push('\n'),
             "dt" => {
                 self.flush_paragraph();
-                let signature = has_class(token, &["sig"]);
-                self.signature_code = signature.then(Vec::new);
+                self.signature = has_class(token, &["sig"]).then(Signature::default);
             }
-            "code" if self.cell.is_none() => {
-                let marked = match &mut self.signature_code {
-                    Some(open) => {
-                        let names = has_class(token, &NAME_CLASSES);
-                        open.push(names);
-                        names
-                    }
-                    None => true,
-                };
-                if marked {
+            _ if self.signature.is_some() => {
+                let signature = self.signature.as_mut().expect("checked");
+                if signature.open(name, token) {
                     self.text.push('`');
                 }
             }
+            "code" if self.cell.is_none() => self.text.push('`'),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }
@@ -411,18 +400,18 @@ impl BlockWriter {
                 self.flush_paragraph();
             }
             "dt" => {
+                if self.signature.take().is_some_and(|s| s.marking) {
+                    self.text.push('`');
+                }
                 self.flush_paragraph();
-                self.signature_code = None;
             }
-            "code" if self.cell.is_none() => {
-                let marked = match &mut self.signature_code {
-                    Some(open) => open.pop().unwrap_or(false),
-                    None => true,
-                };
-                if marked {
+            _ if self.signature.is_some() => {
+                let signature = self.signature.as_mut().expect("checked");
+                if signature.close(name) {
                     self.text.push('`');
                 }
             }
+            "code" if self.cell.is_none() => self.text.push('`'),
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }
@@ -526,6 +515,53 @@ impl BlockWriter {
 
 /// The classes Sphinx gives a signature's name and the names qualifying it.
 const NAME_CLASSES: [&str; 4] = ["sig-name", "descname", "sig-prename", "descclassname"];
+
+/// Elements without an end tag.
+const VOID_ELEMENTS: [&str; 13] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// An API reference's signature being written: its name, qualified, is set as one code span
+/// whatever code elements the theme put in it (Django's `` class `models.User` ``, Python's
+/// `` `fileinput.filename`() `` and `` `itemsize` ``, SQLAlchemy's
+/// `` method `sqlalchemy.orm.Session.merge`(instance) ``, where the theme set only the
+/// qualifying names as code). The span opens at the first qualifying or name element (or code
+/// element: SQLAlchemy's qualifying names have no class of their own) and closes after the name,
+/// so a keyword before it (`class`, a C function's return type) and the parameters after it stay
+/// outside.
+#[derive(Debug, Default)]
+struct Signature {
+    /// The open elements inside the signature: whether each is the name's.
+    open: Vec<bool>,
+    marking: bool,
+    written: bool,
+}
+
+impl Signature {
+    /// An element opens; true when the name's code span starts here.
+    fn open(&mut self, name: &str, token: &Token<'_>) -> bool {
+        if VOID_ELEMENTS.contains(&name) {
+            return false;
+        }
+        let is_name = has_class(token, &["sig-name", "descname"]);
+        self.open.push(is_name);
+        let starts =
+            !self.written && !self.marking && (name == "code" || has_class(token, &NAME_CLASSES));
+        self.marking |= starts;
+        starts
+    }
+
+    /// An element closes; true when the name's code span ends here.
+    fn close(&mut self, name: &str) -> bool {
+        if VOID_ELEMENTS.contains(&name) || self.open.pop() != Some(true) || !self.marking {
+            return false;
+        }
+        self.marking = false;
+        self.written = true;
+        true
+    }
+}
 
 /// Whether the element has one of `classes`.
 fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {

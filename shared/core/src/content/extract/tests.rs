@@ -57,20 +57,23 @@ fn links_that_are_one_bracketed_word_are_page_controls() {
 }
 
 #[test]
-fn an_api_signature_is_one_line_without_the_code_spans_of_its_parts() {
-    // SQLAlchemy's theme sets the qualifying names as code and the name itself not, Django's the
-    // name alone; code in a definition term that is not a signature stays code.
+fn an_api_signature_sets_its_whole_name_as_code() {
+    // SQLAlchemy's theme sets the qualifying names as code and the name itself not, Django's each
+    // part, Python's none; a keyword or C return type before the name and the parameters after it
+    // are not code; code in a definition term that is not a signature stays code.
     let page = extract_html(
         r##"<main><h1>Session API</h1><dl class="py method"><dt class="sig sig-object py" id="sqlalchemy.orm.Session.merge"><em class="property"><span class="pre">method</span> </em><a class="reference internal" href="#sqlalchemy.orm.Session"><code class="docutils literal notranslate"><span class="pre">sqlalchemy.orm.Session.</span></code></a><span class="sig-name descname"><span class="pre">merge</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span class="pre">instance</span></span></em><span class="sig-paren">)</span></dt>
 <dd><p>Copy the state of a given instance into this <code>Session</code>.</p></dd></dl>
 <dl class="py function"><dt class="sig sig-object py" id="django.core.mail.send_mail"><em class="property">function </em><code class="sig-prename descclassname">mail.</code><code class="sig-name descname"><span class="pre">send_mail</span></code>(<em>subject</em>)</dt><dd></dd></dl>
+<dl class="py attribute"><dt class="sig sig-object py" id="array.array.itemsize"><span class="sig-name descname"><span class="pre">itemsize</span></span></dt><dd></dd></dl>
+<dl class="c function"><dt class="sig sig-object c" id="c.Py_Initialize"><span class="kt"><span class="pre">void</span></span><span class="w"> </span><span class="sig-name descname"><span class="n"><span class="pre">Py_Initialize</span></span></span><span class="sig-paren">(</span><span class="kt"><span class="pre">void</span></span><span class="sig-paren">)</span><br></dt><dd></dd></dl>
 <dl><dt><code>autoflush</code></dt><dd><p>Flush before queries.</p></dd></dl></main>"##,
     );
     assert_eq!(
         page.markdown(),
-        "# Session API\n\nmethod sqlalchemy.orm.Session.merge(instance)\n\n\
+        "# Session API\n\nmethod `sqlalchemy.orm.Session.merge`(instance)\n\n\
          Copy the state of a given instance into this `Session`.\n\nfunction `mail.send_mail`(subject)\n\n\
-         `autoflush`\n\nFlush before queries."
+         `itemsize`\n\nvoid `Py_Initialize`(void)\n\n`autoflush`\n\nFlush before queries."
     );
 }
 
@@ -160,7 +163,7 @@ fn sections_about_cookies_and_banners_are_content() {
         "# Deployment checklist",
         "### SESSION_COOKIE_SECURE",
         "session cookie over HTTP",
-        "set_cookie(key, value='', max_age=None)",
+        "`set_cookie`(key, value='', max_age=None)",
         "Sets a cookie.",
         "Banners, sidebars and footers",
     ] {
