@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
-        [--docent PATH] [--work DIR]
+        [--sphinx DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -25,6 +25,10 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   index's entries for `sqlalchemy.*` objects (not parameters, not the changelog's), asked by their
   last two names (`Session.merge`, `functions.next_value`), and its FAQ's questions as above. Its
   theme is not Sphinx's own: the index is `<dt>`/`<dd>` lists, read by `sqlalchemy_index_set`.
+- sphinx-api and sphinx-concepts (with `--sphinx`, the `sphinx-doc` manual, a fifth, looked at
+  only to check a change of this session on a theme-free Sphinx manual): its general index's
+  entries for objects asked by their last two names (`BuildEnvironment.app`), and its other entries
+  (`html_theme configuration value`, `toctree (directive)`); not the changelog's or man pages'.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -153,6 +157,22 @@ def sqlalchemy_index_set(root):
     return api
 
 
+def sphinx_manual_index_sets(root):
+    """Sphinx's own manual: its general index's entries for objects (asked by their last two
+    names) and its other entries (asked by their index text), not the changelog's, man pages' or
+    modules' entries."""
+    api, concepts = {}, {}
+    for query, page, fragment in sphinx_index_entries(os.path.join(root, "genindex.html")):
+        if page.startswith(("changes", "man/")):
+            continue
+        parts = fragment.split(".")
+        if len(parts) >= 2 and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
+            api.setdefault(".".join(parts[-2:]), set()).add(page)
+        elif re.search(r"[A-Za-z]{3}", query) and not fragment.startswith("module-"):
+            concepts.setdefault(query, set()).add(page)
+    return api, concepts
+
+
 def faq_sections(root):
     """Every FAQ question of a Sphinx manual (`faq/` under `root`) as (its page, the question, the
     answer's HTML): the body's headings with a permalink, most ending in "?", some a statement of
@@ -224,7 +244,7 @@ def split_sample(name, entries, per_split):
     ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
-def build_sets(django, postgres, python=None, sqlalchemy=None):
+def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -239,6 +259,10 @@ def build_sets(django, postgres, python=None, sqlalchemy=None):
     if sqlalchemy:
         sets["sqlalchemy-api"] = ("sqlalchemy", split_sample("sqlalchemy-api", sqlalchemy_index_set(sqlalchemy), PER_SPLIT))
         sets["sqlalchemy-faq"] = ("sqlalchemy", split_sample("sqlalchemy-faq", faq_set(sqlalchemy), 0))
+    if sphinx:
+        api, concepts = sphinx_manual_index_sets(sphinx)
+        sets["sphinx-api"] = ("sphinx", split_sample("sphinx-api", api, PER_SPLIT))
+        sets["sphinx-concepts"] = ("sphinx", split_sample("sphinx-concepts", concepts, PER_SPLIT))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
@@ -341,6 +365,7 @@ def main():
     parser.add_argument("--postgres", help="postgresql-doc-15 html directory")
     parser.add_argument("--python", help="python3.11-doc html directory (its FAQ's questions)")
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory (never tuned on)")
+    parser.add_argument("--sphinx", help="sphinx-doc html directory (never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
@@ -351,9 +376,10 @@ def main():
     parser.add_argument("--misses", help="list the queries a system missed: SYSTEM:SET")
     args = parser.parse_args()
 
-    sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy)
+    sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
-               "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"])}
+               "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"]),
+               "sphinx": (args.sphinx, [])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)
