@@ -187,7 +187,8 @@ def is_cut(passage, corpus):
     page does. Found in the stored text, its edges are checked there (at every place it occurs: a
     short passage such as a signature also occurs inside sentences elsewhere); otherwise
     (reformatted) it must end at a sentence's end. A passage that is one code span (a signature
-    the answer sets as code) is looked for without its backticks too."""
+    the answer sets as code) is looked for without its backticks too, and as stored with only its
+    name marked (`` `os.remove`(path) ``)."""
     if re.match(r"^(\d+\.|[-*]) ", passage) or passage.startswith("|"):
         return False  # list items and table rows are whole units
     passage = re.sub(r"\s*\[\d+\]$", "", passage).strip()  # the citation after a quote
@@ -197,6 +198,10 @@ def is_cut(passage, corpus):
     forms = [text]
     if re.fullmatch(r"`[^`]+`", text):
         forms.append(text[1:-1])
+        # A signature the answer sets as code whole, stored with only its name marked.
+        name, paren, rest = text[1:-1].partition("(")
+        if paren:
+            forms.append(f"`{name}`({rest}")
     found = False
     for form in forms:
         at = corpus.find(form)

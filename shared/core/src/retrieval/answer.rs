@@ -461,12 +461,30 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
             .into_iter()
             .map(|b| match b.kind {
                 BlockKind::Code => b.text,
-                // A signature the page set in its own font reads as code.
-                _ if b.is_signature() && !b.text.contains('`') => format!("`{}`", b.text.trim()),
+                _ if b.is_signature() => signature_as_code(b.text.trim()),
                 _ => without_note_marks(&b.text),
             })
             .collect()
     })
+}
+
+/// A signature set as code the way its page shows it: a plain one whole (`str.join(iterable)`),
+/// and a name marked as code with its parameters (`` `fileinput.filename`() `` reads
+/// `` `fileinput.filename()` ``); other marks (`` `IN ROLE` role_name ``) stay as they are.
+fn signature_as_code(line: &str) -> String {
+    if !line.contains('`') {
+        return format!("`{line}`");
+    }
+    let Some(open) = line.find('`') else { return line.to_string() };
+    let Some(close) = line[open + 1..].find('`').map(|at| open + 1 + at) else {
+        return line.to_string();
+    };
+    let parameters = &line[close + 1..];
+    if parameters.starts_with('(') && parameters.ends_with(')') && !parameters.contains('`') {
+        format!("{}{parameters}`", &line[..close])
+    } else {
+        line.to_string()
+    }
 }
 
 /// The page's footnote marks (`[7]`) removed: in an answer they would read as citations.

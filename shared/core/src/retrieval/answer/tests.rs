@@ -137,12 +137,12 @@ fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
 fn a_description_is_quoted_with_the_signature_it_describes() {
     let filler = "Unrelated words about other matters here. ".repeat(30);
     let text = format!(
-        "{filler}\n\nstr.partition(sep)\n\nSplit the string at the first occurrence of sep, and return a 3-tuple.\n\nstr.join(iterable)\n\nReturn a string which is the concatenation of the strings in iterable."
+        "{filler}\n\n`str.partition`(sep)\n\nSplit the string at the first occurrence of sep, and return a 3-tuple.\n\n`str.join`(iterable)\n\nReturn a string which is the concatenation of the strings in iterable."
     );
     let terms = WeightedTerms::uniform("split the string at a separator");
-    // The quote starts at the description that matches, with the signature before it; then
-    // `str.join(iterable)` fits in the budget and its description does not: the signature is not
-    // quoted alone.
+    // The quote starts at the description that matches, with the signature before it, shown as
+    // code whole; then `str.join(iterable)` fits in the budget and its description does not: the
+    // signature is not quoted alone.
     let blocks = quote_section(&terms, &text, 20).unwrap();
     assert_eq!(
         blocks,
@@ -151,6 +151,19 @@ fn a_description_is_quoted_with_the_signature_it_describes() {
             "Split the string at the first occurrence of sep, and return a 3-tuple."
         ]
     );
+}
+
+#[test]
+fn a_signature_is_shown_as_code_with_its_parameters() {
+    assert_eq!(signature_as_code("str.join(iterable)"), "`str.join(iterable)`");
+    assert_eq!(signature_as_code("`fileinput.filename`()"), "`fileinput.filename()`");
+    assert_eq!(
+        signature_as_code("method `sqlalchemy.orm.Session.merge`(instance, load=True)"),
+        "method `sqlalchemy.orm.Session.merge(instance, load=True)`"
+    );
+    // A name alone, or a placeholder after it, keeps the page's marks.
+    assert_eq!(signature_as_code("`itemsize`"), "`itemsize`");
+    assert_eq!(signature_as_code("`IN ROLE` role_name"), "`IN ROLE` role_name");
 }
 
 #[test]
