@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::content::html::{tokenize, Token};
-use crate::content::main_content;
+use crate::content::main_content::{self, has_class};
 
 /// The kind of a content block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,8 +513,9 @@ impl BlockWriter {
     }
 }
 
-/// The classes Sphinx gives a signature's name and the names qualifying it.
-const NAME_CLASSES: [&str; 4] = ["sig-name", "descname", "sig-prename", "descclassname"];
+/// The classes Sphinx gives a signature's name, and the names qualifying it.
+const NAME_CLASSES: [&str; 2] = ["sig-name", "descname"];
+const QUALIFIER_CLASSES: [&str; 2] = ["sig-prename", "descclassname"];
 
 /// Elements without an end tag.
 const VOID_ELEMENTS: [&str; 13] = [
@@ -544,10 +545,11 @@ impl Signature {
         if VOID_ELEMENTS.contains(&name) {
             return false;
         }
-        let is_name = has_class(token, &["sig-name", "descname"]);
+        let is_name = has_class(token, &NAME_CLASSES);
         self.open.push(is_name);
-        let starts =
-            !self.written && !self.marking && (name == "code" || has_class(token, &NAME_CLASSES));
+        let starts = !self.written
+            && !self.marking
+            && (name == "code" || is_name || has_class(token, &QUALIFIER_CLASSES));
         self.marking |= starts;
         starts
     }
@@ -561,13 +563,6 @@ impl Signature {
         self.written = true;
         true
     }
-}
-
-/// Whether the element has one of `classes`.
-fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {
-    token
-        .attr("class")
-        .is_some_and(|class| class.split_ascii_whitespace().any(|c| classes.contains(&c)))
 }
 
 fn language_of(token: &Token<'_>) -> Option<String> {

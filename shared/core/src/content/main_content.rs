@@ -379,7 +379,8 @@ fn has_class_word(token: &Token<'_>, words: &[&str]) -> bool {
     })
 }
 
-fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {
+/// Whether the element has one of `classes`, compared without regard to case.
+pub(crate) fn has_class(token: &Token<'_>, classes: &[&str]) -> bool {
     let mut own = token.attr("class").unwrap_or("").split_ascii_whitespace();
     own.any(|class| classes.iter().any(|listed| listed.eq_ignore_ascii_case(class)))
 }

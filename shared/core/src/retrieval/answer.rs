@@ -472,10 +472,7 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
 /// and a name marked as code with its parameters (`` `fileinput.filename`() `` reads
 /// `` `fileinput.filename()` ``); other marks (`` `IN ROLE` role_name ``) stay as they are.
 fn signature_as_code(line: &str) -> String {
-    if !line.contains('`') {
-        return format!("`{line}`");
-    }
-    let Some(open) = line.find('`') else { return line.to_string() };
+    let Some(open) = line.find('`') else { return format!("`{line}`") };
     let Some(close) = line[open + 1..].find('`').map(|at| open + 1 + at) else {
         return line.to_string();
     };

@@ -29,9 +29,9 @@ const CODE_TEXT_FREE_PERCENT: f64 = 75.0;
 /// The weight of a page's chunks in a ranking, from 1 (prose) down towards 0: the share of link
 /// text beyond half takes its part of the other half, squared, so that a page just over the line
 /// loses little and a table of contents or an index, all links, loses nearly all it would
-/// otherwise take from the pages it points to (at a quarter of its weight, an index still came third to
-/// fifth for the names it lists, docs/BENCHMARKS.md); the share of code beyond three quarters takes
-/// the weight down in a straight line, to a tenth for a page that is all code.
+/// otherwise take from the pages it points to (at a quarter of its weight, an index still came
+/// third to fifth for the names it lists, docs/BENCHMARKS.md); the share of code beyond three
+/// quarters takes the weight down in a straight line, to a tenth for a page that is all code.
 pub fn page_prior(signals: PageSignals) -> f64 {
     let links = 1.0
         - (f64::from(signals.link_list_percent) - LINK_TEXT_FREE_PERCENT).max(0.0)
