@@ -124,6 +124,13 @@ def django_index_sets(root):
     return api, concepts
 
 
+def dotted_name(fragment):
+    """An index entry's fragment as the object's dotted path (`os.path.join`), its parts if every
+    one is an identifier, else None."""
+    parts = fragment.split(".")
+    return parts if all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts) else None
+
+
 def python_index_sets(root):
     """Python's general index (`genindex-all.html`), not the C API's entries nor the FAQ's or the
     release notes': entries for standard-library objects, asked by their last two names
@@ -133,8 +140,8 @@ def python_index_sets(root):
     for query, page, fragment in sphinx_index_entries(os.path.join(root, "genindex-all.html")):
         if page.startswith(("faq/", "whatsnew/", "c-api/")):
             continue
-        parts = fragment.split(".")
-        if len(parts) >= 2 and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
+        parts = dotted_name(fragment)
+        if parts and len(parts) >= 2:
             api.setdefault(".".join(parts[-2:]), set()).add(page)
         elif fragment.startswith(("index-", "term-")) and re.search(r"[A-Za-z]{3}", query):
             concepts.setdefault(query, set()).add(page)
@@ -148,10 +155,9 @@ def sqlalchemy_index_set(root):
     text = open(os.path.join(root, "genindex.html"), encoding="utf-8").read()
     api = {}
     for page, fragment in re.findall(r'<a href="([^"#]+)#([^"]*)">', text):
-        parts = fragment.split(".")
+        parts = dotted_name(fragment)
         if (page.startswith(("faq/", "changelog/")) or ".params." in fragment
-                or parts[0] != "sqlalchemy"
-                or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts)):
+                or not parts or parts[0] != "sqlalchemy"):
             continue
         api.setdefault(".".join(parts[-2:]), set()).add(page)
     return api
@@ -165,8 +171,8 @@ def sphinx_manual_index_sets(root):
     for query, page, fragment in sphinx_index_entries(os.path.join(root, "genindex.html")):
         if page.startswith(("changes", "man/")):
             continue
-        parts = fragment.split(".")
-        if len(parts) >= 2 and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
+        parts = dotted_name(fragment)
+        if parts and len(parts) >= 2:
             api.setdefault(".".join(parts[-2:]), set()).add(page)
         elif re.search(r"[A-Za-z]{3}", query) and not fragment.startswith("module-"):
             concepts.setdefault(query, set()).add(page)
