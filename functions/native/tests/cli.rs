@@ -131,8 +131,8 @@ fn exclude_globs_keep_pages_out() {
 /// A small site laid out like the PostgreSQL manual: chapters in folders, and a back-of-book index
 /// (`bookindex.html`) that names every term and would otherwise top many searches.
 fn book_site(name: &str) -> (TestDir, PathBuf) {
-    let (dir, root) = temp_db(&format!("{name}-site"));
-    let root = root.with_file_name("book");
+    let dir = TestDir::new(&format!("cli-{name}-site"));
+    let root = dir.join("book");
     let page = |title: &str, body: &str| {
         format!("<html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>")
     };
@@ -188,8 +188,8 @@ fn found(db: &Path, query: &str) -> Vec<String> {
 fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
     // Sphinx keeps a copy of every page's source beside the pages; a site has a robots.txt; a text
     // file a page links is part of the site.
-    let (_site_dir, site) = temp_db("built-site");
-    let site = site.with_file_name("built");
+    let site_dir = TestDir::new("cli-built-site");
+    let site = site_dir.join("built");
     let files = [
         (
             "index.html",
@@ -219,8 +219,8 @@ fn a_built_site_is_its_html_pages_and_a_folder_of_notes_its_text() {
     assert!(!urls.iter().any(|u| u.contains("_sources") || u.ends_with("robots.txt")), "{urls:?}");
 
     // With no HTML at all, the markdown and text files are the pages.
-    let (_notes_dir, notes) = temp_db("notes");
-    let notes = notes.with_file_name("notes");
+    let notes_dir = TestDir::new("cli-notes");
+    let notes = notes_dir.join("notes");
     std::fs::create_dir_all(notes.join("ops")).unwrap();
     std::fs::write(notes.join("setup.md"), "# Setup\n\nInstall the wombat agent first.\n").unwrap();
     std::fs::write(notes.join("ops/runbook.txt"), "Runbook\n\nRestart the wombat agent.\n")
@@ -289,8 +289,8 @@ fn a_glob_that_matched_nothing_is_reported_as_a_warning() {
 
 #[test]
 fn pages_left_out_are_listed_with_their_reasons() {
-    let (_site_dir, site) = temp_db("left-out-site");
-    let site = site.with_file_name("left-out");
+    let site_dir = TestDir::new("cli-left-out-site");
+    let site = site_dir.join("left-out");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(
         site.join("index.html"),
