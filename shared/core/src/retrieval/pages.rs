@@ -232,23 +232,28 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
 }
 
 /// The code name a query asks about, if it names one: its last word written as code (dotted,
-/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`). Plain words are
-/// not names: "version" is asked about in prose as often as it is defined; nor are the words around
-/// a name its qualifiers ("`log_min_duration` configuration parameter").
+/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`; or any word
+/// written as a call: "the result of id()"). Plain words are not names: "version" is asked about in
+/// prose as often as it is defined; nor are the words around a name its qualifiers
+/// ("`log_min_duration` configuration parameter").
 pub fn named_identifier(query: &str) -> Option<CodeName> {
     query
         .split_whitespace()
-        .map(|word| word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .map(|written| {
+            let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+            let called = written.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')');
+            (word, called.ends_with("()"))
+        })
         .rev()
-        .find(|word| {
+        .find(|&(word, called)| {
             let inner = |c: char| word.chars().skip(1).any(|w| w == c);
             let camel = word
                 .chars()
                 .zip(word.chars().skip(1))
                 .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
-            inner('_') || inner('.') || camel
+            inner('_') || inner('.') || camel || called
         })
-        .and_then(|word| {
+        .and_then(|(word, _)| {
             let mut parts: Vec<String> =
                 word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
             let last = parts.pop()?;
@@ -502,6 +507,9 @@ mod tests {
         assert_eq!(last("how do I use select_related()?").as_deref(), Some("select_related"));
         assert_eq!(last("HttpResponse").as_deref(), Some("httpresponse"));
         assert_eq!(last("max_connections setting").as_deref(), Some("max_connections"));
+        assert_eq!(last("Why is the result of id() not unique?").as_deref(), Some("id"));
+        assert_eq!(last("Is there a scanf() or sscanf() equivalent?").as_deref(), Some("sscanf"));
+        assert_eq!(last("But why does flush() insist?").as_deref(), Some("flush"));
         for plain in
             ["version", "ALTER USER", "PGDATABASE", "what is a model?", "e.g. this", "3.2.25", ""]
         {
