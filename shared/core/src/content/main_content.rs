@@ -194,6 +194,10 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         ),
     };
     let mut skipped_until = 0;
+    // A paragraph in a table's row is judged with its row: a cell that is one link (an API
+    // summary's `clear_mappers()` beside its description) is the row's subject, not a link list.
+    // Lists in a cell are still judged alone (an index's entries set out in a table).
+    let mut in_row_until = 0;
     for (index, candidate) in elements.iter().enumerate().skip(root + 1) {
         if candidate.start >= root_element.end {
             break;
@@ -206,12 +210,23 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             continue;
         }
         let name = name_of(tokens, index, candidate);
-        if candidate.invisible || is_furniture(name, candidate, root_element) {
+        let in_row = candidate.start < in_row_until;
+        let judged_with_row = in_row && name == "p";
+        if candidate.invisible || (!judged_with_row && is_furniture(name, candidate, root_element))
+        {
             plan.skip.insert(candidate.start, candidate.after);
             skipped_until = candidate.end;
+        } else if name == "tr" && !in_row && is_row_of_text(candidate, root_element) {
+            in_row_until = candidate.end;
         }
     }
     plan
+}
+
+/// Whether a table row is one of data: small beside the page (a layout table's row holds a column
+/// of the page) and not all links (a bar of page links set as a table).
+fn is_row_of_text(row: &Element, root: &Element) -> bool {
+    row.chars * 4 <= root.chars && ratio(row.link_chars, row.chars) < 0.8
 }
 
 /// Marks the root's first visible `<h1>` and the elements around it.

@@ -266,6 +266,28 @@ fn indexes_count_as_link_lists_though_their_terms_are_not_links() {
 }
 
 #[test]
+fn a_table_cell_that_is_one_link_is_the_subject_of_its_row() {
+    // Sphinx's API summaries and C API tables set each name as a paragraph holding one link.
+    let html = r##"<main><h1>Class Mapping API</h1><p>The functions that map classes to tables, and
+        what each does; the entries below describe them in full.</p><table>
+        <tr><th>Object Name</th><th>Description</th></tr>
+        <tr><td><p><a href="#as_declarative"><span class="sig-name descname">as_declarative</span></a>(**kw)</p></td><td><p>Class decorator.</p></td></tr>
+        <tr><td><p><a href="#clear_mappers"><span class="sig-name descname">clear_mappers</span></a>()</p></td><td><p>Remove all mappers from all classes.</p></td></tr>
+        <tr><td><p><a href="#Queue"><code>Queue</code></a></p></td><td><p>A FIFO queue.</p></td></tr>
+        </table><p>Each of them is importable from the package itself.</p>
+        <table><tr><td><p><a href="/">Home</a></p></td><td><p><a href="/api">API</a></p></td></tr></table>
+        </main>"##;
+    assert_eq!(
+        extract_html(html).markdown(),
+        "# Class Mapping API\n\nThe functions that map classes to tables, and what each does; the \
+         entries below describe them in full.\n\n| Object Name | Description |\n| --- | --- |\n\
+         | as_declarative(**kw) | Class decorator. |\n\
+         | clear_mappers() | Remove all mappers from all classes. |\n| Queue | A FIFO queue. |\n\n\
+         Each of them is importable from the package itself."
+    );
+}
+
+#[test]
 fn a_page_inside_a_form_is_still_a_page() {
     let html = r#"<body><form id="aspnetForm" action="/page.aspx"><div><h1>Opening hours</h1>
         <p>The library opens at nine on weekdays, and at ten on Saturdays.</p>
