@@ -167,12 +167,11 @@ pub fn url(data: &[u8]) {
 }
 
 thread_local! {
-    /// Docent with an empty index, natively: the MCP route goes through the same dispatch as on
-    /// the edge.
+    /// Docent with an empty index in memory (nothing left behind), natively: the MCP route goes
+    /// through the same dispatch as on the edge.
     static DOCENT: docent_cli::platform::Native = {
-        let path = std::env::temp_dir().join(format!("docent-fuzz-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let database = docent_cli::platform::open_database(path.to_str().unwrap()).unwrap();
+        use docent_cli::platform::{Database, Sqlite};
+        let database = Database::Sqlite(Sqlite::in_memory().unwrap());
         let config = docent_core::config::Config {
             admin_key: Some("fuzz-admin-key".into()),
             ..docent_core::config::Config::default()
