@@ -237,30 +237,26 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
 /// prose as often as it is defined; nor are the words around a name its qualifiers
 /// ("`log_min_duration` configuration parameter").
 pub fn named_identifier(query: &str) -> Option<CodeName> {
-    query
-        .split_whitespace()
-        .map(|written| {
-            let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
-            let called = written.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')');
-            (word, called.ends_with("()"))
-        })
-        .rev()
-        .find(|&(word, called)| {
-            let inner = |c: char| word.chars().skip(1).any(|w| w == c);
-            let camel = word
-                .chars()
-                .zip(word.chars().skip(1))
-                .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
-            inner('_') || inner('.') || camel || called
-        })
-        .and_then(|(word, _)| {
-            let mut parts: Vec<String> =
-                word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
-            let last = parts.pop()?;
-            Some(CodeName { last, qualifiers: parts })
-        })
+    query.split_whitespace().rev().find_map(|written| {
+        let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+        let called = written
+            .trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')')
+            .ends_with("()");
+        let inner = |c: char| word.chars().skip(1).any(|w| w == c);
+        let camel = word
+            .chars()
+            .zip(word.chars().skip(1))
+            .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
+        if !(inner('_') || inner('.') || camel || called) {
+            return None;
+        }
+        let mut parts: Vec<String> =
+            word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
+        let last = parts.pop()?;
         // Not "e.g." or a version number.
-        .filter(|name| name.last.len() > 1 && name.last.chars().any(char::is_alphabetic))
+        (last.len() > 1 && last.chars().any(char::is_alphabetic))
+            .then_some(CodeName { last, qualifiers: parts })
+    })
 }
 
 /// Whether a chunk defines `name`: its section is titled by the name, or one of its lines is a
@@ -510,6 +506,8 @@ mod tests {
         assert_eq!(last("Why is the result of id() not unique?").as_deref(), Some("id"));
         assert_eq!(last("Is there a scanf() or sscanf() equivalent?").as_deref(), Some("sscanf"));
         assert_eq!(last("But why does flush() insist?").as_deref(), Some("flush"));
+        // What only looks like code further on does not hide the name.
+        assert_eq!(last("select_related() e.g. here").as_deref(), Some("select_related"));
         for plain in
             ["version", "ALTER USER", "PGDATABASE", "what is a model?", "e.g. this", "3.2.25", ""]
         {
