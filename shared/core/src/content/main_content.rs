@@ -642,6 +642,16 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
             best = heaviest_within(elements, main);
         }
     }
+    // The heaviest text is a few lines of the page's furniture (a footer's copyright outweighs a
+    // stub page's "Moved!" line) and the page marks one main region: the content is there,
+    // however short.
+    if elements[best].chars < FURNITURE_OUTWEIGHS_CHARS && is_in_furniture(elements, best) {
+        if let Some(main) = only_main_region(tokens, elements) {
+            if !is_inside(elements, best, main) {
+                best = main;
+            }
+        }
+    }
     let best_weight = elements[best].weight;
     let page_of_links = best_weight < 150.0 && elements[best].chars * 4 < elements[0].chars;
     if page_of_links {
@@ -710,6 +720,32 @@ fn heaviest_within(elements: &[Element], within: usize) -> usize {
 }
 
 /// The nearest semantic root around the page's first visible `<h1>`, if there is one.
+/// The most text that a page's furniture outweighing its main region can have: a footer's lines,
+/// not an article that a class name happens to call a sidebar.
+const FURNITURE_OUTWEIGHS_CHARS: usize = 400;
+
+/// Whether element `index` or one around it says it is page furniture.
+fn is_in_furniture(elements: &[Element], index: usize) -> bool {
+    let mut at = Some(index);
+    while let Some(i) = at {
+        if elements[i].signal != Furniture::None {
+            return true;
+        }
+        at = elements[i].parent;
+    }
+    false
+}
+
+/// The page's one visible `<main>` or `role=main` element, if it has exactly one.
+fn only_main_region(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
+    let mut mains = elements.iter().enumerate().skip(1).filter(|(_, e)| {
+        let token = &tokens[e.start];
+        !e.invisible && (start_name(token) == "main" || token.attr("role") == Some("main"))
+    });
+    let (first, _) = mains.next()?;
+    mains.next().is_none().then_some(first)
+}
+
 fn main_region_of_title(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
     let mut at = Some(first_title(tokens, elements, 0)?);
     while let Some(index) = at {

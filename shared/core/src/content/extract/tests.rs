@@ -288,6 +288,18 @@ fn a_table_cell_that_is_one_link_is_the_subject_of_its_row() {
 }
 
 #[test]
+fn a_page_of_one_line_is_that_line_not_its_footer() {
+    // Python's and SQLAlchemy's stub pages: a line in the main region, a longer footer outside it.
+    let html = r#"<body><div id="header"><p>Release: 1.4.46 | Release Date: January 3, 2023</p></div>
+        <div role="main"><p>Moved! <a href="mapping_styles.html">Imperative Mapping</a></p></div>
+        <div class="docs-navigation-links"><div id="docs-copyright">&copy; <a href="copyright.html">Copyright</a>
+        2007-2023, the SQLAlchemy authors and contributors. <p><b>flambé!</b> the dragon and
+        <b><i>The Alchemist</i></b> image designs created and generously donated by
+        <a href="https://github.com/vmalloc">Rotem Yaari</a>.</p> Created using Sphinx 5.3.0.</div></div></body>"#;
+    assert_eq!(extract_html(html).markdown(), "Moved! Imperative Mapping");
+}
+
+#[test]
 fn a_page_inside_a_form_is_still_a_page() {
     let html = r#"<body><form id="aspnetForm" action="/page.aspx"><div><h1>Opening hours</h1>
         <p>The library opens at nine on weekdays, and at ten on Saturdays.</p>
