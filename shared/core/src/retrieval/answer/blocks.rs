@@ -36,12 +36,34 @@ impl Block {
         {
             return false;
         }
-        let mut words = line.split_whitespace();
-        let (Some(first), second) = (words.next(), words.next()) else { return false };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(first) = words.first() else { return false };
         // A declaration's keyword (`class`, `exception`) may come before the name.
         is_code_name(first)
-            || (first.chars().all(|c| c.is_ascii_lowercase()) && second.is_some_and(is_code_name))
+            || (first.chars().all(|c| c.is_ascii_lowercase())
+                && words.get(1).is_some_and(|second| is_code_name(second)))
+            || is_c_declaration(&words)
     }
+}
+
+/// Whether `words` declare a C function: a return type of a few words, then the function's name
+/// marked as code and its parameters, which end the line (`PyInterpreterState
+/// *`PyInterpreterState_New`()`, `const char *`PyUnicode_AsUTF8`(PyObject *unicode)`).
+fn is_c_declaration(words: &[&str]) -> bool {
+    if !words.last().is_some_and(|last| last.ends_with(')')) {
+        return false;
+    }
+    let type_word = |word: &str| {
+        let word = word.trim_matches('*');
+        !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    (1..words.len().min(4)).any(|at| {
+        let name = words[at].trim_start_matches('*');
+        let called = name.strip_prefix('`').and_then(|rest| rest.split_once('`')).is_some_and(
+            |(name, after)| !name.is_empty() && !name.contains(' ') && after.starts_with('('),
+        );
+        called && words[..at].iter().all(|word| type_word(word))
+    })
 }
 
 /// Whether `word` starts with a name written as code: called (`filename(`), qualified

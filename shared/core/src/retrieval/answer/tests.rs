@@ -176,10 +176,20 @@ fn signatures_are_told_from_bare_labels() {
         "class dict(**kwargs)",
         "get_object_or_404",
         "`send_mail`(subject, message, from_email, recipient_list)[source]",
+        "PyInterpreterState *`PyInterpreterState_New`()",
+        "const char *`PyUnicode_AsUTF8`(PyObject *unicode)",
     ] {
         assert!(signature(text), "{text}");
     }
-    for text in ["See also", "Note", "Example:", "New in version 3.9.", "Python 3.11", "e.g."] {
+    for text in [
+        "See also",
+        "Note",
+        "Example:",
+        "New in version 3.9.",
+        "Python 3.11",
+        "e.g.",
+        "Call `connect`() first, then the rest",
+    ] {
         assert!(!signature(text), "{text}");
     }
 }
