@@ -719,7 +719,6 @@ fn heaviest_within(elements: &[Element], within: usize) -> usize {
     best
 }
 
-/// The nearest semantic root around the page's first visible `<h1>`, if there is one.
 /// The most text that a page's furniture outweighing its main region can have: a footer's lines,
 /// not an article that a class name happens to call a sidebar.
 const FURNITURE_OUTWEIGHS_CHARS: usize = 400;
@@ -746,6 +745,7 @@ fn only_main_region(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize>
     mains.next().is_none().then_some(first)
 }
 
+/// The nearest semantic root around the page's first visible `<h1>`, if there is one.
 fn main_region_of_title(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
     let mut at = Some(first_title(tokens, elements, 0)?);
     while let Some(index) = at {

@@ -58,8 +58,8 @@ fn is_c_declaration(words: &[&str]) -> bool {
         !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     (1..words.len().min(4)).any(|at| {
-        let name = words[at].trim_start_matches('*');
-        let called = name.strip_prefix('`').and_then(|rest| rest.split_once('`')).is_some_and(
+        let marked = words[at].trim_start_matches('*');
+        let called = marked.strip_prefix('`').and_then(|rest| rest.split_once('`')).is_some_and(
             |(name, after)| !name.is_empty() && !name.contains(' ') && after.starts_with('('),
         );
         called && words[..at].iter().all(|word| type_word(word))
