@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::content::html::{tokenize, Token};
-use crate::content::main_content::{self, has_class};
+use crate::content::main_content::{self, has_class, VOID};
 
 /// The kind of a content block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,12 +517,6 @@ impl BlockWriter {
 const NAME_CLASSES: [&str; 2] = ["sig-name", "descname"];
 const QUALIFIER_CLASSES: [&str; 2] = ["sig-prename", "descclassname"];
 
-/// Elements without an end tag.
-const VOID_ELEMENTS: [&str; 13] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr",
-];
-
 /// An API reference's signature being written: its name, qualified, is set as one code span
 /// whatever code elements the theme put in it (Django's `` class `models.User` ``, Python's
 /// `` `fileinput.filename`() `` and `` `itemsize` ``, SQLAlchemy's
@@ -542,7 +536,7 @@ struct Signature {
 impl Signature {
     /// An element opens; true when the name's code span starts here.
     fn open(&mut self, name: &str, token: &Token<'_>) -> bool {
-        if VOID_ELEMENTS.contains(&name) {
+        if VOID.contains(&name) {
             return false;
         }
         let is_name = has_class(token, &NAME_CLASSES);
@@ -556,7 +550,7 @@ impl Signature {
 
     /// An element closes; true when the name's code span ends here.
     fn close(&mut self, name: &str) -> bool {
-        if VOID_ELEMENTS.contains(&name) || self.open.pop() != Some(true) || !self.marking {
+        if VOID.contains(&name) || self.open.pop() != Some(true) || !self.marking {
             return false;
         }
         self.marking = false;

@@ -21,7 +21,8 @@ const INVISIBLE: [&str; 14] = [
     "script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas",
     "button", "select", "textarea", "dialog", "math",
 ];
-const VOID: [&str; 15] = [
+/// Elements without an end tag.
+pub(crate) const VOID: [&str; 15] = [
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
     "wbr", "param", "keygen",
 ];
