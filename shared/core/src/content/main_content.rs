@@ -430,10 +430,14 @@ fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
 }
 
 fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
-    name == "main"
+    is_main_region(token, name)
         || name == "article"
-        || token.attr("role") == Some("main")
         || token.attr("itemprop").is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+}
+
+/// A `<main>` or `role=main` element: the page's own mark for where its content is.
+fn is_main_region(token: &Token<'_>, name: &str) -> bool {
+    name == "main" || token.attr("role") == Some("main")
 }
 
 /// Counts visible text into the elements and weighs each text block.
@@ -740,7 +744,7 @@ fn is_in_furniture(elements: &[Element], index: usize) -> bool {
 fn only_main_region(tokens: &[Token<'_>], elements: &[Element]) -> Option<usize> {
     let mut mains = elements.iter().enumerate().skip(1).filter(|(_, e)| {
         let token = &tokens[e.start];
-        !e.invisible && (start_name(token) == "main" || token.attr("role") == Some("main"))
+        !e.invisible && is_main_region(token, start_name(token))
     });
     let (first, _) = mains.next()?;
     mains.next().is_none().then_some(first)
