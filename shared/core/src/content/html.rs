@@ -4,6 +4,8 @@
 //! the links; a full HTML5 tree builder (html5ever) would triple the Worker bundle for no gain
 //! here. The tokenizer never fails: malformed markup degrades into text, as browsers do.
 
+use crate::content::html_entities::NAMED;
+
 /// One lexical item of an HTML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token<'a> {
@@ -188,7 +190,7 @@ fn at_tag_end(bytes: &[u8], pos: usize) -> bool {
     bytes.get(pos + 1) == Some(&b'>')
 }
 
-/// Decodes character references (`&amp;`, `&#233;`, `&#xE9;` and the common named ones).
+/// Decodes character references (`&amp;`, `&#233;`, `&#xE9;`, `&rArr;`).
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -205,8 +207,8 @@ pub fn decode_entities(s: &str) -> String {
             None => (&rest[1..], rest.len()),
         };
         match decode_reference(name) {
-            Some(c) => {
-                out.push(c);
+            Some(text) => {
+                out.push_str(&text);
                 rest = &rest[consumed..];
             }
             None => {
@@ -219,63 +221,19 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
-fn decode_reference(name: &str) -> Option<char> {
+/// The text a character reference stands for: a number, or one of HTML's named references (in
+/// any of its 2,125 names: texinfo writes `&rArr;` for a result, French names need `&eacute;`).
+fn decode_reference(name: &str) -> Option<std::borrow::Cow<'static, str>> {
     if let Some(num) = name.strip_prefix('#') {
         let code = match num.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => num.parse().ok()?,
         };
-        return Some(char::from_u32(code).filter(|&c| c != '\0').unwrap_or('\u{FFFD}'));
+        let c = char::from_u32(code).filter(|&c| c != '\0').unwrap_or('\u{FFFD}');
+        return Some(c.to_string().into());
     }
-    let c = match name {
-        "amp" | "AMP" => '&',
-        "lt" | "LT" => '<',
-        "gt" | "GT" => '>',
-        "quot" | "QUOT" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "copy" => '©',
-        "reg" => '®',
-        "trade" => '™',
-        "mdash" => '—',
-        "ndash" => '–',
-        "hellip" => '…',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "laquo" => '«',
-        "raquo" => '»',
-        "middot" => '·',
-        "bull" => '•',
-        "times" => '×',
-        "divide" => '÷',
-        "larr" => '←',
-        "rarr" => '→',
-        "uarr" => '↑',
-        "darr" => '↓',
-        "harr" => '↔',
-        "para" => '¶',
-        "sect" => '§',
-        "deg" => '°',
-        "plusmn" => '±',
-        "le" => '≤',
-        "ge" => '≥',
-        "ne" => '≠',
-        "hyphen" | "dash" => '‐',
-        "shy" => '\u{ad}',
-        "zwj" => '\u{200d}',
-        "zwnj" => '\u{200c}',
-        "ensp" => '\u{2002}',
-        "emsp" => '\u{2003}',
-        "thinsp" => '\u{2009}',
-        "euro" => '€',
-        "pound" => '£',
-        "yen" => '¥',
-        "cent" => '¢',
-        _ => return None,
-    };
-    Some(c)
+    let found = NAMED.binary_search_by(|(named, _)| named.cmp(&name)).ok()?;
+    Some(NAMED[found].1.into())
 }
 
 #[cfg(test)]
@@ -328,6 +286,14 @@ mod tests {
         );
         assert_eq!(decode_entities("AT&T"), "AT&T");
         assert_eq!(decode_entities("&#0;"), "\u{FFFD}");
+        // Every name HTML defines, one of them two characters long; a name must be whole.
+        assert_eq!(
+            decode_entities(
+                "foo &rArr;Hello Fran&ccedil;ois &NotEqualTilde; &alpha;&Alpha; &zwnj;"
+            ),
+            "foo ⇒Hello François \u{2242}\u{338} αΑ \u{200c}"
+        );
+        assert_eq!(decode_entities("?a=1&notify=2 &copy2026"), "?a=1&notify=2 &copy2026");
     }
 
     #[test]

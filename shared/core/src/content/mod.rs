@@ -4,5 +4,6 @@
 pub mod chunk;
 pub mod extract;
 pub mod html;
+mod html_entities;
 pub mod main_content;
 pub mod markdown;
