@@ -65,6 +65,9 @@ pub struct ExtractedPage {
     /// how a crawler discovers pages, even though its text is not content).
     pub links: Vec<String>,
     pub canonical: Option<String>,
+    /// The target of a `<meta http-equiv="refresh">` that sends the reader on at once (see
+    /// [`refresh_target`]): the page is a redirect written in HTML, not content.
+    pub refresh: Option<String>,
     pub base_href: Option<String>,
     pub robots: RobotsDirectives,
     /// Share of the content's text in link entries: short blocks holding a link, and link text
@@ -175,6 +178,10 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                         page.robots.noindex |= found.noindex;
                         page.robots.nofollow |= found.nofollow;
                     }
+                    if token.attr("http-equiv").is_some_and(|v| v.eq_ignore_ascii_case("refresh")) {
+                        page.refresh =
+                            page.refresh.take().or(refresh_target(token.attr("content")));
+                    }
                 }
                 _ => {}
             },
@@ -197,6 +204,30 @@ pub fn extract_html(html: &str) -> ExtractedPage {
             .unwrap_or_default();
     }
     page
+}
+
+/// A refresh this soon is a redirect ("this page has moved"); a later one is a page that reloads or
+/// signs its reader out after a while, and is content.
+const REDIRECT_REFRESH_SECONDS: f64 = 5.0;
+
+/// The URL of a refresh's `content` (`0; url=Other.html`, `0;URL='Other.html'`) when it sends the
+/// reader there within [`REDIRECT_REFRESH_SECONDS`].
+fn refresh_target(content: Option<&str>) -> Option<String> {
+    let (delay, rest) = content?.trim().split_once([';', ','])?;
+    let delay: f64 = delay.trim().parse().ok()?;
+    if !(0.0..=REDIRECT_REFRESH_SECONDS).contains(&delay) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    // `url=` may be written in any case and with spaces around the `=`.
+    let url = match rest.get(..3) {
+        Some(word) if word.eq_ignore_ascii_case("url") => {
+            rest[3..].trim_start().strip_prefix('=').unwrap_or(rest)
+        }
+        _ => rest,
+    };
+    let url = url.trim().trim_matches(['\'', '"']).trim();
+    (!url.is_empty()).then(|| url.to_string())
 }
 
 /// Collapses runs of whitespace (including no-break spaces) into one space and trims.

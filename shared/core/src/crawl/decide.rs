@@ -211,7 +211,7 @@ pub fn decide(
     let body = String::from_utf8_lossy(&response.body);
     let mut robots =
         response.header("x-robots-tag").map(RobotsDirectives::parse).unwrap_or_default();
-    let mut canonical = None;
+    let (mut canonical, mut refresh) = (None, None);
     let (title, lang, blocks, links, base, link_list_share) = match mime.as_str() {
         "text/html" | "application/xhtml+xml" | "" => {
             let page = extract_html(&body);
@@ -223,6 +223,7 @@ pub fn decide(
                 .and_then(|b| final_url.join(b).ok())
                 .unwrap_or_else(|| final_url.clone());
             canonical = page.canonical.as_deref().and_then(|c| resolve_link(&base, c));
+            refresh = page.refresh.as_deref().and_then(|r| resolve_link(&base, r));
             (page.title, page.lang, page.blocks, page.links, base, page.link_list_share)
         }
         "text/markdown" | "text/x-markdown" => {
@@ -248,27 +249,31 @@ pub fn decide(
     } else {
         discover(job, message, &scope, &base, &links, &settings.outbound)
     };
+    // A refresh that sends the reader on at once is a redirect written in HTML (texinfo's
+    // cross-reference stubs, a "this page has moved" notice): its target is crawled instead, as
+    // for a 3xx, and the notice is not content.
+    let refresh = refresh
+        .filter(|target| *target != final_url)
+        .map(|target| (format!("redirects to {target} (meta refresh)"), target));
     // rel=canonical names the URL under which this content belongs. An in-scope canonical elsewhere
     // makes this copy a duplicate: the canonical is crawled (and indexed) instead. Off-site
     // canonicals (mirrors pointing at the origin site) are ignored, or a mirror could never be
     // indexed.
-    if let Some(canonical) = canonical.filter(|c| *c != final_url && scope.contains(c)) {
-        // The canonical passes the same filters as a link (an excluded canonical is simply not
-        // crawled).
+    let canonical = canonical
+        .filter(|c| *c != final_url && scope.contains(c))
+        .map(|canonical| (format!("duplicate of {canonical}"), canonical));
+    if let Some((reason, target)) = refresh.or(canonical) {
+        // The target passes the same filters as a link (an excluded or off-site one is simply
+        // not crawled).
         let listed =
-            discover(job, message, &scope, &base, &[canonical.to_string()], &settings.outbound);
+            discover(job, message, &scope, &base, &[target.to_string()], &settings.outbound);
         discovery.glob_matches = discovery.glob_matches.union(listed.glob_matches);
         for listed in listed.messages {
             if !discovery.messages.iter().any(|m| m.url == listed.url) {
                 discovery.messages.push(listed);
             }
         }
-        return finished_with(
-            UrlState::Skipped,
-            true,
-            format!("duplicate of {canonical}"),
-            discovery,
-        );
+        return finished_with(UrlState::Skipped, true, reason, discovery);
     }
     if robots.noindex {
         return finished_with(UrlState::Skipped, true, "noindex".to_string(), discovery);

@@ -453,3 +453,19 @@ fn a_chapter_inside_the_main_region_wins_over_a_longer_footer_outside_it() {
     );
     assert!(!md.contains("Copyright") && !md.contains("module7"), "{md:?}");
 }
+
+#[test]
+fn a_refresh_that_sends_the_reader_on_at_once_names_its_target() {
+    let target = |content: &str| {
+        extract_html(&format!(r#"<meta http-equiv="REFRESH" content="{content}"><p>Moved.</p>"#))
+            .refresh
+    };
+    assert_eq!(target("0; url=Strings.html#XREFindex").as_deref(), Some("Strings.html#XREFindex"));
+    assert_eq!(target("0;URL='/new/place.html'").as_deref(), Some("/new/place.html"));
+    assert_eq!(target("3, url = other.html").as_deref(), Some("other.html"));
+    assert_eq!(target("0; urls/page.html").as_deref(), Some("urls/page.html"));
+    // A reload, a refresh long after, and nonsense are no redirect.
+    for content in ["30", "0", "1800; url=/logout", "soon; url=x.html", "0; url="] {
+        assert_eq!(target(content), None, "{content}");
+    }
+}

@@ -340,6 +340,41 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
 }
 
 #[test]
+fn a_page_that_refreshes_at_once_is_a_redirect_to_its_target() {
+    // Texinfo writes one such stub per cross-reference: 2,324 of Octave's manual's 2,863 pages.
+    let url = "http://127.0.0.1:9000/docs/XREFindex.html";
+    let stub = r#"<meta http-equiv="Refresh" content="0; url=Strings.html#XREFindex">
+        <p>The node you are looking for is at <a href="Strings.html#XREFindex">XREFindex</a>.</p>"#;
+    let PageDecision::Finished { outcome, change, discovered, .. } =
+        decide_html(url, 2, (200, stub), None, 0)
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (outcome.state, outcome.detail.as_deref()),
+        (
+            UrlState::Skipped,
+            Some("redirects to http://127.0.0.1:9000/docs/Strings.html (meta refresh)")
+        )
+    );
+    assert_eq!(change, IndexChange::None, "the stub is not indexed");
+    assert_eq!(discovered, vec![message("http://127.0.0.1:9000/docs/Strings.html", 3)]);
+    // A refresh much later (a page that signs its reader out) or to the page itself is content.
+    for refresh in [r#"1800; url=/logout"#, r#"0; url=XREFindex.html"#, "30"] {
+        let page = format!(
+            r#"<meta http-equiv="refresh" content="{refresh}"><main><h1>Strings</h1><p>Text.</p></main>"#
+        );
+        assert!(
+            matches!(
+                decide_html(url, 2, (200, &page), None, 0),
+                PageDecision::Finished { change: IndexChange::Upsert(_), .. }
+            ),
+            "{refresh}"
+        );
+    }
+}
+
+#[test]
 fn sitemap_pages_follow_the_link_rules() {
     let start = message("http://127.0.0.1:9000/docs/", 0);
     let listed = [
