@@ -131,6 +131,10 @@ struct Element {
     /// Visible characters inside, and those inside links.
     chars: usize,
     link_chars: usize,
+    /// Letters and digits inside, and those inside links: what a link bar says apart from its
+    /// brackets and separators (`[ << ] [ >> ] [Top] [Contents]`).
+    letters: usize,
+    link_letters: usize,
     /// Visible characters in link entries: whole short blocks that hold a link (a table of
     /// contents line, an index entry "term, Page"), and link text in longer ones.
     link_list_chars: usize,
@@ -143,6 +147,10 @@ struct Element {
     holds_main_heading: bool,
     /// Visible `<h1>` elements inside.
     h1s: usize,
+    /// `<a>` elements, itself included, and those that name the page they lead to by its place
+    /// in the site (`rel="next"`, `prev`, `up`, `contents`, `index`).
+    link_count: usize,
+    pager_links: usize,
 }
 
 /// How an element says it is page furniture.
@@ -265,8 +273,18 @@ fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
     let density = ratio(element.link_chars, element.chars);
     let link_dense = density >= 0.3;
     match element.signal {
-        // Unnamed: only a block that is all links (tags, "related" beside an article).
-        Furniture::None => density >= 0.8 && LINK_BLOCKS.contains(&name),
+        // Unnamed: only a block that is all links (tags, "related" beside an article), also when
+        // brackets outweigh the words (texi2html's "[ << ] [ >> ] [Top] [Contents]"), or a bar of
+        // links to the pages around this one with labels between them (texinfo's "Next: …,
+        // Up: … [Contents][Index]").
+        Furniture::None => {
+            let words_all_linked = element.link_count >= 3
+                && element.letters > 0
+                && element.link_letters == element.letters;
+            let pager =
+                element.pager_links >= 2 && ratio(element.link_letters, element.letters) >= 0.8;
+            (density >= 0.8 || words_all_linked || pager) && LINK_BLOCKS.contains(&name)
+        }
         Furniture::Landmark => link_dense || element.chars < 60,
         // A short bar of page links with a title in it (DocBook's navheader) is not dense.
         Furniture::Name => link_dense || (density >= 0.1 && element.chars < 200),
@@ -284,6 +302,8 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
         parent: None,
         chars: 0,
         link_chars: 0,
+        letters: 0,
+        link_letters: 0,
         link_list_chars: 0,
         weight: 0.0,
         invisible: false,
@@ -291,6 +311,8 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
         semantic_root: false,
         holds_main_heading: false,
         h1s: 0,
+        link_count: 0,
+        pager_links: 0,
     }];
     let mut open: Vec<(usize, &str)> = vec![(0, "")];
     for (i, token) in tokens.iter().enumerate() {
@@ -307,6 +329,8 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     parent,
                     chars: 0,
                     link_chars: 0,
+                    letters: 0,
+                    link_letters: 0,
                     link_list_chars: 0,
                     weight: 0.0,
                     invisible,
@@ -314,6 +338,8 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     semantic_root: is_semantic_root(token, name),
                     holds_main_heading: false,
                     h1s: usize::from(name == "h1" && !invisible),
+                    link_count: usize::from(name == "a"),
+                    pager_links: usize::from(name == "a" && is_pager_link(token)),
                 });
                 if !*self_closing && !VOID.contains(&name.as_str()) {
                     open.push((elements.len() - 1, name.as_str()));
@@ -429,6 +455,15 @@ fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
     Furniture::None
 }
 
+/// A link that says where its page stands to this one (HTML's `next` and `prev`, and the `up`,
+/// `contents`, `index` and `start` of older pages and texinfo).
+fn is_pager_link(token: &Token<'_>) -> bool {
+    const PAGER: [&str; 9] =
+        ["next", "prev", "previous", "up", "contents", "index", "start", "first", "last"];
+    let rel = token.attr("rel").unwrap_or("");
+    rel.split_ascii_whitespace().any(|r| PAGER.iter().any(|p| p.eq_ignore_ascii_case(r)))
+}
+
 fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
     is_main_region(token, name)
         || name == "article"
@@ -456,6 +491,8 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
     let mut own_chars = vec![0usize; elements.len()];
     let mut own_links = vec![0usize; elements.len()];
+    let mut own_letters = vec![0usize; elements.len()];
+    let mut own_link_letters = vec![0usize; elements.len()];
     let mut own_punctuation = vec![0usize; elements.len()];
     // Whether an element's first visible text is the text of a link to another page.
     let mut opens_with_link: Vec<Option<bool>> = vec![None; elements.len()];
@@ -490,8 +527,11 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                 }
                 let chars = text.chars().filter(|c| !c.is_whitespace()).count();
                 own_chars[holder] += chars;
+                let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+                own_letters[holder] += letters;
                 if links_open > 0 {
                     own_links[holder] += chars;
+                    own_link_letters[holder] += letters;
                 }
                 // The elements this is the first text of (an element's first text is also the
                 // first of every element around it that had none yet).
@@ -523,6 +563,8 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let element = &mut elements[index];
         element.chars += own_chars[index];
         element.link_chars += own_links[index];
+        element.letters += own_letters[index];
+        element.link_letters += own_link_letters[index];
         element.link_list_chars += if is_link_entry(block_chars[index], block_links[index]) {
             block_chars[index]
         } else {
@@ -557,13 +599,19 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         };
         if let Some(parent) = element.parent {
             let (chars, links, h1s) = (element.chars, element.link_chars, element.h1s);
+            let (letters, link_letters) = (element.letters, element.link_letters);
+            let (link_count, pager_links) = (element.link_count, element.pager_links);
             let link_list = element.link_list_chars;
             let parent = &mut elements[parent];
             parent.chars += chars;
             parent.link_chars += links;
+            parent.letters += letters;
+            parent.link_letters += link_letters;
             parent.link_list_chars += link_list;
             parent.weight += carried;
             parent.h1s += h1s;
+            parent.link_count += link_count;
+            parent.pager_links += pager_links;
         }
     }
 }

@@ -469,3 +469,45 @@ fn a_refresh_that_sends_the_reader_on_at_once_names_its_target() {
         assert_eq!(target(content), None, "{content}");
     }
 }
+
+#[test]
+fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() {
+    // Texinfo 6 (makeinfo) heads every node with its neighbours, texi2html with a table of
+    // bracketed arrows; both are mostly punctuation and labels, so their links are under 80 %.
+    let texinfo = r#"<body><div class="section" id="Define"><div class="header"><p>
+        Next: <a href="Arguments.html" accesskey="n" rel="next">Arguments to macros</a>,
+        Up: <a href="Definitions.html" accesskey="u" rel="up">How to define new macros</a> &nbsp;
+        [<a href="index.html#SEC_Contents" rel="contents">Contents</a>][<a href="Indices.html" rel="index">Index</a>]</p>
+        </div><hr><h3>5.1 Defining a macro</h3>
+        <p>The normal way to define or redefine macros is to use the builtin <code>define</code>.
+        Same as <a href="Pushdef.html">pushdef</a>, except that it replaces the definition.</p>
+        <p>See <a href="Dnl.html">dnl</a>, <a href="Divert.html">divert</a> and
+        <a href="Undivert.html">undivert</a>.</p>
+        <ul><li><a href="Len.html">len</a> (the length of a string)</li>
+        <li><a href="Index.html">index</a> (where a substring starts)</li>
+        <li><a href="Regexp.html">regexp</a> (a search by regular expression)</li></ul>
+        <p>The first argument to <code>define</code> should be quoted; otherwise, if the macro is
+        already defined, you will be defining a different macro.</p></div></body>"#;
+    assert_eq!(
+        extract_html(texinfo).markdown(),
+        "### 5.1 Defining a macro\n\n\
+         The normal way to define or redefine macros is to use the builtin `define`. Same as \
+         pushdef, except that it replaces the definition.\n\n\
+         See dnl, divert and undivert.\n\n\
+         - len (the length of a string)\n- index (where a substring starts)\n\
+         - regexp (a search by regular expression)\n\n\
+         The first argument to `define` should be quoted; otherwise, if the macro is already \
+         defined, you will be defining a different macro."
+    );
+    let texi2html = r#"<body><table><tr><td>[<a href="g_1.html" title="Previous chapter"> &lt;&lt; </a>]</td>
+        <td>[<a href="g_3.html" title="Next chapter"> &gt;&gt; </a>]</td><td> &nbsp; </td>
+        <td>[<a href="g.html#Top">Top</a>]</td><td>[<a href="g_toc.html">Contents</a>]</td>
+        <td>[<a href="g_36.html">Index</a>]</td><td>[<a href="g_abt.html"> ? </a>]</td></tr></table>
+        <h1>2. The User's View</h1><p>Nowadays, when users log into a computer, they usually find
+        that all their programs show messages in their native language.</p></body>"#;
+    assert_eq!(
+        extract_html(texi2html).markdown(),
+        "# 2. The User's View\n\nNowadays, when users log into a computer, they usually find \
+         that all their programs show messages in their native language."
+    );
+}
