@@ -61,8 +61,9 @@ const BLOCKS: [&str; 32] = [
     "figcaption",
     "details",
 ];
-/// Words in a class name that name page furniture (`navheader`/`navfooter`: DocBook's page links).
-const FURNITURE_WORDS: [&str; 32] = [
+/// Words in a class name that name page furniture (`navheader`/`navfooter`: DocBook's page links;
+/// `headerlink`, `copiable-anchor`: the ¶ that Sphinx and texinfo put after a heading or definition).
+const FURNITURE_WORDS: [&str; 33] = [
     "nav",
     "navbar",
     "navigation",
@@ -93,6 +94,7 @@ const FURNITURE_WORDS: [&str; 32] = [
     "pagination",
     "pager",
     "headerlink",
+    "copiable",
     "navheader",
     "navfooter",
 ];

@@ -474,11 +474,12 @@ fn a_refresh_that_sends_the_reader_on_at_once_names_its_target() {
 fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() {
     // Texinfo 6 (makeinfo) heads every node with its neighbours, texi2html with a table of
     // bracketed arrows; both are mostly punctuation and labels, so their links are under 80 %.
-    let texinfo = r#"<body><div class="section" id="Define"><div class="header"><p>
+    // Texinfo's ¶ after a heading or definition is its link to itself.
+    let texinfo = r##"<body><div class="section" id="Define"><div class="header"><p>
         Next: <a href="Arguments.html" accesskey="n" rel="next">Arguments to macros</a>,
         Up: <a href="Definitions.html" accesskey="u" rel="up">How to define new macros</a> &nbsp;
         [<a href="index.html#SEC_Contents" rel="contents">Contents</a>][<a href="Indices.html" rel="index">Index</a>]</p>
-        </div><hr><h3>5.1 Defining a macro</h3>
+        </div><hr><h3>5.1 Defining a macro<a class="copiable-anchor" href="#Define"> &para;</a></h3>
         <p>The normal way to define or redefine macros is to use the builtin <code>define</code>.
         Same as <a href="Pushdef.html">pushdef</a>, except that it replaces the definition.</p>
         <p>See <a href="Dnl.html">dnl</a>, <a href="Divert.html">divert</a> and
@@ -487,7 +488,7 @@ fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() 
         <li><a href="Index.html">index</a> (where a substring starts)</li>
         <li><a href="Regexp.html">regexp</a> (a search by regular expression)</li></ul>
         <p>The first argument to <code>define</code> should be quoted; otherwise, if the macro is
-        already defined, you will be defining a different macro.</p></div></body>"#;
+        already defined, you will be defining a different macro.</p></div></body>"##;
     assert_eq!(
         extract_html(texinfo).markdown(),
         "### 5.1 Defining a macro\n\n\
