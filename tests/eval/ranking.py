@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
-        [--sphinx DIR] [--docent PATH] [--work DIR]
+        [--sphinx DIR] [--octave DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -29,6 +29,10 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   only to check a change of this session on a theme-free Sphinx manual): its general index's
   entries for objects asked by their last two names (`BuildEnvironment.app`), and its other entries
   (`html_theme configuration value`, `toctree (directive)`); not the changelog's or man pages'.
+- octave-functions and octave-concepts (with `--octave`, the `octave.html` directory of Debian's
+  `octave-doc`, a sixth manual and the first made by texinfo, added to check session 24's texinfo
+  fixes and never tuned on): its Function Index's and Concept Index's entries, asked as written
+  (`ezcontourf`, "and operator"); relevant: every page the entry links.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -75,9 +79,10 @@ NAV_PAGES = ("contents.html", "genindex.html", "py-modindex.html", "bookindex.ht
 
 
 def is_nav(page):
-    """A table of contents or an index: one of `NAV_PAGES`, or a letter of a split general index
-    (Python's `genindex-A.html`)."""
-    return page in NAV_PAGES or re.fullmatch(r"genindex-[^/]+\.html", page) is not None
+    """A table of contents or an index: one of `NAV_PAGES`, a letter of a split general index
+    (Python's `genindex-A.html`), or a texinfo manual's index (Octave's `Concept-Index.html`)."""
+    return (page in NAV_PAGES or re.fullmatch(r"genindex-[^/]+\.html", page) is not None
+            or re.fullmatch(r"[A-Za-z-]+-Index\.html", page) is not None)
 
 
 def strip_tags(fragment):
@@ -235,6 +240,20 @@ def postgres_index_set(root):
     return terms
 
 
+def texinfo_index_set(path):
+    """A texinfo (`makeinfo --html`) index page's entries: {entry text: the pages it links}. An
+    entry made more than once ("addition" in Arithmetic Ops and in Operator Overloading) links
+    each of its pages."""
+    text = open(path, encoding="utf-8").read()
+    base = os.path.basename(path)
+    entries = {}
+    for href, label in re.findall(r'<tr><td></td><td valign="top"><a href="([^"]+)">(.*?)</a>:</td>', text):
+        page = page_of(href, base)
+        if page and page != base:
+            entries.setdefault(strip_tags(label), set()).add(page)
+    return entries
+
+
 def split_sample(name, entries, per_split):
     """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
     `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
@@ -250,7 +269,7 @@ def split_sample(name, entries, per_split):
     ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
-def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None):
+def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octave=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -269,6 +288,10 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None):
         api, concepts = sphinx_manual_index_sets(sphinx)
         sets["sphinx-api"] = ("sphinx", split_sample("sphinx-api", api, PER_SPLIT))
         sets["sphinx-concepts"] = ("sphinx", split_sample("sphinx-concepts", concepts, PER_SPLIT))
+    if octave:
+        for name, page in [("functions", "Function-Index.html"), ("concepts", "Concept-Index.html")]:
+            entries = texinfo_index_set(os.path.join(octave, page))
+            sets[f"octave-{name}"] = ("octave", split_sample(f"octave-{name}", entries, PER_SPLIT))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
@@ -372,6 +395,7 @@ def main():
     parser.add_argument("--python", help="python3.11-doc html directory (its FAQ's questions)")
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory (never tuned on)")
     parser.add_argument("--sphinx", help="sphinx-doc html directory (never tuned on)")
+    parser.add_argument("--octave", help="octave-doc's octave.html directory (texinfo; never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
@@ -382,10 +406,11 @@ def main():
     parser.add_argument("--misses", help="list the queries a system missed: SYSTEM:SET")
     args = parser.parse_args()
 
-    sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx)
+    sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx,
+                      args.octave)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
                "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"]),
-               "sphinx": (args.sphinx, [])}
+               "sphinx": (args.sphinx, []), "octave": (args.octave, [])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)
