@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
-        [--sphinx DIR] [--octave DIR] [--docent PATH] [--work DIR]
+        [--sphinx DIR] [--octave DIR] [--javadoc DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -33,6 +33,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   `octave-doc`, a sixth manual and the first made by texinfo, added to check session 24's texinfo
   fixes and never tuned on): its Function Index's and Concept Index's entries, asked as written
   (`ezcontourf`, "and operator"); relevant: every page the entry links.
+- javadoc-api (with `--javadoc`, a Javadoc API directory: Debian's `libcommons-lang3-java-doc`,
+  a seventh manual, never tuned on): the members its `index-all.html` lists (methods, fields,
+  constructors), asked as `Class.member` (`StringUtils.abbreviate`); relevant: the class's page.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -254,6 +257,20 @@ def texinfo_index_set(path):
     return entries
 
 
+def javadoc_index_set(root):
+    """A Javadoc manual's members (`index-all.html`: methods, fields, constructors) as
+    {"Class.member": the pages of the classes that have it}, the overloads of a name one entry."""
+    text = open(os.path.join(root, "index-all.html"), encoding="utf-8").read()
+    entries = {}
+    pattern = r'<dt><a href="([^"#]+)#[^"]*" class="member-name-link">([^<(]+)'
+    for href, member in re.findall(pattern, text):
+        page = page_of(href, "index-all.html")
+        owner = os.path.splitext(os.path.basename(href))[0]
+        if page and not page.startswith("src-html/"):
+            entries.setdefault(f"{owner}.{member.strip()}", set()).add(page)
+    return entries
+
+
 def split_sample(name, entries, per_split):
     """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
     `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
@@ -269,7 +286,8 @@ def split_sample(name, entries, per_split):
     ] + [{"q": q, "relevant": sorted(entries[q]), "split": "wide"} for q in wide]
 
 
-def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octave=None):
+def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octave=None,
+               javadoc=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -292,6 +310,8 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         for name, page in [("functions", "Function-Index.html"), ("concepts", "Concept-Index.html")]:
             entries = texinfo_index_set(os.path.join(octave, page))
             sets[f"octave-{name}"] = ("octave", split_sample(f"octave-{name}", entries, PER_SPLIT))
+    if javadoc:
+        sets["javadoc-api"] = ("javadoc", split_sample("javadoc-api", javadoc_index_set(javadoc), PER_SPLIT))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
@@ -396,6 +416,7 @@ def main():
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory (never tuned on)")
     parser.add_argument("--sphinx", help="sphinx-doc html directory (never tuned on)")
     parser.add_argument("--octave", help="octave-doc's octave.html directory (texinfo; never tuned on)")
+    parser.add_argument("--javadoc", help="a Javadoc API directory, e.g. libcommons-lang3-java-doc's (never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "wide", "all"])
@@ -407,10 +428,11 @@ def main():
     args = parser.parse_args()
 
     sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx,
-                      args.octave)
+                      args.octave, args.javadoc)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
                "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"]),
-               "sphinx": (args.sphinx, []), "octave": (args.octave, [])}
+               "sphinx": (args.sphinx, []), "octave": (args.octave, []),
+               "javadoc": (args.javadoc, [])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)
