@@ -156,6 +156,16 @@ def python_index_sets(root):
     return api, concepts
 
 
+def options_index_set(index):
+    """A Sphinx general index's command-line options ("--buffer unittest command line option" →
+    the page that describes it), asked by their index text."""
+    options = {}
+    for query, page, fragment in sphinx_index_entries(index):
+        if fragment.startswith("cmdoption-") and re.match(r"--?[A-Za-z]", query):
+            options.setdefault(query, set()).add(page)
+    return options
+
+
 def sqlalchemy_index_set(root):
     """SQLAlchemy's general index (its own theme: every entry a link whose fragment is the object's
     dotted path): `sqlalchemy.*` objects, asked by their last two names, relevant where they link.
@@ -299,6 +309,8 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         sets["python-api"] = ("python", split_sample("python-api", api, PER_SPLIT))
         sets["python-concepts"] = ("python", split_sample("python-concepts", concepts, PER_SPLIT))
         sets["python-faq"] = ("python", split_sample("python-faq", faq_set(python), 0))
+        options = options_index_set(os.path.join(python, "genindex-all.html"))
+        sets["python-options"] = ("python", split_sample("python-options", options, PER_SPLIT))
     if sqlalchemy:
         sets["sqlalchemy-api"] = ("sqlalchemy", split_sample("sqlalchemy-api", sqlalchemy_index_set(sqlalchemy), PER_SPLIT))
         sets["sqlalchemy-faq"] = ("sqlalchemy", split_sample("sqlalchemy-faq", faq_set(sqlalchemy), 0))
@@ -306,6 +318,8 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         api, concepts = sphinx_manual_index_sets(sphinx)
         sets["sphinx-api"] = ("sphinx", split_sample("sphinx-api", api, PER_SPLIT))
         sets["sphinx-concepts"] = ("sphinx", split_sample("sphinx-concepts", concepts, PER_SPLIT))
+        options = options_index_set(os.path.join(sphinx, "genindex.html"))
+        sets["sphinx-options"] = ("sphinx", split_sample("sphinx-options", options, PER_SPLIT))
     if octave:
         for name, page in [("functions", "Function-Index.html"), ("concepts", "Concept-Index.html")]:
             entries = texinfo_index_set(os.path.join(octave, page))

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
+use crate::retrieval::pages::{defines_option, named_option};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -58,6 +59,8 @@ pub struct WeightedTerms {
     terms: Vec<(String, f64)>,
     /// Names in the question that no indexed chunk contains.
     unknown_names: Vec<String>,
+    /// The command-line option the question asks about (`--eval`), whose entry is quoted first.
+    option: Option<String>,
     /// Ordinary words were left out and every term left is in most chunks: what the question
     /// asks about specifically is in words the pages never use.
     nothing_specific_left: bool,
@@ -91,7 +94,12 @@ impl WeightedTerms {
             let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
             terms.push((term, weight.max(f64::MIN_POSITIVE)));
         }
-        WeightedTerms { terms, unknown_names, nothing_specific_left: left_out && !specific }
+        WeightedTerms {
+            terms,
+            unknown_names,
+            option: named_option(question),
+            nothing_specific_left: left_out && !specific,
+        }
     }
 
     /// The names in the question that no indexed page mentions.
@@ -108,7 +116,12 @@ impl WeightedTerms {
     /// Every term weighing the same, when the counts could not be had.
     pub fn uniform(question: &str) -> Self {
         let terms = query_terms(question).into_iter().map(|t| (t, 1.0)).collect();
-        WeightedTerms { terms, unknown_names: Vec::new(), nothing_specific_left: false }
+        WeightedTerms {
+            terms,
+            unknown_names: Vec::new(),
+            option: named_option(question),
+            nothing_specific_left: false,
+        }
     }
 
     /// The words to count in the store, in order.
@@ -375,14 +388,23 @@ pub fn choose_quotes(
     }
     let mut quotes = Vec::new();
     let mut budget = options.words;
+    // Once an option's entry is quoted, a section that has no entry for it says nothing of it.
+    let entry_of_option = |text: &str| {
+        terms.option.as_ref().is_some_and(|option| {
+            blocks_of(text).iter().any(|b| b.is_option_entry() && defines_option(option, &b.text))
+        })
+    };
+    let mut quoted_entry = false;
     for (index, _, evidence) in scored {
         // A further section only when it is nearly as good as the best and there is room for it.
         if quotes.len() == options.sections
             || evidence < options.min_evidence
             || (!quotes.is_empty() && (evidence < 0.8 * best_evidence || budget < 40))
+            || (quoted_entry && !entry_of_option(&sections[index].text))
         {
             continue;
         }
+        quoted_entry |= entry_of_option(&sections[index].text);
         if let Some(blocks) = quote_section(terms, &sections[index].text, budget) {
             budget =
                 budget.saturating_sub(blocks.iter().map(|b| b.split_whitespace().count()).sum());
@@ -405,11 +427,15 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     }
     let weights: Vec<f64> =
         blocks.iter().map(|b| terms.matched_weight(&words_of(&b.text))).collect();
-    // The first block that carries (nearly) as much of the question as any.
+    // The entry of the option asked about, else the first block that carries (nearly) as much of
+    // the question as any.
     let best = weights.iter().copied().fold(0.0, f64::max);
-    let target = weights.iter().position(|w| *w >= 0.9 * best).unwrap_or(0);
+    let entry = terms.option.as_ref().and_then(|option| {
+        blocks.iter().position(|b| b.is_option_entry() && defines_option(option, &b.text))
+    });
+    let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
-    let mut start = if words_before <= budget / 3 { 0 } else { target };
+    let mut start = if entry.is_none() && words_before <= budget / 3 { 0 } else { target };
     // A command, list or table is quoted with the sentence that introduces it, and a description
     // with the signature it describes.
     if start > 0
@@ -420,8 +446,9 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     }
     let mut quoted: Vec<Block> = Vec::new();
     let mut used = 0;
-    for block in &blocks[start..] {
-        if used >= budget {
+    for (at, block) in blocks.iter().enumerate().skip(start) {
+        // The option's entry ends where the next option's begins.
+        if used >= budget || (entry.is_some_and(|entry| at > entry) && block.is_option_entry()) {
             break;
         }
         let words = block.words();

@@ -95,6 +95,8 @@ pub struct PageQuery {
     pub terms: Vec<String>,
     /// The code name it asks about, if any ([`named_identifier`]).
     pub name: Option<CodeName>,
+    /// The command-line option it asks about, as written (`--eval`, `-x`; [`named_option`]).
+    pub option: Option<String>,
     /// The word a query of one plain word asks about (`bigint`, `max`), which a table may define.
     pub word: Option<String>,
     /// A short query of plain words (three at most), lower-cased, as a glossary would list it
@@ -131,6 +133,7 @@ impl PageQuery {
     pub fn new(query: &str) -> PageQuery {
         let terms = crate::retrieval::search::query_terms(query);
         let name = named_identifier(query);
+        let option = named_option(query);
         let words: Vec<&str> = query.split_whitespace().collect();
         let one_word = name.is_none() && terms.len() == 1 && words.len() == 1;
         let word =
@@ -140,7 +143,7 @@ impl PageQuery {
             .then(|| words.join(" ").to_lowercase());
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
-        PageQuery { terms, name, word, term, asks_about_releases }
+        PageQuery { terms, name, option, word, term, asks_about_releases }
     }
 }
 
@@ -179,6 +182,10 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     .name
                     .as_ref()
                     .is_some_and(|name| defines(name, &hit.heading, &hit.text))
+                    || query
+                        .option
+                        .as_ref()
+                        .is_some_and(|option| defines_option(option, &hit.text))
                     || query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined
                     && query.term.as_ref().is_some_and(|term| defines_in_list(term, &hit.text));
@@ -256,6 +263,47 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         // Not "e.g." or a version number.
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
+    })
+}
+
+/// The command-line option a query asks about, as written: a word of one dash and a letter or of
+/// two dashes and a name (`-x`, `--eval`, `--no-window-system`), in or out of quotes.
+pub fn named_option(query: &str) -> Option<String> {
+    query.split_whitespace().find_map(|written| {
+        let word = written
+            .trim_matches(|c: char| {
+                matches!(c, '`' | '"' | '\'' | '‘' | '’' | '“' | '”' | '(' | ')')
+            })
+            .trim_end_matches(['?', '.', ',', ';', ':', '!']);
+        let name = word.strip_prefix("--").or_else(|| word.strip_prefix('-'))?;
+        let long = word.starts_with("--");
+        let well_formed = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !name.ends_with('-');
+        // One dash with several letters is a word joined to nothing ("-based"), unless it is
+        // written as code.
+        let short = !long && (name.len() == 1 || written.starts_with('`'));
+        (well_formed && (long || short)).then(|| word.to_string())
+    })
+}
+
+/// The longest line that can name an option as its entry: the option, its argument and another
+/// spelling (`-c command`, `-f, --force`, `` `--eval code` ``), not a sentence that mentions it.
+pub(crate) const OPTION_ENTRY_WORDS: usize = 5;
+
+/// Whether a chunk is a command reference's entry for `option`: a line that opens with it (in
+/// code or not, maybe as a table's first cell) and goes on only with its argument or other
+/// spellings, not a sentence that mentions it.
+pub fn defines_option(option: &str, text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim();
+        let entry = line.trim_start_matches(['|', ' ', '`']);
+        let Some(rest) = entry.strip_prefix(option) else { return false };
+        let ends =
+            rest.chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+        let cell = line.starts_with('|');
+        let short = line.split_whitespace().count() <= OPTION_ENTRY_WORDS && !line.ends_with('.');
+        ends && (cell || short)
     })
 }
 
@@ -518,6 +566,52 @@ mod tests {
         assert_eq!(name.qualifiers, ["contrib", "auth", "user"]);
         let name = named_identifier("log_min_duration_statement configuration parameter").unwrap();
         assert_eq!((name.last.as_str(), name.qualifiers.len()), ("log_min_duration_statement", 0));
+    }
+
+    #[test]
+    fn an_option_is_a_word_of_one_dash_and_a_letter_or_two_dashes_and_a_name() {
+        assert_eq!(named_option("What does the --eval option do?").as_deref(), Some("--eval"));
+        assert_eq!(named_option("-I command line option").as_deref(), Some("-I"));
+        assert_eq!(
+            named_option("is `--no-window-system` needed").as_deref(),
+            Some("--no-window-system")
+        );
+        assert_eq!(named_option("python `-Xdev`").as_deref(), Some("-Xdev"));
+        for plain in
+            ["- (minus) in doctests", "x -1 y", "a -based approach", "-- comment", "--", "e-mail"]
+        {
+            assert_eq!(named_option(plain), None, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn an_option_is_defined_by_a_line_that_opens_with_it_and_says_nothing_more() {
+        // Octave's, Python's, psql's and git's option lists, and a table's first cell.
+        for (option, entry) in [
+            ("--eval", "`--eval code`"),
+            ("-c", "`-c` <command>"),
+            ("-f", "-f, --force"),
+            ("--eval", "--eval"),
+            ("--eval", "| `--eval` | Run code. |"),
+        ] {
+            let text = format!("Options\n\n{entry}\n\nParse and run.");
+            assert!(defines_option(option, &text), "{option} in {entry}");
+        }
+        // Mentioned in a sentence, or a longer option that begins the same.
+        for (option, text) in [
+            ("-I", "`-I` option can be used to run the script in isolated mode."),
+            ("--eval", "Run it with --eval to evaluate code."),
+            ("--eval", "`--evaluate-all`"),
+            ("-c", "`-cc` <file>"),
+        ] {
+            assert!(!defines_option(option, text), "{option} in {text}");
+        }
+        let mut listed = hit("https://d/cmdline", 5.0, 0, 0);
+        listed.text = "Command line options\n\n`--eval code`\n\nParse and run code.".into();
+        let mut mentioned = hit("https://d/eval", 6.0, 0, 0);
+        mentioned.text = "The `eval` function evaluates code; see also --eval.".into();
+        let pages = rank_pages(vec![mentioned, listed], &PageQuery::new("--eval"));
+        assert_eq!(pages[0].url, "https://d/cmdline");
     }
 
     #[test]

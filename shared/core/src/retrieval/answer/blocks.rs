@@ -1,5 +1,7 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
+use crate::retrieval::pages::OPTION_ENTRY_WORDS;
+
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum BlockKind {
@@ -24,12 +26,28 @@ impl Block {
         self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
     }
 
+    /// A command reference's entry for an option: each line an option with its argument or another
+    /// spelling (`` `--eval code` ``, `` `-c` <command> ``, `-f, --force`; psql's `` `-c command` ``
+    /// over `` `--command=command` ``), whose description is the block after it.
+    pub(super) fn is_option_entry(&self) -> bool {
+        self.kind == BlockKind::Prose
+            && self.text.lines().all(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words.first().is_some_and(|first| is_option(first))
+                    && words.len() <= OPTION_ENTRY_WORDS
+                    && !line.trim_end().ends_with(['.', '!', '?', ':'])
+            })
+    }
+
     /// A line that names a code object on its own: an API reference's entry, whose description is
     /// the block after it (`str.join(iterable)`, `sys.argv`, `class dict(**kwargs)`,
     /// `` `send_mail`(subject, message, …) ``). Without it, "Return a list of the words…" does not
     /// say what returns it.
     pub(super) fn is_signature(&self) -> bool {
         let line = self.text.trim();
+        if self.is_option_entry() {
+            return true;
+        }
         if self.kind != BlockKind::Prose
             || line.contains('\n')
             || line.ends_with(['.', '!', '?', ':'])
@@ -64,6 +82,13 @@ fn is_c_declaration(words: &[&str]) -> bool {
         );
         called && words[..at].iter().all(|word| type_word(word))
     })
+}
+
+/// Whether `word` is a command-line option (`--eval`, `` `-c` ``, `-f,`).
+fn is_option(word: &str) -> bool {
+    let bare = word.trim_start_matches('`');
+    let name = bare.strip_prefix("--").or_else(|| bare.strip_prefix('-')).unwrap_or("");
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// Whether `word` starts with a name written as code: called (`filename(`), qualified

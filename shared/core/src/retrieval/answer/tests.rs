@@ -195,6 +195,38 @@ fn signatures_are_told_from_bare_labels() {
 }
 
 #[test]
+fn an_option_asked_about_is_quoted_from_its_entry_to_the_next() {
+    let options = "Here is a complete list of the command line options.\n\n\
+        `--debug`\n`-d`\n\nEnter parser debugging mode.\n\n\
+        `--eval code`\n\nEvaluate code and exit when finished unless --persist is also specified.\n\n\
+        `--persist`\n\nGo to interactive mode after --eval or reading from a file.";
+    let evaluation = "Sometimes you may find it necessary to evaluate an expression stored in a \
+        string, which is exactly what the `eval` function lets you do with code.";
+    let sections = vec![
+        section("options", "Command Line Options", options),
+        section("eval", "Evaluation", evaluation),
+    ];
+    let terms = WeightedTerms::new("What does the --eval option do?", &counts(1000, &[30, 60]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    // Its entry and description, not the other entries that mention it, and no section about
+    // the `eval` function, which has no entry for the option.
+    assert_eq!(quotes.len(), 1);
+    assert_eq!(
+        quotes[0].blocks,
+        [
+            "`--eval code`",
+            "Evaluate code and exit when finished unless --persist is also specified."
+        ]
+    );
+    // An entry of several spellings is one signature; a sentence that opens with one is not.
+    let entry = |text: &str| Block { kind: BlockKind::Prose, text: text.into() }.is_option_entry();
+    assert!(entry("`-c` command\n`--command=`command") && entry("-f, --force"));
+    assert!(!entry("`-I` option can be used to run the script in isolated mode."));
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
