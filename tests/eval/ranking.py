@@ -20,6 +20,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
   standard-library objects, asked by their last two names (`os.remove`, `Future.add_done_callback`),
   and the others with the glossary's terms, asked by their index text ("try statement"); and the
   same FAQ set as Django's from Python's FAQ, about three times as many questions.
+- python-options and sphinx-options (with `--python` / `--sphinx`): the general index's
+  command-line options ("--buffer unittest command line option"), asked by their index text;
+  relevant: the page the entry links.
 - sqlalchemy-api and sqlalchemy-faq (with `--sqlalchemy`, the `python-sqlalchemy-doc` manual, a
   fourth one, added after the ranking was tuned on the others and never tuned on): its general
   index's entries for `sqlalchemy.*` objects (not parameters, not the changelog's), asked by their
