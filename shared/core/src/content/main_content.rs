@@ -116,6 +116,11 @@ const FURNITURE_IDS: [&str; 14] = [
     "comments",
     "toc",
 ];
+/// Whole class names of a documentation generator's controls: rustdoc's source links, version
+/// badges and collapse toggles (`rightside`, `out-of-band`, `srclink`), the "Run" button under
+/// each example (`test-arrow`) and its "Expand description" labels (`hideme`).
+const CONTROL_CLASSES: [&str; 5] = ["rightside", "out-of-band", "srclink", "test-arrow", "hideme"];
+
 /// Class words for text meant for screen readers only.
 const SCREEN_READER_ONLY: [&str; 4] =
     ["sr-only", "visually-hidden", "screen-reader-text", "hidden"];
@@ -163,6 +168,8 @@ enum Furniture {
     Landmark,
     /// A class word or a whole id.
     Name,
+    /// A control's class ([`CONTROL_CLASSES`]): a button or a label, whatever its links.
+    Control,
 }
 
 /// What to write of a page: the content root's tokens, and the elements inside it to skip (the
@@ -290,6 +297,7 @@ fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
         Furniture::Landmark => link_dense || element.chars < 60,
         // A short bar of page links with a title in it (DocBook's navheader) is not dense.
         Furniture::Name => link_dense || (density >= 0.1 && element.chars < 200),
+        Furniture::Control => element.chars < 200,
     }
 }
 
@@ -453,6 +461,9 @@ fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
     }
     if attr_is_one_of(token, "id", &FURNITURE_IDS) || has_class_word(token, &FURNITURE_WORDS) {
         return Furniture::Name;
+    }
+    if has_class(token, &CONTROL_CLASSES) {
+        return Furniture::Control;
     }
     Furniture::None
 }

@@ -512,3 +512,24 @@ fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() 
          that all their programs show messages in their native language."
     );
 }
+
+#[test]
+fn a_generators_controls_are_not_text() {
+    // rustdoc: the version and source link beside the title, the collapse toggle, "Expand
+    // description", and "Run" under every example.
+    let html = r##"<body><main><h1 class="fqn"><span class="in-band">Struct <a href="../index.html">std</a>::<a href="index.html">vec</a>::<a href="#">Vec</a></span><span class="out-of-band"><span class="since">1.0.0</span> · <a class="srclink" href="../../src/alloc/vec/mod.rs.html#400">source</a> · <a id="toggle-all-docs" href="javascript:void(0)">[<span class="inner">&#x2212;</span>]</a></span></h1>
+        <details class="rustdoc-toggle top-doc" open><summary class="hideme"><span>Expand description</span></summary>
+        <div class="docblock"><p>A contiguous growable array type, written as <code>Vec&lt;T&gt;</code>, short for ‘vector’.</p>
+        <div class="example-wrap"><pre class="rust rust-example-rendered"><code>let mut vec = Vec::new();
+vec.push(1);</code></pre><a class="test-arrow" href="https://play.rust-lang.org/?code=x">Run</a></div></div></details>
+        <section id="method.push" class="method has-srclink"><span class="rightside"><a class="srclink" href="../../src/alloc/vec/mod.rs.html#1760">source</a></span><h4 class="code-header">pub fn <a href="#method.push" class="fnname">push</a>(&amp;mut self, value: T)</h4></section>
+        <div class="docblock"><p>Appends an element to the back of a collection.</p></div></main></body>"##;
+    assert_eq!(
+        extract_html(html).markdown(),
+        "# Struct std::vec::Vec\n\n\
+         A contiguous growable array type, written as `Vec<T>`, short for ‘vector’.\n\n\
+         ```\nlet mut vec = Vec::new();\nvec.push(1);\n```\n\n\
+         #### pub fn push(&mut self, value: T)\n\n\
+         Appends an element to the back of a collection."
+    );
+}
