@@ -3,7 +3,7 @@
 
 Usage:
     python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
-        [--sphinx DIR] [--octave DIR] [--javadoc DIR] [--docent PATH] [--work DIR]
+        [--sphinx DIR] [--octave DIR] [--javadoc DIR] [--rustdoc DIR] [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -39,6 +39,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 - javadoc-api (with `--javadoc`, a Javadoc API directory: Debian's `libcommons-lang3-java-doc`,
   a seventh manual, never tuned on): the members its `index-all.html` lists (methods, fields,
   constructors), asked as `Class.member` (`StringUtils.abbreviate`); relevant: the class's page.
+- rustdoc-api (with `--rustdoc`, a rustdoc crate's directory: `std` of Debian's `rust-doc`, an
+  eighth manual, never tuned on): its types' and traits' own methods, asked as `Type::method`
+  (`Vec::push`); relevant: the pages of the types that define them (a re-exported type's both).
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -284,6 +287,26 @@ def javadoc_index_set(root):
     return entries
 
 
+def rustdoc_api_set(root):
+    """A rustdoc crate's methods as `Type::method` (`Vec::push`, `Iterator::collect`) → the pages
+    of the types (or traits) that define them: a type's own methods (before its trait
+    implementations, which repeat every implemented trait's methods) and a trait's methods. A type
+    re-exported under two paths has both pages."""
+    entries = {}
+    for base, _, files in os.walk(root):
+        for file in files:
+            kind = re.fullmatch(r"(struct|enum|union|trait|primitive)\.([A-Za-z0-9_]+)\.html", file)
+            if not kind:
+                continue
+            path = os.path.join(base, file)
+            text = open(path, encoding="utf-8").read()
+            text = text.split('id="trait-implementations"', 1)[0]
+            page = os.path.relpath(path, root).replace(os.sep, "/")
+            for method in set(re.findall(r'<section id="(?:ty)?method\.([A-Za-z0-9_]+)"', text)):
+                entries.setdefault(f"{kind.group(2)}::{method}", set()).add(page)
+    return entries
+
+
 def split_sample(name, entries, per_split):
     """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
     `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
@@ -300,7 +323,7 @@ def split_sample(name, entries, per_split):
 
 
 def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octave=None,
-               javadoc=None):
+               javadoc=None, rustdoc=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -327,6 +350,8 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         for name, page in [("functions", "Function-Index.html"), ("concepts", "Concept-Index.html")]:
             entries = texinfo_index_set(os.path.join(octave, page))
             sets[f"octave-{name}"] = ("octave", split_sample(f"octave-{name}", entries, PER_SPLIT))
+    if rustdoc:
+        sets["rustdoc-api"] = ("rustdoc", split_sample("rustdoc-api", rustdoc_api_set(rustdoc), PER_SPLIT))
     if javadoc:
         sets["javadoc-api"] = ("javadoc", split_sample("javadoc-api", javadoc_index_set(javadoc), PER_SPLIT))
     if postgres:
@@ -433,6 +458,7 @@ def main():
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory (never tuned on)")
     parser.add_argument("--sphinx", help="sphinx-doc html directory (never tuned on)")
     parser.add_argument("--octave", help="octave-doc's octave.html directory (texinfo; never tuned on)")
+    parser.add_argument("--rustdoc", help="a rustdoc crate directory, e.g. rust-doc's html/std (never tuned on)")
     parser.add_argument("--javadoc", help="a Javadoc API directory, e.g. libcommons-lang3-java-doc's (never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
@@ -445,11 +471,11 @@ def main():
     args = parser.parse_args()
 
     sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx,
-                      args.octave, args.javadoc)
+                      args.octave, args.javadoc, args.rustdoc)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
                "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"]),
                "sphinx": (args.sphinx, []), "octave": (args.octave, []),
-               "javadoc": (args.javadoc, [])}
+               "javadoc": (args.javadoc, []), "rustdoc": (args.rustdoc, [])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)

@@ -249,6 +249,8 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         let called = written
             .trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')')
             .ends_with("()");
+        // A path's `::` (Rust's `Vec::push`, C++'s `std::sort`) separates its parts as `.` does.
+        let word = word.replace("::", ".");
         let inner = |c: char| word.chars().skip(1).any(|w| w == c);
         let camel = word
             .chars()
@@ -314,7 +316,8 @@ pub fn defines_option(option: &str, text: &str) -> bool {
 pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
-    let titled = section.starts_with('`') && is_code_for(&section.replace('`', ""), name);
+    let titled = (section.starts_with('`') && is_code_for(&section.replace('`', ""), name))
+        || is_signature_heading(section, name);
     // Lines of a code block are examples: a call on a line of its own there is no signature.
     let mut in_code = false;
     let defined = titled
@@ -339,10 +342,29 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
             (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
                 && is_code_for(code, name)
         });
+    // Whose name it is: for an entry titled by the name, the headings above it say so as well
+    // as its text (rustdoc's "Primitive Type u128 › … › pub const fn checked_pow(…)"); a line in
+    // a section only by the section's text (a page "Builders" does not own every `builder`).
+    let owners = if titled { format!("{heading}\n{text}") } else { text.to_string() };
     defined && {
-        let lower = text.to_lowercase();
+        let lower = owners.to_lowercase();
         name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
     }
+}
+
+/// Whether a section's heading is a signature of `name`, as rustdoc and other generators title a
+/// method's entry: a few lower-case keywords, the name, maybe its generic parameters, then its
+/// arguments (`pub const fn checked_pow(self, exp: u32) -> Option<u128>`, `fn collect<B>(self) -> B`).
+fn is_signature_heading(section: &str, name: &CodeName) -> bool {
+    let Some((before, _)) = section.split_once('(') else { return false };
+    let before = before.split_once('<').map_or(before, |(bare, _)| bare);
+    let mut words = before.split_whitespace().rev();
+    let Some(code) = words.next() else { return false };
+    let keywords: Vec<&str> = words.collect();
+    (1..=4).contains(&keywords.len())
+        && keywords.iter().all(|k| k.chars().all(|c| c.is_ascii_lowercase()))
+        && code.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == ':')
+        && is_code_for(code, name)
 }
 
 /// Whether a line without code marks is an API reference's signature of `last`, as newer
@@ -377,6 +399,7 @@ fn is_plain_signature(line: &str, name: &CodeName) -> bool {
 /// code says whose it is, the owner the query names (`sqlalchemy.sql.expression.exists` is a
 /// definition of `exists`, not of `Table.exists`).
 fn is_code_for(code: &str, name: &CodeName) -> bool {
+    let code = code.replace("::", ".");
     let mut parts = code.trim_end_matches("()").rsplit('.');
     let last = parts.next().is_some_and(|n| n.eq_ignore_ascii_case(&name.last));
     let owner = match (parts.next(), name.qualifiers.last()) {
@@ -612,6 +635,48 @@ mod tests {
         mentioned.text = "The `eval` function evaluates code; see also --eval.".into();
         let pages = rank_pages(vec![mentioned, listed], &PageQuery::new("--eval"));
         assert_eq!(pages[0].url, "https://d/cmdline");
+    }
+
+    #[test]
+    fn a_path_names_its_owner_and_a_signature_heading_defines_it() {
+        // Rust's (and C++'s) `::` separates a path's parts as `.` does.
+        let name = named_identifier("How do I use Vec::push?").unwrap();
+        assert_eq!(
+            (name.last.as_str(), name.qualifiers.as_slice()),
+            ("push", &["vec".to_string()][..])
+        );
+        let name = named_identifier("std::collections::HashMap::entry").unwrap();
+        assert_eq!(name.qualifiers, ["std", "collections", "hashmap"]);
+        // rustdoc titles each method's entry with its signature; the headings above say whose.
+        let name = named_identifier("u128::checked_pow").unwrap();
+        let heading = "Primitive Type u128 › Implementations › impl u128 › \
+            pub const fn checked_pow(self, exp: u32) -> Option<u128>";
+        assert!(defines(&name, heading, "Checked exponentiation. Returns None on overflow."));
+        let generic = named_identifier("Iterator::collect").unwrap();
+        assert!(defines(
+            &generic,
+            "Trait Iterator › Provided Methods › fn collect<B>(self) -> B",
+            "Transforms an iterator into a collection."
+        ));
+        // A heading that is prose, or the signature of another name, is no definition.
+        assert!(!defines(
+            &name,
+            "Primitive Type u128 › Overflow (checked_pow)",
+            "Checked exponentiation."
+        ));
+        assert!(!defines(
+            &name,
+            "Primitive Type u128 › pub const fn checked_add(self, rhs: u128)",
+            "Checked addition."
+        ));
+        // A line's owner is said by its section's text, not by a page title above it: a page
+        // "Builders" does not own every `builder` key it lists.
+        let builder = named_identifier("builders.Builder").unwrap();
+        assert!(!defines(
+            &builder,
+            "Builders › Serialization builder details",
+            "`builder`\n\nName of the used builder."
+        ));
     }
 
     #[test]
