@@ -343,13 +343,20 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
                 && is_code_for(code, name)
         });
     // Whose name it is: for an entry titled by the name, the headings above it say so as well
-    // as its text (rustdoc's "Primitive Type u128 › … › pub const fn checked_pow(…)"); a line in
-    // a section only by the section's text (a page "Builders" does not own every `builder`).
-    let owners = if titled { format!("{heading}\n{text}") } else { text.to_string() };
-    defined && {
-        let lower = owners.to_lowercase();
-        name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
+    // as its text, in whole words (rustdoc's "Primitive Type u128 › … › pub const fn
+    // checked_pow(…)", not "impl NonZeroU128 › …"); a line in a section only by the section's
+    // text (a page "Builders" does not own every `builder` it lists).
+    if !defined {
+        return false;
     }
+    if titled {
+        let owners = format!("{heading}\n{text}").to_lowercase();
+        let words: std::collections::HashSet<&str> =
+            owners.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+        return name.qualifiers.iter().all(|q| words.contains(q.as_str()));
+    }
+    let lower = text.to_lowercase();
+    name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
 }
 
 /// Whether a section's heading is a signature of `name`, as rustdoc and other generators title a
@@ -658,6 +665,11 @@ mod tests {
             "Trait Iterator › Provided Methods › fn collect<B>(self) -> B",
             "Transforms an iterator into a collection."
         ));
+        // Another type's method of the same name, whose headings name the owner only inside a
+        // longer word, is not u128's.
+        let other = "Struct std::num::NonZeroU128 › impl NonZeroU128 › \
+            pub const fn checked_pow(self, other: u32) -> Option<NonZeroU128>";
+        assert!(!defines(&name, other, "Raise non-zero value to an integer power."));
         // A heading that is prose, or the signature of another name, is no definition.
         assert!(!defines(
             &name,
