@@ -450,7 +450,7 @@ impl BlockWriter {
 
     /// A link whose whole text is one bracketed word (Sphinx's `[source]` beside every signature
     /// and `[docs]` in its source listings, a wiki's `[edit]`) is the page's controls, not its
-    /// text: it is taken out again. Numbered notes (`[1]`) stay.
+    /// text: it is taken out again. Numbered notes (`[1]`) and one-letter types (`[T]`) stay.
     fn drop_link_chrome(&mut self) {
         let Some((into, start)) = self.link_start.take() else { return };
         let Some(written) = self.written(into) else { return };
@@ -460,7 +460,8 @@ impl BlockWriter {
             .strip_prefix('[')
             .and_then(|rest| rest.strip_suffix(']'))
             .is_some_and(|word| {
-                (1..=12).contains(&word.chars().count()) && word.chars().all(char::is_alphabetic)
+                // `[T]`, one letter, is a type (rustdoc's slices), not a control.
+                (2..=12).contains(&word.chars().count()) && word.chars().all(char::is_alphabetic)
             });
         if is_chrome {
             written.truncate(start);

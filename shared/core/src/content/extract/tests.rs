@@ -46,13 +46,15 @@ fn links_that_are_one_bracketed_word_are_page_controls() {
         r##"<main><h1>Sending email</h1><dl><dt><code>send_mail</code>(subject, message)<a href="../_modules/mail.html#send_mail"><span>[source]</span></a></dt>
 <dd><p>Sends a message. See <a href="#notes">[1]</a> and <a href="smtp.html">the SMTP backend</a>.</p></dd></dl>
 <h2>History <a href="?action=edit">[edit]</a></h2><p>It began in 2005.</p>
-<pre><a href="mail.html">[docs]</a>def send_mail(subject, message):</pre></main>"##,
+<pre><a href="mail.html">[docs]</a>def send_mail(subject, message):</pre>
+<p>Implements <code>Deref&lt;Target = <a href="primitive.slice.html">[T]</a>&gt;</code>.</p></main>"##,
     );
+    // A type written as one bracketed letter (rustdoc's slice `[T]`) is text.
     assert_eq!(
         page.markdown(),
         "# Sending email\n\n`send_mail`(subject, message)\n\n\
          Sends a message. See [1] and the SMTP backend.\n\n## History\n\nIt began in 2005.\n\n\
-         ```\ndef send_mail(subject, message):\n```"
+         ```\ndef send_mail(subject, message):\n```\n\nImplements `Deref<Target = [T]>`."
     );
 }
 
