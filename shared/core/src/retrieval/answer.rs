@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::pages::{defines_option, named_option};
+use crate::retrieval::pages::{defines, defines_option, named_identifier, named_option, CodeName};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -61,6 +61,8 @@ pub struct WeightedTerms {
     unknown_names: Vec<String>,
     /// The command-line option the question asks about (`--eval`), whose entry is quoted first.
     option: Option<String>,
+    /// The code name the question asks about (`Vec::push`), whose definition answers it.
+    name: Option<CodeName>,
     /// Ordinary words were left out and every term left is in most chunks: what the question
     /// asks about specifically is in words the pages never use.
     nothing_specific_left: bool,
@@ -98,6 +100,7 @@ impl WeightedTerms {
             terms,
             unknown_names,
             option: named_option(question),
+            name: named_identifier(question),
             nothing_specific_left: left_out && !specific,
         }
     }
@@ -120,6 +123,7 @@ impl WeightedTerms {
             terms,
             unknown_names: Vec::new(),
             option: named_option(question),
+            name: named_identifier(question),
             nothing_specific_left: false,
         }
     }
@@ -347,6 +351,11 @@ pub enum Choice {
     },
 }
 
+/// What a section that defines the code name asked about adds to its score: "What does
+/// `Vec::push` do?" is answered by `push`'s entry, not by an example that calls it. More than an
+/// example gains by holding every word of the question in one block (up to 1).
+const DEFINITION_BONUS: f64 = 1.5;
+
 /// How well each section answers: the weighted share of the question it contains (the evidence),
 /// how much of it one of its paragraphs holds together, a bonus for naming the question in its
 /// heading, and a little for its page's retrieval rank, for being the section retrieval chose and
@@ -362,7 +371,10 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let chosen = if section.retrieved { 0.1 } else { 0.0 };
     let lead = if section.lead { 0.2 } else { 0.0 };
     let rank = 0.5 / (1.0 + section.page_rank as f64);
-    (evidence + together + 0.25 * named + rank + chosen + lead, evidence)
+    let definition =
+        terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text));
+    let definition = if definition { DEFINITION_BONUS } else { 0.0 };
+    (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
 
 /// Chooses the sections to quote (best first) and what to quote of each, within the word budget.

@@ -227,6 +227,25 @@ fn an_option_asked_about_is_quoted_from_its_entry_to_the_next() {
 }
 
 #[test]
+fn a_question_that_names_an_api_is_answered_by_its_definition_first() {
+    let entry = "Struct std::vec::Vec › Implementations › pub fn push(&mut self, value: T)";
+    let sections = vec![
+        section(
+            "example",
+            &format!("{entry} › Examples"),
+            "```\nlet mut vec = vec![1, 2];\nvec.push(3);\nassert_eq!(vec, [1, 2, 3]);\n```",
+        ),
+        section("definition", entry, "Appends an element to the back of a collection."),
+    ];
+    let terms = WeightedTerms::new("What does Vec::push do?", &counts(1000, &[40, 30]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1, "the entry that defines it, then its example");
+    assert_eq!(quotes[0].blocks, ["Appends an element to the back of a collection."]);
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
