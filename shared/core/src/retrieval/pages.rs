@@ -291,22 +291,34 @@ pub fn named_option(query: &str) -> Option<String> {
 
 /// The longest line that can name an option as its entry: the option, its argument and another
 /// spelling (`-c command`, `-f, --force`, `` `--eval code` ``), not a sentence that mentions it.
-pub(crate) const OPTION_ENTRY_WORDS: usize = 5;
+const OPTION_ENTRY_WORDS: usize = 5;
 
-/// Whether a chunk is a command reference's entry for `option`: a line that opens with it (in
-/// code or not, maybe as a table's first cell) and goes on only with its argument or other
-/// spellings, not a sentence that mentions it.
+/// The option a line is a command reference's entry for: a line that opens with an option (in
+/// code or not) and goes on only with its argument or other spellings (`` `--eval code` ``,
+/// `` `-c` <command> ``, `-f, --force`, `--command=command`), or a table row whose first cell
+/// does. `None` for a sentence that mentions one.
+pub(crate) fn option_entry(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let (opening, whole_line) = match line.strip_prefix('|') {
+        Some(row) => (row.split('|').next().unwrap_or(""), false),
+        None => (line, true),
+    };
+    let opening = opening.trim_start().trim_start_matches('`');
+    let dashes = if opening.starts_with("--") { 2 } else { usize::from(opening.starts_with('-')) };
+    let name_length = opening[dashes..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(opening.len() - dashes);
+    let option = &opening[..dashes + name_length];
+    let named = dashes > 0 && opening[dashes..].starts_with(|c: char| c.is_ascii_alphabetic());
+    let entry = !whole_line
+        || (line.split_whitespace().count() <= OPTION_ENTRY_WORDS
+            && !line.ends_with(['.', '!', '?', ':']));
+    (named && entry).then_some(option.trim_end_matches('-'))
+}
+
+/// Whether a chunk is a command reference's entry for `option` ([`option_entry`]).
 pub fn defines_option(option: &str, text: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim();
-        let entry = line.trim_start_matches(['|', ' ', '`']);
-        let Some(rest) = entry.strip_prefix(option) else { return false };
-        let ends =
-            rest.chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
-        let cell = line.starts_with('|');
-        let short = line.split_whitespace().count() <= OPTION_ENTRY_WORDS && !line.ends_with('.');
-        ends && (cell || short)
-    })
+    text.lines().any(|line| option_entry(line) == Some(option))
 }
 
 /// Whether a chunk defines `name`: its section is titled by the name, or one of its lines is a

@@ -1,6 +1,6 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
-use crate::retrieval::pages::OPTION_ENTRY_WORDS;
+use crate::retrieval::pages::option_entry;
 
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +30,7 @@ impl Block {
     /// spelling (`` `--eval code` ``, `` `-c` <command> ``, `-f, --force`; psql's `` `-c command` ``
     /// over `` `--command=command` ``), whose description is the block after it.
     pub(super) fn is_option_entry(&self) -> bool {
-        self.kind == BlockKind::Prose
-            && self.text.lines().all(|line| {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                words.first().is_some_and(|first| is_option(first))
-                    && words.len() <= OPTION_ENTRY_WORDS
-                    && !line.trim_end().ends_with(['.', '!', '?', ':'])
-            })
+        self.kind == BlockKind::Prose && self.text.lines().all(|line| option_entry(line).is_some())
     }
 
     /// A line that names a code object on its own: an API reference's entry, whose description is
@@ -82,13 +76,6 @@ fn is_c_declaration(words: &[&str]) -> bool {
         );
         called && words[..at].iter().all(|word| type_word(word))
     })
-}
-
-/// Whether `word` is a command-line option (`--eval`, `` `-c` ``, `-f,`).
-fn is_option(word: &str) -> bool {
-    let bare = word.trim_start_matches('`');
-    let name = bare.strip_prefix("--").or_else(|| bare.strip_prefix('-')).unwrap_or("");
-    name.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// Whether `word` starts with a name written as code: called (`filename(`), qualified
