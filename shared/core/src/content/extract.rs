@@ -62,7 +62,7 @@ pub struct ExtractedPage {
     pub lang: Option<String>,
     pub blocks: Vec<Block>,
     /// Raw `href` values of `<a>`/`<area>` elements, in document order (navigation included: it is
-    /// how a crawler discovers pages, even though its text is not content).
+    /// how a crawler discovers pages, even though its text is not content), but `rel="nofollow"`.
     pub links: Vec<String>,
     pub canonical: Option<String>,
     /// The target of a `<meta http-equiv="refresh">` that sends the reader on at once (see
@@ -156,9 +156,16 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                 }
                 "title" => in_title = true,
                 "a" | "area" => {
+                    // A link the site asks crawlers not to follow (a page's source, a sign-in)
+                    // is not a way to its pages.
+                    let nofollow = token.attr("rel").is_some_and(|rel| {
+                        rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("nofollow"))
+                    });
                     if let Some(href) = token.attr("href").map(str::trim).filter(|h| !h.is_empty())
                     {
-                        page.links.push(href.to_string());
+                        if !nofollow {
+                            page.links.push(href.to_string());
+                        }
                     }
                 }
                 "link" => {

@@ -398,8 +398,16 @@ pub fn discover_listed(
     found
 }
 
+/// Whether `url` is the markup a Sphinx build copies beside each page for its "Show Source" link
+/// (`_sources/usage/configuration.rst.txt`): the page itself is indexed, and its source would be
+/// every page again, as reST.
+fn is_markup_source(url: &Url) -> bool {
+    let path = url.path();
+    path.contains("/_sources/") && path.ends_with(".txt")
+}
+
 /// Links that belong to the crawl: in scope, allowed by the job's filters, not private (unless the
-/// deployment allows it), each once.
+/// deployment allows it), not a page's markup source, each once.
 fn discover(
     job: &CrawlJob, message: &CrawlMessage, scope: &Scope, base: &Url, links: &[String],
     outbound: &OutboundPolicy,
@@ -416,7 +424,8 @@ fn discover_filtered(
     let mut found = Discovery::default();
     for href in links {
         let Some(url) = resolve_link(base, href) else { continue };
-        if !scope.contains(&url)
+        if is_markup_source(&url)
+            || !scope.contains(&url)
             || !filter.admits(scope, &url, &mut found.glob_matches)
             || outbound.check(&url).is_err()
         {

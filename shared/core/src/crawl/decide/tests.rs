@@ -89,6 +89,30 @@ fn indexes_a_page_and_discovers_in_scope_links_once() {
 }
 
 #[test]
+fn a_pages_markup_source_and_nofollow_links_are_not_crawled() {
+    // Sphinx's themes link each page's reST ("Show Source", "View this page"), some with
+    // rel=nofollow (alabaster, Read the Docs) and some without (furo, pydata).
+    let url = "http://127.0.0.1:9000/docs/usage/config.html";
+    let page = r#"<main><h1>Configuration</h1><p>The configuration directory holds conf.py.</p>
+        <a href="../_sources/usage/config.rst.txt">View this page</a>
+        <a href="../_sources/usage/config.rst.txt" rel="nofollow">Page source</a>
+        <a href="/docs/login.html" rel="nofollow noopener">Sign in</a>
+        <a href="builders.html">Builders</a> <a href="../_sources/notes.html">Notes</a></main>"#;
+    let PageDecision::Finished { discovered, .. } = decide_html(url, 0, (200, page), None, 0)
+    else {
+        panic!()
+    };
+    let urls: Vec<&str> = discovered.iter().map(|m| m.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://127.0.0.1:9000/docs/usage/builders.html",
+            "http://127.0.0.1:9000/docs/_sources/notes.html"
+        ]
+    );
+}
+
+#[test]
 fn stored_links_say_when_they_were_cut_short() {
     let url = "http://127.0.0.1:9000/docs/index.html";
     let links =
