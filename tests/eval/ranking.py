@@ -3,7 +3,8 @@
 
 Usage:
     python3 tests/eval/ranking.py --django DIR --postgres DIR [--python DIR] [--sqlalchemy DIR]
-        [--sphinx DIR] [--octave DIR] [--javadoc DIR] [--rustdoc DIR] [--docent PATH] [--work DIR]
+        [--sphinx DIR] [--octave DIR] [--javadoc DIR] [--rustdoc DIR] [--doxygen DIR]
+        [--docent PATH] [--work DIR]
         [--split dev|test|all] [--modes lexical,hybrid] [--json OUT] [--misses]
 
 DIR are the HTML manuals as Debian packages them (`python-django-doc`, `postgresql-doc-15`,
@@ -42,6 +43,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 - rustdoc-api (with `--rustdoc`, a rustdoc crate's directory: `std` of Debian's `rust-doc`, an
   eighth manual, never tuned on): its types' and traits' own methods, asked as `Type::method`
   (`Vec::push`); relevant: the pages of the types that define them (a re-exported type's both).
+- doxygen-functions (with `--doxygen`, a Doxygen HTML directory: Debian's `libsdl2-doc`, a ninth
+  manual, never tuned on): the functions its `globals_func*.html` list, asked as written there
+  (`SDL_CreateWindow()`); relevant: the header's page that documents them.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -307,6 +311,19 @@ def rustdoc_api_set(root):
     return entries
 
 
+def doxygen_function_set(root):
+    """A Doxygen manual's functions (`globals_func*.html`: "SDL_CreateWindow() : SDL_video.h") →
+    the header's page that documents them, asked as written there (`SDL_CreateWindow()`)."""
+    entries = {}
+    for file in sorted(os.listdir(root)):
+        if not re.fullmatch(r"globals_func(_[a-z_0-9]+)?\.html", file):
+            continue
+        text = open(os.path.join(root, file), encoding="utf-8").read()
+        for name, href in re.findall(r'<li>([A-Za-z_][A-Za-z0-9_]*\(\))&#160;:&#160;<a class="el" href="([^"#]+)', text):
+            entries.setdefault(name, set()).add(href)
+    return entries
+
+
 def split_sample(name, entries, per_split):
     """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
     `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
@@ -323,7 +340,7 @@ def split_sample(name, entries, per_split):
 
 
 def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octave=None,
-               javadoc=None, rustdoc=None):
+               javadoc=None, rustdoc=None, doxygen=None):
     sets = {}
     if django:
         api, concepts = django_index_sets(django)
@@ -350,6 +367,8 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         for name, page in [("functions", "Function-Index.html"), ("concepts", "Concept-Index.html")]:
             entries = texinfo_index_set(os.path.join(octave, page))
             sets[f"octave-{name}"] = ("octave", split_sample(f"octave-{name}", entries, PER_SPLIT))
+    if doxygen:
+        sets["doxygen-functions"] = ("doxygen", split_sample("doxygen-functions", doxygen_function_set(doxygen), PER_SPLIT))
     if rustdoc:
         sets["rustdoc-api"] = ("rustdoc", split_sample("rustdoc-api", rustdoc_api_set(rustdoc), PER_SPLIT))
     if javadoc:
@@ -459,6 +478,7 @@ def main():
     parser.add_argument("--sphinx", help="sphinx-doc html directory (never tuned on)")
     parser.add_argument("--octave", help="octave-doc's octave.html directory (texinfo; never tuned on)")
     parser.add_argument("--rustdoc", help="a rustdoc crate directory, e.g. rust-doc's html/std (never tuned on)")
+    parser.add_argument("--doxygen", help="a Doxygen html directory, e.g. libsdl2-doc's (never tuned on)")
     parser.add_argument("--javadoc", help="a Javadoc API directory, e.g. libcommons-lang3-java-doc's (never tuned on)")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
@@ -471,11 +491,12 @@ def main():
     args = parser.parse_args()
 
     sets = build_sets(args.django, args.postgres, args.python, args.sqlalchemy, args.sphinx,
-                      args.octave, args.javadoc, args.rustdoc)
+                      args.octave, args.javadoc, args.rustdoc, args.doxygen)
     corpora = {"django": (args.django, ["faq/"]), "postgres": (args.postgres, []),
                "python": (args.python, ["faq/"]), "sqlalchemy": (args.sqlalchemy, ["faq/"]),
                "sphinx": (args.sphinx, []), "octave": (args.octave, []),
-               "javadoc": (args.javadoc, []), "rustdoc": (args.rustdoc, [])}
+               "javadoc": (args.javadoc, []), "rustdoc": (args.rustdoc, []),
+               "doxygen": (args.doxygen, [])}
     os.makedirs(args.work, exist_ok=True)
     if args.write_sets:
         os.makedirs(args.write_sets, exist_ok=True)

@@ -62,8 +62,9 @@ const BLOCKS: [&str; 32] = [
     "details",
 ];
 /// Words in a class name that name page furniture (`navheader`/`navfooter`: DocBook's page links;
-/// `headerlink`, `copiable-anchor`: the ¶ that Sphinx and texinfo put after a heading or definition).
-const FURNITURE_WORDS: [&str; 33] = [
+/// `headerlink`, `copiable-anchor`, `permalink`: the ¶ or ◆ that Sphinx, texinfo and Doxygen put
+/// beside a heading or definition).
+const FURNITURE_WORDS: [&str; 34] = [
     "nav",
     "navbar",
     "navigation",
@@ -95,6 +96,7 @@ const FURNITURE_WORDS: [&str; 33] = [
     "pager",
     "headerlink",
     "copiable",
+    "permalink",
     "navheader",
     "navfooter",
 ];

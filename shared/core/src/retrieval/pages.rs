@@ -371,16 +371,17 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     name.qualifiers.iter().all(|q| lower.contains(q.as_str()))
 }
 
-/// Whether a section's heading is a signature of `name`, as rustdoc and other generators title a
-/// method's entry: a few lower-case keywords, the name, maybe its generic parameters, then its
-/// arguments (`pub const fn checked_pow(self, exp: u32) -> Option<u128>`, `fn collect<B>(self) -> B`).
+/// Whether a section's heading is a signature of `name`, as rustdoc and Doxygen title a member's
+/// entry: maybe a few lower-case keywords, the name, maybe its generic parameters, then its
+/// arguments (`pub const fn checked_pow(self, exp: u32) -> Option<u128>`, `fn collect<B>(self) -> B`,
+/// `SDL_CreateWindow()`).
 fn is_signature_heading(section: &str, name: &CodeName) -> bool {
     let Some((before, _)) = section.split_once('(') else { return false };
     let before = before.split_once('<').map_or(before, |(bare, _)| bare);
     let mut words = before.split_whitespace().rev();
     let Some(code) = words.next() else { return false };
     let keywords: Vec<&str> = words.collect();
-    (1..=4).contains(&keywords.len())
+    keywords.len() <= 4
         && keywords.iter().all(|k| k.chars().all(|c| c.is_ascii_lowercase()))
         && code.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == ':')
         && is_code_for(code, name)
@@ -671,6 +672,12 @@ mod tests {
         let heading = "Primitive Type u128 › Implementations › impl u128 › \
             pub const fn checked_pow(self, exp: u32) -> Option<u128>";
         assert!(defines(&name, heading, "Checked exponentiation. Returns None on overflow."));
+        let call = named_identifier("SDL_CreateWindow()").unwrap();
+        assert!(defines(
+            &call,
+            "SDL_video.h File Reference › SDL_CreateWindow()",
+            "Create a window."
+        ));
         let generic = named_identifier("Iterator::collect").unwrap();
         assert!(defines(
             &generic,

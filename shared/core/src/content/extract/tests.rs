@@ -476,7 +476,7 @@ fn a_refresh_that_sends_the_reader_on_at_once_names_its_target() {
 fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() {
     // Texinfo 6 (makeinfo) heads every node with its neighbours, texi2html with a table of
     // bracketed arrows; both are mostly punctuation and labels, so their links are under 80 %.
-    // Texinfo's ¶ after a heading or definition is its link to itself.
+    // Texinfo's ¶ after a heading or definition is its link to itself (Doxygen's ◆ the same).
     let texinfo = r##"<body><div class="section" id="Define"><div class="header"><p>
         Next: <a href="Arguments.html" accesskey="n" rel="next">Arguments to macros</a>,
         Up: <a href="Definitions.html" accesskey="u" rel="up">How to define new macros</a> &nbsp;
@@ -533,5 +533,15 @@ vec.push(1);</code></pre><a class="test-arrow" href="https://play.rust-lang.org/
          ```\nlet mut vec = Vec::new();\nvec.push(1);\n```\n\n\
          #### pub fn push(&mut self, value: T)\n\n\
          Appends an element to the back of a collection."
+    );
+}
+
+#[test]
+fn doxygen_marks_a_members_heading_with_a_link_to_itself() {
+    let html = r##"<body><div class="contents"><h2 class="memtitle"><span class="permalink"><a href="#a1">&#9670;&nbsp;</a></span>SDL_CreateWindow()</h2>
+        <div class="memdoc"><p>Create a window with the specified position, dimensions, and flags.</p></div></div></body>"##;
+    assert_eq!(
+        extract_html(html).markdown(),
+        "## SDL_CreateWindow()\n\nCreate a window with the specified position, dimensions, and flags."
     );
 }
