@@ -59,6 +59,31 @@ pub fn centrality(signals: PageSignals) -> f64 {
     1.0 + INLINK_WEIGHT * share.min(1.0)
 }
 
+/// What a page gains when its title opens with the owner of the name asked about (`u128 - Rust`
+/// for `u128::checked_pow`, `StringUtils (… API)` for `StringUtils.abbreviate`): the page of the
+/// type itself, not another that documents the same method for it (`Saturating<u128>`).
+const OWNER_TITLE_WEIGHT: f64 = 0.25;
+
+/// Whether a page's title is about the name's owner (its last qualifier; `os.path` for
+/// `os.path.join`): the title opens with it, alone or before a separator, `in` or a parenthesis
+/// (`os.path — Common pathname manipulations`, `Vec in std::vec - Rust`), not as the first word of
+/// a phrase (`ORM Examples`, `Column Elements and Expressions`).
+fn title_names_owner(name: &CodeName, title: &str) -> bool {
+    let Some(owner) = name.qualifiers.last() else { return false };
+    let mut words = title.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let subject = words.next().is_none_or(|second| {
+        matches!(second, "—" | "–" | "-" | ":" | "in") || second.starts_with('(')
+    });
+    if !subject {
+        return false;
+    }
+    let first =
+        first.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'));
+    let last_part = first.replace("::", ".").rsplit('.').next().unwrap_or("").to_lowercase();
+    last_part == *owner
+}
+
 /// How much a chunk whose heading is exactly the query gains over one whose heading shares no word
 /// with it (chosen on the evaluation's dev half, docs/BENCHMARKS.md).
 const HEADING_MATCH_WEIGHT: f64 = 0.25;
@@ -199,8 +224,21 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                hit.score *=
-                    page_prior(hit.page) * heading * definition * release * centrality(hit.page);
+                let owner = if query
+                    .name
+                    .as_ref()
+                    .is_some_and(|name| title_names_owner(name, &hit.title))
+                {
+                    1.0 + OWNER_TITLE_WEIGHT
+                } else {
+                    1.0
+                };
+                hit.score *= page_prior(hit.page)
+                    * heading
+                    * definition
+                    * release
+                    * owner
+                    * centrality(hit.page);
             }
             hit
         })
@@ -708,6 +746,30 @@ mod tests {
             "Builders › Serialization builder details",
             "`builder`\n\nName of the used builder."
         ));
+    }
+
+    #[test]
+    fn the_page_about_a_names_owner_comes_before_another_that_documents_it_too() {
+        let owns =
+            |query: &str, title: &str| title_names_owner(&named_identifier(query).unwrap(), title);
+        assert!(owns("u128::count_ones", "u128 - Rust"));
+        assert!(owns("Vec::push", "Vec in std::vec - Rust"));
+        assert!(owns("os.path.join", "os.path — Common pathname manipulations"));
+        assert!(owns("StringUtils.abbreviate", "StringUtils (Apache Commons Lang 3.12.0 API)"));
+        // A title that opens a phrase with the word, or names another type, is not about it.
+        assert!(!owns("orm.join", "ORM Examples — SQLAlchemy 1.4 Documentation"));
+        assert!(!owns("Column.cast", "Column Elements and Expressions"));
+        assert!(!owns("u128::count_ones", "Saturating in std::num - Rust"));
+        let entry = "pub const fn count_ones(self) -> u32";
+        let mut wrapper =
+            hit("https://d/std/num/struct.Saturating.html#method.count_ones", 5.0, 0, 0);
+        (wrapper.title, wrapper.heading) =
+            ("Saturating in std::num - Rust".into(), format!("impl Saturating<u128> › {entry}"));
+        let mut primitive = hit("https://d/std/primitive.u128.html#method.count_ones", 4.5, 0, 0);
+        (primitive.title, primitive.heading) =
+            ("u128 - Rust".into(), format!("Primitive Type u128 › impl u128 › {entry}"));
+        let pages = rank_pages(vec![wrapper, primitive], &PageQuery::new("u128::count_ones"));
+        assert_eq!(pages[0].url, "https://d/std/primitive.u128.html#method.count_ones");
     }
 
     #[test]
