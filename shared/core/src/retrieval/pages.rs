@@ -366,8 +366,9 @@ pub fn defines_option(option: &str, text: &str) -> bool {
 pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
+    let signature_titled = is_signature_heading(section, name);
     let titled = (section.starts_with('`') && is_code_for(&section.replace('`', ""), name))
-        || is_signature_heading(section, name);
+        || signature_titled;
     // Lines of a code block are examples: a call on a line of its own there is no signature.
     let mut in_code = false;
     let defined = titled
@@ -392,14 +393,15 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
             (rest.is_empty() || rest.starts_with('(') || rest.starts_with('='))
                 && is_code_for(code, name)
         });
-    // Whose name it is: for an entry titled by the name, the headings above it say so as well
-    // as its text, in whole words (rustdoc's "Primitive Type u128 › … › pub const fn
-    // checked_pow(…)", not "impl NonZeroU128 › …"); a line in a section only by the section's
-    // text (a page "Builders" does not own every `builder` it lists).
+    // Whose name it is: for an entry titled by its signature, the headings above it say so as
+    // well as its text, in whole words (rustdoc's "Primitive Type u128 › … › pub const fn
+    // checked_pow(…)", not "impl NonZeroU128 › …"); otherwise only the section's text (a page
+    // "Builders" does not own every `builder` it lists, nor "django.urls utility functions" the
+    // `reverse()` that `functions.Reverse` asks about).
     if !defined {
         return false;
     }
-    if titled {
+    if signature_titled {
         let owners = format!("{heading}\n{text}").to_lowercase();
         let words: std::collections::HashSet<&str> =
             owners.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
@@ -740,6 +742,9 @@ mod tests {
         ));
         // A line's owner is said by its section's text, not by a page title above it: a page
         // "Builders" does not own every `builder` key it lists.
+        let database_function = named_identifier("functions.Reverse").unwrap();
+        let url_function = "django.urls utility functions › `reverse()`";
+        assert!(!defines(&database_function, url_function, "Resolves a URL path."));
         let builder = named_identifier("builders.Builder").unwrap();
         assert!(!defines(
             &builder,
