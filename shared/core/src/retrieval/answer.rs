@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::pages::{defines, defines_option, named_identifier, named_option, CodeName};
+use crate::retrieval::pages::{defines, named_identifier, named_option, CodeName};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -402,9 +402,10 @@ pub fn choose_quotes(
     let mut budget = options.words;
     // Once an option's entry is quoted, a section that has no entry for it says nothing of it.
     let entry_of_option = |text: &str| {
-        terms.option.as_ref().is_some_and(|option| {
-            blocks_of(text).iter().any(|b| b.is_option_entry() && defines_option(option, &b.text))
-        })
+        terms
+            .option
+            .as_ref()
+            .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
     };
     let mut quoted_entry = false;
     for (index, _, evidence) in scored {
@@ -442,9 +443,8 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     // The entry of the option asked about, else the first block that carries (nearly) as much of
     // the question as any.
     let best = weights.iter().copied().fold(0.0, f64::max);
-    let entry = terms.option.as_ref().and_then(|option| {
-        blocks.iter().position(|b| b.is_option_entry() && defines_option(option, &b.text))
-    });
+    let entry =
+        terms.option.as_ref().and_then(|option| blocks.iter().position(|b| b.is_entry_of(option)));
     let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
     let mut start = if entry.is_none() && words_before <= budget / 3 { 0 } else { target };

@@ -33,6 +33,11 @@ impl Block {
         self.kind == BlockKind::Prose && self.text.lines().all(|line| option_entry(line).is_some())
     }
 
+    /// An option's entry that names `option` among its spellings.
+    pub(super) fn is_entry_of(&self, option: &str) -> bool {
+        self.is_option_entry() && self.text.lines().any(|line| option_entry(line) == Some(option))
+    }
+
     /// A line that names a code object on its own: an API reference's entry, whose description is
     /// the block after it (`str.join(iterable)`, `sys.argv`, `class dict(**kwargs)`,
     /// `` `send_mail`(subject, message, …) ``). Without it, "Return a list of the words…" does not
