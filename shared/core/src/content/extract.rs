@@ -158,21 +158,13 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                 "a" | "area" => {
                     // A link the site asks crawlers not to follow (a page's source, a sign-in)
                     // is not a way to its pages.
-                    let nofollow = token.attr("rel").is_some_and(|rel| {
-                        rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("nofollow"))
-                    });
-                    if let Some(href) = token.attr("href").map(str::trim).filter(|h| !h.is_empty())
-                    {
-                        if !nofollow {
-                            page.links.push(href.to_string());
-                        }
+                    let href = token.attr("href").map(str::trim).filter(|h| !h.is_empty());
+                    if let Some(href) = href.filter(|_| !token.has_rel(&["nofollow"])) {
+                        page.links.push(href.to_string());
                     }
                 }
-                "link" => {
-                    let rel = token.attr("rel").unwrap_or("").to_ascii_lowercase();
-                    if rel.split_ascii_whitespace().any(|r| r == "canonical") {
-                        page.canonical = token.attr("href").map(|h| h.trim().to_string());
-                    }
+                "link" if token.has_rel(&["canonical"]) => {
+                    page.canonical = token.attr("href").map(|h| h.trim().to_string());
                 }
                 "base" => {
                     page.base_href =

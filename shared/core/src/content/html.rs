@@ -29,6 +29,13 @@ impl Token<'_> {
             _ => None,
         }
     }
+
+    /// Whether the element's `rel` lists one of `types` (link types compare without regard to
+    /// case: `rel="Next"`, `rel="nofollow noopener"`).
+    pub fn has_rel(&self, types: &[&str]) -> bool {
+        let rel = self.attr("rel").unwrap_or("");
+        rel.split_ascii_whitespace().any(|r| types.iter().any(|t| t.eq_ignore_ascii_case(r)))
+    }
 }
 
 const RAW_TEXT_ELEMENTS: [&str; 6] = ["script", "style", "textarea", "title", "xmp", "noscript"];

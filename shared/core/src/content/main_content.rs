@@ -475,8 +475,7 @@ fn furniture_signal(token: &Token<'_>, name: &str) -> Furniture {
 fn is_pager_link(token: &Token<'_>) -> bool {
     const PAGER: [&str; 9] =
         ["next", "prev", "previous", "up", "contents", "index", "start", "first", "last"];
-    let rel = token.attr("rel").unwrap_or("");
-    rel.split_ascii_whitespace().any(|r| PAGER.iter().any(|p| p.eq_ignore_ascii_case(r)))
+    token.has_rel(&PAGER)
 }
 
 fn is_semantic_root(token: &Token<'_>, name: &str) -> bool {
