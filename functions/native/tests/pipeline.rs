@@ -1003,3 +1003,50 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
         }
     });
 }
+
+#[test]
+fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_letter() {
+    use docent_core::config::SearchMode;
+    use docent_core::retrieval::search::query_terms;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let dir = fresh_dir("one-letter-option");
+        let mut links = String::new();
+        // Plotting pages where `x` is a variable over and over, as in a numerical manual.
+        for n in 0..150 {
+            let body =
+                format!("Plot {n} draws y against x: x is the axis, and x the data it reads.");
+            std::fs::write(dir.join(format!("plot-{n}.html")), page(&format!("Plot {n}"), &body))
+                .unwrap();
+            links.push_str(&format!(r#"<a href="plot-{n}.html">{n}</a> "#));
+        }
+        let options = "<html><head><title>Command line options</title></head><body><main>\
+            <h1>Command line options</h1><p>Here is a complete list of the options the program \
+            accepts when it starts, each with what it changes in the session that follows.</p>\
+            <dl><dt><code>--debug</code></dt><dt><code>-d</code></dt><dd><p>Enter parser \
+            debugging mode.</p></dd><dt><code>--echo-commands</code></dt><dt><code>-x</code></dt>\
+            <dd><p>Echo commands as they are executed.</p></dd></dl></main></body></html>";
+        std::fs::write(dir.join("options.html"), options).unwrap();
+        links.push_str(r#"<a href="options.html">options</a>"#);
+        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let entry = url::Url::from_file_path(dir.join("options.html")).unwrap().to_string();
+        for p in natives("one-letter-option") {
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            // The letter's own ranking holds the hundred plotting pages first.
+            let lexical = p.store().lexical_search(&query_terms("-x"), None, 100).await.unwrap();
+            assert!(lexical.iter().take(100).all(|hit| !hit.url.starts_with(&entry)));
+            for query in ["-x", "What does the -x option do?"] {
+                for mode in [SearchMode::Lexical, SearchMode::Hybrid] {
+                    let options = SearchOptions { mode, url_prefix: None };
+                    let hits = retrieve(&p, query, 5, options).await.unwrap();
+                    assert!(hits[0].url.starts_with(&entry), "{query} {mode:?}: {:?}", hits[0].url);
+                }
+            }
+            // The answer quotes the entry and its description.
+            let answer = docent_functions::chat::answer(&p, "What does -x do?").await.unwrap();
+            assert!(answer.text.contains("Echo commands as they are executed."), "{}", answer.text);
+        }
+    });
+}

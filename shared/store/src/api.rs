@@ -93,6 +93,12 @@ pub trait DocumentStore {
     async fn lexical_search(
         &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>>;
+    /// As [`DocumentStore::lexical_search`], among the chunks whose text holds `text` verbatim
+    /// (case-sensitive) only: where a query's word is in most chunks (an option's one letter, `-x`),
+    /// the chunks that write it as the query does, however far down the word's ranking they are.
+    async fn lexical_search_containing(
+        &self, terms: &[String], text: &str, url_prefix: Option<&str>, limit: u32,
+    ) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
     /// For each chunk id, the chunks of its page in page order (at most `per_page`), so that an

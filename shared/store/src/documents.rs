@@ -32,11 +32,16 @@ const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 /// - `terms`: each lexeme's IDF from its phrase's document frequency (counted through the GIN
 ///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
 /// - `candidates`: the 300 best chunks that hold a phrase, by IDF-weighted `ts_rank` (twice the
-///   longest list asked for), with the URL prefix (`?3`) applied, so the exact scoring below reads
-///   a bounded number of tsvectors however common a word is;
+///   longest list asked for), with the URL prefix (`?3`) applied, and with `containing`, the
+///   parameter of a text each must hold verbatim, so the exact scoring below reads a bounded number
+///   of tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
-pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count(*) OVER (PARTITION BY w.term) AS parts
+pub(crate) fn postgres_bm25(containing: Option<&str>) -> String {
+    let containing =
+        containing.map(|p| format!(" AND strpos(c.text, {p}) > 0")).unwrap_or_default();
+    format!(
+        "words AS (SELECT w.term, u.lexeme, count(*) OVER (PARTITION BY w.term) AS parts
                FROM regexp_split_to_table(?1, ' ') AS w(term) CROSS JOIN LATERAL unnest(to_tsvector('docent', w.term)) AS u),
      lexemes AS (SELECT DISTINCT ON (lexeme) lexeme, parts, phraseto_tsquery('docent', term) AS phrase
                  FROM words ORDER BY lexeme, parts),
@@ -48,14 +53,16 @@ pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count
                FROM lexemes l CROSS JOIN stats
                CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ l.phrase) AS d),
      candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.phrase
-                    WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3)
+                    WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3){containing}
                     GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 300),
      scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
                 FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
                 CROSS JOIN LATERAL unnest(c.search) AS u
                 JOIN terms t ON t.lexeme = u.lexeme AND c.search @@ t.phrase
                 CROSS JOIN LATERAL (SELECT SUM(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 2.5 ELSE 1.0 END) AS tf FROM unnest(u.weights) AS w) AS f
-                GROUP BY c.id)";
+                GROUP BY c.id)"
+    )
+}
 
 /// Links from at least this share of the indexed pages are a site template's (counted as nothing
 /// in `inlinks`): on the Python manual the home, index, copyright and bug-report pages are linked
@@ -65,6 +72,70 @@ pub(crate) const POSTGRES_BM25: &str = "words AS (SELECT w.term, u.lexeme, count
 const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
 /// Below this many pages every link counts: too few to tell a template from a hub.
 const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
+
+impl<D: SqlDatabase> SqlStore<D> {
+    /// Chunks matching any of `terms`, best BM25 first; with `containing`, only those whose text
+    /// holds it verbatim (case-sensitive), however far down the ranking they are.
+    async fn ranked_matches(
+        &self, terms: &[String], url_prefix: Option<&str>, containing: Option<&str>, limit: u32,
+    ) -> PortResult<Vec<SearchHit>> {
+        let columns = SearchHit::COLUMNS;
+        let (sql, expression, sign) = match self.db.dialect() {
+            SqlDialect::Sqlite => {
+                let (t, h, b) = BM25_WEIGHTS;
+                let rank = format!("bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1})");
+                // Without a filter the full-text index ranks alone and only the best `limit` are
+                // joined to their chunks and pages; a prefix or a text needs each match's chunk.
+                // (D1 bills every row a query reads: a common word matches thousands of chunks.)
+                let sql = if url_prefix.is_none() && containing.is_none() {
+                    format!(
+                        "SELECT {columns}, best.rank FROM (
+                           SELECT rowid, {rank} AS rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2
+                         ) AS best JOIN chunks c ON c.rowid = best.rowid {PAGE_OF_CHUNK}
+                         ORDER BY best.rank"
+                    )
+                } else {
+                    // SQLite refuses a parameter its statement does not use: the prefix is ?3
+                    // when given, the text the next one.
+                    let mut filters = String::new();
+                    if url_prefix.is_some() {
+                        filters.push_str(" AND substr(c.url, 1, length(?3)) = ?3");
+                    }
+                    if containing.is_some() {
+                        let at = if url_prefix.is_some() { 4 } else { 3 };
+                        filters.push_str(&format!(" AND instr(c.text, ?{at}) > 0"));
+                    }
+                    format!(
+                        "SELECT {columns}, {rank} AS rank
+                         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
+                         WHERE chunks_fts MATCH ?1{filters} ORDER BY rank LIMIT ?2"
+                    )
+                };
+                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
+                (sql, fts5_match_expression(terms), -1.0)
+            }
+            SqlDialect::Postgres => {
+                let bm25 = postgres_bm25(containing.map(|_| "?4"));
+                let sql = format!(
+                    "WITH {bm25}
+                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id {PAGE_OF_CHUNK}
+                     ORDER BY scored.score DESC, c.id LIMIT ?2"
+                );
+                (sql, tsquery_words(terms), 1.0)
+            }
+        };
+        let Some(expression) = expression else { return Ok(Vec::new()) };
+        let mut params = vec![expression.into(), u64::from(limit).into()];
+        if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres {
+            params.push(url_prefix.into());
+        }
+        if let Some(text) = containing {
+            params.push(text.into());
+        }
+        let rows = self.query(&sql, params).await?;
+        scored_hits(&rows, sign)
+    }
+}
 
 impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
@@ -224,48 +295,13 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn lexical_search(
         &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
-        let columns = SearchHit::COLUMNS;
-        let (sql, expression, sign) = match self.db.dialect() {
-            SqlDialect::Sqlite => {
-                let (t, h, b) = BM25_WEIGHTS;
-                let rank = format!("bm25(chunks_fts, {t:.1}, {h:.1}, {b:.1})");
-                // Without a prefix the full-text index ranks alone and only the best `limit` are
-                // joined to their chunks and pages; a prefix needs each match's URL. (D1 bills
-                // every row a query reads: a common word matches thousands of chunks.)
-                let sql = if url_prefix.is_none() {
-                    format!(
-                        "SELECT {columns}, best.rank FROM (
-                           SELECT rowid, {rank} AS rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2
-                         ) AS best JOIN chunks c ON c.rowid = best.rowid {PAGE_OF_CHUNK}
-                         ORDER BY best.rank"
-                    )
-                } else {
-                    format!(
-                        "SELECT {columns}, {rank} AS rank
-                         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
-                         WHERE chunks_fts MATCH ?1 AND substr(c.url, 1, length(?3)) = ?3 ORDER BY rank LIMIT ?2"
-                    )
-                };
-                // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
-                (sql, fts5_match_expression(terms), -1.0)
-            }
-            SqlDialect::Postgres => {
-                let sql = format!(
-                    "WITH {POSTGRES_BM25}
-                     SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id {PAGE_OF_CHUNK}
-                     ORDER BY scored.score DESC, c.id LIMIT ?2"
-                );
-                (sql, tsquery_words(terms), 1.0)
-            }
-        };
-        let Some(expression) = expression else { return Ok(Vec::new()) };
-        let mut params = vec![expression.into(), u64::from(limit).into()];
-        // SQLite refuses a parameter its statement does not use.
-        if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres {
-            params.push(url_prefix.into());
-        }
-        let rows = self.query(&sql, params).await?;
-        scored_hits(&rows, sign)
+        self.ranked_matches(terms, url_prefix, None, limit).await
+    }
+
+    async fn lexical_search_containing(
+        &self, terms: &[String], text: &str, url_prefix: Option<&str>, limit: u32,
+    ) -> PortResult<Vec<SearchHit>> {
+        self.ranked_matches(terms, url_prefix, Some(text), limit).await
     }
 
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {

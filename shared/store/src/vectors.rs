@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::api::VectorStore;
-use crate::documents::{scored_hits, PAGE_OF_CHUNK, POSTGRES_BM25};
+use crate::documents::{postgres_bm25, scored_hits, PAGE_OF_CHUNK};
 use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
 use crate::SqlStore;
 use docent_core::domain::{ChunkVector, IndexedDocument};
@@ -264,8 +264,9 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let columns = SearchHit::COLUMNS;
         // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
         // weight / (k + index + 1).
+        let bm25 = postgres_bm25(None);
         let sql = format!(
-            "WITH {POSTGRES_BM25},
+            "WITH {bm25},
              lexical AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM scored ORDER BY rank LIMIT ?2),
              vector AS (
                 SELECT nearest.chunk_id AS id, row_number() OVER (ORDER BY nearest.distance, nearest.chunk_id) AS rank

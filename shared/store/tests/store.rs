@@ -494,6 +494,56 @@ fn a_snake_case_name_matches_only_where_its_words_stand_together() {
     }
 }
 
+/// A search among the chunks that write a text verbatim reaches the one a common word's ranking
+/// leaves far down (an option's letter, `x`, is in every page about coordinates), on both stores,
+/// with and without a URL prefix; case counts (`-X` is another option).
+#[test]
+fn a_search_containing_a_text_reaches_past_a_common_words_ranking() {
+    use docent_core::domain::IndexedChunk;
+    for location in test_databases("containing") {
+        let store = store(&location);
+        let page = |key: &str, text: &str| {
+            let url = format!("https://docs.example/{key}.html");
+            let chunk = IndexedChunk {
+                id: format!("{key}-0"),
+                ordinal: 0,
+                url: url.clone(),
+                heading: "Reference".into(),
+                vector: None,
+                text: text.into(),
+            };
+            common::document(&url, &url, vec![chunk])
+        };
+        let mut pages: Vec<_> = (0..12)
+            .map(|i| page(&format!("plot{i}"), "Plot x against y: x is the axis, x the data."))
+            .collect();
+        pages.push(page(
+            "options",
+            "The command line options of the program, and what each of them is for when it \
+             starts, are listed here in full.\n\n`-x`\n\nEcho commands as they are executed.",
+        ));
+        pages.push(page("upper", "`-X` selects the experimental mode of the program."));
+        for document in &pages {
+            pollster::block_on(store.upsert_document(document)).unwrap();
+        }
+        let terms = vec!["x".to_string()];
+        let ids = |hits: Vec<SearchHit>| -> Vec<String> {
+            hits.into_iter().map(|hit| hit.chunk_id).collect()
+        };
+        let ranked = pollster::block_on(store.lexical_search(&terms, None, 5)).unwrap();
+        assert!(!ids(ranked).contains(&"options-0".to_string()), "{location}");
+        for prefix in [None, Some("https://docs.example/"), Some("https://docs.example/options")] {
+            let found =
+                pollster::block_on(store.lexical_search_containing(&terms, "`-x", prefix, 5));
+            assert_eq!(ids(found.unwrap()), ["options-0"], "{location} {prefix:?}");
+        }
+        let elsewhere = Some("https://docs.example/plot");
+        let found =
+            pollster::block_on(store.lexical_search_containing(&terms, "`-x", elsewhere, 5));
+        assert!(found.unwrap().is_empty(), "{location}");
+    }
+}
+
 /// The scores of a search's candidates are one statement however many there are, and each
 /// known chunk gets its own vector's score (unknown ids are left out).
 #[test]

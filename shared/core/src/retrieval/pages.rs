@@ -144,7 +144,28 @@ pub struct CodeName {
 /// parameter", and a hundred passages that mention the name with those words rank above it.
 pub const NAME_CANDIDATES: u32 = 20;
 
+/// Chunks that write the query's option as code searched for its entry ([`PageQuery::option_search`]):
+/// enough for every program in a manual that has an option of that letter.
+pub const OPTION_CANDIDATES: u32 = 50;
+
 impl PageQuery {
+    /// How to find the entries for the option the query names: the query's terms with the
+    /// option's words (for the full-text index, which ranks them) and the text a chunk must hold,
+    /// the option opening a code span (`` `-x ``). The lexical ranking cannot reach them: a letter
+    /// is in hundreds of chunks (`x` in 881 of the Python manual's 9,730), and ranks the entry that
+    /// defines `-m` there 141st, Octave's `-x` 724th.
+    pub fn option_search(&self) -> Option<(Vec<String>, String)> {
+        let option = self.option.as_ref()?;
+        let mut words = self.terms.clone();
+        for word in option.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            let word = word.to_lowercase();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        Some((words, format!("`{option}")))
+    }
+
     /// The name's own terms when the query has other words too (for a lexical search of the name
     /// alone, [`NAME_CANDIDATES`] long), else `None`.
     pub fn name_terms(&self) -> Option<Vec<String>> {
@@ -325,6 +346,16 @@ pub fn named_option(query: &str) -> Option<String> {
         let short = !long && (name.len() == 1 || written.starts_with('`'));
         (well_formed && (long || short)).then(|| word.to_string())
     })
+}
+
+/// The first entry for `option` among `found` ([`PageQuery::option_search`]'s, best first),
+/// scored `best`, the best score of the query's own ranking: the entry that defines the option a
+/// query names is as strong a match as any, whatever its letter's rank. Only the first: of several
+/// programs' `-c`, the query's other words say which is asked about ("tarfile -c"), and the
+/// others' entries are not lifted above it. Ranking pages then weighs it as a definition.
+pub fn option_entry_hit(found: Vec<SearchHit>, option: &str, best: f64) -> Option<SearchHit> {
+    let first = found.into_iter().find(|hit| defines_option(option, &hit.text))?;
+    Some(SearchHit { score: first.score.max(best), ..first })
 }
 
 /// The longest line that can name an option as its entry: the option, its argument and another
