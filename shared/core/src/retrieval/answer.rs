@@ -142,6 +142,13 @@ impl WeightedTerms {
         self.matched_weight(&words_of(text)) / total
     }
 
+    /// Whether `text` has an entry for the command-line option the question asks about.
+    fn has_entry_for_option(&self, text: &str) -> bool {
+        self.option
+            .as_ref()
+            .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
+    }
+
     fn matched_weight(&self, words: &[String]) -> f64 {
         self.terms
             .iter()
@@ -351,9 +358,10 @@ pub enum Choice {
     },
 }
 
-/// What a section that defines the code name asked about adds to its score: "What does
-/// `Vec::push` do?" is answered by `push`'s entry, not by an example that calls it. More than an
-/// example gains by holding every word of the question in one block (up to 1).
+/// What a section that defines the code name or has the entry for the option asked about adds to
+/// its score: "What does `Vec::push` do?" is answered by `push`'s entry, not by an example that
+/// calls it. More than an example gains by holding every word of the question in one block (up
+/// to 1).
 const DEFINITION_BONUS: f64 = 1.5;
 
 /// How well each section answers: the weighted share of the question it contains (the evidence),
@@ -372,7 +380,8 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let lead = if section.lead { 0.2 } else { 0.0 };
     let rank = 0.5 / (1.0 + section.page_rank as f64);
     let definition =
-        terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text));
+        terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
+            || terms.has_entry_for_option(&section.text);
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -401,12 +410,7 @@ pub fn choose_quotes(
     let mut quotes = Vec::new();
     let mut budget = options.words;
     // Once an option's entry is quoted, a section that has no entry for it says nothing of it.
-    let entry_of_option = |text: &str| {
-        terms
-            .option
-            .as_ref()
-            .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
-    };
+    let entry_of_option = |text: &str| terms.has_entry_for_option(text);
     let mut quoted_entry = false;
     for (index, _, evidence) in scored {
         // A further section only when it is nearly as good as the best and there is room for it.

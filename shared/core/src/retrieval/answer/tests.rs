@@ -227,6 +227,25 @@ fn an_option_asked_about_is_quoted_from_its_entry_to_the_next() {
 }
 
 #[test]
+fn the_section_with_the_entry_for_the_option_asked_about_comes_first() {
+    // Octave's manual: a plot's description holds every word of "What does the -h option do?"
+    // (`h` and "option") in one paragraph, on a page retrieval ranked higher.
+    let plots = "The optional return value h is a vector of graphics handles. The option \
+        `linestyle` sets how the lines are drawn.";
+    let options = "`--help`\n\n`-h`\n\nPrint short help message and exit.\n\n\
+        `--interactive`\n\n`-i`\n\nForce interactive behavior.";
+    let mut sections =
+        vec![section("plots", "Plots", plots), section("options", "Command Line Options", options)];
+    sections[1].page_rank = 1;
+    let terms = WeightedTerms::new("What does the -h option do?", &counts(1000, &[300, 80]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    assert_eq!(quotes[0].blocks, ["`--help`", "`-h`", "Print short help message and exit."]);
+}
+
+#[test]
 fn a_question_that_names_an_api_is_answered_by_its_definition_first() {
     let entry = "Struct std::vec::Vec › Implementations › pub fn push(&mut self, value: T)";
     let sections = vec![
