@@ -455,26 +455,28 @@ fn lexical_search_ranks_alike_with_and_without_a_prefix() {
     }
 }
 
+/// A page of one chunk, `https://docs.example/{key}.html`, its chunk `{key}-0`.
+fn one_chunk_page(key: &str, heading: &str, text: &str) -> docent_core::domain::IndexedDocument {
+    let url = format!("https://docs.example/{key}.html");
+    let chunk = docent_core::domain::IndexedChunk {
+        id: format!("{key}-0"),
+        ordinal: 0,
+        url: url.clone(),
+        heading: heading.into(),
+        vector: None,
+        text: text.into(),
+    };
+    common::document(&url, &url, vec![chunk])
+}
+
 /// A name written with underscores is searched as its words side by side on both stores (FTS5
 /// reads it as a quoted phrase; Postgres's parser splits it into lexemes, which then count only
 /// where they stand together): a page that has `work` and `mem` apart does not match `work_mem`.
 #[test]
 fn a_snake_case_name_matches_only_where_its_words_stand_together() {
-    use docent_core::domain::IndexedChunk;
     for location in test_databases("phrase") {
         let store = store(&location);
-        let page = |key: &str, text: &str| {
-            let url = format!("https://docs.example/{key}.html");
-            let chunk = IndexedChunk {
-                id: format!("{key}-0"),
-                ordinal: 0,
-                url: url.clone(),
-                heading: "Memory".into(),
-                vector: None,
-                text: text.into(),
-            };
-            common::document(&url, &url, vec![chunk])
-        };
+        let page = |key: &str, text: &str| one_chunk_page(key, "Memory", text);
         let named = page("named", "Raise `work_mem` when sorts spill to disk.");
         let apart = page(
             "apart",
@@ -499,21 +501,9 @@ fn a_snake_case_name_matches_only_where_its_words_stand_together() {
 /// with and without a URL prefix; case counts (`-X` is another option).
 #[test]
 fn a_search_containing_a_text_reaches_past_a_common_words_ranking() {
-    use docent_core::domain::IndexedChunk;
     for location in test_databases("containing") {
         let store = store(&location);
-        let page = |key: &str, text: &str| {
-            let url = format!("https://docs.example/{key}.html");
-            let chunk = IndexedChunk {
-                id: format!("{key}-0"),
-                ordinal: 0,
-                url: url.clone(),
-                heading: "Reference".into(),
-                vector: None,
-                text: text.into(),
-            };
-            common::document(&url, &url, vec![chunk])
-        };
+        let page = |key: &str, text: &str| one_chunk_page(key, "Reference", text);
         let mut pages: Vec<_> = (0..12)
             .map(|i| page(&format!("plot{i}"), "Plot x against y: x is the axis, x the data."))
             .collect();

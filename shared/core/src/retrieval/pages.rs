@@ -144,8 +144,8 @@ pub struct CodeName {
 /// parameter", and a hundred passages that mention the name with those words rank above it.
 pub const NAME_CANDIDATES: u32 = 20;
 
-/// Chunks that write the query's option as code searched for its entry ([`PageQuery::option_search`]):
-/// enough for every program in a manual that has an option of that letter.
+/// Chunks that write the query's option as code read for its entry ([`PageQuery::option_search`]):
+/// more than a manual has programs with an option of that letter.
 pub const OPTION_CANDIDATES: u32 = 50;
 
 impl PageQuery {
