@@ -73,6 +73,28 @@ const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
 /// Below this many pages every link counts: too few to tell a template from a hub.
 const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
 
+/// The FTS5 expression for chunks that may hold `text`: a chunk that holds it holds its words, so
+/// they are required, and at least one of the other `terms`. The full-text index then reads only
+/// chunks with the text's words (an option's letter is in hundreds of chunks, a query's other words
+/// in thousands), and BM25, which counts each phrase of the expression once whatever joins it,
+/// ranks them as the query's terms alone would. A chunk with the text's words and none of the
+/// other terms is left out (it would rank on the text's words alone, below every other).
+fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    // Letters and digits only: nothing to escape inside the quotes.
+    let required = words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(" AND ");
+    let others: Vec<String> = terms.iter().filter(|term| !words.contains(term)).cloned().collect();
+    match fts5_match_expression(&others) {
+        Some(others) if !required.is_empty() => Some(format!("{required} AND ({others})")),
+        Some(others) => Some(others),
+        None => (!required.is_empty()).then_some(required),
+    }
+}
+
 impl<D: SqlDatabase> SqlStore<D> {
     /// Chunks matching any of `terms`, best BM25 first; with `containing`, only those whose text
     /// holds it verbatim (case-sensitive), however far down the ranking they are.
@@ -112,7 +134,14 @@ impl<D: SqlDatabase> SqlStore<D> {
                     )
                 };
                 // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
-                (sql, fts5_match_expression(terms), -1.0)
+                (
+                    sql,
+                    containing.map_or_else(
+                        || fts5_match_expression(terms),
+                        |text| fts5_containing(terms, text),
+                    ),
+                    -1.0,
+                )
             }
             SqlDialect::Postgres => {
                 let bm25 = postgres_bm25(containing.map(|_| "?4"));

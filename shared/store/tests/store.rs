@@ -527,6 +527,14 @@ fn a_search_containing_a_text_reaches_past_a_common_words_ranking() {
                 pollster::block_on(store.lexical_search_containing(&terms, "`-x", prefix, 5));
             assert_eq!(ids(found.unwrap()), ["options-0"], "{location} {prefix:?}");
         }
+        // With other words too, a chunk scores as the whole query's ranking scores it.
+        let terms = vec!["x".to_string(), "commands".to_string()];
+        let ranked = pollster::block_on(store.lexical_search(&terms, None, 50)).unwrap();
+        let found =
+            pollster::block_on(store.lexical_search_containing(&terms, "`-x", None, 5)).unwrap();
+        assert_eq!(ids(found.clone()), ["options-0"], "{location}");
+        let same = ranked.iter().find(|hit| hit.chunk_id == "options-0").unwrap();
+        assert!((same.score - found[0].score).abs() < 1e-9, "{location}: {same:?} {found:?}");
         let elsewhere = Some("https://docs.example/plot");
         let found =
             pollster::block_on(store.lexical_search_containing(&terms, "`-x", elsewhere, 5));
