@@ -348,13 +348,18 @@ pub fn named_option(query: &str) -> Option<String> {
     })
 }
 
-/// The first entry for `option` among `found` ([`PageQuery::option_search`]'s, best first),
+/// The best entry for `option` among `found` ([`PageQuery::option_search`]'s), by its score for the
+/// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_prior`], [`centrality`]),
 /// scored `best`, the best score of the query's own ranking: the entry that defines the option a
-/// query names is as strong a match as any, whatever its letter's rank. Only the first: of several
+/// query names is as strong a match as any, whatever its letter's rank. Only one: of several
 /// programs' `-c`, the query's other words say which is asked about ("tarfile -c"), and the
 /// others' entries are not lifted above it. Ranking pages then weighs it as a definition.
 pub fn option_entry_hit(found: Vec<SearchHit>, option: &str, best: f64) -> Option<SearchHit> {
-    let first = found.into_iter().find(|hit| defines_option(option, &hit.text))?;
+    let weighed = |hit: &SearchHit| hit.score * page_prior(hit.page) * centrality(hit.page);
+    let first = found
+        .into_iter()
+        .filter(|hit| defines_option(option, &hit.text))
+        .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
     Some(SearchHit { score: first.score.max(best), ..first })
 }
 
@@ -1153,5 +1158,27 @@ mod tests {
             ]
         );
         assert_eq!(pages[3].score, -0.5, "a negative score is not lifted");
+    }
+
+    #[test]
+    fn the_entry_lifted_for_an_option_is_the_one_ranking_would_weigh_highest() {
+        let entry = |url: &str, score: f64, inlinks: u32, text: &str| SearchHit {
+            text: text.into(),
+            page: PageSignals { inlinks, ..PageSignals::default() },
+            ..hit(url, score, 0, 0)
+        };
+        let found = vec![
+            // Writes the option, but in a sentence: no entry.
+            entry("https://d/howto", 9.0, 0, "Run it with `-c` to compile it first."),
+            // `unittest`'s own `-c`, a little higher by the letter and "option".
+            entry("https://d/unittest", 5.0, 10, "`-c`, `--catch`\n\nControl-C waits."),
+            // The interpreter's, the page the whole manual links to.
+            entry("https://d/cmdline", 4.5, 900, "`-c` <command>\n\nExecute the code."),
+        ];
+        let lifted = option_entry_hit(found.clone(), "-c", 20.0).unwrap();
+        assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/cmdline", 20.0));
+        // Its own score when that is higher; nothing when no chunk is an entry for the option.
+        assert_eq!(option_entry_hit(found.clone(), "-c", 1.0).unwrap().score, 4.5);
+        assert_eq!(option_entry_hit(found, "-x", 20.0), None);
     }
 }
