@@ -78,7 +78,8 @@ const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
 /// chunks with the text's words (an option's letter is in hundreds of chunks, a query's other words
 /// in thousands), and BM25, which counts each phrase of the expression once whatever joins it,
 /// ranks them as the query's terms alone would. A chunk with the text's words and none of the
-/// other terms is left out (it would rank on the text's words alone, below every other).
+/// other terms is left out (it would rank on the text's words alone, below every other; Postgres,
+/// whose candidates are bounded by their own ranking, keeps it last).
 fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
