@@ -410,18 +410,17 @@ pub fn choose_quotes(
     let mut quotes = Vec::new();
     let mut budget = options.words;
     // Once an option's entry is quoted, a section that has no entry for it says nothing of it.
-    let entry_of_option = |text: &str| terms.has_entry_for_option(text);
     let mut quoted_entry = false;
     for (index, _, evidence) in scored {
         // A further section only when it is nearly as good as the best and there is room for it.
         if quotes.len() == options.sections
             || evidence < options.min_evidence
             || (!quotes.is_empty() && (evidence < 0.8 * best_evidence || budget < 40))
-            || (quoted_entry && !entry_of_option(&sections[index].text))
+            || (quoted_entry && !terms.has_entry_for_option(&sections[index].text))
         {
             continue;
         }
-        quoted_entry |= entry_of_option(&sections[index].text);
+        quoted_entry |= terms.has_entry_for_option(&sections[index].text);
         if let Some(blocks) = quote_section(terms, &sections[index].text, budget) {
             budget =
                 budget.saturating_sub(blocks.iter().map(|b| b.split_whitespace().count()).sum());

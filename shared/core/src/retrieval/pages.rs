@@ -59,6 +59,12 @@ pub fn centrality(signals: PageSignals) -> f64 {
     1.0 + INLINK_WEIGHT * share.min(1.0)
 }
 
+/// What a chunk's page weighs in ranking, whatever the query: what kind of page it is
+/// ([`page_prior`]) and how central to its site ([`centrality`]).
+fn page_weight(signals: PageSignals) -> f64 {
+    page_prior(signals) * centrality(signals)
+}
+
 /// What a page gains when its title opens with the owner of the name asked about (`u128 - Rust`
 /// for `u128::checked_pow`, `StringUtils (… API)` for `StringUtils.abbreviate`): the page of the
 /// type itself, not another that documents the same method for it (`Saturating<u128>`).
@@ -254,12 +260,7 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                hit.score *= page_prior(hit.page)
-                    * heading
-                    * definition
-                    * release
-                    * owner
-                    * centrality(hit.page);
+                hit.score *= page_weight(hit.page) * heading * definition * release * owner;
             }
             hit
         })
@@ -349,13 +350,13 @@ pub fn named_option(query: &str) -> Option<String> {
 }
 
 /// The best entry for `option` among `found` ([`PageQuery::option_search`]'s), by its score for the
-/// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_prior`], [`centrality`]),
+/// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_weight`]),
 /// scored `best`, the best score of the query's own ranking: the entry that defines the option a
 /// query names is as strong a match as any, whatever its letter's rank. Only one: of several
 /// programs' `-c`, the query's other words say which is asked about ("tarfile -c"), and the
 /// others' entries are not lifted above it. Ranking pages then weighs it as a definition.
 pub fn option_entry_hit(found: Vec<SearchHit>, option: &str, best: f64) -> Option<SearchHit> {
-    let weighed = |hit: &SearchHit| hit.score * page_prior(hit.page) * centrality(hit.page);
+    let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
     let first = found
         .into_iter()
         .filter(|hit| defines_option(option, &hit.text))

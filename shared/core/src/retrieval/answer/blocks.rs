@@ -1,6 +1,6 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
-use crate::retrieval::pages::option_entry;
+use crate::retrieval::pages::{defines_option, option_entry};
 
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Block {
 
     /// An option's entry that names `option` among its spellings.
     pub(super) fn is_entry_of(&self, option: &str) -> bool {
-        self.is_option_entry() && self.text.lines().any(|line| option_entry(line) == Some(option))
+        self.is_option_entry() && defines_option(option, &self.text)
     }
 
     /// A line that names a code object on its own: an API reference's entry, whose description is
