@@ -462,8 +462,15 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     let mut quoted: Vec<Block> = Vec::new();
     let mut used = 0;
     for (at, block) in blocks.iter().enumerate().skip(start) {
-        // The option's entry ends where the next option's begins.
-        if used >= budget || (entry.is_some_and(|entry| at > entry) && block.is_option_entry()) {
+        // A quote that opens with an entry (an option's spellings, an API's signature) ends where
+        // the next entry begins: the methods listed after `str.join` say nothing about it.
+        // Signatures one after another (a function's overloads) open one entry, and a quote that
+        // opens with a module's introduction goes on into its functions.
+        let next_entry = at > target
+            && block.is_signature()
+            && quoted.first().is_some_and(Block::is_signature)
+            && quoted.last().is_some_and(|last| !last.is_signature());
+        if used >= budget || next_entry {
             break;
         }
         let words = block.words();

@@ -154,6 +154,40 @@ fn a_description_is_quoted_with_the_signature_it_describes() {
 }
 
 #[test]
+fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
+    let methods = "`str.join`(iterable)\n\nReturn a string which is the concatenation of the \
+        strings in iterable.\n\n`str.ljust`(width)\n\nReturn the string left justified in a \
+        string of length width.\n\n`str.lower`()\n\nReturn a copy of the string in lowercase.";
+    let terms = WeightedTerms::uniform("What does str.join do?");
+    assert_eq!(
+        quote_section(&terms, methods, 150).unwrap(),
+        [
+            "`str.join(iterable)`",
+            "Return a string which is the concatenation of the strings in iterable."
+        ]
+    );
+    // Signatures one after another are one entry (a function's overloads).
+    let overloads = "`range`(stop)\n\n`range`(start, stop)\n\nRather than being a function, \
+        range is an immutable sequence type.\n\n`reversed`(seq)\n\nReturn a reverse iterator.";
+    assert_eq!(
+        quote_section(&WeightedTerms::uniform("range"), overloads, 150).unwrap(),
+        [
+            "`range(stop)`",
+            "`range(start, stop)`",
+            "Rather than being a function, range is an immutable sequence type."
+        ]
+    );
+    // A quote that opens with what a module is for goes on into its functions.
+    let module = "Assignment statements do not copy objects; this module provides copy \
+        operations.\n\n`copy.copy`(x)\n\nReturn a shallow copy of x.\n\n`copy.deepcopy`(x)\n\n\
+        Return a deep copy of x.";
+    assert_eq!(
+        quote_section(&WeightedTerms::uniform("copy objects"), module, 150).unwrap().len(),
+        5
+    );
+}
+
+#[test]
 fn a_signature_is_shown_as_code_with_its_parameters() {
     assert_eq!(signature_as_code("str.join(iterable)"), "`str.join(iterable)`");
     assert_eq!(signature_as_code("`fileinput.filename`()"), "`fileinput.filename()`");
