@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::pages::{defines, named_identifier, named_option, CodeName};
+use crate::retrieval::pages::{defined_subject, defines, named_identifier, named_option, CodeName};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -63,6 +63,8 @@ pub struct WeightedTerms {
     option: Option<String>,
     /// The code name the question asks about (`Vec::push`), whose definition answers it.
     name: Option<CodeName>,
+    /// What the question asks the meaning of ("What is a slug?"), whose glossary entry answers it.
+    subject: Option<String>,
     /// Ordinary words were left out and every term left is in most chunks: what the question
     /// asks about specifically is in words the pages never use.
     nothing_specific_left: bool,
@@ -101,6 +103,7 @@ impl WeightedTerms {
             unknown_names,
             option: named_option(question),
             name: named_identifier(question),
+            subject: defined_subject(question),
             nothing_specific_left: left_out && !specific,
         }
     }
@@ -124,6 +127,7 @@ impl WeightedTerms {
             unknown_names: Vec::new(),
             option: named_option(question),
             name: named_identifier(question),
+            subject: defined_subject(question),
             nothing_specific_left: false,
         }
     }
@@ -147,6 +151,18 @@ impl WeightedTerms {
         self.option
             .as_ref()
             .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
+    }
+
+    /// The blocks of the glossary entry for what the question asks the meaning of: its term and
+    /// what describes it, up to the next term.
+    fn subject_entry(&self, text: &str) -> Option<Vec<Block>> {
+        let subject = self.subject.as_ref()?;
+        let blocks = blocks_of(text);
+        let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
+        let start = (0..blocks.len())
+            .find(|&at| term(at) && blocks[at].text.trim().to_lowercase() == *subject)?;
+        let end = (start + 1..blocks.len()).find(|&at| term(at)).unwrap_or(blocks.len());
+        Some(blocks[start..end].to_vec())
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
@@ -381,7 +397,8 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let rank = 0.5 / (1.0 + section.page_rank as f64);
     let definition =
         terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
-            || terms.has_entry_for_option(&section.text);
+            || terms.has_entry_for_option(&section.text)
+            || terms.subject_entry(&section.text).is_some();
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -433,10 +450,19 @@ pub fn choose_quotes(
     Choice::Quotes(quotes)
 }
 
-/// The blocks of `text` to quote within `budget` words: from the section's start when the
-/// question's words come early (a section usually opens with what it is about), otherwise from the
-/// block that carries most of them; then onwards in page order, whole sentences and whole blocks.
+/// The blocks of `text` to quote within `budget` words: the glossary entry for what the question
+/// asks the meaning of; else from the section's start when the question's words come early (a
+/// section usually opens with what it is about), otherwise from the block that carries most of
+/// them; then onwards in page order, whole sentences and whole blocks.
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
+    if let Some(entry) = terms.subject_entry(text) {
+        // The term (too short to be quotable alone) heads what describes it.
+        let mut blocks = entry.into_iter();
+        let blocks: Vec<Block> = blocks.next().into_iter().chain(blocks.filter(quotable)).collect();
+        if let Some(quoted) = quote_blocks(&blocks, 0, 0, budget).filter(|q| q.len() > 1) {
+            return Some(quoted);
+        }
+    }
     let blocks: Vec<Block> = blocks_of(text).into_iter().filter(quotable).collect();
     if blocks.is_empty() {
         return None;
@@ -459,6 +485,13 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     {
         start -= 1;
     }
+    quote_blocks(&blocks, start, target, budget)
+}
+
+/// Quotes `blocks` from `start` within `budget` words; `target` is the block the quote is for.
+fn quote_blocks(
+    blocks: &[Block], start: usize, target: usize, budget: usize,
+) -> Option<Vec<String>> {
     let mut quoted: Vec<Block> = Vec::new();
     let mut used = 0;
     for (at, block) in blocks.iter().enumerate().skip(start) {

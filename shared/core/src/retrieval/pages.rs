@@ -193,6 +193,10 @@ impl PageQuery {
         let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
         let term = (name.is_none() && plain && (1..=3).contains(&words.len()))
             .then(|| words.join(" ").to_lowercase());
+        // "What is a slug?" asks for what a glossary lists under "slug", a table under `bigint`.
+        let subject = defined_subject(query);
+        let word = word.or_else(|| subject.clone().filter(|s| !s.contains(' ')));
+        let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
         PageQuery { terms, name, option, word, term, asks_about_releases }
@@ -326,6 +330,25 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
     })
+}
+
+/// What a question asks the meaning of ("What is a slug?", "What are middleware?", "What's a
+/// generator?", "What does CSRF mean?", "Define slug"), lower-cased, as a glossary would list it;
+/// `None` for other questions and for a subject of more than three plain words.
+pub fn defined_subject(query: &str) -> Option<String> {
+    let question =
+        query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'");
+    let subject = match question.strip_prefix("what does ") {
+        Some(rest) => rest.strip_suffix(" mean")?,
+        None => ["what is ", "what are ", "what's ", "define "]
+            .iter()
+            .find_map(|frame| question.strip_prefix(frame))?,
+    };
+    let subject =
+        ["a ", "an ", "the "].iter().find_map(|a| subject.strip_prefix(a)).unwrap_or(subject);
+    let words: Vec<&str> = subject.split_whitespace().collect();
+    let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
+    ((1..=3).contains(&words.len()) && plain).then(|| words.join(" "))
 }
 
 /// The command-line option a query asks about, as written: a word of one dash and a letter or of
@@ -950,6 +973,33 @@ mod tests {
         assert_eq!(query.term.as_deref(), Some("generic view"));
         assert_eq!(PageQuery::new("how do I write a generic view").term, None);
         assert_eq!(PageQuery::new("User.get_full_name").term, None);
+    }
+
+    #[test]
+    fn a_question_what_something_is_asks_for_its_entry() {
+        for (question, subject) in [
+            ("What is a slug?", "slug"),
+            ("what are generic views", "generic views"),
+            ("What\u{2019}s the GIL?", "gil"),
+            ("What does CSRF mean?", "csrf"),
+            ("Define middleware.", "middleware"),
+        ] {
+            assert_eq!(defined_subject(question).as_deref(), Some(subject), "{question}");
+        }
+        for question in [
+            "What is the difference between arguments and parameters?",
+            "What is `str.join`?",
+            "What does this error mean when I run migrate?",
+            "How do I define a model?",
+            "What is",
+        ] {
+            assert_eq!(defined_subject(question), None, "{question}");
+        }
+        // Ranking reads it as the glossary's term, and a word as a table's entry.
+        let slug = PageQuery::new("What is a slug?");
+        assert_eq!((slug.word.as_deref(), slug.term.as_deref()), (Some("slug"), Some("slug")));
+        let view = PageQuery::new("What is a generic view?");
+        assert_eq!((view.word, view.term.as_deref()), (None, Some("generic view")));
     }
 
     #[test]

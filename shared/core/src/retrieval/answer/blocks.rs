@@ -38,6 +38,24 @@ impl Block {
         self.is_option_entry() && defines_option(option, &self.text)
     }
 
+    /// A definition list's term: a short line of its own (a glossary's "slug", "generic view"),
+    /// not a signature, with `next`, the sentence that describes it, after it. A callout's title
+    /// ("Note") reads the same.
+    pub(super) fn is_list_term(&self, next: Option<&Block>) -> bool {
+        let line = self.text.trim();
+        let described = next.is_some_and(|next| {
+            next.kind == BlockKind::Prose
+                && next.text.starts_with(|c: char| c.is_alphabetic() || c == '“' || c == '"')
+                && next.words() >= 3
+        });
+        self.kind == BlockKind::Prose
+            && described
+            && !line.contains('\n')
+            && !line.ends_with(['.', ',', ';', ':', '!', '?'])
+            && (1..=5).contains(&self.words())
+            && !self.is_signature()
+    }
+
     /// A line that names a code object on its own: an API reference's entry, whose description is
     /// the block after it (`str.join(iterable)`, `sys.argv`, `class dict(**kwargs)`,
     /// `` `send_mail`(subject, message, …) ``). Without it, "Return a list of the words…" does not

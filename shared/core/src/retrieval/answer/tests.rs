@@ -188,6 +188,37 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
 }
 
 #[test]
+fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
+    let glossary = "asynchronous generator\n\nA function which returns an asynchronous generator \
+        iterator.\n\ngenerator\n\nA function which returns a generator iterator. It looks like a \
+        normal function except that it contains yield expressions.\n\nUsually refers to a \
+        generator function.\n\ngenerator expression\n\nAn expression that returns an iterator.";
+    let types = "Python\u{2019}s generators provide a convenient way to implement the iterator \
+        protocol, and a generator is one kind of iterator.";
+    let sections =
+        vec![section("types", "Generator Types", types), section("glossary", "Glossary", glossary)];
+    let terms = WeightedTerms::new("What is a generator?", &counts(1000, &[40]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    // The entry, from its term to the next term: not the entries around it that also say
+    // "generator", and before the section that mentions generators more often.
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    assert_eq!(
+        quotes[0].blocks,
+        [
+            "generator",
+            "A function which returns a generator iterator. It looks like a normal function \
+             except that it contains yield expressions.",
+            "Usually refers to a generator function."
+        ]
+    );
+    // Asked otherwise, the glossary is quoted as any section is.
+    let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
+    assert_ne!(quote_section(&plain, glossary, 150).unwrap()[0], "generator");
+}
+
+#[test]
 fn a_signature_is_shown_as_code_with_its_parameters() {
     assert_eq!(signature_as_code("str.join(iterable)"), "`str.join(iterable)`");
     assert_eq!(signature_as_code("`fileinput.filename`()"), "`fileinput.filename()`");

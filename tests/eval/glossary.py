@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Glossary evaluation: "What is X?" asked of every term a manual's own glossary defines.
+
+Usage:
+    python3 tests/eval/glossary.py [--python DIR] [--django DIR] [--sphinx DIR]
+        [--sqlalchemy DIR] [--postgres DIR] [--docent PATH] [--work DIR] [--show N]
+
+DIR are the HTML manuals as Debian packages them (`python3.11-doc`, `python-django-doc`,
+`sphinx-doc`, `python-sqlalchemy-doc`: Sphinx glossaries; `postgresql-doc-15`: DocBook's). Each
+term of `glossary.html` is asked as "What is TERM?" with `docent ask --jsonl` (no language model:
+the extractive answer) over its manual, indexed as `ranking.py` indexes it (the same `--work`
+directory serves both). Figures per manual:
+
+- quoted: the answer quotes the glossary's own definition (its first eight words, in order);
+- glossary first: the glossary is the answer's first source;
+- words: words per answer (the notice left out).
+
+No split: the rule this measures was written from one Python glossary term ("generator") and is
+not tuned on the others.
+"""
+
+import argparse
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ranking  # noqa: E402
+from answers import NOTICE, ask  # noqa: E402
+
+SPHINX_ENTRY = re.compile(r"((?:<dt[^>]*>.*?</dt>\s*)+)<dd[^>]*>(.*?)</dd>", re.S)
+DOCBOOK_ENTRY = re.compile(
+    r'<dt[^>]*>\s*<span class="glossterm">(.*?)</span>\s*</dt>\s*<dd[^>]*>(.*?)</dd>', re.S)
+
+
+def words(text):
+    return re.findall(r"\w+", text.lower())
+
+
+def glossary_entries(path):
+    """(term, definition) for each entry of a glossary page: each of an entry's terms (Sphinx
+    lists spellings as several `<dt>`) with the first paragraph of its definition."""
+    text = open(path, encoding="utf-8").read()
+    entries = []
+    pairs = [([ranking.strip_tags(t) for t in re.findall(r"<dt[^>]*>(.*?)</dt>", dts, re.S)], dd)
+             for dts, dd in SPHINX_ENTRY.findall(text)]
+    pairs += [([ranking.strip_tags(term)], dd) for term, dd in DOCBOOK_ENTRY.findall(text)]
+    for terms, dd in pairs:
+        first = re.search(r"<p[^>]*>(.*?)</p>", dd, re.S)
+        definition = ranking.strip_tags(first.group(1) if first else dd)
+        for term in terms:
+            term = html.unescape(term).replace("¶", "").strip()
+            # A "See X" entry points elsewhere; too short a definition cannot be told apart.
+            if term and len(words(definition)) >= 8 and not definition.startswith("See "):
+                entries.append((term, definition))
+    return entries
+
+
+def quotes(answer, definition):
+    """Whether `answer` quotes the definition's first eight words in order."""
+    body = " ".join(words(NOTICE.sub("", answer)))
+    return " ".join(words(definition)[:8]) in body
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("python", "django", "sphinx", "sqlalchemy", "postgres"):
+        parser.add_argument(f"--{name}", help=f"the {name} manual's html directory")
+    parser.add_argument("--docent", default="target/release/docent")
+    parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
+    parser.add_argument("--show", type=int, default=0, help="print N answers that miss")
+    args = parser.parse_args()
+    excludes = {"python": ["faq/"], "django": ["faq/"], "sqlalchemy": ["faq/"]}
+    os.makedirs(args.work, exist_ok=True)
+    print("| manual | terms | quoted | glossary first | words |")
+    print("|---|---|---|---|---|")
+    for name in ("python", "django", "sphinx", "sqlalchemy", "postgres"):
+        site = getattr(args, name)
+        if not site:
+            continue
+        entries = glossary_entries(os.path.join(site, "glossary.html"))
+        db = os.path.join(args.work, f"{name}.db")
+        ranking.docent_index(args.docent, site, db, excludes.get(name, []))
+        questions = [{"q": f"What is {term}?"} for term, _ in entries]
+        replies, _ = ask(args.docent, db, questions)
+        quoted = first = total_words = 0
+        missed = []
+        for (term, definition), reply in zip(entries, replies):
+            answer = reply.get("answer", "")
+            sources = reply.get("sources", [])
+            hit = quotes(answer, definition)
+            quoted += hit
+            first += bool(sources) and sources[0]["url"].split("#")[0].endswith("/glossary.html")
+            total_words += len(NOTICE.sub("", answer).split())
+            if not hit:
+                missed.append((term, answer))
+        n = max(1, len(entries))
+        print(f"| {name} | {len(entries)} | {quoted / n:.3f} | {first / n:.3f} | "
+              f"{total_words / n:.0f} |")
+        for term, answer in missed[:args.show]:
+            print(f"\n### What is {term}?\n{answer}\n")
+
+
+if __name__ == "__main__":
+    main()
