@@ -332,9 +332,9 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
     })
 }
 
-/// What a question asks the meaning of ("What is a slug?", "What are middleware?", "What's a
-/// generator?", "What does CSRF mean?", "Define slug"), lower-cased, as a glossary would list it;
-/// `None` for other questions and for a subject of more than three plain words.
+/// What a question asks the meaning of ("What is a slug?", "What are generic views?", "What's a
+/// generator?", "What does CSRF mean?", "Define slug"), lower-cased, as a glossary would list it
+/// ("generic view"); `None` for other questions and for a subject of more than three plain words.
 pub fn defined_subject(query: &str) -> Option<String> {
     let question =
         query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'");
@@ -346,8 +346,14 @@ pub fn defined_subject(query: &str) -> Option<String> {
     };
     let subject =
         ["a ", "an ", "the "].iter().find_map(|a| subject.strip_prefix(a)).unwrap_or(subject);
-    let words: Vec<&str> = subject.split_whitespace().collect();
+    let mut words: Vec<&str> = subject.split_whitespace().collect();
     let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
+    // A glossary lists its terms in the singular.
+    if let Some(last) = words.last_mut().filter(|_| question.starts_with("what are ")) {
+        if last.len() > 3 && !last.ends_with("ss") {
+            *last = last.strip_suffix('s').unwrap_or(last);
+        }
+    }
     ((1..=3).contains(&words.len()) && plain).then(|| words.join(" "))
 }
 
@@ -979,7 +985,9 @@ mod tests {
     fn a_question_what_something_is_asks_for_its_entry() {
         for (question, subject) in [
             ("What is a slug?", "slug"),
-            ("what are generic views", "generic views"),
+            ("what are generic views", "generic view"),
+            ("What are middleware?", "middleware"),
+            ("What are the class attributes?", "class attribute"),
             ("What\u{2019}s the GIL?", "gil"),
             ("What does CSRF mean?", "csrf"),
             ("Define middleware.", "middleware"),
