@@ -41,20 +41,24 @@ def words(text):
 
 
 def glossary_entries(path):
-    """(term, definition) for each entry of a glossary page: each of an entry's terms (Sphinx
-    lists spellings as several `<dt>`) with the first paragraph of its definition."""
+    """(term, definition) for each entry of a glossary page (DocBook's `glossterm`s, else
+    Sphinx's `<dt>`s, several to an entry for its spellings) with the first paragraph of its
+    definition."""
     text = open(path, encoding="utf-8").read()
     entries = []
-    pairs = [([ranking.strip_tags(t) for t in re.findall(r"<dt[^>]*>(.*?)</dt>", dts, re.S)], dd)
-             for dts, dd in SPHINX_ENTRY.findall(text)]
-    pairs += [([ranking.strip_tags(term)], dd) for term, dd in DOCBOOK_ENTRY.findall(text)]
+    pairs = [([ranking.strip_tags(term)], dd) for term, dd in DOCBOOK_ENTRY.findall(text)]
+    if not pairs:
+        pairs = [([ranking.strip_tags(t) for t in re.findall(r"<dt[^>]*>(.*?)</dt>", dts, re.S)],
+                  dd) for dts, dd in SPHINX_ENTRY.findall(text)]
     for terms, dd in pairs:
         first = re.search(r"<p[^>]*>(.*?)</p>", dd, re.S)
         definition = ranking.strip_tags(first.group(1) if first else dd)
         for term in terms:
-            term = html.unescape(term).replace("¶", "").strip()
+            # Asked without the sense a glossary adds in brackets ("Backend (process)").
+            term = re.sub(r"\s*\([^)]*\)$", "", html.unescape(term).replace("¶", "").strip())
             # A "See X" entry points elsewhere; too short a definition cannot be told apart.
-            if term and len(words(definition)) >= 8 and not definition.startswith("See "):
+            if term and len(words(definition)) >= 8 and not definition.startswith("See ") \
+                    and term not in [t for t, _ in entries]:
                 entries.append((term, definition))
     return entries
 

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::pages::{defined_subject, defines, named_identifier, named_option, CodeName};
+use crate::retrieval::pages::{
+    defined_subject, defines, lists_term, named_identifier, named_option, CodeName,
+};
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
 mod blocks;
@@ -160,7 +162,7 @@ impl WeightedTerms {
         let blocks = blocks_of(text);
         let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
         let start = (0..blocks.len())
-            .find(|&at| term(at) && blocks[at].text.trim().to_lowercase() == *subject)?;
+            .find(|&at| term(at) && lists_term(blocks[at].text.trim(), subject))?;
         let end = (start + 1..blocks.len()).find(|&at| term(at)).unwrap_or(blocks.len());
         Some(blocks[start..end].to_vec())
     }

@@ -608,7 +608,7 @@ fn table_defines(word: &str, rows: &[&str]) -> bool {
 pub fn defines_in_list(term: &str, text: &str) -> bool {
     let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
     while let Some(line) = lines.next() {
-        if line.to_lowercase() == term {
+        if lists_term(line, term) {
             let described = lines.clone().next().is_some_and(|next| {
                 next.chars().next().is_some_and(|c| c.is_alphabetic() || c == '“' || c == '"')
                     && next.split_whitespace().count() >= 3
@@ -619,6 +619,17 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether a definition list's term `line` is `term` (lower-case), with or without the sense in
+/// brackets after it that a glossary may add (PostgreSQL's "Backend (process)").
+pub fn lists_term(line: &str, term: &str) -> bool {
+    let line = line.to_lowercase();
+    let bare = line
+        .strip_suffix(')')
+        .and_then(|open| open.rsplit_once(" ("))
+        .map_or(line.as_str(), |(bare, _)| bare);
+    line == term || bare == term
 }
 
 /// Words that, beside a version number, say a page's title is release notes.
@@ -975,6 +986,11 @@ mod tests {
         assert!(!defines_in_list("field", "field"));
         let accented = "Élan\n\nA quality of style.\n\nfield\n\nAn attribute on a model.";
         assert!(defines_in_list("élan", accented));
+        // The sense a glossary adds in brackets is not part of the term.
+        let senses =
+            "Backend (process)\n\nProcess of an instance which acts on behalf of a client.";
+        assert!(defines_in_list("backend", senses) && defines_in_list("backend (process)", senses));
+        assert!(!defines_in_list("process", senses));
         let query = PageQuery::new("Generic View");
         assert_eq!(query.term.as_deref(), Some("generic view"));
         assert_eq!(PageQuery::new("how do I write a generic view").term, None);
