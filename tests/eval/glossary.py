@@ -3,7 +3,8 @@
 
 Usage:
     python3 tests/eval/glossary.py [--python DIR] [--django DIR] [--sphinx DIR]
-        [--sqlalchemy DIR] [--postgres DIR] [--docent PATH] [--work DIR] [--show N]
+        [--sqlalchemy DIR] [--postgres DIR] [--docent PATH] [--work DIR] [--split dev|test|all]
+        [--show N]
 
 DIR are the HTML manuals as Debian packages them (`python3.11-doc`, `python-django-doc`,
 `sphinx-doc`, `python-sqlalchemy-doc`: Sphinx glossaries; `postgresql-doc-15`: DocBook's). Each
@@ -15,21 +16,22 @@ directory serves both). Figures per manual:
 - glossary first: the glossary is the answer's first source;
 - words: words per answer (the notice left out).
 
-No split: the rule this measures was written from one Python glossary term ("generator") and is
-not tuned on the others.
+Each manual's terms are cut into `dev` and `test` halves by a fixed seed (20261204): choices are
+made on `dev`, figures reported on `test`.
 """
 
 import argparse
 import html
 import json
 import os
+import random
 import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ranking  # noqa: E402
-from answers import NOTICE, ask  # noqa: E402
+from answers import NOTICE, SEED, ask  # noqa: E402
 
 SPHINX_ENTRY = re.compile(r"((?:<dt[^>]*>.*?</dt>\s*)+)<dd[^>]*>(.*?)</dd>", re.S)
 DOCBOOK_ENTRY = re.compile(
@@ -75,6 +77,7 @@ def main():
         parser.add_argument(f"--{name}", help=f"the {name} manual's html directory")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/ranking-eval"))
+    parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
     parser.add_argument("--show", type=int, default=0, help="print N answers that miss")
     args = parser.parse_args()
     excludes = {"python": ["faq/"], "django": ["faq/"], "sqlalchemy": ["faq/"]}
@@ -86,6 +89,9 @@ def main():
         if not site:
             continue
         entries = glossary_entries(os.path.join(site, "glossary.html"))
+        random.Random(f"{SEED}:{name}-glossary").shuffle(entries)
+        half = (len(entries) + 1) // 2
+        entries = {"dev": entries[:half], "test": entries[half:], "all": entries}[args.split]
         db = os.path.join(args.work, f"{name}.db")
         ranking.docent_index(args.docent, site, db, excludes.get(name, []))
         questions = [{"q": f"What is {term}?"} for term, _ in entries]

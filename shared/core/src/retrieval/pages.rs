@@ -135,6 +135,9 @@ pub struct PageQuery {
     pub term: Option<String>,
     /// The query asks about a release: it names a version or the words of release notes.
     pub asks_about_releases: bool,
+    /// The query asks what its `term` means ([`defined_subject`]): a glossary's entry for it is
+    /// its definition.
+    pub asks_meaning: bool,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -196,10 +199,11 @@ impl PageQuery {
         // "What is a slug?" asks for what a glossary lists under "slug", a table under `bigint`.
         let subject = defined_subject(query);
         let word = word.or_else(|| subject.clone().filter(|s| !s.contains(' ')));
+        let asks_meaning = subject.is_some();
         let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
-        PageQuery { terms, name, option, word, term, asks_about_releases }
+        PageQuery { terms, name, option, word, term, asks_about_releases, asks_meaning }
     }
 }
 
@@ -247,6 +251,8 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     && query.term.as_ref().is_some_and(|term| defines_in_list(term, &hit.text));
                 let definition = match (defined, listed) {
                     (true, _) => 1.0 + DEFINITION_WEIGHT,
+                    // Asked what it means, the glossary's entry is what defines it.
+                    (false, true) if query.asks_meaning => 1.0 + DEFINITION_WEIGHT,
                     (false, true) => 1.0 + LIST_DEFINITION_WEIGHT,
                     (false, false) => 1.0,
                 };
@@ -1024,6 +1030,21 @@ mod tests {
         assert_eq!((slug.word.as_deref(), slug.term.as_deref()), (Some("slug"), Some("slug")));
         let view = PageQuery::new("What is a generic view?");
         assert_eq!((view.word, view.term.as_deref()), (None, Some("generic view")));
+        // The glossary's entry weighs as a definition then, more than for the term alone.
+        let glossary = SearchHit {
+            text: "slug\n\nA short label for something, used in URLs.".into(),
+            ..hit("https://d/glossary", 10.0, 0, 0)
+        };
+        let usage = SearchHit {
+            text: "Validators check that a slug holds only letters and hyphens.".into(),
+            ..hit("https://d/validators", 15.0, 0, 0)
+        };
+        let ranked = |query: &str| {
+            let ranked = rank_pages(vec![usage.clone(), glossary.clone()], &PageQuery::new(query));
+            ranked.iter().map(|h| h.url.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ranked("What is a slug?"), ["https://d/glossary", "https://d/validators"]);
+        assert_eq!(ranked("slug"), ["https://d/validators", "https://d/glossary"]);
     }
 
     #[test]
