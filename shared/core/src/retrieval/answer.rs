@@ -155,16 +155,14 @@ impl WeightedTerms {
             .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
     }
 
-    /// The blocks of the glossary entry for what the question asks the meaning of: its term and
-    /// what describes it, up to the next term.
-    fn subject_entry(&self, text: &str) -> Option<Vec<Block>> {
+    /// Where the glossary entry for what the question asks the meaning of begins among `blocks`
+    /// (at its term).
+    fn subject_entry(&self, blocks: &[Block]) -> Option<usize> {
         let subject = self.subject.as_ref()?;
-        let blocks = blocks_of(text);
-        let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
-        let start = (0..blocks.len())
-            .find(|&at| term(at) && lists_term(blocks[at].text.trim(), subject))?;
-        let end = (start + 1..blocks.len()).find(|&at| term(at)).unwrap_or(blocks.len());
-        Some(blocks[start..end].to_vec())
+        (0..blocks.len()).find(|&at| {
+            blocks[at].is_list_term(blocks.get(at + 1))
+                && lists_term(blocks[at].text.trim(), subject)
+        })
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
@@ -400,7 +398,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let definition =
         terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
             || terms.has_entry_for_option(&section.text)
-            || terms.subject_entry(&section.text).is_some();
+            || terms.subject_entry(&blocks_of(&section.text)).is_some();
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -452,20 +450,39 @@ pub fn choose_quotes(
     Choice::Quotes(quotes)
 }
 
+/// A section whose terms head at least a quarter of its blocks, and at least this many, is a
+/// definition list (a glossary): a quote from it keeps to one entry, under its term. Elsewhere a
+/// short line before a paragraph is as often a callout's title ("Note", "Warning"), which a quote
+/// reads on past (keeping every quote to such "entries" lowered the Python FAQ answers' recall
+/// from 0.154 to 0.142 and began quotes at callouts, docs/BENCHMARKS.md).
+const LIST_MIN_TERMS: usize = 5;
+
 /// The blocks of `text` to quote within `budget` words: the glossary entry for what the question
-/// asks the meaning of; else from the section's start when the question's words come early (a
-/// section usually opens with what it is about), otherwise from the block that carries most of
-/// them; then onwards in page order, whole sentences and whole blocks.
+/// asks the meaning of, or in a glossary the entry that carries most of the question; else from
+/// the section's start when the question's words come early (a section usually opens with what it
+/// is about), otherwise from the block that carries most of them; then onwards in page order,
+/// whole sentences and whole blocks.
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
-    if let Some(entry) = terms.subject_entry(text) {
-        // The term (too short to be quotable alone) heads what describes it.
-        let mut blocks = entry.into_iter();
-        let blocks: Vec<Block> = blocks.next().into_iter().chain(blocks.filter(quotable)).collect();
-        if let Some(quoted) = quote_blocks(&blocks, 0, 0, budget).filter(|q| q.len() > 1) {
+    let all = blocks_of(text);
+    if let Some(quoted) = terms.subject_entry(&all).and_then(|head| quote_entry(&all, head, budget))
+    {
+        return Some(quoted);
+    }
+    let heads: Vec<usize> =
+        (0..all.len()).filter(|&at| all[at].is_list_term(all.get(at + 1))).collect();
+    if heads.len() >= LIST_MIN_TERMS && heads.len() * 4 >= all.len() {
+        let weights: Vec<f64> = all
+            .iter()
+            .map(|b| if quotable(b) { terms.matched_weight(&words_of(&b.text)) } else { 0.0 })
+            .collect();
+        let best = weights.iter().copied().fold(0.0, f64::max);
+        let target = weights.iter().position(|w| best > 0.0 && *w >= 0.9 * best);
+        let head = target.and_then(|target| heads.iter().rev().find(|&&h| h <= target));
+        if let Some(quoted) = head.and_then(|&head| quote_entry(&all, head, budget)) {
             return Some(quoted);
         }
     }
-    let blocks: Vec<Block> = blocks_of(text).into_iter().filter(quotable).collect();
+    let blocks: Vec<Block> = all.into_iter().filter(quotable).collect();
     if blocks.is_empty() {
         return None;
     }
@@ -488,6 +505,19 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
         start -= 1;
     }
     quote_blocks(&blocks, start, target, budget)
+}
+
+/// The definition list's entry whose term is `blocks[head]`, up to the next term, quoted within
+/// `budget` words: the term (too short to be quotable alone) heads what describes it. `None` when
+/// nothing but the term fits.
+fn quote_entry(blocks: &[Block], head: usize, budget: usize) -> Option<Vec<String>> {
+    let end = (head + 1..blocks.len())
+        .find(|&at| blocks[at].is_list_term(blocks.get(at + 1)))
+        .unwrap_or(blocks.len());
+    let entry: Vec<Block> = std::iter::once(blocks[head].clone())
+        .chain(blocks[head + 1..end].iter().filter(|b| quotable(b)).cloned())
+        .collect();
+    quote_blocks(&entry, 0, 0, budget).filter(|quoted| quoted.len() > 1)
 }
 
 /// Quotes `blocks` from `start` within `budget` words; `target` is the block the quote is for.

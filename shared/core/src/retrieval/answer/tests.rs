@@ -219,6 +219,33 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
 }
 
 #[test]
+fn a_quote_from_a_glossary_keeps_to_the_entry_that_answers_under_its_term() {
+    let entry = |term: &str, text: &str| format!("{term}\n\n{text}");
+    let glossary = [
+        entry("argument", "A value passed to a function when calling the function."),
+        entry("bytecode", "Python source code is compiled into bytecode for the interpreter."),
+        entry("hashable", "An object is hashable if it has a hash value which never changes."),
+        "Hashability makes an object usable as a dictionary key and a set member.".to_string(),
+        entry("IDLE", "An Integrated Development and Learning Environment for Python."),
+        entry("immutable", "An object with a fixed value, such as numbers, strings and tuples."),
+    ]
+    .join("\n\n");
+    let terms = WeightedTerms::uniform("Why must dictionary keys be hashable?");
+    assert_eq!(
+        quote_section(&terms, &glossary, 150).unwrap(),
+        [
+            "hashable",
+            "An object is hashable if it has a hash value which never changes.",
+            "Hashability makes an object usable as a dictionary key and a set member."
+        ]
+    );
+    // A section with a callout or two is no glossary: the quote reads on past "Note".
+    let notes = "Keys must be hashable for a dictionary to find them again.\n\nNote\n\n\
+        A hash that changes while the key is stored loses the entry.";
+    assert_eq!(quote_section(&terms, notes, 150).unwrap().len(), 2);
+}
+
+#[test]
 fn a_signature_is_shown_as_code_with_its_parameters() {
     assert_eq!(signature_as_code("str.join(iterable)"), "`str.join(iterable)`");
     assert_eq!(signature_as_code("`fileinput.filename`()"), "`fileinput.filename()`");
