@@ -614,17 +614,18 @@ fn table_defines(word: &str, rows: &[&str]) -> bool {
 pub fn defines_in_list(term: &str, text: &str) -> bool {
     let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
     while let Some(line) = lines.next() {
-        if lists_term(line, term) {
-            let described = lines.clone().next().is_some_and(|next| {
-                next.chars().next().is_some_and(|c| c.is_alphabetic() || c == '“' || c == '"')
-                    && next.split_whitespace().count() >= 3
-            });
-            if described {
-                return true;
-            }
+        if lists_term(line, term) && lines.clone().next().is_some_and(describes_a_term) {
+            return true;
         }
     }
     false
+}
+
+/// Whether `text`, after a definition list's term, reads as what describes it: a sentence (it
+/// opens with a word or a quote, and has three words or more), not a value or another label.
+pub fn describes_a_term(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_alphabetic() || c == '“' || c == '"')
+        && text.split_whitespace().count() >= 3
 }
 
 /// Whether a definition list's term `line` is `term` (lower-case), with or without the sense in

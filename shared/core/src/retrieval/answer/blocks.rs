@@ -1,6 +1,6 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
-use crate::retrieval::pages::{defines_option, option_entry};
+use crate::retrieval::pages::{defines_option, describes_a_term, option_entry};
 
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +43,8 @@ impl Block {
     /// ("Note") reads the same.
     pub(super) fn is_list_term(&self, next: Option<&Block>) -> bool {
         let line = self.text.trim();
-        let described = next.is_some_and(|next| {
-            next.kind == BlockKind::Prose
-                && next.text.starts_with(|c: char| c.is_alphabetic() || c == '“' || c == '"')
-                && next.words() >= 3
-        });
+        let described =
+            next.is_some_and(|next| next.kind == BlockKind::Prose && describes_a_term(&next.text));
         self.kind == BlockKind::Prose
             && described
             && !line.contains('\n')
