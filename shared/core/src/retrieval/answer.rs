@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
 use crate::retrieval::pages::{
-    defined_subject, defines, lists_term, named_identifier, named_option, CodeName,
+    compared_subjects, defined_subject, defines, lists_term, named_identifier, named_option,
+    CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
@@ -65,8 +66,9 @@ pub struct WeightedTerms {
     option: Option<String>,
     /// The code name the question asks about (`Vec::push`), whose definition answers it.
     name: Option<CodeName>,
-    /// What the question asks the meaning of ("What is a slug?"), whose glossary entry answers it.
-    subject: Option<String>,
+    /// What the question asks the meaning of ("What is a slug?"), or the two things it compares
+    /// ("the difference between arguments and parameters"), whose glossary entries answer it.
+    subjects: Vec<String>,
     /// Ordinary words were left out and every term left is in most chunks: what the question
     /// asks about specifically is in words the pages never use.
     nothing_specific_left: bool,
@@ -105,7 +107,7 @@ impl WeightedTerms {
             unknown_names,
             option: named_option(question),
             name: named_identifier(question),
-            subject: defined_subject(question),
+            subjects: subjects_of(question),
             nothing_specific_left: left_out && !specific,
         }
     }
@@ -129,7 +131,7 @@ impl WeightedTerms {
             unknown_names: Vec::new(),
             option: named_option(question),
             name: named_identifier(question),
-            subject: defined_subject(question),
+            subjects: subjects_of(question),
             nothing_specific_left: false,
         }
     }
@@ -155,14 +157,18 @@ impl WeightedTerms {
             .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
     }
 
-    /// Where the glossary entry for what the question asks the meaning of begins among `blocks`
-    /// (at its term).
-    fn subject_entry(&self, blocks: &[Block]) -> Option<usize> {
-        let subject = self.subject.as_ref()?;
-        (0..blocks.len()).find(|&at| {
-            blocks[at].is_list_term(blocks.get(at + 1))
-                && lists_term(blocks[at].text.trim(), subject)
-        })
+    /// Where the glossary entries for what the question asks about begin among `blocks` (at their
+    /// terms), in the question's order.
+    fn subject_entries(&self, blocks: &[Block]) -> Vec<usize> {
+        self.subjects
+            .iter()
+            .filter_map(|subject| {
+                (0..blocks.len()).find(|&at| {
+                    blocks[at].is_list_term(blocks.get(at + 1))
+                        && lists_term(blocks[at].text.trim(), subject)
+                })
+            })
+            .collect()
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
@@ -171,6 +177,14 @@ impl WeightedTerms {
             .filter(|(term, _)| words.iter().any(|w| term_matches(w, term)))
             .map(|(_, w)| w)
             .sum()
+    }
+}
+
+/// What a question asks the meaning of, or the two things it compares.
+fn subjects_of(question: &str) -> Vec<String> {
+    match compared_subjects(question) {
+        Some((first, second)) => vec![first, second],
+        None => defined_subject(question).into_iter().collect(),
     }
 }
 
@@ -398,7 +412,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let definition =
         terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
             || terms.has_entry_for_option(&section.text)
-            || terms.subject_entry(&blocks_of(&section.text)).is_some();
+            || !terms.subject_entries(&blocks_of(&section.text)).is_empty();
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -457,16 +471,20 @@ pub fn choose_quotes(
 /// from 0.154 to 0.142 and began quotes at callouts, docs/BENCHMARKS.md).
 const LIST_MIN_TERMS: usize = 5;
 
-/// The blocks of `text` to quote within `budget` words: the glossary entry for what the question
-/// asks the meaning of, or in a glossary the entry that carries most of the question; else from
+/// The blocks of `text` to quote within `budget` words: the glossary entries for what the question
+/// asks the meaning of or compares, or in a glossary the entry that carries most of the question; else from
 /// the section's start when the question's words come early (a section usually opens with what it
 /// is about), otherwise from the block that carries most of them; then onwards in page order,
 /// whole sentences and whole blocks.
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
     let all = blocks_of(text);
-    if let Some(quoted) = terms.subject_entry(&all).and_then(|head| quote_entry(&all, head, budget))
-    {
-        return Some(quoted);
+    // Each entry asked about, within its share of the budget.
+    let asked = terms.subject_entries(&all);
+    let share = budget / asked.len().max(1);
+    let entries: Vec<String> =
+        asked.iter().filter_map(|&head| quote_entry(&all, head, share)).flatten().collect();
+    if !entries.is_empty() {
+        return Some(entries);
     }
     let heads: Vec<usize> =
         (0..all.len()).filter(|&at| all[at].is_list_term(all.get(at + 1))).collect();

@@ -350,12 +350,33 @@ pub fn defined_subject(query: &str) -> Option<String> {
             .iter()
             .find_map(|frame| question.strip_prefix(frame))?,
     };
+    glossary_term(subject, question.starts_with("what are "))
+}
+
+/// The two things a question compares ("What is the difference between arguments and
+/// parameters?", "json vs jsonb"), as a glossary would list them ("argument", "parameter").
+pub fn compared_subjects(query: &str) -> Option<(String, String)> {
+    let question =
+        query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'");
+    let (first, second) = match question.split_once("difference between ") {
+        Some((_, pair)) => pair.split_once(" and ")?,
+        None => question.split_once(" vs ").or_else(|| question.split_once(" versus "))?,
+    };
+    let plural = |subject: &str| subject.ends_with('s');
+    Some((
+        glossary_term(first, plural(first) && plural(second))?,
+        glossary_term(second, plural(first) && plural(second))?,
+    ))
+}
+
+/// `subject` as a glossary would list it: one to three plain words after an article, lower-cased,
+/// the last in the singular when the question has them in the plural ("generic views").
+fn glossary_term(subject: &str, plural: bool) -> Option<String> {
     let subject =
         ["a ", "an ", "the "].iter().find_map(|a| subject.strip_prefix(a)).unwrap_or(subject);
     let mut words: Vec<&str> = subject.split_whitespace().collect();
     let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
-    // A glossary lists its terms in the singular.
-    if let Some(last) = words.last_mut().filter(|_| question.starts_with("what are ")) {
+    if let Some(last) = words.last_mut().filter(|_| plural) {
         if last.len() > 3 && !last.ends_with("ss") {
             *last = last.strip_suffix('s').unwrap_or(last);
         }
@@ -1026,6 +1047,13 @@ mod tests {
         ] {
             assert_eq!(defined_subject(question), None, "{question}");
         }
+        assert_eq!(
+            compared_subjects("What is the difference between arguments and parameters?"),
+            Some(("argument".into(), "parameter".into()))
+        );
+        assert_eq!(compared_subjects("json vs jsonb"), Some(("json".into(), "jsonb".into())));
+        assert_eq!(compared_subjects("What is a slug?"), None);
+        assert_eq!(compared_subjects("difference between `a.b` and c"), None);
         // Ranking reads it as the glossary's term, and a word as a table's entry.
         let slug = PageQuery::new("What is a slug?");
         assert_eq!((slug.word.as_deref(), slug.term.as_deref()), (Some("slug"), Some("slug")));

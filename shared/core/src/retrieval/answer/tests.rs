@@ -213,6 +213,20 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
             "Usually refers to a generator function."
         ]
     );
+    // Two things compared: both entries, each within half the words.
+    let compared = WeightedTerms::uniform(
+        "What is the difference between generators and generator expressions?",
+    );
+    assert_eq!(
+        quote_section(&compared, glossary, 40).unwrap(),
+        [
+            "generator",
+            "A function which returns a generator iterator. It looks like a normal function \
+             except that it contains yield expressions.",
+            "generator expression",
+            "An expression that returns an iterator."
+        ]
+    );
     // Asked otherwise, the glossary is quoted as any section is.
     let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
     assert_ne!(quote_section(&plain, glossary, 150).unwrap()[0], "generator");
