@@ -208,13 +208,17 @@ fn names_in(question: &str) -> Vec<String> {
 }
 
 /// The lower-cased words of `text`; an identifier like `AUTO_INCREMENT` counts as itself and as
-/// its parts.
+/// its parts, and one written with underscores around it (`__slots__`, as a question writes it
+/// too) as itself and without them.
 fn words_of(text: &str) -> Vec<String> {
     let mut words = Vec::new();
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        let word = word.trim_matches('_').to_lowercase();
+    for written in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        let word = written.trim_matches('_').to_lowercase();
         if word.is_empty() {
             continue;
+        }
+        if word.len() < written.len() {
+            words.push(written.to_lowercase());
         }
         if word.contains('_') {
             words.extend(word.split('_').filter(|p| !p.is_empty()).map(str::to_string));

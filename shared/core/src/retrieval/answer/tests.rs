@@ -401,6 +401,10 @@ fn footnote_marks_are_not_quoted_as_citations() {
 fn identifiers_match_by_their_parts() {
     let terms = WeightedTerms::uniform("auto increment column");
     assert_eq!(terms.coverage("the AUTO_INCREMENT property of a column"), 1.0);
+    // A name with underscores around it, as the question writes it.
+    let dunder = WeightedTerms::uniform("How do I use __slots__?");
+    assert_eq!(dunder.coverage("`__slots__` allow us to declare data members explicitly."), 1.0);
+    assert_eq!(dunder.coverage("Time slots are booked here."), 0.0);
 }
 
 #[test]
