@@ -483,7 +483,8 @@ const LIST_MIN_TERMS: usize = 5;
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
     let all = blocks_of(text);
     // Each entry asked about, within its share of the budget.
-    let asked = terms.subject_entries(&all);
+    let asked: Vec<usize> =
+        terms.subject_entries(&all).into_iter().map(|head| referred_entry(&all, head)).collect();
     let share = budget / asked.len().max(1);
     let entries: Vec<String> =
         asked.iter().filter_map(|&head| quote_entry(&all, head, share)).flatten().collect();
@@ -527,6 +528,24 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
         start -= 1;
     }
     quote_blocks(&blocks, start, target, budget)
+}
+
+/// The entry a glossary's cross-reference points to when the entry at `head` says nothing else
+/// (PostgreSQL's "WAL" is "See Write-ahead log."), else `head`.
+fn referred_entry(blocks: &[Block], head: usize) -> usize {
+    let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
+    let alone = head + 2 >= blocks.len() || term(head + 2);
+    let referred = blocks
+        .get(head + 1)
+        .and_then(|body| body.text.trim().strip_prefix("See "))
+        .and_then(|rest| rest.strip_suffix('.'))
+        .filter(|name| alone && !name.starts_with("also "));
+    referred
+        .and_then(|name| {
+            let name = name.to_lowercase();
+            (0..blocks.len()).find(|&at| term(at) && lists_term(blocks[at].text.trim(), &name))
+        })
+        .unwrap_or(head)
 }
 
 /// The definition list's entry whose term is `blocks[head]`, up to the next term, quoted within
