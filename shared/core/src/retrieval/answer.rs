@@ -160,13 +160,16 @@ impl WeightedTerms {
     /// Where the glossary entries for what the question asks about begin among `blocks` (at their
     /// terms), in the question's order.
     fn subject_entries(&self, blocks: &[Block]) -> Vec<usize> {
+        // An entry may only point to another ("Relation: See Table."): short, but an entry.
+        let entry = |at: usize| {
+            blocks[at].is_list_term(blocks.get(at + 1))
+                || blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some())
+        };
         self.subjects
             .iter()
             .filter_map(|subject| {
-                (0..blocks.len()).find(|&at| {
-                    blocks[at].is_list_term(blocks.get(at + 1))
-                        && lists_term(blocks[at].text.trim(), subject)
-                })
+                (0..blocks.len())
+                    .find(|&at| entry(at) && lists_term(blocks[at].text.trim(), subject))
             })
             .collect()
     }
@@ -535,17 +538,19 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
 fn referred_entry(blocks: &[Block], head: usize) -> usize {
     let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
     let alone = head + 2 >= blocks.len() || term(head + 2);
-    let referred = blocks
-        .get(head + 1)
-        .and_then(|body| body.text.trim().strip_prefix("See "))
-        .and_then(|rest| rest.strip_suffix('.'))
-        .filter(|name| alone && !name.starts_with("also "));
+    let referred = blocks.get(head + 1).and_then(|body| pointed_entry(&body.text));
     referred
+        .filter(|_| alone)
         .and_then(|name| {
-            let name = name.to_lowercase();
             (0..blocks.len()).find(|&at| term(at) && lists_term(blocks[at].text.trim(), &name))
         })
         .unwrap_or(head)
+}
+
+/// The term, lower-cased, that a glossary's pointer names ("See Write-ahead log."); not "See also".
+fn pointed_entry(text: &str) -> Option<String> {
+    let name = text.trim().strip_prefix("See ")?.strip_suffix('.')?;
+    (!name.starts_with("also ")).then(|| name.to_lowercase())
 }
 
 /// The definition list's entry whose term is `blocks[head]`, up to the next term, quoted within

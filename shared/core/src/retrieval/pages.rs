@@ -643,12 +643,10 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
 }
 
 /// Whether `text`, after a definition list's term, reads as what describes it: a sentence (it
-/// opens with a word or a quote, and has three words or more) or a glossary's pointer to another
-/// entry ("See Table."), not a value or another label.
+/// opens with a word or a quote, and has three words or more), not a value or another label.
 pub fn describes_a_term(text: &str) -> bool {
-    let sentence = text.starts_with(|c: char| c.is_alphabetic() || c == '“' || c == '"')
-        && text.split_whitespace().count() >= 3;
-    sentence || (text.starts_with("See ") && text.ends_with('.'))
+    text.starts_with(|c: char| c.is_alphabetic() || c == '“' || c == '"')
+        && text.split_whitespace().count() >= 3
 }
 
 /// Whether a definition list's term `line` is `term` (lower-case), with or without the sense in
