@@ -486,8 +486,13 @@ const LIST_MIN_TERMS: usize = 5;
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
     let all = blocks_of(text);
     // Each entry asked about, within its share of the budget.
-    let asked: Vec<usize> =
-        terms.subject_entries(&all).into_iter().map(|head| referred_entry(&all, head)).collect();
+    let mut asked: Vec<usize> = Vec::new();
+    for head in terms.subject_entries(&all).into_iter().map(|head| referred_entry(&all, head)) {
+        // Two names for one entry ("WAL vs write-ahead log") quote it once.
+        if !asked.contains(&head) {
+            asked.push(head);
+        }
+    }
     let share = budget / asked.len().max(1);
     let entries: Vec<String> =
         asked.iter().filter_map(|&head| quote_entry(&all, head, share)).flatten().collect();

@@ -231,6 +231,8 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     let pointer = format!("{glossary}\n\ngen\n\nSee generator.");
     let short = WeightedTerms::uniform("What is gen?");
     assert_eq!(quote_section(&short, &pointer, 150).unwrap()[0], "generator");
+    let same = WeightedTerms::uniform("gen vs generator");
+    assert_eq!(quote_section(&same, &pointer, 150).unwrap().len(), 3, "one entry, once");
     // Asked otherwise, the glossary is quoted as any section is.
     let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
     assert_ne!(quote_section(&plain, glossary, 150).unwrap()[0], "generator");
