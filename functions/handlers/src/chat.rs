@@ -564,10 +564,18 @@ fn sources_of(question: &str, sections: &[Section]) -> Vec<Source> {
 const CHUNKS_PER_PAGE: u32 = 120;
 
 /// The sections of the hits' pages, whole (each hit is its page's best chunk); a hit stands for its
-/// section when the store cannot give its page.
+/// section when the store cannot give its page (said in the log: quotes are then cut to one chunk).
 async fn sections_of<P: Platform>(platform: &P, hits: &[SearchHit]) -> Vec<Section> {
     let ids: Vec<String> = hits.iter().map(|hit| hit.chunk_id.clone()).collect();
-    let pages = platform.store().page_chunks(&ids, CHUNKS_PER_PAGE).await.unwrap_or_default();
+    let pages = match platform.store().page_chunks(&ids, CHUNKS_PER_PAGE).await {
+        Ok(pages) => pages,
+        Err(error) => {
+            platform.log(
+                &serde_json::json!({"event": "page_chunks_failed", "error": error.to_string()}),
+            );
+            Vec::new()
+        }
+    };
     hits.iter()
         .enumerate()
         .flat_map(|(i, hit)| Section::of_page(pages.get(i).map_or(&[], Vec::as_slice), hit, i))

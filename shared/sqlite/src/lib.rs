@@ -105,6 +105,12 @@ fn json_cell(value: ValueRef<'_>) -> serde_json::Value {
     }
 }
 
+/// A column name that a result has twice. The same SQL runs on D1, whose rows are objects keyed by
+/// column name: there the second column silently replaces the first, so it must fail here.
+fn repeated_column<'a>(names: &[&'a str]) -> Option<&'a str> {
+    names.iter().enumerate().find(|(i, name)| names[..*i].contains(name)).map(|(_, name)| *name)
+}
+
 fn sql_error(error: rusqlite::Error) -> PortError {
     PortError::permanent(format!("SQLite: {error}"))
 }
@@ -113,6 +119,13 @@ impl SqlDatabase for Sqlite {
     async fn query(&self, statement: &Statement) -> PortResult<Vec<Row>> {
         let connection = self.0.borrow();
         let mut prepared = connection.prepare_cached(&statement.sql).map_err(sql_error)?;
+        if let Some(name) = repeated_column(&prepared.column_names()) {
+            return Err(PortError::permanent(format!(
+                "SQLite: the query returns two columns named `{name}`, and D1, which keys a row by \
+                 its column names, would return one: {}",
+                statement.sql
+            )));
+        }
         rows(
             &mut prepared,
             rusqlite::params_from_iter(statement.params.iter().map(param)),

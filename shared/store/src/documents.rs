@@ -357,12 +357,15 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     ) -> PortResult<Vec<Vec<SearchHit>>> {
         let mut pages = vec![Vec::new(); chunk_ids.len()];
         // One statement for all the pages (D1 binds at most 100 parameters per statement). A page's
-        // chunks are numbered from 0, so its first `per_page` are those below `per_page`.
+        // chunks are numbered from 0, so its first `per_page` are those below `per_page`. The chunk
+        // asked about has its own column name: D1 keys a row by name, and a second `id` replaced
+        // the first, so no chunk found its page and every answer on Workers quoted the retrieved
+        // chunk alone.
         for group in chunk_ids.chunks(90) {
             let marks =
                 (2..group.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!(
-                "SELECT {}, s.id FROM chunks s JOIN chunks c ON c.url_key = s.url_key {PAGE_OF_CHUNK}
+                "SELECT {}, s.id AS asked_id FROM chunks s JOIN chunks c ON c.url_key = s.url_key {PAGE_OF_CHUNK}
                  WHERE s.id IN ({marks}) AND c.ordinal < ?1 ORDER BY s.id, c.ordinal",
                 SearchHit::COLUMNS
             );
