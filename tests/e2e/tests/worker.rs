@@ -7,7 +7,7 @@ mod scenario;
 
 use docent_cli::platform::{open_database, Native};
 use docent_core::config::Config;
-use docent_e2e::{repo_root, Docent, FixtureServer};
+use docent_e2e::{repo_root, request, site, Docent, FixtureServer, TempDir, JSON};
 use docent_functions::Platform;
 use docent_store::api::DocumentStore;
 use scenario::WEBHOOK_SECRET;
@@ -53,6 +53,47 @@ fn crawl_search_and_chat_on_workerd_with_postgres() {
     let counts = pollster::block_on(native.store().counts()).unwrap();
     assert!(counts.documents >= 5 && counts.chunks >= counts.documents, "{counts:?}");
     drop(docent);
+}
+
+/// An answer reads the whole page of the chunk that retrieval found, as D1 returns it: a glossary's
+/// "WAL: See Write-ahead log." is answered from the entry it points to, which small chunks put in
+/// another chunk of the page. (D1 keys a row by column name; a query that named two columns `id`
+/// once gave every page no chunks, and answers quoted the found chunk alone.)
+#[test]
+fn an_answer_reads_the_whole_page_of_the_chunk_it_found_on_workerd() {
+    let root = TempDir::new("docent-glossary-site");
+    let filler: String = (1..=12)
+        .map(|i| {
+            format!(
+                "<dt>Term {i}</dt><dd><p>The meaning of term number {i} is written here in a \
+                 sentence of about twenty words, long enough to fill a chunk.</p></dd>"
+            )
+        })
+        .collect();
+    let glossary = format!(
+        "<html><head><title>Glossary</title></head><body><main><h1>Glossary</h1><dl>\
+         <dt>WAL</dt><dd><p>See Write-ahead log.</p></dd>{filler}\
+         <dt>Write-ahead log</dt><dd><p>The journal that keeps track of the changes in the \
+         database cluster as operations take place.</p></dd></dl></main></body></html>"
+    );
+    site::write(&root.path, "/glossary.html", &glossary);
+    let server = FixtureServer::start(root.path.clone());
+    let docent =
+        Docent::start(&[("DOCENT_CHUNK_TOKENS", "40"), ("DOCENT_CHUNK_OVERLAP_TOKENS", "8")]);
+    let job = docent.crawl_to_end(&server.url("/glossary.html"));
+    assert_eq!(job["status"], "done", "{job}");
+    let reply =
+        request("POST", &docent.url("/api/chat"), &[JSON], Some(r#"{"message": "What is WAL?"}"#));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer: String = reply
+        .events()
+        .iter()
+        .filter(|(name, _)| name == "delta")
+        .map(|(_, data)| data["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(answer.contains("> Write-ahead log"), "{answer}");
+    assert!(answer.contains("The journal that keeps track of the changes"), "{answer}");
+    assert!(!answer.contains("Term 12"), "one entry, not the page: {answer}");
 }
 
 /// Per-client limits are exact across concurrent requests (counted in D1, one upsert each), per
