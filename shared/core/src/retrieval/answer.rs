@@ -158,11 +158,11 @@ impl WeightedTerms {
     }
 
     /// Where the glossary entries for what the question asks about begin among `blocks` (at their
-    /// terms), in the question's order.
-    fn subject_entries(&self, blocks: &[Block]) -> Vec<usize> {
+    /// terms; `terms` are [`list_terms`]'), in the question's order.
+    fn subject_entries(&self, blocks: &[Block], terms: &[usize]) -> Vec<usize> {
         // An entry may only point to another ("Relation: See Table."): short, but an entry.
         let entry = |at: usize| {
-            blocks[at].is_list_term(blocks.get(at + 1))
+            terms.contains(&at)
                 || blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some())
         };
         self.subjects
@@ -419,7 +419,10 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let definition =
         terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
             || terms.has_entry_for_option(&section.text)
-            || !terms.subject_entries(&blocks_of(&section.text)).is_empty();
+            || {
+                let blocks = blocks_of(&section.text);
+                !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
+            };
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -485,9 +488,11 @@ const LIST_MIN_TERMS: usize = 5;
 /// whole sentences and whole blocks.
 fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
     let all = blocks_of(text);
+    let heads = list_terms(&all);
     // Each entry asked about, within its share of the budget.
     let mut asked: Vec<usize> = Vec::new();
-    for head in terms.subject_entries(&all).into_iter().map(|head| referred_entry(&all, head)) {
+    for head in terms.subject_entries(&all, &heads) {
+        let head = referred_entry(&all, &heads, head);
         // Two names for one entry ("WAL vs write-ahead log") quote it once.
         if !asked.contains(&head) {
             asked.push(head);
@@ -495,12 +500,10 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     }
     let share = budget / asked.len().max(1);
     let entries: Vec<String> =
-        asked.iter().filter_map(|&head| quote_entry(&all, head, share)).flatten().collect();
+        asked.iter().filter_map(|&head| quote_entry(&all, &heads, head, share)).flatten().collect();
     if !entries.is_empty() {
         return Some(entries);
     }
-    let heads: Vec<usize> =
-        (0..all.len()).filter(|&at| all[at].is_list_term(all.get(at + 1))).collect();
     if heads.len() >= LIST_MIN_TERMS && heads.len() * 4 >= all.len() {
         let weights: Vec<f64> = all
             .iter()
@@ -509,7 +512,7 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
         let best = weights.iter().copied().fold(0.0, f64::max);
         let target = weights.iter().position(|w| best > 0.0 && *w >= 0.9 * best);
         let head = target.and_then(|target| heads.iter().rev().find(|&&h| h <= target));
-        if let Some(quoted) = head.and_then(|&head| quote_entry(&all, head, budget)) {
+        if let Some(quoted) = head.and_then(|&head| quote_entry(&all, &heads, head, budget)) {
             return Some(quoted);
         }
     }
@@ -538,16 +541,20 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     quote_blocks(&blocks, start, target, budget)
 }
 
+/// Where `blocks` hold a definition list's terms ([`Block::is_list_term`]), in order.
+fn list_terms(blocks: &[Block]) -> Vec<usize> {
+    (0..blocks.len()).filter(|&at| blocks[at].is_list_term(blocks.get(at + 1))).collect()
+}
+
 /// The entry a glossary's cross-reference points to when the entry at `head` says nothing else
-/// (PostgreSQL's "WAL" is "See Write-ahead log."), else `head`.
-fn referred_entry(blocks: &[Block], head: usize) -> usize {
-    let term = |at: usize| blocks[at].is_list_term(blocks.get(at + 1));
-    let alone = head + 2 >= blocks.len() || term(head + 2);
+/// (PostgreSQL's "WAL" is "See Write-ahead log."), else `head`; `terms` are [`list_terms`]'.
+fn referred_entry(blocks: &[Block], terms: &[usize], head: usize) -> usize {
+    let alone = head + 2 >= blocks.len() || terms.contains(&(head + 2));
     let referred = blocks.get(head + 1).and_then(|body| pointed_entry(&body.text));
     referred
         .filter(|_| alone)
         .and_then(|name| {
-            (0..blocks.len()).find(|&at| term(at) && lists_term(blocks[at].text.trim(), &name))
+            terms.iter().copied().find(|&at| lists_term(blocks[at].text.trim(), &name))
         })
         .unwrap_or(head)
 }
@@ -558,13 +565,13 @@ fn pointed_entry(text: &str) -> Option<String> {
     (!name.starts_with("also ")).then(|| name.to_lowercase())
 }
 
-/// The definition list's entry whose term is `blocks[head]`, up to the next term, quoted within
-/// `budget` words: the term (too short to be quotable alone) heads what describes it. `None` when
-/// nothing but the term fits.
-fn quote_entry(blocks: &[Block], head: usize, budget: usize) -> Option<Vec<String>> {
-    let end = (head + 1..blocks.len())
-        .find(|&at| blocks[at].is_list_term(blocks.get(at + 1)))
-        .unwrap_or(blocks.len());
+/// The definition list's entry whose term is `blocks[head]`, up to the next of `terms`
+/// ([`list_terms`]'), quoted within `budget` words: the term (too short to be quotable alone) heads
+/// what describes it. `None` when nothing but the term fits.
+fn quote_entry(
+    blocks: &[Block], terms: &[usize], head: usize, budget: usize,
+) -> Option<Vec<String>> {
+    let end = terms.iter().copied().find(|&at| at > head).unwrap_or(blocks.len());
     let entry: Vec<Block> = std::iter::once(blocks[head].clone())
         .chain(blocks[head + 1..end].iter().filter(|b| quotable(b)).cloned())
         .collect();

@@ -342,8 +342,7 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
 /// generator?", "What does CSRF mean?", "Define slug"), lower-cased, as a glossary would list it
 /// ("generic view"); `None` for other questions and for a subject of more than three plain words.
 pub fn defined_subject(query: &str) -> Option<String> {
-    let question =
-        query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'");
+    let question = plain_question(query);
     let subject = match question.strip_prefix("what does ") {
         Some(rest) => rest.strip_suffix(" mean")?,
         None => ["what is ", "what are ", "what's ", "define "]
@@ -356,17 +355,18 @@ pub fn defined_subject(query: &str) -> Option<String> {
 /// The two things a question compares ("What is the difference between arguments and
 /// parameters?", "json vs jsonb"), as a glossary would list them ("argument", "parameter").
 pub fn compared_subjects(query: &str) -> Option<(String, String)> {
-    let question =
-        query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'");
+    let question = plain_question(query);
     let (first, second) = match question.split_once("difference between ") {
         Some((_, pair)) => pair.split_once(" and ")?,
         None => question.split_once(" vs ").or_else(|| question.split_once(" versus "))?,
     };
-    let plural = |subject: &str| subject.ends_with('s');
-    Some((
-        glossary_term(first, plural(first) && plural(second))?,
-        glossary_term(second, plural(first) && plural(second))?,
-    ))
+    let plural = first.ends_with('s') && second.ends_with('s');
+    Some((glossary_term(first, plural)?, glossary_term(second, plural)?))
+}
+
+/// A question lower-cased, without its closing mark, with a typeset apostrophe as typed.
+fn plain_question(query: &str) -> String {
+    query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'")
 }
 
 /// `subject` as a glossary would list it: one to three plain words after an article, lower-cased,
