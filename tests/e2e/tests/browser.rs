@@ -226,7 +226,10 @@ fn widget_embeds_in_a_hostile_page_answers_and_takes_a_rating_only_for_allowed_o
     assert!(axe.is_file(), "{} is missing: infra/scripts/setup.sh installs it", axe.display());
 
     // The third-party page's port: its origin on 127.0.0.1 is allowed, on localhost it is not.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Held until the page's server takes it: released at once, it went to another socket while
+    // the Worker started and crawled (the script failed with "Address already in use").
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let allowed = format!("http://127.0.0.1:{port}");
     let refused = format!("http://localhost:{port}");
     let site = FixtureServer::start(repo_root().join("tests/fixtures/inject"));
@@ -275,6 +278,7 @@ fn widget_embeds_in_a_hostile_page_answers_and_takes_a_rating_only_for_allowed_o
         about.body
     );
 
+    drop(reserved);
     let (ok, stdout, stderr) = run_script(
         &python,
         "browser_widget.py",
