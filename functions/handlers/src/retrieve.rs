@@ -10,7 +10,7 @@ use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query, dot, with_feedback};
 use docent_core::retrieval::pages::{
-    option_entry_hit, rank_pages, PageQuery, CANDIDATES, NAME_CANDIDATES, OPTION_CANDIDATES,
+    rank_pages, PageQuery, CANDIDATES, ENTRY_CANDIDATES, NAME_CANDIDATES,
 };
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
@@ -96,9 +96,10 @@ pub async fn retrieve<P: Platform>(
     // A code name asked with other words is searched alone too, at the same time (its
     // definition may not say the other words: `pages::NAME_CANDIDATES`).
     let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
-    // So is an option's entry, which its letter alone cannot rank (`pages::option_entry_hit`).
-    let option_search = plan.lexical.and(page_query.option_search());
-    let (mut lexical, named, options_found) = futures_util::future::try_join3(
+    // So is the entry for an option or a glossary's term, which its words alone cannot rank
+    // (`PageQuery::entry_search`).
+    let entry_search = plan.lexical.and(page_query.entry_search());
+    let (mut lexical, named, entries) = futures_util::future::try_join3(
         async {
             match plan.lexical {
                 Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await,
@@ -112,21 +113,24 @@ pub async fn retrieve<P: Platform>(
             store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await
         },
         async {
-            let Some((words, text)) = &option_search else { return Ok(Vec::new()) };
-            store
-                .lexical_search_containing(words, text, options.url_prefix, OPTION_CANDIDATES)
-                .await
+            let Some(search) = &entry_search else { return Ok(Vec::new()) };
+            let found = futures_util::future::try_join_all(search.texts.iter().map(|text| {
+                store.lexical_search_containing(
+                    &search.words,
+                    text,
+                    options.url_prefix,
+                    ENTRY_CANDIDATES,
+                )
+            }))
+            .await?;
+            Ok(found.into_iter().flatten().collect::<Vec<_>>())
         },
     )
     .await?;
-    let named = match &page_query.option {
-        Some(option) if !options_found.is_empty() => {
-            let best = lexical.iter().chain(&named).map(|h| h.score).fold(0.0, f64::max);
-            let best = if best > 0.0 { best } else { 1.0 };
-            let entry = option_entry_hit(options_found, option, best);
-            merge_by_score(named, entry.into_iter().collect())
-        }
-        _ => named,
+    let best = lexical.iter().chain(&named).map(|h| h.score).fold(0.0, f64::max);
+    let named = match page_query.entry_hit(entries, if best > 0.0 { best } else { 1.0 }) {
+        Some(entry) => merge_by_score(named, vec![entry]),
+        None => named,
     };
     let vector_started = platform.clock().now_ms();
     let searches_vectors = plan.vector.is_some();

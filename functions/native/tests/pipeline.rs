@@ -1005,6 +1005,73 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
 }
 
 #[test]
+fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_pages_that_use_it() {
+    use docent_core::config::SearchMode;
+    use docent_core::retrieval::search::query_terms;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let dir = fresh_dir("glossary-entry");
+        let mut links = String::new();
+        // Reference pages that say "method" and "decorator" over and over, as a manual does.
+        for n in 0..150 {
+            let body = format!(
+                "The method {n} of this class calls the method before it; a decorator wraps \
+                 the method, and the decorator's method returns the method's result."
+            );
+            std::fs::write(dir.join(format!("api-{n}.html")), page(&format!("Api {n}"), &body))
+                .unwrap();
+            links.push_str(&format!(r#"<a href="api-{n}.html">{n}</a> "#));
+        }
+        // One glossary of many entries, each term on its line (one capitalised, as some
+        // glossaries write them), which says each word once.
+        let mut entries = String::new();
+        for (term, text) in [
+            ("attribute", "A value associated with an object which is referenced by name."),
+            ("class", "A template for creating user-defined objects of one kind."),
+            ("Decorator", "A function returning another function, applied with the @ syntax."),
+            ("generator", "A function which returns an iterator over the values it yields."),
+            (
+                "method",
+                "A function which is defined inside a class body and called on its instances.",
+            ),
+            ("module", "An object that serves as an organizational unit of code."),
+        ] {
+            entries.push_str(&format!("<dt>{term}</dt><dd><p>{text}</p></dd>"));
+        }
+        let glossary = format!(
+            "<html><head><title>Glossary</title></head><body><main><h1>Glossary</h1>\
+             <dl>{entries}</dl></main></body></html>"
+        );
+        std::fs::write(dir.join("glossary.html"), glossary).unwrap();
+        links.push_str(r#"<a href="glossary.html">glossary</a>"#);
+        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let glossary = url::Url::from_file_path(dir.join("glossary.html")).unwrap().to_string();
+        for p in natives("glossary-entry") {
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            for (word, query, definition) in [
+                ("method", "What is a method?", "defined inside a class body"),
+                ("decorator", "What is a decorator?", "applied with the @ syntax"),
+            ] {
+                // The word's own ranking holds the reference pages first.
+                let lexical =
+                    p.store().lexical_search(&query_terms(word), None, 100).await.unwrap();
+                assert!(lexical.iter().all(|hit| !hit.url.starts_with(&glossary)), "{word}");
+                for mode in [SearchMode::Lexical, SearchMode::Hybrid] {
+                    let options = SearchOptions { mode, url_prefix: None };
+                    let hits = retrieve(&p, query, 5, options).await.unwrap();
+                    assert!(hits[0].url.starts_with(&glossary), "{query} {mode:?}: {:?}", hits[0]);
+                }
+                // The answer quotes the entry's definition.
+                let answer = docent_functions::chat::answer(&p, query).await.unwrap();
+                assert!(answer.text.contains(definition), "{query}: {}", answer.text);
+            }
+        }
+    });
+}
+
+#[test]
 fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_letter() {
     use docent_core::config::SearchMode;
     use docent_core::retrieval::search::query_terms;

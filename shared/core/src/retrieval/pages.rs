@@ -153,26 +153,72 @@ pub struct CodeName {
 /// parameter", and a hundred passages that mention the name with those words rank above it.
 pub const NAME_CANDIDATES: u32 = 20;
 
-/// Chunks that write the query's option as code read for its entry ([`PageQuery::option_search`]):
-/// more than a manual has programs with an option of that letter.
-pub const OPTION_CANDIDATES: u32 = 50;
+/// Chunks read for the entry a query asks about ([`PageQuery::entry_search`]): more than a manual
+/// has programs with an option of that letter.
+pub const ENTRY_CANDIDATES: u32 = 50;
+
+/// How to find the entry a query asks about that the lexical ranking cannot reach: the words the
+/// full-text index ranks candidates by, and the texts (any one) a candidate chunk must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySearch {
+    pub words: Vec<String>,
+    pub texts: Vec<String>,
+}
 
 impl PageQuery {
-    /// How to find the entries for the option the query names: the query's terms with the
-    /// option's words (for the full-text index, which ranks them) and the text a chunk must hold,
-    /// the option opening a code span (`` `-x ``). The lexical ranking cannot reach them: a letter
-    /// is in hundreds of chunks (`x` in 881 of the Python manual's 9,730), and ranks the entry that
-    /// defines `-m` there 141st, Octave's `-x` 724th.
-    pub fn option_search(&self) -> Option<(Vec<String>, String)> {
-        let option = self.option.as_ref()?;
-        let mut words = self.terms.clone();
-        for word in option.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            let word = word.to_lowercase();
-            if !words.contains(&word) {
-                words.push(word);
+    /// How to find the entry for the option the query names, or else the glossary's entry for what
+    /// it asks the meaning of.
+    ///
+    /// An option's entry: the query's terms with the option's words, in chunks where the option
+    /// opens a code span (`` `-x ``). A letter is in hundreds of chunks (`x` in 881 of the Python
+    /// manual's 9,730), and the lexical ranking puts the entry that defines `-m` there 141st,
+    /// Octave's `-x` 724th.
+    ///
+    /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
+    /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
+    /// in the Python manual), and the glossary's one chunk of many entries says it once.
+    pub fn entry_search(&self) -> Option<EntrySearch> {
+        if let Some(option) = &self.option {
+            let mut words = self.terms.clone();
+            for word in option.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                let word = word.to_lowercase();
+                if !words.contains(&word) {
+                    words.push(word);
+                }
             }
+            return Some(EntrySearch { words, texts: vec![format!("`{option}")] });
         }
-        Some((words, format!("`{option}")))
+        let subject = self.term.as_ref().filter(|_| self.asks_meaning)?;
+        let words = crate::retrieval::search::query_terms(subject);
+        let mut letters = subject.chars();
+        let capitalised: String =
+            letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default();
+        let mut texts = vec![format!("\n{subject}\n")];
+        if capitalised != *subject {
+            texts.push(format!("\n{capitalised}\n"));
+        }
+        (!words.is_empty()).then_some(EntrySearch { words, texts })
+    }
+
+    /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
+    /// term asked about, by its score for the query's terms weighed by its page as [`rank_pages`]
+    /// weighs it ([`page_weight`]), scored at least `best`, the best score of the query's own
+    /// ranking: the entry that defines what a query asks about is as strong a match as any,
+    /// whatever its words' rank. Only one: of several programs' `-c`, the query's other words say
+    /// which is asked about ("tarfile -c"), and the others' entries are not lifted above it.
+    /// Ranking pages then weighs it as a definition. `None` when no chunk is such an entry.
+    pub fn entry_hit(&self, found: Vec<SearchHit>, best: f64) -> Option<SearchHit> {
+        let is_entry = |text: &str| match (&self.option, &self.term) {
+            (Some(option), _) => defines_option(option, text),
+            (None, Some(term)) if self.asks_meaning => defines_in_list(term, text),
+            _ => false,
+        };
+        let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
+        let first = found
+            .into_iter()
+            .filter(|hit| is_entry(&hit.text))
+            .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
+        Some(SearchHit { score: first.score.max(best), ..first })
     }
 
     /// The name's own terms when the query has other words too (for a lexical search of the name
@@ -403,21 +449,6 @@ pub fn named_option(query: &str) -> Option<String> {
         let short = !long && (name.len() == 1 || written.starts_with('`'));
         (well_formed && (long || short)).then(|| word.to_string())
     })
-}
-
-/// The best entry for `option` among `found` ([`PageQuery::option_search`]'s), by its score for the
-/// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_weight`]),
-/// scored `best`, the best score of the query's own ranking: the entry that defines the option a
-/// query names is as strong a match as any, whatever its letter's rank. Only one: of several
-/// programs' `-c`, the query's other words say which is asked about ("tarfile -c"), and the
-/// others' entries are not lifted above it. Ranking pages then weighs it as a definition.
-pub fn option_entry_hit(found: Vec<SearchHit>, option: &str, best: f64) -> Option<SearchHit> {
-    let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
-    let first = found
-        .into_iter()
-        .filter(|hit| defines_option(option, &hit.text))
-        .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
-    Some(SearchHit { score: first.score.max(best), ..first })
 }
 
 /// The longest line that can name an option as its entry: the option, its argument and another
@@ -1300,10 +1331,45 @@ mod tests {
             // The interpreter's, the page the whole manual links to.
             entry("https://d/cmdline", 4.5, 900, "`-c` <command>\n\nExecute the code."),
         ];
-        let lifted = option_entry_hit(found.clone(), "-c", 20.0).unwrap();
+        let asked = |query: &str| PageQuery::new(query);
+        let lifted = asked("-c").entry_hit(found.clone(), 20.0).unwrap();
         assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/cmdline", 20.0));
         // Its own score when that is higher; nothing when no chunk is an entry for the option.
-        assert_eq!(option_entry_hit(found.clone(), "-c", 1.0).unwrap().score, 4.5);
-        assert_eq!(option_entry_hit(found, "-x", 20.0), None);
+        assert_eq!(asked("-c").entry_hit(found.clone(), 1.0).unwrap().score, 4.5);
+        assert_eq!(asked("-x").entry_hit(found, 20.0), None);
+    }
+
+    #[test]
+    fn the_entry_for_a_meaning_asked_is_a_glossary_term_on_its_own_line() {
+        let search = PageQuery::new("What is a slug?").entry_search().unwrap();
+        assert_eq!(search.words, ["slug"]);
+        assert_eq!(search.texts, ["\nslug\n", "\nSlug\n"]);
+        let search = PageQuery::new("What are generic views?").entry_search().unwrap();
+        assert_eq!(search.texts, ["\ngeneric view\n", "\nGeneric view\n"]);
+        // Not asked for a meaning: no entry to look for.
+        assert_eq!(PageQuery::new("slug").entry_search(), None);
+        assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), None);
+        let entry = |url: &str, score: f64, text: &str| SearchHit {
+            text: text.into(),
+            ..hit(url, score, 0, 0)
+        };
+        let found = vec![
+            // The word on a line of its own, in code: no entry.
+            entry("https://d/views", 9.0, "```\nslug\n```"),
+            entry(
+                "https://d/glossary",
+                2.0,
+                "project\n\nA package of settings.\n\nslug\n\nA short label for something.",
+            ),
+        ];
+        let asked = PageQuery::new("What is a slug?");
+        let lifted = asked.entry_hit(found.clone(), 12.0).unwrap();
+        assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/glossary", 12.0));
+        assert_eq!(
+            PageQuery::new("What is a project?").entry_hit(found.clone(), 12.0).unwrap().url,
+            "https://d/glossary"
+        );
+        assert_eq!(PageQuery::new("What is a view?").entry_hit(found.clone(), 12.0), None);
+        assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
     }
 }
