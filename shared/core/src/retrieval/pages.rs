@@ -138,6 +138,8 @@ pub struct PageQuery {
     /// The query asks what its `term` means ([`defined_subject`]): a glossary's entry for it is
     /// its definition.
     pub asks_meaning: bool,
+    /// That term as the query writes it (`WAL`, `Slug`), when the query has it letter for letter.
+    pub written_term: Option<String>,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -190,12 +192,18 @@ impl PageQuery {
         }
         let subject = self.term.as_ref().filter(|_| self.asks_meaning)?;
         let words = crate::retrieval::search::query_terms(subject);
-        let mut letters = subject.chars();
-        let capitalised: String =
-            letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default();
-        let mut texts = vec![format!("\n{subject}\n")];
-        if capitalised != *subject {
-            texts.push(format!("\n{capitalised}\n"));
+        // As written if the query capitalises it (an acronym, `WAL`), then lower-case; else
+        // lower-case, then capitalised as a glossary may list it.
+        let written = self.written_term.as_ref().unwrap_or(subject);
+        let other = if written != subject {
+            subject.clone()
+        } else {
+            let mut letters = subject.chars();
+            letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default()
+        };
+        let mut texts = vec![format!("\n{written}\n")];
+        if other != *written {
+            texts.push(format!("\n{other}\n"));
         }
         (!words.is_empty()).then_some(EntrySearch { words, texts })
     }
@@ -246,10 +254,20 @@ impl PageQuery {
         let subject = defined_subject(query);
         let word = word.or_else(|| subject.clone().filter(|s| !s.contains(' ')));
         let asks_meaning = subject.is_some();
+        let written_term = subject.as_ref().and_then(|subject| written_as(query, subject));
         let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
-        PageQuery { terms, name, option, word, term, asks_about_releases, asks_meaning }
+        PageQuery {
+            terms,
+            name,
+            option,
+            word,
+            term,
+            asks_about_releases,
+            asks_meaning,
+            written_term,
+        }
     }
 }
 
@@ -382,6 +400,16 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
     })
+}
+
+/// `lower` (lower-case) as `query` writes it, when it is there letter for letter ("What is WAL?"
+/// has `WAL`); `None` when the query changed it (a plural made singular).
+fn written_as(query: &str, lower: &str) -> Option<String> {
+    let at = query.to_lowercase().find(lower)?;
+    query
+        .get(at..at + lower.len())
+        .filter(|written| written.to_lowercase() == lower)
+        .map(String::from)
 }
 
 /// What a question asks the meaning of ("What is a slug?", "What are generic views?", "What's a
@@ -1346,6 +1374,11 @@ mod tests {
         assert_eq!(search.texts, ["\nslug\n", "\nSlug\n"]);
         let search = PageQuery::new("What are generic views?").entry_search().unwrap();
         assert_eq!(search.texts, ["\ngeneric view\n", "\nGeneric view\n"]);
+        // An acronym as written, then lower-case.
+        let search = PageQuery::new("What does WAL mean?").entry_search().unwrap();
+        assert_eq!(search.texts, ["\nWAL\n", "\nwal\n"]);
+        let search = PageQuery::new("What is a Slug?").entry_search().unwrap();
+        assert_eq!(search.texts, ["\nSlug\n", "\nslug\n"]);
         // Not asked for a meaning: no entry to look for.
         assert_eq!(PageQuery::new("slug").entry_search(), None);
         assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), None);
