@@ -14,7 +14,7 @@ use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
 use crate::retrieval::pages::{
     compared_subjects, defined_subject, defines, lists_term, named_identifier, named_option,
-    CodeName,
+    names_the_same_entry, CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
@@ -158,18 +158,19 @@ impl WeightedTerms {
     }
 
     /// Where the glossary entries for what the question asks about begin among `blocks` (at their
-    /// terms; `terms` are [`list_terms`]'), in the question's order.
+    /// first terms; `terms` are [`list_terms`]'), in the question's order.
     fn subject_entries(&self, blocks: &[Block], terms: &[usize]) -> Vec<usize> {
         // An entry may only point to another ("Relation: See Table."): short, but an entry.
-        let entry = |at: usize| {
-            terms.contains(&at)
-                || blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some())
+        let pointer = |at: usize| {
+            lists_term_at(blocks, at, "")
+                && blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some())
         };
         self.subjects
             .iter()
             .filter_map(|subject| {
-                (0..blocks.len())
-                    .find(|&at| entry(at) && lists_term(blocks[at].text.trim(), subject))
+                entry_listing(blocks, terms, subject).or_else(|| {
+                    (0..blocks.len()).find(|&at| pointer(at) && lists_term_at(blocks, at, subject))
+                })
             })
             .collect()
     }
@@ -541,9 +542,55 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     quote_blocks(&blocks, start, target, budget)
 }
 
-/// Where `blocks` hold a definition list's terms ([`Block::is_list_term`]), in order.
+/// The most names a definition list gives one entry on lines of their own before describing it
+/// (SQLAlchemy's "bound parameter", "bound parameters", "bind parameter", "bind parameters").
+const ENTRY_NAMES: usize = 4;
+
+/// Where `blocks` hold a definition list's entries, at their first terms, in order: a short line
+/// of its own ([`Block::is_term_shaped`]), maybe other names for it each on its own line, then
+/// what describes it.
 fn list_terms(blocks: &[Block]) -> Vec<usize> {
-    (0..blocks.len()).filter(|&at| blocks[at].is_list_term(blocks.get(at + 1))).collect()
+    let mut heads = Vec::new();
+    let mut at = 0;
+    while at < blocks.len() {
+        let names = entry_names(blocks, at);
+        let described = blocks.get(names.end).is_some_and(Block::describes_a_term);
+        if !names.is_empty() && names.len() <= ENTRY_NAMES && described {
+            heads.push(at);
+            at = names.end;
+        } else {
+            at += 1;
+        }
+    }
+    heads
+}
+
+/// The names of the entry whose first term is at `head`: that line when it is term-shaped, and
+/// the lines after it that name the same entry ([`names_the_same_entry`]); empty otherwise.
+fn entry_names(blocks: &[Block], head: usize) -> std::ops::Range<usize> {
+    if !blocks.get(head).is_some_and(Block::is_term_shaped) {
+        return head..head;
+    }
+    let same = |at: &usize| {
+        blocks[*at].kind == BlockKind::Prose && names_the_same_entry(&blocks[*at].text)
+    };
+    let end = (head + 1..blocks.len()).find(|at| !same(at)).unwrap_or(blocks.len());
+    head..end
+}
+
+/// The entry among `terms` ([`list_terms`]') that lists `term` (lower-case) among its names.
+fn entry_listing(blocks: &[Block], terms: &[usize], term: &str) -> Option<usize> {
+    terms
+        .iter()
+        .copied()
+        .find(|&head| entry_names(blocks, head).any(|at| lists_term_at(blocks, at, term)))
+}
+
+/// Whether `blocks[at]` is a term-shaped line that lists `term`; any term when `term` is empty.
+fn lists_term_at(blocks: &[Block], at: usize, term: &str) -> bool {
+    blocks.get(at).is_some_and(|block| {
+        block.is_term_shaped() && (term.is_empty() || lists_term(block.text.trim(), term))
+    })
 }
 
 /// The entry a glossary's cross-reference points to when the entry at `head` says nothing else
@@ -551,12 +598,7 @@ fn list_terms(blocks: &[Block]) -> Vec<usize> {
 fn referred_entry(blocks: &[Block], terms: &[usize], head: usize) -> usize {
     let alone = head + 2 >= blocks.len() || terms.contains(&(head + 2));
     let referred = blocks.get(head + 1).and_then(|body| pointed_entry(&body.text));
-    referred
-        .filter(|_| alone)
-        .and_then(|name| {
-            terms.iter().copied().find(|&at| lists_term(blocks[at].text.trim(), &name))
-        })
-        .unwrap_or(head)
+    referred.filter(|_| alone).and_then(|name| entry_listing(blocks, terms, &name)).unwrap_or(head)
 }
 
 /// The term, lower-cased, that a glossary's pointer names ("See Write-ahead log."); not "See also".

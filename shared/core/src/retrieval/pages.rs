@@ -690,15 +690,40 @@ fn table_defines(word: &str, rows: &[&str]) -> bool {
 /// Whether a chunk is a definition list's entry for `term` (lower-case): a line that is the term
 /// alone, followed by a sentence that describes it (a glossary's "field" and "An attribute on a
 /// model; …"). A callout's title above its text ("Note") reads the same: a query of that one word
-/// finds callouts.
+/// finds callouts. Other names for the entry may come between, each on its own line (SQLAlchemy's
+/// "relationship", "relationships").
 pub fn defines_in_list(term: &str, text: &str) -> bool {
-    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
-    while let Some(line) = lines.next() {
-        if lists_term(line, term) && lines.clone().next().is_some_and(describes_a_term) {
-            return true;
+    // A code block's lines are not a list's (`printf ("%d\n", n)` is no entry for `printf`): each
+    // block stands as its fences, which neither name nor describe a term.
+    let mut in_code = false;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .filter(|line| {
+            let fence = line.starts_with("```");
+            in_code ^= fence;
+            fence || !in_code
+        })
+        .collect();
+    lines.iter().enumerate().any(|(at, line)| {
+        lists_term(line, term) && {
+            let mut after = lines[at + 1..].iter().skip_while(|next| names_the_same_entry(next));
+            after.next().is_some_and(|next| describes_a_term(next))
         }
-    }
-    false
+    })
+}
+
+/// Whether a line after a definition list's term reads as another name for the same entry: a few
+/// plain words of its own (`pep-249`, `2.0 style`), neither a sentence ([`describes_a_term`]) nor
+/// code (a message format's `Byte1('C')` under its field's name).
+pub fn names_the_same_entry(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with(|c: char| c.is_alphanumeric())
+        && line.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '.' | '_' | '/'))
+        && !line.ends_with('.')
+        && line.split_whitespace().count() <= 5
+        && !describes_a_term(line)
 }
 
 /// Whether `text`, after a definition list's term, reads as what describes it: a sentence (it
@@ -1078,6 +1103,17 @@ mod tests {
             "Backend (process)\n\nProcess of an instance which acts on behalf of a client.";
         assert!(defines_in_list("backend", senses) && defines_in_list("backend (process)", senses));
         assert!(!defines_in_list("process", senses));
+        // Other names for the entry, each on its line, between the term and its description.
+        let names = "bound parameter\n\nbound parameters\n\nbind parameter\n\n\
+                     A value sent to the database alongside a statement.";
+        for name in ["bound parameter", "bound parameters", "bind parameter"] {
+            assert!(defines_in_list(name, names), "{name}");
+        }
+        // A field's name over a line of code is no entry, nor a line of code in a block.
+        let format = "Commit\n\nByte1('C')\n\nIdentifies the message as a commit message.";
+        assert!(!defines_in_list("commit", format));
+        let code = "```\nprintf (\"%d\", n)\nelse\nprintf (\"prime\\n\", n);\n```";
+        assert!(!defines_in_list("printf", code));
         let query = PageQuery::new("Generic View");
         assert_eq!(query.term.as_deref(), Some("generic view"));
         assert_eq!(PageQuery::new("how do I write a generic view").term, None);

@@ -39,18 +39,19 @@ impl Block {
     }
 
     /// A definition list's term: a short line of its own (a glossary's "slug", "generic view"),
-    /// not a signature, with `next`, the sentence that describes it, after it. A callout's title
-    /// ("Note") reads the same.
-    pub(super) fn is_list_term(&self, next: Option<&Block>) -> bool {
+    /// not a signature. A callout's title ("Note") reads the same.
+    pub(super) fn is_term_shaped(&self) -> bool {
         let line = self.text.trim();
-        let described =
-            next.is_some_and(|next| next.kind == BlockKind::Prose && describes_a_term(&next.text));
         self.kind == BlockKind::Prose
-            && described
             && !line.contains('\n')
             && !line.ends_with(['.', ',', ';', ':', '!', '?'])
             && (1..=5).contains(&self.words())
             && !self.is_signature()
+    }
+
+    /// The sentence that describes a definition list's term, after it.
+    pub(super) fn describes_a_term(&self) -> bool {
+        self.kind == BlockKind::Prose && describes_a_term(&self.text)
     }
 
     /// A line that names a code object on its own: an API reference's entry, whose description is

@@ -233,6 +233,17 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     assert_eq!(quote_section(&short, &pointer, 150).unwrap()[0], "generator");
     let same = WeightedTerms::uniform("gen vs generator");
     assert_eq!(quote_section(&same, &pointer, 150).unwrap().len(), 3, "one entry, once");
+    // An entry with other names on lines of their own is found at any of them, and quoted from
+    // its first.
+    let names = format!(
+        "{glossary}\n\nbound parameter\n\nbind parameter\n\nbind parameters\n\nA value sent to \
+         the database alongside a statement.\n\ncolumn\n\nA vertical slice of a table."
+    );
+    let bind = WeightedTerms::uniform("What are bind parameters?");
+    assert_eq!(
+        quote_section(&bind, &names, 150).unwrap(),
+        ["bound parameter", "A value sent to the database alongside a statement."]
+    );
     // Asked otherwise, the glossary is quoted as any section is.
     let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
     assert_ne!(quote_section(&plain, glossary, 150).unwrap()[0], "generator");
