@@ -572,7 +572,8 @@ fn entry_names(blocks: &[Block], head: usize) -> std::ops::Range<usize> {
         return head..head;
     }
     let same = |at: &usize| {
-        blocks[*at].kind == BlockKind::Prose && names_the_same_entry(&blocks[*at].text)
+        blocks[*at].kind == BlockKind::Prose
+            && names_the_same_entry(&blocks[head].text, &blocks[*at].text)
     };
     let end = (head + 1..blocks.len()).find(|at| !same(at)).unwrap_or(blocks.len());
     head..end

@@ -708,22 +708,39 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
         .collect();
     lines.iter().enumerate().any(|(at, line)| {
         lists_term(line, term) && {
-            let mut after = lines[at + 1..].iter().skip_while(|next| names_the_same_entry(next));
+            let mut after =
+                lines[at + 1..].iter().skip_while(|next| names_the_same_entry(line, next));
             after.next().is_some_and(|next| describes_a_term(next))
         }
     })
 }
 
-/// Whether a line after a definition list's term reads as another name for the same entry: a few
-/// plain words of its own (`pep-249`, `2.0 style`), neither a sentence ([`describes_a_term`]) nor
-/// code (a message format's `Byte1('C')` under its field's name).
-pub fn names_the_same_entry(line: &str) -> bool {
+/// Whether `line`, after a definition list's term `term_line`, reads as another name for the same
+/// entry: a few plain words of its own (`bound parameters`, `2.0 style`), neither a sentence
+/// ([`describes_a_term`]) nor code (a message format's `Byte1('C')` under its field's name), that
+/// shares a word with the term. Without that, a callout's title left at the end of one entry ("See
+/// also") would read as the next entry's first name.
+pub fn names_the_same_entry(term_line: &str, line: &str) -> bool {
     let line = line.trim();
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() >= 3)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    // One word in two forms ("constraint", "constrained"; "isolated", "isolation"): the same
+    // first five letters, or the whole of a shorter word.
+    let related = |a: &String, b: &String| {
+        let same = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        same >= 5 || same == a.chars().count().min(b.chars().count())
+    };
+    let term_words = words(term_line);
     line.starts_with(|c: char| c.is_alphanumeric())
         && line.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '.' | '_' | '/'))
         && !line.ends_with('.')
         && line.split_whitespace().count() <= 5
         && !describes_a_term(line)
+        && words(line).iter().any(|w| term_words.iter().any(|t| related(w, t)))
 }
 
 /// Whether `text`, after a definition list's term, reads as what describes it: a sentence (it
@@ -1106,9 +1123,15 @@ mod tests {
         // Other names for the entry, each on its line, between the term and its description.
         let names = "bound parameter\n\nbound parameters\n\nbind parameter\n\n\
                      A value sent to the database alongside a statement.";
+        // A callout's title left at the end of the entry before is not another name.
+        let callout = "See also\n\nbidirectional relationship\n\nAn extension to relationships.";
+        assert!(!defines_in_list("see also", callout));
+        assert!(defines_in_list("bidirectional relationship", callout));
         for name in ["bound parameter", "bound parameters", "bind parameter"] {
             assert!(defines_in_list(name, names), "{name}");
         }
+        let forms = "constraint\n\nconstrained\n\nRules that ensure the validity of data.";
+        assert!(defines_in_list("constraint", forms));
         // A field's name over a line of code is no entry, nor a line of code in a block.
         let format = "Commit\n\nByte1('C')\n\nIdentifies the message as a commit message.";
         assert!(!defines_in_list("commit", format));

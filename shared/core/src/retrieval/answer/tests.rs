@@ -236,7 +236,7 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     // An entry with other names on lines of their own is found at any of them, and quoted from
     // its first.
     let names = format!(
-        "{glossary}\n\nbound parameter\n\nbind parameter\n\nbind parameters\n\nA value sent to \
+        "{glossary}\n\nSee also\n\nbound parameter\n\nbind parameter\n\nbind parameters\n\nA value sent to \
          the database alongside a statement.\n\ncolumn\n\nA vertical slice of a table."
     );
     let bind = WeightedTerms::uniform("What are bind parameters?");
