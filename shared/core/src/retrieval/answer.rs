@@ -539,12 +539,30 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     {
         start -= 1;
     }
+    // A quote from the section's start does not open with the short notes that head a page
+    // ("New in version 3.2.", "Source code: Lib/argparse.py") when they say nothing asked.
+    while start < target && is_aside(&blocks[start], weights[start]) {
+        start += 1;
+    }
     quote_blocks(&blocks, start, target, budget)
 }
 
 /// The most names a definition list gives one entry on lines of their own before describing it
 /// (SQLAlchemy's "bound parameter", "bound parameters", "bind parameter", "bind parameters").
 const ENTRY_NAMES: usize = 4;
+
+/// The most words of a note that heads a section without being about the question.
+const ASIDE_WORDS: usize = 8;
+
+/// A short line of prose that holds none of the question (`weight` is its matched weight) and
+/// introduces nothing after it.
+fn is_aside(block: &Block, weight: f64) -> bool {
+    block.kind == BlockKind::Prose
+        && weight == 0.0
+        && block.words() <= ASIDE_WORDS
+        && !block.introduces()
+        && !block.is_signature()
+}
 
 /// Where `blocks` hold a definition list's entries, at their first terms, in order: a short line
 /// of its own ([`Block::is_term_shaped`]), maybe other names for it each on its own line, then

@@ -557,3 +557,22 @@ fn renders_quotes_under_their_section_with_citations() {
         format!("{EXTRACTIVE_NOTICE}\n\n**Manual › Partial Indexes** [2]\n> Use a command such as:\n>\n> ```sql\n> CREATE INDEX i ON t (c) WHERE c;\n> ```")
     );
 }
+
+#[test]
+fn a_quote_from_a_sections_start_leaves_out_the_notes_that_head_it() {
+    let page =
+        "New in version 3.2.\n\nSource code: Lib/argparse.py\n\nThe argparse module makes it \
+        easy to write user-friendly command-line interfaces and parses arguments from sys.argv.\n\n\
+        It also generates help and usage messages.";
+    let terms = WeightedTerms::uniform("How do I parse command-line arguments?");
+    let quoted = quote_section(&terms, page, 150).unwrap();
+    assert!(quoted[0].starts_with("The argparse module"), "{quoted:?}");
+    assert_eq!(quoted.len(), 2);
+    // A short line that says something asked, or introduces what follows, is no aside.
+    let asked = format!("Arguments are parsed on demand.\n\n{page}");
+    assert_eq!(quote_section(&terms, &asked, 150).unwrap()[0], "Arguments are parsed on demand.");
+    let example = "New in version 3.2.\n\nYou can call it like this:\n\n```\nparser.parse_args()\n\
+        ```\n\nThat parses the command-line arguments.";
+    let quoted = quote_section(&terms, example, 150).unwrap();
+    assert_eq!(quoted[0], "You can call it like this:", "{quoted:?}");
+}
