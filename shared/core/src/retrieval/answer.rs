@@ -555,13 +555,17 @@ const ENTRY_NAMES: usize = 4;
 const ASIDE_WORDS: usize = 8;
 
 /// A short line of prose that holds none of the question (`weight` is its matched weight) and
-/// introduces nothing after it.
+/// introduces nothing after it. A warning that what follows is deprecated or gone is no aside:
+/// it changes the answer.
 fn is_aside(block: &Block, weight: f64) -> bool {
+    let lower = block.text.to_lowercase();
+    let warns = ["deprecat", "removed", "obsolete"].iter().any(|w| lower.contains(w));
     block.kind == BlockKind::Prose
         && weight == 0.0
         && block.words() <= ASIDE_WORDS
         && !block.introduces()
         && !block.is_signature()
+        && !warns
 }
 
 /// Where `blocks` hold a definition list's entries, at their first terms, in order: a short line

@@ -575,4 +575,7 @@ fn a_quote_from_a_sections_start_leaves_out_the_notes_that_head_it() {
         ```\n\nThat parses the command-line arguments.";
     let quoted = quote_section(&terms, example, 150).unwrap();
     assert_eq!(quoted[0], "You can call it like this:", "{quoted:?}");
+    let deprecated = format!("Deprecated since version 3.12.\n\n{page}");
+    let quoted = quote_section(&terms, &deprecated, 150).unwrap();
+    assert_eq!(quoted[0], "Deprecated since version 3.12.", "{quoted:?}");
 }
