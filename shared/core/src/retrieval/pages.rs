@@ -275,16 +275,25 @@ impl PageQuery {
 /// query terms times the share of query terms in the heading, so 1 only when they are the same
 /// words. `heading` is the chunk's heading path (`Page › Section`).
 pub fn heading_match(terms: &[String], heading: &str) -> f64 {
+    // A section's number ("23.6.") is no word of its name.
     let words: std::collections::HashSet<String> = heading
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
         .map(str::to_lowercase)
         .collect();
     if words.is_empty() || terms.is_empty() {
         return 0.0;
     }
-    let shared = terms.iter().filter(|t| words.contains(t.as_str())).count() as f64;
+    let same =
+        |word: &str, term: &str| word == term || plural_of(word, term) || plural_of(term, word);
+    let shared = terms.iter().filter(|t| words.iter().any(|w| same(w, t))).count() as f64;
     (shared / words.len() as f64) * (shared / terms.len() as f64)
+}
+
+/// Whether `plural` is `singular` with `s` or `es` after it ("tablespaces", "indexes").
+fn plural_of(plural: &str, singular: &str) -> bool {
+    singular.chars().count() >= 3
+        && ["s", "es"].iter().any(|ending| plural.strip_suffix(ending) == Some(singular))
 }
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
@@ -820,6 +829,11 @@ mod tests {
         assert_eq!(heading_match(&terms, ""), 0.0);
         let identifier = query_terms("get_internal_type");
         assert_eq!(heading_match(&identifier, "Field › get_internal_type()"), 0.5);
+        // A section's number is not part of its name, and a word matches its plural.
+        let tablespace = query_terms("What is a tablespace?");
+        assert_eq!(heading_match(&tablespace, "23.6. Tablespaces"), 1.0);
+        assert_eq!(heading_match(&query_terms("indexes"), "11. Index"), 1.0);
+        assert_eq!(heading_match(&query_terms("tables"), "Tablespaces"), 0.0);
     }
 
     #[test]
