@@ -14,7 +14,10 @@ directory serves both). Figures per manual:
 
 - quoted: the answer quotes the glossary's own definition (its first eight words, in order);
 - glossary first: the glossary is the answer's first source;
-- words: words per answer (the notice left out).
+- words: words per answer (the notice left out);
+- compared: "What is the difference between A and B?" for the half's terms taken two by two in
+  their shuffled order (pairs of one entry's spellings left out): the answer quotes both
+  definitions.
 
 Each manual's terms are cut into `dev` and `test` halves by a fixed seed (20261204): choices are
 made on `dev`, figures reported on `test`.
@@ -82,8 +85,8 @@ def main():
     args = parser.parse_args()
     excludes = {"python": ["faq/"], "django": ["faq/"], "sqlalchemy": ["faq/"]}
     os.makedirs(args.work, exist_ok=True)
-    print("| manual | terms | quoted | glossary first | words |")
-    print("|---|---|---|---|---|")
+    print("| manual | terms | quoted | glossary first | words | compared (pairs) |")
+    print("|---|---|---|---|---|---|")
     for name in ("python", "django", "sphinx", "sqlalchemy", "postgres"):
         site = getattr(args, name)
         if not site:
@@ -107,9 +110,14 @@ def main():
             total_words += len(NOTICE.sub("", answer).split())
             if not hit:
                 missed.append((term, answer))
+        pairs = [(a, b) for a, b in zip(entries[::2], entries[1::2]) if a[1] != b[1]]
+        asked = [{"q": f"What is the difference between {a} and {b}?"} for (a, _), (b, _) in pairs]
+        compared_replies, _ = ask(args.docent, db, asked) if asked else ([], "")
+        both = sum(quotes(r.get("answer", ""), a[1]) and quotes(r.get("answer", ""), b[1])
+                   for (a, b), r in zip(pairs, compared_replies))
         n = max(1, len(entries))
         print(f"| {name} | {len(entries)} | {quoted / n:.3f} | {first / n:.3f} | "
-              f"{total_words / n:.0f} |")
+              f"{total_words / n:.0f} | {both / max(1, len(pairs)):.3f} ({len(pairs)}) |")
         for term, answer in missed[:args.show]:
             print(f"\n### What is {term}?\n{answer}\n")
 

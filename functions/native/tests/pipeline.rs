@@ -1075,6 +1075,15 @@ fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_page
                 let answer = docent_functions::chat::answer(&p, query).await.unwrap();
                 assert!(answer.text.contains(definition), "{query}: {}", answer.text);
             }
+            // Two compared: both entries, from the glossary found first.
+            let query = "method vs decorator";
+            let options = SearchOptions { mode: SearchMode::Lexical, url_prefix: None };
+            let hits = retrieve(&p, query, 5, options).await.unwrap();
+            assert!(hits[0].url.starts_with(&glossary), "{query}: {:?}", hits[0]);
+            let answer = docent_functions::chat::answer(&p, query).await.unwrap();
+            for definition in ["defined inside a class body", "applied with the @ syntax"] {
+                assert!(answer.text.contains(definition), "{query}: {}", answer.text);
+            }
         }
     });
 }

@@ -135,11 +135,14 @@ pub struct PageQuery {
     pub term: Option<String>,
     /// The query asks about a release: it names a version or the words of release notes.
     pub asks_about_releases: bool,
-    /// The query asks what its `term` means ([`defined_subject`]): a glossary's entry for it is
-    /// its definition.
-    pub asks_meaning: bool,
-    /// That term as the query writes it (`WAL`, `Slug`), when the query has it letter for letter.
-    pub written_term: Option<String>,
+    /// What the query asks the meaning of ([`defined_subject`], also its `term`), or the two
+    /// things it compares ([`compared_subjects`]), lower-cased: a glossary's entries for them are
+    /// their definitions.
+    pub subjects: Vec<String>,
+    /// The lines a glossary's entry for each of `subjects` would open with: as the query writes
+    /// it if that has capitals (an acronym, `WAL`), then lower-case; else lower-case, then
+    /// capitalised (`slug`, `Slug`).
+    pub subject_lines: Vec<String>,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -190,21 +193,15 @@ impl PageQuery {
             }
             return Some(EntrySearch { words, texts: vec![format!("`{option}")] });
         }
-        let subject = self.term.as_ref().filter(|_| self.asks_meaning)?;
-        let words = crate::retrieval::search::query_terms(subject);
-        // As written if the query capitalises it (an acronym, `WAL`), then lower-case; else
-        // lower-case, then capitalised as a glossary may list it.
-        let written = self.written_term.as_ref().unwrap_or(subject);
-        let other = if written != subject {
-            subject.clone()
-        } else {
-            let mut letters = subject.chars();
-            letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default()
-        };
-        let mut texts = vec![format!("\n{written}\n")];
-        if other != *written {
-            texts.push(format!("\n{other}\n"));
+        let mut words = Vec::new();
+        for subject in &self.subjects {
+            for word in crate::retrieval::search::query_terms(subject) {
+                if !words.contains(&word) {
+                    words.push(word);
+                }
+            }
         }
+        let texts = self.subject_lines.iter().map(|line| format!("\n{line}\n")).collect();
         (!words.is_empty()).then_some(EntrySearch { words, texts })
     }
 
@@ -216,10 +213,9 @@ impl PageQuery {
     /// which is asked about ("tarfile -c"), and the others' entries are not lifted above it.
     /// Ranking pages then weighs it as a definition. `None` when no chunk is such an entry.
     pub fn entry_hit(&self, found: Vec<SearchHit>, best: f64) -> Option<SearchHit> {
-        let is_entry = |text: &str| match (&self.option, &self.term) {
-            (Some(option), _) => defines_option(option, text),
-            (None, Some(term)) if self.asks_meaning => defines_in_list(term, text),
-            _ => false,
+        let is_entry = |text: &str| match &self.option {
+            Some(option) => defines_option(option, text),
+            None => self.lists_a_subject(text),
         };
         let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
         let first = found
@@ -227,6 +223,11 @@ impl PageQuery {
             .filter(|hit| is_entry(&hit.text))
             .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
         Some(SearchHit { score: first.score.max(best), ..first })
+    }
+
+    /// Whether `text` is a definition list's entry for one of the `subjects` asked about.
+    fn lists_a_subject(&self, text: &str) -> bool {
+        self.subjects.iter().any(|subject| defines_in_list(subject, text))
     }
 
     /// The name's own terms when the query has other words too (for a lexical search of the name
@@ -253,21 +254,16 @@ impl PageQuery {
         // "What is a slug?" asks for what a glossary lists under "slug", a table under `bigint`.
         let subject = defined_subject(query);
         let word = word.or_else(|| subject.clone().filter(|s| !s.contains(' ')));
-        let asks_meaning = subject.is_some();
-        let written_term = subject.as_ref().and_then(|subject| written_as(query, subject));
+        let subjects = match compared_subjects(query) {
+            Some((first, second)) => vec![first, second],
+            None => subject.iter().cloned().collect(),
+        };
+        let subject_lines =
+            subjects.iter().flat_map(|subject| subject_lines(query, subject)).collect();
         let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
-        PageQuery {
-            terms,
-            name,
-            option,
-            word,
-            term,
-            asks_about_releases,
-            asks_meaning,
-            written_term,
-        }
+        PageQuery { terms, name, option, word, term, asks_about_releases, subjects, subject_lines }
     }
 }
 
@@ -321,11 +317,12 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         .is_some_and(|option| defines_option(option, &hit.text))
                     || query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined
-                    && query.term.as_ref().is_some_and(|term| defines_in_list(term, &hit.text));
+                    && (query.term.as_ref().is_some_and(|term| defines_in_list(term, &hit.text))
+                        || query.lists_a_subject(&hit.text));
                 let definition = match (defined, listed) {
                     (true, _) => 1.0 + DEFINITION_WEIGHT,
                     // Asked what it means, the glossary's entry is what defines it.
-                    (false, true) if query.asks_meaning => 1.0 + DEFINITION_WEIGHT,
+                    (false, true) if !query.subjects.is_empty() => 1.0 + DEFINITION_WEIGHT,
                     (false, true) => 1.0 + LIST_DEFINITION_WEIGHT,
                     (false, false) => 1.0,
                 };
@@ -409,6 +406,23 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
     })
+}
+
+/// The lines a glossary's entry for `subject` (lower-case) would open with
+/// ([`PageQuery::subject_lines`]).
+fn subject_lines(query: &str, subject: &str) -> Vec<String> {
+    let written = written_as(query, subject).unwrap_or_else(|| subject.to_string());
+    let other = if written != subject {
+        subject.to_string()
+    } else {
+        let mut letters = subject.chars();
+        letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default()
+    };
+    if other == written {
+        vec![written]
+    } else {
+        vec![written, other]
+    }
 }
 
 /// `lower` (lower-case) as `query` writes it, when it is there letter for letter ("What is WAL?"
@@ -1452,6 +1466,10 @@ mod tests {
         assert_eq!(search.texts, ["\nWAL\n", "\nwal\n"]);
         let search = PageQuery::new("What is a Slug?").entry_search().unwrap();
         assert_eq!(search.texts, ["\nSlug\n", "\nslug\n"]);
+        // Two things compared: both entries are looked for ("vs" is no word to search).
+        let search = PageQuery::new("method vs function").entry_search().unwrap();
+        assert_eq!(search.words, ["method", "function"]);
+        assert_eq!(search.texts, ["\nmethod\n", "\nMethod\n", "\nfunction\n", "\nFunction\n"]);
         // Not asked for a meaning: no entry to look for.
         assert_eq!(PageQuery::new("slug").entry_search(), None);
         assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), None);
@@ -1476,6 +1494,8 @@ mod tests {
             "https://d/glossary"
         );
         assert_eq!(PageQuery::new("What is a view?").entry_hit(found.clone(), 12.0), None);
+        let compared = PageQuery::new("What is the difference between a slug and a view?");
+        assert_eq!(compared.entry_hit(found.clone(), 12.0).unwrap().url, "https://d/glossary");
         assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
     }
 }

@@ -4,13 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::PageSignals;
 
-/// Words that carry no retrieval signal in questions ("how do I ...").
-const STOPWORDS: [&str; 61] = [
+/// Words that carry no retrieval signal in questions ("how do I ...", "json vs jsonb").
+const STOPWORDS: [&str; 63] = [
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
     "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
     "should", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
     "use", "using", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
-    "would", "you", "your", "about", "tell", "please", "explain", "get", "whats",
+    "would", "you", "your", "about", "tell", "please", "explain", "get", "whats", "vs", "versus",
 ];
 
 /// Whether `word` (lower-case) is a stopword, which carries no retrieval signal.
