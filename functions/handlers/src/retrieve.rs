@@ -98,7 +98,7 @@ pub async fn retrieve<P: Platform>(
     let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
     // So is the entry for an option or a glossary's term, which its words alone cannot rank
     // (`PageQuery::entry_search`).
-    let entry_search = plan.lexical.and(page_query.entry_search());
+    let entry_search = if plan.lexical.is_some() { page_query.entry_search() } else { Vec::new() };
     let (mut lexical, named, entries) = futures_util::future::try_join3(
         async {
             match plan.lexical {
@@ -113,11 +113,10 @@ pub async fn retrieve<P: Platform>(
             store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await
         },
         async {
-            let Some(search) = &entry_search else { return Ok(Vec::new()) };
-            let found = futures_util::future::try_join_all(search.texts.iter().map(|text| {
+            let found = futures_util::future::try_join_all(entry_search.iter().map(|search| {
                 store.lexical_search_containing(
                     &search.words,
-                    text,
+                    &search.texts,
                     options.url_prefix,
                     ENTRY_CANDIDATES,
                 )

@@ -93,11 +93,13 @@ pub trait DocumentStore {
     async fn lexical_search(
         &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>>;
-    /// As [`DocumentStore::lexical_search`], among the chunks whose text holds `text` verbatim
-    /// (case-sensitive) only: where a query's word is in most chunks (an option's one letter, `-x`),
-    /// the chunks that write it as the query does, however far down the word's ranking they are.
+    /// As [`DocumentStore::lexical_search`], among the chunks whose text holds one of `texts`
+    /// verbatim (case-sensitive) only: where a query's word is in most chunks (an option's one
+    /// letter, `-x`), the chunks that write it as the query does, however far down the word's
+    /// ranking they are. The texts are spellings of one thing: the same words, cased or set off
+    /// differently (`\nslug\n`, `\nSlug (noun)`).
     async fn lexical_search_containing(
-        &self, terms: &[String], text: &str, url_prefix: Option<&str>, limit: u32,
+        &self, terms: &[String], texts: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;

@@ -33,13 +33,12 @@ const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 ///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
 /// - `candidates`: the 300 best chunks that hold a phrase, by IDF-weighted `ts_rank` (twice the
 ///   longest list asked for), with the URL prefix (`?3`) applied, and with `containing`, the
-///   parameter of a text each must hold verbatim, so the exact scoring below reads a bounded number
-///   of tsvectors however common a word is;
+///   parameters of texts each must hold one of verbatim, so the exact scoring below reads a bounded
+///   number of tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
-pub(crate) fn postgres_bm25(containing: Option<&str>) -> String {
-    let containing =
-        containing.map(|p| format!(" AND strpos(c.text, {p}) > 0")).unwrap_or_default();
+pub(crate) fn postgres_bm25(containing: &[String]) -> String {
+    let containing = any_held(containing, "strpos");
     format!(
         "words AS (SELECT w.term, u.lexeme, count(*) OVER (PARTITION BY w.term) AS parts
                FROM regexp_split_to_table(?1, ' ') AS w(term) CROSS JOIN LATERAL unnest(to_tsvector('docent', w.term)) AS u),
@@ -73,6 +72,16 @@ const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
 /// Below this many pages every link counts: too few to tell a template from a hub.
 const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
 
+/// ` AND (f(c.text, p1) > 0 OR …)` for the parameters `texts` (none: nothing), `f` SQLite's `instr`
+/// or Postgres's `strpos`.
+fn any_held(texts: &[String], f: &str) -> String {
+    if texts.is_empty() {
+        return String::new();
+    }
+    let held: Vec<String> = texts.iter().map(|p| format!("{f}(c.text, {p}) > 0")).collect();
+    format!(" AND ({})", held.join(" OR "))
+}
+
 /// The FTS5 expression for chunks that may hold `text`: a chunk that holds it holds its words, so
 /// they are required, and at least one of the other `terms`. The full-text index then reads only
 /// chunks with the text's words (an option's letter is in hundreds of chunks, a query's other words
@@ -100,8 +109,14 @@ impl<D: SqlDatabase> SqlStore<D> {
     /// Chunks matching any of `terms`, best BM25 first; with `containing`, only those whose text
     /// holds it verbatim (case-sensitive), however far down the ranking they are.
     async fn ranked_matches(
-        &self, terms: &[String], url_prefix: Option<&str>, containing: Option<&str>, limit: u32,
+        &self, terms: &[String], url_prefix: Option<&str>, containing: &[String], limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
+        // Parameters: the expression, the limit, the prefix (Postgres binds it even when absent),
+        // then the texts.
+        let first_text =
+            if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres { 4 } else { 3 };
+        let text_params: Vec<String> =
+            (0..containing.len()).map(|i| format!("?{}", first_text + i)).collect();
         let columns = SearchHit::COLUMNS;
         let (sql, expression, sign) = match self.db.dialect() {
             SqlDialect::Sqlite => {
@@ -110,7 +125,7 @@ impl<D: SqlDatabase> SqlStore<D> {
                 // Without a filter the full-text index ranks alone and only the best `limit` are
                 // joined to their chunks and pages; a prefix or a text needs each match's chunk.
                 // (D1 bills every row a query reads: a common word matches thousands of chunks.)
-                let sql = if url_prefix.is_none() && containing.is_none() {
+                let sql = if url_prefix.is_none() && containing.is_empty() {
                     format!(
                         "SELECT {columns}, best.rank FROM (
                            SELECT rowid, {rank} AS rank FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2
@@ -119,15 +134,12 @@ impl<D: SqlDatabase> SqlStore<D> {
                     )
                 } else {
                     // SQLite refuses a parameter its statement does not use: the prefix is ?3
-                    // when given, the text the next one.
+                    // when given, the texts the next ones.
                     let mut filters = String::new();
                     if url_prefix.is_some() {
                         filters.push_str(" AND substr(c.url, 1, length(?3)) = ?3");
                     }
-                    if containing.is_some() {
-                        let at = if url_prefix.is_some() { 4 } else { 3 };
-                        filters.push_str(&format!(" AND instr(c.text, ?{at}) > 0"));
-                    }
+                    filters.push_str(&any_held(&text_params, "instr"));
                     format!(
                         "SELECT {columns}, {rank} AS rank
                          FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid {PAGE_OF_CHUNK}
@@ -137,15 +149,15 @@ impl<D: SqlDatabase> SqlStore<D> {
                 // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
                 (
                     sql,
-                    containing.map_or_else(
-                        || fts5_match_expression(terms),
-                        |text| fts5_containing(terms, text),
-                    ),
+                    match containing.first() {
+                        None => fts5_match_expression(terms),
+                        Some(text) => fts5_containing(terms, text),
+                    },
                     -1.0,
                 )
             }
             SqlDialect::Postgres => {
-                let bm25 = postgres_bm25(containing.map(|_| "?4"));
+                let bm25 = postgres_bm25(&text_params);
                 let sql = format!(
                     "WITH {bm25}
                      SELECT {columns}, scored.score FROM scored JOIN chunks c ON c.id = scored.id {PAGE_OF_CHUNK}
@@ -159,9 +171,7 @@ impl<D: SqlDatabase> SqlStore<D> {
         if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres {
             params.push(url_prefix.into());
         }
-        if let Some(text) = containing {
-            params.push(text.into());
-        }
+        params.extend(containing.iter().map(|text| text.as_str().into()));
         let rows = self.query(&sql, params).await?;
         scored_hits(&rows, sign)
     }
@@ -325,13 +335,13 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
     async fn lexical_search(
         &self, terms: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
-        self.ranked_matches(terms, url_prefix, None, limit).await
+        self.ranked_matches(terms, url_prefix, &[], limit).await
     }
 
     async fn lexical_search_containing(
-        &self, terms: &[String], text: &str, url_prefix: Option<&str>, limit: u32,
+        &self, terms: &[String], texts: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
-        self.ranked_matches(terms, url_prefix, Some(text), limit).await
+        self.ranked_matches(terms, url_prefix, texts, limit).await
     }
 
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {

@@ -264,7 +264,7 @@ impl<D: SqlDatabase> VectorStore for SqlStore<D> {
         let columns = SearchHit::COLUMNS;
         // Ranks count from 1 here, so weight / (k + rank) is the Rust fusion's
         // weight / (k + index + 1).
-        let bm25 = postgres_bm25(None);
+        let bm25 = postgres_bm25(&[]);
         let sql = format!(
             "WITH {bm25},
              lexical AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM scored ORDER BY rank LIMIT ?2),

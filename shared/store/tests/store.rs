@@ -522,22 +522,33 @@ fn a_search_containing_a_text_reaches_past_a_common_words_ranking() {
         };
         let ranked = pollster::block_on(store.lexical_search(&terms, None, 5)).unwrap();
         assert!(!ids(ranked).contains(&"options-0".to_string()), "{location}");
+        let option = ["`-x".to_string()];
         for prefix in [None, Some("https://docs.example/"), Some("https://docs.example/options")] {
             let found =
-                pollster::block_on(store.lexical_search_containing(&terms, "`-x", prefix, 5));
+                pollster::block_on(store.lexical_search_containing(&terms, &option, prefix, 5));
             assert_eq!(ids(found.unwrap()), ["options-0"], "{location} {prefix:?}");
         }
+        // Any one of several spellings will do; each text is held verbatim or not at all.
+        let spellings = ["`-x`,".to_string(), "`-x`\n".to_string()];
+        for prefix in [None, Some("https://docs.example/")] {
+            let found =
+                pollster::block_on(store.lexical_search_containing(&terms, &spellings, prefix, 5));
+            assert_eq!(ids(found.unwrap()), ["options-0"], "{location} {prefix:?}");
+        }
+        let absent = ["`-x`,".to_string(), "`-x` ".to_string()];
+        let found = pollster::block_on(store.lexical_search_containing(&terms, &absent, None, 5));
+        assert!(found.unwrap().is_empty(), "{location}");
         // With other words too, a chunk scores as the whole query's ranking scores it.
         let terms = vec!["x".to_string(), "commands".to_string()];
         let ranked = pollster::block_on(store.lexical_search(&terms, None, 50)).unwrap();
         let found =
-            pollster::block_on(store.lexical_search_containing(&terms, "`-x", None, 5)).unwrap();
+            pollster::block_on(store.lexical_search_containing(&terms, &option, None, 5)).unwrap();
         assert_eq!(ids(found.clone()), ["options-0"], "{location}");
         let same = ranked.iter().find(|hit| hit.chunk_id == "options-0").unwrap();
         assert!((same.score - found[0].score).abs() < 1e-9, "{location}: {same:?} {found:?}");
         let elsewhere = Some("https://docs.example/plot");
         let found =
-            pollster::block_on(store.lexical_search_containing(&terms, "`-x", elsewhere, 5));
+            pollster::block_on(store.lexical_search_containing(&terms, &option, elsewhere, 5));
         assert!(found.unwrap().is_empty(), "{location}");
     }
 }

@@ -142,7 +142,7 @@ pub struct PageQuery {
     /// The lines a glossary's entry for each of `subjects` would open with: as the query writes
     /// it if that has capitals (an acronym, `WAL`), then lower-case; else lower-case, then
     /// capitalised (`slug`, `Slug`).
-    pub subject_lines: Vec<String>,
+    pub subject_lines: Vec<Vec<String>>,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -162,8 +162,9 @@ pub const NAME_CANDIDATES: u32 = 20;
 /// has programs with an option of that letter.
 pub const ENTRY_CANDIDATES: u32 = 50;
 
-/// How to find the entry a query asks about that the lexical ranking cannot reach: the words the
-/// full-text index ranks candidates by, and the texts (any one) a candidate chunk must hold.
+/// One search for the entry a query asks about that the lexical ranking cannot reach: the words
+/// the full-text index ranks candidates by, and the texts (spellings of one thing) of which a
+/// candidate chunk must hold one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntrySearch {
     pub words: Vec<String>,
@@ -182,7 +183,7 @@ impl PageQuery {
     /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
     /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
     /// in the Python manual), and the glossary's one chunk of many entries says it once.
-    pub fn entry_search(&self) -> Option<EntrySearch> {
+    pub fn entry_search(&self) -> Vec<EntrySearch> {
         if let Some(option) = &self.option {
             let mut words = self.terms.clone();
             for word in option.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
@@ -191,18 +192,23 @@ impl PageQuery {
                     words.push(word);
                 }
             }
-            return Some(EntrySearch { words, texts: vec![format!("`{option}")] });
+            return vec![EntrySearch { words, texts: vec![format!("`{option}")] }];
         }
-        let mut words = Vec::new();
-        for subject in &self.subjects {
-            for word in crate::retrieval::search::query_terms(subject) {
-                if !words.contains(&word) {
-                    words.push(word);
-                }
+        // Each subject by its own words: one compared subject's entry need not name the other.
+        let mut searches = Vec::new();
+        for (subject, lines) in self.subjects.iter().zip(&self.subject_lines) {
+            let words = crate::retrieval::search::query_terms(subject);
+            if !words.is_empty() {
+                // The line alone, or with the sense a glossary adds in brackets ("Analyze
+                // (operation)": [`lists_term`]).
+                let texts = ["\n", " ("]
+                    .iter()
+                    .flat_map(|end| lines.iter().map(move |line| format!("\n{line}{end}")))
+                    .collect();
+                searches.push(EntrySearch { words, texts });
             }
         }
-        let texts = self.subject_lines.iter().map(|line| format!("\n{line}\n")).collect();
-        (!words.is_empty()).then_some(EntrySearch { words, texts })
+        searches
     }
 
     /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
@@ -211,18 +217,26 @@ impl PageQuery {
     /// ranking: the entry that defines what a query asks about is as strong a match as any,
     /// whatever its words' rank. Only one: of several programs' `-c`, the query's other words say
     /// which is asked about ("tarfile -c"), and the others' entries are not lifted above it.
-    /// Ranking pages then weighs it as a definition. `None` when no chunk is such an entry.
+    /// Ranking pages then weighs it as a definition. Of two things compared, when only one's entry
+    /// is found it keeps its own score: one definition cannot say how they differ ("truncate vs
+    /// delete", where PostgreSQL's glossary lists only "Delete"). `None` when no chunk is such an
+    /// entry.
     pub fn entry_hit(&self, found: Vec<SearchHit>, best: f64) -> Option<SearchHit> {
         let is_entry = |text: &str| match &self.option {
             Some(option) => defines_option(option, text),
             None => self.lists_a_subject(text),
         };
+        let unlisted =
+            |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
+        let one_of_two =
+            self.option.is_none() && self.subjects.len() > 1 && self.subjects.iter().any(unlisted);
         let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
         let first = found
             .into_iter()
             .filter(|hit| is_entry(&hit.text))
             .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
-        Some(SearchHit { score: first.score.max(best), ..first })
+        let score = if one_of_two { first.score } else { first.score.max(best) };
+        Some(SearchHit { score, ..first })
     }
 
     /// Whether `text` is a definition list's entry for one of the `subjects` asked about.
@@ -258,8 +272,7 @@ impl PageQuery {
             Some((first, second)) => vec![first, second],
             None => subject.iter().cloned().collect(),
         };
-        let subject_lines =
-            subjects.iter().flat_map(|subject| subject_lines(query, subject)).collect();
+        let subject_lines = subjects.iter().map(|subject| subject_lines(query, subject)).collect();
         let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
@@ -1456,23 +1469,30 @@ mod tests {
 
     #[test]
     fn the_entry_for_a_meaning_asked_is_a_glossary_term_on_its_own_line() {
-        let search = PageQuery::new("What is a slug?").entry_search().unwrap();
-        assert_eq!(search.words, ["slug"]);
-        assert_eq!(search.texts, ["\nslug\n", "\nSlug\n"]);
-        let search = PageQuery::new("What are generic views?").entry_search().unwrap();
-        assert_eq!(search.texts, ["\ngeneric view\n", "\nGeneric view\n"]);
+        let texts = |query: &str| -> Vec<Vec<String>> {
+            PageQuery::new(query).entry_search().into_iter().map(|search| search.texts).collect()
+        };
+        let search = PageQuery::new("What is a slug?").entry_search();
+        assert_eq!(search.len(), 1);
+        assert_eq!(search[0].words, ["slug"]);
+        // The term alone on its line, or with a sense in brackets.
+        assert_eq!(texts("What is a slug?"), [["\nslug\n", "\nSlug\n", "\nslug (", "\nSlug ("]]);
+        assert_eq!(
+            texts("What are generic views?")[0][..2],
+            ["\ngeneric view\n", "\nGeneric view\n"]
+        );
         // An acronym as written, then lower-case.
-        let search = PageQuery::new("What does WAL mean?").entry_search().unwrap();
-        assert_eq!(search.texts, ["\nWAL\n", "\nwal\n"]);
-        let search = PageQuery::new("What is a Slug?").entry_search().unwrap();
-        assert_eq!(search.texts, ["\nSlug\n", "\nslug\n"]);
-        // Two things compared: both entries are looked for ("vs" is no word to search).
-        let search = PageQuery::new("method vs function").entry_search().unwrap();
-        assert_eq!(search.words, ["method", "function"]);
-        assert_eq!(search.texts, ["\nmethod\n", "\nMethod\n", "\nfunction\n", "\nFunction\n"]);
+        assert_eq!(texts("What does WAL mean?")[0][..2], ["\nWAL\n", "\nwal\n"]);
+        assert_eq!(texts("What is a Slug?")[0][..2], ["\nSlug\n", "\nslug\n"]);
+        // Two things compared: each entry is looked for by its own words ("vs" is no word to
+        // search).
+        let search = PageQuery::new("method vs function").entry_search();
+        let words: Vec<&[String]> = search.iter().map(|search| search.words.as_slice()).collect();
+        assert_eq!(words, [["method"], ["function"]]);
+        assert_eq!(texts("method vs function")[1][..2], ["\nfunction\n", "\nFunction\n"]);
         // Not asked for a meaning: no entry to look for.
-        assert_eq!(PageQuery::new("slug").entry_search(), None);
-        assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), None);
+        assert_eq!(PageQuery::new("slug").entry_search(), []);
+        assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), []);
         let entry = |url: &str, score: f64, text: &str| SearchHit {
             text: text.into(),
             ..hit(url, score, 0, 0)
@@ -1494,8 +1514,13 @@ mod tests {
             "https://d/glossary"
         );
         assert_eq!(PageQuery::new("What is a view?").entry_hit(found.clone(), 12.0), None);
+        // Two compared: lifted when both have entries; when one has, as its own words score it.
+        let compared = PageQuery::new("What is the difference between a slug and a project?");
+        let lifted = compared.entry_hit(found.clone(), 12.0).unwrap();
+        assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/glossary", 12.0));
         let compared = PageQuery::new("What is the difference between a slug and a view?");
-        assert_eq!(compared.entry_hit(found.clone(), 12.0).unwrap().url, "https://d/glossary");
+        let one = compared.entry_hit(found.clone(), 12.0).unwrap();
+        assert_eq!((one.url.as_str(), one.score), ("https://d/glossary", 2.0));
         assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
     }
 }

@@ -468,9 +468,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
         self.sql.lexical_search(terms, url_prefix, limit).await
     }
     async fn lexical_search_containing(
-        &self, terms: &[String], text: &str, url_prefix: Option<&str>, limit: u32,
+        &self, terms: &[String], texts: &[String], url_prefix: Option<&str>, limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
-        self.sql.lexical_search_containing(terms, text, url_prefix, limit).await
+        self.sql.lexical_search_containing(terms, texts, url_prefix, limit).await
     }
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>> {
         self.sql.chunks_by_id(ids).await
