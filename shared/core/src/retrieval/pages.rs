@@ -284,12 +284,17 @@ impl PageQuery {
 /// query terms times the share of query terms in the heading, so 1 only when they are the same
 /// words. `heading` is the chunk's heading path (`Page › Section`).
 pub fn heading_match(terms: &[String], heading: &str) -> f64 {
-    // A section's number ("23.6.") is no word of its name.
-    let words: std::collections::HashSet<String> = heading
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
-        .map(str::to_lowercase)
-        .collect();
+    // A section's number ("23.6.") is no word of its name, nor is the label numbering it
+    // ("Chapter 7.", "Appendix F.", "Part II.").
+    let mut words = std::collections::HashSet::new();
+    for part in heading.split('›') {
+        let tokens = part.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+        let tokens =
+            tokens.filter(|w| !w.is_empty()).skip(if numbering_label(part) { 2 } else { 0 });
+        words.extend(
+            tokens.filter(|w| !w.chars().all(|c| c.is_ascii_digit())).map(str::to_lowercase),
+        );
+    }
     if words.is_empty() || terms.is_empty() {
         return 0.0;
     }
@@ -299,10 +304,28 @@ pub fn heading_match(terms: &[String], heading: &str) -> f64 {
     (shared / words.len() as f64) * (shared / terms.len() as f64)
 }
 
-/// Whether `plural` is `singular` with `s` or `es` after it ("tablespaces", "indexes").
+/// Whether `plural` is `singular` with `s` or `es` after it ("tablespaces", "indexes"), or with
+/// its `y` written `ies` ("queries").
 fn plural_of(plural: &str, singular: &str) -> bool {
     singular.chars().count() >= 3
-        && ["s", "es"].iter().any(|ending| plural.strip_suffix(ending) == Some(singular))
+        && (["s", "es"].iter().any(|ending| plural.strip_suffix(ending) == Some(singular))
+            || plural
+                .strip_suffix("ies")
+                .zip(singular.strip_suffix('y'))
+                .is_some_and(|(a, b)| a == b))
+}
+
+/// Whether a heading opens with a label and its number or letter ("Chapter 7. Queries",
+/// "Appendix F. Additional Supplied Modules", "Part II. The SQL Language").
+fn numbering_label(heading: &str) -> bool {
+    let mut words = heading.split_whitespace();
+    let label = words.next().unwrap_or("");
+    let number = words.next().unwrap_or("").trim_end_matches(['.', ':']);
+    let numbered = !number.is_empty()
+        && (number.chars().all(|c| c.is_ascii_digit() || c == '.')
+            || number.chars().all(|c| "IVXLC".contains(c))
+            || (number.len() == 1 && number.chars().all(|c| c.is_ascii_uppercase())));
+    numbered && ["Chapter", "Part", "Appendix", "Section"].contains(&label)
 }
 
 /// Ranked chunks (best first) as ranked pages: each score weighed by [`page_prior`], by
@@ -318,8 +341,9 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
         .into_iter()
         .map(|mut hit| {
             if hit.score > 0.0 {
-                let heading =
-                    1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, &hit.heading);
+                // A page's opening text, before its first heading, is under its title.
+                let named_by = if hit.heading.is_empty() { &hit.title } else { &hit.heading };
+                let heading = 1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, named_by);
                 let defined = query
                     .name
                     .as_ref()
@@ -861,6 +885,11 @@ mod tests {
         assert_eq!(heading_match(&tablespace, "23.6. Tablespaces"), 1.0);
         assert_eq!(heading_match(&query_terms("indexes"), "11. Index"), 1.0);
         assert_eq!(heading_match(&query_terms("tables"), "Tablespaces"), 0.0);
+        // A chapter's label and number are not words of its name; "queries" is "query"'s plural.
+        assert_eq!(heading_match(&query_terms("query"), "Chapter 7. Queries"), 1.0);
+        assert_eq!(heading_match(&query_terms("modules"), "Appendix F. Modules"), 1.0);
+        assert_eq!(heading_match(&query_terms("sql"), "Part II. SQL Language"), 0.5);
+        assert_eq!(heading_match(&query_terms("chapter"), "Chapter Seven"), 0.5);
     }
 
     #[test]
