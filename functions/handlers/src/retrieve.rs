@@ -127,7 +127,9 @@ pub async fn retrieve<P: Platform>(
     )
     .await?;
     let best = lexical.iter().chain(&named).map(|h| h.score).fold(0.0, f64::max);
-    let named = match page_query.entry_hit(entries, if best > 0.0 { best } else { 1.0 }) {
+    let entry = page_query.entry_hit(entries, if best > 0.0 { best } else { 1.0 });
+    let entry_id = entry.as_ref().map(|entry| entry.chunk_id.clone());
+    let named = match entry {
         Some(entry) => merge_by_score(named, vec![entry]),
         None => named,
     };
@@ -144,8 +146,17 @@ pub async fn retrieve<P: Platform>(
                 merged = merge_by_score(lexical.clone(), named.clone());
                 &merged
             };
-            let ranked =
-                rescore_pool(platform, query, pool, feedback_passages, keep as usize).await?;
+            let mut ranked =
+                rescore_pool(platform, query, pool, feedback_passages, pool.len()).await?;
+            // The entry keeps a vector rank, last if need be: added to the lexical candidates
+            // and often least like the query's few words (`-x`), it would otherwise be the one
+            // cut, and lose its share of the fusion.
+            let kept = |hit: &SearchHit| entry_id.as_ref() == Some(&hit.chunk_id);
+            let mut rank = 0;
+            ranked.retain(|hit| {
+                rank += 1;
+                rank <= keep as usize || kept(hit)
+            });
             lexical.truncate(keep as usize);
             ranked
         }
