@@ -146,17 +146,14 @@ pub async fn retrieve<P: Platform>(
                 merged = merge_by_score(lexical.clone(), named.clone());
                 &merged
             };
-            let mut ranked =
-                rescore_pool(platform, query, pool, feedback_passages, pool.len()).await?;
+            let mut ranked = rescore_pool(platform, query, pool, feedback_passages).await?;
             // The entry keeps a vector rank, last if need be: added to the lexical candidates
             // and often least like the query's few words (`-x`), it would otherwise be the one
             // cut, and lose its share of the fusion.
-            let kept = |hit: &SearchHit| entry_id.as_ref() == Some(&hit.chunk_id);
-            let mut rank = 0;
-            ranked.retain(|hit| {
-                rank += 1;
-                rank <= keep as usize || kept(hit)
-            });
+            let is_entry = |hit: &&SearchHit| entry_id.as_ref() == Some(&hit.chunk_id);
+            let entry_cut = ranked.iter().skip(keep as usize).find(is_entry).cloned();
+            ranked.truncate(keep as usize);
+            ranked.extend(entry_cut);
             lexical.truncate(keep as usize);
             ranked
         }
@@ -278,11 +275,11 @@ async fn rerank_scores<P: Platform>(
     }
 }
 
-/// The vector ranking of a pool of lexical candidates, by similarity to the query moved towards the
+/// The vector ranking of a whole pool of lexical candidates, by similarity to the query moved towards the
 /// best of them (the same feedback as [`vector_hits`]). Stored vectors are read for the pool; a
 /// chunk without one (not yet backfilled) is embedded in place.
 async fn rescore_pool<P: Platform>(
-    platform: &P, query: &str, pool: &[SearchHit], passages: u32, keep: usize,
+    platform: &P, query: &str, pool: &[SearchHit], passages: u32,
 ) -> PortResult<Vec<SearchHit>> {
     let weight = platform.config().vector_feedback.1;
     let text_of = |h: &SearchHit| embeddings::chunk_text(&h.title, &h.heading, &h.text);
@@ -304,7 +301,6 @@ async fn rescore_pool<P: Platform>(
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     Ok(scored
         .into_iter()
-        .take(keep)
         .map(|(score, hit)| SearchHit { score: f64::from(score), ..hit.clone() })
         .collect())
 }

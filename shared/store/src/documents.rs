@@ -107,14 +107,14 @@ fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
 
 impl<D: SqlDatabase> SqlStore<D> {
     /// Chunks matching any of `terms`, best BM25 first; with `containing`, only those whose text
-    /// holds it verbatim (case-sensitive), however far down the ranking they are.
+    /// holds one of its texts verbatim (case-sensitive), however far down the ranking they are.
     async fn ranked_matches(
         &self, terms: &[String], url_prefix: Option<&str>, containing: &[String], limit: u32,
     ) -> PortResult<Vec<SearchHit>> {
         // Parameters: the expression, the limit, the prefix (Postgres binds it even when absent),
         // then the texts.
-        let first_text =
-            if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres { 4 } else { 3 };
+        let binds_prefix = url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres;
+        let first_text = if binds_prefix { 4 } else { 3 };
         let text_params: Vec<String> =
             (0..containing.len()).map(|i| format!("?{}", first_text + i)).collect();
         let columns = SearchHit::COLUMNS;
@@ -168,7 +168,7 @@ impl<D: SqlDatabase> SqlStore<D> {
         };
         let Some(expression) = expression else { return Ok(Vec::new()) };
         let mut params = vec![expression.into(), u64::from(limit).into()];
-        if url_prefix.is_some() || self.db.dialect() == SqlDialect::Postgres {
+        if binds_prefix {
             params.push(url_prefix.into());
         }
         params.extend(containing.iter().map(|text| text.as_str().into()));

@@ -161,15 +161,13 @@ impl WeightedTerms {
     /// first terms; `terms` are [`list_terms`]'), in the question's order.
     fn subject_entries(&self, blocks: &[Block], terms: &[usize]) -> Vec<usize> {
         // An entry may only point to another ("Relation: See Table."): short, but an entry.
-        let pointer = |at: usize| {
-            lists_term_at(blocks, at, "")
-                && blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some())
-        };
+        let pointer =
+            |at: usize| blocks.get(at + 1).is_some_and(|next| pointed_entry(&next.text).is_some());
         self.subjects
             .iter()
             .filter_map(|subject| {
                 entry_listing(blocks, terms, subject).or_else(|| {
-                    (0..blocks.len()).find(|&at| pointer(at) && lists_term_at(blocks, at, subject))
+                    (0..blocks.len()).find(|&at| lists_term_at(blocks, at, subject) && pointer(at))
                 })
             })
             .collect()

@@ -244,6 +244,13 @@ impl PageQuery {
         self.subjects.iter().any(|subject| defines_in_list(subject, text))
     }
 
+    /// Whether `text` is a definition list's entry for the query's `term` or one of its
+    /// `subjects`, each read once (the term is often the subject: "What is a slug?").
+    fn lists_term_or_subject(&self, text: &str) -> bool {
+        let subjects = self.subjects.iter().filter(|subject| self.term.as_ref() != Some(*subject));
+        self.term.iter().chain(subjects).any(|term| defines_in_list(term, text))
+    }
+
     /// The name's own terms when the query has other words too (for a lexical search of the name
     /// alone, [`NAME_CANDIDATES`] long), else `None`.
     pub fn name_terms(&self) -> Option<Vec<String>> {
@@ -353,9 +360,7 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         .as_ref()
                         .is_some_and(|option| defines_option(option, &hit.text))
                     || query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
-                let listed = !defined
-                    && (query.term.as_ref().is_some_and(|term| defines_in_list(term, &hit.text))
-                        || query.lists_a_subject(&hit.text));
+                let listed = !defined && query.lists_term_or_subject(&hit.text);
                 let definition = match (defined, listed) {
                     (true, _) => 1.0 + DEFINITION_WEIGHT,
                     // Asked what it means, the glossary's entry is what defines it.
