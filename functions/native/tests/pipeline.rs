@@ -50,6 +50,20 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// Writes `count` pages `{stem}-{n}.html` titled `{title} {n}` with `body(n)` as their text, and
+/// returns the links to them for an index page.
+fn write_numbered_pages(
+    dir: &std::path::Path, stem: &str, title: &str, count: usize, body: impl Fn(usize) -> String,
+) -> String {
+    let mut links = String::new();
+    for n in 0..count {
+        let html = page(&format!("{title} {n}"), &body(n));
+        std::fs::write(dir.join(format!("{stem}-{n}.html")), html).unwrap();
+        links.push_str(&format!(r#"<a href="{stem}-{n}.html">{n}</a> "#));
+    }
+    links
+}
+
 fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
     CrawlRequest {
         url,
@@ -939,16 +953,12 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
         let dir = fresh_dir("named-setting");
-        let mut links = String::new();
         // Pages about other things, so that the setting's words are rare enough to weigh.
-        for n in 0..300 {
-            let body = format!("Crew {n} hoists the sails and coils the ropes before the tide.");
-            std::fs::write(dir.join(format!("crew-{n}.html")), page(&format!("Crew {n}"), &body))
-                .unwrap();
-            links.push_str(&format!(r#"<a href="crew-{n}.html">{n}</a> "#));
-        }
-        for n in 0..110 {
-            let body = format!(
+        let mut links = write_numbered_pages(&dir, "crew", "Crew", 300, |n| {
+            format!("Crew {n} hoists the sails and coils the ropes before the tide.")
+        });
+        links += &write_numbered_pages(&dir, "runner", "Runner", 110, |n| {
+            format!(
                 "Raise harbor_queue_depth, a configuration parameter, when runner {n} backs up; \
                  the scheduler reads it when it starts, so restart it after changing it. Runners report their backlog each minute in the log, with \
                  the name of the job at the head of the line, how long it has waited, which \
@@ -959,14 +969,8 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
                  to a minute, and its jobs go back to the line for another runner to take; \
                  nothing is lost, but the line grows while it is away, which is when the \
                  depth matters most."
-            );
-            std::fs::write(
-                dir.join(format!("runner-{n}.html")),
-                page(&format!("Runner {n}"), &body),
             )
-            .unwrap();
-            links.push_str(&format!(r#"<a href="runner-{n}.html">{n}</a> "#));
-        }
+        });
         let settings = "<html><head><title>Scheduler settings</title></head><body><main>\
             <h1>Scheduler settings</h1><dl><dt><code>harbor_queue_depth</code> (<code>integer</code>)</dt>\
             <dd><p>Sets how many jobs wait in line before new ones are refused. The default is 64.</p>\
@@ -1011,17 +1015,13 @@ fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_page
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
         let dir = fresh_dir("glossary-entry");
-        let mut links = String::new();
         // Reference pages that say "method" and "decorator" over and over, as a manual does.
-        for n in 0..150 {
-            let body = format!(
+        let mut links = write_numbered_pages(&dir, "api", "Api", 150, |n| {
+            format!(
                 "The method {n} of this class calls the method before it; a decorator wraps \
                  the method, and the decorator's method returns the method's result."
-            );
-            std::fs::write(dir.join(format!("api-{n}.html")), page(&format!("Api {n}"), &body))
-                .unwrap();
-            links.push_str(&format!(r#"<a href="api-{n}.html">{n}</a> "#));
-        }
+            )
+        });
         // One glossary of many entries, each term on its line (one capitalised, as some
         // glossaries write them), which says each word once.
         let mut entries = String::new();
@@ -1095,15 +1095,10 @@ fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_l
     use docent_functions::retrieve::{retrieve, SearchOptions};
     pollster::block_on(async {
         let dir = fresh_dir("one-letter-option");
-        let mut links = String::new();
         // Plotting pages where `x` is a variable over and over, as in a numerical manual.
-        for n in 0..150 {
-            let body =
-                format!("Plot {n} draws y against x: x is the axis, and x the data it reads.");
-            std::fs::write(dir.join(format!("plot-{n}.html")), page(&format!("Plot {n}"), &body))
-                .unwrap();
-            links.push_str(&format!(r#"<a href="plot-{n}.html">{n}</a> "#));
-        }
+        let mut links = write_numbered_pages(&dir, "plot", "Plot", 150, |n| {
+            format!("Plot {n} draws y against x: x is the axis, and x the data it reads.")
+        });
         let options = "<html><head><title>Command line options</title></head><body><main>\
             <h1>Command line options</h1><p>Here is a complete list of the options the program \
             accepts when it starts, each with what it changes in the session that follows.</p>\
