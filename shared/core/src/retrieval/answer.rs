@@ -191,7 +191,8 @@ fn subjects_of(question: &str) -> Vec<String> {
 }
 
 /// The lower-cased words of `question` written as names: with a capital after their first letter
-/// ("iPhone", "NoSQL"), or capitalised where a sentence does not begin ("… a Kubernetes cluster").
+/// ("iPhone", "NoSQL"), capitalised where a sentence does not begin ("… a Kubernetes cluster"), or
+/// a product's name that a tool's is made from ("django-admin").
 fn names_in(question: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut sentence_start = true;
@@ -202,6 +203,13 @@ fn names_in(question: &str) -> Vec<String> {
             let inner_capital = chars.any(char::is_uppercase);
             if inner_capital || (first.is_uppercase() && !sentence_start) {
                 names.extend(query_terms(bare).into_iter().filter(|t| !is_stopword(t)));
+            } else if let Some((product, _)) = bare.split_once('-') {
+                // A tool or a list named after its product ("django-admin", "django-users"). Only
+                // the first part: the last is an ordinary word ("one-liners"), and an affix
+                // ("pre-", "non-") is too short to be a product.
+                if product.len() >= 4 && product.chars().all(char::is_alphabetic) {
+                    names.push(product.to_lowercase());
+                }
             }
         }
         sentence_start = word.ends_with(['.', '?', '!', ':']);

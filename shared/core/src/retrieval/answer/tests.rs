@@ -460,6 +460,13 @@ fn words_no_page_contains_are_names_the_pages_lack_or_phrasing_they_do_not_use()
     assert_eq!(names_in("Does Django support NoSQL databases?"), ["django", "nosql"]);
     assert_eq!(names_in("Is the iPhone app out?"), ["iphone"]);
     assert!(names_in("Which systems does it run on besides those?").is_empty());
+    // A tool or a list named after a product is a name by its first part only.
+    assert_eq!(names_in("command not found: django-admin"), ["django"]);
+    assert_eq!(names_in("Why hasn't my message appeared on django-users?"), ["django"]);
+    assert!(names_in("Can I write obfuscated one-liners or pre-existing non-blocking sockets?")
+        .is_empty());
+    let tool = WeightedTerms::new("command not found: django-admin", &counts(20, &[3, 9, 5, 0, 2]));
+    assert_eq!(tool.unknown_names(), ["django"]);
     // "work" is in no chunk: left out, so the section that has the rest answers.
     let terms = WeightedTerms::new("Harbor on windows, does it work?", &counts(20, &[20, 1, 0]));
     assert!(terms.unknown_names().is_empty());
