@@ -38,7 +38,7 @@ use docent_store::SqlStore;
 mod postgres;
 use docent_functions::crawl::{self, Delivery};
 use docent_functions::http::read_in_time;
-use docent_functions::{handle, ops, Body, Platform};
+use docent_functions::{handle, monitoring, ops, Body, Platform};
 use postgres::Database;
 
 const KV_BINDING: &str = "DOCENT_KV";
@@ -766,7 +766,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             Err(error) => console_error!("cron: deleting orphaned Vectorize vectors: {error}"),
         }
     }
-    match ops::evaluate_alerts(&platform).await {
+    match monitoring::evaluate_alerts(&platform).await {
         Ok(firing) if firing.is_empty() => {}
         Ok(firing) => console_log!("cron: alerts firing: {}", firing.join(", ")),
         Err(error) => console_error!("cron: evaluating alerts: {error}"),

@@ -26,7 +26,7 @@ use docent_store::api::{AnswerStore, DocumentStore};
 
 use crate::gateway::{self, GatewayError};
 use crate::http::{event_stream, parse_json, ApiError, ErrorDetail, Request, Response};
-use crate::kv_state::{CachedAnswer, CachedAnswerKey, KvState, Session, SessionKey};
+use crate::kv_state::{AnswerUsage, CachedAnswer, CachedAnswerKey, KvState, Session, SessionKey};
 use crate::retrieve::{retrieve, SearchOptions};
 use crate::Platform;
 
@@ -123,24 +123,6 @@ pub struct Done {
     /// The page offers "Create a ticket" when the docs had no answer or a person was asked for.
     pub escalate: bool,
     pub usage: AnswerUsage,
-}
-
-/// What an answer cost.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-pub struct AnswerUsage {
-    /// The provider that answered (null when no model was asked).
-    pub provider: Option<String>,
-    /// The model that answered, or `extractive` or `none`.
-    pub model: String,
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
-    /// True when the provider did not report tokens and they were estimated.
-    pub estimated: bool,
-    /// Estimated, in US dollars.
-    pub cost_usd: f64,
-    /// Passages given to the model.
-    pub passages: usize,
 }
 
 /// `POST /api/chat`

@@ -14,10 +14,10 @@ use docent_core::crawl::fetch::{RobotsPolicy, ROBOTS_TTL_SECONDS};
 use docent_core::domain::sha256_hex;
 use docent_core::escalation::signature::TOLERANCE_SECONDS;
 use docent_core::llm::prompt::Turn;
+use docent_core::ops::alerts::AlertState;
 use docent_core::ports::{KeyValue, PortError, PortResult};
 use docent_core::retrieval::answer::Source;
 
-use crate::chat::AnswerUsage;
 use crate::metered::{Meter, Metered};
 use crate::Platform;
 
@@ -127,6 +127,24 @@ pub struct CachedAnswer {
     pub usage: AnswerUsage,
 }
 
+/// What an answer cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct AnswerUsage {
+    /// The provider that answered (null when no model was asked).
+    pub provider: Option<String>,
+    /// The model that answered, or `extractive` or `none`.
+    pub model: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// True when the provider did not report tokens and they were estimated.
+    pub estimated: bool,
+    /// Estimated, in US dollars.
+    pub cost_usd: f64,
+    /// Passages given to the model.
+    pub passages: usize,
+}
+
 /// `robots:{origin}`: what the origin's robots.txt allows, trusted for [`ROBOTS_TTL_SECONDS`].
 pub struct RobotsKey<'a> {
     pub origin: &'a str,
@@ -192,13 +210,23 @@ impl Record for LastScheduleRunKey {
 pub struct AlertsKey;
 
 impl Record for AlertsKey {
-    type Value = crate::ops::AlertBook;
+    type Value = AlertBook;
     fn key(&self) -> String {
         "ops:alerts".into()
     }
     fn ttl_seconds(&self, _: &Config) -> Option<u64> {
         None
     }
+}
+
+/// What the alert evaluation keeps between cron ticks: each rule's state and the totals the next
+/// window starts from.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct AlertBook {
+    pub alerts: Vec<AlertState>,
+    /// When the current window started (ms), and the totals then.
+    pub window_start_ms: u64,
+    pub window_start: Vec<(String, String, f64)>,
 }
 
 /// `emb:{hash}`: a provider's embedding of a text, kept 30 days; the hash is the first 40 hex

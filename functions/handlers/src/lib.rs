@@ -21,6 +21,7 @@ mod kv_state;
 pub mod limits;
 pub mod mcp;
 pub mod metered;
+pub mod monitoring;
 pub mod openai;
 #[cfg(feature = "openapi")]
 pub mod openapi;
@@ -227,8 +228,8 @@ async fn serve<P: Platform>(
         Handler::CrawlStatus => crawl::status(platform, params[0]).await,
         Handler::CancelCrawl => crawl::cancel(platform, params[0]).await,
         Handler::IndexStats => index_stats(platform).await,
-        Handler::Metrics => ops::serve_metrics(platform, request).await,
-        Handler::ListAlerts => ops::list_alerts(platform).await,
+        Handler::Metrics => monitoring::serve_metrics(platform, request).await,
+        Handler::ListAlerts => monitoring::list_alerts(platform).await,
         Handler::About => about(platform).await,
         Handler::ListDeadLetters => crawl::list_dead_letters(platform).await,
         Handler::ReplayDeadLetters => crawl::replay_dead_letters(platform, request).await,

@@ -572,7 +572,7 @@ fn io(handler: Handler, s: &mut Schemas) -> Io {
             )
             .error(401, "Neither the admin key nor DOCENT_METRICS_KEY (unauthorized)"),
         Handler::ListAlerts => {
-            io.json(200, "The rules and their state", s.response::<crate::ops::Alerts>())
+            io.json(200, "The rules and their state", s.response::<crate::monitoring::Alerts>())
         }
         Handler::ListDeadLetters => {
             io.json(200, "Dead letters, newest first", s.response::<DeadLetterList>())

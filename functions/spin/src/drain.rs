@@ -168,7 +168,7 @@ pub async fn on_cron(platform: &Spin, timestamp: u64) -> Result<(), String> {
     let (resumed, started) =
         crawl::on_schedule(platform, &sources).await.map_err(|e| format!("cron: {e}"))?;
     // Before the drain, which may take its whole budget: alerts are judged on the minute.
-    let firing = docent_functions::ops::evaluate_alerts(platform)
+    let firing = docent_functions::monitoring::evaluate_alerts(platform)
         .await
         .unwrap_or_else(|error| vec![format!("(not evaluated: {error})")]);
     let report = drain(platform).await.map_err(|e| format!("drain: {e}"));
