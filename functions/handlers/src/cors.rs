@@ -1,7 +1,7 @@
 //! Cross-origin requests: which pages of other sites may call which routes.
 //!
 //! A page on another origin (the widget on a customer's docs site) may call the public routes when
-//! its origin is in `DOCENT_ALLOWED_ORIGINS`; `http::check_origin` refuses the others before any
+//! its origin is in `DOCENT_ALLOWED_ORIGINS`; [`check_origin`] refuses the others before any
 //! work is done. Routes that need a key or a signature (admin, tickets by token, MCP, webhooks) are
 //! never CORS-enabled: their preflight is refused, so a browser never sends the request. No
 //! credentials are involved (Docent sets no cookies), so the allowed origin is echoed and
@@ -9,7 +9,7 @@
 
 use http::{header, HeaderValue, Method, StatusCode};
 
-use crate::http::{check_origin, ApiError, Body, Request, Response};
+use crate::http::{ApiError, Body, Request, Response};
 use crate::routes::{lookup, Access, Lookup, Route};
 
 /// How long a browser may reuse a preflight answer.
@@ -32,6 +32,22 @@ pub fn foreign_origin(request: &Request) -> Option<String> {
         origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) == Some(&own)
     });
     (!same).then_some(origin)
+}
+
+/// Refuses a browser request sent from a page of another origin, unless that origin is allowed
+/// (`DOCENT_ALLOWED_ORIGINS`): checked before any work, so another site cannot spend its
+/// visitors' budgets or reach the MCP server through their browsers. Requests without `Origin`
+/// (servers, command-line clients, same-origin navigations) pass.
+pub fn check_origin(request: &Request, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = foreign_origin(request) else { return Ok(()) };
+    if allowed.iter().any(|a| a == "*" || *a == origin) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        format!("requests from pages on {origin} are not allowed; an operator can add the origin to DOCENT_ALLOWED_ORIGINS"),
+    ))
 }
 
 /// Whether pages of other (allowed) origins may call the route.
@@ -215,5 +231,33 @@ mod tests {
             foreign_origin(&from("http://127.0.0.1:9000")).as_deref(),
             Some("http://127.0.0.1:9000")
         );
+    }
+
+    #[test]
+    fn browser_requests_from_other_origins_are_refused_unless_allowed() {
+        let from = |origin: Option<&str>, host: &str| {
+            let mut builder =
+                http::Request::builder().method("POST").uri("/api/chat").header(header::HOST, host);
+            if let Some(origin) = origin {
+                builder = builder.header(header::ORIGIN, origin);
+            }
+            builder.body(Bytes::new()).unwrap()
+        };
+        let allowed = ["https://docs.example.com".to_string()];
+        let check =
+            |origin, host| check_origin(&from(origin, host), &allowed).map_err(|e| e.status);
+        assert_eq!(check(None, "docent.example.net"), Ok(()), "no Origin: not a cross-site page");
+        assert_eq!(check(Some("https://docent.example.net"), "docent.example.net"), Ok(()));
+        assert_eq!(check(Some("http://127.0.0.1:8787"), "127.0.0.1:8787"), Ok(()));
+        assert_eq!(check(Some("https://docs.example.com"), "docent.example.net"), Ok(()));
+        for foreign in ["https://evil.example", "null", "https://docs.example.com.evil.example"] {
+            assert_eq!(
+                check(Some(foreign), "docent.example.net"),
+                Err(StatusCode::FORBIDDEN),
+                "{foreign}"
+            );
+        }
+        let any = ["*".to_string()];
+        assert!(check_origin(&from(Some("https://evil.example"), "d.example"), &any).is_ok());
     }
 }

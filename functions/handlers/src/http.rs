@@ -213,22 +213,6 @@ pub fn bearer_token(request: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Refuses a browser request sent from a page of another origin, unless that origin is allowed
-/// (`DOCENT_ALLOWED_ORIGINS`): checked before any work, so another site cannot spend its
-/// visitors' budgets or reach the MCP server through their browsers. Requests without `Origin`
-/// (servers, command-line clients, same-origin navigations) pass.
-pub fn check_origin(request: &Request, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = crate::cors::foreign_origin(request) else { return Ok(()) };
-    if allowed.iter().any(|a| a == "*" || *a == origin) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_not_allowed",
-        format!("requests from pages on {origin} are not allowed; an operator can add the origin to DOCENT_ALLOWED_ORIGINS"),
-    ))
-}
-
 /// Checks `Authorization: Bearer <admin key>`.
 pub fn require_admin(request: &Request, admin_key: Option<&str>) -> Result<(), ApiError> {
     let Some(expected) = admin_key else {
@@ -283,33 +267,5 @@ mod tests {
         assert_eq!(status(post(Some("Application/JSON; charset=utf-8"), "{}")), None);
         assert_eq!(status(post(Some("application/merge-patch+json"), "{}")), None);
         assert_eq!(status(post(Some("application/json"), "")), Some(400), "empty body");
-    }
-
-    #[test]
-    fn browser_requests_from_other_origins_are_refused_unless_allowed() {
-        let from = |origin: Option<&str>, host: &str| {
-            let mut builder =
-                http::Request::builder().method("POST").uri("/api/chat").header(header::HOST, host);
-            if let Some(origin) = origin {
-                builder = builder.header(header::ORIGIN, origin);
-            }
-            builder.body(Bytes::new()).unwrap()
-        };
-        let allowed = ["https://docs.example.com".to_string()];
-        let check =
-            |origin, host| check_origin(&from(origin, host), &allowed).map_err(|e| e.status);
-        assert_eq!(check(None, "docent.example.net"), Ok(()), "no Origin: not a cross-site page");
-        assert_eq!(check(Some("https://docent.example.net"), "docent.example.net"), Ok(()));
-        assert_eq!(check(Some("http://127.0.0.1:8787"), "127.0.0.1:8787"), Ok(()));
-        assert_eq!(check(Some("https://docs.example.com"), "docent.example.net"), Ok(()));
-        for foreign in ["https://evil.example", "null", "https://docs.example.com.evil.example"] {
-            assert_eq!(
-                check(Some(foreign), "docent.example.net"),
-                Err(StatusCode::FORBIDDEN),
-                "{foreign}"
-            );
-        }
-        let any = ["*".to_string()];
-        assert!(check_origin(&from(Some("https://evil.example"), "d.example"), &any).is_ok());
     }
 }

@@ -174,7 +174,7 @@ async fn dispatch<P: Platform>(platform: &P, request: Request) -> Result<Respons
             return Ok(response);
         }
     };
-    crate::http::check_origin(&request, &platform.config().allowed_origins)?;
+    cors::check_origin(&request, &platform.config().allowed_origins)?;
     let mut response =
         serve(platform, &request, route, &params).await.unwrap_or_else(ApiError::into_response);
     if cors::enabled(route) {

@@ -224,7 +224,7 @@ fn session_is_valid(key: &str, session: &str) -> bool {
 /// `POST /mcp`
 pub async fn post<P: Platform>(platform: &P, request: &Request) -> Result<Response, ApiError> {
     // A page on another site cannot drive this endpoint (DNS rebinding): `dispatch` checked the
-    // Origin before any route ran (`http::check_origin`).
+    // Origin before any route ran (`cors::check_origin`).
     authenticate(platform, request)?;
     if let Some(version) = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
         if !PROTOCOL_VERSIONS.contains(&version) {

@@ -691,7 +691,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Value {
     if route.limit.is_some() {
         io = io.error_if_absent(429, "Too many requests from this client (rate_limited)");
     }
-    // Checked by `dispatch` before every route (`http::check_origin`).
+    // Checked by `dispatch` before every route (`cors::check_origin`).
     io = io.error_if_absent(
         403,
         "A browser request from an origin that is neither Docent's own nor in \
