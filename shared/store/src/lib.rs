@@ -5,7 +5,8 @@
 //!
 //! [`SqlStore`] implements every store trait of [`api`], one module per concern: `schema`
 //! (creation and migrations), `crawl_state`, `documents` (with lexical search), `vectors`,
-//! `answers` and `tickets`; `rows` reads result rows. Beside it: the task table ([`tasks`]), the
+//! `answers` and `tickets`; `rows` reads result rows, and `search` holds what the lexical and fused
+//! searches share (BM25 on Postgres, hits as rows). Beside it: the task table ([`tasks`]), the
 //! politeness gates ([`sql_gate`]) and Cloudflare Vectorize ([`vectorize`]).
 //!
 //! Idempotence: crawl state is keyed by (job, url key) and only moves out of `queued` once; a
@@ -24,6 +25,7 @@ mod metrics;
 mod rate_counts;
 mod rows;
 mod schema;
+mod search;
 pub mod sql_gate;
 pub mod tasks;
 mod tickets;

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::api::VectorStore;
-use crate::documents::{postgres_bm25, scored_hits, PAGE_OF_CHUNK};
 use crate::rows::{decode, decode_scored, from_row, single_int, Columns, FromRow, Scored};
+use crate::search::{postgres_bm25, scored_hits, PAGE_OF_CHUNK};
 use crate::SqlStore;
 use docent_core::domain::{ChunkVector, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, Statement};
