@@ -579,12 +579,16 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         element.link_chars += own_links[index];
         element.letters += own_letters[index];
         element.link_letters += own_link_letters[index];
-        element.link_list_chars += if is_link_entry(block_chars[index], block_links[index]) {
+        let name = name_of(tokens, index, element);
+        // A heading names its section: its links (a self-anchor, the types in an API
+        // signature) do not make it an entry of a list of links.
+        element.link_list_chars += if matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
+            0
+        } else if is_link_entry(block_chars[index], block_links[index]) {
             block_chars[index]
         } else {
             block_links[index]
         };
-        let name = name_of(tokens, index, element);
         // An entry of a list or table (a module index row: the linked name in one cell, a line
         // of description in the next) is one link entry when short, whatever its blocks, if a
         // quarter of it is links or it opens with a link to another page (`pdb`, then "The

@@ -265,6 +265,14 @@ fn indexes_count_as_link_lists_though_their_terms_are_not_links() {
     let prose = format!("<body><h1>Guide</h1>{sentences}</body>");
     let page = extract_html(&prose);
     assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
+    // An API reference whose every entry is headed by its signature, the name and the types in
+    // it linked (rustdoc's `pub const fn count_ones(self) -> u32`): headings, not a link list.
+    let methods: String = ["count_ones", "count_zeros", "leading_zeros", "trailing_zeros"]
+        .iter()
+        .map(|m| format!(r##"<section id="method.{m}"><h4>pub const fn <a href="#method.{m}">{m}</a>(self) -&gt; <a href="primitive.u32.html">u32</a></h4></section><div class="docblock"><p>Returns the number of bits.</p></div>"##))
+        .collect();
+    let page = extract_html(&format!("<body><h1>Primitive Type u32</h1>{methods}</body>"));
+    assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
 }
 
 #[test]
