@@ -252,6 +252,10 @@ struct BlockWriter {
     link_start: Option<(Written, usize)>,
     /// Inside an API reference's signature (Sphinx's `<dt class="sig …">`): where its name is.
     signature: Option<Signature>,
+    /// How many `<code>` elements are open: a code span inside another (PostgreSQL's
+    /// `\lo_export loid filename`, its arguments marked as code within the command) is part of
+    /// the outer span, not a span of its own.
+    code_depth: usize,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -386,7 +390,12 @@ impl BlockWriter {
                     self.text.push('`');
                 }
             }
-            "code" if self.cell.is_none() => self.text.push('`'),
+            "code" if self.cell.is_none() => {
+                if self.code_depth == 0 {
+                    self.text.push('`');
+                }
+                self.code_depth += 1;
+            }
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }
@@ -441,7 +450,12 @@ impl BlockWriter {
                     self.text.push('`');
                 }
             }
-            "code" if self.cell.is_none() => self.text.push('`'),
+            "code" if self.cell.is_none() => {
+                self.code_depth = self.code_depth.saturating_sub(1);
+                if self.code_depth == 0 {
+                    self.text.push('`');
+                }
+            }
             _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
             _ => {}
         }

@@ -80,6 +80,19 @@ fn an_api_signature_sets_its_whole_name_as_code() {
 }
 
 #[test]
+fn code_inside_code_is_one_span() {
+    // DocBook marks a command's arguments as code within the command (PostgreSQL's psql).
+    let page = extract_html(
+        r#"<main><h1>psql</h1><dl><dt><code class="literal">\lo_export <em class="replaceable"><code>loid</code></em> <em class="replaceable"><code>filename</code></em></code></dt>
+<dd><p>Reads the large object with OID <em class="replaceable"><code>loid</code></em>.</p></dd></dl></main>"#,
+    );
+    assert_eq!(
+        page.markdown(),
+        "# psql\n\n`\\lo_export loid filename`\n\nReads the large object with OID `loid`."
+    );
+}
+
+#[test]
 fn headings_carry_section_anchors() {
     let page = extract_html(PAGE);
     let anchors: Vec<_> = page
