@@ -278,7 +278,19 @@ fn ratio(part: usize, whole: usize) -> f64 {
 /// enough that removing it cannot remove content.
 fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
     const LINK_BLOCKS: [&str; 7] = ["ul", "ol", "dl", "table", "div", "section", "p"];
-    if element.holds_main_heading || element.chars * 4 > root.chars {
+    if element.holds_main_heading {
+        return false;
+    }
+    // A bar whose every link leads to a page around this one, with labels between them
+    // (texinfo's "Previous: Recursion, Up: Calling Functions [Contents][Index]", where the labels
+    // can take a third of the letters): furniture however short the page (a chapter's menu).
+    let pager_bar = element.pager_links >= 2
+        && element.link_count == element.pager_links
+        && ratio(element.link_letters, element.letters) >= 0.6;
+    if pager_bar && LINK_BLOCKS.contains(&name) {
+        return true;
+    }
+    if element.chars * 4 > root.chars {
         return false;
     }
     let density = ratio(element.link_chars, element.chars);
@@ -286,8 +298,7 @@ fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
     match element.signal {
         // Unnamed: only a block that is all links (tags, "related" beside an article), also when
         // brackets outweigh the words (texi2html's "[ << ] [ >> ] [Top] [Contents]"), or a bar of
-        // links to the pages around this one with labels between them (texinfo's "Next: …,
-        // Up: … [Contents][Index]").
+        // links to the pages around this one among others, with labels between them.
         Furniture::None => {
             let words_all_linked = element.link_count >= 3
                 && element.letters > 0

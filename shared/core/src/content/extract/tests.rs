@@ -523,6 +523,19 @@ fn bars_of_links_to_the_pages_around_are_left_out_and_sentences_of_links_kept() 
          The first argument to `define` should be quoted; otherwise, if the macro is already \
          defined, you will be defining a different macro."
     );
+    // Short titles leave a fifth of the letters to the labels; a chapter's page may be its menu
+    // alone, so the bar is more than a quarter of the page.
+    let short_titles = r##"<body><div class="chapter" id="Plotting"><div class="header"><p>
+        Next: <a href="Matrices.html" accesskey="n" rel="next">Matrices</a>,
+        Previous: <a href="IO.html" accesskey="p" rel="prev">I/O</a>,
+        Up: <a href="index.html" accesskey="u" rel="up">Top</a> &nbsp;
+        [<a href="index.html#SEC_Contents" rel="contents">Contents</a>][<a href="Concept-Index.html" rel="index">Index</a>]</p>
+        </div><hr><h2>15 Plotting</h2><ul class="menu"><li><a href="Intro.html">Introduction to Plotting</a></li>
+        <li><a href="High.html">High-Level Plotting</a></li></ul></div></body>"##;
+    assert_eq!(
+        extract_html(short_titles).markdown(),
+        "## 15 Plotting\n\n- Introduction to Plotting\n- High-Level Plotting"
+    );
     let texi2html = r#"<body><table><tr><td>[<a href="g_1.html" title="Previous chapter"> &lt;&lt; </a>]</td>
         <td>[<a href="g_3.html" title="Next chapter"> &gt;&gt; </a>]</td><td> &nbsp; </td>
         <td>[<a href="g.html#Top">Top</a>]</td><td>[<a href="g_toc.html">Contents</a>]</td>
