@@ -46,6 +46,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 - doxygen-functions (with `--doxygen`, a Doxygen HTML directory: Debian's `libsdl2-doc`, a ninth
   manual, never tuned on): the functions its `globals_func*.html` list, asked as written there
   (`SDL_CreateWindow()`); relevant: the header's page that documents them.
+- doxygen-types (with `--doxygen`): the structs and unions its `annotated.html` lists, asked by
+  name (`SDL_Keysym`); relevant: the page Doxygen gives each. Added in session 29 with the change
+  it showed (a type's own page below the header file's that declares it), so not a held-out set.
 - postgres-index: `bookindex.html` terms (`INSERT RETURNING`); relevant: the linked pages.
 - postgres-60: the hand-made `postgres-queries.jsonl` beside this script.
 
@@ -324,6 +327,16 @@ def doxygen_function_set(root):
     return entries
 
 
+def doxygen_type_set(root):
+    """A Doxygen manual's structs and unions (`annotated.html`: "SDL_Keysym") → the page Doxygen
+    gives each (`struct_s_d_l___keysym.html`), asked by name."""
+    text = open(os.path.join(root, "annotated.html"), encoding="utf-8").read()
+    entries = {}
+    for href, name in re.findall(r'<a class="el" href="([^"#]*(?:struct|union)_[^"#]+\.html)"[^>]*>([A-Za-z_][A-Za-z0-9_]*)</a>', text):
+        entries.setdefault(name, set()).add(href)
+    return entries
+
+
 def split_sample(name, entries, per_split):
     """`entries` ({query: pages}) drawn with the fixed seed and cut into dev and test halves; with
     `per_split`, up to `WIDE` more entries of the same draw form the `wide` split."""
@@ -369,6 +382,7 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
             sets[f"octave-{name}"] = ("octave", split_sample(f"octave-{name}", entries, PER_SPLIT))
     if doxygen:
         sets["doxygen-functions"] = ("doxygen", split_sample("doxygen-functions", doxygen_function_set(doxygen), PER_SPLIT))
+        sets["doxygen-types"] = ("doxygen", split_sample("doxygen-types", doxygen_type_set(doxygen), PER_SPLIT))
     if rustdoc:
         sets["rustdoc-api"] = ("rustdoc", split_sample("rustdoc-api", rustdoc_api_set(rustdoc), PER_SPLIT))
     if javadoc:

@@ -67,27 +67,48 @@ fn page_weight(signals: PageSignals) -> f64 {
 
 /// What a page gains when its title opens with the owner of the name asked about (`u128 - Rust`
 /// for `u128::checked_pow`, `StringUtils (… API)` for `StringUtils.abbreviate`): the page of the
-/// type itself, not another that documents the same method for it (`Saturating<u128>`).
+/// type itself, not another that documents the same method for it (`Saturating<u128>`); or with
+/// the name itself when it has no owner (`SDL_Keysym Struct Reference`, not the header file's page
+/// that declares it).
 const OWNER_TITLE_WEIGHT: f64 = 0.25;
 
 /// Whether a page's title is about the name's owner (its last qualifier; `os.path` for
-/// `os.path.join`): the title opens with it, alone or before a separator, `in` or a parenthesis
-/// (`os.path — Common pathname manipulations`, `Vec in std::vec - Rust`), not as the first word of
-/// a phrase (`ORM Examples`, `Column Elements and Expressions`).
+/// `os.path.join`), or about the name itself when it has none (`SDL_Keysym`): see [`title_names`].
 fn title_names_owner(name: &CodeName, title: &str) -> bool {
-    let Some(owner) = name.qualifiers.last() else { return false };
-    let mut words = title.split_whitespace();
-    let first = words.next().unwrap_or("");
-    let subject = words.next().is_none_or(|second| {
-        matches!(second, "—" | "–" | "-" | ":" | "in") || second.starts_with('(')
-    });
-    if !subject {
+    match name.qualifiers.last() {
+        Some(owner) => title_names(owner, title),
+        None => title_names(&name.last, title),
+    }
+}
+
+/// Whether a page's title is about `subject`: the title opens with it, alone or before a separator,
+/// `in` or a parenthesis (`os.path — Common pathname manipulations`, `Vec in std::vec - Rust`), or
+/// before the kind of thing it is and "Reference" (Doxygen's `SDL_Keysym Struct Reference`, after
+/// the project's name and a colon), not as the first word of a phrase (`ORM Examples`, `Column
+/// Elements and Expressions`).
+fn title_names(subject: &str, title: &str) -> bool {
+    let mut words: Vec<&str> = title.split_whitespace().collect();
+    if words.len() > 2 && words[0].ends_with(':') {
+        words.remove(0);
+    }
+    let Some((first, rest)) = words.split_first() else { return false };
+    let about = match rest {
+        [] => true,
+        [second, ..] if matches!(*second, "—" | "–" | "-" | ":" | "in") => true,
+        [second, ..] if second.starts_with('(') => true,
+        // "Struct Reference", "Class Template Reference".
+        [kinds @ .., "Reference"] => {
+            kinds.len() <= 2 && kinds.iter().all(|k| k.starts_with(char::is_uppercase))
+        }
+        _ => false,
+    };
+    if !about {
         return false;
     }
     let first =
         first.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'));
     let last_part = first.replace("::", ".").rsplit('.').next().unwrap_or("").to_lowercase();
-    last_part == *owner
+    last_part == *subject
 }
 
 /// How much a chunk whose heading is exactly the query gains over one whose heading shares no word
@@ -1046,6 +1067,13 @@ mod tests {
         assert!(!owns("orm.join", "ORM Examples — SQLAlchemy 1.4 Documentation"));
         assert!(!owns("Column.cast", "Column Elements and Expressions"));
         assert!(!owns("u128::count_ones", "Saturating in std::num - Rust"));
+        // A name without an owner: the page titled by it (Doxygen's, after the project's name),
+        // not the header file's that declares it.
+        assert!(owns("SDL_Keysym", "SDL: SDL_Keysym Struct Reference"));
+        assert!(owns("SDL_HapticEffect", "SDL: SDL_HapticEffect Union Reference"));
+        assert!(owns("from_utf8", "from_utf8 in std::str - Rust"));
+        assert!(!owns("SDL_Keysym", "SDL: SDL_keyboard.h File Reference"));
+        assert!(!owns("SDL_Keysym", "SDL: SDL_Keysym and the keyboard's Reference"));
         let entry = "pub const fn count_ones(self) -> u32";
         let mut wrapper =
             hit("https://d/std/num/struct.Saturating.html#method.count_ones", 5.0, 0, 0);
