@@ -119,6 +119,11 @@ pub fn render_markdown(blocks: &[Block]) -> String {
     out
 }
 
+/// A `<pre>`, or Doxygen's `<div class="fragment">` of code lines.
+fn is_code_container(name: &str, token: &Token<'_>) -> bool {
+    name == "pre" || (name == "div" && has_class(token, &["fragment"]))
+}
+
 const BLOCK_ELEMENTS: [&str; 19] = [
     "p",
     "div",
@@ -192,7 +197,13 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     let plan = main_content::plan(&tokens);
     page.link_list_share = plan.link_list_share;
     let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
-    page.blocks = writer.run(&tokens, plan.start..plan.end, &plan.skip);
+    // A root that is code (a page that is a source file's listing) is written from its own tag,
+    // which says that it is code.
+    let start = match plan.start.checked_sub(1).map(|at| &tokens[at]) {
+        Some(root @ Token::Start { name, .. }) if is_code_container(name, root) => plan.start - 1,
+        _ => plan.start,
+    };
+    page.blocks = writer.run(&tokens, start..plan.end, &plan.skip);
     page.title = collapse_whitespace(&title_tag);
     if page.title.is_empty() {
         page.title = page
@@ -256,6 +267,11 @@ struct BlockWriter {
     /// `\lo_export loid filename`, its arguments marked as code within the command) is part of
     /// the outer span, not a span of its own.
     code_depth: usize,
+    /// Inside Doxygen's code (`<div class="fragment">` of `<div class="line">`s, a source file's
+    /// listing or an example): how many `<div>`s are open in it, the fragment's own counted.
+    fragment_divs: usize,
+    /// Inside a code line's number (Doxygen's `<span class="lineno">`), which is not code.
+    in_line_number: bool,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -320,6 +336,10 @@ impl BlockWriter {
             };
             self.link_start = self.written(written).map(|text| (written, text.len()));
         }
+        if self.fragment_divs > 0 {
+            self.fragment_divs += usize::from(name == "div");
+            self.in_line_number |= name == "span" && has_class(token, &["lineno"]);
+        }
         if let Some(pre) = &mut self.pre {
             // Inside <pre> only line breaks matter.
             if name == "br" {
@@ -341,6 +361,12 @@ impl BlockWriter {
                 self.flush_paragraph();
                 self.pre = Some(String::new());
                 self.code_language = language_of(token);
+            }
+            "div" if is_code_container(name, token) => {
+                self.flush_paragraph();
+                self.pre = Some(String::new());
+                self.code_language = None;
+                self.fragment_divs = 1;
             }
             "ul" => {
                 self.flush_paragraph();
@@ -404,6 +430,25 @@ impl BlockWriter {
     fn close(&mut self, name: &str) {
         if name == "a" {
             self.drop_link_chrome();
+        }
+        if self.fragment_divs > 0 {
+            match name {
+                "span" => self.in_line_number = false,
+                "div" => {
+                    self.fragment_divs -= 1;
+                    match (self.fragment_divs, &mut self.pre) {
+                        (0, _) => return self.close("pre"),
+                        // A line ends (the space Doxygen writes after a blank line's number
+                        // with it).
+                        (_, Some(pre)) => {
+                            pre.truncate(pre.trim_end_matches(' ').len());
+                            pre.push('\n');
+                        }
+                        (_, None) => {}
+                    }
+                }
+                _ => {}
+            }
         }
         if self.pre.is_some() {
             if name == "pre" {
@@ -490,6 +535,11 @@ impl BlockWriter {
     }
 
     fn push_text(&mut self, text: &str) {
+        // In Doxygen's code, the line breaks between its lines' elements are not code (each line
+        // ends with its element), nor are the lines' numbers.
+        if self.in_line_number || self.fragment_divs == 1 {
+            return;
+        }
         if let Some(pre) = &mut self.pre {
             pre.push_str(text);
         } else if let Some(cell) = &mut self.cell {

@@ -93,6 +93,40 @@ fn code_inside_code_is_one_span() {
 }
 
 #[test]
+fn doxygens_code_fragments_are_code_blocks_without_line_numbers() {
+    // A header's source listing, and an example in a function's documentation.
+    let page = extract_html(
+        r##"<body><div class="contents"><a href="close__code_8h.html">Go to the documentation of this file.</a><div class="fragment"><div class="line"><a id="l00001" name="l00001"></a><span class="lineno">    1</span><span class="comment">/* Reset structure packing */</span></div>
+<div class="line"><a id="l00002" name="l00002"></a><span class="lineno">    2</span><span class="preprocessor">#undef _begin_code_h</span></div>
+<div class="line"><a id="l00003" name="l00003"></a><span class="lineno">    3</span> </div>
+<div class="line"><a id="l00004" name="l00004"></a><span class="lineno">    4</span><span class="preprocessor">#pragma pack(pop)</span></div>
+</div><p>Create a window:</p><div class="fragment"><div class="line">SDL_Window *w = <a class="code" href="#a1">SDL_CreateWindow</a>(<span class="stringliteral">&quot;A&quot;</span>, 0, 0, 640, 480, 0);</div>
+</div><p>Check the result.</p></div></body>"##,
+    );
+    assert_eq!(
+        page.markdown(),
+        "Go to the documentation of this file.\n\n\
+         ```\n/* Reset structure packing */\n#undef _begin_code_h\n\n#pragma pack(pop)\n```\n\n\
+         Create a window:\n\n```\nSDL_Window *w = SDL_CreateWindow(\"A\", 0, 0, 640, 480, 0);\n```\n\n\
+         Check the result."
+    );
+    // A source file's page is its listing: the listing is the page's content, and code.
+    let lines: String = (1..=40)
+        .map(|n| format!(r#"<div class="line"><a id="l{n:05}"></a><span class="lineno">{n:5}</span><span class="keyword">int</span> field_{n} = {n}; <span class="comment">/* the field number {n} of the structure */</span></div>"#) + "\n")
+        .collect();
+    let listing = format!(
+        r#"<body><div class="header"><div class="title">SDL_rect.h</div></div><div class="contents"><a href="rect.html">Go to the documentation of this file.</a><div class="fragment">{lines}</div></div></body>"#
+    );
+    let blocks = extract_html(&listing).blocks;
+    let code: Vec<_> = blocks.iter().filter(|b| b.kind == BlockKind::Code).collect();
+    assert_eq!(code.len(), 1, "{blocks:?}");
+    assert!(code[0]
+        .text
+        .contains("\nint field_2 = 2; /* the field number 2 of the structure */\n"));
+    assert!(!code[0].text.contains("    2int"), "{}", code[0].text);
+}
+
+#[test]
 fn headings_carry_section_anchors() {
     let page = extract_html(PAGE);
     let anchors: Vec<_> = page
