@@ -46,6 +46,9 @@ under /usr/share/doc/*/html). The sets are built from the manuals' own author-wr
 - doxygen-functions (with `--doxygen`, a Doxygen HTML directory: Debian's `libsdl2-doc`, a ninth
   manual, never tuned on): the functions its `globals_func*.html` list, asked as written there
   (`SDL_CreateWindow()`); relevant: the header's page that documents them.
+- rustdoc-types and javadoc-types (with `--rustdoc`, `--javadoc`): the structs, enums and traits
+  of the crate, the classes of `allclasses-index.html`, by name (`HashMap`, `StringUtils`);
+  relevant: their pages. Added in session 29 after the change doxygen-types showed, never tuned on.
 - doxygen-types (with `--doxygen`): the structs and unions its `annotated.html` lists, asked by
   name (`SDL_Keysym`); relevant: the page Doxygen gives each. Added in session 29 with the change
   it showed (a type's own page below the header file's that declares it), so not a held-out set.
@@ -327,6 +330,29 @@ def doxygen_function_set(root):
     return entries
 
 
+def rustdoc_type_set(root):
+    """A rustdoc crate's structs, enums and traits by name (`HashMap`) → their pages (a type
+    re-exported under two paths has both)."""
+    entries = {}
+    for base, _, files in os.walk(root):
+        for file in files:
+            kind = re.fullmatch(r"(?:struct|enum|trait)\.([A-Za-z0-9_]+)\.html", file)
+            if kind:
+                page = os.path.relpath(os.path.join(base, file), root).replace(os.sep, "/")
+                entries.setdefault(kind.group(1), set()).add(page)
+    return entries
+
+
+def javadoc_type_set(root):
+    """A Javadoc API's classes, interfaces and enums as `allclasses-index.html` names them
+    (`StringUtils`, `Range`, `AbstractCircuitBreaker.State`) → their pages."""
+    text = open(os.path.join(root, "allclasses-index.html"), encoding="utf-8").read()
+    entries = {}
+    for href, name in re.findall(r'<a href="([^"#]+\.html)" title="[^"]*">([A-Za-z0-9_.]+)</a>', text):
+        entries.setdefault(name, set()).add(href)
+    return entries
+
+
 def doxygen_type_set(root):
     """A Doxygen manual's structs and unions (`annotated.html`: "SDL_Keysym") → the page Doxygen
     gives each (`struct_s_d_l___keysym.html`), asked by name."""
@@ -385,8 +411,10 @@ def build_sets(django, postgres, python=None, sqlalchemy=None, sphinx=None, octa
         sets["doxygen-types"] = ("doxygen", split_sample("doxygen-types", doxygen_type_set(doxygen), PER_SPLIT))
     if rustdoc:
         sets["rustdoc-api"] = ("rustdoc", split_sample("rustdoc-api", rustdoc_api_set(rustdoc), PER_SPLIT))
+        sets["rustdoc-types"] = ("rustdoc", split_sample("rustdoc-types", rustdoc_type_set(rustdoc), PER_SPLIT))
     if javadoc:
         sets["javadoc-api"] = ("javadoc", split_sample("javadoc-api", javadoc_index_set(javadoc), PER_SPLIT))
+        sets["javadoc-types"] = ("javadoc", split_sample("javadoc-types", javadoc_type_set(javadoc), PER_SPLIT))
     if postgres:
         sets["postgres-index"] = ("postgres", split_sample("postgres-index", postgres_index_set(postgres), PER_SPLIT))
         with open(os.path.join(HERE, "postgres-queries.jsonl"), encoding="utf-8") as f:
