@@ -684,11 +684,15 @@ fn block_weight(name: &str, chars: usize, links: usize, punctuation: usize) -> f
     }
     let chars_f = chars as f64;
     let density = links as f64 / chars_f;
+    // A heading with words of its own around its links counts whole: the links are the types in
+    // an API signature (rustdoc's `impl Add<&i128> for i128`, hundreds on a trait's page). One
+    // that is all link is a teaser's headline, pointing elsewhere.
+    let heading = name.starts_with('h') && name.len() == 2;
+    if name == "pre" || heading && density <= 0.75 {
+        return chars_f;
+    }
     if density > 0.5 {
         return -chars_f * density;
-    }
-    if name == "pre" || name.starts_with('h') && name.len() == 2 {
-        return chars_f;
     }
     if chars < 40 && punctuation == 0 {
         return 0.25 * chars_f;

@@ -127,6 +127,45 @@ fn doxygens_code_fragments_are_code_blocks_without_line_numbers() {
 }
 
 #[test]
+fn a_traits_page_is_whole_though_its_implementors_headings_are_mostly_links() {
+    // rustdoc: a short description, then one heading a type, its words the linked types, with a
+    // linked "source" beside each; the page is the trait's, not its description alone.
+    let types = ["bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize"];
+    let implementors: String = types
+        .iter()
+        .cycle()
+        .take(20)
+        .map(|t| format!(r#"<section class="impl"><span class="rightside"><span class="since">const: <a href="/i/90080">unstable</a></span> · <a class="srclink" href="../src/bit.rs.html">source</a></span><a href="" class="anchor"></a><h3 class="code-header">impl <a class="trait" href="trait.BitOrAssign.html">BitOrAssign</a>&lt;<a class="primitive" href="../primitive.{t}.html">{t}</a>&gt; for <a class="primitive" href="../primitive.{t}.html">{t}</a></h3></section>"#))
+        .collect();
+    let page = format!(
+        r##"<body><nav class="sidebar"><a href="index.html">ops</a></nav><main><section id="main-content"><div class="main-heading"><h1>Trait <a href="../index.html">std</a>::<a href="index.html">ops</a>::<a href="">BitOrAssign</a></h1></div>
+<details class="toggle top-doc" open><summary class="hideme"><span>Expand description</span></summary><div class="docblock"><p>The bitwise OR assignment operator <code>|=</code>.</p><h2>Examples</h2><pre>#[derive(Debug, PartialEq)]
+struct Preferences {{ likes_cats: bool, likes_dogs: bool }}
+
+impl BitOrAssign for Preferences {{
+    fn bitor_assign(&amp;mut self, rhs: Self) {{
+        self.likes_cats |= rhs.likes_cats;
+        self.likes_dogs |= rhs.likes_dogs;
+    }}
+}}
+
+let mut prefs = Preferences {{ likes_cats: true, likes_dogs: false }};
+prefs |= Preferences {{ likes_cats: false, likes_dogs: true }};
+assert_eq!(prefs, Preferences {{ likes_cats: true, likes_dogs: true }});</pre></div></details>
+<h2 id="required-methods">Required Methods</h2><h3 class="code-header">fn <a href="#tymethod.bitor_assign">bitor_assign</a>(&amp;mut self, rhs: Rhs)</h3><div class="docblock"><p>Performs the <code>|=</code> operation.</p></div>
+<h2 id="implementors">Implementors</h2><div class="item-list">{implementors}</div></section></main></body>"##
+    );
+    let md = extract_html(&page).markdown();
+    assert!(md.starts_with("# Trait std::ops::BitOrAssign\n\nThe bitwise OR"), "{md}");
+    assert!(md.contains("## Required Methods"), "{md}");
+    assert!(md.contains("Performs the `|=` operation."), "{md}");
+    // A teaser's headline, all link, is still no content.
+    let teasers = r#"<body><article><h1>Rates rise</h1><p>The central bank raised its rate by a quarter point on Tuesday, the third rise this year, citing prices.</p></article>
+<aside><h3><a href="/a">Markets fall after the decision</a></h3><h3><a href="/b">What the rise means for your mortgage</a></h3></aside></body>"#;
+    assert!(!extract_html(teasers).markdown().contains("Markets fall"));
+}
+
+#[test]
 fn headings_carry_section_anchors() {
     let page = extract_html(PAGE);
     let anchors: Vec<_> = page
