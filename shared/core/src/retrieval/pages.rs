@@ -69,7 +69,7 @@ fn page_weight(signals: PageSignals) -> f64 {
 /// for `u128::checked_pow`, `StringUtils (… API)` for `StringUtils.abbreviate`): the page of the
 /// type itself, not another that documents the same method for it (`Saturating<u128>`); or with
 /// the name itself when it has no owner (`SDL_Keysym Struct Reference`, not the header file's page
-/// that declares it).
+/// that declares it), or with the one word asked (`Sub in std::ops - Rust` for "Sub").
 const OWNER_TITLE_WEIGHT: f64 = 0.25;
 
 /// Whether a page's title is about the name's owner (its last qualifier; `os.path` for
@@ -394,15 +394,15 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                let owner = if query
-                    .name
-                    .as_ref()
-                    .is_some_and(|name| title_names_owner(name, &hit.title))
-                {
-                    1.0 + OWNER_TITLE_WEIGHT
-                } else {
-                    1.0
-                };
+                // The page of the name asked about, or of the word asked alone.
+                let owner =
+                    if query.name.as_ref().is_some_and(|name| title_names_owner(name, &hit.title))
+                        || query.word.as_ref().is_some_and(|word| title_names(word, &hit.title))
+                    {
+                        1.0 + OWNER_TITLE_WEIGHT
+                    } else {
+                        1.0
+                    };
                 hit.score *= page_weight(hit.page) * heading * definition * release * owner;
             }
             hit
@@ -1084,6 +1084,15 @@ mod tests {
             ("u128 - Rust".into(), format!("Primitive Type u128 › impl u128 › {entry}"));
         let pages = rank_pages(vec![wrapper, primitive], &PageQuery::new("u128::count_ones"));
         assert_eq!(pages[0].url, "https://d/std/primitive.u128.html#method.count_ones");
+        // A word asked alone (`Sub`, no code name) is about the page its title names too, not
+        // the hundred pages that implement it.
+        let mut implementor = hit("https://d/std/primitive.usize.html#impl-Sub", 5.0, 0, 0);
+        (implementor.title, implementor.heading) =
+            ("usize - Rust".into(), "Primitive Type usize › impl Sub for usize".into());
+        let mut own = hit("https://d/std/ops/trait.Sub.html#main-content", 4.5, 0, 0);
+        (own.title, own.heading) = ("Sub in std::ops - Rust".into(), "Trait std::ops::Sub".into());
+        let pages = rank_pages(vec![implementor, own], &PageQuery::new("Sub"));
+        assert_eq!(pages[0].url, "https://d/std/ops/trait.Sub.html#main-content");
     }
 
     #[test]
