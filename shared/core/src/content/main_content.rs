@@ -593,7 +593,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let name = name_of(tokens, index, element);
         // A heading names its section: its links (a self-anchor, the types in an API
         // signature) do not make it an entry of a list of links.
-        element.link_list_chars += if matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
+        element.link_list_chars += if is_heading(name) {
             0
         } else if is_link_entry(block_chars[index], block_links[index]) {
             block_chars[index]
@@ -676,6 +676,11 @@ fn is_outward_link(token: &Token<'_>) -> bool {
         && token.attr("href").is_some_and(|h| !h.trim().is_empty() && !h.trim().starts_with('#'))
 }
 
+/// Whether `name` is a heading's tag (`h1` … `h6`).
+fn is_heading(name: &str) -> bool {
+    matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
 /// The evidence of one text block: prose and code count for content, link lists against it, and
 /// short fragments without punctuation (labels, dates, bylines) only a little for it.
 fn block_weight(name: &str, chars: usize, links: usize, punctuation: usize) -> f64 {
@@ -687,8 +692,7 @@ fn block_weight(name: &str, chars: usize, links: usize, punctuation: usize) -> f
     // A heading with words of its own around its links counts whole: the links are the types in
     // an API signature (rustdoc's `impl Add<&i128> for i128`, hundreds on a trait's page). One
     // that is all link is a teaser's headline, pointing elsewhere.
-    let heading = name.starts_with('h') && name.len() == 2;
-    if name == "pre" || heading && density <= 0.75 {
+    if name == "pre" || is_heading(name) && density <= 0.75 {
         return chars_f;
     }
     if density > 0.5 {

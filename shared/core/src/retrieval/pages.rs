@@ -75,10 +75,7 @@ const OWNER_TITLE_WEIGHT: f64 = 0.25;
 /// Whether a page's title is about the name's owner (its last qualifier; `os.path` for
 /// `os.path.join`), or about the name itself when it has none (`SDL_Keysym`): see [`title_names`].
 fn title_names_owner(name: &CodeName, title: &str) -> bool {
-    match name.qualifiers.last() {
-        Some(owner) => title_names(owner, title),
-        None => title_names(&name.last, title),
-    }
+    title_names(name.qualifiers.last().unwrap_or(&name.last), title)
 }
 
 /// Whether a page's title is about `subject`: the title opens with it, alone or before a separator,
