@@ -83,11 +83,11 @@ fn emit_section(
         if estimate_tokens(&block.text) <= options.max_tokens {
             pieces.push((block.kind, block.text.clone()));
         } else {
-            pieces.extend(
-                split_oversized(&block.text, options.max_tokens)
-                    .into_iter()
-                    .map(|t| (block.kind, t)),
-            );
+            let parts = match block.kind {
+                BlockKind::Code => split_code(&block.text, options.max_tokens),
+                _ => split_oversized(&block.text, options.max_tokens),
+            };
+            pieces.extend(parts.into_iter().map(|t| (block.kind, t)));
         }
     }
     let mut current: Vec<(BlockKind, String)> = Vec::new();
@@ -147,6 +147,32 @@ fn overlap_tail(pieces: &[(BlockKind, String)], budget: usize) -> Option<(BlockK
         tail = candidate;
     }
     (!tail.is_empty()).then_some((BlockKind::Paragraph, tail))
+}
+
+/// Splits an oversized code block by lines into code blocks of its own fences and language: each
+/// part is shown, quoted and given to a model on its own, and a part whose fence opened in another
+/// chunk would read as prose ending in a fence that opens.
+fn split_code(text: &str, max_tokens: usize) -> Vec<String> {
+    let Some((open, body, close)) = code_fences(text) else {
+        return split_oversized(text, max_tokens);
+    };
+    // The fences' lines and the two line breaks around the body, with a token to spare for the
+    // estimate's rounding.
+    let fences = estimate_tokens(open) + estimate_tokens(close) + 2;
+    let budget = max_tokens.saturating_sub(fences).max(1);
+    split_oversized(body, budget)
+        .into_iter()
+        .map(|part| format!("{open}\n{part}\n{close}"))
+        .collect()
+}
+
+/// A fenced code block's opening line (the fence and its language), body and closing fence.
+fn code_fences(text: &str) -> Option<(&str, &str, &str)> {
+    let (open, rest) = text.split_once('\n')?;
+    let (body, close) = rest.rsplit_once('\n')?;
+    let fence = open.trim_start_matches(['`', '~']);
+    let fence = &open[..open.len() - fence.len()];
+    (fence.len() >= 3 && close.trim_end() == fence).then_some((open, body, close))
 }
 
 /// Splits one oversized block: by lines first (keeps code lines intact), then by words.
@@ -334,6 +360,28 @@ mod tests {
         ];
         let chunks = chunk_blocks(&blocks, ChunkingOptions { max_tokens: 80, overlap_tokens: 0 });
         assert!(chunks.iter().any(|c| c.text.contains(&code)), "code block was split: {chunks:#?}");
+    }
+
+    #[test]
+    fn an_oversized_code_block_is_split_into_code_blocks_of_its_own_fences() {
+        let lines: Vec<String> = (0..60).map(|i| format!("    let x{i} = f({i});")).collect();
+        let body = lines.join("\n");
+        for fence in ["```", "~~~~"] {
+            let code = format!("{fence}rust\n{body}\n{fence}");
+            let options = ChunkingOptions { max_tokens: 80, overlap_tokens: 10 };
+            let chunks = chunk_blocks(&[block(BlockKind::Code, &code)], options);
+            assert!(chunks.len() > 2, "{chunks:#?}");
+            let mut seen = Vec::new();
+            for chunk in &chunks {
+                assert!(estimate_tokens(&chunk.text) <= options.max_tokens, "{:?}", chunk.text);
+                let inner = chunk.text.strip_prefix(&format!("{fence}rust\n"));
+                let inner = inner.and_then(|rest| rest.strip_suffix(&format!("\n{fence}")));
+                let inner =
+                    inner.unwrap_or_else(|| panic!("not one fenced block: {:?}", chunk.text));
+                seen.extend(inner.lines().map(str::to_string));
+            }
+            assert_eq!(seen, lines, "every line once, in order");
+        }
     }
 
     #[test]

@@ -311,6 +311,13 @@ impl Section {
                 rest = after;
             }
         }
+        // A code block split between chunks is one block again: each part carries its fences.
+        if let Some(after) = reopened_code(&self.text, rest) {
+            let closing = self.text.lines().last().unwrap_or_default().len();
+            self.text.truncate(self.text.len() - closing);
+            self.text.push_str(after);
+            return;
+        }
         // A paragraph split between chunks continues on the same line, a table on the next one.
         let continues = !self.text.ends_with(['.', '!', '?', ':', '`', '|'])
             && rest.starts_with(|c: char| c.is_lowercase());
@@ -838,6 +845,17 @@ pub fn render_not_found(sections: &[Section]) -> String {
         }
     }
     text
+}
+
+/// What follows the opening line of `next` when `next` opens the code block `text` closes with,
+/// fence and language alike (the chunker splits a long code block into blocks of its own fences).
+fn reopened_code<'a>(text: &str, next: &'a str) -> Option<&'a str> {
+    let (open, after) = next.split_once('\n')?;
+    let fence = &open[..open.len() - open.trim_start_matches(['`', '~']).len()];
+    let mut lines = text.lines().rev();
+    let closes = fence.len() >= 3 && lines.next() == Some(fence);
+    // The block's opening line: the nearest line above the closing fence that starts with it.
+    (closes && lines.find(|line| line.starts_with(fence)) == Some(open)).then_some(after)
 }
 
 #[cfg(test)]

@@ -89,6 +89,27 @@ fn a_table_split_between_chunks_is_one_table_again() {
 }
 
 #[test]
+fn a_code_block_split_between_chunks_is_one_code_block_again() {
+    let chunks = vec![
+        chunk("1", "S", "Run:\n\n```python\nimport os\nif ready:\n```"),
+        chunk("2", "S", "```python\n    os.sync()\n```\n\nThen it is done."),
+    ];
+    let sections = Section::of_page(&chunks, &chunks[0], 0);
+    assert_eq!(
+        sections[0].text,
+        "Run:\n\n```python\nimport os\nif ready:\n    os.sync()\n```\n\nThen it is done."
+    );
+    let code: Vec<Block> =
+        blocks_of(&sections[0].text).into_iter().filter(|b| b.kind == BlockKind::Code).collect();
+    assert_eq!(code.len(), 1, "{code:?}");
+    // Another block of another language is not this one's continuation.
+    let chunks =
+        vec![chunk("1", "S", "```python\nimport os\n```"), chunk("2", "S", "```sh\nls\n```")];
+    let sections = Section::of_page(&chunks, &chunks[0], 0);
+    assert_eq!(sections[0].text, "```python\nimport os\n```\n\n```sh\nls\n```");
+}
+
+#[test]
 fn a_section_is_named_without_repeating_the_title() {
     let mut s = section("a", "Manual › Install", "");
     assert_eq!(s.name(), "Manual › Install");
