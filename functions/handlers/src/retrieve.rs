@@ -9,9 +9,8 @@ use docent_core::domain::sha256_hex;
 use docent_core::ops::metrics::{CACHE_LOOKUPS, VECTOR_SEARCH_DURATION};
 use docent_core::ports::{Clock, FetchRequest, Fetcher, ModelRuntime, PortError, PortResult};
 use docent_core::retrieval::embed::{builtin_embed, builtin_embed_query, dot, with_feedback};
-use docent_core::retrieval::pages::{
-    rank_pages, PageQuery, CANDIDATES, ENTRY_CANDIDATES, NAME_CANDIDATES,
-};
+use docent_core::retrieval::pages::query::{PageQuery, ENTRY_CANDIDATES, NAME_CANDIDATES};
+use docent_core::retrieval::pages::{rank_pages, CANDIDATES};
 use docent_core::retrieval::plan::{Combine, Embedder, SearchInputs, SearchPlan, VectorRanking};
 use docent_core::retrieval::rerank;
 use docent_core::retrieval::search::{
@@ -94,7 +93,7 @@ pub async fn retrieve<P: Platform>(
         query_vector = Some(embedded);
     }
     // A code name asked with other words is searched alone too, at the same time (its
-    // definition may not say the other words: `pages::NAME_CANDIDATES`).
+    // definition may not say the other words: `pages::query::NAME_CANDIDATES`).
     let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
     // So is the entry for an option or a glossary's term, which its words alone cannot rank
     // (`PageQuery::entry_search`).

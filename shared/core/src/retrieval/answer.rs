@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::split_sentences;
 use crate::domain::PageSignals;
-use crate::retrieval::pages::{
-    compared_subjects, defined_subject, defines, lists_term, named_identifier, named_option,
-    names_the_same_entry, CodeName,
+use crate::retrieval::pages::definitions::{defines, lists_term, names_the_same_entry};
+use crate::retrieval::pages::query::{
+    compared_subjects, defined_subject, named_identifier, named_option, CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 

@@ -1,6 +1,6 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
-use crate::retrieval::pages::{defines_option, describes_a_term, option_entry};
+use crate::retrieval::pages::definitions::{defines_option, describes_a_term, option_entry};
 
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

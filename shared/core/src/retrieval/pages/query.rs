@@ -1,0 +1,330 @@
+//! What ranking pages reads from a query ([`PageQuery`]): the code name it asks about
+//! ([`named_identifier`]: `User.get_full_name`), the command-line option ([`named_option`]:
+//! `--eval`), the one word a table may define (`bigint`), the term a glossary may list ("generic
+//! view"), what it asks the meaning of ([`defined_subject`]: "What is a slug?") or the two things
+//! it compares ([`compared_subjects`]: "json vs jsonb"), and whether it asks about a release; and
+//! the searches for the entry it asks about that the lexical ranking cannot reach
+//! ([`EntrySearch`]).
+
+/// What ranking pages reads from the query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    /// Its content words ([`query_terms`](crate::retrieval::search::query_terms)).
+    pub terms: Vec<String>,
+    /// The code name it asks about, if any ([`named_identifier`]).
+    pub name: Option<CodeName>,
+    /// The command-line option it asks about, as written (`--eval`, `-x`; [`named_option`]).
+    pub option: Option<String>,
+    /// The word a query of one plain word asks about (`bigint`, `max`), which a table may define.
+    pub word: Option<String>,
+    /// A short query of plain words (three at most), lower-cased, as a glossary would list it
+    /// (`generic view`).
+    pub term: Option<String>,
+    /// The query asks about a release: it names a version or the words of release notes.
+    pub asks_about_releases: bool,
+    /// What the query asks the meaning of ([`defined_subject`], also its `term`), or the two
+    /// things it compares ([`compared_subjects`]), lower-cased: a glossary's entries for them are
+    /// their definitions.
+    pub subjects: Vec<String>,
+    /// The lines a glossary's entry for each of `subjects` would open with: as the query writes
+    /// it if that has capitals (an acronym, `WAL`), then lower-case; else lower-case, then
+    /// capitalised (`slug`, `Slug`).
+    pub subject_lines: Vec<Vec<String>>,
+}
+
+/// A name written as code: its last part, and the parts before it that say whose it is, all
+/// lower-cased (`User.get_full_name`: `get_full_name` of `user`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeName {
+    pub last: String,
+    pub qualifiers: Vec<String>,
+}
+
+/// Chunks the name a query asks about finds alone, added to the lexical candidates when the query
+/// has other words too: the entry that defines `maintenance_work_mem` never says "configuration
+/// parameter", and a hundred passages that mention the name with those words rank above it.
+pub const NAME_CANDIDATES: u32 = 20;
+
+/// Chunks read for the entry a query asks about ([`PageQuery::entry_search`]): more than a manual
+/// has programs with an option of that letter.
+pub const ENTRY_CANDIDATES: u32 = 50;
+
+/// One search for the entry a query asks about that the lexical ranking cannot reach: the words
+/// the full-text index ranks candidates by, and the texts (spellings of one thing) of which a
+/// candidate chunk must hold one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySearch {
+    pub words: Vec<String>,
+    pub texts: Vec<String>,
+}
+
+impl PageQuery {
+    /// How to find the entry for the option the query names, or else the glossary's entry for what
+    /// it asks the meaning of.
+    ///
+    /// An option's entry: the query's terms with the option's words, in chunks where the option
+    /// opens a code span (`` `-x ``). A letter is in hundreds of chunks (`x` in 881 of the Python
+    /// manual's 9,730), and the lexical ranking puts the entry that defines `-m` there 141st,
+    /// Octave's `-x` 724th.
+    ///
+    /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
+    /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
+    /// in the Python manual), and the glossary's one chunk of many entries says it once.
+    pub fn entry_search(&self) -> Vec<EntrySearch> {
+        if let Some(option) = &self.option {
+            let mut words = self.terms.clone();
+            for word in option.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                let word = word.to_lowercase();
+                if !words.contains(&word) {
+                    words.push(word);
+                }
+            }
+            return vec![EntrySearch { words, texts: vec![format!("`{option}")] }];
+        }
+        // Each subject by its own words: one compared subject's entry need not name the other.
+        let mut searches = Vec::new();
+        for (subject, lines) in self.subjects.iter().zip(&self.subject_lines) {
+            let words = crate::retrieval::search::query_terms(subject);
+            if !words.is_empty() {
+                // The line alone, or with the sense a glossary adds in brackets ("Analyze
+                // (operation)": [`lists_term`]).
+                let texts = ["\n", " ("]
+                    .iter()
+                    .flat_map(|end| lines.iter().map(move |line| format!("\n{line}{end}")))
+                    .collect();
+                searches.push(EntrySearch { words, texts });
+            }
+        }
+        searches
+    }
+
+    /// The name's own terms when the query has other words too (for a lexical search of the name
+    /// alone, [`NAME_CANDIDATES`] long), else `None`.
+    pub fn name_terms(&self) -> Option<Vec<String>> {
+        let name = self.name.as_ref()?;
+        let mut terms = name.qualifiers.clone();
+        terms.push(name.last.clone());
+        terms.retain(|t| self.terms.contains(t));
+        (!terms.is_empty() && terms.len() < self.terms.len()).then_some(terms)
+    }
+
+    pub fn new(query: &str) -> PageQuery {
+        let terms = crate::retrieval::search::query_terms(query);
+        let name = named_identifier(query);
+        let option = named_option(query);
+        let words: Vec<&str> = query.split_whitespace().collect();
+        let one_word = name.is_none() && terms.len() == 1 && words.len() == 1;
+        let word =
+            one_word.then(|| terms[0].clone()).filter(|w| w.chars().any(char::is_alphabetic));
+        let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
+        let term = (name.is_none() && plain && (1..=3).contains(&words.len()))
+            .then(|| words.join(" ").to_lowercase());
+        // "What is a slug?" asks for what a glossary lists under "slug", a table under `bigint`.
+        let subject = defined_subject(query);
+        let word = word.or_else(|| subject.clone().filter(|s| !s.contains(' ')));
+        let subjects = match compared_subjects(query) {
+            Some((first, second)) => vec![first, second],
+            None => subject.iter().cloned().collect(),
+        };
+        let subject_lines = subjects.iter().map(|subject| subject_lines(query, subject)).collect();
+        let term = term.or(subject);
+        let asks_about_releases = words.iter().any(|w| is_version(w))
+            || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
+        PageQuery { terms, name, option, word, term, asks_about_releases, subjects, subject_lines }
+    }
+}
+
+/// The code name a query asks about, if it names one: its last word written as code (dotted,
+/// snake_case or CamelCase: `User.get_full_name`, `select_related`, `RegexField`; or any word
+/// written as a call: "the result of id()"). Plain words are not names: "version" is asked about in
+/// prose as often as it is defined; nor are the words around a name its qualifiers
+/// ("`log_min_duration` configuration parameter").
+pub fn named_identifier(query: &str) -> Option<CodeName> {
+    query.split_whitespace().rev().find_map(|written| {
+        let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+        let called = written
+            .trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')')
+            .ends_with("()");
+        // A path's `::` (Rust's `Vec::push`, C++'s `std::sort`) separates its parts as `.` does.
+        let word = word.replace("::", ".");
+        let inner = |c: char| word.chars().skip(1).any(|w| w == c);
+        let camel = word
+            .chars()
+            .zip(word.chars().skip(1))
+            .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
+        if !(inner('_') || inner('.') || camel || called) {
+            return None;
+        }
+        let mut parts: Vec<String> =
+            word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
+        let last = parts.pop()?;
+        // Not "e.g." or a version number.
+        (last.len() > 1 && last.chars().any(char::is_alphabetic))
+            .then_some(CodeName { last, qualifiers: parts })
+    })
+}
+
+/// The lines a glossary's entry for `subject` (lower-case) would open with
+/// ([`PageQuery::subject_lines`]).
+fn subject_lines(query: &str, subject: &str) -> Vec<String> {
+    let written = written_as(query, subject).unwrap_or_else(|| subject.to_string());
+    let other = if written != subject {
+        subject.to_string()
+    } else {
+        let mut letters = subject.chars();
+        letters.next().map(|c| c.to_uppercase().chain(letters).collect()).unwrap_or_default()
+    };
+    if other == written {
+        vec![written]
+    } else {
+        vec![written, other]
+    }
+}
+
+/// `lower` (lower-case) as `query` writes it, when it is there letter for letter ("What is WAL?"
+/// has `WAL`); `None` when the query changed it (a plural made singular).
+fn written_as(query: &str, lower: &str) -> Option<String> {
+    let at = query.to_lowercase().find(lower)?;
+    query
+        .get(at..at + lower.len())
+        .filter(|written| written.to_lowercase() == lower)
+        .map(String::from)
+}
+
+/// What a question asks the meaning of ("What is a slug?", "What are generic views?", "What's a
+/// generator?", "What does CSRF mean?", "Define slug"), lower-cased, as a glossary would list it
+/// ("generic view"); `None` for other questions and for a subject of more than three plain words.
+pub fn defined_subject(query: &str) -> Option<String> {
+    let question = plain_question(query);
+    let subject = match question.strip_prefix("what does ") {
+        Some(rest) => rest.strip_suffix(" mean")?,
+        None => ["what is ", "what are ", "what's ", "define "]
+            .iter()
+            .find_map(|frame| question.strip_prefix(frame))?,
+    };
+    glossary_term(subject, question.starts_with("what are "))
+}
+
+/// The two things a question compares ("What is the difference between arguments and
+/// parameters?", "json vs jsonb"), as a glossary would list them ("argument", "parameter").
+pub fn compared_subjects(query: &str) -> Option<(String, String)> {
+    let question = plain_question(query);
+    let (first, second) = match question.split_once("difference between ") {
+        Some((_, pair)) => pair.split_once(" and ")?,
+        None => question.split_once(" vs ").or_else(|| question.split_once(" versus "))?,
+    };
+    let plural = first.ends_with('s') && second.ends_with('s');
+    Some((glossary_term(first, plural)?, glossary_term(second, plural)?))
+}
+
+/// A question lower-cased, without its closing mark, with a typeset apostrophe as typed.
+fn plain_question(query: &str) -> String {
+    query.trim().trim_end_matches(['?', '.', '!']).to_lowercase().replace('\u{2019}', "'")
+}
+
+/// `subject` as a glossary would list it: one to three plain words after an article, lower-cased,
+/// the last in the singular when the question has them in the plural ("generic views").
+fn glossary_term(subject: &str, plural: bool) -> Option<String> {
+    let subject =
+        ["a ", "an ", "the "].iter().find_map(|a| subject.strip_prefix(a)).unwrap_or(subject);
+    let mut words: Vec<&str> = subject.split_whitespace().collect();
+    let plain = words.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
+    if let Some(last) = words.last_mut().filter(|_| plural) {
+        if last.len() > 3 && !last.ends_with("ss") {
+            *last = last.strip_suffix('s').unwrap_or(last);
+        }
+    }
+    ((1..=3).contains(&words.len()) && plain).then(|| words.join(" "))
+}
+
+/// The command-line option a query asks about, as written: a word of one dash and a letter or of
+/// two dashes and a name (`-x`, `--eval`, `--no-window-system`), in or out of quotes.
+pub fn named_option(query: &str) -> Option<String> {
+    query.split_whitespace().find_map(|written| {
+        let word = written
+            .trim_matches(|c: char| {
+                matches!(c, '`' | '"' | '\'' | '‘' | '’' | '“' | '”' | '(' | ')')
+            })
+            .trim_end_matches(['?', '.', ',', ';', ':', '!']);
+        let name = word.strip_prefix("--").or_else(|| word.strip_prefix('-'))?;
+        let long = word.starts_with("--");
+        let well_formed = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !name.ends_with('-');
+        // One dash with several letters is a word joined to nothing ("-based"), unless it is
+        // written as code.
+        let short = !long && (name.len() == 1 || written.starts_with('`'));
+        (well_formed && (long || short)).then(|| word.to_string())
+    })
+}
+
+/// Words that say a query is about releases ("What Python version should I use?"); not "new",
+/// "changes" or "upgrade", which ask for other things ("How do I add a new user?", "If I make
+/// changes to a model, …", "upgrade from 14 to 15": the upgrade procedure).
+const RELEASE_QUERY_WORDS: &[&str] =
+    &["release", "releases", "changelog", "deprecated", "deprecation", "version", "versions"];
+
+/// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
+pub(super) fn is_version(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric()).trim_start_matches(['v', 'V']);
+    let mut parts = word.split('.');
+    let all_digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    word.contains('.') && parts.all(all_digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_a_word_written_as_code_and_plain_words_are_not() {
+        let last = |q: &str| named_identifier(q).map(|n| n.last);
+        assert_eq!(last("User.get_full_name").as_deref(), Some("get_full_name"));
+        assert_eq!(last("forms.RegexField").as_deref(), Some("regexfield"));
+        assert_eq!(last("how do I use select_related()?").as_deref(), Some("select_related"));
+        assert_eq!(last("HttpResponse").as_deref(), Some("httpresponse"));
+        assert_eq!(last("max_connections setting").as_deref(), Some("max_connections"));
+        assert_eq!(last("Why is the result of id() not unique?").as_deref(), Some("id"));
+        assert_eq!(last("Is there a scanf() or sscanf() equivalent?").as_deref(), Some("sscanf"));
+        assert_eq!(last("But why does flush() insist?").as_deref(), Some("flush"));
+        // What only looks like code further on does not hide the name.
+        assert_eq!(last("select_related() e.g. here").as_deref(), Some("select_related"));
+        for plain in
+            ["version", "ALTER USER", "PGDATABASE", "what is a model?", "e.g. this", "3.2.25", ""]
+        {
+            assert_eq!(last(plain), None, "{plain:?}");
+        }
+        // Whose name it is comes from the name itself, not from the words around it.
+        let name = named_identifier("contrib.auth.User.get_full_name").unwrap();
+        assert_eq!(name.qualifiers, ["contrib", "auth", "user"]);
+        let name = named_identifier("log_min_duration_statement configuration parameter").unwrap();
+        assert_eq!((name.last.as_str(), name.qualifiers.len()), ("log_min_duration_statement", 0));
+    }
+
+    #[test]
+    fn an_option_is_a_word_of_one_dash_and_a_letter_or_two_dashes_and_a_name() {
+        assert_eq!(named_option("What does the --eval option do?").as_deref(), Some("--eval"));
+        assert_eq!(named_option("-I command line option").as_deref(), Some("-I"));
+        assert_eq!(
+            named_option("is `--no-window-system` needed").as_deref(),
+            Some("--no-window-system")
+        );
+        assert_eq!(named_option("python `-Xdev`").as_deref(), Some("-Xdev"));
+        for plain in
+            ["- (minus) in doctests", "x -1 y", "a -based approach", "-- comment", "--", "e-mail"]
+        {
+            assert_eq!(named_option(plain), None, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_with_other_words_is_also_searched_alone() {
+        let terms = PageQuery::new("maintenance_work_mem configuration parameter").name_terms();
+        assert_eq!(terms, Some(vec!["maintenance_work_mem".to_string()]));
+        let dotted = PageQuery::new("User.get_full_name method").name_terms();
+        assert_eq!(dotted, Some(vec!["user".to_string(), "get_full_name".to_string()]));
+        // The name is the whole query, or there is none: nothing more to search.
+        assert_eq!(PageQuery::new("User.get_full_name").name_terms(), None);
+        assert_eq!(PageQuery::new("configuration parameter").name_terms(), None);
+    }
+}
