@@ -512,6 +512,18 @@ fn is_link_entry(chars: usize, links: usize) -> bool {
     chars <= SHORT_LINK_ENTRY_CHARS && links * 4 >= chars && links > 0
 }
 
+/// Letters outside links from which a short block with punctuation is a sentence that links a
+/// few of its words ("Definition at line 68 of file SDL_messagebox.h.", Doxygen's line under
+/// every field), not a link entry: an index entry's own words are a name ("initdb,"), a table of
+/// contents line has none.
+const SENTENCE_OWN_LETTERS: usize = 16;
+
+/// Whether a block with `unlinked_letters` letters outside its links and `punctuation` marks reads
+/// as a sentence of its own.
+fn is_sentence(unlinked_letters: usize, punctuation: usize) -> bool {
+    unlinked_letters >= SENTENCE_OWN_LETTERS && punctuation > 0
+}
+
 fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
     let mut own_chars = vec![0usize; elements.len()];
@@ -578,11 +590,13 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     let mut block_chars = vec![0usize; elements.len()];
     let mut block_links = vec![0usize; elements.len()];
     let mut block_punctuation = vec![0usize; elements.len()];
+    let mut block_unlinked_letters = vec![0usize; elements.len()];
     for index in 0..elements.len() {
         let block = block_of(tokens, elements, index);
         block_chars[block] += own_chars[index];
         block_links[block] += own_links[index];
         block_punctuation[block] += own_punctuation[index];
+        block_unlinked_letters[block] += own_letters[index] - own_link_letters[index];
     }
     for index in (0..elements.len()).rev() {
         let element = &mut elements[index];
@@ -593,9 +607,10 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         let name = name_of(tokens, index, element);
         // A heading names its section: its links (a self-anchor, the types in an API
         // signature) do not make it an entry of a list of links.
+        let sentence = is_sentence(block_unlinked_letters[index], block_punctuation[index]);
         element.link_list_chars += if is_heading(name) {
             0
-        } else if is_link_entry(block_chars[index], block_links[index]) {
+        } else if !sentence && is_link_entry(block_chars[index], block_links[index]) {
             block_chars[index]
         } else {
             block_links[index]

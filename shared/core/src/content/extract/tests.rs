@@ -359,6 +359,15 @@ fn indexes_count_as_link_lists_though_their_terms_are_not_links() {
         .collect();
     let page = extract_html(&format!("<body><h1>Primitive Type u32</h1>{methods}</body>"));
     assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
+    // A struct's reference whose every field ends in a short sentence linking the line and file
+    // that define it (Doxygen's "Definition at line 70 of file SDL_messagebox.h."): sentences.
+    let fields: String = ["r", "g", "b"]
+        .iter()
+        .map(|f| format!(r##"<h2>{f}</h2><table class="memname"><tr><td>Uint8 SDL_MessageBoxColor::{f}</td></tr></table><p>Definition at line <a href="messagebox_8h_source.html#l00070">70</a> of file <a href="messagebox_8h.html">SDL_messagebox.h</a>.</p>"##))
+        .collect();
+    let html = format!("<body><h1>SDL_MessageBoxColor Struct Reference</h1><p>RGB value used in a message box color scheme.</p>{fields}</body>");
+    let page = extract_html(&html);
+    assert!(page.link_list_share < 0.2, "{}", page.link_list_share);
 }
 
 #[test]
