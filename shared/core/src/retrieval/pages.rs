@@ -150,7 +150,7 @@ const FURTHER_MATCH_WEIGHT: f64 = 0.1;
 // pages ([`page_weight`]), so it is here; the rest of `PageQuery` is in `query`.
 impl PageQuery {
     /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
-    /// term asked about, by its score for the query's terms weighed by its page as [`rank_pages`]
+    /// term asked about, or else a table's row for the word asked alone, by its score for the query's terms weighed by its page as [`rank_pages`]
     /// weighs it ([`page_weight`]), scored at least `best`, the best score of the query's own
     /// ranking: the entry that defines what a query asks about is as strong a match as any,
     /// whatever its words' rank. Only one: of several programs' `-c`, the query's other words say
@@ -164,6 +164,14 @@ impl PageQuery {
             Some(option) => defines_option(option, text),
             None => self.lists_a_subject(text),
         };
+        // A table's row for the word asked alone is its entry when no glossary lists it: asked
+        // what a tuple is, the glossary's line, not a table of the types that hold one.
+        let in_table = |text: &str| {
+            self.option.is_none()
+                && self.word.as_ref().is_some_and(|word| defines_in_table(word, text))
+        };
+        let is_entry: &dyn Fn(&str) -> bool =
+            if found.iter().any(|hit| is_entry(&hit.text)) { &is_entry } else { &in_table };
         let unlisted =
             |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
         let one_of_two =
@@ -753,10 +761,11 @@ mod tests {
             PageQuery::new(query).entry_search().into_iter().map(|search| search.texts).collect()
         };
         let search = PageQuery::new("What is a slug?").entry_search();
-        assert_eq!(search.len(), 1);
+        // The glossary's entry, then a table's (the word asked alone, below).
+        assert_eq!(search.len(), 2);
         assert_eq!(search[0].words, ["slug"]);
         // The term alone on its line, or with a sense in brackets.
-        assert_eq!(texts("What is a slug?"), [["\nslug\n", "\nSlug\n", "\nslug (", "\nSlug ("]]);
+        assert_eq!(texts("What is a slug?")[0], ["\nslug\n", "\nSlug\n", "\nslug (", "\nSlug ("]);
         assert_eq!(
             texts("What are generic views?")[0][..2],
             ["\ngeneric view\n", "\nGeneric view\n"]
@@ -770,8 +779,7 @@ mod tests {
         let words: Vec<&[String]> = search.iter().map(|search| search.words.as_slice()).collect();
         assert_eq!(words, [["method"], ["function"]]);
         assert_eq!(texts("method vs function")[1][..2], ["\nfunction\n", "\nFunction\n"]);
-        // Not asked for a meaning: no entry to look for.
-        assert_eq!(PageQuery::new("slug").entry_search(), []);
+        // Not asked for a meaning, nor one word alone: no entry to look for.
         assert_eq!(PageQuery::new("How do I make a slug?").entry_search(), []);
         let entry = |url: &str, score: f64, text: &str| SearchHit {
             text: text.into(),
@@ -802,5 +810,39 @@ mod tests {
         let one = compared.entry_hit(found.clone(), 12.0).unwrap();
         assert_eq!((one.url.as_str(), one.score), ("https://d/glossary", 2.0));
         assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
+    }
+
+    #[test]
+    fn the_entry_for_a_word_asked_alone_is_a_tables_row_for_it_unless_a_glossary_lists_it() {
+        let search = PageQuery::new("max").entry_search();
+        assert_eq!(search.len(), 1);
+        assert_eq!(search[0].words, ["max"]);
+        for opening in ["| max (", "| max |", "| `max` (", ", max("] {
+            assert!(search[0].texts.iter().any(|t| t == opening), "{opening:?}: {search:?}");
+        }
+        let entry = |url: &str, score: f64, text: &str| SearchHit {
+            text: text.into(),
+            ..hit(url, score, 0, 0)
+        };
+        let aggregates = entry(
+            "https://d/functions-aggregate",
+            1.5,
+            "| max ( see text ) → same as input type Computes the maximum of the non-null input values. |",
+        );
+        let settings =
+            entry("https://d/config", 6.0, "| max_connections | 100 | the most connections |");
+        let found = vec![settings.clone(), aggregates.clone()];
+        let lifted = PageQuery::new("max").entry_hit(found.clone(), 9.0).unwrap();
+        assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/functions-aggregate", 9.0));
+        assert_eq!(PageQuery::new("min").entry_hit(found, 9.0), None);
+        // Asked what it means, a glossary's line comes before a table's row.
+        let glossary = entry("https://d/glossary", 1.0, "max\n\nThe largest of a set of values.");
+        let asked = PageQuery::new("What is max?");
+        let lifted = asked.entry_hit(vec![aggregates.clone(), glossary], 9.0).unwrap();
+        assert_eq!(lifted.url, "https://d/glossary");
+        assert_eq!(
+            asked.entry_hit(vec![aggregates], 9.0).unwrap().url,
+            "https://d/functions-aggregate"
+        );
     }
 }

@@ -185,6 +185,20 @@ pub fn defines_in_table(word: &str, text: &str) -> bool {
     false
 }
 
+/// The spellings a table's first cell lists, split at its commas outside brackets: `character(n),
+/// char(n)` is two, `delete(table[, whereclause, returning])` one call with its arguments.
+fn spellings(cell: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0i32;
+    cell.split(move |c: char| {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+        c == ',' && depth <= 0
+    })
+}
+
 fn table_defines(word: &str, rows: &[&str]) -> bool {
     let description = |row: &str| -> Vec<String> {
         let rest = row.split_once('|').map_or("", |(_, rest)| rest);
@@ -199,7 +213,7 @@ fn table_defines(word: &str, rows: &[&str]) -> bool {
     };
     let entry = rows.iter().any(|row| {
         let first = row.split('|').next().unwrap_or("").replace('`', "");
-        let named = first.split(',').any(|spelling| {
+        let named = spellings(&first).any(|spelling| {
             let spelling = spelling.trim();
             let bare = spelling.split_once('(').map_or(spelling, |(bare, _)| bare);
             bare.trim_end().to_lowercase() == word
@@ -440,6 +454,12 @@ mod tests {
                          | character varying(n), varchar(n) | variable-length with limit |\n\
                          | text | variable unlimited length |";
         assert!(defines_in_table("varchar", spellings));
+        // A call's arguments are not other spellings of it.
+        let calls = "| Object Name | Description |\n| --- | --- |\n\
+                     | delete(table[, whereclause, bind, returning, ...], **kw) | Construct Delete object. |\n\
+                     | insert(table[, values, inline, bind, ...], **kw) | Construct an Insert object. |";
+        assert!(defines_in_table("delete", calls));
+        assert!(!defines_in_table("returning", calls), "an argument, not an entry");
         let keywords = "| LIKE | reserved (can be function or type) | reserved |\n\
                         | LIMIT | non-reserved | reserved |\n| LISTEN | non-reserved | |\n\
                         | LOAD | non-reserved | |\n| LOCAL | non-reserved | reserved |\n\

@@ -60,7 +60,7 @@ pub struct EntrySearch {
 
 impl PageQuery {
     /// How to find the entry for the option the query names, or else the glossary's entry for what
-    /// it asks the meaning of.
+    /// it asks the meaning of and a table's for the word it asks alone.
     ///
     /// An option's entry: the query's terms with the option's words, in chunks where the option
     /// opens a code span (`` `-x ``). A letter is in hundreds of chunks (`x` in 881 of the Python
@@ -70,6 +70,13 @@ impl PageQuery {
     /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
     /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
     /// in the Python manual), and the glossary's one chunk of many entries says it once.
+    ///
+    /// A table's entry for a word asked alone ([`defines_in_table`]): the word, in chunks where a
+    /// row's first cell opens with it or lists it among other spellings. `max` is in 216 of
+    /// PostgreSQL's chunks, and the aggregate functions' table, which says it once among thirty
+    /// entries, is the 151st of them by BM25.
+    ///
+    /// [`defines_in_table`]: super::definitions::defines_in_table
     pub fn entry_search(&self) -> Vec<EntrySearch> {
         if let Some(option) = &self.option {
             let mut words = self.terms.clone();
@@ -94,6 +101,20 @@ impl PageQuery {
                     .collect();
                 searches.push(EntrySearch { words, texts });
             }
+        }
+        if let Some(word) = &self.word {
+            let spellings = [word.clone(), format!("`{word}`")];
+            let texts = spellings
+                .iter()
+                .flat_map(|spelling| {
+                    ["| ", ", "].into_iter().flat_map(move |before| {
+                        [" (", "(", " →", " |", ","]
+                            .into_iter()
+                            .map(move |after| format!("{before}{spelling}{after}"))
+                    })
+                })
+                .collect();
+            searches.push(EntrySearch { words: vec![word.clone()], texts });
         }
         searches
     }
