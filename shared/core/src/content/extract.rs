@@ -5,7 +5,7 @@
 //! markdown blocks. Headings keep an anchor (their own id, an id inside them, or the id of the
 //! wrapper that opened just before them) so that citations can deep-link to the section.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::content::html::{tokenize, Token};
 use crate::content::main_content::{self, has_class, VOID};
@@ -194,9 +194,13 @@ pub fn extract_html(html: &str) -> ExtractedPage {
             _ => {}
         }
     }
-    let plan = main_content::plan(&tokens);
+    let mut plan = main_content::plan(&tokens);
     page.link_list_share = plan.link_list_share;
-    let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
+    let writer = BlockWriter {
+        pending_anchor: plan.anchor.clone(),
+        box_titles: std::mem::take(&mut plan.box_titles),
+        ..BlockWriter::default()
+    };
     // A root that is code (a page that is a source file's listing) is written from its own tag,
     // which says that it is code.
     let start = match plan.start.checked_sub(1).map(|at| &tokens[at]) {
@@ -272,6 +276,10 @@ struct BlockWriter {
     fragment_divs: usize,
     /// Inside a code line's number (Doxygen's `<span class="lineno">`), which is not code.
     in_line_number: bool,
+    /// The start tags of headings that title a box, written as a paragraph (`ContentPlan`).
+    box_titles: HashSet<usize>,
+    /// The heading being opened titles a box.
+    opening_box_title: bool,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -295,6 +303,7 @@ impl BlockWriter {
                 continue;
             }
             let token = &tokens[i];
+            self.opening_box_title = self.box_titles.contains(&i);
             match token {
                 Token::Start { name, .. } => self.open(name, token),
                 Token::End { name } => self.close(name),
@@ -351,6 +360,10 @@ impl BlockWriter {
             return;
         }
         match name {
+            // A box's title is a line of the section it stands in.
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if self.opening_box_title => {
+                self.flush_paragraph()
+            }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush_paragraph();
                 let level = name.as_bytes()[1] - b'0';
@@ -463,14 +476,15 @@ impl BlockWriter {
             return;
         }
         match name {
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                if let Some((level, anchor)) = self.heading.take() {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => match self.heading.take() {
+                Some((level, anchor)) => {
                     let text = collapse_whitespace(&std::mem::take(&mut self.text));
                     if !text.is_empty() {
                         self.emit(BlockKind::Heading(level), text, anchor);
                     }
                 }
-            }
+                None => self.flush_paragraph(),
+            },
             "ul" | "ol" => {
                 self.flush_paragraph();
                 self.list_counters.pop();

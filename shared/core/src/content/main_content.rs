@@ -14,6 +14,8 @@
 //! Over the core's ~600-line guide on purpose: the tree, the weights and the furniture rules are one
 //! decision and read best together. Its tests go through `extract_html` (`content/extract/tests.rs`).
 
+use std::collections::{HashMap, HashSet};
+
 use crate::content::html::Token;
 
 /// Elements whose content is never visible text.
@@ -180,12 +182,15 @@ enum Furniture {
 pub struct ContentPlan {
     pub start: usize,
     pub end: usize,
-    pub skip: std::collections::HashMap<usize, usize>,
+    pub skip: HashMap<usize, usize>,
     /// The root's id: the first heading's anchor when it has none closer.
     pub anchor: Option<String>,
     /// Share of the root's visible text in link entries (see `Element::link_list_chars`): near 1
     /// for tables of contents, indexes and link lists.
     pub link_list_share: f64,
+    /// The start tags of headings that title a box inside a section, not a section (see
+    /// [`box_titles`]).
+    pub box_titles: HashSet<usize>,
 }
 
 /// Decides the content root and what inside it is furniture.
@@ -212,6 +217,7 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             root_element.link_list_chars.saturating_sub(list_link_chars),
             root_element.chars.saturating_sub(list_chars),
         ),
+        box_titles: HashSet::new(),
     };
     let mut skipped_until = 0;
     // A paragraph in a table's row is judged with its row: a cell that is one link (an API
@@ -240,7 +246,93 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             in_row_until = candidate.end;
         }
     }
+    plan.box_titles = box_titles(tokens, &elements, root, &plan.skip);
     plan
+}
+
+/// Letters of text after a box, before the next heading, from which its section goes on past it.
+const SECTION_GOES_ON_LETTERS: usize = 20;
+
+/// The headings that title a box inside a section (a note, a warning, an example: the Apache
+/// manual's `<div class="note"><h3>Main host goes away</h3><p>…</p></div>`, a Bootstrap alert's
+/// `<h4 class="alert-heading">`), known by their place: the first text of a container that says
+/// more than its heading, after which the section's own text goes on (past any boxes that follow)
+/// before any other heading. Read as sections, they took the rest of the section they stand in: its
+/// later paragraphs were filed under "Example" or "Note". A section's own wrapper (`<section>`,
+/// DocBook's `<div class="sect2">`) is followed by the next section's heading or by the end of
+/// its parent.
+fn box_titles(
+    tokens: &[Token<'_>], elements: &[Element], root: usize, skip: &HashMap<usize, usize>,
+) -> HashSet<usize> {
+    let inside_root = |mut index: usize| {
+        while let Some(parent) = elements[index].parent {
+            if parent == root {
+                return true;
+            }
+            index = parent;
+        }
+        false
+    };
+    // Each box title's start tag, and the first token after its box. Read from the last heading
+    // back, so the boxes after a box are known when it is judged.
+    let mut boxes: HashMap<usize, usize> = HashMap::new();
+    for (index, heading) in elements.iter().enumerate().skip(root + 1).rev() {
+        let name = name_of(tokens, index, heading);
+        // A page's title is never a box's.
+        if heading.invisible || !is_heading(name) || name == "h1" || heading.holds_main_heading {
+            continue;
+        }
+        let Some(container) = heading.parent.filter(|&p| p != root && inside_root(p)) else {
+            continue;
+        };
+        let boxed = &elements[container];
+        let Some(outer) = boxed.parent else { continue };
+        // A box has no sections of its own: a container with headings under its first is a
+        // section (Javadoc's `<div class="sub-title"><h2>` around `<section><h3>`s).
+        let headings_inside = elements[container + 1..]
+            .iter()
+            .take_while(|inner| inner.start < boxed.end)
+            .filter(|inner| is_heading(start_name(&tokens[inner.start])))
+            .count();
+        let is_box = headings_inside == 1
+            && !matches!(start_name(&tokens[boxed.start]), "section" | "article")
+            && boxed.letters >= heading.letters + SECTION_GOES_ON_LETTERS
+            && text_before_heading(tokens, boxed.start + 1..heading.start, skip, &boxes) == 0
+            && text_before_heading(tokens, boxed.after..elements[outer].end, skip, &boxes)
+                >= SECTION_GOES_ON_LETTERS;
+        if is_box {
+            boxes.insert(heading.start, boxed.after);
+        }
+    }
+    boxes.into_keys().collect()
+}
+
+/// The letters of visible text outside links in `range` before its first heading, counted up to
+/// [`SECTION_GOES_ON_LETTERS`]; the `boxes` found so far (a box title's start tag, the first
+/// token after its box) are passed over whole.
+fn text_before_heading(
+    tokens: &[Token<'_>], range: std::ops::Range<usize>, skip: &HashMap<usize, usize>,
+    boxes: &HashMap<usize, usize>,
+) -> usize {
+    let (mut letters, mut links) = (0usize, 0usize);
+    let mut i = range.start;
+    while i < range.end && letters < SECTION_GOES_ON_LETTERS {
+        if let Some(&after) = skip.get(&i).or(boxes.get(&i)) {
+            i = after.max(i + 1);
+            continue;
+        }
+        match &tokens[i] {
+            Token::Start { name, .. } if is_heading(name) => break,
+            Token::Start { name, self_closing: false, .. } if name == "a" => links += 1,
+            Token::End { name } if name == "a" => links = links.saturating_sub(1),
+            Token::Text(text) if links == 0 => {
+                letters += text.chars().filter(|c| c.is_alphanumeric()).count()
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    letters
 }
 
 /// Whether a table row is one of data: small beside the page (a layout table's row holds a column
