@@ -262,22 +262,25 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 // A page's opening text, before its first heading, is under its title.
                 let named_by = if hit.heading.is_empty() { &hit.title } else { &hit.heading };
                 let heading = 1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, named_by);
-                let defined = query
-                    .name
-                    .as_ref()
-                    .is_some_and(|name| defines(name, &hit.heading, &hit.text))
-                    || query
-                        .option
-                        .as_ref()
-                        .is_some_and(|option| defines_option(option, &hit.text))
-                    || query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
+                let defined =
+                    query.name.as_ref().is_some_and(|name| defines(name, &hit.heading, &hit.text))
+                        || query
+                            .option
+                            .as_ref()
+                            .is_some_and(|option| defines_option(option, &hit.text));
+                let in_table =
+                    query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined && query.lists_term_or_subject(&hit.text);
-                let definition = match (defined, listed) {
-                    (true, _) => 1.0 + DEFINITION_WEIGHT,
-                    // Asked what it means, the glossary's entry is what defines it.
-                    (false, true) if !query.subjects.is_empty() => 1.0 + DEFINITION_WEIGHT,
-                    (false, true) => 1.0 + LIST_DEFINITION_WEIGHT,
-                    (false, false) => 1.0,
+                // Asked what it means, the glossary's entry is what defines it, and a table's row
+                // (a view's column "Lock", a wait event's) describes it less.
+                let asked_meaning = !query.subjects.is_empty();
+                let definition = if defined || listed && asked_meaning || in_table && !asked_meaning
+                {
+                    1.0 + DEFINITION_WEIGHT
+                } else if listed || in_table {
+                    1.0 + LIST_DEFINITION_WEIGHT
+                } else {
+                    1.0
                 };
                 let release = if !query.asks_about_releases && is_release_notes(&hit.title) {
                     RELEASE_NOTES_WEIGHT
@@ -810,6 +813,28 @@ mod tests {
         let one = compared.entry_hit(found.clone(), 12.0).unwrap();
         assert_eq!((one.url.as_str(), one.score), ("https://d/glossary", 2.0));
         assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
+    }
+
+    #[test]
+    fn asked_what_a_word_means_its_glossary_entry_outranks_a_tables_row_for_it() {
+        let chunk = |url: &str, text: &str| SearchHit { text: text.into(), ..hit(url, 10.0, 0, 0) };
+        let glossary = chunk(
+            "https://d/glossary",
+            "Lock\n\nA mechanism that allows a process to limit or prevent simultaneous access to a resource.",
+        );
+        let waits = chunk(
+            "https://d/monitoring",
+            "| Lock | The backend is waiting for a heavyweight lock. |\n\
+             | LWLock | The backend is waiting for a lightweight lock held by another. |\n\
+             | IO | The backend is waiting for an input or output operation to complete. |",
+        );
+        let first = |query: &str| {
+            let chunks = vec![waits.clone(), glossary.clone()];
+            rank_pages(chunks, &PageQuery::new(query))[0].url.clone()
+        };
+        assert_eq!(first("What is Lock?"), "https://d/glossary");
+        // Asked the word alone, the table's row defines it.
+        assert_eq!(first("lock"), "https://d/monitoring");
     }
 
     #[test]
