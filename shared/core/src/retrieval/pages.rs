@@ -842,7 +842,7 @@ mod tests {
         let search = PageQuery::new("max").entry_search();
         assert_eq!(search.len(), 1);
         assert_eq!(search[0].words, ["max"]);
-        for opening in ["| max (", "| max |", "| `max` (", ", max("] {
+        for opening in ["| max (", "| max |", "| `max`", ", max("] {
             assert!(search[0].texts.iter().any(|t| t == opening), "{opening:?}: {search:?}");
         }
         let entry = |url: &str, score: f64, text: &str| SearchHit {
