@@ -199,12 +199,12 @@ impl PageQuery {
 }
 
 /// How well a heading names the query, from 0 to 1: the share of the heading's words that are
-/// query terms times the share of query terms in the heading, so 1 only when they are the same
-/// words. `heading` is the chunk's heading path (`Page › Section`).
+/// query terms (each word as often as it is written) times the share of query terms in the
+/// heading, so 1 only when they are the same words. `heading` is the chunk's heading path (`Page › Section`).
 pub fn heading_match(terms: &[String], heading: &str) -> f64 {
     // A section's number ("23.6.") is no word of its name, nor is the label numbering it
     // ("Chapter 7.", "Appendix F.", "Part II.").
-    let mut words = std::collections::HashSet::new();
+    let mut words = Vec::new();
     for part in heading.split('›') {
         let tokens = part.split(|c: char| !(c.is_alphanumeric() || c == '_'));
         let tokens =
@@ -378,6 +378,13 @@ mod tests {
         assert!((longer - 2.0 / 3.0).abs() < 1e-9, "{longer}");
         assert_eq!(heading_match(&terms, "CREATE TABLE"), 0.0);
         assert_eq!(heading_match(&terms, ""), 0.0);
+        // Each word of the heading counts, a repeated one too: a man page's last section, "GIT",
+        // names the page's title again and is no better a match than its "NAME".
+        let cherry = query_terms("cherry-pick");
+        assert_eq!(
+            heading_match(&cherry, "git-cherry-pick(1) Manual Page › GIT"),
+            heading_match(&cherry, "git-cherry-pick(1) Manual Page › NAME")
+        );
         let identifier = query_terms("get_internal_type");
         assert_eq!(heading_match(&identifier, "Field › get_internal_type()"), 0.5);
         // A section's number is not part of its name, and a word matches its plural.
