@@ -170,9 +170,15 @@ fn split_code(text: &str, max_tokens: usize) -> Vec<String> {
 fn code_fences(text: &str) -> Option<(&str, &str, &str)> {
     let (open, rest) = text.split_once('\n')?;
     let (body, close) = rest.rsplit_once('\n')?;
-    let fence = open.trim_start_matches(['`', '~']);
-    let fence = &open[..open.len() - fence.len()];
-    (fence.len() >= 3 && close.trim_end() == fence).then_some((open, body, close))
+    let fence = fence_of(open)?;
+    (close.trim_end() == fence).then_some((open, body, close))
+}
+
+/// The fence a code block's opening line starts with (three or more backticks or tildes), which
+/// closes it alone on a line.
+pub fn fence_of(open: &str) -> Option<&str> {
+    let fence = &open[..open.len() - open.trim_start_matches(['`', '~']).len()];
+    (fence.len() >= 3).then_some(fence)
 }
 
 /// Splits one oversized block: by lines first (keeps code lines intact), then by words.

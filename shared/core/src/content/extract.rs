@@ -194,20 +194,16 @@ pub fn extract_html(html: &str) -> ExtractedPage {
             _ => {}
         }
     }
-    let mut plan = main_content::plan(&tokens);
+    let plan = main_content::plan(&tokens);
     page.link_list_share = plan.link_list_share;
-    let writer = BlockWriter {
-        pending_anchor: plan.anchor.clone(),
-        box_titles: std::mem::take(&mut plan.box_titles),
-        ..BlockWriter::default()
-    };
+    let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
     // A root that is code (a page that is a source file's listing) is written from its own tag,
     // which says that it is code.
     let start = match plan.start.checked_sub(1).map(|at| &tokens[at]) {
         Some(root @ Token::Start { name, .. }) if is_code_container(name, root) => plan.start - 1,
         _ => plan.start,
     };
-    page.blocks = writer.run(&tokens, start..plan.end, &plan.skip);
+    page.blocks = writer.run(&tokens, start..plan.end, &plan.skip, &plan.box_titles);
     page.title = collapse_whitespace(&title_tag);
     if page.title.is_empty() {
         page.title = page
@@ -276,10 +272,6 @@ struct BlockWriter {
     fragment_divs: usize,
     /// Inside a code line's number (Doxygen's `<span class="lineno">`), which is not code.
     in_line_number: bool,
-    /// The start tags of headings that title a box, written as a paragraph (`ContentPlan`).
-    box_titles: HashSet<usize>,
-    /// The heading being opened titles a box.
-    opening_box_title: bool,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -292,9 +284,10 @@ enum Written {
 
 impl BlockWriter {
     /// Writes the tokens in `range`, jumping over each skipped element (its start tag → the
-    /// first token after it).
+    /// first token after it) and writing the headings that title a box (their start tags) as lines.
     fn run(
-        mut self, tokens: &[Token<'_>], range: std::ops::Range<usize>, skip: &HashMap<usize, usize>,
+        mut self, tokens: &[Token<'_>], range: std::ops::Range<usize>,
+        skip: &HashMap<usize, usize>, box_titles: &HashSet<usize>,
     ) -> Vec<Block> {
         let mut i = range.start;
         while i < range.end {
@@ -303,9 +296,8 @@ impl BlockWriter {
                 continue;
             }
             let token = &tokens[i];
-            self.opening_box_title = self.box_titles.contains(&i);
             match token {
-                Token::Start { name, .. } => self.open(name, token),
+                Token::Start { name, .. } => self.open(name, token, box_titles.contains(&i)),
                 Token::End { name } => self.close(name),
                 Token::Text(text) => self.push_text(text),
                 Token::RawText(_) => {}
@@ -324,7 +316,8 @@ impl BlockWriter {
         self.blocks
     }
 
-    fn open(&mut self, name: &str, token: &Token<'_>) {
+    /// Opens an element; `box_title` when it is a heading that titles a box (`ContentPlan`).
+    fn open(&mut self, name: &str, token: &Token<'_>, box_title: bool) {
         if let Some(id) = token.attr("id").or(if name == "a" { token.attr("name") } else { None }) {
             if !id.is_empty() {
                 match &mut self.heading {
@@ -361,9 +354,7 @@ impl BlockWriter {
         }
         match name {
             // A box's title is a line of the section it stands in.
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if self.opening_box_title => {
-                self.flush_paragraph()
-            }
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if box_title => self.flush_paragraph(),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush_paragraph();
                 let level = name.as_bytes()[1] - b'0';

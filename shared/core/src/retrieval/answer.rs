@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::chunk::split_sentences;
+use crate::content::chunk::{fence_of, split_sentences};
 use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{defines, lists_term, names_the_same_entry};
 use crate::retrieval::pages::query::{
@@ -851,9 +851,9 @@ pub fn render_not_found(sections: &[Section]) -> String {
 /// fence and language alike (the chunker splits a long code block into blocks of its own fences).
 fn reopened_code<'a>(text: &str, next: &'a str) -> Option<&'a str> {
     let (open, after) = next.split_once('\n')?;
-    let fence = &open[..open.len() - open.trim_start_matches(['`', '~']).len()];
+    let fence = fence_of(open)?;
     let mut lines = text.lines().rev();
-    let closes = fence.len() >= 3 && lines.next() == Some(fence);
+    let closes = lines.next() == Some(fence);
     // The block's opening line: the nearest line above the closing fence that starts with it.
     (closes && lines.find(|line| line.starts_with(fence)) == Some(open)).then_some(after)
 }

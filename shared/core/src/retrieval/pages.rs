@@ -150,9 +150,9 @@ const FURTHER_MATCH_WEIGHT: f64 = 0.1;
 // pages ([`page_weight`]), so it is here; the rest of `PageQuery` is in `query`.
 impl PageQuery {
     /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
-    /// term asked about, or else a table's row for the word asked alone, by its score for the query's terms weighed by its page as [`rank_pages`]
-    /// weighs it ([`page_weight`]), scored at least `best`, the best score of the query's own
-    /// ranking: the entry that defines what a query asks about is as strong a match as any,
+    /// term asked about, or else a table's row for the word asked alone, by its score for the
+    /// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_weight`]), scored at
+    /// least `best`, the best score of the query's own ranking: the entry that defines what a query asks about is as strong a match as any,
     /// whatever its words' rank. Only one: of several programs' `-c`, the query's other words say
     /// which is asked about ("tarfile -c"), and the others' entries are not lifted above it.
     /// Ranking pages then weighs it as a definition. Of two things compared, when only one's entry
@@ -170,8 +170,7 @@ impl PageQuery {
             self.option.is_none()
                 && self.word.as_ref().is_some_and(|word| defines_in_table(word, text))
         };
-        let is_entry: &dyn Fn(&str) -> bool =
-            if found.iter().any(|hit| is_entry(&hit.text)) { &is_entry } else { &in_table };
+        let entry_found = found.iter().any(|hit| is_entry(&hit.text));
         let unlisted =
             |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
         let one_of_two =
@@ -179,7 +178,7 @@ impl PageQuery {
         let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
         let first = found
             .into_iter()
-            .filter(|hit| is_entry(&hit.text))
+            .filter(|hit| if entry_found { is_entry(&hit.text) } else { in_table(&hit.text) })
             .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
         let score = if one_of_two { first.score } else { first.score.max(best) };
         Some(SearchHit { score, ..first })
