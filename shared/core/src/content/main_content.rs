@@ -260,7 +260,11 @@ const SECTION_GOES_ON_LETTERS: usize = 20;
 /// before any other heading. Read as sections, they took the rest of the section they stand in: its
 /// later paragraphs were filed under "Example" or "Note". A section's own wrapper (`<section>`,
 /// DocBook's `<div class="sect2">`) is followed by the next section's heading or by the end of
-/// its parent.
+/// its parent. A box at a section's end is known instead by its heading's rank: one that ranks
+/// above the heading of the section it stands in cannot open a subsection of it (PostgreSQL's
+/// `<div class="note"><h3>Note</h3>` as the last thing in a `sect3` headed by an `<h4>`, whose
+/// "Note" had become the parent of the sections after it). Of equal rank it may be one (Texinfo
+/// heads a subsection and the subsubsections inside it with `<h4>` alike).
 fn box_titles(
     tokens: &[Token<'_>], elements: &[Element], root: usize, skip: &HashMap<usize, usize>,
 ) -> HashSet<usize> {
@@ -276,6 +280,8 @@ fn box_titles(
     // Each box title's start tag, and the first token after its box. Read from the last heading
     // back, so the boxes after a box are known when it is judged.
     let mut boxes: HashMap<usize, usize> = HashMap::new();
+    // Each heading that is the first text of a container saying more, with the container.
+    let mut shaped: Vec<(usize, usize)> = Vec::new();
     for (index, heading) in elements.iter().enumerate().skip(root + 1).rev() {
         let name = name_of(tokens, index, heading);
         // A page's title is never a box's.
@@ -294,17 +300,72 @@ fn box_titles(
             .take_while(|inner| inner.start < boxed.end)
             .filter(|inner| is_heading(start_name(&tokens[inner.start])))
             .count();
-        let is_box = headings_inside == 1
+        let box_shaped = headings_inside == 1
             && !matches!(start_name(&tokens[boxed.start]), "section" | "article")
             && boxed.letters >= heading.letters + SECTION_GOES_ON_LETTERS
-            && text_before_heading(tokens, boxed.start + 1..heading.start, skip, &boxes) == 0
-            && text_before_heading(tokens, boxed.after..elements[outer].end, skip, &boxes)
-                >= SECTION_GOES_ON_LETTERS;
-        if is_box {
+            && text_before_heading(tokens, boxed.start + 1..heading.start, skip, &boxes) == 0;
+        if !box_shaped {
+            continue;
+        }
+        shaped.push((index, container));
+        if text_before_heading(tokens, boxed.after..elements[outer].end, skip, &boxes)
+            >= SECTION_GOES_ON_LETTERS
+        {
             boxes.insert(heading.start, boxed.after);
         }
     }
+    // Forward, so that of two boxes ending a section the second still finds the section's heading.
+    for &(index, container) in shaped.iter().rev() {
+        let heading = &elements[index];
+        if boxes.contains_key(&heading.start) {
+            continue;
+        }
+        let section_heading = (root + 1..index).rev().find(|&i| {
+            let before = &elements[i];
+            !before.invisible
+                && is_heading(name_of(tokens, i, before))
+                && !boxes.contains_key(&before.start)
+        });
+        let Some(section_heading) = section_heading else { continue };
+        if stands_in_section_of(tokens, elements, section_heading, container)
+            && heading_rank(tokens, elements, index)
+                < heading_rank(tokens, elements, section_heading)
+        {
+            boxes.insert(heading.start, elements[container].after);
+        }
+    }
     boxes.into_keys().collect()
+}
+
+/// The level of a heading element, 1 for `<h1>` to 6 for `<h6>`.
+fn heading_rank(tokens: &[Token<'_>], elements: &[Element], index: usize) -> u8 {
+    name_of(tokens, index, &elements[index]).as_bytes().get(1).map_or(7, |digit| digit - b'0')
+}
+
+/// Whether element `inner` stands in the section that `heading` opens: inside the smallest element
+/// around the heading that holds more than its title (a `sect3` around its titled `<h4>`, not the
+/// `titlepage` between them), of which the heading is the first. Sections side by side are each in
+/// their own element; in a page of headings one after another, only the first heads the rest.
+fn stands_in_section_of(
+    tokens: &[Token<'_>], elements: &[Element], heading: usize, inner: usize,
+) -> bool {
+    let mut section = elements[heading].parent;
+    while let Some(index) = section.filter(|&i| elements[i].letters <= elements[heading].letters) {
+        section = elements[index].parent;
+    }
+    let Some(section) = section else { return false };
+    let mut at = Some(inner);
+    while at.is_some_and(|index| index != section) {
+        at = at.and_then(|index| elements[index].parent);
+    }
+    if at.is_none() {
+        return false;
+    }
+    let end = elements[section].end;
+    let first_heading = (section + 1..elements.len())
+        .take_while(|&i| elements[i].start < end)
+        .find(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])));
+    first_heading == Some(heading)
 }
 
 /// The letters of visible text outside links in `range` before its first heading, counted up to

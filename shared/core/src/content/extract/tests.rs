@@ -663,6 +663,46 @@ fn doxygen_marks_a_members_heading_with_a_link_to_itself() {
 }
 
 #[test]
+fn a_box_ending_its_section_is_part_of_it_when_its_heading_outranks_the_sections() {
+    // PostgreSQL's notes are `<h3>` whatever the depth: one ending a section headed `<h4>`, and two
+    // ending another, had become the parent of the sections after them. One ending a section headed
+    // `<h3>` is a section of its own, which the next `<h3>` ends.
+    let html = r#"<body><div class="sect1"><div class="titlepage"><h2>17.4. Installation Procedure</h2></div>
+        <p>The installation procedure has several steps that are described in this section.</p>
+        <div class="sect2"><div class="titlepage"><h3>17.4.1. configure Options</h3></div>
+        <p>The options of configure are grouped below by what they are about.</p>
+        <div class="sect3"><div class="titlepage"><h4>17.4.1.1. Installation Locations</h4></div>
+        <p>These options control where make install will put the files.</p>
+        <div class="note"><h3>Note</h3><p>Care has been taken to make it possible to install into shared places.</p></div></div>
+        <div class="sect3"><div class="titlepage"><h4>17.4.1.2. PostgreSQL Features</h4></div>
+        <p>The options described in this section enable building of optional features.</p>
+        <div class="note"><h3>Note</h3><p>A first note at the end of the section about features.</p></div>
+        <div class="tip"><h3>Tip</h3><p>A second box at the end of the section about features.</p></div></div></div>
+        <div class="sect2"><div class="titlepage"><h3>17.4.2. Environment Variables</h3></div>
+        <p>The variables below are read by configure when it runs.</p>
+        <div class="warning"><h3>Warning</h3><p>Setting them wrongly can break the build in odd ways.</p></div></div>
+        </div></body>"#;
+    let markdown = extract_html(html).markdown();
+    assert_eq!(
+        markdown,
+        "## 17.4. Installation Procedure\n\n\
+         The installation procedure has several steps that are described in this section.\n\n\
+         ### 17.4.1. configure Options\n\n\
+         The options of configure are grouped below by what they are about.\n\n\
+         #### 17.4.1.1. Installation Locations\n\n\
+         These options control where make install will put the files.\n\n\
+         Note\n\nCare has been taken to make it possible to install into shared places.\n\n\
+         #### 17.4.1.2. PostgreSQL Features\n\n\
+         The options described in this section enable building of optional features.\n\n\
+         Note\n\nA first note at the end of the section about features.\n\n\
+         Tip\n\nA second box at the end of the section about features.\n\n\
+         ### 17.4.2. Environment Variables\n\n\
+         The variables below are read by configure when it runs.\n\n\
+         ### Warning\n\nSetting them wrongly can break the build in odd ways."
+    );
+}
+
+#[test]
 fn a_box_titled_inside_a_section_is_part_of_it_and_a_section_wrapper_is_not_a_box() {
     // The Apache manual's notes: the section goes on after them, so their titles are lines of it.
     let html = r#"<body><div id="page-content"><h1>Name-based Virtual Host Support</h1>
