@@ -29,6 +29,7 @@ const NOW_PHRASES: [&[&str]; 4] =
 /// and a possessive is its noun (see [`without_clitic`]), however the apostrophe is typed.
 pub fn query_terms(query: &str) -> Vec<String> {
     let query = without_digit_grouping(&query.replace(['\u{2019}', '\u{2018}'], "'"));
+    let query = without_bound_prefixes(&query);
     let mut keywords: Vec<String> = Vec::new();
     let mut words: Vec<String> = query
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\''))
@@ -78,6 +79,43 @@ fn without_clitic(word: &str) -> Option<&str> {
         return None;
     }
     Some(if lower.ends_with("'s") { &word[..word.len() - 2] } else { word })
+}
+
+/// Prefixes that are no word of their own, written before a hyphen: "pre-existing", "non-ASCII",
+/// "re-run". Searched alone they match what code splits at an underscore (`pre_save`,
+/// `pre_add`), which is not what was asked.
+const BOUND_PREFIXES: [&str; 10] =
+    ["pre", "non", "re", "un", "multi", "semi", "anti", "sub", "inter", "intra"];
+
+/// `query` with each [`BOUND_PREFIXES`] prefix and its hyphen taken off the word it starts
+/// ("pre-existing database" is "existing database"); not in a command-line option
+/// (`--non-interactive`) or a name that goes on before it.
+fn without_bound_prefixes(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut rest = query;
+    let mut before: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        let word_starts =
+            before.is_none_or(|b| !(b.is_alphanumeric() || matches!(b, '-' | '_' | '.' | '\'')));
+        let prefix = word_starts
+            .then(|| {
+                BOUND_PREFIXES.iter().find(|p| {
+                    rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p))
+                        && rest[p.len()..].starts_with('-')
+                        && rest[p.len() + 1..].starts_with(char::is_alphanumeric)
+                })
+            })
+            .flatten();
+        if let Some(prefix) = prefix {
+            rest = &rest[prefix.len() + 1..];
+            before = Some('-');
+            continue;
+        }
+        out.push(c);
+        before = Some(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// `query` with the thousands separators of its numbers taken out: "400,000 rows" is one quantity,
@@ -290,6 +328,19 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_before_a_hyphen_is_no_term() {
+        assert_eq!(
+            query_terms("Can I use Django with a pre-existing database?"),
+            ["django", "existing", "database"]
+        );
+        assert_eq!(query_terms("Non-ASCII file names, re-run"), ["ascii", "file", "names", "run"]);
+        // Words that go on past the prefix, options and names keep it.
+        assert_eq!(query_terms("prefetch the preview"), ["prefetch", "preview"]);
+        assert_eq!(query_terms("--non-interactive"), ["non", "interactive"]);
+        assert_eq!(query_terms("cherry-pick x.re-split"), ["cherry", "pick", "x", "re", "split"]);
+    }
+
+    #[test]
     fn a_stopword_written_in_capitals_is_a_keyword() {
         assert_eq!(query_terms("CREATE TABLE AS"), ["create", "table", "as"]);
         assert_eq!(query_terms("How do I use ON CONFLICT?"), ["on", "conflict"]);
@@ -309,7 +360,7 @@ mod tests {
         );
         assert_eq!(
             query_terms("I\u{2019}m re-loading data but it isn\u{2019}t seeing changes"),
-            ["re", "loading", "data", "seeing", "changes"]
+            ["loading", "data", "seeing", "changes"]
         );
         assert_eq!(
             query_terms("They\u{2019}re not displaying; we've tried"),
