@@ -238,7 +238,9 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         let name = name_of(tokens, index, candidate);
         let in_row = candidate.start < in_row_until;
         let judged_with_row = in_row && name == "p";
-        if candidate.invisible || (!judged_with_row && is_furniture(name, candidate, root_element))
+        if candidate.invisible
+            || is_place_mark(tokens, &elements, name, candidate)
+            || (!judged_with_row && is_furniture(name, candidate, root_element))
         {
             plan.skip.insert(candidate.start, candidate.after);
             skipped_until = candidate.end;
@@ -394,6 +396,30 @@ fn text_before_heading(
         i += 1;
     }
     letters
+}
+
+/// Whether an element is a link to itself or to what it stands in that says nothing but a sign
+/// (`#`, `¶`, `§`): the mark beside a heading or a definition that links to it (Node.js wrote
+/// every heading as "HTTP#"), whatever its class is called. A sign that links elsewhere is text
+/// (an index's `_`, a changelog's `import *`).
+fn is_place_mark(
+    tokens: &[Token<'_>], elements: &[Element], name: &str, element: &Element,
+) -> bool {
+    if name != "a" || element.letters > 0 || !(1..=3).contains(&element.chars) {
+        return false;
+    }
+    let Some(target) = tokens[element.start].attr("href").and_then(|h| h.strip_prefix('#')) else {
+        return false;
+    };
+    let names_target = |at: &Element| tokens[at.start].attr("id") == Some(target);
+    let mut at = Some(element);
+    while let Some(current) = at {
+        if names_target(current) {
+            return !target.is_empty();
+        }
+        at = current.parent.map(|parent| &elements[parent]);
+    }
+    false
 }
 
 /// Whether a table row is one of data: small beside the page (a layout table's row holds a column

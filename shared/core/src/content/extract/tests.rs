@@ -663,6 +663,24 @@ fn doxygen_marks_a_members_heading_with_a_link_to_itself() {
 }
 
 #[test]
+fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
+    // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
+    // index's `_` link to other places and are the text's own.
+    let html = r##"<body><div id="apicontent"><h1>HTTP</h1>
+        <section><h2>Class: <code>http.Agent</code><span><a class="mark" href="#class-httpagent" id="class-httpagent">#</a></span></h2>
+        <p>An Agent is responsible for managing connection persistence and reuse for HTTP clients.</p></section>
+        <section id="ready"><h3>Event: ready<a class="x" href="#ready">§</a></h3>
+        <p>Fixed a regression where "import <a href="#star">*</a>" would not work, see <a href="#_">_</a>.</p></section></div></body>"##;
+    assert_eq!(
+        extract_html(html).markdown(),
+        "# HTTP\n\n## Class: `http.Agent`\n\n\
+         An Agent is responsible for managing connection persistence and reuse for HTTP clients.\n\n\
+         ### Event: ready\n\n\
+         Fixed a regression where \"import *\" would not work, see _."
+    );
+}
+
+#[test]
 fn a_box_ending_its_section_is_part_of_it_when_its_heading_outranks_the_sections() {
     // PostgreSQL's notes are `<h3>` whatever the depth: one ending a section headed `<h4>`, and two
     // ending another, had become the parent of the sections after them. One ending a section headed
