@@ -279,12 +279,9 @@ fn box_titles(
         }
         false
     };
-    // Each box title's start tag, and the first token after its box. Read from the last heading
-    // back, so the boxes after a box are known when it is judged.
-    let mut boxes: HashMap<usize, usize> = HashMap::new();
     // Each heading that is the first text of a container saying more, with the container.
     let mut shaped: Vec<(usize, usize)> = Vec::new();
-    for (index, heading) in elements.iter().enumerate().skip(root + 1).rev() {
+    for (index, heading) in elements.iter().enumerate().skip(root + 1) {
         let name = name_of(tokens, index, heading);
         // A page's title is never a box's.
         if heading.invisible || !is_heading(name) || name == "h1" || heading.holds_main_heading {
@@ -294,7 +291,6 @@ fn box_titles(
             continue;
         };
         let boxed = &elements[container];
-        let Some(outer) = boxed.parent else { continue };
         // A box has no sections of its own: a container with headings under its first is a
         // section (Javadoc's `<div class="sub-title"><h2>` around `<section><h3>`s).
         let headings_inside = elements[container + 1..]
@@ -304,32 +300,52 @@ fn box_titles(
             .count();
         let box_shaped = headings_inside == 1
             && !matches!(start_name(&tokens[boxed.start]), "section" | "article")
-            && boxed.letters >= heading.letters + SECTION_GOES_ON_LETTERS
-            && text_before_heading(tokens, boxed.start + 1..heading.start, skip, &boxes) == 0;
-        if !box_shaped {
-            continue;
+            && boxed.letters > heading.letters
+            && text_before_heading(tokens, boxed.start + 1..heading.start, skip, &HashMap::new())
+                == 0;
+        if box_shaped {
+            shaped.push((index, container));
         }
-        shaped.push((index, container));
-        if text_before_heading(tokens, boxed.after..elements[outer].end, skip, &boxes)
-            >= SECTION_GOES_ON_LETTERS
-        {
-            boxes.insert(heading.start, boxed.after);
+    }
+    let is_shaped = |index: usize| shaped.iter().any(|&(heading, _)| heading == index);
+    // The heading of the section a box stands in: the nearest before it that is not itself a
+    // box's (`boxes` so far, else any box-shaped one).
+    let section_heading = |index: usize, boxes: &HashMap<usize, usize>, known: bool| {
+        (root + 1..index).rev().find(|&i| {
+            let before = &elements[i];
+            !before.invisible
+                && is_heading(name_of(tokens, i, before))
+                && if known { !boxes.contains_key(&before.start) } else { !is_shaped(i) }
+        })
+    };
+    // Each box title's start tag, and the first token after its box. Read from the last heading
+    // back, so the boxes after a box are known when it is judged. A box ending a list's entry
+    // looks on in the element its section's heading opens (an Apache note at the end of a `<dd>`,
+    // the list's next terms after it).
+    let mut boxes: HashMap<usize, usize> = HashMap::new();
+    for &(index, container) in shaped.iter().rev() {
+        let boxed = &elements[container];
+        let Some(outer) = boxed.parent else { continue };
+        let in_entry = matches!(start_name(&tokens[elements[outer].start]), "li" | "dd");
+        let section = section_heading(index, &boxes, false)
+            .filter(|_| in_entry)
+            .and_then(|heading| section_of(tokens, elements, heading))
+            .filter(|&section| section != root && holds(elements, section, container));
+        let end = elements[section.unwrap_or(outer)].end;
+        if text_before_heading(tokens, boxed.after..end, skip, &boxes) >= SECTION_GOES_ON_LETTERS {
+            boxes.insert(elements[index].start, boxed.after);
         }
     }
     // Forward, so that of two boxes ending a section the second still finds the section's heading.
-    for &(index, container) in shaped.iter().rev() {
+    for &(index, container) in &shaped {
         let heading = &elements[index];
         if boxes.contains_key(&heading.start) {
             continue;
         }
-        let section_heading = (root + 1..index).rev().find(|&i| {
-            let before = &elements[i];
-            !before.invisible
-                && is_heading(name_of(tokens, i, before))
-                && !boxes.contains_key(&before.start)
-        });
-        let Some(section_heading) = section_heading else { continue };
-        if stands_in_section_of(tokens, elements, section_heading, container)
+        let Some(section_heading) = section_heading(index, &boxes, true) else { continue };
+        let in_section = section_of(tokens, elements, section_heading)
+            .is_some_and(|section| holds(elements, section, container));
+        if in_section
             && heading_rank(tokens, elements, index)
                 < heading_rank(tokens, elements, section_heading)
         {
@@ -344,30 +360,33 @@ fn heading_rank(tokens: &[Token<'_>], elements: &[Element], index: usize) -> u8 
     name_of(tokens, index, &elements[index]).as_bytes().get(1).map_or(7, |digit| digit - b'0')
 }
 
-/// Whether element `inner` stands in the section that `heading` opens: inside the smallest element
-/// around the heading that holds more than its title (a `sect3` around its titled `<h4>`, not the
-/// `titlepage` between them), of which the heading is the first. Sections side by side are each in
-/// their own element; in a page of headings one after another, only the first heads the rest.
-fn stands_in_section_of(
-    tokens: &[Token<'_>], elements: &[Element], heading: usize, inner: usize,
-) -> bool {
+/// The element that `heading` opens a section of: the smallest around it that holds more than its
+/// title (a `sect3` around its titled `<h4>`, not the `titlepage` between them), if the heading is
+/// its first. Sections side by side are each in their own element; in a page of headings one after
+/// another, only the first heads the rest.
+fn section_of(tokens: &[Token<'_>], elements: &[Element], heading: usize) -> Option<usize> {
     let mut section = elements[heading].parent;
     while let Some(index) = section.filter(|&i| elements[i].letters <= elements[heading].letters) {
         section = elements[index].parent;
     }
-    let Some(section) = section else { return false };
-    let mut at = Some(inner);
-    while at.is_some_and(|index| index != section) {
-        at = at.and_then(|index| elements[index].parent);
-    }
-    if at.is_none() {
-        return false;
-    }
+    let section = section?;
     let end = elements[section].end;
     let first_heading = (section + 1..elements.len())
         .take_while(|&i| elements[i].start < end)
         .find(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])));
-    first_heading == Some(heading)
+    (first_heading == Some(heading)).then_some(section)
+}
+
+/// Whether element `outer` is `inner` or holds it.
+fn holds(elements: &[Element], outer: usize, inner: usize) -> bool {
+    let mut at = Some(inner);
+    while let Some(index) = at {
+        if index == outer {
+            return true;
+        }
+        at = elements[index].parent;
+    }
+    false
 }
 
 /// The letters of visible text outside links in `range` before its first heading, counted up to

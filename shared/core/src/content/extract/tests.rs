@@ -681,6 +681,31 @@ fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_
 }
 
 #[test]
+fn a_box_ending_a_list_entry_or_saying_little_is_part_of_its_section() {
+    // Apache's NoProxy: an example of two words, and a note ending a term's description with the
+    // list's next terms after it; the next terms had been filed under "Note".
+    let html = r#"<body><div id="page-content"><h1>Apache Module mod_proxy</h1>
+        <div class="directive-section"><h2>NoProxy Directive</h2>
+        <p>This directive is only useful for Apache httpd proxy servers within intranets.</p>
+        <dl><dt>Domain</dt><dd><p>A Domain is a partially qualified DNS domain name, preceded by a period.</p>
+        <div class="example"><h3>Examples</h3><p><code>.com .example.org.</code></p></div>
+        <p>Domains are always written with a leading period.</p>
+        <div class="note"><h3>Note</h3><p>Domain name comparisons are done without regard to the case.</p></div></dd>
+        <dt>SubNet</dt><dd><p>A SubNet is a partially qualified internet address in numeric form.</p></dd></dl>
+        </div><div class="directive-section"><h2>ProxyPass Directive</h2><p>This directive maps remote servers into the local server.</p></div>
+        </div></body>"#;
+    let markdown = extract_html(html).markdown();
+    assert_eq!(
+        markdown.lines().filter(|line| line.starts_with('#')).collect::<Vec<_>>(),
+        ["# Apache Module mod_proxy", "## NoProxy Directive", "## ProxyPass Directive"],
+        "{markdown}"
+    );
+    for line in ["Examples", "Note", "SubNet"] {
+        assert!(markdown.lines().any(|l| l == line), "{line:?} not a line of {markdown:?}");
+    }
+}
+
+#[test]
 fn a_box_ending_its_section_is_part_of_it_when_its_heading_outranks_the_sections() {
     // PostgreSQL's notes are `<h3>` whatever the depth: one ending a section headed `<h4>`, and two
     // ending another, had become the parent of the sections after them. One ending a section headed
