@@ -205,6 +205,9 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     };
     page.blocks = writer.run(&tokens, start..plan.end, &plan.skip, &plan.box_titles);
     page.title = collapse_whitespace(&title_tag);
+    if page.blocks.first().is_some_and(|first| names_only_the_site(first, &page.title)) {
+        page.blocks.remove(0);
+    }
     if page.title.is_empty() {
         page.title = page
             .blocks
@@ -214,6 +217,21 @@ pub fn extract_html(html: &str) -> ExtractedPage {
             .unwrap_or_default();
     }
     page
+}
+
+/// Whether `block` is a page's top heading that only repeats the site's name its title ends with
+/// ("Node.js v18.20.4 documentation" above every page titled "HTTP | Node.js v18.20.4
+/// Documentation"): a banner, not the page's heading, which would head every section's path.
+fn names_only_the_site(block: &Block, title: &str) -> bool {
+    if block.kind != BlockKind::Heading(1) {
+        return false;
+    }
+    let site = [" | ", " — ", " – ", " - ", " :: "]
+        .iter()
+        .filter_map(|separator| title.rsplit_once(separator))
+        .map(|(_, site)| site.trim())
+        .min_by_key(|site| site.len());
+    site.is_some_and(|site| !site.is_empty() && site.eq_ignore_ascii_case(block.text.trim()))
 }
 
 /// A refresh this soon is a redirect ("this page has moved"); a later one is a page that reloads or

@@ -663,6 +663,25 @@ fn doxygen_marks_a_members_heading_with_a_link_to_itself() {
 }
 
 #[test]
+fn a_top_heading_that_repeats_the_sites_name_from_the_title_is_a_banner() {
+    let page = |title: &str| {
+        format!(
+            r#"<html><head><title>{title}</title></head><body><div id="content">
+            <h1>Node.js v18.20.4 documentation</h1><div id="apicontent"><h2>HTTP</h2>
+            <p>To use the HTTP server and client one must require the node:http module.</p></div></div></body></html>"#
+        )
+    };
+    let banner = extract_html(&page("HTTP | Node.js v18.20.4 Documentation"));
+    assert_eq!(
+        banner.markdown(),
+        "## HTTP\n\nTo use the HTTP server and client one must require the node:http module."
+    );
+    // A page whose title is its heading keeps it.
+    let own = extract_html(&page("Node.js v18.20.4 documentation"));
+    assert!(own.markdown().starts_with("# Node.js v18.20.4 documentation\n"), "{}", own.markdown());
+}
+
+#[test]
 fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
     // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
     // index's `_` link to other places and are the text's own.
