@@ -162,6 +162,8 @@ struct Element {
     /// in the site (`rel="next"`, `prev`, `up`, `contents`, `index`).
     link_count: usize,
     pager_links: usize,
+    /// `<a>` elements that lead to this page in another language (`hreflang`).
+    language_links: usize,
 }
 
 /// How an element says it is page furniture.
@@ -417,6 +419,10 @@ fn text_before_heading(
     letters
 }
 
+/// The most letters outside the links of a bar of languages: a label ("Available Languages",
+/// "Línguas Disponíveis"), no sentence.
+const LANGUAGE_BAR_LABEL_LETTERS: usize = 24;
+
 /// Whether an element is a link to itself or to what it stands in that says nothing but a sign
 /// (`#`, `¶`, `§`): the mark beside a heading or a definition that links to it (Node.js wrote
 /// every heading as "HTTP#"), whatever its class is called. A sign that links elsewhere is text
@@ -488,6 +494,14 @@ fn is_furniture(name: &str, element: &Element, root: &Element) -> bool {
     if pager_bar && LINK_BLOCKS.contains(&name) {
         return true;
     }
+    // A bar of the page in other languages, its links said so by `hreflang` (Apache's "Available
+    // Languages: en | fr | ja", whose link to the page itself has none): codes and a label.
+    let language_bar = element.link_count >= 2
+        && element.language_links * 2 >= element.link_count
+        && element.letters - element.link_letters <= LANGUAGE_BAR_LABEL_LETTERS;
+    if language_bar && LINK_BLOCKS.contains(&name) {
+        return true;
+    }
     if element.chars * 4 > root.chars {
         return false;
     }
@@ -534,6 +548,7 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
         h1s: 0,
         link_count: 0,
         pager_links: 0,
+        language_links: 0,
     }];
     let mut open: Vec<(usize, &str)> = vec![(0, "")];
     for (i, token) in tokens.iter().enumerate() {
@@ -561,6 +576,7 @@ fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                     h1s: usize::from(name == "h1" && !invisible),
                     link_count: usize::from(name == "a"),
                     pager_links: usize::from(name == "a" && is_pager_link(token)),
+                    language_links: usize::from(name == "a" && token.attr("hreflang").is_some()),
                 });
                 if !*self_closing && !VOID.contains(&name.as_str()) {
                     open.push((elements.len() - 1, name.as_str()));
@@ -843,6 +859,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
             let (chars, links, h1s) = (element.chars, element.link_chars, element.h1s);
             let (letters, link_letters) = (element.letters, element.link_letters);
             let (link_count, pager_links) = (element.link_count, element.pager_links);
+            let language_links = element.language_links;
             let link_list = element.link_list_chars;
             let parent = &mut elements[parent];
             parent.chars += chars;
@@ -854,6 +871,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
             parent.h1s += h1s;
             parent.link_count += link_count;
             parent.pager_links += pager_links;
+            parent.language_links += language_links;
         }
     }
 }

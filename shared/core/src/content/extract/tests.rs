@@ -682,6 +682,23 @@ fn a_top_heading_that_repeats_the_sites_name_from_the_title_is_a_banner() {
 }
 
 #[test]
+fn a_bar_of_the_page_in_other_languages_is_furniture() {
+    // Apache's bar: its link to the page itself has no `hreflang`, the others do.
+    let html = r#"<body><div id="page-content"><h1>Authentication and Authorization</h1>
+        <div class="toplang"><p><span>Available Languages: </span><a href="../en/howto/auth.html" title="English">&nbsp;en&nbsp;</a> |
+        <a href="../fr/howto/auth.html" hreflang="fr" rel="alternate" title="Français">&nbsp;fr&nbsp;</a></p></div>
+        <p>Authentication is any process by which you verify that someone is who they claim they are.</p>
+        <p>This guide is also <a href="../ja/howto/auth.html" hreflang="ja">translated into Japanese</a> by volunteers who keep it up to date with each release.</p>
+        </div></body>"#;
+    assert_eq!(
+        extract_html(html).markdown(),
+        "# Authentication and Authorization\n\n\
+         Authentication is any process by which you verify that someone is who they claim they are.\n\n\
+         This guide is also translated into Japanese by volunteers who keep it up to date with each release."
+    );
+}
+
+#[test]
 fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
     // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
     // index's `_` link to other places and are the text's own.
