@@ -338,14 +338,19 @@ const RELEASE_WORDS: &[&str] = &["release", "releases", "changelog", "changes", 
 
 /// Whether a page's title (its own part, before the site's name) names a release: a version
 /// number beside a word of release notes ("Django 1.4 release notes", "What's New In Python
-/// 3.10", "E.2. Release 15.19"), or is a changelog.
+/// 3.10", "E.2. Release 15.19", "Change history for Celery 1.0"), or is a changelog.
 pub fn is_release_notes(title: &str) -> bool {
     let end = [" — ", " | ", " – "].iter().filter_map(|s| title.find(s)).min();
-    let own = &title[..end.unwrap_or(title.len())];
+    let own = title[..end.unwrap_or(title.len())].to_lowercase();
+    // Other names of a changelog, opening its title ("Change history for Celery 1.0").
+    let own = ["change history", "change log", "version history"]
+        .iter()
+        .find_map(|name| own.strip_prefix(name).map(|rest| format!("changelog{rest}")))
+        .unwrap_or(own);
     let words: Vec<String> = own
         .split(|c: char| c.is_whitespace() || c == ':' || c == ',')
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_string)
         .collect();
     let release_word = words
         .iter()
@@ -596,6 +601,9 @@ mod tests {
             "E.21. Release 15",
             "Changelog",
             "Release notes: v2.3.0 | Harbor",
+            "Change history for Celery 1.0 — Celery 5.2.6 documentation",
+            "Change history — Celery 5.2.6 documentation",
+            "Version History",
         ] {
             assert!(is_release_notes(title), "{title}");
         }
@@ -608,6 +616,7 @@ mod tests {
             // A section number is not a version.
             "9.4. New Functions",
             "Installing 2.0 on Linux",
+            "How to change history tables in 2.0",
             "",
         ] {
             assert!(!is_release_notes(title), "{title}");
