@@ -356,11 +356,21 @@ pub fn is_release_notes(title: &str) -> bool {
         .iter()
         .any(|w| RELEASE_WORDS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
     let changelog = words.len() <= 2 && words.iter().any(|w| w == "changelog");
+    // A title of release words alone is the notes of every release on one page (Scrapy's "Release
+    // notes", "News") or their index.
+    let only_release_words = !words.is_empty()
+        && words.iter().all(|w| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+            RELEASE_WORDS.contains(&w) || matches!(w, "news" | "history" | "what's" | "whats")
+        });
     // A major release is a bare number after the word ("E.21. Release 15").
     let numbered = words
         .windows(2)
         .any(|pair| pair[0] == "release" && pair[1].chars().all(|c| c.is_ascii_digit()));
-    changelog || numbered || (release_word && words.iter().skip(1).any(|w| is_version(w)))
+    changelog
+        || only_release_words
+        || numbered
+        || (release_word && words.iter().skip(1).any(|w| is_version(w)))
 }
 
 /// A result URL without its section fragment.
@@ -604,14 +614,15 @@ mod tests {
             "Change history for Celery 1.0 — Celery 5.2.6 documentation",
             "Change history — Celery 5.2.6 documentation",
             "Version History",
+            "Release notes — Scrapy 2.8.0 documentation",
+            "News",
         ] {
             assert!(is_release_notes(title), "{title}");
         }
         for title in [
             // The version is the site's, after its own title.
             "Django’s release process — Django 3.2.25 documentation",
-            "Release notes — Django 3.2.25 documentation",
-            "What’s New in Python — Python 3.11.2 documentation",
+            "Writing release notes — Django 3.2.25 documentation",
             "RELEASE SAVEPOINT",
             // A section number is not a version.
             "9.4. New Functions",
