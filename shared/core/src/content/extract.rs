@@ -5,10 +5,8 @@
 //! markdown blocks. Headings keep an anchor (their own id, an id inside them, or the id of the
 //! wrapper that opened just before them) so that citations can deep-link to the section.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::content::html::{tokenize, Token};
-use crate::content::main_content::{self, has_class, VOID};
+use crate::content::main_content::{self, has_class, ContentPlan, VOID};
 
 /// The kind of a content block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +201,7 @@ pub fn extract_html(html: &str) -> ExtractedPage {
         Some(root @ Token::Start { name, .. }) if is_code_container(name, root) => plan.start - 1,
         _ => plan.start,
     };
-    page.blocks = writer.run(&tokens, start..plan.end, &plan.skip, &plan.box_titles);
+    page.blocks = writer.run(&tokens, start..plan.end, &plan);
     page.title = collapse_whitespace(&title_tag);
     if page.blocks.first().is_some_and(|first| names_only_the_site(first, &page.title)) {
         page.blocks.remove(0);
@@ -301,21 +299,22 @@ enum Written {
 }
 
 impl BlockWriter {
-    /// Writes the tokens in `range`, jumping over each skipped element (its start tag → the
-    /// first token after it) and writing the headings that title a box (their start tags) as lines.
+    /// Writes the tokens in `range` as the plan says: jumping over each skipped element (its start
+    /// tag → the first token after it), writing the headings that title a box as lines and the
+    /// rows and cells of layout tables as block boundaries.
     fn run(
-        mut self, tokens: &[Token<'_>], range: std::ops::Range<usize>,
-        skip: &HashMap<usize, usize>, box_titles: &HashSet<usize>,
+        mut self, tokens: &[Token<'_>], range: std::ops::Range<usize>, plan: &ContentPlan,
     ) -> Vec<Block> {
         let mut i = range.start;
         while i < range.end {
-            if let Some(&after) = skip.get(&i) {
+            if let Some(&after) = plan.skip.get(&i) {
                 i = after.max(i + 1);
                 continue;
             }
             let token = &tokens[i];
             match token {
-                Token::Start { name, .. } => self.open(name, token, box_titles.contains(&i)),
+                Token::Start { .. } if plan.layout_cells.contains(&i) => self.flush_paragraph(),
+                Token::Start { name, .. } => self.open(name, token, plan.box_titles.contains(&i)),
                 Token::End { name } => self.close(name),
                 Token::Text(text) => self.push_text(text),
                 Token::RawText(_) => {}

@@ -193,6 +193,9 @@ pub struct ContentPlan {
     /// The start tags of headings that title a box inside a section, not a section (see
     /// [`box_titles`]).
     pub box_titles: HashSet<usize>,
+    /// The start tags of the rows and cells of layout tables (see [`layout_cells`]): block
+    /// boundaries, not a table's.
+    pub layout_cells: HashSet<usize>,
 }
 
 /// Decides the content root and what inside it is furniture.
@@ -220,6 +223,7 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
             root_element.chars.saturating_sub(list_chars),
         ),
         box_titles: HashSet::new(),
+        layout_cells: HashSet::new(),
     };
     let mut skipped_until = 0;
     // A paragraph in a table's row is judged with its row: a cell that is one link (an API
@@ -251,7 +255,47 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         }
     }
     plan.box_titles = box_titles(tokens, &elements, root, &plan.skip);
+    plan.layout_cells = layout_cells(tokens, &elements, root);
     plan
+}
+
+/// The most rows of a table that lays out a page.
+const LAYOUT_TABLE_ROWS: usize = 2;
+
+/// The rows and cells of the tables inside `root` of a row or two that hold a heading: tables that lay out a page
+/// (gtk-doc sets each page's title and purpose in a table's cell, beside an empty one), whose
+/// cells are not data. Written as a table, the heading was a cell's text: "| Hash Tables Hash
+/// Tables — associations between keys and values … |".
+fn layout_cells(tokens: &[Token<'_>], elements: &[Element], root: usize) -> HashSet<usize> {
+    let end = elements[root].end;
+    let inside = || (root + 1..elements.len()).take_while(|&i| elements[i].start < end);
+    let nearest_table = |mut index: usize| {
+        while let Some(parent) = elements[index].parent {
+            if name_of(tokens, parent, &elements[parent]) == "table" {
+                return Some(parent);
+            }
+            index = parent;
+        }
+        None
+    };
+    let mut rows: HashMap<usize, usize> = HashMap::new();
+    for row in inside().filter(|&i| name_of(tokens, i, &elements[i]) == "tr") {
+        if let Some(table) = nearest_table(row) {
+            *rows.entry(table).or_default() += 1;
+        }
+    }
+    // A table of many rows with a heading in one is data under a caption (Doxygen's summary of
+    // a header's macros and functions, `<tr class="heading"><td><h2>Macros</h2>`).
+    let layout: HashSet<usize> = inside()
+        .filter(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])))
+        .filter_map(nearest_table)
+        .filter(|table| rows.get(table).copied().unwrap_or(0) <= LAYOUT_TABLE_ROWS)
+        .collect();
+    inside()
+        .filter(|&i| matches!(name_of(tokens, i, &elements[i]), "tr" | "td" | "th"))
+        .filter(|&i| nearest_table(i).is_some_and(|table| layout.contains(&table)))
+        .map(|i| elements[i].start)
+        .collect()
 }
 
 /// Letters of text after a box, before the next heading, from which its section goes on past it.

@@ -699,6 +699,28 @@ fn a_bar_of_the_page_in_other_languages_is_furniture() {
 }
 
 #[test]
+fn a_heading_in_a_layout_tables_cell_is_a_heading_and_a_caption_row_of_data_is_not_layout() {
+    // gtk-doc: the page's title and purpose in one row of a table, beside an empty cell.
+    let html = r#"<body><div class="refentry"><div class="refnamediv"><table width="100%"><tr><td valign="top">
+        <h2><span class="refentrytitle">Hash Tables</span></h2>
+        <p>Hash Tables — associations between keys and values so that given a key the value can be found quickly</p>
+        </td><td class="gallery_image" valign="top" align="right"></td></tr></table></div>
+        <div class="refsect1"><h2>Description</h2><p>A GHashTable provides associations between keys and values.</p></div>
+        <table class="memberdecls"><tr class="heading"><td colspan="2"><h2 class="groupheader">Macros</h2></td></tr>
+        <tr><td>#define</td><td>SDL_SwapLE16(X) (X)</td></tr><tr><td>#define</td><td>SDL_SwapLE32(X) (X)</td></tr></table>
+        </div></body>"#;
+    let markdown = extract_html(html).markdown();
+    assert!(
+        markdown.starts_with(
+            "## Hash Tables\n\nHash Tables — associations between keys and values so that given a \
+             key the value can be found quickly\n\n## Description\n\n"
+        ),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| #define | SDL_SwapLE16(X) (X) |"), "{markdown}");
+}
+
+#[test]
 fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
     // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
     // index's `_` link to other places and are the text's own.
