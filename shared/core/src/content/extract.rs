@@ -369,6 +369,12 @@ impl BlockWriter {
             }
             return;
         }
+        // A term's classifier (numpydoc's parameter type, `<strong>right</strong><span
+        // class="classifier">DataFrame</span>`) is set apart by a style sheet's " : ", without
+        // which the two read as one word ("rightDataFrame").
+        if has_class(token, &["classifier"]) {
+            self.push_text(" : ");
+        }
         match name {
             // A box's title is a line of the section it stands in.
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if box_title => self.flush_paragraph(),

@@ -721,6 +721,16 @@ fn a_heading_in_a_layout_tables_cell_is_a_heading_and_a_caption_row_of_data_is_n
 }
 
 #[test]
+fn a_parameters_classifier_is_set_apart_from_its_name() {
+    let html = r#"<body><main><h1>pandas.DataFrame.merge</h1><p>Merge DataFrame or named Series objects with a database-style join.</p>
+        <dl class="field-list"><dt>Parameters:</dt><dd><dl>
+        <dt><strong>right</strong><span class="classifier">DataFrame or named Series</span></dt><dd><p>Object to merge with.</p></dd>
+        </dl></dd></dl></main></body>"#;
+    let markdown = extract_html(html).markdown();
+    assert!(markdown.contains("\n\nright : DataFrame or named Series\n\n"), "{markdown}");
+}
+
+#[test]
 fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
     // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
     // index's `_` link to other places and are the text's own.
