@@ -376,7 +376,7 @@ fn box_titles(
         let section = section_heading(index, &boxes, false)
             .filter(|_| in_entry)
             .and_then(|heading| section_of(tokens, elements, heading))
-            .filter(|&section| section != root && holds(elements, section, container));
+            .filter(|&section| section != root && is_inside(elements, container, section));
         let end = elements[section.unwrap_or(outer)].end;
         if text_before_heading(tokens, boxed.after..end, skip, &boxes) >= SECTION_GOES_ON_LETTERS {
             boxes.insert(elements[index].start, boxed.after);
@@ -390,7 +390,7 @@ fn box_titles(
         }
         let Some(section_heading) = section_heading(index, &boxes, true) else { continue };
         let in_section = section_of(tokens, elements, section_heading)
-            .is_some_and(|section| holds(elements, section, container));
+            .is_some_and(|section| is_inside(elements, container, section));
         if in_section
             && heading_rank(tokens, elements, index)
                 < heading_rank(tokens, elements, section_heading)
@@ -421,18 +421,6 @@ fn section_of(tokens: &[Token<'_>], elements: &[Element], heading: usize) -> Opt
         .take_while(|&i| elements[i].start < end)
         .find(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])));
     (first_heading == Some(heading)).then_some(section)
-}
-
-/// Whether element `outer` is `inner` or holds it.
-fn holds(elements: &[Element], outer: usize, inner: usize) -> bool {
-    let mut at = Some(inner);
-    while let Some(index) = at {
-        if index == outer {
-            return true;
-        }
-        at = elements[index].parent;
-    }
-    false
 }
 
 /// The letters of visible text outside links in `range` before its first heading, counted up to
