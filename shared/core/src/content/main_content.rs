@@ -230,6 +230,7 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
     // summary's `clear_mappers()` beside its description) is the row's subject, not a link list.
     // Lists in a cell are still judged alone (an index's entries set out in a table).
     let mut in_row_until = 0;
+    let title = first_title(tokens, &elements, root).map(|title| &elements[title]);
     for (index, candidate) in elements.iter().enumerate().skip(root + 1) {
         if candidate.start >= root_element.end {
             break;
@@ -244,7 +245,14 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
         let name = name_of(tokens, index, candidate);
         let in_row = candidate.start < in_row_until;
         let judged_with_row = in_row && name == "p";
+        // Before the section the title opens, not before the title in its own section (a
+        // README's opening line).
+        let notice = title
+            .is_some_and(|title| candidate.end <= title.start && candidate.parent != title.parent)
+            && candidate.parent.is_some_and(|parent| elements[parent].holds_main_heading)
+            && is_notice(tokens, candidate);
         if candidate.invisible
+            || notice
             || is_place_mark(tokens, &elements, name, candidate)
             || (!judged_with_row && is_furniture(name, candidate, root_element))
         {
@@ -296,6 +304,30 @@ fn layout_cells(tokens: &[Token<'_>], elements: &[Element], root: usize) -> Hash
         .filter(|&i| nearest_table(i).is_some_and(|table| layout.contains(&table)))
         .map(|i| elements[i].start)
         .collect()
+}
+
+/// The most characters of a notice about a page.
+const NOTICE_CHARS: usize = 300;
+
+/// Whether an element before the page's title is a notice about the page, not its text: short, a
+/// sentence with a link in it ("This document describes the current stable version of Celery
+/// (5.2). For development docs, go here.", "This page is part of the SQLAlchemy 1.4 / 2.0
+/// Tutorial. Previous: … | Next: …"). A line that only names (Javadoc's "Package
+/// org.apache.commons.lang3", Doxygen's page title) stays.
+fn is_notice(tokens: &[Token<'_>], element: &Element) -> bool {
+    if element.chars >= NOTICE_CHARS || element.link_count == 0 {
+        return false;
+    }
+    let text: String = tokens[element.start..element.end]
+        .iter()
+        .filter_map(|token| match token {
+            Token::Text(text) => Some(text.as_ref()),
+            _ => None,
+        })
+        .collect::<Vec<&str>>()
+        .join("");
+    let text = text.trim_end();
+    text.ends_with('.') || text.contains(". ") || text.contains(".\n")
 }
 
 /// Letters of text after a box, before the next heading, from which its section goes on past it.

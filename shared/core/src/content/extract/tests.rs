@@ -731,6 +731,23 @@ fn a_parameters_classifier_is_set_apart_from_its_name() {
 }
 
 #[test]
+fn a_notice_before_the_titles_section_is_left_out_and_a_readmes_opening_line_kept() {
+    let celery = r#"<body><div class="body" role="main"><div class="deck"><p>This document describes the current
+        stable version of Celery (5.2). For development docs, <a href="http://docs.celeryproject.org/en/master/">go here</a>.</p></div>
+        <section id="tasks"><h1>Tasks</h1><p>Tasks are the building blocks of Celery applications, run by workers.</p></section>
+        </div></body>"#;
+    assert_eq!(
+        extract_html(celery).markdown(),
+        "# Tasks\n\nTasks are the building blocks of Celery applications, run by workers."
+    );
+    // Doxygen's README page: the line before the title is in the title's own container.
+    let readme = r#"<body><div class="contents"><div class="textblock"><p>SDL2 port for Symbian with a main focus on
+        the Nokia N-Gage by <a href="https://github.com/mupfdev">Michael Fitzmayer</a>.</p>
+        <h1>Compiling</h1><p>SDL is part of the N-Gage SDK, a cross-compiler for the platform.</p></div></div></body>"#;
+    assert!(extract_html(readme).markdown().starts_with("SDL2 port for Symbian"));
+}
+
+#[test]
 fn a_sign_that_links_to_its_own_heading_is_no_text_and_one_that_links_elsewhere_is() {
     // Node.js marks each heading with a `#` linking to it (its own id); a changelog's `*` and an
     // index's `_` link to other places and are the text's own.
