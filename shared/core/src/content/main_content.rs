@@ -270,10 +270,10 @@ pub fn plan(tokens: &[Token<'_>]) -> ContentPlan {
 /// The most rows of a table that lays out a page.
 const LAYOUT_TABLE_ROWS: usize = 2;
 
-/// The rows and cells of the tables inside `root` of a row or two that hold a heading: tables that lay out a page
-/// (gtk-doc sets each page's title and purpose in a table's cell, beside an empty one), whose
-/// cells are not data. Written as a table, the heading was a cell's text: "| Hash Tables Hash
-/// Tables — associations between keys and values … |".
+/// The rows and cells of the tables inside `root` of a row or two that hold a heading: tables
+/// that lay out a page (gtk-doc sets each page's title and purpose in a table's cell, beside an
+/// empty one), whose cells are not data. Written as a table, the heading was a cell's text:
+/// "| Hash Tables Hash Tables — associations between keys and values … |".
 fn layout_cells(tokens: &[Token<'_>], elements: &[Element], root: usize) -> HashSet<usize> {
     let end = elements[root].end;
     let inside = || (root + 1..elements.len()).take_while(|&i| elements[i].start < end);
@@ -286,22 +286,27 @@ fn layout_cells(tokens: &[Token<'_>], elements: &[Element], root: usize) -> Hash
         }
         None
     };
-    let mut rows: HashMap<usize, usize> = HashMap::new();
+    let mut holding_headings: HashSet<usize> = inside()
+        .filter(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])))
+        .filter_map(nearest_table)
+        .collect();
+    // Most pages set no heading in a table: their rows are not looked at again.
+    if holding_headings.is_empty() {
+        return HashSet::new();
+    }
+    let mut rows: HashMap<usize, usize> =
+        holding_headings.iter().map(|&table| (table, 0)).collect();
     for row in inside().filter(|&i| name_of(tokens, i, &elements[i]) == "tr") {
-        if let Some(table) = nearest_table(row) {
-            *rows.entry(table).or_default() += 1;
+        if let Some(count) = nearest_table(row).and_then(|table| rows.get_mut(&table)) {
+            *count += 1;
         }
     }
     // A table of many rows with a heading in one is data under a caption (Doxygen's summary of
     // a header's macros and functions, `<tr class="heading"><td><h2>Macros</h2>`).
-    let layout: HashSet<usize> = inside()
-        .filter(|&i| !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])))
-        .filter_map(nearest_table)
-        .filter(|table| rows.get(table).copied().unwrap_or(0) <= LAYOUT_TABLE_ROWS)
-        .collect();
+    holding_headings.retain(|table| rows[table] <= LAYOUT_TABLE_ROWS);
     inside()
         .filter(|&i| matches!(name_of(tokens, i, &elements[i]), "tr" | "td" | "th"))
-        .filter(|&i| nearest_table(i).is_some_and(|table| layout.contains(&table)))
+        .filter(|&i| nearest_table(i).is_some_and(|table| holding_headings.contains(&table)))
         .map(|i| elements[i].start)
         .collect()
 }
@@ -321,11 +326,10 @@ fn is_notice(tokens: &[Token<'_>], element: &Element) -> bool {
     let text: String = tokens[element.start..element.end]
         .iter()
         .filter_map(|token| match token {
-            Token::Text(text) => Some(text.as_ref()),
+            Token::Text(text) => Some(text.as_str()),
             _ => None,
         })
-        .collect::<Vec<&str>>()
-        .join("");
+        .collect();
     let text = text.trim_end();
     text.ends_with('.') || text.contains(". ") || text.contains(".\n")
 }
@@ -348,15 +352,6 @@ const SECTION_GOES_ON_LETTERS: usize = 20;
 fn box_titles(
     tokens: &[Token<'_>], elements: &[Element], root: usize, skip: &HashMap<usize, usize>,
 ) -> HashSet<usize> {
-    let inside_root = |mut index: usize| {
-        while let Some(parent) = elements[index].parent {
-            if parent == root {
-                return true;
-            }
-            index = parent;
-        }
-        false
-    };
     // Each heading that is the first text of a container saying more, with the container.
     let mut shaped: Vec<(usize, usize)> = Vec::new();
     for (index, heading) in elements.iter().enumerate().skip(root + 1) {
@@ -365,7 +360,8 @@ fn box_titles(
         if heading.invisible || !is_heading(name) || name == "h1" || heading.holds_main_heading {
             continue;
         }
-        let Some(container) = heading.parent.filter(|&p| p != root && inside_root(p)) else {
+        let Some(container) = heading.parent.filter(|&p| p != root && is_inside(elements, p, root))
+        else {
             continue;
         };
         let boxed = &elements[container];
@@ -386,16 +382,6 @@ fn box_titles(
         }
     }
     let is_shaped = |index: usize| shaped.iter().any(|&(heading, _)| heading == index);
-    // The heading of the section a box stands in: the nearest before it that is not itself a
-    // box's (`boxes` so far, else any box-shaped one).
-    let section_heading = |index: usize, boxes: &HashMap<usize, usize>, known: bool| {
-        (root + 1..index).rev().find(|&i| {
-            let before = &elements[i];
-            !before.invisible
-                && is_heading(name_of(tokens, i, before))
-                && if known { !boxes.contains_key(&before.start) } else { !is_shaped(i) }
-        })
-    };
     // Each box title's start tag, and the first token after its box. Read from the last heading
     // back, so the boxes after a box are known when it is judged. A box ending a list's entry
     // looks on in the element its section's heading opens (an Apache note at the end of a `<dd>`,
@@ -405,7 +391,8 @@ fn box_titles(
         let boxed = &elements[container];
         let Some(outer) = boxed.parent else { continue };
         let in_entry = matches!(start_name(&tokens[elements[outer].start]), "li" | "dd");
-        let section = section_heading(index, &boxes, false)
+        // Before the boxes are known, any box-shaped heading may be a box's.
+        let section = heading_before(tokens, elements, root, index, is_shaped)
             .filter(|_| in_entry)
             .and_then(|heading| section_of(tokens, elements, heading))
             .filter(|&section| section != root && is_inside(elements, container, section));
@@ -420,7 +407,10 @@ fn box_titles(
         if boxes.contains_key(&heading.start) {
             continue;
         }
-        let Some(section_heading) = section_heading(index, &boxes, true) else { continue };
+        let is_box = |i: usize| boxes.contains_key(&elements[i].start);
+        let Some(section_heading) = heading_before(tokens, elements, root, index, is_box) else {
+            continue;
+        };
         let in_section = section_of(tokens, elements, section_heading)
             .is_some_and(|section| is_inside(elements, container, section));
         if in_section
@@ -431,6 +421,17 @@ fn box_titles(
         }
     }
     boxes.into_keys().collect()
+}
+
+/// The heading of the section that the heading `index` stands in: the nearest visible one before
+/// it inside `root` that is not a box's (`is_box`).
+fn heading_before(
+    tokens: &[Token<'_>], elements: &[Element], root: usize, index: usize,
+    is_box: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    (root + 1..index).rev().find(|&i| {
+        !elements[i].invisible && is_heading(name_of(tokens, i, &elements[i])) && !is_box(i)
+    })
 }
 
 /// The level of a heading element, 1 for `<h1>` to 6 for `<h6>`.

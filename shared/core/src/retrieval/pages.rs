@@ -152,10 +152,11 @@ impl PageQuery {
     /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
     /// term asked about, or else a table's row for the word asked alone, by its score for the
     /// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_weight`]), scored at
-    /// least `best`, the best score of the query's own ranking: the entry that defines what a query asks about is as strong a match as any,
-    /// whatever its words' rank. Only one: of several programs' `-c`, the query's other words say
-    /// which is asked about ("tarfile -c"), and the others' entries are not lifted above it.
-    /// Ranking pages then weighs it as a definition. Of two things compared, when only one's entry
+    /// least `best`, the best score of the query's own ranking: the entry that defines what a
+    /// query asks about is as strong a match as any, whatever its words' rank. Only one: of
+    /// several programs' `-c`, the query's other words say which is asked about ("tarfile -c"),
+    /// and the others' entries are not lifted above it. Ranking pages then weighs it as a
+    /// definition. Of two things compared, when only one's entry
     /// is found it keeps its own score: one definition cannot say how they differ ("truncate vs
     /// delete", where PostgreSQL's glossary lists only "Delete"). `None` when no chunk is such an
     /// entry.
@@ -199,7 +200,8 @@ impl PageQuery {
 
 /// How well a heading names the query, from 0 to 1: the share of the heading's words that are
 /// query terms (each word as often as it is written) times the share of query terms in the
-/// heading, so 1 only when they are the same words. `heading` is the chunk's heading path (`Page › Section`).
+/// heading, so 1 only when they are the same words. `heading` is the chunk's heading path
+/// (`Page › Section`).
 pub fn heading_match(terms: &[String], heading: &str) -> f64 {
     // A section's number ("23.6.") is no word of its name, nor is the label numbering it
     // ("Chapter 7.", "Appendix F.", "Part II.").

@@ -97,15 +97,11 @@ fn without_bound_prefixes(query: &str) -> String {
     while let Some(c) = rest.chars().next() {
         let word_starts =
             before.is_none_or(|b| !(b.is_alphanumeric() || matches!(b, '-' | '_' | '.' | '\'')));
-        let prefix = word_starts
-            .then(|| {
-                BOUND_PREFIXES.iter().find(|p| {
-                    rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p))
-                        && rest[p.len()..].starts_with('-')
-                        && rest[p.len() + 1..].starts_with(char::is_alphanumeric)
-                })
-            })
-            .flatten();
+        let prefix = BOUND_PREFIXES.iter().filter(|_| word_starts).find(|p| {
+            rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p))
+                && rest[p.len()..].starts_with('-')
+                && rest[p.len() + 1..].starts_with(char::is_alphanumeric)
+        });
         if let Some(prefix) = prefix {
             rest = &rest[prefix.len() + 1..];
             before = Some('-');
