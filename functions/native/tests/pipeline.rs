@@ -1009,6 +1009,50 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
 }
 
 #[test]
+fn a_document_cited_by_number_is_found_where_it_is_cited_behind_the_querys_other_words() {
+    use docent_core::config::SearchMode;
+    use docent_core::retrieval::search::query_terms;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let dir = fresh_dir("cited-number");
+        let mut links = write_numbered_pages(&dir, "crew", "Crew", 300, |n| {
+            format!("Crew {n} hoists the sails and coils the ropes before the tide.")
+        });
+        // Pages that say the query's other words, each citing another proposal, all of release 11
+        // (so `11` is in each of them, as 3.11 is in every page of Python 3.11's manual).
+        links += &write_numbered_pages(&dir, "proposal", "Proposal", 120, |n| {
+            format!(
+                "The Harbor Enhancement Proposals for release 11 include HEP {}, which the \
+                 Harbor Enhancement Proposals board accepted for release 11.",
+                200 + n
+            )
+        });
+        let cited = "<html><head><title>Platforms</title></head><body><main>\
+            <h1>Platforms</h1><p>Systems whose vendor no longer supports them are dropped in the \
+            next release, as HEP 11 describes.</p></main></body></html>";
+        std::fs::write(dir.join("platforms.html"), cited).unwrap();
+        links.push_str(r#"<a href="platforms.html">platforms</a>"#);
+        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let platforms = url::Url::from_file_path(dir.join("platforms.html")).unwrap().to_string();
+        for p in natives("cited-number") {
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            let query = "Harbor Enhancement Proposals HEP 11";
+            let terms = query_terms(query);
+            let candidates = docent_core::retrieval::pages::CANDIDATES;
+            let lexical = p.store().lexical_search(&terms, None, candidates).await.unwrap();
+            assert!(lexical.iter().all(|hit| !hit.url.starts_with(&platforms)));
+            for mode in [SearchMode::Lexical, SearchMode::Auto] {
+                let options = SearchOptions { mode, url_prefix: None };
+                let hits = retrieve(&p, query, 5, options).await.unwrap();
+                assert!(hits[0].url.starts_with(&platforms), "{mode:?}: {:?}", hits[0].url);
+            }
+        }
+    });
+}
+
+#[test]
 fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_pages_that_use_it() {
     use docent_core::config::SearchMode;
     use docent_core::retrieval::search::query_terms;

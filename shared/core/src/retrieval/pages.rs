@@ -4,7 +4,8 @@
 //! repeat the words of many queries without answering any; and by how well its headings name
 //! what was asked ([`heading_match`]): `ALTER USER` is the page headed "ALTER USER", not "ALTER
 //! USER MAPPING"; and by whether it defines the code name asked about ([`defines`]):
-//! `User.get_full_name` is the reference entry, not the release notes that mention it; or, asked
+//! `User.get_full_name` is the reference entry, not the release notes that mention it; or cites
+//! the document the query cites by number (`PEP 292`: [`query::Reference`]); or, asked
 //! one word, has the table entry for it ([`defines_in_table`]): `bigint` is the numeric types;
 //! or a definition list's ([`defines_in_list`]): "generic view" is the glossary; and by whether it
 //! is on release notes ([`is_release_notes`]) when the query is not about a release: "How do I
@@ -149,21 +150,23 @@ const FURTHER_MATCH_WEIGHT: f64 = 0.1;
 // Choosing the entry a query asks about among the chunks found weighs them as ranking weighs
 // pages ([`page_weight`]), so it is here; the rest of `PageQuery` is in `query`.
 impl PageQuery {
-    /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option or the glossary
-    /// term asked about, or else a table's row for the word asked alone, by its score for the
-    /// query's terms weighed by its page as [`rank_pages`] weighs it ([`page_weight`]), scored at
-    /// least `best`, the best score of the query's own ranking: the entry that defines what a
-    /// query asks about is as strong a match as any, whatever its words' rank. Only one: of
-    /// several programs' `-c`, the query's other words say which is asked about ("tarfile -c"),
-    /// and the others' entries are not lifted above it. Ranking pages then weighs it as a
-    /// definition. Of two things compared, when only one's entry
-    /// is found it keeps its own score: one definition cannot say how they differ ("truncate vs
-    /// delete", where PostgreSQL's glossary lists only "Delete"). `None` when no chunk is such an
-    /// entry.
+    /// The best entry among `found` ([`PageQuery::entry_search`]'s) for the option, the cited
+    /// document or the glossary term asked about, or else a table's row for the word asked alone,
+    /// by its score for the query's terms weighed by its page as [`rank_pages`] weighs it
+    /// ([`page_weight`], and [`PageQuery::release_weight`]: "PEP 292" is cited by the reference
+    /// and by the release notes whose heading names it), scored at least `best`, the best score
+    /// of the query's own ranking: the entry that defines what a query asks about is as strong a
+    /// match as any, whatever its words' rank. Only one: of several programs' `-c`, the query's
+    /// other words say which is asked about ("tarfile -c"), and the others' entries are not
+    /// lifted above it. Ranking pages then weighs it as a definition. Of two things compared,
+    /// when only one's entry is found it keeps its own score: one definition cannot say how they
+    /// differ ("truncate vs delete", where PostgreSQL's glossary lists only "Delete"). `None` when
+    /// no chunk is such an entry.
     pub fn entry_hit(&self, found: Vec<SearchHit>, best: f64) -> Option<SearchHit> {
-        let is_entry = |text: &str| match &self.option {
-            Some(option) => defines_option(option, text),
-            None => self.lists_a_subject(text),
+        let is_entry = |text: &str| match (&self.option, &self.reference) {
+            (Some(option), _) => defines_option(option, text),
+            (None, Some(reference)) => reference.is_cited_in(text),
+            (None, None) => self.lists_a_subject(text),
         };
         // A table's row for the word asked alone is its entry when no glossary lists it: asked
         // what a tuple is, the glossary's line, not a table of the types that hold one.
@@ -176,13 +179,24 @@ impl PageQuery {
             |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
         let one_of_two =
             self.option.is_none() && self.subjects.len() > 1 && self.subjects.iter().any(unlisted);
-        let weighed = |hit: &SearchHit| hit.score * page_weight(hit.page);
+        let weighed =
+            |hit: &SearchHit| hit.score * page_weight(hit.page) * self.release_weight(&hit.title);
         let first = found
             .into_iter()
             .filter(|hit| if entry_found { is_entry(&hit.text) } else { in_table(&hit.text) })
             .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
         let score = if one_of_two { first.score } else { first.score.max(best) };
         Some(SearchHit { score, ..first })
+    }
+
+    /// What a chunk on a page titled `title` weighs for this query: [`RELEASE_NOTES_WEIGHT`] on
+    /// release notes unless the query asks about a release.
+    fn release_weight(&self, title: &str) -> f64 {
+        if !self.asks_about_releases && is_release_notes(title) {
+            RELEASE_NOTES_WEIGHT
+        } else {
+            1.0
+        }
     }
 
     /// Whether `text` is a definition list's entry for one of the `subjects` asked about.
@@ -268,7 +282,10 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         || query
                             .option
                             .as_ref()
-                            .is_some_and(|option| defines_option(option, &hit.text));
+                            .is_some_and(|option| defines_option(option, &hit.text))
+                        || query.reference.as_ref().is_some_and(|reference| {
+                            reference.is_cited_in(&hit.heading) || reference.is_cited_in(&hit.text)
+                        });
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined && query.lists_term_or_subject(&hit.text);
@@ -283,11 +300,7 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                let release = if !query.asks_about_releases && is_release_notes(&hit.title) {
-                    RELEASE_NOTES_WEIGHT
-                } else {
-                    1.0
-                };
+                let release = query.release_weight(&hit.title);
                 // The page of the name asked about, or of the word asked alone.
                 let owner =
                     if query.name.as_ref().is_some_and(|name| title_names_owner(name, &hit.title))
@@ -575,6 +588,21 @@ mod tests {
         reference.text = "class `models.User`\n\n`get_full_name`()".into();
         let pages = rank_pages(vec![notes, reference], &PageQuery::new("user full name"));
         assert_eq!(pages[0].url, "https://d/releases/1.3");
+    }
+
+    #[test]
+    fn the_passage_that_cites_the_document_asked_about_rises_above_the_querys_other_words() {
+        let query = PageQuery::new("Python Enhancement Proposals PEP 292");
+        let mut csv = hit("https://d/library/csv", 10.0, 0, 0);
+        csv.text = "PEP 305 - CSV File API: the Python Enhancement Proposal for it.".into();
+        let mut string = hit("https://d/library/string#template-strings", 6.0, 0, 0);
+        string.text = "Template strings provide simpler substitutions (see PEP 292).".into();
+        let pages = rank_pages(vec![csv.clone(), string.clone()], &query);
+        assert_eq!(pages[0].url, "https://d/library/string#template-strings");
+        // Another PEP's number is no citation of it.
+        string.text = "Template strings (see PEP 2920).".into();
+        let pages = rank_pages(vec![csv, string], &query);
+        assert_eq!(pages[0].url, "https://d/library/csv");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What ranking pages reads from a query ([`PageQuery`]): the code name it asks about
 //! ([`named_identifier`]: `User.get_full_name`), the command-line option ([`named_option`]:
-//! `--eval`), the one word a table may define (`bigint`), the term a glossary may list ("generic
+//! `--eval`), the document it cites by number ([`named_reference`]: `PEP 292`), the one word a table
+//! may define (`bigint`), the term a glossary may list ("generic
 //! view"), what it asks the meaning of ([`defined_subject`]: "What is a slug?") or the two things
 //! it compares ([`compared_subjects`]: "json vs jsonb"), and whether it asks about a release; and
 //! the searches for the entry it asks about that the lexical ranking cannot reach
@@ -15,6 +16,8 @@ pub struct PageQuery {
     pub name: Option<CodeName>,
     /// The command-line option it asks about, as written (`--eval`, `-x`; [`named_option`]).
     pub option: Option<String>,
+    /// The document it cites by number (`PEP 292`, `RFC 2047`; [`named_reference`]).
+    pub reference: Option<Reference>,
     /// The word a query of one plain word asks about (`bigint`, `max`), which a table may define.
     pub word: Option<String>,
     /// A short query of plain words (three at most), lower-cased, as a glossary would list it
@@ -40,6 +43,32 @@ pub struct CodeName {
     pub qualifiers: Vec<String>,
 }
 
+/// A document cited by an acronym and a number (`PEP 292`, `RFC 2047`, `SQLSTATE 23505`), the
+/// acronym lower-cased.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reference {
+    pub series: String,
+    pub number: String,
+}
+
+impl Reference {
+    /// Whether `text` cites it: the acronym in any case, then the number after a space, a
+    /// hyphen or nothing (`PEP 292`, `pep-292`, `RFC2047`), neither run on into a longer word or
+    /// number (`PEP 2920`, `SPEP 292`).
+    pub fn is_cited_in(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        lower.match_indices(self.series.as_str()).any(|(at, series)| {
+            let before = lower[..at].chars().next_back();
+            let rest = &lower[at + series.len()..];
+            let rest = rest.strip_prefix([' ', '-', '\u{a0}']).unwrap_or(rest);
+            !before.is_some_and(char::is_alphanumeric)
+                && rest
+                    .strip_prefix(self.number.as_str())
+                    .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric()))
+        })
+    }
+}
+
 /// Chunks the name a query asks about finds alone, added to the lexical candidates when the query
 /// has other words too: the entry that defines `maintenance_work_mem` never says "configuration
 /// parameter", and a hundred passages that mention the name with those words rank above it.
@@ -59,13 +88,19 @@ pub struct EntrySearch {
 }
 
 impl PageQuery {
-    /// How to find the entry for the option the query names, or else the glossary's entry for what
-    /// it asks the meaning of and a table's for the word it asks alone.
+    /// How to find the entry for the option the query names, or else for the document it cites,
+    /// or else the glossary's entry for what it asks the meaning of and a table's for the word it
+    /// asks alone.
     ///
     /// An option's entry: the query's terms with the option's words, in chunks where the option
     /// opens a code span (`` `-x ``). A letter is in hundreds of chunks (`x` in 881 of the Python
     /// manual's 9,730), and the lexical ranking puts the entry that defines `-m` there 141st,
     /// Octave's `-x` 724th.
+    ///
+    /// A cited document's entry: a chunk that writes its acronym and number together (`PEP 292`,
+    /// `PEP-292`). "Python Enhancement Proposals PEP 292" has a hundred passages with its first
+    /// three words and the one that cites PEP 292 none of them; `11` of "PEP 11" is in every chunk
+    /// of the manual for Python 3.11.
     ///
     /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
     /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
@@ -87,6 +122,16 @@ impl PageQuery {
                 }
             }
             return vec![EntrySearch { words, texts: vec![format!("`{option}")] }];
+        }
+        if let Some(reference) = &self.reference {
+            // Its own words only: the passage that cites it need say none of the others.
+            let series = reference.series.to_uppercase();
+            let texts = [" ", "-", "\u{a0}"]
+                .iter()
+                .map(|between| format!("{series}{between}{}", reference.number))
+                .collect();
+            let words = vec![reference.series.clone(), reference.number.clone()];
+            return vec![EntrySearch { words, texts }];
         }
         // Each subject by its own words: one compared subject's entry need not name the other.
         let mut searches = Vec::new();
@@ -131,6 +176,7 @@ impl PageQuery {
         let terms = crate::retrieval::search::query_terms(query);
         let name = named_identifier(query);
         let option = named_option(query);
+        let reference = named_reference(query);
         let words: Vec<&str> = query.split_whitespace().collect();
         let one_word = name.is_none() && terms.len() == 1 && words.len() == 1;
         let word =
@@ -149,7 +195,17 @@ impl PageQuery {
         let term = term.or(subject);
         let asks_about_releases = words.iter().any(|w| is_version(w))
             || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
-        PageQuery { terms, name, option, word, term, asks_about_releases, subjects, subject_lines }
+        PageQuery {
+            terms,
+            name,
+            option,
+            reference,
+            word,
+            term,
+            asks_about_releases,
+            subjects,
+            subject_lines,
+        }
     }
 }
 
@@ -180,6 +236,25 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         // Not "e.g." or a version number.
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
+    })
+}
+
+/// The document a query cites by number: an acronym (two to eight capitals, digits after the
+/// first: `PEP`, `RFC`, `ISO`, `SQLSTATE`) and then a number of digits alone (`PEP 292`, "What
+/// does RFC 2047 say?"). Not a capitalised word ("Python 3"), nor a number with more after it
+/// (`5424#section-6`), nor words run together ("UTF-8").
+pub fn named_reference(query: &str) -> Option<Reference> {
+    let words: Vec<&str> = query.split_whitespace().collect();
+    words.windows(2).find_map(|pair| {
+        let series = pair[0].trim_start_matches(['(', '"', '\'', '‘', '“', '`']);
+        let number =
+            pair[1].trim_end_matches(['?', '.', ',', ';', ':', '!', ')', '"', '\'', '’', '”', '`']);
+        let acronym = (2..=8).contains(&series.len())
+            && series.starts_with(|c: char| c.is_ascii_uppercase())
+            && series.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let digits = (1..=6).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit());
+        (acronym && digits)
+            .then(|| Reference { series: series.to_lowercase(), number: number.to_string() })
     })
 }
 
@@ -333,6 +408,24 @@ mod tests {
             ["- (minus) in doctests", "x -1 y", "a -based approach", "-- comment", "--", "e-mail"]
         {
             assert_eq!(named_option(plain), None, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn a_reference_is_an_acronym_and_a_number() {
+        let cited = |q: &str| named_reference(q).map(|r| format!("{} {}", r.series, r.number));
+        assert_eq!(cited("Python Enhancement Proposals PEP 292").as_deref(), Some("pep 292"));
+        assert_eq!(cited("What does RFC 2047 say?").as_deref(), Some("rfc 2047"));
+        assert_eq!(cited("error (SQLSTATE 23505)").as_deref(), Some("sqlstate 23505"));
+        for plain in ["Python 3", "UTF-8 text", "RFC RFC 5424#section-6", "pep 8", "A 1", "PEP"] {
+            assert_eq!(cited(plain), None, "{plain:?}");
+        }
+        let pep = named_reference("PEP 292").unwrap();
+        for text in ["See PEP 292.", "(pep-292)", "PEP292 proposed", "PEP\u{a0}292"] {
+            assert!(pep.is_cited_in(text), "{text:?}");
+        }
+        for text in ["PEP 2920", "SPEP 292", "PEP 29", "PEP 8 and 292", "PEP 292a"] {
+            assert!(!pep.is_cited_in(text), "{text:?}");
         }
     }
 
