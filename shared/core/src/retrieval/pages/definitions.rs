@@ -138,7 +138,9 @@ fn is_plain_signature(line: &str, name: &CodeName) -> bool {
 /// code says whose it is, the owner the query names (`sqlalchemy.sql.expression.exists` is a
 /// definition of `exists`, not of `Table.exists`).
 fn is_code_for(code: &str, name: &CodeName) -> bool {
-    let code = code.replace("::", ".");
+    // A reStructuredText directive or option as its manual writes it (`.. py:method::`, `:align:`).
+    let code = code.trim_start_matches(".. ").trim_end_matches("::").trim_matches(':');
+    let code = code.replace("::", ".").replace(':', ".");
     let mut parts = code.trim_end_matches("()").rsplit('.');
     let last = parts.next().is_some_and(|n| n.eq_ignore_ascii_case(&name.last));
     let owner = match (parts.next(), name.qualifiers.last()) {
@@ -376,6 +378,18 @@ mod tests {
         assert!(!defines(note));
         assert!(!defines("class `models.Author`\n\n`get_full_name`()"));
         assert!(!defines("Plain text, `get_full_name`."));
+    }
+
+    #[test]
+    fn an_index_entrys_name_is_defined_as_its_manual_writes_it() {
+        let directive = named_identifier("todolist (directive)").unwrap();
+        assert!(defines(&directive, "Todo", "`.. todolist::`\n\nLists every todo."));
+        assert!(!defines(&directive, "Todo", "Add a `todolist` where they should be listed."));
+        let variable = named_identifier("pagename (built-in variable)").unwrap();
+        assert!(defines(&variable, "Global Variables", "`pagename`\n\nThe page's name."));
+        let domain = named_identifier("py:method (directive)").unwrap();
+        assert!(defines(&domain, "The Python Domain", "`.. py:method::`\n\nDescribes a method."));
+        assert!(!defines(&domain, "The Python Domain", "`.. js:method::`\n\nA JavaScript one."));
     }
 
     #[test]

@@ -215,6 +215,9 @@ impl PageQuery {
 /// prose as often as it is defined; nor are the words around a name its qualifiers
 /// ("`log_min_duration` configuration parameter").
 pub fn named_identifier(query: &str) -> Option<CodeName> {
+    if let Some(name) = indexed_name(query) {
+        return Some(name);
+    }
     query.split_whitespace().rev().find_map(|written| {
         let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
         let called = written
@@ -237,6 +240,28 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
         (last.len() > 1 && last.chars().any(char::is_alphabetic))
             .then_some(CodeName { last, qualifiers: parts })
     })
+}
+
+/// The name an index entry of one word and its kind in brackets asks about, as Sphinx's general
+/// index lists what it documents ("pagename (built-in variable)", "todolist (directive)",
+/// "`:align:` (directive option)", "py:method (directive)"): a name, however plain its word, with
+/// its reStructuredText markers taken off and a domain before a colon as its owner.
+fn indexed_name(query: &str) -> Option<CodeName> {
+    let (word, kind) = query.trim().split_once(' ')?;
+    let kind = kind.strip_prefix('(')?.strip_suffix(')')?;
+    let kind_words = kind.split_whitespace().count();
+    if !(1..=3).contains(&kind_words) || kind.contains(['(', ')']) {
+        return None;
+    }
+    let word = word.trim_matches('`').trim_start_matches("..").trim_end_matches("::");
+    let word = word.trim_end_matches("()");
+    let word = word.trim_matches(':');
+    let mut parts: Vec<String> =
+        word.split([':', '.']).filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
+    let last = parts.pop()?;
+    let valid = |p: &String| p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    (last.chars().any(char::is_alphabetic) && valid(&last) && parts.iter().all(valid))
+        .then_some(CodeName { last, qualifiers: parts })
 }
 
 /// The document a query cites by number: an acronym (two to eight capitals, digits after the
@@ -393,6 +418,27 @@ mod tests {
         assert_eq!(name.qualifiers, ["contrib", "auth", "user"]);
         let name = named_identifier("log_min_duration_statement configuration parameter").unwrap();
         assert_eq!((name.last.as_str(), name.qualifiers.len()), ("log_min_duration_statement", 0));
+    }
+
+    #[test]
+    fn an_index_entry_of_a_word_and_its_kind_names_the_word() {
+        let name = |q: &str| named_identifier(q).map(|n| (n.last, n.qualifiers));
+        let plain = |last: &str| Some((last.to_string(), Vec::<String>::new()));
+        assert_eq!(name("pagename (built-in variable)"), plain("pagename"));
+        assert_eq!(name("todolist (directive)"), plain("todolist"));
+        assert_eq!(name(":align: (directive option)"), plain("align"));
+        assert_eq!(name("__deepcopy__() (copy protocol)"), plain("__deepcopy__"));
+        assert_eq!(name("py:method (directive)"), Some(("method".into(), vec!["py".into()])));
+        // Not an entry and its kind: a symbol, brackets inside the words, a long aside.
+        for other in [
+            "| (vertical bar) operator",
+            "- (minus) in doctests",
+            "(widgets)",
+            "ticket (in the tracker, opened by anyone at all)",
+            "pagename",
+        ] {
+            assert_eq!(name(other), None, "{other:?}");
+        }
     }
 
     #[test]
