@@ -1038,6 +1038,18 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
             }
         }
     }
+    // Reader comments (or a sidebar's prose) outweigh the article they follow: a long thread under
+    // a short column. When the heaviest text is in furniture that does not hold the page's title,
+    // and there are paragraphs of prose outside it, the content is the heaviest of those.
+    if let Some(furniture) = outermost_furniture(elements, best) {
+        if elements[furniture].h1s == 0 {
+            if let Some(outside) = heaviest_outside(elements, furniture) {
+                if elements[outside].weight >= PROSE_OUTSIDE_FURNITURE_WEIGHT {
+                    best = outside;
+                }
+            }
+        }
+    }
     let best_weight = elements[best].weight;
     let page_of_links = best_weight < 150.0 && elements[best].chars * 4 < elements[0].chars;
     if page_of_links {
@@ -1108,6 +1120,45 @@ fn heaviest_within(elements: &[Element], within: usize) -> usize {
 /// The most text that a page's furniture outweighing its main region can have: a footer's lines,
 /// not an article that a class name happens to call a sidebar.
 const FURNITURE_OUTWEIGHS_CHARS: usize = 400;
+
+/// The least weight of the prose outside furniture that is taken for the content when furniture
+/// outweighs it: a few paragraphs, not a footer's lines.
+const PROSE_OUTSIDE_FURNITURE_WEIGHT: f64 = 500.0;
+
+/// The outermost element at or around `index` that says it is page furniture.
+fn outermost_furniture(elements: &[Element], index: usize) -> Option<usize> {
+    let mut at = Some(index);
+    let mut outermost = None;
+    while let Some(i) = at {
+        if elements[i].signal != Furniture::None {
+            outermost = Some(i);
+        }
+        at = elements[i].parent;
+    }
+    outermost
+}
+
+/// The heaviest visible element that is neither in furniture nor around `furniture`; of equal
+/// weights, the innermost.
+fn heaviest_outside(elements: &[Element], furniture: usize) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (index, element) in elements.iter().enumerate() {
+        if element.invisible
+            || is_inside(elements, furniture, index)
+            || is_in_furniture(elements, index)
+        {
+            continue;
+        }
+        let better = best.is_none_or(|b| {
+            element.weight > elements[b].weight + 1e-9
+                || (element.weight >= elements[b].weight - 1e-9 && is_inside(elements, index, b))
+        });
+        if better {
+            best = Some(index);
+        }
+    }
+    best
+}
 
 /// Whether element `index` or one around it says it is page furniture.
 fn is_in_furniture(elements: &[Element], index: usize) -> bool {

@@ -275,6 +275,44 @@ fn layout_class_names_do_not_drop_the_article() {
 }
 
 #[test]
+fn a_comment_thread_longer_than_its_column_is_not_the_content() {
+    // A 2008 newspaper blog: the column in a plain <div>, then a thread three times its length.
+    let comment = |n: usize| {
+        format!(
+            r#"<div class="individualcomment"><span class="byline">reader{n}</span><p>I read this
+            column twice and still disagree with most of it, since free range and organic are not
+            the same thing, and the prices in my local shop say so every single week.</p>
+            <a href="/report/{n}">Report this comment</a></div>"#
+        )
+    };
+    let thread: String = (0..12).map(comment).collect();
+    let html = format!(
+        r#"<body><div id="page"><div id="headline"><h1>Battery power</h1></div>
+        <div id="column"><p>He is such a great cook and such a brilliant publicist that the two parts
+        of his life are now blended into one, and tonight he sets out to change his home town.</p>
+        <p>Obviously, this is a good thing, if you are going to eat meat at all.</p>
+        <p>However, keeping the national flock in such conditions would be very expensive, and
+        most of us would have to pay a great deal more for our food than we do now.</p>
+        <p>Supermarkets say shoppers choose on price, and farmers say they cannot change how they
+        rear their birds until shoppers do, so each waits for the other to move first.</p>
+        <p>So the question is who pays, and the column ends without an answer to it.</p></div>
+        <div id="comments"><h2>Comments</h2>{thread}</div></div></body>"#
+    );
+    let md = extract_html(&html).markdown();
+    assert!(md.contains("He is such a great cook"), "{md:?}");
+    assert!(md.contains("ends without an answer"), "{md:?}");
+    assert!(!md.contains("I read this column twice"), "{md:?}");
+    // The same thread on a page whose title is inside it (a forum's thread page) is the content.
+    let forum = format!(
+        r#"<body><div id="comments"><h1>Free range or organic?</h1>{thread}</div>
+        <div id="about"><p>{}</p></div></body>"#,
+        "This forum is for readers. ".repeat(30)
+    );
+    let md = extract_html(&forum).markdown();
+    assert!(md.contains("I read this column twice"), "{md:?}");
+}
+
+#[test]
 fn the_main_element_with_the_text_is_the_content_root() {
     // An ad slot in a first <main>, a schema.org wrapper of <meta> tags in a first <article>.
     let html = r#"<body><main class="ad-slot"><a href="/ad">Advertisement</a></main>
