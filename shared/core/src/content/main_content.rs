@@ -829,7 +829,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
             Token::Start { name, .. } if next < elements.len() && elements[next].start == i => {
                 if elements[next].after > i + 1 {
                     open.push(next);
-                    if name == "a" {
+                    if is_link(token) {
                         links_open += 1;
                         outward_links_open += usize::from(is_outward_link(token));
                     }
@@ -962,8 +962,11 @@ fn start_name<'t>(token: &'t Token<'_>) -> &'t str {
     }
 }
 
+/// A link: an `<a>`, unless it only names a place (`<a name="threadtop">`, no `href`): a page that
+/// never closes one does not make the rest of its text link text. (One with neither is a script's
+/// button, `<a onclick="…">`.)
 fn is_link(token: &Token<'_>) -> bool {
-    start_name(token) == "a"
+    start_name(token) == "a" && (token.attr("href").is_some() || token.attr("name").is_none())
 }
 
 /// A link to another page, not to a place on this one (`#section`).

@@ -313,6 +313,27 @@ fn a_comment_thread_longer_than_its_column_is_not_the_content() {
 }
 
 #[test]
+fn an_unclosed_place_name_does_not_make_the_page_link_text() {
+    // A forum's thread: `<a name="threadtop">` is never closed, and every post comes after it.
+    let post = |n: usize| {
+        format!(
+            r#"<table class="outer"><tr><td>Posts: {n}</td><td><div class="comText">Thank you so
+            much! I am at a loss for a title too, and those generators will give me something to
+            build on this week.</div></td></tr></table>"#
+        )
+    };
+    let posts: String = (0..3).map(post).collect();
+    let html = format!(
+        r#"<body><div id="content"><h1><a href="/t/1">Title generator?</a></h1>
+        <a name="threadtop">{posts}<a name="threadbottom"></a></div>
+        <div id="foot"><a href="/">Home</a> :: <a href="/about">About</a> :: <a href="/faq">FAQs</a>
+        <p>Copyright 2006 The Office of Letters and Light.</p></div></body>"#
+    );
+    let md = extract_html(&html).markdown();
+    assert!(md.contains("Thank you so much!"), "{md:?}");
+}
+
+#[test]
 fn the_main_element_with_the_text_is_the_content_root() {
     // An ad slot in a first <main>, a schema.org wrapper of <meta> tags in a first <article>.
     let html = r#"<body><main class="ad-slot"><a href="/ad">Advertisement</a></main>
