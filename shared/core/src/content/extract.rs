@@ -432,7 +432,11 @@ impl BlockWriter {
                 }
                 self.cell = Some(String::new());
             }
-            "br" => self.text.push('\n'),
+            // A table row is one line: a line break inside a cell is a space between its words.
+            "br" => match &mut self.cell {
+                Some(cell) => cell.push(' '),
+                None => self.text.push('\n'),
+            },
             "dt" => {
                 self.flush_paragraph();
                 self.signature = has_class(token, &["sig"]).then(Signature::default);

@@ -489,6 +489,18 @@ fn an_article_in_a_layout_table_cell() {
 }
 
 #[test]
+fn a_line_break_inside_a_table_cell_keeps_the_words_apart() {
+    let html = r#"<body><h1>Modes</h1><p>Each mode, with what it checks, in the table below.</p>
+        <table><tr><th>Mode</th><th>Checks</th></tr><tr><td>strict</td><td>The certificate.<br>The
+        client's name.<br/>The protocol.</td></tr></table></body>"#;
+    let md = extract_html(html).markdown();
+    assert!(
+        md.contains("| strict | The certificate. The client's name. The protocol. |"),
+        "{md:?}"
+    );
+}
+
+#[test]
 fn a_head_left_open_ends_where_the_body_starts() {
     let html = "<html><head><title>T</title><style>p{}</style><body><p>Body text, visible.</p>";
     assert_eq!(extract_html(html).markdown(), "Body text, visible.");
