@@ -803,6 +803,12 @@ fn is_sentence(unlinked_letters: usize, punctuation: usize) -> bool {
     unlinked_letters >= SENTENCE_OWN_LETTERS && punctuation > 0
 }
 
+/// The least words of a teaser's headline: a title, not a name (Doxygen's tooltips are a linked
+/// name over its declaration).
+const TEASER_HEADLINE_WORDS: usize = 3;
+/// The most visible characters of a teaser's summary: a line or two.
+const TEASER_SUMMARY_CHARS: usize = 300;
+
 fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // Text runs by the element that directly holds them.
     let mut own_chars = vec![0usize; elements.len()];
@@ -810,6 +816,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     let mut own_letters = vec![0usize; elements.len()];
     let mut own_link_letters = vec![0usize; elements.len()];
     let mut own_punctuation = vec![0usize; elements.len()];
+    let mut own_words = vec![0usize; elements.len()];
     // Whether an element's first visible text is the text of a link to another page.
     let mut opens_with_link: Vec<Option<bool>> = vec![None; elements.len()];
     let mut open: Vec<usize> = vec![0];
@@ -860,6 +867,7 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
                 }
                 own_punctuation[holder] +=
                     text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
+                own_words[holder] += text.split_whitespace().count();
             }
             _ => {}
         }
@@ -870,12 +878,37 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     let mut block_links = vec![0usize; elements.len()];
     let mut block_punctuation = vec![0usize; elements.len()];
     let mut block_unlinked_letters = vec![0usize; elements.len()];
+    let mut block_words = vec![0usize; elements.len()];
     for index in 0..elements.len() {
         let block = block_of(tokens, elements, index);
         block_chars[block] += own_chars[index];
         block_links[block] += own_links[index];
         block_punctuation[block] += own_punctuation[index];
         block_unlinked_letters[block] += own_letters[index] - own_link_letters[index];
+        block_words[block] += own_words[index];
+    }
+    // A teaser: a headline that is all a link to another page, then a line or two about that
+    // page (a newspaper's "B.C. Headlines", each a linked title over its summary). The summary
+    // speaks for the link, so its words weigh as link text.
+    let mut previous_sibling: Vec<Option<usize>> = vec![None; elements.len()];
+    let mut last_child: Vec<Option<usize>> = vec![None; elements.len()];
+    for index in 1..elements.len() {
+        if let Some(parent) = elements[index].parent {
+            previous_sibling[index] = last_child[parent];
+            last_child[parent] = Some(index);
+        }
+    }
+    for index in 1..elements.len() {
+        let Some(headline) = previous_sibling[index] else { continue };
+        let is_headline = block_words[headline] >= TEASER_HEADLINE_WORDS
+            && block_links[headline] == block_chars[headline]
+            && opens_with_link[headline] == Some(true);
+        let is_summary = block_chars[index] <= TEASER_SUMMARY_CHARS
+            && block_links[index] * 4 < block_chars[index]
+            && is_sentence(block_unlinked_letters[index], block_punctuation[index]);
+        if is_headline && is_summary {
+            block_links[index] = block_chars[index];
+        }
     }
     for index in (0..elements.len()).rev() {
         let element = &mut elements[index];

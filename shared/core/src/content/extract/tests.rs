@@ -313,6 +313,34 @@ fn a_comment_thread_longer_than_its_column_is_not_the_content() {
 }
 
 #[test]
+fn teasers_beside_the_story_are_not_the_story() {
+    // A newspaper's story with a column of other stories beside it: each a linked headline over
+    // its summary, together as long as the story.
+    let teaser = |n: usize| {
+        format!(
+            r#"<dt><a href="/news/{n}">Hops shortage spurs microbreweries to reinvent beers</a></dt>
+            <dd>A worldwide shortage of hops is forcing some microbreweries in the province to
+            rewrite their recipes for trademark beers, with hopes of matching popular flavours.</dd>"#
+        )
+    };
+    let teasers: String = (0..8).map(teaser).collect();
+    let html = format!(
+        r#"<body><div id="story"><div id="well"><h1>Coyotes break up home dominance</h1>
+        <p>The Coyotes scored two power-play goals in the final seconds of the second period to
+        pick up a rare victory in Vancouver, four to three over the Canucks on Friday night.</p>
+        <p>The key sequence began late in the second, when a forward took exception to a hit and
+        tried to lure the defenceman into a fight, and was penalised twice for it.</p>
+        <p>The defenceman moved swiftly to capitalize on the advantage, firing a wrist shot past the
+        goalie with thirteen seconds remaining in the period.</p></div>
+        <div id="beside"><h3>Headlines</h3><dl>{teasers}</dl></div></div></body>"#
+    );
+    let md = extract_html(&html).markdown();
+    assert!(md.starts_with("# Coyotes break up home dominance\n\nThe Coyotes scored"), "{md:?}");
+    assert!(md.contains("thirteen seconds remaining"), "{md:?}");
+    assert!(!md.contains("shortage of hops"), "{md:?}");
+}
+
+#[test]
 fn an_unclosed_place_name_does_not_make_the_page_link_text() {
     // A forum's thread: `<a name="threadtop">` is never closed, and every post comes after it.
     let post = |n: usize| {
