@@ -1143,14 +1143,18 @@ fn heaviest_within(elements: &[Element], within: usize) -> usize {
         if element.invisible {
             continue;
         }
-        let current = elements[best].weight;
-        if element.weight > current + 1e-9
-            || (element.weight >= current - 1e-9 && is_inside(elements, index, best))
-        {
+        if outweighs(elements, index, best) {
             best = index;
         }
     }
     best
+}
+
+/// Whether element `index` weighs more than `best`, or as much and is inside it (of equal weights,
+/// the innermost holds the text with least around it).
+fn outweighs(elements: &[Element], index: usize, best: usize) -> bool {
+    let (weight, current) = (elements[index].weight, elements[best].weight);
+    weight > current + 1e-9 || (weight >= current - 1e-9 && is_inside(elements, index, best))
 }
 
 /// The most text that a page's furniture outweighing its main region can have: a footer's lines,
@@ -1185,11 +1189,7 @@ fn heaviest_outside(elements: &[Element], furniture: usize) -> Option<usize> {
         {
             continue;
         }
-        let better = best.is_none_or(|b| {
-            element.weight > elements[b].weight + 1e-9
-                || (element.weight >= elements[b].weight - 1e-9 && is_inside(elements, index, b))
-        });
-        if better {
+        if best.is_none_or(|best| outweighs(elements, index, best)) {
             best = Some(index);
         }
     }

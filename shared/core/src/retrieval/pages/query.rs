@@ -98,7 +98,7 @@ impl PageQuery {
     /// Octave's `-x` 724th.
     ///
     /// A cited document's entry: a chunk that writes its acronym and number together (`PEP 292`,
-    /// `PEP-292`). "Python Enhancement Proposals PEP 292" has a hundred passages with its first
+    /// `PEP-292`, `PEP292`). "Python Enhancement Proposals PEP 292" has a hundred passages with its first
     /// three words and the one that cites PEP 292 none of them; `11` of "PEP 11" is in every chunk
     /// of the manual for Python 3.11.
     ///
@@ -126,7 +126,7 @@ impl PageQuery {
         if let Some(reference) = &self.reference {
             // Its own words only: the passage that cites it need say none of the others.
             let series = reference.series.to_uppercase();
-            let texts = [" ", "-", "\u{a0}"]
+            let texts = [" ", "-", "\u{a0}", ""]
                 .iter()
                 .map(|between| format!("{series}{between}{}", reference.number))
                 .collect();
