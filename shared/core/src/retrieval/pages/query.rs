@@ -265,22 +265,23 @@ fn indexed_name(query: &str) -> Option<CodeName> {
 }
 
 /// The document a query cites by number: an acronym (two to eight capitals, digits after the
-/// first: `PEP`, `RFC`, `ISO`, `SQLSTATE`) and then a number of digits alone (`PEP 292`, "What
-/// does RFC 2047 say?"). Not a capitalised word ("Python 3"), nor a number with more after it
-/// (`5424#section-6`), nor words run together ("UTF-8").
+/// first: `PEP`, `RFC`, `ISO`, `SQLSTATE`) and then a number of digits alone, ending the query
+/// ("Python Enhancement Proposals PEP 292", "Which module implements RFC 2047?"). Before another
+/// word a citation only says which kind of thing is asked about ("custom HTTP 500 error view" asks
+/// for an error view, "an RFC 2822 date" for a date). Not a capitalised word ("Python 3"), nor a
+/// number with more after it (`5424#section-6`), nor words run together ("UTF-8").
 pub fn named_reference(query: &str) -> Option<Reference> {
     let words: Vec<&str> = query.split_whitespace().collect();
-    words.windows(2).find_map(|pair| {
-        let series = pair[0].trim_start_matches(['(', '"', '\'', '‘', '“', '`']);
-        let number =
-            pair[1].trim_end_matches(['?', '.', ',', ';', ':', '!', ')', '"', '\'', '’', '”', '`']);
-        let acronym = (2..=8).contains(&series.len())
-            && series.starts_with(|c: char| c.is_ascii_uppercase())
-            && series.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        let digits = (1..=6).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit());
-        (acronym && digits)
-            .then(|| Reference { series: series.to_lowercase(), number: number.to_string() })
-    })
+    let [.., series, number] = words.as_slice() else { return None };
+    let series = series.trim_start_matches(['(', '"', '\'', '‘', '“', '`']);
+    let number =
+        number.trim_end_matches(['?', '.', ',', ';', ':', '!', ')', '"', '\'', '’', '”', '`']);
+    let acronym = (2..=8).contains(&series.len())
+        && series.starts_with(|c: char| c.is_ascii_uppercase())
+        && series.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let digits = (1..=6).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit());
+    (acronym && digits)
+        .then(|| Reference { series: series.to_lowercase(), number: number.to_string() })
 }
 
 /// The lines a glossary's entry for `subject` (lower-case) would open with
@@ -461,9 +462,19 @@ mod tests {
     fn a_reference_is_an_acronym_and_a_number() {
         let cited = |q: &str| named_reference(q).map(|r| format!("{} {}", r.series, r.number));
         assert_eq!(cited("Python Enhancement Proposals PEP 292").as_deref(), Some("pep 292"));
-        assert_eq!(cited("What does RFC 2047 say?").as_deref(), Some("rfc 2047"));
+        assert_eq!(cited("Which module implements RFC 2047?").as_deref(), Some("rfc 2047"));
         assert_eq!(cited("error (SQLSTATE 23505)").as_deref(), Some("sqlstate 23505"));
-        for plain in ["Python 3", "UTF-8 text", "RFC RFC 5424#section-6", "pep 8", "A 1", "PEP"] {
+        for plain in [
+            "Python 3",
+            "UTF-8 text",
+            "RFC RFC 5424#section-6",
+            "pep 8",
+            "A 1",
+            "PEP",
+            // A citation before a noun says what kind of thing the noun is.
+            "custom HTTP 500 error view",
+            "How do I parse an RFC 2822 date?",
+        ] {
             assert_eq!(cited(plain), None, "{plain:?}");
         }
         let pep = named_reference("PEP 292").unwrap();
