@@ -1077,9 +1077,9 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
     // Reader comments (or a sidebar's prose) outweigh the article they follow: a long thread under
     // a short column. When the heaviest text is in furniture that does not hold the page's title,
     // and there are paragraphs of prose outside it, the content is the heaviest of those.
-    if let Some(furniture) = outermost_furniture(elements, best) {
+    if let Some(furniture) = outermost_furniture(tokens, elements, best) {
         if elements[furniture].h1s == 0 {
-            if let Some(outside) = heaviest_outside(elements, furniture) {
+            if let Some(outside) = heaviest_outside(tokens, elements, furniture) {
                 if elements[outside].weight >= PROSE_OUTSIDE_FURNITURE_WEIGHT {
                     best = outside;
                 }
@@ -1165,12 +1165,20 @@ const FURNITURE_OUTWEIGHS_CHARS: usize = 400;
 /// outweighs it: a few paragraphs, not a footer's lines.
 const PROSE_OUTSIDE_FURNITURE_WEIGHT: f64 = 500.0;
 
-/// The outermost element at or around `index` that says it is page furniture.
-fn outermost_furniture(elements: &[Element], index: usize) -> Option<usize> {
+/// Whether element `index` says it is page furniture, other than the page's outer elements and
+/// its semantic roots, whose class names say little (`<body class="no-sidebar">`, `<article
+/// class="has-comments">`).
+fn says_furniture(tokens: &[Token<'_>], elements: &[Element], index: usize) -> bool {
+    let outer = matches!(name_of(tokens, index, &elements[index]), "" | "html" | "body");
+    elements[index].signal != Furniture::None && !outer && !elements[index].semantic_root
+}
+
+/// The outermost element at or around `index` that [`says_furniture`].
+fn outermost_furniture(tokens: &[Token<'_>], elements: &[Element], index: usize) -> Option<usize> {
     let mut at = Some(index);
     let mut outermost = None;
     while let Some(i) = at {
-        if elements[i].signal != Furniture::None {
+        if says_furniture(tokens, elements, i) {
             outermost = Some(i);
         }
         at = elements[i].parent;
@@ -1178,14 +1186,14 @@ fn outermost_furniture(elements: &[Element], index: usize) -> Option<usize> {
     outermost
 }
 
-/// The heaviest visible element that is neither in furniture nor around `furniture`; of equal
-/// weights, the innermost.
-fn heaviest_outside(elements: &[Element], furniture: usize) -> Option<usize> {
+/// The heaviest visible element that is neither around `furniture` nor in an element that
+/// [`says_furniture`]; of equal weights, the innermost.
+fn heaviest_outside(tokens: &[Token<'_>], elements: &[Element], furniture: usize) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (index, element) in elements.iter().enumerate() {
         if element.invisible
             || is_inside(elements, furniture, index)
-            || is_in_furniture(elements, index)
+            || outermost_furniture(tokens, elements, index).is_some()
         {
             continue;
         }

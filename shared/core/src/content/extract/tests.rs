@@ -302,6 +302,13 @@ fn a_comment_thread_longer_than_its_column_is_not_the_content() {
     assert!(md.contains("He is such a great cook"), "{md:?}");
     assert!(md.contains("ends without an answer"), "{md:?}");
     assert!(!md.contains("I read this column twice"), "{md:?}");
+    // An article's class that mentions its comments says nothing about the article.
+    let in_article = html
+        .replace(r#"<div id="column">"#, r#"<article class="post has-comments">"#)
+        .replace("without an answer to it.</p></div>", "without an answer to it.</p></article>");
+    let md = extract_html(&in_article).markdown();
+    assert!(md.contains("He is such a great cook"), "{md:?}");
+    assert!(!md.contains("I read this column twice"), "{md:?}");
     // The same thread on a page whose title is inside it (a forum's thread page) is the content.
     let forum = format!(
         r#"<body><div id="comments"><h1>Free range or organic?</h1>{thread}</div>
