@@ -890,16 +890,11 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // A teaser: a headline that is all a link to another page, then a line or two about that
     // page (a newspaper's "B.C. Headlines", each a linked title over its summary). The summary
     // speaks for the link, so its words weigh as link text.
-    let mut previous_sibling: Vec<Option<usize>> = vec![None; elements.len()];
+    // Each parent's last child so far: an element's previous sibling when it is reached.
     let mut last_child: Vec<Option<usize>> = vec![None; elements.len()];
     for index in 1..elements.len() {
-        if let Some(parent) = elements[index].parent {
-            previous_sibling[index] = last_child[parent];
-            last_child[parent] = Some(index);
-        }
-    }
-    for index in 1..elements.len() {
-        let Some(headline) = previous_sibling[index] else { continue };
+        let Some(parent) = elements[index].parent else { continue };
+        let Some(headline) = last_child[parent].replace(index) else { continue };
         let is_headline = block_words[headline] >= TEASER_HEADLINE_WORDS
             && block_links[headline] == block_chars[headline]
             && opens_with_link[headline] == Some(true);
@@ -1077,14 +1072,12 @@ fn heaviest_root(tokens: &[Token<'_>], elements: &[Element]) -> usize {
     // Reader comments (or a sidebar's prose) outweigh the article they follow: a long thread under
     // a short column. When the heaviest text is in furniture that does not hold the page's title,
     // and there are paragraphs of prose outside it, the content is the heaviest of those.
-    if let Some(furniture) = outermost_furniture(tokens, elements, best) {
-        if elements[furniture].h1s == 0 {
-            if let Some(outside) = heaviest_outside(tokens, elements, furniture) {
-                if elements[outside].weight >= PROSE_OUTSIDE_FURNITURE_WEIGHT {
-                    best = outside;
-                }
-            }
-        }
+    let prose_outside = outermost_furniture(tokens, elements, best)
+        .filter(|&furniture| elements[furniture].h1s == 0)
+        .and_then(|furniture| heaviest_outside(tokens, elements, furniture))
+        .filter(|&outside| elements[outside].weight >= PROSE_OUTSIDE_FURNITURE_WEIGHT);
+    if let Some(outside) = prose_outside {
+        best = outside;
     }
     let best_weight = elements[best].weight;
     let page_of_links = best_weight < 150.0 && elements[best].chars * 4 < elements[0].chars;

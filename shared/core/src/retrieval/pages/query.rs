@@ -1,11 +1,10 @@
 //! What ranking pages reads from a query ([`PageQuery`]): the code name it asks about
 //! ([`named_identifier`]: `User.get_full_name`), the command-line option ([`named_option`]:
-//! `--eval`), the document it cites by number ([`named_reference`]: `PEP 292`), the one word a table
-//! may define (`bigint`), the term a glossary may list ("generic
-//! view"), what it asks the meaning of ([`defined_subject`]: "What is a slug?") or the two things
-//! it compares ([`compared_subjects`]: "json vs jsonb"), and whether it asks about a release; and
-//! the searches for the entry it asks about that the lexical ranking cannot reach
-//! ([`EntrySearch`]).
+//! `--eval`), the document it cites by number ([`named_reference`]: `PEP 292`), the one word a
+//! table may define (`bigint`), the term a glossary may list ("generic view"), what it asks the
+//! meaning of ([`defined_subject`]: "What is a slug?") or the two things it compares
+//! ([`compared_subjects`]: "json vs jsonb"), and whether it asks about a release; and the
+//! searches for the entry it asks about that the lexical ranking cannot reach ([`EntrySearch`]).
 
 /// What ranking pages reads from the query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +42,10 @@ pub struct CodeName {
     pub qualifiers: Vec<String>,
 }
 
+/// What may stand between a citation's acronym and its number: a space, a hyphen, a no-break
+/// space or nothing (`PEP 292`, `PEP-292`, `PEP292`), nothing last.
+const CITATION_SEPARATORS: [&str; 4] = [" ", "-", "\u{a0}", ""];
+
 /// A document cited by an acronym and a number (`PEP 292`, `RFC 2047`, `SQLSTATE 23505`), the
 /// acronym lower-cased.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,15 +55,18 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// Whether `text` cites it: the acronym in any case, then the number after a space, a
-    /// hyphen or nothing (`PEP 292`, `pep-292`, `RFC2047`), neither run on into a longer word or
-    /// number (`PEP 2920`, `SPEP 292`).
+    /// Whether `text` cites it: the acronym in any case, then the number after one of the
+    /// [`CITATION_SEPARATORS`] (`PEP 292`, `pep-292`, `RFC2047`), neither run on into a longer
+    /// word or number (`PEP 2920`, `SPEP 292`).
     pub fn is_cited_in(&self, text: &str) -> bool {
         let lower = text.to_lowercase();
         lower.match_indices(self.series.as_str()).any(|(at, series)| {
             let before = lower[..at].chars().next_back();
             let rest = &lower[at + series.len()..];
-            let rest = rest.strip_prefix([' ', '-', '\u{a0}']).unwrap_or(rest);
+            let rest = CITATION_SEPARATORS
+                .iter()
+                .find_map(|between| rest.strip_prefix(between))
+                .unwrap_or(rest);
             !before.is_some_and(char::is_alphanumeric)
                 && rest
                     .strip_prefix(self.number.as_str())
@@ -98,9 +104,9 @@ impl PageQuery {
     /// Octave's `-x` 724th.
     ///
     /// A cited document's entry: a chunk that writes its acronym and number together (`PEP 292`,
-    /// `PEP-292`, `PEP292`). "Python Enhancement Proposals PEP 292" has a hundred passages with its first
-    /// three words and the one that cites PEP 292 none of them; `11` of "PEP 11" is in every chunk
-    /// of the manual for Python 3.11.
+    /// `PEP-292`, `PEP292`). "Python Enhancement Proposals PEP 292" has a hundred passages with
+    /// its first three words and the one that cites PEP 292 none of them; `11` of "PEP 11" is in
+    /// every chunk of the manual for Python 3.11.
     ///
     /// A glossary's entry: the subject's words, in chunks where the subject is a line of its own,
     /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
@@ -126,7 +132,7 @@ impl PageQuery {
         if let Some(reference) = &self.reference {
             // Its own words only: the passage that cites it need say none of the others.
             let series = reference.series.to_uppercase();
-            let texts = [" ", "-", "\u{a0}", ""]
+            let texts = CITATION_SEPARATORS
                 .iter()
                 .map(|between| format!("{series}{between}{}", reference.number))
                 .collect();
