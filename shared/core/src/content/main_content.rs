@@ -890,20 +890,39 @@ fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     // A teaser: a headline that is all a link to another page, then a line or two about that
     // page (a newspaper's "B.C. Headlines", each a linked title over its summary). The summary
     // speaks for the link, so its words weigh as link text.
+    // The summary is the headline's next sibling, or the text of the block that opens with the
+    // headline (`<div><h2><a>…</a></h2> The summary…</div>`).
+    let is_headline = |at: usize| {
+        block_words[at] >= TEASER_HEADLINE_WORDS
+            && block_links[at] == block_chars[at]
+            && opens_with_link[at] == Some(true)
+    };
+    let is_summary = |at: usize| {
+        block_chars[at] <= TEASER_SUMMARY_CHARS
+            && block_links[at] * 4 < block_chars[at]
+            && is_sentence(block_unlinked_letters[at], block_punctuation[at])
+    };
+    let mut summaries = Vec::new();
     // Each parent's last child so far: an element's previous sibling when it is reached.
     let mut last_child: Vec<Option<usize>> = vec![None; elements.len()];
     for index in 1..elements.len() {
         let Some(parent) = elements[index].parent else { continue };
-        let Some(headline) = last_child[parent].replace(index) else { continue };
-        let is_headline = block_words[headline] >= TEASER_HEADLINE_WORDS
-            && block_links[headline] == block_chars[headline]
-            && opens_with_link[headline] == Some(true);
-        let is_summary = block_chars[index] <= TEASER_SUMMARY_CHARS
-            && block_links[index] * 4 < block_chars[index]
-            && is_sentence(block_unlinked_letters[index], block_punctuation[index]);
-        if is_headline && is_summary {
-            block_links[index] = block_chars[index];
+        if let Some(headline) = last_child[parent].replace(index) {
+            if is_headline(headline) && is_summary(index) {
+                summaries.push(index);
+            }
         }
+        let holder = block_of(tokens, elements, parent);
+        if block_of(tokens, elements, index) == index
+            && is_headline(index)
+            && opens_with_link[holder] == Some(true)
+            && is_summary(holder)
+        {
+            summaries.push(holder);
+        }
+    }
+    for index in summaries {
+        block_links[index] = block_chars[index];
     }
     for index in (0..elements.len()).rev() {
         let element = &mut elements[index];

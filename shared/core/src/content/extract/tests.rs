@@ -348,6 +348,32 @@ fn teasers_beside_the_story_are_not_the_story() {
 }
 
 #[test]
+fn teasers_whose_summary_is_their_box_own_text_are_not_the_story() {
+    // A news site's "Other news" box under the story, in the same column: each entry a thumbnail
+    // and a linked headline, then the summary as the entry's own text, not a paragraph.
+    let teaser = |n: usize| {
+        format!(
+            r#"<div class="entry"><a href="/news/{n}.html"><img src="/thumb/{n}.jpg" alt=""></a>
+            <h2><a href="/news/{n}.html">High-altitude telescope will begin operation shortly</a></h2>
+            The airborne observatory, a joint project of two space agencies, nears its operational
+            phase and has allowed limited visiting... </div><br>"#
+        )
+    };
+    let teasers: String = (0..6).map(teaser).collect();
+    let html = format!(
+        r#"<body><table><tr><td><h1>Probe prepares for Mercury flyby</h1>
+        <p>The probe launched in 2004 is scheduled to fly over Mercury, the first visit in almost
+        thirty-three years, and will photograph the side of the planet never seen before.</p>
+        <p>Its cameras will map the surface while other instruments measure the thin exosphere and
+        the magnetic field, which surprised scientists when it was first found.</p></td></tr>
+        <tr><td><h1>Other news in science</h1>{teasers}</td></tr></table></body>"#
+    );
+    let md = extract_html(&html).markdown();
+    assert!(md.contains("the magnetic field, which surprised"), "{md:?}");
+    assert!(!md.contains("airborne observatory"), "{md:?}");
+}
+
+#[test]
 fn an_unclosed_place_name_does_not_make_the_page_link_text() {
     // A forum's thread: `<a name="threadtop">` is never closed, and every post comes after it.
     let post = |n: usize| {
