@@ -34,138 +34,64 @@ const TEASER_HEADLINE_WORDS: usize = 3;
 /// The most visible characters of a teaser's summary: a line or two.
 const TEASER_SUMMARY_CHARS: usize = 300;
 
+/// Visible text counted by the element that directly holds it, or by the block it is in.
+#[derive(Debug, Clone, Copy, Default)]
+struct TextCount {
+    /// Characters other than whitespace, and those inside links.
+    chars: usize,
+    links: usize,
+    /// Letters and digits, and those inside links.
+    letters: usize,
+    link_letters: usize,
+    /// Sentence and clause marks.
+    punctuation: usize,
+    words: usize,
+}
+
+impl TextCount {
+    fn add(&mut self, other: &TextCount) {
+        self.chars += other.chars;
+        self.links += other.links;
+        self.letters += other.letters;
+        self.link_letters += other.link_letters;
+        self.punctuation += other.punctuation;
+        self.words += other.words;
+    }
+
+    /// Whether this much text reads as a sentence of its own.
+    fn is_sentence(&self) -> bool {
+        is_sentence(self.letters - self.link_letters, self.punctuation)
+    }
+}
+
 /// Counts visible text into the elements and weighs each text block.
 pub(super) fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
-    // Text runs by the element that directly holds them.
-    let mut own_chars = vec![0usize; elements.len()];
-    let mut own_links = vec![0usize; elements.len()];
-    let mut own_letters = vec![0usize; elements.len()];
-    let mut own_link_letters = vec![0usize; elements.len()];
-    let mut own_punctuation = vec![0usize; elements.len()];
-    let mut own_words = vec![0usize; elements.len()];
-    // Whether an element's first visible text is the text of a link to another page.
-    let mut opens_with_link: Vec<Option<bool>> = vec![None; elements.len()];
-    let mut open: Vec<usize> = vec![0];
-    let (mut links_open, mut outward_links_open) = (0usize, 0usize);
-    let mut next = 1usize;
-    for (i, token) in tokens.iter().enumerate() {
-        while open.len() > 1 && open.last().is_some_and(|&e| elements[e].end <= i) {
-            let closed = open.pop().unwrap();
-            if is_link(&tokens[elements[closed].start]) {
-                links_open = links_open.saturating_sub(1);
-                if is_outward_link(&tokens[elements[closed].start]) {
-                    outward_links_open = outward_links_open.saturating_sub(1);
-                }
-            }
-        }
-        match token {
-            Token::Start { name, .. } if next < elements.len() && elements[next].start == i => {
-                if elements[next].after > i + 1 {
-                    open.push(next);
-                    if is_link(token) {
-                        links_open += 1;
-                        outward_links_open += usize::from(is_outward_link(token));
-                    }
-                }
-                next += 1;
-            }
-            Token::Text(text) => {
-                let Some(&holder) = open.last() else { continue };
-                if elements[holder].invisible {
-                    continue;
-                }
-                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-                own_chars[holder] += chars;
-                let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
-                own_letters[holder] += letters;
-                if links_open > 0 {
-                    own_links[holder] += chars;
-                    own_link_letters[holder] += letters;
-                }
-                // The elements this is the first text of (an element's first text is also the
-                // first of every element around it that had none yet).
-                if chars > 0 {
-                    let mut at = Some(holder);
-                    while let Some(index) = at.filter(|&index| opens_with_link[index].is_none()) {
-                        opens_with_link[index] = Some(outward_links_open > 0);
-                        at = elements[index].parent;
-                    }
-                }
-                own_punctuation[holder] +=
-                    text.matches(['.', '!', '?', ';', ':', ',', '。']).count();
-                own_words[holder] += text.split_whitespace().count();
-            }
-            _ => {}
-        }
-    }
+    let (own, opens_with_link) = own_text(tokens, elements);
     // Weigh each block by the text whose innermost block it is, then sum up the tree (children
     // come after their parents).
-    let mut block_chars = vec![0usize; elements.len()];
-    let mut block_links = vec![0usize; elements.len()];
-    let mut block_punctuation = vec![0usize; elements.len()];
-    let mut block_unlinked_letters = vec![0usize; elements.len()];
-    let mut block_words = vec![0usize; elements.len()];
-    for index in 0..elements.len() {
-        let block = block_of(tokens, elements, index);
-        block_chars[block] += own_chars[index];
-        block_links[block] += own_links[index];
-        block_punctuation[block] += own_punctuation[index];
-        block_unlinked_letters[block] += own_letters[index] - own_link_letters[index];
-        block_words[block] += own_words[index];
+    let mut blocks = vec![TextCount::default(); elements.len()];
+    for (index, text) in own.iter().enumerate() {
+        blocks[block_of(tokens, elements, index)].add(text);
     }
-    // A teaser: a headline that is all a link to another page, then a line or two about that
-    // page (a newspaper's "B.C. Headlines", each a linked title over its summary). The summary
-    // speaks for the link, so its words weigh as link text.
-    // The summary is the headline's next sibling, or the text of the block that opens with the
-    // headline (`<div><h2><a>…</a></h2> The summary…</div>`).
-    let is_headline = |at: usize| {
-        block_words[at] >= TEASER_HEADLINE_WORDS
-            && block_links[at] == block_chars[at]
-            && opens_with_link[at] == Some(true)
-    };
-    let is_summary = |at: usize| {
-        block_chars[at] <= TEASER_SUMMARY_CHARS
-            && block_links[at] * 4 < block_chars[at]
-            && is_sentence(block_unlinked_letters[at], block_punctuation[at])
-    };
-    let mut summaries = Vec::new();
-    // Each parent's last child so far: an element's previous sibling when it is reached.
-    let mut last_child: Vec<Option<usize>> = vec![None; elements.len()];
-    for index in 1..elements.len() {
-        let Some(parent) = elements[index].parent else { continue };
-        if let Some(headline) = last_child[parent].replace(index) {
-            if is_headline(headline) && is_summary(index) {
-                summaries.push(index);
-            }
-        }
-        let holder = block_of(tokens, elements, parent);
-        if block_of(tokens, elements, index) == index
-            && is_headline(index)
-            && opens_with_link[holder] == Some(true)
-            && is_summary(holder)
-        {
-            summaries.push(holder);
-        }
-    }
-    for index in summaries {
-        block_links[index] = block_chars[index];
+    for summary in teaser_summaries(tokens, elements, &blocks, &opens_with_link) {
+        blocks[summary].links = blocks[summary].chars;
     }
     for index in (0..elements.len()).rev() {
+        let (text, block) = (&own[index], &blocks[index]);
         let element = &mut elements[index];
-        element.chars += own_chars[index];
-        element.link_chars += own_links[index];
-        element.letters += own_letters[index];
-        element.link_letters += own_link_letters[index];
+        element.chars += text.chars;
+        element.link_chars += text.links;
+        element.letters += text.letters;
+        element.link_letters += text.link_letters;
         let name = name_of(tokens, index, element);
         // A heading names its section: its links (a self-anchor, the types in an API
         // signature) do not make it an entry of a list of links.
-        let sentence = is_sentence(block_unlinked_letters[index], block_punctuation[index]);
         element.link_list_chars += if is_heading(name) {
             0
-        } else if !sentence && is_link_entry(block_chars[index], block_links[index]) {
-            block_chars[index]
+        } else if !block.is_sentence() && is_link_entry(block.chars, block.links) {
+            block.chars
         } else {
-            block_links[index]
+            block.links
         };
         // An entry of a list or table (a module index row: the linked name in one cell, a line
         // of description in the next) is one link entry when short, whatever its blocks, if a
@@ -178,9 +104,7 @@ pub(super) fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
         {
             element.link_list_chars = element.chars;
         }
-        let weight =
-            block_weight(name, block_chars[index], block_links[index], block_punctuation[index]);
-        element.weight += weight;
+        element.weight += block_weight(name, block.chars, block.links, block.punctuation);
         // Prose inside furniture (reader comments, an "about" box) is the furniture's own: it
         // counts for the element itself but only a little for the elements around it, so that
         // a long comment thread does not pull the root out of the article. Not for the page's
@@ -212,6 +136,108 @@ pub(super) fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
             parent.language_links += language_links;
         }
     }
+}
+
+/// The visible text each element holds directly (not inside a child element), and whether its
+/// first visible text (its own or a descendant's) is the text of a link to another page.
+fn own_text(tokens: &[Token<'_>], elements: &[Element]) -> (Vec<TextCount>, Vec<Option<bool>>) {
+    let mut own = vec![TextCount::default(); elements.len()];
+    let mut opens_with_link: Vec<Option<bool>> = vec![None; elements.len()];
+    let mut open: Vec<usize> = vec![0];
+    let (mut links_open, mut outward_links_open) = (0usize, 0usize);
+    let mut next = 1usize;
+    for (i, token) in tokens.iter().enumerate() {
+        while open.len() > 1 && open.last().is_some_and(|&e| elements[e].end <= i) {
+            let closed = open.pop().unwrap();
+            if is_link(&tokens[elements[closed].start]) {
+                links_open = links_open.saturating_sub(1);
+                if is_outward_link(&tokens[elements[closed].start]) {
+                    outward_links_open = outward_links_open.saturating_sub(1);
+                }
+            }
+        }
+        match token {
+            Token::Start { .. } if next < elements.len() && elements[next].start == i => {
+                if elements[next].after > i + 1 {
+                    open.push(next);
+                    if is_link(token) {
+                        links_open += 1;
+                        outward_links_open += usize::from(is_outward_link(token));
+                    }
+                }
+                next += 1;
+            }
+            Token::Text(text) => {
+                let Some(&holder) = open.last() else { continue };
+                if elements[holder].invisible {
+                    continue;
+                }
+                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+                let letters = text.chars().filter(|c| c.is_alphanumeric()).count();
+                let linked = links_open > 0;
+                own[holder].add(&TextCount {
+                    chars,
+                    links: if linked { chars } else { 0 },
+                    letters,
+                    link_letters: if linked { letters } else { 0 },
+                    punctuation: text.matches(['.', '!', '?', ';', ':', ',', '。']).count(),
+                    words: text.split_whitespace().count(),
+                });
+                // The elements this is the first text of (an element's first text is also the
+                // first of every element around it that had none yet).
+                if chars > 0 {
+                    let mut at = Some(holder);
+                    while let Some(index) = at.filter(|&index| opens_with_link[index].is_none()) {
+                        opens_with_link[index] = Some(outward_links_open > 0);
+                        at = elements[index].parent;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (own, opens_with_link)
+}
+
+/// The blocks that are teasers' summaries. A teaser is a headline that is all a link to another
+/// page, then a line or two about that page (a newspaper's "B.C. Headlines", each a linked title
+/// over its summary): the summary speaks for the link, so its words weigh as link text. It is the
+/// headline's next sibling, or the text of the block that opens with the headline (`<div><h2><a>…
+/// </a></h2> The summary…</div>`).
+fn teaser_summaries(
+    tokens: &[Token<'_>], elements: &[Element], blocks: &[TextCount],
+    opens_with_link: &[Option<bool>],
+) -> Vec<usize> {
+    let is_headline = |at: usize| {
+        blocks[at].words >= TEASER_HEADLINE_WORDS
+            && blocks[at].links == blocks[at].chars
+            && opens_with_link[at] == Some(true)
+    };
+    let is_summary = |at: usize| {
+        blocks[at].chars <= TEASER_SUMMARY_CHARS
+            && blocks[at].links * 4 < blocks[at].chars
+            && blocks[at].is_sentence()
+    };
+    let mut summaries = Vec::new();
+    // Each parent's last child so far: an element's previous sibling when it is reached.
+    let mut last_child: Vec<Option<usize>> = vec![None; elements.len()];
+    for index in 1..elements.len() {
+        let Some(parent) = elements[index].parent else { continue };
+        if let Some(headline) = last_child[parent].replace(index) {
+            if is_headline(headline) && is_summary(index) {
+                summaries.push(index);
+            }
+        }
+        let holder = block_of(tokens, elements, parent);
+        if block_of(tokens, elements, index) == index
+            && is_headline(index)
+            && opens_with_link[holder] == Some(true)
+            && is_summary(holder)
+        {
+            summaries.push(holder);
+        }
+    }
+    summaries
 }
 
 /// The evidence of one text block: prose and code count for content, link lists against it, and
