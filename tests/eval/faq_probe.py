@@ -63,6 +63,8 @@ def main():
     args = parser.parse_args()
     root = args.manual.rstrip("/") + "/"
     qs = questions(root)
+    if not qs:
+        sys.exit(f"no question of {root}faq.html links a page of the manual: nothing to probe")
     if not os.path.exists(args.db):
         command = [args.docent, "index", root, "--db", args.db]
         for glob in LEFT_OUT:
