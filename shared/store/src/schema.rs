@@ -55,6 +55,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     "0005_crawl_left_out",
     "0006_declined_questions",
     "0007_document_inlinks",
+    "0008_search_splits_dotted_names",
 );
 
 /// The table of applied migrations, the same on both dialects.

@@ -23,14 +23,19 @@ pub(crate) const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 ///   and the average chunk length in lexemes, from a sample of 1,000 chunks;
 /// - `terms`: each lexeme's IDF from its phrase's document frequency (counted through the GIN
 ///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
-/// - `candidates`: the 300 best chunks that hold a phrase, by IDF-weighted `ts_rank` (twice the
-///   longest list asked for), with the URL prefix (`?3`) applied, and with `containing`, the
-///   parameters of texts each must hold one of verbatim, so the exact scoring below reads a bounded
-///   number of tsvectors however common a word is;
+/// - `candidates`: the 300 best chunks that hold a phrase (twice the longest list asked for), by
+///   IDF-weighted `ts_rank` with the fields weighed in the BM25's proportions (`ts_rank`'s own,
+///   10 : 4 : 1, filled the list with chunks of pages titled with a common word, SQLAlchemy's
+///   "ORM …", before the chunk that defines the rare name asked about), with the URL prefix (`?3`)
+///   applied, and with `containing`, the parameters of texts each must hold one of verbatim, so the
+///   exact scoring below reads a bounded number of tsvectors however common a word is;
 /// - `scored`: BM25 (k1 = 1.2, b = 0.75) with the term frequency weighted by field as FTS5's column
 ///   weights do (title 4, heading 2.5, body 1: the tsvector's weights A, B and D).
 pub(crate) fn postgres_bm25(containing: &[String]) -> String {
     let containing = any_held(containing, "strpos");
+    // `ts_rank`'s weights for D, C, B and A: the BM25 column weights relative to the title's.
+    let (title, heading, body) = BM25_WEIGHTS;
+    let field_weights = format!("'{{{}, 0, {}, 1}}'", body / title, heading / title);
     format!(
         "words AS (SELECT w.term, u.lexeme, count(*) OVER (PARTITION BY w.term) AS parts
                FROM regexp_split_to_table(?1, ' ') AS w(term) CROSS JOIN LATERAL unnest(to_tsvector('docent', w.term)) AS u),
@@ -45,7 +50,7 @@ pub(crate) fn postgres_bm25(containing: &[String]) -> String {
                CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM chunks WHERE search @@ l.phrase) AS d),
      candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.phrase
                     WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3){containing}
-                    GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank(c.search, terms.q)) DESC, c.id LIMIT 300),
+                    GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank({field_weights}, c.search, terms.q)) DESC, c.id LIMIT 300),
      scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
                 FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
                 CROSS JOIN LATERAL unnest(c.search) AS u

@@ -496,6 +496,62 @@ fn a_snake_case_name_matches_only_where_its_words_stand_together() {
     }
 }
 
+/// A dotted name in a page's text is its words on both stores: Postgres's parser read
+/// `sqlalchemy.orm.synonym_for` as one host name, and `orm.synonym_for` never found its definition.
+#[test]
+fn a_dotted_name_in_the_text_is_found_by_its_words() {
+    for location in test_databases("dotted") {
+        let store = store(&location);
+        let page = one_chunk_page(
+            "mapping",
+            "Class Mapping API",
+            "function `sqlalchemy.orm.synonym_for`(name, map_column=False): a decorator that \
+             produces a synonym attribute, see /usr/share/doc/README or version 1.4.2.",
+        );
+        pollster::block_on(store.upsert_document(&page)).unwrap();
+        for query in ["orm.synonym_for", "usr share doc", "version 1.4.2"] {
+            let hits =
+                pollster::block_on(store.lexical_search(&query_terms(query), None, 10)).unwrap();
+            let found: Vec<&str> = hits.iter().map(|hit| hit.chunk_id.as_str()).collect();
+            assert_eq!(found, ["mapping-0"], "{query} on {location}");
+        }
+    }
+}
+
+/// A chunk that holds the rare word asked about is ranked above chunks whose page titles repeat a
+/// common one on both stores: Postgres picks its candidates for the exact BM25 by `ts_rank`, whose
+/// own field weights (title ten times the body) filled them with SQLAlchemy's "ORM …" pages.
+#[test]
+fn a_rare_word_in_the_body_outranks_a_common_word_in_many_titles() {
+    for location in test_databases("rare_body") {
+        let store = store(&location);
+        // More pages titled with the word than Postgres's 300 candidates, and others without it
+        // (a word in every chunk has no weight at all).
+        for i in 0..720 {
+            let heading = if i < 320 { "ORM sessions" } else { "Sessions" };
+            let mut page = one_chunk_page(
+                &format!("page{i}"),
+                heading,
+                "How sessions keep track of the objects loaded through them.",
+            );
+            if i < 320 {
+                page.title = format!("ORM guide: the ORM, part {i}");
+            }
+            pollster::block_on(store.upsert_document(&page)).unwrap();
+        }
+        let defining = one_chunk_page(
+            "mapping",
+            "Class Mapping API",
+            "The synonym_for decorator produces a synonym for a mapped attribute of the orm.",
+        );
+        pollster::block_on(store.upsert_document(&defining)).unwrap();
+        let hits =
+            pollster::block_on(store.lexical_search(&query_terms("orm synonym_for"), None, 10))
+                .unwrap();
+        assert_eq!(hits.first().map(|hit| hit.chunk_id.as_str()), Some("mapping-0"), "{location}");
+    }
+}
+
 /// A search among the chunks that write a text verbatim reaches the one a common word's ranking
 /// leaves far down (an option's letter, `x`, is in every page about coordinates), on both stores,
 /// with and without a URL prefix; case counts (`-X` is another option).
