@@ -20,7 +20,9 @@ pub(crate) const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 ///   count only where they stand together, as FTS5 reads a quoted phrase (apart, `work` and `mem`
 ///   match half the manual);
 /// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed)
-///   and the average chunk length in lexemes, from a sample of 1,000 chunks;
+///   and the average chunk length, from a sample of 1,000 chunks. A chunk's length is its
+///   characters (title, heading and text), in proportion to the tokens FTS5 counts; the
+///   `tsvector`'s length, its distinct lexemes, made a chunk that repeats a few words short;
 /// - `terms`: each lexeme's IDF from its phrase's document frequency (counted through the GIN
 ///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
 /// - `candidates`: the 300 best chunks that hold a phrase (twice the longest list asked for), by
@@ -42,7 +44,7 @@ pub(crate) fn postgres_bm25(containing: &[String]) -> String {
      lexemes AS (SELECT DISTINCT ON (lexeme) lexeme, parts, phraseto_tsquery('docent', term) AS phrase
                  FROM words ORDER BY lexeme, parts),
      stats AS (SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM chunks)::float8 ELSE reltuples::float8 END AS n,
-                      (SELECT greatest(avg(length(search)), 1)::float8 FROM (SELECT search FROM chunks LIMIT 1000) AS sample) AS avgdl
+                      (SELECT greatest(avg(length(title) + length(heading) + length(text)), 1)::float8 FROM (SELECT title, heading, text FROM chunks LIMIT 1000) AS sample) AS avgdl
                FROM pg_class WHERE oid = 'chunks'::regclass),
      terms AS (SELECT l.lexeme, l.phrase, quote_literal(l.lexeme)::tsquery AS q,
                       ln(1 + (greatest(stats.n, d.df) - d.df + 0.5) / (d.df + 0.5)) / l.parts AS idf
@@ -51,7 +53,7 @@ pub(crate) fn postgres_bm25(containing: &[String]) -> String {
      candidates AS (SELECT c.id FROM chunks c JOIN terms ON c.search @@ terms.phrase
                     WHERE (?3::text IS NULL OR substr(c.url, 1, length(?3)) = ?3){containing}
                     GROUP BY c.id ORDER BY SUM(terms.idf * ts_rank({field_weights}, c.search, terms.q)) DESC, c.id LIMIT 300),
-     scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * length(c.search) / stats.avgdl)))::float8 AS score
+     scored AS (SELECT c.id, SUM(t.idf * f.tf * 2.2 / (f.tf + 1.2 * (0.25 + 0.75 * (length(c.title) + length(c.heading) + length(c.text)) / stats.avgdl)))::float8 AS score
                 FROM candidates k JOIN chunks c ON c.id = k.id CROSS JOIN stats
                 CROSS JOIN LATERAL unnest(c.search) AS u
                 JOIN terms t ON t.lexeme = u.lexeme AND c.search @@ t.phrase

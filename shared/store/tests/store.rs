@@ -552,6 +552,30 @@ fn a_rare_word_in_the_body_outranks_a_common_word_in_many_titles() {
     }
 }
 
+/// BM25 reads a chunk's length as its text's, on both stores: Postgres counted the distinct
+/// lexemes of its `tsvector`, so a chunk that repeats a few words hundreds of times was as short as
+/// a line, and outranked the line that says the word asked about.
+#[test]
+fn a_chunk_that_repeats_its_words_is_long() {
+    for location in test_databases("repeats") {
+        let store = store(&location);
+        let repeated = format!("The kernel {}", "data rows ".repeat(200));
+        let long = one_chunk_page("long", "Listing", &repeated);
+        let short = one_chunk_page(
+            "short",
+            "Overview",
+            "The kernel schedules every process and answers each system call it is given.",
+        );
+        for document in [long, short] {
+            pollster::block_on(store.upsert_document(&document)).unwrap();
+        }
+        let hits =
+            pollster::block_on(store.lexical_search(&query_terms("kernel"), None, 10)).unwrap();
+        let found: Vec<&str> = hits.iter().map(|hit| hit.chunk_id.as_str()).collect();
+        assert_eq!(found, ["short-0", "long-0"], "{location}");
+    }
+}
+
 /// A search among the chunks that write a text verbatim reaches the one a common word's ranking
 /// leaves far down (an option's letter, `x`, is in every page about coordinates), on both stores,
 /// with and without a URL prefix; case counts (`-X` is another option).
