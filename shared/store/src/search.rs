@@ -21,9 +21,9 @@ pub(crate) const BM25_WEIGHTS: (f64, f64, f64) = (4.0, 2.5, 1.0);
 ///   match half the manual);
 /// - `stats`: the chunk count (planner statistics, or exact while under 1,000 or never analysed)
 ///   and the average chunk length, from a sample of 250 chunks (reading 1,000 chunks' text cost a
-///   sixth of a search). A chunk's length is its
-///   characters (title, heading and text), in proportion to the tokens FTS5 counts; the
-///   `tsvector`'s length, its distinct lexemes, made a chunk that repeats a few words short;
+///   sixth of a search). A chunk's length is its characters (title, heading and text), in
+///   proportion to the tokens FTS5 counts; the `tsvector`'s length, its distinct lexemes, made a
+///   chunk that repeats a few words short;
 /// - `terms`: each lexeme's IDF from its phrase's document frequency (counted through the GIN
 ///   index), shared among the phrase's lexemes so that a phrase weighs as one word;
 /// - `candidates`: the 300 best chunks that hold a phrase (twice the longest list asked for), by
