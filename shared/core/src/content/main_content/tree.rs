@@ -163,30 +163,37 @@ pub(super) enum Furniture {
     Control,
 }
 
+impl Element {
+    /// An element over tokens `start..end` (and nothing after its end), with nothing counted yet.
+    fn spanning(start: usize, end: usize, parent: Option<usize>) -> Element {
+        Element {
+            start,
+            end,
+            after: end,
+            parent,
+            chars: 0,
+            link_chars: 0,
+            letters: 0,
+            link_letters: 0,
+            link_list_chars: 0,
+            weight: 0.0,
+            invisible: false,
+            signal: Furniture::None,
+            semantic_root: false,
+            holds_main_heading: false,
+            h1s: 0,
+            link_count: 0,
+            pager_links: 0,
+            language_links: 0,
+        }
+    }
+}
+
 /// The element tree in document order (a parent before its children).
 pub(super) fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
     // Element 0 is the document itself, so that a fragment without a common container (or text
     // outside every element) still has one root.
-    let mut elements = vec![Element {
-        start: 0,
-        end: tokens.len(),
-        after: tokens.len(),
-        parent: None,
-        chars: 0,
-        link_chars: 0,
-        letters: 0,
-        link_letters: 0,
-        link_list_chars: 0,
-        weight: 0.0,
-        invisible: false,
-        signal: Furniture::None,
-        semantic_root: false,
-        holds_main_heading: false,
-        h1s: 0,
-        link_count: 0,
-        pager_links: 0,
-        language_links: 0,
-    }];
+    let mut elements = vec![Element::spanning(0, tokens.len(), None)];
     let mut open: Vec<(usize, &str)> = vec![(0, "")];
     for (i, token) in tokens.iter().enumerate() {
         match token {
@@ -196,24 +203,14 @@ pub(super) fn build_tree(tokens: &[Token<'_>]) -> Vec<Element> {
                 let invisible =
                     parent.is_some_and(|p| elements[p].invisible) || is_invisible(token, name);
                 elements.push(Element {
-                    start: i,
-                    end: i + 1,
-                    after: i + 1,
-                    parent,
-                    chars: 0,
-                    link_chars: 0,
-                    letters: 0,
-                    link_letters: 0,
-                    link_list_chars: 0,
-                    weight: 0.0,
                     invisible,
                     signal: furniture_signal(token, name),
                     semantic_root: is_semantic_root(token, name),
-                    holds_main_heading: false,
                     h1s: usize::from(name == "h1" && !invisible),
                     link_count: usize::from(name == "a"),
                     pager_links: usize::from(name == "a" && is_pager_link(token)),
                     language_links: usize::from(name == "a" && token.attr("hreflang").is_some()),
+                    ..Element::spanning(i, i + 1, parent)
                 });
                 if !*self_closing && !VOID.contains(&name.as_str()) {
                     open.push((elements.len() - 1, name.as_str()));
