@@ -69,16 +69,20 @@ pub(super) fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
     let (own, opens_with_link) = own_text(tokens, elements);
     // Weigh each block by the text whose innermost block it is, then sum up the tree (children
     // come after their parents).
+    let block_of: Vec<usize> =
+        (0..elements.len()).map(|index| block_of(tokens, elements, index)).collect();
     let mut blocks = vec![TextCount::default(); elements.len()];
     for (index, text) in own.iter().enumerate() {
-        blocks[block_of(tokens, elements, index)].add(text);
+        blocks[block_of[index]].add(text);
     }
-    for summary in teaser_summaries(tokens, elements, &blocks, &opens_with_link) {
+    for summary in teaser_summaries(elements, &block_of, &blocks, &opens_with_link) {
         blocks[summary].links = blocks[summary].chars;
     }
     for index in (0..elements.len()).rev() {
         let (text, block) = (&own[index], &blocks[index]);
-        let element = &mut elements[index];
+        // A parent comes before its children: it is in `before`.
+        let (before, rest) = elements.split_at_mut(index);
+        let element = &mut rest[0];
         element.chars += text.chars;
         element.link_chars += text.links;
         element.letters += text.letters;
@@ -118,22 +122,7 @@ pub(super) fn measure(tokens: &[Token<'_>], elements: &mut [Element]) {
             element.weight
         };
         if let Some(parent) = element.parent {
-            let (chars, links, h1s) = (element.chars, element.link_chars, element.h1s);
-            let (letters, link_letters) = (element.letters, element.link_letters);
-            let (link_count, pager_links) = (element.link_count, element.pager_links);
-            let language_links = element.language_links;
-            let link_list = element.link_list_chars;
-            let parent = &mut elements[parent];
-            parent.chars += chars;
-            parent.link_chars += links;
-            parent.letters += letters;
-            parent.link_letters += link_letters;
-            parent.link_list_chars += link_list;
-            parent.weight += carried;
-            parent.h1s += h1s;
-            parent.link_count += link_count;
-            parent.pager_links += pager_links;
-            parent.language_links += language_links;
+            before[parent].add_child(element, carried);
         }
     }
 }
@@ -204,8 +193,10 @@ fn own_text(tokens: &[Token<'_>], elements: &[Element]) -> (Vec<TextCount>, Vec<
 /// over its summary): the summary speaks for the link, so its words weigh as link text. It is the
 /// headline's next sibling, or the text of the block that opens with the headline (`<div><h2><a>…
 /// </a></h2> The summary…</div>`).
+///
+/// `block_of` is each element's innermost block (itself when it is one).
 fn teaser_summaries(
-    tokens: &[Token<'_>], elements: &[Element], blocks: &[TextCount],
+    elements: &[Element], block_of: &[usize], blocks: &[TextCount],
     opens_with_link: &[Option<bool>],
 ) -> Vec<usize> {
     let is_headline = |at: usize| {
@@ -228,8 +219,8 @@ fn teaser_summaries(
                 summaries.push(index);
             }
         }
-        let holder = block_of(tokens, elements, parent);
-        if block_of(tokens, elements, index) == index
+        let holder = block_of[parent];
+        if block_of[index] == index
             && is_headline(index)
             && opens_with_link[holder] == Some(true)
             && is_summary(holder)

@@ -187,6 +187,21 @@ impl Element {
             language_links: 0,
         }
     }
+
+    /// Counts a measured child's text, links and headings into this element, and `weight` of its
+    /// weight (less than all of it for prose in furniture).
+    pub(super) fn add_child(&mut self, child: &Element, weight: f64) {
+        self.chars += child.chars;
+        self.link_chars += child.link_chars;
+        self.letters += child.letters;
+        self.link_letters += child.link_letters;
+        self.link_list_chars += child.link_list_chars;
+        self.weight += weight;
+        self.h1s += child.h1s;
+        self.link_count += child.link_count;
+        self.pager_links += child.pager_links;
+        self.language_links += child.language_links;
+    }
 }
 
 /// The element tree in document order (a parent before its children).
