@@ -26,9 +26,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ranking  # noqa: E402
 
-EXCLUDES = {"django": ["faq/"], "python": ["faq/"], "sqlalchemy": ["faq/"]}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", required=True)
@@ -45,7 +42,7 @@ def main():
     if args.index:
         for corpus, site in manuals.items():
             command = [args.docent, "index", site, "--db", args.postgres.format(corpus=corpus)]
-            for pattern in EXCLUDES.get(corpus, []):
+            for pattern in ranking.LEFT_OUT.get(corpus, []):
                 command += ["--exclude", pattern]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     print(f"split: {args.split}; hit@5 / MRR@10, `docent search --mode auto --k 10`")
