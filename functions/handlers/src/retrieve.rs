@@ -95,10 +95,15 @@ pub async fn retrieve<P: Platform>(
     // A code name asked with other words is searched alone too, at the same time (its
     // definition may not say the other words: `pages::query::NAME_CANDIDATES`).
     let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
+    let written_name: Vec<String> = if name_terms.is_empty() {
+        Vec::new()
+    } else {
+        page_query.written_name().map(str::to_string).into_iter().collect()
+    };
     // So is the entry for an option or a glossary's term, which its words alone cannot rank
     // (`PageQuery::entry_search`).
     let entry_search = if plan.lexical.is_some() { page_query.entry_search() } else { Vec::new() };
-    let (mut lexical, named, entries) = futures_util::future::try_join3(
+    let (mut lexical, mut named, entries) = futures_util::future::try_join3(
         async {
             match plan.lexical {
                 Some(limit) => store.lexical_search(terms, options.url_prefix, limit).await,
@@ -109,7 +114,19 @@ pub async fn retrieve<P: Platform>(
             if name_terms.is_empty() {
                 return Ok(Vec::new());
             }
-            store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES).await
+            let by_words = store.lexical_search(&name_terms, options.url_prefix, NAME_CANDIDATES);
+            let as_written = async {
+                if written_name.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let prefix = options.url_prefix;
+                store
+                    .lexical_search_containing(&name_terms, &written_name, prefix, NAME_CANDIDATES)
+                    .await
+            };
+            let (by_words, as_written) =
+                futures_util::future::try_join(by_words, as_written).await?;
+            Ok(merge_by_score(by_words, as_written))
         },
         async {
             let found = futures_util::future::try_join_all(entry_search.iter().map(|search| {
@@ -126,6 +143,7 @@ pub async fn retrieve<P: Platform>(
     )
     .await?;
     let best = lexical.iter().chain(&named).map(|h| h.score).fold(0.0, f64::max);
+    page_query.lift_name_definition(&mut named, best);
     let entry = page_query.entry_hit(entries, if best > 0.0 { best } else { 1.0 });
     let entry_id = entry.as_ref().map(|entry| entry.chunk_id.clone());
     let named = match entry {

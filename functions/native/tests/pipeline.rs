@@ -1009,6 +1009,49 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
 }
 
 #[test]
+fn a_name_of_common_words_is_found_at_its_entry_behind_passages_with_the_questions_other_words() {
+    use docent_core::config::SearchMode;
+    use docent_functions::retrieve::{retrieve, SearchOptions};
+    pollster::block_on(async {
+        let dir = fresh_dir("common-name");
+        // The name's words are in every page, as "user" and "name" are in git's manual.
+        let mut links = write_numbered_pages(&dir, "crew", "Crew", 300, |n| {
+            format!("Crew {n} signs each sail with a user name before the tide.")
+        });
+        // Passages that say the question's other word with the name's words, and some that write
+        // the name in passing: all rank above the entry by the question's words.
+        links += &write_numbered_pages(&dir, "runner", "Runner", 60, |n| {
+            format!(
+                "Put the user name of runner {n} in its badge, and put the name of each user \
+                 who joins the harbor crew in the roster."
+            )
+        });
+        links += &write_numbered_pages(&dir, "commit", "Commit", 10, |n| {
+            format!("Entry {n} records its author from `user.name` when it is written.")
+        });
+        let settings = "<html><head><title>Settings</title></head><body><main>\
+            <h1>Settings</h1><dl><dt>harbor.depth</dt><dd><p>How many jobs wait in line.</p></dd>\
+            <dt>user.name</dt><dt>user.email</dt><dd><p>The identity recorded with each entry \
+            of the log.</p></dd></dl></main></body></html>";
+        std::fs::write(dir.join("settings.html"), settings).unwrap();
+        links.push_str(r#"<a href="settings.html">settings</a>"#);
+        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let entry = url::Url::from_file_path(dir.join("settings.html")).unwrap().to_string();
+        for p in natives("common-name") {
+            crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            let query = "What should I put in `user.name`?";
+            for mode in [SearchMode::Lexical, SearchMode::Auto] {
+                let options = SearchOptions { mode, url_prefix: None };
+                let hits = retrieve(&p, query, 5, options).await.unwrap();
+                assert!(hits[0].url.starts_with(&entry), "{mode:?}: {:?}", hits[0].url);
+            }
+        }
+    });
+}
+
+#[test]
 fn a_document_cited_by_number_is_found_where_it_is_cited_behind_the_querys_other_words() {
     use docent_core::config::SearchMode;
     use docent_core::retrieval::search::query_terms;

@@ -189,6 +189,20 @@ impl PageQuery {
         Some(SearchHit { score, ..first })
     }
 
+    /// Raises the first chunk of `named` (the search for the code name asked about alone, best
+    /// first) that defines the name to at least `best`, the best score of the query's own ranking,
+    /// and puts it first: the entry for `user.name` is as strong a match for "What should I put in
+    /// `user.name`?" as any passage with the question's other words ("put"), which an entry need
+    /// not say. Only one, as [`PageQuery::entry_hit`] lifts one.
+    pub fn lift_name_definition(&self, named: &mut Vec<SearchHit>, best: f64) {
+        let Some(name) = &self.name else { return };
+        if let Some(at) = named.iter().position(|hit| defines(name, &hit.heading, &hit.text)) {
+            let mut entry = named.remove(at);
+            entry.score = entry.score.max(best);
+            named.insert(0, entry);
+        }
+    }
+
     /// What a chunk on a page titled `title` weighs for this query: [`RELEASE_NOTES_WEIGHT`] on
     /// release notes unless the query asks about a release.
     fn release_weight(&self, title: &str) -> f64 {
@@ -588,6 +602,32 @@ mod tests {
         reference.text = "class `models.User`\n\n`get_full_name`()".into();
         let pages = rank_pages(vec![notes, reference], &PageQuery::new("user full name"));
         assert_eq!(pages[0].url, "https://d/releases/1.3");
+    }
+
+    #[test]
+    fn the_first_chunk_the_name_alone_finds_that_defines_it_scores_as_the_best_and_comes_first() {
+        let query = PageQuery::new("What should I put in `user.name`?");
+        let mut mention = hit("https://d/commit", 4.0, 0, 0);
+        mention.text = "The author is taken from `user.name`.".into();
+        let mut entry = hit("https://d/config#variables", 3.0, 0, 0);
+        entry.text = "user.name\n\nuser.email\n\nThe identity recorded in commits.".into();
+        let mut later = hit("https://d/old-config#variables", 2.0, 0, 0);
+        later.text = "user.name\n\nThe name recorded in commits.".into();
+        let mut named = vec![mention, entry, later];
+        query.lift_name_definition(&mut named, 12.0);
+        let ranked: Vec<(&str, f64)> = named.iter().map(|h| (h.url.as_str(), h.score)).collect();
+        assert_eq!(
+            ranked,
+            [
+                ("https://d/config#variables", 12.0),
+                ("https://d/commit", 4.0),
+                ("https://d/old-config#variables", 2.0)
+            ]
+        );
+        // A query that names no code lifts nothing.
+        let mut named = vec![hit("https://d/commit", 4.0, 0, 0)];
+        PageQuery::new("user name").lift_name_definition(&mut named, 12.0);
+        assert_eq!(named[0].score, 4.0);
     }
 
     #[test]

@@ -35,11 +35,13 @@ pub struct PageQuery {
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
-/// lower-cased (`User.get_full_name`: `get_full_name` of `user`).
+/// lower-cased (`User.get_full_name`: `get_full_name` of `user`), and the whole name as the query
+/// writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CodeName {
     pub last: String,
     pub qualifiers: Vec<String>,
+    pub written: String,
 }
 
 /// What may stand between a citation's acronym and its number: a space, a hyphen, a no-break
@@ -168,6 +170,15 @@ impl PageQuery {
         searches
     }
 
+    /// The name as the query writes it when the name has an owner and the query has other words
+    /// too (`user.name` of "What should I put in `user.name`?"): the chunks that write it whole
+    /// are searched beside the name's words, whose own ranking may not reach them when the words
+    /// are common (git's manual says "user" and "name" in a thousand passages).
+    pub fn written_name(&self) -> Option<&str> {
+        let name = self.name.as_ref().filter(|name| !name.qualifiers.is_empty())?;
+        self.name_terms().map(|_| name.written.as_str())
+    }
+
     /// The name's own terms when the query has other words too (for a lexical search of the name
     /// alone, [`NAME_CANDIDATES`] long), else `None`.
     pub fn name_terms(&self) -> Option<Vec<String>> {
@@ -224,13 +235,13 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
     if let Some(name) = indexed_name(query) {
         return Some(name);
     }
-    query.split_whitespace().rev().find_map(|written| {
-        let word = written.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
-        let called = written
+    query.split_whitespace().rev().find_map(|in_query| {
+        let written = in_query.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+        let called = in_query
             .trim_end_matches(|c: char| c.is_ascii_punctuation() && c != ')')
             .ends_with("()");
         // A path's `::` (Rust's `Vec::push`, C++'s `std::sort`) separates its parts as `.` does.
-        let word = word.replace("::", ".");
+        let word = written.replace("::", ".");
         let inner = |c: char| word.chars().skip(1).any(|w| w == c);
         let camel = word
             .chars()
@@ -243,8 +254,11 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
             word.split('.').filter(|p| !p.is_empty()).map(str::to_lowercase).collect();
         let last = parts.pop()?;
         // Not "e.g." or a version number.
-        (last.len() > 1 && last.chars().any(char::is_alphabetic))
-            .then_some(CodeName { last, qualifiers: parts })
+        (last.len() > 1 && last.chars().any(char::is_alphabetic)).then(|| CodeName {
+            last,
+            qualifiers: parts,
+            written: written.to_string(),
+        })
     })
 }
 
@@ -267,7 +281,7 @@ fn indexed_name(query: &str) -> Option<CodeName> {
     let last = parts.pop()?;
     let valid = |p: &String| p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
     (last.chars().any(char::is_alphabetic) && valid(&last) && parts.iter().all(valid))
-        .then_some(CodeName { last, qualifiers: parts })
+        .then(|| CodeName { last, qualifiers: parts, written: word.to_string() })
 }
 
 /// The document a query cites by number: an acronym (two to eight capitals, digits after the
@@ -501,5 +515,15 @@ mod tests {
         // The name is the whole query, or there is none: nothing more to search.
         assert_eq!(PageQuery::new("User.get_full_name").name_terms(), None);
         assert_eq!(PageQuery::new("configuration parameter").name_terms(), None);
+    }
+
+    #[test]
+    fn a_name_with_an_owner_and_other_words_is_also_searched_as_written() {
+        let written = |q: &str| PageQuery::new(q).written_name().map(str::to_string);
+        assert_eq!(written("What should I put in `user.name`?").as_deref(), Some("user.name"));
+        assert_eq!(written("How do I call Vec::push?").as_deref(), Some("Vec::push"));
+        // No owner, or nothing but the name: its words' ranking is the search.
+        assert_eq!(written("maintenance_work_mem configuration parameter"), None);
+        assert_eq!(written("user.name"), None);
     }
 }
