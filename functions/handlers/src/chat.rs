@@ -18,8 +18,8 @@ use docent_core::llm::sse;
 use docent_core::ops::metrics::{CACHE_LOOKUPS, QUESTIONS, SESSIONS};
 use docent_core::ports::Clock;
 use docent_core::retrieval::answer::{
-    choose_quotes, render_not_found, render_quotes, shown_sections, AnswerOptions, Choice, Quote,
-    Section, Source, WeightedTerms, EXTRACTIVE_NOTICE,
+    choose_quotes, render_not_found, render_quotes, shown_sections, AnswerOptions, Choice,
+    PageChunks, Quote, Section, Source, WeightedTerms, EXTRACTIVE_NOTICE,
 };
 use docent_core::retrieval::search::{query_terms, snippet, SearchHit};
 use docent_store::api::{AnswerStore, DocumentStore};
@@ -560,7 +560,9 @@ async fn sections_of<P: Platform>(platform: &P, hits: &[SearchHit]) -> Vec<Secti
     };
     hits.iter()
         .enumerate()
-        .flat_map(|(i, hit)| Section::of_page(pages.get(i).map_or(&[], Vec::as_slice), hit, i))
+        .flat_map(|(i, hit)| {
+            Section::of_page(pages.get(i).unwrap_or(&PageChunks::default()), hit, i)
+        })
         .collect()
 }
 

@@ -12,7 +12,7 @@ use docent_core::domain::{
 };
 use docent_core::escalation::tickets::{AuditEntry, NewTicket, Ticket, TicketChange, TicketStatus};
 use docent_core::ports::{PortError, PortResult};
-use docent_core::retrieval::answer::TermCounts;
+use docent_core::retrieval::answer::{PageChunks, TermCounts};
 use docent_core::retrieval::search::SearchHit;
 
 /// Crawl bookkeeping: jobs and the per-URL state that makes crawls exact and resumable.
@@ -103,12 +103,11 @@ pub trait DocumentStore {
     ) -> PortResult<Vec<SearchHit>>;
     /// The chunks with these ids, in the order given (unknown ids are left out); `score` is 0.
     async fn chunks_by_id(&self, ids: &[String]) -> PortResult<Vec<SearchHit>>;
-    /// For each chunk id, the chunks of its page in page order (at most `per_page`), so that an
-    /// answer can choose among the page's sections and quote one whole; an unknown id gets an empty
-    /// list.
-    async fn page_chunks(
-        &self, chunk_ids: &[String], per_page: u32,
-    ) -> PortResult<Vec<Vec<SearchHit>>>;
+    /// For each chunk id, chunks of its page in page order, so that an answer can choose among the
+    /// page's sections and quote one whole: its first `per_page`, and, when the chunk lies beyond
+    /// them, the `per_page` from half as many before it; an unknown id gets none.
+    async fn page_chunks(&self, chunk_ids: &[String], per_page: u32)
+        -> PortResult<Vec<PageChunks>>;
     /// How many chunks there are and how many contain each term (as lexical search matches it): how
     /// rare a question's words are, which tells evidence from a chance match.
     async fn term_counts(&self, terms: &[String]) -> PortResult<TermCounts>;

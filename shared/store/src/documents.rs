@@ -3,14 +3,15 @@
 
 use crate::api::{DocumentStore, IndexCounts};
 use crate::rows::{
-    decode, decode_first, decode_tagged, from_row, row_of_counts, single_int, Columns, FromRow,
+    decode, decode_first, decode_tagged_numbered, from_row, row_of_counts, single_int, Columns,
+    FromRow,
 };
 use crate::search::{any_held, postgres_bm25, scored_hits, BM25_WEIGHTS, PAGE_OF_CHUNK};
 use crate::vectors::chunk_statements;
 use crate::SqlStore;
 use docent_core::domain::{DocumentMeta, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, SqlDatabase, SqlDialect, SqlValue, Statement};
-use docent_core::retrieval::answer::TermCounts;
+use docent_core::retrieval::answer::{PageChunks, TermCounts};
 use docent_core::retrieval::search::{fts5_match_expression, tsquery_words, SearchHit};
 
 /// Links from at least this share of the indexed pages are a site template's (counted as nothing
@@ -304,8 +305,8 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
 
     async fn page_chunks(
         &self, chunk_ids: &[String], per_page: u32,
-    ) -> PortResult<Vec<Vec<SearchHit>>> {
-        let mut pages = vec![Vec::new(); chunk_ids.len()];
+    ) -> PortResult<Vec<PageChunks>> {
+        let mut pages = vec![PageChunks::default(); chunk_ids.len()];
         // One statement for all the pages (D1 binds at most 100 parameters per statement). A page's
         // chunks are numbered from 0, so its first `per_page` are those below `per_page`. The chunk
         // asked about has its own column name: D1 keys a row by name, and a second `id` replaced
@@ -315,16 +316,24 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
             let marks =
                 (2..group.len() + 2).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!(
-                "SELECT {}, s.id AS asked_id FROM chunks s JOIN chunks c ON c.url_key = s.url_key {PAGE_OF_CHUNK}
-                 WHERE s.id IN ({marks}) AND c.ordinal < ?1 ORDER BY s.id, c.ordinal",
+                "SELECT {}, s.id AS asked_id, c.ordinal AS chunk_ordinal
+                 FROM chunks s JOIN chunks c ON c.url_key = s.url_key {PAGE_OF_CHUNK}
+                 WHERE s.id IN ({marks}) AND (c.ordinal < ?1 OR (s.ordinal >= ?1
+                   AND c.ordinal >= s.ordinal - ?1 / 2 AND c.ordinal < s.ordinal + ?1 / 2))
+                 ORDER BY s.id, c.ordinal",
                 SearchHit::COLUMNS
             );
             let mut params = vec![SqlValue::from(u64::from(per_page))];
             params.extend(group.iter().map(|id| SqlValue::from(id.as_str())));
-            for (chunk, asked) in decode_tagged::<SearchHit>(&self.query(&sql, params).await?)? {
+            let rows = self.query(&sql, params).await?;
+            for (chunk, asked, ordinal) in decode_tagged_numbered::<SearchHit>(&rows)? {
                 for (page, id) in pages.iter_mut().zip(chunk_ids) {
                     if *id == asked {
-                        page.push(chunk.clone());
+                        // The first chunk after those left out: reading resumes there.
+                        if ordinal > page.chunks.len() as u64 && page.resumes_at.is_none() {
+                            page.resumes_at = Some(page.chunks.len());
+                        }
+                        page.chunks.push(chunk.clone());
                     }
                 }
             }

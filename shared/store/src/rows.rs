@@ -114,6 +114,20 @@ pub(crate) fn decode_tagged<T: FromRow>(rows: &[Row]) -> PortResult<Vec<(T, Stri
         .collect()
 }
 
+/// Decodes rows of `T::COLUMNS, <text>, <integer>`: as [`decode_tagged`], with the number after
+/// the tag.
+pub(crate) fn decode_tagged_numbered<T: FromRow>(
+    rows: &[Row],
+) -> PortResult<Vec<(T, String, u64)>> {
+    let after_tag = column_names(T::COLUMNS).len() + 1;
+    let tagged = decode_tagged::<T>(rows)?;
+    tagged
+        .into_iter()
+        .zip(rows)
+        .map(|((item, tag), row)| Ok((item, tag, int_value(row.get(after_tag), "number")?)))
+        .collect()
+}
+
 /// The single value of a one-column query such as `SELECT COUNT(*) …` (0 without a row).
 pub(crate) fn single_int(rows: &[Row]) -> PortResult<u64> {
     match rows.first() {

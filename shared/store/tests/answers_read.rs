@@ -20,13 +20,17 @@ fn page_chunks_are_the_whole_page_in_order() {
             asked.push("no-such-chunk".into());
             let pages = store.page_chunks(&asked, 1000).await.unwrap();
             assert_eq!(pages.len(), asked.len());
-            assert!(pages.last().unwrap().is_empty(), "an unknown id has no page");
+            assert!(pages.last().unwrap().chunks.is_empty(), "an unknown id has no page");
             for (hit, page) in hits.iter().zip(&pages) {
                 let page_url = hit.url.split('#').next().unwrap();
-                assert!(page.iter().any(|c| c.chunk_id == hit.chunk_id), "{location}: {hit:?}");
-                assert!(page.iter().all(|c| c.url.split('#').next() == Some(page_url)));
+                assert!(
+                    page.chunks.iter().any(|c| c.chunk_id == hit.chunk_id),
+                    "{location}: {hit:?}"
+                );
+                assert!(page.chunks.iter().all(|c| c.url.split('#').next() == Some(page_url)));
                 // In page order: the page's first chunk is ordinal 0 (ids end in their ordinal).
                 let ordinals: Vec<u64> = page
+                    .chunks
                     .iter()
                     .map(|c| c.chunk_id.rsplit(['#', '-', ':']).next().unwrap().parse().unwrap())
                     .collect();
@@ -34,7 +38,7 @@ fn page_chunks_are_the_whole_page_in_order() {
                 sorted.sort();
                 assert_eq!(ordinals, sorted, "{location}");
                 let first = store.page_chunks(&ids[..1], 1).await.unwrap();
-                assert_eq!(first[0].len(), 1, "the limit holds");
+                assert_eq!(first[0].chunks.len(), 1, "the limit holds");
             }
         });
     }

@@ -410,12 +410,25 @@ fn a_pages_write_costs_statements_by_size_not_by_chunk_count() {
         for (key, chunks) in [("many", 200), ("large", 400)] {
             let sections =
                 pollster::block_on(store.page_chunks(&[format!("{key}-7")], 1_000)).unwrap();
-            let ids: Vec<String> = sections[0].iter().map(|hit| hit.chunk_id.clone()).collect();
+            let ids: Vec<String> =
+                sections[0].chunks.iter().map(|hit| hit.chunk_id.clone()).collect();
             let expected: Vec<String> = (0..chunks).map(|i| format!("{key}-{i}")).collect();
             assert_eq!(ids, expected, "{location}");
-            let last = &sections[0][chunks - 1];
+            assert_eq!(sections[0].resumes_at, None);
+            let last = &sections[0].chunks[chunks - 1];
             assert!(last.text.starts_with(&format!("section {} of {key}: harbor", chunks - 1)));
         }
+        // A chunk beyond the page's first `per_page`: those, then as many from half as many
+        // before it, reading resuming after the ones left out.
+        let sections = pollster::block_on(store.page_chunks(&["many-150".into()], 20)).unwrap();
+        let ids: Vec<String> = sections[0].chunks.iter().map(|hit| hit.chunk_id.clone()).collect();
+        let expected: Vec<String> = (0..20).chain(140..160).map(|i| format!("many-{i}")).collect();
+        assert_eq!((ids, sections[0].resumes_at), (expected, Some(20)), "{location}");
+        // Near enough to the first, it is read with them in one run.
+        let sections = pollster::block_on(store.page_chunks(&["many-25".into()], 20)).unwrap();
+        let ids: Vec<String> = sections[0].chunks.iter().map(|hit| hit.chunk_id.clone()).collect();
+        let expected: Vec<String> = (0..35).map(|i| format!("many-{i}")).collect();
+        assert_eq!((ids, sections[0].resumes_at), (expected, None), "{location}");
         // Each vector is its own chunk's.
         let last = &page_of("large", 400, 400).chunks[399];
         let query = last.vector.as_ref().unwrap().values.clone();

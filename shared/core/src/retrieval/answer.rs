@@ -257,16 +257,28 @@ pub struct Section {
     pub lead: bool,
 }
 
+/// Chunks of one page in page order, as the store reads them for an answer: the page's first, and,
+/// when the chunk asked about lies beyond them (git's `user.name`, the 215th of `git-config`'s
+/// 222), those around it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageChunks {
+    pub chunks: Vec<SearchHit>,
+    /// Where in `chunks` reading resumes after chunks left out.
+    pub resumes_at: Option<usize>,
+}
+
 impl Section {
     /// The sections of one page from its chunks in page order (as the store's `page_chunks` gives
-    /// them), each without the overlap that chunking repeats at the start of a chunk. `hit`, the
-    /// page's best chunk, marks its section as retrieved, and stands alone when it is not among
-    /// `chunks` (a page longer than was read).
-    pub fn of_page(chunks: &[SearchHit], hit: &SearchHit, page_rank: usize) -> Vec<Section> {
+    /// them), each without the overlap that chunking repeats at the start of a chunk; a section
+    /// read in two parts is two. `hit`, the page's best chunk, marks its section as retrieved, and
+    /// stands alone when it is not among the chunks (the store could not read the page).
+    pub fn of_page(page: &PageChunks, hit: &SearchHit, page_rank: usize) -> Vec<Section> {
         let mut sections: Vec<Section> = Vec::new();
-        for chunk in chunks {
-            let same =
-                sections.last().is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
+        for (at, chunk) in page.chunks.iter().enumerate() {
+            let same = page.resumes_at != Some(at)
+                && sections
+                    .last()
+                    .is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
             if !same {
                 let mut section = Section::start(chunk, page_rank);
                 // The store gives a page from its first chunk on.
@@ -430,13 +442,15 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let chosen = if section.retrieved { 0.1 } else { 0.0 };
     let lead = if section.lead { 0.2 } else { 0.0 };
     let rank = 0.5 / (1.0 + section.page_rank as f64);
-    let definition =
-        terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text))
-            || terms.has_entry_for_option(&section.text)
-            || {
-                let blocks = blocks_of(&section.text);
-                !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
-            };
+    let defines_name =
+        terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text));
+    // The entry for the name asked about is evidence enough, whatever the question's other words
+    // ("put" of "What should I put in `user.name`?", which `user.name`'s entry need not say).
+    let evidence = if defines_name { 1.0 } else { evidence };
+    let definition = defines_name || terms.has_entry_for_option(&section.text) || {
+        let blocks = blocks_of(&section.text);
+        !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
+    };
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -476,7 +490,12 @@ pub fn choose_quotes(
             continue;
         }
         quoted_entry |= terms.has_entry_for_option(&sections[index].text);
-        if let Some(blocks) = quote_section(terms, &sections[index].text, budget) {
+        let quoted = quote_section(terms, &sections[index].text, budget);
+        // A site that serves one page under two addresses (git's `index.html` and `git.html`)
+        // has its passages twice: quoted once.
+        if let Some(blocks) =
+            quoted.filter(|blocks: &Vec<String>| quotes.iter().all(|q: &Quote| q.blocks != *blocks))
+        {
             budget =
                 budget.saturating_sub(blocks.iter().map(|b| b.split_whitespace().count()).sum());
             quotes.push(Quote { section: index, blocks });
@@ -536,11 +555,17 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     }
     let weights: Vec<f64> =
         blocks.iter().map(|b| terms.matched_weight(&words_of(&b.text))).collect();
-    // The entry of the option asked about, else the first block that carries (nearly) as much of
-    // the question as any.
+    // The entry of the option or the code name asked about, else the first block that carries
+    // (nearly) as much of the question as any. In a long list of entries the question's other
+    // words ("put" of "What should I put in `user.name`?") are in other entries.
     let best = weights.iter().copied().fold(0.0, f64::max);
-    let entry =
-        terms.option.as_ref().and_then(|option| blocks.iter().position(|b| b.is_entry_of(option)));
+    let entry = match (&terms.option, &terms.name) {
+        (Some(option), _) => blocks.iter().position(|b| b.is_entry_of(option)),
+        (None, Some(name)) => {
+            blocks.iter().position(|b| b.is_signature() && defines(name, "", &b.text))
+        }
+        (None, None) => None,
+    };
     let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
     let mut start = if entry.is_none() && words_before <= budget / 3 { 0 } else { target };

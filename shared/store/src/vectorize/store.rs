@@ -30,7 +30,7 @@ use crate::vectors::UnembeddedChunk;
 use crate::SqlStore;
 use docent_core::domain::{ChunkVector, DocumentMeta, IndexedDocument};
 use docent_core::ports::{PortError, PortResult, Row, SqlDatabase, Statement};
-use docent_core::retrieval::answer::TermCounts;
+use docent_core::retrieval::answer::{PageChunks, TermCounts};
 use docent_core::retrieval::search::SearchHit;
 
 /// A Vectorize index, as the Worker's binding offers it. Every call is one request to the index.
@@ -477,7 +477,7 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     }
     async fn page_chunks(
         &self, chunk_ids: &[String], per_page: u32,
-    ) -> PortResult<Vec<Vec<SearchHit>>> {
+    ) -> PortResult<Vec<PageChunks>> {
         self.sql.page_chunks(chunk_ids, per_page).await
     }
     async fn term_counts(&self, terms: &[String]) -> PortResult<TermCounts> {

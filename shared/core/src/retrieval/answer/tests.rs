@@ -28,6 +28,11 @@ fn chunk(id: &str, heading: &str, text: &str) -> SearchHit {
     }
 }
 
+/// A page read whole from its start.
+fn read(chunks: &[SearchHit]) -> PageChunks {
+    PageChunks { chunks: chunks.to_vec(), resumes_at: None }
+}
+
 fn counts(chunks: u64, per_term: &[u64]) -> TermCounts {
     TermCounts { chunks, per_term: per_term.to_vec() }
 }
@@ -50,7 +55,7 @@ fn a_page_is_cut_into_its_sections_without_the_overlap() {
         chunk("3", "T", "It begins here and"),
         chunk("4", "T", "continues there."),
     ];
-    let sections = Section::of_page(&chunks, &chunks[3], 2);
+    let sections = Section::of_page(&read(&chunks), &chunks[3], 2);
     assert_eq!(sections.len(), 2);
     assert_eq!(
         sections[0].text,
@@ -62,8 +67,29 @@ fn a_page_is_cut_into_its_sections_without_the_overlap() {
     assert!(sections.iter().all(|s| s.page_rank == 2));
     // A best chunk beyond what was read stands alone.
     let far = chunk("9", "Z", "Far down the page.");
-    let sections = Section::of_page(&chunks[..1], &far, 0);
+    let sections = Section::of_page(&read(&chunks[..1]), &far, 0);
     assert_eq!((sections[0].text.as_str(), sections[0].retrieved), ("Far down the page.", true));
+}
+
+#[test]
+fn a_page_read_in_two_parts_is_never_joined_across_what_was_left_out() {
+    // The page's first chunks, then those around the best chunk far down: one section's two
+    // ends, which a quote must not run together.
+    let chunks = vec![
+        chunk("0", "Variables", "`core.bare`\n\nIf true the repository is bare."),
+        chunk("1", "Variables", "`core.editor`\n\nThe editor to use."),
+        chunk("215", "Variables", "`user.name`\n\n`user.email`"),
+        chunk("216", "Variables", "The user name and email recorded with each commit."),
+    ];
+    let page = PageChunks { chunks: chunks.clone(), resumes_at: Some(2) };
+    let sections = Section::of_page(&page, &chunks[2], 0);
+    assert_eq!(sections.len(), 2, "{sections:?}");
+    assert_eq!(
+        sections[1].text,
+        "`user.name`\n\n`user.email`\n\nThe user name and email recorded with each commit."
+    );
+    assert_eq!((sections[0].lead, sections[1].lead), (true, false));
+    assert_eq!((sections[0].retrieved, sections[1].retrieved), (false, true));
 }
 
 #[test]
@@ -78,7 +104,7 @@ fn a_table_split_between_chunks_is_one_table_again() {
         chunk("2", "S", "| pg_stat_activity | the current query |\n\n| pg_stat_ssl | SSL use |"),
         chunk("3", "S", "| pg_stat_wal | WAL activity |\n\nAfter the table."),
     ];
-    let sections = Section::of_page(&chunks, &chunks[1], 0);
+    let sections = Section::of_page(&read(&chunks), &chunks[1], 0);
     assert_eq!(
         sections[0].text,
         "Views:\n\n| View | Shows |\n| --- | --- |\n| pg_stat_activity | the current query |\n| pg_stat_ssl | SSL use |\n| pg_stat_wal | WAL activity |\n\nAfter the table."
@@ -94,7 +120,7 @@ fn a_code_block_split_between_chunks_is_one_code_block_again() {
         chunk("1", "S", "Run:\n\n```python\nimport os\nif ready:\n```"),
         chunk("2", "S", "```python\n    os.sync()\n```\n\nThen it is done."),
     ];
-    let sections = Section::of_page(&chunks, &chunks[0], 0);
+    let sections = Section::of_page(&read(&chunks), &chunks[0], 0);
     assert_eq!(
         sections[0].text,
         "Run:\n\n```python\nimport os\nif ready:\n    os.sync()\n```\n\nThen it is done."
@@ -105,7 +131,7 @@ fn a_code_block_split_between_chunks_is_one_code_block_again() {
     // Another block of another language is not this one's continuation.
     let chunks =
         vec![chunk("1", "S", "```python\nimport os\n```"), chunk("2", "S", "```sh\nls\n```")];
-    let sections = Section::of_page(&chunks, &chunks[0], 0);
+    let sections = Section::of_page(&read(&chunks), &chunks[0], 0);
     assert_eq!(sections[0].text, "```python\nimport os\n```\n\n```sh\nls\n```");
 }
 
@@ -406,6 +432,58 @@ fn a_question_that_names_an_api_is_answered_by_its_definition_first() {
     };
     assert_eq!(quotes[0].section, 1, "the entry that defines it, then its example");
     assert_eq!(quotes[0].blocks, ["Appends an element to the back of a collection."]);
+}
+
+#[test]
+fn a_name_asked_about_with_other_words_is_quoted_from_its_entry() {
+    // git's configuration variables: the question's other word ("put") is in another entry, and
+    // the entry for `user.name` lists the names it shares before describing them.
+    let variables = "`core.alternateRefsCommand`\n\nNote that you cannot generally put a \
+        command here that takes a repository path.\n\n\
+        `user.name`\n\n`user.email`\n\n\
+        The `user.name` and `user.email` variables determine what ends up in the author field \
+        of commit objects.\n\n\
+        `user.signingKey`\n\nThe key to sign tags with.";
+    let sections = vec![section("variables", "Variables", variables)];
+    let terms =
+        WeightedTerms::new("What should I put in `user.name`?", &counts(1000, &[40, 300, 400]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(
+        quotes[0].blocks,
+        [
+            "`user.name`",
+            "`user.email`",
+            "The `user.name` and `user.email` variables determine what ends up in the author \
+             field of commit objects."
+        ]
+    );
+    // Its entry is evidence enough without the question's other words ("put").
+    let entry = "`user.name`\n\nThe name recorded as the author of each commit.";
+    let sections = vec![section("entry", "Variables", entry)];
+    assert!(matches!(
+        choose_quotes(&terms, &sections, &AnswerOptions::default()),
+        Choice::Quotes(_)
+    ));
+}
+
+#[test]
+fn a_passage_two_pages_share_is_quoted_once() {
+    // git's manual serves one page as `index.html` and as `git.html`.
+    let text = "`GIT_ASKPASS`\n\nGit calls this program to read a password from its output.";
+    let sections = vec![
+        section("index", "Environment Variables", text),
+        section("git", "Environment Variables", text),
+    ];
+    let terms = WeightedTerms::new(
+        "How do I read a password from a program?",
+        &counts(1000, &[50, 80, 90]),
+    );
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes.len(), 1, "{quotes:?}");
 }
 
 #[test]
