@@ -476,7 +476,7 @@ pub fn choose_quotes(
     if best_evidence < options.min_evidence {
         return Choice::NotFound { evidence: best_evidence };
     }
-    let mut quotes = Vec::new();
+    let mut quotes: Vec<Quote> = Vec::new();
     let mut budget = options.words;
     // Once an option's entry is quoted, a section that has no entry for it says nothing of it.
     let mut quoted_entry = false;
@@ -493,9 +493,9 @@ pub fn choose_quotes(
         let quoted = quote_section(terms, &sections[index].text, budget);
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.
-        if let Some(blocks) =
-            quoted.filter(|blocks: &Vec<String>| quotes.iter().all(|q: &Quote| q.blocks != *blocks))
-        {
+        let repeated =
+            quoted.as_ref().is_some_and(|blocks| quotes.iter().any(|q| q.blocks == *blocks));
+        if let Some(blocks) = quoted.filter(|_| !repeated) {
             budget =
                 budget.saturating_sub(blocks.iter().map(|b| b.split_whitespace().count()).sum());
             quotes.push(Quote { section: index, blocks });
