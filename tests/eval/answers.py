@@ -33,7 +33,8 @@ With --postgres, the same questions are also asked over the PostgreSQL manual, w
 them (another product): there, declining is right. With --python, Python's own FAQ (`faq/` of
 `python3.11-doc`, left out the same way) is asked over the Python manual, a second answerable set;
 with --sqlalchemy, SQLAlchemy's (`python-sqlalchemy-doc`), a third, on a manual the answers were
-never tuned on.
+never tuned on; with --git, Git's (`gitfaq.html` of `git-doc`, AsciiDoc rather than Sphinx: each
+question a definition list's term, its answer the description after it), a fourth, of 17 questions.
 
 With --worker URL (a running Docent, e.g. `infra/scripts/dev.sh` on workerd), the Django questions
 are asked end to end through `POST /api/chat` instead; `--crawl` first serves the Django manual on
@@ -41,6 +42,7 @@ loopback and crawls it there through `POST /api/crawls` (`faq/` excluded), waiti
 """
 
 import argparse
+import html
 import json
 import os
 import random
@@ -63,11 +65,21 @@ def content_words(text):
     return {w for w in re.findall(r"[a-z0-9_]+", text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
+def gitfaq_sections(root):
+    """Git's FAQ as (its page, the question, the answer's HTML): each term of its definition lists
+    and the description after it."""
+    text = open(os.path.join(root, "gitfaq.html"), encoding="utf-8").read()
+    for question, answer in re.findall(r'<dt class="hdlist1">(.*?)</dt>\s*<dd>(.*?)</dd>', text, re.S):
+        # Inline markup is part of a word (`<code>user.name</code>?`), not a space.
+        yield "gitfaq.html", " ".join(html.unescape(re.sub(r"<[^>]+>", "", question)).split()), answer
+
+
 def faq_questions(root, name="django"):
-    """Every FAQ heading (`ranking.faq_sections`) with its answer's text and the manual pages the
-    answer links, cut into halves by the seed."""
+    """Every FAQ question (`ranking.faq_sections`, or `gitfaq_sections` for Git's) with its
+    answer's text and the manual pages the answer links, cut into halves by the seed."""
     questions = []
-    for base, question, answer in ranking.faq_sections(root):
+    sections = gitfaq_sections(root) if name == "git" else ranking.faq_sections(root)
+    for base, question, answer in sections:
         reference = ranking.strip_tags(answer)
         if len(content_words(reference)) >= 5:
             pages = sorted(ranking.faq_links(base, answer))
@@ -286,6 +298,7 @@ def main():
     parser.add_argument("--postgres")
     parser.add_argument("--python", help="python3.11-doc html directory: its FAQ asked of it")
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory: its FAQ asked of it")
+    parser.add_argument("--git", help="git-doc directory (/usr/share/doc/git-doc): its FAQ asked of it")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/answer-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -316,6 +329,9 @@ def main():
         if args.sqlalchemy:
             corpora.append(("sqlalchemy", args.sqlalchemy, ["faq/"], args.sqlalchemy.rstrip("/") + "/",
                             split(faq_questions(args.sqlalchemy, "sqlalchemy"))))
+        if args.git:
+            corpora.append(("git", args.git, ["gitfaq*"], args.git.rstrip("/") + "/",
+                            split(faq_questions(args.git, "git"))))
     figures = {}
     print(f"split: {args.split}; seed {SEED}; {len(questions)} Django questions; reference answers average {reference_words:.0f} words")
     print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")
