@@ -14,7 +14,8 @@ use crate::content::chunk::{fence_of, split_sentences};
 use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{defines, lists_term, names_the_same_entry};
 use crate::retrieval::pages::query::{
-    compared_subjects, defined_subject, named_identifier, named_option, CodeName,
+    asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
+    CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
 
@@ -72,6 +73,8 @@ pub struct WeightedTerms {
     /// Ordinary words were left out and every term left is in most chunks: what the question
     /// asks about specifically is in words the pages never use.
     nothing_specific_left: bool,
+    /// The question asks about a release ([`asks_about_releases`]).
+    asks_about_releases: bool,
 }
 
 /// A term in at least this share of the chunks tells no section from another (a product's name,
@@ -109,6 +112,7 @@ impl WeightedTerms {
             name: named_identifier(question),
             subjects: subjects_of(question),
             nothing_specific_left: left_out && !specific,
+            asks_about_releases: asks_about_releases(question),
         }
     }
 
@@ -133,6 +137,7 @@ impl WeightedTerms {
             name: named_identifier(question),
             subjects: subjects_of(question),
             nothing_specific_left: false,
+            asks_about_releases: asks_about_releases(question),
         }
     }
 
@@ -549,7 +554,9 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
             return Some(quoted);
         }
     }
-    let blocks: Vec<Block> = all.into_iter().filter(quotable).collect();
+    // A version history says when something changed, which only a question about releases asks.
+    let history = |b: &Block| b.is_version_history() && !terms.asks_about_releases;
+    let blocks: Vec<Block> = all.into_iter().filter(|b| quotable(b) && !history(b)).collect();
     if blocks.is_empty() {
         return None;
     }

@@ -1,6 +1,7 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
 use crate::retrieval::pages::definitions::{defines_option, describes_a_term, option_entry};
+use crate::retrieval::pages::query::is_version;
 
 /// What kind of markdown block a unit of a quote is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,19 @@ impl Block {
     /// A sentence ending in `:` introduces what follows (a command, a list, a table).
     pub(super) fn introduces(&self) -> bool {
         self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')
+    }
+
+    /// A table of versions and what each changed (Node.js's "History" under each entry: `| v15.7.0,
+    /// v14.18.0 | Introduced base64url encoding. |`): every row after the header opens with a
+    /// version.
+    pub(super) fn is_version_history(&self) -> bool {
+        let rows: Vec<&str> = self.text.lines().skip(2).collect();
+        self.kind == BlockKind::Table
+            && !rows.is_empty()
+            && rows.iter().all(|row| {
+                let first = row.trim_start_matches('|').split('|').next().unwrap_or("");
+                first.split([',', ' ']).any(is_version)
+            })
     }
 
     /// A command reference's entry for an option: each line an option with its argument or another

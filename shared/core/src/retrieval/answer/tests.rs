@@ -487,6 +487,29 @@ fn a_passage_two_pages_share_is_quoted_once() {
 }
 
 #[test]
+fn a_version_history_is_quoted_only_for_a_question_about_releases() {
+    // Node.js's manual opens each entry with a collapsed "History" table.
+    let text = "| Version | Changes |\n| --- | --- |\n| v15.7.0, v14.18.0 | Introduced base64url \
+        encoding of buffers. |\n| v6.4.0 | Introduced latin1 as an alias for binary. |\n\n\
+        When converting between buffers and strings, a character encoding may be specified.";
+    let sections = vec![section("buffer", "Buffers and character encodings", text)];
+    let quoted = |question: &str| match choose_quotes(
+        &WeightedTerms::new(question, &counts(1000, &[40, 60, 30])),
+        &sections,
+        &AnswerOptions::default(),
+    ) {
+        Choice::Quotes(quotes) => quotes[0].blocks.clone(),
+        other => panic!("{other:?}"),
+    };
+    let answer = quoted("How do I convert a buffer to a string?");
+    assert_eq!(
+        answer,
+        ["When converting between buffers and strings, a character encoding may be specified."]
+    );
+    assert!(quoted("In which version was base64url encoding added?")[0].starts_with("| Version"));
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");

@@ -210,8 +210,7 @@ impl PageQuery {
         };
         let subject_lines = subjects.iter().map(|subject| subject_lines(query, subject)).collect();
         let term = term.or(subject);
-        let asks_about_releases = words.iter().any(|w| is_version(w))
-            || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()));
+        let asks_about_releases = asks_about_releases(query);
         PageQuery {
             terms,
             name,
@@ -404,8 +403,17 @@ pub fn named_option(query: &str) -> Option<String> {
 const RELEASE_QUERY_WORDS: &[&str] =
     &["release", "releases", "changelog", "deprecated", "deprecation", "version", "versions"];
 
+/// Whether a query asks about a release: it names a version (`3.2`) or says a word of release
+/// notes ("deprecated", "version").
+pub fn asks_about_releases(query: &str) -> bool {
+    query.split_whitespace().any(is_version)
+        || crate::retrieval::search::query_terms(query)
+            .iter()
+            .any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()))
+}
+
 /// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
-pub(super) fn is_version(word: &str) -> bool {
+pub(crate) fn is_version(word: &str) -> bool {
     let word = word.trim_matches(|c: char| !c.is_alphanumeric()).trim_start_matches(['v', 'V']);
     let mut parts = word.split('.');
     let all_digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
