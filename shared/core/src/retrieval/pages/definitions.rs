@@ -46,8 +46,11 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // A section titled by the name as code (a setting's entry, `… › `DEFAULT_AUTO_FIELD``).
     let section = heading.rsplit(" › ").next().unwrap_or("").trim();
     let signature_titled = is_signature_heading(section, name);
-    let titled = (section.starts_with('`') && is_code_for(&section.replace('`', ""), name))
-        || signature_titled;
+    // Node.js marks a signature as code whole, its arguments inside the mark:
+    // `` `util.promisify(original)` ``.
+    let code_titled = section.starts_with('`')
+        && is_code_for(section.replace('`', "").split('(').next().unwrap_or_default(), name);
+    let titled = code_titled || signature_titled;
     // Lines of a code block are examples: a call on a line of its own there is no signature.
     let mut in_code = false;
     let defined = titled
@@ -335,6 +338,14 @@ mod tests {
             &generic,
             "Trait Iterator › Provided Methods › fn collect<B>(self) -> B",
             "Transforms an iterator into a collection."
+        ));
+        // Node.js marks a signature as code whole, arguments and all.
+        let promisify = named_identifier("What does util.promisify do?").unwrap();
+        assert!(defines(
+            &promisify,
+            "Util › `util.promisify(original)`",
+            "Takes a function following the common error-first callback style.\n\n\
+             ```js\nconst util = require('node:util');\n```"
         ));
         // Another type's method of the same name, whose headings name the owner only inside a
         // longer word, is not u128's.
