@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::content::chunk::{fence_of, split_sentences};
 use crate::domain::PageSignals;
-use crate::retrieval::pages::definitions::{defines, lists_term, names_the_same_entry};
+use crate::retrieval::pages::definitions::{
+    defines, lists_term, names_the_same_entry, titled_by_option,
+};
 use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
     CodeName,
@@ -155,11 +157,12 @@ impl WeightedTerms {
         self.matched_weight(&words_of(text)) / total
     }
 
-    /// Whether `text` has an entry for the command-line option the question asks about.
-    fn has_entry_for_option(&self, text: &str) -> bool {
-        self.option
-            .as_ref()
-            .is_some_and(|option| blocks_of(text).iter().any(|b| b.is_entry_of(option)))
+    /// Whether `section` is, or has, an entry for the command-line option the question asks about.
+    fn has_entry_for_option(&self, section: &Section) -> bool {
+        self.option.as_ref().is_some_and(|option| {
+            titled_by_option(option, &section.heading)
+                || blocks_of(&section.text).iter().any(|b| b.is_entry_of(option))
+        })
     }
 
     /// Where the glossary entries for what the question asks about begin among `blocks` (at their
@@ -452,7 +455,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     // The entry for the name asked about is evidence enough, whatever the question's other words
     // ("put" of "What should I put in `user.name`?", which `user.name`'s entry need not say).
     let evidence = if defines_name { 1.0 } else { evidence };
-    let definition = defines_name || terms.has_entry_for_option(&section.text) || {
+    let definition = defines_name || terms.has_entry_for_option(section) || {
         let blocks = blocks_of(&section.text);
         !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
     };
@@ -490,11 +493,11 @@ pub fn choose_quotes(
         if quotes.len() == options.sections
             || evidence < options.min_evidence
             || (!quotes.is_empty() && (evidence < 0.8 * best_evidence || budget < 40))
-            || (quoted_entry && !terms.has_entry_for_option(&sections[index].text))
+            || (quoted_entry && !terms.has_entry_for_option(&sections[index]))
         {
             continue;
         }
-        quoted_entry |= terms.has_entry_for_option(&sections[index].text);
+        quoted_entry |= terms.has_entry_for_option(&sections[index]);
         let quoted = quote_section(terms, &sections[index].text, budget);
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.

@@ -22,7 +22,7 @@ use crate::retrieval::search::{SearchHit, SectionLink};
 pub mod definitions;
 pub mod query;
 
-use definitions::{defines, defines_in_list, defines_in_table, defines_option};
+use definitions::{defines, defines_in_list, defines_in_table, defines_option, titled_by_option};
 use query::{is_version, CodeName, PageQuery};
 
 /// Chunks every ranking is asked for, whatever the number of results: fixed, so that the first
@@ -293,10 +293,10 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 let heading = 1.0 + HEADING_MATCH_WEIGHT * heading_match(&query.terms, named_by);
                 let defined =
                     query.name.as_ref().is_some_and(|name| defines(name, &hit.heading, &hit.text))
-                        || query
-                            .option
-                            .as_ref()
-                            .is_some_and(|option| defines_option(option, &hit.text))
+                        || query.option.as_ref().is_some_and(|option| {
+                            defines_option(option, &hit.text)
+                                || titled_by_option(option, &hit.heading)
+                        })
                         || query.reference.as_ref().is_some_and(|reference| {
                             reference.is_cited_in(&hit.heading) || reference.is_cited_in(&hit.text)
                         });
@@ -480,6 +480,16 @@ mod tests {
         mentioned.text = "The `eval` function evaluates code; see also --eval.".into();
         let pages = rank_pages(vec![mentioned, listed], &PageQuery::new("--eval"));
         assert_eq!(pages[0].url, "https://d/cmdline");
+        // Node.js heads each option's entry with it, its argument inside the code mark.
+        let query = PageQuery::new("What does the --inspect flag do?");
+        let mut titled = hit("https://d/cli#inspect", 5.0, 0, 0);
+        titled.heading = "Command-line API › Options › `--inspect[=[host:]port]`".into();
+        titled.text = "Activate inspector on `host:port`.".into();
+        let mut mentioned = hit("https://d/process#flags", 6.0, 0, 0);
+        mentioned.text = "Flags such as --inspect pass through to the process.".into();
+        let pages = rank_pages(vec![mentioned, titled], &query);
+        assert_eq!(pages[0].url, "https://d/cli#inspect");
+        assert!(!titled_by_option("--inspect", "Options › `--inspect-brk[=[host:]port]`"));
     }
 
     #[test]

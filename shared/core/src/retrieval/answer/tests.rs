@@ -397,6 +397,31 @@ fn an_option_asked_about_is_quoted_from_its_entry_to_the_next() {
 }
 
 #[test]
+fn a_section_headed_by_the_option_asked_about_is_its_entry() {
+    let mut sections = vec![
+        section(
+            "flags",
+            "`process.allowedNodeEnvironmentFlags`",
+            "Flags such as --inspect \
+            and other options pass through to the process when it is inspected.",
+        ),
+        section(
+            "inspect",
+            "Options › `--inspect[=[host:]port]`",
+            "Activate inspector on \
+            `host:port`. Default is `127.0.0.1:9229`.",
+        ),
+    ];
+    sections[1].page_rank = 1;
+    let terms = WeightedTerms::new("What does the --inspect flag do?", &counts(1000, &[20, 60]));
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    assert_eq!(quotes.len(), 1, "a section with no entry for it says nothing of it");
+}
+
+#[test]
 fn the_section_with_the_entry_for_the_option_asked_about_comes_first() {
     // Octave's manual: a plot's description holds every word of "What does the -h option do?"
     // (`h` and "option") in one paragraph, on a page retrieval ranked higher.

@@ -38,6 +38,12 @@ pub fn defines_option(option: &str, text: &str) -> bool {
     text.lines().any(|line| option_entry(line) == Some(option))
 }
 
+/// Whether a section is titled by `option` as a command reference's entry ([`option_entry`]):
+/// Node.js heads each option's entry with it (`… › Options › `--inspect[=[host:]port]``).
+pub fn titled_by_option(option: &str, heading: &str) -> bool {
+    option_entry(heading.rsplit(" › ").next().unwrap_or("")) == Some(option)
+}
+
 /// Whether a chunk defines `name`: its section is titled by the name, or one of its lines is a
 /// definition of it (an API reference's entry: the name as code alone on its line, maybe after a
 /// keyword such as `class` and before its signature; a function table's row that opens with the
