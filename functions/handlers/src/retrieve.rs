@@ -95,11 +95,9 @@ pub async fn retrieve<P: Platform>(
     // A code name asked with other words is searched alone too, at the same time (its
     // definition may not say the other words: `pages::query::NAME_CANDIDATES`).
     let name_terms = plan.lexical.and(page_query.name_terms()).unwrap_or_default();
-    let written_name: Vec<String> = if name_terms.is_empty() {
-        Vec::new()
-    } else {
-        page_query.written_name().map(str::to_string).into_iter().collect()
-    };
+    // One with an owner, as written too (`PageQuery::written_name`, only when `name_terms` is).
+    let written_name: Vec<String> =
+        plan.lexical.and(page_query.written_name()).map(str::to_string).into_iter().collect();
     // So is the entry for an option or a glossary's term, which its words alone cannot rank
     // (`PageQuery::entry_search`).
     let entry_search = if plan.lexical.is_some() { page_query.entry_search() } else { Vec::new() };

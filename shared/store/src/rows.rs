@@ -101,30 +101,19 @@ pub(crate) fn decode_scored<T: FromRow>(rows: &[Row]) -> PortResult<Vec<Scored<T
         .collect()
 }
 
-/// Decodes rows of `T::COLUMNS, <text>`: each item with the text that tags it (such as the id it
-/// was asked for).
-pub(crate) fn decode_tagged<T: FromRow>(rows: &[Row]) -> PortResult<Vec<(T, String)>> {
+/// Decodes rows of `T::COLUMNS, <text>, <integer>`: each item with the text that tags it (such as
+/// the id it was asked for) and a number after it (such as the item's place).
+pub(crate) fn decode_tagged_numbered<T: FromRow>(
+    rows: &[Row],
+) -> PortResult<Vec<(T, String, u64)>> {
     let names = column_names(T::COLUMNS);
     rows.iter()
         .map(|row| {
             let item = T::from_row(&Columns { names: &names, row })?;
             let tag = row.get(names.len()).and_then(Value::as_str).unwrap_or_default();
-            Ok((item, tag.to_string()))
+            let number = int_value(row.get(names.len() + 1), "number")?;
+            Ok((item, tag.to_string(), number))
         })
-        .collect()
-}
-
-/// Decodes rows of `T::COLUMNS, <text>, <integer>`: as [`decode_tagged`], with the number after
-/// the tag.
-pub(crate) fn decode_tagged_numbered<T: FromRow>(
-    rows: &[Row],
-) -> PortResult<Vec<(T, String, u64)>> {
-    let after_tag = column_names(T::COLUMNS).len() + 1;
-    let tagged = decode_tagged::<T>(rows)?;
-    tagged
-        .into_iter()
-        .zip(rows)
-        .map(|((item, tag), row)| Ok((item, tag, int_value(row.get(after_tag), "number")?)))
         .collect()
 }
 

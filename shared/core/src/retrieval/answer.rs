@@ -92,7 +92,9 @@ impl WeightedTerms {
         let mut unknown_names = Vec::new();
         let mut left_out = false;
         let mut specific = false;
-        for (i, term) in query_terms(question).into_iter().enumerate() {
+        let words = query_terms(question);
+        let asks_about_releases = asks_about_releases(question, &words);
+        for (i, term) in words.into_iter().enumerate() {
             let df = counts.per_term.get(i).copied().unwrap_or(0);
             if df == 0 {
                 if names.contains(&term) {
@@ -114,7 +116,7 @@ impl WeightedTerms {
             name: named_identifier(question),
             subjects: subjects_of(question),
             nothing_specific_left: left_out && !specific,
-            asks_about_releases: asks_about_releases(question),
+            asks_about_releases,
         }
     }
 
@@ -131,15 +133,16 @@ impl WeightedTerms {
 
     /// Every term weighing the same, when the counts could not be had.
     pub fn uniform(question: &str) -> Self {
-        let terms = query_terms(question).into_iter().map(|t| (t, 1.0)).collect();
+        let words = query_terms(question);
+        let asks_about_releases = asks_about_releases(question, &words);
         WeightedTerms {
-            terms,
+            terms: words.into_iter().map(|t| (t, 1.0)).collect(),
             unknown_names: Vec::new(),
             option: named_option(question),
             name: named_identifier(question),
             subjects: subjects_of(question),
             nothing_specific_left: false,
-            asks_about_releases: asks_about_releases(question),
+            asks_about_releases,
         }
     }
 

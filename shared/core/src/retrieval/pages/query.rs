@@ -210,7 +210,7 @@ impl PageQuery {
         };
         let subject_lines = subjects.iter().map(|subject| subject_lines(query, subject)).collect();
         let term = term.or(subject);
-        let asks_about_releases = asks_about_releases(query);
+        let asks_about_releases = asks_about_releases(query, &terms);
         PageQuery {
             terms,
             name,
@@ -403,13 +403,12 @@ pub fn named_option(query: &str) -> Option<String> {
 const RELEASE_QUERY_WORDS: &[&str] =
     &["release", "releases", "changelog", "deprecated", "deprecation", "version", "versions"];
 
-/// Whether a query asks about a release: it names a version (`3.2`) or says a word of release
-/// notes ("deprecated", "version").
-pub fn asks_about_releases(query: &str) -> bool {
+/// Whether a query (its content words `terms`, from
+/// [`query_terms`](crate::retrieval::search::query_terms)) asks about a release: it names a
+/// version (`3.2`) or says a word of release notes ("deprecated", "version").
+pub fn asks_about_releases(query: &str, terms: &[String]) -> bool {
     query.split_whitespace().any(is_version)
-        || crate::retrieval::search::query_terms(query)
-            .iter()
-            .any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()))
+        || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()))
 }
 
 /// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
