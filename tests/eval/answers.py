@@ -34,7 +34,7 @@ them (another product): there, declining is right. With --python, Python's own F
 `python3.11-doc`, left out the same way) is asked over the Python manual, a second answerable set;
 with --sqlalchemy, SQLAlchemy's (`python-sqlalchemy-doc`), a third, on a manual the answers were
 never tuned on; with --git, Git's (`gitfaq.html` of `git-doc`, AsciiDoc rather than Sphinx: each
-question a definition list's term, its answer the description after it), a fourth, of 17 questions.
+question a definition list's term, its answer the description after it), a fourth, of 20 questions.
 
 With --worker URL (a running Docent, e.g. `infra/scripts/dev.sh` on workerd), the Django questions
 are asked end to end through `POST /api/chat` instead; `--crawl` first serves the Django manual on
@@ -317,20 +317,23 @@ def main():
     questions = split(faq_questions(args.django))
     reference_words = sum(len(q["reference"].split()) for q in questions) / max(1, len(questions))
     # (name, manual, left out, where page paths start, the questions asked of it)
-    corpora = [("django", args.django, ["faq/"], "python-django-doc/html/", questions)]
+    left_out = ranking.LEFT_OUT
+    corpora = [("django", args.django, left_out["django"], "python-django-doc/html/", questions)]
     if args.worker:
-        corpora = [("django-worker", args.django, ["faq/"], "python-django-doc/html/", questions)]
+        corpora = [("django-worker", args.django, left_out["django"], "python-django-doc/html/",
+                    questions)]
     else:
         if args.postgres:
             corpora.append(("postgres", args.postgres, [], "postgresql-doc-15/html/", questions))
         if args.python:
-            corpora.append(("python", args.python, ["faq/"], args.python.rstrip("/") + "/",
+            corpora.append(("python", args.python, left_out["python"], args.python.rstrip("/") + "/",
                             split(faq_questions(args.python, "python"))))
         if args.sqlalchemy:
-            corpora.append(("sqlalchemy", args.sqlalchemy, ["faq/"], args.sqlalchemy.rstrip("/") + "/",
+            corpora.append(("sqlalchemy", args.sqlalchemy, left_out["sqlalchemy"],
+                            args.sqlalchemy.rstrip("/") + "/",
                             split(faq_questions(args.sqlalchemy, "sqlalchemy"))))
         if args.git:
-            corpora.append(("git", args.git, ["gitfaq*"], args.git.rstrip("/") + "/",
+            corpora.append(("git", args.git, left_out["git"], args.git.rstrip("/") + "/",
                             split(faq_questions(args.git, "git"))))
     figures = {}
     print(f"split: {args.split}; seed {SEED}; {len(questions)} Django questions; reference answers average {reference_words:.0f} words")
