@@ -194,7 +194,9 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     }
     let plan = main_content::plan(&tokens);
     page.link_list_share = plan.link_list_share;
-    let writer = BlockWriter { pending_anchor: plan.anchor.clone(), ..BlockWriter::default() };
+    let pending_anchor =
+        plan.anchor.clone().map(|id| PendingAnchor { id, ..PendingAnchor::default() });
+    let writer = BlockWriter { pending_anchor, ..BlockWriter::default() };
     // A root that is code (a page that is a source file's listing) is written from its own tag,
     // which says that it is code.
     let start = match plan.start.checked_sub(1).map(|at| &tokens[at]) {
@@ -274,7 +276,7 @@ struct BlockWriter {
     row_is_header: bool,
     cell: Option<String>,
     /// An id seen on a wrapper since the last emitted block; a heading that follows inherits it.
-    pending_anchor: Option<String>,
+    pending_anchor: Option<PendingAnchor>,
     /// Where the open link's text starts, and in which text.
     link_start: Option<(Written, usize)>,
     /// Inside an API reference's signature (Sphinx's `<dt class="sig …">`): where its name is.
@@ -288,6 +290,32 @@ struct BlockWriter {
     fragment_divs: usize,
     /// Inside a code line's number (Doxygen's `<span class="lineno">`), which is not code.
     in_line_number: bool,
+    /// How many `<b>`/`<strong>` elements are open, and how many of the paragraph's letters
+    /// (not spaces) were written inside one.
+    bold_depth: usize,
+    bold_chars: usize,
+    /// The level of the last heading written as one (`<h1>`…`<h6>`).
+    heading_level: Option<u8>,
+    /// The depth of the list whose items a bold line titles (see `titled_by_place_mark`).
+    titled_list: Option<usize>,
+    /// Whether the text being written is a `<p>`'s.
+    in_p: bool,
+}
+
+/// An id that a heading still to come would take as its anchor (see `BlockWriter::open`).
+#[derive(Debug, Clone, Default)]
+struct PendingAnchor {
+    id: String,
+    /// The element that carries it (none for the content root's): a heading inside it, or after
+    /// it when it is an empty place mark (`<a name="max_column"></a>`), takes the id.
+    holder: Option<String>,
+    /// How many elements of the holder's name are open, the holder's own counted.
+    open: usize,
+    /// Whether the holder holds anything: one that closes with text or elements inside (SQLite's
+    /// search form in every header) marked those, not what follows it.
+    holds_more: bool,
+    /// Whether it is an empty place mark that has closed: a bold paragraph after it is a title.
+    place_mark: bool,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -335,13 +363,27 @@ impl BlockWriter {
 
     /// Opens an element; `box_title` when it is a heading that titles a box (`ContentPlan`).
     fn open(&mut self, name: &str, token: &Token<'_>, box_title: bool) {
+        if matches!(name, "b" | "strong") {
+            self.bold_depth += 1;
+        }
+        if let Some(pending) = self.pending_anchor.as_mut().filter(|p| p.holder.is_some()) {
+            pending.holds_more = true;
+            pending.open += usize::from(pending.holder.as_deref() == Some(name));
+        }
         if let Some(id) = token.attr("id").or(if name == "a" { token.attr("name") } else { None }) {
-            if !id.is_empty() {
+            // A void element (SQLite's `<input id="searchbox">`) holds nothing to link to.
+            if !id.is_empty() && !VOID.contains(&name) {
                 match &mut self.heading {
                     Some((_, anchor @ None)) => *anchor = Some(id.to_string()),
                     Some(_) => {}
                     None if self.text.trim().is_empty() => {
-                        self.pending_anchor = Some(id.to_string())
+                        self.pending_anchor = Some(PendingAnchor {
+                            id: id.to_string(),
+                            holder: Some(name.to_string()),
+                            open: 1,
+                            holds_more: false,
+                            place_mark: false,
+                        })
                     }
                     None => {}
                 }
@@ -382,7 +424,8 @@ impl BlockWriter {
                 self.flush_paragraph();
                 let level = name.as_bytes()[1] - b'0';
                 let own_id = token.attr("id").filter(|id| !id.is_empty()).map(str::to_string);
-                self.heading = Some((level, own_id.or_else(|| self.pending_anchor.take())));
+                let pending = self.pending_anchor.take().map(|pending| pending.id);
+                self.heading = Some((level, own_id.or(pending)));
             }
             "pre" => {
                 self.flush_paragraph();
@@ -453,12 +496,31 @@ impl BlockWriter {
                 }
                 self.code_depth += 1;
             }
-            _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
+            _ if BLOCK_ELEMENTS.contains(&name) => {
+                self.flush_paragraph();
+                self.in_p = name == "p";
+            }
             _ => {}
         }
     }
 
     fn close(&mut self, name: &str) {
+        if matches!(name, "b" | "strong") {
+            self.bold_depth = self.bold_depth.saturating_sub(1);
+        }
+        if let Some(pending) = &mut self.pending_anchor {
+            if pending.holder.as_deref() == Some(name) {
+                pending.open -= 1;
+                if pending.open == 0 {
+                    // An empty place mark stays pending; a wrapper that held more ended here.
+                    pending.holder = None;
+                    pending.place_mark = !pending.holds_more;
+                    if pending.holds_more {
+                        self.pending_anchor = None;
+                    }
+                }
+            }
+        }
         if name == "a" {
             self.drop_link_chrome();
         }
@@ -498,6 +560,7 @@ impl BlockWriter {
                 Some((level, anchor)) => {
                     let text = collapse_whitespace(&std::mem::take(&mut self.text));
                     if !text.is_empty() {
+                        self.heading_level = Some(level);
                         self.emit(BlockKind::Heading(level), text, anchor);
                     }
                 }
@@ -505,6 +568,9 @@ impl BlockWriter {
             },
             "ul" | "ol" => {
                 self.flush_paragraph();
+                if self.titled_list == Some(self.list_counters.len()) {
+                    self.titled_list = None;
+                }
                 self.list_counters.pop();
             }
             "li" => self.flush_paragraph(),
@@ -533,7 +599,10 @@ impl BlockWriter {
                     self.text.push('`');
                 }
             }
-            _ if BLOCK_ELEMENTS.contains(&name) => self.flush_paragraph(),
+            _ if BLOCK_ELEMENTS.contains(&name) => {
+                self.flush_paragraph();
+                self.in_p = false;
+            }
             _ => {}
         }
     }
@@ -567,6 +636,9 @@ impl BlockWriter {
     }
 
     fn push_text(&mut self, text: &str) {
+        if let Some(pending) = self.pending_anchor.as_mut().filter(|p| p.holder.is_some()) {
+            pending.holds_more |= !text.trim().is_empty();
+        }
         // In Doxygen's code, the line breaks between its lines' elements are not code (each line
         // ends with its element), nor are the lines' numbers.
         if self.in_line_number || self.fragment_divs == 1 {
@@ -577,6 +649,9 @@ impl BlockWriter {
         } else if let Some(cell) = &mut self.cell {
             cell.push_str(text);
         } else {
+            if self.bold_depth > 0 {
+                self.bold_chars += text.chars().filter(|c| !c.is_whitespace()).count();
+            }
             // A line break in the source is a space: only `<br>` breaks a line outside `<pre>`.
             self.text.extend(text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
         }
@@ -617,6 +692,16 @@ impl BlockWriter {
             .collect::<Vec<_>>()
             .join("\n");
         let text = text.replace("``", "");
+        let bold_chars = std::mem::take(&mut self.bold_chars);
+        if self.titled_by_place_mark(&text, bold_chars) {
+            if self.list_item_prefix.take().is_some() {
+                self.titled_list = Some(self.list_counters.len());
+            }
+            // One below the section it stands in, as its siblings.
+            let level = self.heading_level.map_or(2, |level| (level + 1).min(6));
+            let anchor = self.pending_anchor.take().map(|pending| pending.id);
+            return self.emit(BlockKind::Heading(level), text, anchor);
+        }
         let prefix = self.list_item_prefix.take();
         if text.is_empty() || text == "`" {
             // An empty item keeps its marker for the text that follows (e.g.
@@ -630,6 +715,27 @@ impl BlockWriter {
             Some(prefix) => self.emit(BlockKind::ListItem, format!("{prefix}{text}"), None),
             None => self.emit(BlockKind::Paragraph, text, None),
         }
+    }
+
+    /// Whether a paragraph is a title: all of it bold, one short line, right after an empty place
+    /// mark (SQLite's `<a name="max_column"></a><li><p><b>Maximum Number Of Columns</b></p>`, its
+    /// compile-time options' `<a name="fdatasync"></a><p><b>HAVE_FDATASYNC</b></p>`), or opening
+    /// an item of a list whose other items are so titled (SQLite left four of fifteen limits
+    /// unmarked). The mark says the author links to it as a place; without one, a bold line
+    /// ("Class signature", "Default:") is a line of its section; nor is a term that is a place
+    /// mark's (Sphinx's `<dt><span id="index-0"></span><strong>PEP 235</strong></dt>`) a title.
+    fn titled_by_place_mark(&self, text: &str, bold_chars: usize) -> bool {
+        let letters = text.chars().filter(|c| !c.is_whitespace() && *c != '`').count();
+        let marked = self.pending_anchor.as_ref().is_some_and(|pending| pending.place_mark);
+        let titled_item = self.list_item_prefix.is_some()
+            && self.titled_list.is_some_and(|depth| depth == self.list_counters.len());
+        self.in_p
+            && (marked || titled_item)
+            && bold_chars > 0
+            && bold_chars == letters
+            && text.chars().count() <= 100
+            && !text.contains('\n')
+            && !text.ends_with([':', '.'])
     }
 
     fn emit(&mut self, kind: BlockKind, text: String, anchor: Option<String>) {

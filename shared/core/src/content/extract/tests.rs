@@ -181,6 +181,70 @@ fn headings_carry_section_anchors() {
 }
 
 #[test]
+fn an_id_on_what_ends_before_a_heading_is_not_its_anchor_unless_it_marks_a_place() {
+    // SQLite's pages: a search form in the header, then a title with no id of its own.
+    let html = r#"<body><div class="searchmenu" id="searchmenu"><form method="GET" action="search">
+        <select name="s" id="searchtype"><option value="d">Search Documentation</option></select>
+        <input type="text" name="q" id="searchbox" value=""><button id="go">Go</button></form></div>
+        <h1 align="center">Limits In SQLite</h1><p>Limits are sizes or quantities that can not be exceeded.</p>
+        <a name="max_column"></a><h2>Maximum Number Of Columns</h2><p>The default is 2000.</p>
+        <span id="length-limit"></span><h2>Maximum Length</h2><p>A billion bytes.</p>
+        <div id="depth"><div class="title"><h2>Maximum Depth</h2></div><p>1000.</p></div></body>"#;
+    let anchors: Vec<_> = extract_html(html)
+        .blocks
+        .iter()
+        .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
+        .map(|b| (b.text.clone(), b.anchor.clone()))
+        .collect();
+    assert_eq!(
+        anchors,
+        vec![
+            ("Limits In SQLite".to_string(), None),
+            ("Maximum Number Of Columns".to_string(), Some("max_column".to_string())),
+            ("Maximum Length".to_string(), Some("length-limit".to_string())),
+            ("Maximum Depth".to_string(), Some("depth".to_string())),
+        ]
+    );
+}
+
+#[test]
+fn a_bold_line_after_a_place_mark_titles_a_section() {
+    // SQLite's limits and compile-time options: each item is linked to by name and titled in bold.
+    let html = r#"<body><h1>Limits In SQLite</h1><p>Sizes that can not be exceeded.</p><ol>
+        <a name="max_length"></a><li><p><b>Maximum length of a string or BLOB</b></p>
+        <p>The default is 1 billion bytes.</p></li>
+        <a name="max_column"></a><li><p><b>Maximum Number Of Columns</b></p><p>The default is 2000.</p></li>
+        <li><p><b>Maximum Number Of Tables In A Join</b></p><p>64 tables.</p></li></ol>
+        <a name="fdatasync"></a><p><b>HAVE_FDATASYNC</b></p><blockquote><p>Uses fdatasync().</p></blockquote>
+        <p><b>Class signature</b></p><p>A bold line with no mark before it stays a line.</p>
+        <a name="note"></a><p><b>Note:</b></p><p>Nor is a label a title.</p>
+        <dl><dt><span id="index-0"></span><strong>PEP 235</strong></dt><dd>Import on case-insensitive platforms.</dd></dl></body>"#;
+    let page = extract_html(html);
+    let headings: Vec<_> = page
+        .blocks
+        .iter()
+        .filter_map(|b| match b.kind {
+            BlockKind::Heading(level) => Some((level, b.text.as_str(), b.anchor.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        vec![
+            (1, "Limits In SQLite", None),
+            (2, "Maximum length of a string or BLOB", Some("max_length")),
+            (2, "Maximum Number Of Columns", Some("max_column")),
+            (2, "Maximum Number Of Tables In A Join", None),
+            (2, "HAVE_FDATASYNC", Some("fdatasync")),
+        ]
+    );
+    let md = page.markdown();
+    assert!(md.contains("The default is 2000."), "{md}");
+    assert!(md.contains("Class signature\n\nA bold line"), "{md}");
+    assert!(md.contains("PEP 235\n\nImport on"), "{md}");
+}
+
+#[test]
 fn links_include_navigation_but_content_does_not() {
     let page = extract_html(PAGE);
     assert_eq!(
