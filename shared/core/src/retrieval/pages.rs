@@ -392,12 +392,37 @@ pub fn is_release_notes(title: &str) -> bool {
             let w = w.trim_matches(|c: char| !c.is_alphanumeric());
             RELEASE_WORDS.contains(&w) || matches!(w, "news" | "history" | "what's" | "whats")
         });
+    // A project's history under its name ("Release History Of SQLite", "Recent SQLite News"):
+    // words of releases and of time, two or more, and one other word at most ("notes" is not one:
+    // "Writing release notes" is a guide).
+    let (historic, others): (Vec<&str>, Vec<&str>) = words
+        .iter()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !matches!(*w, "of" | "for" | "in" | "the" | "and" | ""))
+        .partition(|w| {
+            matches!(
+                *w,
+                "release"
+                    | "releases"
+                    | "changelog"
+                    | "news"
+                    | "history"
+                    | "recent"
+                    | "older"
+                    | "old"
+                    | "latest"
+            )
+        });
+    let named_history = historic.len() >= 2
+        && others.len() <= 1
+        && historic.iter().any(|w| matches!(*w, "release" | "releases" | "news" | "changelog"));
     // A major release is a bare number after the word ("E.21. Release 15").
     let numbered = words
         .windows(2)
         .any(|pair| pair[0] == "release" && pair[1].chars().all(|c| c.is_ascii_digit()));
     changelog
         || only_release_words
+        || named_history
         || numbered
         || (release_word && words.iter().skip(1).any(|w| is_version(w)))
 }
@@ -696,6 +721,11 @@ mod tests {
             "Version History",
             "Release notes — Scrapy 2.8.0 documentation",
             "News",
+            // A project's history under its name.
+            "Release History Of SQLite",
+            "History Of SQLite Releases",
+            "Recent SQLite News",
+            "SQLite Older News",
         ] {
             assert!(is_release_notes(title), "{title}");
         }
@@ -704,6 +734,8 @@ mod tests {
             "Django’s release process — Django 3.2.25 documentation",
             "Writing release notes — Django 3.2.25 documentation",
             "RELEASE SAVEPOINT",
+            "Release Guide — h5py 3.7.0 documentation",
+            "SQLite Copyright Release Template",
             // A section number is not a version.
             "9.4. New Functions",
             "Installing 2.0 on Linux",
