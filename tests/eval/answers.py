@@ -74,11 +74,23 @@ def gitfaq_sections(root):
         yield "gitfaq.html", " ".join(html.unescape(re.sub(r"<[^>]+>", "", question)).split()), answer
 
 
+def sqlitefaq_sections(root):
+    """SQLite's FAQ as (its page, the question, the answer's HTML): each bold question after an
+    anchor `qN`, its number dropped, and the block quote after it."""
+    text = open(os.path.join(root, "faq.html"), encoding="utf-8").read()
+    pattern = r'<a name="q\d+"></a>\s*<p><b>\(\d+\)(.*?)</b></p>(.*?)(?=<a name="q\d+"></a>|</body>|$)'
+    for question, answer in re.findall(pattern, text, re.S):
+        yield "faq.html", " ".join(html.unescape(re.sub(r"<[^>]+>", "", question)).split()), answer
+
+
+FAQ_SECTIONS = {"git": gitfaq_sections, "sqlite": sqlitefaq_sections}
+
+
 def faq_questions(root, name="django"):
-    """Every FAQ question (`ranking.faq_sections`, or `gitfaq_sections` for Git's) with its
-    answer's text and the manual pages the answer links, cut into halves by the seed."""
+    """Every FAQ question (`ranking.faq_sections`, or the manual's own reader in `FAQ_SECTIONS`)
+    with its answer's text and the manual pages the answer links, cut into halves by the seed."""
     questions = []
-    sections = gitfaq_sections(root) if name == "git" else ranking.faq_sections(root)
+    sections = FAQ_SECTIONS.get(name, ranking.faq_sections)(root)
     for base, question, answer in sections:
         reference = ranking.strip_tags(answer)
         if len(content_words(reference)) >= 5:
@@ -299,6 +311,7 @@ def main():
     parser.add_argument("--python", help="python3.11-doc html directory: its FAQ asked of it")
     parser.add_argument("--sqlalchemy", help="python-sqlalchemy-doc html directory: its FAQ asked of it")
     parser.add_argument("--git", help="git-doc directory (/usr/share/doc/git-doc): its FAQ asked of it")
+    parser.add_argument("--sqlite", help="sqlite3-doc directory (/usr/share/doc/sqlite3): its FAQ asked of it")
     parser.add_argument("--docent", default="target/release/docent")
     parser.add_argument("--work", default=os.path.expanduser("~/.cache/docent/answer-eval"))
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -335,6 +348,9 @@ def main():
         if args.git:
             corpora.append(("git", args.git, left_out["git"], args.git.rstrip("/") + "/",
                             split(faq_questions(args.git, "git"))))
+        if args.sqlite:
+            corpora.append(("sqlite", args.sqlite, left_out["sqlite"], args.sqlite.rstrip("/") + "/",
+                            split(faq_questions(args.sqlite, "sqlite"))))
     figures = {}
     print(f"split: {args.split}; seed {SEED}; {len(questions)} Django questions; reference answers average {reference_words:.0f} words")
     print("| corpus | n | cited@1 | cited@3 | recall | cut | nav | declined | words | latency |")
