@@ -158,13 +158,17 @@ pub fn tsquery_words(terms: &[String]) -> Option<String> {
 }
 
 /// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, or a
-/// shared stem of at least five characters ("configure" / "configuration").
+/// shared stem of at least five characters ("configure" / "configuration"). A name written with
+/// underscores matches only whole: its first letters are its family's (`sqlite_use_alloca` is
+/// not `sqlite_default_cache_size`).
 pub fn term_matches(word: &str, term: &str) -> bool {
     if word == term {
         return true;
     }
     const STEM: usize = 5;
-    term.chars().count() >= STEM
+    !word.contains('_')
+        && !term.contains('_')
+        && term.chars().count() >= STEM
         && word.chars().count() >= STEM
         && word.chars().take(STEM).eq(term.chars().take(STEM))
 }
@@ -416,6 +420,8 @@ mod tests {
         assert!(term_matches("port", "port"));
         assert!(!term_matches("portal", "port"));
         assert!(!term_matches("con", "configure"));
+        assert!(!term_matches("sqlite_use_alloca", "sqlite_default_cache_size"));
+        assert!(term_matches("sqlite_use_alloca", "sqlite_use_alloca"));
     }
 
     #[test]
