@@ -56,7 +56,20 @@ pub fn defines(name: &CodeName, heading: &str, text: &str) -> bool {
     // `` `util.promisify(original)` ``.
     let code_titled = section.starts_with('`')
         && is_code_for(section.replace('`', "").split('(').next().unwrap_or_default(), name);
-    let titled = code_titled || signature_titled;
+    // A heading that is the name written plainly, maybe with the value it is set to (SQLite's
+    // compile-time options, `SQLITE_DEFAULT_CACHE_SIZE=<N>`).
+    let plain = section.split('=').next().unwrap_or_default().trim();
+    // C's `SDL_VERSION` macro is not the `SDL_version` struct: a name asked with capitals is
+    // matched as written.
+    let as_written = |last: &str| {
+        let written = name.written.rsplit(['.', ':']).next().unwrap_or_default();
+        !written.contains(char::is_uppercase) || last == written
+    };
+    let plain_titled = plain.contains(['_', '.'])
+        && plain.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':'))
+        && is_code_for(plain, name)
+        && as_written(plain.rsplit(['.', ':']).next().unwrap_or_default());
+    let titled = code_titled || signature_titled || plain_titled;
     // Lines of a code block are examples: a call on a line of its own there is no signature.
     let mut in_code = false;
     let defined = titled
@@ -456,6 +469,21 @@ mod tests {
         ));
         let titled = named_identifier("setting DEFAULT_AUTO_FIELD").unwrap();
         assert!(defines(&titled, "Settings › Core Settings › `DEFAULT_AUTO_FIELD`", "Default: x."));
+        // Titled plainly, with the value it is set to (SQLite's compile-time options); another
+        // option of the same family is not it.
+        let option = named_identifier("SQLITE_DEFAULT_CACHE_SIZE").unwrap();
+        let entry = "Options › SQLITE_DEFAULT_CACHE_SIZE=<N>";
+        assert!(defines(&option, entry, "This macro sets the default size of the page-cache."));
+        assert!(!defines(
+            &option,
+            "Options › SQLITE_DEFAULT_PAGE_SIZE=<bytes>",
+            "Sets the page size."
+        ));
+        assert!(!defines(&option, "Options › Cache size", "The cache."));
+        let lower = named_identifier("sqlite_default_cache_size").unwrap();
+        assert!(defines(&lower, entry, "This macro sets the default size of the page-cache."));
+        let structure = named_identifier("SDL_version").unwrap();
+        assert!(!defines(&structure, "SDL_VERSION", "Value: (x)->major = SDL_MAJOR_VERSION;"));
         // A section titled by the word in prose is about it, not its definition.
         let engine = named_identifier("template.Engine").unwrap();
         assert!(!defines(&engine, "Templates › Engine", "A template engine renders."));
