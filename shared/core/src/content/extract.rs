@@ -150,6 +150,10 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     let mut page = ExtractedPage::default();
     let mut title_tag = String::new();
     let mut in_title = false;
+    // The document's title is its first `<title>`; an SVG's (furo's icons, "Light mode", in
+    // every page) titles that drawing.
+    let mut title_read = false;
+    let mut svg_depth = 0usize;
     // Metadata and links come from the whole document.
     for token in &tokens {
         match token {
@@ -157,7 +161,8 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                 "html" => {
                     page.lang = token.attr("lang").map(str::to_string).filter(|l| !l.is_empty())
                 }
-                "title" => in_title = true,
+                "title" => in_title = !title_read && svg_depth == 0,
+                "svg" => svg_depth += 1,
                 "a" | "area" => {
                     // A link the site asks crawlers not to follow (a page's source, a sign-in)
                     // is not a way to its pages.
@@ -188,7 +193,11 @@ pub fn extract_html(html: &str) -> ExtractedPage {
                 _ => {}
             },
             Token::Text(text) if in_title => title_tag.push_str(text),
-            Token::End { name } if name == "title" => in_title = false,
+            Token::End { name } if name == "title" => {
+                title_read |= in_title;
+                in_title = false;
+            }
+            Token::End { name } if name == "svg" => svg_depth = svg_depth.saturating_sub(1),
             _ => {}
         }
     }

@@ -245,6 +245,19 @@ fn a_bold_line_after_a_place_mark_titles_a_section() {
 }
 
 #[test]
+fn the_title_is_the_documents_not_its_icons() {
+    // furo's pages: the head's title, then SVG icons titled in the body.
+    let html = r#"<html><head><title>Running mypy - mypy 1.0.1 documentation</title></head><body>
+        <svg><symbol id="svg-toc"><title>Contents</title><path d="M0"/></symbol></svg>
+        <svg><title>Light mode</title></svg><h1>Running mypy</h1><p>Run it on your code.</p></body></html>"#;
+    assert_eq!(extract_html(html).title, "Running mypy - mypy 1.0.1 documentation");
+    // Without a title of its own, a page is not titled by a drawing.
+    let untitled =
+        r#"<body><svg><title>Menu</title></svg><h1>Running mypy</h1><p>Run it.</p></body>"#;
+    assert_eq!(extract_html(untitled).title, "Running mypy");
+}
+
+#[test]
 fn links_include_navigation_but_content_does_not() {
     let page = extract_html(PAGE);
     assert_eq!(
