@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::content::chunk::{fence_of, split_sentences};
 use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{
-    defines, lists_term, names_the_same_entry, titled_by_option,
+    compares, defines, lists_term, names_the_same_entry, titled_by_option,
 };
 use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
@@ -455,10 +455,12 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let rank = 0.5 / (1.0 + section.page_rank as f64);
     let defines_name =
         terms.name.as_ref().is_some_and(|name| defines(name, &section.heading, &section.text));
-    // The entry for the name asked about is evidence enough, whatever the question's other words
-    // ("put" of "What should I put in `user.name`?", which `user.name`'s entry need not say).
-    let evidence = if defines_name { 1.0 } else { evidence };
-    let definition = defines_name || terms.has_entry_for_option(section) || {
+    // The entry for the name asked about, or the section that compares the two things asked
+    // about, is evidence enough, whatever the question's other words ("put" of "What should I
+    // put in `user.name`?", which `user.name`'s entry need not say).
+    let compares_subjects = compares(&terms.subjects, &section.heading);
+    let evidence = if defines_name || compares_subjects { 1.0 } else { evidence };
+    let definition = defines_name || compares_subjects || terms.has_entry_for_option(section) || {
         let blocks = blocks_of(&section.text);
         !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
     };
@@ -501,7 +503,9 @@ pub fn choose_quotes(
             continue;
         }
         quoted_entry |= terms.has_entry_for_option(&sections[index]);
-        let quoted = quote_section(terms, &sections[index].text, budget);
+        // The section that compares what the question compares is read from its opening.
+        let from_start = compares(&terms.subjects, &sections[index].heading);
+        let quoted = quote_section(terms, &sections[index].text, budget, from_start);
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.
         let repeated =
@@ -530,7 +534,9 @@ const LIST_MIN_TERMS: usize = 5;
 /// the section's start when the question's words come early (a section usually opens with what it
 /// is about), otherwise from the block that carries most of them; then onwards in page order,
 /// whole sentences and whole blocks.
-fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec<String>> {
+fn quote_section(
+    terms: &WeightedTerms, text: &str, budget: usize, from_start: bool,
+) -> Option<Vec<String>> {
     let all = blocks_of(text);
     let heads = list_terms(&all);
     // Each entry asked about, within its share of the budget.
@@ -581,7 +587,8 @@ fn quote_section(terms: &WeightedTerms, text: &str, budget: usize) -> Option<Vec
     };
     let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
-    let mut start = if entry.is_none() && words_before <= budget / 3 { 0 } else { target };
+    let mut start =
+        if entry.is_none() && (from_start || words_before <= budget / 3) { 0 } else { target };
     // A command, list or table is quoted with the sentence that introduces it, and a description
     // with the signature it describes.
     if start > 0

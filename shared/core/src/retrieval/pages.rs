@@ -22,7 +22,9 @@ use crate::retrieval::search::{SearchHit, SectionLink};
 pub mod definitions;
 pub mod query;
 
-use definitions::{defines, defines_in_list, defines_in_table, defines_option, titled_by_option};
+use definitions::{
+    compares, defines, defines_in_list, defines_in_table, defines_option, titled_by_option,
+};
 use query::{is_version, CodeName, PageQuery};
 
 /// Chunks every ranking is asked for, whatever the number of results: fixed, so that the first
@@ -299,7 +301,8 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         })
                         || query.reference.as_ref().is_some_and(|reference| {
                             reference.is_cited_in(&hit.heading) || reference.is_cited_in(&hit.text)
-                        });
+                        })
+                        || compares(&query.subjects, named_by);
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined && query.lists_term_or_subject(&hit.text);

@@ -165,7 +165,7 @@ fn blocks_keep_code_fences_whole() {
 fn quotes_the_command_a_sentence_introduces() {
     let text = "A partial index is built over a subset of a table. To create a partial index that suits our example, use a command such as:\n\n```sql\nCREATE INDEX orders_unbilled_index ON orders (order_nr)\n    WHERE billed is not true;\n```\n\nA later paragraph about something else entirely, which runs on and on.";
     let terms = WeightedTerms::uniform("How do I create a partial index?");
-    let blocks = quote_section(&terms, text, 40).unwrap();
+    let blocks = quote_section(&terms, text, 40, false).unwrap();
     assert_eq!(blocks.len(), 2, "{blocks:?}");
     assert!(blocks[0].ends_with("such as:"));
     assert!(blocks[1].contains("WHERE billed is not true;"));
@@ -176,7 +176,7 @@ fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
     let code = format!("```\n{}\n```", "word ".repeat(100));
     let text = format!("The index speeds up reads. Use this:\n\n{code}");
     let terms = WeightedTerms::uniform("index reads");
-    let blocks = quote_section(&terms, &text, 20).unwrap();
+    let blocks = quote_section(&terms, &text, 20, false).unwrap();
     assert_eq!(blocks, ["The index speeds up reads."]);
 }
 
@@ -190,7 +190,7 @@ fn a_description_is_quoted_with_the_signature_it_describes() {
     // The quote starts at the description that matches, with the signature before it, shown as
     // code whole; then `str.join(iterable)` fits in the budget and its description does not: the
     // signature is not quoted alone.
-    let blocks = quote_section(&terms, &text, 20).unwrap();
+    let blocks = quote_section(&terms, &text, 20, false).unwrap();
     assert_eq!(
         blocks,
         [
@@ -207,7 +207,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
         string of length width.\n\n`str.lower`()\n\nReturn a copy of the string in lowercase.";
     let terms = WeightedTerms::uniform("What does str.join do?");
     assert_eq!(
-        quote_section(&terms, methods, 150).unwrap(),
+        quote_section(&terms, methods, 150, false).unwrap(),
         [
             "`str.join(iterable)`",
             "Return a string which is the concatenation of the strings in iterable."
@@ -217,7 +217,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
     let overloads = "`range`(stop)\n\n`range`(start, stop)\n\nRather than being a function, \
         range is an immutable sequence type.\n\n`reversed`(seq)\n\nReturn a reverse iterator.";
     assert_eq!(
-        quote_section(&WeightedTerms::uniform("range"), overloads, 150).unwrap(),
+        quote_section(&WeightedTerms::uniform("range"), overloads, 150, false).unwrap(),
         [
             "`range(stop)`",
             "`range(start, stop)`",
@@ -229,7 +229,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
         operations.\n\n`copy.copy`(x)\n\nReturn a shallow copy of x.\n\n`copy.deepcopy`(x)\n\n\
         Return a deep copy of x.";
     assert_eq!(
-        quote_section(&WeightedTerms::uniform("copy objects"), module, 150).unwrap().len(),
+        quote_section(&WeightedTerms::uniform("copy objects"), module, 150, false).unwrap().len(),
         5
     );
 }
@@ -265,7 +265,7 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
         "What is the difference between generators and generator expressions?",
     );
     assert_eq!(
-        quote_section(&compared, glossary, 40).unwrap(),
+        quote_section(&compared, glossary, 40, false).unwrap(),
         [
             "generator",
             "A function which returns a generator iterator. It looks like a normal function \
@@ -277,9 +277,9 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     // An entry that only points to another is read at the other.
     let pointer = format!("{glossary}\n\ngen\n\nSee generator.");
     let short = WeightedTerms::uniform("What is gen?");
-    assert_eq!(quote_section(&short, &pointer, 150).unwrap()[0], "generator");
+    assert_eq!(quote_section(&short, &pointer, 150, false).unwrap()[0], "generator");
     let same = WeightedTerms::uniform("gen vs generator");
-    assert_eq!(quote_section(&same, &pointer, 150).unwrap().len(), 3, "one entry, once");
+    assert_eq!(quote_section(&same, &pointer, 150, false).unwrap().len(), 3, "one entry, once");
     // An entry with other names on lines of their own is found at any of them, and quoted from
     // its first.
     let names = format!(
@@ -288,12 +288,12 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     );
     let bind = WeightedTerms::uniform("What are bind parameters?");
     assert_eq!(
-        quote_section(&bind, &names, 150).unwrap(),
+        quote_section(&bind, &names, 150, false).unwrap(),
         ["bound parameter", "A value sent to the database alongside a statement."]
     );
     // Asked otherwise, the glossary is quoted as any section is.
     let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
-    assert_ne!(quote_section(&plain, glossary, 150).unwrap()[0], "generator");
+    assert_ne!(quote_section(&plain, glossary, 150, false).unwrap()[0], "generator");
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn a_quote_from_a_glossary_keeps_to_the_entry_that_answers_under_its_term() {
     .join("\n\n");
     let terms = WeightedTerms::uniform("Why must dictionary keys be hashable?");
     assert_eq!(
-        quote_section(&terms, &glossary, 150).unwrap(),
+        quote_section(&terms, &glossary, 150, false).unwrap(),
         [
             "hashable",
             "An object is hashable if it has a hash value which never changes.",
@@ -320,7 +320,7 @@ fn a_quote_from_a_glossary_keeps_to_the_entry_that_answers_under_its_term() {
     // A section with a callout or two is no glossary: the quote reads on past "Note".
     let notes = "Keys must be hashable for a dictionary to find them again.\n\nNote\n\n\
         A hash that changes while the key is stored loses the entry.";
-    assert_eq!(quote_section(&terms, notes, 150).unwrap().len(), 2);
+    assert_eq!(quote_section(&terms, notes, 150, false).unwrap().len(), 2);
 }
 
 #[test]
@@ -538,10 +538,10 @@ fn a_version_history_is_quoted_only_for_a_question_about_releases() {
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
-    let blocks = quote_section(&terms, text, 14).unwrap();
+    let blocks = quote_section(&terms, text, 14, false).unwrap();
     assert_eq!(blocks, ["The server listens on port 8080. It can be changed with a flag."]);
     // One sentence is quoted whole even when it alone is over the budget.
-    let blocks = quote_section(&terms, text, 3).unwrap();
+    let blocks = quote_section(&terms, text, 3, false).unwrap();
     assert_eq!(blocks, ["The server listens on port 8080."]);
 }
 
@@ -551,7 +551,7 @@ fn starts_at_the_matching_block_of_a_long_section() {
     let text =
         format!("{filler}\n\nThe vacuum command reclaims storage.\n\nMore text follows here.");
     let terms = WeightedTerms::uniform("vacuum storage");
-    let blocks = quote_section(&terms, &text, 50).unwrap();
+    let blocks = quote_section(&terms, &text, 50, false).unwrap();
     assert_eq!(blocks[0], "The vacuum command reclaims storage.");
 }
 
@@ -576,7 +576,7 @@ fn link_lists_and_bare_labels_are_not_quoted() {
     assert!(link_share("- [Install](a)\n- [Configure](b)") > 0.8);
     assert!(link_share("See [the install guide](a) for how to build it from its sources.") < 0.5);
     let text = "- [Partial indexes](a)\n- [Index types](b)\n\nSee also";
-    assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100), None);
+    assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100, false), None);
 }
 
 #[test]
@@ -719,17 +719,46 @@ fn a_quote_from_a_sections_start_leaves_out_the_notes_that_head_it() {
         easy to write user-friendly command-line interfaces and parses arguments from sys.argv.\n\n\
         It also generates help and usage messages.";
     let terms = WeightedTerms::uniform("How do I parse command-line arguments?");
-    let quoted = quote_section(&terms, page, 150).unwrap();
+    let quoted = quote_section(&terms, page, 150, false).unwrap();
     assert!(quoted[0].starts_with("The argparse module"), "{quoted:?}");
     assert_eq!(quoted.len(), 2);
     // A short line that says something asked, or introduces what follows, is no aside.
     let asked = format!("Arguments are parsed on demand.\n\n{page}");
-    assert_eq!(quote_section(&terms, &asked, 150).unwrap()[0], "Arguments are parsed on demand.");
+    assert_eq!(
+        quote_section(&terms, &asked, 150, false).unwrap()[0],
+        "Arguments are parsed on demand."
+    );
     let example = "New in version 3.2.\n\nYou can call it like this:\n\n```\nparser.parse_args()\n\
         ```\n\nThat parses the command-line arguments.";
-    let quoted = quote_section(&terms, example, 150).unwrap();
+    let quoted = quote_section(&terms, example, 150, false).unwrap();
     assert_eq!(quoted[0], "You can call it like this:", "{quoted:?}");
     let deprecated = format!("Deprecated since version 3.12.\n\n{page}");
-    let quoted = quote_section(&terms, &deprecated, 150).unwrap();
+    let quoted = quote_section(&terms, &deprecated, 150, false).unwrap();
     assert_eq!(quoted[0], "Deprecated since version 3.12.", "{quoted:?}");
+}
+
+#[test]
+fn the_section_that_compares_what_is_asked_is_quoted_from_its_opening() {
+    let question = "What is the difference between Any and object?";
+    let asked = WeightedTerms::words(question).len();
+    let terms = WeightedTerms::new(question, &counts(1000, &vec![50; asked]));
+    let filler =
+        "Any other value is accepted there as well, and checked as it is declared. ".repeat(5);
+    let compared = format!(
+        "The type `object` is another type that can have an instance of arbitrary type as a \
+         value. Unlike `Any`, `object` is an ordinary static type.\n\n{filler}\n\nYou can use \
+         different narrowing techniques to narrow `object` to a more specific type; there is no \
+         difference for a value of type `Any`, which needs none."
+    );
+    let other = "The difference between a class object and an instance object is where the \
+        attribute is stored.";
+    let sections = vec![
+        section("classes", "Class basics › Instance variables", other),
+        section("dynamic", "Dynamically typed code › Any vs. object", &compared),
+    ];
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    assert!(quotes[0].blocks[0].starts_with("The type `object` is another type"), "{quotes:?}");
 }

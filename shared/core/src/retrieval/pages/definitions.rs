@@ -33,6 +33,27 @@ pub(crate) fn option_entry(line: &str) -> Option<&str> {
     (named && entry).then_some(option.trim_end_matches('-'))
 }
 
+/// Whether a section's own heading compares the two `subjects` a question compares (mypy's "Any
+/// vs. object" for "What is the difference between Any and object?"): a few words that name both.
+pub fn compares(subjects: &[String], heading: &str) -> bool {
+    let section = heading.rsplit(" › ").next().unwrap_or("").to_lowercase();
+    let words: Vec<&str> = section
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names = |subject: &String| {
+        let asked: Vec<&str> = subject.split_whitespace().collect();
+        words.windows(asked.len()).any(|run| {
+            run.iter().zip(&asked).all(|(word, asked)| {
+                word == asked
+                    || word.strip_suffix('s') == Some(asked)
+                    || word.strip_suffix("es") == Some(asked)
+            })
+        })
+    };
+    subjects.len() == 2 && words.len() <= 8 && subjects.iter().all(names)
+}
+
 /// Whether a chunk is a command reference's entry for `option` ([`option_entry`]).
 pub fn defines_option(option: &str, text: &str) -> bool {
     text.lines().any(|line| option_entry(line) == Some(option))
@@ -456,6 +477,22 @@ mod tests {
         assert!(!super::defines(&function, "Arrays", " array_cat\n-----------\n {1,2,3,4}"));
         assert!(super::defines(&function, "Arrays", "array_cat(left, right)\n\nJoins arrays."));
         assert!(!defines("loop.create_future()\n\nCreate a future attached to the loop."));
+    }
+
+    #[test]
+    fn a_heading_that_names_both_subjects_compares_them() {
+        let subjects = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert!(compares(&subjects("any", "object"), "Dynamically typed code › Any vs. object"));
+        assert!(compares(
+            &subjects("argument", "parameter"),
+            "Glossary › Arguments and parameters"
+        ));
+        assert!(compares(&subjects("generic view", "mixin"), "Generic views versus mixins"));
+        // One of them, or both in a long heading, is not the comparison.
+        assert!(!compares(&subjects("any", "object"), "Class basics › Object types"));
+        let long = "Using the object type and the Any type in function signatures and classes";
+        assert!(!compares(&subjects("any", "object"), long));
+        assert!(!compares(&subjects("json", "jsonb"), "JSON Types"));
     }
 
     #[test]
