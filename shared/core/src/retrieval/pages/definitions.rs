@@ -34,24 +34,53 @@ pub(crate) fn option_entry(line: &str) -> Option<&str> {
 }
 
 /// Whether a section's own heading compares the two `subjects` a question compares (mypy's "Any
-/// vs. object" for "What is the difference between Any and object?"): a few words that name both.
+/// vs. object" for "What is the difference between Any and object?"): it names both, and
+/// besides them only words that compare and one more at most (not pandas' "Methods `.loc[]`,
+/// `.iloc[]`, `.ix[]`", nor "Sequence Types — list, tuple, range").
 pub fn compares(subjects: &[String], heading: &str) -> bool {
     let section = heading.rsplit(" › ").next().unwrap_or("").to_lowercase();
     let words: Vec<&str> = section
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
         .filter(|w| !w.is_empty())
         .collect();
-    let names = |subject: &String| {
-        let asked: Vec<&str> = subject.split_whitespace().collect();
-        words.windows(asked.len()).any(|run| {
-            run.iter().zip(&asked).all(|(word, asked)| {
-                word == asked
-                    || word.strip_suffix('s') == Some(asked)
-                    || word.strip_suffix("es") == Some(asked)
-            })
-        })
+    let same = |word: &str, asked: &str| {
+        word == asked
+            || word.strip_suffix('s') == Some(asked)
+            || word.strip_suffix("es") == Some(asked)
     };
-    subjects.len() == 2 && words.len() <= 8 && subjects.iter().all(names)
+    // Where each subject stands in the heading.
+    let mut named = vec![false; words.len()];
+    for subject in subjects {
+        let asked: Vec<&str> = subject.split_whitespace().collect();
+        let Some(at) = (0..(words.len() + 1).saturating_sub(asked.len()))
+            .find(|&at| words[at..at + asked.len()].iter().zip(&asked).all(|(w, a)| same(w, a)))
+        else {
+            return false;
+        };
+        named[at..at + asked.len()].iter_mut().for_each(|n| *n = true);
+    }
+    const COMPARING: [&str; 14] = [
+        "vs",
+        "versus",
+        "and",
+        "or",
+        "difference",
+        "differences",
+        "between",
+        "compared",
+        "comparison",
+        "comparing",
+        "to",
+        "with",
+        "the",
+        "of",
+    ];
+    let others = words
+        .iter()
+        .zip(&named)
+        .filter(|(word, named)| !**named && !COMPARING.contains(word))
+        .count();
+    subjects.len() == 2 && others <= 1
 }
 
 /// Whether a chunk is a command reference's entry for `option` ([`option_entry`]).
@@ -493,6 +522,9 @@ mod tests {
         let long = "Using the object type and the Any type in function signatures and classes";
         assert!(!compares(&subjects("any", "object"), long));
         assert!(!compares(&subjects("json", "jsonb"), "JSON Types"));
+        assert!(compares(&subjects("json", "jsonb"), "Differences between json and jsonb"));
+        assert!(!compares(&subjects("loc", "iloc"), "Methods `.loc[]`, `.iloc[]`, `.ix[]`"));
+        assert!(!compares(&subjects("list", "tuple"), "Sequence Types — list, tuple, range"));
     }
 
     #[test]
