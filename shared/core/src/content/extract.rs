@@ -144,6 +144,17 @@ const BLOCK_ELEMENTS: [&str; 19] = [
     "caption",
 ];
 
+/// Whether a code block is only the numbers of another's lines: gtk-doc and Pygments set them in
+/// a column of their own beside the code (`<td class="listing_lines"><pre>1\n2\n3</pre>`), and
+/// alone they say nothing. One number a line, from 1, three lines at least: a query's two rows
+/// of results (PostgreSQL's `1` and `2`) or a heap drawn as a tree of numbers are content.
+fn is_line_numbers(code: &str) -> bool {
+    let numbers: Option<Vec<u64>> = code.lines().map(|n| n.trim().parse().ok()).collect();
+    numbers.is_some_and(|numbers| {
+        numbers.len() >= 3 && numbers.iter().zip(1..).all(|(&number, line)| number == line)
+    })
+}
+
 /// Extracts the main content, links and metadata of an HTML page.
 pub fn extract_html(html: &str) -> ExtractedPage {
     let tokens = tokenize(html);
@@ -556,7 +567,7 @@ impl BlockWriter {
             if name == "pre" {
                 let code = self.pre.take().unwrap_or_default();
                 let code = code.trim_matches('\n').trim_end();
-                if !code.trim().is_empty() {
+                if !code.trim().is_empty() && !is_line_numbers(code) {
                     let fence = if code.contains("```") { "~~~~" } else { "```" };
                     let language = self.code_language.take().unwrap_or_default();
                     self.emit(BlockKind::Code, format!("{fence}{language}\n{code}\n{fence}"), None);

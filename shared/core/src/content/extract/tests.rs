@@ -258,6 +258,29 @@ fn the_title_is_the_documents_not_its_icons() {
 }
 
 #[test]
+fn a_column_of_line_numbers_beside_code_is_not_code() {
+    // gtk-doc's listings (GLib's manual): the numbers in a cell of their own, the code beside.
+    let html = r#"<body><h1>Spawning Processes</h1><p>An example of using g_spawn_async():</p>
+        <div class="informalexample"><table class="listing_frame"><tbody><tr>
+        <td class="listing_lines" align="right"><pre>1
+2
+3</pre></td>
+        <td class="listing_code"><pre class="programlisting">GPid pid;
+g_spawn_async (NULL, argv, NULL, 0, NULL, NULL, &amp;pid, &amp;error);
+g_child_watch_add (pid, on_exit, NULL);</pre></td></tr></tbody></table></div>
+        <p>A block that counts down is code:</p><pre>3
+2
+1</pre><p>So are two rows of a result:</p><pre>1
+2</pre></body>"#;
+    let page = extract_html(html);
+    let code: Vec<_> =
+        page.blocks.iter().filter(|b| b.kind == BlockKind::Code).map(|b| b.text.as_str()).collect();
+    assert_eq!(code.len(), 3, "{code:?}");
+    assert!(code[0].contains("g_spawn_async (NULL"), "{code:?}");
+    assert_eq!(code[1], "```\n3\n2\n1\n```");
+}
+
+#[test]
 fn links_include_navigation_but_content_does_not() {
     let page = extract_html(PAGE);
     assert_eq!(
