@@ -268,6 +268,18 @@ pub struct Section {
     pub lead: bool,
 }
 
+/// Headings that name a part of an API entry rather than a subject of their own: gtk-doc heads
+/// each function's parameters and result ("g_get_current_time () › Parameters"), a struct's or
+/// enum's members, in sections of their own, which alone quote a table without its function.
+const ENTRY_PARTS: [&str; 5] = ["parameters", "returns", "return value", "arguments", "members"];
+
+/// The label of the part of the entry headed `parent` that `heading` heads, if it is one
+/// ([`ENTRY_PARTS`]).
+fn entry_part<'a>(parent: &str, heading: &'a str) -> Option<&'a str> {
+    let (above, label) = heading.rsplit_once(" › ")?;
+    (above == parent && ENTRY_PARTS.contains(&label.to_lowercase().as_str())).then_some(label)
+}
+
 /// Chunks of one page in page order, as the store reads them for an answer: the page's first, and,
 /// when the chunk asked about lies beyond them (git's `user.name`, the 215th of `git-config`'s
 /// 222), those around it.
@@ -285,18 +297,33 @@ impl Section {
     /// stands alone when it is not among the chunks (the store could not read the page).
     pub fn of_page(page: &PageChunks, hit: &SearchHit, page_rank: usize) -> Vec<Section> {
         let mut sections: Vec<Section> = Vec::new();
+        // The heading of the entry's part being read into its entry's section.
+        let mut in_part: Option<&str> = None;
         for (at, chunk) in page.chunks.iter().enumerate() {
-            let same = page.resumes_at != Some(at)
-                && sections
-                    .last()
-                    .is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
-            if !same {
-                let mut section = Section::start(chunk, page_rank);
-                // The store gives a page from its first chunk on.
-                section.lead = sections.is_empty();
-                sections.push(section);
-            } else if let Some(section) = sections.last_mut() {
-                section.append(&chunk.text);
+            let resumed = page.resumes_at == Some(at);
+            let part_goes_on = !resumed && in_part == Some(chunk.heading.as_str());
+            let same = part_goes_on
+                || !resumed
+                    && sections
+                        .last()
+                        .is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
+            let part = sections
+                .last()
+                .filter(|_| !resumed && !part_goes_on)
+                .and_then(|s| entry_part(&s.heading, &chunk.heading));
+            in_part = (part_goes_on || part.is_some()).then_some(chunk.heading.as_str());
+            match (part, sections.last_mut()) {
+                // The first chunk of an entry's part: its label, then what it says.
+                (Some(label), Some(section)) => {
+                    section.append(&format!("{label}\n\n{}", chunk.text))
+                }
+                (None, Some(section)) if same => section.append(&chunk.text),
+                _ => {
+                    let mut section = Section::start(chunk, page_rank);
+                    // The store gives a page from its first chunk on.
+                    section.lead = sections.is_empty();
+                    sections.push(section);
+                }
             }
             if chunk.chunk_id == hit.chunk_id {
                 if let Some(section) = sections.last_mut() {

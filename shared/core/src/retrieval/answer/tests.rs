@@ -72,6 +72,40 @@ fn a_page_is_cut_into_its_sections_without_the_overlap() {
 }
 
 #[test]
+fn an_entrys_parameters_are_read_with_the_entry() {
+    // gtk-doc: each function's parameters and result under headings of their own.
+    let entry = "Functions › g_get_current_time ()";
+    let chunks = vec![
+        chunk(
+            "1",
+            entry,
+            "`void g_get_current_time (GTimeVal *result);`\n\nEquivalent to gettimeofday().",
+        ),
+        chunk(
+            "2",
+            &format!("{entry} › Parameters"),
+            "| result | Where to store the current time. |",
+        ),
+        chunk("3", &format!("{entry} › Parameters"), "| more | A second row. |"),
+        chunk("4", &format!("{entry} › Since"), "2.0"),
+        chunk("5", "Functions › g_get_real_time ()", "Queries the system wall-clock time."),
+    ];
+    let sections = Section::of_page(&read(&chunks), &chunks[1], 0);
+    let headings: Vec<_> = sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(
+        headings,
+        [entry, "Functions › g_get_current_time () › Since", "Functions › g_get_real_time ()"]
+    );
+    assert_eq!(
+        sections[0].text,
+        "`void g_get_current_time (GTimeVal *result);`\n\nEquivalent to gettimeofday().\n\n\
+         Parameters\n\n| result | Where to store the current time. |\n| more | A second row. |"
+    );
+    // The part the search found marks its entry as the retrieved section.
+    assert!(sections[0].retrieved && !sections[1].retrieved);
+}
+
+#[test]
 fn a_page_read_in_two_parts_is_never_joined_across_what_was_left_out() {
     // The page's first chunks, then those around the best chunk far down: one section's two
     // ends, which a quote must not run together.
