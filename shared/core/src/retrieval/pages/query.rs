@@ -231,7 +231,7 @@ impl PageQuery {
 /// prose as often as it is defined; nor are the words around a name its qualifiers
 /// ("`log_min_duration` configuration parameter").
 pub fn named_identifier(query: &str) -> Option<CodeName> {
-    if let Some(name) = indexed_name(query) {
+    if let Some(name) = indexed_name(query).or_else(|| kind_named(query)) {
         return Some(name);
     }
     query.split_whitespace().rev().find_map(|in_query| {
@@ -257,6 +257,66 @@ pub fn named_identifier(query: &str) -> Option<CodeName> {
             last,
             qualifiers: parts,
             written: written.to_string(),
+        })
+    })
+}
+
+/// Kinds of named things that a question puts after the name ("What does the default filter
+/// do?", "the url tag", "the TIME_ZONE setting"); not "class", "module", "type" or "operator",
+/// which questions put after plain words as often ("the base class", "the current module").
+const NAME_KINDS: [&str; 12] = [
+    "filter",
+    "tag",
+    "setting",
+    "fixture",
+    "decorator",
+    "signal",
+    "directive",
+    "hook",
+    "macro",
+    "pragma",
+    "middleware",
+    "lookup",
+];
+
+/// The name a question writes as a plain word before its kind, after "the" ([`NAME_KINDS`]):
+/// Jinja's `default` filter, Django's `safe` filter.
+fn kind_named(query: &str) -> Option<CodeName> {
+    let words: Vec<String> = query
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_string())
+        .collect();
+    words.windows(3).find_map(|run| {
+        let (article, word, kind) = (&run[0], &run[1], run[2].to_lowercase());
+        let kind = kind.strip_suffix('s').filter(|k| NAME_KINDS.contains(k)).unwrap_or(&kind);
+        let plain_adjective = matches!(
+            word.to_lowercase().as_str(),
+            "custom"
+                | "new"
+                | "own"
+                | "same"
+                | "following"
+                | "above"
+                | "other"
+                | "given"
+                | "template"
+                | "built"
+                | "builtin"
+                | "first"
+                | "last"
+                | "next"
+        );
+        (article.eq_ignore_ascii_case("the")
+            && NAME_KINDS.contains(&kind)
+            && word.len() > 1
+            && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !NAME_KINDS.contains(&word.to_lowercase().as_str())
+            && !plain_adjective
+            && !crate::retrieval::search::is_stopword(&word.to_lowercase()))
+        .then(|| CodeName {
+            last: word.to_lowercase(),
+            qualifiers: Vec::new(),
+            written: word.clone(),
         })
     })
 }
@@ -446,6 +506,24 @@ mod tests {
         assert_eq!(name.qualifiers, ["contrib", "auth", "user"]);
         let name = named_identifier("log_min_duration_statement configuration parameter").unwrap();
         assert_eq!((name.last.as_str(), name.qualifiers.len()), ("log_min_duration_statement", 0));
+    }
+
+    #[test]
+    fn a_plain_word_before_the_kind_of_thing_it_names_is_a_name() {
+        let last = |q: &str| named_identifier(q).map(|n| n.last);
+        assert_eq!(last("What does the default filter do?").as_deref(), Some("default"));
+        assert_eq!(last("How do I use the url tag?").as_deref(), Some("url"));
+        assert_eq!(last("What is the safe filter for").as_deref(), Some("safe"));
+        // A word that describes the kind is not its name, nor is a kind of thing left unnamed.
+        for plain in [
+            "How do I write a custom filter?",
+            "How do I write the custom template tag?",
+            "How can I organize my code to make it easier to change the base class?",
+            "Why don't generators support the with statement?",
+            "What does the filter do?",
+        ] {
+            assert_eq!(last(plain), None, "{plain:?}");
+        }
     }
 
     #[test]
