@@ -164,7 +164,9 @@ impl WeightedTerms {
     fn has_entry_for_option(&self, section: &Section) -> bool {
         self.option.as_ref().is_some_and(|option| {
             titled_by_option(option, &section.heading)
-                || blocks_of(&section.text).iter().any(|b| b.is_entry_of(option))
+                || blocks_of(&section.text)
+                    .iter()
+                    .any(|b| b.is_entry_of(option) || b.help_entry(option).is_some())
         })
     }
 
@@ -606,7 +608,15 @@ fn quote_section(
     // words ("put" of "What should I put in `user.name`?") are in other entries.
     let best = weights.iter().copied().fold(0.0, f64::max);
     let entry = match (&terms.option, &terms.name) {
-        (Some(option), _) => blocks.iter().position(|b| b.is_entry_of(option)),
+        (Some(option), _) => {
+            let entry = blocks.iter().position(|b| b.is_entry_of(option));
+            // Only a command's help listing has an entry for it: that entry's lines, as code.
+            let listed = blocks.iter().find_map(|b| b.help_entry(option));
+            if let (None, Some(listed)) = (entry, listed) {
+                return Some(vec![format!("```\n{listed}\n```")]);
+            }
+            entry
+        }
         (None, Some(name)) => {
             blocks.iter().position(|b| b.is_signature() && defines(name, "", &b.text))
         }

@@ -1,6 +1,8 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
-use crate::retrieval::pages::definitions::{defines_option, describes_a_term, option_entry};
+use crate::retrieval::pages::definitions::{
+    defines_option, describes_a_term, help_entry, option_entry,
+};
 use crate::retrieval::pages::query::is_version;
 
 /// What kind of markdown block a unit of a quote is.
@@ -45,6 +47,14 @@ impl Block {
     /// over `` `--command=command` ``), whose description is the block after it.
     pub(super) fn is_option_entry(&self) -> bool {
         self.kind == BlockKind::Prose && self.text.lines().all(|line| option_entry(line).is_some())
+    }
+
+    /// The entry for `option` in a code block that is a command's help listing (`pytest --help`).
+    pub(super) fn help_entry(&self, option: &str) -> Option<String> {
+        let code = self.text.lines().filter(|l| !l.starts_with("```") && !l.starts_with("~~~"));
+        (self.kind == BlockKind::Code)
+            .then(|| help_entry(&code.collect::<Vec<_>>().join("\n"), option))
+            .flatten()
     }
 
     /// An option's entry that names `option` among its spellings.

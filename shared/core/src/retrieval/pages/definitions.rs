@@ -83,9 +83,66 @@ pub fn compares(subjects: &[String], heading: &str) -> bool {
     subjects.len() == 2 && others <= 1
 }
 
-/// Whether a chunk is a command reference's entry for `option` ([`option_entry`]).
+/// Whether a chunk is a command reference's entry for `option` ([`option_entry`]). A help
+/// listing's entry ([`help_entry`]) is not counted here: tutorials print their example programs'
+/// help (Python's `argparse` and `optparse` pages), which outranked Python's own options.
 pub fn defines_option(option: &str, text: &str) -> bool {
     text.lines().any(|line| option_entry(line) == Some(option))
+}
+
+/// The fewest entries a code block holds to be a command's help listing (`pytest --help`,
+/// `sqlite3 -help`), not an example that shows one option.
+const HELP_LISTING_ENTRIES: usize = 3;
+
+/// The options a line of a help listing gives an entry to: indented, it opens with the option's
+/// spellings and maybe its argument (`-x, --exitfirst`, `--foo FOO`, `-init FILENAME`,
+/// `--maxfail=num`) and, after two spaces or more, says what it does; or it holds the spellings
+/// alone and the next line, indented further, says it.
+fn help_line_options<'a>(line: &'a str, next: Option<&str>) -> Vec<&'a str> {
+    let indent = line.len() - line.trim_start().len();
+    let line = line.trim();
+    let (spec, said) = match line.split_once("  ") {
+        Some((spec, said)) => (spec, said.trim_start()),
+        None => {
+            let next = next.unwrap_or_default();
+            let deeper = next.len() - next.trim_start().len() > indent + 2;
+            (line, if deeper && !next.trim_start().starts_with('-') { next.trim() } else { "" })
+        }
+    };
+    let tokens: Vec<&str> = spec.split([' ', ',']).filter(|t| !t.is_empty()).collect();
+    let options: Vec<&str> = tokens.iter().filter_map(|token| option_entry(token)).collect();
+    let described = said.split_whitespace().count() >= 2
+        && said.starts_with(|c: char| c.is_alphabetic() || c == '`');
+    // Each option may take one argument: more words are prose.
+    let fits =
+        tokens.len() <= 2 * options.len() && tokens.first().is_some_and(|t| t.starts_with('-'));
+    if described && fits && indent <= 8 {
+        options
+    } else {
+        Vec::new()
+    }
+}
+
+/// In a help listing (a code block of [`HELP_LISTING_ENTRIES`] option lines or more), the entry
+/// for `option`: its line and the lines that go on describing it.
+pub(crate) fn help_entry(code: &str, option: &str) -> Option<String> {
+    let lines: Vec<&str> = code.lines().collect();
+    let options_at = |at: usize| help_line_options(lines[at], lines.get(at + 1).copied());
+    let entries = (0..lines.len()).filter(|&at| !options_at(at).is_empty()).count();
+    if entries < HELP_LISTING_ENTRIES {
+        return None;
+    }
+    let at = (0..lines.len()).find(|&at| options_at(at).contains(&option))?;
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let goes_on = lines[at + 1..]
+        .iter()
+        .take_while(|line| {
+            !line.trim().is_empty()
+                && indent(line) > indent(lines[at])
+                && !line.trim_start().starts_with('-')
+        })
+        .count();
+    Some(lines[at..=at + goes_on].join("\n"))
 }
 
 /// Whether a section is titled by `option` as a command reference's entry ([`option_entry`]):
@@ -506,6 +563,29 @@ mod tests {
         assert!(!super::defines(&function, "Arrays", " array_cat\n-----------\n {1,2,3,4}"));
         assert!(super::defines(&function, "Arrays", "array_cat(left, right)\n\nJoins arrays."));
         assert!(!defines("loop.create_future()\n\nCreate a future attached to the loop."));
+    }
+
+    #[test]
+    fn a_help_listing_in_a_code_block_has_an_entry_for_each_option() {
+        let listing = "usage: pytest [options] [file_or_dir]\n\n  -k EXPRESSION         Only run tests which match the expression.\n  -x, --exitfirst       Exit instantly on first error or failed test.\n  --fixtures, --funcargs\n                        Show available fixtures, sorted by plugin\n                        appearance.\n  --maxfail=num         Exit after first num failures or errors.";
+        let entry = |option: &str| help_entry(listing, option);
+        let first = "  -x, --exitfirst       Exit instantly on first error or failed test.";
+        assert_eq!(
+            (entry("-x").as_deref(), entry("--exitfirst").as_deref()),
+            (Some(first), Some(first))
+        );
+        assert_eq!(
+            entry("--funcargs").as_deref(),
+            Some("  --fixtures, --funcargs\n                        Show available fixtures, sorted by plugin\n                        appearance.")
+        );
+        assert!(entry("--maxfail").is_some() && entry("-q").is_none());
+        // One option shown in an example is no listing; nor is a command that uses options.
+        let example = "$ pytest -x\n  -x, --exitfirst       Exit instantly on first error.";
+        assert_eq!(help_entry(example, "-x"), None);
+        let commands = "pytest -x tests/  # stop at the first failure\npytest -k fast  # run the fast ones\npytest -q  # quietly";
+        assert_eq!(help_entry(commands, "-x"), None);
+        // Listed, the option is no definition for ranking: tutorials print their examples' help.
+        assert!(!defines_option("-x", &format!("```\n{listing}\n```")));
     }
 
     #[test]

@@ -437,9 +437,15 @@ fn glossary_term(subject: &str, plural: bool) -> Option<String> {
 }
 
 /// The command-line option a query asks about, as written: a word of one dash and a letter or of
-/// two dashes and a name (`-x`, `--eval`, `--no-window-system`), in or out of quotes.
+/// two dashes and a name (`-x`, `--eval`, `--no-window-system`), in or out of quotes; or of one
+/// dash and a name that the query calls an option (SQLite's "the -nullvalue option").
 pub fn named_option(query: &str) -> Option<String> {
-    query.split_whitespace().find_map(|written| {
+    let words: Vec<&str> = query.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(at, written)| {
+        let called_an_option = words.get(at + 1).is_some_and(|next| {
+            let next = next.trim_end_matches(['?', '.', ',', ';', ':', '!']).to_lowercase();
+            matches!(next.as_str(), "option" | "flag" | "switch")
+        });
         let word = written
             .trim_matches(|c: char| {
                 matches!(c, '`' | '"' | '\'' | '‘' | '’' | '“' | '”' | '(' | ')')
@@ -452,7 +458,7 @@ pub fn named_option(query: &str) -> Option<String> {
             && !name.ends_with('-');
         // One dash with several letters is a word joined to nothing ("-based"), unless it is
         // written as code.
-        let short = !long && (name.len() == 1 || written.starts_with('`'));
+        let short = !long && (name.len() == 1 || written.starts_with('`') || called_an_option);
         (well_formed && (long || short)).then(|| word.to_string())
     })
 }
@@ -556,6 +562,8 @@ mod tests {
             Some("--no-window-system")
         );
         assert_eq!(named_option("python `-Xdev`").as_deref(), Some("-Xdev"));
+        let called = named_option("What does the -nullvalue option do?");
+        assert_eq!(called.as_deref(), Some("-nullvalue"));
         for plain in
             ["- (minus) in doctests", "x -1 y", "a -based approach", "-- comment", "--", "e-mail"]
         {
