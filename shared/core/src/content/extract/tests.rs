@@ -165,18 +165,22 @@ assert_eq!(prefs, Preferences {{ likes_cats: true, likes_dogs: true }});</pre></
     assert!(!extract_html(teasers).markdown().contains("Markets fall"));
 }
 
+/// A page's headings: level, text and anchor.
+fn headings(page: &ExtractedPage) -> Vec<(u8, &str, Option<&str>)> {
+    page.blocks
+        .iter()
+        .filter_map(|b| match b.kind {
+            BlockKind::Heading(level) => Some((level, b.text.as_str(), b.anchor.as_deref())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn headings_carry_section_anchors() {
-    let page = extract_html(PAGE);
-    let anchors: Vec<_> = page
-        .blocks
-        .iter()
-        .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
-        .map(|b| (b.text.as_str(), b.anchor.as_deref()))
-        .collect();
     assert_eq!(
-        anchors,
-        vec![("Installing Acme", Some("install")), ("From source", Some("from-source"))]
+        headings(&extract_html(PAGE)),
+        [(1, "Installing Acme", Some("install")), (2, "From source", Some("from-source"))]
     );
 }
 
@@ -190,19 +194,13 @@ fn an_id_on_what_ends_before_a_heading_is_not_its_anchor_unless_it_marks_a_place
         <a name="max_column"></a><h2>Maximum Number Of Columns</h2><p>The default is 2000.</p>
         <span id="length-limit"></span><h2>Maximum Length</h2><p>A billion bytes.</p>
         <div id="depth"><div class="title"><h2>Maximum Depth</h2></div><p>1000.</p></div></body>"#;
-    let anchors: Vec<_> = extract_html(html)
-        .blocks
-        .iter()
-        .filter(|b| matches!(b.kind, BlockKind::Heading(_)))
-        .map(|b| (b.text.clone(), b.anchor.clone()))
-        .collect();
     assert_eq!(
-        anchors,
-        vec![
-            ("Limits In SQLite".to_string(), None),
-            ("Maximum Number Of Columns".to_string(), Some("max_column".to_string())),
-            ("Maximum Length".to_string(), Some("length-limit".to_string())),
-            ("Maximum Depth".to_string(), Some("depth".to_string())),
+        headings(&extract_html(html)),
+        [
+            (1, "Limits In SQLite", None),
+            (2, "Maximum Number Of Columns", Some("max_column")),
+            (2, "Maximum Length", Some("length-limit")),
+            (2, "Maximum Depth", Some("depth")),
         ]
     );
 }
@@ -220,17 +218,9 @@ fn a_bold_line_after_a_place_mark_titles_a_section() {
         <a name="note"></a><p><b>Note:</b></p><p>Nor is a label a title.</p>
         <dl><dt><span id="index-0"></span><strong>PEP 235</strong></dt><dd>Import on case-insensitive platforms.</dd></dl></body>"#;
     let page = extract_html(html);
-    let headings: Vec<_> = page
-        .blocks
-        .iter()
-        .filter_map(|b| match b.kind {
-            BlockKind::Heading(level) => Some((level, b.text.as_str(), b.anchor.as_deref())),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        headings,
-        vec![
+        headings(&page),
+        [
             (1, "Limits In SQLite", None),
             (2, "Maximum length of a string or BLOB", Some("max_length")),
             (2, "Maximum Number Of Columns", Some("max_column")),
