@@ -6,6 +6,8 @@
 //! ([`compared_subjects`]: "json vs jsonb"), and whether it asks about a release; and the
 //! searches for the entry it asks about that the lexical ranking cannot reach ([`EntrySearch`]).
 
+use crate::retrieval::search::is_stopword;
+
 /// What ranking pages reads from the query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
@@ -282,15 +284,17 @@ const NAME_KINDS: [&str; 12] = [
 /// The name a question writes as a plain word before its kind, after "the" ([`NAME_KINDS`]):
 /// Jinja's `default` filter, Django's `safe` filter.
 fn kind_named(query: &str) -> Option<CodeName> {
-    let words: Vec<String> = query
+    let words: Vec<&str> = query
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_string())
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')))
         .collect();
     words.windows(3).find_map(|run| {
-        let (article, word, kind) = (&run[0], &run[1], run[2].to_lowercase());
+        let (article, word, kind) = (run[0], run[1], run[2].to_lowercase());
         let kind = kind.strip_suffix('s').filter(|k| NAME_KINDS.contains(k)).unwrap_or(&kind);
-        let plain_adjective = matches!(
-            word.to_lowercase().as_str(),
+        let lower = word.to_lowercase();
+        // Words that say which of the kind, not its name.
+        let describes = matches!(
+            lower.as_str(),
             "custom"
                 | "new"
                 | "own"
@@ -305,19 +309,14 @@ fn kind_named(query: &str) -> Option<CodeName> {
                 | "first"
                 | "last"
                 | "next"
-        );
+        ) || NAME_KINDS.contains(&lower.as_str())
+            || is_stopword(&lower);
         (article.eq_ignore_ascii_case("the")
             && NAME_KINDS.contains(&kind)
             && word.len() > 1
             && word.chars().all(|c| c.is_alphanumeric() || c == '_')
-            && !NAME_KINDS.contains(&word.to_lowercase().as_str())
-            && !plain_adjective
-            && !crate::retrieval::search::is_stopword(&word.to_lowercase()))
-        .then(|| CodeName {
-            last: word.to_lowercase(),
-            qualifiers: Vec::new(),
-            written: word.clone(),
-        })
+            && !describes)
+            .then(|| CodeName { last: lower, qualifiers: Vec::new(), written: word.to_string() })
     })
 }
 
