@@ -215,7 +215,7 @@ pub fn extract_html(html: &str) -> ExtractedPage {
     let plan = main_content::plan(&tokens);
     page.link_list_share = plan.link_list_share;
     let pending_anchor =
-        plan.anchor.clone().map(|id| PendingAnchor { id, ..PendingAnchor::default() });
+        plan.anchor.clone().map(|id| PendingAnchor { id, source: AnchorSource::Root });
     let writer = BlockWriter { pending_anchor, ..BlockWriter::default() };
     // A root that is code (a page that is a source file's listing) is written from its own tag,
     // which says that it is code.
@@ -323,19 +323,24 @@ struct BlockWriter {
 }
 
 /// An id that a heading still to come would take as its anchor (see `BlockWriter::open`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct PendingAnchor {
     id: String,
-    /// The element that carries it (none for the content root's): a heading inside it, or after
-    /// it when it is an empty place mark (`<a name="max_column"></a>`), takes the id.
-    holder: Option<String>,
-    /// How many elements of the holder's name are open, the holder's own counted.
-    open: usize,
-    /// Whether the holder holds anything: one that closes with text or elements inside (SQLite's
-    /// search form in every header) marked those, not what follows it.
-    holds_more: bool,
-    /// Whether it is an empty place mark that has closed: a bold paragraph after it is a title.
-    place_mark: bool,
+    source: AnchorSource,
+}
+
+/// What carries a pending anchor's id.
+#[derive(Debug, Clone)]
+enum AnchorSource {
+    /// The content root: every heading in it is inside it.
+    Root,
+    /// An element still open, which a heading inside it takes the id of: `depth` elements of its
+    /// name are open (its own counted), and `holds_more` once anything was written or opened in
+    /// it (SQLite's search form in every header, whose id marks the form, not what follows it).
+    Open { name: String, depth: usize, holds_more: bool },
+    /// An empty element that has closed (`<a name="max_column"></a>`): it marks the place after
+    /// it, where a heading, or a bold line that titles a section, takes its id.
+    PlaceMark,
 }
 
 /// The text being written: a paragraph's (or heading's), a table cell's, or a code block's.
@@ -386,9 +391,13 @@ impl BlockWriter {
         if matches!(name, "b" | "strong") {
             self.bold_depth += 1;
         }
-        if let Some(pending) = self.pending_anchor.as_mut().filter(|p| p.holder.is_some()) {
-            pending.holds_more = true;
-            pending.open += usize::from(pending.holder.as_deref() == Some(name));
+        if let Some(PendingAnchor {
+            source: AnchorSource::Open { name: holder, depth, holds_more },
+            ..
+        }) = &mut self.pending_anchor
+        {
+            *holds_more = true;
+            *depth += usize::from(holder == name);
         }
         if let Some(id) = token.attr("id").or(if name == "a" { token.attr("name") } else { None }) {
             // A void element (SQLite's `<input id="searchbox">`) holds nothing to link to.
@@ -399,10 +408,11 @@ impl BlockWriter {
                     None if self.text.trim().is_empty() => {
                         self.pending_anchor = Some(PendingAnchor {
                             id: id.to_string(),
-                            holder: Some(name.to_string()),
-                            open: 1,
-                            holds_more: false,
-                            place_mark: false,
+                            source: AnchorSource::Open {
+                                name: name.to_string(),
+                                depth: 1,
+                                holds_more: false,
+                            },
                         })
                     }
                     None => {}
@@ -529,14 +539,14 @@ impl BlockWriter {
             self.bold_depth = self.bold_depth.saturating_sub(1);
         }
         if let Some(pending) = &mut self.pending_anchor {
-            if pending.holder.as_deref() == Some(name) {
-                pending.open -= 1;
-                if pending.open == 0 {
+            if let AnchorSource::Open { name: holder, depth, holds_more } = &mut pending.source {
+                if holder == name {
+                    *depth -= 1;
                     // An empty place mark stays pending; a wrapper that held more ended here.
-                    pending.holder = None;
-                    pending.place_mark = !pending.holds_more;
-                    if pending.holds_more {
-                        self.pending_anchor = None;
+                    match (*depth, *holds_more) {
+                        (0, true) => self.pending_anchor = None,
+                        (0, false) => pending.source = AnchorSource::PlaceMark,
+                        _ => {}
                     }
                 }
             }
@@ -656,8 +666,10 @@ impl BlockWriter {
     }
 
     fn push_text(&mut self, text: &str) {
-        if let Some(pending) = self.pending_anchor.as_mut().filter(|p| p.holder.is_some()) {
-            pending.holds_more |= !text.trim().is_empty();
+        if let Some(PendingAnchor { source: AnchorSource::Open { holds_more, .. }, .. }) =
+            &mut self.pending_anchor
+        {
+            *holds_more |= !text.trim().is_empty();
         }
         // In Doxygen's code, the line breaks between its lines' elements are not code (each line
         // ends with its element), nor are the lines' numbers.
@@ -746,7 +758,10 @@ impl BlockWriter {
     /// mark's (Sphinx's `<dt><span id="index-0"></span><strong>PEP 235</strong></dt>`) a title.
     fn titled_by_place_mark(&self, text: &str, bold_chars: usize) -> bool {
         let letters = text.chars().filter(|c| !c.is_whitespace() && *c != '`').count();
-        let marked = self.pending_anchor.as_ref().is_some_and(|pending| pending.place_mark);
+        let marked = self
+            .pending_anchor
+            .as_ref()
+            .is_some_and(|pending| matches!(pending.source, AnchorSource::PlaceMark));
         let titled_item = self.list_item_prefix.is_some()
             && self.titled_list.is_some_and(|depth| depth == self.list_counters.len());
         self.in_p
