@@ -384,23 +384,23 @@ pub fn is_release_notes(title: &str) -> bool {
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect();
-    let release_word = words
-        .iter()
-        .any(|w| RELEASE_WORDS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
+    // The words without the punctuation around them ("Notes)", "“News”").
+    let bare: Vec<&str> =
+        words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+    let release_word = bare.iter().any(|w| RELEASE_WORDS.contains(w));
     let changelog = words.len() <= 2 && words.iter().any(|w| w == "changelog");
     // A title of release words alone is the notes of every release on one page (Scrapy's "Release
     // notes", "News") or their index.
-    let only_release_words = !words.is_empty()
-        && words.iter().all(|w| {
-            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-            RELEASE_WORDS.contains(&w) || matches!(w, "news" | "history" | "what's" | "whats")
+    let only_release_words = !bare.is_empty()
+        && bare.iter().all(|w| {
+            RELEASE_WORDS.contains(w) || matches!(*w, "news" | "history" | "what's" | "whats")
         });
     // A project's history under its name ("Release History Of SQLite", "Recent SQLite News"):
     // words of releases and of time, two or more, and one other word at most ("notes" is not one:
     // "Writing release notes" is a guide).
-    let (historic, others): (Vec<&str>, Vec<&str>) = words
+    let (historic, others): (Vec<&str>, Vec<&str>) = bare
         .iter()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .copied()
         .filter(|w| !matches!(*w, "of" | "for" | "in" | "the" | "and" | ""))
         .partition(|w| {
             matches!(
