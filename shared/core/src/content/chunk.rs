@@ -167,7 +167,7 @@ fn split_code(text: &str, max_tokens: usize) -> Vec<String> {
 }
 
 /// A fenced code block's opening line (the fence and its language), body and closing fence.
-fn code_fences(text: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn code_fences(text: &str) -> Option<(&str, &str, &str)> {
     let (open, rest) = text.split_once('\n')?;
     let (body, close) = rest.rsplit_once('\n')?;
     let fence = fence_of(open)?;

@@ -299,21 +299,17 @@ impl Section {
     /// stands alone when it is not among the chunks (the store could not read the page).
     pub fn of_page(page: &PageChunks, hit: &SearchHit, page_rank: usize) -> Vec<Section> {
         let mut sections: Vec<Section> = Vec::new();
-        // The heading of the entry's part being read into its entry's section.
-        let mut in_part: Option<&str> = None;
+        let mut previous: Option<&SearchHit> = None;
         for (at, chunk) in page.chunks.iter().enumerate() {
-            let resumed = page.resumes_at == Some(at);
-            let part_goes_on = !resumed && in_part == Some(chunk.heading.as_str());
-            let same = part_goes_on
-                || !resumed
-                    && sections
-                        .last()
-                        .is_some_and(|s| s.url == chunk.url && s.heading == chunk.heading);
+            // A chunk goes on with the one before it (its section, or its entry's part) unless
+            // reading resumes at it after chunks left out.
+            let same = page.resumes_at != Some(at)
+                && previous.is_some_and(|p| p.url == chunk.url && p.heading == chunk.heading);
             let part = sections
                 .last()
-                .filter(|_| !resumed && !part_goes_on)
+                .filter(|_| !same && page.resumes_at != Some(at))
                 .and_then(|s| entry_part(&s.heading, &chunk.heading));
-            in_part = (part_goes_on || part.is_some()).then_some(chunk.heading.as_str());
+            previous = Some(chunk);
             match (part, sections.last_mut()) {
                 // The first chunk of an entry's part: its label, then what it says.
                 (Some(label), Some(section)) => {
@@ -611,9 +607,10 @@ fn quote_section(
         (Some(option), _) => {
             let entry = blocks.iter().position(|b| b.is_entry_of(option));
             // Only a command's help listing has an entry for it: that entry's lines, as code.
-            let listed = blocks.iter().find_map(|b| b.help_entry(option));
-            if let (None, Some(listed)) = (entry, listed) {
-                return Some(vec![format!("```\n{listed}\n```")]);
+            if entry.is_none() {
+                if let Some(listed) = blocks.iter().find_map(|b| b.help_entry(option)) {
+                    return Some(vec![format!("```\n{listed}\n```")]);
+                }
             }
             entry
         }

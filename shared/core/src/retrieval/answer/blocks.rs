@@ -1,5 +1,6 @@
 //! Quote units: a section's markdown split into prose, code, lists and tables.
 
+use crate::content::chunk::code_fences;
 use crate::retrieval::pages::definitions::{
     defines_option, describes_a_term, help_entry, option_entry,
 };
@@ -51,10 +52,8 @@ impl Block {
 
     /// The entry for `option` in a code block that is a command's help listing (`pytest --help`).
     pub(super) fn help_entry(&self, option: &str) -> Option<String> {
-        let code = self.text.lines().filter(|l| !l.starts_with("```") && !l.starts_with("~~~"));
-        (self.kind == BlockKind::Code)
-            .then(|| help_entry(&code.collect::<Vec<_>>().join("\n"), option))
-            .flatten()
+        let (_, code, _) = code_fences(&self.text).filter(|_| self.kind == BlockKind::Code)?;
+        help_entry(code, option)
     }
 
     /// An option's entry that names `option` among its spellings.

@@ -127,12 +127,13 @@ fn help_line_options<'a>(line: &'a str, next: Option<&str>) -> Vec<&'a str> {
 /// for `option`: its line and the lines that go on describing it.
 pub(crate) fn help_entry(code: &str, option: &str) -> Option<String> {
     let lines: Vec<&str> = code.lines().collect();
-    let options_at = |at: usize| help_line_options(lines[at], lines.get(at + 1).copied());
-    let entries = (0..lines.len()).filter(|&at| !options_at(at).is_empty()).count();
-    if entries < HELP_LISTING_ENTRIES {
+    let options: Vec<Vec<&str>> = (0..lines.len())
+        .map(|at| help_line_options(lines[at], lines.get(at + 1).copied()))
+        .collect();
+    if options.iter().filter(|listed| !listed.is_empty()).count() < HELP_LISTING_ENTRIES {
         return None;
     }
-    let at = (0..lines.len()).find(|&at| options_at(at).contains(&option))?;
+    let at = options.iter().position(|listed| listed.contains(&option))?;
     let indent = |line: &str| line.len() - line.trim_start().len();
     let goes_on = lines[at + 1..]
         .iter()
