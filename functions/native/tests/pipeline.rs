@@ -64,6 +64,16 @@ fn write_numbered_pages(
     links
 }
 
+/// Writes the page a test looks for, `file`, and a home page that links it beside the pages
+/// `links` already leads to: the crawl's start and the page's address.
+fn write_home_beside(dir: &Path, mut links: String, file: &str, html: &str) -> (String, String) {
+    std::fs::write(dir.join(file), html).unwrap();
+    links.push_str(&format!(r#"<a href="{file}">{}</a>"#, file.trim_end_matches(".html")));
+    std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
+    let address = |name: &str| url::Url::from_file_path(dir.join(name)).unwrap().to_string();
+    (address("index.html"), address(file))
+}
+
 fn request(url: String, max_pages: Option<u32>) -> CrawlRequest {
     CrawlRequest {
         url,
@@ -975,11 +985,7 @@ fn a_setting_is_found_at_its_definition_behind_a_hundred_pages_that_mention_it()
             <h1>Scheduler settings</h1><dl><dt><code>harbor_queue_depth</code> (<code>integer</code>)</dt>\
             <dd><p>Sets how many jobs wait in line before new ones are refused. The default is 64.</p>\
             </dd></dl></main></body></html>";
-        std::fs::write(dir.join("settings.html"), settings).unwrap();
-        links.push_str(r#"<a href="settings.html">settings</a>"#);
-        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
-        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let definition = url::Url::from_file_path(dir.join("settings.html")).unwrap().to_string();
+        let (start, definition) = write_home_beside(&dir, links, "settings.html", settings);
         for p in natives("named-setting") {
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
@@ -1033,11 +1039,7 @@ fn a_name_of_common_words_is_found_at_its_entry_behind_passages_with_the_questio
             <h1>Settings</h1><dl><dt>harbor.depth</dt><dd><p>How many jobs wait in line.</p></dd>\
             <dt>user.name</dt><dt>user.email</dt><dd><p>The identity recorded with each entry \
             of the log.</p></dd></dl></main></body></html>";
-        std::fs::write(dir.join("settings.html"), settings).unwrap();
-        links.push_str(r#"<a href="settings.html">settings</a>"#);
-        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
-        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let entry = url::Url::from_file_path(dir.join("settings.html")).unwrap().to_string();
+        let (start, entry) = write_home_beside(&dir, links, "settings.html", settings);
         for p in natives("common-name") {
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
@@ -1073,11 +1075,7 @@ fn a_document_cited_by_number_is_found_where_it_is_cited_behind_the_querys_other
         let cited = "<html><head><title>Platforms</title></head><body><main>\
             <h1>Platforms</h1><p>Systems whose vendor no longer supports them are dropped in the \
             next release, as HEP 11 describes.</p></main></body></html>";
-        std::fs::write(dir.join("platforms.html"), cited).unwrap();
-        links.push_str(r#"<a href="platforms.html">platforms</a>"#);
-        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
-        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let platforms = url::Url::from_file_path(dir.join("platforms.html")).unwrap().to_string();
+        let (start, platforms) = write_home_beside(&dir, links, "platforms.html", cited);
         for p in natives("cited-number") {
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
@@ -1103,7 +1101,7 @@ fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_page
     pollster::block_on(async {
         let dir = fresh_dir("glossary-entry");
         // Reference pages that say "method" and "decorator" over and over, as a manual does.
-        let mut links = write_numbered_pages(&dir, "api", "Api", 150, |n| {
+        let links = write_numbered_pages(&dir, "api", "Api", 150, |n| {
             format!(
                 "The method {n} of this class calls the method before it; a decorator wraps \
                  the method, and the decorator's method returns the method's result."
@@ -1129,11 +1127,7 @@ fn a_common_word_asked_what_it_is_is_found_at_its_glossary_entry_behind_the_page
             "<html><head><title>Glossary</title></head><body><main><h1>Glossary</h1>\
              <dl>{entries}</dl></main></body></html>"
         );
-        std::fs::write(dir.join("glossary.html"), glossary).unwrap();
-        links.push_str(r#"<a href="glossary.html">glossary</a>"#);
-        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
-        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let glossary = url::Url::from_file_path(dir.join("glossary.html")).unwrap().to_string();
+        let (start, glossary) = write_home_beside(&dir, links, "glossary.html", &glossary);
         for p in natives("glossary-entry") {
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
@@ -1183,7 +1177,7 @@ fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_l
     pollster::block_on(async {
         let dir = fresh_dir("one-letter-option");
         // Plotting pages where `x` is a variable over and over, as in a numerical manual.
-        let mut links = write_numbered_pages(&dir, "plot", "Plot", 150, |n| {
+        let links = write_numbered_pages(&dir, "plot", "Plot", 150, |n| {
             format!("Plot {n} draws y against x: x is the axis, and x the data it reads.")
         });
         let options = "<html><head><title>Command line options</title></head><body><main>\
@@ -1192,11 +1186,7 @@ fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_l
             <dl><dt><code>--debug</code></dt><dt><code>-d</code></dt><dd><p>Enter parser \
             debugging mode.</p></dd><dt><code>--echo-commands</code></dt><dt><code>-x</code></dt>\
             <dd><p>Echo commands as they are executed.</p></dd></dl></main></body></html>";
-        std::fs::write(dir.join("options.html"), options).unwrap();
-        links.push_str(r#"<a href="options.html">options</a>"#);
-        std::fs::write(dir.join("index.html"), page("Home", &links)).unwrap();
-        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
-        let entry = url::Url::from_file_path(dir.join("options.html")).unwrap().to_string();
+        let (start, entry) = write_home_beside(&dir, links, "options.html", options);
         for p in natives("one-letter-option") {
             crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
             drain(&p).await;
