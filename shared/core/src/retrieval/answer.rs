@@ -15,6 +15,7 @@ use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{
     compares, defines, lists_term, names_the_same_entry, titled_by_option,
 };
+use crate::retrieval::pages::is_release_notes;
 use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
     CodeName,
@@ -500,10 +501,15 @@ pub fn choose_quotes(
     if !terms.unknown_names().is_empty() || terms.nothing_specific_left() {
         return Choice::NotFound { evidence: 0.0 };
     }
+    // Release notes say when something changed, which only a question about releases asks: one
+    // that holds the question's words is quoted only when no other section is there to quote.
+    let notes = |s: &Section| !terms.asks_about_releases && is_release_notes(&s.title);
+    let readable = |s: &Section| s.page.link_list_percent < NAVIGATION_PAGE_PERCENT;
+    let beside_notes = sections.iter().any(|s| readable(s) && !notes(s));
     let mut scored: Vec<(usize, f64, f64)> = sections
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.page.link_list_percent < NAVIGATION_PAGE_PERCENT)
+        .filter(|(_, s)| readable(s) && !(beside_notes && notes(s)))
         .map(|(i, s)| {
             let (score, evidence) = section_score(terms, s);
             (i, score, evidence)

@@ -569,6 +569,38 @@ fn a_version_history_is_quoted_only_for_a_question_about_releases() {
 }
 
 #[test]
+fn release_notes_are_quoted_only_for_a_question_about_releases_or_when_nothing_else_answers() {
+    // Click's changelog says "boolean flags" and "make" in one entry; the guide's section says
+    // how to make one in other words.
+    let mut notes = section(
+        "changes",
+        "Changes › Version 8.0.0",
+        "- Help for boolean flags with `show_default=True` shows the flag name. #1538\n- Make \
+         the `BOOL` type accept on and off. #1629",
+    );
+    notes.title = "Changes — Click Documentation".into();
+    notes.page_rank = 0;
+    let mut guide = section(
+        "options",
+        "Boolean Flags",
+        "Boolean flags are options that can be enabled or disabled with two flags in one go.",
+    );
+    guide.page_rank = 1;
+    let first = |question: &str, sections: &[Section]| match choose_quotes(
+        &WeightedTerms::new(question, &counts(1000, &[40, 20, 30])),
+        sections,
+        &AnswerOptions::default(),
+    ) {
+        Choice::Quotes(quotes) => sections[quotes[0].section].url.clone(),
+        other => panic!("{other:?}"),
+    };
+    let both = [notes.clone(), guide];
+    assert_eq!(first("How do I make a boolean flag?", &both), "options");
+    assert_eq!(first("Boolean flags in which release?", &both), "changes");
+    assert_eq!(first("How do I make a boolean flag?", &[notes]), "changes");
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
