@@ -157,12 +157,13 @@ pub fn tsquery_words(terms: &[String]) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-/// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, or a
-/// shared stem of at least five characters ("configure" / "configuration"). A name written with
-/// underscores matches only whole: its first letters are its family's (`sqlite_use_alloca` is
-/// not `sqlite_default_cache_size`).
+/// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, one
+/// the plural of the other ("flag" / "flags", shorter than a stem), or a shared stem of at least
+/// five characters ("configure" / "configuration"). A name written with underscores matches only
+/// whole: its first letters are its family's (`sqlite_use_alloca` is not
+/// `sqlite_default_cache_size`).
 pub fn term_matches(word: &str, term: &str) -> bool {
-    if word == term {
+    if word == term || is_plural_of(word, term) || is_plural_of(term, word) {
         return true;
     }
     const STEM: usize = 5;
@@ -171,6 +172,13 @@ pub fn term_matches(word: &str, term: &str) -> bool {
         && term.chars().count() >= STEM
         && word.chars().count() >= STEM
         && word.chars().take(STEM).eq(term.chars().take(STEM))
+}
+
+/// Whether `word` is `singular` with a plural's `s` or `es` (`flags`, `boxes`), not a word of its
+/// own that ends so (`is`, `as`: two letters at least before the ending).
+fn is_plural_of(word: &str, singular: &str) -> bool {
+    singular.chars().count() >= 2
+        && ["s", "es"].iter().any(|end| word.strip_suffix(end) == Some(singular))
 }
 
 fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
@@ -418,6 +426,8 @@ mod tests {
     fn stems_match_loosely_but_not_short_words() {
         assert!(term_matches("configuration", "configure"));
         assert!(term_matches("port", "port"));
+        assert!(term_matches("flags", "flag") && term_matches("flag", "flags"));
+        assert!(term_matches("boxes", "box") && !term_matches("as", "a"));
         assert!(!term_matches("portal", "port"));
         assert!(!term_matches("con", "configure"));
         assert!(!term_matches("sqlite_use_alloca", "sqlite_default_cache_size"));
