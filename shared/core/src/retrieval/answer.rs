@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::content::chunk::{fence_of, split_sentences};
 use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{
-    compares, defines, lists_term, names_the_same_entry, titled_by_option,
+    compares, defines, lists_term, names_the_same_entry, opens_by_defining, titled_by_option,
 };
 use crate::retrieval::pages::is_release_notes;
 use crate::retrieval::pages::query::{
@@ -169,6 +169,12 @@ impl WeightedTerms {
                     .iter()
                     .any(|b| b.is_entry_of(option) || b.help_entry(option).is_some())
         })
+    }
+
+    /// Whether `section` opens by saying what the one thing the question asks the meaning of is
+    /// ("Python is an easy to learn, powerful programming language."; [`opens_by_defining`]).
+    fn opens_by_defining(&self, section: &Section) -> bool {
+        matches!(self.subjects.as_slice(), [subject] if opens_by_defining(subject, &section.text))
     }
 
     /// Where the glossary entries for what the question asks about begin among `blocks` (at their
@@ -486,10 +492,14 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     // put in `user.name`?", which `user.name`'s entry need not say).
     let compares_subjects = compares(&terms.subjects, &section.heading);
     let evidence = if defines_name || compares_subjects { 1.0 } else { evidence };
-    let definition = defines_name || compares_subjects || terms.has_entry_for_option(section) || {
-        let blocks = blocks_of(&section.text);
-        !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
-    };
+    let definition = defines_name
+        || compares_subjects
+        || terms.has_entry_for_option(section)
+        || terms.opens_by_defining(section)
+        || {
+            let blocks = blocks_of(&section.text);
+            !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
+        };
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -534,8 +544,10 @@ pub fn choose_quotes(
             continue;
         }
         quoted_entry |= terms.has_entry_for_option(&sections[index]);
-        // The section that compares what the question compares is read from its opening.
-        let from_start = compares(&terms.subjects, &sections[index].heading);
+        // The section that compares what the question compares, or opens by saying what it
+        // asks about is, is read from its opening.
+        let from_start = compares(&terms.subjects, &sections[index].heading)
+            || terms.opens_by_defining(&sections[index]);
         let quoted = quote_section(terms, &sections[index].text, budget, from_start);
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.

@@ -23,7 +23,8 @@ pub mod definitions;
 pub mod query;
 
 use definitions::{
-    compares, defines, defines_in_list, defines_in_table, defines_option, titled_by_option,
+    compares, defines, defines_in_list, defines_in_table, defines_option, opens_by_defining,
+    titled_by_option,
 };
 use query::{is_version, CodeName, PageQuery};
 
@@ -177,6 +178,11 @@ impl PageQuery {
                 && self.word.as_ref().is_some_and(|word| defines_in_table(word, text))
         };
         let entry_found = found.iter().any(|hit| is_entry(&hit.text));
+        // Else a section that opens by saying what the one subject asked about is.
+        let opening = |text: &str| {
+            self.option.is_none() && self.reference.is_none() && self.opens_by_defining(text)
+        };
+        let opening_found = !entry_found && found.iter().any(|hit| opening(&hit.text));
         let unlisted =
             |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
         let one_of_two =
@@ -185,7 +191,11 @@ impl PageQuery {
             |hit: &SearchHit| hit.score * page_weight(hit.page) * self.release_weight(&hit.title);
         let first = found
             .into_iter()
-            .filter(|hit| if entry_found { is_entry(&hit.text) } else { in_table(&hit.text) })
+            .filter(|hit| match (entry_found, opening_found) {
+                (true, _) => is_entry(&hit.text),
+                (false, true) => opening(&hit.text),
+                (false, false) => in_table(&hit.text),
+            })
             .max_by(|a, b| weighed(a).total_cmp(&weighed(b)))?;
         let score = if one_of_two { first.score } else { first.score.max(best) };
         Some(SearchHit { score, ..first })
@@ -218,6 +228,13 @@ impl PageQuery {
     /// Whether `text` is a definition list's entry for one of the `subjects` asked about.
     fn lists_a_subject(&self, text: &str) -> bool {
         self.subjects.iter().any(|subject| defines_in_list(subject, text))
+    }
+
+    /// Whether `text` opens by saying what the one subject the query asks the meaning of is
+    /// ([`opens_by_defining`]); never for two compared subjects, which one's definition cannot
+    /// tell apart.
+    fn opens_by_defining(&self, text: &str) -> bool {
+        matches!(self.subjects.as_slice(), [subject] if opens_by_defining(subject, text))
     }
 
     /// Whether `text` is a definition list's entry for the query's `term` or one of its
@@ -305,7 +322,9 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         || compares(&query.subjects, named_by);
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
-                let listed = !defined && query.lists_term_or_subject(&hit.text);
+                let listed = !defined
+                    && (query.lists_term_or_subject(&hit.text)
+                        || query.opens_by_defining(&hit.text));
                 // Asked what it means, the glossary's entry is what defines it, and a table's row
                 // (a view's column "Lock", a wait event's) describes it less.
                 let asked_meaning = !query.subjects.is_empty();
@@ -905,8 +924,9 @@ mod tests {
             PageQuery::new(query).entry_search().into_iter().map(|search| search.texts).collect()
         };
         let search = PageQuery::new("What is a slug?").entry_search();
-        // The glossary's entry, then a table's (the word asked alone, below).
-        assert_eq!(search.len(), 2);
+        // The glossary's entry, a section's opening sentence (below), then a table's (the word
+        // asked alone, below).
+        assert_eq!(search.len(), 3);
         assert_eq!(search[0].words, ["slug"]);
         // The term alone on its line, or with a sense in brackets.
         assert_eq!(texts("What is a slug?")[0], ["\nslug\n", "\nSlug\n", "\nslug (", "\nSlug ("]);
@@ -954,6 +974,51 @@ mod tests {
         let one = compared.entry_hit(found.clone(), 12.0).unwrap();
         assert_eq!((one.url.as_str(), one.score), ("https://d/glossary", 2.0));
         assert_eq!(PageQuery::new("slug").entry_hit(found, 12.0), None, "not asked what it means");
+    }
+
+    #[test]
+    fn asked_what_something_is_a_section_that_opens_by_saying_it_is_its_entry() {
+        let search = PageQuery::new("What is Python?").entry_search();
+        let opening = &search[1];
+        assert_eq!(opening.words, ["python"]);
+        assert_eq!(opening.texts[..3], ["Python is a ", "Python is an ", "Python is the "]);
+        assert!(opening.texts.contains(&"A python is a ".to_string()));
+        let chunk = |url: &str, score: f64, inlinks: u32, text: &str| {
+            let mut hit = SearchHit { text: text.into(), ..hit(url, score, 0, 0) };
+            hit.page.inlinks = inlinks;
+            hit
+        };
+        let found = vec![
+            // Mid-sentence, and a trademark notice: neither says what it is.
+            chunk("https://d/c-api", 9.0, 50, "The embedded Python is a shared library."),
+            chunk("https://d/copyright", 8.0, 900, "Python is a trademark of the PSF."),
+            chunk("https://d/bugs", 3.0, 0, "Python is a mature programming language."),
+            chunk(
+                "https://d/tutorial",
+                3.0,
+                20,
+                "Release 3.11\n\nPython is an easy to learn, powerful programming language.",
+            ),
+        ];
+        // Of two openings that say it, the one on the page the site points to more.
+        let lifted = PageQuery::new("What is Python?").entry_hit(found.clone(), 12.0).unwrap();
+        assert_eq!((lifted.url.as_str(), lifted.score), ("https://d/tutorial", 12.0));
+        // A glossary's entry comes first; two things compared are not told apart by one opening.
+        let mut with_glossary = found.clone();
+        with_glossary.push(chunk(
+            "https://d/glossary",
+            1.0,
+            0,
+            "Python\n\nThe language this manual is about.",
+        ));
+        let asked = PageQuery::new("What is Python?");
+        assert_eq!(asked.entry_hit(with_glossary, 12.0).unwrap().url, "https://d/glossary");
+        let compared = PageQuery::new("What is the difference between Python and C?");
+        assert_eq!(compared.entry_hit(found.clone(), 12.0), None);
+        // In a ranking, the opening that says it is weighed as a definition.
+        let even = found.into_iter().map(|hit| SearchHit { score: 5.0, ..hit }).collect();
+        let ranked = rank_pages(even, &PageQuery::new("What is Python?"));
+        assert_eq!(ranked[0].url, "https://d/tutorial");
     }
 
     #[test]

@@ -601,6 +601,32 @@ fn release_notes_are_quoted_only_for_a_question_about_releases_or_when_nothing_e
 }
 
 #[test]
+fn asked_what_something_is_the_section_that_opens_by_saying_it_is_quoted_from_its_opening() {
+    // Every page names the product; the tutorial's opening says what it is.
+    let mut options = section(
+        "configure",
+        "Configure Python › General Options",
+        "Python options for the build.\n\nList all of Python's configure options with --help.",
+    );
+    options.page_rank = 0;
+    let mut tutorial = section(
+        "tutorial",
+        "The Python Tutorial",
+        "Python is an easy to learn, powerful programming language. It has efficient \
+         high-level data structures.\n\nThe Python interpreter is easily extended.",
+    );
+    tutorial.page_rank = 1;
+    let terms = WeightedTerms::new("What is Python?", &counts(1000, &[900]));
+    let Choice::Quotes(quotes) =
+        choose_quotes(&terms, &[options, tutorial], &AnswerOptions::default())
+    else {
+        panic!("no answer");
+    };
+    assert_eq!(quotes[0].section, 1);
+    assert!(quotes[0].blocks[0].starts_with("Python is an easy to learn"), "{quotes:?}");
+}
+
+#[test]
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");

@@ -388,6 +388,37 @@ pub fn defines_in_list(term: &str, text: &str) -> bool {
     })
 }
 
+/// Paragraphs this short before a section's first sentence are a banner or a label ("Release
+/// v2.28.1. (Installation)" above Requests' opening), not what the section opens by saying.
+const BANNER_WORDS: usize = 6;
+
+/// Whether `text` opens by saying what `subject` (lower-case) is: its first paragraph (after any
+/// banner, [`BANNER_WORDS`]) has the subject, alone or after an article, as its first words, then
+/// "is" and an article ("Python is an easy to learn, powerful programming language.", "Git is a
+/// fast, scalable, distributed revision control system", "A converter is a callable"); not a
+/// trademark notice ("SQLAlchemy is a trademark of Michael Bayer.").
+pub fn opens_by_defining(subject: &str, text: &str) -> bool {
+    let says_what_it_is = |paragraph: &str| {
+        let lower = paragraph.to_lowercase();
+        let said = ["", "a ", "an ", "the "].iter().find_map(|article| {
+            lower.strip_prefix(article)?.strip_prefix(subject)?.strip_prefix(" is ")
+        });
+        said.is_some_and(|said| {
+            ["a ", "an ", "the "].iter().any(|article| said.starts_with(article))
+                && !["a trademark", "a registered trademark"].iter().any(|t| said.starts_with(t))
+        })
+    };
+    for paragraph in text.split("\n\n").map(str::trim) {
+        if says_what_it_is(paragraph) {
+            return true;
+        }
+        if paragraph.split_whitespace().count() > BANNER_WORDS {
+            return false;
+        }
+    }
+    false
+}
+
 /// Whether `line`, after a definition list's term `term_line`, reads as another name for the same
 /// entry: a few plain words of its own (`bound parameters`, `2.0 style`), neither a sentence
 /// ([`describes_a_term`]) nor code (a message format's `Byte1('C')` under its field's name), that
@@ -438,6 +469,31 @@ pub fn lists_term(line: &str, term: &str) -> bool {
 mod tests {
     use super::*;
     use crate::retrieval::pages::query::{named_identifier, PageQuery};
+
+    #[test]
+    fn a_section_opens_by_defining_its_subject_when_its_first_sentence_says_what_it_is() {
+        let defines = |subject: &str, text: &str| opens_by_defining(subject, text);
+        assert!(defines("python", "Python is an easy to learn, powerful programming language."));
+        assert!(defines("converter", "A converter is a callable that is given the value."));
+        assert!(defines("git", "Git is the stupid content tracker.\n\nMore."));
+        // After a banner of a few words.
+        assert!(defines(
+            "requests",
+            "Release v2.28.1. (Installation)\n\nRequests is an elegant and simple HTTP library."
+        ));
+        // Not later, not mid-sentence, not what it is not or who owns it.
+        assert!(!defines(
+            "python",
+            "It runs on every platform there is.\n\nPython is a language of many uses."
+        ));
+        assert!(!defines("python", "The embedded Python is a shared library on most systems."));
+        assert!(!defines("python", "Python is not a compiled language, as a rule, or so."));
+        assert!(!defines(
+            "sqlalchemy",
+            "SQLAlchemy is a trademark of Michael Bayer, who wrote it."
+        ));
+        assert!(!defines("py", "Python is an easy to learn, powerful programming language."));
+    }
 
     #[test]
     fn a_path_names_its_owner_and_a_signature_heading_defines_it() {

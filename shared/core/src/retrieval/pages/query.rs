@@ -116,12 +116,19 @@ impl PageQuery {
     /// as asked or capitalised (`slug`, `Slug`). A common word is in thousands of chunks ("method"
     /// in the Python manual), and the glossary's one chunk of many entries says it once.
     ///
+    /// A section's opening that says what the one subject asked about is ([`opens_by_defining`]):
+    /// the subject's words, in chunks that hold "Python is a", "A converter is an" and the like.
+    /// A product's name is in every chunk of its manual (`python` in all 9,730), and the tutorial
+    /// that opens "Python is an easy to learn, powerful programming language" is 35th by BM25,
+    /// below passages that only name it.
+    ///
     /// A table's entry for a word asked alone ([`defines_in_table`]): the word, in chunks where a
     /// row's first cell opens with it or lists it among other spellings. `max` is in 216 of
     /// PostgreSQL's chunks, and the aggregate functions' table, which says it once among thirty
     /// entries, is the 151st of them by BM25.
     ///
     /// [`defines_in_table`]: super::definitions::defines_in_table
+    /// [`opens_by_defining`]: super::definitions::opens_by_defining
     pub fn entry_search(&self) -> Vec<EntrySearch> {
         if let Some(option) = &self.option {
             let mut words = self.terms.clone();
@@ -154,6 +161,24 @@ impl PageQuery {
                     .iter()
                     .flat_map(|end| lines.iter().map(move |line| format!("\n{line}{end}")))
                     .collect();
+                searches.push(EntrySearch { words, texts });
+            }
+        }
+        // The sentence a section opens with to say what the one subject asked about is.
+        if let ([subject], [lines]) = (self.subjects.as_slice(), self.subject_lines.as_slice()) {
+            let words = crate::retrieval::search::query_terms(subject);
+            let openings = lines
+                .iter()
+                .cloned()
+                .chain(["A", "An", "The"].iter().map(|article| format!("{article} {subject}")));
+            let texts = openings
+                .flat_map(|opening| {
+                    ["a", "an", "the"]
+                        .into_iter()
+                        .map(move |article| format!("{opening} is {article} "))
+                })
+                .collect();
+            if !words.is_empty() {
                 searches.push(EntrySearch { words, texts });
             }
         }
