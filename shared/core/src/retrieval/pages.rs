@@ -407,7 +407,10 @@ pub fn is_release_notes(title: &str) -> bool {
     let bare: Vec<&str> =
         words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
     let release_word = bare.iter().any(|w| RELEASE_WORDS.contains(w));
-    let changelog = words.len() <= 2 && words.iter().any(|w| w == "changelog");
+    // "Changelog", "Django changelog", or one for a project named after it ("Change history for
+    // coverage.py", where the project's name is no version).
+    let changelog = (words.len() <= 2 && words.iter().any(|w| w == "changelog"))
+        || matches!(words.as_slice(), [first, of, _] if first == "changelog" && (of == "for" || of == "of"));
     // A title of release words alone is the notes of every release on one page (Scrapy's "Release
     // notes", "News") or their index.
     let only_release_words = !bare.is_empty()
@@ -740,6 +743,7 @@ mod tests {
             "Release notes: v2.3.0 | Harbor",
             "Change history for Celery 1.0 — Celery 5.2.6 documentation",
             "Change history — Celery 5.2.6 documentation",
+            "Change history for coverage.py — Coverage.py 6.5.0 documentation",
             "Version History",
             "Release notes — Scrapy 2.8.0 documentation",
             "News",
