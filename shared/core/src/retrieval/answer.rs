@@ -15,7 +15,7 @@ use crate::domain::PageSignals;
 use crate::retrieval::pages::definitions::{
     compares, defines, lists_term, names_the_same_entry, opens_by_defining, titled_by_option,
 };
-use crate::retrieval::pages::is_release_notes;
+use crate::retrieval::pages::in_release_notes;
 use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
     CodeName,
@@ -513,7 +513,7 @@ pub fn choose_quotes(
     }
     // Release notes say when something changed, which only a question about releases asks: one
     // that holds the question's words is quoted only when no other section is there to quote.
-    let notes = |s: &Section| !terms.asks_about_releases && is_release_notes(&s.title);
+    let notes = |s: &Section| !terms.asks_about_releases && in_release_notes(&s.title, &s.heading);
     let readable = |s: &Section| s.page.link_list_percent < NAVIGATION_PAGE_PERCENT;
     let beside_notes = sections.iter().any(|s| readable(s) && !notes(s));
     let mut scored: Vec<(usize, f64, f64)> = sections

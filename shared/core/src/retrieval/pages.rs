@@ -188,7 +188,7 @@ impl PageQuery {
         let one_of_two =
             self.option.is_none() && self.subjects.len() > 1 && self.subjects.iter().any(unlisted);
         let weighed =
-            |hit: &SearchHit| hit.score * page_weight(hit.page) * self.release_weight(&hit.title);
+            |hit: &SearchHit| hit.score * page_weight(hit.page) * self.release_weight(hit);
         let first = found
             .into_iter()
             .filter(|hit| match (entry_found, opening_found) {
@@ -215,10 +215,10 @@ impl PageQuery {
         }
     }
 
-    /// What a chunk on a page titled `title` weighs for this query: [`RELEASE_NOTES_WEIGHT`] on
-    /// release notes unless the query asks about a release.
-    fn release_weight(&self, title: &str) -> f64 {
-        if !self.asks_about_releases && is_release_notes(title) {
+    /// What a chunk weighs for this query: [`RELEASE_NOTES_WEIGHT`] on release notes
+    /// ([`in_release_notes`]) unless the query asks about a release.
+    fn release_weight(&self, hit: &SearchHit) -> f64 {
+        if !self.asks_about_releases && in_release_notes(&hit.title, &hit.heading) {
             RELEASE_NOTES_WEIGHT
         } else {
             1.0
@@ -336,7 +336,7 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                 } else {
                     1.0
                 };
-                let release = query.release_weight(&hit.title);
+                let release = query.release_weight(&hit);
                 // The page of the name asked about, or of the word asked alone.
                 let owner =
                     if query.name.as_ref().is_some_and(|name| title_names_owner(name, &hit.title))
@@ -382,6 +382,14 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
     }
     pages.sort_by(|a, b| b.score.total_cmp(&a.score));
     pages
+}
+
+/// Whether a chunk titled `title` under `heading` is release notes: its page's title says so
+/// ([`is_release_notes`]), or its section is under a top heading that does ("Release History" on
+/// Requests' "Community Updates" page).
+pub fn in_release_notes(title: &str, heading: &str) -> bool {
+    let top = heading.split(" › ").next().unwrap_or_default();
+    is_release_notes(title) || is_release_notes(top)
 }
 
 /// Words that, beside a version number, say a page's title is release notes.
@@ -441,11 +449,36 @@ pub fn is_release_notes(title: &str) -> bool {
     let named_history = historic.len() >= 2
         && others.len() <= 1
         && historic.iter().any(|w| matches!(*w, "release" | "releases" | "news" | "changelog"));
+    // A release's announcement: a name and its version, then a colon and what the release brings
+    // ("pytest-2.4.0: new fixture features", "py.test 2.0.1: bug fixes"), or a package's name and
+    // version alone ("pytest-7.1.2").
+    let announced = {
+        let written: Vec<&str> = own.split_whitespace().collect();
+        let versioned = |name_and_version: &str| {
+            name_and_version.rsplit_once('-').is_some_and(|(_, version)| is_version(version))
+        };
+        match written.as_slice() {
+            // Or that alone: a package's release ("pytest-7.1.2").
+            [only] => versioned(only),
+            [first, ..] if first.ends_with(':') && versioned(first) => true,
+            // Not a numbered part of a book ("Chapter 3.2: Indexes").
+            [first, second, ..] => {
+                second.ends_with(':')
+                    && is_version(second)
+                    && !matches!(
+                        *first,
+                        "chapter" | "section" | "part" | "step" | "appendix" | "lesson" | "example"
+                    )
+            }
+            _ => false,
+        }
+    };
     // A major release is a bare number after the word ("E.21. Release 15").
     let numbered = words
         .windows(2)
         .any(|pair| pair[0] == "release" && pair[1].chars().all(|c| c.is_ascii_digit()));
     changelog
+        || announced
         || only_release_words
         || named_history
         || numbered
@@ -733,6 +766,15 @@ mod tests {
     }
 
     #[test]
+    fn a_section_under_a_top_heading_of_release_notes_is_release_notes() {
+        let updates = "Community Updates — Requests 2.28.1 documentation";
+        assert!(in_release_notes(updates, "Release History › 2.6.0 (2015-03-14)"));
+        assert!(!in_release_notes(updates, "Community Updates › Mailing List"));
+        assert!(in_release_notes("Changelog", "Changelog › 1.0"));
+        assert!(!in_release_notes("Quickstart — Requests", ""));
+    }
+
+    #[test]
     fn release_notes_are_known_by_a_version_in_their_own_title() {
         for title in [
             "Django 1.4 release notes — Django 3.2.25 documentation",
@@ -744,6 +786,10 @@ mod tests {
             "Change history for Celery 1.0 — Celery 5.2.6 documentation",
             "Change history — Celery 5.2.6 documentation",
             "Change history for coverage.py — Coverage.py 6.5.0 documentation",
+            // A release's announcement.
+            "pytest-2.4.0: new fixture features/hooks and bug fixes — pytest documentation",
+            "py.test 2.0.1: bug fixes — pytest documentation",
+            "pytest-7.1.2 — pytest documentation",
             "Version History",
             "Release notes — Scrapy 2.8.0 documentation",
             "News",
@@ -766,6 +812,8 @@ mod tests {
             "9.4. New Functions",
             "Installing 2.0 on Linux",
             "How to change history tables in 2.0",
+            "Chapter 3.2: Indexes",
+            "Step 2: Install",
             "",
         ] {
             assert!(!is_release_notes(title), "{title}");
