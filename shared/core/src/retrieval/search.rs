@@ -157,28 +157,54 @@ pub fn tsquery_words(terms: &[String]) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-/// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, one
-/// the plural of the other ("flag" / "flags", shorter than a stem), or a shared stem of at least
-/// five characters ("configure" / "configuration"). A name written with underscores matches only
-/// whole: its first letters are its family's (`sqlite_use_alloca` is not
-/// `sqlite_default_cache_size`).
+/// True when `word` (lower-case) matches `term` closely enough for highlighting: same word, the
+/// same [`short_stem`] ("flag" / "flags", "share" / "sharing", "log" / "logging", shorter than a
+/// stem), or a shared stem of at least five characters ("configure" / "configuration"). A name
+/// written with underscores matches only whole: its first letters are its family's
+/// (`sqlite_use_alloca` is not `sqlite_default_cache_size`).
 pub fn term_matches(word: &str, term: &str) -> bool {
-    if word == term || is_plural_of(word, term) || is_plural_of(term, word) {
+    if word == term {
         return true;
     }
     const STEM: usize = 5;
     !word.contains('_')
         && !term.contains('_')
-        && term.chars().count() >= STEM
-        && word.chars().count() >= STEM
-        && word.chars().take(STEM).eq(term.chars().take(STEM))
+        && (short_stem(word) == short_stem(term)
+            || term.chars().count() >= STEM
+                && word.chars().count() >= STEM
+                && word.chars().take(STEM).eq(term.chars().take(STEM)))
 }
 
-/// Whether `word` is `singular` with a plural's `s` or `es` (`flags`, `boxes`), not a word of its
-/// own that ends so (`is`, `as`: two letters at least before the ending).
-fn is_plural_of(word: &str, singular: &str) -> bool {
-    singular.chars().count() >= 2
-        && ["s", "es"].iter().any(|end| word.strip_suffix(end) == Some(singular))
+/// A word without the ending of a plural, a past or a gerund, then without a final `e` or the
+/// second of a doubled last letter, so that a short word's forms meet ("files" and "file" are
+/// "fil"; "sharing", "shared" and "share" are "shar"; "logging" and "log" are "log"). What is left
+/// keeps three letters ("string" stays, "boxes" is "box"), four before "ing" unless they end
+/// doubled ("adding"), and a word ending in a double "s" keeps it ("class", "classes").
+fn short_stem(word: &str) -> &str {
+    let letters = |s: &str| s.chars().count();
+    let mut stem = word;
+    let doubled = |s: &str| {
+        let mut last_two = s.chars().rev().take(2);
+        let (last, before) = (last_two.next(), last_two.next());
+        last == before && last.is_some_and(|c| !"aeiouls".contains(c))
+    };
+    for (end, keep) in [("ing", 4), ("ed", 3), ("es", 3), ("s", 3)] {
+        if let Some(rest) = stem.strip_suffix(end) {
+            // "adding": three letters before "ing" when they end doubled.
+            let long_enough = letters(rest) >= keep || end == "ing" && doubled(rest);
+            if long_enough && !(end == "s" && rest.ends_with('s')) {
+                stem = rest;
+                break;
+            }
+        }
+    }
+    if let Some(rest) = stem.strip_suffix('e').filter(|rest| letters(rest) >= 3) {
+        stem = rest;
+    }
+    if letters(stem) >= 4 && doubled(stem) {
+        stem = &stem[..stem.len() - stem.chars().next_back().map_or(0, char::len_utf8)];
+    }
+    stem
 }
 
 fn words_with_offsets(text: &str) -> Vec<(usize, &str)> {
@@ -428,6 +454,11 @@ mod tests {
         assert!(term_matches("port", "port"));
         assert!(term_matches("flags", "flag") && term_matches("flag", "flags"));
         assert!(term_matches("boxes", "box") && !term_matches("as", "a"));
+        assert!(term_matches("sharing", "share") && term_matches("shared", "share"));
+        assert!(term_matches("logging", "log") && term_matches("setting", "set"));
+        assert!(term_matches("adding", "add") && term_matches("added", "add"));
+        assert!(term_matches("files", "file") && term_matches("classes", "class"));
+        assert!(!term_matches("string", "str") && !term_matches("class", "clas"));
         assert!(!term_matches("portal", "port"));
         assert!(!term_matches("con", "configure"));
         assert!(!term_matches("sqlite_use_alloca", "sqlite_default_cache_size"));
