@@ -20,7 +20,7 @@ use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
     CodeName,
 };
-use crate::retrieval::search::{is_stopword, query_terms, term_matches, SearchHit};
+use crate::retrieval::search::{is_stopword, query_terms, SearchHit, WordForms};
 
 mod blocks;
 
@@ -194,11 +194,26 @@ impl WeightedTerms {
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
-        self.terms
-            .iter()
-            .filter(|(term, _)| words.iter().any(|w| term_matches(w, term)))
-            .map(|(_, w)| w)
-            .sum()
+        let terms: Vec<WordForms> =
+            self.terms.iter().map(|(term, _)| WordForms::of(term)).collect();
+        let mut matched = vec![false; terms.len()];
+        for word in words {
+            // Two forms of a word open alike (a stem keeps three letters at least): a word that
+            // opens as no term does is passed over without working out its forms.
+            let head = &word.as_bytes()[..word.len().min(3)];
+            let may_meet = self.terms.iter().any(|(term, _)| {
+                let term = term.as_bytes();
+                term.starts_with(head) || head.starts_with(term)
+            });
+            if !may_meet {
+                continue;
+            }
+            let forms = WordForms::of(word);
+            for (met, term) in matched.iter_mut().zip(&terms) {
+                *met = *met || forms.meet(term);
+            }
+        }
+        self.terms.iter().zip(matched).filter(|(_, met)| *met).map(|((_, weight), _)| weight).sum()
     }
 }
 

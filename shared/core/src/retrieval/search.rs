@@ -163,16 +163,41 @@ pub fn tsquery_words(terms: &[String]) -> Option<String> {
 /// written with underscores matches only whole: its first letters are its family's
 /// (`sqlite_use_alloca` is not `sqlite_default_cache_size`).
 pub fn term_matches(word: &str, term: &str) -> bool {
-    if word == term {
-        return true;
+    WordForms::of(word).meet(&WordForms::of(term))
+}
+
+/// The forms of one word that [`term_matches`] compares, worked out once: a passage's words are
+/// each compared with every term of a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordForms<'a> {
+    word: &'a str,
+    /// `None` for a name written with underscores, which matches only whole.
+    stem: Option<&'a str>,
+    /// The first five characters, for a word of five or more.
+    prefix: Option<&'a str>,
+}
+
+impl<'a> WordForms<'a> {
+    const PREFIX: usize = 5;
+
+    pub fn of(word: &'a str) -> Self {
+        if word.contains('_') {
+            return WordForms { word, stem: None, prefix: None };
+        }
+        let prefix = match word.char_indices().nth(Self::PREFIX) {
+            Some((end, _)) => Some(&word[..end]),
+            None if word.chars().count() == Self::PREFIX => Some(word),
+            None => None,
+        };
+        WordForms { word, stem: Some(short_stem(word)), prefix }
     }
-    const STEM: usize = 5;
-    !word.contains('_')
-        && !term.contains('_')
-        && (short_stem(word) == short_stem(term)
-            || term.chars().count() >= STEM
-                && word.chars().count() >= STEM
-                && word.chars().take(STEM).eq(term.chars().take(STEM)))
+
+    /// Whether the two are forms of one word ([`term_matches`]).
+    pub fn meet(&self, other: &WordForms) -> bool {
+        self.word == other.word
+            || self.stem.is_some() && self.stem == other.stem
+            || self.prefix.is_some() && self.prefix == other.prefix
+    }
 }
 
 /// A word without the ending of a plural, a past or a gerund, then without a final `e` or the
