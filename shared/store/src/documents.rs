@@ -46,6 +46,36 @@ fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
     }
 }
 
+/// The FTS5 expression for chunks that hold one of `texts` as a phrase (its words in a row), when
+/// one of them has two words or more: the full-text index finds those few chunks at once, where
+/// `instr` would read every chunk with the words ("Python is a ": every chunk of Python's manual
+/// has "python", "is" and "a"). Only for texts that end where a word does (`instr` finds "is a"
+/// in "is an", a phrase does not); the phrase's first word is whole ("Python is a " is not looked
+/// for in "CPython is a "). `None` otherwise.
+fn fts5_phrases(texts: &[String]) -> Option<String> {
+    let phrases: Vec<Vec<String>> = texts
+        .iter()
+        .map(|text| {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .collect();
+    let whole = texts.iter().all(|text| text.ends_with(|c: char| !c.is_alphanumeric()));
+    if !whole || phrases.iter().any(Vec::is_empty) || phrases.iter().all(|words| words.len() < 2) {
+        return None;
+    }
+    let mut quoted: Vec<String> = Vec::new();
+    for words in phrases {
+        let phrase = format!("\"{}\"", words.join(" "));
+        if !quoted.contains(&phrase) {
+            quoted.push(phrase);
+        }
+    }
+    Some(quoted.join(" OR "))
+}
+
 impl<D: SqlDatabase> SqlStore<D> {
     /// Chunks matching any of `terms`, best BM25 first; with `containing`, only those whose text
     /// holds one of its texts verbatim (case-sensitive), however far down the ranking they are.
@@ -58,6 +88,12 @@ impl<D: SqlDatabase> SqlStore<D> {
         let first_text = if binds_prefix { 4 } else { 3 };
         let text_params: Vec<String> =
             (0..containing.len()).map(|i| format!("?{}", first_text + i)).collect();
+        // In SQLite, the texts' phrases bound the chunks read (their own parameter, after the
+        // texts'): in a subquery, so that they do not count in the outer ranking's BM25.
+        let phrases = match self.db.dialect() {
+            SqlDialect::Sqlite => fts5_phrases(containing),
+            SqlDialect::Postgres => None,
+        };
         let columns = SearchHit::COLUMNS;
         let (sql, expression, sign) = match self.db.dialect() {
             SqlDialect::Sqlite => {
@@ -80,6 +116,12 @@ impl<D: SqlDatabase> SqlStore<D> {
                     if url_prefix.is_some() {
                         filters.push_str(" AND substr(c.url, 1, length(?3)) = ?3");
                     }
+                    if phrases.is_some() {
+                        filters.push_str(&format!(
+                            " AND chunks_fts.rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?{})",
+                            first_text + containing.len()
+                        ));
+                    }
                     filters.push_str(&any_held(&text_params, "instr"));
                     format!(
                         "SELECT {columns}, {rank} AS rank
@@ -90,9 +132,11 @@ impl<D: SqlDatabase> SqlStore<D> {
                 // FTS5's bm25() is lower-is-better; flip it so higher is better everywhere.
                 (
                     sql,
-                    match containing.first() {
-                        None => fts5_match_expression(terms),
-                        Some(text) => fts5_containing(terms, text),
+                    // The phrases, when there are, bound the chunks in their subquery, and the
+                    // query's terms alone rank them.
+                    match (containing.first(), &phrases) {
+                        (Some(text), None) => fts5_containing(terms, text),
+                        _ => fts5_match_expression(terms),
                     },
                     -1.0,
                 )
@@ -113,6 +157,7 @@ impl<D: SqlDatabase> SqlStore<D> {
             params.push(url_prefix.into());
         }
         params.extend(containing.iter().map(|text| text.as_str().into()));
+        params.extend(phrases.map(SqlValue::from));
         let rows = self.query(&sql, params).await?;
         scored_hits(&rows, sign)
     }

@@ -646,6 +646,39 @@ fn a_search_containing_a_text_reaches_past_a_common_words_ranking() {
     }
 }
 
+/// Texts of several words that end where a word does are found as phrases first (a manual's name
+/// is in every chunk, with "is" and "a"): the chunks that hold one verbatim, on both stores, and
+/// each scored as the query's words alone score it.
+#[test]
+fn a_search_containing_a_sentences_opening_finds_the_chunks_that_hold_it() {
+    for location in test_databases("phrases") {
+        let store = store(&location);
+        let page = |key: &str, text: &str| one_chunk_page(key, "Manual", text);
+        let mut pages: Vec<_> = (0..12)
+            .map(|i| page(&format!("api{i}"), "Python is used here, and this is a function."))
+            .collect();
+        pages.push(page("tutorial", "Python is an easy to learn, powerful language."));
+        pages.push(page("embedding", "CPython is an interpreter written in C."));
+        pages.push(page("compare", "Python is the language; a snake is not."));
+        for document in &pages {
+            pollster::block_on(store.upsert_document(document)).unwrap();
+        }
+        let terms = vec!["python".to_string()];
+        let texts: Vec<String> =
+            ["a", "an", "the"].iter().map(|article| format!("Python is {article} ")).collect();
+        let found =
+            pollster::block_on(store.lexical_search_containing(&terms, &texts, None, 10)).unwrap();
+        let mut ids: Vec<String> = found.iter().map(|hit| hit.chunk_id.clone()).collect();
+        ids.sort();
+        assert_eq!(ids, ["compare-0", "tutorial-0"], "{location}");
+        let ranked = pollster::block_on(store.lexical_search(&terms, None, 50)).unwrap();
+        for hit in &found {
+            let same = ranked.iter().find(|r| r.chunk_id == hit.chunk_id).unwrap();
+            assert!((same.score - hit.score).abs() < 1e-9, "{location}: {same:?} {hit:?}");
+        }
+    }
+}
+
 /// The scores of a search's candidates are one statement however many there are, and each
 /// known chunk gets its own vector's score (unknown ids are left out).
 #[test]

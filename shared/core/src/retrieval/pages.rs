@@ -1035,6 +1035,8 @@ mod tests {
         assert_eq!(opening.words, ["python"]);
         assert_eq!(opening.texts[..3], ["Python is a ", "Python is an ", "Python is the "]);
         assert!(opening.texts.contains(&"A python is a ".to_string()));
+        let texts = &PageQuery::new("What is an index?").entry_search()[1].texts;
+        assert!(texts.contains(&"An index is an ".to_string()), "{texts:?}");
         let chunk = |url: &str, score: f64, inlinks: u32, text: &str| {
             let mut hit = SearchHit { text: text.into(), ..hit(url, score, 0, 0) };
             hit.page.inlinks = inlinks;

@@ -260,11 +260,13 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> String {
     if words.len() <= max_words {
         return crate::content::extract::collapse_whitespace(&plain);
     }
+    let terms: Vec<WordForms> = terms.iter().map(|t| WordForms::of(t)).collect();
     let hits: Vec<bool> = words
         .iter()
         .map(|(_, w)| {
             let word = w.to_lowercase();
-            terms.iter().any(|t| term_matches(&word, t))
+            let forms = WordForms::of(&word);
+            terms.iter().any(|t| forms.meet(t))
         })
         .collect();
     let mut best = (0, 0usize);

@@ -164,18 +164,18 @@ impl PageQuery {
                 searches.push(EntrySearch { words, texts });
             }
         }
-        // The sentence a section opens with to say what the one subject asked about is.
+        // The sentence a section opens with to say what the one subject asked about is: as
+        // asked, or after the article a noun takes.
         if let ([subject], [lines]) = (self.subjects.as_slice(), self.subject_lines.as_slice()) {
             let words = crate::retrieval::search::query_terms(subject);
+            let article = if subject.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" };
             let openings = lines
                 .iter()
                 .cloned()
-                .chain(["A", "An", "The"].iter().map(|article| format!("{article} {subject}")));
+                .chain([article, "The"].into_iter().map(|article| format!("{article} {subject}")));
             let texts = openings
                 .flat_map(|opening| {
-                    ["a", "an", "the"]
-                        .into_iter()
-                        .map(move |article| format!("{opening} is {article} "))
+                    ["a", "an", "the"].map(|article| format!("{opening} is {article} "))
                 })
                 .collect();
             if !words.is_empty() {
