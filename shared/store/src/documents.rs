@@ -117,9 +117,10 @@ impl<D: SqlDatabase> SqlStore<D> {
                         filters.push_str(" AND substr(c.url, 1, length(?3)) = ?3");
                     }
                     if phrases.is_some() {
+                        let phrases = first_text + containing.len();
                         filters.push_str(&format!(
-                            " AND chunks_fts.rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?{})",
-                            first_text + containing.len()
+                            " AND chunks_fts.rowid IN
+                               (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?{phrases})"
                         ));
                     }
                     filters.push_str(&any_held(&text_params, "instr"));

@@ -417,8 +417,11 @@ pub fn is_release_notes(title: &str) -> bool {
     let release_word = bare.iter().any(|w| RELEASE_WORDS.contains(w));
     // "Changelog", "Django changelog", or one for a project named after it ("Change history for
     // coverage.py", where the project's name is no version).
-    let changelog = (words.len() <= 2 && words.iter().any(|w| w == "changelog"))
-        || matches!(words.as_slice(), [first, of, _] if first == "changelog" && (of == "for" || of == "of"));
+    let for_a_project = matches!(
+        words.as_slice(),
+        [first, of, _] if first == "changelog" && (of == "for" || of == "of")
+    );
+    let changelog = (words.len() <= 2 && words.iter().any(|w| w == "changelog")) || for_a_project;
     // A title of release words alone is the notes of every release on one page (Scrapy's "Release
     // notes", "News") or their index.
     let only_release_words = !bare.is_empty()
@@ -458,7 +461,6 @@ pub fn is_release_notes(title: &str) -> bool {
             name_and_version.rsplit_once('-').is_some_and(|(_, version)| is_version(version))
         };
         match written.as_slice() {
-            // Or that alone: a package's release ("pytest-7.1.2").
             [only] => versioned(only),
             [first, ..] if first.ends_with(':') && versioned(first) => true,
             // Not a numbered part of a book ("Chapter 3.2: Indexes").
