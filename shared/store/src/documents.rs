@@ -23,6 +23,14 @@ const SITE_TEMPLATE_LINK_PERCENT: u8 = 80;
 /// Below this many pages every link counts: too few to tell a template from a hub.
 const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
 
+/// The words of `text` as the full-text index reads them: letters and digits, lower-cased.
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// The FTS5 expression for chunks that may hold `text`: a chunk that holds it holds its words, so
 /// they are required, and at least one of the other `terms`. The full-text index then reads only
 /// chunks with the text's words (an option's letter is in hundreds of chunks, a query's other words
@@ -31,11 +39,7 @@ const SITE_TEMPLATE_MIN_PAGES: u8 = 10;
 /// other terms is left out (it would rank on the text's words alone, below every other; Postgres,
 /// whose candidates are bounded by their own ranking, keeps it last).
 fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = words_of(text);
     // Letters and digits only: nothing to escape inside the quotes.
     let required = words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(" AND ");
     let others: Vec<String> = terms.iter().filter(|term| !words.contains(term)).cloned().collect();
@@ -53,15 +57,7 @@ fn fts5_containing(terms: &[String], text: &str) -> Option<String> {
 /// in "is an", a phrase does not); the phrase's first word is whole ("Python is a " is not looked
 /// for in "CPython is a "). `None` otherwise.
 fn fts5_phrases(texts: &[String]) -> Option<String> {
-    let phrases: Vec<Vec<String>> = texts
-        .iter()
-        .map(|text| {
-            text.split(|c: char| !c.is_alphanumeric())
-                .filter(|word| !word.is_empty())
-                .map(str::to_lowercase)
-                .collect()
-        })
-        .collect();
+    let phrases: Vec<Vec<String>> = texts.iter().map(|text| words_of(text)).collect();
     let whole = texts.iter().all(|text| text.ends_with(|c: char| !c.is_alphanumeric()));
     if !whole || phrases.iter().any(Vec::is_empty) || phrases.iter().all(|words| words.len() < 2) {
         return None;

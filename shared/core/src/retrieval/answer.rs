@@ -492,10 +492,8 @@ const DEFINITION_BONUS: f64 = 1.5;
 fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     let evidence =
         terms.coverage(&format!("{} {} {}", section.title, section.heading, section.text));
-    let together = blocks_of(&section.text)
-        .iter()
-        .map(|block| terms.coverage(&block.text))
-        .fold(0.0, f64::max);
+    let blocks = blocks_of(&section.text);
+    let together = blocks.iter().map(|block| terms.coverage(&block.text)).fold(0.0, f64::max);
     let named = terms.coverage(&format!("{} {}", section.title, section.heading));
     let chosen = if section.retrieved { 0.1 } else { 0.0 };
     let lead = if section.lead { 0.2 } else { 0.0 };
@@ -511,10 +509,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
         || compares_subjects
         || terms.has_entry_for_option(section)
         || terms.opens_by_defining(section)
-        || {
-            let blocks = blocks_of(&section.text);
-            !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty()
-        };
+        || !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty();
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
@@ -528,13 +523,19 @@ pub fn choose_quotes(
     }
     // Release notes say when something changed, which only a question about releases asks: one
     // that holds the question's words is quoted only when no other section is there to quote.
-    let notes = |s: &Section| !terms.asks_about_releases && in_release_notes(&s.title, &s.heading);
-    let readable = |s: &Section| s.page.link_list_percent < NAVIGATION_PAGE_PERCENT;
-    let beside_notes = sections.iter().any(|s| readable(s) && !notes(s));
+    // Each section's kind read once: (readable, on release notes not asked about).
+    let kinds: Vec<(bool, bool)> = sections
+        .iter()
+        .map(|s| {
+            let readable = s.page.link_list_percent < NAVIGATION_PAGE_PERCENT;
+            (readable, !terms.asks_about_releases && in_release_notes(&s.title, &s.heading))
+        })
+        .collect();
+    let beside_notes = kinds.iter().any(|&(readable, notes)| readable && !notes);
     let mut scored: Vec<(usize, f64, f64)> = sections
         .iter()
         .enumerate()
-        .filter(|(_, s)| readable(s) && !(beside_notes && notes(s)))
+        .filter(|&(i, _)| kinds[i].0 && !(beside_notes && kinds[i].1))
         .map(|(i, s)| {
             let (score, evidence) = section_score(terms, s);
             (i, score, evidence)
