@@ -29,11 +29,24 @@ pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
     {
         return None;
     }
-    let url = base.join(href).ok()?;
+    let url = base.join(meant_absolute(href).unwrap_or(href)).ok()?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
         return None;
     }
     Some(normalize(url))
+}
+
+/// An absolute URL behind a site's relative prefix (`../../https://example.org/page/`): a
+/// generator made every link relative, an absolute one too. Resolved as written it names a page
+/// that does not exist (and a canonical link written so would hide the page that carries it).
+fn meant_absolute(href: &str) -> Option<&str> {
+    let mut rest = href;
+    while let Some(after) = rest.strip_prefix("../").or_else(|| rest.strip_prefix("./")) {
+        rest = after;
+    }
+    let lowered = rest.get(..8)?.to_ascii_lowercase();
+    (rest.len() < href.len() && (lowered.starts_with("http://") || lowered == "https://"))
+        .then_some(rest)
 }
 
 /// The canonical form used as a page's identity: no fragment, no tracking parameters, sorted query,
@@ -173,6 +186,16 @@ mod tests {
         assert_eq!(resolve("#top"), None);
         assert_eq!(resolve("mailto:a@b.c"), None);
         assert_eq!(resolve("JavaScript:void(0)"), None);
+        // Django REST framework's packaged manual writes its canonical links so.
+        assert_eq!(
+            resolve("../../https://www.example.org/api-guide/").as_deref(),
+            Some("https://www.example.org/api-guide/")
+        );
+        assert_eq!(resolve("./http://x.test/a").as_deref(), Some("http://x.test/a"));
+        assert_eq!(
+            resolve("../https-notes/").as_deref(),
+            Some("http://127.0.0.1:8000/docs/https-notes/")
+        );
     }
 
     #[test]

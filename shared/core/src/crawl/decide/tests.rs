@@ -361,6 +361,12 @@ fn canonical_duplicates_defer_to_the_canonical_url() {
         decide_html(url, 0, (200, mirror), None, 0),
         PageDecision::Finished { change: IndexChange::Upsert(_), .. }
     ));
+    // A generator's relative prefix in front of the origin's address still names the origin.
+    let prefixed = r#"<link rel="canonical" href="./https://upstream.test/docs/"><p>Text.</p>"#;
+    assert!(matches!(
+        decide_html(url, 0, (200, prefixed), None, 0),
+        PageDecision::Finished { change: IndexChange::Upsert(_), .. }
+    ));
 }
 
 #[test]
