@@ -514,6 +514,10 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
 
+/// The share of the question's weight a section's own heading holds for the section to be quoted
+/// from its start (0.6: answer sets within 0.002 of quoting from the best block, docs/BENCHMARKS.md).
+const HEADING_NAMES_QUESTION: f64 = 0.6;
+
 /// Chooses the sections to quote (best first) and what to quote of each, within the word budget.
 pub fn choose_quotes(
     terms: &WeightedTerms, sections: &[Section], options: &AnswerOptions,
@@ -562,8 +566,12 @@ pub fn choose_quotes(
         quoted_entry |= terms.has_entry_for_option(&sections[index]);
         // The section that compares what the question compares, or opens by saying what it
         // asks about is, is read from its opening.
+        // So is a section whose own heading names most of the question ("Make a Request" for
+        // "How do I make a GET request?"): all of it is about what was asked.
+        let own_heading = sections[index].heading.rsplit(" › ").next().unwrap_or("");
         let from_start = compares(&terms.subjects, &sections[index].heading)
-            || terms.opens_by_defining(&sections[index]);
+            || terms.opens_by_defining(&sections[index])
+            || terms.coverage(own_heading) >= HEADING_NAMES_QUESTION;
         let quoted = quote_section(terms, &sections[index].text, budget, from_start);
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.

@@ -854,3 +854,27 @@ fn the_section_that_compares_what_is_asked_is_quoted_from_its_opening() {
     assert_eq!(quotes[0].section, 1, "{quotes:?}");
     assert!(quotes[0].blocks[0].starts_with("The type `object` is another type"), "{quotes:?}");
 }
+
+#[test]
+fn a_section_whose_heading_names_the_question_is_quoted_from_its_start() {
+    // aiohttp's "Make a Request" opens with the GET example; the sentence that holds most of the
+    // question's words comes later and is about POST.
+    let text = "Begin by importing the module and the event loop library, which every example on \
+        this page needs before it can run anything at all:\n\n```\nimport aiohttp\nimport \
+        asyncio\n```\n\nNow try to fetch a web page. The session opens a connection pool, the \
+        response is read as text, and the status code and body are printed once the whole body \
+        has arrived from the server, which may take a while on a slow network:\n\n```\nasync \
+        with session.get(url) as resp:\n    print(await resp.text())\n```\n\nIn order to make \
+        an HTTP POST request use the post coroutine of the session.";
+    let quoted = |heading: &str| {
+        let sections = [section("quickstart", heading, text)];
+        let terms =
+            WeightedTerms::new("How do I make a GET request?", &counts(1000, &[50, 60, 40]));
+        match choose_quotes(&terms, &sections, &AnswerOptions::default()) {
+            Choice::Quotes(quotes) => quotes[0].blocks[0].clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(quoted("Client Quickstart › Make a Request").starts_with("Begin by importing"));
+    assert!(quoted("Client Quickstart › Examples").starts_with("In order to make"));
+}
