@@ -24,11 +24,11 @@ use docent_core::crawl::politeness::{Admission, HostLimits};
 use docent_core::crawl::retry::{Backoff, MAX_ATTEMPTS};
 use docent_core::crawl::schedule::{parse_w3c_datetime, CronSchedule};
 use docent_core::crawl::sitemap;
-use docent_core::crawl::urls::{parse_crawl_url, Scope};
+use docent_core::crawl::urls::{parse_crawl_url, same_page_at, Scope};
 use docent_core::domain::ROBOTS_BLOCKED;
 use docent_core::domain::{
-    CrawlJob, CrawlMessage, DeadLetter, JobStatus, NewCrawlJob, NotIndexed, Priority, UrlOutcome,
-    UrlState,
+    CrawlJob, CrawlMessage, DeadLetter, DocumentMeta, JobStatus, NewCrawlJob, NotIndexed, Priority,
+    UrlOutcome, UrlState,
 };
 use docent_core::ops::metrics::CRAWL_PAGES;
 use docent_core::ports::{
@@ -534,6 +534,8 @@ async fn consume_inner<P: Platform>(
     let capped = discovered.len() > MAX_DISCOVERED_PER_PAGE
         || previous.as_ref().is_some_and(|p| p.links_capped);
     discovered.truncate(MAX_DISCOVERED_PER_PAGE);
+    let (outcome, change) =
+        one_address_per_page(platform, message, previous.as_ref(), outcome, change).await?;
     let seen = match &change {
         IndexChange::Upsert(document) => Some(document.url_key.clone()),
         IndexChange::None if matches!(outcome.state, UrlState::Indexed | UrlState::Unchanged) => {
@@ -576,6 +578,28 @@ async fn consume_inner<P: Platform>(
         crawl_ended(platform, &job.id).await?;
     }
     Ok(Delivery::Ack)
+}
+
+/// One page served under two addresses (`guide/` and `guide/index.html`) is indexed once: a page
+/// whose text another address of it ([`same_page_at`]) already has in the index is not written,
+/// and its own earlier text, if it had any, leaves the index.
+async fn one_address_per_page<P: Platform>(
+    platform: &P, message: &CrawlMessage, previous: Option<&DocumentMeta>, outcome: UrlOutcome,
+    change: IndexChange,
+) -> Result<(UrlOutcome, IndexChange), PortError> {
+    let IndexChange::Upsert(document) = &change else { return Ok((outcome, change)) };
+    let others = platform.store().urls_with_text(&document.content_hash, &document.url_key).await?;
+    let Some(other) = same_page_at(&message.url, &others) else { return Ok((outcome, change)) };
+    let skipped = UrlOutcome {
+        state: UrlState::Skipped,
+        fetched: outcome.fetched,
+        detail: Some(format!("same text as {other}")),
+    };
+    let change = match previous {
+        Some(_) => IndexChange::Delete { url_key: document.url_key.clone() },
+        None => IndexChange::None,
+    };
+    Ok((skipped, change))
 }
 
 /// What follows the end of a crawl: pages it no longer found leave the index, each page's links

@@ -1206,3 +1206,52 @@ fn an_option_of_one_letter_is_found_at_its_entry_behind_the_pages_that_use_the_l
         }
     });
 }
+
+#[test]
+fn a_page_served_under_two_addresses_is_indexed_once() {
+    pollster::block_on(async {
+        let dir = fresh_dir("two-addresses-site");
+        let start = url::Url::from_file_path(dir.join("index.html")).unwrap().to_string();
+        let guide = page("Guide", "Anchors hold ships in place.");
+        for sub in ["guide", "v2/guide"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            std::fs::write(dir.join(sub).join("index.html"), &guide).unwrap();
+        }
+        std::fs::write(dir.join("a.html"), page("A", "Ballast keeps ships upright.")).unwrap();
+        std::fs::write(dir.join("b.html"), page("B", "Keels steady ships.")).unwrap();
+        std::fs::write(
+            dir.join("index.html"),
+            page(
+                "Home",
+                r#"<a href="guide/">Guide</a> <a href="guide/index.html">Guide</a>
+                   <a href="v2/guide/index.html">Guide 2</a> <a href="a.html">A</a>
+                   <a href="b.html">B</a>"#,
+            ),
+        )
+        .unwrap();
+        for p in natives("two-addresses") {
+            let job = crawl::start_job(&p, request(start.clone(), None)).await.unwrap();
+            drain(&p).await;
+            // The home page, the guide once, its copy in another directory, a.html and b.html.
+            assert_eq!(p.store().counts().await.unwrap().documents, 5);
+            let skipped = p.store().not_indexed(&job.id, 10).await.unwrap();
+            assert_eq!(skipped.len(), 1, "{skipped:?}");
+            assert!(skipped[0].reason.starts_with("same text as file://"), "{skipped:?}");
+            assert!(skipped[0].url.contains("/guide/"), "{skipped:?}");
+
+            // b.html now says what a.html says: its earlier text leaves the index.
+            std::fs::write(dir.join("b.html"), page("A", "Ballast keeps ships upright.")).unwrap();
+            // Only b.html is fetched (a crawl of one page prunes nothing).
+            let b = url::Url::from_file_path(dir.join("b.html")).unwrap().to_string();
+            crawl::start_job(&p, CrawlRequest { max_depth: Some(0), ..request(b, None) })
+                .await
+                .unwrap();
+            drain(&p).await;
+            let terms = docent_core::retrieval::search::query_terms("keels ballast");
+            let hits = p.store().lexical_search(&terms, None, 10).await.unwrap();
+            let pages: Vec<&str> = hits.iter().map(|h| h.url.as_str()).collect();
+            assert_eq!(pages.len(), 1, "{pages:?}");
+            assert!(pages[0].ends_with("/a.html"), "{pages:?}");
+        }
+    });
+}

@@ -71,12 +71,18 @@ pub trait CrawlStore {
     ) -> PortResult<Vec<CrawlMessage>>;
 }
 
+/// The most URLs [`DocumentStore::urls_with_text`] returns: a page's other addresses are few.
+pub const SAME_TEXT_LIMIT: u32 = 20;
+
 /// Indexed documents and chunks, with lexical search.
 pub trait DocumentStore {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>>;
     /// Replaces a document and all its chunks atomically; bumps the index version.
     async fn upsert_document(&self, document: &IndexedDocument) -> PortResult<()>;
     async fn delete_document(&self, url_key: &str) -> PortResult<bool>;
+    /// The URLs of indexed documents other than `url_key` whose text has `content_hash` (at most
+    /// [`SAME_TEXT_LIMIT`]): the crawl indexes a page served under two addresses once.
+    async fn urls_with_text(&self, content_hash: &str, url_key: &str) -> PortResult<Vec<String>>;
     /// Removes the documents under `url_prefix`, indexed before `job_id` started, that it did not
     /// find; returns how many. Pages written by other jobs meanwhile are kept.
     async fn prune_unseen(&self, job_id: &str, url_prefix: &str) -> PortResult<u64>;

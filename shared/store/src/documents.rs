@@ -1,7 +1,7 @@
 //! Indexed documents and their chunks, with lexical search: FTS5's BM25 on SQLite, the same BM25
 //! computed over a stored `tsvector` on Postgres.
 
-use crate::api::{DocumentStore, IndexCounts};
+use crate::api::{DocumentStore, IndexCounts, SAME_TEXT_LIMIT};
 use crate::rows::{
     decode, decode_first, decode_tagged_numbered, from_row, row_of_counts, single_int, Columns,
     FromRow,
@@ -207,6 +207,16 @@ impl<D: SqlDatabase> DocumentStore for SqlStore<D> {
         ));
         // One batch is one transaction: readers see the old page or the new one, never a mix.
         self.db.batch(&statements).await.map(|_| ())
+    }
+
+    async fn urls_with_text(&self, content_hash: &str, url_key: &str) -> PortResult<Vec<String>> {
+        let rows = self
+            .query(
+                "SELECT url FROM documents WHERE content_hash = ?1 AND url_key <> ?2 ORDER BY url LIMIT ?3",
+                vec![content_hash.into(), url_key.into(), u64::from(SAME_TEXT_LIMIT).into()],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|row| row.first()?.as_str().map(str::to_string)).collect())
     }
 
     async fn delete_document(&self, url_key: &str) -> PortResult<bool> {

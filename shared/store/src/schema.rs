@@ -44,6 +44,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     "0011_declined_questions",
     "0012_vector_centres",
     "0013_document_inlinks",
+    "0014_document_content_hash",
 );
 
 /// The Postgres schema, in order. Append only.
@@ -56,6 +57,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     "0006_declined_questions",
     "0007_document_inlinks",
     "0008_search_splits_dotted_names",
+    "0009_document_content_hash",
 );
 
 /// The table of applied migrations, the same on both dialects.

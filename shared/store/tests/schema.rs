@@ -397,6 +397,10 @@ fn applied_migrations_never_change() {
             "sqlite/0013_document_inlinks",
             "665ffd98e88830b1a5563ea84951e555b65c108cbe53d664a200cbc5dcdbbacf",
         ),
+        (
+            "sqlite/0014_document_content_hash",
+            "313a6ecd07c983a1351530e58098e29da5954a6a80ac19dadb1c7aed73f9b773",
+        ),
         ("postgres/0001_init", "05c322476ce776f05208611adaf5f6b8fd13d80e865b2ab1f1514983aae8c18b"),
         (
             "postgres/0002_document_page_signals",
@@ -425,6 +429,10 @@ fn applied_migrations_never_change() {
         (
             "postgres/0008_search_splits_dotted_names",
             "2dc95288bfe860ac6ae57d53ff02f98596c20a9369de56c0438b43642076c455",
+        ),
+        (
+            "postgres/0009_document_content_hash",
+            "313a6ecd07c983a1351530e58098e29da5954a6a80ac19dadb1c7aed73f9b773",
         ),
     ];
     let files = SQLITE_MIGRATIONS

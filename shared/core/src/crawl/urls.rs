@@ -69,6 +69,27 @@ pub fn normalize(mut url: Url) -> Url {
     url
 }
 
+/// Among `others`, pages whose text is the same as `url`'s, an address of the same page: one in
+/// the same directory (git's `index.html` and `git.html`), or the directory's own address
+/// (`guide`, `guide/` and `guide/index.html`). The same text in another directory is another page
+/// (a release's unchanged copy in `/v2/`), kept so that a search within that directory finds it.
+pub fn same_page_at<'a>(url: &str, others: &'a [String]) -> Option<&'a String> {
+    let address = |u: &str| {
+        let u = parse_crawl_url(u).ok()?;
+        let directory = Scope::url_prefix(&u);
+        let page = u[..url::Position::AfterPath].to_string();
+        let page = ["index.html", "index.htm"]
+            .iter()
+            .find_map(|index| page.strip_suffix(index))
+            .unwrap_or(&page)
+            .trim_end_matches('/')
+            .to_string();
+        Some((directory, page))
+    };
+    let (directory, page) = address(url)?;
+    others.iter().find(|other| address(other).is_some_and(|(d, p)| d == directory || p == page))
+}
+
 /// The crawl scope of a start URL: same scheme, host and port, under the start URL's directory.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -196,6 +217,28 @@ mod tests {
             resolve("../https-notes/").as_deref(),
             Some("http://127.0.0.1:8000/docs/https-notes/")
         );
+    }
+
+    #[test]
+    fn one_page_under_two_addresses_is_one_directorys() {
+        let others = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let same = |url, list: &[&str]| same_page_at(url, &others(list)).cloned();
+        assert_eq!(
+            same("https://d.test/api/auth/index.html", &["https://d.test/api/auth/"]).as_deref(),
+            Some("https://d.test/api/auth/")
+        );
+        assert_eq!(
+            same("https://d.test/git.html", &["https://d.test/v2/git.html", "https://d.test/"])
+                .as_deref(),
+            Some("https://d.test/")
+        );
+        assert_eq!(
+            same("https://d.test/api/views", &["https://d.test/api/views/index.html"]).as_deref(),
+            Some("https://d.test/api/views/index.html")
+        );
+        assert_eq!(same("https://d.test/v2/a.html", &["https://d.test/v1/a.html"]), None);
+        assert_eq!(same("https://d.test/v2/", &["https://d.test/v1/"]), None);
+        assert_eq!(same("https://d.test/a.html", &["https://e.test/a.html"]), None);
     }
 
     #[test]

@@ -456,6 +456,9 @@ impl<D: SqlDatabase, I: VectorizeIndex> DocumentStore for VectorizeStore<D, I> {
     async fn document_meta(&self, url_key: &str) -> PortResult<Option<DocumentMeta>> {
         self.sql.document_meta(url_key).await
     }
+    async fn urls_with_text(&self, content_hash: &str, url_key: &str) -> PortResult<Vec<String>> {
+        self.sql.urls_with_text(content_hash, url_key).await
+    }
     async fn forget_sightings(&self, job_id: &str) -> PortResult<()> {
         self.sql.forget_sightings(job_id).await
     }
