@@ -399,7 +399,7 @@ const RELEASE_WORDS: &[&str] = &["release", "releases", "changelog", "changes", 
 /// number beside a word of release notes ("Django 1.4 release notes", "What's New In Python
 /// 3.10", "E.2. Release 15.19", "Change history for Celery 1.0"), or is a changelog.
 pub fn is_release_notes(title: &str) -> bool {
-    let end = [" — ", " | ", " – "].iter().filter_map(|s| title.find(s)).min();
+    let end = [" — ", " | ", " – ", " - "].iter().filter_map(|s| title.find(s)).min();
     let own = title[..end.unwrap_or(title.len())].to_lowercase();
     // Other names of a changelog, opening its title ("Change history for Celery 1.0").
     let own = ["change history", "change log", "version history"]
@@ -475,12 +475,16 @@ pub fn is_release_notes(title: &str) -> bool {
             _ => false,
         }
     };
+    // An announcement of a version ("3.0 Announcement", "Announcing Django 3.0").
+    let announcement = bare.iter().any(|w| matches!(*w, "announcement" | "announcing"))
+        && words.iter().any(|w| is_version(w));
     // A major release is a bare number after the word ("E.21. Release 15").
     let numbered = words
         .windows(2)
         .any(|pair| pair[0] == "release" && pair[1].chars().all(|c| c.is_ascii_digit()));
     changelog
         || announced
+        || announcement
         || only_release_words
         || named_history
         || numbered
@@ -792,6 +796,9 @@ mod tests {
             "pytest-2.4.0: new fixture features/hooks and bug fixes — pytest documentation",
             "py.test 2.0.1: bug fixes — pytest documentation",
             "pytest-7.1.2 — pytest documentation",
+            "3.0 Announcement - Django REST framework",
+            // MkDocs' titles: the page's own, a hyphen, the site's name.
+            "Release Notes - Django REST framework",
             "Version History",
             "Release notes — Scrapy 2.8.0 documentation",
             "News",
@@ -815,6 +822,8 @@ mod tests {
             "Installing 2.0 on Linux",
             "How to change history tables in 2.0",
             "Chapter 3.2: Indexes",
+            "Versioning - Django REST framework 3.14",
+            "Announcements - Django REST framework",
             "Step 2: Install",
             "",
         ] {
