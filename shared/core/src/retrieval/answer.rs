@@ -514,6 +514,20 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
 }
 
+/// What is quoted from a page of links: its opening paragraphs, up to the first list, table or
+/// code (the links that follow say where to read on, not what was asked).
+fn opening_only(blocks: Vec<String>) -> Vec<String> {
+    let mut blocks: Vec<String> = blocks
+        .into_iter()
+        .take_while(|b| !b.starts_with(['-', '*', '|', '`']) && !b.starts_with(char::is_numeric))
+        .collect();
+    // A sentence that introduced what was left out goes too.
+    while blocks.last().is_some_and(|b| b.trim_end().ends_with(':')) {
+        blocks.pop();
+    }
+    blocks
+}
+
 /// The share of the question's weight a section's own heading holds for the section to be quoted
 /// from its start (0.6: answer sets within 0.002 of quoting from the best block, docs/BENCHMARKS.md).
 const HEADING_NAMES_QUESTION: f64 = 0.6;
@@ -531,7 +545,10 @@ pub fn choose_quotes(
     let kinds: Vec<(bool, bool)> = sections
         .iter()
         .map(|s| {
-            let readable = s.page.link_list_percent < NAVIGATION_PAGE_PERCENT;
+            // A front page's opening paragraph says what the project is, however many links
+            // follow it (only that opening is quoted from it: `opening_only`).
+            let readable =
+                s.page.link_list_percent < NAVIGATION_PAGE_PERCENT || terms.opens_by_defining(s);
             (readable, !terms.asks_about_releases && in_release_notes(&s.title, &s.heading))
         })
         .collect();
@@ -573,6 +590,11 @@ pub fn choose_quotes(
             || terms.opens_by_defining(&sections[index])
             || terms.coverage(own_heading) >= HEADING_NAMES_QUESTION;
         let quoted = quote_section(terms, &sections[index].text, budget, from_start);
+        let quoted = if sections[index].page.link_list_percent < NAVIGATION_PAGE_PERCENT {
+            quoted
+        } else {
+            quoted.map(opening_only)
+        };
         // A site that serves one page under two addresses (git's `index.html` and `git.html`)
         // has its passages twice: quoted once.
         let repeated =

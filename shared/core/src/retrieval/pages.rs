@@ -188,7 +188,7 @@ impl PageQuery {
         let one_of_two =
             self.option.is_none() && self.subjects.len() > 1 && self.subjects.iter().any(unlisted);
         let weighed =
-            |hit: &SearchHit| hit.score * page_weight(hit.page) * self.release_weight(hit);
+            |hit: &SearchHit| hit.score * self.page_weight_for(hit) * self.release_weight(hit);
         let first = found
             .into_iter()
             .filter(|hit| match (entry_found, opening_found) {
@@ -212,6 +212,18 @@ impl PageQuery {
             let mut entry = named.remove(at);
             entry.score = entry.score.max(best);
             named.insert(0, entry);
+        }
+    }
+
+    /// What a chunk's page weighs for this query ([`page_weight`]), but for a chunk that opens by
+    /// saying what the subject asked about is: a site's front page is mostly its table of
+    /// contents, and its first paragraph is what the project is ("Peewee is a simple and small
+    /// ORM."), however many links follow it.
+    fn page_weight_for(&self, hit: &SearchHit) -> f64 {
+        if self.opens_by_defining(&hit.text) {
+            centrality(hit.page)
+        } else {
+            page_weight(hit.page)
         }
     }
 
@@ -346,7 +358,7 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     } else {
                         1.0
                     };
-                hit.score *= page_weight(hit.page) * heading * definition * release * owner;
+                hit.score *= query.page_weight_for(&hit) * heading * definition * release * owner;
             }
             hit
         })
@@ -895,6 +907,20 @@ mod tests {
             page: PageSignals { link_list_percent: links, code_text_percent: code, inlinks: 0 },
             more: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_front_page_of_links_ranks_for_the_opening_that_says_what_the_project_is() {
+        let mut front = hit("https://d/index.html", 1.0, 87, 0);
+        front.text = "Peewee is a simple and small ORM.\n\n- Quickstart\n- Example app".into();
+        let mut guide = hit("https://d/guide.html", 1.0, 0, 0);
+        guide.text = "Peewee comes with numerous extension modules.".into();
+        let first = |query: &str| {
+            let ranked = rank_pages(vec![guide.clone(), front.clone()], &PageQuery::new(query));
+            ranked[0].url.clone()
+        };
+        assert_eq!(first("What is peewee?"), "https://d/index.html");
+        assert_eq!(first("peewee extension modules"), "https://d/guide.html");
     }
 
     #[test]

@@ -878,3 +878,31 @@ fn a_section_whose_heading_names_the_question_is_quoted_from_its_start() {
     assert!(quoted("Client Quickstart › Make a Request").starts_with("Begin by importing"));
     assert!(quoted("Client Quickstart › Examples").starts_with("In order to make"));
 }
+
+#[test]
+fn a_front_page_of_links_is_quoted_for_the_opening_that_says_what_the_project_is() {
+    let mut front = section(
+        "index",
+        "peewee",
+        "Peewee is a simple and small ORM. It has few concepts, making it easy to learn.\n\nNew \
+         to peewee? These may help:\n\n- Quickstart\n- Example app\n- Using Peewee Interactively",
+    );
+    front.page.link_list_percent = 87;
+    let quoted = |question: &str| {
+        let terms = WeightedTerms::uniform(question);
+        match choose_quotes(&terms, std::slice::from_ref(&front), &AnswerOptions::default()) {
+            Choice::Quotes(quotes) => quotes[0].blocks.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        quoted("What is peewee?"),
+        ["Peewee is a simple and small ORM. It has few concepts, making it easy to learn."]
+    );
+    // Asked anything else, a page of links is not quoted.
+    let terms = WeightedTerms::uniform("How do I use peewee interactively?");
+    assert!(matches!(
+        choose_quotes(&terms, &[front.clone()], &AnswerOptions::default()),
+        Choice::NotFound { .. }
+    ));
+}
