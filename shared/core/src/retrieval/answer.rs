@@ -658,6 +658,7 @@ fn quote_section(
     // A version history says when something changed, which only a question about releases asks.
     let history = |b: &Block| b.is_version_history() && !terms.asks_about_releases;
     let blocks: Vec<Block> = all.into_iter().filter(|b| quotable(b) && !history(b)).collect();
+    let blocks = without_epigraph(blocks);
     if blocks.is_empty() {
         return None;
     }
@@ -701,6 +702,25 @@ fn quote_section(
         start += 1;
     }
     quote_blocks(&blocks, start, target, budget)
+}
+
+/// The most words of an epigraph's attribution ("— Russell Keith-Magee, Django users group").
+const ATTRIBUTION_WORDS: usize = 12;
+
+/// `blocks` without the epigraph that opens them: a quotation and the line that attributes it
+/// ("— Malcom Tredinnick, Django developers group"), which Django REST framework's pages open
+/// with. It is someone's remark on the subject, not what the section says about it.
+fn without_epigraph(mut blocks: Vec<Block>) -> Vec<Block> {
+    let attribution = blocks.iter().take(3).position(|b| {
+        b.kind == BlockKind::Prose
+            && b.text.starts_with(['—', '―'])
+            && b.words() <= ATTRIBUTION_WORDS
+            && !b.introduces()
+    });
+    if let Some(at) = attribution.filter(|&at| at > 0 && at + 1 < blocks.len()) {
+        blocks.drain(..=at);
+    }
+    blocks
 }
 
 /// The most names a definition list gives one entry on lines of their own before describing it

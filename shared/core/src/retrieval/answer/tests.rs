@@ -906,3 +906,23 @@ fn a_front_page_of_links_is_quoted_for_the_opening_that_says_what_the_project_is
         Choice::NotFound { .. }
     ));
 }
+
+#[test]
+fn a_section_is_quoted_without_the_epigraph_it_opens_with() {
+    let sections = [section(
+        "serializers",
+        "Serializers",
+        "Expanding the usefulness of the serializers is something that we would like to \
+         address.\n\n— Russell Keith-Magee, Django users group\n\nSerializers allow complex data \
+         such as querysets to be converted to native Python datatypes.",
+    )];
+    let terms = WeightedTerms::uniform("What is a serializer?");
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!()
+    };
+    assert_eq!(
+        quotes[0].blocks,
+        ["Serializers allow complex data such as querysets to be converted to native Python \
+          datatypes."]
+    );
+}
