@@ -18,7 +18,7 @@ use crate::retrieval::pages::definitions::{
 use crate::retrieval::pages::in_release_notes;
 use crate::retrieval::pages::query::{
     asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
-    CodeName,
+    pasted_message, quotes_message, CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, SearchHit, WordForms};
 
@@ -78,6 +78,9 @@ pub struct WeightedTerms {
     nothing_specific_left: bool,
     /// The question asks about a release ([`asks_about_releases`]).
     asks_about_releases: bool,
+    /// The error message the question is ([`pasted_message`]), which a section that quotes it
+    /// answers.
+    message: Option<Vec<String>>,
 }
 
 /// A term in at least this share of the chunks tells no section from another (a product's name,
@@ -118,6 +121,7 @@ impl WeightedTerms {
             subjects: subjects_of(question),
             nothing_specific_left: left_out && !specific,
             asks_about_releases,
+            message: pasted_message(question),
         }
     }
 
@@ -144,6 +148,7 @@ impl WeightedTerms {
             subjects: subjects_of(question),
             nothing_specific_left: false,
             asks_about_releases,
+            message: pasted_message(question),
         }
     }
 
@@ -159,6 +164,11 @@ impl WeightedTerms {
             return 0.0;
         }
         self.matched_weight(&words_of(text)) / total
+    }
+
+    /// Whether `text` quotes the error message the question is ([`quotes_message`]).
+    fn quotes_message(&self, text: &str) -> bool {
+        self.message.as_ref().is_some_and(|message| quotes_message(message, text))
     }
 
     /// Whether `section` is, or has, an entry for the command-line option the question asks about.
@@ -504,9 +514,11 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     // about, is evidence enough, whatever the question's other words ("put" of "What should I
     // put in `user.name`?", which `user.name`'s entry need not say).
     let compares_subjects = compares(&terms.subjects, &section.heading);
-    let evidence = if defines_name || compares_subjects { 1.0 } else { evidence };
+    let quotes_error = terms.quotes_message(&section.text);
+    let evidence = if defines_name || compares_subjects || quotes_error { 1.0 } else { evidence };
     let definition = defines_name
         || compares_subjects
+        || quotes_error
         || terms.has_entry_for_option(section)
         || terms.opens_by_defining(section)
         || !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty();
@@ -684,6 +696,9 @@ fn quote_section(
         }
         (None, None) => None,
     };
+    // The place the error message asked about is quoted (and what follows it) comes before the
+    // entry of a name the message holds.
+    let entry = blocks.iter().position(|b| terms.quotes_message(&b.text)).or(entry);
     let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
     let mut start =

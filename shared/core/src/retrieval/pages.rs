@@ -26,7 +26,7 @@ use definitions::{
     compares, defines, defines_in_list, defines_in_table, defines_option, opens_by_defining,
     titled_by_option,
 };
-use query::{is_version, CodeName, PageQuery};
+use query::{is_version, quotes_message, CodeName, PageQuery};
 
 /// Chunks every ranking is asked for, whatever the number of results: fixed, so that the first
 /// `k` results do not depend on `k` (and more than the most results a search returns, `MAX_K` 50,
@@ -332,6 +332,9 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                             reference.is_cited_in(&hit.heading) || reference.is_cited_in(&hit.text)
                         })
                         || compares(&query.subjects, named_by);
+                // A passage that quotes the error message asked about is its entry.
+                let defined =
+                    defined || query.message.as_ref().is_some_and(|m| quotes_message(m, &hit.text));
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined
@@ -907,6 +910,23 @@ mod tests {
             page: PageSignals { link_list_percent: links, code_text_percent: code, inlinks: 0 },
             more: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_passage_that_quotes_the_error_message_asked_about_ranks_first() {
+        let mut reference = hit("https://d/ref/fields.html", 1.0, 0, 0);
+        reference.heading = "Field types › DateTimeField".into();
+        reference.text = "class DateTimeField(auto_now=False) A date and time.".into();
+        let mut faq = hit("https://d/topics/timezones.html", 0.8, 0, 0);
+        faq.text = "I see lots of RuntimeWarning: DateTimeField received a naive datetime \
+                    (YYYY-MM-DD) while time zone support is active – is that bad?"
+            .into();
+        let query = PageQuery::new(
+            "RuntimeWarning: DateTimeField received a naive datetime while time zone support is \
+             active",
+        );
+        let ranked = rank_pages(vec![reference, faq], &query);
+        assert_eq!(ranked[0].url, "https://d/topics/timezones.html");
     }
 
     #[test]

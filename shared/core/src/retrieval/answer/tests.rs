@@ -926,3 +926,31 @@ fn a_section_is_quoted_without_the_epigraph_it_opens_with() {
           datatypes."]
     );
 }
+
+#[test]
+fn a_pasted_error_message_is_answered_by_the_section_that_quotes_it() {
+    let reference = section(
+        "fields",
+        "Field types › `DateTimeField`",
+        "class `DateTimeField(auto_now=False, **options)`\n\nA date and time, represented in \
+         Python by a `datetime.datetime` instance.",
+    );
+    let faq = section(
+        "timezones",
+        "FAQ › Troubleshooting",
+        "1. My application crashes.\n\nUpgrade it.\n\n2. I see lots of `RuntimeWarning: \
+         DateTimeField received a naive datetime` `(YYYY-MM-DD HH:MM:SS)` `while time zone \
+         support is active` – is that bad?\n\nWhen time zone support is enabled, the database \
+         layer expects to receive only aware datetimes from your code.",
+    );
+    let terms = WeightedTerms::uniform(
+        "RuntimeWarning: DateTimeField received a naive datetime while time zone support is active",
+    );
+    let Choice::Quotes(quotes) =
+        choose_quotes(&terms, &[reference, faq], &AnswerOptions::default())
+    else {
+        panic!()
+    };
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    assert!(quotes[0].blocks[0].starts_with("2. I see lots of"), "{quotes:?}");
+}

@@ -34,6 +34,8 @@ pub struct PageQuery {
     /// it if that has capitals (an acronym, `WAL`), then lower-case; else lower-case, then
     /// capitalised (`slug`, `Slug`).
     pub subject_lines: Vec<Vec<String>>,
+    /// The words of the error message the query is, if it is one ([`pasted_message`]).
+    pub message: Option<Vec<String>>,
 }
 
 /// A name written as code: its last part, and the parts before it that say whose it is, all
@@ -248,8 +250,53 @@ impl PageQuery {
             asks_about_releases,
             subjects,
             subject_lines,
+            message: pasted_message(query),
         }
     }
+}
+
+/// The fewest words of a message a passage must write in a row to quote it.
+const MESSAGE_RUN: usize = 4;
+
+/// The words of an error message pasted as a query, lower-cased: the name of what was raised,
+/// written as code (`RuntimeWarning`, `django.core.exceptions.ImproperlyConfigured`), a colon,
+/// then the message, of [`MESSAGE_RUN`] words or more ("RuntimeWarning: DateTimeField received
+/// a naive datetime while time zone support is active"). A manual that quotes the message
+/// (a troubleshooting section) answers it better than the reference entry of a name in it.
+pub fn pasted_message(query: &str) -> Option<Vec<String>> {
+    let (name, message) = query.trim().split_once(": ")?;
+    let last = name.rsplit('.').next()?;
+    let code_like = last.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && last.starts_with(char::is_uppercase)
+        && last.chars().skip(1).any(char::is_uppercase)
+        && !name.contains(' ');
+    let words = message_words(message);
+    (code_like && words.len() >= MESSAGE_RUN).then_some(words)
+}
+
+/// `text`'s words as a message is compared with it: lower-cased, split at what is not a letter,
+/// a digit or an underscore.
+fn message_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `text` quotes `message` ([`pasted_message`]'s words): it writes [`MESSAGE_RUN`] of
+/// them in a row, as the message does. A message is often quoted with its variable parts filled
+/// in ("DateTimeField Entry.pub_date received a naive datetime (2012-01-01 00:00:00) while
+/// …"), so a run, not the whole.
+pub fn quotes_message(message: &[String], text: &str) -> bool {
+    let words = message_words(text);
+    words.iter().enumerate().any(|(at, word)| {
+        message.iter().enumerate().any(|(from, first)| {
+            first == word
+                && message.len() - from >= MESSAGE_RUN
+                && words.len() - at >= MESSAGE_RUN
+                && words[at..].iter().zip(&message[from..]).take(MESSAGE_RUN).all(|(a, b)| a == b)
+        })
+    })
 }
 
 /// The code name a query asks about, if it names one: its last word written as code (dotted,
@@ -512,6 +559,28 @@ pub(crate) fn is_version(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pasted_error_message_is_quoted_by_a_run_of_its_words() {
+        let message = pasted_message(
+            "RuntimeWarning: DateTimeField received a naive datetime while time zone support is \
+             active",
+        )
+        .unwrap();
+        assert_eq!(message[..3], ["datetimefield", "received", "a"]);
+        // Quoted with its variable parts filled in.
+        let faq = "I see lots of RuntimeWarning: DateTimeField Entry.pub_date received a naive \
+                   datetime (2012-01-01 00:00:00) while time zone support is active.";
+        assert!(quotes_message(&message, faq));
+        assert!(!quotes_message(&message, "A naive datetime has no time zone."));
+        let dotted = "django.core.exceptions.ImproperlyConfigured: Requested setting \
+                      INSTALLED_APPS, but settings are not configured";
+        assert!(pasted_message(dotted).is_some());
+        // Not a message: prose before the colon, or too few words after it.
+        assert_eq!(pasted_message("Note: how do I set a cookie on a response?"), None);
+        assert_eq!(pasted_message("My setup: Django and PostgreSQL on a server"), None);
+        assert_eq!(pasted_message("KeyError: 'name'"), None);
+    }
 
     #[test]
     fn a_name_is_a_word_written_as_code_and_plain_words_are_not() {
