@@ -283,18 +283,20 @@ fn message_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `text` quotes `message` ([`pasted_message`]'s words): it writes [`MESSAGE_RUN`] of
-/// them in a row, as the message does. A message is often quoted with its variable parts filled
-/// in ("DateTimeField Entry.pub_date received a naive datetime (2012-01-01 00:00:00) while
-/// …"), so a run, not the whole.
+/// Whether `text` quotes `message` ([`pasted_message`]'s words): it writes half of them in a row
+/// ([`MESSAGE_RUN`] at least), as the message does. A message is often quoted with its variable
+/// parts filled in ("DateTimeField Entry.pub_date received a naive datetime (2012-01-01 00:00:00)
+/// while time zone support is active"), so a run, not the whole; and a run of four ordinary words
+/// is often just prose ("will fail if the current transaction is aborted"), so half.
 pub fn quotes_message(message: &[String], text: &str) -> bool {
+    let run = MESSAGE_RUN.max(message.len().div_ceil(2));
     let words = message_words(text);
     words.iter().enumerate().any(|(at, word)| {
         message.iter().enumerate().any(|(from, first)| {
             first == word
-                && message.len() - from >= MESSAGE_RUN
-                && words.len() - at >= MESSAGE_RUN
-                && words[at..].iter().zip(&message[from..]).take(MESSAGE_RUN).all(|(a, b)| a == b)
+                && message.len() - from >= run
+                && words.len() - at >= run
+                && words[at..].iter().zip(&message[from..]).take(run).all(|(a, b)| a == b)
         })
     })
 }
@@ -573,6 +575,11 @@ mod tests {
                    datetime (2012-01-01 00:00:00) while time zone support is active.";
         assert!(quotes_message(&message, faq));
         assert!(!quotes_message(&message, "A naive datetime has no time zone."));
+        let aborted = pasted_message(
+            "ERROR: current transaction is aborted, commands ignored until end of transaction block",
+        )
+        .unwrap();
+        assert!(!quotes_message(&aborted, "It will fail if the current transaction is aborted."));
         let dotted = "django.core.exceptions.ImproperlyConfigured: Requested setting \
                       INSTALLED_APPS, but settings are not configured";
         assert!(pasted_message(dotted).is_some());
