@@ -255,6 +255,9 @@ impl PageQuery {
     }
 }
 
+/// The words a program's message opens with to say how bad it is.
+const MESSAGE_LEVELS: [&str; 4] = ["error", "fatal", "warning", "panic"];
+
 /// The fewest words of a message a passage must write in a row to quote it.
 const MESSAGE_RUN: usize = 4;
 
@@ -270,8 +273,10 @@ pub fn pasted_message(query: &str) -> Option<Vec<String>> {
         && last.starts_with(char::is_uppercase)
         && last.chars().skip(1).any(char::is_uppercase)
         && !name.contains(' ');
+    // Or a level a program writes before its message (git's "fatal: not a git repository").
+    let level = MESSAGE_LEVELS.contains(&name.to_lowercase().as_str());
     let words = message_words(message);
-    (code_like && words.len() >= MESSAGE_RUN).then_some(words)
+    ((code_like || level) && words.len() >= MESSAGE_RUN).then_some(words)
 }
 
 /// `text`'s words as a message is compared with it: lower-cased, split at what is not a letter,
@@ -583,6 +588,7 @@ mod tests {
         let dotted = "django.core.exceptions.ImproperlyConfigured: Requested setting \
                       INSTALLED_APPS, but settings are not configured";
         assert!(pasted_message(dotted).is_some());
+        assert!(pasted_message("fatal: not a git repository (or any parent)").is_some());
         // Not a message: prose before the colon, or too few words after it.
         assert_eq!(pasted_message("Note: how do I set a cookie on a response?"), None);
         assert_eq!(pasted_message("My setup: Django and PostgreSQL on a server"), None);
