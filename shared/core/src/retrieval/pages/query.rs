@@ -267,6 +267,21 @@ const MESSAGE_RUN: usize = 4;
 /// a naive datetime while time zone support is active"). A manual that quotes the message
 /// (a troubleshooting section) answers it better than the reference entry of a name in it.
 pub fn pasted_message(query: &str) -> Option<Vec<String>> {
+    quoted_message(query).or_else(|| named_message(query))
+}
+
+/// What a question quotes between double quotes or backticks, of [`MESSAGE_RUN`] words or more:
+/// the message it got ("Why do I get “CSRF verification failed. Request aborted.” on my form?").
+fn quoted_message(query: &str) -> Option<Vec<String>> {
+    [('"', '"'), ('“', '”'), ('`', '`')].iter().find_map(|&(open, close)| {
+        let (_, rest) = query.split_once(open)?;
+        let (quoted, _) = rest.split_once(close)?;
+        Some(message_words(quoted)).filter(|words| words.len() >= MESSAGE_RUN)
+    })
+}
+
+/// A query that is a message after the name of what was raised or a level word.
+fn named_message(query: &str) -> Option<Vec<String>> {
     let (name, message) = query.trim().split_once(": ")?;
     let last = name.rsplit('.').next()?;
     let code_like = last.chars().all(|c| c.is_alphanumeric() || c == '_')
@@ -589,6 +604,12 @@ mod tests {
                       INSTALLED_APPS, but settings are not configured";
         assert!(pasted_message(dotted).is_some());
         assert!(pasted_message("fatal: not a git repository (or any parent)").is_some());
+        assert_eq!(
+            pasted_message("Why do I get “CSRF verification failed. Request aborted.” here?")
+                .unwrap(),
+            ["csrf", "verification", "failed", "request", "aborted"]
+        );
+        assert_eq!(pasted_message("What does `git add` do?"), None);
         // Not a message: prose before the colon, or too few words after it.
         assert_eq!(pasted_message("Note: how do I set a cookie on a response?"), None);
         assert_eq!(pasted_message("My setup: Django and PostgreSQL on a server"), None);
