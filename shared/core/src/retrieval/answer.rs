@@ -594,14 +594,22 @@ pub fn choose_quotes(
         }
         quoted_entry |= terms.has_entry_for_option(&sections[index]);
         // The section that compares what the question compares, or opens by saying what it
-        // asks about is, is read from its opening.
-        // So is a section whose own heading names most of the question ("Make a Request" for
-        // "How do I make a GET request?"): all of it is about what was asked.
+        // asks about is, is read from its opening. So is a section whose own heading names most
+        // of the question ("Make a Request" for "How do I make a GET request?"): all of it is
+        // about what was asked, as long as its opening leaves room for the passage that carries
+        // most of the question (PostgreSQL's "Partial Indexes" opens with two paragraphs of why,
+        // and its `CREATE INDEX … WHERE` comes after).
         let own_heading = sections[index].heading.rsplit(" › ").next().unwrap_or("");
-        let from_start = compares(&terms.subjects, &sections[index].heading)
+        let lead = if compares(&terms.subjects, &sections[index].heading)
             || terms.opens_by_defining(&sections[index])
-            || terms.coverage(own_heading) >= HEADING_NAMES_QUESTION;
-        let quoted = quote_section(terms, &sections[index].text, budget, from_start);
+        {
+            usize::MAX
+        } else if terms.coverage(own_heading) >= HEADING_NAMES_QUESTION {
+            budget * 2 / 3
+        } else {
+            budget / 3
+        };
+        let quoted = quote_section(terms, &sections[index].text, budget, lead);
         let quoted = if sections[index].page.link_list_percent < NAVIGATION_PAGE_PERCENT {
             quoted
         } else {
@@ -632,11 +640,11 @@ const LIST_MIN_TERMS: usize = 5;
 
 /// The blocks of `text` to quote within `budget` words: the glossary entries for what the question
 /// asks the meaning of or compares, or in a glossary the entry that carries most of the question; else from
-/// the section's start when the question's words come early (a section usually opens with what it
-/// is about), otherwise from the block that carries most of them; then onwards in page order,
-/// whole sentences and whole blocks.
+/// the section's start when the block that carries most of the question's words comes within
+/// `lead` words of it (a section usually opens with what it is about), otherwise from that block;
+/// then onwards in page order, whole sentences and whole blocks.
 fn quote_section(
-    terms: &WeightedTerms, text: &str, budget: usize, from_start: bool,
+    terms: &WeightedTerms, text: &str, budget: usize, lead: usize,
 ) -> Option<Vec<String>> {
     let all = blocks_of(text);
     let heads = list_terms(&all);
@@ -701,8 +709,7 @@ fn quote_section(
     let entry = blocks.iter().position(|b| terms.quotes_message(&b.text)).or(entry);
     let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
-    let mut start =
-        if entry.is_none() && (from_start || words_before <= budget / 3) { 0 } else { target };
+    let mut start = if entry.is_none() && words_before <= lead { 0 } else { target };
     // A command, list or table is quoted with the sentence that introduces it, and a description
     // with the signature it describes.
     if start > 0
@@ -849,7 +856,12 @@ fn quote_blocks(
             && block.is_signature()
             && quoted.first().is_some_and(Block::is_signature)
             && quoted.last().is_some_and(|last| !last.is_signature());
-        if used >= budget || next_entry {
+        // So does one that opens with a FAQ's question, at its next question.
+        let next_question = at > start
+            && quoted.first().is_some_and(|first| {
+                is_question(first) && (is_question(block) || numbered_alike(first, block))
+            });
+        if used >= budget || next_entry || next_question {
             break;
         }
         let words = block.words();
@@ -894,6 +906,33 @@ fn quote_blocks(
             })
             .collect()
     })
+}
+
+/// The most words of a FAQ's question.
+const QUESTION_WORDS: usize = 40;
+
+/// Whether `block` is a question as a FAQ asks it: one short line ending with "?" (maybe
+/// numbered: "2. I see lots of … – is that bad?").
+fn is_question(block: &Block) -> bool {
+    block.kind != BlockKind::Code
+        && !block.text.contains('\n')
+        && block.text.trim_end().ends_with('?')
+        && block.words() <= QUESTION_WORDS
+}
+
+/// Whether `block` is one short numbered line as `first` is, and no sentence: the next of a FAQ's
+/// numbered entries, which need not end with "?" ("3. `now.date()` is yesterday! (or
+/// tomorrow)"), not a step ("2. Restart the server.").
+fn numbered_alike(first: &Block, block: &Block) -> bool {
+    let numbered = |b: &Block| {
+        let digits = b.text.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && b.text[digits..].starts_with(". ")
+    };
+    numbered(first)
+        && numbered(block)
+        && !block.text.contains('\n')
+        && !block.text.trim_end().ends_with('.')
+        && block.words() <= QUESTION_WORDS
 }
 
 /// A signature set as code the way its page shows it: a plain one whole (`str.join(iterable)`),

@@ -199,7 +199,7 @@ fn blocks_keep_code_fences_whole() {
 fn quotes_the_command_a_sentence_introduces() {
     let text = "A partial index is built over a subset of a table. To create a partial index that suits our example, use a command such as:\n\n```sql\nCREATE INDEX orders_unbilled_index ON orders (order_nr)\n    WHERE billed is not true;\n```\n\nA later paragraph about something else entirely, which runs on and on.";
     let terms = WeightedTerms::uniform("How do I create a partial index?");
-    let blocks = quote_section(&terms, text, 40, false).unwrap();
+    let blocks = quote_section(&terms, text, 40, 40 / 3).unwrap();
     assert_eq!(blocks.len(), 2, "{blocks:?}");
     assert!(blocks[0].ends_with("such as:"));
     assert!(blocks[1].contains("WHERE billed is not true;"));
@@ -210,7 +210,7 @@ fn an_introducing_sentence_is_dropped_when_its_block_does_not_fit() {
     let code = format!("```\n{}\n```", "word ".repeat(100));
     let text = format!("The index speeds up reads. Use this:\n\n{code}");
     let terms = WeightedTerms::uniform("index reads");
-    let blocks = quote_section(&terms, &text, 20, false).unwrap();
+    let blocks = quote_section(&terms, &text, 20, 20 / 3).unwrap();
     assert_eq!(blocks, ["The index speeds up reads."]);
 }
 
@@ -224,7 +224,7 @@ fn a_description_is_quoted_with_the_signature_it_describes() {
     // The quote starts at the description that matches, with the signature before it, shown as
     // code whole; then `str.join(iterable)` fits in the budget and its description does not: the
     // signature is not quoted alone.
-    let blocks = quote_section(&terms, &text, 20, false).unwrap();
+    let blocks = quote_section(&terms, &text, 20, 20 / 3).unwrap();
     assert_eq!(
         blocks,
         [
@@ -241,7 +241,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
         string of length width.\n\n`str.lower`()\n\nReturn a copy of the string in lowercase.";
     let terms = WeightedTerms::uniform("What does str.join do?");
     assert_eq!(
-        quote_section(&terms, methods, 150, false).unwrap(),
+        quote_section(&terms, methods, 150, 150 / 3).unwrap(),
         [
             "`str.join(iterable)`",
             "Return a string which is the concatenation of the strings in iterable."
@@ -251,7 +251,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
     let overloads = "`range`(stop)\n\n`range`(start, stop)\n\nRather than being a function, \
         range is an immutable sequence type.\n\n`reversed`(seq)\n\nReturn a reverse iterator.";
     assert_eq!(
-        quote_section(&WeightedTerms::uniform("range"), overloads, 150, false).unwrap(),
+        quote_section(&WeightedTerms::uniform("range"), overloads, 150, 150 / 3).unwrap(),
         [
             "`range(stop)`",
             "`range(start, stop)`",
@@ -263,7 +263,7 @@ fn a_quote_that_opens_with_an_entry_ends_where_the_next_entry_begins() {
         operations.\n\n`copy.copy`(x)\n\nReturn a shallow copy of x.\n\n`copy.deepcopy`(x)\n\n\
         Return a deep copy of x.";
     assert_eq!(
-        quote_section(&WeightedTerms::uniform("copy objects"), module, 150, false).unwrap().len(),
+        quote_section(&WeightedTerms::uniform("copy objects"), module, 150, 150 / 3).unwrap().len(),
         5
     );
 }
@@ -299,7 +299,7 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
         "What is the difference between generators and generator expressions?",
     );
     assert_eq!(
-        quote_section(&compared, glossary, 40, false).unwrap(),
+        quote_section(&compared, glossary, 40, 40 / 3).unwrap(),
         [
             "generator",
             "A function which returns a generator iterator. It looks like a normal function \
@@ -311,9 +311,9 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     // An entry that only points to another is read at the other.
     let pointer = format!("{glossary}\n\ngen\n\nSee generator.");
     let short = WeightedTerms::uniform("What is gen?");
-    assert_eq!(quote_section(&short, &pointer, 150, false).unwrap()[0], "generator");
+    assert_eq!(quote_section(&short, &pointer, 150, 150 / 3).unwrap()[0], "generator");
     let same = WeightedTerms::uniform("gen vs generator");
-    assert_eq!(quote_section(&same, &pointer, 150, false).unwrap().len(), 3, "one entry, once");
+    assert_eq!(quote_section(&same, &pointer, 150, 150 / 3).unwrap().len(), 3, "one entry, once");
     // An entry with other names on lines of their own is found at any of them, and quoted from
     // its first.
     let names = format!(
@@ -322,12 +322,12 @@ fn a_question_what_something_is_is_answered_by_its_glossary_entry() {
     );
     let bind = WeightedTerms::uniform("What are bind parameters?");
     assert_eq!(
-        quote_section(&bind, &names, 150, false).unwrap(),
+        quote_section(&bind, &names, 150, 150 / 3).unwrap(),
         ["bound parameter", "A value sent to the database alongside a statement."]
     );
     // Asked otherwise, the glossary is quoted as any section is.
     let plain = WeightedTerms::new("generator iterator", &counts(1000, &[40, 60]));
-    assert_ne!(quote_section(&plain, glossary, 150, false).unwrap()[0], "generator");
+    assert_ne!(quote_section(&plain, glossary, 150, 150 / 3).unwrap()[0], "generator");
 }
 
 #[test]
@@ -344,7 +344,7 @@ fn a_quote_from_a_glossary_keeps_to_the_entry_that_answers_under_its_term() {
     .join("\n\n");
     let terms = WeightedTerms::uniform("Why must dictionary keys be hashable?");
     assert_eq!(
-        quote_section(&terms, &glossary, 150, false).unwrap(),
+        quote_section(&terms, &glossary, 150, 150 / 3).unwrap(),
         [
             "hashable",
             "An object is hashable if it has a hash value which never changes.",
@@ -354,7 +354,7 @@ fn a_quote_from_a_glossary_keeps_to_the_entry_that_answers_under_its_term() {
     // A section with a callout or two is no glossary: the quote reads on past "Note".
     let notes = "Keys must be hashable for a dictionary to find them again.\n\nNote\n\n\
         A hash that changes while the key is stored loses the entry.";
-    assert_eq!(quote_section(&terms, notes, 150, false).unwrap().len(), 2);
+    assert_eq!(quote_section(&terms, notes, 150, 150 / 3).unwrap().len(), 2);
 }
 
 #[test]
@@ -630,10 +630,10 @@ fn asked_what_something_is_the_section_that_opens_by_saying_it_is_quoted_from_it
 fn quotes_whole_sentences_within_the_budget() {
     let text = "The server listens on port 8080. It can be changed with a flag. Logs go to stderr by default and rotate daily.";
     let terms = WeightedTerms::uniform("server port");
-    let blocks = quote_section(&terms, text, 14, false).unwrap();
+    let blocks = quote_section(&terms, text, 14, 14 / 3).unwrap();
     assert_eq!(blocks, ["The server listens on port 8080. It can be changed with a flag."]);
     // One sentence is quoted whole even when it alone is over the budget.
-    let blocks = quote_section(&terms, text, 3, false).unwrap();
+    let blocks = quote_section(&terms, text, 3, 3 / 3).unwrap();
     assert_eq!(blocks, ["The server listens on port 8080."]);
 }
 
@@ -643,7 +643,7 @@ fn starts_at_the_matching_block_of_a_long_section() {
     let text =
         format!("{filler}\n\nThe vacuum command reclaims storage.\n\nMore text follows here.");
     let terms = WeightedTerms::uniform("vacuum storage");
-    let blocks = quote_section(&terms, &text, 50, false).unwrap();
+    let blocks = quote_section(&terms, &text, 50, 50 / 3).unwrap();
     assert_eq!(blocks[0], "The vacuum command reclaims storage.");
 }
 
@@ -668,7 +668,7 @@ fn link_lists_and_bare_labels_are_not_quoted() {
     assert!(link_share("- [Install](a)\n- [Configure](b)") > 0.8);
     assert!(link_share("See [the install guide](a) for how to build it from its sources.") < 0.5);
     let text = "- [Partial indexes](a)\n- [Index types](b)\n\nSee also";
-    assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100, false), None);
+    assert_eq!(quote_section(&WeightedTerms::uniform("partial index"), text, 100, 100 / 3), None);
 }
 
 #[test]
@@ -811,21 +811,21 @@ fn a_quote_from_a_sections_start_leaves_out_the_notes_that_head_it() {
         easy to write user-friendly command-line interfaces and parses arguments from sys.argv.\n\n\
         It also generates help and usage messages.";
     let terms = WeightedTerms::uniform("How do I parse command-line arguments?");
-    let quoted = quote_section(&terms, page, 150, false).unwrap();
+    let quoted = quote_section(&terms, page, 150, 150 / 3).unwrap();
     assert!(quoted[0].starts_with("The argparse module"), "{quoted:?}");
     assert_eq!(quoted.len(), 2);
     // A short line that says something asked, or introduces what follows, is no aside.
     let asked = format!("Arguments are parsed on demand.\n\n{page}");
     assert_eq!(
-        quote_section(&terms, &asked, 150, false).unwrap()[0],
+        quote_section(&terms, &asked, 150, 150 / 3).unwrap()[0],
         "Arguments are parsed on demand."
     );
     let example = "New in version 3.2.\n\nYou can call it like this:\n\n```\nparser.parse_args()\n\
         ```\n\nThat parses the command-line arguments.";
-    let quoted = quote_section(&terms, example, 150, false).unwrap();
+    let quoted = quote_section(&terms, example, 150, 150 / 3).unwrap();
     assert_eq!(quoted[0], "You can call it like this:", "{quoted:?}");
     let deprecated = format!("Deprecated since version 3.12.\n\n{page}");
-    let quoted = quote_section(&terms, &deprecated, 150, false).unwrap();
+    let quoted = quote_section(&terms, &deprecated, 150, 150 / 3).unwrap();
     assert_eq!(quoted[0], "Deprecated since version 3.12.", "{quoted:?}");
 }
 
@@ -877,6 +877,22 @@ fn a_section_whose_heading_names_the_question_is_quoted_from_its_start() {
     };
     assert!(quoted("Client Quickstart › Make a Request").starts_with("Begin by importing"));
     assert!(quoted("Client Quickstart › Examples").starts_with("In order to make"));
+    // An opening that would take the room of what answers is passed over (PostgreSQL's "Partial
+    // Indexes" opens with two paragraphs of why, then the command).
+    let why =
+        "Indexes speed up reads and slow down writes, and a table can hold a great many rows \
+        that no query looks for, so it pays to think about which rows an index should cover. ";
+    let long = format!(
+        "{}\n\nTo create a partial index use this command:\n\n```\nCREATE \
+        INDEX i ON t (c) WHERE NOT done;\n```",
+        why.repeat(4)
+    );
+    let sections = [section("partial", "Indexes › Partial Indexes", &long)];
+    let terms = WeightedTerms::uniform("How do I create a partial index?");
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!()
+    };
+    assert!(quotes[0].blocks[0].starts_with("To create a partial index"), "{quotes:?}");
 }
 
 #[test]
@@ -953,4 +969,31 @@ fn a_pasted_error_message_is_answered_by_the_section_that_quotes_it() {
     };
     assert_eq!(quotes[0].section, 1, "{quotes:?}");
     assert!(quotes[0].blocks[0].starts_with("2. I see lots of"), "{quotes:?}");
+}
+
+#[test]
+fn a_quote_that_opens_with_a_faqs_question_ends_at_the_next_question() {
+    let faq = |second: &str| {
+        section(
+            "faq",
+            "FAQ › Troubleshooting",
+            &format!(
+                "1. Why does my application crash on start?\n\nUpgrade it to the latest \
+                 release.\n\n{second}\n\nNo, it is kept on disk."
+            ),
+        )
+    };
+    let terms = WeightedTerms::uniform("Why does my application crash on start?");
+    let quoted =
+        |second: &str| match choose_quotes(&terms, &[faq(second)], &AnswerOptions::default()) {
+            Choice::Quotes(quotes) => quotes[0].blocks.clone(),
+            other => panic!("{other:?}"),
+        };
+    let first_entry =
+        ["1. Why does my application crash on start?", "Upgrade it to the latest release."];
+    assert_eq!(quoted("2. Is my data lost?"), first_entry);
+    // A numbered entry need not ask.
+    assert_eq!(quoted("2. My data is gone! (or half of it)"), first_entry);
+    // A list of steps is no FAQ: it is quoted on.
+    assert_eq!(quoted("2. Restart the server.").len(), 4);
 }
