@@ -332,9 +332,6 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                             reference.is_cited_in(&hit.heading) || reference.is_cited_in(&hit.text)
                         })
                         || compares(&query.subjects, named_by);
-                // A passage that quotes the error message asked about is its entry.
-                let defined =
-                    defined || query.message.as_ref().is_some_and(|m| quotes_message(m, &hit.text));
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
                 let listed = !defined
@@ -361,7 +358,15 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     } else {
                         1.0
                     };
-                hit.score *= query.page_weight_for(&hit) * heading * definition * release * owner;
+                // A passage that quotes the error message asked about is its entry, above the
+                // reference of a name the message holds (`DateTimeField` in "RuntimeWarning:
+                // DateTimeField received a naive datetime …").
+                let quoted = match &query.message {
+                    Some(message) if quotes_message(message, &hit.text) => 1.0 + DEFINITION_WEIGHT,
+                    _ => 1.0,
+                };
+                hit.score *=
+                    query.page_weight_for(&hit) * heading * definition * release * owner * quoted;
             }
             hit
         })
@@ -917,7 +922,7 @@ mod tests {
         let mut reference = hit("https://d/ref/fields.html", 1.0, 0, 0);
         reference.heading = "Field types › DateTimeField".into();
         reference.text = "class DateTimeField(auto_now=False) A date and time.".into();
-        let mut faq = hit("https://d/topics/timezones.html", 0.8, 0, 0);
+        let mut faq = hit("https://d/topics/timezones.html", 0.6, 0, 0);
         faq.text = "I see lots of RuntimeWarning: DateTimeField received a naive datetime \
                     (YYYY-MM-DD) while time zone support is active – is that bad?"
             .into();
