@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn one_page_under_two_addresses_is_one_directorys() {
+    fn the_addresses_of_one_page_share_its_directory_or_are_it() {
         let others = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
         let same = |url, list: &[&str]| same_page_at(url, &others(list)).cloned();
         assert_eq!(
