@@ -290,8 +290,10 @@ fn named_message(query: &str) -> Option<Vec<String>> {
         && !name.contains(' ');
     // Or a level a program writes before its message (git's "fatal: not a git repository").
     let level = MESSAGE_LEVELS.contains(&name.to_lowercase().as_str());
+    // A question after a product's name ("PostgreSQL: how do I create an index?") is no message.
+    let asks = message.trim_end().ends_with('?');
     let words = message_words(message);
-    ((code_like || level) && words.len() >= MESSAGE_RUN).then_some(words)
+    ((code_like || level) && !asks && words.len() >= MESSAGE_RUN).then_some(words)
 }
 
 /// `text`'s words as a message is compared with it: lower-cased, split at what is not a letter,
@@ -614,6 +616,7 @@ mod tests {
         assert_eq!(pasted_message("Note: how do I set a cookie on a response?"), None);
         assert_eq!(pasted_message("My setup: Django and PostgreSQL on a server"), None);
         assert_eq!(pasted_message("KeyError: 'name'"), None);
+        assert_eq!(pasted_message("PostgreSQL: how do I create an index?"), None);
     }
 
     #[test]
