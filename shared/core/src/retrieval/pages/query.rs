@@ -569,7 +569,22 @@ const RELEASE_QUERY_WORDS: &[&str] =
 /// version (`3.2`) or says a word of release notes ("deprecated", "version").
 pub fn asks_about_releases(query: &str, terms: &[String]) -> bool {
     query.split_whitespace().any(is_version)
-        || terms.iter().any(|t| RELEASE_QUERY_WORDS.contains(&t.as_str()))
+        || terms.iter().any(|t| {
+            RELEASE_QUERY_WORDS.contains(&t.as_str()) && !(t == "version" && versioning(query))
+        })
+}
+
+/// Whether a query uses "version" as a verb, after "I", "we", "you" or "to" ("How do I version
+/// my API?"): it asks how to version something, not about a release.
+fn versioning(query: &str) -> bool {
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words
+        .windows(2)
+        .any(|pair| matches!(pair[0].as_str(), "i" | "we" | "you" | "to") && pair[1] == "version")
 }
 
 /// A version number: digits with at least one dot between digits (`3.2`, `v1.4.22`, `15.20`).
@@ -583,6 +598,15 @@ pub(crate) fn is_version(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_as_a_verb_asks_about_no_release() {
+        let asks = |q: &str| asks_about_releases(q, &crate::retrieval::search::query_terms(q));
+        assert!(!asks("How do I version my API?"));
+        assert!(!asks("What is the best way to version an API?"));
+        assert!(asks("Which version added the walrus operator?"));
+        assert!(asks("What changed in version 2.0?"));
+    }
 
     #[test]
     fn a_pasted_error_message_is_quoted_by_a_run_of_its_words() {
