@@ -529,10 +529,8 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
 /// What is quoted from a page of links: its opening paragraphs, up to the first list, table or
 /// code (the links that follow say where to read on, not what was asked).
 fn opening_only(blocks: Vec<String>) -> Vec<String> {
-    let mut blocks: Vec<String> = blocks
-        .into_iter()
-        .take_while(|b| !b.starts_with(['-', '*', '|', '`']) && !b.starts_with(char::is_numeric))
-        .collect();
+    let prose = |quoted: &String| blocks_of(quoted).iter().all(|b| b.kind == BlockKind::Prose);
+    let mut blocks: Vec<String> = blocks.into_iter().take_while(prose).collect();
     // A sentence that introduced what was left out goes too.
     while blocks.last().is_some_and(|b| b.trim_end().ends_with(':')) {
         blocks.pop();
@@ -541,7 +539,8 @@ fn opening_only(blocks: Vec<String>) -> Vec<String> {
 }
 
 /// The share of the question's weight a section's own heading holds for the section to be quoted
-/// from its start (0.6: answer sets within 0.002 of quoting from the best block, docs/BENCHMARKS.md).
+/// from its start when the passage that carries most of the question lies within two thirds of
+/// the budget (answer sets within 0.002 of quoting from that passage, docs/BENCHMARKS.md).
 const HEADING_NAMES_QUESTION: f64 = 0.6;
 
 /// Chooses the sections to quote (best first) and what to quote of each, within the word budget.
@@ -924,10 +923,8 @@ fn is_question(block: &Block) -> bool {
 /// numbered entries, which need not end with "?" ("3. `now.date()` is yesterday! (or
 /// tomorrow)"), not a step ("2. Restart the server.").
 fn numbered_alike(first: &Block, block: &Block) -> bool {
-    let numbered = |b: &Block| {
-        let digits = b.text.chars().take_while(char::is_ascii_digit).count();
-        digits > 0 && b.text[digits..].starts_with(". ")
-    };
+    let numbered =
+        |b: &Block| b.kind == BlockKind::List && b.text.starts_with(|c: char| c.is_ascii_digit());
     numbered(first)
         && numbered(block)
         && !block.text.contains('\n')

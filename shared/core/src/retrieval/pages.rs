@@ -78,6 +78,18 @@ fn page_weight(signals: PageSignals) -> f64 {
     page_prior(signals) * centrality(signals)
 }
 
+/// What a chunk's page weighs for a query ([`page_weight`]), but for a chunk that opens by saying
+/// what the subject asked about is (`opens_by_defining`): a site's front page is mostly its table
+/// of contents, and its first paragraph is what the project is ("Peewee is a simple and small
+/// ORM."), however many links follow it.
+fn page_weight_for(signals: PageSignals, opens_by_defining: bool) -> f64 {
+    if opens_by_defining {
+        centrality(signals)
+    } else {
+        page_weight(signals)
+    }
+}
+
 /// What a page gains when its title opens with the owner of the name asked about (`u128 - Rust`
 /// for `u128::checked_pow`, `StringUtils (… API)` for `StringUtils.abbreviate`): the page of the
 /// type itself, not another that documents the same method for it (`Saturating<u128>`); or with
@@ -187,8 +199,10 @@ impl PageQuery {
             |subject: &String| !found.iter().any(|hit| defines_in_list(subject, &hit.text));
         let one_of_two =
             self.option.is_none() && self.subjects.len() > 1 && self.subjects.iter().any(unlisted);
-        let weighed =
-            |hit: &SearchHit| hit.score * self.page_weight_for(hit) * self.release_weight(hit);
+        let weighed = |hit: &SearchHit| {
+            let page = page_weight_for(hit.page, self.opens_by_defining(&hit.text));
+            hit.score * page * self.release_weight(hit)
+        };
         let first = found
             .into_iter()
             .filter(|hit| match (entry_found, opening_found) {
@@ -212,18 +226,6 @@ impl PageQuery {
             let mut entry = named.remove(at);
             entry.score = entry.score.max(best);
             named.insert(0, entry);
-        }
-    }
-
-    /// What a chunk's page weighs for this query ([`page_weight`]), but for a chunk that opens by
-    /// saying what the subject asked about is: a site's front page is mostly its table of
-    /// contents, and its first paragraph is what the project is ("Peewee is a simple and small
-    /// ORM."), however many links follow it.
-    fn page_weight_for(&self, hit: &SearchHit) -> f64 {
-        if self.opens_by_defining(&hit.text) {
-            centrality(hit.page)
-        } else {
-            page_weight(hit.page)
         }
     }
 
@@ -334,9 +336,9 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                         || compares(&query.subjects, named_by);
                 let in_table =
                     query.word.as_ref().is_some_and(|word| defines_in_table(word, &hit.text));
-                let listed = !defined
-                    && (query.lists_term_or_subject(&hit.text)
-                        || query.opens_by_defining(&hit.text));
+                let opens_by_defining = query.opens_by_defining(&hit.text);
+                let listed =
+                    !defined && (query.lists_term_or_subject(&hit.text) || opens_by_defining);
                 // Asked what it means, the glossary's entry is what defines it, and a table's row
                 // (a view's column "Lock", a wait event's) describes it less.
                 let asked_meaning = !query.subjects.is_empty();
@@ -365,8 +367,12 @@ pub fn rank_pages(hits: Vec<SearchHit>, query: &PageQuery) -> Vec<SearchHit> {
                     Some(message) if quotes_message(message, &hit.text) => 1.0 + DEFINITION_WEIGHT,
                     _ => 1.0,
                 };
-                hit.score *=
-                    query.page_weight_for(&hit) * heading * definition * release * owner * quoted;
+                hit.score *= page_weight_for(hit.page, opens_by_defining)
+                    * heading
+                    * definition
+                    * release
+                    * owner
+                    * quoted;
             }
             hit
         })

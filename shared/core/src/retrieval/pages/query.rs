@@ -276,7 +276,7 @@ fn quoted_message(query: &str) -> Option<Vec<String>> {
     [('"', '"'), ('“', '”'), ('`', '`')].iter().find_map(|&(open, close)| {
         let (_, rest) = query.split_once(open)?;
         let (quoted, _) = rest.split_once(close)?;
-        Some(message_words(quoted)).filter(|words| words.len() >= MESSAGE_RUN)
+        Some(lower_words(quoted)).filter(|words| words.len() >= MESSAGE_RUN)
     })
 }
 
@@ -292,13 +292,13 @@ fn named_message(query: &str) -> Option<Vec<String>> {
     let level = MESSAGE_LEVELS.contains(&name.to_lowercase().as_str());
     // A question after a product's name ("PostgreSQL: how do I create an index?") is no message.
     let asks = message.trim_end().ends_with('?');
-    let words = message_words(message);
+    let words = lower_words(message);
     ((code_like || level) && !asks && words.len() >= MESSAGE_RUN).then_some(words)
 }
 
-/// `text`'s words as a message is compared with it: lower-cased, split at what is not a letter,
-/// a digit or an underscore.
-fn message_words(text: &str) -> Vec<String> {
+/// `text`'s words, lower-cased, split at what is not a letter, a digit or an underscore (as a
+/// message is compared with a passage).
+fn lower_words(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -312,7 +312,7 @@ fn message_words(text: &str) -> Vec<String> {
 /// is often just prose ("will fail if the current transaction is aborted"), so half.
 pub fn quotes_message(message: &[String], text: &str) -> bool {
     let run = MESSAGE_RUN.max(message.len().div_ceil(2));
-    let words = message_words(text);
+    let words = lower_words(text);
     words.iter().enumerate().any(|(at, word)| {
         message.iter().enumerate().any(|(from, first)| {
             first == word
@@ -577,12 +577,7 @@ pub fn asks_about_releases(query: &str, terms: &[String]) -> bool {
 /// Whether a query uses "version" as a verb, after "I", "we", "you" or "to" ("How do I version
 /// my API?"): it asks how to version something, not about a release.
 fn versioning(query: &str) -> bool {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    words
+    lower_words(query)
         .windows(2)
         .any(|pair| matches!(pair[0].as_str(), "i" | "we" | "you" | "to") && pair[1] == "version")
 }
