@@ -17,8 +17,8 @@ use crate::retrieval::pages::definitions::{
 };
 use crate::retrieval::pages::in_release_notes;
 use crate::retrieval::pages::query::{
-    asks_about_releases, compared_subjects, defined_subject, named_identifier, named_option,
-    pasted_message, quotes_message, CodeName,
+    asks_about_releases, compared_subjects, defined_subject, determined_nouns, named_identifier,
+    named_option, pasted_message, quotes_message, CodeName,
 };
 use crate::retrieval::search::{is_stopword, query_terms, SearchHit, WordForms};
 
@@ -81,6 +81,9 @@ pub struct WeightedTerms {
     /// The error message the question is ([`pasted_message`]), which a section that quotes it
     /// answers.
     message: Option<Vec<String>>,
+    /// The things the question names with an article ([`determined_nouns`]) that some chunk
+    /// holds: a section that holds none of them is about something else.
+    things: Vec<String>,
 }
 
 /// A term in at least this share of the chunks tells no section from another (a product's name,
@@ -98,6 +101,7 @@ impl WeightedTerms {
         let mut specific = false;
         let words = query_terms(question);
         let asks_about_releases = asks_about_releases(question, &words);
+        let things = determined_nouns(question);
         for (i, term) in words.into_iter().enumerate() {
             let df = counts.per_term.get(i).copied().unwrap_or(0);
             if df == 0 {
@@ -113,6 +117,8 @@ impl WeightedTerms {
             let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
             terms.push((term, weight.max(f64::MIN_POSITIVE)));
         }
+        let things: Vec<String> =
+            things.into_iter().filter(|t| terms.iter().any(|(term, _)| term == t)).collect();
         WeightedTerms {
             terms,
             unknown_names,
@@ -122,6 +128,7 @@ impl WeightedTerms {
             nothing_specific_left: left_out && !specific,
             asks_about_releases,
             message: pasted_message(question),
+            things,
         }
     }
 
@@ -149,6 +156,7 @@ impl WeightedTerms {
             nothing_specific_left: false,
             asks_about_releases,
             message: pasted_message(question),
+            things: determined_nouns(question),
         }
     }
 
@@ -164,6 +172,18 @@ impl WeightedTerms {
             return 0.0;
         }
         self.matched_weight(&words_of(text)) / total
+    }
+
+    /// Whether `text` holds one of the things the question names (true when it names none).
+    fn holds_a_named_thing(&self, text: &str) -> bool {
+        if self.things.is_empty() {
+            return true;
+        }
+        let things: Vec<WordForms> = self.things.iter().map(|t| WordForms::of(t)).collect();
+        words_of(text).iter().any(|word| {
+            let forms = WordForms::of(word);
+            things.iter().any(|thing| forms.meet(thing))
+        })
     }
 
     /// Whether `text` quotes the error message the question is ([`quotes_message`]).
@@ -495,6 +515,9 @@ pub enum Choice {
 /// to 1).
 const DEFINITION_BONUS: f64 = 1.5;
 
+/// What a section's score is worth when it holds none of the things the question names.
+const OFF_TOPIC: f64 = 0.5;
+
 /// How well each section answers: the weighted share of the question it contains (the evidence),
 /// how much of it one of its paragraphs holds together, a bonus for naming the question in its
 /// heading, and a little for its page's retrieval rank, for being the section retrieval chose and
@@ -523,7 +546,13 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
         || terms.opens_by_defining(section)
         || !terms.subject_entries(&blocks, &list_terms(&blocks)).is_empty();
     let definition = if definition { DEFINITION_BONUS } else { 0.0 };
-    (evidence + together + 0.25 * named + rank + chosen + lead + definition, evidence)
+    let score = evidence + together + 0.25 * named + rank + chosen + lead + definition;
+    // A section that holds none of the things the question names is about something else,
+    // however many of its other words it has ("share" and "test files" in a section on skip
+    // markers, for "How do I share a fixture between test files?").
+    let whole = format!("{} {} {}", section.title, section.heading, section.text);
+    let score = if terms.holds_a_named_thing(&whole) { score } else { OFF_TOPIC * score };
+    (score, evidence)
 }
 
 /// What is quoted from a page of links: its opening paragraphs, up to the first list, table or

@@ -997,3 +997,40 @@ fn a_quote_that_opens_with_a_faqs_question_ends_at_the_next_question() {
     // A list of steps is no FAQ: it is quoted on.
     assert_eq!(quoted("2. Restart the server.").len(), 4);
 }
+
+#[test]
+fn a_section_without_the_thing_asked_about_comes_after_one_with_it() {
+    // pytest's manual: a section on skip markers shares them "between modules" of test files,
+    // and holds more of the question's rarer words than the section that answers it.
+    let sections = vec![
+        section(
+            "skipping",
+            "Skipping test functions › `skipif`",
+            "You can share `skipif` markers between test files and modules: import the marker \
+             and reuse it in another test file.",
+        ),
+        section(
+            "conftest",
+            "`conftest.py`: sharing fixtures across multiple files",
+            "The `conftest.py` file provides fixtures for an entire directory.",
+        ),
+    ];
+    // question terms: share, fixture, between, test, files
+    let terms = WeightedTerms::new(
+        "How do I share a fixture between test files?",
+        &counts(1000, &[10, 300, 10, 400, 100]),
+    );
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 1, "{quotes:?}");
+    // Without the article the question names no thing, and the rarer words decide.
+    let terms = WeightedTerms::new(
+        "How do I share fixtures between test files?",
+        &counts(1000, &[10, 300, 10, 400, 100]),
+    );
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 0, "{quotes:?}");
+}

@@ -531,6 +531,80 @@ fn glossary_term(subject: &str, plural: bool) -> Option<String> {
     ((1..=3).contains(&words.len()) && plain).then(|| words.join(" "))
 }
 
+/// Words that open a noun phrase: what follows names a thing.
+const DETERMINERS: [&str; 14] = [
+    "a", "an", "the", "my", "our", "your", "their", "its", "this", "these", "those", "each",
+    "every", "some",
+];
+
+/// Words that end a noun phrase ("a fixture between test files", "a timeout so that …").
+const PHRASE_ENDS: [&str; 24] = [
+    "after", "against", "among", "across", "around", "before", "between", "during", "except",
+    "inside", "instead", "like", "not", "outside", "over", "per", "than", "through", "under",
+    "until", "upon", "via", "while", "without",
+];
+
+/// Nouns that name what kind of question it is, not what it is about: "an error about
+/// importing X" asks about X, "a way to do Y" about Y.
+const KINDS_OF_QUESTION: [&str; 11] = [
+    "error", "warning", "problem", "issue", "question", "way", "thing", "lot", "bit", "kind",
+    "sort",
+];
+
+/// The things a question names with an article or a possessive, lower-cased: the last word of
+/// each such phrase, its head ("How do I share a fixture between test files?" names a fixture,
+/// "What happens when I don't set a timeout?" a timeout). What the question is about, where its
+/// other words ("share", "test files") may be held by a passage about something else.
+pub fn determined_nouns(query: &str) -> Vec<String> {
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let bare =
+        |word: &str| word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_lowercase();
+    let mut heads: Vec<String> = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let opens = DETERMINERS.contains(&bare(words[at]).as_str())
+            && !words[at].ends_with(|c: char| !c.is_alphanumeric());
+        at += 1;
+        if !opens {
+            continue;
+        }
+        let mut head = None;
+        // A phrase that holds a name written as code or an option names that ("the --inspect
+        // flag", "the `user.name` setting").
+        let mut code = None;
+        while let Some(written) = words.get(at) {
+            let word = bare(written);
+            // A participle after a noun says more of it ("a test expected to fail", "the
+            // objects returned by a query"), before it what kind it is ("the generated SQL").
+            let participle = head.is_some() && (word.ends_with("ed") || word.ends_with("ing"));
+            if word.is_empty()
+                || is_stopword(&word)
+                || PHRASE_ENDS.contains(&word.as_str())
+                || participle
+            {
+                break;
+            }
+            if written.starts_with(['-', '`']) || written.contains(['_', '.', '(']) {
+                code = code.or(Some(word.clone()));
+            }
+            head = Some(word);
+            at += 1;
+            // Punctuation after a word closes its phrase ("a timeout?", "a session, and").
+            if written.ends_with(|c: char| !(c.is_alphanumeric() || c == '_' || c == '`')) {
+                break;
+            }
+        }
+        let head = code.or(head).filter(|h| {
+            let singular = h.strip_suffix('s').unwrap_or(h);
+            !heads.contains(h) && !KINDS_OF_QUESTION.contains(&singular)
+        });
+        if let Some(head) = head {
+            heads.push(head);
+        }
+    }
+    heads
+}
+
 /// The command-line option a query asks about, as written: a word of one dash and a letter or of
 /// two dashes and a name (`-x`, `--eval`, `--no-window-system`), in or out of quotes; or of one
 /// dash and a name that the query calls an option (SQLite's "the -nullvalue option").
@@ -767,5 +841,26 @@ mod tests {
         // No owner, or nothing but the name: its words' ranking is the search.
         assert_eq!(written("maintenance_work_mem configuration parameter"), None);
         assert_eq!(written("user.name"), None);
+    }
+
+    #[test]
+    fn determined_nouns_are_the_heads_of_phrases_an_article_opens() {
+        let heads = |q: &str| determined_nouns(q);
+        assert_eq!(heads("How do I share a fixture between test files?"), ["fixture"]);
+        assert_eq!(heads("What happens when I don't set a timeout?"), ["timeout"]);
+        assert_eq!(heads("How do I use a session to keep cookies?"), ["session"]);
+        assert_eq!(heads("How do I get the result of a task?"), ["result", "task"]);
+        assert_eq!(heads("How do I set a custom user agent?"), ["agent"]);
+        assert_eq!(heads("How do I mark a test expected to fail?"), ["test"]);
+        assert_eq!(heads("Can I use the generated SQL, and the ORM?"), ["sql", "orm"]);
+        assert_eq!(heads("What does the --inspect flag do?"), ["inspect"]);
+        // No article, no named thing: every word of the question weighs as its rarity says.
+        assert!(heads("How do I disable SSL certificate verification?").is_empty());
+        assert!(heads("How many worker processes should I run?").is_empty());
+        // An error or a way is what kind of question it is, not what it is about.
+        assert!(heads("Why do I get an error about importing DJANGO_SETTINGS_MODULE?").is_empty());
+        assert_eq!(heads("Is there a way to chain the tasks?"), ["tasks"]);
+        // An article ending a clause opens nothing ("… is the"), nor does one before a stopword.
+        assert!(heads("Which is the? Or a").is_empty());
     }
 }
