@@ -644,8 +644,19 @@ const RELEASE_QUERY_WORDS: &[&str] =
 pub fn asks_about_releases(query: &str, terms: &[String]) -> bool {
     query.split_whitespace().any(is_version)
         || terms.iter().any(|t| {
-            RELEASE_QUERY_WORDS.contains(&t.as_str()) && !(t == "version" && versioning(query))
+            RELEASE_QUERY_WORDS.contains(&t.as_str())
+                && !(t == "version" && versioning(query))
+                && !only_in_options(query, t)
         })
+}
+
+/// Whether every word of `query` that holds `term` is a command-line option: "How do I add a
+/// --version option?" asks how to write one, not about a release.
+fn only_in_options(query: &str, term: &str) -> bool {
+    query
+        .split_whitespace()
+        .filter(|word| word.to_lowercase().contains(term))
+        .all(|word| word.trim_start_matches(['`', '"', '\'', '(']).starts_with('-'))
 }
 
 /// Whether a query uses "version" as a verb, after "I", "we", "you" or "to" ("How do I version
@@ -675,6 +686,9 @@ mod tests {
         assert!(!asks("What is the best way to version an API?"));
         assert!(asks("Which version added the walrus operator?"));
         assert!(asks("What changed in version 2.0?"));
+        // An option that prints the version is not a release.
+        assert!(!asks("How do I add a --version option?"));
+        assert!(asks("Which version added the `--version` option?"));
     }
 
     #[test]
