@@ -27,6 +27,11 @@ pub fn is_stopword(word: &str) -> bool {
 const NOW_PHRASES: [&[&str]; 4] =
     [&["right", "now"], &["at", "the", "moment"], &["at", "present"], &["as", "of", "now"]];
 
+/// A user logs in where pages write "login": read as its words, "log" meets every page on
+/// logging ("How do I log in to a website before scraping?" found Scrapy's logging settings).
+const LOG_PHRASES: [([&str; 2], &str); 3] =
+    [(["log", "in"], "login"), (["log", "into"], "login"), (["log", "out"], "logout")];
+
 /// The distinct, lower-cased content words of a query, in order. A stopword written in capitals
 /// is a keyword and stays (`CREATE TABLE AS`, `ON CONFLICT`, `IS NULL`). Contractions are phrasing
 /// and a possessive is its noun (see [`without_clitic`]), however the apostrophe is typed.
@@ -49,6 +54,11 @@ pub fn query_terms(query: &str) -> Vec<String> {
     for phrase in NOW_PHRASES {
         while let Some(at) = words.windows(phrase.len()).position(|w| w == phrase) {
             words.splice(at..at + phrase.len(), ["currently".to_string()]);
+        }
+    }
+    for (phrase, compound) in LOG_PHRASES {
+        while let Some(at) = words.windows(2).position(|w| w == phrase) {
+            words.splice(at..at + 2, [compound.to_string()]);
         }
     }
     let mut terms: Vec<String> = Vec::new();
@@ -415,7 +425,7 @@ mod tests {
 
     #[test]
     fn contractions_are_phrasing_however_the_apostrophe_is_typed() {
-        let expected = ["log"];
+        let expected = ["login"];
         assert_eq!(query_terms("I can't log in"), expected);
         assert_eq!(query_terms("I can\u{2019}t log in"), expected);
         assert_eq!(
@@ -457,6 +467,16 @@ mod tests {
         );
         assert_eq!(query_terms("queries running at the moment"), currently);
         assert_eq!(query_terms("Queries running at present, as of now"), currently);
+    }
+
+    #[test]
+    fn logging_in_is_a_login_not_logging() {
+        assert_eq!(query_terms("How do I log in to a website?"), ["login", "website"]);
+        assert_eq!(
+            query_terms("Log out users after an hour"),
+            ["logout", "users", "after", "hour"]
+        );
+        assert_eq!(query_terms("Where do I log errors?"), ["log", "errors"]);
         // Each word on its own keeps its meaning.
         assert_eq!(query_terms("right join"), ["right", "join"]);
         assert_eq!(query_terms("now() in a default"), ["now", "default"]);
