@@ -6,14 +6,15 @@ use crate::domain::PageSignals;
 
 /// Words that carry no retrieval signal in questions ("how do I ...", "json vs jsonb").
 /// "Happen" asks for what something does ("What happens when I don't set a timeout?"), which
-/// pages say without the word: rare in them, it outweighed the thing asked about.
-const STOPWORDS: [&str; 66] = [
+/// pages say without the word, and "another" only says which one ("redirect to another URL"):
+/// rare in the pages, each outweighed the thing asked about.
+const STOPWORDS: [&str; 67] = [
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
     "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
     "should", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
     "use", "using", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
     "would", "you", "your", "about", "tell", "please", "explain", "get", "whats", "vs", "versus",
-    "happen", "happens", "happened",
+    "happen", "happens", "happened", "another",
 ];
 
 /// Whether `word` (lower-case) is a stopword, which carries no retrieval signal.

@@ -532,9 +532,9 @@ fn glossary_term(subject: &str, plural: bool) -> Option<String> {
 }
 
 /// Words that open a noun phrase: what follows names a thing.
-const DETERMINERS: [&str; 14] = [
-    "a", "an", "the", "my", "our", "your", "their", "its", "this", "these", "those", "each",
-    "every", "some",
+const DETERMINERS: [&str; 15] = [
+    "a", "an", "another", "the", "my", "our", "your", "their", "its", "this", "these", "those",
+    "each", "every", "some",
 ];
 
 /// Words that end a noun phrase ("a fixture between test files", "a timeout so that …").
