@@ -82,8 +82,8 @@ pub struct WeightedTerms {
     /// answers.
     message: Option<Vec<String>>,
     /// The things the question names with an article ([`determined_nouns`]) that some chunk
-    /// holds: a section that holds none of them is about something else.
-    things: Vec<String>,
+    /// holds, as indexes into `terms`: a section that holds none of them is about something else.
+    things: Vec<usize>,
 }
 
 /// A term in at least this share of the chunks tells no section from another (a product's name,
@@ -117,8 +117,7 @@ impl WeightedTerms {
             let weight = (1.0 + (n - df + 0.5).max(0.5) / (df + 0.5)).ln();
             terms.push((term, weight.max(f64::MIN_POSITIVE)));
         }
-        let things: Vec<String> =
-            things.into_iter().filter(|t| terms.iter().any(|(term, _)| term == t)).collect();
+        let things = indexes_of(&things, &terms);
         WeightedTerms {
             terms,
             unknown_names,
@@ -147,8 +146,8 @@ impl WeightedTerms {
     pub fn uniform(question: &str) -> Self {
         let words = query_terms(question);
         let asks_about_releases = asks_about_releases(question, &words);
+        let terms: Vec<(String, f64)> = words.into_iter().map(|t| (t, 1.0)).collect();
         WeightedTerms {
-            terms: words.into_iter().map(|t| (t, 1.0)).collect(),
             unknown_names: Vec::new(),
             option: named_option(question),
             name: named_identifier(question),
@@ -156,7 +155,8 @@ impl WeightedTerms {
             nothing_specific_left: false,
             asks_about_releases,
             message: pasted_message(question),
-            things: determined_nouns(question),
+            things: indexes_of(&determined_nouns(question), &terms),
+            terms,
         }
     }
 
@@ -167,23 +167,23 @@ impl WeightedTerms {
 
     /// The share (0 to 1) of the question's weight carried by the terms that `text` contains.
     pub fn coverage(&self, text: &str) -> f64 {
+        self.share_of(&self.met(&words_of(text)))
+    }
+
+    /// The share of the question's weight carried by the terms `met` marks.
+    fn share_of(&self, met: &[bool]) -> f64 {
         let total: f64 = self.terms.iter().map(|(_, w)| w).sum();
         if total == 0.0 {
             return 0.0;
         }
-        self.matched_weight(&words_of(text)) / total
+        let matched: f64 =
+            self.terms.iter().zip(met).filter(|(_, met)| **met).map(|((_, w), _)| w).sum();
+        matched / total
     }
 
-    /// Whether `text` holds one of the things the question names (true when it names none).
-    fn holds_a_named_thing(&self, text: &str) -> bool {
-        if self.things.is_empty() {
-            return true;
-        }
-        let things: Vec<WordForms> = self.things.iter().map(|t| WordForms::of(t)).collect();
-        words_of(text).iter().any(|word| {
-            let forms = WordForms::of(word);
-            things.iter().any(|thing| forms.meet(thing))
-        })
+    /// Whether `met` marks one of the things the question names (true when it names none).
+    fn holds_a_named_thing(&self, met: &[bool]) -> bool {
+        self.things.is_empty() || self.things.iter().any(|&at| met[at])
     }
 
     /// Whether `text` quotes the error message the question is ([`quotes_message`]).
@@ -224,6 +224,12 @@ impl WeightedTerms {
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
+        let met = self.met(words);
+        self.terms.iter().zip(met).filter(|(_, met)| *met).map(|((_, weight), _)| weight).sum()
+    }
+
+    /// Which of the question's terms `words` hold, in the terms' order.
+    fn met(&self, words: &[String]) -> Vec<bool> {
         let terms: Vec<WordForms> =
             self.terms.iter().map(|(term, _)| WordForms::of(term)).collect();
         let mut matched = vec![false; terms.len()];
@@ -243,7 +249,7 @@ impl WeightedTerms {
                 *met = *met || forms.meet(term);
             }
         }
-        self.terms.iter().zip(matched).filter(|(_, met)| *met).map(|((_, weight), _)| weight).sum()
+        matched
     }
 }
 
@@ -301,6 +307,11 @@ fn words_of(text: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+/// Where each of `things` is among `terms` (those that are not left out).
+fn indexes_of(things: &[String], terms: &[(String, f64)]) -> Vec<usize> {
+    things.iter().filter_map(|thing| terms.iter().position(|(term, _)| term == thing)).collect()
 }
 
 /// One section of a page, whole: the unit an answer quotes and a model reads.
@@ -523,8 +534,9 @@ const OFF_TOPIC: f64 = 0.5;
 /// heading, and a little for its page's retrieval rank, for being the section retrieval chose and
 /// for opening its page.
 fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
-    let evidence =
-        terms.coverage(&format!("{} {} {}", section.title, section.heading, section.text));
+    let met =
+        terms.met(&words_of(&format!("{} {} {}", section.title, section.heading, section.text)));
+    let evidence = terms.share_of(&met);
     let blocks = blocks_of(&section.text);
     let together = blocks.iter().map(|block| terms.coverage(&block.text)).fold(0.0, f64::max);
     let named = terms.coverage(&format!("{} {}", section.title, section.heading));
@@ -550,8 +562,7 @@ fn section_score(terms: &WeightedTerms, section: &Section) -> (f64, f64) {
     // A section that holds none of the things the question names is about something else,
     // however many of its other words it has ("share" and "test files" in a section on skip
     // markers, for "How do I share a fixture between test files?").
-    let whole = format!("{} {} {}", section.title, section.heading, section.text);
-    let score = if terms.holds_a_named_thing(&whole) { score } else { OFF_TOPIC * score };
+    let score = if terms.holds_a_named_thing(&met) { score } else { OFF_TOPIC * score };
     (score, evidence)
 }
 

@@ -1038,7 +1038,8 @@ fn a_section_without_the_thing_asked_about_comes_after_one_with_it() {
 #[test]
 fn a_quote_does_not_open_with_the_boxes_that_head_a_section() {
     // setuptools' page on `pyproject.toml` opens with a note and an "Important" box.
-    let text = "Note\n\nNew in 61.0.0\n\nImportant\n\nIf compatibility with legacy builds matters, \
+    let text =
+        "Note\n\nNew in 61.0.0\n\nImportant\n\nIf compatibility with legacy builds matters, \
                 a simple `setup.py` can be added beside `pyproject.toml`:\n\n```\nsetup()\n```\n\n\
                 Starting with PEP 621, `pyproject.toml` is the standard way of specifying project \
                 metadata.\n\nThe example below shows a `pyproject.toml` file.";
