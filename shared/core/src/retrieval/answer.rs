@@ -716,8 +716,6 @@ fn quote_section(
     }
     // A version history says when something changed, which only a question about releases asks.
     let history = |b: &Block| b.is_version_history() && !terms.asks_about_releases;
-    let boxed = opening_callouts(&all);
-    let boxed = all[..boxed].iter().filter(|b| quotable(b) && !history(b)).count();
     let blocks: Vec<Block> = all.into_iter().filter(|b| quotable(b) && !history(b)).collect();
     let blocks = without_epigraph(blocks);
     if blocks.is_empty() {
@@ -748,7 +746,7 @@ fn quote_section(
     // The place the error message asked about is quoted (and what follows it) comes before the
     // entry of a name the message holds.
     let entry = blocks.iter().position(|b| terms.quotes_message(&b.text)).or(entry);
-    let mut target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
+    let target = entry.or(weights.iter().position(|w| *w >= 0.9 * best)).unwrap_or(0);
     let words_before: usize = blocks[..target].iter().map(Block::words).sum();
     let mut start = if entry.is_none() && words_before <= lead { 0 } else { target };
     // A command, list or table is quoted with the sentence that introduces it, and a description
@@ -763,17 +761,6 @@ fn quote_section(
     // ("New in version 3.2.", "Source code: Lib/argparse.py") when they say nothing asked.
     while start < target && is_aside(&blocks[start], weights[start]) {
         start += 1;
-    }
-    // Nor with the boxes that head a section ("Important: If compatibility with legacy builds
-    // …" before what `pyproject.toml` is), when a passage after them carries the question as
-    // well; a warning that what follows is deprecated stays.
-    if start < boxed && entry.is_none() {
-        let after = (boxed..blocks.len()).find(|&at| weights[at] >= 0.9 * best);
-        let warns = blocks[start..boxed].iter().any(Block::warns_of_removal);
-        if let Some(after) = after.filter(|_| !warns) {
-            start = boxed;
-            target = target.max(after);
-        }
     }
     quote_blocks(&blocks, start, target, budget)
 }
@@ -808,47 +795,14 @@ const ASIDE_WORDS: usize = 8;
 /// introduces nothing after it. A warning that what follows is deprecated or gone is no aside:
 /// it changes the answer.
 fn is_aside(block: &Block, weight: f64) -> bool {
+    let lower = block.text.to_lowercase();
+    let warns = ["deprecat", "removed", "obsolete"].iter().any(|w| lower.contains(w));
     block.kind == BlockKind::Prose
         && weight == 0.0
         && block.words() <= ASIDE_WORDS
         && !block.introduces()
         && !block.is_signature()
-        && !block.warns_of_removal()
-}
-
-/// The titles a manual gives the boxes set beside its text (Sphinx's admonitions, MkDocs'
-/// callouts).
-const CALLOUT_TITLES: [&str; 10] = [
-    "note",
-    "important",
-    "warning",
-    "tip",
-    "caution",
-    "attention",
-    "hint",
-    "danger",
-    "see also",
-    "seealso",
-];
-
-/// How many of `blocks` are the boxes a section opens with: each a title of its own
-/// ([`CALLOUT_TITLES`]), the paragraph after it, and what that paragraph introduces.
-fn opening_callouts(blocks: &[Block]) -> usize {
-    let mut at = 0;
-    loop {
-        let title = blocks.get(at).is_some_and(|b| {
-            let line = b.text.trim().trim_end_matches(':').to_lowercase();
-            b.kind == BlockKind::Prose && CALLOUT_TITLES.contains(&line.as_str())
-        });
-        if !title {
-            return at;
-        }
-        let Some(content) = blocks.get(at + 1) else { return at };
-        at += 2;
-        if content.introduces() && blocks.get(at).is_some_and(|b| b.kind != BlockKind::Prose) {
-            at += 1;
-        }
-    }
+        && !warns
 }
 
 /// Where `blocks` hold a definition list's entries, at their first terms, in order: a short line

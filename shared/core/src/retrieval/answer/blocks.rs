@@ -25,13 +25,6 @@ impl Block {
     pub(super) fn words(&self) -> usize {
         self.text.split_whitespace().count()
     }
-
-    /// A warning that what follows is deprecated or gone: it changes the answer.
-    pub(super) fn warns_of_removal(&self) -> bool {
-        let lower = self.text.to_lowercase();
-        ["deprecat", "removed", "obsolete"].iter().any(|w| lower.contains(w))
-    }
-
     /// A sentence ending in `:` introduces what follows (a command, a list, a table).
     pub(super) fn introduces(&self) -> bool {
         self.kind == BlockKind::Prose && self.text.trim_end().ends_with(':')

@@ -1034,26 +1034,3 @@ fn a_section_without_the_thing_asked_about_comes_after_one_with_it() {
     };
     assert_eq!(quotes[0].section, 0, "{quotes:?}");
 }
-
-#[test]
-fn a_quote_does_not_open_with_the_boxes_that_head_a_section() {
-    // setuptools' page on `pyproject.toml` opens with a note and an "Important" box.
-    let text =
-        "Note\n\nNew in 61.0.0\n\nImportant\n\nIf compatibility with legacy builds matters, \
-                a simple `setup.py` can be added beside `pyproject.toml`:\n\n```\nsetup()\n```\n\n\
-                Starting with PEP 621, `pyproject.toml` is the standard way of specifying project \
-                metadata.\n\nThe example below shows a `pyproject.toml` file.";
-    let sections = vec![section("pyproject", "Configuring setuptools using pyproject.toml", text)];
-    let terms = WeightedTerms::new("What is pyproject.toml?", &counts(1000, &[40, 60]));
-    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
-        panic!("expected quotes");
-    };
-    assert!(quotes[0].blocks[0].starts_with("Starting with PEP 621"), "{quotes:?}");
-    // A box that says what follows is deprecated is part of the answer.
-    let deprecated = text.replace("If compatibility", "Deprecated: if compatibility");
-    let sections = vec![section("pyproject", "Configuring", &deprecated)];
-    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
-        panic!("expected quotes");
-    };
-    assert!(quotes[0].blocks[0].starts_with("Deprecated"), "{quotes:?}");
-}
