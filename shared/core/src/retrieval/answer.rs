@@ -583,6 +583,12 @@ fn opening_only(blocks: Vec<String>) -> Vec<String> {
 /// the budget (answer sets within 0.002 of quoting from that passage, docs/BENCHMARKS.md).
 const HEADING_NAMES_QUESTION: f64 = 0.6;
 
+/// The share of the evidence an answer needs that one section it quotes needs: once some section
+/// holds enough of the question to answer, the best-scored one may hold less of it, as when one
+/// rare word of the question ("a fresh database") is in no section that answers it and outweighs
+/// the rest (answer sets, docs/BENCHMARKS.md, session 38).
+const SECTION_EVIDENCE_SHARE: f64 = 0.7;
+
 /// Chooses the sections to quote (best first) and what to quote of each, within the word budget.
 pub fn choose_quotes(
     terms: &WeightedTerms, sections: &[Section], options: &AnswerOptions,
@@ -625,7 +631,7 @@ pub fn choose_quotes(
     for (index, _, evidence) in scored {
         // A further section only when it is nearly as good as the best and there is room for it.
         if quotes.len() == options.sections
-            || evidence < options.min_evidence
+            || evidence < SECTION_EVIDENCE_SHARE * options.min_evidence
             || (!quotes.is_empty() && (evidence < 0.8 * best_evidence || budget < 40))
             || (quoted_entry && !terms.has_entry_for_option(&sections[index]))
         {

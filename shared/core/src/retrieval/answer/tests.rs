@@ -1034,3 +1034,40 @@ fn a_section_without_the_thing_asked_about_comes_after_one_with_it() {
     };
     assert_eq!(quotes[0].section, 0, "{quotes:?}");
 }
+
+#[test]
+fn the_best_section_is_quoted_though_a_rare_word_of_the_question_is_not_in_it() {
+    // Flask's tutorial: "fresh" is in one chunk of the manual, a response header's entry, and
+    // outweighs the rest of the question; the section that answers says "new".
+    let mut sections = vec![
+        section(
+            "tests",
+            "Test Coverage › Setup and Fixtures",
+            "The test creates a new temporary database file and fills it with data.",
+        ),
+        section(
+            "vary",
+            "API › Response Objects",
+            "Each request-header field decides, while the response is fresh, whether a cache \
+             may use it.",
+        ),
+    ];
+    sections[1].page_rank = 4;
+    sections[1].retrieved = false;
+    // fresh, database, each, test
+    let terms = WeightedTerms::new(
+        "How do I use a fresh database for each test?",
+        &counts(1000, &[1, 60, 200, 100]),
+    );
+    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
+        panic!("expected quotes");
+    };
+    assert_eq!(quotes[0].section, 0, "{quotes:?}");
+    // With too little of the question anywhere, nothing is quoted.
+    let terms = WeightedTerms::new(
+        "How do I use a fresh database for each test?",
+        &counts(1000, &[1, 60, 200, 100]),
+    );
+    let options = AnswerOptions { min_evidence: 0.7, ..AnswerOptions::default() };
+    assert!(matches!(choose_quotes(&terms, &sections, &options), Choice::NotFound { .. }));
+}
