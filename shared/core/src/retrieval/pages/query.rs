@@ -574,9 +574,17 @@ pub fn determined_nouns(query: &str) -> Vec<String> {
         let mut code = None;
         while let Some(written) = words.get(at) {
             let word = bare(written);
-            // A participle after a noun says more of it ("a test expected to fail", "the
-            // objects returned by a query"), before it what kind it is ("the generated SQL").
-            let participle = head.is_some() && (word.ends_with("ed") || word.ends_with("ing"));
+            // A participle after a noun, with what completes it, says more of the noun ("a test
+            // expected to fail", "the objects returned by a query"); before a noun it says what
+            // kind ("the generated SQL"), and last it may be the noun ("the default encoding").
+            let completed = words.get(at + 1).is_some_and(|next| {
+                let next = bare(next);
+                is_stopword(&next) || PHRASE_ENDS.contains(&next.as_str())
+            });
+            let participle = head.is_some()
+                && (word.ends_with("ed") || word.ends_with("ing"))
+                && completed
+                && !written.ends_with(|c: char| !(c.is_alphanumeric() || c == '_' || c == '`'));
             if word.is_empty()
                 || is_stopword(&word)
                 || PHRASE_ENDS.contains(&word.as_str())
@@ -866,6 +874,11 @@ mod tests {
         assert_eq!(heads("How do I get the result of a task?"), ["result", "task"]);
         assert_eq!(heads("How do I set a custom user agent?"), ["agent"]);
         assert_eq!(heads("How do I mark a test expected to fail?"), ["test"]);
+        assert_eq!(heads("How do I change the default encoding?"), ["encoding"]);
+        assert_eq!(
+            heads("What is the download speed, and the default string?"),
+            ["speed", "string"]
+        );
         assert_eq!(heads("Can I use the generated SQL, and the ORM?"), ["sql", "orm"]);
         assert_eq!(heads("What does the --inspect flag do?"), ["inspect"]);
         // No article, no named thing: every word of the question weighs as its rarity says.
