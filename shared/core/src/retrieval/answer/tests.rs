@@ -37,6 +37,16 @@ fn counts(chunks: u64, per_term: &[u64]) -> TermCounts {
     TermCounts { chunks, per_term: per_term.to_vec() }
 }
 
+/// Which of `sections` the answer to `question` quotes first, its terms counted by `per_term` in
+/// 1,000 chunks.
+fn quoted_first(question: &str, per_term: &[u64], sections: &[Section]) -> usize {
+    let terms = WeightedTerms::new(question, &counts(1000, per_term));
+    match choose_quotes(&terms, sections, &AnswerOptions::default()) {
+        Choice::Quotes(quotes) => quotes[0].section,
+        Choice::NotFound { evidence } => panic!("nothing quoted (evidence {evidence})"),
+    }
+}
+
 #[test]
 fn rare_words_weigh_more_than_common_ones() {
     // "index" is everywhere, "partial" rare.
@@ -1015,24 +1025,17 @@ fn a_section_without_the_thing_asked_about_comes_after_one_with_it() {
             "The `conftest.py` file provides fixtures for an entire directory.",
         ),
     ];
-    // question terms: share, fixture, between, test, files
-    let terms = WeightedTerms::new(
-        "How do I share a fixture between test files?",
-        &counts(1000, &[10, 300, 10, 400, 100]),
+    // share, fixture, between, test, files
+    let per_term = [10, 300, 10, 400, 100];
+    assert_eq!(
+        quoted_first("How do I share a fixture between test files?", &per_term, &sections),
+        1
     );
-    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
-        panic!("expected quotes");
-    };
-    assert_eq!(quotes[0].section, 1, "{quotes:?}");
     // Without the article the question names no thing, and the rarer words decide.
-    let terms = WeightedTerms::new(
-        "How do I share fixtures between test files?",
-        &counts(1000, &[10, 300, 10, 400, 100]),
+    assert_eq!(
+        quoted_first("How do I share fixtures between test files?", &per_term, &sections),
+        0
     );
-    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
-        panic!("expected quotes");
-    };
-    assert_eq!(quotes[0].section, 0, "{quotes:?}");
 }
 
 #[test]
@@ -1054,20 +1057,12 @@ fn the_best_section_is_quoted_though_a_rare_word_of_the_question_is_not_in_it() 
     ];
     sections[1].page_rank = 4;
     sections[1].retrieved = false;
+    let question = "How do I use a fresh database for each test?";
     // fresh, database, each, test
-    let terms = WeightedTerms::new(
-        "How do I use a fresh database for each test?",
-        &counts(1000, &[1, 60, 200, 100]),
-    );
-    let Choice::Quotes(quotes) = choose_quotes(&terms, &sections, &AnswerOptions::default()) else {
-        panic!("expected quotes");
-    };
-    assert_eq!(quotes[0].section, 0, "{quotes:?}");
+    let per_term = [1, 60, 200, 100];
+    assert_eq!(quoted_first(question, &per_term, &sections), 0);
     // With too little of the question anywhere, nothing is quoted.
-    let terms = WeightedTerms::new(
-        "How do I use a fresh database for each test?",
-        &counts(1000, &[1, 60, 200, 100]),
-    );
+    let terms = WeightedTerms::new(question, &counts(1000, &per_term));
     let options = AnswerOptions { min_evidence: 0.7, ..AnswerOptions::default() };
     assert!(matches!(choose_quotes(&terms, &sections, &options), Choice::NotFound { .. }));
 }
