@@ -180,6 +180,11 @@ pub fn term_matches(word: &str, term: &str) -> bool {
     WordForms::of(word).meet(&WordForms::of(term))
 }
 
+/// Words manuals shorten, read as the word: "iterate over dicts" is about dictionaries. Not
+/// "app" or "env", which code names its variables ("an application" met `run_wsgi_app(app, …)`).
+const SHORT_FORMS: [(&str, &str); 3] =
+    [("auth", "authentication"), ("dict", "dictionary"), ("repo", "repository")];
+
 /// The forms of one word that [`term_matches`] compares, worked out once: a passage's words are
 /// each compared with every term of a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +202,10 @@ impl<'a> WordForms<'a> {
     pub fn of(word: &'a str) -> Self {
         if word.contains('_') {
             return WordForms { word, stem: None, prefix: None };
+        }
+        let stem = short_stem(word);
+        if let Some((_, long)) = SHORT_FORMS.iter().find(|(short, _)| *short == stem) {
+            return WordForms::of(long);
         }
         let prefix = match word.char_indices().nth(Self::PREFIX) {
             Some((end, _)) => Some(&word[..end]),
@@ -510,6 +519,8 @@ mod tests {
         assert!(term_matches("adding", "add") && term_matches("added", "add"));
         assert!(term_matches("files", "file") && term_matches("classes", "class"));
         assert!(!term_matches("string", "str") && !term_matches("class", "clas"));
+        assert!(term_matches("dicts", "dictionary") && term_matches("dictionaries", "dict"));
+        assert!(!term_matches("app", "application"));
         assert!(!term_matches("portal", "port"));
         assert!(!term_matches("con", "configure"));
         assert!(!term_matches("sqlite_use_alloca", "sqlite_default_cache_size"));
