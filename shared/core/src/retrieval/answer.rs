@@ -176,9 +176,12 @@ impl WeightedTerms {
         if total == 0.0 {
             return 0.0;
         }
-        let matched: f64 =
-            self.terms.iter().zip(met).filter(|(_, met)| **met).map(|((_, w), _)| w).sum();
-        matched / total
+        self.weight_of(met) / total
+    }
+
+    /// The weight of the terms `met` marks.
+    fn weight_of(&self, met: &[bool]) -> f64 {
+        self.terms.iter().zip(met).filter(|(_, met)| **met).map(|((_, weight), _)| weight).sum()
     }
 
     /// Whether `met` marks one of the things the question names (true when it names none).
@@ -224,8 +227,7 @@ impl WeightedTerms {
     }
 
     fn matched_weight(&self, words: &[String]) -> f64 {
-        let met = self.met(words);
-        self.terms.iter().zip(met).filter(|(_, met)| *met).map(|((_, weight), _)| weight).sum()
+        self.weight_of(&self.met(words))
     }
 
     /// Which of the question's terms `words` hold, in the terms' order.

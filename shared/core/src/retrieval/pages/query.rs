@@ -559,6 +559,9 @@ pub fn determined_nouns(query: &str) -> Vec<String> {
     let words: Vec<&str> = query.split_whitespace().collect();
     let bare =
         |word: &str| word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_')).to_lowercase();
+    // Punctuation after a word closes its phrase ("a timeout?", "a session, and").
+    let closes =
+        |written: &str| written.ends_with(|c: char| !(c.is_alphanumeric() || c == '_' || c == '`'));
     let mut heads: Vec<String> = Vec::new();
     let mut at = 0;
     while at < words.len() {
@@ -584,7 +587,7 @@ pub fn determined_nouns(query: &str) -> Vec<String> {
             let participle = head.is_some()
                 && (word.ends_with("ed") || word.ends_with("ing"))
                 && completed
-                && !written.ends_with(|c: char| !(c.is_alphanumeric() || c == '_' || c == '`'));
+                && !closes(written);
             if word.is_empty()
                 || is_stopword(&word)
                 || PHRASE_ENDS.contains(&word.as_str())
@@ -597,8 +600,7 @@ pub fn determined_nouns(query: &str) -> Vec<String> {
             }
             head = Some(word);
             at += 1;
-            // Punctuation after a word closes its phrase ("a timeout?", "a session, and").
-            if written.ends_with(|c: char| !(c.is_alphanumeric() || c == '_' || c == '`')) {
+            if closes(written) {
                 break;
             }
         }
